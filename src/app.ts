@@ -1,0 +1,46 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { installErrorShape } from './http/errors.js';
+import { installGuard } from './http/guard.js';
+import { installOpenApi } from './http/openapi.js';
+import { exportRoutes } from './http/routes/export.js';
+import { healthRoutes } from './http/routes/health.js';
+import { importRoutes } from './http/routes/import.js';
+import { installSecurityHeaders } from './http/security-headers.js';
+import { typeboxValidatorCompiler } from './http/validation.js';
+import type { RateLimiter } from './ratelimit/limiter.js';
+import type { Store } from './store/store.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  limiter: RateLimiter;
+  clock: Clock;
+  logger: Logger;
+  /** Extra checks /readyz runs, such as the shared rate limiter's connection. */
+  readinessChecks?: Array<() => Promise<void>>;
+}
+
+/** The composition root: every part is handed in, nothing is global. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Clients of the export API are batch jobs; keep idle connections for their next window.
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  installErrorShape(app);
+  installSecurityHeaders(app, deps.config);
+  installGuard(app, deps);
+  await installOpenApi(app);
+  healthRoutes(app, deps);
+  exportRoutes(app, deps);
+  importRoutes(app, deps);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { startServer } from '../../server.js';
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP service (configured by environment variables)')
+    .action(async () => {
+      const server = await startServer(loadConfig());
+      server.app.log.info({ url: server.url }, 'coachport is serving');
+      const stop = (signal: string) => {
+        server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            server.app.log.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { importCommand } from './commands/import.js';
+import { orgCommand } from './commands/org.js';
+import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
+import { CliError, EXIT_USAGE } from './context.js';
+
+const program = new Command('coachport')
+  .description('Coachport: coaching sessions and the Coaching Export API')
+  .option('--json', 'print machine-readable JSON')
+  .showHelpAfterError()
+  .exitOverride();
+
+serveCommand(program);
+orgCommand(program);
+tokenCommand(program);
+importCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else if (error instanceof CliError || error instanceof ConfigError) {
+    process.stderr.write(`coachport: ${error.message}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : EXIT_USAGE;
+  } else {
+    process.stderr.write(`coachport: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,92 @@
+import path from 'node:path';
+
+export interface BucketLimits {
+  perSecond: number;
+  perMinute: number;
+}
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  redisUrl: string | null;
+  limits: {
+    export: BucketLimits;
+    api: BucketLimits;
+    /** Failed authentications per client IP. */
+    authFailures: BucketLimits;
+  };
+  /**
+   * Whether X-Forwarded-For names the client: false (default), true (trust any proxy), or the
+   * proxies' addresses as Fastify's trustProxy takes them ("127.0.0.1,10.0.0.0/8", "loopback").
+   */
+  trustProxy: boolean | string;
+  bodyLimitBytes: number;
+  importBodyLimitBytes: number;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  corsOrigin: string | null;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive whole number, got "${raw}".`);
+  }
+  return value;
+}
+
+function databaseFrom(raw: string | undefined, cwd: string): DatabaseConfig {
+  if (raw === undefined || raw.trim() === '') {
+    return { kind: 'sqlite', file: path.resolve(cwd, 'data', 'coachport.db') };
+  }
+  if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
+  const file = raw.replace(/^(sqlite|file):(\/\/)?/i, '');
+  return { kind: 'sqlite', file: path.resolve(cwd, file) };
+}
+
+function trustProxyFrom(raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  return raw;
+}
+
+/** The only place that reads the environment; everything else receives a Config. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  return {
+    port: positiveInt(env, 'PORT', 3000),
+    host: env.HOST?.trim() || '127.0.0.1',
+    database: databaseFrom(env.DATABASE_URL, cwd),
+    redisUrl: env.REDIS_URL?.trim() || null,
+    limits: {
+      export: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_EXPORT_PER_SECOND', 1),
+        perMinute: positiveInt(env, 'RATE_LIMIT_EXPORT_PER_MINUTE', 30),
+      },
+      api: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_API_PER_SECOND', 20),
+        perMinute: positiveInt(env, 'RATE_LIMIT_API_PER_MINUTE', 600),
+      },
+      authFailures: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_SECOND', 5),
+        perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
+      },
+    },
+    trustProxy: trustProxyFrom(env.TRUST_PROXY?.trim()),
+    bodyLimitBytes: positiveInt(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
+    importBodyLimitBytes: positiveInt(env, 'IMPORT_BODY_LIMIT_BYTES', 64 * 1024 * 1024),
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+    shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
+    corsOrigin: env.CORS_ORIGIN?.trim() || null,
+  };
+}

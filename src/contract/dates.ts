@@ -1,0 +1,68 @@
+const DAY_FORM = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME_FORM =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+const DAY_MS = 86_400_000;
+
+export function hasDayForm(value: string): boolean {
+  return DAY_FORM.test(value);
+}
+
+/** Milliseconds at 00:00:00.000Z of a `YYYY-MM-DD` day, or null when it is not a real calendar day. */
+export function dayStartMs(value: string): number | null {
+  const match = DAY_FORM.exec(value);
+  if (!match) return null;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const ms = Date.UTC(year, month - 1, day);
+  const date = new Date(ms);
+  // Date.UTC rolls 2021-02-30 over to March; a real day survives the round trip unchanged.
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return null;
+  }
+  return ms;
+}
+
+export function isCalendarDay(value: string): boolean {
+  return dayStartMs(value) !== null;
+}
+
+/** The `YYYY-MM-DD` UTC day of an instant. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function addDays(day: string, days: number): string {
+  const start = dayStartMs(day);
+  if (start === null) throw new RangeError(`not a calendar day: ${day}`);
+  return dayOf(start + days * DAY_MS);
+}
+
+export function daysBetween(from: string, to: string): number {
+  const a = dayStartMs(from);
+  const b = dayStartMs(to);
+  if (a === null || b === null) throw new RangeError(`not a calendar day: ${a === null ? from : to}`);
+  return Math.round((b - a) / DAY_MS);
+}
+
+export function endOfDayMs(day: string): number {
+  const start = dayStartMs(day);
+  if (start === null) throw new RangeError(`not a calendar day: ${day}`);
+  return start + DAY_MS - 1;
+}
+
+/**
+ * Milliseconds of an RFC 3339 date-time with a zone, or null when it is malformed or not a real
+ * instant. Accepting offsets and any fraction is deliberate: imports from other systems vary, and
+ * every accepted value is stored to the millisecond and written back as `Date.prototype.toJSON` does.
+ */
+export function parseDateTime(value: string): number | null {
+  const match = DATE_TIME_FORM.exec(value);
+  if (!match) return null;
+  if (dayStartMs(`${match[1]}-${match[2]}-${match[3]}`) === null) return null;
+  if (Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6]) > 59) return null;
+  const ms = Date.parse(value.toUpperCase().replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export function isoString(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { StoreUnavailableError } from '../store/store.js';
+
+/** An error whose message is meant for the client, with the status and headers to send it with. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const BY_CODE: Record<string, (error: FastifyError) => string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => 'The Content-Type is not supported; send the body as application/json.',
+  FST_ERR_CTP_BODY_TOO_LARGE: () => 'The request body is larger than this endpoint accepts.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => 'The request body is empty; send a JSON object.',
+  FST_ERR_CTP_INVALID_JSON_BODY: () => 'The request body is not valid JSON.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => 'The Content-Length header does not match the body.',
+  FST_ERR_CTP_INVALID_CHARSET: () => 'The request body must be UTF-8.',
+  FST_ERR_VALIDATION: (error) => error.message,
+};
+
+const BY_STATUS: Record<number, string> = {
+  400: 'The request is malformed.',
+  401: 'Authentication is required.',
+  403: 'This token is not allowed to do that.',
+  404: 'Not found.',
+  405: 'Method not allowed.',
+  406: 'Not acceptable.',
+  408: 'The request took too long to arrive.',
+  413: 'The request body is larger than this endpoint accepts.',
+  414: 'The URL is too long.',
+  415: 'The Content-Type is not supported; send the body as application/json.',
+  431: 'The request headers are too large.',
+};
+
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', 'SQLITE_BUSY'].includes(code);
+}
+
+/** The status and one-sentence message for any error, never revealing internals. */
+export function describeError(error: unknown): { statusCode: number; message: string; headers: Record<string, string> } {
+  if (error instanceof HttpError) return { statusCode: error.statusCode, message: error.message, headers: error.headers };
+  if (isConnectionFailure(error)) {
+    return { statusCode: 503, message: 'The service is temporarily unavailable; try again shortly.', headers: { 'Retry-After': '1' } };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const byCode = fastifyError.code ? BY_CODE[fastifyError.code] : undefined;
+    if (byCode) return { statusCode: status, message: byCode(fastifyError as FastifyError), headers: {} };
+    if (error instanceof SyntaxError || /JSON|prototype/i.test(fastifyError.message ?? '')) {
+      return { statusCode: 400, message: 'The request body is not valid JSON, or uses a forbidden key such as __proto__.', headers: {} };
+    }
+    return { statusCode: status, message: BY_STATUS[status] ?? 'The request could not be processed.', headers: {} };
+  }
+  return { statusCode: 500, message: 'Internal server error.', headers: {} };
+}
+
+/** Every error of every route leaves as {"error": "..."}; the framework's own shape never does. */
+export function installErrorShape(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const { statusCode, message, headers } = describeError(error);
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    reply.code(statusCode).headers(headers).type('application/json; charset=utf-8').send({ error: message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    reply.code(404).type('application/json; charset=utf-8').send({ error: `There is no ${request.method} ${path.slice(0, 200)} endpoint.` });
+  });
+}

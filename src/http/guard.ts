@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticate, type Principal } from '../accounts/tokens.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Role } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';
+import { HttpError } from './errors.js';
+import { DOCS_PREFIX } from './openapi.js';
+
+export type Bucket = 'export' | 'api';
+
+/** What a route asks of the guard, declared in its `config`. */
+export interface RouteGuard {
+  /** Open to anyone: no token, no limits (health checks, documentation). */
+  public?: boolean;
+  /** Roles allowed; absent means any authenticated user. */
+  roles?: Role[];
+  bucket?: Bucket;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig extends RouteGuard {}
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new HttpError(401, 'An API token is required in the apiToken header.');
+  return request.principal;
+}
+
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+function setRateHeaders(reply: FastifyReply, decision: Decision, rules: Rule[]): void {
+  reply.header('RateLimit-Limit', String(decision.limit));
+  reply.header('RateLimit-Remaining', String(decision.remaining));
+  reply.header('RateLimit-Reset', String(Math.max(0, Math.ceil(decision.resetMs / 1000))));
+  reply.header('RateLimit-Policy', rules.map((r) => `${r.limit};w=${r.windowMs / 1000}`).join(', '));
+}
+
+function refuse(decision: Decision): HttpError {
+  return new HttpError(429, tooManyRequestsMessage(decision.exceeded!), { 'Retry-After': String(seconds(decision.retryAfterMs)) });
+}
+
+/**
+ * One hook for every route: who is calling (401), may they (403), and are they within their
+ * organization's limits (429). Failed authentications are limited per client address before any
+ * token is looked at, so guessing costs the guesser, not the store.
+ */
+export function installGuard(app: FastifyInstance, deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock }): void {
+  const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
+  const authFailureRules = rulesFor(deps.config.limits.authFailures);
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const guard = request.routeOptions.config;
+    if (guard.public || request.is404 || request.routeOptions.url?.startsWith(DOCS_PREFIX)) return;
+
+    const failureKey = `auth-failures:${request.ip}`;
+    const blocked = await deps.limiter.peek(failureKey, authFailureRules);
+    if (!blocked.allowed) throw refuse(blocked);
+
+    const header = request.headers.apitoken;
+    const result = await authenticate(deps.store, Array.isArray(header) ? header[0] : header, deps.clock.now());
+    if (!result.ok) {
+      await deps.limiter.consume(failureKey, authFailureRules);
+      throw new HttpError(401, result.error);
+    }
+    request.principal = result.principal;
+
+    if (guard.roles && !guard.roles.includes(result.principal.user.role)) {
+      throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and the token belongs to a user with the ${result.principal.user.role} role.`);
+    }
+
+    const rules = buckets[guard.bucket ?? 'api'];
+    const decision = await deps.limiter.consume(`${guard.bucket ?? 'api'}:${result.principal.orgId}`, rules);
+    setRateHeaders(reply, decision, rules);
+    if (!decision.allowed) throw refuse(decision);
+  });
+}

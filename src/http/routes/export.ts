@@ -1,0 +1,31 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ErrorSchema, ExportRequestSchema, ExportResponseSchema, type ExportRequest } from '../../contract/schemas.js';
+import { exportJson } from '../../export/json-stream.js';
+import { exportWindow } from '../../export/window.js';
+import type { Store } from '../../store/store.js';
+import { HttpError } from '../errors.js';
+import { principalOf } from '../guard.js';
+
+export function exportRoutes(app: FastifyInstance, deps: { store: Store }): void {
+  app.post<{ Body: ExportRequest }>(
+    '/api/v1/coaching-sessions',
+    {
+      schema: {
+        summary: 'Export coaching sessions',
+        description: 'Sessions of the organization whose timeAxis date falls in the window of whole UTC days, both ends inclusive, at most 90 days apart. Streamed.',
+        tags: ['Coaching Export API'],
+        body: ExportRequestSchema,
+        response: { 200: ExportResponseSchema, '4xx': ErrorSchema },
+      },
+      config: { roles: ['admin'], bucket: 'export' },
+    },
+    async (request, reply) => {
+      const result = exportWindow(request.body);
+      if (!result.ok) throw new HttpError(400, result.error);
+      const pages = deps.store.exportPages(principalOf(request).orgId, result.window);
+      reply.type('application/json; charset=utf-8');
+      return reply.send(Readable.from(exportJson(pages), { objectMode: false }));
+    },
+  );
+}

@@ -1,0 +1,78 @@
+import type { BucketLimits } from '../config.js';
+
+export interface Rule {
+  /** Names the window in the 429 message: "Too many requests in the past second." */
+  name: 'second' | 'minute';
+  limit: number;
+  windowMs: number;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** When refused: the longest window that is full, which is the one the message names. */
+  exceeded: Rule | null;
+  /** When refused: how long until a retry can succeed. */
+  retryAfterMs: number;
+  /** The rule closest to running out, for the RateLimit-* headers. */
+  limit: number;
+  remaining: number;
+  resetMs: number;
+}
+
+/**
+ * Sliding-window limits: in any `windowMs` at most `limit` accepted requests. A refused request
+ * is not recorded, so it does not use up quota.
+ */
+export interface RateLimiter {
+  /** Records the request when every rule allows it. */
+  consume(key: string, rules: Rule[]): Promise<Decision>;
+  /** The decision `consume` would make, without recording anything. */
+  peek(key: string, rules: Rule[]): Promise<Decision>;
+  close(): Promise<void>;
+}
+
+export function rulesFor(limits: BucketLimits): Rule[] {
+  return [
+    { name: 'second', limit: limits.perSecond, windowMs: 1_000 },
+    { name: 'minute', limit: limits.perMinute, windowMs: 60_000 },
+  ];
+}
+
+export function tooManyRequestsMessage(rule: Rule): string {
+  return `Too many requests in the past ${rule.name}.`;
+}
+
+/**
+ * The decision for a request at `now`, given the accepted requests' times (ascending) that may
+ * still count. The Redis limiter's Lua script is a line-for-line copy of this function.
+ */
+export function decide(accepted: readonly number[], now: number, rules: Rule[]): Decision {
+  let exceeded: Rule | null = null;
+  let retryAfterMs = 0;
+  let report: { rule: Rule; remaining: number; resetMs: number } | null = null;
+  for (const rule of rules) {
+    const since = now - rule.windowMs;
+    let first = accepted.length;
+    while (first > 0 && accepted[first - 1]! > since) first--;
+    const inWindow = accepted.length - first;
+    if (inWindow >= rule.limit) {
+      // The request that has to leave the window before one more fits.
+      const wait = accepted[first + inWindow - rule.limit]! + rule.windowMs - now;
+      retryAfterMs = Math.max(retryAfterMs, wait);
+      if (!exceeded || rule.windowMs > exceeded.windowMs) exceeded = rule;
+      report = { rule, remaining: 0, resetMs: wait };
+      continue;
+    }
+    const remaining = rule.limit - inWindow - 1;
+    const oldest = inWindow > 0 ? accepted[first]! : now;
+    const resetMs = oldest + rule.windowMs - now;
+    if (!exceeded && (!report || remaining < report.remaining || (remaining === report.remaining && rule.windowMs > report.rule.windowMs))) {
+      report = { rule, remaining, resetMs };
+    }
+  }
+  if (exceeded) {
+    return { allowed: false, exceeded, retryAfterMs, limit: exceeded.limit, remaining: 0, resetMs: retryAfterMs };
+  }
+  const shown = report ?? { rule: rules[0]!, remaining: 0, resetMs: 0 };
+  return { allowed: true, exceeded: null, retryAfterMs: 0, limit: shown.rule.limit, remaining: shown.remaining, resetMs: shown.resetMs };
+}

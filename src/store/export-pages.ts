@@ -1,0 +1,225 @@
+import type { Kysely } from 'kysely';
+import type { ActivityLogEntry, CoachingPoint, ExportSession, Todo } from '../contract/schemas.js';
+import type { ExportWindow } from '../export/window.js';
+import type { Database, LinkTable } from './schema.js';
+
+/**
+ * Reads the export a page at a time: a keyset page of sessions on (time axis, id), then the
+ * children of the whole page in one query per kind, so a page costs five queries whatever its size.
+ */
+
+const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
+const isoOrNull = (ms: number | string | null): string | null => (ms === null ? null : iso(ms));
+
+type Db = Kysely<Database>;
+type Cursor = { axisValue: number; id: string };
+
+/** Sessions with the names the export shows beside each id. */
+function sessionsWithNames(db: Db, orgId: string) {
+  return db
+    .selectFrom('coaching_sessions as s')
+    .innerJoin('users as fc', (j) => j.onRef('fc.org_id', '=', 's.org_id').onRef('fc.id', '=', 's.form_creator_id'))
+    .innerJoin('users as c', (j) => j.onRef('c.org_id', '=', 's.org_id').onRef('c.id', '=', 's.coach_id'))
+    .innerJoin('users as a', (j) => j.onRef('a.org_id', '=', 's.org_id').onRef('a.id', '=', 's.agent_id'))
+    .leftJoin('coaching_templates as t', (j) => j.onRef('t.org_id', '=', 's.org_id').onRef('t.id', '=', 's.template_id'))
+    .selectAll('s')
+    .select(['fc.name as form_creator_name', 'c.name as coach_name', 'a.name as agent_name', 't.name as template_name'])
+    .where('s.org_id', '=', orgId);
+}
+
+async function sessionPage(db: Db, orgId: string, window: ExportWindow, after: Cursor | null, limit: number) {
+  const axis = window.axis === 'meetingDate' ? 's.meeting_date' : 's.created_at';
+  let query = sessionsWithNames(db, orgId)
+    .where(axis, '>=', window.fromMs)
+    .where(axis, '<=', window.toMs);
+  if (after) {
+    query = query.where((eb) => eb(eb.refTuple(axis, 's.id'), '>', eb.tuple(after.axisValue, after.id)));
+  }
+  return query.orderBy(axis).orderBy('s.id').limit(limit).execute();
+}
+
+async function logsBySession(db: Db, orgId: string, sessionIds: string[]) {
+  const rows = await db
+    .selectFrom('activity_log')
+    .select(['session_id', 'user_id', 'user_email', 'action_type', 'descriptions', 'timestamp', 'ip_address'])
+    .where('org_id', '=', orgId)
+    .where('session_id', 'in', sessionIds)
+    .orderBy('session_id')
+    .orderBy('seq')
+    .execute();
+  const bySession = new Map<string, ActivityLogEntry[]>();
+  for (const row of rows) {
+    const entry: ActivityLogEntry = {
+      userId: row.user_id,
+      userEmail: row.user_email,
+      actionType: row.action_type,
+      descriptions: JSON.parse(row.descriptions) as string[],
+      timestamp: iso(row.timestamp),
+      ipAddress: row.ip_address,
+    };
+    push(bySession, row.session_id, entry);
+  }
+  return bySession;
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** Every session each item is linked to, in the order the item lists them. */
+async function linksOf(db: Db, table: LinkTable, orgId: string, itemIds: string[]) {
+  const links = new Map<string, string[]>();
+  if (itemIds.length === 0) return links;
+  const rows = await db
+    .selectFrom(table)
+    .select(['item_id', 'session_id'])
+    .where('org_id', '=', orgId)
+    .where('item_id', 'in', itemIds)
+    .orderBy('item_id')
+    .orderBy('position')
+    .execute();
+  for (const row of rows) push(links, row.item_id, row.session_id);
+  return links;
+}
+
+async function pointsBySession(db: Db, orgId: string, sessionIds: string[]) {
+  const rows = await db
+    .selectFrom('coaching_point_sessions as l')
+    .innerJoin('coaching_points as p', (j) => j.onRef('p.org_id', '=', 'l.org_id').onRef('p.id', '=', 'l.item_id'))
+    .selectAll('p')
+    .select('l.session_id')
+    .where('l.org_id', '=', orgId)
+    .where('l.session_id', 'in', sessionIds)
+    .orderBy('p.created_at')
+    .orderBy('p.id')
+    .execute();
+  const links = await linksOf(db, 'coaching_point_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
+  const built = new Map<string, CoachingPoint>();
+  const bySession = new Map<string, CoachingPoint[]>();
+  for (const row of rows) {
+    let point = built.get(row.id);
+    if (!point) {
+      point = {
+        _id: row.id,
+        coachingFormIds: links.get(row.id) ?? [],
+        type: row.type as CoachingPoint['type'],
+        classification: row.classification as CoachingPoint['classification'],
+        ticketId: row.ticket_id,
+        subject: row.subject,
+        rubricName: row.rubric_name,
+        criteriaName: row.criteria_name,
+        kpiName: row.kpi_name,
+        score: row.score,
+        agentNotes: row.agent_notes,
+        coachNotes: row.coach_notes,
+        createdAt: iso(row.created_at),
+        updatedAt: iso(row.updated_at),
+        isDeleted: Boolean(row.is_deleted),
+      };
+      built.set(row.id, point);
+    }
+    push(bySession, row.session_id, point);
+  }
+  return bySession;
+}
+
+async function todosBySession(db: Db, orgId: string, sessionIds: string[]) {
+  const rows = await db
+    .selectFrom('todo_sessions as l')
+    .innerJoin('todos as t', (j) => j.onRef('t.org_id', '=', 'l.org_id').onRef('t.id', '=', 'l.item_id'))
+    .innerJoin('users as u', (j) => j.onRef('u.org_id', '=', 't.org_id').onRef('u.id', '=', 't.creator_id'))
+    .selectAll('t')
+    .select(['l.session_id', 'u.name as creator_name'])
+    .where('l.org_id', '=', orgId)
+    .where('l.session_id', 'in', sessionIds)
+    .orderBy('t.created_at')
+    .orderBy('t.id')
+    .execute();
+  const links = await linksOf(db, 'todo_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
+  const built = new Map<string, Todo>();
+  const bySession = new Map<string, Todo[]>();
+  for (const row of rows) {
+    let todo = built.get(row.id);
+    if (!todo) {
+      todo = {
+        _id: row.id,
+        actionString: row.action_string,
+        coachingFormIds: links.get(row.id) ?? [],
+        completedAt: isoOrNull(row.completed_at),
+        createdAt: iso(row.created_at),
+        creatorId: row.creator_id,
+        creatorName: row.creator_name,
+        description: row.description,
+        link: row.link,
+        status: row.status,
+        title: row.title,
+        type: row.type,
+        updatedAt: iso(row.updated_at),
+        isDeleted: Boolean(row.is_deleted),
+      };
+      built.set(row.id, todo);
+    }
+    push(bySession, row.session_id, todo);
+  }
+  return bySession;
+}
+
+type SessionRow = Awaited<ReturnType<typeof sessionPage>>[number];
+
+async function assemble(db: Db, orgId: string, rows: SessionRow[]): Promise<ExportSession[]> {
+  const ids = rows.map((row) => row.id);
+  const logs = await logsBySession(db, orgId, ids);
+  const points = await pointsBySession(db, orgId, ids);
+  const todos = await todosBySession(db, orgId, ids);
+  return rows.map((row) => ({
+    _id: row.id,
+    coachingFormName: row.coaching_form_name,
+    coachingTemplateId: row.template_id,
+    coachingTemplateName: row.template_name,
+    meetingFormat: row.meeting_format,
+    formCreatorId: row.form_creator_id,
+    formCreatorName: row.form_creator_name,
+    coachName: row.coach_name,
+    coachId: row.coach_id,
+    agentId: row.agent_id,
+    agentName: row.agent_name,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    sharedWithAgent: Boolean(row.shared_with_agent),
+    meetingDate: isoOrNull(row.meeting_date),
+    agentConfirmed: Boolean(row.agent_confirmed),
+    coachConfirmed: Boolean(row.coach_confirmed),
+    coachNotes: row.coach_notes,
+    agentNotes: row.agent_notes,
+    isDeleted: Boolean(row.is_deleted),
+    activityLog: logs.get(row.id) ?? [],
+    coachingPoints: points.get(row.id) ?? [],
+    todos: todos.get(row.id) ?? [],
+  }));
+}
+
+export async function* readExportPages(db: Db, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<ExportSession[]> {
+  let after: Cursor | null = null;
+  for (;;) {
+    const rows = await sessionPage(db, orgId, window, after, pageSize);
+    if (rows.length === 0) return;
+    yield await assemble(db, orgId, rows);
+    if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1]!;
+    const axisValue = window.axis === 'meetingDate' ? last.meeting_date : last.created_at;
+    after = { axisValue: Number(axisValue), id: last.id };
+  }
+}
+
+/** The documents of the given sessions, in the order of `ids`; missing ids are left out. */
+export async function readSessionsById(db: Db, orgId: string, ids: string[]): Promise<ExportSession[]> {
+  if (ids.length === 0) return [];
+  const rows = await sessionsWithNames(db, orgId)
+    .where('s.id', 'in', ids)
+    .execute();
+  const order = new Map(ids.map((id, i) => [id, i]));
+  rows.sort((x, y) => order.get(x.id)! - order.get(y.id)!);
+  return assemble(db, orgId, rows);
+}

@@ -1,0 +1,293 @@
+import { Migrator, sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import type { ExportSession } from '../contract/schemas.js';
+import type { UserRecord } from '../coaching/records.js';
+import type { ExportWindow } from '../export/window.js';
+import type { ImportPlan } from '../importer/plan.js';
+import type { Dialect } from './dialect.js';
+import { readExportPages } from './export-pages.js';
+import { migrationProvider } from './migrations/index.js';
+import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
+import type { Database, LinkTable } from './schema.js';
+import { ConflictError, type ImportCounts, type NewToken, type Store, type TokenOwner, type TokenRecord } from './store.js';
+
+/** A connection that sees one snapshot for as long as an export reads from it. */
+export interface Reader {
+  db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+/** What differs between the two databases; everything else is this one code path. */
+export interface Driver {
+  dialect: Dialect;
+  db: Kysely<Database>;
+  openReader(): Promise<Reader>;
+  isUniqueViolation(error: unknown): boolean;
+  /** Runs `run` (the migrations) so that several processes starting at once do not race. */
+  withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Rows per multi-row statement: well under both databases' bound-parameter limits. */
+const CHUNK = 400;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+async function upsert<T extends keyof Database & string>(
+  trx: Transaction<Database>,
+  table: T,
+  rows: Array<Insertable<Database[T]>>,
+  keys: string[],
+  updateColumns?: string[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = (updateColumns ?? Object.keys(rows[0]!)).filter((c) => !keys.includes(c));
+  const set = Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)]));
+  // Kysely cannot type a query over a table chosen by a type parameter; the rows were typed above.
+  const untyped = trx as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  for (const chunk of chunks(rows)) {
+    await untyped
+      .insertInto(table)
+      .values(chunk as Array<Record<string, unknown>>)
+      .onConflict((oc) => oc.columns(keys).doUpdateSet(set as never))
+      .execute();
+  }
+}
+
+export class KyselyStore implements Store {
+  readonly dialect: Dialect;
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly driver: Driver) {
+    this.dialect = driver.dialect;
+    this.db = driver.db;
+  }
+
+  async migrate(): Promise<void> {
+    await this.driver.withMigrationLock(async (db) => {
+      const migrator = new Migrator({ db, provider: migrationProvider(this.dialect) });
+      const { error } = await migrator.migrateToLatest();
+      if (error) throw error;
+    });
+  }
+
+  private async unique<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (this.driver.isUniqueViolation(error)) throw new ConflictError(what);
+      throw error;
+    }
+  }
+
+  async createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken }, now: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('organizations').values({ id: input.id, name: input.name, created_at: now }).execute();
+      await trx
+        .insertInto('users')
+        .values({ org_id: input.id, ...input.admin, created_at: now, updated_at: now })
+        .execute();
+      await trx.insertInto('api_tokens').values(tokenRow(input.token)).execute();
+    });
+  }
+
+  async listOrganizations(): Promise<Array<{ id: string; name: string }>> {
+    return this.db.selectFrom('organizations').select(['id', 'name']).orderBy('created_at').orderBy('id').execute();
+  }
+
+  async createUser(orgId: string, user: UserRecord, now: number): Promise<void> {
+    await this.unique(`A user with the email ${user.email} already exists in this organization.`, () =>
+      this.db.insertInto('users').values({ org_id: orgId, ...user, created_at: now, updated_at: now }).execute(),
+    );
+  }
+
+  async getUser(orgId: string, userId: string): Promise<UserRecord | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'role'])
+      .where('org_id', '=', orgId)
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return row ? userFromRow(row) : null;
+  }
+
+  async findUserByEmail(orgId: string, email: string): Promise<UserRecord | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'role'])
+      .where('org_id', '=', orgId)
+      .where('email', '=', email)
+      .executeTakeFirst();
+    return row ? userFromRow(row) : null;
+  }
+
+  async listUsers(orgId: string): Promise<UserRecord[]> {
+    const rows = await this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'role'])
+      .where('org_id', '=', orgId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(userFromRow);
+  }
+
+  async insertToken(token: NewToken): Promise<void> {
+    await this.db.insertInto('api_tokens').values(tokenRow(token)).execute();
+  }
+
+  async findToken(hash: string): Promise<TokenOwner | null> {
+    const row = await this.db
+      .selectFrom('api_tokens as t')
+      .innerJoin('users as u', (j) => j.onRef('u.org_id', '=', 't.org_id').onRef('u.id', '=', 't.user_id'))
+      .selectAll('t')
+      .select(['u.email', 'u.name', 'u.role'])
+      .where('t.token_hash', '=', hash)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      token: tokenFromRow(row),
+      user: { id: row.user_id, email: row.email, name: row.name, role: row.role },
+    };
+  }
+
+  async markTokenUsed(tokenId: string, now: number): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', tokenId).execute();
+  }
+
+  async listTokens(orgId: string, userId?: string): Promise<TokenRecord[]> {
+    let query = this.db.selectFrom('api_tokens').selectAll().where('org_id', '=', orgId);
+    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    const rows = await query.orderBy('created_at').orderBy('id').execute();
+    return rows.map(tokenFromRow);
+  }
+
+  async getToken(orgId: string, tokenId: string): Promise<TokenRecord | null> {
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', tokenId)
+      .executeTakeFirst();
+    return row ? tokenFromRow(row) : null;
+  }
+
+  async deactivateToken(orgId: string, tokenId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_tokens')
+      .set({ deactivated_at: now })
+      .where('org_id', '=', orgId)
+      .where('id', '=', tokenId)
+      .where('deactivated_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async *exportPages(orgId: string, window: ExportWindow, pageSize = 500): AsyncGenerator<ExportSession[]> {
+    const reader = await this.driver.openReader();
+    let finished = false;
+    try {
+      const begin = reader.db.startTransaction();
+      const trx = await (this.dialect === 'postgres' ? begin.setIsolationLevel('repeatable read').setAccessMode('read only') : begin).execute();
+      try {
+        yield* readExportPages(trx, orgId, window, pageSize);
+        finished = true;
+      } finally {
+        // Read-only: committing and rolling back are the same; rollback also covers an abandoned read.
+        await (finished ? trx.commit() : trx.rollback()).execute().catch(() => undefined);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
+  async applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts> {
+    return this.db.transaction().execute(async (trx) => {
+      await upsertUsers(trx, orgId, plan.users, now);
+      await upsert(
+        trx,
+        'coaching_templates',
+        plan.templates.map((t) => ({ org_id: orgId, id: t.id, name: t.name, created_at: now, updated_at: now })),
+        ['org_id', 'id'],
+        ['name', 'updated_at'],
+      );
+      await upsert(trx, 'coaching_sessions', plan.sessions.map(({ session }) => sessionRow(orgId, session)), ['org_id', 'id']);
+      await upsert(trx, 'coaching_points', plan.points.map((p) => pointRow(orgId, p)), ['org_id', 'id']);
+      await upsert(trx, 'todos', plan.todos.map((t) => todoRow(orgId, t)), ['org_id', 'id']);
+
+      const sessionIds = plan.sessions.map(({ session }) => session.id);
+      for (const ids of chunks(sessionIds)) {
+        await trx.deleteFrom('activity_log').where('org_id', '=', orgId).where('session_id', 'in', ids).execute();
+      }
+      const logRows = plan.sessions.flatMap(({ session, log }) =>
+        log.map((e) => ({
+          org_id: orgId,
+          session_id: session.id,
+          user_id: e.userId,
+          user_email: e.userEmail,
+          action_type: e.actionType,
+          descriptions: JSON.stringify(e.descriptions),
+          timestamp: e.timestamp,
+          ip_address: e.ipAddress,
+        })),
+      );
+      for (const rows of chunks(logRows)) await trx.insertInto('activity_log').values(rows).execute();
+
+      // An imported session lists all of its points and to-dos: links it no longer lists go.
+      await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
+      await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
+
+      return {
+        sessions: plan.sessions.length,
+        coachingPoints: plan.points.length,
+        todos: plan.todos.length,
+        users: plan.users.length,
+        templates: plan.templates.length,
+      };
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}
+
+/** New users get the role the import implies; existing users keep their role and email. */
+async function upsertUsers(trx: Transaction<Database>, orgId: string, users: ImportPlan['users'], now: number) {
+  const rows = users.map((u) => ({
+    org_id: orgId,
+    id: u.id,
+    email: null,
+    name: u.name,
+    role: u.role,
+    created_at: now,
+    updated_at: now,
+  }));
+  await upsert(trx, 'users', rows, ['org_id', 'id'], ['name', 'updated_at']);
+}
+
+async function replaceLinks(
+  trx: Transaction<Database>,
+  table: LinkTable,
+  orgId: string,
+  sessionIds: string[],
+  items: Array<{ id: string; sessionIds: string[] }>,
+) {
+  for (const ids of chunks(sessionIds)) {
+    await trx.deleteFrom(table).where('org_id', '=', orgId).where('session_id', 'in', ids).execute();
+  }
+  for (const ids of chunks(items.map((item) => item.id))) {
+    await trx.deleteFrom(table).where('org_id', '=', orgId).where('item_id', 'in', ids).execute();
+  }
+  const rows = items.flatMap((item) =>
+    item.sessionIds.map((sessionId, position) => ({ org_id: orgId, item_id: item.id, session_id: sessionId, position })),
+  );
+  for (const chunk of chunks(rows)) await trx.insertInto(table).values(chunk).execute();
+}

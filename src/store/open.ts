@@ -1,0 +1,9 @@
+import type { DatabaseConfig } from '../config.js';
+import { openSqliteStore } from './sqlite.js';
+import type { Store } from './store.js';
+
+export async function openStore(database: DatabaseConfig): Promise<Store> {
+  if (database.kind === 'sqlite') return openSqliteStore(database.file);
+  const { openPostgresStore } = await import('./postgres.js');
+  return openPostgresStore(database.url);
+}

@@ -1,0 +1,48 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { KyselyStore, type Driver } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+const INT8 = 20;
+/** Any fixed number shared by every Coachport process; it names the migration lock. */
+const MIGRATION_LOCK_KEY = 7_262_031;
+
+/**
+ * PostgreSQL through node-postgres. Instants are BIGINT milliseconds, read as numbers (they fit
+ * in a double for the next quarter-million years). Exports read inside a REPEATABLE READ,
+ * READ ONLY transaction on a pooled connection, so a long export sees one snapshot.
+ */
+export async function openPostgresStore(url: string, poolSize = 10): Promise<KyselyStore> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client's connection dropping (a database restart) must not crash the process.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const driver: Driver = {
+    dialect: 'postgres',
+    db,
+    async openReader() {
+      return { db, close: async () => undefined };
+    },
+    isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
+    withMigrationLock: (run) =>
+      db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
+        try {
+          await run(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
+        }
+      }),
+    close: () => db.destroy(),
+  };
+  const store = new KyselyStore(driver);
+  await store.migrate();
+  return store;
+}

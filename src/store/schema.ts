@@ -1,0 +1,138 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The database, described once. Instants are whole milliseconds since the epoch (BIGINT), so
+ * both stores compare and order them the same way and write them back exactly. Flags are written
+ * as 0/1, which SQLite stores as integers and PostgreSQL reads into BOOLEAN columns; read back they
+ * are numbers on one and booleans on the other, so readers pass them through `Boolean`.
+ */
+
+export type Role = 'admin' | 'coach' | 'agent';
+export type Flag = number | boolean;
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  org_id: string;
+  id: string;
+  email: string | null;
+  name: string;
+  role: Role;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  token_hash: string;
+  prefix: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  deactivated_at: number | null;
+}
+
+export interface CoachingTemplatesTable {
+  org_id: string;
+  id: string;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CoachingSessionsTable {
+  org_id: string;
+  id: string;
+  coaching_form_name: string;
+  template_id: string | null;
+  meeting_format: string | null;
+  form_creator_id: string;
+  coach_id: string;
+  agent_id: string;
+  created_at: number;
+  updated_at: number;
+  meeting_date: number | null;
+  shared_with_agent: Flag;
+  agent_confirmed: Flag;
+  coach_confirmed: Flag;
+  coach_notes: string | null;
+  agent_notes: string | null;
+  is_deleted: Flag;
+}
+
+export interface ActivityLogTable {
+  /** Append order, which is the order the log is read in. */
+  seq: Generated<number>;
+  org_id: string;
+  session_id: string;
+  user_id: string | null;
+  user_email: string | null;
+  action_type: string;
+  /** A JSON array of strings, exactly as written by JSON.stringify. */
+  descriptions: string;
+  timestamp: number;
+  ip_address: string | null;
+}
+
+export interface CoachingPointsTable {
+  org_id: string;
+  id: string;
+  type: string;
+  classification: string;
+  ticket_id: string | null;
+  subject: string | null;
+  rubric_name: string | null;
+  criteria_name: string | null;
+  kpi_name: string | null;
+  score: string | null;
+  agent_notes: string | null;
+  coach_notes: string | null;
+  created_at: number;
+  updated_at: number;
+  is_deleted: Flag;
+}
+
+/** A link of a point or to-do to one session; `position` keeps the order of coachingFormIds. */
+export interface SessionLinkTable {
+  org_id: string;
+  item_id: string;
+  session_id: string;
+  position: number;
+}
+
+export interface TodosTable {
+  org_id: string;
+  id: string;
+  action_string: string | null;
+  completed_at: number | null;
+  created_at: number;
+  creator_id: string;
+  description: string | null;
+  link: string | null;
+  status: string;
+  title: string;
+  type: string | null;
+  updated_at: number;
+  is_deleted: Flag;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  coaching_templates: CoachingTemplatesTable;
+  coaching_sessions: CoachingSessionsTable;
+  activity_log: ActivityLogTable;
+  coaching_points: CoachingPointsTable;
+  coaching_point_sessions: SessionLinkTable;
+  todos: TodosTable;
+  todo_sessions: SessionLinkTable;
+}
+
+export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

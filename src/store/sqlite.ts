@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyStore, type Driver } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+function connect(file: string, readonly: boolean): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
+  // Another process (the command line beside a running server) may hold the write lock briefly.
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  if (!readonly) {
+    db.pragma('journal_mode = WAL');
+    // In WAL mode FULL makes each commit durable on return; an acknowledged write survives power loss.
+    db.pragma('synchronous = FULL');
+  }
+  return db;
+}
+
+/**
+ * SQLite through better-sqlite3. Writes share one connection; each export reads through a
+ * connection of its own inside a read transaction, so a long export sees one snapshot and
+ * never holds up writers (WAL lets both run at once).
+ */
+export async function openSqliteStore(file: string): Promise<KyselyStore> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const writer = connect(file, false);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+  const driver: Driver = {
+    dialect: 'sqlite',
+    db,
+    async openReader() {
+      const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(file, true) }) });
+      return { db: reader, close: () => reader.destroy() };
+    },
+    isUniqueViolation: (error) =>
+      error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
+    // One writer connection per process, and SQLite serializes writers across processes.
+    withMigrationLock: (run) => run(db),
+    close: () => db.destroy(),
+  };
+  const store = new KyselyStore(driver);
+  await store.migrate();
+  return store;
+}

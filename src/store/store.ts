@@ -1,0 +1,84 @@
+import type { ExportSession } from '../contract/schemas.js';
+import type { ExportWindow } from '../export/window.js';
+import type { ImportPlan } from '../importer/plan.js';
+import type { Dialect } from './dialect.js';
+import type { Role } from './schema.js';
+import type { UserRecord } from '../coaching/records.js';
+
+export interface TokenRecord {
+  id: string;
+  orgId: string;
+  userId: string;
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  deactivatedAt: number | null;
+}
+
+export interface TokenOwner {
+  token: TokenRecord;
+  user: UserRecord;
+}
+
+export interface NewToken {
+  id: string;
+  orgId: string;
+  userId: string;
+  hash: string;
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+export interface ImportCounts {
+  sessions: number;
+  coachingPoints: number;
+  todos: number;
+  users: number;
+  templates: number;
+}
+
+/** A unique value (an email within an organization) is already taken. */
+export class ConflictError extends Error {}
+
+/** The store is unreachable; the request may succeed later. */
+export class StoreUnavailableError extends Error {}
+
+/**
+ * The only door to persisted data. Every method that touches organization data takes the
+ * organization's id, so no caller can forget to scope a query.
+ */
+export interface Store {
+  readonly dialect: Dialect;
+
+  /** The organization, its first admin and that admin's first token, together. */
+  createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken }, now: number): Promise<void>;
+  listOrganizations(): Promise<Array<{ id: string; name: string }>>;
+  createUser(orgId: string, user: UserRecord, now: number): Promise<void>;
+  getUser(orgId: string, userId: string): Promise<UserRecord | null>;
+  findUserByEmail(orgId: string, email: string): Promise<UserRecord | null>;
+  listUsers(orgId: string): Promise<UserRecord[]>;
+
+  insertToken(token: NewToken): Promise<void>;
+  /** The token with this hash and its owner, whatever its state; the caller judges it. */
+  findToken(hash: string): Promise<TokenOwner | null>;
+  markTokenUsed(tokenId: string, now: number): Promise<void>;
+  listTokens(orgId: string, userId?: string): Promise<TokenRecord[]>;
+  getToken(orgId: string, tokenId: string): Promise<TokenRecord | null>;
+  deactivateToken(orgId: string, tokenId: string, now: number): Promise<boolean>;
+
+  /**
+   * Sessions of one organization in the window, in contract order, a page at a time, read from
+   * one consistent snapshot. Stopping the iteration early releases everything it holds.
+   */
+  exportPages(orgId: string, window: ExportWindow, pageSize?: number): AsyncIterable<ExportSession[]>;
+
+  /** Writes a validated import in one transaction: all of it or none of it. */
+  applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { Role };

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { DatabaseConfig } from '../../src/config.js';
+
+/** A database made for one test run, and how to throw it away. */
+export interface TestDatabase {
+  config: DatabaseConfig;
+  drop(): Promise<void>;
+}
+
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** Why this backend cannot run here, or null when it can. */
+  unavailable: string | null;
+  create(): Promise<TestDatabase>;
+}
+
+export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function tempDir(prefix = 'coachport-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export const sqliteBackend: Backend = {
+  name: 'sqlite',
+  unavailable: null,
+  async create() {
+    const dir = tempDir();
+    return {
+      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db') },
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+async function postgresReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch (error) {
+    return `PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL} (${(error as Error).message})`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** A fresh database per call, dropped afterwards, so runs never see each other's rows. */
+export async function postgresBackend(): Promise<Backend> {
+  return {
+    name: 'postgres',
+    unavailable: await postgresReachable(),
+    async create() {
+      const name = `coachport_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await admin.connect();
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      return {
+        config: { kind: 'postgres', url: withDatabase(POSTGRES_ADMIN_URL, name) },
+        async drop() {
+          const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+          await client.connect();
+          await client.query(`drop database if exists ${name} with (force)`);
+          await client.end();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The backends a contract test runs on. An unreachable service is skipped with its reason
+ * printed, except under CI, where it fails the run.
+ */
+export async function storeBackends(): Promise<Backend[]> {
+  const postgres = await postgresBackend();
+  if (postgres.unavailable) {
+    if (process.env.CI) throw new Error(`CI requires PostgreSQL: ${postgres.unavailable}`);
+    process.stdout.write(`# skipping PostgreSQL cases: ${postgres.unavailable}\n`);
+    return [sqliteBackend];
+  }
+  return [sqliteBackend, postgres];
+}

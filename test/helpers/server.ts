@@ -1,0 +1,117 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { createOrganization } from '../../src/accounts/organizations.js';
+import { issueToken } from '../../src/accounts/tokens.js';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { newId } from '../../src/ids.js';
+import { createLogger } from '../../src/logger.js';
+import { MemoryRateLimiter } from '../../src/ratelimit/memory.js';
+import type { RateLimiter } from '../../src/ratelimit/limiter.js';
+import type { Role } from '../../src/store/schema.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import { sqliteBackend, type Backend, type TestDatabase } from './backends.js';
+import { ManualClock } from './clock.js';
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+export interface TestServer {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  clock: ManualClock;
+  config: Config;
+  logs: string[];
+  close(): Promise<void>;
+  createOrg(name?: string): Promise<{ orgId: string; userId: string; token: string }>;
+  addUser(orgId: string, role: Role, name?: string): Promise<{ userId: string; email: string; token: string }>;
+  request(method: string, path: string, options?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply>;
+  exportSessions(token: string, body: unknown): Promise<Reply>;
+}
+
+/** High enough that only the rate-limit tests, which set their own, ever meet a limit. */
+export const GENEROUS = { perSecond: 100_000, perMinute: 1_000_000 };
+
+export interface TestServerOptions {
+  backend?: Backend;
+  configure?: (config: Config) => Config;
+  clock?: ManualClock;
+  limiter?: RateLimiter;
+}
+
+/** A real server on a loopback port over a real, freshly made database. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database: TestDatabase = await (options.backend ?? sqliteBackend).create();
+  const base = loadConfig({}, process.cwd());
+  const config = (options.configure ?? ((c) => c))({
+    ...base,
+    database: database.config,
+    port: 1,
+    limits: { export: GENEROUS, api: GENEROUS, authFailures: GENEROUS },
+  });
+  const clock = options.clock ?? new ManualClock();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger('info', sink);
+  const store = await openStore(config.database);
+  const limiter = options.limiter ?? new MemoryRateLimiter(clock);
+  const app = await buildApp({ config, store, limiter, clock, logger });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  async function request(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token !== undefined) headers.apiToken = opts.token;
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(url + path, { method, headers, body });
+    const text = await response.text();
+    let json: unknown = undefined;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  }
+
+  return {
+    url,
+    app,
+    store,
+    clock,
+    config,
+    logs,
+    async close() {
+      await app.close();
+      await limiter.close();
+      await store.close();
+      await database.drop();
+    },
+    async createOrg(name = 'Acme') {
+      return createOrganization(store, { name, adminEmail: `admin-${newId()}@example.test`, adminName: `${name} Admin` }, clock.now());
+    },
+    async addUser(orgId, role, name = `${role} ${newId().slice(-4)}`) {
+      const userId = newId(clock.now());
+      const email = `${role}-${userId}@example.test`;
+      await store.createUser(orgId, { id: userId, email, name, role }, clock.now());
+      const { secret } = await issueToken(store, { orgId, userId }, 90, clock.now());
+      return { userId, email, token: secret };
+    },
+    request,
+    exportSessions: (token, body) => request('POST', '/api/v1/coaching-sessions', { token, body }),
+  };
+}
