@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import { installErrorShape } from './http/errors.js';
 import { installGuard } from './http/guard.js';
 import { installOpenApi } from './http/openapi.js';
+import { accountRoutes } from './http/routes/accounts.js';
+import { coachingRoutes } from './http/routes/coaching.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/import.js';
@@ -41,6 +43,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, deps);
   exportRoutes(app, deps);
   importRoutes(app, deps);
+  accountRoutes(app, deps);
+  coachingRoutes(app, deps);
   await app.ready();
   return app;
 }

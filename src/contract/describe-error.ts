@@ -89,6 +89,8 @@ function problem(error: ValueError): string {
     case ValueErrorType.NumberMaximum: return `must be at most ${schema.maximum}`;
     case ValueErrorType.ArrayMinItems: return `must have at least ${schema.minItems} element${schema.minItems === 1 ? '' : 's'}`;
     case ValueErrorType.ArrayMaxItems: return `must have at most ${schema.maxItems} elements`;
+    case ValueErrorType.ObjectMinProperties: return 'must name at least one field to change';
+    case ValueErrorType.ArrayUniqueItems: return 'must not list the same value twice';
     case ValueErrorType.Literal: return `must be ${JSON.stringify(schema.const)}`;
     default:
       return value === undefined ? `is missing; it must be ${typeName(schema)}` : `must be ${typeName(schema)}, not ${kindOf(value)}`;

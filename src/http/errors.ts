@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { StoreUnavailableError } from '../store/store.js';
+import { DomainError } from '../coaching/errors.js';
+import { ConflictError, StoreUnavailableError } from '../store/store.js';
 
 /** An error whose message is meant for the client, with the status and headers to send it with. */
 export class HttpError extends Error {
@@ -21,6 +22,8 @@ const BY_CODE: Record<string, (error: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_CHARSET: () => 'The request body must be UTF-8.',
   FST_ERR_VALIDATION: (error) => error.message,
 };
+
+const DOMAIN_STATUS: Record<DomainError['kind'], number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409 };
 
 const BY_STATUS: Record<number, string> = {
   400: 'The request is malformed.',
@@ -45,6 +48,8 @@ function isConnectionFailure(error: unknown): boolean {
 /** The status and one-sentence message for any error, never revealing internals. */
 export function describeError(error: unknown): { statusCode: number; message: string; headers: Record<string, string> } {
   if (error instanceof HttpError) return { statusCode: error.statusCode, message: error.message, headers: error.headers };
+  if (error instanceof DomainError) return { statusCode: DOMAIN_STATUS[error.kind], message: error.message, headers: {} };
+  if (error instanceof ConflictError) return { statusCode: 409, message: error.message, headers: {} };
   if (isConnectionFailure(error)) {
     return { statusCode: 503, message: 'The service is temporarily unavailable; try again shortly.', headers: { 'Retry-After': '1' } };
   }

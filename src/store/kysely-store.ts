@@ -1,14 +1,24 @@
 import { Migrator, sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { ExportSession } from '../contract/schemas.js';
-import type { UserRecord } from '../coaching/records.js';
+import type { TemplateRecord, UserRecord } from '../coaching/records.js';
 import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
-import { readExportPages } from './export-pages.js';
+import { KyselyCoachingTx } from './coaching-tx.js';
+import { readExportPages, readSessionsById } from './export-pages.js';
 import { migrationProvider } from './migrations/index.js';
 import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
-import { ConflictError, type ImportCounts, type NewToken, type Store, type TokenOwner, type TokenRecord } from './store.js';
+import {
+  ConflictError,
+  type CoachingTx,
+  type ImportCounts,
+  type NewToken,
+  type Store,
+  type TemplateListing,
+  type TokenOwner,
+  type TokenRecord,
+} from './store.js';
 
 /** A connection that sees one snapshot for as long as an export reads from it. */
 export interface Reader {
@@ -202,6 +212,33 @@ export class KyselyStore implements Store {
     } finally {
       await reader.close();
     }
+  }
+
+  async coaching<T>(orgId: string, work: (tx: CoachingTx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(new KyselyCoachingTx(trx, orgId, this.dialect)));
+  }
+
+  async readSession(orgId: string, id: string): Promise<ExportSession | null> {
+    const [session] = await readSessionsById(this.db, orgId, [id]);
+    return session ?? null;
+  }
+
+  async createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void> {
+    await this.db
+      .insertInto('coaching_templates')
+      .values({ org_id: orgId, id: template.id, name: template.name, created_at: now, updated_at: now })
+      .execute();
+  }
+
+  async listTemplates(orgId: string): Promise<TemplateListing[]> {
+    const rows = await this.db
+      .selectFrom('coaching_templates')
+      .select(['id', 'name', 'created_at'])
+      .where('org_id', '=', orgId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts> {

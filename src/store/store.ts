@@ -3,7 +3,7 @@ import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import type { Role } from './schema.js';
-import type { UserRecord } from '../coaching/records.js';
+import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 
 export interface TokenRecord {
   id: string;
@@ -37,6 +37,28 @@ export interface ImportCounts {
   todos: number;
   users: number;
   templates: number;
+}
+
+/**
+ * Reads and writes of one coaching change, inside one transaction of one organization. Reading a
+ * session locks it until the transaction ends (PostgreSQL: FOR UPDATE; SQLite serializes writers),
+ * so concurrent changes to one session apply one after another and none is lost.
+ */
+export interface CoachingTx {
+  getSession(id: string): Promise<SessionRecord | null>;
+  getSessions(ids: string[]): Promise<SessionRecord[]>;
+  saveSession(session: SessionRecord, isNew: boolean): Promise<void>;
+  getPoint(id: string): Promise<PointRecord | null>;
+  savePoint(point: PointRecord, isNew: boolean): Promise<void>;
+  getTodo(id: string): Promise<TodoRecord | null>;
+  saveTodo(todo: TodoRecord, isNew: boolean): Promise<void>;
+  appendLog(sessionId: string, entry: LogEntryRecord): Promise<void>;
+  getUser(id: string): Promise<UserRecord | null>;
+  getTemplate(id: string): Promise<TemplateRecord | null>;
+}
+
+export interface TemplateListing extends TemplateRecord {
+  createdAt: number;
 }
 
 /** A unique value (an email within an organization) is already taken. */
@@ -73,6 +95,13 @@ export interface Store {
    * one consistent snapshot. Stopping the iteration early releases everything it holds.
    */
   exportPages(orgId: string, window: ExportWindow, pageSize?: number): AsyncIterable<ExportSession[]>;
+
+  /** Runs a coaching change in one transaction: the change and its log entries, or nothing. */
+  coaching<T>(orgId: string, work: (tx: CoachingTx) => Promise<T>): Promise<T>;
+  /** One session in the export's shape, or null. */
+  readSession(orgId: string, id: string): Promise<ExportSession | null>;
+  createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void>;
+  listTemplates(orgId: string): Promise<TemplateListing[]>;
 
   /** Writes a validated import in one transaction: all of it or none of it. */
   applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;

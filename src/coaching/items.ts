@@ -1,0 +1,242 @@
+import type { CreatePointBody, CreateTodoBody, UpdatePointBody, UpdateTodoBody } from '../contract/coaching-schemas.js';
+import type { CoachingPoint, Todo } from '../contract/schemas.js';
+import { newId } from '../ids.js';
+import type { CoachingTx, Store } from '../store/store.js';
+import type { Actor } from './actor.js';
+import { describeChanges } from './describe-changes.js';
+import { DomainError, forbidden, notFound } from './errors.js';
+import { logEntry } from './log-entry.js';
+import { AGENT_WRITABLE, canManage, canRead, isSharedAgent } from './permissions.js';
+import type { PointRecord, SessionRecord, TodoRecord } from './records.js';
+
+/**
+ * Coaching points and to-dos: each belongs to one or more sessions, and every change to one is
+ * told in the log of each session it is, or was, linked to, in the same transaction.
+ */
+
+type Item = PointRecord | TodoRecord;
+
+/** Every named session must exist, be visible, be manageable by the actor and not be deleted. */
+async function linkableSessions(tx: CoachingTx, actor: Actor, ids: string[]): Promise<SessionRecord[]> {
+  const sessions = await tx.getSessions(ids);
+  const found = new Map(sessions.map((s) => [s.id, s]));
+  for (const id of ids) {
+    const session = found.get(id);
+    if (!session || !canRead(actor.user, session)) throw notFound('coaching session', id);
+    if (!canManage(actor.user, session)) throw forbidden(`Only an admin or the session's coach can add to coaching session ${JSON.stringify(id)}.`);
+    if (session.isDeleted) throw new DomainError('conflict', `Coaching session ${JSON.stringify(id)} has been deleted.`);
+  }
+  return sessions;
+}
+
+/** The item's sessions as far as the actor can see them; an item on none of them does not exist for them. */
+async function visibleItem<T extends Item>(tx: CoachingTx, actor: Actor, item: T | null, what: string, id: string) {
+  if (!item) throw notFound(what, id);
+  const sessions = await tx.getSessions(item.sessionIds);
+  if (!sessions.some((s) => canRead(actor.user, s))) throw notFound(what, id);
+  return { item, sessions };
+}
+
+function checkWriter(actor: Actor, sessions: SessionRecord[], fields: string[], what: string): void {
+  if (sessions.every((s) => canManage(actor.user, s))) return;
+  const agentOnly = sessions.some((s) => isSharedAgent(actor.user, s)) && fields.every((f) => AGENT_WRITABLE.has(f));
+  if (!agentOnly) throw forbidden(`Only an admin or the coach of every linked session can change this ${what}; an agent can change only agentNotes.`);
+}
+
+async function touchSessions(tx: CoachingTx, sessions: SessionRecord[], actor: Actor, actionType: string, descriptions: string[], now: number) {
+  for (const session of sessions) {
+    await tx.saveSession({ ...session, updatedAt: now }, false);
+    await tx.appendLog(session.id, logEntry(actor, actionType, descriptions, now));
+  }
+}
+
+function pointLabel(point: PointRecord): string {
+  return `${point.type} ${point.classification} coaching point${point.subject ? ` "${point.subject}"` : ''}`;
+}
+
+async function readPoint(store: Store, actor: Actor, id: string): Promise<CoachingPoint> {
+  return store.coaching(actor.orgId, async (tx) => pointDocument((await tx.getPoint(id))!));
+}
+
+function pointDocument(point: PointRecord): CoachingPoint {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    _id: point.id,
+    coachingFormIds: point.sessionIds,
+    type: point.type as CoachingPoint['type'],
+    classification: point.classification as CoachingPoint['classification'],
+    ticketId: point.ticketId,
+    subject: point.subject,
+    rubricName: point.rubricName,
+    criteriaName: point.criteriaName,
+    kpiName: point.kpiName,
+    score: point.score,
+    agentNotes: point.agentNotes,
+    coachNotes: point.coachNotes,
+    createdAt: iso(point.createdAt),
+    updatedAt: iso(point.updatedAt),
+    isDeleted: point.isDeleted,
+  };
+}
+
+export async function createPoint(store: Store, actor: Actor, input: CreatePointBody, now: number): Promise<CoachingPoint> {
+  const id = newId(now);
+  await store.coaching(actor.orgId, async (tx) => {
+    const sessions = await linkableSessions(tx, actor, input.coachingFormIds);
+    const point: PointRecord = {
+      id,
+      sessionIds: input.coachingFormIds,
+      type: input.type,
+      classification: input.classification,
+      ticketId: input.ticketId ?? null,
+      subject: input.subject ?? null,
+      rubricName: input.rubricName ?? null,
+      criteriaName: input.criteriaName ?? null,
+      kpiName: input.kpiName ?? null,
+      score: input.score ?? null,
+      agentNotes: input.agentNotes ?? null,
+      coachNotes: input.coachNotes ?? null,
+      createdAt: now,
+      updatedAt: now,
+      isDeleted: false,
+    };
+    await tx.savePoint(point, true);
+    await touchSessions(tx, sessions, actor, 'coaching_point_added', [`${pointLabel(point)} added`], now);
+  });
+  return readPoint(store, actor, id);
+}
+
+const POINT_FIELDS = {
+  coachingFormIds: 'sessionIds', type: 'type', classification: 'classification', ticketId: 'ticketId', subject: 'subject',
+  rubricName: 'rubricName', criteriaName: 'criteriaName', kpiName: 'kpiName', score: 'score', agentNotes: 'agentNotes', coachNotes: 'coachNotes',
+} as const satisfies Record<keyof UpdatePointBody, keyof PointRecord>;
+
+/** Applies a change to an item and logs it on every session it was or is now linked to. */
+async function changeItem<T extends Item>(
+  tx: CoachingTx,
+  actor: Actor,
+  found: { item: T; sessions: SessionRecord[] },
+  after: T,
+  fields: Array<keyof T & string>,
+  actionType: (before: T, after: T) => string,
+  save: (item: T) => Promise<void>,
+  now: number,
+  names: Partial<Record<keyof T & string, string>> = {},
+): Promise<void> {
+  const { item: before, sessions: current } = found;
+  if (before.isDeleted) throw new DomainError('conflict', `${before.id} has been deleted.`);
+  const added = after.sessionIds.filter((id) => !before.sessionIds.includes(id));
+  const newSessions = await linkableSessions(tx, actor, added);
+  const descriptions = describeChanges(before, after, fields, { dates: ['completedAt'], names });
+  if (descriptions.length === 0) return;
+  after.updatedAt = now;
+  await save(after);
+  await touchSessions(tx, [...current, ...newSessions], actor, actionType(before, after), descriptions, now);
+}
+
+export async function updatePoint(store: Store, actor: Actor, id: string, patch: UpdatePointBody, now: number): Promise<CoachingPoint> {
+  await store.coaching(actor.orgId, async (tx) => {
+    const found = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id);
+    const fields = Object.keys(patch) as Array<keyof UpdatePointBody>;
+    checkWriter(actor, found.sessions, fields, 'coaching point');
+    const after: PointRecord = { ...found.item };
+    for (const field of fields) (after as unknown as Record<string, unknown>)[POINT_FIELDS[field]] = patch[field];
+    await changeItem(tx, actor, found, after, fields.map((f) => POINT_FIELDS[f]), () => 'coaching_point_updated', (p) => tx.savePoint(p, false), now, {
+      sessionIds: 'coachingFormIds',
+    });
+  });
+  return readPoint(store, actor, id);
+}
+
+export async function deletePoint(store: Store, actor: Actor, id: string, now: number): Promise<CoachingPoint> {
+  await store.coaching(actor.orgId, async (tx) => {
+    const { item, sessions } = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id);
+    checkWriter(actor, sessions, ['isDeleted'], 'coaching point');
+    if (item.isDeleted) return;
+    await tx.savePoint({ ...item, isDeleted: true, updatedAt: now }, false);
+    await touchSessions(tx, sessions, actor, 'coaching_point_deleted', [`${pointLabel(item)} deleted`], now);
+  });
+  return readPoint(store, actor, id);
+}
+
+async function readTodo(store: Store, actor: Actor, id: string): Promise<Todo> {
+  return store.coaching(actor.orgId, async (tx) => {
+    const todo = (await tx.getTodo(id))!;
+    const creator = await tx.getUser(todo.creatorId);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      _id: todo.id,
+      actionString: todo.actionString,
+      coachingFormIds: todo.sessionIds,
+      completedAt: iso(todo.completedAt),
+      createdAt: iso(todo.createdAt)!,
+      creatorId: todo.creatorId,
+      creatorName: creator?.name ?? '',
+      description: todo.description,
+      link: todo.link,
+      status: todo.status,
+      title: todo.title,
+      type: todo.type,
+      updatedAt: iso(todo.updatedAt)!,
+      isDeleted: todo.isDeleted,
+    };
+  });
+}
+
+export async function createTodo(store: Store, actor: Actor, input: CreateTodoBody, now: number): Promise<Todo> {
+  const id = newId(now);
+  await store.coaching(actor.orgId, async (tx) => {
+    const sessions = await linkableSessions(tx, actor, input.coachingFormIds);
+    const status = input.status ?? 'incomplete';
+    const todo: TodoRecord = {
+      id,
+      sessionIds: input.coachingFormIds,
+      actionString: input.actionString ?? null,
+      completedAt: status === 'complete' ? now : null,
+      createdAt: now,
+      creatorId: actor.user.id,
+      description: input.description ?? null,
+      link: input.link ?? null,
+      status,
+      title: input.title,
+      type: input.type ?? null,
+      updatedAt: now,
+      isDeleted: false,
+    };
+    await tx.saveTodo(todo, true);
+    await touchSessions(tx, sessions, actor, 'todo_added', [`to-do "${todo.title}" added`], now);
+  });
+  return readTodo(store, actor, id);
+}
+
+const TODO_FIELDS = {
+  coachingFormIds: 'sessionIds', title: 'title', status: 'status', actionString: 'actionString', description: 'description', link: 'link', type: 'type',
+} as const satisfies Record<keyof UpdateTodoBody, keyof TodoRecord>;
+
+export async function updateTodo(store: Store, actor: Actor, id: string, patch: UpdateTodoBody, now: number): Promise<Todo> {
+  await store.coaching(actor.orgId, async (tx) => {
+    const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id);
+    const fields = Object.keys(patch) as Array<keyof UpdateTodoBody>;
+    checkWriter(actor, found.sessions, fields, 'to-do');
+    const after: TodoRecord = { ...found.item };
+    for (const field of fields) (after as unknown as Record<string, unknown>)[TODO_FIELDS[field]] = patch[field];
+    // Completing stamps the time; reopening clears it.
+    if (after.status !== found.item.status) after.completedAt = after.status === 'complete' ? now : null;
+    const changed = [...fields.map((f) => TODO_FIELDS[f]), 'completedAt' as const];
+    const action = (before: TodoRecord, next: TodoRecord) =>
+      before.status === next.status ? 'todo_updated' : next.status === 'complete' ? 'todo_completed' : 'todo_reopened';
+    await changeItem(tx, actor, found, after, changed, action, (t) => tx.saveTodo(t, false), now, { sessionIds: 'coachingFormIds' });
+  });
+  return readTodo(store, actor, id);
+}
+
+export async function deleteTodo(store: Store, actor: Actor, id: string, now: number): Promise<Todo> {
+  await store.coaching(actor.orgId, async (tx) => {
+    const { item, sessions } = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id);
+    checkWriter(actor, sessions, ['isDeleted'], 'to-do');
+    if (item.isDeleted) return;
+    await tx.saveTodo({ ...item, isDeleted: true, updatedAt: now }, false);
+    await touchSessions(tx, sessions, actor, 'todo_deleted', [`to-do "${item.title}" deleted`], now);
+  });
+  return readTodo(store, actor, id);
+}

@@ -1,0 +1,13 @@
+import type { Actor } from './actor.js';
+import type { LogEntryRecord } from './records.js';
+
+export function logEntry(actor: Actor, actionType: string, descriptions: string[], now: number): LogEntryRecord {
+  return {
+    userId: actor.user.id,
+    userEmail: actor.user.email,
+    actionType,
+    descriptions,
+    timestamp: now,
+    ipAddress: actor.ipAddress,
+  };
+}

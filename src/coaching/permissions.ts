@@ -1,0 +1,29 @@
+import type { UserRecord } from './records.js';
+import type { SessionRecord } from './records.js';
+
+/**
+ * Who may do what to a session. Admins: everything. Coaches: the sessions they coach or created.
+ * Agents: only sessions shared with them, and then only their own notes and confirmation.
+ */
+
+export function ownsAsCoach(user: UserRecord, session: SessionRecord): boolean {
+  return user.id === session.coachId || user.id === session.formCreatorId;
+}
+
+export function isSharedAgent(user: UserRecord, session: SessionRecord): boolean {
+  return user.id === session.agentId && session.sharedWithAgent;
+}
+
+export function canRead(user: UserRecord, session: SessionRecord): boolean {
+  if (user.role === 'admin') return true;
+  if (user.role === 'coach') return ownsAsCoach(user, session);
+  return isSharedAgent(user, session);
+}
+
+/** Full write: every field, points, to-dos, sharing, deleting. */
+export function canManage(user: UserRecord, session: SessionRecord): boolean {
+  return user.role === 'admin' || (user.role === 'coach' && ownsAsCoach(user, session));
+}
+
+/** The fields an agent may write. */
+export const AGENT_WRITABLE = new Set(['agentNotes']);

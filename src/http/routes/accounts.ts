@@ -1,0 +1,83 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { describeToken } from '../../accounts/tokens.js';
+import { createTokenFor, createUser, revokeToken, visibleTokens } from '../../accounts/users.js';
+import type { Clock } from '../../clock.js';
+import {
+  CreateTemplateBody,
+  CreateTokenBody,
+  CreateUserBody,
+  IdParams,
+  IssuedTokenSchema,
+  TemplateSchema,
+  TokenSchema,
+  UserSchema,
+} from '../../contract/coaching-schemas.js';
+import { ErrorSchema } from '../../contract/schemas.js';
+import { newId } from '../../ids.js';
+import type { Store } from '../../store/store.js';
+import { actorOf } from '../actor.js';
+
+const errors = { '4xx': ErrorSchema };
+
+export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock }): void {
+  const { store, clock } = deps;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  app.post<{ Body: CreateUserBody }>(
+    '/api/v1/users',
+    { schema: { summary: 'Create a user', tags: ['Users'], body: CreateUserBody, response: { 201: UserSchema, ...errors } }, config: { roles: ['admin'] } },
+    async (request, reply) => reply.code(201).send(await createUser(store, actorOf(request), request.body, clock.now())),
+  );
+  app.get(
+    '/api/v1/users',
+    { schema: { summary: 'List the users of the organization', tags: ['Users'], response: { 200: Type.Array(UserSchema), ...errors } }, config: { roles: ['admin'] } },
+    async (request) => store.listUsers(actorOf(request).orgId),
+  );
+
+  app.post<{ Body: CreateTokenBody }>(
+    '/api/v1/tokens',
+    {
+      schema: {
+        summary: 'Create an API token',
+        description: 'For yourself, or (admins) for any user of the organization. 90 days by default; expiresInDays null for none. The secret is in this response only.',
+        tags: ['Tokens'],
+        body: CreateTokenBody,
+        response: { 201: IssuedTokenSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const issued = await createTokenFor(store, actorOf(request), request.body ?? {}, clock.now());
+      return reply.code(201).send({ ...describeToken(issued.token, clock.now()), token: issued.secret });
+    },
+  );
+  app.get(
+    '/api/v1/tokens',
+    { schema: { summary: 'List tokens (admins: all; others: their own), never the secrets', tags: ['Tokens'], response: { 200: Type.Array(TokenSchema), ...errors } } },
+    async (request) => (await visibleTokens(store, actorOf(request))).map((t) => describeToken(t, clock.now())),
+  );
+  app.delete<{ Params: IdParams }>(
+    '/api/v1/tokens/:id',
+    { schema: { summary: 'Deactivate a token', tags: ['Tokens'], params: IdParams, response: { 200: TokenSchema, ...errors } } },
+    async (request) => describeToken(await revokeToken(store, actorOf(request), request.params.id, clock.now()), clock.now()),
+  );
+
+  app.post<{ Body: CreateTemplateBody }>(
+    '/api/v1/coaching-templates',
+    {
+      schema: { summary: 'Create a coaching template', tags: ['Templates'], body: CreateTemplateBody, response: { 201: TemplateSchema, ...errors } },
+      config: { roles: ['admin', 'coach'] },
+    },
+    async (request, reply) => {
+      const now = clock.now();
+      const template = { id: newId(now), name: request.body.name };
+      await store.createTemplate(actorOf(request).orgId, template, now);
+      return reply.code(201).send({ ...template, createdAt: iso(now) });
+    },
+  );
+  app.get(
+    '/api/v1/coaching-templates',
+    { schema: { summary: 'List coaching templates', tags: ['Templates'], response: { 200: Type.Array(TemplateSchema), ...errors } } },
+    async (request) => (await store.listTemplates(actorOf(request).orgId)).map((t) => ({ ...t, createdAt: iso(t.createdAt) })),
+  );
+}

@@ -1,0 +1,149 @@
+import type { Transaction } from 'kysely';
+import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
+import type { Dialect } from './dialect.js';
+import { pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
+import type { Database, LinkTable } from './schema.js';
+import type { CoachingTx } from './store.js';
+
+/** CoachingTx over one Kysely transaction, scoped to one organization. */
+export class KyselyCoachingTx implements CoachingTx {
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly orgId: string,
+    private readonly dialect: Dialect,
+  ) {}
+
+  private async linksOf(table: LinkTable, itemId: string): Promise<string[]> {
+    const rows = await this.trx
+      .selectFrom(table)
+      .select('session_id')
+      .where('org_id', '=', this.orgId)
+      .where('item_id', '=', itemId)
+      .orderBy('position')
+      .execute();
+    return rows.map((row) => row.session_id);
+  }
+
+  private async replaceLinks(table: LinkTable, itemId: string, sessionIds: string[]): Promise<void> {
+    await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).execute();
+    if (sessionIds.length === 0) return;
+    await this.trx
+      .insertInto(table)
+      .values(sessionIds.map((sessionId, position) => ({ org_id: this.orgId, item_id: itemId, session_id: sessionId, position })))
+      .execute();
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const row = await this.trx
+      .selectFrom('coaching_sessions')
+      .selectAll()
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', id)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+    return row ? sessionFromRow(row) : null;
+  }
+
+  async getSessions(ids: string[]): Promise<SessionRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.trx
+      .selectFrom('coaching_sessions')
+      .selectAll()
+      .where('org_id', '=', this.orgId)
+      .where('id', 'in', ids)
+      .orderBy('id')
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .execute();
+    return rows.map(sessionFromRow);
+  }
+
+  async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
+    const row = sessionRow(this.orgId, session);
+    if (isNew) {
+      await this.trx.insertInto('coaching_sessions').values(row).execute();
+    } else {
+      const { org_id: _org, id: _id, ...changes } = row;
+      await this.trx.updateTable('coaching_sessions').set(changes).where('org_id', '=', this.orgId).where('id', '=', session.id).execute();
+    }
+  }
+
+  async getPoint(id: string): Promise<PointRecord | null> {
+    const row = await this.trx
+      .selectFrom('coaching_points')
+      .selectAll()
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', id)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+    return row ? pointFromRow(row, await this.linksOf('coaching_point_sessions', id)) : null;
+  }
+
+  async savePoint(point: PointRecord, isNew: boolean): Promise<void> {
+    const row = pointRow(this.orgId, point);
+    if (isNew) {
+      await this.trx.insertInto('coaching_points').values(row).execute();
+    } else {
+      const { org_id: _org, id: _id, ...changes } = row;
+      await this.trx.updateTable('coaching_points').set(changes).where('org_id', '=', this.orgId).where('id', '=', point.id).execute();
+    }
+    await this.replaceLinks('coaching_point_sessions', point.id, point.sessionIds);
+  }
+
+  async getTodo(id: string): Promise<TodoRecord | null> {
+    const row = await this.trx
+      .selectFrom('todos')
+      .selectAll()
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', id)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+    return row ? todoFromRow(row, await this.linksOf('todo_sessions', id)) : null;
+  }
+
+  async saveTodo(todo: TodoRecord, isNew: boolean): Promise<void> {
+    const row = todoRow(this.orgId, todo);
+    if (isNew) {
+      await this.trx.insertInto('todos').values(row).execute();
+    } else {
+      const { org_id: _org, id: _id, ...changes } = row;
+      await this.trx.updateTable('todos').set(changes).where('org_id', '=', this.orgId).where('id', '=', todo.id).execute();
+    }
+    await this.replaceLinks('todo_sessions', todo.id, todo.sessionIds);
+  }
+
+  async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
+    await this.trx
+      .insertInto('activity_log')
+      .values({
+        org_id: this.orgId,
+        session_id: sessionId,
+        user_id: entry.userId,
+        user_email: entry.userEmail,
+        action_type: entry.actionType,
+        descriptions: JSON.stringify(entry.descriptions),
+        timestamp: entry.timestamp,
+        ip_address: entry.ipAddress,
+      })
+      .execute();
+  }
+
+  async getUser(id: string): Promise<UserRecord | null> {
+    const row = await this.trx
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'role'])
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? userFromRow(row) : null;
+  }
+
+  async getTemplate(id: string): Promise<TemplateRecord | null> {
+    const row = await this.trx
+      .selectFrom('coaching_templates')
+      .select(['id', 'name'])
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+}
