@@ -51,11 +51,22 @@ function typeName(schema: TSchema): string {
   }
 }
 
-function describeUnion(schema: TSchema, value: unknown): string {
+function sameKind(schema: TSchema, value: unknown): boolean {
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return schema.type === kind || (schema.type === 'integer' && kind === 'number');
+}
+
+function describeUnion(error: ValueError): string {
+  const { schema, value } = error;
   const branches = (schema.anyOf ?? []) as TSchema[];
   if (branches.length > 0 && branches.every((branch) => 'const' in branch)) {
     return `must be one of ${branches.map((branch) => String(branch.const)).join(', ')}, not ${quote(value)}`;
   }
+  // A value of the right kind that breaks a rule of that kind (a string that is not a date):
+  // say what is wrong with it rather than listing the kinds.
+  const index = branches.findIndex((branch) => sameKind(branch, value));
+  const inner = index >= 0 ? error.errors[index]?.First() : undefined;
+  if (inner) return problem(inner);
   const names = [...new Set(branches.map(typeName))];
   return `must be ${names.join(' or ')}, not ${kindOf(value)}`;
 }
@@ -77,7 +88,7 @@ function problem(error: ValueError): string {
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty: return 'is required';
     case ValueErrorType.ObjectAdditionalProperties: return 'is not a known field';
-    case ValueErrorType.Union: return describeUnion(schema, value);
+    case ValueErrorType.Union: return describeUnion(error);
     case ValueErrorType.StringFormat: return describeFormat(schema, value);
     case ValueErrorType.StringMinLength:
       return schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long`;
