@@ -36,6 +36,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(typeboxValidatorCompiler);
+  // Clients send `content-type: application/json` on bodiless POSTs (share, confirm); an empty
+  // body is then "no body", left to each route's schema, instead of a parse error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   installErrorShape(app);
   installSecurityHeaders(app, deps.config);
   installGuard(app, deps);
