@@ -53,7 +53,7 @@ describe('export requests: body rules', () => {
 
   it('rejects an empty body', async () => {
     const reply = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: '', headers: { 'content-type': 'application/json' } });
-    assertError(reply, 400, /request body is missing/);
+    assertError(reply, 400, /request body must be a JSON object/);
   });
 
   it('rejects a body sent without a content type', async () => {
