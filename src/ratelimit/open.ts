@@ -12,5 +12,6 @@ export async function openRateLimiter(
   if (!config.redisUrl) return { limiter: new MemoryRateLimiter(clock), readinessChecks: [] };
   const { RedisRateLimiter } = await import('./redis.js');
   const limiter = new RedisRateLimiter(config.redisUrl, new MemoryRateLimiter(clock), logger);
+  await limiter.connect();
   return { limiter, readinessChecks: [() => limiter.ping()] };
 }

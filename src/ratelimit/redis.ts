@@ -77,10 +77,24 @@ export class RedisRateLimiter implements RateLimiter {
       maxRetriesPerRequest: 0,
       connectTimeout: 2_000,
       commandTimeout: 1_000,
-      lazyConnect: false,
+      lazyConnect: true,
     });
     this.redis.defineCommand('slidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
     this.redis.on('error', () => undefined);
+  }
+
+  /**
+   * Connects before the first request, so a starting process does not limit alone while the
+   * connection is still being made. If Redis is down at start the process starts degraded and
+   * ioredis keeps reconnecting in the background.
+   */
+  async connect(): Promise<void> {
+    try {
+      await this.redis.connect();
+    } catch (error) {
+      this.degraded = true;
+      this.logger.warn({ err: error }, 'rate limiter: Redis is unreachable at start; limiting per process until it is back');
+    }
   }
 
   private async run(key: string, rules: Rule[], record: boolean): Promise<Decision> {
