@@ -70,7 +70,8 @@ export function describeError(error: unknown): { statusCode: number; message: st
 export function installErrorShape(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const { statusCode, message, headers } = describeError(error);
-    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // Deliberate answers (a 503 from /readyz) are not failures; everything else 5xx is.
+    if (statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: error }, 'request failed');
     reply.code(statusCode).headers(headers).type('application/json; charset=utf-8').send({ error: message });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { storeBackends } from './helpers/backends.js';
+import { point, session, todo } from './helpers/fixtures.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const backends = await storeBackends();
+
+describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends.length < 2 ? 'PostgreSQL is not reachable' : false }, () => {
+  const servers: TestServer[] = [];
+  const tokens: string[] = [];
+
+  before(async () => {
+    const docs = Array.from({ length: 300 }, (_, i) => {
+      const s = session({ createdAt: new Date(Date.UTC(2028, 0, 1) + i * 3_600_000 + (i % 7)).toISOString(), coachNotes: i % 2 ? `ñ "${i}"\n` : null, meetingDate: i % 3 ? null : '2028-01-03T00:00:00.000Z' });
+      s.activityLog = [{ userId: 'coach-1', userEmail: 'c@x.test', actionType: 'created', descriptions: ['a', 'b\u2028'], timestamp: s.createdAt, ipAddress: '::1' }];
+      s.coachingPoints = [point([s._id], { score: String(i), isDeleted: i % 5 === 0 })];
+      s.todos = i % 4 ? [] : [todo([s._id], { completedAt: s.createdAt, status: 'complete' })];
+      return s;
+    });
+    for (const backend of backends) {
+      const server = await startTestServer({ backend });
+      const { token } = await server.createOrg();
+      const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
+      assert.equal(reply.status, 200, reply.text);
+      servers.push(server);
+      tokens.push(token);
+    }
+  });
+  after(async () => {
+    for (const server of servers) await server.close();
+  });
+
+  for (const timeAxis of ['createdAt', 'meetingDate']) {
+    it(`on the ${timeAxis} axis`, async () => {
+      const bodies = await Promise.all(
+        servers.map((server, i) => server.exportSessions(tokens[i]!, { startDate: '2028-01-01', endDate: '2028-01-31', timeAxis })),
+      );
+      assert.ok(bodies[0]!.text.length > 1000);
+      assert.equal(bodies[1]!.text, bodies[0]!.text);
+    });
+  }
+});
