@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
+import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { orgCommand } from './commands/org.js';
 import { serveCommand } from './commands/serve.js';
@@ -16,6 +17,7 @@ serveCommand(program);
 orgCommand(program);
 tokenCommand(program);
 importCommand(program);
+exportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ExportApiError } from '../../client/errors.js';
+import { ExportClient } from '../../client/export-client.js';
+import { planWindows } from '../../client/windows.js';
+import { CsvWriter } from '../../client/writers/csv-writer.js';
+import { JsonWriter, StdoutJsonWriter } from '../../client/writers/json-writer.js';
+import type { ExportWriter } from '../../client/writers/writer.js';
+import { TIME_AXES, type TimeAxis } from '../../contract/schemas.js';
+import { CliError, EXIT_USAGE } from '../context.js';
+import { Progress } from '../progress.js';
+
+export const EXIT_AUTH = 3;
+export const EXIT_SERVER = 4;
+export const EXIT_INTERRUPTED = 130;
+
+const FORMATS = ['json', 'ndjson', 'csv'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface Options {
+  url: string;
+  token?: string;
+  from: string;
+  to: string;
+  timeAxis: string;
+  format: string;
+  out?: string;
+  resume?: boolean;
+  perSecond: string;
+  perMinute: string;
+}
+
+/** What `--resume` needs: the same request, how far it got, and where each file was cut. */
+interface ResumeState {
+  url: string;
+  from: string;
+  to: string;
+  timeAxis: TimeAxis;
+  format: Format;
+  windowsDone: number;
+  offsets: Record<string, number>;
+}
+
+function stateFile(format: Format, out: string): string {
+  return format === 'csv' ? path.join(out, '.coachport-export.json') : `${out}.coachport-export.json`;
+}
+
+function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'offsets'>): ResumeState | null {
+  if (!fs.existsSync(file)) return null;
+  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as ResumeState;
+  for (const key of ['from', 'to', 'timeAxis', 'format'] as const) {
+    if (state[key] !== expected[key]) {
+      throw new CliError(`--resume: the interrupted export had --${key === 'timeAxis' ? 'time-axis' : key} ${state[key]}, not ${expected[key]}.`, EXIT_USAGE);
+    }
+  }
+  return state;
+}
+
+function writeState(file: string, state: ResumeState): void {
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+function openWriter(format: Format, out: string | undefined, offsets: Record<string, number> | null): ExportWriter {
+  if (format === 'csv') return new CsvWriter(out!, offsets);
+  if (!out) return new StdoutJsonWriter(format === 'ndjson');
+  return new JsonWriter(out, format === 'ndjson', offsets ? (offsets[out] ?? null) : null);
+}
+
+function validate(options: Options): { format: Format; timeAxis: TimeAxis; token: string } {
+  const token = options.token ?? process.env.COACHPORT_TOKEN;
+  if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
+  if (!(FORMATS as readonly string[]).includes(options.format)) throw new CliError(`--format must be one of ${FORMATS.join(', ')}.`, EXIT_USAGE);
+  if (!(TIME_AXES as readonly string[]).includes(options.timeAxis)) throw new CliError(`--time-axis must be one of ${TIME_AXES.join(', ')}.`, EXIT_USAGE);
+  if (options.format === 'csv' && !options.out) throw new CliError('--format csv writes a folder of tables: name it with --out.', EXIT_USAGE);
+  if (options.resume && !options.out) throw new CliError('--resume needs the --out of the interrupted export.', EXIT_USAGE);
+  for (const [flag, value] of [['--per-second', options.perSecond], ['--per-minute', options.perMinute]]) {
+    if (!/^[1-9]\d*$/.test(value!)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
+  }
+  try {
+    planWindows(options.from, options.to);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT_USAGE);
+  }
+  return { format: options.format as Format, timeAxis: options.timeAxis as TimeAxis, token };
+}
+
+export function exportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('export any range of days through the Coaching Export API, paced to its limits')
+    .requiredOption('--from <day>', 'first day, YYYY-MM-DD (UTC, inclusive)')
+    .requiredOption('--to <day>', 'last day, YYYY-MM-DD (UTC, inclusive)')
+    .option('--url <url>', 'the server', 'http://127.0.0.1:3000')
+    .option('--token <token>', 'API token (default: $COACHPORT_TOKEN)')
+    .option('--time-axis <axis>', 'meetingDate or createdAt', 'createdAt')
+    .option('--format <format>', 'json, ndjson or csv', 'json')
+    .option('--out <path>', 'file (json, ndjson; default stdout) or folder (csv)')
+    .option('--resume', 'continue an interrupted export into the same --out')
+    .option('--per-second <n>', 'the server\'s export limit per second', '1')
+    .option('--per-minute <n>', 'the server\'s export limit per minute', '30')
+    .action(async (options: Options) => {
+      const { format, timeAxis, token } = validate(options);
+      const range = { from: options.from, to: options.to, timeAxis };
+      const total = planWindows(range.from, range.to).length;
+      const stateAt = options.out ? stateFile(format, options.out) : null;
+      const previous = options.resume && stateAt ? readState(stateAt, { url: options.url, ...range, format }) : null;
+      if (options.resume && !previous) throw new CliError(`--resume: no interrupted export found for ${options.out}.`, EXIT_USAGE);
+      const writer = openWriter(format, options.out, previous?.offsets ?? null);
+      const progress = new Progress(total);
+      const controller = new AbortController();
+      const interrupt = () => controller.abort(new Error('interrupted'));
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+
+      const client = new ExportClient({
+        baseUrl: options.url,
+        token,
+        perSecond: Number(options.perSecond),
+        perMinute: Number(options.perMinute),
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.type === 'bytes') progress.addBytes(event.bytes);
+          if (event.type === 'retry') progress.note(`retrying ${event.window.startDate}..${event.window.endDate} in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`);
+        },
+      });
+      let windowsDone = previous?.windowsDone ?? 0;
+      try {
+        for await (const completed of client.exportWindows(range, windowsDone)) {
+          for await (const session of completed.sessions()) writer.write(session);
+          const offsets = writer.commit();
+          windowsDone = completed.index + 1;
+          if (stateAt) writeState(stateAt, { url: options.url, ...range, format, windowsDone, offsets });
+          progress.windowDone(completed.window, completed.count, completed.index);
+        }
+        writer.finish({ interrupted: false });
+        if (stateAt) fs.rmSync(stateAt, { force: true });
+        progress.end();
+      } catch (error) {
+        writer.finish({ interrupted: true });
+        progress.end();
+        if (controller.signal.aborted) {
+          throw new CliError(`Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.${stateAt ? ' Run the same command with --resume to continue.' : ''}`, EXIT_INTERRUPTED);
+        }
+        if (error instanceof ExportApiError) {
+          const code = error.kind === 'auth' ? EXIT_AUTH : error.kind === 'bad_request' ? EXIT_USAGE : EXIT_SERVER;
+          const resume = stateAt && windowsDone > 0 ? ` ${windowsDone} of ${total} windows were saved; --resume continues.` : '';
+          throw new CliError(`${error.message}${resume}`, code);
+        }
+        throw error;
+      } finally {
+        process.removeListener('SIGINT', interrupt);
+        process.removeListener('SIGTERM', interrupt);
+      }
+    });
+}

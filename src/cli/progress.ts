@@ -1,0 +1,65 @@
+/** Progress on stderr: a redrawn bar on a terminal, one plain line per window otherwise. */
+export class Progress {
+  private sessions = 0;
+  private bytes = 0;
+  private windowsDone = 0;
+  private readonly started = Date.now();
+  private lastDraw = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly tty: boolean = Boolean(process.stderr.isTTY),
+  ) {}
+
+  addBytes(bytes: number): void {
+    this.bytes += bytes;
+    if (this.tty && Date.now() - this.lastDraw > 100) this.draw();
+  }
+
+  windowDone(window: { startDate: string; endDate: string }, sessions: number, alreadyDone: number): void {
+    this.windowsDone = Math.max(this.windowsDone, alreadyDone) + 1;
+    this.sessions += sessions;
+    if (this.tty) this.draw();
+    else this.stream.write(`window ${this.windowsDone}/${this.total} ${window.startDate}..${window.endDate}: ${sessions} sessions (${this.summary()})\n`);
+  }
+
+  note(message: string): void {
+    if (this.tty) this.stream.write('\r\x1b[K');
+    this.stream.write(`${message}\n`);
+    if (this.tty) this.draw();
+  }
+
+  end(): void {
+    if (this.tty) {
+      this.draw();
+      this.stream.write('\n');
+    }
+  }
+
+  private summary(): string {
+    const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
+    const rate = this.bytes / seconds;
+    const left = this.total - this.windowsDone;
+    const eta = this.windowsDone > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
+    return `${this.sessions.toLocaleString('en')} sessions, ${megabytes(this.bytes)}, ${megabytes(rate)}/s, ETA ${eta === null ? '?' : clock(eta)}`;
+  }
+
+  private draw(): void {
+    this.lastDraw = Date.now();
+    const width = 24;
+    const filled = Math.round((this.windowsDone / Math.max(1, this.total)) * width);
+    const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    this.stream.write(`\r\x1b[K[${bar}] ${this.windowsDone}/${this.total} windows, ${this.summary()}`);
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+function clock(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = String(seconds % 60).padStart(2, '0');
+  return `${m}:${s}`;
+}

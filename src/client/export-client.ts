@@ -1,0 +1,249 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { ExportSession, TimeAxis } from '../contract/schemas.js';
+import { ExportApiError, isRetryable } from './errors.js';
+import { JsonArraySplitter } from './json-array-stream.js';
+import { Pacer, realClock, type ClientClock } from './pacer.js';
+import { planWindows, type DayWindow } from './windows.js';
+
+export interface RetryPolicy {
+  /** Attempts per window for 5xx, network and malformed responses, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** How many 429s in a row a window may meet before the export gives up. */
+  maxRateLimited: number;
+}
+
+export interface ExportClientOptions {
+  baseUrl: string;
+  token: string;
+  /** The server's export limits; the defaults are the contract's. */
+  perSecond?: number;
+  perMinute?: number;
+  retry?: Partial<RetryPolicy>;
+  /** A response that sends nothing for this long is abandoned and retried. */
+  idleTimeoutMs?: number;
+  clock?: ClientClock;
+  /** Where each window is spooled while it arrives (default: the system's temporary folder). */
+  spoolDir?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: ClientEvent) => void;
+  fetch?: typeof fetch;
+}
+
+export type ClientEvent =
+  | { type: 'request'; window: DayWindow; attempt: number }
+  | { type: 'retry'; window: DayWindow; attempt: number; delayMs: number; reason: string }
+  | { type: 'bytes'; window: DayWindow; bytes: number }
+  | { type: 'window'; window: DayWindow; index: number; total: number; sessions: number; bytes: number };
+
+export interface ExportRange {
+  from: string;
+  to: string;
+  timeAxis: TimeAxis;
+}
+
+/** One completed window: its sessions are read back from the spool, so they can be read once. */
+export interface CompletedWindow {
+  window: DayWindow;
+  index: number;
+  total: number;
+  count: number;
+  bytes: number;
+  sessions(): AsyncIterable<ExportSession>;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000, maxRateLimited: 20 };
+
+function retryAfterMs(header: string | null): number | null {
+  if (header === null) return null;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+/**
+ * A client of the Coaching Export API, for any server that speaks the contract. It splits any range
+ * of days into windows the API accepts, paces its calls to the limits, waits out 429s as told,
+ * retries failures with capped exponential back-off and full jitter, and parses each response as a
+ * stream into a spool file, so memory does not grow with the response and a window cut short is
+ * fetched again whole rather than half-delivered.
+ */
+export class ExportClient {
+  private readonly pacer: Pacer;
+  private readonly retry: RetryPolicy;
+  private readonly clock: ClientClock;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: ExportClientOptions) {
+    this.clock = options.clock ?? realClock;
+    this.pacer = new Pacer(this.clock, options.perSecond ?? 1, options.perMinute ?? 30);
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  /** Every session of the range, window after window, in the API's order within each window. */
+  async *exportRange(range: ExportRange): AsyncGenerator<ExportSession> {
+    for await (const completed of this.exportWindows(range)) yield* completed.sessions();
+  }
+
+  /** The range window by window, each delivered only once it has arrived complete. */
+  async *exportWindows(range: ExportRange, firstIndex = 0): AsyncGenerator<CompletedWindow> {
+    const windows = planWindows(range.from, range.to);
+    const dir = await fs.promises.mkdtemp(path.join(this.options.spoolDir ?? os.tmpdir(), 'coachport-export-'));
+    try {
+      for (let index = firstIndex; index < windows.length; index++) {
+        const window = windows[index]!;
+        const file = path.join(dir, `window-${index}.ndjson`);
+        const { count, bytes } = await this.fetchWindow(window, range.timeAxis, file);
+        this.options.onEvent?.({ type: 'window', window, index, total: windows.length, sessions: count, bytes });
+        yield { window, index, total: windows.length, count, bytes, sessions: () => readSpool(file) };
+        await fs.promises.rm(file, { force: true });
+      }
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(Math.random() * cap);
+  }
+
+  private async fetchWindow(window: DayWindow, timeAxis: TimeAxis, file: string): Promise<{ count: number; bytes: number }> {
+    let failures = 0;
+    let rateLimited = 0;
+    for (let attempt = 1; ; attempt++) {
+      await this.pacer.take(this.options.signal);
+      this.options.onEvent?.({ type: 'request', window, attempt });
+      try {
+        return await this.attempt(window, timeAxis, file);
+      } catch (error) {
+        if (this.options.signal?.aborted) throw this.options.signal.reason;
+        if (error instanceof RateLimited) {
+          if (++rateLimited > this.retry.maxRateLimited) {
+            throw new ExportApiError('server', `The server kept answering 429 for ${window.startDate}..${window.endDate}; giving up.`, 429);
+          }
+          const delayMs = error.retryAfterMs ?? this.backoff(rateLimited);
+          this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason: error.message });
+          await this.pacer.holdFor(delayMs, this.options.signal);
+          continue;
+        }
+        if (!isRetryable(error) || ++failures >= this.retry.maxAttempts) throw error;
+        const delayMs = this.backoff(failures);
+        this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason: (error as Error).message });
+        await this.clock.sleep(delayMs, this.options.signal);
+      }
+    }
+  }
+
+  private async attempt(window: DayWindow, timeAxis: TimeAxis, file: string): Promise<{ count: number; bytes: number }> {
+    const url = new URL('/api/v1/coaching-sessions', this.options.baseUrl).toString();
+    const controller = new AbortController();
+    const abort = () => controller.abort(this.options.signal?.reason);
+    this.options.signal?.addEventListener('abort', abort, { once: true });
+    const idleMs = this.options.idleTimeoutMs ?? 60_000;
+    let idle: NodeJS.Timeout = setTimeout(() => controller.abort(new IdleTimeout(idleMs)), idleMs);
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => controller.abort(new IdleTimeout(idleMs)), idleMs);
+    };
+    try {
+      let response: Response;
+      try {
+        response = await this.fetch(url, {
+          method: 'POST',
+          headers: { apiToken: this.options.token, 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis }),
+          signal: controller.signal,
+        });
+      } catch (error) {
+        throw networkError(error, url, controller.signal);
+      }
+      if (response.status !== 200) throw await statusError(response, url);
+      return await this.spool(response, window, file, touch, controller.signal, url);
+    } finally {
+      clearTimeout(idle);
+      this.options.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  private async spool(response: Response, window: DayWindow, file: string, touch: () => void, signal: AbortSignal, url: string) {
+    const out = fs.createWriteStream(file);
+    const splitter = new JsonArraySplitter();
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let count = 0;
+    let bytes = 0;
+    try {
+      if (!response.body) throw new ExportApiError('protocol', `${url} answered 200 without a body.`);
+      for await (const chunk of response.body) {
+        touch();
+        bytes += chunk.byteLength;
+        this.options.onEvent?.({ type: 'bytes', window, bytes: chunk.byteLength });
+        let text = '';
+        for (const element of splitter.push(decoder.decode(chunk, { stream: true }))) {
+          text += `${JSON.stringify(element)}\n`;
+          count++;
+        }
+        if (text !== '' && !out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      }
+      splitter.push(decoder.decode());
+      splitter.end();
+      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      return { count, bytes };
+    } catch (error) {
+      out.destroy();
+      if (error instanceof ExportApiError) throw error;
+      if (error instanceof SyntaxError || error instanceof TypeError && /decode/i.test(error.message)) {
+        if (!signal.aborted) throw new ExportApiError('protocol', `${url} sent a malformed response: ${error.message}.`);
+      }
+      throw networkError(error, url, signal);
+    }
+  }
+}
+
+class RateLimited extends Error {
+  constructor(message: string, readonly retryAfterMs: number | null) {
+    super(message);
+  }
+}
+
+class IdleTimeout extends Error {
+  constructor(ms: number) {
+    super(`no data for ${ms} ms`);
+  }
+}
+
+function networkError(error: unknown, url: string, signal: AbortSignal): ExportApiError {
+  const reason = signal.aborted && signal.reason instanceof IdleTimeout ? signal.reason : error;
+  const cause = (reason as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = cause?.code ?? cause?.message ?? (reason as Error)?.message ?? String(reason);
+  if (reason instanceof IdleTimeout) return new ExportApiError('network', `${url} stopped sending (${detail}).`);
+  return new ExportApiError('network', `Cannot reach ${url} (${detail}).`);
+}
+
+async function statusError(response: Response, url: string): Promise<Error> {
+  const text = await response.text().catch(() => '');
+  let message = text.slice(0, 300);
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') message = parsed.error;
+  } catch {
+    // not the error shape; keep the raw text
+  }
+  const status = response.status;
+  if (status === 429) return new RateLimited(message || 'Too many requests.', retryAfterMs(response.headers.get('retry-after')));
+  if (status === 401) return new ExportApiError('auth', `The API token was refused (401): ${message}`, status);
+  if (status === 403) return new ExportApiError('auth', `The API token may not export (403): ${message}`, status);
+  if (status >= 500) return new ExportApiError('server', `${url} failed with ${status}: ${message}`, status);
+  return new ExportApiError('bad_request', `The server refused the request (${status}): ${message}`, status);
+}
+
+async function* readSpool(file: string): AsyncGenerator<ExportSession> {
+  const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) if (line !== '') yield JSON.parse(line) as ExportSession;
+}

@@ -1,0 +1,387 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ExportApiError } from '../src/client/errors.js';
+import { ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
+import { JsonArraySplitter } from '../src/client/json-array-stream.js';
+import type { ClientClock } from '../src/client/pacer.js';
+import { planWindows } from '../src/client/windows.js';
+import type { ExportSession } from '../src/contract/schemas.js';
+import { tempDir } from './helpers/backends.js';
+import { startFaultServer, json } from './helpers/fault-server.js';
+import { point, session, todo } from './helpers/fixtures.js';
+import { runCli } from './helpers/processes.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+/** Virtual time: sleeping advances it at once, and every sleep is recorded. */
+class VirtualClock implements ClientClock {
+  time = Date.parse('2030-01-01T00:00:00.000Z');
+  sleeps: number[] = [];
+  now() {
+    return this.time;
+  }
+  async sleep(ms: number) {
+    this.sleeps.push(ms);
+    this.time += ms;
+  }
+}
+
+async function collect(iterable: AsyncIterable<ExportSession>): Promise<ExportSession[]> {
+  const out: ExportSession[] = [];
+  for await (const s of iterable) out.push(s);
+  return out;
+}
+
+describe('planning windows', () => {
+  it('covers any range with windows of at most 90 inclusive days, no gap, no overlap', () => {
+    const windows = planWindows('2023-01-01', '2024-12-31');
+    assert.equal(windows[0]!.startDate, '2023-01-01');
+    assert.equal(windows.at(-1)!.endDate, '2024-12-31');
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i]!;
+      const days = (Date.parse(w.endDate) - Date.parse(w.startDate)) / 86_400_000 + 1;
+      assert.ok(days >= 1 && days <= 90, `${w.startDate}..${w.endDate} is ${days} days`);
+      if (i > 0) assert.equal(Date.parse(w.startDate) - Date.parse(windows[i - 1]!.endDate), 86_400_000);
+    }
+    assert.deepEqual(planWindows('2024-02-29', '2024-02-29'), [{ startDate: '2024-02-29', endDate: '2024-02-29' }]);
+    assert.throws(() => planWindows('2024-02-02', '2024-02-01'), /before/);
+  });
+});
+
+describe('splitting a streamed JSON array', () => {
+  it('yields every element whatever the chunking, and refuses a cut-short array', () => {
+    const text = JSON.stringify([{ a: '],[{"x"' }, [1, [2]], 'str"\\', null, { b: { c: [] } }]);
+    for (const size of [1, 2, 3, 7, text.length]) {
+      const splitter = new JsonArraySplitter();
+      const got: unknown[] = [];
+      for (let i = 0; i < text.length; i += size) got.push(...splitter.push(text.slice(i, i + size)));
+      splitter.end();
+      assert.deepEqual(got, JSON.parse(text));
+    }
+    const cut = new JsonArraySplitter();
+    cut.push('[{"a":1},{"b"');
+    assert.throws(() => cut.end(), /ended before/);
+    assert.throws(() => new JsonArraySplitter().push('{"error":"x"}'), /not a JSON array/);
+  });
+});
+
+describe('the export client against a real Coachport server', () => {
+  let server: TestServer;
+  let token: string;
+  let all: ExportSession[];
+  let cwd: string;
+
+  before(async () => {
+    server = await startTestServer();
+    ({ token } = await server.createOrg());
+    cwd = tempDir();
+    // Two years, with sessions on the first and last millisecond of window edges and points
+    // shared across windows.
+    const docs: ExportSession[] = [];
+    for (const w of planWindows('2023-01-01', '2024-12-31')) {
+      for (const at of [`${w.startDate}T00:00:00.000Z`, `${w.endDate}T23:59:59.999Z`, `${w.startDate}T12:00:00.000Z`]) {
+        docs.push(session({ createdAt: at, updatedAt: at, coachNotes: `edge, "${at}"\nline` }));
+      }
+    }
+    for (let i = 1; i < docs.length; i += 3) {
+      const shared = point([docs[i]!._id, docs[i + 1]!._id], { subject: 'a,b' });
+      docs[i]!.coachingPoints = [shared];
+      docs[i + 1]!.coachingPoints = [shared];
+      docs[i]!.todos = [todo([docs[i]!._id], { description: '' })];
+      docs[i]!.activityLog = [{ userId: 'coach-1', userEmail: null, actionType: 'created', descriptions: ['x, "y"'], timestamp: docs[i]!.createdAt, ipAddress: null }];
+    }
+    docs.push(session({ createdAt: '2022-12-31T23:59:59.999Z' }), session({ createdAt: '2025-01-01T00:00:00.000Z' }));
+    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
+    assert.equal(reply.status, 200, reply.text);
+
+    // The server's own answer, window by window.
+    all = [];
+    for (const w of planWindows('2023-01-01', '2024-12-31')) {
+      const page = await server.exportSessions(token, { ...w, timeAxis: 'createdAt' });
+      all.push(...(page.json as ExportSession[]));
+    }
+    assert.equal(all.length, docs.length - 2);
+  });
+  after(async () => {
+    await server.close();
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  const fast = (extra: Partial<ExportClientOptions> = {}) =>
+    new ExportClient({ baseUrl: server.url, token, perSecond: 1000, perMinute: 100_000, ...extra });
+
+  it('exports a two-year range equal to the union of the server\'s windows, nothing lost or repeated', async () => {
+    const got = await collect(fast().exportRange({ from: '2023-01-01', to: '2024-12-31', timeAxis: 'createdAt' }));
+    assert.deepEqual(got, all);
+    assert.equal(new Set(got.map((s) => s._id)).size, got.length);
+  });
+
+  const cli = (format: string, out: string, extra: string[] = []) =>
+    runCli(['export', '--url', server.url, '--from', '2023-01-01', '--to', '2024-12-31', '--time-axis', 'createdAt', '--format', format, '--out', out, '--per-second', '1000', '--per-minute', '100000', ...extra], { cwd, env: { COACHPORT_TOKEN: token } });
+
+  it('coachport export --format json writes one array in the API\'s shape', async () => {
+    const result = await cli('json', 'all.json');
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'all.json'), 'utf8')), all);
+    assert.match(result.stderr, /window 9\/9/);
+  });
+
+  it('coachport export --format ndjson writes one session a line', async () => {
+    const result = await cli('ndjson', 'all.ndjson');
+    assert.equal(result.code, 0, result.stderr);
+    const lines = fs.readFileSync(path.join(cwd, 'all.ndjson'), 'utf8').trim().split('\n');
+    assert.deepEqual(lines.map((l) => JSON.parse(l)), all);
+  });
+
+  it('coachport export --format csv writes tables with each record once and nothing lost', async () => {
+    const result = await cli('csv', 'tables');
+    assert.equal(result.code, 0, result.stderr);
+    const read = (name: string) => parseCsv(fs.readFileSync(path.join(cwd, 'tables', `${name}.csv`), 'utf8'));
+    const sessions = read('sessions');
+    assert.deepEqual(sessions.map((r) => r._id), all.map((s) => s._id));
+    assert.deepEqual(sessions.map((r) => r.coachNotes), all.map((s) => s.coachNotes));
+    const points = read('coaching_points');
+    const uniquePoints = new Map(all.flatMap((s) => s.coachingPoints).map((p) => [p._id, p]));
+    assert.deepEqual(points.map((r) => r._id).sort(), [...uniquePoints.keys()].sort());
+    assert.equal(read('coaching_point_sessions').length, [...uniquePoints.values()].reduce((n, p) => n + p.coachingFormIds.length, 0));
+    const todos = read('todos');
+    assert.equal(todos[0]!.description, '', 'an empty string stays an empty string');
+    assert.equal(todos[0]!.completedAt, null, 'null stays null');
+    assert.equal(read('activity_log')[0]!.descriptions, '["x, \\"y\\""]');
+    assert.ok(!fs.existsSync(path.join(cwd, 'tables', '.coachport-export.json')), 'no resume state is left after success');
+  });
+
+  it('says the token is wrong, with its own exit code', async () => {
+    const result = await runCli(['export', '--url', server.url, '--from', '2024-01-01', '--to', '2024-01-02', '--token', 'cp_wrong', '--out', 'x.json'], { cwd });
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /API token was refused \(401\)/);
+  });
+
+  it('shows the server\'s 400 message and names an unreachable server', async () => {
+    const bad = await runCli(['export', '--url', server.url, '--from', '2024-02-30', '--to', '2024-03-01', '--token', token], { cwd });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /from must be a calendar day/);
+    const nowhere = await runCli(['export', '--url', 'http://127.0.0.1:9', '--from', '2024-01-01', '--to', '2024-01-01', '--token', token, '--out', 'n.json'], { cwd });
+    assert.equal(nowhere.code, 4);
+    assert.match(nowhere.stderr, /Cannot reach http:\/\/127\.0\.0\.1:9\//);
+  });
+});
+
+describe('the export client against a server that misbehaves', () => {
+  const window = { from: '2024-01-01', to: '2024-01-05', timeAxis: 'createdAt' as const };
+  const one = session({ createdAt: '2024-01-02T00:00:00.000Z' });
+  const options = (url: string, clock: VirtualClock, extra: Partial<ExportClientOptions> = {}): ExportClientOptions => ({
+    baseUrl: url,
+    token: 'cp_test',
+    clock,
+    retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 },
+    idleTimeoutMs: 300,
+    ...extra,
+  });
+
+  it('honours Retry-After on 429 instead of hammering', async () => {
+    const clock = new VirtualClock();
+    const server = await startFaultServer((_req, res, call) =>
+      call <= 2 ? json(res, 429, { error: 'Too many requests in the past minute.' }, { 'retry-after': '7' }) : json(res, 200, [one]),
+    );
+    try {
+      const got = await collect(new ExportClient(options(server.url, clock)).exportRange(window));
+      assert.deepEqual(got, [one]);
+      assert.equal(server.seen.length, 3);
+      assert.equal(clock.sleeps.filter((ms) => ms === 7_000).length, 2, 'waited the 7 s it was told, twice');
+      assert.equal(server.seen[0]!.headers.apitoken, 'cp_test');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('spaces its calls to 1 a second and 30 a minute', async () => {
+    const clock = new VirtualClock();
+    const times: number[] = [];
+    const server = await startFaultServer((_req, res) => {
+      times.push(clock.now());
+      json(res, 200, []);
+    });
+    try {
+      await collect(new ExportClient(options(server.url, clock)).exportRange({ from: '2015-01-01', to: '2024-12-31', timeAxis: 'createdAt' }));
+      assert.ok(times.length > 31);
+      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 1000, 'one a second');
+      for (let i = 30; i < times.length; i++) assert.ok(times[i]! - times[i - 30]! >= 60_000, 'thirty a minute');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('retries 500s with growing, jittered, bounded back-off, then succeeds', async () => {
+    const clock = new VirtualClock();
+    const server = await startFaultServer((_req, res, call) => (call <= 3 ? json(res, 500, { error: 'Internal server error.' }) : json(res, 200, [one])));
+    try {
+      const got = await collect(new ExportClient(options(server.url, clock)).exportRange(window));
+      assert.deepEqual(got, [one]);
+      assert.equal(server.seen.length, 4);
+      const backoffs = clock.sleeps.filter((ms) => ms < 1000 || ms === 1000);
+      assert.ok(backoffs.length >= 3 && backoffs.every((ms) => ms >= 0 && ms <= 1000));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives up after the last attempt with the server\'s message', async () => {
+    const clock = new VirtualClock();
+    const server = await startFaultServer((_req, res) => json(res, 503, { error: 'The service is temporarily unavailable; try again shortly.' }));
+    try {
+      await assert.rejects(collect(new ExportClient(options(server.url, clock)).exportRange(window)), (error: ExportApiError) => {
+        assert.equal(error.kind, 'server');
+        assert.match(error.message, /503: The service is temporarily unavailable/);
+        return true;
+      });
+      assert.equal(server.seen.length, 4);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fetches a window again when the connection resets mid-body, and delivers it once', async () => {
+    const clock = new VirtualClock();
+    const two = session({ createdAt: '2024-01-03T00:00:00.000Z' });
+    const server = await startFaultServer((_req, res, call) => {
+      if (call === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`[${JSON.stringify(one)},`);
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else json(res, 200, [one, two]);
+    });
+    try {
+      const got = await collect(new ExportClient(options(server.url, clock)).exportRange(window));
+      assert.deepEqual(got.map((s) => s._id), [one._id, two._id]);
+      assert.equal(server.seen.length, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('abandons a response that stops sending, and says so', async () => {
+    const clock = new VirtualClock();
+    const server = await startFaultServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+    });
+    try {
+      await assert.rejects(collect(new ExportClient(options(server.url, clock, { retry: { maxAttempts: 2 } })).exportRange(window)), (error: ExportApiError) => {
+        assert.equal(error.kind, 'network');
+        assert.match(error.message, /stopped sending \(no data for 300 ms\)/);
+        return true;
+      });
+      assert.equal(server.seen.length, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports malformed JSON clearly', async () => {
+    const clock = new VirtualClock();
+    const server = await startFaultServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('[{"_id": oops}]');
+    });
+    try {
+      await assert.rejects(collect(new ExportClient(options(server.url, clock, { retry: { maxAttempts: 1 } })).exportRange(window)), (error: ExportApiError) => {
+        assert.equal(error.kind, 'protocol');
+        assert.match(error.message, /sent a malformed response/);
+        return true;
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not retry a refused token', async () => {
+    const server = await startFaultServer((_req, res) => json(res, 401, { error: 'The API token is not valid.' }));
+    try {
+      await assert.rejects(collect(new ExportClient(options(server.url, new VirtualClock())).exportRange(window)), /API token was refused/);
+      assert.equal(server.seen.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('coachport export --resume', () => {
+  it('continues an interrupted export from the last completed window without repeating rows', async () => {
+    const server = await startTestServer();
+    const cwd = tempDir();
+    try {
+      const { token } = await server.createOrg();
+      const docs = planWindows('2020-01-01', '2020-12-31').map((w) => session({ createdAt: `${w.startDate}T08:00:00.000Z` }));
+      assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs })).status, 200);
+      // The third window never answers; the export is interrupted while it waits.
+      const stall = await startFaultServer(async (req, res) => {
+        if (req.body.startDate >= '2020-05-30') return;
+        const upstream = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
+        res.writeHead(upstream.status, { 'content-type': 'application/json' });
+        res.end(await upstream.text());
+      });
+      const args = ['export', '--from', '2020-01-01', '--to', '2020-12-31', '--format', 'csv', '--out', 'out', '--per-second', '1000', '--per-minute', '100000', '--token', token];
+      const { spawn } = await import('node:child_process');
+      const { BIN } = await import('./helpers/processes.js');
+      const child = spawn(process.execPath, [BIN, ...args, '--url', stall.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      while (stall.seen.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+      const code = await new Promise<number | null>((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGINT');
+      });
+      await stall.close();
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /Interrupted after 2 of 5 windows/);
+      const partial = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
+      assert.deepEqual(partial.map((r) => r._id), docs.slice(0, 2).map((d) => d._id));
+
+      const resumed = await runCli([...args, '--url', server.url, '--resume'], { cwd });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const full = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
+      assert.deepEqual(full.map((r) => r._id), docs.map((d) => d._id));
+    } finally {
+      await server.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+/** RFC 4180 back into records; unquoted empty is null, quoted empty is "". */
+function parseCsv(text: string): Array<Record<string, string | null>> {
+  const rows: Array<Array<string | null>> = [];
+  let row: Array<string | null> = [];
+  let i = 0;
+  while (i < text.length) {
+    let value: string | null;
+    if (text[i] === '"') {
+      value = '';
+      i++;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        value += text.slice(i, q);
+        i = q + 1;
+        if (text[i] === '"') {
+          value += '"';
+          i++;
+        } else break;
+      }
+    } else {
+      const rest = text.slice(i);
+      const end = rest.search(/,|\r\n/);
+      value = rest.slice(0, end) === '' ? null : rest.slice(0, end);
+      i += end;
+    }
+    row.push(value);
+    if (text.startsWith('\r\n', i)) {
+      rows.push(row);
+      row = [];
+      i += 2;
+    } else i++;
+  }
+  const [header, ...records] = rows;
+  return records.map((r) => Object.fromEntries(header!.map((h, k) => [h!, r[k] ?? null])));
+}
