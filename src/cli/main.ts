@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { orgCommand } from './commands/org.js';
+import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
 import { CliError, EXIT_USAGE } from './context.js';
@@ -18,6 +19,7 @@ orgCommand(program);
 tokenCommand(program);
 importCommand(program);
 exportCommand(program);
+seedCommand(program);
 
 try {
   await program.parseAsync(process.argv);

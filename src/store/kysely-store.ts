@@ -32,6 +32,8 @@ export interface Driver {
   db: Kysely<Database>;
   openReader(): Promise<Reader>;
   isUniqueViolation(error: unknown): boolean;
+  /** A faster way to apply an import, where the database has one; same effect as the portable path. */
+  bulkImport?(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -242,6 +244,7 @@ export class KyselyStore implements Store {
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts> {
+    if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now);
     return this.db.transaction().execute(async (trx) => {
       await upsertUsers(trx, orgId, plan.users, now);
       await upsert(
