@@ -6,7 +6,7 @@ export interface BucketLimits {
 }
 
 export type DatabaseConfig =
-  | { kind: 'sqlite'; file: string }
+  | { kind: 'sqlite'; file: string; synchronous?: 'NORMAL' | 'FULL' }
   | { kind: 'postgres'; url: string };
 
 export interface Config {
@@ -46,13 +46,14 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   return value;
 }
 
-function databaseFrom(raw: string | undefined, cwd: string): DatabaseConfig {
-  if (raw === undefined || raw.trim() === '') {
-    return { kind: 'sqlite', file: path.resolve(cwd, 'data', 'coachport.db') };
+function databaseFrom(raw: string | undefined, synchronousRaw: string | undefined, cwd: string): DatabaseConfig {
+  if (raw !== undefined && /^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
+  const synchronous = (synchronousRaw?.trim().toUpperCase() || 'NORMAL') as 'NORMAL' | 'FULL';
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+    throw new ConfigError(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${synchronousRaw}".`);
   }
-  if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
-  const file = raw.replace(/^(sqlite|file):(\/\/)?/i, '');
-  return { kind: 'sqlite', file: path.resolve(cwd, file) };
+  const file = raw === undefined || raw.trim() === '' ? path.join('data', 'coachport.db') : raw.replace(/^(sqlite|file):(\/\/)?/i, '');
+  return { kind: 'sqlite', file: path.resolve(cwd, file), synchronous };
 }
 
 function trustProxyFrom(raw: string | undefined): Config['trustProxy'] {
@@ -66,7 +67,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     port: positiveInt(env, 'PORT', 3000),
     host: env.HOST?.trim() || '127.0.0.1',
-    database: databaseFrom(env.DATABASE_URL, cwd),
+    database: databaseFrom(env.DATABASE_URL, env.SQLITE_SYNCHRONOUS, cwd),
     redisUrl: env.REDIS_URL?.trim() || null,
     limits: {
       export: {

@@ -12,7 +12,7 @@ describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends
 
   before(async () => {
     const docs = Array.from({ length: 300 }, (_, i) => {
-      const s = session({ createdAt: new Date(Date.UTC(2028, 0, 1) + i * 3_600_000 + (i % 7)).toISOString(), coachNotes: i % 2 ? `ñ "${i}"\n` : null, meetingDate: i % 3 ? null : '2028-01-03T00:00:00.000Z' });
+      const s = session({ createdAt: new Date(Date.UTC(2028, 0, 1) + i * 3_600_000 + (i % 7)).toISOString(), coachNotes: i % 2 ? `ñ "${i}"\n\t\u0001\u007f\\ 😀` : null, meetingDate: i % 3 ? null : '2028-01-03T00:00:00.000Z' });
       s.activityLog = [{ userId: 'coach-1', userEmail: 'c@x.test', actionType: 'created', descriptions: ['a', 'b\u2028'], timestamp: s.createdAt, ipAddress: '::1' }];
       s.coachingPoints = [point([s._id], { score: String(i), isDeleted: i % 5 === 0 })];
       s.todos = i % 4 ? [] : [todo([s._id], { completedAt: s.createdAt, status: 'complete' })];

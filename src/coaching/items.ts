@@ -81,7 +81,7 @@ function pointDocument(point: PointRecord): CoachingPoint {
 
 export async function createPoint(store: Store, actor: Actor, input: CreatePointBody, now: number): Promise<CoachingPoint> {
   const id = newId(now);
-  await store.coaching(actor.orgId, async (tx) => {
+  return store.coaching(actor.orgId, async (tx) => {
     const sessions = await linkableSessions(tx, actor, input.coachingFormIds);
     const point: PointRecord = {
       id,
@@ -102,8 +102,8 @@ export async function createPoint(store: Store, actor: Actor, input: CreatePoint
     };
     await tx.savePoint(point, true);
     await touchSessions(tx, sessions, actor, 'coaching_point_added', [`${pointLabel(point)} added`], now);
+    return pointDocument(point);
   });
-  return readPoint(store, actor, id);
 }
 
 const POINT_FIELDS = {

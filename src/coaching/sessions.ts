@@ -8,7 +8,7 @@ import { describeChanges } from './describe-changes.js';
 import { DomainError, forbidden, invalid, notFound } from './errors.js';
 import { logEntry } from './log-entry.js';
 import { AGENT_WRITABLE, canManage, canRead, isSharedAgent } from './permissions.js';
-import type { SessionRecord } from './records.js';
+import type { LogEntryRecord, SessionRecord, TemplateRecord, UserRecord } from './records.js';
 
 /** Each operation runs in one transaction with its log entry, then answers in the export's shape. */
 
@@ -25,20 +25,26 @@ export function dateOrNull(value: string | null | undefined, field: string): num
   return ms;
 }
 
+/** The people and template a session names, checked to exist and to fit their part. */
 async function checkPeople(tx: CoachingTx, fields: { coachId?: string; agentId?: string; coachingTemplateId?: string | null }) {
+  let coach: UserRecord | null = null;
+  let agent: UserRecord | null = null;
+  let template: TemplateRecord | null = null;
   if (fields.coachId !== undefined) {
-    const coach = await tx.getUser(fields.coachId);
+    coach = await tx.getUser(fields.coachId);
     if (!coach) throw notFound('user', fields.coachId);
     if (coach.role === 'agent') throw invalid(`coachId must name a coach or an admin, and ${coach.name} is an agent.`);
   }
   if (fields.agentId !== undefined) {
-    const agent = await tx.getUser(fields.agentId);
+    agent = await tx.getUser(fields.agentId);
     if (!agent) throw notFound('user', fields.agentId);
     if (agent.role !== 'agent') throw invalid(`agentId must name an agent, and ${agent.name} is a ${agent.role}.`);
   }
   if (fields.coachingTemplateId) {
-    if (!(await tx.getTemplate(fields.coachingTemplateId))) throw notFound('coaching template', fields.coachingTemplateId);
+    template = await tx.getTemplate(fields.coachingTemplateId);
+    if (!template) throw notFound('coaching template', fields.coachingTemplateId);
   }
+  return { coach, agent, template };
 }
 
 /** The session, if the actor may see it at all; otherwise it does not exist for them. */
@@ -58,12 +64,13 @@ function notDeleted(session: SessionRecord): void {
   if (session.isDeleted) throw new DomainError('conflict', `Coaching session ${JSON.stringify(session.id)} has been deleted.`);
 }
 
+/** A new session is answered from what was just written: it has no points or to-dos yet. */
 export async function createSession(store: Store, actor: Actor, input: CreateSessionBody, now: number): Promise<ExportSession> {
   if (actor.user.role === 'agent') throw forbidden('Only admins and coaches can create coaching sessions.');
   const id = newId(now);
-  await store.coaching(actor.orgId, async (tx) => {
+  return store.coaching(actor.orgId, async (tx) => {
     const coachId = input.coachId ?? actor.user.id;
-    await checkPeople(tx, { coachId, agentId: input.agentId, coachingTemplateId: input.coachingTemplateId ?? null });
+    const { coach, agent, template } = await checkPeople(tx, { coachId, agentId: input.agentId, coachingTemplateId: input.coachingTemplateId ?? null });
     const session: SessionRecord = {
       id,
       coachingFormName: input.coachingFormName,
@@ -82,10 +89,44 @@ export async function createSession(store: Store, actor: Actor, input: CreateSes
       agentNotes: input.agentNotes ?? null,
       isDeleted: false,
     };
+    const entry = logEntry(actor, 'created', [`session "${session.coachingFormName}" created`], now);
     await tx.saveSession(session, true);
-    await tx.appendLog(id, logEntry(actor, 'created', [`session "${session.coachingFormName}" created`], now));
+    await tx.appendLog(id, entry);
+    return newSessionDocument(session, { coach: coach!, agent: agent!, creator: actor.user, template }, entry);
   });
-  return answer(store, actor, id);
+}
+
+function newSessionDocument(
+  s: SessionRecord,
+  names: { coach: UserRecord; agent: UserRecord; creator: UserRecord; template: TemplateRecord | null },
+  entry: LogEntryRecord,
+): ExportSession {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    _id: s.id,
+    coachingFormName: s.coachingFormName,
+    coachingTemplateId: s.templateId,
+    coachingTemplateName: names.template?.name ?? null,
+    meetingFormat: s.meetingFormat,
+    formCreatorId: s.formCreatorId,
+    formCreatorName: names.creator.name,
+    coachName: names.coach.name,
+    coachId: s.coachId,
+    agentId: s.agentId,
+    agentName: names.agent.name,
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+    sharedWithAgent: s.sharedWithAgent,
+    meetingDate: s.meetingDate === null ? null : iso(s.meetingDate),
+    agentConfirmed: s.agentConfirmed,
+    coachConfirmed: s.coachConfirmed,
+    coachNotes: s.coachNotes,
+    agentNotes: s.agentNotes,
+    isDeleted: s.isDeleted,
+    activityLog: [{ ...entry, timestamp: iso(entry.timestamp) }],
+    coachingPoints: [],
+    todos: [],
+  };
 }
 
 export async function getSession(store: Store, actor: Actor, id: string): Promise<ExportSession> {

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, Todo } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
+import type { Dialect } from './dialect.js';
 import type { Database, LinkTable } from './schema.js';
 
 /**
@@ -12,6 +13,16 @@ const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 const isoOrNull = (ms: number | string | null): string | null => (ms === null ? null : iso(ms));
 
 type Db = Kysely<Database>;
+
+/**
+ * `column IN (ids)`. On PostgreSQL one array parameter (`= ANY($1)`): a plan for a list of a
+ * thousand parameters costs more than the query itself.
+ */
+function idIn(dialect: Dialect, column: string, ids: string[]): Expression<SqlBool> {
+  return dialect === 'postgres'
+    ? sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`
+    : sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids)})`;
+}
 type Cursor = { axisValue: number; id: string };
 
 /** Sessions with the names the export shows beside each id. */
@@ -38,12 +49,12 @@ async function sessionPage(db: Db, orgId: string, window: ExportWindow, after: C
   return query.orderBy(axis).orderBy('s.id').limit(limit).execute();
 }
 
-async function logsBySession(db: Db, orgId: string, sessionIds: string[]) {
+async function logsBySession(db: Db, dialect: Dialect, orgId: string, sessionIds: string[]) {
   const rows = await db
     .selectFrom('activity_log')
     .select(['session_id', 'user_id', 'user_email', 'action_type', 'descriptions', 'timestamp', 'ip_address'])
     .where('org_id', '=', orgId)
-    .where('session_id', 'in', sessionIds)
+    .where(idIn(dialect, 'session_id', sessionIds))
     .orderBy('session_id')
     .orderBy('seq')
     .execute();
@@ -69,14 +80,14 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 }
 
 /** Every session each item is linked to, in the order the item lists them. */
-async function linksOf(db: Db, table: LinkTable, orgId: string, itemIds: string[]) {
+async function linksOf(db: Db, dialect: Dialect, table: LinkTable, orgId: string, itemIds: string[]) {
   const links = new Map<string, string[]>();
   if (itemIds.length === 0) return links;
   const rows = await db
     .selectFrom(table)
     .select(['item_id', 'session_id'])
     .where('org_id', '=', orgId)
-    .where('item_id', 'in', itemIds)
+    .where(idIn(dialect, 'item_id', itemIds))
     .orderBy('item_id')
     .orderBy('position')
     .execute();
@@ -84,18 +95,18 @@ async function linksOf(db: Db, table: LinkTable, orgId: string, itemIds: string[
   return links;
 }
 
-async function pointsBySession(db: Db, orgId: string, sessionIds: string[]) {
+async function pointsBySession(db: Db, dialect: Dialect, orgId: string, sessionIds: string[]) {
   const rows = await db
     .selectFrom('coaching_point_sessions as l')
     .innerJoin('coaching_points as p', (j) => j.onRef('p.org_id', '=', 'l.org_id').onRef('p.id', '=', 'l.item_id'))
     .selectAll('p')
     .select('l.session_id')
     .where('l.org_id', '=', orgId)
-    .where('l.session_id', 'in', sessionIds)
+    .where(idIn(dialect, 'l.session_id', sessionIds))
     .orderBy('p.created_at')
     .orderBy('p.id')
     .execute();
-  const links = await linksOf(db, 'coaching_point_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
+  const links = await linksOf(db, dialect, 'coaching_point_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
   const built = new Map<string, CoachingPoint>();
   const bySession = new Map<string, CoachingPoint[]>();
   for (const row of rows) {
@@ -125,7 +136,7 @@ async function pointsBySession(db: Db, orgId: string, sessionIds: string[]) {
   return bySession;
 }
 
-async function todosBySession(db: Db, orgId: string, sessionIds: string[]) {
+async function todosBySession(db: Db, dialect: Dialect, orgId: string, sessionIds: string[]) {
   const rows = await db
     .selectFrom('todo_sessions as l')
     .innerJoin('todos as t', (j) => j.onRef('t.org_id', '=', 'l.org_id').onRef('t.id', '=', 'l.item_id'))
@@ -133,11 +144,11 @@ async function todosBySession(db: Db, orgId: string, sessionIds: string[]) {
     .selectAll('t')
     .select(['l.session_id', 'u.name as creator_name'])
     .where('l.org_id', '=', orgId)
-    .where('l.session_id', 'in', sessionIds)
+    .where(idIn(dialect, 'l.session_id', sessionIds))
     .orderBy('t.created_at')
     .orderBy('t.id')
     .execute();
-  const links = await linksOf(db, 'todo_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
+  const links = await linksOf(db, dialect, 'todo_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
   const built = new Map<string, Todo>();
   const bySession = new Map<string, Todo[]>();
   for (const row of rows) {
@@ -168,11 +179,11 @@ async function todosBySession(db: Db, orgId: string, sessionIds: string[]) {
 
 type SessionRow = Awaited<ReturnType<typeof sessionPage>>[number];
 
-async function assemble(db: Db, orgId: string, rows: SessionRow[]): Promise<ExportSession[]> {
+async function assemble(db: Db, dialect: Dialect, orgId: string, rows: SessionRow[]): Promise<ExportSession[]> {
   const ids = rows.map((row) => row.id);
-  const logs = await logsBySession(db, orgId, ids);
-  const points = await pointsBySession(db, orgId, ids);
-  const todos = await todosBySession(db, orgId, ids);
+  const logs = await logsBySession(db, dialect, orgId, ids);
+  const points = await pointsBySession(db, dialect, orgId, ids);
+  const todos = await todosBySession(db, dialect, orgId, ids);
   return rows.map((row) => ({
     _id: row.id,
     coachingFormName: row.coaching_form_name,
@@ -200,12 +211,12 @@ async function assemble(db: Db, orgId: string, rows: SessionRow[]): Promise<Expo
   }));
 }
 
-export async function* readExportPages(db: Db, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<ExportSession[]> {
+export async function* readExportPages(db: Db, dialect: Dialect, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<ExportSession[]> {
   let after: Cursor | null = null;
   for (;;) {
     const rows = await sessionPage(db, orgId, window, after, pageSize);
     if (rows.length === 0) return;
-    yield await assemble(db, orgId, rows);
+    yield await assemble(db, dialect, orgId, rows);
     if (rows.length < pageSize) return;
     const last = rows[rows.length - 1]!;
     const axisValue = window.axis === 'meetingDate' ? last.meeting_date : last.created_at;
@@ -214,12 +225,12 @@ export async function* readExportPages(db: Db, orgId: string, window: ExportWind
 }
 
 /** The documents of the given sessions, in the order of `ids`; missing ids are left out. */
-export async function readSessionsById(db: Db, orgId: string, ids: string[]): Promise<ExportSession[]> {
+export async function readSessionsById(db: Db, dialect: Dialect, orgId: string, ids: string[]): Promise<ExportSession[]> {
   if (ids.length === 0) return [];
   const rows = await sessionsWithNames(db, orgId)
-    .where('s.id', 'in', ids)
+    .where(idIn(dialect, 's.id', ids))
     .execute();
   const order = new Map(ids.map((id, i) => [id, i]));
   rows.sort((x, y) => order.get(x.id)! - order.get(y.id)!);
-  return assemble(db, orgId, rows);
+  return assemble(db, dialect, orgId, rows);
 }

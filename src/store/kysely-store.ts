@@ -32,6 +32,8 @@ export interface Driver {
   db: Kysely<Database>;
   openReader(): Promise<Reader>;
   isUniqueViolation(error: unknown): boolean;
+  /** Pages of finished JSON, where the database can build it faster than JavaScript. */
+  exportJsonPages?(orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<string[]>;
   /** A faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
@@ -205,7 +207,7 @@ export class KyselyStore implements Store {
       const begin = reader.db.startTransaction();
       const trx = await (this.dialect === 'postgres' ? begin.setIsolationLevel('repeatable read').setAccessMode('read only') : begin).execute();
       try {
-        yield* readExportPages(trx, orgId, window, pageSize);
+        yield* readExportPages(trx, this.dialect, orgId, window, pageSize);
         finished = true;
       } finally {
         // Read-only: committing and rolling back are the same; rollback also covers an abandoned read.
@@ -221,7 +223,7 @@ export class KyselyStore implements Store {
   }
 
   async readSession(orgId: string, id: string): Promise<ExportSession | null> {
-    const [session] = await readSessionsById(this.db, orgId, [id]);
+    const [session] = await readSessionsById(this.db, this.dialect, orgId, [id]);
     return session ?? null;
   }
 
@@ -241,6 +243,14 @@ export class KyselyStore implements Store {
       .orderBy('id')
       .execute();
     return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+  }
+
+  async *exportJsonPages(orgId: string, window: ExportWindow, pageSize = 500): AsyncGenerator<string[]> {
+    if (this.driver.exportJsonPages) {
+      yield* this.driver.exportJsonPages(orgId, window, pageSize);
+      return;
+    }
+    for await (const page of this.exportPages(orgId, window, pageSize)) yield page.map((session) => JSON.stringify(session));
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts> {

@@ -3,7 +3,7 @@ import { openSqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
 export async function openStore(database: DatabaseConfig): Promise<Store> {
-  if (database.kind === 'sqlite') return openSqliteStore(database.file);
+  if (database.kind === 'sqlite') return openSqliteStore(database.file, database.synchronous);
   const { openPostgresStore } = await import('./postgres.js');
   return openPostgresStore(database.url);
 }

@@ -4,9 +4,12 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type Driver } from './kysely-store.js';
 import { sqliteBulkImport } from './sqlite-bulk.js';
+import { sqliteExportJson } from './sqlite-export-json.js';
 import type { Database } from './schema.js';
 
-function connect(file: string, readonly: boolean): BetterSqlite3.Database {
+export type SqliteSynchronous = 'NORMAL' | 'FULL';
+
+function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous = 'NORMAL'): BetterSqlite3.Database {
   const db = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
   // Another process (the command line beside a running server) may hold the write lock briefly.
   db.pragma('busy_timeout = 5000');
@@ -15,8 +18,10 @@ function connect(file: string, readonly: boolean): BetterSqlite3.Database {
   db.pragma('cache_size = -65536');
   if (!readonly) {
     db.pragma('journal_mode = WAL');
-    // In WAL mode FULL makes each commit durable on return; an acknowledged write survives power loss.
-    db.pragma('synchronous = FULL');
+    // WAL with NORMAL: a committed write survives the process being killed (it is in the WAL file)
+    // and the database is never corrupted; only an OS crash or power loss can drop the last commits.
+    // FULL also fsyncs every commit, which caps writes at the disk's fsync rate.
+    db.pragma(`synchronous = ${synchronous}`);
   }
   return db;
 }
@@ -26,9 +31,9 @@ function connect(file: string, readonly: boolean): BetterSqlite3.Database {
  * connection of its own inside a read transaction, so a long export sees one snapshot and
  * never holds up writers (WAL lets both run at once).
  */
-export async function openSqliteStore(file: string): Promise<KyselyStore> {
+export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL'): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const writer = connect(file, false);
+  const writer = connect(file, false, synchronous);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
   const driver: Driver = {
     dialect: 'sqlite',
@@ -37,6 +42,7 @@ export async function openSqliteStore(file: string): Promise<KyselyStore> {
       const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(file, true) }) });
       return { db: reader, close: () => reader.destroy() };
     },
+    exportJsonPages: (orgId, window, pageSize) => sqliteExportJson(file, orgId, window, pageSize),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now) => db.connection().execute(async () => sqliteBulkImport(writer, orgId, plan, now)),
     isUniqueViolation: (error) =>

@@ -103,6 +103,9 @@ export interface Store {
   createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void>;
   listTemplates(orgId: string): Promise<TemplateListing[]>;
 
+  /** The same pages, each session already JSON text exactly as JSON.stringify writes it. */
+  exportJsonPages(orgId: string, window: ExportWindow, pageSize?: number): AsyncIterable<string[]>;
+
   /** Writes a validated import in one transaction: all of it or none of it. */
   applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
 

@@ -23,7 +23,7 @@ export function exportRoutes(app: FastifyInstance, deps: { store: Store }): void
     async (request, reply) => {
       const result = exportWindow(request.body);
       if (!result.ok) throw new HttpError(400, result.error);
-      const pages = deps.store.exportPages(principalOf(request).orgId, result.window);
+      const pages = deps.store.exportJsonPages(principalOf(request).orgId, result.window);
       reply.type('application/json; charset=utf-8');
       return reply.send(Readable.from(exportJson(pages), { objectMode: false }));
     },
