@@ -22,8 +22,10 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Kys
         oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client's connection dropping (a database restart) must not crash the process.
+  // A connection dropping (a database restart) must not crash the process: idle clients report it
+  // to the pool, checked-out ones to themselves, and the query in progress fails either way.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const driver: Driver = {
     dialect: 'postgres',

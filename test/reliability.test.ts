@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { ExportSession } from '../src/contract/schemas.js';
+import { postgresBackend, storeBackends, tempDir, type TestDatabase } from './helpers/backends.js';
+import { session } from './helpers/fixtures.js';
+import { BIN, runCli, startServe } from './helpers/processes.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const WINDOW = { startDate: '2029-01-01', endDate: '2029-03-31', timeAxis: 'createdAt' };
+const postgres = await postgresBackend();
+if (postgres.unavailable && process.env.CI) throw new Error(`CI requires PostgreSQL: ${postgres.unavailable}`);
+
+/** Sessions big enough that an export of them cannot fit in socket buffers. */
+function bulky(count: number): ExportSession[] {
+  const notes = 'x'.repeat(4000);
+  return Array.from({ length: count }, (_, i) =>
+    session({ _id: `bulk-${String(i).padStart(6, '0')}`, createdAt: new Date(Date.UTC(2029, 0, 1) + i * 60_000).toISOString(), coachNotes: notes }),
+  );
+}
+
+async function openExport(url: string, token: string) {
+  const response = await fetch(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify(WINDOW) });
+  assert.equal(response.status, 200);
+  return response.body!.getReader();
+}
+
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>, first: Uint8Array[] = []): Promise<string> {
+  const chunks = [...first];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    database = await postgres.create();
+    const direct = new URL((database.config as { url: string }).url);
+    proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
+    await proxy.start();
+    direct.host = `127.0.0.1:${proxy.port}`;
+    server = await startTestServer({ backend: { name: 'postgres', unavailable: null, create: async () => ({ config: { kind: 'postgres', url: direct.toString() }, drop: async () => undefined }) } });
+    ({ token } = await server.createOrg());
+    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: bulky(3000) });
+    assert.equal(reply.status, 200, reply.text);
+  });
+  after(async () => {
+    await server.close();
+    await proxy.cut();
+    await database.drop();
+  });
+
+  it('cuts the connection when the database fails mid-export, never sending a valid-looking truncated array', async () => {
+    const reader = await openExport(server.url, token);
+    const first = await reader.read();
+    assert.ok(!first.done);
+    await proxy.cut();
+    await assert.rejects(readAll(reader, [first.value!]), 'the body ends in an error, not in "]"');
+    await proxy.restore();
+  });
+
+  it('answers 503 {"error"} while PostgreSQL is unreachable and recovers without a restart', async () => {
+    await proxy.cut();
+    const down = await server.exportSessions(token, WINDOW);
+    assert.equal(down.status, 503, down.text);
+    assert.deepEqual(Object.keys(down.json), ['error']);
+    assert.equal(down.headers.get('retry-after'), '1');
+    await proxy.restore();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await server.exportSessions(token, { ...WINDOW, endDate: '2029-01-01' })).status;
+      if (status !== 200) await sleep(100);
+    }
+    assert.equal(status, 200);
+  });
+
+  it('releases its connection and snapshot when 100 clients walk away mid-export', async () => {
+    for (let i = 0; i < 100; i++) {
+      const reader = await openExport(server.url, token);
+      await reader.read();
+      await reader.cancel();
+    }
+    const admin = new pg.Client({ connectionString: (database.config as { url: string }).url });
+    await admin.connect();
+    try {
+      let busy = -1;
+      for (let i = 0; i < 50 && busy !== 0; i++) {
+        const { rows } = await admin.query<{ n: string }>(
+          `select count(*) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`,
+        );
+        busy = Number(rows[0]!.n);
+        if (busy !== 0) await sleep(100);
+      }
+      assert.equal(busy, 0, 'no connection is left inside a query or a transaction');
+    } finally {
+      await admin.end();
+    }
+    assert.equal((await server.exportSessions(token, { ...WINDOW, endDate: '2029-01-01' })).status, 200);
+  });
+});
+
+for (const backend of await storeBackends()) {
+  describe(`concurrency (${backend.name})`, () => {
+    let server: TestServer;
+    let admin: { orgId: string; token: string };
+    before(async () => {
+      server = await startTestServer({ backend });
+      admin = await server.createOrg();
+    });
+    after(() => server.close());
+
+    it('loses no activity-log entry when many clients change one session at once', async () => {
+      const agent = await server.addUser(admin.orgId, 'agent');
+      const created = await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: 'Busy', agentId: agent.userId, meetingFormat: 'f-start' } });
+      const id = created.json._id as string;
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => server.request('PATCH', `/api/v1/coaching/sessions/${id}`, { token: admin.token, body: { meetingFormat: `f-${i}` } })),
+      );
+      assert.ok(replies.every((r) => r.status === 200));
+      const doc = (await server.request('GET', `/api/v1/coaching/sessions/${id}`, { token: admin.token })).json as ExportSession;
+      const updates = doc.activityLog.filter((e) => e.actionType === 'updated');
+      assert.equal(updates.length, 40);
+      // Each change starts from the value the previous one left: none overwrote another unseen.
+      let current = 'f-start';
+      for (const entry of updates) {
+        const [, from, to] = /meetingFormat changed from (\S+) to (\S+)/.exec(entry.descriptions[0]!)!;
+        assert.equal(from, current);
+        current = to!;
+      }
+      assert.equal(doc.meetingFormat, current);
+      assert.equal(doc.updatedAt, updates.at(-1)!.timestamp);
+    });
+
+    it('ends concurrent overlapping imports in one of the inputs, never a mix', async () => {
+      const ids = Array.from({ length: 200 }, (_, i) => `race-${i}`);
+      const version = (notes: string) => ids.map((id, i) => session({ _id: id, createdAt: new Date(Date.UTC(2029, 5, 1) + i * 1000).toISOString(), coachNotes: notes }));
+      const [a, b] = await Promise.all([
+        server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: version('A') }),
+        server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: version('B') }),
+      ]);
+      assert.equal(a.status, 200, a.text);
+      assert.equal(b.status, 200, b.text);
+      const exported = await server.exportSessions(admin.token, { startDate: '2029-06-01', endDate: '2029-06-01', timeAxis: 'createdAt' });
+      const notes = new Set((exported.json as ExportSession[]).map((s) => s.coachNotes));
+      assert.equal((exported.json as ExportSession[]).length, 200);
+      assert.equal(notes.size, 1, `one input wins whole, got ${[...notes].join(', ')}`);
+    });
+  });
+}
+
+describe('process faults (SQLite, real processes)', () => {
+  let cwd: string;
+  let token: string;
+  before(async () => {
+    cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Faults', '--admin-email', 'f@faults.test', '--json'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+    token = JSON.parse(created.stdout).token;
+    fs.writeFileSync(path.join(cwd, 'bulky.ndjson'), bulky(3000).map((s) => JSON.stringify(s)).join('\n'));
+    const imported = await runCli(['import', 'bulky.ndjson'], { cwd });
+    assert.equal(imported.code, 0, imported.stderr);
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+  it('lets an export in flight finish on SIGTERM, then exits', async () => {
+    const server = await startServe({ cwd });
+    const reader = await openExport(server.url, token);
+    const first = await reader.read();
+    const exited = server.stop('SIGTERM');
+    await sleep(200);
+    const body = await readAll(reader, [first.value!]);
+    const docs = JSON.parse(body) as ExportSession[];
+    assert.equal(docs.length, 3000);
+    assert.equal(await exited, 0);
+  });
+
+  it('keeps an acknowledged write through kill -9', async () => {
+    const server = await startServe({ cwd });
+    const agent = await fetch(`${server.url}/api/v1/users`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ email: 'kill9@faults.test', name: 'Survivor', role: 'agent' }) });
+    assert.equal(agent.status, 201);
+    const agentId = ((await agent.json()) as { id: string }).id;
+    const created = await fetch(`${server.url}/api/v1/coaching/sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ coachingFormName: 'Durable', agentId }) });
+    assert.equal(created.status, 201);
+    const id = ((await created.json()) as { _id: string })._id;
+    await server.stop('SIGKILL');
+    const again = await startServe({ cwd });
+    try {
+      const read = await fetch(`${again.url}/api/v1/coaching/sessions/${id}`, { headers: { apiToken: token } });
+      assert.equal(read.status, 200);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('leaves all of an import or none of it after kill -9', async () => {
+    const docs = Array.from({ length: 20_000 }, (_, i) => session({ _id: `all-or-none-${i}`, createdAt: new Date(Date.UTC(2030, 0, 1) + i * 1000).toISOString() }));
+    fs.writeFileSync(path.join(cwd, 'big.ndjson'), docs.map((s) => JSON.stringify(s)).join('\n'));
+    for (const delay of [300, 900, 1500]) {
+      const child = spawn(process.execPath, [BIN, 'import', 'big.ndjson'], { cwd, stdio: 'ignore' });
+      await sleep(delay);
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const server = await startServe({ cwd, env: { RATE_LIMIT_EXPORT_PER_SECOND: '1000' } });
+      try {
+        const reply = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ startDate: '2030-01-01', endDate: '2030-01-01', timeAxis: 'createdAt' }) });
+        const count = ((await reply.json()) as unknown[]).length;
+        assert.ok(count === 0 || count === 20_000, `after kill -9 at ${delay} ms: ${count} sessions`);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+});
