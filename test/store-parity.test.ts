@@ -31,6 +31,19 @@ describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends
     for (const server of servers) await server.close();
   });
 
+  it('builds in the database exactly what JSON.stringify makes of the portable path\'s documents', async () => {
+    for (const server of servers) {
+      const [org] = await server.store.listOrganizations();
+      const window = { axis: 'createdAt' as const, fromMs: Date.UTC(2028, 0, 1), toMs: Date.UTC(2028, 1, 1) - 1 };
+      const built: string[] = [];
+      for await (const page of server.store.exportJsonPages(org!.id, window)) built.push(...page);
+      const reference: string[] = [];
+      for await (const page of server.store.exportPages(org!.id, window)) reference.push(...page.map((doc) => JSON.stringify(doc)));
+      assert.equal(built.length, 300);
+      assert.deepEqual(built, reference, server.store.dialect);
+    }
+  });
+
   for (const timeAxis of ['createdAt', 'meetingDate']) {
     it(`on the ${timeAxis} axis`, async () => {
       const bodies = await Promise.all(

@@ -103,7 +103,10 @@ export interface Store {
   createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void>;
   listTemplates(orgId: string): Promise<TemplateListing[]>;
 
-  /** The same pages, each session already JSON text exactly as JSON.stringify writes it. */
+  /**
+   * The same pages, each session already JSON text exactly as JSON.stringify writes it; built by
+   * the database where it can, and checked against `exportPages` (the portable reference).
+   */
   exportJsonPages(orgId: string, window: ExportWindow, pageSize?: number): AsyncIterable<string[]>;
 
   /** Writes a validated import in one transaction: all of it or none of it. */
