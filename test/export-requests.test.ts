@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { session } from './helpers/fixtures.js';
+import { point, session } from './helpers/fixtures.js';
 import { startTestServer, type Reply, type TestServer } from './helpers/server.js';
 
 const VALID = { startDate: '2021-12-01', endDate: '2022-01-25', timeAxis: 'meetingDate' };
@@ -264,13 +264,13 @@ describe('import requests', () => {
   });
 
   const invalid: Array<[string, (doc: Record<string, unknown>) => unknown, RegExp]> = [
-    ['an unknown point type', (d) => ({ ...d, coachingPoints: [{ ...pointLike(d._id as string), type: 'great' }] }), /Element 0: coachingPoints\[0\]\.type must be one of strength, opportunity, n\/a/],
-    ['an unknown classification', (d) => ({ ...d, coachingPoints: [{ ...pointLike(d._id as string), classification: 'x' }] }), /classification must be one of general, qa, csat, productivity/],
+    ['an unknown point type', (d) => ({ ...d, coachingPoints: [{ ...point([d._id as string]), type: 'great' }] }), /Element 0: coachingPoints\[0\]\.type must be one of strength, opportunity, n\/a/],
+    ['an unknown classification', (d) => ({ ...d, coachingPoints: [{ ...point([d._id as string]), classification: 'x' }] }), /classification must be one of general, qa, csat, productivity/],
     ['a missing field', (d) => { const { agentName: _drop, ...rest } = d; return rest; }, /Element 0: agentName is required/],
     ['an unknown field', (d) => ({ ...d, extra: 1 }), /Element 0: extra is not a known field/],
     ['a malformed date', (d) => ({ ...d, createdAt: '2024-13-01T00:00:00.000Z' }), /Element 0: createdAt must be an ISO 8601 date-time/],
     ['a null array', (d) => ({ ...d, todos: null }), /Element 0: todos must be an array/],
-    ['a point that does not name its session', (d) => ({ ...d, coachingPoints: [pointLike('someone-else')] }), /does not name the session/],
+    ['a point that does not name its session', (d) => ({ ...d, coachingPoints: [point(['someone-else'])] }), /does not name the session/],
   ];
   for (const [what, mutate, message] of invalid) {
     it(`rejects ${what}`, async () => {
@@ -304,23 +304,3 @@ describe('import requests', () => {
     }
   });
 });
-
-function pointLike(sessionId: string) {
-  return {
-    _id: `p-${sessionId}`,
-    coachingFormIds: [sessionId],
-    type: 'strength',
-    classification: 'qa',
-    ticketId: null,
-    subject: null,
-    rubricName: null,
-    criteriaName: null,
-    kpiName: null,
-    score: null,
-    agentNotes: null,
-    coachNotes: null,
-    createdAt: '2024-01-01T00:00:00.000Z',
-    updatedAt: '2024-01-01T00:00:00.000Z',
-    isDeleted: false,
-  };
-}

@@ -5,6 +5,7 @@ import type { CoachingTx, Store } from '../store/store.js';
 import type { Actor } from './actor.js';
 import { describeChanges } from './describe-changes.js';
 import { DomainError, forbidden, notFound } from './errors.js';
+import { pointDocument, todoDocument } from './documents.js';
 import { logEntry } from './log-entry.js';
 import { AGENT_WRITABLE, canManage, canRead, isSharedAgent } from './permissions.js';
 import type { PointRecord, SessionRecord, TodoRecord } from './records.js';
@@ -56,27 +57,6 @@ function pointLabel(point: PointRecord): string {
 
 async function readPoint(store: Store, actor: Actor, id: string): Promise<CoachingPoint> {
   return store.coaching(actor.orgId, async (tx) => pointDocument((await tx.getPoint(id))!));
-}
-
-function pointDocument(point: PointRecord): CoachingPoint {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return {
-    _id: point.id,
-    coachingFormIds: point.sessionIds,
-    type: point.type as CoachingPoint['type'],
-    classification: point.classification as CoachingPoint['classification'],
-    ticketId: point.ticketId,
-    subject: point.subject,
-    rubricName: point.rubricName,
-    criteriaName: point.criteriaName,
-    kpiName: point.kpiName,
-    score: point.score,
-    agentNotes: point.agentNotes,
-    coachNotes: point.coachNotes,
-    createdAt: iso(point.createdAt),
-    updatedAt: iso(point.updatedAt),
-    isDeleted: point.isDeleted,
-  };
 }
 
 export async function createPoint(store: Store, actor: Actor, input: CreatePointBody, now: number): Promise<CoachingPoint> {
@@ -162,24 +142,7 @@ export async function deletePoint(store: Store, actor: Actor, id: string, now: n
 async function readTodo(store: Store, actor: Actor, id: string): Promise<Todo> {
   return store.coaching(actor.orgId, async (tx) => {
     const todo = (await tx.getTodo(id))!;
-    const creator = await tx.getUser(todo.creatorId);
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return {
-      _id: todo.id,
-      actionString: todo.actionString,
-      coachingFormIds: todo.sessionIds,
-      completedAt: iso(todo.completedAt),
-      createdAt: iso(todo.createdAt)!,
-      creatorId: todo.creatorId,
-      creatorName: creator?.name ?? '',
-      description: todo.description,
-      link: todo.link,
-      status: todo.status,
-      title: todo.title,
-      type: todo.type,
-      updatedAt: iso(todo.updatedAt)!,
-      isDeleted: todo.isDeleted,
-    };
+    return todoDocument(todo, (await tx.getUser(todo.creatorId))?.name ?? '');
   });
 }
 

@@ -6,9 +6,10 @@ import type { CoachingTx, Store } from '../store/store.js';
 import type { Actor } from './actor.js';
 import { describeChanges } from './describe-changes.js';
 import { DomainError, forbidden, invalid, notFound } from './errors.js';
+import { logDocument, sessionDocument } from './documents.js';
 import { logEntry } from './log-entry.js';
 import { AGENT_WRITABLE, canManage, canRead, isSharedAgent } from './permissions.js';
-import type { LogEntryRecord, SessionRecord, TemplateRecord, UserRecord } from './records.js';
+import type { SessionRecord, TemplateRecord, UserRecord } from './records.js';
 
 /** Each operation runs in one transaction with its log entry, then answers in the export's shape. */
 
@@ -92,41 +93,9 @@ export async function createSession(store: Store, actor: Actor, input: CreateSes
     const entry = logEntry(actor, 'created', [`session "${session.coachingFormName}" created`], now);
     await tx.saveSession(session, true);
     await tx.appendLog(id, entry);
-    return newSessionDocument(session, { coach: coach!, agent: agent!, creator: actor.user, template }, entry);
+    const names = { formCreatorName: actor.user.name, coachName: coach!.name, agentName: agent!.name, templateName: template?.name ?? null };
+    return sessionDocument(session, names, { activityLog: [logDocument(entry)], coachingPoints: [], todos: [] });
   });
-}
-
-function newSessionDocument(
-  s: SessionRecord,
-  names: { coach: UserRecord; agent: UserRecord; creator: UserRecord; template: TemplateRecord | null },
-  entry: LogEntryRecord,
-): ExportSession {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return {
-    _id: s.id,
-    coachingFormName: s.coachingFormName,
-    coachingTemplateId: s.templateId,
-    coachingTemplateName: names.template?.name ?? null,
-    meetingFormat: s.meetingFormat,
-    formCreatorId: s.formCreatorId,
-    formCreatorName: names.creator.name,
-    coachName: names.coach.name,
-    coachId: s.coachId,
-    agentId: s.agentId,
-    agentName: names.agent.name,
-    createdAt: iso(s.createdAt),
-    updatedAt: iso(s.updatedAt),
-    sharedWithAgent: s.sharedWithAgent,
-    meetingDate: s.meetingDate === null ? null : iso(s.meetingDate),
-    agentConfirmed: s.agentConfirmed,
-    coachConfirmed: s.coachConfirmed,
-    coachNotes: s.coachNotes,
-    agentNotes: s.agentNotes,
-    isDeleted: s.isDeleted,
-    activityLog: [{ ...entry, timestamp: iso(entry.timestamp) }],
-    coachingPoints: [],
-    todos: [],
-  };
 }
 
 export async function getSession(store: Store, actor: Actor, id: string): Promise<ExportSession> {

@@ -21,6 +21,16 @@ export interface ImportPlan {
   todos: TodoRecord[];
 }
 
+export function countsOf(plan: ImportPlan) {
+  return {
+    sessions: plan.sessions.length,
+    coachingPoints: plan.points.length,
+    todos: plan.todos.length,
+    users: plan.users.length,
+    templates: plan.templates.length,
+  };
+}
+
 export type PlanResult = { ok: true; plan: ImportPlan } | { ok: false; error: string };
 
 const checkDocuments = TypeCompiler.Compile(Type.Array(ExportSessionSchema));

@@ -1,7 +1,9 @@
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { logDocument, pointDocument, sessionDocument, todoDocument } from '../coaching/documents.js';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, Todo } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
 import type { Dialect } from './dialect.js';
+import { pointFromRow, sessionFromRow, todoFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 
 /**
@@ -9,8 +11,6 @@ import type { Database, LinkTable } from './schema.js';
  * children of the whole page in one query per kind, so a page costs five queries whatever its size.
  */
 
-const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
-const isoOrNull = (ms: number | string | null): string | null => (ms === null ? null : iso(ms));
 
 type Db = Kysely<Database>;
 
@@ -60,14 +60,14 @@ async function logsBySession(db: Db, dialect: Dialect, orgId: string, sessionIds
     .execute();
   const bySession = new Map<string, ActivityLogEntry[]>();
   for (const row of rows) {
-    const entry: ActivityLogEntry = {
+    const entry = logDocument({
       userId: row.user_id,
       userEmail: row.user_email,
       actionType: row.action_type,
       descriptions: JSON.parse(row.descriptions) as string[],
-      timestamp: iso(row.timestamp),
+      timestamp: Number(row.timestamp),
       ipAddress: row.ip_address,
-    };
+    });
     push(bySession, row.session_id, entry);
   }
   return bySession;
@@ -112,23 +112,7 @@ async function pointsBySession(db: Db, dialect: Dialect, orgId: string, sessionI
   for (const row of rows) {
     let point = built.get(row.id);
     if (!point) {
-      point = {
-        _id: row.id,
-        coachingFormIds: links.get(row.id) ?? [],
-        type: row.type as CoachingPoint['type'],
-        classification: row.classification as CoachingPoint['classification'],
-        ticketId: row.ticket_id,
-        subject: row.subject,
-        rubricName: row.rubric_name,
-        criteriaName: row.criteria_name,
-        kpiName: row.kpi_name,
-        score: row.score,
-        agentNotes: row.agent_notes,
-        coachNotes: row.coach_notes,
-        createdAt: iso(row.created_at),
-        updatedAt: iso(row.updated_at),
-        isDeleted: Boolean(row.is_deleted),
-      };
+      point = pointDocument(pointFromRow(row, links.get(row.id) ?? []));
       built.set(row.id, point);
     }
     push(bySession, row.session_id, point);
@@ -154,22 +138,7 @@ async function todosBySession(db: Db, dialect: Dialect, orgId: string, sessionId
   for (const row of rows) {
     let todo = built.get(row.id);
     if (!todo) {
-      todo = {
-        _id: row.id,
-        actionString: row.action_string,
-        coachingFormIds: links.get(row.id) ?? [],
-        completedAt: isoOrNull(row.completed_at),
-        createdAt: iso(row.created_at),
-        creatorId: row.creator_id,
-        creatorName: row.creator_name,
-        description: row.description,
-        link: row.link,
-        status: row.status,
-        title: row.title,
-        type: row.type,
-        updatedAt: iso(row.updated_at),
-        isDeleted: Boolean(row.is_deleted),
-      };
+      todo = todoDocument(todoFromRow(row, links.get(row.id) ?? []), row.creator_name);
       built.set(row.id, todo);
     }
     push(bySession, row.session_id, todo);
@@ -184,31 +153,13 @@ async function assemble(db: Db, dialect: Dialect, orgId: string, rows: SessionRo
   const logs = await logsBySession(db, dialect, orgId, ids);
   const points = await pointsBySession(db, dialect, orgId, ids);
   const todos = await todosBySession(db, dialect, orgId, ids);
-  return rows.map((row) => ({
-    _id: row.id,
-    coachingFormName: row.coaching_form_name,
-    coachingTemplateId: row.template_id,
-    coachingTemplateName: row.template_name,
-    meetingFormat: row.meeting_format,
-    formCreatorId: row.form_creator_id,
-    formCreatorName: row.form_creator_name,
-    coachName: row.coach_name,
-    coachId: row.coach_id,
-    agentId: row.agent_id,
-    agentName: row.agent_name,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    sharedWithAgent: Boolean(row.shared_with_agent),
-    meetingDate: isoOrNull(row.meeting_date),
-    agentConfirmed: Boolean(row.agent_confirmed),
-    coachConfirmed: Boolean(row.coach_confirmed),
-    coachNotes: row.coach_notes,
-    agentNotes: row.agent_notes,
-    isDeleted: Boolean(row.is_deleted),
-    activityLog: logs.get(row.id) ?? [],
-    coachingPoints: points.get(row.id) ?? [],
-    todos: todos.get(row.id) ?? [],
-  }));
+  return rows.map((row) =>
+    sessionDocument(
+      sessionFromRow(row),
+      { formCreatorName: row.form_creator_name, coachName: row.coach_name, agentName: row.agent_name, templateName: row.template_name },
+      { activityLog: logs.get(row.id) ?? [], coachingPoints: points.get(row.id) ?? [], todos: todos.get(row.id) ?? [] },
+    ),
+  );
 }
 
 export async function* readExportPages(db: Db, dialect: Dialect, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<ExportSession[]> {

@@ -2,7 +2,7 @@ import { Migrator, sql, type Insertable, type Kysely, type Transaction } from 'k
 import type { ExportSession } from '../contract/schemas.js';
 import type { TemplateRecord, UserRecord } from '../coaching/records.js';
 import type { ExportWindow } from '../export/window.js';
-import type { ImportPlan } from '../importer/plan.js';
+import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
@@ -290,13 +290,7 @@ export class KyselyStore implements Store {
       await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
       await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
 
-      return {
-        sessions: plan.sessions.length,
-        coachingPoints: plan.points.length,
-        todos: plan.todos.length,
-        users: plan.users.length,
-        templates: plan.templates.length,
-      };
+      return countsOf(plan);
     });
   }
 

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ImportPlan } from '../importer/plan.js';
+import { countsOf, type ImportPlan } from '../importer/plan.js';
 import { flag } from './rows.js';
 import type { ImportCounts } from './store.js';
 
@@ -57,13 +57,7 @@ export function sqliteBulkImport(db: BetterSqlite3.Database, orgId: string, plan
     }
   });
   run();
-  return {
-    sessions: plan.sessions.length,
-    coachingPoints: plan.points.length,
-    todos: plan.todos.length,
-    users: plan.users.length,
-    templates: plan.templates.length,
-  };
+  return countsOf(plan);
 }
 
 function upsertSql(table: string, columns: string[]): string {
