@@ -216,7 +216,9 @@ describe('process faults (SQLite, real processes)', () => {
       const server = await startServe({ cwd, env: { RATE_LIMIT_EXPORT_PER_SECOND: '1000' } });
       try {
         const reply = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ startDate: '2030-01-01', endDate: '2030-01-01', timeAxis: 'createdAt' }) });
-        const count = ((await reply.json()) as unknown[]).length;
+        const text = await reply.text();
+        assert.equal(reply.status, 200, `after kill -9 at ${delay} ms the export answered ${reply.status}: ${text}`);
+        const count = (JSON.parse(text) as unknown[]).length;
         assert.ok(count === 0 || count === 20_000, `after kill -9 at ${delay} ms: ${count} sessions`);
       } finally {
         await server.stop();
