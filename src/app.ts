@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { installErrorShape } from './http/errors.js';
+import { answerClientError, installErrorShape, installShutdownAnswer } from './http/errors.js';
 import { installGuard } from './http/guard.js';
 import { installOpenApi } from './http/openapi.js';
 import { accountRoutes } from './http/routes/accounts.js';
@@ -33,7 +33,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.bodyLimitBytes,
     // Clients of the export API are batch jobs; keep idle connections for their next window.
     keepAliveTimeout: 65_000,
-    return503OnClosing: true,
+    // Closing is answered by installShutdownAnswer below, in the {"error"} shape with Retry-After.
+    return503OnClosing: false,
+    // Requests Node's HTTP parser rejects never reach a route; answer them in the same shape.
+    clientErrorHandler: answerClientError,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(typeboxValidatorCompiler);
   // Clients send `content-type: application/json` on bodiless POSTs (share, confirm); an empty
@@ -45,10 +48,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installErrorShape(app);
   installSecurityHeaders(app, deps.config);
+  installShutdownAnswer(app);
   installGuard(app, deps);
   await installOpenApi(app);
   healthRoutes(app, deps);
-  exportRoutes(app, deps);
+  await exportRoutes(app, deps);
   importRoutes(app, deps);
   accountRoutes(app, deps);
   coachingRoutes(app, deps);

@@ -129,7 +129,16 @@ for (const backend of await storeBackends()) {
         assertError(await call('POST', '/api/v1/coaching/points', agent.token, { coachingFormIds: [sessionId], type: 'strength', classification: 'qa' }), 403);
       });
 
-      it('lets only the session\'s coach or agent confirm', async () => {
+      it('does not let an agent write to a point that is also on a session not shared with them', async () => {
+      const other = await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'Not theirs', agentId: otherAgent.userId });
+      const point = await call('POST', '/api/v1/coaching/points', coach.token, { coachingFormIds: [sessionId, other.json._id], type: 'strength', classification: 'qa' });
+      assert.equal(point.status, 201, point.text);
+      assertError(await call('PATCH', `/api/v1/coaching/points/${point.json._id}`, agent.token, { agentNotes: 'mine' }), 403, /own shared sessions/);
+      const alone = await call('POST', '/api/v1/coaching/points', coach.token, { coachingFormIds: [sessionId], type: 'strength', classification: 'qa' });
+      assert.equal((await call('PATCH', `/api/v1/coaching/points/${alone.json._id}`, agent.token, { agentNotes: 'mine' })).status, 200);
+    });
+
+    it('lets only the session\'s coach or agent confirm', async () => {
         assertError(await call('POST', `/api/v1/coaching/sessions/${sessionId}/confirm`, admin.token), 403, /coach or the agent/);
       });
 

@@ -7,6 +7,8 @@ import { ExportClient, type ExportClientOptions } from '../src/client/export-cli
 import { JsonArraySplitter } from '../src/client/json-array-stream.js';
 import type { ClientClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
+import { CsvWriter } from '../src/client/writers/csv-writer.js';
+import { JsonWriter } from '../src/client/writers/json-writer.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { tempDir } from './helpers/backends.js';
 import { startFaultServer, json } from './helpers/fault-server.js';
@@ -46,6 +48,24 @@ describe('planning windows', () => {
     }
     assert.deepEqual(planWindows('2024-02-29', '2024-02-29'), [{ startDate: '2024-02-29', endDate: '2024-02-29' }]);
     assert.throws(() => planWindows('2024-02-02', '2024-02-01'), /before/);
+  });
+});
+
+describe('writers stopped before their first window', () => {
+  it('leave a valid empty array and CSV tables with their headers', () => {
+    const dir = tempDir();
+    try {
+      const json = new JsonWriter(path.join(dir, 'x.json'), false, null);
+      json.write(session());
+      json.finish({ interrupted: true });
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'x.json'), 'utf8')), []);
+      const csv = new CsvWriter(path.join(dir, 'tables'), null);
+      csv.write(session());
+      csv.finish({ interrupted: true });
+      assert.match(fs.readFileSync(path.join(dir, 'tables', 'sessions.csv'), 'utf8'), /^_id,coachingFormName,[^\n]*\r\n$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -316,8 +336,9 @@ describe('coachport export --resume', () => {
       const docs = planWindows('2020-01-01', '2020-12-31').map((w) => session({ createdAt: `${w.startDate}T08:00:00.000Z` }));
       assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs })).status, 200);
       // The third window never answers; the export is interrupted while it waits.
+      let stalling = true;
       const stall = await startFaultServer(async (req, res) => {
-        if (req.body.startDate >= '2020-05-30') return;
+        if (stalling && req.body.startDate >= '2020-05-30') return;
         const upstream = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
         res.writeHead(upstream.status, { 'content-type': 'application/json' });
         res.end(await upstream.text());
@@ -333,13 +354,17 @@ describe('coachport export --resume', () => {
         child.once('exit', resolve);
         child.kill('SIGINT');
       });
-      await stall.close();
       assert.equal(code, 130, stderr);
       assert.match(stderr, /Interrupted after 2 of 5 windows/);
       const partial = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
       assert.deepEqual(partial.map((r) => r._id), docs.slice(0, 2).map((d) => d._id));
 
-      const resumed = await runCli([...args, '--url', server.url, '--resume'], { cwd });
+      const elsewhere = await runCli([...args, '--url', server.url, '--resume'], { cwd });
+      assert.equal(elsewhere.code, 2, 'a resume against another server is refused');
+      assert.match(elsewhere.stderr, /had --url/);
+      stalling = false;
+      const resumed = await runCli([...args, '--url', stall.url, '--resume'], { cwd });
+      await stall.close();
       assert.equal(resumed.code, 0, resumed.stderr);
       const full = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
       assert.deepEqual(full.map((r) => r._id), docs.map((d) => d._id));

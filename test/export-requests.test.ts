@@ -60,9 +60,21 @@ describe('export requests: body rules', () => {
     assertError(await server.request('POST', '/api/v1/coaching-sessions', { token }), 400, /request body/);
   });
 
-  it('answers 415 for a content type other than JSON', async () => {
+  it('answers 400, as the contract says of any body that is not JSON, for another content type', async () => {
     const reply = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: '<x/>', headers: { 'content-type': 'application/xml' } });
+    assertError(reply, 400, /application\/json/);
+    const form = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: 'startDate=2021-12-01', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assertError(form, 400, /must be JSON/);
+  });
+
+  it('answers 415 elsewhere in the API for a content type other than JSON', async () => {
+    const reply = await server.request('POST', '/api/v1/coaching-templates', { token, raw: '<x/>', headers: { 'content-type': 'application/xml' } });
     assertError(reply, 415, /application\/json/);
+  });
+
+  it('answers headers too large for the HTTP parser in the error shape', async () => {
+    const reply = await server.request('GET', '/healthz', { headers: { 'x-filler': 'x'.repeat(20_000) } });
+    assertError(reply, 431, /headers are too large/);
   });
 
   it('answers 404 in the error shape for an unknown route', async () => {

@@ -174,6 +174,8 @@ export class ExportClient {
 
   private async spool(response: Response, window: DayWindow, file: string, touch: () => void, signal: AbortSignal, url: string) {
     const out = fs.createWriteStream(file);
+    const spoolFailure: { error: Error | null } = { error: null };
+    out.on('error', (error) => (spoolFailure.error = error));
     const splitter = new JsonArraySplitter();
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let count = 0;
@@ -189,7 +191,13 @@ export class ExportClient {
           text += `${JSON.stringify(element)}\n`;
           count++;
         }
-        if (text !== '' && !out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        if (spoolFailure.error) throw spoolFailure.error;
+        if (text !== '' && !out.write(text)) {
+          await new Promise<void>((resolve, reject) => {
+            out.once('drain', () => resolve());
+            out.once('error', reject);
+          });
+        }
       }
       splitter.push(decoder.decode());
       splitter.end();
@@ -198,8 +206,12 @@ export class ExportClient {
     } catch (error) {
       out.destroy();
       if (error instanceof ExportApiError) throw error;
-      if (error instanceof SyntaxError || error instanceof TypeError && /decode/i.test(error.message)) {
-        if (!signal.aborted) throw new ExportApiError('protocol', `${url} sent a malformed response: ${error.message}.`);
+      if (spoolFailure.error && error === spoolFailure.error) {
+        throw new ExportApiError('protocol', `Cannot write the spool file ${file}: ${spoolFailure.error.message}.`);
+      }
+      const invalidText = (error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
+      if (error instanceof SyntaxError || invalidText) {
+        if (!signal.aborted) throw new ExportApiError('protocol', `${url} sent a malformed response: ${(error as Error).message}.`);
       }
       throw networkError(error, url, signal);
     }

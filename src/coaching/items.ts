@@ -40,8 +40,8 @@ async function visibleItem<T extends Item>(tx: CoachingTx, actor: Actor, item: T
 
 function checkWriter(actor: Actor, sessions: SessionRecord[], fields: string[], what: string): void {
   if (sessions.every((s) => canManage(actor.user, s))) return;
-  const agentOnly = sessions.some((s) => isSharedAgent(actor.user, s)) && fields.every((f) => AGENT_WRITABLE.has(f));
-  if (!agentOnly) throw forbidden(`Only an admin or the coach of every linked session can change this ${what}; an agent can change only agentNotes.`);
+  const agentOnly = sessions.every((s) => isSharedAgent(actor.user, s)) && fields.every((f) => AGENT_WRITABLE.has(f));
+  if (!agentOnly) throw forbidden(`Only an admin or the coach of every linked session can change this ${what}; an agent can change only agentNotes, and only on their own shared sessions.`);
 }
 
 async function touchSessions(tx: CoachingTx, sessions: SessionRecord[], actor: Actor, actionType: string, descriptions: string[], now: number) {

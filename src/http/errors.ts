@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError } from '../coaching/errors.js';
 import { ConflictError, StoreUnavailableError } from '../store/store.js';
@@ -42,7 +44,8 @@ const BY_STATUS: Record<number, string> = {
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', 'SQLITE_BUSY'].includes(code);
+  // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds.
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001', 'SQLITE_BUSY'].includes(code);
 }
 
 /** The status and one-sentence message for any error, never revealing internals. */
@@ -77,5 +80,30 @@ export function installErrorShape(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     reply.code(404).type('application/json; charset=utf-8').send({ error: `There is no ${request.method} ${path.slice(0, 200)} endpoint.` });
+  });
+}
+
+/** A request Node's HTTP parser refused (headers too large, a malformed request line). */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ error: BY_STATUS[status] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Once the server is closing, new requests on open connections are told to come back. */
+export function installShutdownAnswer(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new HttpError(503, 'The server is shutting down; retry shortly.', { 'Retry-After': '1' });
   });
 }

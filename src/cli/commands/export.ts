@@ -49,7 +49,7 @@ function stateFile(format: Format, out: string): string {
 function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'offsets'>): ResumeState | null {
   if (!fs.existsSync(file)) return null;
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as ResumeState;
-  for (const key of ['from', 'to', 'timeAxis', 'format'] as const) {
+  for (const key of ['url', 'from', 'to', 'timeAxis', 'format'] as const) {
     if (state[key] !== expected[key]) {
       throw new CliError(`--resume: the interrupted export had --${key === 'timeAxis' ? 'time-axis' : key} ${state[key]}, not ${expected[key]}.`, EXIT_USAGE);
     }

@@ -81,7 +81,10 @@ export class CsvWriter implements ExportWriter {
       const file = this.fileOf(table);
       const at = resume ? (resume[file] ?? null) : null;
       sinks[table] = new FileSink(file, at);
-      if (at === null) sinks[table].write(csvRow([...columns]));
+      if (at === null) {
+        sinks[table].write(csvRow([...columns]));
+        sinks[table].commit();
+      }
     }
     this.sinks = sinks;
     if (resume) {

@@ -10,7 +10,11 @@ export class JsonWriter implements ExportWriter {
   constructor(private readonly file: string, private readonly ndjson: boolean, resumeAt: number | null) {
     this.sink = new FileSink(file, resumeAt);
     this.first = resumeAt === null || resumeAt <= 1;
-    if (resumeAt === null && !ndjson) this.sink.write('[');
+    if (resumeAt === null && !ndjson) {
+      this.sink.write('[');
+      // Committed at once, so an export stopped in its first window still closes as a valid array.
+      this.sink.commit();
+    }
   }
 
   write(session: ExportSession): void {

@@ -7,7 +7,20 @@ import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { principalOf } from '../guard.js';
 
-export function exportRoutes(app: FastifyInstance, deps: { store: Store }): void {
+/**
+ * The contract makes any body that is not JSON a 400, so this route, unlike the rest of the API
+ * (415), refuses other content types as a bad request.
+ */
+export async function exportRoutes(root: FastifyInstance, deps: { store: Store }): Promise<void> {
+  await root.register(async (app) => {
+    app.addContentTypeParser('*', (_request, _payload, done) => {
+      done(new HttpError(400, 'The request body must be JSON, sent with Content-Type: application/json.'), undefined);
+    });
+    exportRoute(app, deps);
+  });
+}
+
+function exportRoute(app: FastifyInstance, deps: { store: Store }): void {
   app.post<{ Body: ExportRequest }>(
     '/api/v1/coaching-sessions',
     {
