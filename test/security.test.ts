@@ -21,6 +21,7 @@ describe('secrets and headers', () => {
       assert.ok(server.logs.length > 5, 'the run was logged');
       for (const secret of secrets) assert.ok(!log.includes(secret), 'a token appears in the log');
       assert.ok(!log.includes('tampered'));
+      assert.ok(!log.includes('cp_in_the_url'), 'query strings are not logged');
     } finally {
       await server.close();
     }
