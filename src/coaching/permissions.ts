@@ -1,27 +1,29 @@
-import type { UserRecord } from './records.js';
-import type { SessionRecord } from './records.js';
+import type { SessionRecord, UserRecord } from './records.js';
+
+/** What the rules look at: who coaches, created, and is coached, and whether it is shared. */
+type Parties = Pick<SessionRecord, 'coachId' | 'formCreatorId' | 'agentId' | 'sharedWithAgent'>;
 
 /**
  * Who may do what to a session. Admins: everything. Coaches: the sessions they coach or created.
  * Agents: only sessions shared with them, and then only their own notes and confirmation.
  */
 
-export function ownsAsCoach(user: UserRecord, session: SessionRecord): boolean {
+export function ownsAsCoach(user: UserRecord, session: Parties): boolean {
   return user.id === session.coachId || user.id === session.formCreatorId;
 }
 
-export function isSharedAgent(user: UserRecord, session: SessionRecord): boolean {
+export function isSharedAgent(user: UserRecord, session: Parties): boolean {
   return user.id === session.agentId && session.sharedWithAgent;
 }
 
-export function canRead(user: UserRecord, session: SessionRecord): boolean {
+export function canRead(user: UserRecord, session: Parties): boolean {
   if (user.role === 'admin') return true;
   if (user.role === 'coach') return ownsAsCoach(user, session);
   return isSharedAgent(user, session);
 }
 
 /** Full write: every field, points, to-dos, sharing, deleting. */
-export function canManage(user: UserRecord, session: SessionRecord): boolean {
+export function canManage(user: UserRecord, session: Parties): boolean {
   return user.role === 'admin' || (user.role === 'coach' && ownsAsCoach(user, session));
 }
 

@@ -98,9 +98,11 @@ export async function createSession(store: Store, actor: Actor, input: CreateSes
   });
 }
 
+/** A plain read: no transaction, no lock. */
 export async function getSession(store: Store, actor: Actor, id: string): Promise<ExportSession> {
-  await store.coaching(actor.orgId, (tx) => visibleSession(tx, actor, id));
-  return answer(store, actor, id);
+  const doc = await store.readSession(actor.orgId, id);
+  if (!doc || !canRead(actor.user, doc)) throw notFound('coaching session', id);
+  return doc;
 }
 
 const PATCH_FIELDS: Record<keyof UpdateSessionBody, keyof SessionRecord> = {
