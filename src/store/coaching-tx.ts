@@ -1,17 +1,24 @@
-import type { Transaction } from 'kysely';
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { Dialect } from './dialect.js';
 import { pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
 
+type ItemTable = 'coaching_sessions' | 'coaching_points' | 'todos';
+
 /** CoachingTx over one Kysely transaction, scoped to one organization. */
 export class KyselyCoachingTx implements CoachingTx {
+  /** The same transaction, for the helpers over a table chosen by a type parameter, which Kysely cannot type. */
+  private readonly untyped: Kysely<Record<string, Record<string, unknown>>>;
+
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly orgId: string,
     private readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.untyped = trx as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  }
 
   private async linksOf(table: LinkTable, itemId: string): Promise<string[]> {
     const rows = await this.trx
@@ -33,14 +40,31 @@ export class KyselyCoachingTx implements CoachingTx {
       .execute();
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
-    const row = await this.trx
-      .selectFrom('coaching_sessions')
+  /** One row of this organization, locked until the transaction ends. */
+  private lockedRow<T extends ItemTable>(table: T, id: string): Promise<Selectable<Database[T]> | undefined> {
+    const tableName: string = table;
+    return this.untyped
+      .selectFrom(tableName)
       .selectAll()
       .where('org_id', '=', this.orgId)
       .where('id', '=', id)
       .$if(this.dialect === 'postgres', (q) => q.forUpdate())
-      .executeTakeFirst();
+      .executeTakeFirst() as Promise<Selectable<Database[T]> | undefined>;
+  }
+
+  private async write<T extends ItemTable>(table: T, row: Insertable<Database[T]>, isNew: boolean): Promise<void> {
+    const values = row as Record<string, unknown>;
+    const tableName: string = table;
+    if (isNew) {
+      await this.untyped.insertInto(tableName).values(values).execute();
+    } else {
+      const { org_id: _org, id, ...changes } = values;
+      await this.untyped.updateTable(tableName).set(changes).where('org_id', '=', this.orgId).where('id', '=', id).execute();
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const row = await this.lockedRow('coaching_sessions', id);
     return row ? sessionFromRow(row) : null;
   }
 
@@ -58,56 +82,26 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
-    const row = sessionRow(this.orgId, session);
-    if (isNew) {
-      await this.trx.insertInto('coaching_sessions').values(row).execute();
-    } else {
-      const { org_id: _org, id: _id, ...changes } = row;
-      await this.trx.updateTable('coaching_sessions').set(changes).where('org_id', '=', this.orgId).where('id', '=', session.id).execute();
-    }
+    await this.write('coaching_sessions', sessionRow(this.orgId, session), isNew);
   }
 
   async getPoint(id: string): Promise<PointRecord | null> {
-    const row = await this.trx
-      .selectFrom('coaching_points')
-      .selectAll()
-      .where('org_id', '=', this.orgId)
-      .where('id', '=', id)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
-      .executeTakeFirst();
+    const row = await this.lockedRow('coaching_points', id);
     return row ? pointFromRow(row, await this.linksOf('coaching_point_sessions', id)) : null;
   }
 
   async savePoint(point: PointRecord, isNew: boolean): Promise<void> {
-    const row = pointRow(this.orgId, point);
-    if (isNew) {
-      await this.trx.insertInto('coaching_points').values(row).execute();
-    } else {
-      const { org_id: _org, id: _id, ...changes } = row;
-      await this.trx.updateTable('coaching_points').set(changes).where('org_id', '=', this.orgId).where('id', '=', point.id).execute();
-    }
+    await this.write('coaching_points', pointRow(this.orgId, point), isNew);
     await this.replaceLinks('coaching_point_sessions', point.id, point.sessionIds);
   }
 
   async getTodo(id: string): Promise<TodoRecord | null> {
-    const row = await this.trx
-      .selectFrom('todos')
-      .selectAll()
-      .where('org_id', '=', this.orgId)
-      .where('id', '=', id)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
-      .executeTakeFirst();
+    const row = await this.lockedRow('todos', id);
     return row ? todoFromRow(row, await this.linksOf('todo_sessions', id)) : null;
   }
 
   async saveTodo(todo: TodoRecord, isNew: boolean): Promise<void> {
-    const row = todoRow(this.orgId, todo);
-    if (isNew) {
-      await this.trx.insertInto('todos').values(row).execute();
-    } else {
-      const { org_id: _org, id: _id, ...changes } = row;
-      await this.trx.updateTable('todos').set(changes).where('org_id', '=', this.orgId).where('id', '=', todo.id).execute();
-    }
+    await this.write('todos', todoRow(this.orgId, todo), isNew);
     await this.replaceLinks('todo_sessions', todo.id, todo.sessionIds);
   }
 
