@@ -144,6 +144,25 @@ for (const backend of await storeBackends()) {
       assert.equal(doc.updatedAt, updates.at(-1)!.timestamp);
     });
 
+    it('relinks points across the same sessions from both sides at once without a deadlock', async () => {
+      const agent = await server.addUser(admin.orgId, 'agent');
+      const make = async (name: string) =>
+        (await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: name, agentId: agent.userId } })).json._id as string;
+      for (let round = 0; round < 10; round++) {
+        const [a, b] = [await make(`A${round}`), await make(`B${round}`)];
+        const onA = (await server.request('POST', '/api/v1/coaching/points', { token: admin.token, body: { coachingFormIds: [a], type: 'strength', classification: 'qa' } })).json._id;
+        const onB = (await server.request('POST', '/api/v1/coaching/points', { token: admin.token, body: { coachingFormIds: [b], type: 'strength', classification: 'qa' } })).json._id;
+        const replies = await Promise.all([
+          server.request('PATCH', `/api/v1/coaching/points/${onA}`, { token: admin.token, body: { coachingFormIds: [a, b] } }),
+          server.request('PATCH', `/api/v1/coaching/points/${onB}`, { token: admin.token, body: { coachingFormIds: [b, a] } }),
+        ]);
+        assert.deepEqual(replies.map((r) => r.status), [200, 200], replies.map((r) => r.text).join(' '));
+        const docA = (await server.request('GET', `/api/v1/coaching/sessions/${a}`, { token: admin.token })).json as ExportSession;
+        assert.deepEqual(docA.coachingPoints.map((p) => p._id).sort(), [onA, onB].sort());
+        assert.equal(docA.activityLog.filter((e) => e.actionType === 'coaching_point_updated').length, 2);
+      }
+    });
+
     it('ends concurrent overlapping imports in one of the inputs, never a mix', async () => {
       const ids = Array.from({ length: 200 }, (_, i) => `race-${i}`);
       const version = (notes: string) => ids.map((id, i) => session({ _id: id, createdAt: new Date(Date.UTC(2029, 5, 1) + i * 1000).toISOString(), coachNotes: notes }));

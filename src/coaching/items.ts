@@ -31,9 +31,15 @@ async function linkableSessions(tx: CoachingTx, actor: Actor, ids: string[]): Pr
 }
 
 /** The item's sessions as far as the actor can see them; an item on none of them does not exist for them. */
-async function visibleItem<T extends Item>(tx: CoachingTx, actor: Actor, item: T | null, what: string, id: string) {
+/**
+ * `relinking` names the sessions a change is about to link: they are locked now, together with the
+ * current ones and in id order, so two changes that relink across the same sessions cannot each
+ * hold one and wait for the other.
+ */
+async function visibleItem<T extends Item>(tx: CoachingTx, actor: Actor, item: T | null, what: string, id: string, relinking: string[] = []) {
   if (!item) throw notFound(what, id);
-  const sessions = await tx.getSessions(item.sessionIds);
+  const locked = await tx.getSessions([...new Set([...item.sessionIds, ...relinking])]);
+  const sessions = locked.filter((s) => item.sessionIds.includes(s.id));
   if (!sessions.some((s) => canRead(actor.user, s))) throw notFound(what, id);
   return { item, sessions };
 }
@@ -116,7 +122,7 @@ async function changeItem<T extends Item>(
 
 export async function updatePoint(store: Store, actor: Actor, id: string, patch: UpdatePointBody, now: number): Promise<CoachingPoint> {
   await store.coaching(actor.orgId, async (tx) => {
-    const found = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id);
+    const found = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id, patch.coachingFormIds);
     const fields = Object.keys(patch) as Array<keyof UpdatePointBody>;
     checkWriter(actor, found.sessions, fields, 'coaching point');
     const after: PointRecord = { ...found.item };
@@ -178,7 +184,7 @@ const TODO_FIELDS = {
 
 export async function updateTodo(store: Store, actor: Actor, id: string, patch: UpdateTodoBody, now: number): Promise<Todo> {
   await store.coaching(actor.orgId, async (tx) => {
-    const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id);
+    const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id, patch.coachingFormIds);
     const fields = Object.keys(patch) as Array<keyof UpdateTodoBody>;
     checkWriter(actor, found.sessions, fields, 'to-do');
     const after: TodoRecord = { ...found.item };
