@@ -30,9 +30,9 @@ async function linkableSessions(tx: CoachingTx, actor: Actor, ids: string[]): Pr
   return sessions;
 }
 
-/** The item's sessions as far as the actor can see them; an item on none of them does not exist for them. */
 /**
- * `relinking` names the sessions a change is about to link: they are locked now, together with the
+ * The item's sessions as far as the actor can see them; an item on none of them does not exist for
+ * them. `relinking` names the sessions a change is about to link: they are locked now, together with the
  * current ones and in id order, so two changes that relink across the same sessions cannot each
  * hold one and wait for the other.
  */
@@ -59,10 +59,6 @@ async function touchSessions(tx: CoachingTx, sessions: SessionRecord[], actor: A
 
 function pointLabel(point: PointRecord): string {
   return `${point.type} ${point.classification} coaching point${point.subject ? ` "${point.subject}"` : ''}`;
-}
-
-async function readPoint(store: Store, actor: Actor, id: string): Promise<CoachingPoint> {
-  return store.coaching(actor.orgId, async (tx) => pointDocument((await tx.getPoint(id))!));
 }
 
 export async function createPoint(store: Store, actor: Actor, input: CreatePointBody, now: number): Promise<CoachingPoint> {
@@ -97,7 +93,10 @@ const POINT_FIELDS = {
   rubricName: 'rubricName', criteriaName: 'criteriaName', kpiName: 'kpiName', score: 'score', agentNotes: 'agentNotes', coachNotes: 'coachNotes',
 } as const satisfies Record<keyof UpdatePointBody, keyof PointRecord>;
 
-/** Applies a change to an item and logs it on every session it was or is now linked to. */
+/**
+ * Applies a change to an item and logs it on every session it was or is now linked to; returns the
+ * item as stored, which is the item as it was when the change changed nothing.
+ */
 async function changeItem<T extends Item>(
   tx: CoachingTx,
   actor: Actor,
@@ -108,53 +107,68 @@ async function changeItem<T extends Item>(
   save: (item: T) => Promise<void>,
   now: number,
   names: Partial<Record<keyof T & string, string>> = {},
-): Promise<void> {
+): Promise<T> {
   const { item: before, sessions: current } = found;
   if (before.isDeleted) throw new DomainError('conflict', `${before.id} has been deleted.`);
   const added = after.sessionIds.filter((id) => !before.sessionIds.includes(id));
   const newSessions = await linkableSessions(tx, actor, added);
   const descriptions = describeChanges(before, after, fields, { dates: ['completedAt'], names });
-  if (descriptions.length === 0) return;
+  if (descriptions.length === 0) return before;
   after.updatedAt = now;
   await save(after);
   await touchSessions(tx, [...current, ...newSessions], actor, actionType(before, after), descriptions, now);
+  return after;
+}
+
+/** Soft-deletes an item and says so on each of its sessions; deleting twice changes nothing. */
+async function softDelete<T extends Item>(
+  tx: CoachingTx,
+  actor: Actor,
+  found: { item: T; sessions: SessionRecord[] },
+  what: string,
+  save: (item: T) => Promise<void>,
+  log: { actionType: string; description: string },
+  now: number,
+): Promise<T> {
+  const { item, sessions } = found;
+  checkWriter(actor, sessions, ['isDeleted'], what);
+  if (item.isDeleted) return item;
+  const deleted = { ...item, isDeleted: true, updatedAt: now };
+  await save(deleted);
+  await touchSessions(tx, sessions, actor, log.actionType, [log.description], now);
+  return deleted;
+}
+
+/** A to-do answered from inside its transaction, with its creator's name. */
+async function todoAnswer(tx: CoachingTx, todo: TodoRecord): Promise<Todo> {
+  return todoDocument(todo, (await tx.getUser(todo.creatorId))?.name ?? '');
 }
 
 export async function updatePoint(store: Store, actor: Actor, id: string, patch: UpdatePointBody, now: number): Promise<CoachingPoint> {
-  await store.coaching(actor.orgId, async (tx) => {
+  return store.coaching(actor.orgId, async (tx) => {
     const found = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id, patch.coachingFormIds);
     const fields = Object.keys(patch) as Array<keyof UpdatePointBody>;
     checkWriter(actor, found.sessions, fields, 'coaching point');
     const after: PointRecord = { ...found.item };
     for (const field of fields) (after as unknown as Record<string, unknown>)[POINT_FIELDS[field]] = patch[field];
-    await changeItem(tx, actor, found, after, fields.map((f) => POINT_FIELDS[f]), () => 'coaching_point_updated', (p) => tx.savePoint(p, false), now, {
+    const stored = await changeItem(tx, actor, found, after, fields.map((f) => POINT_FIELDS[f]), () => 'coaching_point_updated', (p) => tx.savePoint(p, false), now, {
       sessionIds: 'coachingFormIds',
     });
+    return pointDocument(stored);
   });
-  return readPoint(store, actor, id);
 }
 
 export async function deletePoint(store: Store, actor: Actor, id: string, now: number): Promise<CoachingPoint> {
-  await store.coaching(actor.orgId, async (tx) => {
-    const { item, sessions } = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id);
-    checkWriter(actor, sessions, ['isDeleted'], 'coaching point');
-    if (item.isDeleted) return;
-    await tx.savePoint({ ...item, isDeleted: true, updatedAt: now }, false);
-    await touchSessions(tx, sessions, actor, 'coaching_point_deleted', [`${pointLabel(item)} deleted`], now);
-  });
-  return readPoint(store, actor, id);
-}
-
-async function readTodo(store: Store, actor: Actor, id: string): Promise<Todo> {
   return store.coaching(actor.orgId, async (tx) => {
-    const todo = (await tx.getTodo(id))!;
-    return todoDocument(todo, (await tx.getUser(todo.creatorId))?.name ?? '');
+    const found = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id);
+    const log = { actionType: 'coaching_point_deleted', description: `${pointLabel(found.item)} deleted` };
+    return pointDocument(await softDelete(tx, actor, found, 'coaching point', (p) => tx.savePoint(p, false), log, now));
   });
 }
 
 export async function createTodo(store: Store, actor: Actor, input: CreateTodoBody, now: number): Promise<Todo> {
   const id = newId(now);
-  await store.coaching(actor.orgId, async (tx) => {
+  return store.coaching(actor.orgId, async (tx) => {
     const sessions = await linkableSessions(tx, actor, input.coachingFormIds);
     const status = input.status ?? 'incomplete';
     const todo: TodoRecord = {
@@ -174,8 +188,8 @@ export async function createTodo(store: Store, actor: Actor, input: CreateTodoBo
     };
     await tx.saveTodo(todo, true);
     await touchSessions(tx, sessions, actor, 'todo_added', [`to-do "${todo.title}" added`], now);
+    return todoDocument(todo, actor.user.name);
   });
-  return readTodo(store, actor, id);
 }
 
 const TODO_FIELDS = {
@@ -183,7 +197,7 @@ const TODO_FIELDS = {
 } as const satisfies Record<keyof UpdateTodoBody, keyof TodoRecord>;
 
 export async function updateTodo(store: Store, actor: Actor, id: string, patch: UpdateTodoBody, now: number): Promise<Todo> {
-  await store.coaching(actor.orgId, async (tx) => {
+  return store.coaching(actor.orgId, async (tx) => {
     const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id, patch.coachingFormIds);
     const fields = Object.keys(patch) as Array<keyof UpdateTodoBody>;
     checkWriter(actor, found.sessions, fields, 'to-do');
@@ -194,18 +208,15 @@ export async function updateTodo(store: Store, actor: Actor, id: string, patch: 
     const changed = [...fields.map((f) => TODO_FIELDS[f]), 'completedAt' as const];
     const action = (before: TodoRecord, next: TodoRecord) =>
       before.status === next.status ? 'todo_updated' : next.status === 'complete' ? 'todo_completed' : 'todo_reopened';
-    await changeItem(tx, actor, found, after, changed, action, (t) => tx.saveTodo(t, false), now, { sessionIds: 'coachingFormIds' });
+    const stored = await changeItem(tx, actor, found, after, changed, action, (t) => tx.saveTodo(t, false), now, { sessionIds: 'coachingFormIds' });
+    return todoAnswer(tx, stored);
   });
-  return readTodo(store, actor, id);
 }
 
 export async function deleteTodo(store: Store, actor: Actor, id: string, now: number): Promise<Todo> {
-  await store.coaching(actor.orgId, async (tx) => {
-    const { item, sessions } = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id);
-    checkWriter(actor, sessions, ['isDeleted'], 'to-do');
-    if (item.isDeleted) return;
-    await tx.saveTodo({ ...item, isDeleted: true, updatedAt: now }, false);
-    await touchSessions(tx, sessions, actor, 'todo_deleted', [`to-do "${item.title}" deleted`], now);
+  return store.coaching(actor.orgId, async (tx) => {
+    const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id);
+    const log = { actionType: 'todo_deleted', description: `to-do "${found.item.title}" deleted` };
+    return todoAnswer(tx, await softDelete(tx, actor, found, 'to-do', (t) => tx.saveTodo(t, false), log, now));
   });
-  return readTodo(store, actor, id);
 }
