@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { isoOrNull as iso } from '../contract/dates.js';
 import { newId } from '../ids.js';
 import type { NewToken, Store, TokenOwner, TokenRecord } from '../store/store.js';
 import type { UserRecord } from '../coaching/records.js';
@@ -80,7 +81,6 @@ export async function authenticate(store: Store, secret: string | undefined, now
 
 /** A token as it may be shown: everything but the secret and its hash. */
 export function describeToken(token: TokenRecord, now: number) {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: token.id,
     userId: token.userId,

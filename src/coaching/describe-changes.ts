@@ -1,3 +1,5 @@
+import { isoString } from '../contract/dates.js';
+
 /**
  * The activity log's human-readable descriptions: one per changed field, with the old and new
  * value for short fields and only the field's name for free text (notes can be long and private).
@@ -7,7 +9,7 @@ const FREE_TEXT = new Set(['coachNotes', 'agentNotes', 'description']);
 
 function shown(value: unknown, isDate: boolean): string {
   if (value === null || value === undefined) return 'nothing';
-  if (isDate && typeof value === 'number') return new Date(value).toISOString();
+  if (isDate && typeof value === 'number') return isoString(value);
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

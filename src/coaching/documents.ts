@@ -1,10 +1,9 @@
+import { isoOrNull, isoString as iso } from '../contract/dates.js';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, Todo } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TodoRecord } from './records.js';
 
 /** Records in the export's shape: the one place that maps the domain onto the contract. */
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export function logDocument(entry: LogEntryRecord): ActivityLogEntry {
   return { ...entry, timestamp: iso(entry.timestamp) };

@@ -63,6 +63,11 @@ export function parseDateTime(value: string): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
+/** An instant as the contract writes it: `Date.prototype.toJSON`, UTC with milliseconds. */
 export function isoString(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : isoString(ms);
 }

@@ -76,8 +76,9 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
       throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and the token belongs to a user with the ${result.principal.user.role} role.`);
     }
 
-    const rules = buckets[guard.bucket ?? 'api'];
-    const decision = await deps.limiter.consume(`${guard.bucket ?? 'api'}:${result.principal.orgId}`, rules);
+    const bucket = guard.bucket ?? 'api';
+    const rules = buckets[bucket];
+    const decision = await deps.limiter.consume(`${bucket}:${result.principal.orgId}`, rules);
     setRateHeaders(reply, decision, rules);
     if (!decision.allowed) throw refuse(decision);
   });

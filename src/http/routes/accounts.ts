@@ -13,6 +13,7 @@ import {
   TokenSchema,
   UserSchema,
 } from '../../contract/coaching-schemas.js';
+import { isoString as iso } from '../../contract/dates.js';
 import { ErrorSchema } from '../../contract/schemas.js';
 import { newId } from '../../ids.js';
 import type { Store } from '../../store/store.js';
@@ -22,7 +23,6 @@ const errors = { '4xx': ErrorSchema };
 
 export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock }): void {
   const { store, clock } = deps;
-  const iso = (ms: number) => new Date(ms).toISOString();
 
   app.post<{ Body: CreateUserBody }>(
     '/api/v1/users',
