@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../export/window.js';
 
 /**
@@ -81,10 +81,13 @@ limit ?`;
 /** A small first page gets the first bytes out at once; later pages are larger for throughput. */
 const FIRST_PAGE = 50;
 
-export async function* sqliteExportJson(file: string, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<string[]> {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+/**
+ * Reads through a read-only connection of its own, opened on the first page (an export abandoned
+ * before it starts opens nothing) and closed when done or abandoned.
+ */
+export async function* sqliteExportJson(open: () => BetterSqlite3.Database, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<string[]> {
+  const db = open();
   try {
-    db.pragma('busy_timeout = 5000');
     const statement = db.prepare<unknown[], { id: string; axis: number; doc: string }>(pageSql(window.axis === 'meetingDate' ? 'meeting_date' : 'created_at'));
     // One read transaction: every page comes from the same snapshot.
     db.exec('begin');

@@ -14,9 +14,11 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
   // Another process (the command line beside a running server) may hold the write lock briefly.
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  // 64 MiB of page cache: index inserts of a large import stay in memory instead of re-reading the WAL.
-  db.pragma('cache_size = -65536');
   if (!readonly) {
+    // 64 MiB of page cache for the writer: index inserts of a large import stay in memory instead
+    // of re-reading the WAL. Readers stream pages once and keep the small default, so an export's
+    // connection costs little memory.
+    db.pragma('cache_size = -65536');
     db.pragma('journal_mode = WAL');
     // WAL with NORMAL: a committed write survives the process being killed (it is in the WAL file)
     // and the database is never corrupted; only an OS crash or power loss can drop the last commits.
@@ -42,7 +44,7 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
       const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(file, true) }) });
       return { db: reader, close: () => reader.destroy() };
     },
-    exportJsonPages: (orgId, window, pageSize) => sqliteExportJson(file, orgId, window, pageSize),
+    exportJsonPages: (orgId, window, pageSize) => sqliteExportJson(() => connect(file, true), orgId, window, pageSize),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now) => db.connection().execute(async () => sqliteBulkImport(writer, orgId, plan, now)),
     isUniqueViolation: (error) =>
