@@ -11,7 +11,7 @@ import type { ExportWindow } from '../export/window.js';
 const iso = (column: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column} / 1000.0, 'unixepoch')`;
 const bool = (column: string) => `json(iif(${column}, 'true', 'false'))`;
 const links = (table: string, item: string) =>
-  `(select json_group_array(k.session_id order by k.position) from ${table} k where k.org_id = ${item}.org_id and k.item_id = ${item}.id)`;
+  `json((select json_group_array(k.session_id order by k.position) from ${table} k where k.org_id = ${item}.org_id and k.item_id = ${item}.id))`;
 
 function pageSql(axis: 'created_at' | 'meeting_date'): string {
   return `
@@ -36,14 +36,14 @@ select s.id as id, s.${axis} as axis, json_object(
   'coachNotes', s.coach_notes,
   'agentNotes', s.agent_notes,
   'isDeleted', ${bool('s.is_deleted')},
-  'activityLog', (
+  'activityLog', json((
     select json_group_array(json_object(
       'userId', l.user_id, 'userEmail', l.user_email, 'actionType', l.action_type,
       'descriptions', json(l.descriptions), 'timestamp', ${iso('l.timestamp')}, 'ipAddress', l.ip_address
     ) order by l.seq)
     from activity_log l where l.org_id = s.org_id and l.session_id = s.id
-  ),
-  'coachingPoints', (
+  )),
+  'coachingPoints', json((
     select json_group_array(json_object(
       '_id', p.id, 'coachingFormIds', ${links('coaching_point_sessions', 'p')}, 'type', p.type,
       'classification', p.classification, 'ticketId', p.ticket_id, 'subject', p.subject,
@@ -54,8 +54,8 @@ select s.id as id, s.${axis} as axis, json_object(
     from coaching_point_sessions pl
     join coaching_points p on p.org_id = pl.org_id and p.id = pl.item_id
     where pl.org_id = s.org_id and pl.session_id = s.id
-  ),
-  'todos', (
+  )),
+  'todos', json((
     select json_group_array(json_object(
       '_id', d.id, 'actionString', d.action_string, 'coachingFormIds', ${links('todo_sessions', 'd')},
       'completedAt', ${iso('d.completed_at')}, 'createdAt', ${iso('d.created_at')}, 'creatorId', d.creator_id,
@@ -66,7 +66,7 @@ select s.id as id, s.${axis} as axis, json_object(
     join todos d on d.org_id = dl.org_id and d.id = dl.item_id
     join users u on u.org_id = d.org_id and u.id = d.creator_id
     where dl.org_id = s.org_id and dl.session_id = s.id
-  )
+  ))
 ) as doc
 from coaching_sessions s
 join users fc on fc.org_id = s.org_id and fc.id = s.form_creator_id

@@ -8,7 +8,7 @@ export function serveCommand(program: Command): void {
     .description('run the HTTP service (configured by environment variables)')
     .action(async () => {
       const server = await startServer(loadConfig());
-      server.app.log.info({ url: server.url }, 'coachport is serving');
+      server.app.log.info({ url: server.url, node: process.version }, 'coachport is serving');
       const stop = (signal: string) => {
         server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
         server.close().then(
