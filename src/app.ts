@@ -10,6 +10,7 @@ import { coachingRoutes } from './http/routes/coaching.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/import.js';
+import { statsRoutes } from './http/routes/stats.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { typeboxValidatorCompiler } from './http/validation.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   importRoutes(app, deps);
   accountRoutes(app, deps);
   coachingRoutes(app, deps);
+  statsRoutes(app, deps);
   await app.ready();
   return app;
 }

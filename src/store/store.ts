@@ -4,6 +4,8 @@ import type { ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import type { Role } from './schema.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
+import type { ReadScope } from '../coaching/permissions.js';
+import type { StatsGroupBy } from '../contract/stats-schemas.js';
 
 export interface TokenRecord {
   id: string;
@@ -61,6 +63,43 @@ export interface TemplateListing extends TemplateRecord {
   createdAt: number;
 }
 
+/** Which sessions the stats cover (besides the reader's scope) and how they are grouped. */
+export interface StatsSelection {
+  window: ExportWindow;
+  groupBy: StatsGroupBy;
+}
+
+/** The middle one (low = high) or two acknowledgement times of a group, in milliseconds. */
+export interface AcknowledgementMiddle {
+  lowMs: number;
+  highMs: number;
+}
+
+/** One group's counts as the database computed them; `name` is the coach's, agent's or template's. */
+export interface StatsGroupCounts {
+  key: string | null;
+  name: string | null;
+  sessions: number;
+  shared: number;
+  agentConfirmed: number;
+  coachConfirmed: number;
+  bothConfirmed: number;
+  acknowledgement: AcknowledgementMiddle | null;
+  coachingPoints: number;
+  strengths: number;
+  opportunities: number;
+  byClassification: { general: number; qa: number; csat: number; productivity: number };
+  todos: number;
+  todosCompleted: number;
+}
+
+export interface StatsAggregate {
+  /** Only groups with at least one counted session, in no particular order. */
+  groups: StatsGroupCounts[];
+  /** Over every counted session, not a median of the groups' medians. */
+  totalAcknowledgement: AcknowledgementMiddle | null;
+}
+
 /** A unique value (an email within an organization) is already taken. */
 export class ConflictError extends Error {}
 
@@ -111,6 +150,9 @@ export interface Store {
 
   /** Writes a validated import in one transaction: all of it or none of it. */
   applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
+
+  /** SPEC §6's counts, computed by the database from one snapshot. */
+  coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate>;
 
   ping(): Promise<void>;
   close(): Promise<void>;
