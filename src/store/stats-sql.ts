@@ -132,8 +132,8 @@ interface PartRow {
  *   n/2 and n/2+1 for an even one.
  *
  * A session's acknowledgement time runs from its earliest `shared` entry to its earliest
- * `agent_confirmed` entry at or after that; each is one seek in the partial index of migration 004
- * (whose condition the subqueries repeat, so that SQLite sees it may use it).
+ * `agent_confirmed` entry at or after that; both read only the partial index of migration 004
+ * (whose condition the joins repeat, so that SQLite sees it may use it).
  *
  * The joins are written as CROSS JOIN because SQLite then keeps them in the order written, from
  * the window's sessions to their links to the items (otherwise it may walk every link of the
@@ -146,18 +146,17 @@ function statsStatement(dialect: Dialect, orgId: string, selection: StatsSelecti
   return sql<PartRow>`
     with ${countedSessions(dialect, orgId, selection, scope)},
     firsts as materialized (
-      select sess.id, sess.k,
-        (select min(l.timestamp) from activity_log l
-          where l.org_id = ${orgId} and l.session_id = sess.id and l.${marks} and l.action_type = 'shared') as shared_at
-      from sess
+      select sess.id, sess.k, min(l.timestamp) as shared_at
+      from sess cross join activity_log l
+      where l.org_id = ${orgId} and l.session_id = sess.id and l.${marks} and l.action_type = 'shared'
+      group by sess.id, sess.k
     ),
     acks as materialized (
-      select f.k,
-        (select min(c.timestamp) from activity_log c
-          where c.org_id = ${orgId} and c.session_id = f.id and c.${marks} and c.action_type = 'agent_confirmed'
-            and c.timestamp >= f.shared_at) - f.shared_at as ms
-      from firsts f
-      where f.shared_at is not null
+      select f.k, min(c.timestamp) - f.shared_at as ms
+      from firsts f cross join activity_log c
+      where c.org_id = ${orgId} and c.session_id = f.id and c.${marks} and c.action_type = 'agent_confirmed'
+        and c.timestamp >= f.shared_at
+      group by f.id, f.k, f.shared_at
     ),
     ranked as materialized (
       select k, ms,
