@@ -6,10 +6,11 @@ import type { Database } from './schema.js';
 import type { AcknowledgementMiddle, StatsAggregate, StatsGroupCounts, StatsSelection } from './store.js';
 
 /**
- * SPEC §6 computed by the database: four aggregate statements over one snapshot (sessions, points,
- * to-dos, acknowledgement times), each grouped by the same key. Nothing about a session travels to
- * JavaScript but its group's counts. The statements are one text for both databases except for
- * how a day is written as text, which is each dialect's twin below.
+ * SPEC §6 computed by the database: one statement per request, so one snapshot, whose five parts
+ * (sessions, point links, to-do links, per-group and overall acknowledgement times) share one
+ * materialized set of counted sessions and one group key. Nothing about a session travels to
+ * JavaScript but its group's counts. The text is the same for both databases except for the
+ * dialect twins below.
  */
 
 type Db = Kysely<Database>;

@@ -5,7 +5,7 @@ import type { Dialect } from './dialect.js';
 import type { Role } from './schema.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { ReadScope } from '../coaching/permissions.js';
-import type { StatsGroupBy } from '../contract/stats-schemas.js';
+import type { StatsGroupBy, StatsMetrics } from '../contract/stats-schemas.js';
 
 export interface TokenRecord {
   id: string;
@@ -75,23 +75,15 @@ export interface AcknowledgementMiddle {
   highMs: number;
 }
 
-/** One group's counts as the database computed them; `name` is the coach's, agent's or template's. */
-export interface StatsGroupCounts {
+/**
+ * One group's counts as the database computed them: every metric except the two quotients, which
+ * the domain derives; `name` is the coach's, agent's or template's.
+ */
+export type StatsGroupCounts = Omit<StatsMetrics, 'acknowledgementRate' | 'medianHoursToAcknowledge'> & {
   key: string | null;
   name: string | null;
-  sessions: number;
-  shared: number;
-  agentConfirmed: number;
-  coachConfirmed: number;
-  bothConfirmed: number;
   acknowledgement: AcknowledgementMiddle | null;
-  coachingPoints: number;
-  strengths: number;
-  opportunities: number;
-  byClassification: { general: number; qa: number; csat: number; productivity: number };
-  todos: number;
-  todosCompleted: number;
-}
+};
 
 export interface StatsAggregate {
   /** Only groups with at least one counted session, in no particular order. */

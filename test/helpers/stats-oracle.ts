@@ -1,4 +1,5 @@
 import type { ExportSession } from '../../src/contract/schemas.js';
+import type { StatsMetrics } from '../../src/contract/stats-schemas.js';
 
 /**
  * SPEC §6 computed the plainest way, from export documents, sharing no code with the endpoint:
@@ -14,21 +15,8 @@ export interface OracleParameters {
 
 export type Viewer = { role: 'admin' } | { role: 'coach'; id: string } | { role: 'agent'; id: string };
 
-export interface OracleMetrics {
-  sessions: number;
-  shared: number;
-  agentConfirmed: number;
-  coachConfirmed: number;
-  bothConfirmed: number;
-  acknowledgementRate: number | null;
-  medianHoursToAcknowledge: number | null;
-  coachingPoints: number;
-  strengths: number;
-  opportunities: number;
-  byClassification: { general: number; qa: number; csat: number; productivity: number };
-  todos: number;
-  todosCompleted: number;
-}
+/** The answer's metrics; only the type is shared with the endpoint. */
+export type OracleMetrics = StatsMetrics;
 
 const HOUR_MS = 3_600_000;
 
