@@ -25,6 +25,7 @@ const END = Date.parse('2025-03-31T12:00:00.000Z');
 const WINDOW = { from: '2025-01-01', to: '2025-03-31' };
 const RUNS = 5;
 const TARGET_MS = 300;
+const TARGET_SESSIONS = 100_000;
 const UNLIMITED = { perSecond: 1_000_000, perMinute: 100_000_000 };
 
 const log = (message: string) => process.stderr.write(`bench stats: ${message}\n`);
@@ -115,7 +116,9 @@ export async function statsBench(sessions = 100_000): Promise<StatsBenchResult> 
 export function printStatsTable(result: StatsBenchResult): void {
   const pg = (groupBy: StatsGroupBy) => (typeof result.postgres === 'string' ? result.postgres : result.postgres.find((t) => t.groupBy === groupBy)!);
   const cell = (t: StatsTiming | string) => (typeof t === 'string' ? t : `${t.medianMs} ms (min ${t.minMs})`);
-  const met = (t: StatsTiming | string) => (typeof t === 'string' ? '' : t.medianMs < TARGET_MS ? 'met' : 'NOT met');
+  // The target is set for 100,000 sessions; a smaller run only shows the trend.
+  const judged = result.sessions >= TARGET_SESSIONS;
+  const met = (t: StatsTiming | string) => (typeof t === 'string' || !judged ? '' : t.medianMs < TARGET_MS ? 'met' : 'NOT met');
   const rows = result.sqlite.map((t) => [
     `stats groupBy=${t.groupBy} (${t.rows} rows)`,
     cell(t),
@@ -123,7 +126,8 @@ export function printStatsTable(result: StatsBenchResult): void {
     cell(pg(t.groupBy)),
     met(pg(t.groupBy)),
   ]);
-  const header = [`${result.countedSessions.toLocaleString('en')} of ${result.sessions.toLocaleString('en')} sessions, ${result.window.from}..${result.window.to}`, 'SQLite', `< ${TARGET_MS} ms`, 'PostgreSQL', `< ${TARGET_MS} ms`];
+  const target = `< ${TARGET_MS} ms${judged ? '' : ' at 100k'}`;
+  const header = [`${result.countedSessions.toLocaleString('en')} of ${result.sessions.toLocaleString('en')} sessions, ${result.window.from}..${result.window.to}`, 'SQLite', target, 'PostgreSQL', target];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(header));
