@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import fc from 'fast-check';
 import { canRead, inReadScope, readScope } from '../src/coaching/permissions.js';
 import type { UserRecord } from '../src/coaching/records.js';
 import type { ExportSession } from '../src/contract/schemas.js';
@@ -20,6 +21,7 @@ const WINDOWS: Array<[string, string]> = [
   ['2026-12-28', '2027-01-03'],
   ['2026-06-01', '2027-06-02'],
   ['2030-01-01', '2030-01-02'],
+  ['1969-12-22', '1970-01-04'],
 ];
 
 function statsPath(query: Record<string, string>): string {
@@ -35,7 +37,7 @@ function assertError(reply: Reply, status: number, pattern: RegExp) {
 /** Every document of the organization, deleted ones too, straight from the export reader. */
 async function allDocuments(server: TestServer, orgId: string): Promise<ExportSession[]> {
   const docs: ExportSession[] = [];
-  const window = { axis: 'createdAt' as const, fromMs: Date.parse('1990-01-01T00:00:00.000Z'), toMs: Date.parse('2100-01-01T00:00:00.000Z') };
+  const window = { axis: 'createdAt' as const, fromMs: Date.parse('1900-01-01T00:00:00.000Z'), toMs: Date.parse('2100-01-01T00:00:00.000Z') };
   for await (const page of server.store.exportPages(orgId, window)) docs.push(...page);
   return docs;
 }
@@ -112,6 +114,8 @@ for (const backend of await storeBackends()) {
       assert.deepEqual(lateWeek.json.rows.map((r: { key: string }) => r.key), ['2026-12-28']);
       const templates = await server.request('GET', statsPath({ from: '2020-12-01', to: '2021-12-02', groupBy: 'template' }), { token: admin.token });
       assert.deepEqual(templates.json.rows.map((r: { key: string | null; label: string | null }) => [r.key, r.label]), [['tpl-call', 'Call review'], ['tpl-chat', 'Chat QA'], [null, null]]);
+      const epoch = await server.request('GET', statsPath({ from: '1969-12-22', to: '1970-01-04', groupBy: 'week' }), { token: admin.token });
+      assert.deepEqual(epoch.json.rows.map((r: { key: string; sessions: number }) => [r.key, r.sessions]), [['1969-12-22', 1], ['1969-12-29', 1]]);
       const none = await server.request('GET', statsPath({ from: '2030-01-01', to: '2030-01-01' }), { token: admin.token });
       assert.equal(none.json.timeAxis, 'meetingDate');
       assert.equal(none.json.groupBy, 'none');
@@ -169,6 +173,32 @@ describe('coaching stats, the rest', () => {
           }
         }
       }
+    }
+  });
+
+  it('answers any query string with 200 or a 400 in the {error} shape, never a 5xx', async () => {
+    const server = await startTestServer();
+    try {
+      const { token } = await server.createOrg();
+      const key = fc.constantFrom('from', 'to', 'timeAxis', 'groupBy', 'startDate', '__proto__', '', '%00', 'from[]');
+      const value = fc.oneof(
+        fc.constantFrom('2021-01-01', '2021-12-31', '2022-01-02', '2021-02-30', '0000-01-01', '0100-01-01', '9999-12-31', 'meetingDate', 'createdAt', 'week', 'none', '', '%ZZ', '\u0000'),
+        fc.string({ maxLength: 20 }),
+      );
+      let answered = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(key, value), { maxLength: 5 }), async (pairs) => {
+          const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+          const reply = await server.request('GET', `/api/v1/coaching/stats?${query}`, { token });
+          answered++;
+          assert.ok(reply.status === 200 || reply.status === 400, `${query}: ${reply.status} ${reply.text}`);
+          if (reply.status === 400) assert.deepEqual(Object.keys(reply.json), ['error']);
+        }),
+        { numRuns: 300, seed: 6 },
+      );
+      assert.equal(answered, 300);
+    } finally {
+      await server.close();
     }
   });
 

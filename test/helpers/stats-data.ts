@@ -133,6 +133,9 @@ export function statsDocuments(cast: StatsCast, count: number, seed: number): Ex
   const live = make({ ...shared }, coachC, agentB);
   live.coachingPoints = [point([live._id], { isDeleted: true }), point([live._id], { type: 'opportunity', classification: 'productivity' })];
   live.todos = [todo([live._id], { isDeleted: true, status: 'complete', creatorId: coachC.id, creatorName: coachC.name }), todo([live._id], { status: 'complete', creatorId: coachC.id, creatorName: coachC.name })];
+  // Either side of the epoch: day and week arithmetic must round down before 1970 too.
+  make({ ...shared, createdAt: '1969-12-31T23:59:59.999Z', meetingDate: '1969-12-28T23:59:59.999Z' }, coachA, agentA);
+  make({ ...shared, createdAt: '1970-01-01T00:00:00.000Z', meetingDate: '1969-12-29T00:00:00.000Z' }, coachB, agentB);
   // One point and one to-do linked to two sessions in different groups of every kind.
   const early = make({ ...shared, createdAt: '2020-12-28T00:00:00.000Z', meetingDate: '2020-12-28T00:00:00.000Z' }, coachA, agentA);
   const late = make(
