@@ -37,7 +37,7 @@ describe('the coachport command line beside a running server', () => {
     const result = await runCli(['org', 'create', '--name', 'Acme', '--admin-email', 'a@acme.test', '--json'], { cwd });
     assert.equal(result.code, 0, result.stderr);
     admin = JSON.parse(result.stdout);
-    assert.deepEqual(Object.keys(admin).sort(), ['orgId', 'token', 'userId']);
+    assert.deepEqual(Object.keys(admin).sort(), ['inviteUrl', 'orgId', 'token', 'userId']);
     assert.ok(fs.existsSync(path.join(cwd, 'data', 'coachport.db')));
     const exported = await exportWith(server.url, admin.token);
     assert.equal(exported.status, 200);
