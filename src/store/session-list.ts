@@ -34,12 +34,11 @@ export async function listSessionSummaries(db: Kysely<Database>, orgId: string, 
       's.is_deleted',
     ])
     .where('s.org_id', '=', orgId)
-    .$if(scope.kind === 'coach_or_creator', (q) =>
-      q.where((eb) => eb.or([eb('s.coach_id', '=', scope.kind === 'coach_or_creator' ? scope.userId : ''), eb('s.form_creator_id', '=', scope.kind === 'coach_or_creator' ? scope.userId : '')])),
-    )
-    .$if(scope.kind === 'shared_with_agent', (q) =>
-      q.where('s.agent_id', '=', scope.kind === 'shared_with_agent' ? scope.userId : '').where('s.shared_with_agent', '=', flag(true)),
-    )
+    .where((eb) => {
+      if (scope.kind === 'coach_or_creator') return eb.or([eb('s.coach_id', '=', scope.userId), eb('s.form_creator_id', '=', scope.userId)]);
+      if (scope.kind === 'shared_with_agent') return eb.and([eb('s.agent_id', '=', scope.userId), eb('s.shared_with_agent', '=', flag(true))]);
+      return eb.and([]);
+    })
     .where('s.is_deleted', '=', flag(flags.isDeleted))
     .$if(flags.sharedWithAgent !== undefined, (q) => q.where('s.shared_with_agent', '=', flag(flags.sharedWithAgent!)))
     .$if(flags.agentConfirmed !== undefined, (q) => q.where('s.agent_confirmed', '=', flag(flags.agentConfirmed!)))
