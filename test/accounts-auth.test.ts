@@ -185,12 +185,19 @@ for (const backend of await storeBackends()) {
     it('deactivation makes the user\'s tokens and cookies fail at once; reactivation restores the tokens', async () => {
       const coach = await userWithPassword(server, admin.token, 'coach');
       const token = (await asBrowser(server, coach.session)('POST', '/api/v1/tokens', {})).json.token as string;
+      const agent = await server.addUser(admin.orgId, 'agent');
+      const held = await server.request('POST', '/api/v1/coaching/sessions', { token, body: { coachingFormName: 'Kept', agentId: agent.userId } });
+      assert.equal(held.status, 201);
       assert.equal((await server.request('GET', '/api/v1/tokens', { token })).status, 200);
       const off = await server.request('PATCH', `/api/v1/users/${coach.userId}`, { token: admin.token, body: { active: false } });
       assert.equal(off.status, 200, off.text);
       assert.equal(off.json.active, false);
       assert.equal((await server.request('GET', '/api/v1/tokens', { token })).status, 401);
       assert.equal((await asBrowser(server, coach.session)('GET', '/api/v1/auth/me')).status, 401);
+      const kept = await server.request('GET', `/api/v1/coaching/sessions/${held.json._id}`, { token: admin.token });
+      assert.equal(kept.json.coachId, coach.userId, 'their sessions stay');
+      assert.equal(kept.json.activityLog[0].userId, coach.userId, 'and their log entries');
+      assert.equal((await server.request('GET', '/api/v1/auth/me', { token: admin.token })).status, 401, '/me answers for browser sessions only');
       assert.deepEqual((await signIn(server, coach.email, PASSWORD)).json, REFUSED, 'inactive users cannot sign in');
       const link = await server.request('POST', `/api/v1/users/${coach.userId}/invite`, { token: admin.token });
       assert.equal(link.status, 409);
