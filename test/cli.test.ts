@@ -86,6 +86,9 @@ describe('the coachport command line beside a running server', () => {
     const revoked = await runCli(['token', 'revoke', token.id], { cwd });
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.equal((await exportWith(server.url, token.token)).status, 401);
+    const audit = await fetch(`${server.url}/api/v1/audit-log?action=token_revoked`, { headers: { apiToken: admin.token } });
+    const entries = ((await audit.json()) as { entries: Array<{ actorUserId: string | null; target: string }> }).entries;
+    assert.deepEqual(entries.map((e) => [e.actorUserId, e.target]), [[null, `token:${token.id}`]], 'the command line is audited, with no actor');
   });
 
   it('org create prints an invite link; user invite prints a new one (the reset) and names an unknown email', async () => {

@@ -1,4 +1,4 @@
-import { auditEntry, target } from '../audit/audit.js';
+import { auditEntry, target, type AuditActor } from '../audit/audit.js';
 import type { Actor } from '../coaching/actor.js';
 import { DomainError, forbidden, notFound } from '../coaching/errors.js';
 import type { CreateTokenBody, CreateUserBody } from '../contract/coaching-schemas.js';
@@ -83,13 +83,27 @@ export async function createTokenFor(store: Store, actor: Actor, input: CreateTo
     throw forbidden('Only admins can create tokens for other users.');
   }
   const days = input.expiresInDays === undefined ? DEFAULT_TOKEN_DAYS : input.expiresInDays;
-  return store.accounts(actor.orgId, async (tx) => {
+  return issueAuditedToken(store, actor, actor.orgId, userId, days, now);
+}
+
+/** A new token for a user of the organization and its `token_created` entry (the actor is null at the command line). */
+export async function issueAuditedToken(store: Store, actor: AuditActor, orgId: string, userId: string, days: number | null, now: number): Promise<IssuedToken> {
+  return store.accounts(orgId, async (tx) => {
     if (!(await tx.getUser(userId))) throw notFound('user', userId);
-    const { secret, record } = mintToken({ orgId: actor.orgId, userId }, days, now);
+    const { secret, record } = mintToken({ orgId, userId }, days, now);
     await tx.insertToken(record);
     await tx.audit(auditEntry(actor, 'token_created', target.token(record.id), { userId, expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString() }, now));
     const { hash: _hash, ...shown } = record;
     return { secret, token: { ...shown, lastUsedAt: null, deactivatedAt: null } };
+  });
+}
+
+/** Deactivates a token and writes `token_revoked`, once; false when it was already inactive. */
+export async function revokeAuditedToken(store: Store, actor: AuditActor, orgId: string, token: TokenRecord, now: number): Promise<boolean> {
+  return store.accounts(orgId, async (tx) => {
+    if (!(await tx.deactivateToken(token.id, now))) return false;
+    await tx.audit(auditEntry(actor, 'token_revoked', target.token(token.id), { userId: token.userId }, now));
+    return true;
   });
 }
 
@@ -98,14 +112,10 @@ export function visibleTokens(store: Store, actor: Actor): Promise<TokenRecord[]
 }
 
 export async function revokeToken(store: Store, actor: Actor, tokenId: string, now: number): Promise<TokenRecord> {
-  return store.accounts(actor.orgId, async (tx) => {
-    const token = await tx.getToken(tokenId);
-    if (!token || (actor.user.role !== 'admin' && token.userId !== actor.user.id)) throw notFound('token', tokenId);
-    if (await tx.deactivateToken(tokenId, now)) {
-      await tx.audit(auditEntry(actor, 'token_revoked', target.token(tokenId), { userId: token.userId }, now));
-    }
-    return (await tx.getToken(tokenId))!;
-  });
+  const token = await store.getToken(actor.orgId, tokenId);
+  if (!token || (actor.user.role !== 'admin' && token.userId !== actor.user.id)) throw notFound('token', tokenId);
+  await revokeAuditedToken(store, actor, actor.orgId, token, now);
+  return (await store.getToken(actor.orgId, tokenId))!;
 }
 
 export async function createTemplate(store: Store, actor: Actor, name: string, now: number): Promise<{ id: string; name: string }> {

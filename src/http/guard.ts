@@ -99,7 +99,8 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
     if (result.principal.browserSession) assertCsrf(request, origin, result.principal.browserSession.csrfToken);
 
     if (guard.roles && !guard.roles.includes(result.principal.user.role)) {
-      throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and the token belongs to a user with the ${result.principal.user.role} role.`);
+      const caller = result.principal.browserSession ? 'you are signed in as a user' : 'the token belongs to a user';
+      throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and ${caller} with the ${result.principal.user.role} role.`);
     }
 
     const bucket = guard.bucket ?? 'api';

@@ -1,5 +1,5 @@
 import type { UserRecord } from '../coaching/records.js';
-import type { NewToken, TokenRecord } from './store.js';
+import type { NewToken } from './store.js';
 
 /** A person's account: the user as the coaching model knows them, and whether they may sign in. */
 export interface UserAccount extends UserRecord {
@@ -96,7 +96,6 @@ export interface AccountsTx {
   deleteBrowserSessionsOf(userId: string): Promise<void>;
 
   insertToken(token: NewToken): Promise<void>;
-  getToken(tokenId: string): Promise<TokenRecord | null>;
   deactivateToken(tokenId: string, now: number): Promise<boolean>;
   insertTemplate(template: { id: string; name: string }, now: number): Promise<void>;
 

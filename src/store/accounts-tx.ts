@@ -14,9 +14,9 @@ import type {
   UserChanges,
 } from './accounts-store.js';
 import type { Dialect } from './dialect.js';
-import { flag, tokenFromRow, tokenRow } from './rows.js';
+import { flag, tokenRow } from './rows.js';
 import type { AuditLogTable, Database, UsersTable } from './schema.js';
-import type { NewToken, TokenRecord } from './store.js';
+import type { NewToken } from './store.js';
 
 const ACCOUNT_COLUMNS = ['id', 'email', 'name', 'role', 'active'] as const;
 
@@ -160,11 +160,6 @@ export class KyselyAccountsTx implements AccountsTx {
 
   async insertToken(token: NewToken): Promise<void> {
     await this.trx.insertInto('api_tokens').values(tokenRow(token)).execute();
-  }
-
-  async getToken(tokenId: string): Promise<TokenRecord | null> {
-    const row = await this.trx.selectFrom('api_tokens').selectAll().where('org_id', '=', this.orgId).where('id', '=', tokenId).executeTakeFirst();
-    return row ? tokenFromRow(row) : null;
   }
 
   async deactivateToken(tokenId: string, now: number): Promise<boolean> {
