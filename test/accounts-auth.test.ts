@@ -221,7 +221,7 @@ for (const backend of await storeBackends()) {
       const second = await server.request('POST', '/api/v1/users', { token: org.token, body: { email: 'second@example.test', name: 'Second', role: 'admin' } });
       const taken = await server.request('PATCH', `/api/v1/users/${second.json.id}`, { token: org.token, body: { email: (await server.store.getUser(org.orgId, org.userId))!.email } });
       assert.equal(taken.status, 409);
-      assert.match(taken.json.error, /already used/);
+      assert.match(taken.json.error, /already exists/);
       const renamed = await server.request('PATCH', `/api/v1/users/${second.json.id}`, { token: org.token, body: { name: 'Renamed', role: 'coach' } });
       assert.deepEqual(renamed.json, { id: second.json.id, email: 'second@example.test', name: 'Renamed', role: 'coach', active: true });
       const promoted = await server.request('PATCH', `/api/v1/users/${second.json.id}`, { token: org.token, body: { role: 'admin' } });

@@ -121,7 +121,7 @@ export class KyselyStore implements Store {
   }
 
   async accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>): Promise<T> {
-    return this.unique('That email is already used by another user of this organization.', () =>
+    return this.unique('A user with that email already exists in this organization.', () =>
       this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.dialect))),
     );
   }
