@@ -40,12 +40,14 @@ export async function inviteUser(store: Store, actor: Actor | null, orgId: strin
 
 /**
  * Changes a user's name, email, role or active flag. The organization always keeps an active
- * admin: the change that would remove the last one is refused (409), with the admins locked so two
- * admins demoting each other at once cannot both succeed. Deactivating ends the user's browser
+ * admin: the change that would remove the last one is refused (409), and such changes queue, so
+ * two admins demoting each other at once cannot both succeed. Deactivating ends the user's browser
  * sessions at once; their tokens fail from the next request (authentication checks `active`).
  */
 export async function updateUser(store: Store, actor: Actor, userId: string, input: UpdateUserBody, now: number): Promise<UserAccount> {
   return store.accounts(actor.orgId, async (tx) => {
+    // Taken first, before any row lock, so admin-removing changes queue instead of deadlocking.
+    if (input.role !== undefined || input.active === false) await tx.lockAdminChanges();
     const user = await tx.getUserForUpdate(userId);
     if (!user) throw notFound('user', userId);
     const changes: UserChanges = {};

@@ -81,7 +81,13 @@ export interface AccountsTx {
   getUserForUpdate(userId: string): Promise<UserAccount | null>;
   insertUser(user: UserRecord, now: number): Promise<void>;
   updateUser(userId: string, changes: UserChanges, now: number): Promise<void>;
-  /** Active admins other than `exceptUserId`, locked, so two admins cannot demote each other at once. */
+  /**
+   * Serializes the changes that could remove an admin within the organization until the
+   * transaction ends (PostgreSQL: an advisory lock; SQLite serializes writers), so two admins
+   * demoting each other at once cannot both pass the last-admin check.
+   */
+  lockAdminChanges(): Promise<void>;
+  /** Active admins other than `exceptUserId`. */
   countOtherActiveAdmins(exceptUserId: string): Promise<number>;
   setPassword(userId: string, passwordHash: string, now: number): Promise<void>;
 

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { UserRecord } from '../coaching/records.js';
 import type {
   AccountsTx,
@@ -78,6 +78,11 @@ export class KyselyAccountsTx implements AccountsTx {
     }
   }
 
+  async lockAdminChanges(): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_advisory_xact_lock(hashtext(${`coachport-admins:${this.orgId}`}))`.execute(this.trx);
+  }
+
   async countOtherActiveAdmins(exceptUserId: string): Promise<number> {
     const rows = await this.trx
       .selectFrom('users')
@@ -86,7 +91,6 @@ export class KyselyAccountsTx implements AccountsTx {
       .where('role', '=', 'admin')
       .where('active', '=', flag(true))
       .where('id', '!=', exceptUserId)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
       .execute();
     return rows.length;
   }
