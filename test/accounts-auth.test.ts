@@ -173,7 +173,16 @@ for (const backend of await storeBackends()) {
         assert.equal((await asBrowser(server, busy)('GET', '/api/v1/auth/me')).status, 200, `at ${hours + 11} hours`);
       }
       server.clock.advance(11 * HOUR);
+      const unseen = sessionOf(await signIn(server, email, PASSWORD));
+      server.clock.advance(12 * HOUR);
       assert.equal((await asBrowser(server, busy)('GET', '/api/v1/auth/me')).status, 401, 'past 7 days');
+      server.clock.advance(61_000);
+      assert.equal((await signIn(server, email, PASSWORD)).status, 200);
+      const rows = JSON.parse(await dumpDatabase(server.config.database)) as Array<[string, Array<{ user_id: string }>]>;
+      const userId = (await server.store.signInCandidates(email))[0]!.user.id;
+      const left = rows.find(([table]) => table === 'browser_sessions')![1].filter((row) => row.user_id === userId);
+      assert.equal(left.length, 1, 'sessions that ended unseen are removed at the next sign-in');
+      assert.equal((await asBrowser(server, unseen)('GET', '/api/v1/auth/me')).status, 401);
     });
 
     it('signs out: 204, the cookie cleared, and the old cookie refused', async () => {

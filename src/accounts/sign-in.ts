@@ -2,7 +2,7 @@ import { auditEntry, target, type AuditActor } from '../audit/audit.js';
 import { DomainError, invalid } from '../coaching/errors.js';
 import type { UserAccount } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
-import { mintBrowserSession } from './browser-sessions.js';
+import { ABSOLUTE_LIFETIME_MS, IDLE_TIMEOUT_MS, mintBrowserSession } from './browser-sessions.js';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.js';
 import { hashToken } from './tokens.js';
 
@@ -21,10 +21,14 @@ export interface SignedIn {
   sessionId: string;
 }
 
-/** A new browser session and its `sign_in` entry, in one transaction. */
+/**
+ * A new browser session and its `sign_in` entry, in one transaction. The person's sessions that
+ * ended unseen (a closed laptop) are removed here, so their rows do not pile up.
+ */
 async function openSession(store: Store, orgId: string, user: UserAccount, ipAddress: string | null, now: number, via: string): Promise<SignedIn> {
   const { id, record } = mintBrowserSession(orgId, user.id, now);
   await store.accounts(orgId, async (tx) => {
+    await tx.deleteEndedBrowserSessionsOf(user.id, now - IDLE_TIMEOUT_MS, now - ABSOLUTE_LIFETIME_MS);
     await tx.insertBrowserSession(record, ipAddress);
     await tx.audit(auditEntry({ user, ipAddress }, 'sign_in', target.user(user.id), { via }, now));
   });

@@ -100,6 +100,8 @@ export interface AccountsTx {
   insertBrowserSession(session: BrowserSessionRecord, ipAddress: string | null): Promise<void>;
   deleteBrowserSession(idHash: string): Promise<void>;
   deleteBrowserSessionsOf(userId: string): Promise<void>;
+  /** The user's sessions last seen before `idleSince` or begun before `startedSince`: ended, whether or not anyone asks again. */
+  deleteEndedBrowserSessionsOf(userId: string, idleSince: number, startedSince: number): Promise<void>;
 
   insertToken(token: NewToken): Promise<void>;
   deactivateToken(tokenId: string, now: number): Promise<boolean>;

@@ -162,6 +162,15 @@ export class KyselyAccountsTx implements AccountsTx {
     await this.trx.deleteFrom('browser_sessions').where('org_id', '=', this.orgId).where('user_id', '=', userId).execute();
   }
 
+  async deleteEndedBrowserSessionsOf(userId: string, idleSince: number, startedSince: number): Promise<void> {
+    await this.trx
+      .deleteFrom('browser_sessions')
+      .where('org_id', '=', this.orgId)
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('last_seen_at', '<=', idleSince), eb('created_at', '<=', startedSince)]))
+      .execute();
+  }
+
   async insertToken(token: NewToken): Promise<void> {
     await this.trx.insertInto('api_tokens').values(tokenRow(token)).execute();
   }
