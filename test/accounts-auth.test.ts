@@ -63,6 +63,10 @@ for (const backend of await storeBackends()) {
       server.clock.advance(1);
       assert.equal((await server.request('POST', `/api/v1/auth/invites/${first}`, { body: { password: PASSWORD } })).status, 404);
 
+      await server.store.applyImport(admin.orgId, { users: [{ id: 'imported-1', name: 'Imported', role: 'agent' }], templates: [], sessions: [], points: [], todos: [] }, server.clock.now());
+      const noEmail = await server.request('POST', '/api/v1/users/imported-1/invite', { token: admin.token });
+      assert.equal(noEmail.status, 409);
+      assert.match(noEmail.json.error, /no email/);
       const reissued = await server.request('POST', `/api/v1/users/${created.json.id}/invite`, { token: admin.token });
       assert.equal(reissued.status, 200, reissued.text);
       const second = inviteSecret(reissued.json.inviteUrl);

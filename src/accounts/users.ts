@@ -34,6 +34,8 @@ export async function inviteUser(store: Store, actor: Actor | null, orgId: strin
     const user = await tx.getUser(userId);
     if (!user) throw notFound('user', userId);
     if (!user.active) throw new DomainError('conflict', 'This user is deactivated; reactivate them (PATCH active: true) before sending a link.');
+    // Imported people have no email until an admin gives them one, and sign-in is by email.
+    if (!user.email) throw new DomainError('conflict', 'This user has no email to sign in with; set one (PATCH email) before sending a link.');
     return issueInvite(tx, actor, user, publicUrl, now);
   });
 }
