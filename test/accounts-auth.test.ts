@@ -75,6 +75,18 @@ for (const backend of await storeBackends()) {
       assert.equal((await server.request('POST', `/api/v1/auth/invites/${third}`, { body: { password: PASSWORD } })).status, 200);
     });
 
+    it('resets a password through a new link: the old password and the other sessions end', async () => {
+      const person = await userWithPassword(server, admin.token, 'coach');
+      const link = await server.request('POST', `/api/v1/users/${person.userId}/invite`, { token: admin.token });
+      const reset = await server.request('POST', `/api/v1/auth/invites/${inviteSecret(link.json.inviteUrl)}`, { body: { password: 'a brand new password' } });
+      assert.equal(reset.status, 200);
+      assert.equal((await asBrowser(server, person.session)('GET', '/api/v1/auth/me')).status, 401, 'the session from before the reset ended');
+      assert.equal((await asBrowser(server, sessionOf(reset))('GET', '/api/v1/auth/me')).status, 200);
+      assert.deepEqual((await signIn(server, person.email, PASSWORD)).json, REFUSED);
+      server.clock.advance(61_000);
+      assert.equal((await signIn(server, person.email, 'a brand new password')).status, 200);
+    });
+
     it('stores neither passwords nor link secrets in clear', async () => {
       const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'hash@example.test', name: 'Hash', role: 'agent' } });
       const secret = inviteSecret(created.json.inviteUrl);
