@@ -87,6 +87,23 @@ for (const backend of await storeBackends()) {
       assert.equal((await signIn(server, person.email, 'a brand new password')).status, 200);
     });
 
+    it('signs an email known in two organizations in to the one whose password matches', async () => {
+      const other = await server.createOrg('Elsewhere');
+      const email = 'twice@example.test';
+      const links = [];
+      for (const token of [admin.token, other.token]) {
+        links.push((await server.request('POST', '/api/v1/users', { token, body: { email, name: 'Twice', role: 'coach' } })).json.inviteUrl);
+      }
+      await server.request('POST', `/api/v1/auth/invites/${inviteSecret(links[0])}`, { body: { password: 'password in the first' } });
+      await server.request('POST', `/api/v1/auth/invites/${inviteSecret(links[1])}`, { body: { password: 'password in the second' } });
+      server.clock.advance(61_000);
+      const second = await signIn(server, email, 'password in the second');
+      assert.equal((await asBrowser(server, sessionOf(second))('GET', '/api/v1/auth/me')).json.organization.id, other.orgId);
+      server.clock.advance(61_000);
+      const first = await signIn(server, email, 'password in the first');
+      assert.equal((await asBrowser(server, sessionOf(first))('GET', '/api/v1/auth/me')).json.organization.id, admin.orgId);
+    });
+
     it('stores neither passwords nor link secrets in clear', async () => {
       const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'hash@example.test', name: 'Hash', role: 'agent' } });
       const secret = inviteSecret(created.json.inviteUrl);
