@@ -69,7 +69,7 @@ async function timeGroupings(database: DatabaseConfig, sessions: number): Promis
     log(`seeding ${sessions.toLocaleString('en')} sessions over ${SEED_DAYS} days into ${database.kind}`);
     await store.applyImport(org.orgId, generateSeed({ sessions, days: SEED_DAYS, seed: 6, endMs: END }), Date.now());
     if (database.kind === 'postgres') await vacuumAnalyze(database.url);
-    const config = { ...loadConfig({}, process.cwd()), database, limits: { export: UNLIMITED, api: UNLIMITED, authFailures: UNLIMITED } };
+    const config = { ...loadConfig({}, process.cwd()), database, limits: { export: UNLIMITED, api: UNLIMITED, authFailures: UNLIMITED, signInPerAccount: UNLIMITED } };
     const app = await buildApp({ config, store, limiter, clock: { now: () => Date.now() }, logger: pino({ level: 'warn' }) });
     const timings: StatsTiming[] = [];
     try {
