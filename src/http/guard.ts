@@ -6,6 +6,7 @@ import type { Role } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';
 import { HttpError } from './errors.js';
+import type { AppMetrics, LimitBucket } from './metrics.js';
 import { DOCS_PREFIX } from './openapi.js';
 
 export type Bucket = 'export' | 'api';
@@ -51,7 +52,14 @@ function refuse(decision: Decision): HttpError {
  * organization's limits (429). Failed authentications are limited per client address before any
  * token is looked at, so guessing costs the guesser, not the store.
  */
-export function installGuard(app: FastifyInstance, deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock }): void {
+export function installGuard(
+  app: FastifyInstance,
+  deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock; metrics?: Pick<AppMetrics, 'rateLimitRejected'> },
+): void {
+  const rejected = (bucket: LimitBucket, decision: Decision): HttpError => {
+    deps.metrics?.rateLimitRejected(bucket);
+    return refuse(decision);
+  };
   const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
   const authFailureRules = rulesFor(deps.config.limits.authFailures);
 
@@ -62,7 +70,7 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
 
     const failureKey = `auth-failures:${request.ip}`;
     const blocked = await deps.limiter.peek(failureKey, authFailureRules);
-    if (!blocked.allowed) throw refuse(blocked);
+    if (!blocked.allowed) throw rejected('auth_failures', blocked);
 
     const header = request.headers.apitoken;
     const result = await authenticate(deps.store, Array.isArray(header) ? header[0] : header, deps.clock.now());
@@ -80,6 +88,6 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
     const rules = buckets[bucket];
     const decision = await deps.limiter.consume(`${bucket}:${result.principal.orgId}`, rules);
     setRateHeaders(reply, decision, rules);
-    if (!decision.allowed) throw refuse(decision);
+    if (!decision.allowed) throw rejected(bucket, decision);
   });
 }

@@ -14,6 +14,7 @@ import {
   type CoachingTx,
   type ImportCounts,
   type NewToken,
+  type PoolStats,
   type Store,
   type TemplateListing,
   type TokenOwner,
@@ -38,6 +39,8 @@ export interface Driver {
   bulkImport?(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
+  /** The connection pool's figures, where the driver has a pool. */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
 }
 
@@ -296,6 +299,10 @@ export class KyselyStore implements Store {
 
   async ping(): Promise<void> {
     await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  }
+
+  poolStats(): PoolStats | null {
+    return this.driver.poolStats?.() ?? null;
   }
 
   async close(): Promise<void> {

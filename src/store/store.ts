@@ -61,6 +61,13 @@ export interface TemplateListing extends TemplateRecord {
   createdAt: number;
 }
 
+/** A connection pool's state at one moment, for the metrics. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
 /** A unique value (an email within an organization) is already taken. */
 export class ConflictError extends Error {}
 
@@ -113,6 +120,8 @@ export interface Store {
   applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
 
   ping(): Promise<void>;
+  /** Connection-pool figures where the driver keeps a pool (PostgreSQL); null otherwise. */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
 }
 

@@ -38,7 +38,8 @@ function exportRoute(app: FastifyInstance, deps: { store: Store }): void {
       if (!result.ok) throw new HttpError(400, result.error);
       const pages = deps.store.exportJsonPages(principalOf(request).orgId, result.window);
       reply.type('application/json; charset=utf-8');
-      return reply.send(Readable.from(exportJson(pages), { objectMode: false }));
+      const metrics = request.server.metrics;
+      return reply.send(Readable.from(metrics.meterExport(exportJson(metrics.countSessions(pages))), { objectMode: false }));
     },
   );
 }
