@@ -17,8 +17,10 @@ export interface Config {
   limits: {
     export: BucketLimits;
     api: BucketLimits;
-    /** Failed authentications per client IP. */
+    /** Failed authentications per client IP, of tokens not known to be good (the per-address ceiling). */
     authFailures: BucketLimits;
+    /** Failed authentications of one presented token from one client IP. */
+    authFailuresPerToken: BucketLimits;
   };
   /**
    * Whether X-Forwarded-For names the client: false (default), true (trust any proxy), or the
@@ -83,6 +85,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       authFailures: {
         perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_SECOND', 5),
         perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
+      },
+      authFailuresPerToken: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_TOKEN_PER_SECOND', 3),
+        perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_TOKEN_PER_MINUTE', 10),
       },
     },
     trustProxy: trustProxyFrom(env.TRUST_PROXY?.trim()),

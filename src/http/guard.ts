@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Role } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { AuthFailureLimiter } from '../ratelimit/auth-failures.js';
 import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';
 import { HttpError } from './errors.js';
 import type { AppMetrics, LimitBucket } from './metrics.js';
@@ -49,8 +50,8 @@ function refuse(decision: Decision): HttpError {
 
 /**
  * One hook for every route: who is calling (401), may they (403), and are they within their
- * organization's limits (429). Failed authentications are limited per client address before any
- * token is looked at, so guessing costs the guesser, not the store.
+ * organization's limits (429). A failed authentication's place is reserved before the token is
+ * looked at (see AuthFailureLimiter), so guessing costs the guesser, not the store.
  */
 export function installGuard(
   app: FastifyInstance,
@@ -61,23 +62,22 @@ export function installGuard(
     return refuse(decision);
   };
   const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
-  const authFailureRules = rulesFor(deps.config.limits.authFailures);
+  const authFailures = new AuthFailureLimiter(deps.limiter, {
+    perAddress: deps.config.limits.authFailures,
+    perToken: deps.config.limits.authFailuresPerToken,
+  });
 
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     const guard = request.routeOptions.config;
     if (guard.public || request.is404 || request.routeOptions.url?.startsWith(DOCS_PREFIX)) return;
 
-    const failureKey = `auth-failures:${request.ip}`;
-    const blocked = await deps.limiter.peek(failureKey, authFailureRules);
-    if (!blocked.allowed) throw rejected('auth_failures', blocked);
-
     const header = request.headers.apitoken;
-    const result = await authenticate(deps.store, Array.isArray(header) ? header[0] : header, deps.clock.now());
-    if (!result.ok) {
-      await deps.limiter.consume(failureKey, authFailureRules);
-      throw new HttpError(401, result.error);
-    }
+    const secret = Array.isArray(header) ? header[0] : header;
+    const attempt = await authFailures.attempt(request.ip, secret, () => authenticate(deps.store, secret, deps.clock.now()), (r) => r.ok);
+    if (attempt.outcome === 'limited') throw rejected('auth_failures', attempt.decision);
+    const result = attempt.result;
+    if (!result.ok) throw new HttpError(401, result.error);
     request.principal = result.principal;
 
     if (guard.roles && !guard.roles.includes(result.principal.user.role)) {
