@@ -48,6 +48,19 @@ export interface Reservation {
   release(): Promise<void>;
 }
 
+/** A reservation whose `undo` runs at most once, and only when the decision recorded something. */
+export function reservation(decision: Decision, undo: () => Promise<void> | void): Reservation {
+  let held = decision.allowed;
+  return {
+    decision,
+    async release() {
+      if (!held) return;
+      held = false;
+      await undo();
+    },
+  };
+}
+
 export function rulesFor(limits: BucketLimits): Rule[] {
   return [
     { name: 'second', limit: limits.perSecond, windowMs: 1_000 },

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { decide, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
+import { decide, reservation, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
 
 const SWEEP_EVERY = 1_000;
 
@@ -48,18 +48,12 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async reserve(key: string, rules: Rule[]): Promise<Reservation> {
     const { decision, at } = this.record(key, rules);
-    let held = decision.allowed;
-    return {
-      decision,
-      release: async () => {
-        if (!held) return;
-        held = false;
-        // Any one record at the same time is the same to the window; take the last of them.
-        const times = this.accepted.get(key);
-        const index = times?.lastIndexOf(at) ?? -1;
-        if (index >= 0) times!.splice(index, 1);
-      },
-    };
+    return reservation(decision, () => {
+      // Any one record at the same time is the same to the window; take the last of them.
+      const times = this.accepted.get(key);
+      const index = times?.lastIndexOf(at) ?? -1;
+      if (index >= 0) times!.splice(index, 1);
+    });
   }
 
   async peek(key: string, rules: Rule[]): Promise<Decision> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Decision, RateLimiter, Reservation, Rule } from './limiter.js';
+import { reservation, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
 
 /**
  * The sliding window of `decide` (limiter.ts), run inside Redis so that every process shares one
@@ -140,18 +140,10 @@ export class RedisRateLimiter implements RateLimiter {
   reserve(key: string, rules: Rule[]): Promise<Reservation> {
     const member = randomBytes(8).toString('hex');
     return this.shared(
-      async () => {
-        const decision = await this.slidingWindow(key, rules, true, member);
-        let held = decision.allowed;
-        return {
-          decision,
-          release: async () => {
-            if (!held) return;
-            held = false;
-            await this.redis.zrem(this.prefix + key, member).catch(() => undefined);
-          },
-        };
-      },
+      async () =>
+        reservation(await this.slidingWindow(key, rules, true, member), async () => {
+          await this.redis.zrem(this.prefix + key, member).catch(() => undefined);
+        }),
       () => this.fallback.reserve(key, rules),
     );
   }
