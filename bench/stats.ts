@@ -69,7 +69,9 @@ async function timeGroupings(database: DatabaseConfig, sessions: number): Promis
     log(`seeding ${sessions.toLocaleString('en')} sessions over ${SEED_DAYS} days into ${database.kind}`);
     await store.applyImport(org.orgId, generateSeed({ sessions, days: SEED_DAYS, seed: 6, endMs: END }), Date.now());
     if (database.kind === 'postgres') await vacuumAnalyze(database.url);
-    const config = { ...loadConfig({}, process.cwd()), database, limits: { export: UNLIMITED, api: UNLIMITED, authFailures: UNLIMITED, signInPerAccount: UNLIMITED } };
+    const base = loadConfig({}, process.cwd());
+    const limits = Object.fromEntries(Object.keys(base.limits).map((bucket) => [bucket, UNLIMITED])) as unknown as typeof base.limits;
+    const config = { ...base, database, limits };
     const app = await buildApp({ config, store, limiter, clock: { now: () => Date.now() }, logger: pino({ level: 'warn' }) });
     const timings: StatsTiming[] = [];
     try {

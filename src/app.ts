@@ -5,6 +5,8 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { answerClientError, installErrorShape, installShutdownAnswer } from './http/errors.js';
 import { installGuard } from './http/guard.js';
+import { AppMetrics, installMetrics } from './http/metrics.js';
+import { installRequestIdHeader, requestIdGenerator } from './http/request-ids.js';
 import { installOpenApi } from './http/openapi.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { auditRoutes } from './http/routes/audit.js';
@@ -28,6 +30,8 @@ export interface AppDeps {
   logger: Logger;
   /** Extra checks /readyz runs, such as the shared rate limiter's connection. */
   readinessChecks?: Array<() => Promise<void>>;
+  /** The app's metrics; a fresh registry when absent. */
+  metrics?: AppMetrics;
 }
 
 /** The composition root: every part is handed in, nothing is global. */
@@ -42,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects never reach a route; answer them in the same shape.
     clientErrorHandler: answerClientError,
+    genReqId: requestIdGenerator(deps.config.trustProxy),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(typeboxValidatorCompiler);
   // Clients send `content-type: application/json` on bodiless POSTs (share, confirm); an empty
@@ -51,12 +56,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (body === '') done(null, undefined);
     else parseJson(request, body as string, done);
   });
+  installRequestIdHeader(app);
+  installMetrics(app, deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats() }), { token: deps.config.metricsToken });
   installErrorShape(app);
   installSecurityHeaders(app, deps.config);
   installShutdownAnswer(app);
   // Parses the console's session cookie before the guard reads it.
   await app.register(cookie);
-  installGuard(app, deps);
+  installGuard(app, { ...deps, metrics: app.metrics });
   await installOpenApi(app);
   healthRoutes(app, deps);
   await exportRoutes(app, deps);

@@ -17,10 +17,12 @@ export interface Config {
   limits: {
     export: BucketLimits;
     api: BucketLimits;
-    /** Failed authentications per client IP. */
+    /** Failed authentications per client IP, of tokens not known to be good (the per-address ceiling). */
     authFailures: BucketLimits;
     /** Sign-in attempts per account (email), from any address. */
     signInPerAccount: BucketLimits;
+    /** Failed authentications of one presented token from one client IP. */
+    authFailuresPerToken: BucketLimits;
   };
   /** Where people reach the console: invite links are built from it, and cookies are Secure when it is https. */
   publicUrl: string;
@@ -34,6 +36,8 @@ export interface Config {
   logLevel: string;
   shutdownTimeoutMs: number;
   corsOrigin: string | null;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -104,6 +108,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         perSecond: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_SECOND', 1),
         perMinute: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_MINUTE', 5),
       },
+      authFailuresPerToken: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_TOKEN_PER_SECOND', 3),
+        perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_TOKEN_PER_MINUTE', 10),
+      },
     },
     publicUrl: publicUrlFrom(env.PUBLIC_URL, env.HOST?.trim() || '127.0.0.1', positiveInt(env, 'PORT', 3000)),
     trustProxy: trustProxyFrom(env.TRUST_PROXY?.trim()),
@@ -112,5 +120,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
+    metricsToken: env.METRICS_TOKEN?.trim() || null,
   };
 }

@@ -234,7 +234,7 @@ describe('export requests: rate limits (1/s and 30/min per organization)', () =>
 });
 
 describe('failed authentication is limited per client address', () => {
-  it('refuses further attempts, even with a valid token, once too many have failed', async () => {
+  it('refuses further attempts, even with a valid token not yet seen working, once too many have failed', async () => {
     const server = await startTestServer({
       configure: (c) => ({ ...c, limits: { ...c.limits, authFailures: { perSecond: 5, perMinute: 20 } } }),
     });

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
+import { backupCommand } from './commands/backup.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { orgCommand } from './commands/org.js';
@@ -22,6 +23,7 @@ userCommand(program);
 importCommand(program);
 exportCommand(program);
 seedCommand(program);
+backupCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,9 +6,11 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Role } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { AuthFailureLimiter } from '../ratelimit/auth-failures.js';
 import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';
 import { assertCsrf } from './csrf.js';
 import { HttpError } from './errors.js';
+import type { AppMetrics, LimitBucket } from './metrics.js';
 import { DOCS_PREFIX } from './openapi.js';
 
 export type Bucket = 'export' | 'api';
@@ -65,14 +67,24 @@ export function publicOrigin(config: Config): string {
 
 /**
  * One hook for every route: who is calling (401), may they (403), and are they within their
- * organization's limits (429). Failed authentications are limited per client address before any
- * token is looked at, so guessing costs the guesser, not the store. A request names its caller
- * by the apiToken header or, from the console, by the session cookie (then a write must also pass
- * the CSRF check); routes see one principal either way.
+ * organization's limits (429). A failed authentication's place is reserved before the token is
+ * looked at (see AuthFailureLimiter), so guessing costs the guesser, not the store. A request names
+ * its caller by the apiToken header or, from the console, by the session cookie (then a write must
+ * also pass the CSRF check); routes see one principal either way.
  */
-export function installGuard(app: FastifyInstance, deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock }): void {
+export function installGuard(
+  app: FastifyInstance,
+  deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock; metrics?: Pick<AppMetrics, 'rateLimitRejected'> },
+): void {
+  const rejected = (bucket: LimitBucket, decision: Decision): HttpError => {
+    deps.metrics?.rateLimitRejected(bucket);
+    return refuse(decision);
+  };
   const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
-  const authFailureRules = rulesFor(deps.config.limits.authFailures);
+  const authFailures = new AuthFailureLimiter(deps.limiter, {
+    perAddress: deps.config.limits.authFailures,
+    perToken: deps.config.limits.authFailuresPerToken,
+  });
   const origin = publicOrigin(deps.config);
 
   app.decorateRequest('principal', null);
@@ -80,18 +92,14 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
     const guard = request.routeOptions.config;
     if (guard.public || request.is404 || request.routeOptions.url?.startsWith(DOCS_PREFIX)) return;
 
-    const failureKey = `auth-failures:${request.ip}`;
-    const blocked = await deps.limiter.peek(failureKey, authFailureRules);
-    if (!blocked.allowed) throw refuse(blocked);
-
     const header = request.headers.apitoken;
     const secret = Array.isArray(header) ? header[0] : header;
     const sessionId = secret === undefined ? request.cookies[SESSION_COOKIE] : undefined;
-    const result = sessionId
-      ? await authenticateCookie(deps.store, sessionId, deps.clock.now())
-      : await authenticate(deps.store, secret, deps.clock.now());
+    const check = () => (sessionId ? authenticateCookie(deps.store, sessionId, deps.clock.now()) : authenticate(deps.store, secret, deps.clock.now()));
+    const attempt = await authFailures.attempt(request.ip, secret ?? sessionId, check, (r) => r.ok);
+    if (attempt.outcome === 'limited') throw rejected('auth_failures', attempt.decision);
+    const result = attempt.result;
     if (!result.ok) {
-      await deps.limiter.consume(failureKey, authFailureRules);
       if (sessionId) reply.clearCookie(SESSION_COOKIE, { path: '/' });
       throw new HttpError(401, result.error);
     }
@@ -107,6 +115,6 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
     const rules = buckets[bucket];
     const decision = await deps.limiter.consume(`${bucket}:${result.principal.orgId}`, rules);
     setRateHeaders(reply, decision, rules);
-    if (!decision.allowed) throw refuse(decision);
+    if (!decision.allowed) throw rejected(bucket, decision);
   });
 }

@@ -28,7 +28,37 @@ export interface RateLimiter {
   consume(key: string, rules: Rule[]): Promise<Decision>;
   /** The decision `consume` would make, without recording anything. */
   peek(key: string, rules: Rule[]): Promise<Decision>;
+  /**
+   * `consume` that can be taken back: the request is recorded atomically with the decision (so
+   * parallel callers can never all see room), and `release` removes that one record again, for
+   * an attempt that turned out not to count (a credential that was valid).
+   */
+  reserve(key: string, rules: Rule[]): Promise<Reservation>;
+  /** Sets a flag under `key` that lasts `ttlMs` (shared between processes where the limiter is). */
+  mark(key: string, ttlMs: number): Promise<void>;
+  /** Whether the flag under `key` is set and not expired. */
+  isMarked(key: string): Promise<boolean>;
+  unmark(key: string): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface Reservation {
+  decision: Decision;
+  /** Takes the recorded request back; a no-op when the decision refused it. */
+  release(): Promise<void>;
+}
+
+/** A reservation whose `undo` runs at most once, and only when the decision recorded something. */
+export function reservation(decision: Decision, undo: () => Promise<void> | void): Reservation {
+  let held = decision.allowed;
+  return {
+    decision,
+    async release() {
+      if (!held) return;
+      held = false;
+      await undo();
+    },
+  };
 }
 
 export function rulesFor(limits: BucketLimits): Rule[] {

@@ -1,11 +1,13 @@
 import type { Clock } from '../clock.js';
-import { decide, type Decision, type RateLimiter, type Rule } from './limiter.js';
+import { decide, reservation, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
 
 const SWEEP_EVERY = 1_000;
 
 /** One process's limits, kept in a map of accepted-request times per key. */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly accepted = new Map<string, number[]>();
+  /** Flags and when they expire. */
+  private readonly marks = new Map<string, number>();
   private calls = 0;
 
   constructor(private readonly clock: Clock) {}
@@ -24,9 +26,15 @@ export class MemoryRateLimiter implements RateLimiter {
       // Nothing we limit looks back more than a minute; older keys are only memory.
       if (times.length === 0 || times[times.length - 1]! <= now - 60_000) this.accepted.delete(key);
     }
+    for (const [key, expires] of this.marks) if (expires <= now) this.marks.delete(key);
   }
 
   async consume(key: string, rules: Rule[]): Promise<Decision> {
+    return this.record(key, rules).decision;
+  }
+
+  /** Decides and records in one synchronous step: no other caller can run in between. */
+  private record(key: string, rules: Rule[]): { decision: Decision; at: number } {
     const now = this.clock.now();
     if (++this.calls % SWEEP_EVERY === 0) this.sweep(now);
     const times = this.recent(key, rules, now);
@@ -35,7 +43,17 @@ export class MemoryRateLimiter implements RateLimiter {
       times.push(now);
       this.accepted.set(key, times);
     }
-    return decision;
+    return { decision, at: now };
+  }
+
+  async reserve(key: string, rules: Rule[]): Promise<Reservation> {
+    const { decision, at } = this.record(key, rules);
+    return reservation(decision, () => {
+      // Any one record at the same time is the same to the window; take the last of them.
+      const times = this.accepted.get(key);
+      const index = times?.lastIndexOf(at) ?? -1;
+      if (index >= 0) times!.splice(index, 1);
+    });
   }
 
   async peek(key: string, rules: Rule[]): Promise<Decision> {
@@ -43,7 +61,21 @@ export class MemoryRateLimiter implements RateLimiter {
     return decide(this.recent(key, rules, now), now, rules);
   }
 
+  async mark(key: string, ttlMs: number): Promise<void> {
+    this.marks.set(key, this.clock.now() + ttlMs);
+  }
+
+  async isMarked(key: string): Promise<boolean> {
+    const expires = this.marks.get(key);
+    return expires !== undefined && expires > this.clock.now();
+  }
+
+  async unmark(key: string): Promise<void> {
+    this.marks.delete(key);
+  }
+
   async close(): Promise<void> {
     this.accepted.clear();
+    this.marks.clear();
   }
 }

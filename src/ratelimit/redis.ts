@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Decision, RateLimiter, Rule } from './limiter.js';
+import { reservation, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
 
 /**
  * The sliding window of `decide` (limiter.ts), run inside Redis so that every process shares one
@@ -70,7 +70,13 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private degraded = false;
 
-  constructor(url: string, private readonly fallback: RateLimiter, private readonly logger: Logger) {
+  /** `prefix` namespaces every key, so several deployments (or test runs) can share one Redis. */
+  constructor(
+    url: string,
+    private readonly fallback: RateLimiter,
+    private readonly logger: Logger,
+    private readonly prefix = 'coachport:rl:',
+  ) {
     this.redis = new Redis(url, {
       // Fail fast while disconnected instead of queueing requests behind a dead connection.
       enableOfflineQueue: false,
@@ -97,31 +103,64 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  private async run(key: string, rules: Rule[], record: boolean): Promise<Decision> {
-    const args = [record ? '1' : '0', randomBytes(8).toString('hex'), ...rules.flatMap((r) => [String(r.limit), String(r.windowMs)])];
+  /** Runs `remote` against Redis, or `local` on the process's own limiter while Redis is gone. */
+  private async shared<T>(remote: (client: Redis) => Promise<T>, local: () => Promise<T>): Promise<T> {
     try {
-      const client = this.redis as Redis & { slidingWindow(key: string, ...args: string[]): Promise<Reply> };
-      const [allowed, exceeded, retryAfterMs, limit, remaining, resetMs] = await client.slidingWindow(`coachport:rl:${key}`, ...args);
+      const result = await remote(this.redis);
       if (this.degraded) {
         this.degraded = false;
         this.logger.info('rate limiter: Redis is reachable again; limits are shared again');
       }
-      return { allowed: allowed === 1, exceeded: exceeded > 0 ? rules[exceeded - 1]! : null, retryAfterMs, limit, remaining, resetMs };
+      return result;
     } catch (error) {
       if (!this.degraded) {
         this.degraded = true;
         this.logger.warn({ err: error }, 'rate limiter: Redis is unreachable; limiting per process until it is back');
       }
-      return record ? this.fallback.consume(key, rules) : this.fallback.peek(key, rules);
+      return local();
     }
   }
 
+  private async slidingWindow(key: string, rules: Rule[], record: boolean, member: string): Promise<Decision> {
+    const args = [record ? '1' : '0', member, ...rules.flatMap((r) => [String(r.limit), String(r.windowMs)])];
+    const client = this.redis as Redis & { slidingWindow(key: string, ...args: string[]): Promise<Reply> };
+    const [allowed, exceeded, retryAfterMs, limit, remaining, resetMs] = await client.slidingWindow(this.prefix + key, ...args);
+    return { allowed: allowed === 1, exceeded: exceeded > 0 ? rules[exceeded - 1]! : null, retryAfterMs, limit, remaining, resetMs };
+  }
+
   consume(key: string, rules: Rule[]): Promise<Decision> {
-    return this.run(key, rules, true);
+    return this.shared(() => this.slidingWindow(key, rules, true, randomBytes(8).toString('hex')), () => this.fallback.consume(key, rules));
   }
 
   peek(key: string, rules: Rule[]): Promise<Decision> {
-    return this.run(key, rules, false);
+    return this.shared(() => this.slidingWindow(key, rules, false, ''), () => this.fallback.peek(key, rules));
+  }
+
+  /** The script records the reservation under its own member, so release removes exactly it. */
+  reserve(key: string, rules: Rule[]): Promise<Reservation> {
+    const member = randomBytes(8).toString('hex');
+    return this.shared(
+      async () =>
+        reservation(await this.slidingWindow(key, rules, true, member), async () => {
+          await this.redis.zrem(this.prefix + key, member).catch(() => undefined);
+        }),
+      () => this.fallback.reserve(key, rules),
+    );
+  }
+
+  async mark(key: string, ttlMs: number): Promise<void> {
+    await this.shared(
+      async (redis) => void (await redis.set(this.prefix + key, '1', 'PX', ttlMs)),
+      () => this.fallback.mark(key, ttlMs),
+    );
+  }
+
+  isMarked(key: string): Promise<boolean> {
+    return this.shared(async (redis) => (await redis.exists(this.prefix + key)) === 1, () => this.fallback.isMarked(key));
+  }
+
+  async unmark(key: string): Promise<void> {
+    await this.shared(async (redis) => void (await redis.del(this.prefix + key)), () => this.fallback.unmark(key));
   }
 
   async ping(): Promise<void> {

@@ -22,6 +22,7 @@ import {
   type NewToken,
   type StatsAggregate,
   type StatsSelection,
+  type PoolStats,
   type Store,
   type TemplateListing,
   type TokenOwner,
@@ -46,6 +47,8 @@ export interface Driver {
   bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
+  /** The connection pool's figures, where the driver has a pool. */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
 }
 
@@ -364,6 +367,10 @@ export class KyselyStore implements Store {
 
   async ping(): Promise<void> {
     await this.db.selectFrom('organizations').select('id').limit(1).execute();
+  }
+
+  poolStats(): PoolStats | null {
+    return this.driver.poolStats?.() ?? null;
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,7 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Kys
     },
     exportJsonPages: (orgId, window, pageSize) => postgresExportJson(pool, orgId, window, pageSize),
     isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     withMigrationLock: (run) =>
       db.connection().execute(async (conn) => {
         await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);

@@ -94,6 +94,13 @@ export interface StatsAggregate {
   totalAcknowledgement: AcknowledgementMiddle | null;
 }
 
+/** A connection pool's state at one moment, for the metrics. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
 /** A unique value (an email within an organization) is already taken. */
 export class ConflictError extends Error {}
 
@@ -152,6 +159,8 @@ export interface Store extends AccountsStore {
   coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate>;
 
   ping(): Promise<void>;
+  /** Connection-pool figures where the driver keeps a pool (PostgreSQL); null otherwise. */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
 }
 

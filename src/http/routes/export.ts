@@ -41,8 +41,9 @@ function exportRoute(app: FastifyInstance, deps: { store: Store; clock: Clock })
       const actor = actorOf(request);
       const pages = deps.store.exportJsonPages(actor.orgId, result.window);
       reply.type('application/json; charset=utf-8');
-      const body = auditedExport(pages, exportJson, (tally) => recordExport(deps.store, actor, result.window, tally, deps.clock.now()));
-      return reply.send(Readable.from(body, { objectMode: false }));
+      const metrics = request.server.metrics;
+      const body = auditedExport(metrics.countSessions(pages), exportJson, (tally) => recordExport(deps.store, actor, result.window, tally, deps.clock.now()));
+      return reply.send(Readable.from(metrics.meterExport(body), { objectMode: false }));
     },
   );
 }

@@ -1,0 +1,138 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolStats } from '../store/store.js';
+import { HttpError } from './errors.js';
+
+/** The route label of a request no route matched: never the raw URL, whose variety is unbounded. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Rate-limit buckets as the rejection counter names them. */
+export type LimitBucket = 'export' | 'api' | 'auth_failures' | (string & {});
+
+/**
+ * The series of one app instance, in a registry of its own: tests build several apps in one
+ * process, so nothing here is a module-level singleton.
+ */
+export class AppMetrics {
+  readonly registry = new Registry();
+  private readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly exportSessions: Counter;
+  private readonly exportBytes: Counter;
+  private readonly exportsInFlight: Gauge;
+  private readonly rateLimitRejections: Counter<'bucket'>;
+
+  constructor(options: { poolStats?: () => PoolStats | null } = {}) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from a request arriving to its response being sent, by route template.',
+      labelNames: ['method', 'route', 'status_code'],
+      // Exports of a large window run for tens of seconds; the API answers in milliseconds.
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.exportSessions = new Counter({ name: 'coachport_export_sessions_total', help: 'Sessions sent by the Coaching Export API.', registers });
+    this.exportBytes = new Counter({ name: 'coachport_export_bytes_total', help: 'Bytes of export JSON sent (before any compression).', registers });
+    this.exportsInFlight = new Gauge({ name: 'coachport_exports_in_flight', help: 'Exports being streamed right now.', registers });
+    this.rateLimitRejections = new Counter({
+      name: 'coachport_rate_limit_rejections_total',
+      help: 'Requests refused with 429, by rate-limit bucket.',
+      labelNames: ['bucket'],
+      registers,
+    });
+    const poolStats = options.poolStats;
+    // A store without a pool (SQLite) has no such series, rather than series stuck at zero.
+    if (poolStats && poolStats() !== null) {
+      const pool = (name: string, help: string, pick: (stats: PoolStats) => number) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            const stats = poolStats();
+            if (stats) this.set(pick(stats));
+          },
+        });
+      pool('coachport_store_pool_connections', 'Store connections open (idle or in use).', (s) => s.total);
+      pool('coachport_store_pool_idle_connections', 'Store connections open and idle.', (s) => s.idle);
+      pool('coachport_store_pool_waiting_requests', 'Queries waiting for a free store connection.', (s) => s.waiting);
+    }
+  }
+
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    this.requestDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  rateLimitRejected(bucket: LimitBucket): void {
+    this.rateLimitRejections.inc({ bucket });
+  }
+
+  /**
+   * Counts an export's JSON text as it leaves: bytes per chunk, and the export as in flight
+   * until the stream ends or the client goes away (the generator is then returned early).
+   */
+  async *meterExport(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+    this.exportsInFlight.inc();
+    try {
+      for await (const chunk of chunks) {
+        this.exportBytes.inc(Buffer.byteLength(chunk, 'utf8'));
+        yield chunk;
+      }
+    } finally {
+      this.exportsInFlight.dec();
+    }
+  }
+
+  /** Sessions as they are sent, counted by whoever knows a page's length. */
+  exportSessionsSent(count: number): void {
+    if (count > 0) this.exportSessions.inc(count);
+  }
+
+  /** Pages of session documents passed through unchanged, each page's sessions counted. */
+  async *countSessions<T extends { length: number }>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+    for await (const page of pages) {
+      this.exportSessionsSent(page.length);
+      yield page;
+    }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: AppMetrics;
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** Equal-length digests, so the comparison's time says nothing about the token. */
+function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/**
+ * Times every response by its route template (`/api/v1/coaching/sessions/:id`), and serves the
+ * registry at GET /metrics, behind `Authorization: Bearer <METRICS_TOKEN>` when one is set.
+ */
+export function installMetrics(app: FastifyInstance, metrics: AppMetrics, options: { token: string | null }): void {
+  app.decorate('metrics', metrics);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    if (options.token !== null) {
+      const header = request.headers.authorization ?? '';
+      const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+      if (!sameSecret(presented, options.token)) {
+        throw new HttpError(401, 'The metrics need the Authorization header "Bearer <METRICS_TOKEN>".', { 'WWW-Authenticate': 'Bearer' });
+      }
+    }
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}

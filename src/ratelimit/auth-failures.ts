@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { BucketLimits } from '../config.js';
+import { rulesFor, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
+
+/** How long a token that authenticated stays "known good" and skips the per-address ceiling. */
+export const KNOWN_GOOD_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A short, one-way name for a presented token, for limiter keys: the token itself must never
+ * be a key (keys can be listed in Redis), and a distinct tag keeps it apart from the stored hash.
+ */
+export function tokenFingerprint(secret: string | undefined): string {
+  const presented = secret?.trim() ?? '';
+  if (presented === '') return 'none';
+  return createHash('sha256').update(`coachport-auth-limit:${presented}`, 'utf8').digest('base64url').slice(0, 22);
+}
+
+export type Attempt<T> =
+  | { outcome: 'limited'; decision: Decision }
+  | { outcome: 'checked'; result: T };
+
+/**
+ * Failed-authentication limits for API tokens, atomic and fair.
+ *
+ * - Atomic: an attempt is reserved (recorded) before its credential is checked, in one step of
+ *   the limiter, so N parallel guesses find at most `limit` free places; a valid credential gives
+ *   its place back afterwards, so only failures stay counted.
+ * - Fair: failures are counted per address and presented token, so one client behind a NAT
+ *   retrying a revoked token runs out of its own allowance, not its colleagues'. A per-address
+ *   ceiling bounds clients that present ever new tokens (guessing); tokens that authenticated
+ *   recently are known good and skip that ceiling, so colleagues keep working during a flood.
+ */
+export class AuthFailureLimiter {
+  private readonly perAddress: Rule[];
+  private readonly perToken: Rule[];
+
+  constructor(
+    private readonly limiter: RateLimiter,
+    limits: { perAddress: BucketLimits; perToken: BucketLimits },
+  ) {
+    this.perAddress = rulesFor(limits.perAddress);
+    this.perToken = rulesFor(limits.perToken);
+  }
+
+  /**
+   * Runs `check` only when the attempt fits the limits, and counts it as a failure when
+   * `succeeded` says it failed. Errors from `check` leave nothing counted.
+   */
+  async attempt<T>(address: string, secret: string | undefined, check: () => Promise<T>, succeeded: (result: T) => boolean): Promise<Attempt<T>> {
+    const fingerprint = tokenFingerprint(secret);
+    const tokenKey = `auth-failures:${address}:${fingerprint}`;
+    const knownGoodKey = `auth-ok:${fingerprint}`;
+
+    if (fingerprint !== 'none' && (await this.limiter.isMarked(knownGoodKey))) {
+      // A token that worked recently is checked without reserving, so a busy client's parallel
+      // requests never compete for failure places. If it fails now (revoked, expired), the
+      // failure is counted and the token is known good no more: its retries take the path below.
+      const result = await check();
+      if (!succeeded(result)) {
+        await this.limiter.unmark(knownGoodKey);
+        await this.limiter.consume(tokenKey, this.perToken);
+      }
+      return { outcome: 'checked', result };
+    }
+
+    const reservations: Reservation[] = [];
+    const releaseAll = () => Promise.all(reservations.map((r) => r.release()));
+    // This client's own allowance first: a retrier that spent it never reaches the shared ceiling.
+    for (const [key, rules] of [[tokenKey, this.perToken], [`auth-failures:${address}`, this.perAddress]] as const) {
+      const reservation = await this.limiter.reserve(key, rules);
+      if (!reservation.decision.allowed) {
+        await releaseAll();
+        return { outcome: 'limited', decision: reservation.decision };
+      }
+      reservations.push(reservation);
+    }
+
+    let result: T;
+    try {
+      result = await check();
+    } catch (error) {
+      await releaseAll();
+      throw error;
+    }
+    if (succeeded(result)) {
+      await releaseAll();
+      if (fingerprint !== 'none') await this.limiter.mark(knownGoodKey, KNOWN_GOOD_MS);
+    }
+    return { outcome: 'checked', result };
+  }
+}
