@@ -5,6 +5,7 @@ import { importCommand } from './commands/import.js';
 import { orgCommand } from './commands/org.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { syncCommand } from './commands/sync.js';
 import { tokenCommand } from './commands/token.js';
 import { CliError, EXIT_USAGE } from './context.js';
 
@@ -20,6 +21,7 @@ tokenCommand(program);
 importCommand(program);
 exportCommand(program);
 seedCommand(program);
+syncCommand(program);
 
 try {
   await program.parseAsync(process.argv);

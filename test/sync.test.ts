@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { TABLE_NAMES } from '../src/client/tables.js';
+import { generateSeed } from '../src/seed/generate.js';
+import { Mirror } from '../src/sync/mirror.js';
+import { syncOnce, type SyncOptions } from '../src/sync/sync.js';
+import { postgresBackend, tempDir, type TestDatabase } from './helpers/backends.js';
+import { exportedTables, mirroredTables } from './helpers/mirror.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+/** The mirror targets: a SQLite file always, a fresh PostgreSQL database when one is reachable. */
+interface Target {
+  name: string;
+  url: string;
+  /** A fingerprint of everything stored, which any write changes. */
+  fingerprint(): Promise<string>;
+  drop(): Promise<void>;
+}
+
+async function sqliteTarget(): Promise<Target> {
+  const dir = tempDir('coachport-mirror-');
+  const file = path.join(dir, 'mirror.db');
+  return {
+    name: 'sqlite',
+    url: file,
+    async fingerprint() {
+      const hash = createHash('sha256');
+      for (const f of [file, `${file}-wal`]) if (fs.existsSync(f)) hash.update(fs.readFileSync(f));
+      return hash.digest('hex');
+    },
+    drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function postgresTarget(database: TestDatabase): Promise<Target> {
+  const url = (database.config as { url: string }).url;
+  return {
+    name: 'postgres',
+    url,
+    async fingerprint() {
+      // Every inserted or updated row version carries the writing transaction's id.
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const parts: string[] = [];
+        for (const table of [...TABLE_NAMES, 'coachport_sync_state', 'coachport_sync_documents']) {
+          const rows = await client.query(`select count(*)::text as n, coalesce(max(xmin::text::bigint), 0)::text as x from "${table}"`);
+          parts.push(`${table}:${rows.rows[0].n}:${rows.rows[0].x}`);
+        }
+        return parts.join(',');
+      } finally {
+        await client.end();
+      }
+    },
+    drop: () => database.drop(),
+  };
+}
+
+export async function mirrorTargets(): Promise<Array<() => Promise<Target>>> {
+  const postgres = await postgresBackend();
+  if (postgres.unavailable) {
+    if (process.env.CI) throw new Error(`CI requires PostgreSQL: ${postgres.unavailable}`);
+    process.stdout.write(`# skipping PostgreSQL mirror cases: ${postgres.unavailable}\n`);
+    return [sqliteTarget];
+  }
+  return [sqliteTarget, async () => postgresTarget(await postgres.create())];
+}
+
+for (const makeTarget of await mirrorTargets()) {
+  describe('coachport sync keeps a mirror equal to the export', () => {
+    let server: TestServer;
+    let target: Target;
+    let mirror: Mirror;
+    let admin: { orgId: string; token: string };
+    let coach: { id: string; token: string };
+    let agent: { id: string; token: string };
+    let options: SyncOptions;
+
+    before(async () => {
+      target = await makeTarget();
+      server = await startTestServer();
+      admin = await server.createOrg();
+      // Two months of realistic sessions before "today" (the server clock's 2024-03-01).
+      await server.store.applyImport(admin.orgId, generateSeed({ sessions: 300, days: 25, seed: 7, endMs: server.clock.now() - 86_400_000 }), server.clock.now());
+      const made: Record<string, { id: string; token: string }> = {};
+      for (const role of ['coach', 'agent'] as const) {
+        const user = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: `${role}@sync.test`, name: `${role} one`, role } });
+        const token = await server.request('POST', '/api/v1/tokens', { token: admin.token, body: { userId: user.json.id } });
+        made[role] = { id: user.json.id, token: token.json.token };
+      }
+      coach = made.coach!;
+      agent = made.agent!;
+      mirror = await Mirror.open(target.url);
+      options = {
+        url: server.url,
+        token: admin.token,
+        from: '2024-01-01',
+        lookbackDays: 30,
+        now: () => server.clock.now(),
+        client: { perSecond: 10_000, perMinute: 1_000_000, feedPerSecond: 10_000, feedPerMinute: 1_000_000 },
+      };
+    });
+    after(async () => {
+      await mirror?.close();
+      await server?.close();
+      await target?.drop();
+    });
+
+    const assertMirrorEqualsExport = async () => {
+      const [mirrored, exported] = await Promise.all([mirroredTables(mirror), exportedTables(server.url, admin.token)]);
+      for (const table of TABLE_NAMES) assert.deepEqual(mirrored[table], exported[table], `table ${table}`);
+      return exported;
+    };
+
+    it(`fills a fresh ${makeTarget === sqliteTarget ? 'SQLite file' : 'PostgreSQL database'} with every table of the CSV export`, async () => {
+      const summary = await syncOnce(mirror, options);
+      assert.ok(summary.sessions >= 300, `received ${summary.sessions}`);
+      assert.equal(summary.written, 300);
+      const exported = await assertMirrorEqualsExport();
+      assert.equal(exported.sessions.length, 300);
+      assert.ok(exported.coaching_points.length > 0 && exported.todos.length > 0 && exported.activity_log.length > 0);
+    });
+
+    it('follows edits of every kind, deletions included', async () => {
+      const coachAs = { token: coach.token };
+      server.clock.advance(60_000);
+      const template = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Sync review' } });
+      const created = await server.request('POST', '/api/v1/coaching/sessions', {
+        ...coachAs,
+        body: { coachingFormName: 'Mirror me', agentId: agent.id, coachingTemplateId: template.json.id, meetingDate: '2024-03-04T10:00:00.000Z', coachNotes: 'a, "quoted"\r\nnote' },
+      });
+      assert.equal(created.status, 201, created.text);
+      const second = await server.request('POST', '/api/v1/coaching/sessions', { ...coachAs, body: { coachingFormName: 'Second', agentId: agent.id } });
+      const id = created.json._id as string;
+      const point = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Greeting' } });
+      assert.equal(point.status, 201, point.text);
+      const gone = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'n/a', classification: 'general' } });
+      const todo = await server.request('POST', '/api/v1/coaching/todos', { ...coachAs, body: { coachingFormIds: [id, second.json._id], title: 'Listen again' } });
+      assert.equal((await syncOnce(mirror, options)).written, 2);
+      await assertMirrorEqualsExport();
+
+      server.clock.advance(60_000);
+      const edits: Array<[string, string, unknown, string]> = [
+        ['PATCH', `/api/v1/coaching/sessions/${id}`, { coachNotes: 'changed' }, coach.token],
+        ['POST', `/api/v1/coaching/sessions/${id}/share`, undefined, coach.token],
+        ['PATCH', `/api/v1/coaching/sessions/${id}`, { agentNotes: 'seen' }, agent.token],
+        ['POST', `/api/v1/coaching/sessions/${id}/confirm`, undefined, agent.token],
+        ['POST', `/api/v1/coaching/sessions/${id}/confirm`, undefined, coach.token],
+        // The point moves to the other session only: its link to the first one must go.
+        ['PATCH', `/api/v1/coaching/points/${point.json._id}`, { coachingFormIds: [second.json._id], score: '4' }, coach.token],
+        ['DELETE', `/api/v1/coaching/points/${gone.json._id}`, undefined, coach.token],
+        ['PATCH', `/api/v1/coaching/todos/${todo.json._id}`, { status: 'complete' }, coach.token],
+        ['DELETE', `/api/v1/coaching/sessions/${second.json._id}`, undefined, coach.token],
+      ];
+      for (const [method, url, body, token] of edits) {
+        const reply = await server.request(method, url, { token, body });
+        assert.ok(reply.status < 300, `${method} ${url}: ${reply.status} ${reply.text}`);
+      }
+      // An old, imported session edited today: its days are outside the lookback only if old enough.
+      const summary = await syncOnce(mirror, options);
+      assert.equal(summary.written, 2);
+      const exported = await assertMirrorEqualsExport();
+      const deleted = exported.sessions.find((r) => r.startsWith(`${second.json._id},`));
+      assert.ok(deleted?.endsWith(',true'), 'the deleted session keeps its row, flagged');
+      assert.equal(exported.coaching_point_sessions.filter((r) => r.startsWith(`${point.json._id},`)).length, 1);
+    });
+
+    it('writes nothing when nothing changed', async () => {
+      const before = await target.fingerprint();
+      const summary = await syncOnce(mirror, options);
+      assert.equal(summary.written, 0);
+      assert.ok(summary.sessions > 0, 'the fallback did look at the lookback days again');
+      assert.equal(await target.fingerprint(), before);
+    });
+  });
+}
