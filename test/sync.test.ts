@@ -1,77 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { TABLE_NAMES } from '../src/client/tables.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { Mirror } from '../src/sync/mirror.js';
 import { syncOnce, type SyncOptions } from '../src/sync/sync.js';
-import { postgresBackend, tempDir, type TestDatabase } from './helpers/backends.js';
-import { exportedTables, mirroredTables } from './helpers/mirror.js';
+import { exportedTables, mirrorTargets, mirroredTables, type Target } from './helpers/mirror.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-/** The mirror targets: a SQLite file always, a fresh PostgreSQL database when one is reachable. */
-interface Target {
-  name: string;
-  url: string;
-  /** A fingerprint of everything stored, which any write changes. */
-  fingerprint(): Promise<string>;
-  drop(): Promise<void>;
-}
-
-async function sqliteTarget(): Promise<Target> {
-  const dir = tempDir('coachport-mirror-');
-  const file = path.join(dir, 'mirror.db');
-  return {
-    name: 'sqlite',
-    url: file,
-    async fingerprint() {
-      const hash = createHash('sha256');
-      for (const f of [file, `${file}-wal`]) if (fs.existsSync(f)) hash.update(fs.readFileSync(f));
-      return hash.digest('hex');
-    },
-    drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-async function postgresTarget(database: TestDatabase): Promise<Target> {
-  const url = (database.config as { url: string }).url;
-  return {
-    name: 'postgres',
-    url,
-    async fingerprint() {
-      // Every inserted or updated row version carries the writing transaction's id.
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        const parts: string[] = [];
-        for (const table of [...TABLE_NAMES, 'coachport_sync_state', 'coachport_sync_documents']) {
-          const rows = await client.query(`select count(*)::text as n, coalesce(max(xmin::text::bigint), 0)::text as x from "${table}"`);
-          parts.push(`${table}:${rows.rows[0].n}:${rows.rows[0].x}`);
-        }
-        return parts.join(',');
-      } finally {
-        await client.end();
-      }
-    },
-    drop: () => database.drop(),
-  };
-}
-
-export async function mirrorTargets(): Promise<Array<() => Promise<Target>>> {
-  const postgres = await postgresBackend();
-  if (postgres.unavailable) {
-    if (process.env.CI) throw new Error(`CI requires PostgreSQL: ${postgres.unavailable}`);
-    process.stdout.write(`# skipping PostgreSQL mirror cases: ${postgres.unavailable}\n`);
-    return [sqliteTarget];
-  }
-  return [sqliteTarget, async () => postgresTarget(await postgres.create())];
-}
-
-for (const makeTarget of await mirrorTargets()) {
-  describe('coachport sync keeps a mirror equal to the export', () => {
+for (const kind of await mirrorTargets()) {
+  describe(`coachport sync keeps a ${kind.name} equal to the export`, () => {
     let server: TestServer;
     let target: Target;
     let mirror: Mirror;
@@ -81,7 +18,7 @@ for (const makeTarget of await mirrorTargets()) {
     let options: SyncOptions;
 
     before(async () => {
-      target = await makeTarget();
+      target = await kind.make();
       server = await startTestServer();
       admin = await server.createOrg();
       // Two months of realistic sessions before "today" (the server clock's 2024-03-01).
@@ -116,7 +53,7 @@ for (const makeTarget of await mirrorTargets()) {
       return exported;
     };
 
-    it(`fills a fresh ${makeTarget === sqliteTarget ? 'SQLite file' : 'PostgreSQL database'} with every table of the CSV export`, async () => {
+    it('fills a fresh mirror with every table of the CSV export', async () => {
       const summary = await syncOnce(mirror, options);
       assert.ok(summary.sessions >= 300, `received ${summary.sessions}`);
       assert.equal(summary.written, 300);
