@@ -13,6 +13,7 @@ import { csvTablesOf, exportedTables, mirrorTargets, mirroredTables, sqliteTarge
 import { BIN, runCli } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/backends.js';
+import { ManualClock } from './helpers/clock.js';
 
 /** Virtual time: sleeping advances it at once. */
 class VirtualClock implements ClientClock {
@@ -166,3 +167,54 @@ for (const kind of await mirrorTargets()) {
     });
   });
 }
+
+describe('coachport sync --watch', () => {
+  it('picks up a change on its next round and stops cleanly on SIGTERM', async () => {
+    const server = await startTestServer({ clock: new ManualClock(Date.now()) });
+    const target = await sqliteTarget();
+    try {
+      const admin = await server.createOrg();
+      const agent = await server.addUser(admin.orgId, 'agent');
+      const args = ['--json', 'sync', '--watch', '1', '--url', server.url, '--to', target.url, '--from', '2024-01-01', '--per-second', '1000', '--per-minute', '100000'];
+      const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, COACHPORT_TOKEN: admin.token }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const summaries: Array<{ written: number }> = [];
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const waiters: Array<() => void> = [];
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        for (const line of lines) summaries.push(JSON.parse(line));
+        for (const wake of waiters.splice(0)) wake();
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const summaryCount = async (n: number) => {
+        while (summaries.length < n) {
+          await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited.then(() => assert.fail(`sync exited: ${stderr}`))]);
+        }
+      };
+      await summaryCount(1);
+      const created = await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: 'Watched', agentId: agent.userId } });
+      assert.equal(created.status, 201, created.text);
+      let seen = summaries.length;
+      for (;;) {
+        await summaryCount(seen + 1);
+        seen = summaries.length;
+        if (summaries.at(-1)!.written === 1) break;
+      }
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      const mirror = await Mirror.open(target.url);
+      try {
+        assert.ok((await mirror.rows('sessions')).some((row) => row._id === created.json._id));
+      } finally {
+        await mirror.close();
+      }
+    } finally {
+      await server.close();
+      await target.drop();
+    }
+  });
+});
