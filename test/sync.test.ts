@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { TABLE_NAMES } from '../src/client/tables.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { Mirror } from '../src/sync/mirror.js';
@@ -104,6 +107,21 @@ for (const kind of await mirrorTargets()) {
       const deleted = exported.sessions.find((r) => r.startsWith(`${second.json._id},`));
       assert.ok(deleted?.endsWith(',true'), 'the deleted session keeps its row, flagged');
       assert.equal(exported.coaching_point_sessions.filter((r) => r.startsWith(`${point.json._id},`)).length, 1);
+
+      if (target.name === 'postgres') {
+        // The README's query, with "now" at the test clock's day.
+        const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+        const query = /```sql\n([\s\S]*?)```/.exec(readme)![1]!.replace('now()', "timestamptz '2024-03-02'");
+        const client = new pg.Client({ connectionString: target.url });
+        await client.connect();
+        try {
+          const rows = (await client.query(query)).rows as Array<{ coachName: string; shared: string; acknowledged_pct: string }>;
+          const mine = rows.find((r) => r.coachName === 'coach one');
+          assert.deepEqual([mine?.shared, mine?.acknowledged_pct], ['1', '100.0']);
+        } finally {
+          await client.end();
+        }
+      }
     });
 
     it('writes nothing when nothing changed', async () => {
