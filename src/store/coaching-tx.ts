@@ -11,6 +11,8 @@ type ItemTable = 'coaching_sessions' | 'coaching_points' | 'todos';
 export class KyselyCoachingTx implements CoachingTx {
   /** The same transaction, for the helpers over a table chosen by a type parameter, which Kysely cannot type. */
   private readonly untyped: Kysely<Record<string, Record<string, unknown>>>;
+  /** Sessions whose document this transaction changed: written, logged, or linked before or after. */
+  readonly touched = new Set<string>();
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -32,7 +34,9 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   private async replaceLinks(table: LinkTable, itemId: string, sessionIds: string[]): Promise<void> {
-    await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).execute();
+    const before = await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).returning('session_id').execute();
+    for (const { session_id } of before) this.touched.add(session_id);
+    for (const id of sessionIds) this.touched.add(id);
     if (sessionIds.length === 0) return;
     await this.trx
       .insertInto(table)
@@ -82,6 +86,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
+    this.touched.add(session.id);
     await this.write('coaching_sessions', sessionRow(this.orgId, session), isNew);
   }
 
@@ -106,6 +111,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
+    this.touched.add(sessionId);
     await this.trx
       .insertInto('activity_log')
       .values({

@@ -5,6 +5,10 @@ import type { ExportWindow } from '../export/window.js';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
+import { refreshDocumentsOfTemplate, refreshSessionDocuments } from './documents/refresh.js';
+import { changesAfter } from './documents/feed.js';
+import { postgresStoredDocuments } from './documents/export-postgres.js';
+import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { migrationProvider } from './migrations/index.js';
 import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
@@ -12,6 +16,8 @@ import type { Database, LinkTable } from './schema.js';
 import {
   ConflictError,
   type CoachingTx,
+  type FeedChange,
+  type FeedPosition,
   type ImportCounts,
   type NewToken,
   type Store,
@@ -32,8 +38,8 @@ export interface Driver {
   db: Kysely<Database>;
   openReader(): Promise<Reader>;
   isUniqueViolation(error: unknown): boolean;
-  /** Pages of finished JSON, where the database can build it faster than JavaScript. */
-  exportJsonPages?(orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<string[]>;
+  /** The stored documents of a window, where the driver reads them faster than through Kysely. */
+  exportDocuments?(orgId: string, window: ExportWindow): AsyncGenerator<Buffer | string>;
   /** A faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
@@ -219,7 +225,12 @@ export class KyselyStore implements Store {
   }
 
   async coaching<T>(orgId: string, work: (tx: CoachingTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new KyselyCoachingTx(trx, orgId, this.dialect)));
+    return this.db.transaction().execute(async (trx) => {
+      const tx = new KyselyCoachingTx(trx, orgId, this.dialect);
+      const result = await work(tx);
+      await refreshSessionDocuments(trx, this.dialect, orgId, [...tx.touched]);
+      return result;
+    });
   }
 
   async readSession(orgId: string, id: string): Promise<ExportSession | null> {
@@ -234,6 +245,20 @@ export class KyselyStore implements Store {
       .execute();
   }
 
+  async renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('coaching_templates')
+        .set({ name, updated_at: now })
+        .where('org_id', '=', orgId)
+        .where('id', '=', templateId)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await refreshDocumentsOfTemplate(trx, this.dialect, orgId, templateId);
+      return true;
+    });
+  }
+
   async listTemplates(orgId: string): Promise<TemplateListing[]> {
     const rows = await this.db
       .selectFrom('coaching_templates')
@@ -245,17 +270,19 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
   }
 
-  async *exportJsonPages(orgId: string, window: ExportWindow, pageSize = 500): AsyncGenerator<string[]> {
-    if (this.driver.exportJsonPages) {
-      yield* this.driver.exportJsonPages(orgId, window, pageSize);
-      return;
-    }
-    for await (const page of this.exportPages(orgId, window, pageSize)) yield page.map((session) => JSON.stringify(session));
+  async *exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<Buffer | string> {
+    if (this.driver.exportDocuments) yield* this.driver.exportDocuments(orgId, window);
+    else yield* postgresStoredDocuments(this.db, orgId, window);
+  }
+
+  changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {
+    return changesAfter(this.db, this.dialect, orgId, after, limit);
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now);
     return this.db.transaction().execute(async (trx) => {
+      const scope = await scopeBeforeImport(trx, this.dialect, orgId, plan);
       await upsertUsers(trx, orgId, plan.users, now);
       await upsert(
         trx,
@@ -289,7 +316,7 @@ export class KyselyStore implements Store {
       // An imported session lists all of its points and to-dos: links it no longer lists go.
       await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
       await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
-
+      await refreshAfterImport(trx, this.dialect, orgId, scope);
       return countsOf(plan);
     });
   }

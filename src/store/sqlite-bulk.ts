@@ -4,7 +4,7 @@ import { flag } from './rows.js';
 import type { ImportCounts } from './store.js';
 
 /**
- * The import written with prepared single-row statements in one synchronous SQLite transaction:
+ * The import's writes with prepared single-row statements, inside the caller's SQLite transaction:
  * several times faster than building multi-row statements, which matters for seeding benchmark
  * datasets and for imports of tens of thousands of sessions. Same effect as the portable path.
  */
@@ -35,28 +35,25 @@ export function sqliteBulkImport(db: BetterSqlite3.Database, orgId: string, plan
   const pointLinks = links('coaching_point_sessions');
   const todoLinks = links('todo_sessions');
 
-  const run = db.transaction(() => {
-    for (const u of plan.users) upsertUser.run(orgId, u.id, u.name, u.role, now, now);
-    for (const t of plan.templates) upsertTemplate.run(orgId, t.id, t.name, now, now);
-    for (const { session: s, log } of plan.sessions) {
-      upsertSession.run(orgId, s.id, s.coachingFormName, s.templateId, s.meetingFormat, s.formCreatorId, s.coachId, s.agentId, s.createdAt, s.updatedAt, s.meetingDate, flag(s.sharedWithAgent), flag(s.agentConfirmed), flag(s.coachConfirmed), s.coachNotes, s.agentNotes, flag(s.isDeleted));
-      deleteLog.run(orgId, s.id);
-      for (const e of log) insertLog.run(orgId, s.id, e.userId, e.userEmail, e.actionType, JSON.stringify(e.descriptions), e.timestamp, e.ipAddress);
-      pointLinks.bySession.run(orgId, s.id);
-      todoLinks.bySession.run(orgId, s.id);
-    }
-    for (const p of plan.points) {
-      upsertPoint.run(orgId, p.id, p.type, p.classification, p.ticketId, p.subject, p.rubricName, p.criteriaName, p.kpiName, p.score, p.agentNotes, p.coachNotes, p.createdAt, p.updatedAt, flag(p.isDeleted));
-      pointLinks.byItem.run(orgId, p.id);
-      p.sessionIds.forEach((sessionId, position) => pointLinks.insert.run(orgId, p.id, sessionId, position));
-    }
-    for (const t of plan.todos) {
-      upsertTodo.run(orgId, t.id, t.actionString, t.completedAt, t.createdAt, t.creatorId, t.description, t.link, t.status, t.title, t.type, t.updatedAt, flag(t.isDeleted));
-      todoLinks.byItem.run(orgId, t.id);
-      t.sessionIds.forEach((sessionId, position) => todoLinks.insert.run(orgId, t.id, sessionId, position));
-    }
-  });
-  run();
+  for (const u of plan.users) upsertUser.run(orgId, u.id, u.name, u.role, now, now);
+  for (const t of plan.templates) upsertTemplate.run(orgId, t.id, t.name, now, now);
+  for (const { session: s, log } of plan.sessions) {
+    upsertSession.run(orgId, s.id, s.coachingFormName, s.templateId, s.meetingFormat, s.formCreatorId, s.coachId, s.agentId, s.createdAt, s.updatedAt, s.meetingDate, flag(s.sharedWithAgent), flag(s.agentConfirmed), flag(s.coachConfirmed), s.coachNotes, s.agentNotes, flag(s.isDeleted));
+    deleteLog.run(orgId, s.id);
+    for (const e of log) insertLog.run(orgId, s.id, e.userId, e.userEmail, e.actionType, JSON.stringify(e.descriptions), e.timestamp, e.ipAddress);
+    pointLinks.bySession.run(orgId, s.id);
+    todoLinks.bySession.run(orgId, s.id);
+  }
+  for (const p of plan.points) {
+    upsertPoint.run(orgId, p.id, p.type, p.classification, p.ticketId, p.subject, p.rubricName, p.criteriaName, p.kpiName, p.score, p.agentNotes, p.coachNotes, p.createdAt, p.updatedAt, flag(p.isDeleted));
+    pointLinks.byItem.run(orgId, p.id);
+    p.sessionIds.forEach((sessionId, position) => pointLinks.insert.run(orgId, p.id, sessionId, position));
+  }
+  for (const t of plan.todos) {
+    upsertTodo.run(orgId, t.id, t.actionString, t.completedAt, t.createdAt, t.creatorId, t.description, t.link, t.status, t.title, t.type, t.updatedAt, flag(t.isDeleted));
+    todoLinks.byItem.run(orgId, t.id);
+    t.sessionIds.forEach((sessionId, position) => todoLinks.insert.run(orgId, t.id, sessionId, position));
+  }
   return countsOf(plan);
 }
 

@@ -36,9 +36,9 @@ function exportRoute(app: FastifyInstance, deps: { store: Store }): void {
     async (request, reply) => {
       const result = exportWindow(request.body);
       if (!result.ok) throw new HttpError(400, result.error);
-      const pages = deps.store.exportJsonPages(principalOf(request).orgId, result.window);
+      const body = deps.store.exportDocuments(principalOf(request).orgId, result.window);
       reply.type('application/json; charset=utf-8');
-      return reply.send(Readable.from(exportJson(pages), { objectMode: false }));
+      return reply.send(Readable.from(exportJson(body), { objectMode: false }));
     },
   );
 }
