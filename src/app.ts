@@ -6,6 +6,7 @@ import { answerClientError, installErrorShape, installShutdownAnswer } from './h
 import { installGuard } from './http/guard.js';
 import { installOpenApi } from './http/openapi.js';
 import { accountRoutes } from './http/routes/accounts.js';
+import { changesRoutes } from './http/routes/changes.js';
 import { coachingRoutes } from './http/routes/coaching.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   importRoutes(app, deps);
   accountRoutes(app, deps);
   coachingRoutes(app, deps);
+  changesRoutes(app, deps);
   await app.ready();
   return app;
 }

@@ -17,6 +17,8 @@ export interface Config {
   limits: {
     export: BucketLimits;
     api: BucketLimits;
+    /** The change feed (SPEC §7), per organization. */
+    feed: BucketLimits;
     /** Failed authentications per client IP. */
     authFailures: BucketLimits;
   };
@@ -30,9 +32,17 @@ export interface Config {
   logLevel: string;
   shutdownTimeoutMs: number;
   corsOrigin: string | null;
+  /** Key of the change feed's cursors' MAC; set it so that cursors cannot be forged. */
+  feedCursorSecret: string;
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * Without FEED_CURSOR_SECRET, cursors are still checked (a cut, edited or other organization's
+ * cursor is refused) but the key is this public constant, so they are not unforgeable.
+ */
+export const DEFAULT_FEED_CURSOR_SECRET = 'coachport-feed-cursor-v1';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,6 +88,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         perSecond: positiveInt(env, 'RATE_LIMIT_API_PER_SECOND', 20),
         perMinute: positiveInt(env, 'RATE_LIMIT_API_PER_MINUTE', 600),
       },
+      feed: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_FEED_PER_SECOND', 5),
+        perMinute: positiveInt(env, 'RATE_LIMIT_FEED_PER_MINUTE', 120),
+      },
       authFailures: {
         perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_SECOND', 5),
         perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
@@ -89,5 +103,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
+    feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || DEFAULT_FEED_CURSOR_SECRET,
   };
 }

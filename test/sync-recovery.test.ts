@@ -158,9 +158,14 @@ for (const kind of await mirrorTargets()) {
 
     it('asks for --from when the server has no feed and the mirror is new, and refuses a bad token', async () => {
       const fresh = `${tempDir()}/fresh.db`;
-      const noFrom = await runCli(['sync', '--url', server.url, '--to', fresh, '--token', admin.token], { cwd });
-      assert.equal(noFrom.code, 2);
-      assert.match(noFrom.stderr, /pass --from YYYY-MM-DD/);
+      const exportOnly = await startFaultServer((_request, res) => json(res, 404, { error: 'Not found.' }));
+      try {
+        const noFrom = await runCli(['sync', '--url', exportOnly.url, '--to', fresh, '--token', admin.token], { cwd });
+        assert.equal(noFrom.code, 2);
+        assert.match(noFrom.stderr, /pass --from YYYY-MM-DD/);
+      } finally {
+        await exportOnly.close();
+      }
       const badToken = await runCli(['sync', '--url', server.url, '--to', fresh, '--token', 'cp_nope', '--from', '2024-01-01'], { cwd });
       assert.equal(badToken.code, 3);
       assert.match(badToken.stderr, /401/);

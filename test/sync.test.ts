@@ -57,9 +57,9 @@ for (const kind of await mirrorTargets()) {
     };
 
     it('fills a fresh mirror with every table of the CSV export', async () => {
-      const summary = await syncOnce(mirror, options);
-      assert.ok(summary.sessions >= 300, `received ${summary.sessions}`);
-      assert.equal(summary.written, 300);
+      const summary = await syncOnce(mirror, { ...options, pageSize: 70 });
+      assert.equal(summary.mode, 'feed');
+      assert.deepEqual([summary.sessions, summary.written, summary.pages], [300, 300, 5]);
       const exported = await assertMirrorEqualsExport();
       assert.equal(exported.sessions.length, 300);
       assert.ok(exported.coaching_points.length > 0 && exported.todos.length > 0 && exported.activity_log.length > 0);
@@ -124,11 +124,22 @@ for (const kind of await mirrorTargets()) {
       }
     });
 
+    it('follows a template rename into every session that shows it', async () => {
+      const templates = await server.request('GET', '/api/v1/coaching-templates', { token: admin.token });
+      const template = (templates.json as Array<{ id: string; name: string }>).find((t) => t.name === 'Sync review')!;
+      const renamed = await server.request('PATCH', `/api/v1/coaching-templates/${template.id}`, { token: admin.token, body: { name: 'Sync review, renamed' } });
+      assert.equal(renamed.status, 200, renamed.text);
+      const summary = await syncOnce(mirror, options);
+      assert.equal(summary.written, 1);
+      const exported = await assertMirrorEqualsExport();
+      assert.ok(exported.sessions.some((row) => row.includes(',"Sync review, renamed",')));
+    });
+
     it('writes nothing when nothing changed', async () => {
       const before = await target.fingerprint();
       const summary = await syncOnce(mirror, options);
-      assert.equal(summary.written, 0);
-      assert.ok(summary.sessions > 0, 'the fallback did look at the lookback days again');
+      assert.equal(summary.mode, 'feed');
+      assert.deepEqual([summary.sessions, summary.written, summary.pages], [0, 0, 1]);
       assert.equal(await target.fingerprint(), before);
     });
   });

@@ -8,7 +8,7 @@ import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type
 import { HttpError } from './errors.js';
 import { DOCS_PREFIX } from './openapi.js';
 
-export type Bucket = 'export' | 'api';
+export type Bucket = 'export' | 'api' | 'feed';
 
 /** What a route asks of the guard, declared in its `config`. */
 export interface RouteGuard {
@@ -52,7 +52,7 @@ function refuse(decision: Decision): HttpError {
  * token is looked at, so guessing costs the guesser, not the store.
  */
 export function installGuard(app: FastifyInstance, deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock }): void {
-  const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
+  const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api), feed: rulesFor(deps.config.limits.feed) };
   const authFailureRules = rulesFor(deps.config.limits.authFailures);
 
   app.decorateRequest('principal', null);
