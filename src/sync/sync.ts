@@ -73,19 +73,30 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
   });
   const summary: SyncSummary = { mode: 'feed', sessions: 0, written: 0, pages: 0, cursor: state.mode === 'feed' ? (state.cursor ?? null) : null };
   const signal = options.client?.signal;
+  const limit = options.pageSize ?? 500;
+  const fetchPage = (cursor: string | null) => {
+    const request = client.changes(cursor, limit);
+    // Awaited below, or abandoned when the run stops early; never an unhandled rejection.
+    request.catch(() => undefined);
+    return request;
+  };
+  let next = fetchPage(summary.cursor);
   for (;;) {
     if (signal?.aborted) throw new SyncInterrupted(summary);
     let page;
     try {
-      page = await client.changes(summary.cursor, options.pageSize ?? 500);
+      page = await next;
     } catch (error) {
       if (signal?.aborted) throw new SyncInterrupted(summary);
-      if (error instanceof ExportApiError && error.status === 404) {
+      if (error instanceof ExportApiError && error.status === 404 && summary.pages === 0) {
         options.onEvent?.({ type: 'fallback', reason: 'the server has no change feed (404); re-exporting windows through the export API' });
         return fallback(mirror, client, state, options);
       }
       throw error;
     }
+    // The next page is fetched while this one is written: its cursor is already known, and it is
+    // applied only after this page and its cursor are committed.
+    if (page.hasMore) next = fetchPage(page.cursor);
     const written = await mirror.apply(page.sessions, { url: options.url, mode: 'feed', cursor: page.cursor });
     summary.pages++;
     summary.sessions += page.sessions.length;
