@@ -4,7 +4,6 @@
  * memory while streaming 100,000 sessions, and write throughput. Prints one table and writes
  * bench/results.json. A script, not a test: the figures are reported, not asserted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,11 +16,10 @@ import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
-import { freePort } from '../test/helpers/processes.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
+import { startServer, type Server } from './server.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(HERE, '../../bin/coachport.js');
 const OUT = path.resolve(HERE, '../../bench/results.json');
 const END = Date.parse('2025-03-31T12:00:00.000Z');
 const WINDOW = { startDate: '2025-01-01', endDate: '2025-03-31', timeAxis: 'createdAt' };
@@ -63,49 +61,6 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean): Promis
   } finally {
     await store.close();
   }
-}
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  rssKb(): number;
-  stop(): Promise<void>;
-}
-
-async function startServer(database: DatabaseConfig): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: database.kind === 'sqlite' ? database.file : database.url,
-      RATE_LIMIT_EXPORT_PER_SECOND: '100000',
-      RATE_LIMIT_EXPORT_PER_MINUTE: '1000000',
-      RATE_LIMIT_API_PER_SECOND: '1000000',
-      RATE_LIMIT_API_PER_MINUTE: '100000000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 200) throw new Error('the server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return {
-    url,
-    child,
-    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
-    stop: () => new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
 }
 
 async function timedExport(url: string, token: string) {

@@ -5,7 +5,6 @@
  * incremental < 1 s. Printed, not asserted. Against a server without the feed it measures the
  * export fallback instead, and says so.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,43 +15,11 @@ import { openStore } from '../src/store/open.js';
 import { Mirror } from '../src/sync/mirror.js';
 import { syncOnce, type SyncOptions } from '../src/sync/sync.js';
 import { postgresBackend } from '../test/helpers/backends.js';
-import { freePort } from '../test/helpers/processes.js';
+import { startServer } from './server.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(HERE, '../../bin/coachport.js');
 const END = Date.parse('2025-03-31T12:00:00.000Z');
 const UNLIMITED = { perSecond: 1_000_000, perMinute: 100_000_000, feedPerSecond: 1_000_000, feedPerMinute: 100_000_000 };
 const log = (message: string) => process.stderr.write(`bench:sync: ${message}\n`);
-
-async function startServer(file: string) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: file,
-      RATE_LIMIT_EXPORT_PER_SECOND: '100000',
-      RATE_LIMIT_EXPORT_PER_MINUTE: '1000000',
-      RATE_LIMIT_API_PER_SECOND: '1000000',
-      RATE_LIMIT_API_PER_MINUTE: '100000000',
-      RATE_LIMIT_FEED_PER_SECOND: '1000000',
-      RATE_LIMIT_FEED_PER_MINUTE: '100000000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 200) throw new Error('the server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return { url, stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
-}
 
 /** Follows the feed from the beginning with the largest pages; null when the server has none. */
 async function feedThroughput(url: string, token: string) {
@@ -87,7 +54,7 @@ export async function syncBench(sessions: number) {
     const org = await createOrganization(store, { name: 'Sync bench', adminEmail: 'sync@example.test' }, Date.now());
     await store.applyImport(org.orgId, generateSeed({ sessions, days: 365, seed: 42, endMs: END }), Date.now());
     await store.close();
-    const server = await startServer(file);
+    const server = await startServer({ kind: 'sqlite', file });
     const mirror = await Mirror.open((target.config as { url: string }).url);
     try {
       log('following the change feed');
