@@ -3,8 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ExportSession } from '../src/contract/schemas.js';
+import { refreshSessionDocuments } from '../src/store/documents/refresh.js';
 import { storeBackends } from './helpers/backends.js';
 import { session as fixtureSession } from './helpers/fixtures.js';
+import { openKysely } from './helpers/kysely.js';
 import { GENEROUS, startTestServer, type TestServer } from './helpers/server.js';
 
 interface Page {
@@ -38,6 +40,23 @@ for (const backend of await storeBackends()) {
       }
     }
 
+    /**
+     * Follows the cursor until every session in `expected` has arrived. On PostgreSQL a change is
+     * held back while any older write transaction on the database server is still running (other
+     * test runs share it), so the feed promises every change, not at once.
+     */
+    async function followUntil(from: string | null, expected: string[], limit = 500) {
+      const latest = new Map<string, ExportSession>();
+      let at = from;
+      for (const deadline = Date.now() + 15_000; ; ) {
+        const next = await follow(at, limit);
+        for (const s of next.sessions) latest.set(s._id, s);
+        at = next.cursor;
+        if (expected.every((id) => latest.has(id)) || Date.now() > deadline) return { cursor: at, sessions: [...latest.values()] };
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+
     const call = async (method: string, path: string, body?: unknown, token = admin.token) => {
       const reply = await server.request(method, path, { token, body });
       assert.ok(reply.status < 300, `${method} ${path}: ${reply.status} ${reply.text}`);
@@ -64,6 +83,8 @@ for (const backend of await storeBackends()) {
     it('pages through every session once, in the export\'s own bytes, then only what changed', async () => {
       const docs = Array.from({ length: 23 }, (_, i) => fixtureSession({ createdAt: `2024-02-${String(i + 1).padStart(2, '0')}T10:00:00.000Z`, coachNotes: `n${i} "q"\nü` }));
       await call('POST', '/api/v1/coaching-sessions/import', docs);
+      // Once one import is visible, all of it is: it was one transaction.
+      await followUntil(null, [docs[0]!._id]);
       const all = await follow(null, 5);
       assert.deepEqual(all.pages.map((p) => [p.sessions.length, p.hasMore]), [[5, true], [5, true], [5, true], [5, true], [3, false]]);
       const ids = all.sessions.map((s) => s._id);
@@ -80,7 +101,7 @@ for (const backend of await storeBackends()) {
       for (const note of ['one', 'two', 'three']) await call('PATCH', `/api/v1/coaching/sessions/${ids[4]}`, { coachNotes: note });
       await call('DELETE', `/api/v1/coaching/sessions/${ids[9]}`);
       await call('POST', `/api/v1/coaching/sessions/${ids[0]}/share`);
-      const changed = await follow(all.cursor, 2);
+      const changed = await followUntil(all.cursor, [ids[0]!, ids[4]!, ids[9]!], 2);
       assert.deepEqual(changed.sessions.map((s) => s._id).sort(), [ids[0], ids[4], ids[9]].sort());
       assert.equal(changed.sessions.find((s) => s._id === ids[4])!.coachNotes, 'three');
       assert.equal(changed.sessions.find((s) => s._id === ids[9])!.isDeleted, true);
@@ -93,7 +114,7 @@ for (const backend of await storeBackends()) {
       const made = await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Kinds', agentId: agent.userId, coachId: coach.userId, coachingTemplateId: template }, coach.token);
       const other = await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Other', agentId: agent.userId }, coach.token);
       const id = made._id as string;
-      cursor = (await follow(cursor, 500)).cursor;
+      cursor = (await followUntil(cursor, [made._id, other._id])).cursor;
       const point = { id: '' };
       const todoRef = { id: '' };
       const kinds: Array<[string, () => Promise<unknown>, (s: ExportSession) => boolean, string[]?]> = [
@@ -118,7 +139,7 @@ for (const backend of await storeBackends()) {
       for (const [what, run, holds, expected = [id]] of kinds) {
         server.clock.advance(1000);
         await run();
-        const next = await follow(cursor, 500);
+        const next = await followUntil(cursor, expected);
         assert.deepEqual(next.sessions.map((s) => s._id).sort(), [...expected].sort(), `after "${what}" exactly the sessions it shows in`);
         assert.ok(holds(next.sessions.find((s) => s._id === id)!), `after "${what}" the document is current`);
         cursor = next.cursor;
@@ -160,7 +181,7 @@ for (const backend of await storeBackends()) {
       addFormats.default(ajv);
       const validate = ajv.compile(operation.responses['200'].content['application/json'].schema);
       const reply = await page('?limit=50');
-      assert.ok(reply.json.sessions.length > 0);
+      assert.ok(reply.json.sessions.length > 0, 'sessions made by the tests above');
       assert.ok(validate(reply.json), JSON.stringify(validate.errors));
       assert.ok(!validate({ ...(reply.json as object), hasMore: 'no' }));
       assert.ok(operation.parameters.some((p: { name: string }) => p.name === 'cursor'));
@@ -201,11 +222,16 @@ const postgres = (await storeBackends()).find((b) => b.name === 'postgres');
 describe('the change feed when transactions commit in another order than they started (postgres)', { skip: postgres ? false : 'PostgreSQL is not reachable' }, () => {
   let server: TestServer;
   let admin: { orgId: string; token: string };
+  let direct: ReturnType<typeof openKysely>;
   before(async () => {
     server = await startTestServer({ backend: postgres! });
     admin = await server.createOrg();
+    direct = openKysely(server.config.database);
   });
-  after(() => server.close());
+  after(async () => {
+    await direct.db.destroy();
+    await server.close();
+  });
 
   it('hands a slow transaction\'s change to a reader that polled past later commits meanwhile', async () => {
     const [a, b] = [fixtureSession(), fixtureSession()];
@@ -218,14 +244,15 @@ describe('the change feed when transactions commit in another order than they st
     let cursor = (await read(null)).cursor;
     const seen: ExportSession[] = [];
 
-    // The slow transaction changes A first (taking the older transaction id) and waits.
+    // The slow transaction changes A and takes its feed position first (rewriting the document, as
+    // every change does), then waits before committing.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let started!: () => void;
     const hasWritten = new Promise<void>((resolve) => (started = resolve));
-    const slow = server.store.coaching(admin.orgId, async (tx) => {
-      const session = (await tx.getSession(a._id))!;
-      await tx.saveSession({ ...session, coachNotes: 'slow' }, false);
+    const slow = direct.db.transaction().execute(async (trx) => {
+      await trx.updateTable('coaching_sessions').set({ coach_notes: 'slow' }).where('org_id', '=', admin.orgId).where('id', '=', a._id).execute();
+      await refreshSessionDocuments(trx, 'postgres', admin.orgId, [a._id]);
       started();
       await gate;
     });
@@ -240,10 +267,12 @@ describe('the change feed when transactions commit in another order than they st
     }
     release();
     await slow;
-    for (let poll = 0; poll < 3; poll++) {
+    const arrived = () => seen.some((s) => s._id === a._id && s.coachNotes === 'slow') && seen.some((s) => s._id === b._id && s.coachNotes === 'fast');
+    for (const deadline = Date.now() + 15_000; !arrived() && Date.now() < deadline; ) {
       const page = await read(cursor);
       seen.push(...page.sessions);
       cursor = page.cursor;
+      if (!page.hasMore) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.ok(seen.some((s) => s._id === b._id && s.coachNotes === 'fast'), 'the fast change arrives');
     assert.ok(seen.some((s) => s._id === a._id && s.coachNotes === 'slow'), 'the slow change arrives although a later one committed first');
