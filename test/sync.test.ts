@@ -6,7 +6,7 @@ import pg from 'pg';
 import { TABLE_NAMES } from '../src/client/tables.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { Mirror } from '../src/sync/mirror.js';
-import { syncOnce, type SyncOptions } from '../src/sync/sync.js';
+import { SyncError, syncOnce, type SyncOptions } from '../src/sync/sync.js';
 import { exportedTables, mirrorTargets, mirroredTables, type Target } from './helpers/mirror.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -141,6 +141,15 @@ for (const kind of await mirrorTargets()) {
       assert.equal(summary.mode, 'feed');
       assert.deepEqual([summary.sessions, summary.written, summary.pages], [0, 0, 1]);
       assert.equal(await target.fingerprint(), before);
+    });
+
+    it('refuses to mix another organization into the mirror, saying how to start over', async () => {
+      const other = await server.createOrg('Other');
+      await assert.rejects(syncOnce(mirror, { ...options, token: other.token }), (error: Error) => {
+        assert.ok(error instanceof SyncError);
+        assert.match(error.message, /another organization[\s\S]*delete the row 'cursor'/);
+        return true;
+      });
     });
   });
 }

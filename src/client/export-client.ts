@@ -43,6 +43,7 @@ export type ClientEvent =
   | { type: 'bytes'; window: DayWindow; bytes: number }
   | { type: 'window'; window: DayWindow; index: number; total: number; sessions: number; bytes: number }
   | { type: 'feed-request'; attempt: number }
+  | { type: 'feed-bytes'; bytes: number }
   | { type: 'feed-retry'; attempt: number; delayMs: number; reason: string };
 
 /** One page of the change feed: current documents, the cursor to ask after next, and whether more wait. */
@@ -222,6 +223,7 @@ export class ExportClient {
         const decoder = new TextDecoder('utf-8', { fatal: true });
         for await (const chunk of response.body) {
           touch();
+          this.options.onEvent?.({ type: 'feed-bytes', bytes: chunk.byteLength });
           text += decoder.decode(chunk, { stream: true });
         }
         text += decoder.decode();

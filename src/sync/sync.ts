@@ -27,7 +27,8 @@ export type SyncEvent =
   | { type: 'page'; mode: 'feed'; sessions: number; written: number; hasMore: boolean }
   | { type: 'page'; mode: 'fallback'; sessions: number; written: number; window: DayWindow; timeAxis: TimeAxis }
   | { type: 'fallback'; reason: string }
-  | { type: 'retry'; delayMs: number; reason: string };
+  | { type: 'retry'; delayMs: number; reason: string }
+  | { type: 'bytes'; bytes: number };
 
 export interface SyncSummary {
   mode: SyncMode;
@@ -60,8 +61,9 @@ const throughKey = (axis: TimeAxis) => `fallback.${axis}.through`;
  */
 export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<SyncSummary> {
   const state = await mirror.readState();
-  if (state.url !== undefined && state.url !== options.url) {
-    throw new SyncError(`This mirror follows ${state.url}, not ${options.url}; sync another server into another target.`);
+  const url = new URL(options.url).toString();
+  if (state.url !== undefined && state.url !== url) {
+    throw new SyncError(`This mirror follows ${state.url}, not ${url}; sync another server into another target.`);
   }
   const client = new ExportClient({
     ...options.client,
@@ -69,6 +71,7 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
     token: options.token,
     onEvent: (event) => {
       if (event.type === 'retry' || event.type === 'feed-retry') options.onEvent?.({ type: 'retry', delayMs: event.delayMs, reason: event.reason });
+      if (event.type === 'bytes' || event.type === 'feed-bytes') options.onEvent?.({ type: 'bytes', bytes: event.bytes });
     },
   });
   const summary: SyncSummary = { mode: 'feed', sessions: 0, written: 0, pages: 0, cursor: state.mode === 'feed' ? (state.cursor ?? null) : null };
@@ -90,14 +93,17 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
       if (signal?.aborted) throw new SyncInterrupted(summary);
       if (error instanceof ExportApiError && error.status === 404 && summary.pages === 0) {
         options.onEvent?.({ type: 'fallback', reason: 'the server has no change feed (404); re-exporting windows through the export API' });
-        return fallback(mirror, client, state, options);
+        return fallback(mirror, client, state, { ...options, url });
+      }
+      if (error instanceof ExportApiError && error.status === 400 && summary.cursor !== null) {
+        throw new SyncError(`${error.message} The mirror's cursor was refused (another organization's token, or the server's FEED_CURSOR_SECRET changed); to start over, delete the row 'cursor' from coachport_sync_state: unchanged documents are not written again.`);
       }
       throw error;
     }
     // The next page is fetched while this one is written: its cursor is already known, and it is
     // applied only after this page and its cursor are committed.
     if (page.hasMore) next = fetchPage(page.cursor);
-    const written = await mirror.apply(page.sessions, { url: options.url, mode: 'feed', cursor: page.cursor });
+    const written = await mirror.apply(page.sessions, { url, mode: 'feed', cursor: page.cursor });
     summary.pages++;
     summary.sessions += page.sessions.length;
     summary.written += written;

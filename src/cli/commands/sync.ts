@@ -28,7 +28,7 @@ function whole(value: string, flag: string, min = 1, max = Number.MAX_SAFE_INTEG
   return n;
 }
 
-function describe(event: SyncEvent): string {
+function describe(event: Exclude<SyncEvent, { type: 'bytes' }>): string {
   if (event.type === 'fallback') return `no change feed: ${event.reason}`;
   if (event.type === 'retry') return `retrying in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`;
   if (event.mode === 'feed') return `page`;
@@ -91,6 +91,7 @@ export function syncCommand(program: Command): void {
               client: { ...limits, signal: controller.signal },
               onEvent: (event) => {
                 if (event.type === 'page') progress.pageDone(describe(event), event.sessions);
+                else if (event.type === 'bytes') progress.addBytes(event.bytes);
                 else progress.note(describe(event));
               },
             });
