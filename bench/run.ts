@@ -18,6 +18,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { startServer, type Server } from './server.js';
+import { syncBench } from './sync.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.resolve(HERE, '../../bench/results.json');
@@ -180,6 +181,8 @@ async function main() {
         await database.drop();
       }
     }
+    log('change feed and coachport sync into PostgreSQL: 100,000 sessions');
+    results.sync = await syncBench(100_000);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -208,6 +211,14 @@ function printTable(r: Record<string, any>) {
     rows.push(['PostgreSQL export / peer', `${r.postgresPeer.oursToPeer}`, '≥ 2', target(r.postgresPeer.oursToPeer >= 2)]);
   } else {
     rows.push(['PostgreSQL', String(r.postgres), '', '']);
+  }
+  const sync = r.sync;
+  if (sync?.full) {
+    if (typeof sync.feed === 'object') rows.push([`change feed, ${sync.feed.sessions} sessions`, `${sync.feed.sessionsPerSecond} sessions/s (${sync.feed.pages} pages in ${sync.feed.seconds} s)`, '', '']);
+    rows.push([`full sync into PostgreSQL (${sync.mode})`, `${sync.full.seconds} s (${sync.full.sessionsPerSecond} sessions/s)`, '< 60 s', target(sync.full.seconds < 60)]);
+    rows.push(['incremental sync, 100 changes', `${sync.incremental.seconds} s`, '< 1 s', target(sync.incremental.seconds < 1)]);
+  } else if (sync) {
+    rows.push(['sync', String(sync.skipped), '', '']);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['measure', 'figure', 'target', ''][i]!.length));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sync [-- SESSIONS]`: the change feed's throughput (sessions/s following cursors
+ * Part of `npm run bench`, or alone: `npm run bench:sync [-- SESSIONS]`: the change feed's throughput (sessions/s following cursors
  * from the beginning) and `coachport sync` into a fresh PostgreSQL database: a full sync of
  * SESSIONS (default 100,000) and an incremental run after 100 edits. Targets: full sync < 60 s,
  * incremental < 1 s. Printed, not asserted. Against a server without the feed it measures the

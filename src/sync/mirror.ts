@@ -17,7 +17,6 @@ export type SyncState = Record<string, string>;
 
 // The mirror's tables are described at run time from the shared table definitions, so its
 // queries are untyped on purpose; nothing of that leaves this module.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
 const SQL_TYPES: Record<MirrorKind, Record<ColumnType, string>> = {
