@@ -30,6 +30,8 @@ export interface Config {
   logLevel: string;
   shutdownTimeoutMs: number;
   corsOrigin: string | null;
+  /** Exports one process streams at once (EXPORT_CONCURRENCY); beyond it, 503 with Retry-After. */
+  exportConcurrency: number;
 }
 
 export class ConfigError extends Error {}
@@ -89,5 +91,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
+    exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
   };
 }
