@@ -53,7 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installGuard(app, deps);
   await installOpenApi(app);
   healthRoutes(app, deps);
-  await exportRoutes(app, deps);
+  await exportRoutes(app, { store: deps.store, exportConcurrency: deps.config.exportConcurrency });
   importRoutes(app, deps);
   accountRoutes(app, deps);
   coachingRoutes(app, deps);

@@ -34,6 +34,8 @@ export interface Config {
   corsOrigin: string | null;
   /** Key of the change feed's cursors' MAC; set it so that cursors cannot be forged. */
   feedCursorSecret: string;
+  /** Exports one process streams at once (EXPORT_CONCURRENCY); beyond it, 503 with Retry-After. */
+  exportConcurrency: number;
 }
 
 export class ConfigError extends Error {}
@@ -104,5 +106,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
     feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || DEFAULT_FEED_CURSOR_SECRET,
+    exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
   };
 }

@@ -166,6 +166,34 @@ for (const backend of await storeBackends()) {
       assert.equal(await storedExport(server.store, admin.orgId), before);
     });
 
+    it('never skips a change whose transaction took its position first but commits last', { skip: backend.name !== 'postgres' && 'SQLite serializes writers' }, async () => {
+      const [first, second] = [await newSession('Slow'), await newSession('Fast')];
+      let reader = (await server.store.changesAfter(admin.orgId, null, 1000)).at(-1)!.position;
+      const seen: string[] = [];
+      const poll = async () => {
+        const changes = await server.store.changesAfter(admin.orgId, reader, 1000);
+        for (const c of changes) seen.push((JSON.parse(c.doc) as { _id: string })._id);
+        if (changes.length > 0) reader = changes.at(-1)!.position;
+      };
+      // The slow transaction rewrites its session (taking its position) and stays open...
+      const slow = await direct.db.startTransaction().execute();
+      try {
+        await slow.updateTable('coaching_sessions').set({ coach_notes: 'slow' }).where('org_id', '=', admin.orgId).where('id', '=', first).execute();
+        await refreshSessionDocuments(slow, 'postgres', admin.orgId, [first]);
+        // ...while a later one commits a change to another session, and the reader polls.
+        await call('PATCH', `/api/v1/coaching/sessions/${second}`, { coachNotes: 'fast' });
+        await poll();
+        await slow.commit().execute();
+        for (let i = 0; i < 100 && seen.length < 2; i++) {
+          await poll();
+          if (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } finally {
+        await slow.rollback().execute().catch(() => undefined);
+      }
+      assert.deepEqual(seen, [first, second], 'both changes, in the order their positions were taken');
+    });
+
     it('leaves no stale document when many writers change points shared by the same sessions at once', async () => {
       const sessions = [await newSession('S1'), await newSession('S2'), await newSession('S3'), await newSession('S4')];
       const points: string[] = [];
