@@ -50,7 +50,9 @@ export class Progress {
     const rate = this.bytes / seconds;
     const left = this.total - this.windowsDone;
     const eta = this.windowsDone > 0 && this.total > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
-    return `${this.sessions.toLocaleString('en')} sessions, ${megabytes(this.bytes)}, ${megabytes(rate)}/s, ETA ${eta === null ? '?' : clock(eta)}`;
+    const counts = `${this.sessions.toLocaleString('en')} sessions, ${megabytes(this.bytes)}, ${megabytes(rate)}/s`;
+    // Pages of the change feed have no known total, so no ETA.
+    return this.total > 0 ? `${counts}, ETA ${eta === null ? '?' : clock(eta)}` : counts;
   }
 
   private draw(): void {
