@@ -4,7 +4,10 @@ import type { FeedPosition } from '../store/store.js';
 /** Where a reader of the change feed stands before its first page. */
 export const FEED_START: FeedPosition = { xid: '0', seq: '0' };
 
-const DECIMAL = /^(0|[1-9]\d{0,19})$/;
+const DECIMAL = /^(0|[1-9]\d{0,18})$/;
+/** Positions are PostgreSQL bigint and xid8 values; beyond bigint the database would refuse them. */
+const MAX_POSITION = 9_223_372_036_854_775_807n;
+const isPosition = (value: string | undefined): value is string => value !== undefined && DECIMAL.test(value) && BigInt(value) <= MAX_POSITION;
 
 export type CursorReading = { ok: true; position: FeedPosition } | { ok: false; error: string };
 
@@ -31,7 +34,7 @@ export function decodeCursor(secret: string, orgId: string, cursor: string): Cur
   const expected = mac(secret, payload);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return notIssued;
   const [org, xid, seq] = payload.split('\n');
-  if (xid === undefined || seq === undefined || !DECIMAL.test(xid) || !DECIMAL.test(seq)) return notIssued;
+  if (!isPosition(xid) || !isPosition(seq)) return notIssued;
   if (org !== orgId) return { ok: false, error: 'The cursor belongs to another organization; start without a cursor.' };
   return { ok: true, position: { xid, seq } };
 }
