@@ -92,6 +92,13 @@ describe('coachport sync against a server that only speaks the export contract',
       // that the point's own links were replaced from docs[15].
       const expected = await csvTablesOf(docs);
       await assertTablesEqual(mirror, expected);
+
+      // The same day again with nothing changed: the windows are fetched, nothing is written.
+      const before = await target.fingerprint();
+      const third = await syncOnce(mirror, { ...options, from: undefined });
+      assert.ok(third.sessions > 0);
+      assert.equal(third.written, 0);
+      assert.equal(await target.fingerprint(), before);
     } finally {
       await mirror.close();
       await server.close();
