@@ -3,7 +3,6 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type Driver } from './kysely-store.js';
-import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { sqliteBulkImport } from './sqlite-bulk.js';
 import { sqliteStoredDocuments } from './documents/export-sqlite.js';
 import type { Database } from './schema.js';
@@ -47,20 +46,7 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
     },
     exportDocuments: (orgId, window) => sqliteStoredDocuments(() => connect(file, true), orgId, window),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
-    bulkImport: (orgId, plan, now) =>
-      db.connection().execute(async (conn) => {
-        writer.exec('begin immediate');
-        try {
-          const scope = await scopeBeforeImport(conn, 'sqlite', orgId, plan);
-          const counts = sqliteBulkImport(writer, orgId, plan, now);
-          await refreshAfterImport(conn, 'sqlite', orgId, scope);
-          writer.exec('commit');
-          return counts;
-        } catch (error) {
-          if (writer.inTransaction) writer.exec('rollback');
-          throw error;
-        }
-      }),
+    bulkImport: (orgId, plan, now) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now)),
     isUniqueViolation: (error) =>
       error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
     // One writer connection per process, and SQLite serializes writers across processes.
