@@ -42,7 +42,7 @@ function namesAfter(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan)
 }
 
 function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[]): void {
-  let seq = (db.prepare<[string], number>('select coalesce(max(seq), 0) from session_documents where org_id = ? and xid = 0').pluck().get(orgId) ?? 0) + 1;
+  let seq = (db.prepare<[string], number>('select seq from session_documents where org_id = ? and xid = 0 order by seq desc limit 1').pluck().get(orgId) ?? 0) + 1;
   const upsert = db.prepare(
     `insert into session_documents (org_id, session_id, created_at, meeting_date, doc, xid, seq) values (?, ?, ?, ?, ?, 0, ?)
      on conflict (org_id, session_id) do update set created_at = excluded.created_at, meeting_date = excluded.meeting_date,

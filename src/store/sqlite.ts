@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type Driver } from './kysely-store.js';
 import { sqliteBulkImport } from './sqlite-bulk.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import { sqliteStoredDocuments } from './documents/export-sqlite.js';
 import type { Database } from './schema.js';
 
@@ -36,7 +37,7 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
 export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL'): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const driver: Driver = {
     dialect: 'sqlite',
     db,
