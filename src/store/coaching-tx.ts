@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { Dialect } from './dialect.js';
 import { pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
@@ -13,6 +14,8 @@ export class KyselyCoachingTx implements CoachingTx {
   private readonly untyped: Kysely<Record<string, Record<string, unknown>>>;
   /** Sessions whose document this transaction changed: written, logged, or linked before or after. */
   readonly touched = new Set<string>();
+  /** Documents the caller rendered whole; a later change to the session in this transaction drops its entry. */
+  readonly rendered = new Map<string, ExportSession>();
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -35,8 +38,8 @@ export class KyselyCoachingTx implements CoachingTx {
 
   private async replaceLinks(table: LinkTable, itemId: string, sessionIds: string[]): Promise<void> {
     const before = await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).returning('session_id').execute();
-    for (const { session_id } of before) this.touched.add(session_id);
-    for (const id of sessionIds) this.touched.add(id);
+    for (const { session_id } of before) this.touch(session_id);
+    for (const id of sessionIds) this.touch(id);
     if (sessionIds.length === 0) return;
     await this.trx
       .insertInto(table)
@@ -85,8 +88,17 @@ export class KyselyCoachingTx implements CoachingTx {
     return rows.map(sessionFromRow);
   }
 
+  private touch(sessionId: string): void {
+    this.touched.add(sessionId);
+    this.rendered.delete(sessionId);
+  }
+
+  renderedSession(document: ExportSession): void {
+    this.rendered.set(document._id, document);
+  }
+
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
-    this.touched.add(session.id);
+    this.touch(session.id);
     await this.write('coaching_sessions', sessionRow(this.orgId, session), isNew);
   }
 
@@ -111,7 +123,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
-    this.touched.add(sessionId);
+    this.touch(sessionId);
     await this.trx
       .insertInto('activity_log')
       .values({

@@ -5,7 +5,8 @@ import type { ExportWindow } from '../export/window.js';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
-import { refreshDocumentsOfTemplate, refreshSessionDocuments } from './documents/refresh.js';
+import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument } from './documents/refresh.js';
+import { writeDocuments } from './documents/write.js';
 import { changesAfter } from './documents/feed.js';
 import { postgresStoredDocuments } from './documents/export-postgres.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
@@ -228,7 +229,8 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       const tx = new KyselyCoachingTx(trx, orgId, this.dialect);
       const result = await work(tx);
-      await refreshSessionDocuments(trx, this.dialect, orgId, [...tx.touched]);
+      await writeDocuments(trx, this.dialect, orgId, [...tx.rendered.values()].map(renderedDocument));
+      await refreshSessionDocuments(trx, this.dialect, orgId, [...tx.touched].filter((id) => !tx.rendered.has(id)));
       return result;
     });
   }

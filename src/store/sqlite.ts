@@ -3,8 +3,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type Driver } from './kysely-store.js';
-import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { sqliteBulkImport } from './sqlite-bulk.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import { sqliteStoredDocuments } from './documents/export-sqlite.js';
 import type { Database } from './schema.js';
 
@@ -37,7 +37,7 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
 export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL'): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const driver: Driver = {
     dialect: 'sqlite',
     db,
@@ -47,20 +47,7 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
     },
     exportDocuments: (orgId, window) => sqliteStoredDocuments(() => connect(file, true), orgId, window),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
-    bulkImport: (orgId, plan, now) =>
-      db.connection().execute(async (conn) => {
-        writer.exec('begin immediate');
-        try {
-          const scope = await scopeBeforeImport(conn, 'sqlite', orgId, plan);
-          const counts = sqliteBulkImport(writer, orgId, plan, now);
-          await refreshAfterImport(conn, 'sqlite', orgId, scope);
-          writer.exec('commit');
-          return counts;
-        } catch (error) {
-          if (writer.inTransaction) writer.exec('rollback');
-          throw error;
-        }
-      }),
+    bulkImport: (orgId, plan, now) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now)),
     isUniqueViolation: (error) =>
       error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
     // One writer connection per process, and SQLite serializes writers across processes.

@@ -55,6 +55,12 @@ export interface CoachingTx {
   appendLog(sessionId: string, entry: LogEntryRecord): Promise<void>;
   getUser(id: string): Promise<UserRecord | null>;
   getTemplate(id: string): Promise<TemplateRecord | null>;
+  /**
+   * The session's finished document as this transaction leaves it, already rendered by the caller
+   * (coaching/documents.ts) from what it just wrote, so the read model stores it without reading
+   * the session back. Only for a document the caller knows whole: a session it created.
+   */
+  renderedSession(document: ExportSession): void;
 }
 
 export interface TemplateListing extends TemplateRecord {

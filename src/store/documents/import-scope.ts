@@ -59,14 +59,13 @@ export async function scopeBeforeImport(trx: Kysely<Database>, dialect: Dialect,
   };
 }
 
-/** The documents of the scope, rendered after the import's writes, in the same transaction. */
-export async function documentsToRefresh(trx: Kysely<Database>, orgId: string, scope: ImportScope): Promise<Set<string>> {
+/**
+ * Rewrites the documents of the scope after the import's writes, in the same transaction;
+ * `rendered` names sessions whose documents the caller has already written.
+ */
+export async function refreshAfterImport(trx: Kysely<Database>, dialect: Dialect, orgId: string, scope: ImportScope, rendered: Set<string> = new Set()): Promise<void> {
   const ids = new Set(scope.sessions);
   for (const userId of scope.renamedUsers) for (const id of await sessionsShowingUser(trx, orgId, userId)) ids.add(id);
   for (const templateId of scope.renamedTemplates) for (const id of await sessionsOfTemplate(trx, orgId, templateId)) ids.add(id);
-  return ids;
-}
-
-export async function refreshAfterImport(trx: Kysely<Database>, dialect: Dialect, orgId: string, scope: ImportScope): Promise<void> {
-  await refreshSessionDocuments(trx, dialect, orgId, [...(await documentsToRefresh(trx, orgId, scope))]);
+  await refreshSessionDocuments(trx, dialect, orgId, [...ids].filter((id) => !rendered.has(id)));
 }

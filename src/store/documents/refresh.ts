@@ -3,6 +3,7 @@ import type { ExportSession } from '../../contract/schemas.js';
 import type { Dialect } from '../dialect.js';
 import { idIn, readSessionsById } from '../export-pages.js';
 import type { Database } from '../schema.js';
+import { spliceName } from './splice.js';
 import { writeDocuments, type RenderedDocument } from './write.js';
 
 /**
@@ -76,14 +77,41 @@ export async function sessionsOfTemplate(trx: Kysely<Database>, orgId: string, t
   return rows.map((row) => row.id);
 }
 
-/** After a person's name (or anything else a document shows of them) changed in `trx`. */
-export async function refreshDocumentsShowingUser(trx: Kysely<Database>, dialect: Dialect, orgId: string, userId: string): Promise<void> {
-  await refreshSessionDocuments(trx, dialect, orgId, await sessionsShowingUser(trx, orgId, userId));
+async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_templates', orgId: string, id: string): Promise<string | null> {
+  const row = await trx.selectFrom(table).select('name').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return row?.name ?? null;
 }
 
-/** After a template's name changed in `trx`. */
+/**
+ * After a person's name changed in `trx` (the only thing a document shows of a person besides the
+ * id). Where the name stands at the top of a document (form creator, coach, agent) it is spliced in
+ * set-based; sessions with a to-do the person created are rendered again whole.
+ */
+export async function refreshDocumentsShowingUser(trx: Kysely<Database>, dialect: Dialect, orgId: string, userId: string): Promise<void> {
+  const name = await nameOf(trx, 'users', orgId, userId);
+  const todoSessions = await trx
+    .selectFrom('todo_sessions as l')
+    .innerJoin('todos as t', (j) => j.onRef('t.org_id', '=', 'l.org_id').onRef('t.id', '=', 'l.item_id'))
+    .select('l.session_id')
+    .distinct()
+    .where('t.org_id', '=', orgId)
+    .where('t.creator_id', '=', userId)
+    .execute();
+  if (name !== null) {
+    if (dialect === 'postgres') await lockSessions(trx, dialect, orgId, await sessionsShowingUser(trx, orgId, userId));
+    await spliceName(trx, dialect, orgId, 'formCreatorName', name, { column: 'form_creator_id', id: userId });
+    await spliceName(trx, dialect, orgId, 'coachName', name, { column: 'coach_id', id: userId });
+    await spliceName(trx, dialect, orgId, 'agentName', name, { column: 'agent_id', id: userId });
+  }
+  await refreshSessionDocuments(trx, dialect, orgId, todoSessions.map((row) => row.session_id));
+}
+
+/** After a template's name changed in `trx`: the new name spliced into every document of it, set-based. */
 export async function refreshDocumentsOfTemplate(trx: Kysely<Database>, dialect: Dialect, orgId: string, templateId: string): Promise<void> {
-  await refreshSessionDocuments(trx, dialect, orgId, await sessionsOfTemplate(trx, orgId, templateId));
+  const name = await nameOf(trx, 'coaching_templates', orgId, templateId);
+  if (name === null) return;
+  if (dialect === 'postgres') await lockSessions(trx, dialect, orgId, await sessionsOfTemplate(trx, orgId, templateId));
+  await spliceName(trx, dialect, orgId, 'coachingTemplateName', name, { column: 'template_id', id: templateId });
 }
 
 /** Every session's document, for a database written before the read model existed. */

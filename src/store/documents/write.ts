@@ -16,14 +16,17 @@ const ROWS_PER_STATEMENT = 400;
 /**
  * The next feed sequence number of an organization on SQLite. Writers are serialized there, and a
  * row that holds the largest number is only ever rewritten with a larger one, so the largest
- * stored number plus one is always new (read through the (org_id, xid, seq) index).
+ * stored number plus one is always new (read from the end of the (org_id, xid, seq) index).
  */
 export async function nextSqliteSeq(trx: Kysely<Database>, orgId: string): Promise<number> {
+  // ORDER BY ... LIMIT 1 walks the index from its end; max() with a WHERE would scan the organization's rows.
   const row = await trx
     .selectFrom('session_documents')
-    .select((eb) => eb.fn.max('seq').as('seq'))
+    .select('seq')
     .where('org_id', '=', orgId)
     .where('xid', '=', 0)
+    .orderBy('seq', 'desc')
+    .limit(1)
     .executeTakeFirst();
   return Number(row?.seq ?? 0) + 1;
 }
