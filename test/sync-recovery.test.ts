@@ -6,7 +6,7 @@ import { TABLE_NAMES } from '../src/client/tables.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { Mirror } from '../src/sync/mirror.js';
-import { syncOnce, type SyncOptions } from '../src/sync/sync.js';
+import { fallbackRanges, syncOnce, type SyncOptions } from '../src/sync/sync.js';
 import { json, startFaultServer } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { csvTablesOf, exportedTables, mirrorTargets, mirroredTables, sqliteTarget, type Target } from './helpers/mirror.js';
@@ -42,6 +42,19 @@ const assertTablesEqual = async (mirror: Mirror, expected: Awaited<ReturnType<ty
 };
 
 describe('coachport sync against a server that only speaks the export contract', () => {
+  it('re-exports from the lookback before the last completed day, so a long pause is covered', () => {
+    assert.deepEqual(fallbackRanges({}, '2023-01-01', '2024-03-01', 30), [
+      { timeAxis: 'meetingDate', from: '2023-01-01', to: '2024-03-31' },
+      { timeAxis: 'createdAt', from: '2023-01-01', to: '2024-03-01' },
+    ]);
+    const state = { 'fallback.meetingDate.through': '2024-02-29', 'fallback.createdAt.through': '2024-01-10' };
+    assert.deepEqual(fallbackRanges(state, '2023-01-01', '2024-03-01', 30), [
+      { timeAxis: 'meetingDate', from: '2024-01-31', to: '2024-03-31' },
+      { timeAxis: 'createdAt', from: '2023-12-12', to: '2024-03-01' },
+    ]);
+    assert.deepEqual(fallbackRanges(state, '2024-02-01', '2024-03-01', 30)[1], { timeAxis: 'createdAt', from: '2024-02-01', to: '2024-03-01' }, 'never before --from');
+  });
+
   it('falls back to windowed export through 404s, 429s and 500s, and converges after changes', async () => {
     const docs: ExportSession[] = [];
     for (let day = 1; day <= 60; day += 3) {

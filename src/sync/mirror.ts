@@ -51,7 +51,9 @@ export class Mirror {
     let db: AnyDb;
     if (kind === 'postgres') {
       const pool = new pg.Pool({ connectionString: target, max: 2 });
+      // A dropped connection fails the query in progress; it must not crash the process.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       db = new Kysely({ dialect: new PostgresDialect({ pool }) });
     } else {
       const file = target.replace(/^(sqlite|file):(\/\/)?/i, '');
