@@ -12,6 +12,7 @@ import { accountRoutes } from './http/routes/accounts.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { authRoutes } from './http/routes/auth.js';
 import { sessionListRoutes } from './http/routes/session-list.js';
+import { changesRoutes } from './http/routes/changes.js';
 import { coachingRoutes } from './http/routes/coaching.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -66,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installGuard(app, { ...deps, metrics: app.metrics });
   await installOpenApi(app);
   healthRoutes(app, deps);
-  await exportRoutes(app, deps);
+  await exportRoutes(app, { store: deps.store, clock: deps.clock, exportConcurrency: deps.config.exportConcurrency });
   importRoutes(app, deps);
   accountRoutes(app, deps);
   authRoutes(app, deps);
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   sessionListRoutes(app, deps);
   coachingRoutes(app, deps);
   statsRoutes(app, deps);
+  changesRoutes(app, deps);
   await app.ready();
   return app;
 }

@@ -17,6 +17,8 @@ export interface Config {
   limits: {
     export: BucketLimits;
     api: BucketLimits;
+    /** The change feed (SPEC §7), per organization. */
+    feed: BucketLimits;
     /** Failed authentications per client IP, of tokens not known to be good (the per-address ceiling). */
     authFailures: BucketLimits;
     /** Sign-in attempts per account (email), from any address. */
@@ -38,9 +40,19 @@ export interface Config {
   corsOrigin: string | null;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | null;
+  /** Key of the change feed's cursors' MAC; set it so that cursors cannot be forged. */
+  feedCursorSecret: string;
+  /** Exports one process streams at once (EXPORT_CONCURRENCY); beyond it, 503 with Retry-After. */
+  exportConcurrency: number;
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * Without FEED_CURSOR_SECRET, cursors are still checked (a cut, edited or other organization's
+ * cursor is refused) but the key is this public constant, so they are not unforgeable.
+ */
+export const DEFAULT_FEED_CURSOR_SECRET = 'coachport-feed-cursor-v1';
 
 type Env = Record<string, string | undefined>;
 
@@ -100,6 +112,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         perSecond: positiveInt(env, 'RATE_LIMIT_API_PER_SECOND', 20),
         perMinute: positiveInt(env, 'RATE_LIMIT_API_PER_MINUTE', 600),
       },
+      feed: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_FEED_PER_SECOND', 5),
+        perMinute: positiveInt(env, 'RATE_LIMIT_FEED_PER_MINUTE', 120),
+      },
       authFailures: {
         perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_SECOND', 5),
         perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
@@ -121,5 +137,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
+    feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || DEFAULT_FEED_CURSOR_SECRET,
+    exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
   };
 }

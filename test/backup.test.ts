@@ -8,6 +8,7 @@ import { exportWindow, type ExportWindow } from '../src/export/window.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
+import { storedExport } from './helpers/documents.js';
 import { tempDir } from './helpers/backends.js';
 import { runCli, startServe, type ServeProcess } from './helpers/processes.js';
 
@@ -24,17 +25,16 @@ function windowOf(startDate: string, endDate: string): ExportWindow {
 }
 
 async function exportElements(store: Store, orgId: string, window: ExportWindow): Promise<string[]> {
-  const elements: string[] = [];
-  for await (const page of store.exportJsonPages(orgId, window)) elements.push(...page);
-  return elements;
+  return (JSON.parse(await storedExport(store, orgId, window)) as unknown[]).map((doc) => JSON.stringify(doc));
 }
 
+/** The stored export's bytes, hashed, and how many sessions it holds. */
 async function exportDigest(store: Store, orgId: string, window: ExportWindow): Promise<{ count: number; sha256: string }> {
   const hash = createHash('sha256');
   let count = 0;
-  for await (const page of store.exportJsonPages(orgId, window)) {
-    for (const element of page) hash.update(element).update('\n');
-    count += page.length;
+  for await (const chunk of store.exportDocuments(orgId, window)) {
+    hash.update(chunk.data);
+    count += chunk.sessions;
   }
   return { count, sha256: hash.digest('hex') };
 }

@@ -28,7 +28,7 @@ describe('OpenAPI description', () => {
     const expected = [
       'POST /api/v1/coaching-sessions', 'POST /api/v1/coaching-sessions/import',
       'POST /api/v1/users', 'GET /api/v1/users', 'POST /api/v1/tokens', 'GET /api/v1/tokens', 'DELETE /api/v1/tokens/:id',
-      'POST /api/v1/coaching-templates', 'GET /api/v1/coaching-templates',
+      'POST /api/v1/coaching-templates', 'GET /api/v1/coaching-templates', 'PATCH /api/v1/coaching-templates/:id',
       'POST /api/v1/coaching/sessions', 'GET /api/v1/coaching/sessions/:id', 'PATCH /api/v1/coaching/sessions/:id',
       'DELETE /api/v1/coaching/sessions/:id', 'POST /api/v1/coaching/sessions/:id/share', 'POST /api/v1/coaching/sessions/:id/confirm',
       'POST /api/v1/coaching/points', 'PATCH /api/v1/coaching/points/:id', 'DELETE /api/v1/coaching/points/:id',

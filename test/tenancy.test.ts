@@ -9,6 +9,7 @@ const BODIES: Record<string, unknown> = {
   'PATCH /api/v1/coaching/points/{id}': { coachNotes: 'probe' },
   'PATCH /api/v1/coaching/todos/{id}': { title: 'probe' },
   'PATCH /api/v1/users/{id}': { name: 'probe' },
+  'PATCH /api/v1/coaching-templates/{id}': { name: 'probe' },
 };
 
 for (const backend of await storeBackends()) {
@@ -27,8 +28,9 @@ for (const backend of await storeBackends()) {
       const s = (await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Secret session', agentId: agent.userId })).json;
       const p = (await call('POST', '/api/v1/coaching/points', { coachingFormIds: [s._id], type: 'strength', classification: 'qa', subject: 'Secret point' })).json;
       const t = (await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [s._id], title: 'Secret to-do' })).json;
+      const template = (await call('POST', '/api/v1/coaching-templates', { name: 'Secret template' })).json;
       const [victimToken] = await server.store.listTokens(victim.orgId);
-      foreignIds = { session: s._id, point: p._id, todo: t._id, token: victimToken!.id, user: agent.userId };
+      foreignIds = { session: s._id, point: p._id, todo: t._id, token: victimToken!.id, user: agent.userId, template: template.id };
       // The routes come from the server's own OpenAPI description: a new route joins the matrix by itself.
       const document = (await server.request('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
       routes = Object.entries(document.paths)
@@ -61,6 +63,7 @@ for (const backend of await storeBackends()) {
       assert.equal(doc!.todos[0]!.title, 'Secret to-do');
       assert.equal(doc!.activityLog.length, 3);
       assert.ok((await server.store.getToken(victim!.id, foreignIds.token!))!.deactivatedAt === null);
+      assert.deepEqual((await server.store.listTemplates(victim!.id)).map((t) => t.name), ['Secret template']);
     });
   });
 }

@@ -1,7 +1,7 @@
 import type { Actor } from '../coaching/actor.js';
 import type { ExportWindow } from '../export/window.js';
 import { dayOf } from '../contract/dates.js';
-import type { Store } from '../store/store.js';
+import type { ExportChunk, Store } from '../store/store.js';
 import { auditEntry } from './audit.js';
 
 export interface ExportTally {
@@ -15,22 +15,13 @@ export interface ExportTally {
  * to the end or was cut (the client went away, the store failed): `completed` tells which.
  * The entry is written after the response, so it never delays or breaks the stream.
  */
-export async function* auditedExport(
-  pages: AsyncIterable<string[]>,
-  toJson: (pages: AsyncIterable<string[]>) => AsyncIterable<string>,
-  onEnd: (tally: ExportTally) => Promise<void>,
-): AsyncGenerator<string> {
+export async function* auditedExport(chunks: AsyncIterable<ExportChunk>, onEnd: (tally: ExportTally) => Promise<void>): AsyncGenerator<Buffer | string> {
   const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
-  async function* counted(): AsyncGenerator<string[]> {
-    for await (const page of pages) {
-      tally.sessions += page.length;
-      yield page;
-    }
-  }
   try {
-    for await (const chunk of toJson(counted())) {
-      tally.bytes += Buffer.byteLength(chunk);
-      yield chunk;
+    for await (const chunk of chunks) {
+      tally.sessions += chunk.sessions;
+      tally.bytes += Buffer.byteLength(chunk.data);
+      yield chunk.data;
     }
     tally.completed = true;
   } finally {

@@ -6,6 +6,7 @@ import { importCommand } from './commands/import.js';
 import { orgCommand } from './commands/org.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { syncCommand } from './commands/sync.js';
 import { tokenCommand } from './commands/token.js';
 import { userCommand } from './commands/user.js';
 import { CliError, EXIT_USAGE } from './context.js';
@@ -24,6 +25,7 @@ importCommand(program);
 exportCommand(program);
 seedCommand(program);
 backupCommand(program);
+syncCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,6 +24,14 @@ export class Progress {
     else this.stream.write(`window ${this.windowsDone}/${this.total} ${window.startDate}..${window.endDate}: ${sessions} sessions (${this.summary()})\n`);
   }
 
+  /** A step whose count is not known ahead (a page of the change feed). */
+  pageDone(label: string, sessions: number): void {
+    this.windowsDone++;
+    this.sessions += sessions;
+    if (this.tty) this.draw();
+    else this.stream.write(`${label}: ${sessions} sessions (${this.summary()})\n`);
+  }
+
   note(message: string): void {
     if (this.tty) this.stream.write('\r\x1b[K');
     this.stream.write(`${message}\n`);
@@ -41,13 +49,19 @@ export class Progress {
     const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
     const rate = this.bytes / seconds;
     const left = this.total - this.windowsDone;
-    const eta = this.windowsDone > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
-    return `${this.sessions.toLocaleString('en')} sessions, ${megabytes(this.bytes)}, ${megabytes(rate)}/s, ETA ${eta === null ? '?' : clock(eta)}`;
+    const eta = this.windowsDone > 0 && this.total > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
+    const counts = `${this.sessions.toLocaleString('en')} sessions, ${megabytes(this.bytes)}, ${megabytes(rate)}/s`;
+    // Pages of the change feed have no known total, so no ETA.
+    return this.total > 0 ? `${counts}, ETA ${eta === null ? '?' : clock(eta)}` : counts;
   }
 
   private draw(): void {
     this.lastDraw = Date.now();
     const width = 24;
+    if (this.total <= 0) {
+      this.stream.write(`\r\x1b[K${this.windowsDone} pages, ${this.summary()}`);
+      return;
+    }
     const filled = Math.round((this.windowsDone / Math.max(1, this.total)) * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
     this.stream.write(`\r\x1b[K[${bar}] ${this.windowsDone}/${this.total} windows, ${this.summary()}`);

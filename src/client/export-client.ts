@@ -23,6 +23,9 @@ export interface ExportClientOptions {
   /** The server's export limits; the defaults are the contract's. */
   perSecond?: number;
   perMinute?: number;
+  /** The server's change-feed limits (SPEC §7 defaults: 5 a second, 120 a minute). */
+  feedPerSecond?: number;
+  feedPerMinute?: number;
   retry?: Partial<RetryPolicy>;
   /** A response that sends nothing for this long is abandoned and retried. */
   idleTimeoutMs?: number;
@@ -38,7 +41,22 @@ export type ClientEvent =
   | { type: 'request'; window: DayWindow; attempt: number }
   | { type: 'retry'; window: DayWindow; attempt: number; delayMs: number; reason: string }
   | { type: 'bytes'; window: DayWindow; bytes: number }
-  | { type: 'window'; window: DayWindow; index: number; total: number; sessions: number; bytes: number };
+  | { type: 'window'; window: DayWindow; index: number; total: number; sessions: number; bytes: number }
+  | { type: 'feed-request'; attempt: number }
+  | { type: 'feed-bytes'; bytes: number }
+  | { type: 'feed-retry'; attempt: number; delayMs: number; reason: string };
+
+/** One page of the change feed: current documents, the cursor to ask after next, and whether more wait. */
+export interface ChangesPage {
+  sessions: ExportSession[];
+  cursor: string;
+  hasMore: boolean;
+}
+
+function isChangesPage(value: unknown): value is ChangesPage {
+  const page = value as Partial<ChangesPage> | null;
+  return typeof page === 'object' && page !== null && Array.isArray(page.sessions) && typeof page.cursor === 'string' && typeof page.hasMore === 'boolean';
+}
 
 export interface ExportRange {
   from: string;
@@ -75,6 +93,7 @@ function retryAfterMs(header: string | null): number | null {
  */
 export class ExportClient {
   private readonly pacer: Pacer;
+  private readonly feedPacer: Pacer;
   private readonly retry: RetryPolicy;
   private readonly clock: ClientClock;
   private readonly fetch: typeof fetch;
@@ -82,6 +101,7 @@ export class ExportClient {
   constructor(private readonly options: ExportClientOptions) {
     this.clock = options.clock ?? realClock;
     this.pacer = new Pacer(this.clock, options.perSecond ?? 1, options.perMinute ?? 30);
+    this.feedPacer = new Pacer(this.clock, options.feedPerSecond ?? 5, options.feedPerMinute ?? 120);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.fetch = options.fetch ?? fetch;
   }
@@ -115,34 +135,62 @@ export class ExportClient {
   }
 
   private async fetchWindow(window: DayWindow, timeAxis: TimeAxis, file: string): Promise<{ count: number; bytes: number }> {
+    return this.withRetries(this.pacer, `${window.startDate}..${window.endDate}`, {
+      request: (attempt) => this.options.onEvent?.({ type: 'request', window, attempt }),
+      retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason }),
+    }, () => this.attempt(window, timeAxis, file));
+  }
+
+  /**
+   * One page of the change feed (SPEC §7) after `cursor` (null: from the beginning), paced to the
+   * feed's own bucket and retried like an export window. A server without the feed answers 404,
+   * which comes back as an ExportApiError with status 404 for the caller to fall back on.
+   */
+  async changes(cursor: string | null, limit: number): Promise<ChangesPage> {
+    const url = new URL('/api/v1/coaching-sessions/changes', this.options.baseUrl);
+    if (cursor !== null) url.searchParams.set('cursor', cursor);
+    url.searchParams.set('limit', String(limit));
+    return this.withRetries(this.feedPacer, 'the change feed', {
+      request: (attempt) => this.options.onEvent?.({ type: 'feed-request', attempt }),
+      retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'feed-retry', attempt, delayMs, reason }),
+    }, () => this.fetchChanges(url.toString()));
+  }
+
+  /** Paces, waits out 429s as told, and retries what may succeed later with capped back-off. */
+  private async withRetries<T>(
+    pacer: Pacer,
+    what: string,
+    report: { request(attempt: number): void; retry(attempt: number, delayMs: number, reason: string): void },
+    once: () => Promise<T>,
+  ): Promise<T> {
     let failures = 0;
     let rateLimited = 0;
     for (let attempt = 1; ; attempt++) {
-      await this.pacer.take(this.options.signal);
-      this.options.onEvent?.({ type: 'request', window, attempt });
+      await pacer.take(this.options.signal);
+      report.request(attempt);
       try {
-        return await this.attempt(window, timeAxis, file);
+        return await once();
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason;
         if (error instanceof RateLimited) {
           if (++rateLimited > this.retry.maxRateLimited) {
-            throw new ExportApiError('server', `The server kept answering 429 for ${window.startDate}..${window.endDate}; giving up.`, 429);
+            throw new ExportApiError('server', `The server kept answering 429 for ${what}; giving up.`, 429);
           }
           const delayMs = error.retryAfterMs ?? this.backoff(rateLimited);
-          this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason: error.message });
-          await this.pacer.holdFor(delayMs, this.options.signal);
+          report.retry(attempt, delayMs, error.message);
+          await pacer.holdFor(delayMs, this.options.signal);
           continue;
         }
         if (!isRetryable(error) || ++failures >= this.retry.maxAttempts) throw error;
         const delayMs = this.backoff(failures);
-        this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason: (error as Error).message });
+        report.retry(attempt, delayMs, (error as Error).message);
         await this.clock.sleep(delayMs, this.options.signal);
       }
     }
   }
 
-  private async attempt(window: DayWindow, timeAxis: TimeAxis, file: string): Promise<{ count: number; bytes: number }> {
-    const url = new URL('/api/v1/coaching-sessions', this.options.baseUrl).toString();
+  /** Calls `url` with the token, abandoning a response that sends nothing for the idle timeout. */
+  private async send<T>(url: string, init: RequestInit, read: (response: Response, touch: () => void, signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     const abort = () => controller.abort(this.options.signal?.reason);
     this.options.signal?.addEventListener('abort', abort, { once: true });
@@ -155,21 +203,51 @@ export class ExportClient {
     try {
       let response: Response;
       try {
-        response = await this.fetch(url, {
-          method: 'POST',
-          headers: { apiToken: this.options.token, 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis }),
-          signal: controller.signal,
-        });
+        response = await this.fetch(url, { ...init, headers: { apiToken: this.options.token, accept: 'application/json', ...init.headers }, signal: controller.signal });
       } catch (error) {
         throw networkError(error, url, controller.signal);
       }
       if (response.status !== 200) throw await statusError(response, url);
-      return await this.spool(response, window, file, touch, controller.signal, url);
+      return await read(response, touch, controller.signal);
     } finally {
       clearTimeout(idle);
       this.options.signal?.removeEventListener('abort', abort);
     }
+  }
+
+  private async fetchChanges(url: string): Promise<ChangesPage> {
+    return this.send(url, { method: 'GET' }, async (response, touch, signal) => {
+      let text = '';
+      try {
+        if (!response.body) throw new ExportApiError('protocol', `${url} answered 200 without a body.`);
+        const decoder = new TextDecoder('utf-8', { fatal: true });
+        for await (const chunk of response.body) {
+          touch();
+          this.options.onEvent?.({ type: 'feed-bytes', bytes: chunk.byteLength });
+          text += decoder.decode(chunk, { stream: true });
+        }
+        text += decoder.decode();
+      } catch (error) {
+        if (error instanceof ExportApiError) throw error;
+        throw networkError(error, url, signal);
+      }
+      let page: unknown;
+      try {
+        page = JSON.parse(text);
+      } catch (error) {
+        throw new ExportApiError('protocol', `${url} sent a malformed response: ${(error as Error).message}.`);
+      }
+      if (!isChangesPage(page)) throw new ExportApiError('protocol', `${url} did not answer {"sessions": [...], "cursor": string, "hasMore": boolean}.`);
+      return page;
+    });
+  }
+
+  private async attempt(window: DayWindow, timeAxis: TimeAxis, file: string): Promise<{ count: number; bytes: number }> {
+    const url = new URL('/api/v1/coaching-sessions', this.options.baseUrl).toString();
+    const body = JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis });
+    return this.send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, (response, touch, signal) =>
+      this.spool(response, window, file, touch, signal, url),
+    );
   }
 
   private async spool(response: Response, window: DayWindow, file: string, touch: () => void, signal: AbortSignal, url: string) {
@@ -193,9 +271,18 @@ export class ExportClient {
         }
         if (spoolFailure.error) throw spoolFailure.error;
         if (text !== '' && !out.write(text)) {
+          // Each wait removes its listeners, so a long window does not pile them up on the stream.
           await new Promise<void>((resolve, reject) => {
-            out.once('drain', () => resolve());
-            out.once('error', reject);
+            const failed = (error: Error) => {
+              out.off('drain', drained);
+              reject(error);
+            };
+            const drained = () => {
+              out.off('error', failed);
+              resolve();
+            };
+            out.once('drain', drained);
+            out.once('error', failed);
           });
         }
       }

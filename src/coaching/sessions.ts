@@ -93,8 +93,12 @@ export async function createSession(store: Store, actor: Actor, input: CreateSes
     const entry = logEntry(actor, 'created', [`session "${session.coachingFormName}" created`], now);
     await tx.saveSession(session, true);
     await tx.appendLog(id, entry);
-    const names = { formCreatorName: actor.user.name, coachName: coach!.name, agentName: agent!.name, templateName: template?.name ?? null };
-    return sessionDocument(session, names, { activityLog: [logDocument(entry)], coachingPoints: [], todos: [] });
+    // The creator's name as this transaction sees it (a rename may have committed since sign-in).
+    const creatorName = coachId === actor.user.id ? coach!.name : ((await tx.getUser(actor.user.id))?.name ?? actor.user.name);
+    const names = { formCreatorName: creatorName, coachName: coach!.name, agentName: agent!.name, templateName: template?.name ?? null };
+    const document = sessionDocument(session, names, { activityLog: [logDocument(entry)], coachingPoints: [], todos: [] });
+    tx.renderedSession(document);
+    return document;
   });
 }
 

@@ -58,6 +58,8 @@ export const IssuedTokenSchema = Type.Composite([TokenSchema, Type.Object({ toke
 
 export const CreateTemplateBody = Type.Object({ name: Name }, closed);
 export type CreateTemplateBody = Static<typeof CreateTemplateBody>;
+export const RenameTemplateBody = Type.Object({ name: Name }, closed);
+export type RenameTemplateBody = Static<typeof RenameTemplateBody>;
 export const TemplateSchema = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String() });
 
 const sessionFields = {

@@ -13,7 +13,7 @@ import { HttpError } from './errors.js';
 import type { AppMetrics, LimitBucket } from './metrics.js';
 import { DOCS_PREFIX } from './openapi.js';
 
-export type Bucket = 'export' | 'api';
+export type Bucket = 'export' | 'api' | 'feed';
 
 /** What a route asks of the guard, declared in its `config`. */
 export interface RouteGuard {
@@ -80,7 +80,7 @@ export function installGuard(
     deps.metrics?.rateLimitRejected(bucket);
     return refuse(decision);
   };
-  const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
+  const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api), feed: rulesFor(deps.config.limits.feed) };
   const authFailures = new AuthFailureLimiter(deps.limiter, {
     perAddress: deps.config.limits.authFailures,
     perToken: deps.config.limits.authFailuresPerToken,

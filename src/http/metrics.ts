@@ -73,11 +73,11 @@ export class AppMetrics {
    * Counts an export's JSON text as it leaves: bytes per chunk, and the export as in flight
    * until the stream ends or the client goes away (the generator is then returned early).
    */
-  async *meterExport(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  async *meterExport(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
     this.exportsInFlight.inc();
     try {
       for await (const chunk of chunks) {
-        this.exportBytes.inc(Buffer.byteLength(chunk, 'utf8'));
+        this.exportBytes.inc(Buffer.byteLength(chunk));
         yield chunk;
       }
     } finally {
@@ -85,17 +85,9 @@ export class AppMetrics {
     }
   }
 
-  /** Sessions as they are sent, counted by whoever knows a page's length. */
+  /** Sessions an export sent, counted when it ends (cut or whole). */
   exportSessionsSent(count: number): void {
     if (count > 0) this.exportSessions.inc(count);
-  }
-
-  /** Pages of session documents passed through unchanged, each page's sessions counted. */
-  async *countSessions<T extends { length: number }>(pages: AsyncIterable<T>): AsyncGenerator<T> {
-    for await (const page of pages) {
-      this.exportSessionsSent(page.length);
-      yield page;
-    }
   }
 }
 

@@ -14,6 +14,7 @@ import type {
   UserChanges,
 } from './accounts-store.js';
 import type { Dialect } from './dialect.js';
+import { refreshDocumentsShowingUser } from './documents/refresh.js';
 import { flag, tokenRow } from './rows.js';
 import type { AuditLogTable, Database, UsersTable } from './schema.js';
 import type { NewToken } from './store.js';
@@ -72,10 +73,8 @@ export class KyselyAccountsTx implements AccountsTx {
     if (changes.role !== undefined) set.role = changes.role;
     if (changes.active !== undefined) set.active = flag(changes.active);
     await this.trx.updateTable('users').set(set).where('org_id', '=', this.orgId).where('id', '=', userId).execute();
-    if (changes.name !== undefined) {
-      // The session documents show coach, agent and to-do creator names: rewritten in this transaction.
-      // read model: refreshDocumentsShowingUser(trx, dialect, orgId, userId)
-    }
+    // The session documents show coach, agent and to-do creator names: rewritten in this transaction.
+    if (changes.name !== undefined) await refreshDocumentsShowingUser(this.trx, this.dialect, this.orgId, userId);
   }
 
   async lockAdminChanges(): Promise<void> {

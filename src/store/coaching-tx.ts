@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { Dialect } from './dialect.js';
 import { pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
@@ -11,6 +12,10 @@ type ItemTable = 'coaching_sessions' | 'coaching_points' | 'todos';
 export class KyselyCoachingTx implements CoachingTx {
   /** The same transaction, for the helpers over a table chosen by a type parameter, which Kysely cannot type. */
   private readonly untyped: Kysely<Record<string, Record<string, unknown>>>;
+  /** Sessions whose document this transaction changed: written, logged, or linked before or after. */
+  readonly touched = new Set<string>();
+  /** Documents the caller rendered whole; a later change to the session in this transaction drops its entry. */
+  readonly rendered = new Map<string, ExportSession>();
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -32,7 +37,9 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   private async replaceLinks(table: LinkTable, itemId: string, sessionIds: string[]): Promise<void> {
-    await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).execute();
+    const before = await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).returning('session_id').execute();
+    for (const { session_id } of before) this.touch(session_id);
+    for (const id of sessionIds) this.touch(id);
     if (sessionIds.length === 0) return;
     await this.trx
       .insertInto(table)
@@ -81,7 +88,17 @@ export class KyselyCoachingTx implements CoachingTx {
     return rows.map(sessionFromRow);
   }
 
+  private touch(sessionId: string): void {
+    this.touched.add(sessionId);
+    this.rendered.delete(sessionId);
+  }
+
+  renderedSession(document: ExportSession): void {
+    this.rendered.set(document._id, document);
+  }
+
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
+    this.touch(session.id);
     await this.write('coaching_sessions', sessionRow(this.orgId, session), isNew);
   }
 
@@ -106,6 +123,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
+    this.touch(sessionId);
     await this.trx
       .insertInto('activity_log')
       .values({

@@ -18,7 +18,7 @@ type Db = Kysely<Database>;
  * `column IN (ids)`. On PostgreSQL one array parameter (`= ANY($1)`): a plan for a list of a
  * thousand parameters costs more than the query itself.
  */
-function idIn(dialect: Dialect, column: string, ids: string[]): Expression<SqlBool> {
+export function idIn(dialect: Dialect, column: string, ids: string[]): Expression<SqlBool> {
   return dialect === 'postgres'
     ? sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`
     : sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids)})`;

@@ -10,6 +10,11 @@ import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
 import type { AccountsTx, AuditQuery, AuditRecord, BrowserSessionOwner, InviteRecord, NewInvite, SignInCandidate, StoredAuditEntry, UserAccount } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
+import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument } from './documents/refresh.js';
+import { writeDocuments } from './documents/write.js';
+import { changesAfter } from './documents/feed.js';
+import { postgresStoredDocuments } from './documents/export-postgres.js';
+import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
@@ -18,6 +23,9 @@ import type { Database, LinkTable } from './schema.js';
 import {
   ConflictError,
   type CoachingTx,
+  type FeedChange,
+  type FeedPosition,
+  type ExportChunk,
   type ImportCounts,
   type NewToken,
   type StatsAggregate,
@@ -41,8 +49,8 @@ export interface Driver {
   db: Kysely<Database>;
   openReader(): Promise<Reader>;
   isUniqueViolation(error: unknown): boolean;
-  /** Pages of finished JSON, where the database can build it faster than JavaScript. */
-  exportJsonPages?(orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<string[]>;
+  /** The stored documents of a window, where the driver reads them faster than through Kysely. */
+  exportDocuments?(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk>;
   /** A faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
@@ -284,7 +292,13 @@ export class KyselyStore implements Store {
   }
 
   async coaching<T>(orgId: string, work: (tx: CoachingTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new KyselyCoachingTx(trx, orgId, this.dialect)));
+    return this.db.transaction().execute(async (trx) => {
+      const tx = new KyselyCoachingTx(trx, orgId, this.dialect);
+      const result = await work(tx);
+      await writeDocuments(trx, this.dialect, orgId, [...tx.rendered.values()].map(renderedDocument));
+      await refreshSessionDocuments(trx, this.dialect, orgId, [...tx.touched].filter((id) => !tx.rendered.has(id)));
+      return result;
+    });
   }
 
   async readSession(orgId: string, id: string): Promise<ExportSession | null> {
@@ -299,6 +313,20 @@ export class KyselyStore implements Store {
       .execute();
   }
 
+  async renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('coaching_templates')
+        .set({ name, updated_at: now })
+        .where('org_id', '=', orgId)
+        .where('id', '=', templateId)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await refreshDocumentsOfTemplate(trx, this.dialect, orgId, templateId);
+      return true;
+    });
+  }
+
   async listTemplates(orgId: string): Promise<TemplateListing[]> {
     const rows = await this.db
       .selectFrom('coaching_templates')
@@ -310,18 +338,20 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
   }
 
-  async *exportJsonPages(orgId: string, window: ExportWindow, pageSize = 500): AsyncGenerator<string[]> {
-    if (this.driver.exportJsonPages) {
-      yield* this.driver.exportJsonPages(orgId, window, pageSize);
-      return;
-    }
-    for await (const page of this.exportPages(orgId, window, pageSize)) yield page.map((session) => JSON.stringify(session));
+  async *exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
+    if (this.driver.exportDocuments) yield* this.driver.exportDocuments(orgId, window);
+    else yield* postgresStoredDocuments(this.db, orgId, window);
+  }
+
+  changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {
+    return changesAfter(this.db, this.dialect, orgId, after, limit);
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     return this.db.transaction().execute(async (trx) => {
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
+      const scope = await scopeBeforeImport(trx, this.dialect, orgId, plan);
       await upsertUsers(trx, orgId, plan.users, now);
       await upsert(
         trx,
@@ -355,7 +385,7 @@ export class KyselyStore implements Store {
       // An imported session lists all of its points and to-dos: links it no longer lists go.
       await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
       await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
-
+      await refreshAfterImport(trx, this.dialect, orgId, scope);
       return countsOf(plan);
     });
   }

@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyStore, type Driver } from './kysely-store.js';
-import { postgresExportJson } from './postgres-export-json.js';
 import type { Database } from './schema.js';
 
 const INT8 = 20;
@@ -33,7 +32,6 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Kys
     async openReader() {
       return { db, close: async () => undefined };
     },
-    exportJsonPages: (orgId, window, pageSize) => postgresExportJson(pool, orgId, window, pageSize),
     isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     withMigrationLock: (run) =>

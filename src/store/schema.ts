@@ -156,6 +156,21 @@ export interface AuditLogTable {
   details: string;
 }
 
+/**
+ * A session's finished export document (the read model) and the position of its last rewrite in
+ * the change feed. `doc` is a Buffer on SQLite (BLOB) and a string on PostgreSQL.
+ */
+export interface SessionDocumentsTable {
+  org_id: string;
+  session_id: string;
+  created_at: number;
+  meeting_date: number | null;
+  doc: Buffer | string;
+  /** PostgreSQL: the writing transaction's xid8, read as a decimal string; SQLite: 0. */
+  xid: string | number;
+  seq: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -170,6 +185,7 @@ export interface Database {
   invites: InvitesTable;
   browser_sessions: BrowserSessionsTable;
   audit_log: AuditLogTable;
+  session_documents: SessionDocumentsTable;
 }
 
 export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

@@ -4,7 +4,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type Driver } from './kysely-store.js';
 import { sqliteBulkImport } from './sqlite-bulk.js';
-import { sqliteExportJson } from './sqlite-export-json.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
+import { sqliteStoredDocuments } from './documents/export-sqlite.js';
 import type { Database } from './schema.js';
 
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
@@ -36,7 +37,7 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
 export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL'): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const driver: Driver = {
     dialect: 'sqlite',
     db,
@@ -44,9 +45,9 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
       const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(file, true) }) });
       return { db: reader, close: () => reader.destroy() };
     },
-    exportJsonPages: (orgId, window, pageSize) => sqliteExportJson(() => connect(file, true), orgId, window, pageSize),
+    exportDocuments: (orgId, window) => sqliteStoredDocuments(() => connect(file, true), orgId, window),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
-    bulkImport: (orgId, plan, now, audit) => db.connection().execute(async () => sqliteBulkImport(writer, orgId, plan, now, audit)),
+    bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     isUniqueViolation: (error) =>
       error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
     // One writer connection per process, and SQLite serializes writers across processes.

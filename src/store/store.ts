@@ -59,6 +59,12 @@ export interface CoachingTx {
   appendLog(sessionId: string, entry: LogEntryRecord): Promise<void>;
   getUser(id: string): Promise<UserRecord | null>;
   getTemplate(id: string): Promise<TemplateRecord | null>;
+  /**
+   * The session's finished document as this transaction leaves it, already rendered by the caller
+   * (coaching/documents.ts) from what it just wrote, so the read model stores it without reading
+   * the session back. Only for a document the caller knows whole: a session it created.
+   */
+  renderedSession(document: ExportSession): void;
 }
 
 export interface TemplateListing extends TemplateRecord {
@@ -99,6 +105,25 @@ export interface PoolStats {
   total: number;
   idle: number;
   waiting: number;
+}
+
+/** A run of finished export documents, joined by commas as the array wants them, and how many. */
+export interface ExportChunk {
+  data: Buffer | string;
+  sessions: number;
+}
+
+/** An opaque-to-clients feed position; on SQLite xid is '0'. Decimal strings. */
+export interface FeedPosition {
+  xid: string;
+  seq: string;
+}
+
+/** One session in the change feed: where its last change stands, and its document now. */
+export interface FeedChange {
+  position: FeedPosition;
+  /** The finished export JSON text of the session. */
+  doc: string;
 }
 
 /** A unique value (an email within an organization) is already taken. */
@@ -142,12 +167,21 @@ export interface Store extends AccountsStore {
   readSession(orgId: string, id: string): Promise<ExportSession | null>;
   createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void>;
   listTemplates(orgId: string): Promise<TemplateListing[]>;
+  /** Renames a template and rewrites every document that shows it, together; false if there is no such template. */
+  renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean>;
 
   /**
-   * The same pages, each session already JSON text exactly as JSON.stringify writes it; built by
-   * the database where it can, and checked against `exportPages` (the portable reference).
+   * The body of the export array (everything between its brackets) in large chunks: the stored
+   * documents of the window in contract order, every one but the first after a comma, read from
+   * one consistent snapshot. Stopping the iteration early releases everything it holds.
    */
-  exportJsonPages(orgId: string, window: ExportWindow, pageSize?: number): AsyncIterable<string[]>;
+  exportDocuments(orgId: string, window: ExportWindow): AsyncIterable<ExportChunk>;
+
+  /**
+   * Sessions whose document changed after `after` (null: from the start), oldest change first,
+   * at most `limit`, each once, only positions that no still-running transaction can precede.
+   */
+  changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]>;
 
   /** Writes a validated import in one transaction: all of it or none of it (and its audit entry). */
   applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;

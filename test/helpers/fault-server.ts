@@ -2,6 +2,8 @@ import http from 'node:http';
 import type net from 'node:net';
 
 export interface SeenRequest {
+  method: string;
+  url: string;
   body: { startDate: string; endDate: string; timeAxis: string };
   headers: http.IncomingHttpHeaders;
 }
@@ -16,7 +18,7 @@ export async function startFaultServer(handler: FaultHandler) {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
-      const request = { body: JSON.parse(raw || '{}'), headers: req.headers };
+      const request = { method: req.method ?? 'GET', url: req.url ?? '/', body: JSON.parse(raw || '{}'), headers: req.headers };
       seen.push(request);
       void handler(request, res, seen.length);
     });

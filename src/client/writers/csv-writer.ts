@@ -3,30 +3,24 @@ import path from 'node:path';
 import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
+import { TABLE_NAMES, TABLES, tableRows, type Cell, type TableName } from '../tables.js';
 
 /**
  * RFC 4180 fields: quoted when they hold a comma, quote, CR or LF, and an empty string is written
  * quoted ("") while null is written as nothing, so `COPY … WITH (FORMAT csv)` loads null as NULL
  * and "" as an empty string. Records end in CRLF.
  */
-export function csvField(value: string | number | boolean | null): string {
+export function csvField(value: Cell): string {
   if (value === null) return '';
   const text = String(value);
   return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-const csvRow = (values: Array<string | number | boolean | null>) => `${values.map(csvField).join(',')}\r\n`;
+const csvRow = (values: Cell[]) => `${values.map(csvField).join(',')}\r\n`;
 
-export const TABLES = {
-  sessions: ['_id', 'coachingFormName', 'coachingTemplateId', 'coachingTemplateName', 'meetingFormat', 'formCreatorId', 'formCreatorName', 'coachName', 'coachId', 'agentId', 'agentName', 'createdAt', 'updatedAt', 'sharedWithAgent', 'meetingDate', 'agentConfirmed', 'coachConfirmed', 'coachNotes', 'agentNotes', 'isDeleted'],
-  activity_log: ['sessionId', 'position', 'userId', 'userEmail', 'actionType', 'descriptions', 'timestamp', 'ipAddress'],
-  coaching_points: ['_id', 'type', 'classification', 'ticketId', 'subject', 'rubricName', 'criteriaName', 'kpiName', 'score', 'agentNotes', 'coachNotes', 'createdAt', 'updatedAt', 'isDeleted'],
-  coaching_point_sessions: ['coachingPointId', 'sessionId', 'position'],
-  todos: ['_id', 'actionString', 'completedAt', 'createdAt', 'creatorId', 'creatorName', 'description', 'link', 'status', 'title', 'type', 'updatedAt', 'isDeleted'],
-  todo_sessions: ['todoId', 'sessionId', 'position'],
-} as const;
+export { TABLES };
 
-type Table = keyof typeof TABLES;
+type Table = TableName;
 
 /** The first field of every record after the header, for rebuilding which ids were written. */
 export function firstColumn(file: string): string[] {
@@ -77,7 +71,8 @@ export class CsvWriter implements ExportWriter {
   constructor(private readonly dir: string, resume: Record<string, number> | null) {
     fs.mkdirSync(dir, { recursive: true });
     const sinks = {} as Record<Table, FileSink>;
-    for (const [table, columns] of Object.entries(TABLES) as Array<[Table, readonly string[]]>) {
+    for (const table of TABLE_NAMES) {
+      const columns = TABLES[table];
       const file = this.fileOf(table);
       const at = resume ? (resume[file] ?? null) : null;
       sinks[table] = new FileSink(file, at);
@@ -98,22 +93,8 @@ export class CsvWriter implements ExportWriter {
   }
 
   write(s: ExportSession): void {
-    this.sinks.sessions.write(csvRow([s._id, s.coachingFormName, s.coachingTemplateId, s.coachingTemplateName, s.meetingFormat, s.formCreatorId, s.formCreatorName, s.coachName, s.coachId, s.agentId, s.agentName, s.createdAt, s.updatedAt, s.sharedWithAgent, s.meetingDate, s.agentConfirmed, s.coachConfirmed, s.coachNotes, s.agentNotes, s.isDeleted]));
-    s.activityLog.forEach((e, position) => {
-      this.sinks.activity_log.write(csvRow([s._id, position, e.userId, e.userEmail, e.actionType, JSON.stringify(e.descriptions), e.timestamp, e.ipAddress]));
-    });
-    for (const p of s.coachingPoints) {
-      if (this.writtenPoints.has(p._id)) continue;
-      this.writtenPoints.add(p._id);
-      this.sinks.coaching_points.write(csvRow([p._id, p.type, p.classification, p.ticketId, p.subject, p.rubricName, p.criteriaName, p.kpiName, p.score, p.agentNotes, p.coachNotes, p.createdAt, p.updatedAt, p.isDeleted]));
-      p.coachingFormIds.forEach((sessionId, position) => this.sinks.coaching_point_sessions.write(csvRow([p._id, sessionId, position])));
-    }
-    for (const t of s.todos) {
-      if (this.writtenTodos.has(t._id)) continue;
-      this.writtenTodos.add(t._id);
-      this.sinks.todos.write(csvRow([t._id, t.actionString, t.completedAt, t.createdAt, t.creatorId, t.creatorName, t.description, t.link, t.status, t.title, t.type, t.updatedAt, t.isDeleted]));
-      t.coachingFormIds.forEach((sessionId, position) => this.sinks.todo_sessions.write(csvRow([t._id, sessionId, position])));
-    }
+    const rows = tableRows([s], { points: this.writtenPoints, todos: this.writtenTodos });
+    for (const table of TABLE_NAMES) for (const row of rows[table]) this.sinks[table].write(csvRow(row));
   }
 
   commit(): Record<string, number> {

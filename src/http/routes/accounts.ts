@@ -5,12 +5,14 @@ import { createTemplate, createTokenFor, createUser, inviteUser, revokeToken, up
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { DirectorySchema, InviteUrlSchema, UpdateUserBody, UserWithInviteSchema } from '../../contract/account-schemas.js';
+import { notFound } from '../../coaching/errors.js';
 import {
   CreateTemplateBody,
   CreateTokenBody,
   CreateUserBody,
   IdParams,
   IssuedTokenSchema,
+  RenameTemplateBody,
   TemplateSchema,
   TokenSchema,
   UserSchema,
@@ -129,6 +131,27 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
       const now = clock.now();
       const template = await createTemplate(store, actorOf(request), request.body.name, now);
       return reply.code(201).send({ ...template, createdAt: iso(now) });
+    },
+  );
+  app.patch<{ Params: IdParams; Body: RenameTemplateBody }>(
+    '/api/v1/coaching-templates/:id',
+    {
+      schema: {
+        summary: 'Rename a coaching template',
+        description: 'Admins. Every session made from the template shows the new name, in its export document and change feed, from the same transaction on.',
+        tags: ['Templates'],
+        params: IdParams,
+        body: RenameTemplateBody,
+        response: { 200: TemplateSchema, ...errors },
+      },
+      config: { roles: ['admin'] },
+    },
+    async (request) => {
+      const { orgId } = actorOf(request);
+      const { id } = request.params;
+      if (!(await store.renameTemplate(orgId, id, request.body.name, clock.now()))) throw notFound('coaching template', id);
+      const renamed = (await store.listTemplates(orgId)).find((t) => t.id === id)!;
+      return { ...renamed, createdAt: iso(renamed.createdAt) };
     },
   );
   app.get(

@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as initial from './001-initial.js';
+import * as readModel from './002-read-model.js';
 import * as accounts from './003-accounts.js';
 import * as statsIndexes from './004-stats-indexes.js';
 
@@ -9,6 +10,7 @@ type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<voi
 /** Ordered by name; a shipped migration is never edited, only followed. */
 const migrations: Record<string, DialectMigration> = {
   '001-initial': initial,
+  '002-read-model': readModel,
   '003-accounts': accounts,
   '004-stats-indexes': statsIndexes,
 };

@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DatabaseConfig } from '../src/config.js';
+import { freePort } from '../test/helpers/processes.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/coachport.js');
+
+/** `coachport serve` in its own process with limits no benchmark reaches, ready once /healthz answers. */
+export interface Server {
+  url: string;
+  child: ChildProcess;
+  rssKb(): number;
+  stop(): Promise<void>;
+}
+
+export async function startServer(database: DatabaseConfig, env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: database.kind === 'sqlite' ? database.file : database.url,
+      RATE_LIMIT_EXPORT_PER_SECOND: '100000',
+      RATE_LIMIT_EXPORT_PER_MINUTE: '1000000',
+      RATE_LIMIT_API_PER_SECOND: '1000000',
+      RATE_LIMIT_API_PER_MINUTE: '100000000',
+      RATE_LIMIT_FEED_PER_SECOND: '1000000',
+      RATE_LIMIT_FEED_PER_MINUTE: '100000000',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      if (i > 200) throw new Error('the server did not start');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    url,
+    child,
+    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
+    stop: () => new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+

@@ -1,0 +1,93 @@
+import type { CoachingPoint, ExportSession, Todo } from '../contract/schemas.js';
+
+/**
+ * The export's documents as flat tables, described once: the CSV writer writes these tables as
+ * files and `coachport sync` keeps them as database tables. Each column names its type so the
+ * mirror can declare it (the CSV file only ever holds text).
+ */
+export type ColumnType = 'text' | 'boolean' | 'timestamp' | 'integer';
+export type Cell = string | number | boolean | null;
+
+interface TableDefinition<T> {
+  columns: ReadonlyArray<readonly [name: string, type: ColumnType]>;
+  /** The columns that identify a row. */
+  key: readonly string[];
+  rows(record: T): Cell[][];
+}
+
+const sessionColumns = [
+  ['_id', 'text'], ['coachingFormName', 'text'], ['coachingTemplateId', 'text'], ['coachingTemplateName', 'text'],
+  ['meetingFormat', 'text'], ['formCreatorId', 'text'], ['formCreatorName', 'text'], ['coachName', 'text'], ['coachId', 'text'],
+  ['agentId', 'text'], ['agentName', 'text'], ['createdAt', 'timestamp'], ['updatedAt', 'timestamp'], ['sharedWithAgent', 'boolean'],
+  ['meetingDate', 'timestamp'], ['agentConfirmed', 'boolean'], ['coachConfirmed', 'boolean'], ['coachNotes', 'text'],
+  ['agentNotes', 'text'], ['isDeleted', 'boolean'],
+] as const;
+
+export const TABLE_DEFINITIONS = {
+  sessions: {
+    columns: sessionColumns,
+    key: ['_id'],
+    rows: (s: ExportSession) => [[s._id, s.coachingFormName, s.coachingTemplateId, s.coachingTemplateName, s.meetingFormat, s.formCreatorId, s.formCreatorName, s.coachName, s.coachId, s.agentId, s.agentName, s.createdAt, s.updatedAt, s.sharedWithAgent, s.meetingDate, s.agentConfirmed, s.coachConfirmed, s.coachNotes, s.agentNotes, s.isDeleted]],
+  } satisfies TableDefinition<ExportSession>,
+  activity_log: {
+    columns: [['sessionId', 'text'], ['position', 'integer'], ['userId', 'text'], ['userEmail', 'text'], ['actionType', 'text'], ['descriptions', 'text'], ['timestamp', 'timestamp'], ['ipAddress', 'text']],
+    key: ['sessionId', 'position'],
+    // descriptions is a list; a table cell holds it as JSON text.
+    rows: (s: ExportSession) => s.activityLog.map((e, position) => [s._id, position, e.userId, e.userEmail, e.actionType, JSON.stringify(e.descriptions), e.timestamp, e.ipAddress]),
+  } satisfies TableDefinition<ExportSession>,
+  coaching_points: {
+    columns: [['_id', 'text'], ['type', 'text'], ['classification', 'text'], ['ticketId', 'text'], ['subject', 'text'], ['rubricName', 'text'], ['criteriaName', 'text'], ['kpiName', 'text'], ['score', 'text'], ['agentNotes', 'text'], ['coachNotes', 'text'], ['createdAt', 'timestamp'], ['updatedAt', 'timestamp'], ['isDeleted', 'boolean']],
+    key: ['_id'],
+    rows: (p: CoachingPoint) => [[p._id, p.type, p.classification, p.ticketId, p.subject, p.rubricName, p.criteriaName, p.kpiName, p.score, p.agentNotes, p.coachNotes, p.createdAt, p.updatedAt, p.isDeleted]],
+  } satisfies TableDefinition<CoachingPoint>,
+  coaching_point_sessions: {
+    columns: [['coachingPointId', 'text'], ['sessionId', 'text'], ['position', 'integer']],
+    key: ['coachingPointId', 'sessionId'],
+    rows: (p: CoachingPoint) => p.coachingFormIds.map((sessionId, position) => [p._id, sessionId, position]),
+  } satisfies TableDefinition<CoachingPoint>,
+  todos: {
+    columns: [['_id', 'text'], ['actionString', 'text'], ['completedAt', 'timestamp'], ['createdAt', 'timestamp'], ['creatorId', 'text'], ['creatorName', 'text'], ['description', 'text'], ['link', 'text'], ['status', 'text'], ['title', 'text'], ['type', 'text'], ['updatedAt', 'timestamp'], ['isDeleted', 'boolean']],
+    key: ['_id'],
+    rows: (t: Todo) => [[t._id, t.actionString, t.completedAt, t.createdAt, t.creatorId, t.creatorName, t.description, t.link, t.status, t.title, t.type, t.updatedAt, t.isDeleted]],
+  } satisfies TableDefinition<Todo>,
+  todo_sessions: {
+    columns: [['todoId', 'text'], ['sessionId', 'text'], ['position', 'integer']],
+    key: ['todoId', 'sessionId'],
+    rows: (t: Todo) => t.coachingFormIds.map((sessionId, position) => [t._id, sessionId, position]),
+  } satisfies TableDefinition<Todo>,
+};
+
+export type TableName = keyof typeof TABLE_DEFINITIONS;
+export const TABLE_NAMES = Object.keys(TABLE_DEFINITIONS) as TableName[];
+
+/** Column names per table, in file order (the CSV header). */
+export const TABLES = Object.fromEntries(
+  TABLE_NAMES.map((table) => [table, TABLE_DEFINITIONS[table].columns.map(([name]) => name)]),
+) as Record<TableName, string[]>;
+
+/**
+ * The rows one batch of sessions contributes to every table. A point or to-do linked to several
+ * sessions is one record with one link row per session, written the first time it is met:
+ * `seen` carries the ids already written across batches.
+ */
+export function tableRows(sessions: Iterable<ExportSession>, seen = { points: new Set<string>(), todos: new Set<string>() }): Record<TableName, Cell[][]> {
+  const out = Object.fromEntries(TABLE_NAMES.map((t) => [t, []])) as unknown as Record<TableName, Cell[][]>;
+  const d = TABLE_DEFINITIONS;
+  for (const s of sessions) {
+    out.sessions.push(...d.sessions.rows(s));
+    out.activity_log.push(...d.activity_log.rows(s));
+    for (const p of s.coachingPoints) {
+      if (seen.points.has(p._id)) continue;
+      seen.points.add(p._id);
+      out.coaching_points.push(...d.coaching_points.rows(p));
+      out.coaching_point_sessions.push(...d.coaching_point_sessions.rows(p));
+    }
+    for (const t of s.todos) {
+      if (seen.todos.has(t._id)) continue;
+      seen.todos.add(t._id);
+      out.todos.push(...d.todos.rows(t));
+      out.todo_sessions.push(...d.todo_sessions.rows(t));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+import { sql, type Kysely } from 'kysely';
+import type { ExportSession } from '../../contract/schemas.js';
+import type { Dialect } from '../dialect.js';
+import { idIn, readSessionsById } from '../export-pages.js';
+import type { Database } from '../schema.js';
+import { spliceName } from './splice.js';
+import { writeDocuments, type RenderedDocument } from './write.js';
+
+/**
+ * Keeps the read model current: every helper here runs inside the caller's transaction (any Kysely
+ * transaction of either dialect), renders through the one renderer (the portable path that
+ * `exportPages` uses) and stores the result, moving each session in the change feed.
+ */
+
+/** Sessions rendered per round: five queries each, whatever the number. */
+const SESSIONS_PER_ROUND = 500;
+
+/** The stored form of a rendered session: its JSON, exactly as JSON.stringify writes it. */
+export function renderedDocument(session: ExportSession): RenderedDocument {
+  return {
+    sessionId: session._id,
+    createdAt: Date.parse(session.createdAt),
+    meetingDate: session.meetingDate === null ? null : Date.parse(session.meetingDate),
+    json: JSON.stringify(session),
+  };
+}
+
+/**
+ * On PostgreSQL, locks the sessions in id order before reading them, so a rewrite never renders
+ * a session that another transaction is changing: it waits, then reads what that one committed.
+ * (Coaching changes already hold these locks; a rename fan-out takes them here.)
+ */
+async function lockSessions(trx: Kysely<Database>, dialect: Dialect, orgId: string, ids: string[]): Promise<void> {
+  if (dialect !== 'postgres' || ids.length === 0) return;
+  await trx
+    .selectFrom('coaching_sessions')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where(idIn(dialect, 'id', ids))
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+/** Rewrites the documents of these sessions; ids of sessions that do not exist are ignored. */
+export async function refreshSessionDocuments(trx: Kysely<Database>, dialect: Dialect, orgId: string, sessionIds: string[]): Promise<void> {
+  const ids = [...new Set(sessionIds)].sort();
+  for (let i = 0; i < ids.length; i += SESSIONS_PER_ROUND) {
+    const round = ids.slice(i, i + SESSIONS_PER_ROUND);
+    await lockSessions(trx, dialect, orgId, round);
+    const sessions = await readSessionsById(trx, dialect, orgId, round);
+    await writeDocuments(trx, dialect, orgId, sessions.map(renderedDocument));
+  }
+}
+
+/** Sessions that show this person's name: as form creator, coach, agent, or creator of a to-do on them. */
+export async function sessionsShowingUser(trx: Kysely<Database>, orgId: string, userId: string): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('coaching_sessions')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where((eb) => eb.or([eb('form_creator_id', '=', userId), eb('coach_id', '=', userId), eb('agent_id', '=', userId)]))
+    .union(
+      trx
+        .selectFrom('todo_sessions as l')
+        .innerJoin('todos as t', (j) => j.onRef('t.org_id', '=', 'l.org_id').onRef('t.id', '=', 'l.item_id'))
+        .select('l.session_id as id')
+        .where('t.org_id', '=', orgId)
+        .where('t.creator_id', '=', userId),
+    )
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+export async function sessionsOfTemplate(trx: Kysely<Database>, orgId: string, templateId: string): Promise<string[]> {
+  const rows = await trx.selectFrom('coaching_sessions').select('id').where('org_id', '=', orgId).where('template_id', '=', templateId).execute();
+  return rows.map((row) => row.id);
+}
+
+async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_templates', orgId: string, id: string): Promise<string | null> {
+  const row = await trx.selectFrom(table).select('name').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return row?.name ?? null;
+}
+
+/**
+ * After a person's name changed in `trx` (the only thing a document shows of a person besides the
+ * id). Where the name stands at the top of a document (form creator, coach, agent) it is spliced in
+ * set-based; sessions with a to-do the person created are rendered again whole.
+ */
+export async function refreshDocumentsShowingUser(trx: Kysely<Database>, dialect: Dialect, orgId: string, userId: string): Promise<void> {
+  const name = await nameOf(trx, 'users', orgId, userId);
+  const todoSessions = await trx
+    .selectFrom('todo_sessions as l')
+    .innerJoin('todos as t', (j) => j.onRef('t.org_id', '=', 'l.org_id').onRef('t.id', '=', 'l.item_id'))
+    .select('l.session_id')
+    .distinct()
+    .where('t.org_id', '=', orgId)
+    .where('t.creator_id', '=', userId)
+    .execute();
+  if (name !== null) {
+    if (dialect === 'postgres') await lockSessions(trx, dialect, orgId, await sessionsShowingUser(trx, orgId, userId));
+    await spliceName(trx, dialect, orgId, 'formCreatorName', name, { column: 'form_creator_id', id: userId });
+    await spliceName(trx, dialect, orgId, 'coachName', name, { column: 'coach_id', id: userId });
+    await spliceName(trx, dialect, orgId, 'agentName', name, { column: 'agent_id', id: userId });
+  }
+  await refreshSessionDocuments(trx, dialect, orgId, todoSessions.map((row) => row.session_id));
+}
+
+/** After a template's name changed in `trx`: the new name spliced into every document of it, set-based. */
+export async function refreshDocumentsOfTemplate(trx: Kysely<Database>, dialect: Dialect, orgId: string, templateId: string): Promise<void> {
+  const name = await nameOf(trx, 'coaching_templates', orgId, templateId);
+  if (name === null) return;
+  if (dialect === 'postgres') await lockSessions(trx, dialect, orgId, await sessionsOfTemplate(trx, orgId, templateId));
+  await spliceName(trx, dialect, orgId, 'coachingTemplateName', name, { column: 'template_id', id: templateId });
+}
+
+/** Every session's document, for a database written before the read model existed. */
+export async function rebuildAllDocuments(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const orgs = await db.selectFrom('organizations').select('id').orderBy('id').execute();
+  for (const { id: orgId } of orgs) {
+    let after = '';
+    for (;;) {
+      const rows = await db
+        .selectFrom('coaching_sessions')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(SESSIONS_PER_ROUND * 10)
+        .execute();
+      if (rows.length === 0) break;
+      const ids = rows.map((row) => row.id);
+      await refreshSessionDocuments(db, dialect, orgId, ids);
+      after = ids[ids.length - 1]!;
+    }
+  }
+  // Fresh planner statistics after a bulk build, so the export and the feed use their indexes.
+  if (dialect === 'postgres') await sql`analyze session_documents`.execute(db);
+}

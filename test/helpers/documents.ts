@@ -1,0 +1,20 @@
+import type { ExportWindow } from '../../src/export/window.js';
+import type { Store } from '../../src/store/store.js';
+
+/** Every session of an organization, whatever its dates: the createdAt axis over all time. */
+export const ALL_TIME: ExportWindow = { axis: 'createdAt', fromMs: 0, toMs: 8.64e15 };
+
+/** The export body as the read model serves it: the stored documents, exactly as streamed. */
+export async function storedExport(store: Store, orgId: string, window: ExportWindow = ALL_TIME): Promise<string> {
+  const chunks: Buffer[] = [Buffer.from('[')];
+  for await (const chunk of store.exportDocuments(orgId, window)) chunks.push(typeof chunk.data === 'string' ? Buffer.from(chunk.data) : chunk.data);
+  chunks.push(Buffer.from(']'));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The same export rendered now from the normalized tables by the portable path: the reference. */
+export async function portableExport(store: Store, orgId: string, window: ExportWindow = ALL_TIME): Promise<string> {
+  const docs: unknown[] = [];
+  for await (const page of store.exportPages(orgId, window)) docs.push(...page);
+  return JSON.stringify(docs);
+}

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { TABLE_NAMES } from '../src/client/tables.js';
+import { generateSeed } from '../src/seed/generate.js';
+import { Mirror } from '../src/sync/mirror.js';
+import { SyncError, syncOnce, type SyncOptions } from '../src/sync/sync.js';
+import { exportedTables, mirrorTargets, mirroredTables, type Target } from './helpers/mirror.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+for (const kind of await mirrorTargets()) {
+  describe(`coachport sync keeps a ${kind.name} equal to the export`, () => {
+    let server: TestServer;
+    let target: Target;
+    let mirror: Mirror;
+    let admin: { orgId: string; token: string };
+    let coach: { id: string; token: string };
+    let agent: { id: string; token: string };
+    let options: SyncOptions;
+
+    before(async () => {
+      target = await kind.make();
+      server = await startTestServer();
+      admin = await server.createOrg();
+      // Two months of realistic sessions before "today" (the server clock's 2024-03-01).
+      await server.store.applyImport(admin.orgId, generateSeed({ sessions: 300, days: 25, seed: 7, endMs: server.clock.now() - 86_400_000 }), server.clock.now());
+      const made: Record<string, { id: string; token: string }> = {};
+      for (const role of ['coach', 'agent'] as const) {
+        const user = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: `${role}@sync.test`, name: `${role} one`, role } });
+        const token = await server.request('POST', '/api/v1/tokens', { token: admin.token, body: { userId: user.json.id } });
+        made[role] = { id: user.json.id, token: token.json.token };
+      }
+      coach = made.coach!;
+      agent = made.agent!;
+      mirror = await Mirror.open(target.url);
+      options = {
+        url: server.url,
+        token: admin.token,
+        from: '2024-01-01',
+        lookbackDays: 30,
+        now: () => server.clock.now(),
+        client: { perSecond: 10_000, perMinute: 1_000_000, feedPerSecond: 10_000, feedPerMinute: 1_000_000 },
+      };
+    });
+    after(async () => {
+      await mirror?.close();
+      await server?.close();
+      await target?.drop();
+    });
+
+    const assertMirrorEqualsExport = async () => {
+      const [mirrored, exported] = await Promise.all([mirroredTables(mirror), exportedTables(server.url, admin.token)]);
+      for (const table of TABLE_NAMES) assert.deepEqual(mirrored[table], exported[table], `table ${table}`);
+      return exported;
+    };
+
+    it('fills a fresh mirror with every table of the CSV export', async () => {
+      const summary = await syncOnce(mirror, { ...options, pageSize: 70 });
+      assert.equal(summary.mode, 'feed');
+      assert.deepEqual([summary.sessions, summary.written, summary.pages], [300, 300, 5]);
+      const exported = await assertMirrorEqualsExport();
+      assert.equal(exported.sessions.length, 300);
+      assert.ok(exported.coaching_points.length > 0 && exported.todos.length > 0 && exported.activity_log.length > 0);
+    });
+
+    it('follows edits of every kind, deletions included', async () => {
+      const coachAs = { token: coach.token };
+      server.clock.advance(60_000);
+      const template = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Sync review' } });
+      const created = await server.request('POST', '/api/v1/coaching/sessions', {
+        ...coachAs,
+        body: { coachingFormName: 'Mirror me', agentId: agent.id, coachingTemplateId: template.json.id, meetingDate: '2024-03-04T10:00:00.000Z', coachNotes: 'a, "quoted"\r\nnote' },
+      });
+      assert.equal(created.status, 201, created.text);
+      const second = await server.request('POST', '/api/v1/coaching/sessions', { ...coachAs, body: { coachingFormName: 'Second', agentId: agent.id } });
+      const id = created.json._id as string;
+      const point = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Greeting' } });
+      assert.equal(point.status, 201, point.text);
+      const gone = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'n/a', classification: 'general' } });
+      const todo = await server.request('POST', '/api/v1/coaching/todos', { ...coachAs, body: { coachingFormIds: [id, second.json._id], title: 'Listen again' } });
+      assert.equal((await syncOnce(mirror, options)).written, 2);
+      await assertMirrorEqualsExport();
+
+      server.clock.advance(60_000);
+      const edits: Array<[string, string, unknown, string]> = [
+        ['PATCH', `/api/v1/coaching/sessions/${id}`, { coachNotes: 'changed' }, coach.token],
+        ['POST', `/api/v1/coaching/sessions/${id}/share`, undefined, coach.token],
+        ['PATCH', `/api/v1/coaching/sessions/${id}`, { agentNotes: 'seen' }, agent.token],
+        ['POST', `/api/v1/coaching/sessions/${id}/confirm`, undefined, agent.token],
+        ['POST', `/api/v1/coaching/sessions/${id}/confirm`, undefined, coach.token],
+        // The point moves to the other session only: its link to the first one must go.
+        ['PATCH', `/api/v1/coaching/points/${point.json._id}`, { coachingFormIds: [second.json._id], score: '4' }, coach.token],
+        ['DELETE', `/api/v1/coaching/points/${gone.json._id}`, undefined, coach.token],
+        ['PATCH', `/api/v1/coaching/todos/${todo.json._id}`, { status: 'complete' }, coach.token],
+        ['DELETE', `/api/v1/coaching/sessions/${second.json._id}`, undefined, coach.token],
+      ];
+      for (const [method, url, body, token] of edits) {
+        const reply = await server.request(method, url, { token, body });
+        assert.ok(reply.status < 300, `${method} ${url}: ${reply.status} ${reply.text}`);
+      }
+      // An old, imported session edited today: its days are outside the lookback only if old enough.
+      const summary = await syncOnce(mirror, options);
+      assert.equal(summary.written, 2);
+      const exported = await assertMirrorEqualsExport();
+      const deleted = exported.sessions.find((r) => r.startsWith(`${second.json._id},`));
+      assert.ok(deleted?.endsWith(',true'), 'the deleted session keeps its row, flagged');
+      assert.equal(exported.coaching_point_sessions.filter((r) => r.startsWith(`${point.json._id},`)).length, 1);
+
+      if (target.name === 'postgres') {
+        // The README's query, with "now" at the test clock's day.
+        const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+        const query = /```sql\n([\s\S]*?)```/.exec(readme)![1]!.replace('now()', "timestamptz '2024-03-02'");
+        const client = new pg.Client({ connectionString: target.url });
+        await client.connect();
+        try {
+          const rows = (await client.query(query)).rows as Array<{ coachName: string; shared: string; acknowledged_pct: string }>;
+          const mine = rows.find((r) => r.coachName === 'coach one');
+          assert.deepEqual([mine?.shared, mine?.acknowledged_pct], ['1', '100.0']);
+        } finally {
+          await client.end();
+        }
+      }
+    });
+
+    it('follows a template rename into every session that shows it', async () => {
+      const templates = await server.request('GET', '/api/v1/coaching-templates', { token: admin.token });
+      const template = (templates.json as Array<{ id: string; name: string }>).find((t) => t.name === 'Sync review')!;
+      const renamed = await server.request('PATCH', `/api/v1/coaching-templates/${template.id}`, { token: admin.token, body: { name: 'Sync review, renamed' } });
+      assert.equal(renamed.status, 200, renamed.text);
+      const summary = await syncOnce(mirror, options);
+      assert.equal(summary.written, 1);
+      const exported = await assertMirrorEqualsExport();
+      assert.ok(exported.sessions.some((row) => row.includes(',"Sync review, renamed",')));
+    });
+
+    it('writes nothing when nothing changed', async () => {
+      const before = await target.fingerprint();
+      const summary = await syncOnce(mirror, options);
+      assert.equal(summary.mode, 'feed');
+      assert.deepEqual([summary.sessions, summary.written, summary.pages], [0, 0, 1]);
+      assert.equal(await target.fingerprint(), before);
+    });
+
+    it('refuses to mix another organization into the mirror, saying how to start over', async () => {
+      const other = await server.createOrg('Other');
+      await assert.rejects(syncOnce(mirror, { ...options, token: other.token }), (error: Error) => {
+        assert.ok(error instanceof SyncError);
+        assert.match(error.message, /another organization[\s\S]*delete the row 'cursor'/);
+        return true;
+      });
+    });
+  });
+}
