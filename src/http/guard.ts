@@ -81,10 +81,7 @@ export function installGuard(
     return refuse(decision);
   };
   const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api), feed: rulesFor(deps.config.limits.feed) };
-  const authFailures = new AuthFailureLimiter(deps.limiter, {
-    perAddress: deps.config.limits.authFailures,
-    perToken: deps.config.limits.authFailuresPerToken,
-  });
+  const authFailures = AuthFailureLimiter.configured(deps.limiter, deps.config.limits);
   const origin = publicOrigin(deps.config);
 
   app.decorateRequest('principal', null);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BucketLimits } from '../config.js';
+import type { BucketLimits, Config } from '../config.js';
 import { rulesFor, type Decision, type RateLimiter, type Reservation, type Rule } from './limiter.js';
 
 /** How long a token that authenticated stays "known good" and skips the per-address ceiling. */
@@ -14,6 +14,10 @@ export function tokenFingerprint(secret: string | undefined): string {
   if (presented === '') return 'none';
   return createHash('sha256').update(`coachport-auth-limit:${presented}`, 'utf8').digest('base64url').slice(0, 22);
 }
+
+/** The bucket every failed authentication from one client address counts in (tokens, cookies, passwords, links). */
+const addressKey = (address: string) => `auth-failures:${address}`;
+const knownGoodKey = (fingerprint: string) => `auth-ok:${fingerprint}`;
 
 export type Attempt<T> =
   | { outcome: 'limited'; decision: Decision }
@@ -42,6 +46,27 @@ export class AuthFailureLimiter {
     this.perToken = rulesFor(limits.perToken);
   }
 
+  /** The limits the service is configured with. */
+  static configured(limiter: RateLimiter, limits: Config['limits']): AuthFailureLimiter {
+    return new AuthFailureLimiter(limiter, { perAddress: limits.authFailures, perToken: limits.authFailuresPerToken });
+  }
+
+  /**
+   * A place in the per-address bucket alone, for credentials checked outside `attempt` (passwords,
+   * invite links): reserved before the check, and to be released when the credential was valid.
+   */
+  reserveForAddress(address: string): Promise<Reservation> {
+    return this.limiter.reserve(addressKey(address), this.perAddress);
+  }
+
+  /**
+   * Makes a secret issued just now (a new browser session id) known good for `ttlMs`, so the
+   * browser's first burst of parallel requests is checked without competing for failure places.
+   */
+  trust(secret: string, ttlMs: number): Promise<void> {
+    return this.limiter.mark(knownGoodKey(tokenFingerprint(secret)), ttlMs);
+  }
+
   /**
    * Runs `check` only when the attempt fits the limits, and counts it as a failure when
    * `succeeded` says it failed. Errors from `check` leave nothing counted.
@@ -49,15 +74,15 @@ export class AuthFailureLimiter {
   async attempt<T>(address: string, secret: string | undefined, check: () => Promise<T>, succeeded: (result: T) => boolean): Promise<Attempt<T>> {
     const fingerprint = tokenFingerprint(secret);
     const tokenKey = `auth-failures:${address}:${fingerprint}`;
-    const knownGoodKey = `auth-ok:${fingerprint}`;
+    const goodKey = knownGoodKey(fingerprint);
 
-    if (fingerprint !== 'none' && (await this.limiter.isMarked(knownGoodKey))) {
+    if (fingerprint !== 'none' && (await this.limiter.isMarked(goodKey))) {
       // A token that worked recently is checked without reserving, so a busy client's parallel
       // requests never compete for failure places. If it fails now (revoked, expired), the
       // failure is counted and the token is known good no more: its retries take the path below.
       const result = await check();
       if (!succeeded(result)) {
-        await this.limiter.unmark(knownGoodKey);
+        await this.limiter.unmark(goodKey);
         await this.limiter.consume(tokenKey, this.perToken);
       }
       return { outcome: 'checked', result };
@@ -66,7 +91,7 @@ export class AuthFailureLimiter {
     const reservations: Reservation[] = [];
     const releaseAll = () => Promise.all(reservations.map((r) => r.release()));
     // This client's own allowance first: a retrier that spent it never reaches the shared ceiling.
-    for (const [key, rules] of [[tokenKey, this.perToken], [`auth-failures:${address}`, this.perAddress]] as const) {
+    for (const [key, rules] of [[tokenKey, this.perToken], [addressKey(address), this.perAddress]] as const) {
       const reservation = await this.limiter.reserve(key, rules);
       if (!reservation.decision.allowed) {
         await releaseAll();
@@ -84,7 +109,7 @@ export class AuthFailureLimiter {
     }
     if (succeeded(result)) {
       await releaseAll();
-      if (fingerprint !== 'none') await this.limiter.mark(knownGoodKey, KNOWN_GOOD_MS);
+      if (fingerprint !== 'none') await this.limiter.mark(goodKey, KNOWN_GOOD_MS);
     }
     return { outcome: 'checked', result };
   }

@@ -13,6 +13,7 @@ import {
 } from '../../contract/account-schemas.js';
 import { ErrorSchema } from '../../contract/schemas.js';
 import { DomainError } from '../../coaching/errors.js';
+import { AuthFailureLimiter } from '../../ratelimit/auth-failures.js';
 import { rulesFor, type Decision, type RateLimiter } from '../../ratelimit/limiter.js';
 import type { Store } from '../../store/store.js';
 import { assertOwnOrigin } from '../csrf.js';
@@ -35,17 +36,31 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
   const { store, clock, config, limiter } = deps;
   const origin = publicOrigin(config);
   const cookie = { httpOnly: true, sameSite: 'lax', path: '/', secure: config.publicUrl.startsWith('https:'), maxAge: ABSOLUTE_LIFETIME_MS / 1000 } as const;
-  const failureRules = rulesFor(config.limits.authFailures);
+  const authFailures = AuthFailureLimiter.configured(limiter, config.limits);
   const accountRules = rulesFor(config.limits.signInPerAccount);
-  /** The same per-address bucket the guard counts bad tokens in. */
-  const failureKey = (request: FastifyRequest) => `auth-failures:${request.ip}`;
 
-  async function refuseBlockedAddress(request: FastifyRequest): Promise<void> {
-    const blocked = await limiter.peek(failureKey(request), failureRules);
-    if (!blocked.allowed) throw tooMany(blocked, 'failed sign-ins from this address');
+  /**
+   * Runs `check` holding a place in the address's failed-authentication bucket (the one the guard
+   * counts bad tokens in), reserved atomically before the check so that parallel guesses from one
+   * address find at most the limit of places. The place stays taken only when `check` throws an
+   * error `isFailure` counts; any other outcome gives it back.
+   */
+  async function fromAddress<T>(request: FastifyRequest, check: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
+    const place = await authFailures.reserveForAddress(request.ip);
+    if (!place.decision.allowed) throw tooMany(place.decision, 'failed sign-ins from this address');
+    try {
+      const result = await check();
+      await place.release();
+      return result;
+    } catch (error) {
+      if (!isFailure(error)) await place.release();
+      throw error;
+    }
   }
 
-  function startSession(reply: FastifyReply, signedIn: SignedIn) {
+  /** Also makes the new session id known good, so the console's first parallel requests are never held back by the failure limits. */
+  async function startSession(reply: FastifyReply, signedIn: SignedIn) {
+    await authFailures.trust(signedIn.sessionId, ABSOLUTE_LIFETIME_MS);
     reply.setCookie(SESSION_COOKIE, signedIn.sessionId, cookie);
     return { user: { ...signedIn.user, active: true }, csrfToken: csrfTokenFor(signedIn.sessionId) };
   }
@@ -65,15 +80,19 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
     },
     async (request, reply) => {
       assertOwnOrigin(request, origin);
-      await refuseBlockedAddress(request);
-      // Reserved before the check, so parallel guesses at one account are held to the limit.
-      const account = await limiter.consume(`sign-in-account:${normalizeEmail(request.body.email)}`, accountRules);
-      if (!account.allowed) throw tooMany(account, 'sign-in attempts for this account');
-      const signedIn = await signIn(store, request.body.email, request.body.password, request.ip, clock.now());
-      if (!signedIn) {
-        await limiter.consume(failureKey(request), failureRules);
-        throw new HttpError(401, SIGN_IN_REFUSED);
-      }
+      const signedIn = await fromAddress(
+        request,
+        async () => {
+          // Every attempt counts for the account, also a right password, and is recorded before
+          // the check, so parallel guesses at one account are held to the limit too.
+          const account = await limiter.consume(`sign-in-account:${normalizeEmail(request.body.email)}`, accountRules);
+          if (!account.allowed) throw tooMany(account, 'sign-in attempts for this account');
+          const result = await signIn(store, request.body.email, request.body.password, request.ip, clock.now());
+          if (!result) throw new HttpError(401, SIGN_IN_REFUSED);
+          return result;
+        },
+        (error) => error instanceof HttpError && error.statusCode === 401,
+      );
       return startSession(reply, signedIn);
     },
   );
@@ -112,14 +131,8 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
       config: { public: true },
     },
     async (request) => {
-      await refuseBlockedAddress(request);
-      try {
-        const { user } = await readInvite(store, request.params.token, clock.now());
-        return { email: user.email, name: user.name };
-      } catch (error) {
-        if (error instanceof DomainError) await limiter.consume(failureKey(request), failureRules);
-        throw error;
-      }
+      const { user } = await fromAddress(request, () => readInvite(store, request.params.token, clock.now()), (error) => error instanceof DomainError);
+      return { email: user.email, name: user.name };
     },
   );
 
@@ -139,13 +152,12 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
     },
     async (request, reply) => {
       assertOwnOrigin(request, origin);
-      await refuseBlockedAddress(request);
-      try {
-        return startSession(reply, await acceptInvite(store, request.params.token, request.body.password, request.ip, clock.now()));
-      } catch (error) {
-        if (error instanceof DomainError && error.kind === 'not_found') await limiter.consume(failureKey(request), failureRules);
-        throw error;
-      }
+      const signedIn = await fromAddress(
+        request,
+        () => acceptInvite(store, request.params.token, request.body.password, request.ip, clock.now()),
+        (error) => error instanceof DomainError && error.kind === 'not_found',
+      );
+      return startSession(reply, signedIn);
     },
   );
 }
