@@ -111,11 +111,8 @@ for (const backend of await storeBackends()) {
       await change('a to-do deleted', [a], () => call('DELETE', `/api/v1/coaching/todos/${t}`));
       await change('a point deleted', [a, c], () => call('DELETE', `/api/v1/coaching/points/${p}`));
       await change('a template renamed', [a, b, c], () => call('PATCH', `/api/v1/coaching-templates/${template}`, { name: 'QA review — 2nd "edition","meetingFormat":"x' }));
-      const rename = (userId: string, name: string) =>
-        direct.db.transaction().execute(async (trx) => {
-          await trx.updateTable('users').set({ name }).where('org_id', '=', admin.orgId).where('id', '=', userId).execute();
-          await refreshDocumentsShowingUser(trx, direct.dialect, admin.orgId, userId);
-        });
+      // Through the users API, as an admin renames a person: the rename's transaction rewrites the documents.
+      const rename = (userId: string, name: string) => call('PATCH', `/api/v1/users/${userId}`, { name });
       await change('the coach renamed (coach of all, creator of a to-do on a)', [a, b, c], () => rename(coach.userId, 'Cora ","coachId":"x\\'));
       await change('the coach renamed again', [a, b, c], () => rename(coach.userId, 'Cora Coachwell'));
       await change('the form creator renamed', [a, b, c], () => rename(admin.userId, 'Ada "Admin" Ünal'));
