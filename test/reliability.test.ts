@@ -24,8 +24,8 @@ function bulky(count: number): ExportSession[] {
   );
 }
 
-async function openExport(url: string, token: string) {
-  const response = await fetch(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify(WINDOW) });
+async function openExport(url: string, token: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers }, body: JSON.stringify(WINDOW) });
   assert.equal(response.status, 200);
   return response.body!.getReader();
 }
@@ -69,6 +69,15 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
     assert.ok(!first.done);
     await proxy.cut();
     await assert.rejects(readAll(reader, [first.value!]), 'the body ends in an error, not in "]"');
+    await proxy.restore();
+  });
+
+  it('cuts a gzip-encoded export too when the database fails mid-stream', async () => {
+    const reader = await openExport(server.url, token, { 'accept-encoding': 'gzip' });
+    const first = await reader.read();
+    assert.ok(!first.done);
+    await proxy.cut();
+    await assert.rejects(readAll(reader, [first.value!]), 'the compressed body ends in an error, not in a complete stream');
     await proxy.restore();
   });
 

@@ -24,6 +24,8 @@ const START: FeedPosition = { xid: '0', seq: '0' };
  */
 export async function changesAfter(db: Kysely<Database>, dialect: Dialect, orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {
   const from = after ?? START;
+  // Positions reach SQL as numbers; anything else is the caller's bug (a cursor is checked before it gets here).
+  if (!/^\d{1,20}$/.test(from.xid) || !/^\d{1,19}$/.test(from.seq)) throw new RangeError('A feed position is two decimal strings.');
   if (dialect === 'postgres') {
     const { rows } = await sql<{ xid: string; seq: number | string; doc: string }>`
       select xid::text as xid, seq, doc from session_documents

@@ -10,10 +10,25 @@ import type { Database } from '../schema.js';
  * Never edit a migration that has shipped; add the next one.
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  // Kysely runs SQLite migrations outside a transaction (PostgreSQL's run inside one): one here
+  // makes the build all or nothing and fast, and IF NOT EXISTS lets a run that died between its
+  // commit and the migration's record simply run again.
+  if (dialect === 'sqlite') await sql`begin immediate`.execute(db);
+  try {
+    await build(db, dialect);
+    if (dialect === 'sqlite') await sql`commit`.execute(db);
+  } catch (error) {
+    if (dialect === 'sqlite') await sql`rollback`.execute(db).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   // An ordinary rowid table (not WITHOUT ROWID): large documents in a primary b-tree spill into
   // overflow pages and read several times slower in index order.
   await db.schema
     .createTable('session_documents')
+    .ifNotExists()
     .addColumn('org_id', 'text', (c) => c.notNull())
     .addColumn('session_id', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -25,20 +40,20 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('session_documents_pk', ['org_id', 'session_id'])
     .execute();
-  await db.schema.createIndex('session_documents_created').on('session_documents').columns(['org_id', 'created_at', 'session_id']).execute();
-  await db.schema.createIndex('session_documents_meeting').on('session_documents').columns(['org_id', 'meeting_date', 'session_id']).execute();
-  await db.schema.createIndex('session_documents_feed').on('session_documents').columns(['org_id', 'xid', 'seq']).execute();
+  await db.schema.createIndex('session_documents_created').ifNotExists().on('session_documents').columns(['org_id', 'created_at', 'session_id']).execute();
+  await db.schema.createIndex('session_documents_meeting').ifNotExists().on('session_documents').columns(['org_id', 'meeting_date', 'session_id']).execute();
+  await db.schema.createIndex('session_documents_feed').ifNotExists().on('session_documents').columns(['org_id', 'xid', 'seq']).execute();
   if (dialect === 'postgres') {
     await sql`create sequence session_documents_seq`.execute(db);
-    // lz4 instead of the default pglz for the stored text: about as small, and many times faster to
-    // decompress for the export and to rewrite for a rename.
-    await sql`alter table session_documents alter column doc set compression lz4`.execute(db);
+    // lz4 instead of the default pglz for the stored text: a little larger, and many times faster to
+    // decompress for the export and to rewrite for a rename. A server built without lz4 keeps pglz.
+    await sql`do $$ begin alter table session_documents alter column doc set compression lz4; exception when others then null; end $$`.execute(db);
   }
 
   // The fan-outs of a rename find the sessions that show a template or a person.
-  await db.schema.createIndex('coaching_sessions_template_idx').on('coaching_sessions').columns(['org_id', 'template_id']).execute();
-  await db.schema.createIndex('coaching_sessions_creator_idx').on('coaching_sessions').columns(['org_id', 'form_creator_id']).execute();
-  await db.schema.createIndex('todos_creator_idx').on('todos').columns(['org_id', 'creator_id']).execute();
+  await db.schema.createIndex('coaching_sessions_template_idx').ifNotExists().on('coaching_sessions').columns(['org_id', 'template_id']).execute();
+  await db.schema.createIndex('coaching_sessions_creator_idx').ifNotExists().on('coaching_sessions').columns(['org_id', 'form_creator_id']).execute();
+  await db.schema.createIndex('todos_creator_idx').ifNotExists().on('todos').columns(['org_id', 'creator_id']).execute();
 
   await rebuildAllDocuments(db as unknown as Kysely<Database>, dialect);
 }
