@@ -7,6 +7,7 @@ import { installGuard } from './http/guard.js';
 import { installOpenApi } from './http/openapi.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { coachingRoutes } from './http/routes/coaching.js';
+import { consoleRoutes } from './http/console.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/import.js';
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   importRoutes(app, deps);
   accountRoutes(app, deps);
   coachingRoutes(app, deps);
+  await consoleRoutes(app);
   await app.ready();
   return app;
 }
