@@ -136,12 +136,12 @@ export function App() {
   }), []);
 
   const invite = match('/invite/:token', path);
-  if (invite) return <div class="public" onClick={onLinkClick}><LanguageSwitch /><InvitePage token={invite.token!} onSignedIn={refresh} /></div>;
+  if (invite) return <div class="public" onClick={onLinkClick}><header class="public-header"><LanguageSwitch /></header><InvitePage token={invite.token!} onSignedIn={refresh} /></div>;
   if (auth.state === 'loading') return <p class="muted boot">{t('common.loading')}</p>;
   if (auth.state === 'signed-out') {
     return (
       <div class="public" onClick={onLinkClick}>
-        <LanguageSwitch />
+        <header class="public-header"><LanguageSwitch /></header>
         <SignInPage ended={auth.ended} onSignedIn={async () => {
           await refresh();
           if (path === '/' || path === '/sign-in') navigate('/sessions', { replace: true });
