@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumUnavailable, collectPageErrors, launchChromium, onServer, screenshot } from './helpers/browser.js';
+import { chromiumUnavailable, collectPageErrors, launchChromium, onServer, screenshot } from './helpers/chromium.js';
 import { PASSWORD, acceptInvite, checkPage, inviteLink, openNav, tabTo } from './helpers/console.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumUnavailable, launchChromium } from './helpers/browser.js';
+import { chromiumUnavailable, launchChromium } from './helpers/chromium.js';
 import { acceptInvite, checkPage, inviteLink, openNav } from './helpers/console.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

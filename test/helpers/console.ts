@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
-import { axeViolations, onServer, screenshot } from './browser.js';
+import { axeViolations, onServer, screenshot } from './chromium.js';
 import type { TestServer } from './server.js';
 
 /** The console as a person uses it: pages found by their accessible names, never by CSS classes. */
