@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumUnavailable, collectPageErrors, launchChromium, onServer, screenshot } from './helpers/chromium.js';
+import { chromiumUnavailable, watchPageErrors, launchChromium, onServer, screenshot } from './helpers/chromium.js';
 import { PASSWORD, acceptInvite, checkPage, inviteLink, openNav, tabTo } from './helpers/console.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -29,7 +29,8 @@ describe('console in the browser', { skip: skip ?? false }, () => {
 
   async function newContext(options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
     const context = await browser.newContext({ locale: 'en-GB', acceptDownloads: true, ...options });
-    context.on('page', (page) => errors.push(...collectPageErrors(page)));
+    context.setDefaultTimeout(10_000);
+    context.on('page', (page) => watchPageErrors(page, errors));
     contexts.push(context);
     return context;
   }
@@ -102,12 +103,12 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await coach.getByLabel('Subject').fill('Greeting');
     await coach.getByLabel('Ticket id').fill('T-1001');
     await coach.getByRole('button', { name: 'Add point' }).click();
-    await coach.getByRole('listitem').filter({ hasText: 'Greeting' }).waitFor();
+    await coach.locator('.card-item').filter({ hasText: 'Greeting' }).waitFor();
 
     await coach.getByText('Add a to-do').click();
     await coach.getByLabel('Title').fill('Review the refund policy');
     await coach.getByRole('button', { name: 'Add to-do' }).click();
-    await coach.getByRole('listitem').filter({ hasText: 'Review the refund policy' }).waitFor();
+    await coach.locator('.card-item').filter({ hasText: 'Review the refund policy' }).waitFor();
 
     await coach.getByRole('button', { name: 'Share with agent' }).click();
     await coach.locator('.page-head').getByText('Shared', { exact: true }).waitFor();
@@ -240,7 +241,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await page.keyboard.type('Tone');
     await tabTo(page, /^Add point$/);
     await page.keyboard.press('Enter');
-    await page.getByRole('listitem').filter({ hasText: 'Tone' }).waitFor();
+    await page.locator('.card-item').filter({ hasText: 'Tone' }).waitFor();
     await page.keyboard.press('Shift+Tab');
     await tabTo(page, /^Share with agent$/);
     await page.keyboard.press('Enter');

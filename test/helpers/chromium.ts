@@ -42,11 +42,10 @@ export function onServer(serverUrl: string, link: string): string {
 }
 
 /** Every console call's failures the page logged: a page that fails silently still fails the test. */
-export function collectPageErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
+export function watchPageErrors(page: Page, into: string[]): void {
+  page.on('pageerror', (error) => into.push(`${page.url()}: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 40[134]/.test(message.text())) errors.push(message.text());
+    // The browser logs every non-2xx fetch; those the console shows are expected (401 after sign-out, 403, 404).
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) into.push(`${page.url()}: ${message.text()}`);
   });
-  return errors;
 }
