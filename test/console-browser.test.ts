@@ -124,7 +124,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await checkPage(agent, '07-agent-sessions');
     assert.equal(await agent.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).count(), 0, 'agents have no dashboard');
 
-    await agent.getByRole('link', { name: sessionName }).click();
+    await agent.getByRole('table').getByRole('link', { name: sessionName }).click();
     await agent.getByRole('heading', { name: sessionName, level: 1 }).waitFor();
     assert.equal(await agent.getByRole('button', { name: 'Delete session' }).count(), 0, 'an agent cannot delete');
     assert.equal(await agent.getByText('Add a coaching point').count(), 0, 'an agent cannot add points');
@@ -200,7 +200,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await agent.getByRole('alert').filter({ hasText: /./ }).first().waitFor();
     assert.equal(await agent.getByText('Private to Blake').count(), 0);
     await agent.goto(`${server.url}/sessions`);
-    await agent.getByRole('link', { name: sessionName }).waitFor();
+    await agent.getByRole('table').getByRole('link', { name: sessionName }).waitFor();
     assert.equal(await agent.getByText('Private to Blake').count(), 0, 'not in the list either');
     await agent.goto(`${server.url}/users`);
     await agent.getByRole('heading', { name: 'Page not found' }).waitFor();
@@ -247,7 +247,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await page.keyboard.press('Enter');
     await page.locator('.page-head').getByText('Shared', { exact: true }).waitFor();
     // Focus is drawn: the focused control has a visible outline.
-    await tabTo(page, /^All sessions/);
+    await tabTo(page, /All sessions/);
     const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle');
     assert.notEqual(outline, 'none');
   });
