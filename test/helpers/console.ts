@@ -44,7 +44,7 @@ export async function tabTo(page: Page, name: RegExp, limit = 80): Promise<void>
     // Runs in the page: the focused element's aria-label, its <label>, and its text.
     const focused = await page.evaluate<string>(`(() => {
       const el = document.activeElement;
-      if (!el) return '';
+      if (!el || el === document.body) return '';
       const labelled = el.id ? document.querySelector('label[for="' + el.id + '"]')?.textContent : null;
       return [el.getAttribute('aria-label'), labelled, el.textContent].filter(Boolean).join(' ').trim();
     })()`);

@@ -75,19 +75,28 @@ function SessionView({ session: s, manage, isAgent, reload }: ViewProps) {
   );
 }
 
+/** After an action whose button goes away, focus returns to the page's heading, not to nowhere. */
+function focusHeading(): void {
+  document.querySelector<HTMLElement>('main h1')?.focus();
+}
+
 function SessionActions({ session: s, manage, isAgent, reload }: ViewProps) {
+  const [done, setDone] = useState<string | null>(null);
   const share = useAction();
   const confirm = useAction();
   const remove = useAction();
   const [asking, setAsking] = useState(false);
-  if (s.isDeleted) return <p class="notice">{t('session.deletedNotice')}</p>;
+  if (s.isDeleted) return <p class="notice" role="status">{t('session.deletedNotice')}</p>;
   const mayConfirm = (manage && !s.coachConfirmed) || (isAgent && s.sharedWithAgent && !s.agentConfirmed);
   return (
     <div class="actions" role="group" aria-label={t('session.actions')}>
+      <p class="visually-hidden" role="status">{done}</p>
       {manage && !s.sharedWithAgent ? (
         <div class="action">
           <button type="button" class="primary" disabled={share.busy} onClick={() => share.run(async () => {
             await api.post(`${sessionPath(s._id)}/share`);
+            setDone(t('session.sharedDone'));
+            focusHeading();
             reload();
           })}>{t('session.share')}</button>
           <ErrorText error={share.error} />
@@ -97,6 +106,8 @@ function SessionActions({ session: s, manage, isAgent, reload }: ViewProps) {
         <div class="action">
           <button type="button" class="primary" disabled={confirm.busy} onClick={() => confirm.run(async () => {
             await api.post(`${sessionPath(s._id)}/confirm`);
+            setDone(t('session.confirmedDone'));
+            focusHeading();
             reload();
           })}>{t('session.confirm')}</button>
           <ErrorText error={confirm.error} />

@@ -33,7 +33,9 @@ export function SessionsPage() {
     const next = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v) next.set(k, v);
     for (const b of back) next.append('back', b);
-    navigate(`/sessions${next.size ? `?${next}` : ''}`);
+    // Applying the same filters again asks the server again (someone else may have changed something).
+    if (next.toString() === search.toString()) list.reload();
+    else navigate(`/sessions${next.size ? `?${next}` : ''}`);
   };
   const agents = (people.data ?? []).filter((p) => p.role === 'agent');
   const coaches = (people.data ?? []).filter((p) => p.role !== 'agent');
