@@ -6,6 +6,14 @@ import { Field, LoadState, PageTitle, useLoad } from '../ui';
 
 export const AUDIT_ACTIONS = ['sign_in', 'sign_in_failed', 'sign_out', 'password_set', 'invite_created', 'user_created', 'user_updated', 'user_deactivated', 'token_created', 'token_revoked', 'template_created', 'import', 'export'];
 
+/** An entry's details as `key: value` pairs, the way a person reads them. */
+function describeDetails(details: unknown): string {
+  if (details === null || details === undefined) return '—';
+  if (typeof details !== 'object') return String(details);
+  const pairs = Object.entries(details as Record<string, unknown>).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+  return pairs.length ? pairs.join(', ') : '—';
+}
+
 interface AuditAnswer {
   entries: AuditEntry[];
   cursor: string | null;
@@ -44,7 +52,7 @@ export function AuditPage() {
           <>
             {page.data!.entries.length === 0 ? <p class="empty-state">{t('audit.none')}</p> : (
               <div class="table-wrap">
-                <table>
+                <table class="audit">
                   <caption class="visually-hidden">{t('audit.title')}</caption>
                   <thead>
                     <tr>
@@ -59,12 +67,12 @@ export function AuditPage() {
                   <tbody>
                     {page.data!.entries.map((entry) => (
                       <tr key={entry.id}>
-                        <td>{formatDateTime(entry.timestamp)}</td>
-                        <td><code>{entry.action}</code></td>
+                        <td class="nowrap">{formatDateTime(entry.timestamp)}</td>
+                        <td class="nowrap"><code>{entry.action}</code></td>
                         <td>{entry.actorEmail ?? entry.actorUserId ?? '—'}</td>
                         <td>{entry.target ?? '—'}</td>
                         <td>{entry.ipAddress ?? '—'}</td>
-                        <td class="details-cell">{entry.details === null || entry.details === undefined ? '—' : <code>{JSON.stringify(entry.details)}</code>}</td>
+                        <td class="details-cell">{describeDetails(entry.details)}</td>
                       </tr>
                     ))}
                   </tbody>
