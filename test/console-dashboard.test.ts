@@ -75,8 +75,8 @@ describe('dashboard in the browser', { skip: skip ?? false }, () => {
     assert.equal(expected.reduce((sum, [, n]) => sum + Number(n), 0), 8);
 
     // Sorting by name puts Dana before Eli, and the header says so.
-    await table.getByRole('button', { name: 'Coach' }).click();
-    assert.equal(await table.getByRole('columnheader', { name: 'Coach' }).getAttribute('aria-sort'), 'ascending');
+    await table.getByRole('button', { name: 'Coach', exact: true }).click();
+    assert.equal(await table.getByRole('columnheader', { name: 'Coach', exact: true }).getAttribute('aria-sort'), 'ascending');
     const sortedNames = await table.locator('tbody th').allTextContents();
     assert.deepEqual(sortedNames, [...sortedNames].sort());
 
