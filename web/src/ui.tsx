@@ -148,3 +148,11 @@ export function downloadText(filename: string, text: string, type: string): void
   anchor.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/**
+ * A table's scrolling frame. Wide tables scroll sideways on small screens, so the frame is a named,
+ * focusable region: keyboard users can scroll it too (WCAG 2.1.1).
+ */
+export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
+  return <div class="table-wrap" tabIndex={0} role="region" aria-label={t('common.tableOf', { name: label })}>{children}</div>;
+}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import { formatDateTime, t } from '../i18n';
 import type { AuditEntry } from '../types';
-import { Field, LoadState, PageTitle, useLoad } from '../ui';
+import { Field, LoadState, PageTitle, useLoad, TableWrap } from '../ui';
 
 export const AUDIT_ACTIONS = ['sign_in', 'sign_in_failed', 'sign_out', 'password_set', 'invite_created', 'user_created', 'user_updated', 'user_deactivated', 'token_created', 'token_revoked', 'template_created', 'import', 'export'];
 
@@ -51,7 +51,7 @@ export function AuditPage() {
         {() => (
           <>
             {page.data!.entries.length === 0 ? <p class="empty-state">{t('audit.none')}</p> : (
-              <div class="table-wrap">
+              <TableWrap label={t('audit.title')}>
                 <table class="audit">
                   <caption class="visually-hidden">{t('audit.title')}</caption>
                   <thead>
@@ -77,7 +77,7 @@ export function AuditPage() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             )}
             <nav class="pager" aria-label={t('pager.label')}>
               <button type="button" class="secondary" disabled={trail.length === 0} onClick={() => setTrail(trail.slice(0, -1))}>{t('pager.previous')}</button>

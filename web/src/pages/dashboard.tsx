@@ -5,7 +5,7 @@ import { LineChart, SERIES_STYLES, type ChartSeries } from '../charts';
 import { formatNumber, t, type MessageKey } from '../i18n';
 import { useMe } from '../session-context';
 import type { Metrics, Stats, StatsRow, TimeAxis } from '../types';
-import { ErrorText, Field, LoadState, PageTitle, downloadText, useLoad } from '../ui';
+import { ErrorText, Field, LoadState, PageTitle, downloadText, useLoad, TableWrap } from '../ui';
 
 type Interval = 'week' | 'month';
 
@@ -179,7 +179,7 @@ function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; w
     );
   };
   return (
-    <div class="table-wrap">
+    <TableWrap label={caption}>
       <table class="numbers">
         <caption class="visually-hidden">{caption}</caption>
         <thead><tr>{header('label', who)}{COLUMNS.map((c) => header(c.key, t(c.label)))}</tr></thead>
@@ -192,7 +192,7 @@ function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; w
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 

@@ -5,7 +5,7 @@ import { formatDate, formatDateTime, t } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { useMe } from '../session-context';
 import { SESSION_STATES, stateOf, type DirectoryEntry, type ExportSession, type SessionSummary } from '../types';
-import { ErrorText, Field, LoadState, PageTitle, StateBadge, stateLabel, useLoad } from '../ui';
+import { ErrorText, Field, LoadState, PageTitle, StateBadge, stateLabel, useLoad, TableWrap } from '../ui';
 
 interface SessionsAnswer {
   sessions: SessionSummary[];
@@ -99,7 +99,7 @@ export function SessionsPage() {
               {answer.sessions.length === 0 ? (
                 <p class="empty-state">{t('sessions.none')}</p>
               ) : (
-                <div class="table-wrap">
+                <TableWrap label={title}>
                   <table>
                     <caption class="visually-hidden">{title}</caption>
                     <thead>
@@ -127,7 +127,7 @@ export function SessionsPage() {
                       ))}
                     </tbody>
                   </table>
-                </div>
+                </TableWrap>
               )}
               <nav class="pager" aria-label={t('pager.label')}>
                 <button type="button" class="secondary" disabled={trail.length === 0 && !cursor} onClick={() => {

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { formatDateTime, t } from '../i18n';
 import type { Template } from '../types';
-import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad } from '../ui';
+import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
 
 export function TemplatesPage() {
   const templates = useLoad((signal) => api.get<Template[]>('/api/v1/coaching-templates', { signal }), []);
@@ -26,13 +26,13 @@ export function TemplatesPage() {
       </form>
       <LoadState loaded={templates}>
         {() => templates.data!.length === 0 ? <p class="empty-state">{t('templates.none')}</p> : (
-          <div class="table-wrap">
+          <TableWrap label={t('templates.title')}>
             <table>
               <caption class="visually-hidden">{t('templates.title')}</caption>
               <thead><tr><th scope="col">{t('templates.name')}</th><th scope="col">{t('tokens.createdAt')}</th><th scope="col">{t('users.actions')}</th></tr></thead>
               <tbody>{templates.data!.map((tpl) => <TemplateRow key={tpl.id} template={tpl} reload={templates.reload} />)}</tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </LoadState>
     </section>

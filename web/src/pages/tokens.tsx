@@ -3,7 +3,7 @@ import { api } from '../api';
 import { formatDateTime, t } from '../i18n';
 import { useMe } from '../session-context';
 import type { ApiToken, User } from '../types';
-import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad } from '../ui';
+import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
 
 export function TokensPage() {
   const me = useMe();
@@ -58,7 +58,7 @@ export function TokensPage() {
       </form>
       <LoadState loaded={loaded}>
         {() => (
-          <div class="table-wrap">
+          <TableWrap label={t('tokens.title')}>
             <table>
               <caption class="visually-hidden">{t('tokens.title')}</caption>
               <thead>
@@ -74,7 +74,7 @@ export function TokensPage() {
               </thead>
               <tbody>{loaded.data!.tokens.map((token) => <TokenRow key={token.id} token={token} owner={nameOf(token.userId)} reload={loaded.reload} />)}</tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </LoadState>
     </section>

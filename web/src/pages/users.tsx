@@ -4,7 +4,7 @@ import { forgetDirectory } from '../directory';
 import { t, type MessageKey } from '../i18n';
 import { useMe } from '../session-context';
 import type { Role, User } from '../types';
-import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad } from '../ui';
+import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
 
 const ROLES: Role[] = ['admin', 'coach', 'agent'];
 
@@ -55,7 +55,7 @@ export function UsersPage() {
       </form>
       <LoadState loaded={users}>
         {() => (
-          <div class="table-wrap">
+          <TableWrap label={t('users.title')}>
             <table>
               <caption class="visually-hidden">{t('users.title')}</caption>
               <thead>
@@ -69,7 +69,7 @@ export function UsersPage() {
               </thead>
               <tbody>{users.data!.map((u) => <UserRow key={u.id} user={u} reload={users.reload} />)}</tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </LoadState>
     </section>
