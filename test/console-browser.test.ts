@@ -25,6 +25,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     agent: { name: 'Avery Agent', email: 'avery.agent@example.test', link: '' },
   };
   let sessionId = '';
+  let exported = '[]';
   const sessionName = 'Call quality review';
 
   async function newContext(options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
@@ -158,7 +159,8 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await checkPage(admin, '10-export');
     const [json] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Export', exact: true }).click()]);
     await admin.getByText('Window 2 of 2').waitFor();
-    const sessions = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as Array<{ _id: string; activityLog: Array<{ actionType: string; userEmail: string }>; agentNotes: string; todos: Array<{ status: string }> }>;
+    exported = fs.readFileSync((await json.path())!, 'utf8');
+    const sessions = JSON.parse(exported) as Array<{ _id: string; activityLog: Array<{ actionType: string; userEmail: string }>; agentNotes: string; todos: Array<{ status: string }> }>;
     const story = sessions.find((s) => s._id === sessionId);
     assert.ok(story, 'the session is in the export');
     const log = story.activityLog.map((e) => `${e.actionType} ${e.userEmail}`);
@@ -189,6 +191,70 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     const secret = await admin.getByLabel('New token').inputValue();
     assert.ok(secret.length > 20, 'the secret is shown once');
     assert.equal((await server.request('GET', '/api/v1/coaching-templates', { token: secret })).status, 200);
+  });
+
+  test('the sessions list pages by cursor and filters by state', async () => {
+    const agentId = ((await server.request('GET', '/api/v1/directory', { token: org.token })).json.users as Array<{ id: string; name: string }>).find((u) => u.name === people.agent.name)!.id;
+    for (let i = 0; i < 26; i++) {
+      const reply = await server.request('POST', '/api/v1/coaching/sessions', { token: org.token, body: { coachingFormName: `Bulk ${String(i).padStart(2, '0')}`, agentId } });
+      assert.equal(reply.status, 201, reply.text);
+    }
+    await openNav(admin, 'Sessions');
+    const rows = admin.getByRole('table').locator('tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 25);
+    const first = await rows.first().textContent();
+    await admin.getByRole('button', { name: 'Next page' }).click();
+    await admin.waitForURL(/cursor=/);
+    await rows.first().waitFor();
+    assert.ok((await rows.count()) >= 2, 'the rest on the second page');
+    assert.notEqual(await rows.first().textContent(), first);
+    await admin.getByRole('button', { name: 'Previous page' }).click();
+    await admin.waitForURL((url) => !url.search.includes('cursor='));
+    assert.equal(await rows.first().textContent(), first);
+
+    await admin.getByLabel('State').selectOption('confirmed');
+    await admin.getByRole('button', { name: 'Apply filters' }).click();
+    await admin.waitForURL(/state=confirmed/);
+    await admin.getByRole('table').getByRole('link', { name: sessionName }).waitFor();
+    assert.equal(await rows.count(), 1);
+  });
+
+  test('the admin renames a template (PATCH /api/v1/coaching-templates/:id)', async () => {
+    await openNav(admin, 'Templates');
+    await admin.getByRole('button', { name: `Rename ${sessionName}` }).click();
+    await admin.getByLabel(`New name for ${sessionName}`).fill('Call quality review v2');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('rowheader', { name: 'Call quality review v2' }).waitFor();
+  });
+
+  test('the admin revokes a token, changes a role, imports the exported file, and filters the audit log', async () => {
+    await openNav(admin, 'Tokens');
+    const revoke = admin.getByRole('button', { name: /^Revoke / }).first();
+    await revoke.click();
+    await admin.getByText('Revoked').first().waitFor();
+
+    await openNav(admin, 'Users');
+    await admin.getByLabel(`Role of ${people.coach.name}`).selectOption('admin');
+    await admin.waitForLoadState('networkidle');
+    const listed = (await server.request('GET', '/api/v1/users', { token: org.token })).json as Array<{ email: string; role: string }> | { users: Array<{ email: string; role: string }> };
+    const users = Array.isArray(listed) ? listed : listed.users;
+    assert.equal(users.find((u) => u.email === people.coach.email)!.role, 'admin');
+    await admin.getByLabel(`Role of ${people.coach.name}`).selectOption('coach');
+    await admin.waitForLoadState('networkidle');
+
+    await openNav(admin, 'Import');
+    await admin.getByLabel('JSON file').setInputFiles({ name: 'sessions.json', mimeType: 'application/json', buffer: Buffer.from(exported) });
+    await admin.getByRole('button', { name: 'Import', exact: true }).click();
+    const result = admin.getByRole('status').filter({ hasText: 'Imported' });
+    await result.waitFor();
+    assert.match((await result.textContent())!, /Sessions\s*1/);
+    await checkPage(admin, '18-import-result');
+
+    await openNav(admin, 'Audit log');
+    await admin.getByLabel('Action').selectOption('export');
+    await admin.getByRole('button', { name: 'Apply filters' }).click();
+    await admin.getByRole('table').getByText('export', { exact: true }).first().waitFor();
   });
 
   test('an agent cannot open another agent’s session, even by its address', async () => {

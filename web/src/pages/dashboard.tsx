@@ -5,7 +5,8 @@ import { LineChart, SERIES_STYLES, type ChartSeries } from '../charts';
 import { formatNumber, t, type MessageKey } from '../i18n';
 import { useMe } from '../session-context';
 import type { Metrics, Stats, StatsRow, TimeAxis } from '../types';
-import { ErrorText, Field, LoadState, PageTitle, downloadText, useLoad, TableWrap } from '../ui';
+import { Field, LoadState, PageTitle, downloadText, useLoad, TableWrap } from '../ui';
+import { WindowFields } from '../window-fields';
 
 type Interval = 'week' | 'month';
 
@@ -54,16 +55,7 @@ export function DashboardPage() {
         e.preventDefault();
         setApplied(draft);
       }}>
-        <Field label={t('sessions.from')}>{(p) => <input {...p} type="date" required value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />}</Field>
-        <Field label={t('sessions.to')}>{(p) => <input {...p} type="date" required value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />}</Field>
-        <Field label={t('export.axis')}>
-          {(p) => (
-            <select {...p} value={draft.timeAxis} onChange={(e) => setDraft({ ...draft, timeAxis: e.currentTarget.value as TimeAxis })}>
-              <option value="meetingDate">{t('axis.meetingDate')}</option>
-              <option value="createdAt">{t('axis.createdAt')}</option>
-            </select>
-          )}
-        </Field>
+        <WindowFields value={draft} onChange={setDraft} />
         <Field label={t('dashboard.interval')}>
           {(p) => (
             <select {...p} value={draft.interval} onChange={(e) => setDraft({ ...draft, interval: e.currentTarget.value as Interval })}>

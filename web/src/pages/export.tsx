@@ -3,6 +3,7 @@ import { csvTables, runExport, type Progress } from '../export-run';
 import { t } from '../i18n';
 import type { ExportSession, TimeAxis } from '../types';
 import { ErrorText, Field, PageTitle, downloadText, messageOf } from '../ui';
+import { WindowFields } from '../window-fields';
 
 const today = () => new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
@@ -40,16 +41,7 @@ export function ExportPage() {
       <p class="muted">{t('export.intro')}</p>
       <form class="card stack" onSubmit={start}>
         <div class="row">
-          <Field label={t('export.from')}>{(p) => <input {...p} type="date" required value={form.from} onInput={(e) => setForm({ ...form, from: e.currentTarget.value })} />}</Field>
-          <Field label={t('export.to')}>{(p) => <input {...p} type="date" required value={form.to} onInput={(e) => setForm({ ...form, to: e.currentTarget.value })} />}</Field>
-          <Field label={t('export.axis')}>
-            {(p) => (
-              <select {...p} value={form.timeAxis} onChange={(e) => setForm({ ...form, timeAxis: e.currentTarget.value as TimeAxis })}>
-                <option value="meetingDate">{t('axis.meetingDate')}</option>
-                <option value="createdAt">{t('axis.createdAt')}</option>
-              </select>
-            )}
-          </Field>
+          <WindowFields value={form} onChange={setForm} />
           <Field label={t('export.format')}>
             {(p) => (
               <select {...p} value={form.format} onChange={(e) => setForm({ ...form, format: e.currentTarget.value as 'json' | 'csv' })}>

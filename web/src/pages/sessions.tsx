@@ -59,26 +59,8 @@ export function SessionsPage() {
             </select>
           )}
         </Field>
-        {me.user.role !== 'agent' ? (
-          <Field label={t('sessions.agent')}>
-            {(p) => (
-              <select {...p} value={draft.agentId} onChange={(e) => setDraft({ ...draft, agentId: e.currentTarget.value })}>
-                <option value="">{t('sessions.anyone')}</option>
-                {agents.map((a) => <option value={a.id} key={a.id}>{a.name}</option>)}
-              </select>
-            )}
-          </Field>
-        ) : null}
-        {me.user.role === 'admin' ? (
-          <Field label={t('sessions.coach')}>
-            {(p) => (
-              <select {...p} value={draft.coachId} onChange={(e) => setDraft({ ...draft, coachId: e.currentTarget.value })}>
-                <option value="">{t('sessions.anyone')}</option>
-                {coaches.map((a) => <option value={a.id} key={a.id}>{a.name}</option>)}
-              </select>
-            )}
-          </Field>
-        ) : null}
+        {me.user.role !== 'agent' ? <PersonFilter label={t('sessions.agent')} people={agents} value={draft.agentId} onChange={(agentId) => setDraft({ ...draft, agentId })} /> : null}
+        {me.user.role === 'admin' ? <PersonFilter label={t('sessions.coach')} people={coaches} value={draft.coachId} onChange={(coachId) => setDraft({ ...draft, coachId })} /> : null}
         <Field label={t('sessions.from')}>{(p) => <input {...p} type="date" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />}</Field>
         <Field label={t('sessions.to')}>{(p) => <input {...p} type="date" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />}</Field>
         <div class="filter-actions">
@@ -144,6 +126,19 @@ export function SessionsPage() {
         }}
       </LoadState>
     </section>
+  );
+}
+
+function PersonFilter({ label, people, value, onChange }: { label: string; people: DirectoryEntry[]; value: string; onChange: (id: string) => void }) {
+  return (
+    <Field label={label}>
+      {(p) => (
+        <select {...p} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+          <option value="">{t('sessions.anyone')}</option>
+          {people.map((person) => <option value={person.id} key={person.id}>{person.name}</option>)}
+        </select>
+      )}
+    </Field>
   );
 }
 

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { formatDateTime, t } from '../i18n';
 import { useMe } from '../session-context';
-import type { ApiToken, User } from '../types';
+import type { ApiToken } from '../types';
+import { listUsers } from './users';
 import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
 
 export function TokensPage() {
@@ -10,7 +11,7 @@ export function TokensPage() {
   const loaded = useLoad(async (signal) => {
     const [tokens, users] = await Promise.all([
       api.get<ApiToken[]>('/api/v1/tokens', { signal }),
-      api.get<User[] | { users: User[] }>('/api/v1/users', { signal }).then((a) => (Array.isArray(a) ? a : a.users)),
+      listUsers(signal),
     ]);
     return { tokens, users };
   }, []);

@@ -9,7 +9,7 @@ import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap }
 const ROLES: Role[] = ['admin', 'coach', 'agent'];
 
 /** GET /api/v1/users answers an array; accept `{users}` too so either shape renders. */
-async function listUsers(signal: AbortSignal): Promise<User[]> {
+export async function listUsers(signal: AbortSignal): Promise<User[]> {
   const answer = await api.get<User[] | { users: User[] }>('/api/v1/users', { signal });
   return Array.isArray(answer) ? answer : answer.users;
 }
