@@ -42,7 +42,7 @@ export function SessionsPage() {
   const title = me.user.role === 'agent' ? t('sessions.titleAgent') : t('sessions.title');
 
   return (
-    <section>
+    <section aria-busy={list.loading}>
       <div class="page-head">
         <PageTitle title={title}>{title}</PageTitle>
         {me.user.role !== 'agent' ? <a class="button primary" href="/sessions/new">{t('sessions.new')}</a> : null}
