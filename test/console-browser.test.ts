@@ -229,7 +229,9 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await admin.getByRole('button', { name: `Rename ${sessionName}` }).click();
     await admin.getByLabel(`New name for ${sessionName}`).fill('Call quality review v2');
     await admin.getByRole('button', { name: 'Save' }).click();
-    await admin.getByRole('rowheader', { name: 'Call quality review v2' }).waitFor();
+    await admin.getByRole('button', { name: 'Rename Call quality review v2' }).waitFor();
+    const templates = (await server.request('GET', '/api/v1/coaching-templates', { token: org.token })).json as Array<{ name: string }>;
+    assert.deepEqual(templates.map((tpl) => tpl.name), ['Call quality review v2']);
   });
 
   test('the admin revokes a token, changes a role, imports the exported file, and filters the audit log', async () => {
