@@ -40,6 +40,25 @@ const ROUTES: Route[] = [
   { pattern: '/audit-log', roles: ['admin'], nav: 'nav.audit', render: () => <AuditPage /> },
 ];
 
+const SIGNED_IN_KEY = 'coachport.signedIn';
+
+function rememberedSignIn(): boolean {
+  try {
+    return localStorage.getItem(SIGNED_IN_KEY) === '1';
+  } catch {
+    return true; // No storage: ask the server every time.
+  }
+}
+
+function rememberSignIn(yes: boolean): void {
+  try {
+    if (yes) localStorage.setItem(SIGNED_IN_KEY, '1');
+    else localStorage.removeItem(SIGNED_IN_KEY);
+  } catch {
+    // Nothing to remember with.
+  }
+}
+
 type Auth = { state: 'loading' } | { state: 'signed-out'; ended: boolean } | { state: 'signed-in'; me: Me };
 
 function LanguageSwitch() {
@@ -117,13 +136,21 @@ export function App() {
   const { path } = useLocation();
   const [auth, setAuth] = useState<Auth>({ state: 'loading' });
 
-  const refresh = useCallback(async () => {
+  const refresh = useCallback(async (afterSignIn = false) => {
+    // Without a sign-in remembered in this browser there is nothing to ask: an anonymous /auth/me
+    // would only count against this address's failed-authentication limit.
+    if (!afterSignIn && !rememberedSignIn()) {
+      setAuth({ state: 'signed-out', ended: false });
+      return;
+    }
     try {
       const me = await api.get<Me>('/api/v1/auth/me', { quiet401: true });
       setCsrfToken(me.csrfToken);
+      rememberSignIn(true);
       setAuth({ state: 'signed-in', me });
     } catch {
       setCsrfToken(null);
+      rememberSignIn(false);
       setAuth({ state: 'signed-out', ended: false });
     }
   }, []);
@@ -132,18 +159,19 @@ export function App() {
   // Any call answered 401 (expired, signed out elsewhere, deactivated) ends the console's session.
   useEffect(() => onUnauthorized(() => {
     setCsrfToken(null);
+    rememberSignIn(false);
     setAuth({ state: 'signed-out', ended: true });
   }), []);
 
   const invite = match('/invite/:token', path);
-  if (invite) return <div class="public" onClick={onLinkClick}><header class="public-header"><LanguageSwitch /></header><InvitePage token={invite.token!} onSignedIn={refresh} /></div>;
+  if (invite) return <div class="public" onClick={onLinkClick}><header class="public-header"><LanguageSwitch /></header><InvitePage token={invite.token!} onSignedIn={() => refresh(true)} /></div>;
   if (auth.state === 'loading') return <p class="muted boot">{t('common.loading')}</p>;
   if (auth.state === 'signed-out') {
     return (
       <div class="public" onClick={onLinkClick}>
         <header class="public-header"><LanguageSwitch /></header>
         <SignInPage ended={auth.ended} onSignedIn={async () => {
-          await refresh();
+          await refresh(true);
           if (path === '/' || path === '/sign-in') navigate('/sessions', { replace: true });
         }} />
       </div>
@@ -163,10 +191,11 @@ export function App() {
     break;
   }
   return (
-    <SignedInContext.Provider value={{ me, refresh }}>
+    <SignedInContext.Provider value={{ me, refresh: () => refresh(true) }}>
       <div onClick={onLinkClick}>
         <Shell me={me} onSignedOut={() => {
           setCsrfToken(null);
+          rememberSignIn(false);
           setAuth({ state: 'signed-out', ended: false });
           navigate('/sign-in', { replace: true });
         }}>
