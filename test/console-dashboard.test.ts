@@ -61,7 +61,8 @@ describe('dashboard in the browser', { skip: skip ?? false }, () => {
     await page.getByLabel('To', { exact: true }).fill('2024-02-29');
     await page.getByLabel('Per', { exact: true }).selectOption('week');
     await page.getByRole('button', { name: 'Show' }).click();
-    await page.getByRole('heading', { name: 'Per coach' }).waitFor();
+    await page.locator('section[aria-busy="false"]').getByRole('heading', { name: 'Per coach' }).waitFor();
+    await page.locator('.chart canvas').nth(2).waitFor();
 
     assert.equal(await page.locator('.chart canvas').count(), 3, 'three charts drawn');
     const described = await page.locator('.chart[role=img]').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') ?? ''));

@@ -49,7 +49,7 @@ export function DashboardPage() {
   }, [applied]);
   const title = me.user.role === 'admin' ? t('dashboard.title') : t('dashboard.titleCoach');
   return (
-    <section>
+    <section aria-busy={loaded.loading}>
       <PageTitle title={title}>{title}</PageTitle>
       <form class="filters" aria-label={t('dashboard.controls')} onSubmit={(e) => {
         e.preventDefault();
