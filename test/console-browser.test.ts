@@ -59,6 +59,23 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await page.getByRole('alert').filter({ hasText: 'The email or password is not right.' }).waitFor();
   });
 
+  test('an unknown or used invite link says so, and a short password is refused beside the field', async () => {
+    const page = await (await newContext()).newPage();
+    await page.goto(`${server.url}/invite/not-a-real-invite`);
+    await page.getByRole('heading', { name: 'Set your password' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: /./ }).first().waitFor();
+    assert.equal(await page.getByLabel('New password').count(), 0);
+    await checkPage(page, '01-invite-unknown');
+
+    const other = await server.addUser(org.orgId, 'coach', 'Short Password');
+    await page.goto(await inviteLink(server, org.token, other.userId));
+    await page.getByLabel('New password').fill('short');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByRole('alert').filter({ hasText: /10/ }).waitFor();
+    assert.equal(await page.getByLabel('New password').getAttribute('aria-invalid'), 'true');
+    await checkPage(page, '01-invite-short-password');
+  });
+
   let admin: Page;
   test('the admin signs in through the invite link, makes a template, and invites a coach and an agent', async () => {
     admin = await acceptInvite(await newContext(), await inviteLink(server, org.token, org.userId));
