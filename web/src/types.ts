@@ -45,13 +45,6 @@ export interface SessionSummary {
   isDeleted: boolean;
 }
 
-export interface Page<K extends string, T> {
-  cursor: string | null;
-  hasMore: boolean;
-  items: T[];
-  key: K;
-}
-
 export interface Template {
   id: string;
   name: string;
