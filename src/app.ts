@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
@@ -6,6 +7,9 @@ import { answerClientError, installErrorShape, installShutdownAnswer } from './h
 import { installGuard } from './http/guard.js';
 import { installOpenApi } from './http/openapi.js';
 import { accountRoutes } from './http/routes/accounts.js';
+import { auditRoutes } from './http/routes/audit.js';
+import { authRoutes } from './http/routes/auth.js';
+import { sessionListRoutes } from './http/routes/session-list.js';
 import { coachingRoutes } from './http/routes/coaching.js';
 import { consoleRoutes } from './http/console.js';
 import { exportRoutes } from './http/routes/export.js';
@@ -50,12 +54,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorShape(app);
   installSecurityHeaders(app, deps.config);
   installShutdownAnswer(app);
+  // Parses the console's session cookie before the guard reads it.
+  await app.register(cookie);
   installGuard(app, deps);
   await installOpenApi(app);
   healthRoutes(app, deps);
   await exportRoutes(app, deps);
   importRoutes(app, deps);
   accountRoutes(app, deps);
+  authRoutes(app, deps);
+  auditRoutes(app, deps);
+  sessionListRoutes(app, deps);
   coachingRoutes(app, deps);
   await consoleRoutes(app);
   await app.ready();

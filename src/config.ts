@@ -19,7 +19,11 @@ export interface Config {
     api: BucketLimits;
     /** Failed authentications per client IP. */
     authFailures: BucketLimits;
+    /** Sign-in attempts per account (email), from any address. */
+    signInPerAccount: BucketLimits;
   };
+  /** Where people reach the console: invite links are built from it, and cookies are Secure when it is https. */
+  publicUrl: string;
   /**
    * Whether X-Forwarded-For names the client: false (default), true (trust any proxy), or the
    * proxies' addresses as Fastify's trustProxy takes them ("127.0.0.1,10.0.0.0/8", "loopback").
@@ -62,6 +66,20 @@ function trustProxyFrom(raw: string | undefined): Config['trustProxy'] {
   return raw;
 }
 
+function publicUrlFrom(raw: string | undefined, host: string, port: number): string {
+  const value = raw?.trim() || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http or https URL, got "${raw}".`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http or https URL, got "${raw}".`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
 /** The only place that reads the environment; everything else receives a Config. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   return {
@@ -82,7 +100,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_SECOND', 5),
         perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
       },
+      signInPerAccount: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_SECOND', 1),
+        perMinute: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_MINUTE', 5),
+      },
     },
+    publicUrl: publicUrlFrom(env.PUBLIC_URL, env.HOST?.trim() || '127.0.0.1', positiveInt(env, 'PORT', 3000)),
     trustProxy: trustProxyFrom(env.TRUST_PROXY?.trim()),
     bodyLimitBytes: positiveInt(env, 'BODY_LIMIT_BYTES', 1024 * 1024),
     importBodyLimitBytes: positiveInt(env, 'IMPORT_BODY_LIMIT_BYTES', 64 * 1024 * 1024),

@@ -1,7 +1,20 @@
 import { pino, type Logger } from 'pino';
 
 /** Tokens never reach a log line, even if a future serializer starts logging headers. */
-export const REDACTED_PATHS = ['req.headers.apitoken', 'req.headers.authorization', 'headers.apitoken', 'token', 'secret'];
+export const REDACTED_PATHS = [
+  'req.headers.apitoken',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'headers.apitoken',
+  'token',
+  'secret',
+];
+
+/** An invite link's secret travels in the path (never a query string); the log keeps the path without it. */
+function withoutSecrets(path: string): string {
+  return path.replace(/(\/invites?\/)[^/]+/, '$1[redacted]');
+}
 
 interface LoggedRequest {
   method?: string;
@@ -18,7 +31,7 @@ interface LoggedRequest {
 export const serializers = {
   req: (req: LoggedRequest) => ({
     method: req.method,
-    url: req.url?.split('?')[0],
+    url: req.url === undefined ? undefined : withoutSecrets(req.url.split('?')[0]!),
     host: req.hostname,
     remoteAddress: req.ip,
     remotePort: req.socket?.remotePort,

@@ -37,7 +37,8 @@ describe('the coachport command line beside a running server', () => {
     const result = await runCli(['org', 'create', '--name', 'Acme', '--admin-email', 'a@acme.test', '--json'], { cwd });
     assert.equal(result.code, 0, result.stderr);
     admin = JSON.parse(result.stdout);
-    assert.deepEqual(Object.keys(admin).sort(), ['orgId', 'token', 'userId']);
+    assert.deepEqual(Object.keys(admin).sort(), ['inviteUrl', 'orgId', 'token', 'userId']);
+    assert.match((admin as unknown as { inviteUrl: string }).inviteUrl, /^https?:\/\/[^/]+\/invite\/[A-Za-z0-9_-]{43}$/);
     assert.ok(fs.existsSync(path.join(cwd, 'data', 'coachport.db')));
     const exported = await exportWith(server.url, admin.token);
     assert.equal(exported.status, 200);
@@ -85,6 +86,42 @@ describe('the coachport command line beside a running server', () => {
     const revoked = await runCli(['token', 'revoke', token.id], { cwd });
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.equal((await exportWith(server.url, token.token)).status, 401);
+    const audit = await fetch(`${server.url}/api/v1/audit-log?action=token_revoked`, { headers: { apiToken: admin.token } });
+    const entries = ((await audit.json()) as { entries: Array<{ actorUserId: string | null; target: string }> }).entries;
+    assert.deepEqual(entries.map((e) => [e.actorUserId, e.target]), [[null, `token:${token.id}`]], 'the command line is audited, with no actor');
+  });
+
+  it('org create prints an invite link; user invite prints a new one (the reset) and names an unknown email', async () => {
+    const env = { PUBLIC_URL: server.url };
+    const human = await runCli(['org', 'create', '--name', 'Second', '--admin-email', 'Boss@Second.test'], { cwd, env });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`invite link[^\\n]*\\n${server.url}/invite/[A-Za-z0-9_-]{43}\\n`));
+    const orgId = /Organization (\S+) created/.exec(human.stdout)![1]!;
+    const firstLink = /\/invite\/([A-Za-z0-9_-]+)/.exec(human.stdout)![1]!;
+    const info = await fetch(`${server.url}/api/v1/auth/invites/${firstLink}`);
+    assert.deepEqual(await info.json(), { email: 'boss@second.test', name: 'boss' });
+
+    const ambiguous = await runCli(['user', 'invite', '--email', 'boss@second.test'], { cwd, env });
+    assert.equal(ambiguous.code, 2, 'two organizations: --org is needed, as for every command');
+    assert.match(ambiguous.stderr, /name one with --org/);
+    const reset = await runCli(['user', 'invite', '--email', 'BOSS@second.test', '--org', orgId, '--json'], { cwd, env });
+    assert.equal(reset.code, 0, reset.stderr);
+    const invited = JSON.parse(reset.stdout) as { userId: string; email: string; inviteUrl: string };
+    assert.equal(invited.email, 'boss@second.test');
+    assert.ok(invited.inviteUrl.startsWith(`${server.url}/invite/`));
+    assert.equal((await fetch(`${server.url}/api/v1/auth/invites/${firstLink}`)).status, 404, 'the new link voids the first');
+    const secret = invited.inviteUrl.split('/invite/')[1]!;
+    const set = await fetch(`${server.url}/api/v1/auth/invites/${secret}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: 'a long enough password' }),
+    });
+    assert.equal(set.status, 200);
+    assert.match(set.headers.get('set-cookie')!, /^coachport_session=/);
+
+    const unknown = await runCli(['user', 'invite', '--email', 'nobody@second.test', '--org', orgId], { cwd, env });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /There is no user with the email nobody@second\.test in organization/);
   });
 
   it('says what is wrong on a usage error, with a distinct exit code', async () => {

@@ -34,9 +34,15 @@ describe('OpenAPI description', () => {
       'POST /api/v1/coaching/points', 'PATCH /api/v1/coaching/points/:id', 'DELETE /api/v1/coaching/points/:id',
       'POST /api/v1/coaching/todos', 'PATCH /api/v1/coaching/todos/:id', 'DELETE /api/v1/coaching/todos/:id',
       'GET /healthz', 'GET /readyz',
+      'POST /api/v1/auth/sign-in', 'POST /api/v1/auth/sign-out', 'GET /api/v1/auth/me',
+      'GET /api/v1/auth/invites/:token', 'POST /api/v1/auth/invites/:token',
+      'PATCH /api/v1/users/:id', 'POST /api/v1/users/:id/invite', 'GET /api/v1/directory',
+      'GET /api/v1/coaching/sessions', 'GET /api/v1/audit-log',
     ];
     for (const route of expected) assert.ok(documented.has(route), `${route} is documented`);
     assert.deepEqual(document.components.securitySchemes.apiToken, { type: 'apiKey', in: 'header', name: 'apiToken' });
+    assert.deepEqual(document.components.securitySchemes.browserSession, { type: 'apiKey', in: 'cookie', name: 'coachport_session' });
+    assert.deepEqual(document.paths['/api/v1/auth/sign-in'].post.security, [], 'signing in needs no credential');
   });
 
   it('documents the export response with the schema real responses satisfy', async () => {

@@ -8,6 +8,7 @@ const BODIES: Record<string, unknown> = {
   'PATCH /api/v1/coaching/sessions/{id}': { coachNotes: 'probe' },
   'PATCH /api/v1/coaching/points/{id}': { coachNotes: 'probe' },
   'PATCH /api/v1/coaching/todos/{id}': { title: 'probe' },
+  'PATCH /api/v1/users/{id}': { name: 'probe' },
 };
 
 for (const backend of await storeBackends()) {

@@ -54,8 +54,11 @@ export async function issueToken(
 
 export interface Principal {
   orgId: string;
-  tokenId: string;
   user: UserRecord;
+  /** The API token the request carried, when it carried one. */
+  tokenId: string | null;
+  /** The browser session the request's cookie names, when it came from the console. */
+  browserSession: { idHash: string; csrfToken: string } | null;
 }
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; error: string };
@@ -67,6 +70,7 @@ export async function authenticate(store: Store, secret: string | undefined, now
   const found: TokenOwner | null = await store.findToken(hashToken(secret.trim()));
   if (!found) return { ok: false, error: 'The API token is not valid.' };
   const { token, user } = found;
+  if (!user.active) return { ok: false, error: 'The user of this API token has been deactivated.' };
   if (token.deactivatedAt !== null && token.deactivatedAt <= now) {
     return { ok: false, error: 'The API token has been deactivated.' };
   }
@@ -76,7 +80,7 @@ export async function authenticate(store: Store, secret: string | undefined, now
   if (token.lastUsedAt === null || now - token.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     await store.markTokenUsed(token.id, now);
   }
-  return { ok: true, principal: { orgId: token.orgId, tokenId: token.id, user } };
+  return { ok: true, principal: { orgId: token.orgId, tokenId: token.id, browserSession: null, user } };
 }
 
 /** A token as it may be shown: everything but the secret and its hash. */

@@ -1,20 +1,83 @@
+import { auditEntry, target, type AuditActor } from '../audit/audit.js';
 import type { Actor } from '../coaching/actor.js';
 import { DomainError, forbidden, notFound } from '../coaching/errors.js';
-import type { UserRecord } from '../coaching/records.js';
 import type { CreateTokenBody, CreateUserBody } from '../contract/coaching-schemas.js';
+import type { UpdateUserBody } from '../contract/account-schemas.js';
 import { newId } from '../ids.js';
-import { ConflictError, type Store, type TokenRecord } from '../store/store.js';
-import { DEFAULT_TOKEN_DAYS, issueToken, type IssuedToken } from './tokens.js';
+import type { UserAccount, UserChanges } from '../store/accounts-store.js';
+import type { Store, TokenRecord } from '../store/store.js';
+import { issueInvite } from './invites.js';
+import { normalizeEmail } from './sign-in.js';
+import { DEFAULT_TOKEN_DAYS, mintToken, type IssuedToken } from './tokens.js';
 
-export async function createUser(store: Store, actor: Actor, input: CreateUserBody, now: number): Promise<UserRecord> {
-  const user: UserRecord = { id: newId(now), email: input.email.toLowerCase(), name: input.name, role: input.role };
-  try {
-    await store.createUser(actor.orgId, user, now);
-  } catch (error) {
-    if (error instanceof ConflictError) throw new DomainError('conflict', error.message);
-    throw error;
-  }
-  return user;
+/** A new user and their invite link, with both audit entries, in one transaction. */
+export async function createUser(
+  store: Store,
+  actor: Actor,
+  input: CreateUserBody,
+  publicUrl: string,
+  now: number,
+): Promise<UserAccount & { inviteUrl: string }> {
+  const user: UserAccount = { id: newId(now), email: normalizeEmail(input.email), name: input.name, role: input.role, active: true };
+  const inviteUrl = await store.accounts(actor.orgId, async (tx) => {
+    const { active: _active, ...record } = user;
+    await tx.insertUser(record, now);
+    await tx.audit(auditEntry(actor, 'user_created', target.user(user.id), { role: user.role }, now));
+    return issueInvite(tx, actor, user, publicUrl, now);
+  });
+  return { ...user, inviteUrl };
+}
+
+/** A new invite link for an existing, active user: the first one, or a password reset. */
+export async function inviteUser(store: Store, actor: Actor | null, orgId: string, userId: string, publicUrl: string, now: number): Promise<string> {
+  return store.accounts(orgId, async (tx) => {
+    const user = await tx.getUser(userId);
+    if (!user) throw notFound('user', userId);
+    if (!user.active) throw new DomainError('conflict', 'This user is deactivated; reactivate them (PATCH active: true) before sending a link.');
+    // Imported people have no email until an admin gives them one, and sign-in is by email.
+    if (!user.email) throw new DomainError('conflict', 'This user has no email to sign in with; set one (PATCH email) before sending a link.');
+    return issueInvite(tx, actor, user, publicUrl, now);
+  });
+}
+
+/**
+ * Changes a user's name, email, role or active flag. The organization always keeps an active
+ * admin: the change that would remove the last one is refused (409), and such changes queue, so
+ * two admins demoting each other at once cannot both succeed. Deactivating ends the user's browser
+ * sessions at once; their tokens fail from the next request (authentication checks `active`).
+ */
+export async function updateUser(store: Store, actor: Actor, userId: string, input: UpdateUserBody, now: number): Promise<UserAccount> {
+  return store.accounts(actor.orgId, async (tx) => {
+    // Taken first, before any row lock, so admin-removing changes queue instead of deadlocking.
+    if (input.role !== undefined || input.active === false) await tx.lockAdminChanges();
+    const user = await tx.getUserForUpdate(userId);
+    if (!user) throw notFound('user', userId);
+    const changes: UserChanges = {};
+    if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
+    if (input.email !== undefined && normalizeEmail(input.email) !== user.email) changes.email = normalizeEmail(input.email);
+    if (input.role !== undefined && input.role !== user.role) changes.role = input.role;
+    if (input.active !== undefined && input.active !== user.active) changes.active = input.active;
+    const changed = Object.keys(changes);
+    if (changed.length === 0) return user;
+
+    const losesAdmin = user.role === 'admin' && user.active && (changes.role !== undefined || changes.active === false);
+    if (losesAdmin && (await tx.countOtherActiveAdmins(user.id)) === 0) {
+      throw new DomainError('conflict', 'This is the last active admin of the organization; make another user an admin first.');
+    }
+    // Renaming re-renders the documents that show the name, inside updateUser's transaction.
+    await tx.updateUser(user.id, changes, now);
+    if (changes.active === false) {
+      await tx.deleteBrowserSessionsOf(user.id);
+      await tx.audit(auditEntry(actor, 'user_deactivated', target.user(user.id), {}, now));
+    }
+    const updatedFields = changed.filter((field) => !(field === 'active' && changes.active === false));
+    if (updatedFields.length > 0) {
+      const details: Record<string, string[] | string> = { changed: updatedFields };
+      if (changes.role !== undefined) details.role = changes.role;
+      await tx.audit(auditEntry(actor, 'user_updated', target.user(user.id), details, now));
+    }
+    return { ...user, ...changes };
+  });
 }
 
 /** An admin may make a token for anyone in the organization; anyone else only for themself. */
@@ -23,9 +86,29 @@ export async function createTokenFor(store: Store, actor: Actor, input: CreateTo
   if (userId !== actor.user.id && actor.user.role !== 'admin') {
     throw forbidden('Only admins can create tokens for other users.');
   }
-  if (!(await store.getUser(actor.orgId, userId))) throw notFound('user', userId);
   const days = input.expiresInDays === undefined ? DEFAULT_TOKEN_DAYS : input.expiresInDays;
-  return issueToken(store, { orgId: actor.orgId, userId }, days, now);
+  return issueAuditedToken(store, actor, actor.orgId, userId, days, now);
+}
+
+/** A new token for a user of the organization and its `token_created` entry (the actor is null at the command line). */
+export async function issueAuditedToken(store: Store, actor: AuditActor, orgId: string, userId: string, days: number | null, now: number): Promise<IssuedToken> {
+  return store.accounts(orgId, async (tx) => {
+    if (!(await tx.getUser(userId))) throw notFound('user', userId);
+    const { secret, record } = mintToken({ orgId, userId }, days, now);
+    await tx.insertToken(record);
+    await tx.audit(auditEntry(actor, 'token_created', target.token(record.id), { userId, expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString() }, now));
+    const { hash: _hash, ...shown } = record;
+    return { secret, token: { ...shown, lastUsedAt: null, deactivatedAt: null } };
+  });
+}
+
+/** Deactivates a token and writes `token_revoked`, once; false when it was already inactive. */
+export async function revokeAuditedToken(store: Store, actor: AuditActor, orgId: string, token: TokenRecord, now: number): Promise<boolean> {
+  return store.accounts(orgId, async (tx) => {
+    if (!(await tx.deactivateToken(token.id, now))) return false;
+    await tx.audit(auditEntry(actor, 'token_revoked', target.token(token.id), { userId: token.userId }, now));
+    return true;
+  });
 }
 
 export function visibleTokens(store: Store, actor: Actor): Promise<TokenRecord[]> {
@@ -35,6 +118,15 @@ export function visibleTokens(store: Store, actor: Actor): Promise<TokenRecord[]
 export async function revokeToken(store: Store, actor: Actor, tokenId: string, now: number): Promise<TokenRecord> {
   const token = await store.getToken(actor.orgId, tokenId);
   if (!token || (actor.user.role !== 'admin' && token.userId !== actor.user.id)) throw notFound('token', tokenId);
-  await store.deactivateToken(actor.orgId, tokenId, now);
+  await revokeAuditedToken(store, actor, actor.orgId, token, now);
   return (await store.getToken(actor.orgId, tokenId))!;
+}
+
+export async function createTemplate(store: Store, actor: Actor, name: string, now: number): Promise<{ id: string; name: string }> {
+  const template = { id: newId(now), name };
+  await store.accounts(actor.orgId, async (tx) => {
+    await tx.insertTemplate(template, now);
+    await tx.audit(auditEntry(actor, 'template_created', target.template(template.id), {}, now));
+  });
+  return template;
 }

@@ -6,6 +6,7 @@ import { orgCommand } from './commands/org.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
+import { userCommand } from './commands/user.js';
 import { CliError, EXIT_USAGE } from './context.js';
 
 const program = new Command('coachport')
@@ -17,6 +18,7 @@ const program = new Command('coachport')
 serveCommand(program);
 orgCommand(program);
 tokenCommand(program);
+userCommand(program);
 importCommand(program);
 exportCommand(program);
 seedCommand(program);

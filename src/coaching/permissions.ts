@@ -29,3 +29,18 @@ export function canManage(user: UserRecord, session: Parties): boolean {
 
 /** The fields an agent may write. */
 export const AGENT_WRITABLE = new Set(['agentNotes']);
+
+/**
+ * Which sessions a user may list: the same rule as `canRead`, as a condition the store can put in
+ * a query (a list of a large organization cannot test every session in JavaScript).
+ */
+export type ReadScope =
+  | { kind: 'all' }
+  | { kind: 'coach_or_creator'; userId: string }
+  | { kind: 'shared_with_agent'; userId: string };
+
+export function readScope(user: UserRecord): ReadScope {
+  if (user.role === 'admin') return { kind: 'all' };
+  if (user.role === 'coach') return { kind: 'coach_or_creator', userId: user.id };
+  return { kind: 'shared_with_agent', userId: user.id };
+}

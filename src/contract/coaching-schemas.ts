@@ -28,7 +28,13 @@ export const CreateUserBody = Type.Object(
 );
 export type CreateUserBody = Static<typeof CreateUserBody>;
 
-export const UserSchema = Type.Object({ id: Type.String(), email: Nullable(Type.String()), name: Type.String(), role: OneOf(ROLES) });
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Nullable(Type.String()),
+  name: Type.String(),
+  role: OneOf(ROLES),
+  active: Type.Boolean({ description: 'Inactive users cannot sign in, and their tokens fail.' }),
+});
 
 export const CreateTokenBody = Type.Object(
   {

@@ -1,10 +1,13 @@
+import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, type Principal } from '../accounts/tokens.js';
+import { resolveBrowserSession, SESSION_COOKIE } from '../accounts/browser-sessions.js';
+import { authenticate, type AuthResult, type Principal } from '../accounts/tokens.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Role } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';
+import { assertCsrf } from './csrf.js';
 import { HttpError } from './errors.js';
 import { DOCS_PREFIX } from './openapi.js';
 
@@ -46,14 +49,31 @@ function refuse(decision: Decision): HttpError {
   return new HttpError(429, tooManyRequestsMessage(decision.exceeded!), { 'Retry-After': String(seconds(decision.retryAfterMs)) });
 }
 
+/** The principal behind the session cookie, or why there is none. */
+async function authenticateCookie(store: Store, sessionId: string, now: number): Promise<AuthResult> {
+  const session = await resolveBrowserSession(store, sessionId, now);
+  if (!session.ok) return session;
+  return {
+    ok: true,
+    principal: { orgId: session.orgId, user: session.user, tokenId: null, browserSession: { idHash: session.idHash, csrfToken: session.csrfToken } },
+  };
+}
+
+export function publicOrigin(config: Config): string {
+  return new URL(config.publicUrl).origin;
+}
+
 /**
  * One hook for every route: who is calling (401), may they (403), and are they within their
  * organization's limits (429). Failed authentications are limited per client address before any
- * token is looked at, so guessing costs the guesser, not the store.
+ * token is looked at, so guessing costs the guesser, not the store. A request names its caller
+ * by the apiToken header or, from the console, by the session cookie (then a write must also pass
+ * the CSRF check); routes see one principal either way.
  */
 export function installGuard(app: FastifyInstance, deps: { config: Config; store: Store; limiter: RateLimiter; clock: Clock }): void {
   const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api) };
   const authFailureRules = rulesFor(deps.config.limits.authFailures);
+  const origin = publicOrigin(deps.config);
 
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
@@ -65,15 +85,22 @@ export function installGuard(app: FastifyInstance, deps: { config: Config; store
     if (!blocked.allowed) throw refuse(blocked);
 
     const header = request.headers.apitoken;
-    const result = await authenticate(deps.store, Array.isArray(header) ? header[0] : header, deps.clock.now());
+    const secret = Array.isArray(header) ? header[0] : header;
+    const sessionId = secret === undefined ? request.cookies[SESSION_COOKIE] : undefined;
+    const result = sessionId
+      ? await authenticateCookie(deps.store, sessionId, deps.clock.now())
+      : await authenticate(deps.store, secret, deps.clock.now());
     if (!result.ok) {
       await deps.limiter.consume(failureKey, authFailureRules);
+      if (sessionId) reply.clearCookie(SESSION_COOKIE, { path: '/' });
       throw new HttpError(401, result.error);
     }
     request.principal = result.principal;
+    if (result.principal.browserSession) assertCsrf(request, origin, result.principal.browserSession.csrfToken);
 
     if (guard.roles && !guard.roles.includes(result.principal.user.role)) {
-      throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and the token belongs to a user with the ${result.principal.user.role} role.`);
+      const caller = result.principal.browserSession ? 'you are signed in as a user' : 'the token belongs to a user';
+      throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and ${caller} with the ${result.principal.user.role} role.`);
     }
 
     const bucket = guard.bucket ?? 'api';

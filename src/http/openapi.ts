@@ -16,12 +16,15 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Coachport',
         version: '1',
         description:
-          'The Coaching Export API and the coaching API that feeds it. Every request carries an API token in the `apiToken` header. Every error is `{"error": "<one sentence>"}`.',
+          'The Coaching Export API and the coaching API that feeds it. Every request carries an API token in the `apiToken` header, or (the console) the `coachport_session` cookie from signing in, with the `X-CSRF-Token` header on every write. Every error is `{"error": "<one sentence>"}`.',
       },
       components: {
-        securitySchemes: { apiToken: { type: 'apiKey', in: 'header', name: 'apiToken' } },
+        securitySchemes: {
+          apiToken: { type: 'apiKey', in: 'header', name: 'apiToken' },
+          browserSession: { type: 'apiKey', in: 'cookie', name: 'coachport_session' },
+        },
       },
-      security: [{ apiToken: [] }],
+      security: [{ apiToken: [] }, { browserSession: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });

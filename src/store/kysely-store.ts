@@ -5,6 +5,10 @@ import type { ExportWindow } from '../export/window.js';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
+import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
+import type { AccountsTx, AuditQuery, AuditRecord, BrowserSessionOwner, InviteRecord, NewInvite, SignInCandidate, StoredAuditEntry, UserAccount } from './accounts-store.js';
+import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
+import { listSessionSummaries } from './session-list.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { migrationProvider } from './migrations/index.js';
 import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
@@ -35,7 +39,7 @@ export interface Driver {
   /** Pages of finished JSON, where the database can build it faster than JavaScript. */
   exportJsonPages?(orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<string[]>;
   /** A faster way to apply an import, where the database has one; same effect as the portable path. */
-  bulkImport?(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
+  bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -74,10 +78,12 @@ async function upsert<T extends keyof Database & string>(
 export class KyselyStore implements Store {
   readonly dialect: Dialect;
   private readonly db: Kysely<Database>;
+  private readonly accountQueries: AccountQueries;
 
   constructor(private readonly driver: Driver) {
     this.dialect = driver.dialect;
     this.db = driver.db;
+    this.accountQueries = new AccountQueries(driver.db);
   }
 
   async migrate(): Promise<void> {
@@ -97,7 +103,10 @@ export class KyselyStore implements Store {
     }
   }
 
-  async createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken }, now: number): Promise<void> {
+  async createOrganization(
+    input: { id: string; name: string; admin: UserRecord; token: NewToken; invite?: NewInvite; audit?: AuditRecord[] },
+    now: number,
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('organizations').values({ id: input.id, name: input.name, created_at: now }).execute();
       await trx
@@ -105,7 +114,56 @@ export class KyselyStore implements Store {
         .values({ org_id: input.id, ...input.admin, created_at: now, updated_at: now })
         .execute();
       await trx.insertInto('api_tokens').values(tokenRow(input.token)).execute();
+      const accounts = new KyselyAccountsTx(trx, input.id, this.dialect);
+      if (input.invite) await accounts.insertInvite(input.invite);
+      for (const entry of input.audit ?? []) await accounts.audit(entry);
     });
+  }
+
+  async accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>): Promise<T> {
+    return this.unique('A user with that email already exists in this organization.', () =>
+      this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.dialect))),
+    );
+  }
+
+  signInCandidates(email: string): Promise<SignInCandidate[]> {
+    return this.accountQueries.signInCandidates(email);
+  }
+
+  findInvite(tokenHash: string): Promise<(InviteRecord & { user: UserAccount }) | null> {
+    return this.accountQueries.findInvite(tokenHash);
+  }
+
+  findBrowserSession(idHash: string): Promise<BrowserSessionOwner | null> {
+    return this.accountQueries.findBrowserSession(idHash);
+  }
+
+  touchBrowserSession(idHash: string, now: number): Promise<void> {
+    return this.accountQueries.touchBrowserSession(idHash, now);
+  }
+
+  deleteBrowserSession(idHash: string): Promise<void> {
+    return this.accountQueries.deleteBrowserSession(idHash);
+  }
+
+  listAccounts(orgId: string): Promise<UserAccount[]> {
+    return this.accountQueries.listAccounts(orgId);
+  }
+
+  getAccount(orgId: string, userId: string): Promise<UserAccount | null> {
+    return this.accountQueries.getAccount(orgId, userId);
+  }
+
+  writeAudit(orgId: string, entry: AuditRecord): Promise<void> {
+    return this.accountQueries.writeAudit(orgId, entry);
+  }
+
+  readAudit(orgId: string, query: AuditQuery): Promise<StoredAuditEntry[]> {
+    return this.accountQueries.readAudit(orgId, query);
+  }
+
+  listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]> {
+    return listSessionSummaries(this.db, orgId, query);
   }
 
   async listOrganizations(): Promise<Array<{ id: string; name: string }>> {
@@ -158,13 +216,13 @@ export class KyselyStore implements Store {
       .selectFrom('api_tokens as t')
       .innerJoin('users as u', (j) => j.onRef('u.org_id', '=', 't.org_id').onRef('u.id', '=', 't.user_id'))
       .selectAll('t')
-      .select(['u.email', 'u.name', 'u.role'])
+      .select(['u.email', 'u.name', 'u.role', 'u.active'])
       .where('t.token_hash', '=', hash)
       .executeTakeFirst();
     if (!row) return null;
     return {
       token: tokenFromRow(row),
-      user: { id: row.user_id, email: row.email, name: row.name, role: row.role },
+      user: { id: row.user_id, email: row.email, name: row.name, role: row.role, active: Boolean(row.active) },
     };
   }
 
@@ -253,9 +311,10 @@ export class KyselyStore implements Store {
     for await (const page of this.exportPages(orgId, window, pageSize)) yield page.map((session) => JSON.stringify(session));
   }
 
-  async applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts> {
-    if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now);
+  async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
+    if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     return this.db.transaction().execute(async (trx) => {
+      if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       await upsertUsers(trx, orgId, plan.users, now);
       await upsert(
         trx,

@@ -24,6 +24,9 @@ export interface UsersTable {
   role: Role;
   created_at: number;
   updated_at: number;
+  active: Generated<Flag>;
+  /** scrypt, with its parameters and salt; null until the person sets a password. */
+  password_hash: string | null;
 }
 
 export interface ApiTokensTable {
@@ -122,6 +125,37 @@ export interface TodosTable {
   is_deleted: Flag;
 }
 
+export interface InvitesTable {
+  token_hash: string;
+  org_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface BrowserSessionsTable {
+  id_hash: string;
+  org_id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  ip_address: string | null;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  org_id: string;
+  timestamp: number;
+  actor_user_id: string | null;
+  actor_email: string | null;
+  action: string;
+  target: string | null;
+  ip_address: string | null;
+  /** A JSON object, exactly as written by JSON.stringify. */
+  details: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -133,6 +167,9 @@ export interface Database {
   coaching_point_sessions: SessionLinkTable;
   todos: TodosTable;
   todo_sessions: SessionLinkTable;
+  invites: InvitesTable;
+  browser_sessions: BrowserSessionsTable;
+  audit_log: AuditLogTable;
 }
 
 export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

@@ -2,13 +2,15 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import { flag } from './rows.js';
 import type { ImportCounts } from './store.js';
+import type { AuditRecord } from './accounts-store.js';
+import { auditRow } from './accounts-tx.js';
 
 /**
  * The import written with prepared single-row statements in one synchronous SQLite transaction:
  * several times faster than building multi-row statements, which matters for seeding benchmark
  * datasets and for imports of tens of thousands of sessions. Same effect as the portable path.
  */
-export function sqliteBulkImport(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, now: number): ImportCounts {
+export function sqliteBulkImport(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): ImportCounts {
   const upsertUser = db.prepare(
     `insert into users (org_id, id, email, name, role, created_at, updated_at) values (?, ?, null, ?, ?, ?, ?)
      on conflict (org_id, id) do update set name = excluded.name, updated_at = excluded.updated_at`,
@@ -36,6 +38,11 @@ export function sqliteBulkImport(db: BetterSqlite3.Database, orgId: string, plan
   const todoLinks = links('todo_sessions');
 
   const run = db.transaction(() => {
+    if (audit) {
+      const row = auditRow(orgId, audit);
+      db.prepare('insert into audit_log (org_id, timestamp, actor_user_id, actor_email, action, target, ip_address, details) values (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(row.org_id, row.timestamp, row.actor_user_id, row.actor_email, row.action, row.target, row.ip_address, row.details);
+    }
     for (const u of plan.users) upsertUser.run(orgId, u.id, u.name, u.role, now, now);
     for (const t of plan.templates) upsertTemplate.run(orgId, t.id, t.name, now, now);
     for (const { session: s, log } of plan.sessions) {

@@ -46,7 +46,7 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
     },
     exportJsonPages: (orgId, window, pageSize) => sqliteExportJson(() => connect(file, true), orgId, window, pageSize),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
-    bulkImport: (orgId, plan, now) => db.connection().execute(async () => sqliteBulkImport(writer, orgId, plan, now)),
+    bulkImport: (orgId, plan, now, audit) => db.connection().execute(async () => sqliteBulkImport(writer, orgId, plan, now, audit)),
     isUniqueViolation: (error) =>
       error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
     // One writer connection per process, and SQLite serializes writers across processes.

@@ -3,6 +3,8 @@ import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import type { Role } from './schema.js';
+import type { AccountsStore, AuditRecord, NewInvite, UserAccount } from './accounts-store.js';
+import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 
 export interface TokenRecord {
@@ -18,7 +20,7 @@ export interface TokenRecord {
 
 export interface TokenOwner {
   token: TokenRecord;
-  user: UserRecord;
+  user: UserAccount;
 }
 
 export interface NewToken {
@@ -71,11 +73,11 @@ export class StoreUnavailableError extends Error {}
  * The only door to persisted data. Every method that touches organization data takes the
  * organization's id, so no caller can forget to scope a query.
  */
-export interface Store {
+export interface Store extends AccountsStore {
   readonly dialect: Dialect;
 
-  /** The organization, its first admin and that admin's first token, together. */
-  createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken }, now: number): Promise<void>;
+  /** The organization, its first admin, that admin's first token and invite link, together. */
+  createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken; invite?: NewInvite; audit?: AuditRecord[] }, now: number): Promise<void>;
   listOrganizations(): Promise<Array<{ id: string; name: string }>>;
   createUser(orgId: string, user: UserRecord, now: number): Promise<void>;
   getUser(orgId: string, userId: string): Promise<UserRecord | null>;
@@ -109,8 +111,11 @@ export interface Store {
    */
   exportJsonPages(orgId: string, window: ExportWindow, pageSize?: number): AsyncIterable<string[]>;
 
-  /** Writes a validated import in one transaction: all of it or none of it. */
-  applyImport(orgId: string, plan: ImportPlan, now: number): Promise<ImportCounts>;
+  /** Writes a validated import in one transaction: all of it or none of it (and its audit entry). */
+  applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
+
+  /** A page of session summaries for the console's list, newest first, within the query's scope. */
+  listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

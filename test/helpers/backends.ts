@@ -93,3 +93,27 @@ export async function storeBackends(): Promise<Backend[]> {
   }
   return [sqliteBackend, postgres];
 }
+
+/** Every row of every table as text, read beside the store, to scan for what must never be stored. */
+export async function dumpDatabase(config: DatabaseConfig): Promise<string> {
+  if (config.kind === 'sqlite') {
+    const { default: BetterSqlite3 } = await import('better-sqlite3');
+    const db = new BetterSqlite3(config.file, { readonly: true });
+    try {
+      const tables = db.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>;
+      return JSON.stringify(tables.map(({ name }) => [name, db.prepare(`select * from "${name}"`).all()]));
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    const tables = await client.query<{ table_name: string }>("select table_name from information_schema.tables where table_schema = 'public'");
+    const out: unknown[] = [];
+    for (const { table_name } of tables.rows) out.push([table_name, (await client.query(`select * from "${table_name}"`)).rows]);
+    return JSON.stringify(out);
+  } finally {
+    await client.end();
+  }
+}

@@ -53,7 +53,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...base,
     database: database.config,
     port: 1,
-    limits: { export: GENEROUS, api: GENEROUS, authFailures: GENEROUS },
+    limits: { export: GENEROUS, api: GENEROUS, authFailures: GENEROUS, signInPerAccount: GENEROUS },
   });
   const clock = options.clock ?? new ManualClock();
   const logs: string[] = [];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_TOKEN_DAYS, describeToken, issueToken } from '../../accounts/tokens.js';
+import { DEFAULT_TOKEN_DAYS, describeToken } from '../../accounts/tokens.js';
+import { issueAuditedToken, revokeAuditedToken } from '../../accounts/users.js';
 import { CliError, EXIT_USAGE, cliContext, resolveOrg, withStore } from '../context.js';
 
 function expiryDays(options: { expiresInDays?: string; expiry: boolean }): number | null {
@@ -30,7 +31,7 @@ export function tokenCommand(program: Command): void {
         const orgId = await resolveOrg(store, options.org);
         const user = options.user ? await store.getUser(orgId, options.user) : await store.findUserByEmail(orgId, options.email!);
         if (!user) throw new CliError(`There is no user ${options.user ?? options.email} in organization ${orgId}.`);
-        return issueToken(store, { orgId, userId: user.id }, days, context.clock.now());
+        return issueAuditedToken(store, null, orgId, user.id, days, context.clock.now());
       });
       const shown = describeToken(issued.token, context.clock.now());
       context.print(
@@ -66,8 +67,9 @@ export function tokenCommand(program: Command): void {
       const context = cliContext(json());
       const revoked = await withStore(context, async (store) => {
         const orgId = await resolveOrg(store, options.org);
-        if (!(await store.getToken(orgId, tokenId))) throw new CliError(`There is no token ${tokenId}.`);
-        return store.deactivateToken(orgId, tokenId, context.clock.now());
+        const found = await store.getToken(orgId, tokenId);
+        if (!found) throw new CliError(`There is no token ${tokenId}.`);
+        return revokeAuditedToken(store, null, orgId, found, context.clock.now());
       });
       context.print(revoked ? `Token ${tokenId} deactivated.` : `Token ${tokenId} was already inactive.`, { id: tokenId, deactivated: true });
     });

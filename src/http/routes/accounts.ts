@@ -1,8 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { describeToken } from '../../accounts/tokens.js';
-import { createTokenFor, createUser, revokeToken, visibleTokens } from '../../accounts/users.js';
+import { createTemplate, createTokenFor, createUser, inviteUser, revokeToken, updateUser, visibleTokens } from '../../accounts/users.js';
 import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import { DirectorySchema, InviteUrlSchema, UpdateUserBody, UserWithInviteSchema } from '../../contract/account-schemas.js';
 import {
   CreateTemplateBody,
   CreateTokenBody,
@@ -15,24 +17,79 @@ import {
 } from '../../contract/coaching-schemas.js';
 import { isoString as iso } from '../../contract/dates.js';
 import { ErrorSchema } from '../../contract/schemas.js';
-import { newId } from '../../ids.js';
 import type { Store } from '../../store/store.js';
 import { actorOf } from '../actor.js';
 
 const errors = { '4xx': ErrorSchema };
 
-export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock }): void {
-  const { store, clock } = deps;
+export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; config: Config }): void {
+  const { store, clock, config } = deps;
 
   app.post<{ Body: CreateUserBody }>(
     '/api/v1/users',
-    { schema: { summary: 'Create a user', tags: ['Users'], body: CreateUserBody, response: { 201: UserSchema, ...errors } }, config: { roles: ['admin'] } },
-    async (request, reply) => reply.code(201).send(await createUser(store, actorOf(request), request.body, clock.now())),
+    {
+      schema: {
+        summary: 'Create a user, with the invite link that lets them set a password',
+        description: 'The link works once and for 7 days; nobody chooses another person\'s password.',
+        tags: ['Users'],
+        body: CreateUserBody,
+        response: { 201: UserWithInviteSchema, ...errors },
+      },
+      config: { roles: ['admin'] },
+    },
+    async (request, reply) => reply.code(201).send(await createUser(store, actorOf(request), request.body, config.publicUrl, clock.now())),
   );
   app.get(
     '/api/v1/users',
     { schema: { summary: 'List the users of the organization', tags: ['Users'], response: { 200: Type.Array(UserSchema), ...errors } }, config: { roles: ['admin'] } },
-    async (request) => store.listUsers(actorOf(request).orgId),
+    async (request) => store.listAccounts(actorOf(request).orgId),
+  );
+  app.patch<{ Params: IdParams; Body: UpdateUserBody }>(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        summary: 'Change a user\'s name, email, role or active flag',
+        description: 'Deactivating ends the user\'s browser sessions and makes their tokens fail at once; their sessions and log entries stay. The last active admin cannot be deactivated or demoted (409).',
+        tags: ['Users'],
+        params: IdParams,
+        body: UpdateUserBody,
+        response: { 200: UserSchema, ...errors },
+      },
+      config: { roles: ['admin'] },
+    },
+    async (request) => updateUser(store, actorOf(request), request.params.id, request.body, clock.now()),
+  );
+  app.post<{ Params: IdParams }>(
+    '/api/v1/users/:id/invite',
+    {
+      schema: {
+        summary: 'A new invite link for a user (also the password reset)',
+        description: 'Older unused links of the user stop working.',
+        tags: ['Users'],
+        params: IdParams,
+        response: { 200: InviteUrlSchema, ...errors },
+      },
+      config: { roles: ['admin'] },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      return { inviteUrl: await inviteUser(store, actor, actor.orgId, request.params.id, config.publicUrl, clock.now()) };
+    },
+  );
+  app.get(
+    '/api/v1/directory',
+    {
+      schema: {
+        summary: 'The active people of the organization (no emails), to pick a coach or an agent',
+        tags: ['Users'],
+        response: { 200: DirectorySchema, ...errors },
+      },
+    },
+    async (request) => {
+      const people = (await store.listAccounts(actorOf(request).orgId)).filter((u) => u.active);
+      people.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+      return { users: people.map(({ id, name, role }) => ({ id, name, role })) };
+    },
   );
 
   app.post<{ Body: CreateTokenBody }>(
@@ -70,8 +127,7 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
     },
     async (request, reply) => {
       const now = clock.now();
-      const template = { id: newId(now), name: request.body.name };
-      await store.createTemplate(actorOf(request).orgId, template, now);
+      const template = await createTemplate(store, actorOf(request), request.body.name, now);
       return reply.code(201).send({ ...template, createdAt: iso(now) });
     },
   );

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { planImport } from '../../importer/plan.js';
+import { auditEntry } from '../../audit/audit.js';
+import { countsOf, planImport } from '../../importer/plan.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
-import { principalOf } from '../guard.js';
+import { actorOf } from '../actor.js';
 
 export function importRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; config: Config }): void {
   app.post(
@@ -21,7 +22,10 @@ export function importRoutes(app: FastifyInstance, deps: { store: Store; clock: 
     async (request) => {
       const planned = planImport(request.body);
       if (!planned.ok) throw new HttpError(400, planned.error);
-      const imported = await deps.store.applyImport(principalOf(request).orgId, planned.plan, deps.clock.now());
+      const actor = actorOf(request);
+      const now = deps.clock.now();
+      const audit = auditEntry(actor, 'import', null, { ...countsOf(planned.plan) }, now);
+      const imported = await deps.store.applyImport(actor.orgId, planned.plan, now, audit);
       return { imported };
     },
   );

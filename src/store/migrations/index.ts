@@ -1,12 +1,14 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as initial from './001-initial.js';
+import * as accounts from './003-accounts.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
 /** Ordered by name; a shipped migration is never edited, only followed. */
 const migrations: Record<string, DialectMigration> = {
   '001-initial': initial,
+  '003-accounts': accounts,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
