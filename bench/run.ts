@@ -19,6 +19,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
 import { freePort } from '../test/helpers/processes.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
+import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, '../../bin/coachport.js');
@@ -228,8 +229,11 @@ async function main() {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  log('stats: every grouping, 90 days of 100,000 sessions, SQLite and PostgreSQL');
+  results.stats = await statsBench(100_000);
   fs.writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
   printTable(results);
+  printStatsTable(results.stats as StatsBenchResult);
 }
 
 function printTable(r: Record<string, any>) {

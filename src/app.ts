@@ -15,6 +15,7 @@ import { consoleRoutes } from './http/console.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/import.js';
+import { statsRoutes } from './http/routes/stats.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { typeboxValidatorCompiler } from './http/validation.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   auditRoutes(app, deps);
   sessionListRoutes(app, deps);
   coachingRoutes(app, deps);
+  statsRoutes(app, deps);
   await consoleRoutes(app);
   await app.ready();
   return app;

@@ -31,16 +31,25 @@ export function canManage(user: UserRecord, session: Parties): boolean {
 export const AGENT_WRITABLE = new Set(['agentNotes']);
 
 /**
- * Which sessions a user may list: the same rule as `canRead`, as a condition the store can put in
- * a query (a list of a large organization cannot test every session in JavaScript).
+ * canRead's rule as data, for queries over many sessions (the stats, the sessions list): the store turns it into a
+ * filter instead of asking canRead one session at a time. `inReadScope` is its meaning, and a test
+ * holds it equal to canRead for every role and every kind of session.
  */
 export type ReadScope =
-  | { kind: 'all' }
-  | { kind: 'coach_or_creator'; userId: string }
-  | { kind: 'shared_with_agent'; userId: string };
+  | { kind: 'organization' }
+  | { kind: 'coachOrCreator'; userId: string }
+  | { kind: 'sharedWithAgent'; userId: string };
 
 export function readScope(user: UserRecord): ReadScope {
-  if (user.role === 'admin') return { kind: 'all' };
-  if (user.role === 'coach') return { kind: 'coach_or_creator', userId: user.id };
-  return { kind: 'shared_with_agent', userId: user.id };
+  if (user.role === 'admin') return { kind: 'organization' };
+  if (user.role === 'coach') return { kind: 'coachOrCreator', userId: user.id };
+  return { kind: 'sharedWithAgent', userId: user.id };
+}
+
+export function inReadScope(scope: ReadScope, session: Parties): boolean {
+  switch (scope.kind) {
+    case 'organization': return true;
+    case 'coachOrCreator': return scope.userId === session.coachId || scope.userId === session.formCreatorId;
+    case 'sharedWithAgent': return scope.userId === session.agentId && session.sharedWithAgent;
+  }
 }

@@ -1,6 +1,7 @@
 import { Migrator, sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { ExportSession } from '../contract/schemas.js';
 import type { TemplateRecord, UserRecord } from '../coaching/records.js';
+import type { ReadScope } from '../coaching/permissions.js';
 import type { ExportWindow } from '../export/window.js';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
@@ -10,6 +11,7 @@ import type { AccountsTx, AuditQuery, AuditRecord, BrowserSessionOwner, InviteRe
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
+import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
 import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
@@ -18,6 +20,8 @@ import {
   type CoachingTx,
   type ImportCounts,
   type NewToken,
+  type StatsAggregate,
+  type StatsSelection,
   type Store,
   type TemplateListing,
   type TokenOwner,
@@ -351,6 +355,11 @@ export class KyselyStore implements Store {
 
       return countsOf(plan);
     });
+  }
+
+  async coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {
+    // One statement, so one snapshot: every count and time describes the same moment.
+    return readStats(this.db, this.dialect, orgId, selection, scope);
   }
 
   async ping(): Promise<void> {

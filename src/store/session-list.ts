@@ -35,8 +35,8 @@ export async function listSessionSummaries(db: Kysely<Database>, orgId: string, 
     ])
     .where('s.org_id', '=', orgId)
     .where((eb) => {
-      if (scope.kind === 'coach_or_creator') return eb.or([eb('s.coach_id', '=', scope.userId), eb('s.form_creator_id', '=', scope.userId)]);
-      if (scope.kind === 'shared_with_agent') return eb.and([eb('s.agent_id', '=', scope.userId), eb('s.shared_with_agent', '=', flag(true))]);
+      if (scope.kind === 'coachOrCreator') return eb.or([eb('s.coach_id', '=', scope.userId), eb('s.form_creator_id', '=', scope.userId)]);
+      if (scope.kind === 'sharedWithAgent') return eb.and([eb('s.agent_id', '=', scope.userId), eb('s.shared_with_agent', '=', flag(true))]);
       return eb.and([]);
     })
     .where('s.is_deleted', '=', flag(flags.isDeleted))

@@ -6,6 +6,8 @@ import type { Role } from './schema.js';
 import type { AccountsStore, AuditRecord, NewInvite, UserAccount } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
+import type { ReadScope } from '../coaching/permissions.js';
+import type { StatsGroupBy, StatsMetrics } from '../contract/stats-schemas.js';
 
 export interface TokenRecord {
   id: string;
@@ -63,6 +65,35 @@ export interface TemplateListing extends TemplateRecord {
   createdAt: number;
 }
 
+/** Which sessions the stats cover (besides the reader's scope) and how they are grouped. */
+export interface StatsSelection {
+  window: ExportWindow;
+  groupBy: StatsGroupBy;
+}
+
+/** The middle one (low = high) or two acknowledgement times of a group, in milliseconds. */
+export interface AcknowledgementMiddle {
+  lowMs: number;
+  highMs: number;
+}
+
+/**
+ * One group's counts as the database computed them: every metric except the two quotients, which
+ * the domain derives; `name` is the coach's, agent's or template's.
+ */
+export type StatsGroupCounts = Omit<StatsMetrics, 'acknowledgementRate' | 'medianHoursToAcknowledge'> & {
+  key: string | null;
+  name: string | null;
+  acknowledgement: AcknowledgementMiddle | null;
+};
+
+export interface StatsAggregate {
+  /** Only groups with at least one counted session, in no particular order. */
+  groups: StatsGroupCounts[];
+  /** Over every counted session, not a median of the groups' medians. */
+  totalAcknowledgement: AcknowledgementMiddle | null;
+}
+
 /** A unique value (an email within an organization) is already taken. */
 export class ConflictError extends Error {}
 
@@ -116,6 +147,9 @@ export interface Store extends AccountsStore {
 
   /** A page of session summaries for the console's list, newest first, within the query's scope. */
   listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]>;
+
+  /** SPEC §6's counts, computed by the database from one snapshot. */
+  coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

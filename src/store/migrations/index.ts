@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as initial from './001-initial.js';
 import * as accounts from './003-accounts.js';
+import * as statsIndexes from './004-stats-indexes.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -9,6 +10,7 @@ type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<voi
 const migrations: Record<string, DialectMigration> = {
   '001-initial': initial,
   '003-accounts': accounts,
+  '004-stats-indexes': statsIndexes,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
