@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { lang } from './i18n';
 
 export interface ChartSeries {
   label: string;
@@ -29,6 +30,7 @@ interface Props {
 export function LineChart({ x, series, description, yLabel, percent }: Props) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
+    const dayLabel = new Intl.DateTimeFormat(lang() === 'ko' ? 'ko-KR' : 'en-GB', { month: 'short', day: 'numeric', timeZone: 'UTC' });
     const el = box.current;
     if (!el) return;
     const width = Math.max(320, el.clientWidth || 600);
@@ -39,8 +41,10 @@ export function LineChart({ x, series, description, yLabel, percent }: Props) {
         legend: { show: true, live: false },
         cursor: { show: true, drag: { x: false, y: false } },
         scales: { x: { time: true } },
+        // Periods are UTC weeks and months; the browser's own time zone would shift them.
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         axes: [
-          { stroke: '#1f2933', grid: { stroke: '#e4e7eb' } },
+          { stroke: '#1f2933', grid: { stroke: '#e4e7eb' }, values: (_u, ticks) => ticks.map((v) => dayLabel.format(new Date(v * 1000))) },
           { stroke: '#1f2933', label: yLabel, grid: { stroke: '#e4e7eb' }, values: percent ? (_u, ticks) => ticks.map((v) => `${Math.round(v * 100)}%`) : undefined },
         ],
         series: [
