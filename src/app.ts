@@ -14,6 +14,7 @@ import { authRoutes } from './http/routes/auth.js';
 import { sessionListRoutes } from './http/routes/session-list.js';
 import { changesRoutes } from './http/routes/changes.js';
 import { coachingRoutes } from './http/routes/coaching.js';
+import { consoleRoutes } from './http/console.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/import.js';
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   coachingRoutes(app, deps);
   statsRoutes(app, deps);
   changesRoutes(app, deps);
+  await consoleRoutes(app);
   await app.ready();
   return app;
 }

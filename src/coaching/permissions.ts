@@ -31,7 +31,7 @@ export function canManage(user: UserRecord, session: Parties): boolean {
 export const AGENT_WRITABLE = new Set(['agentNotes']);
 
 /**
- * canRead's rule as data, for queries over many sessions (the stats): the store turns it into a
+ * canRead's rule as data, for queries over many sessions (the stats, the sessions list): the store turns it into a
  * filter instead of asking canRead one session at a time. `inReadScope` is its meaning, and a test
  * holds it equal to canRead for every role and every kind of session.
  */

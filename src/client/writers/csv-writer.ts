@@ -3,22 +3,10 @@ import path from 'node:path';
 import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
-import { TABLE_NAMES, TABLES, tableRows, type Cell, type TableName } from '../tables.js';
+import { TABLE_NAMES, TABLES, tableRows, type TableName } from '../tables.js';
+import { csvField, csvRow } from './csv-tables.js';
 
-/**
- * RFC 4180 fields: quoted when they hold a comma, quote, CR or LF, and an empty string is written
- * quoted ("") while null is written as nothing, so `COPY … WITH (FORMAT csv)` loads null as NULL
- * and "" as an empty string. Records end in CRLF.
- */
-export function csvField(value: Cell): string {
-  if (value === null) return '';
-  const text = String(value);
-  return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-const csvRow = (values: Cell[]) => `${values.map(csvField).join(',')}\r\n`;
-
-export { TABLES };
+export { csvField, TABLES };
 
 type Table = TableName;
 
