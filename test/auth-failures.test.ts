@@ -115,6 +115,16 @@ for (const kind of limiters) {
       assert.equal((await users(newcomer.token)).status, 200, 'the address ceiling still has room');
     });
 
+    it('requests with no credential at all are answered 401 without using up the address allowance', async () => {
+      address = '10.0.0.5';
+      const anonymous = await parallel(50, () => server.request('GET', '/api/v1/users', { headers: { 'x-forwarded-for': address } }));
+      assert.equal(countOf(anonymous, 401), 50, 'anonymous requests are no guesses');
+      checks = 0;
+      const guesses = await parallel(20, (i) => users(`cp_anon-${i}`));
+      assert.equal(checks, PER_ADDRESS.perMinute, 'the whole allowance is left for real attempts');
+      assert.equal(countOf(guesses, 401), PER_ADDRESS.perMinute);
+    });
+
     it('valid tokens give their places back: many parallel requests leave the whole allowance to failures', async () => {
       address = '10.0.0.4';
       const colleague = await server.addUser(admin.orgId, 'admin');

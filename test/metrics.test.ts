@@ -62,7 +62,7 @@ for (const backend of await storeBackends()) {
       assert.equal((await server.request('GET', `/api/v1/coaching/sessions/${sessionIds[0]}`, { token: org.token })).status, 200);
       assert.equal((await server.request('GET', `/api/v1/coaching/sessions/${sessionIds[1]}`, { token: org.token })).status, 200);
       assert.equal((await server.request('GET', '/api/v1/coaching/sessions/no-such-session', { token: org.token })).status, 404);
-      assert.equal((await server.request('GET', `/no/such/path/${org.orgId}`)).status, 404);
+      assert.equal((await server.request('GET', `/api/v1/no/such/path/${org.orgId}`)).status, 404);
       const after = await scrape(server);
       assert.equal(count(after, SESSION_ROUTE, '200') - count(before, SESSION_ROUTE, '200'), 2);
       assert.equal(count(after, SESSION_ROUTE, '404') - count(before, SESSION_ROUTE, '404'), 1);

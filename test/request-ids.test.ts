@@ -20,7 +20,7 @@ describe('request ids without a trusted proxy', () => {
       await server.request('GET', '/healthz'),
       await server.request('GET', '/api/v1/users', { token }),
       await server.request('GET', '/api/v1/users', { token: 'cp_wrong' }),
-      await server.request('GET', '/nothing-here'),
+      await server.request('GET', '/api/v1/nothing-here'),
       await server.exportSessions(token, { startDate: 'x' }),
     ];
     assert.deepEqual(replies.map((r) => r.status), [200, 200, 401, 404, 400]);

@@ -76,7 +76,12 @@ export class AuthFailureLimiter {
     const tokenKey = `auth-failures:${address}:${fingerprint}`;
     const goodKey = knownGoodKey(fingerprint);
 
-    if (fingerprint !== 'none' && (await this.limiter.isMarked(goodKey))) {
+    // No credential at all is no guess and costs no lookup: answered without counting, so
+    // anonymous requests (a console page opened before signing in) never use up the allowance
+    // of everyone behind the same address.
+    if (fingerprint === 'none') return { outcome: 'checked', result: await check() };
+
+    if (await this.limiter.isMarked(goodKey)) {
       // A token that worked recently is checked without reserving, so a busy client's parallel
       // requests never compete for failure places. If it fails now (revoked, expired), the
       // failure is counted and the token is known good no more: its retries take the path below.
@@ -109,7 +114,7 @@ export class AuthFailureLimiter {
     }
     if (succeeded(result)) {
       await releaseAll();
-      if (fingerprint !== 'none') await this.limiter.mark(goodKey, KNOWN_GOOD_MS);
+      await this.limiter.mark(goodKey, KNOWN_GOOD_MS);
     }
     return { outcome: 'checked', result };
   }
