@@ -12,7 +12,7 @@ import type { ImportCounts } from './store.js';
 
 /**
  * An import on SQLite in one transaction of the writer connection: the rows through prepared
- * single-row statements (several times faster than multi-row statements through Kysely), the
+ * multi-row statements of better-sqlite3 (several times faster than statements through Kysely), the
  * imported sessions' documents rendered in bulk from the plan, and every other document the import
  * changes rewritten through the common refresh on `conn`, which is Kysely on the same connection.
  */
@@ -24,9 +24,12 @@ export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<
   db.exec('begin immediate');
   try {
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
-    const scope = await scopeBeforeImport(conn, 'sqlite', orgId, plan);
-    const deferred = plan.sessions.length > BIG_IMPORT ? deferIndexesOfEmptyTables(db) : [];
-    writeRows(db, orgId, plan, now);
+    // Into empty tables (a fresh database) no other document can change and no row is replaced,
+    // so the scope and the "existing" reads, a dozen statements over every id, are skipped.
+    const empty = bulkTablesEmpty(db);
+    const scope = empty ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] } : await scopeBeforeImport(conn, 'sqlite', orgId, plan);
+    const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
+    writeRows(db, orgId, plan, now, empty);
     writeDocuments(db, orgId, renderImportedSessions(plan, namesAfter(db, orgId, plan)));
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, 'sqlite', orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
@@ -48,16 +51,19 @@ const BIG_IMPORT_CACHE_KIB = -262144;
 /** The tables an import fills, whose secondary indexes it may build after its rows. */
 const BULK_TABLES = ['coaching_sessions', 'activity_log', 'coaching_points', 'todos', 'coaching_point_sessions', 'todo_sessions', 'session_documents'];
 
+function bulkTablesEmpty(db: BetterSqlite3.Database): boolean {
+  return BULK_TABLES.every((table) => db.prepare(`select 1 from ${table} limit 1`).get() === undefined);
+}
+
 /**
- * Drops, inside the import's transaction, the secondary indexes of the bulk tables when all of
- * them are empty (a fresh database), and answers their definitions to create again after the rows:
- * building an index from sorted rows is several times faster than growing it row by row. DDL is
- * part of SQLite's transaction, so a failed import rolls the indexes back with the rows; readers on
- * WAL snapshots keep the old schema. With rows already present, rebuilding would cost more than it
- * saves (and would lock other organizations' index reads out of nothing), so nothing is deferred.
+ * Drops, inside the import's transaction, the secondary indexes of the bulk tables (called only
+ * when all of them are empty, as in a fresh database), and answers their definitions to create
+ * again after the rows: building an index from the finished rows is several times faster than
+ * growing it row by row. DDL is part of SQLite's transaction, so a failed import rolls the indexes
+ * back with the rows (test/bulk-import.test.ts); readers on WAL snapshots keep the old schema. With
+ * rows already present, rebuilding would cost more than it saves, so nothing is deferred then.
  */
-function deferIndexesOfEmptyTables(db: BetterSqlite3.Database): string[] {
-  for (const table of BULK_TABLES) if (db.prepare(`select 1 from ${table} limit 1`).get() !== undefined) return [];
+function dropSecondaryIndexes(db: BetterSqlite3.Database): string[] {
   const marks = BULK_TABLES.map(() => '?').join(', ');
   const indexes = db
     .prepare<string[], { name: string; sql: string }>(`select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${marks})`)
@@ -141,7 +147,7 @@ const ROWS_PER_STATEMENT = 64;
  * links, items before their links) and a replaced session's log and links are cleared before the
  * new ones go in, as row by row.
  */
-function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, now: number): void {
+function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
   const upsertUser = db.prepare(
     `insert into users (org_id, id, email, name, role, created_at, updated_at) values (?, ?, null, ?, ?, ?, ?)
      on conflict (org_id, id) do update set name = excluded.name, updated_at = excluded.updated_at`,
@@ -168,9 +174,10 @@ function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, 
 
   for (const u of plan.users) upsertUser.run(orgId, u.id, u.name, u.role, now, now);
   for (const t of plan.templates) upsertTemplate.run(orgId, t.id, t.name, now, now);
-  const oldSessions = existing(db, 'coaching_sessions', orgId, plan.sessions.map(({ session }) => session.id));
-  const oldPoints = existing(db, 'coaching_points', orgId, plan.points.map((p) => p.id));
-  const oldTodos = existing(db, 'todos', orgId, plan.todos.map((t) => t.id));
+  const none = new Set<string>();
+  const oldSessions = empty ? none : existing(db, 'coaching_sessions', orgId, plan.sessions.map(({ session }) => session.id));
+  const oldPoints = empty ? none : existing(db, 'coaching_points', orgId, plan.points.map((p) => p.id));
+  const oldTodos = empty ? none : existing(db, 'todos', orgId, plan.todos.map((t) => t.id));
   for (const { session: s } of plan.sessions) {
     upsertSession.add(orgId, s.id, s.coachingFormName, s.templateId, s.meetingFormat, s.formCreatorId, s.coachId, s.agentId, s.createdAt, s.updatedAt, s.meetingDate, flag(s.sharedWithAgent), flag(s.agentConfirmed), flag(s.coachConfirmed), s.coachNotes, s.agentNotes, flag(s.isDeleted));
   }
