@@ -65,8 +65,23 @@ export function parseDateTime(value: string): number | null {
 
 /** An instant as the contract writes it: `Date.prototype.toJSON`, UTC with milliseconds. */
 export function isoString(ms: number): string {
-  return new Date(ms).toISOString();
+  // Years 1970–9999 in whole milliseconds, formatted by hand around the day's cached prefix:
+  // imports and renders write hundreds of thousands of instants, mostly a few days apart.
+  if (!(ms >= 0 && ms < YEAR_10000_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  const t = ms - day * DAY_MS;
+  return `${lastDayPrefix}${two(Math.floor(t / 3_600_000))}:${two(Math.floor(t / 60_000) % 60)}:${two(Math.floor(t / 1000) % 60)}.${three(t % 1000)}Z`;
 }
+
+const YEAR_10000_MS = 253_402_300_800_000;
+let lastDay = Number.NaN;
+let lastDayPrefix = '';
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const three = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 
 export function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : isoString(ms);

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { createOrganization } from '../src/accounts/organizations.js';
+import type { ImportPlan } from '../src/importer/plan.js';
+import { generateSeed } from '../src/seed/generate.js';
+import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/store.js';
+import { sqliteBackend } from './helpers/backends.js';
+import { portableExport, storedExport } from './helpers/documents.js';
+
+/**
+ * A large import into a fresh SQLite database builds the bulk tables' indexes after its rows
+ * (src/store/sqlite-bulk.ts). These hold that path to the same results as every other: the same
+ * documents as the portable rendering, every index back as the migrations made it, and nothing
+ * left, indexes included, when the import fails.
+ */
+const NOW = Date.parse('2025-04-01T00:00:00.000Z');
+/** Above the bulk path's threshold of 2,000 sessions. */
+const SESSIONS = 2_100;
+
+describe('a large import into a fresh SQLite database', () => {
+  let instance: Awaited<ReturnType<typeof sqliteBackend.create>>;
+  let store: Store;
+  const file = () => (instance.config.kind === 'sqlite' ? instance.config.file : '');
+  const indexes = () => {
+    const db = new BetterSqlite3(file(), { readonly: true });
+    try {
+      return db.prepare<[], { name: string; sql: string }>("select name, sql from sqlite_master where type = 'index' and sql is not null order by name").all();
+    } finally {
+      db.close();
+    }
+  };
+
+  before(async () => {
+    instance = await sqliteBackend.create();
+    store = await openStore(instance.config);
+  });
+  after(async () => {
+    await store.close();
+    await instance.drop();
+  });
+
+  it('leaves nothing, indexes included, when it fails after its first rows', async () => {
+    const schema = indexes();
+    const org = await createOrganization(store, { name: 'Failing', adminEmail: 'failing@example.test' }, NOW);
+    const plan = generateSeed({ sessions: SESSIONS, days: 30, seed: 7, endMs: NOW });
+    // A point the database refuses (type is NOT NULL), written after the sessions and their logs.
+    const broken = { ...plan.points[plan.points.length - 1]!, type: null } as unknown as ImportPlan['points'][number];
+    const failing: ImportPlan = { ...plan, points: [...plan.points.slice(0, -1), broken] };
+    await assert.rejects(store.applyImport(org.orgId, failing, NOW));
+    assert.deepEqual(indexes(), schema);
+    assert.equal(await storedExport(store, org.orgId), '[]');
+    assert.equal(await portableExport(store, org.orgId), '[]');
+  });
+
+  it('stores the same documents as the portable rendering and every index as before', async () => {
+    const schema = indexes();
+    const org = await createOrganization(store, { name: 'Large', adminEmail: 'large@example.test' }, NOW);
+    const counts = await store.applyImport(org.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 8, endMs: NOW }), NOW);
+    assert.equal(counts.sessions, SESSIONS);
+    assert.deepEqual(indexes(), schema);
+    const stored = await storedExport(store, org.orgId);
+    assert.equal((JSON.parse(stored) as unknown[]).length, SESSIONS);
+    assert.equal(stored, await portableExport(store, org.orgId));
+    // A second large import, into tables that now hold rows, takes the row-by-row index path.
+    const second = await createOrganization(store, { name: 'Second', adminEmail: 'second@example.test' }, NOW);
+    await store.applyImport(second.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 9, endMs: NOW }), NOW);
+    assert.equal(await storedExport(store, second.orgId), await portableExport(store, second.orgId));
+    assert.equal(await storedExport(store, org.orgId), stored);
+  });
+});
