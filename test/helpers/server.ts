@@ -96,7 +96,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     config,
     logs,
     async close() {
+      // As the server's own shutdown does (src/server.ts), but after 2 s: a test that walked away
+      // from a response mid-body must not hold the suite for the keep-alive timeout.
+      const timer = setTimeout(() => app.server.closeAllConnections(), 2_000);
       await app.close();
+      clearTimeout(timer);
       await limiter.close();
       await store.close();
       await database.drop();
