@@ -1,34 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../src/logger.js';
-import type { RateLimiter } from '../src/ratelimit/limiter.js';
-import { MemoryRateLimiter } from '../src/ratelimit/memory.js';
-import { RedisRateLimiter } from '../src/ratelimit/redis.js';
-import { REDIS_TEST_URL } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
-import { redisUnavailable } from './helpers/redis.js';
+import { testLimiters } from './helpers/limiters.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /** Per-second limits out of reach, so the minute limits decide even on a slow machine (Redis runs on real time). */
 const PER_ADDRESS = { perSecond: 10_000, perMinute: 7 };
 const PER_TOKEN = { perSecond: 10_000, perMinute: 3 };
 
-const skipRedis = await redisUnavailable();
-
-const limiters: Array<{ name: string; skip: string | null; make(clock: ManualClock): Promise<RateLimiter> }> = [
-  { name: 'memory', skip: null, make: async (clock) => new MemoryRateLimiter(clock) },
-  {
-    name: 'Redis',
-    skip: skipRedis,
-    async make(clock) {
-      // A prefix of this run's own: other test runs share the Redis server.
-      const limiter = new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('silent'), `coachport-test:${randomBytes(6).toString('hex')}:`);
-      await limiter.connect();
-      return limiter;
-    },
-  },
-];
+const limiters = await testLimiters();
 
 for (const kind of limiters) {
   describe(`failed authentication, ${kind.name} limiter`, { skip: kind.skip ?? false }, () => {
