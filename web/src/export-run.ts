@@ -1,7 +1,7 @@
 import { Pacer, realClock } from '../../src/client/pacer.js';
 import { planWindows, type DayWindow } from '../../src/client/windows.js';
 import { TABLE_NAMES, TABLES, tableRows, type TableName as Table } from '../../src/client/tables.js';
-import { csvRow } from '../../src/client/writers/csv-tables.js';
+import { csvRow } from '../../src/client/writers/csv-text.js';
 import { ApiError, api } from './api';
 import type { ExportSession, TimeAxis } from './types';
 

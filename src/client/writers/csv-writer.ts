@@ -4,7 +4,7 @@ import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
 import { TABLE_NAMES, TABLES, tableRows, type TableName } from '../tables.js';
-import { csvField, csvRow } from './csv-tables.js';
+import { csvField, csvRow } from './csv-text.js';
 
 export { csvField, TABLES };
 

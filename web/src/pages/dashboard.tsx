@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, query } from '../api';
-import { csvRow } from '../../../src/client/writers/csv-tables.js';
+import { csvRow } from '../../../src/client/writers/csv-text.js';
 import { LineChart, SERIES_STYLES, type ChartSeries } from '../charts';
 import { formatNumber, t, type MessageKey } from '../i18n';
 import { useMe } from '../session-context';
