@@ -61,7 +61,7 @@ async function lockSessions(trx: Kysely<Database>, dialect: Dialect, orgId: stri
     .execute();
 }
 
-/** Rewrites the documents of these sessions; ids of sessions that do not exist are ignored. */
+/** Rewrites the documents and stats rows of these sessions; ids of sessions that do not exist are ignored. */
 export async function refreshSessionDocuments(trx: Kysely<Database>, dialect: Dialect, orgId: string, sessionIds: string[], targets: Targets = BOTH): Promise<void> {
   const ids = [...new Set(sessionIds)].sort();
   for (let i = 0; i < ids.length; i += SESSIONS_PER_ROUND) {
