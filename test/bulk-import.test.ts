@@ -8,11 +8,13 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { sqliteBackend } from './helpers/backends.js';
 import { portableExport, storedExport } from './helpers/documents.js';
+import { openKysely } from './helpers/kysely.js';
+import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
 
 /**
  * A large import into a fresh SQLite database builds the bulk tables' indexes after its rows
  * (src/store/sqlite-bulk.ts). These hold that path to the same results as every other: the same
- * documents as the portable rendering, every index back as the migrations made it, and nothing
+ * documents and stats rows as the portable rendering, every index back as the migrations made it, and nothing
  * left, indexes included, when the import fails.
  */
 const NOW = Date.parse('2025-04-01T00:00:00.000Z');
@@ -29,6 +31,18 @@ describe('a large import into a fresh SQLite database', () => {
       return db.prepare<[], { name: string; sql: string }>("select name, sql from sqlite_master where type = 'index' and sql is not null order by name").all();
     } finally {
       db.close();
+    }
+  };
+
+  /** The organization's stats rows hold what its portable documents say. */
+  const assertStatsRows = async (orgId: string, count: number) => {
+    const direct = openKysely(instance.config);
+    try {
+      const rows = await storedStatsRows(direct.db, orgId);
+      assert.equal(rows.length, count);
+      assert.deepEqual(rows, expectedStatsRows(JSON.parse(await portableExport(store, orgId))));
+    } finally {
+      await direct.db.destroy();
     }
   };
 
@@ -52,9 +66,10 @@ describe('a large import into a fresh SQLite database', () => {
     assert.deepEqual(indexes(), schema);
     assert.equal(await storedExport(store, org.orgId), '[]');
     assert.equal(await portableExport(store, org.orgId), '[]');
+    await assertStatsRows(org.orgId, 0);
   });
 
-  it('stores the same documents as the portable rendering and every index as before', async () => {
+  it('stores the same documents and stats rows as the portable rendering and every index as before', async () => {
     const schema = indexes();
     const org = await createOrganization(store, { name: 'Large', adminEmail: 'large@example.test' }, NOW);
     const counts = await store.applyImport(org.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 8, endMs: NOW }), NOW);
@@ -63,10 +78,12 @@ describe('a large import into a fresh SQLite database', () => {
     const stored = await storedExport(store, org.orgId);
     assert.equal((JSON.parse(stored) as unknown[]).length, SESSIONS);
     assert.equal(stored, await portableExport(store, org.orgId));
+    await assertStatsRows(org.orgId, SESSIONS);
     // A second large import, into tables that now hold rows, takes the row-by-row index path.
     const second = await createOrganization(store, { name: 'Second', adminEmail: 'second@example.test' }, NOW);
     await store.applyImport(second.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 9, endMs: NOW }), NOW);
     assert.equal(await storedExport(store, second.orgId), await portableExport(store, second.orgId));
     assert.equal(await storedExport(store, org.orgId), stored);
+    await assertStatsRows(second.orgId, SESSIONS);
   });
 });

@@ -9,6 +9,7 @@ import { storeBackends } from './helpers/backends.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { openKysely } from './helpers/kysely.js';
+import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 class Rollback extends Error {}
@@ -31,7 +32,10 @@ for (const backend of await storeBackends()) {
     const newSession = async (name: string) =>
       (await call('POST', '/api/v1/coaching/sessions', { coachingFormName: name, agentId: agent.userId, coachId: coach.userId, coachingTemplateId: template }))._id as string;
 
-    /** The stored documents equal, byte for byte, what the portable path renders now. */
+    /**
+     * The stored documents equal, byte for byte, what the portable path renders now, and every
+     * session's stats row holds what its document now says.
+     */
     async function assertCurrent(what: string): Promise<string> {
       const stored = await storedExport(server.store, admin.orgId);
       const portable = await portableExport(server.store, admin.orgId);
@@ -40,6 +44,7 @@ for (const backend of await storeBackends()) {
         while (stored[i] === portable[i]) i++;
         assert.fail(`after ${what}, the stored documents differ at ${i}:\n${stored.slice(i - 80, i + 80)}\n${portable.slice(i - 80, i + 80)}`);
       }
+      assert.deepEqual(await storedStatsRows(direct.db, admin.orgId), expectedStatsRows(JSON.parse(portable)), `stats rows after ${what}`);
       return stored;
     }
 
@@ -134,6 +139,7 @@ for (const backend of await storeBackends()) {
     it('leaves the old documents and the feed as they were when the transaction rolls back', async () => {
       const before = await assertCurrent('the changes so far');
       const feedBefore = await server.store.changesAfter(admin.orgId, null, 1000);
+      const statsBefore = await storedStatsRows(direct.db, admin.orgId);
       const sessions = (JSON.parse(before) as Array<{ _id: string }>).map((s) => s._id);
       const attempts: Array<[string, (trx: Kysely<Database>) => Promise<void>]> = [
         ['a person renamed', async (trx) => {
@@ -145,8 +151,10 @@ for (const backend of await storeBackends()) {
           await refreshDocumentsOfTemplate(trx, direct.dialect, admin.orgId, template);
         }],
         ['sessions changed', async (trx) => {
-          await trx.updateTable('coaching_sessions').set({ coach_notes: 'Never' }).where('org_id', '=', admin.orgId).execute();
+          await trx.updateTable('coaching_sessions').set({ coach_notes: 'Never', coach_confirmed: 1, is_deleted: 1 }).where('org_id', '=', admin.orgId).execute();
           await refreshSessionDocuments(trx, direct.dialect, admin.orgId, sessions);
+          const rows = await trx.selectFrom('session_stats').select('is_deleted').where('org_id', '=', admin.orgId).execute();
+          assert.ok(rows.length > 0 && rows.every((row) => Boolean(row.is_deleted)), 'the stats rows were rewritten inside the transaction');
         }],
       ];
       for (const [what, attempt] of attempts) {
@@ -163,17 +171,19 @@ for (const backend of await storeBackends()) {
         // ...and is gone with it.
         assert.equal(await storedExport(server.store, admin.orgId), before, `after ${what} rolled back`);
         assert.deepEqual(await server.store.changesAfter(admin.orgId, null, 1000), feedBefore, `the feed after ${what} rolled back`);
+        assert.deepEqual(await storedStatsRows(direct.db, admin.orgId), statsBefore, `the stats rows after ${what} rolled back`);
       }
       // A coaching change that fails after writing leaves nothing either.
       await assert.rejects(
         server.store.coaching(admin.orgId, async (tx) => {
           const s = (await tx.getSession(sessions[0]!))!;
-          await tx.saveSession({ ...s, coachNotes: 'Never' }, false);
+          await tx.saveSession({ ...s, coachNotes: 'Never', isDeleted: true }, false);
           throw new Rollback('coaching');
         }),
         Rollback,
       );
       assert.equal(await storedExport(server.store, admin.orgId), before);
+      assert.deepEqual(await storedStatsRows(direct.db, admin.orgId), statsBefore);
     });
 
     it('never skips a change whose transaction took its position first but commits last', { skip: backend.name !== 'postgres' && 'SQLite serializes writers' }, async () => {

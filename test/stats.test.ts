@@ -137,6 +137,84 @@ for (const backend of await storeBackends()) {
       assert.equal(theirs.shared, theirs.sessions, 'an agent sees only shared sessions');
     });
 
+    // After the tests that read the imported data as it was: this one changes it.
+    it('follows every kind of change: sessions, log entries, points, to-dos, imports, renames', async () => {
+      const call = async (method: string, path: string, body?: unknown, token = admin.token) => {
+        const reply = await server.request(method, path, { token, body });
+        assert.ok(reply.status < 300, `${method} ${path}: ${reply.status} ${reply.text}`);
+        return reply.json;
+      };
+      let steps = 0;
+      /** Every grouping on both axes over the year of the data equals the oracle over the export now. */
+      const step = async (what: string, run: () => Promise<unknown>) => {
+        server.clock.advance(3_600_000 + 17 * ++steps);
+        await run();
+        const now = await allDocuments(server, admin.orgId);
+        for (const timeAxis of AXES) {
+          for (const groupBy of GROUPINGS) {
+            const parameters: OracleParameters = { from: '2020-12-01', to: '2021-12-02', timeAxis, groupBy };
+            const reply = await server.request('GET', statsPath({ ...parameters }), { token: admin.token });
+            assert.equal(reply.status, 200, reply.text);
+            assert.deepEqual(reply.json, oracle(now, parameters, { role: 'admin' }).answer, `after ${what}: ${timeAxis} ${groupBy}`);
+          }
+        }
+      };
+      // Inside the data's first range, so that new sessions count on the createdAt axis too.
+      server.clock.set(Date.parse('2021-01-05T09:00:00.000Z'));
+      const newSession = async () =>
+        (await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Live', agentId: agent.userId, coachId: coach.userId, coachingTemplateId: 'tpl-call', meetingDate: '2021-01-06T10:00:00.000Z' }))._id as string;
+      let [a, b] = ['', ''];
+      await step('creating sessions', async () => {
+        [a, b] = [await newSession(), await newSession()];
+      });
+      await step('a session moved to another coach, template and week', () =>
+        call('PATCH', `/api/v1/coaching/sessions/${a}`, { coachId: 'coach-b', coachingTemplateId: 'tpl-chat', meetingDate: '2021-01-12T10:00:00.000Z' }));
+      await step('a session without a meeting date', () => call('PATCH', `/api/v1/coaching/sessions/${b}`, { meetingDate: null }));
+      await step('sharing', () => call('POST', `/api/v1/coaching/sessions/${a}/share`));
+      await step('the agent confirming', () => call('POST', `/api/v1/coaching/sessions/${a}/confirm`, undefined, agent.token));
+      await step('the coach confirming', () => call('POST', `/api/v1/coaching/sessions/${b}/confirm`, undefined, coach.token));
+      await step('sharing the other', () => call('POST', `/api/v1/coaching/sessions/${b}/share`));
+      await step('sharing it again', () => call('POST', `/api/v1/coaching/sessions/${b}/share`));
+      await step('the agent confirming the other', () => call('POST', `/api/v1/coaching/sessions/${b}/confirm`, undefined, agent.token));
+      const imported = docs.find((d) => !d.isDeleted && d.meetingDate !== null && d.meetingDate.startsWith('2021-01'))!;
+      let p = '';
+      await step('a point on two sessions', async () => {
+        p = (await call('POST', '/api/v1/coaching/points', { coachingFormIds: [a, b], type: 'strength', classification: 'qa' }))._id;
+      });
+      await step('a point changed', () => call('PATCH', `/api/v1/coaching/points/${p}`, { type: 'opportunity', classification: 'csat' }));
+      await step('a point relinked', () => call('PATCH', `/api/v1/coaching/points/${p}`, { coachingFormIds: [imported._id, b] }));
+      await step('a point deleted', () => call('DELETE', `/api/v1/coaching/points/${p}`));
+      let t = '';
+      await step('a to-do on two sessions', async () => {
+        t = (await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [a, b], title: 'Listen' }))._id;
+      });
+      await step('a to-do completed', () => call('PATCH', `/api/v1/coaching/todos/${t}`, { status: 'complete' }));
+      await step('a to-do relinked', () => call('PATCH', `/api/v1/coaching/todos/${t}`, { coachingFormIds: [imported._id] }));
+      await step('a to-do deleted', () => call('DELETE', `/api/v1/coaching/todos/${t}`));
+      await step('a session edited', () => call('PATCH', `/api/v1/coaching/sessions/${b}`, { meetingDate: '2021-02-01T00:00:00.000Z', agentId: 'agent-b' }));
+      await step('a session deleted', () => call('DELETE', `/api/v1/coaching/sessions/${a}`));
+      await step('a template renamed', () => call('PATCH', '/api/v1/coaching-templates/tpl-call', { name: 'Call review, 2nd edition' }));
+      await step('a coach renamed', () => call('PATCH', `/api/v1/users/${coach.userId}`, { name: 'Cora Coachwell' }));
+      // An import replaces a session (other flags, log, points and to-dos) and adds one.
+      const current = (await allDocuments(server, admin.orgId)).find((d) => d._id === imported._id)!;
+      const replaced: ExportSession = {
+        ...current,
+        coachName: 'Cora Coachwell',
+        sharedWithAgent: true,
+        agentConfirmed: !current.agentConfirmed,
+        coachConfirmed: !current.coachConfirmed,
+        // Out of order, as an import may have it: acknowledged one hour after the share.
+        activityLog: [
+          { userId: agent.userId, userEmail: null, actionType: 'agent_confirmed', descriptions: [], timestamp: '2021-01-07T11:00:00.000Z', ipAddress: null },
+          { userId: admin.userId, userEmail: null, actionType: 'shared', descriptions: [], timestamp: '2021-01-07T10:00:00.000Z', ipAddress: null },
+        ],
+        coachingPoints: current.coachingPoints.slice(1).map((point) => ({ ...point, type: 'strength' })),
+        todos: current.todos.map((todo) => ({ ...todo, status: 'complete' })),
+      };
+      const added: ExportSession = { ...replaced, _id: 'imported-new', coachingPoints: [], todos: [], isDeleted: false, coachingTemplateId: null, coachingTemplateName: null };
+      await step('an import', () => call('POST', '/api/v1/coaching-sessions/import', [replaced, added]));
+    });
+
     it('refuses every bad parameter with a sentence naming it', async () => {
       const bad: Array<[Record<string, string>, RegExp]> = [
         [{ to: '2021-01-01' }, /^from is required\.$/],

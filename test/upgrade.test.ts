@@ -13,6 +13,7 @@ import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { ALL_TIME, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { openKysely } from './helpers/kysely.js';
+import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
 
 const ORG = 'org-release-1';
 
@@ -62,7 +63,7 @@ for (const backend of await storeBackends()) {
     let database: TestDatabase;
     after(() => database?.drop());
 
-    it('builds every document at start-up and exports the same bytes as before', async () => {
+    it('builds every document and stats row at start-up and exports the same bytes as before', async () => {
       database = await backend.create();
       const { db, dialect } = openKysely(database.config);
       let before: string;
@@ -86,6 +87,15 @@ for (const backend of await storeBackends()) {
         assert.equal((await store.changesAfter(ORG, null, 1000)).length, 301, 'every upgraded session is in the change feed');
       } finally {
         await store.close();
+      }
+      // Migration 005 built every session's stats row from its document.
+      const direct = openKysely(database.config);
+      try {
+        const rows = await storedStatsRows(direct.db, ORG);
+        assert.equal(rows.length, 301);
+        assert.deepEqual(rows, expectedStatsRows(JSON.parse(before)));
+      } finally {
+        await direct.db.destroy();
       }
     });
   });

@@ -1,5 +1,5 @@
 import type { StatsMetrics, StatsResponse, StatsRow } from '../contract/stats-schemas.js';
-import type { AcknowledgementMiddle, StatsAggregate, StatsGroupCounts } from '../store/store.js';
+import type { MedianMs, StatsAggregate, StatsGroupCounts } from '../store/store.js';
 import type { StatsParameters } from './request.js';
 
 /**
@@ -10,13 +10,13 @@ import type { StatsParameters } from './request.js';
 const MS_PER_HOUR = 3_600_000;
 
 /**
- * The median of the acknowledgement times in hours, from the middle one or two of them: the mean
- * of the two middle values for an even count. The mean is taken on the exact integer milliseconds
- * and divided once, so the answer is the exact median correctly rounded to a double.
+ * The median of the acknowledgement times in hours. The database gives it in milliseconds, the
+ * mean of the two middle values for an even count taken on the exact integers (so itself exact, a
+ * whole or half millisecond); divided once here, the answer is the exact median correctly rounded
+ * to a double.
  */
-export function medianHours(middle: AcknowledgementMiddle | null): number | null {
-  if (middle === null) return null;
-  return (middle.lowMs + middle.highMs) / 2 / MS_PER_HOUR;
+export function medianHours(medianMs: MedianMs | null): number | null {
+  return medianMs === null ? null : medianMs / MS_PER_HOUR;
 }
 
 /** agentConfirmed / shared, or null when nothing was shared. */
@@ -24,7 +24,7 @@ export function acknowledgementRate(agentConfirmed: number, shared: number): num
   return shared === 0 ? null : agentConfirmed / shared;
 }
 
-type Counts = Omit<StatsGroupCounts, 'key' | 'name' | 'acknowledgement'>;
+type Counts = Omit<StatsGroupCounts, 'key' | 'name' | 'medianAcknowledgementMs'>;
 
 const ZERO: Counts = {
   sessions: 0,
@@ -61,7 +61,7 @@ function add(a: Counts, b: Counts): Counts {
   };
 }
 
-function metrics(counts: Counts, acknowledgement: AcknowledgementMiddle | null): StatsMetrics {
+function metrics(counts: Counts, medianAcknowledgementMs: MedianMs | null): StatsMetrics {
   return {
     sessions: counts.sessions,
     shared: counts.shared,
@@ -69,7 +69,7 @@ function metrics(counts: Counts, acknowledgement: AcknowledgementMiddle | null):
     coachConfirmed: counts.coachConfirmed,
     bothConfirmed: counts.bothConfirmed,
     acknowledgementRate: acknowledgementRate(counts.agentConfirmed, counts.shared),
-    medianHoursToAcknowledge: medianHours(acknowledgement),
+    medianHoursToAcknowledge: medianHours(medianAcknowledgementMs),
     coachingPoints: counts.coachingPoints,
     strengths: counts.strengths,
     opportunities: counts.opportunities,
@@ -98,8 +98,8 @@ function labelOf(parameters: StatsParameters, group: StatsGroupCounts): string |
  */
 export function statsAnswer(parameters: StatsParameters, aggregate: StatsAggregate): StatsResponse {
   const groups = [...aggregate.groups].sort((a, b) => compareKeys(a.key, b.key));
-  const rows: StatsRow[] = groups.map((group) => ({ key: group.key, label: labelOf(parameters, group), ...metrics(group, group.acknowledgement) }));
+  const rows: StatsRow[] = groups.map((group) => ({ key: group.key, label: labelOf(parameters, group), ...metrics(group, group.medianAcknowledgementMs) }));
   if (parameters.groupBy === 'none' && rows.length === 0) rows.push({ key: null, label: null, ...metrics(ZERO, null) });
-  const totals = metrics(groups.reduce<Counts>((sum, group) => add(sum, group), ZERO), aggregate.totalAcknowledgement);
+  const totals = metrics(groups.reduce<Counts>((sum, group) => add(sum, group), ZERO), aggregate.totalMedianAcknowledgementMs);
   return { from: parameters.from, to: parameters.to, timeAxis: parameters.timeAxis, groupBy: parameters.groupBy, rows, totals };
 }

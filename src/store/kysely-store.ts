@@ -10,8 +10,7 @@ import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
 import type { AccountsTx, AuditQuery, AuditRecord, BrowserSessionOwner, InviteRecord, NewInvite, SignInCandidate, StoredAuditEntry, UserAccount } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
-import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument } from './documents/refresh.js';
-import { writeDocuments } from './documents/write.js';
+import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument, storeRendered } from './documents/refresh.js';
 import { changesAfter } from './documents/feed.js';
 import { postgresStoredDocuments } from './documents/export-postgres.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
@@ -295,7 +294,7 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       const tx = new KyselyCoachingTx(trx, orgId, this.dialect);
       const result = await work(tx);
-      await writeDocuments(trx, this.dialect, orgId, [...tx.rendered.values()].map(renderedDocument));
+      await storeRendered(trx, this.dialect, orgId, [...tx.rendered.values()].map(renderedDocument));
       await refreshSessionDocuments(trx, this.dialect, orgId, [...tx.touched].filter((id) => !tx.rendered.has(id)));
       return result;
     });

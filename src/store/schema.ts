@@ -171,6 +171,35 @@ export interface SessionDocumentsTable {
   seq: number;
 }
 
+/**
+ * A session's stats row (SPEC §6): the per-session facts the stats add up, rewritten in the same
+ * transaction as the session's document (analytics/session-facts.ts says what each column is).
+ */
+export interface SessionStatsTable {
+  org_id: string;
+  session_id: string;
+  created_at: number;
+  meeting_date: number | null;
+  template_id: string | null;
+  form_creator_id: string;
+  coach_id: string;
+  agent_id: string;
+  is_deleted: Flag;
+  shared_with_agent: Flag;
+  agent_confirmed: Flag;
+  coach_confirmed: Flag;
+  points: number;
+  strengths: number;
+  opportunities: number;
+  general: number;
+  qa: number;
+  csat: number;
+  productivity: number;
+  todos: number;
+  todos_completed: number;
+  acknowledgement_ms: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -186,6 +215,7 @@ export interface Database {
   browser_sessions: BrowserSessionsTable;
   audit_log: AuditLogTable;
   session_documents: SessionDocumentsTable;
+  session_stats: SessionStatsTable;
 }
 
 export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { renderImportedSessions } from './documents/render-plan.js';
+import { STATS_COLUMNS, statsValues } from './documents/stats-rows.js';
 import type { RenderedDocument } from './documents/write.js';
 import { flag } from './rows.js';
 import type { Database } from './schema.js';
@@ -13,7 +14,7 @@ import type { ImportCounts } from './store.js';
 /**
  * An import on SQLite in one transaction of the writer connection: the rows through prepared
  * multi-row statements of better-sqlite3 (several times faster than statements through Kysely), the
- * imported sessions' documents rendered in bulk from the plan, and every other document the import
+ * imported sessions' documents and stats rows rendered in bulk from the plan, and every other document the import
  * changes rewritten through the common refresh on `conn`, which is Kysely on the same connection.
  */
 export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<Database>, orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
@@ -30,7 +31,9 @@ export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<
     const scope = empty ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] } : await scopeBeforeImport(conn, 'sqlite', orgId, plan);
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
     writeRows(db, orgId, plan, now, empty);
-    writeDocuments(db, orgId, renderImportedSessions(plan, namesAfter(db, orgId, plan)));
+    const docs = renderImportedSessions(plan, namesAfter(db, orgId, plan));
+    writeDocuments(db, orgId, docs);
+    writeStats(db, orgId, docs);
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, 'sqlite', orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
     db.exec('commit');
@@ -49,7 +52,7 @@ const BIG_IMPORT = 2000;
 const BIG_IMPORT_CACHE_KIB = -262144;
 
 /** The tables an import fills, whose secondary indexes it may build after its rows. */
-const BULK_TABLES = ['coaching_sessions', 'activity_log', 'coaching_points', 'todos', 'coaching_point_sessions', 'todo_sessions', 'session_documents'];
+const BULK_TABLES = ['coaching_sessions', 'activity_log', 'coaching_points', 'todos', 'coaching_point_sessions', 'todo_sessions', 'session_documents', 'session_stats'];
 
 function bulkTablesEmpty(db: BetterSqlite3.Database): boolean {
   return BULK_TABLES.every((table) => db.prepare(`select 1 from ${table} limit 1`).get() === undefined);
@@ -92,6 +95,18 @@ function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: Rendere
        doc = excluded.doc, xid = excluded.xid, seq = excluded.seq`,
   );
   for (const d of docs) upsert.run(orgId, d.sessionId, d.createdAt, d.meetingDate, Buffer.from(d.json, 'utf8'), seq++);
+}
+
+/** The imported sessions' stats rows, from the facts of the documents just rendered. */
+function writeStats(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[]): void {
+  const upsert = new BatchInsert(
+    db,
+    `insert into session_stats (org_id, session_id, ${STATS_COLUMNS.join(', ')}) values %ROWS%
+     on conflict (org_id, session_id) do update set ${STATS_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    STATS_COLUMNS.length + 2,
+  );
+  for (const d of docs) upsert.add(...statsValues(orgId, d.facts));
+  upsert.flush();
 }
 
 /** The ids among `ids` that a table of this organization already holds: one statement. */

@@ -77,11 +77,11 @@ export interface StatsSelection {
   groupBy: StatsGroupBy;
 }
 
-/** The middle one (low = high) or two acknowledgement times of a group, in milliseconds. */
-export interface AcknowledgementMiddle {
-  lowMs: number;
-  highMs: number;
-}
+/**
+ * The median of a group's acknowledgement times in milliseconds: the middle time, or the mean of
+ * the two middle ones (a whole or half millisecond, exact in a double).
+ */
+export type MedianMs = number;
 
 /**
  * One group's counts as the database computed them: every metric except the two quotients, which
@@ -90,14 +90,14 @@ export interface AcknowledgementMiddle {
 export type StatsGroupCounts = Omit<StatsMetrics, 'acknowledgementRate' | 'medianHoursToAcknowledge'> & {
   key: string | null;
   name: string | null;
-  acknowledgement: AcknowledgementMiddle | null;
+  medianAcknowledgementMs: MedianMs | null;
 };
 
 export interface StatsAggregate {
   /** Only groups with at least one counted session, in no particular order. */
   groups: StatsGroupCounts[];
   /** Over every counted session, not a median of the groups' medians. */
-  totalAcknowledgement: AcknowledgementMiddle | null;
+  totalMedianAcknowledgementMs: MedianMs | null;
 }
 
 /** A connection pool's state at one moment, for the metrics. */

@@ -1,15 +1,19 @@
 import { sql, type Kysely } from 'kysely';
+import { sessionFacts } from '../../analytics/session-facts.js';
 import type { ExportSession } from '../../contract/schemas.js';
 import type { Dialect } from '../dialect.js';
 import { idIn, readSessionsById } from '../export-pages.js';
 import type { Database } from '../schema.js';
 import { spliceName } from './splice.js';
+import { writeSessionStats } from './stats-rows.js';
 import { writeDocuments, type RenderedDocument } from './write.js';
 
 /**
  * Keeps the read model current: every helper here runs inside the caller's transaction (any Kysely
  * transaction of either dialect), renders through the one renderer (the portable path that
- * `exportPages` uses) and stores the result, moving each session in the change feed.
+ * `exportPages` uses) and stores the result, moving each session in the change feed, together
+ * with the session's stats row (the facts of the same document). A rename changes neither a
+ * session's facts nor its row: the stats read names at query time.
  */
 
 /** Sessions rendered per round: five queries each, whatever the number. */
@@ -22,7 +26,22 @@ export function renderedDocument(session: ExportSession): RenderedDocument {
     createdAt: Date.parse(session.createdAt),
     meetingDate: session.meetingDate === null ? null : Date.parse(session.meetingDate),
     json: JSON.stringify(session),
+    facts: sessionFacts(session),
   };
+}
+
+/** What a rewrite stores: both, except while a migration builds one of them for the first time. */
+interface Targets {
+  documents: boolean;
+  stats: boolean;
+}
+
+const BOTH: Targets = { documents: true, stats: true };
+
+/** Stores rendered sessions: their documents and their stats rows, in the caller's transaction. */
+export async function storeRendered(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[], targets: Targets = BOTH): Promise<void> {
+  if (targets.documents) await writeDocuments(trx, dialect, orgId, docs);
+  if (targets.stats) await writeSessionStats(trx, dialect, orgId, docs.map((d) => d.facts));
 }
 
 /**
@@ -42,14 +61,14 @@ async function lockSessions(trx: Kysely<Database>, dialect: Dialect, orgId: stri
     .execute();
 }
 
-/** Rewrites the documents of these sessions; ids of sessions that do not exist are ignored. */
-export async function refreshSessionDocuments(trx: Kysely<Database>, dialect: Dialect, orgId: string, sessionIds: string[]): Promise<void> {
+/** Rewrites the documents and stats rows of these sessions; ids of sessions that do not exist are ignored. */
+export async function refreshSessionDocuments(trx: Kysely<Database>, dialect: Dialect, orgId: string, sessionIds: string[], targets: Targets = BOTH): Promise<void> {
   const ids = [...new Set(sessionIds)].sort();
   for (let i = 0; i < ids.length; i += SESSIONS_PER_ROUND) {
     const round = ids.slice(i, i + SESSIONS_PER_ROUND);
     await lockSessions(trx, dialect, orgId, round);
     const sessions = await readSessionsById(trx, dialect, orgId, round);
-    await writeDocuments(trx, dialect, orgId, sessions.map(renderedDocument));
+    await storeRendered(trx, dialect, orgId, sessions.map(renderedDocument), targets);
   }
 }
 
@@ -114,8 +133,22 @@ export async function refreshDocumentsOfTemplate(trx: Kysely<Database>, dialect:
   await spliceName(trx, dialect, orgId, 'coachingTemplateName', name, { column: 'template_id', id: templateId });
 }
 
-/** Every session's document, for a database written before the read model existed. */
+/**
+ * Every session's document (migration 002, for a database written before the read model existed;
+ * the stats table comes later, in 005) or every session's stats row (migration 005).
+ */
 export async function rebuildAllDocuments(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  await rebuildAll(db, dialect, { documents: true, stats: false });
+  // Fresh planner statistics after a bulk build, so the export and the feed use their indexes.
+  if (dialect === 'postgres') await sql`analyze session_documents`.execute(db);
+}
+
+export async function rebuildAllSessionStats(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  await rebuildAll(db, dialect, { documents: false, stats: true });
+  if (dialect === 'postgres') await sql`analyze session_stats`.execute(db);
+}
+
+async function rebuildAll(db: Kysely<Database>, dialect: Dialect, targets: Targets): Promise<void> {
   const orgs = await db.selectFrom('organizations').select('id').orderBy('id').execute();
   for (const { id: orgId } of orgs) {
     let after = '';
@@ -130,10 +163,8 @@ export async function rebuildAllDocuments(db: Kysely<Database>, dialect: Dialect
         .execute();
       if (rows.length === 0) break;
       const ids = rows.map((row) => row.id);
-      await refreshSessionDocuments(db, dialect, orgId, ids);
+      await refreshSessionDocuments(db, dialect, orgId, ids, targets);
       after = ids[ids.length - 1]!;
     }
   }
-  // Fresh planner statistics after a bulk build, so the export and the feed use their indexes.
-  if (dialect === 'postgres') await sql`analyze session_documents`.execute(db);
 }

@@ -1,3 +1,4 @@
+import { sessionFacts } from '../../analytics/session-facts.js';
 import { logDocument, pointDocument, sessionDocument, todoDocument } from '../../coaching/documents.js';
 import type { CoachingPoint, Todo } from '../../contract/schemas.js';
 import type { ImportPlan } from '../../importer/plan.js';
@@ -59,6 +60,6 @@ export function renderImportedSessions(plan: ImportPlan, names: { user(id: strin
         todos: todos.get(s.id) ?? [],
       },
     );
-    return { sessionId: s.id, createdAt: s.createdAt, meetingDate: s.meetingDate, json: JSON.stringify(doc) };
+    return { sessionId: s.id, createdAt: s.createdAt, meetingDate: s.meetingDate, json: JSON.stringify(doc), facts: sessionFacts(doc) };
   });
 }

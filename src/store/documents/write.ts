@@ -1,13 +1,18 @@
 import { sql, type Kysely } from 'kysely';
+import type { SessionFacts } from '../../analytics/session-facts.js';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 
-/** A session's document as the renderer made it, with the two time axes the export reads it by. */
+/**
+ * A session's document as the renderer made it, with the two time axes the export reads it by,
+ * and the facts its stats row holds (taken from the same document).
+ */
 export interface RenderedDocument {
   sessionId: string;
   createdAt: number;
   meetingDate: number | null;
   json: string;
+  facts: SessionFacts;
 }
 
 /** Rows per multi-row statement: seven parameters each, well under both databases' limits. */

@@ -4,6 +4,7 @@ import * as initial from './001-initial.js';
 import * as readModel from './002-read-model.js';
 import * as accounts from './003-accounts.js';
 import * as statsIndexes from './004-stats-indexes.js';
+import * as sessionStats from './005-session-stats.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -13,6 +14,7 @@ const migrations: Record<string, DialectMigration> = {
   '002-read-model': readModel,
   '003-accounts': accounts,
   '004-stats-indexes': statsIndexes,
+  '005-session-stats': sessionStats,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
