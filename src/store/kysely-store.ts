@@ -12,7 +12,6 @@ import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session
 import { listSessionSummaries } from './session-list.js';
 import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument, storeRendered } from './documents/refresh.js';
 import { changesAfter } from './documents/feed.js';
-import { postgresStoredDocuments } from './documents/export-postgres.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
@@ -48,8 +47,8 @@ export interface Driver {
   db: Kysely<Database>;
   openReader(): Promise<Reader>;
   isUniqueViolation(error: unknown): boolean;
-  /** The stored documents of a window, where the driver reads them faster than through Kysely. */
-  exportDocuments?(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk>;
+  /** The stored documents of a window, read through the driver itself: as bytes, not as rows through Kysely. */
+  exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk>;
   /** A faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
@@ -338,8 +337,7 @@ export class KyselyStore implements Store {
   }
 
   async *exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
-    if (this.driver.exportDocuments) yield* this.driver.exportDocuments(orgId, window);
-    else yield* postgresStoredDocuments(this.db, orgId, window);
+    yield* this.driver.exportDocuments(orgId, window);
   }
 
   changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {

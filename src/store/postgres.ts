@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { postgresStoredDocuments } from './documents/export-postgres.js';
 import { KyselyStore, type Driver } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -9,8 +10,8 @@ const MIGRATION_LOCK_KEY = 7_262_031;
 
 /**
  * PostgreSQL through node-postgres. Instants are BIGINT milliseconds, read as numbers (they fit
- * in a double for the next quarter-million years). Exports read inside a REPEATABLE READ,
- * READ ONLY transaction on a pooled connection, so a long export sees one snapshot.
+ * in a double for the next quarter-million years). An export is one COPY statement on a pooled
+ * connection, so a long export sees one snapshot.
  */
 export async function openPostgresStore(url: string, poolSize = 10): Promise<KyselyStore> {
   const pool = new pg.Pool({
@@ -32,6 +33,7 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Kys
     async openReader() {
       return { db, close: async () => undefined };
     },
+    exportDocuments: (orgId, window) => postgresStoredDocuments(pool, orgId, window),
     isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     withMigrationLock: (run) =>

@@ -4,6 +4,8 @@ import net from 'node:net';
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  /** Bytes from the service still to pass before a cut armed by `cutAfter`, and its resolver. */
+  private budget: { bytes: number; done: () => void } | null = null;
   port = 0;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
@@ -17,6 +19,7 @@ export class TcpProxy {
         socket.on('error', () => undefined);
       }
       client.pipe(upstream).pipe(client);
+      upstream.on('data', (data: Buffer) => this.spend(data.length));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -33,6 +36,24 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = null;
+  }
+
+  /**
+   * Cuts once `bytes` more have come from the service, on any connection: the service fails in
+   * the middle of an answer it is still sending, however much the sockets on either side could
+   * have buffered ahead. Resolves when the cut is done.
+   */
+  cutAfter(bytes: number): Promise<void> {
+    return new Promise((resolve) => (this.budget = { bytes, done: resolve }));
+  }
+
+  private spend(bytes: number) {
+    if (!this.budget) return;
+    this.budget.bytes -= bytes;
+    if (this.budget.bytes > 0) return;
+    const { done } = this.budget;
+    this.budget = null;
+    void this.cut().then(done);
   }
 
   /** Listens again on the same port. */

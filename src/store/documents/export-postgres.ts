@@ -1,53 +1,119 @@
-import { sql, type Kysely } from 'kysely';
+import net from 'node:net';
+import { finished } from 'node:stream/promises';
+import pg from 'pg';
+import { to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { ExportWindow } from '../../export/window.js';
-import type { Database } from '../schema.js';
 import type { ExportChunk } from '../store.js';
+import { CopyBinaryDocuments } from './copy-binary.js';
+import { EXPORT_CHUNK_BYTES } from './export-sqlite.js';
 
-/** A small first page gets the first bytes out at once; later pages are about a megabyte. */
-const FIRST_PAGE = 20;
-const PAGE = 200;
+/** How long an abandoned export may take to stop its COPY before its connection is closed instead. */
+const STOP_TIMEOUT_MS = 5000;
+/** The copy stream's buffer: past it the socket is no longer read and PostgreSQL waits. */
+const COPY_BUFFER_BYTES = 256 * 1024;
 
-interface Page {
-  docs: string | null;
-  n: number;
-  last_axis: number | null;
-  last_id: string | null;
+/** `COPY` takes no bind parameters: the window goes in as literals, the org id escaped by pg. */
+function copyStatement(orgId: string, window: ExportWindow): string {
+  if (!Number.isSafeInteger(window.fromMs) || !Number.isSafeInteger(window.toMs)) throw new Error('export window bounds must be integers');
+  const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
+  return (
+    `copy (select doc from session_documents where org_id = ${pg.escapeLiteral(orgId)}` +
+    ` and ${axis} >= ${window.fromMs} and ${axis} <= ${window.toMs} order by ${axis}, session_id)` +
+    ' to stdout (format binary)'
+  );
 }
 
 /**
- * The stored documents of a window inside one REPEATABLE READ, READ ONLY transaction (one
- * snapshot), a keyset page at a time in (org, axis, id) index order. PostgreSQL joins each page
- * into one text value, so a page costs one row to decode instead of hundreds. Stopping early rolls
- * the transaction back and returns the connection.
+ * The stored documents of a window as one `COPY ... TO STDOUT (FORMAT binary)` on a pooled
+ * connection: one statement, so one snapshot, in (org, axis, id) index order, streamed as
+ * PostgreSQL sends it. pg-copy-streams hands over the raw protocol bytes, so documents reach the
+ * socket without being decoded into strings and encoded again, with no page round trips and no
+ * `string_agg`. Back-pressure: the copy stream stops reading the socket while its buffer is full,
+ * so a slow client makes PostgreSQL wait instead of memory grow. A failure (the database gone, a
+ * broken copy) throws, so the response is cut, and closes the connection. Stopping early cancels
+ * the COPY, drops what was already in flight and returns the connection to the pool ready for the
+ * next query (closing it instead if that does not happen in time).
  */
-export async function* postgresStoredDocuments(db: Kysely<Database>, orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
-  const axis = sql.ref(window.axis === 'meetingDate' ? 'meeting_date' : 'created_at');
-  const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
-  let finished = false;
+export async function* postgresStoredDocuments(pool: pg.Pool, orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
+  const statement = copyStatement(orgId, window);
+  const client = await pool.connect();
+  const copy = client.query(copyTo(statement, { highWaterMark: COPY_BUFFER_BYTES }));
+  // Errors are read through the iterator or `finished`; one arriving after those stopped listening
+  // (a cancel racing the copy's end) must not be an unhandled 'error' event.
+  copy.on('error', () => undefined);
+  const reader = new CopyBinaryDocuments(EXPORT_CHUNK_BYTES);
+  let outcome: 'reading' | 'ended' | 'failed' = 'reading';
+  let failure: Error | undefined;
   try {
-    let after: [number, string] = [window.fromMs - 1, ''];
-    let separator = '';
-    for (let limit = FIRST_PAGE; ; limit = PAGE) {
-      const { rows } = await sql<Page>`
-        with page as (
-          select ${axis} as axis, session_id, doc from session_documents
-          where org_id = ${orgId} and ${axis} >= ${window.fromMs} and ${axis} <= ${window.toMs}
-            and (${axis}, session_id) > (${after[0]}, ${after[1]})
-          order by ${axis}, session_id
-          limit ${limit})
-        select string_agg(doc, ',' order by axis, session_id) as docs, count(*)::int as n,
-          (select axis from page order by axis desc, session_id desc limit 1) as last_axis,
-          (select session_id from page order by axis desc, session_id desc limit 1) as last_id
-        from page`.execute(trx);
-      const page = rows[0]!;
-      if (page.docs !== null) yield { data: separator + page.docs, sessions: page.n };
-      separator = ',';
-      if (page.n < limit) break;
-      after = [Number(page.last_axis), page.last_id!];
+    for await (const data of copy.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      for (const chunk of reader.push(data)) yield chunk;
     }
-    finished = true;
+    const last = reader.end();
+    outcome = 'ended';
+    if (last) yield last;
+  } catch (error) {
+    outcome = 'failed';
+    failure = error instanceof Error ? error : new Error(String(error));
+    throw error;
   } finally {
-    // Read-only: committing and rolling back are the same; rollback also covers an abandoned read.
-    await (finished ? trx.commit() : trx.rollback()).execute().catch(() => undefined);
+    if (outcome === 'ended') client.release();
+    // A connection in an unknown state is closed, never handed to the next query.
+    else if (outcome === 'failed') client.release(failure);
+    else client.release(await stopCopy(client, copy));
   }
+}
+
+/**
+ * Stops a COPY its reader walked away from: asks PostgreSQL to cancel it, and reads and drops
+ * what is in flight until the copy ends (it may have finished meanwhile) or fails with the
+ * cancel. Answers an error when the connection must be closed rather than reused.
+ */
+async function stopCopy(client: pg.PoolClient, copy: CopyToStreamQuery): Promise<Error | undefined> {
+  const stopped = finished(copy).then(
+    () => undefined,
+    (error: unknown) => (isQueryCanceled(error) ? undefined : toError(error)),
+  );
+  copy.resume();
+  const cancelled = cancelRequest(client);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new Error('the abandoned COPY did not stop in time')), STOP_TIMEOUT_MS);
+  });
+  try {
+    const outcome = await Promise.race([stopped, timeout]);
+    // Only once the cancel request is done can it no longer hit the connection's next query.
+    return outcome ?? (await Promise.race([cancelled.then(() => undefined), timeout]));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const isQueryCanceled = (error: unknown) => error instanceof Error && 'code' in error && error.code === '57014';
+const toError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
+/** What node-postgres keeps of a connection that a cancel request needs (not in its types). */
+interface BackendKey {
+  host: string;
+  port: number;
+  processID: number;
+  secretKey: number;
+}
+
+/**
+ * PostgreSQL's CancelRequest, sent on a connection of its own as the protocol wants: no login,
+ * the server acts on it and closes. Resolves when that connection is closed, whatever happened.
+ */
+function cancelRequest(client: pg.PoolClient): Promise<void> {
+  const { host, port, processID, secretKey } = client as unknown as BackendKey;
+  const packet = Buffer.alloc(16);
+  packet.writeInt32BE(16, 0);
+  packet.writeInt32BE(80877102, 4); // the cancel request code: 1234 << 16 | 5678
+  packet.writeInt32BE(processID, 8);
+  packet.writeInt32BE(secretKey, 12);
+  return new Promise((resolve) => {
+    const socket = host.startsWith('/') ? net.connect(`${host}/.s.PGSQL.${port}`) : net.connect(port, host);
+    socket.on('connect', () => socket.end(packet));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve());
+  });
 }
