@@ -7,7 +7,7 @@ import type { ExportChunk } from '../store.js';
  * Bytes aimed at per chunk: large enough that the per-chunk costs (a statement, a socket write, a
  * turn of the event loop) vanish, small enough that twelve exports at once stay flat.
  */
-const EXPORT_CHUNK_BYTES = 256 * 1024;
+export const EXPORT_CHUNK_BYTES = 256 * 1024;
 /** A small first page gets the first bytes out at once. */
 const FIRST_PAGE = 8;
 const MAX_PAGE = 1000;
