@@ -37,6 +37,17 @@ export function digestOf(session: ExportSession): string {
   return createHash('sha256').update(JSON.stringify(session)).digest('base64url');
 }
 
+/** Digests worked out ahead, by document object (a received document is never changed). */
+const precomputed = new WeakMap<ExportSession, string>();
+
+/**
+ * Works out the digests of documents before they are applied: the sync calls it for the next
+ * page while the database writes the current one, so hashing is off the path of the writes.
+ */
+export function precomputeDigests(sessions: Iterable<ExportSession>): void {
+  for (const session of sessions) precomputed.set(session, digestOf(session));
+}
+
 /**
  * The sessions of a batch to write, each once with its newest document (the last in the batch)
  * and that document's digest: those whose digest differs from the one applied before.
@@ -47,7 +58,7 @@ async function changedSessions(batch: ExportSession[], knownDigests: (ids: strin
   const known = new Map((await knownDigests([...latest.keys()])).map((row) => [row.sessionId, row.digest]));
   const changed: Array<[ExportSession, string]> = [];
   for (const session of latest.values()) {
-    const digest = digestOf(session);
+    const digest = precomputed.get(session) ?? digestOf(session);
     if (known.get(session._id) !== digest) changed.push([session, digest]);
   }
   return changed;
@@ -147,16 +158,17 @@ export class Mirror {
     let failed: Error | undefined;
     try {
       await createStagingTables(client);
-      await client.query('begin');
-      // A page and its cursor commit together, so if the database server loses its last commits
-      // in a crash it loses both, and the next run fetches them again: the commit need not wait
-      // for the disk.
-      await client.query('set local synchronous_commit = off');
-      // Every statement of a page finds its rows by key. A mirror being filled has no statistics
-      // until autovacuum analyzes it, and without them the planner takes `= any(1,000 ids)` to
-      // match nearly every row and scans the whole table for each page's deletes: quadratic in a
-      // full sync (30 s of 140 at 100,000 sessions on activity_log alone).
-      await client.query('set local enable_seqscan = off');
+      // One round trip for the transaction's settings (a simple query may hold several statements).
+      // - A page and its cursor commit together, so if the database server loses its last commits
+      //   in a crash it loses both, and the next run fetches them again: the commit need not wait
+      //   for the disk.
+      // - Every statement of a page finds its rows by key. A mirror being filled has no statistics
+      //   until autovacuum analyzes it, and without them the planner takes `= any(1,000 ids)` to
+      //   match nearly every row and scans the whole table for each page's deletes: quadratic in a
+      //   full sync (30 s of 140 at 100,000 sessions on activity_log alone).
+      // - That setting prices the staging tables' scans so high that PostgreSQL would compile each
+      //   merge with JIT (a quarter of a second, for statements of a few milliseconds).
+      await client.query('begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off');
       const current = Object.fromEntries((await client.query<{ key: string; value: string }>(`select key, value from ${STATE_TABLE}`)).rows.map((r) => [r.key, r.value]));
       let written = 0;
       let batch: ExportSession[] = [];
