@@ -28,12 +28,13 @@ async function copyInto(client: pg.PoolClient, table: string, columns: string, r
   await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(`copy ${id(table)} (${columns}) from stdin`)));
 }
 
+/** The pool's clients that already have their staging tables. */
+const staged = new WeakSet<pg.PoolClient>();
+
 /**
  * The temporary staging tables, once per connection (a temporary table lives as long as its
  * session); emptied after each merge and at every commit, so a transaction always finds them empty.
  */
-const staged = new WeakSet<pg.PoolClient>();
-
 export async function createStagingTables(client: pg.PoolClient): Promise<void> {
   if (staged.has(client)) return;
   for (const table of UPSERTED) {
