@@ -5,10 +5,26 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { TABLE_NAMES } from '../src/client/tables.js';
 import { generateSeed } from '../src/seed/generate.js';
+import { copyText } from '../src/sync/copy-text.js';
 import { Mirror } from '../src/sync/mirror.js';
 import { SyncError, syncOnce, type SyncOptions } from '../src/sync/sync.js';
 import { exportedTables, mirrorTargets, mirroredTables, type Target } from './helpers/mirror.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+
+describe('the rows a PostgreSQL mirror is written with (COPY text format)', () => {
+  it('escapes what COPY reads as separators or escapes, and writes null, booleans and numbers as its input functions read them', () => {
+    const text = [...copyText([['a\tb', 'line\r\nnext', 'back\\slash \\N', null, true, false, 0, '', 'é 👋']])].join('');
+    assert.equal(text, 'a\\tb\tline\\r\\nnext\tback\\\\slash \\\\N\t\\N\tt\tf\t0\t\té 👋\n');
+  });
+
+  it('splits long inputs into chunks of whole rows', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => [`row ${i}`, i]);
+    const chunks = [...copyText(rows, 64)];
+    assert.ok(chunks.length > 1);
+    assert.ok(chunks.every((chunk) => chunk.endsWith('\n')));
+    assert.equal(chunks.join(''), rows.map(([name, i]) => `${name}\t${i}\n`).join(''));
+  });
+});
 
 for (const kind of await mirrorTargets()) {
   describe(`coachport sync keeps a ${kind.name} equal to the export`, () => {
@@ -71,12 +87,12 @@ for (const kind of await mirrorTargets()) {
       const template = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Sync review' } });
       const created = await server.request('POST', '/api/v1/coaching/sessions', {
         ...coachAs,
-        body: { coachingFormName: 'Mirror me', agentId: agent.id, coachingTemplateId: template.json.id, meetingDate: '2024-03-04T10:00:00.000Z', coachNotes: 'a, "quoted"\r\nnote' },
+        body: { coachingFormName: 'Mirror me', agentId: agent.id, coachingTemplateId: template.json.id, meetingDate: '2024-03-04T10:00:00.000Z', coachNotes: 'a, "quoted"\r\nnote\twith a tab, a backslash \\ and \\N\n\\.\n' },
       });
       assert.equal(created.status, 201, created.text);
       const second = await server.request('POST', '/api/v1/coaching/sessions', { ...coachAs, body: { coachingFormName: 'Second', agentId: agent.id } });
       const id = created.json._id as string;
-      const point = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Greeting' } });
+      const point = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Greeting\t\\ "é" 👋' } });
       assert.equal(point.status, 201, point.text);
       const gone = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'n/a', classification: 'general' } });
       const todo = await server.request('POST', '/api/v1/coaching/todos', { ...coachAs, body: { coachingFormIds: [id, second.json._id], title: 'Listen again' } });

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder, type Tran
 import pg from 'pg';
 import { TABLE_DEFINITIONS, TABLE_NAMES, tableRows, type Cell, type ColumnType, type TableName } from '../client/tables.js';
 import type { ExportSession } from '../contract/schemas.js';
+import { createStagingTables, writeSessionsPostgres } from './postgres-batch.js';
 
 /** The sync's own bookkeeping, beside the mirrored tables. */
 const STATE_TABLE = 'coachport_sync_state';
@@ -25,7 +26,7 @@ const SQL_TYPES: Record<MirrorKind, Record<ColumnType, string>> = {
   sqlite: { text: 'text', boolean: 'integer', timestamp: 'text', integer: 'integer' },
 };
 
-/** Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535. */
+/** Bound parameters per SQLite statement, under its limit of 32,766. */
 const MAX_PARAMETERS = 30_000;
 
 export function mirrorKindOf(target: string): MirrorKind {
@@ -36,6 +37,33 @@ export function digestOf(session: ExportSession): string {
   return createHash('sha256').update(JSON.stringify(session)).digest('base64url');
 }
 
+/** Digests worked out ahead, by document object (a received document is never changed). */
+const precomputed = new WeakMap<ExportSession, string>();
+
+/**
+ * Works out the digests of documents before they are applied: the sync calls it for the next
+ * page while the database writes the current one, so hashing is off the path of the writes.
+ */
+export function precomputeDigests(sessions: Iterable<ExportSession>): void {
+  for (const session of sessions) precomputed.set(session, digestOf(session));
+}
+
+/**
+ * The sessions of a batch to write, each once with its newest document (the last in the batch)
+ * and that document's digest: those whose digest differs from the one applied before.
+ */
+async function changedSessions(batch: ExportSession[], knownDigests: (ids: string[]) => Promise<Array<{ sessionId: string; digest: string }>>): Promise<Array<[ExportSession, string]>> {
+  if (batch.length === 0) return [];
+  const latest = new Map(batch.map((s) => [s._id, s]));
+  const known = new Map((await knownDigests([...latest.keys()])).map((row) => [row.sessionId, row.digest]));
+  const changed: Array<[ExportSession, string]> = [];
+  for (const session of latest.values()) {
+    const digest = precomputed.get(session) ?? digestOf(session);
+    if (known.get(session._id) !== digest) changed.push([session, digest]);
+  }
+  return changed;
+}
+
 /**
  * A database that holds the export's tables (the CSV export's names and columns, typed) and keeps
  * them equal to the server's current documents, one transaction per page.
@@ -44,13 +72,16 @@ export class Mirror {
   private constructor(
     readonly kind: MirrorKind,
     private readonly db: AnyDb,
+    /** PostgreSQL's pool (also Kysely's): pages are written on one of its clients, with COPY. */
+    private readonly pool: pg.Pool | null,
   ) {}
 
   static async open(target: string): Promise<Mirror> {
     const kind = mirrorKindOf(target);
     let db: AnyDb;
+    let pool: pg.Pool | null = null;
     if (kind === 'postgres') {
-      const pool = new pg.Pool({ connectionString: target, max: 2 });
+      pool = new pg.Pool({ connectionString: target, max: 2 });
       // A dropped connection fails the query in progress; it must not crash the process.
       pool.on('error', () => undefined);
       pool.on('connect', (client) => client.on('error', () => undefined));
@@ -65,7 +96,7 @@ export class Mirror {
       database.pragma('synchronous = NORMAL');
       db = new Kysely({ dialect: new SqliteDialect({ database }) });
     }
-    const mirror = new Mirror(kind, db);
+    const mirror = new Mirror(kind, db, pool);
     await mirror.createTables();
     return mirror;
   }
@@ -95,12 +126,9 @@ export class Mirror {
    * only documents that differ from the ones applied before. Returns how many sessions were
    * written; when none were and the state is unchanged, nothing at all is written.
    */
-  async apply(sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>, state: SyncState, batchSize = 500): Promise<number> {
+  async apply(sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>, state: SyncState, batchSize = 1000): Promise<number> {
+    if (this.pool !== null) return this.applyPostgres(this.pool, sessions, state, batchSize);
     return this.db.transaction().execute(async (trx) => {
-      // A page and its cursor commit together, so if the database server loses its last commits
-      // in a crash it loses both, and the next run fetches them again: the commit need not wait
-      // for the disk.
-      if (this.kind === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
       const current = await this.readState(trx);
       const stateChanged = Object.entries(state).filter(([key, value]) => current[key] !== value);
       let written = 0;
@@ -121,14 +149,63 @@ export class Mirror {
     });
   }
 
+  /**
+   * PostgreSQL: the same transaction on one client of the pool, written by `writeSessionsPostgres`
+   * (COPY, a few statements per table and batch) instead of Kysely's bound parameters.
+   */
+  private async applyPostgres(pool: pg.Pool, sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>, state: SyncState, batchSize: number): Promise<number> {
+    const client = await pool.connect();
+    let failed: Error | undefined;
+    try {
+      await createStagingTables(client);
+      // One round trip for the transaction's settings (a simple query may hold several statements).
+      // - A page and its cursor commit together, so if the database server loses its last commits
+      //   in a crash it loses both, and the next run fetches them again: the commit need not wait
+      //   for the disk.
+      // - Every statement of a page finds its rows by key. A mirror being filled has no statistics
+      //   until autovacuum analyzes it, and without them the planner takes `= any(1,000 ids)` to
+      //   match nearly every row and scans the whole table for each page's deletes: quadratic in a
+      //   full sync (30 s of 140 at 100,000 sessions on activity_log alone).
+      // - That setting prices the staging tables' scans so high that PostgreSQL would compile each
+      //   merge with JIT (a quarter of a second, for statements of a few milliseconds).
+      await client.query('begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off');
+      const current = Object.fromEntries((await client.query<{ key: string; value: string }>(`select key, value from ${STATE_TABLE}`)).rows.map((r) => [r.key, r.value]));
+      let written = 0;
+      let batch: ExportSession[] = [];
+      const flush = async () => {
+        const changed = await changedSessions(batch, async (ids) => (await client.query<{ sessionId: string; digest: string }>(`select "sessionId", digest from ${DIGEST_TABLE} where "sessionId" = any($1::text[])`, [ids])).rows);
+        batch = [];
+        if (changed.length === 0) return;
+        await writeSessionsPostgres(client, changed.map(([session]) => session));
+        await client.query(`insert into ${DIGEST_TABLE} ("sessionId", digest) select * from unnest($1::text[], $2::text[]) on conflict ("sessionId") do update set digest = excluded.digest`, [changed.map(([s]) => s._id), changed.map(([, d]) => d)]);
+        written += changed.length;
+      };
+      for await (const session of sessions) {
+        batch.push(session);
+        if (batch.length >= batchSize) await flush();
+      }
+      await flush();
+      for (const [key, value] of Object.entries(state)) {
+        if (current[key] !== value) await client.query(`insert into ${STATE_TABLE} (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value`, [key, value]);
+      }
+      await client.query('commit');
+      return written;
+    } catch (error) {
+      failed = error as Error;
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      // A client that failed mid-statement (a COPY cut short) is closed rather than reused.
+      client.release(failed);
+    }
+  }
+
+  /** SQLite: bound parameters through Kysely, in statements of at most MAX_PARAMETERS. */
   private async applyBatch(trx: Transaction<unknown>, batch: ExportSession[]): Promise<number> {
-    if (batch.length === 0) return 0;
-    // The last document of a session in the batch is its newest.
-    const latest = new Map(batch.map((s) => [s._id, s]));
-    const digests = new Map([...latest.values()].map((s) => [s._id, digestOf(s)]));
-    const known = await sql<{ sessionId: string; digest: string }>`select ${sql.id('sessionId')}, digest from ${sql.id(DIGEST_TABLE)} where ${sql.id('sessionId')} in (${sql.join([...latest.keys()])})`.execute(trx);
-    for (const row of known.rows) if (digests.get(row.sessionId) === row.digest) latest.delete(row.sessionId);
-    if (latest.size === 0) return 0;
+    const changed = await changedSessions(batch, async (ids) => (await sql<{ sessionId: string; digest: string }>`select ${sql.id('sessionId')}, digest from ${sql.id(DIGEST_TABLE)} where ${sql.id('sessionId')} in (${sql.join(ids)})`.execute(trx)).rows);
+    if (changed.length === 0) return 0;
+    const latest = new Map(changed.map(([session]) => [session._id, session]));
+    const digests = new Map(changed.map(([session, digest]) => [session._id, digest]));
 
     const sessions = [...latest.values()];
     const ids = sessions.map((s) => s._id);
@@ -143,16 +220,12 @@ export class Mirror {
     await this.deleteWhereIn(trx, 'todo_sessions', 'sessionId', ids);
     await this.deleteWhereIn(trx, 'todo_sessions', 'todoId', todoIds);
     for (const table of TABLE_NAMES) await this.upsert(trx, table, rows[table]);
-    await this.upsertDigests(trx, [...digests].filter(([id]) => latest.has(id)));
+    await this.upsertDigests(trx, [...digests]);
     return sessions.length;
   }
 
   private async deleteWhereIn(trx: Transaction<unknown>, table: TableName, column: string, values: string[]): Promise<void> {
     if (values.length === 0) return;
-    if (this.kind === 'postgres') {
-      await sql`delete from ${sql.id(table)} where ${sql.id(column)} = any(${values}::text[])`.execute(trx);
-      return;
-    }
     for (let i = 0; i < values.length; i += MAX_PARAMETERS) {
       const chunk = values.slice(i, i + MAX_PARAMETERS);
       await sql`delete from ${sql.id(table)} where ${sql.id(column)} in (${sql.join(chunk)})`.execute(trx);
@@ -161,8 +234,7 @@ export class Mirror {
 
   private cell(value: Cell, type: ColumnType): unknown {
     if (value === null) return null;
-    if (type === 'boolean' && this.kind === 'sqlite') return value ? 1 : 0;
-    return value;
+    return type === 'boolean' ? (value ? 1 : 0) : value;
   }
 
   private async upsert(trx: Transaction<unknown>, table: TableName, rows: Cell[][]): Promise<void> {
@@ -172,13 +244,6 @@ export class Mirror {
     const rest = names.filter((n) => !key.includes(n));
     const into = sql`insert into ${sql.id(table)} (${sql.join(names.map((n) => sql.id(n)))})`;
     const onConflict = sql`on conflict (${sql.join(key.map((k) => sql.id(k)))}) do update set ${sql.join(rest.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`))}`;
-    if (this.kind === 'postgres') {
-      // One array parameter per column, unnested into rows: one short statement whatever the
-      // number of rows, several times faster than a VALUES list of thousands of parameters.
-      const arrays = columns.map(([, type], c) => sql`${rows.map((row) => row[c])}::${sql.raw(SQL_TYPES.postgres[type])}[]`);
-      await sql`${into} select * from unnest(${sql.join(arrays)}) ${onConflict}`.execute(trx);
-      return;
-    }
     const perStatement = Math.floor(MAX_PARAMETERS / names.length);
     for (let i = 0; i < rows.length; i += perStatement) {
       const values: RawBuilder<unknown>[] = rows
@@ -191,10 +256,6 @@ export class Mirror {
   private async upsertDigests(trx: Transaction<unknown>, digests: Array<[string, string]>): Promise<void> {
     const into = sql`insert into ${sql.id(DIGEST_TABLE)} (${sql.id('sessionId')}, digest)`;
     const onConflict = sql`on conflict (${sql.id('sessionId')}) do update set digest = excluded.digest`;
-    if (this.kind === 'postgres') {
-      await sql`${into} select * from unnest(${digests.map(([id]) => id)}::text[], ${digests.map(([, d]) => d)}::text[]) ${onConflict}`.execute(trx);
-      return;
-    }
     for (let i = 0; i < digests.length; i += MAX_PARAMETERS / 2) {
       const values = digests.slice(i, i + MAX_PARAMETERS / 2).map(([id, digest]) => sql`(${id}, ${digest})`);
       await sql`${into} values ${sql.join(values)} ${onConflict}`.execute(trx);

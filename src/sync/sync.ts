@@ -3,7 +3,7 @@ import { ExportClient, type ExportClientOptions } from '../client/export-client.
 import type { DayWindow } from '../client/windows.js';
 import { addDays, dayOf, daysBetween } from '../contract/dates.js';
 import { TIME_AXES, type TimeAxis } from '../contract/schemas.js';
-import type { Mirror, SyncState } from './mirror.js';
+import { precomputeDigests, type Mirror, type SyncState } from './mirror.js';
 
 export type SyncMode = 'feed' | 'fallback';
 
@@ -78,7 +78,11 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
   const signal = options.client?.signal;
   const limit = options.pageSize ?? 500;
   const fetchPage = (cursor: string | null) => {
-    const request = client.changes(cursor, limit);
+    // Digests are worked out as soon as the page arrives, while the previous page is written.
+    const request = client.changes(cursor, limit).then((page) => {
+      precomputeDigests(page.sessions);
+      return page;
+    });
     // Awaited below, or abandoned when the run stops early; never an unhandled rejection.
     request.catch(() => undefined);
     return request;
