@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createOrganization } from '../src/accounts/organizations.js';
@@ -200,6 +201,38 @@ function hashedExport(url: string, token: string, encoding: 'identity' | 'gzip')
 }
 
 /**
+ * /healthz probed every 20 ms from a thread of its own: this process also reads and hashes twelve
+ * exports, and a probe waiting on this event loop would time the bench, not the server.
+ */
+function healthProber(url: string): { stop(): Promise<number[]> } {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+    const latencies = [];
+    let probing = true;
+    parentPort.once('message', () => (probing = false));
+    (async () => {
+      while (probing) {
+        const started = performance.now();
+        await (await fetch(workerData)).text();
+        latencies.push(performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      parentPort.postMessage(latencies);
+    })();`,
+    { eval: true, workerData: url },
+  );
+  const latencies = new Promise<number[]>((resolve) => worker.once('message', resolve));
+  return {
+    stop: async () => {
+      worker.postMessage('stop');
+      const result = await latencies;
+      await worker.terminate();
+      return result;
+    },
+  };
+}
+
+/**
  * Twelve exports of the same window at once (as twelve organizations would under their own rate
  * limits): the server's peak RSS, /healthz latency while they run, and that all answer the same
  * bytes. The target is for plain exports; gzip ones (what fetch-based clients such as
@@ -210,23 +243,12 @@ async function concurrentExports(server: Server, token: string, encoding: 'ident
   const before = server.rssKb();
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, server.rssKb())), 10);
-  const health: number[] = [];
-  let running = true;
-  const prober = (async () => {
-    while (running) {
-      const started = performance.now();
-      await (await fetch(`${server.url}/healthz`)).text();
-      health.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
+  const prober = healthProber(`${server.url}/healthz`);
   const started = performance.now();
   const digests = await Promise.all(Array.from({ length: CONCURRENT_EXPORTS }, () => hashedExport(server.url, token, encoding)));
   const seconds = (performance.now() - started) / 1000;
-  running = false;
-  await prober;
+  const sorted = (await prober.stop()).sort((a, b) => a - b);
   clearInterval(sampler);
-  const sorted = [...health].sort((a, b) => a - b);
   return {
     exports: CONCURRENT_EXPORTS,
     encoding,
@@ -295,6 +317,7 @@ async function postgresExportBench(results: Record<string, unknown>) {
 
 async function main() {
   if (process.env.BENCH_ONLY === 'postgres') return postgresOnly();
+  if (process.env.BENCH_ONLY === 'concurrency') return concurrencyOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
   try {
@@ -332,6 +355,26 @@ async function main() {
   fs.writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
   printTable(results);
   printStatsTable(results.stats as StatsBenchResult);
+}
+
+/** `BENCH_ONLY=concurrency`: the twelve concurrent SQLite exports alone, plain and gzip; writes no results. */
+async function concurrencyOnly() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
+  try {
+    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, false, false);
+    const server = await startServer(sqlite.database);
+    try {
+      const results = {
+        plain: await concurrentExports(server, sqlite.small.token, 'identity'),
+        gzip: await concurrentExports(server, sqlite.small.token, 'gzip'),
+      };
+      console.log(JSON.stringify(results, null, 2));
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `BENCH_ONLY=postgres`: the PostgreSQL export and its peer alone (a minute instead of the whole bench); writes no results. */

@@ -8,6 +8,14 @@ import type { ExportChunk } from '../store.js';
  * turn of the event loop) vanish, small enough that twelve exports at once stay flat.
  */
 export const EXPORT_CHUNK_BYTES = 256 * 1024;
+/** The smallest page aimed at when many exports share the event loop. */
+const MIN_PAGE_BYTES = 64 * 1024;
+/**
+ * SQLite exports streaming in this process. Their page reads are synchronous, so together they
+ * aim at EXPORT_CHUNK_BYTES per turn of the event loop: one export alone reads at full speed,
+ * twelve at once read smaller pages and other requests wait behind less.
+ */
+let streaming = 0;
 /** A small first page gets the first bytes out at once. */
 const FIRST_PAGE = 8;
 const MAX_PAGE = 1000;
@@ -28,6 +36,7 @@ type Key = [axis: number, sessionId: string];
 export async function* sqliteStoredDocuments(open: () => BetterSqlite3.Database, orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
   const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
   const db = open();
+  streaming++;
   try {
     // The lower bound is the row value alone, so the index search starts at the page (a separate
     // `axis >= from` would make every page scan from the window's start). The first page starts at
@@ -60,10 +69,12 @@ export async function* sqliteStoredDocuments(open: () => BetterSqlite3.Database,
       yield { data: statement === first ? docs : Buffer.concat([COMMA, docs]), sessions: n };
       if (n < limit) break;
       from = statement.lastKey.get(orgId, from[0], from[1], window.toMs, limit - 1)!;
-      limit = Math.min(MAX_PAGE, Math.max(1, Math.round((EXPORT_CHUNK_BYTES * n) / docs.length)));
+      const pageBytes = Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming);
+      limit = Math.min(MAX_PAGE, Math.max(1, Math.round((pageBytes * n) / docs.length)));
       await nextTurn();
     }
   } finally {
+    streaming--;
     db.close();
   }
 }
