@@ -78,11 +78,11 @@ function DashboardBody({ time, coach, agent }: { time: Stats; coach: Stats; agen
   return (
     <>
       <ul class="kpis" aria-label={t('dashboard.totals')}>
-        <li><span class="kpi-value">{totals.sessions}</span><span class="kpi-label">{t('metric.sessions')}</span></li>
+        <li><span class="kpi-value">{formatNumber(totals.sessions, 0)}</span><span class="kpi-label">{t('metric.sessions')}</span></li>
         <li><span class="kpi-value">{totals.acknowledgementRate === null ? '—' : `${formatNumber(totals.acknowledgementRate * 100, 1)}%`}</span><span class="kpi-label">{t('metric.acknowledgementRate')}</span></li>
         <li><span class="kpi-value">{formatNumber(totals.medianHoursToAcknowledge, 1)}</span><span class="kpi-label">{t('metric.medianHoursToAcknowledge')}</span></li>
-        <li><span class="kpi-value">{totals.strengths} / {totals.opportunities}</span><span class="kpi-label">{t('dashboard.strengthsOpportunities')}</span></li>
-        <li><span class="kpi-value">{totals.todosCompleted} / {totals.todos}</span><span class="kpi-label">{t('dashboard.todosDone')}</span></li>
+        <li><span class="kpi-value">{formatNumber(totals.strengths, 0)} / {formatNumber(totals.opportunities, 0)}</span><span class="kpi-label">{t('dashboard.strengthsOpportunities')}</span></li>
+        <li><span class="kpi-value">{formatNumber(totals.todosCompleted, 0)} / {formatNumber(totals.todos, 0)}</span><span class="kpi-label">{t('dashboard.todosDone')}</span></li>
       </ul>
       <OverTime stats={time} />
       <MetricsTable id="by-coach" title={t('dashboard.byCoach')} who={t('session.coach')} stats={coach} />
@@ -179,7 +179,7 @@ function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; w
           {rows.map((r) => (
             <tr key={r.key ?? 'none'}>
               <th scope="row">{r.label ?? '—'}</th>
-              {COLUMNS.map((c) => <td key={c.key}>{c.format ? c.format(r) : String(r[c.key])}</td>)}
+              {COLUMNS.map((c) => <td key={c.key}>{c.format ? c.format(r) : formatNumber(r[c.key] as number, 0)}</td>)}
             </tr>
           ))}
         </tbody>
