@@ -44,6 +44,8 @@ export interface Config {
   feedCursorSecret: string;
   /** Exports one process streams at once (EXPORT_CONCURRENCY); beyond it, 503 with Retry-After. */
   exportConcurrency: number;
+  /** An export whose client takes no byte for this long is cut (EXPORT_STALL_TIMEOUT_MS). */
+  exportStallTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -139,5 +141,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || DEFAULT_FEED_CURSOR_SECRET,
     exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
+    exportStallTimeoutMs: positiveInt(env, 'EXPORT_STALL_TIMEOUT_MS', 60_000),
   };
 }

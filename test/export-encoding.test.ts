@@ -84,3 +84,77 @@ describe('the export on the wire', () => {
     assert.equal(status, 200);
   });
 });
+
+describe('an export whose client stops reading', () => {
+  const STALL_MS = 400;
+  let server: TestServer;
+  let token: string;
+  let sessions: number;
+
+  before(async () => {
+    server = await startTestServer({ configure: (c) => ({ ...c, exportConcurrency: 1, exportStallTimeoutMs: STALL_MS }) });
+    ({ token } = await server.createOrg());
+    // Over 30 MB: more than loopback's socket buffers on both sides can hold, so the server
+    // really waits on the client.
+    const notes = 'z'.repeat(6000);
+    sessions = 5000;
+    const docs = Array.from({ length: sessions }, (_, i) => session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }));
+    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
+    assert.equal(reply.status, 200, reply.text);
+  });
+  after(() => server.close());
+
+  it('is cut once it has taken no byte for EXPORT_STALL_TIMEOUT_MS, and its slot is free again', async () => {
+    const stalled = await post(server.url, token);
+    assert.equal(stalled.statusCode, 200);
+    stalled.pause();
+    const started = performance.now();
+    const held = await post(server.url, token);
+    await bodyOf(held);
+    assert.equal(held.statusCode, 503, 'the stalled export holds the only slot at first');
+    let next = held;
+    while (next.statusCode === 503 && performance.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await post(server.url, token);
+      if (next.statusCode === 503) await bodyOf(next);
+    }
+    assert.equal(next.statusCode, 200, 'the slot was released');
+    assert.ok(performance.now() - started >= STALL_MS, 'not before the stall timeout');
+    assert.equal((JSON.parse((await bodyOf(next)).toString('utf8')) as unknown[]).length, sessions);
+
+    // The paused client notices only when it reads again: what was sent, then the cut.
+    let received = 0;
+    const outcome = await (async () => {
+      try {
+        stalled.resume();
+        for await (const chunk of stalled) received += (chunk as Buffer).length;
+        return stalled.complete ? 'complete' : 'incomplete';
+      } catch (error) {
+        return `cut: ${(error as Error).message}`;
+      }
+    })();
+    assert.notEqual(outcome, 'complete', `the stalled export was cut (${received} bytes received)`);
+  });
+
+  it('is not cut while the client reads slowly, pausing for less than the timeout', async () => {
+    const slow = await post(server.url, token);
+    assert.equal(slow.statusCode, 200);
+    const chunks: Buffer[] = [];
+    let pauses = 0;
+    await new Promise<void>((resolve, reject) => {
+      slow.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (chunks.length % 40 === 0) {
+          pauses++;
+          slow.pause();
+          setTimeout(() => slow.resume(), STALL_MS / 4);
+        }
+      });
+      slow.once('end', resolve);
+      slow.once('error', reject);
+      slow.once('aborted', () => reject(new Error('the server cut a client that was reading')));
+    });
+    assert.ok(pauses > 3, `the client paused ${pauses} times`);
+    assert.equal((JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[]).length, sessions);
+  });
+});

@@ -10,6 +10,7 @@ import type { Store } from '../../store/store.js';
 import { acceptsGzip } from '../accept-encoding.js';
 import { HttpError } from '../errors.js';
 import { actorOf } from '../actor.js';
+import { cutWhenReaderStalls } from '../stalled-reader.js';
 
 /**
  * gzip level 1: measured on seeded exports it compresses about 7× at well over the rate the
@@ -23,6 +24,8 @@ export interface ExportDeps {
   clock: Clock;
   /** Exports this process streams at once; beyond it, 503 with Retry-After. */
   exportConcurrency: number;
+  /** A client that takes no byte of its export for this long is cut, and its slot freed. */
+  exportStallTimeoutMs: number;
 }
 
 /**
@@ -66,6 +69,7 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
         if (!released) running--;
         released = true;
       });
+      cutWhenReaderStalls(reply.raw, deps.exportStallTimeoutMs);
       const actor = actorOf(request);
       const metrics = request.server.metrics;
       const body = auditedExport(exportJson(deps.store.exportDocuments(actor.orgId, result.window)), async (tally) => {
