@@ -159,6 +159,31 @@ for (const kind of await mirrorTargets()) {
       assert.equal(await target.fingerprint(), before);
     });
 
+    it('stops a second sync whose position moved under it, writing nothing of its page', async () => {
+      const second = await Mirror.open(target.url);
+      try {
+        const state = await second.readState();
+        const sessionId = String((await mirror.rows('sessions')).find((row) => !row.isDeleted)!._id);
+        const edited = await server.request('PATCH', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token, body: { coachNotes: 'Newer than the other sync knows' } });
+        assert.equal(edited.status, 200, edited.text);
+        const summary = await syncOnce(mirror, options);
+        assert.equal(summary.written, 1);
+        const stale = { ...(JSON.parse((await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token })).text) as Record<string, unknown>), coachNotes: 'An older page' };
+        const before = await target.fingerprint();
+        await assert.rejects(second.apply([stale as never], { ...state, cursor: 'a cursor fetched before the other sync moved on' }), (error: Error) => {
+          assert.ok(error instanceof SyncError);
+          assert.match(error.message, /Another sync is writing to this mirror: its cursor changed/);
+          return true;
+        });
+        assert.equal(await target.fingerprint(), before);
+        await assertMirrorEqualsExport();
+        // A run of its own reads the state again and goes on from there.
+        assert.equal((await syncOnce(second, options)).written, 0);
+      } finally {
+        await second.close();
+      }
+    });
+
     it('refuses to mix another organization into the mirror, saying how to start over', async () => {
       const other = await server.createOrg('Other');
       await assert.rejects(syncOnce(mirror, { ...options, token: other.token }), (error: Error) => {

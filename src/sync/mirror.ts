@@ -7,6 +7,7 @@ import pg from 'pg';
 import { TABLE_DEFINITIONS, TABLE_NAMES, tableRows, type Cell, type ColumnType, type TableName } from '../client/tables.js';
 import type { ExportSession } from '../contract/schemas.js';
 import { createStagingTables, writeSessionsPostgres } from './postgres-batch.js';
+import { SyncError } from './sync-error.js';
 
 /** The sync's own bookkeeping, beside the mirrored tables. */
 const STATE_TABLE = 'coachport_sync_state';
@@ -69,6 +70,13 @@ async function changedSessions(batch: ExportSession[], knownDigests: (ids: strin
  * them equal to the server's current documents, one transaction per page.
  */
 export class Mirror {
+  /**
+   * The state as this process last read it (`readState`) or wrote it (`apply`). A page is applied
+   * only over that state: two syncs into one mirror would otherwise interleave, and a page fetched
+   * earlier by one could put older documents back after the other had moved the cursor past them.
+   */
+  private known: SyncState | null = null;
+
   private constructor(
     readonly kind: MirrorKind,
     private readonly db: AnyDb,
@@ -116,9 +124,25 @@ export class Mirror {
     await sql`create table if not exists ${sql.id(DIGEST_TABLE)} (${sql.id('sessionId')} text primary key, digest text not null)`.execute(this.db);
   }
 
-  async readState(db: AnyDb | Transaction<unknown> = this.db): Promise<SyncState> {
+  /** The mirror's state (server, mode, cursor, days covered); what the run's pages build on. */
+  async readState(): Promise<SyncState> {
+    this.known = await this.stateIn(this.db);
+    return this.known;
+  }
+
+  private async stateIn(db: AnyDb | Transaction<unknown>): Promise<SyncState> {
     const rows = await sql<{ key: string; value: string }>`select key, value from ${sql.id(STATE_TABLE)}`.execute(db);
     return Object.fromEntries(rows.rows.map((r) => [r.key, r.value]));
+  }
+
+  /** Inside the page's transaction, after it holds the state table's write lock. */
+  private assertUnmoved(current: SyncState, state: SyncState): void {
+    const known = this.known;
+    if (known === null) return;
+    const moved = Object.keys(state).find((key) => current[key] !== known[key]);
+    if (moved !== undefined) {
+      throw new SyncError(`Another sync is writing to this mirror: its ${moved} changed while this one ran. Run one coachport sync per mirror; nothing of this page was written.`);
+    }
   }
 
   /**
@@ -129,7 +153,11 @@ export class Mirror {
   async apply(sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>, state: SyncState, batchSize = 1000): Promise<number> {
     if (this.pool !== null) return this.applyPostgres(this.pool, sessions, state, batchSize);
     return this.db.transaction().execute(async (trx) => {
-      const current = await this.readState(trx);
+      // A write first, so the transaction holds SQLite's write lock before it reads the state
+      // (as BEGIN IMMEDIATE would): no other sync can commit between that read and this commit.
+      await sql`delete from ${sql.id(STATE_TABLE)} where 0 = 1`.execute(trx);
+      const current = await this.stateIn(trx);
+      this.assertUnmoved(current, state);
       const stateChanged = Object.entries(state).filter(([key, value]) => current[key] !== value);
       let written = 0;
       let batch: ExportSession[] = [];
@@ -145,6 +173,7 @@ export class Mirror {
       for (const [key, value] of stateChanged) {
         await sql`insert into ${sql.id(STATE_TABLE)} (key, value) values (${key}, ${value}) on conflict (key) do update set value = excluded.value`.execute(trx);
       }
+      this.known = { ...current, ...state };
       return written;
     });
   }
@@ -168,8 +197,11 @@ export class Mirror {
       //   full sync (30 s of 140 at 100,000 sessions on activity_log alone).
       // - That setting prices the staging tables' scans so high that PostgreSQL would compile each
       //   merge with JIT (a quarter of a second, for statements of a few milliseconds).
-      await client.query('begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off');
+      // - The state table's lock (readers pass) serializes pages of concurrent syncs, and the state
+      //   is read after it, so it is the last committed one (see `known`).
+      await client.query(`begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off; lock table ${STATE_TABLE} in exclusive mode`);
       const current = Object.fromEntries((await client.query<{ key: string; value: string }>(`select key, value from ${STATE_TABLE}`)).rows.map((r) => [r.key, r.value]));
+      this.assertUnmoved(current, state);
       let written = 0;
       let batch: ExportSession[] = [];
       const flush = async () => {
@@ -189,6 +221,7 @@ export class Mirror {
         if (current[key] !== value) await client.query(`insert into ${STATE_TABLE} (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value`, [key, value]);
       }
       await client.query('commit');
+      this.known = { ...current, ...state };
       return written;
     } catch (error) {
       failed = error as Error;

@@ -4,6 +4,9 @@ import type { DayWindow } from '../client/windows.js';
 import { addDays, dayOf, daysBetween } from '../contract/dates.js';
 import { TIME_AXES, type TimeAxis } from '../contract/schemas.js';
 import { precomputeDigests, type Mirror, type SyncState } from './mirror.js';
+import { SyncError } from './sync-error.js';
+
+export { SyncError };
 
 export type SyncMode = 'feed' | 'fallback';
 
@@ -41,8 +44,6 @@ export interface SyncSummary {
   cursor: string | null;
 }
 
-/** A sync that cannot go on as asked; the message says what to change. */
-export class SyncError extends Error {}
 
 /** Sync stopped between pages because its signal fired; what was applied stays applied. */
 export class SyncInterrupted extends Error {
