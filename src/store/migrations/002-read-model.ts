@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { rebuildAllDocuments } from '../documents/refresh.js';
 import type { Database } from '../schema.js';
+import { allOrNothing } from './all-or-nothing.js';
 
 /**
  * The read model (SPEC §9) and the change feed's positions (SPEC §7): each session's finished
@@ -10,17 +11,7 @@ import type { Database } from '../schema.js';
  * Never edit a migration that has shipped; add the next one.
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  // Kysely runs SQLite migrations outside a transaction (PostgreSQL's run inside one): one here
-  // makes the build all or nothing and fast, and IF NOT EXISTS lets a run that died between its
-  // commit and the migration's record simply run again.
-  if (dialect === 'sqlite') await sql`begin immediate`.execute(db);
-  try {
-    await build(db, dialect);
-    if (dialect === 'sqlite') await sql`commit`.execute(db);
-  } catch (error) {
-    if (dialect === 'sqlite') await sql`rollback`.execute(db).catch(() => undefined);
-    throw error;
-  }
+  await allOrNothing(db, dialect, () => build(db, dialect));
 }
 
 async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {

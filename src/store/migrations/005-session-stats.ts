@@ -1,24 +1,18 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { rebuildAllSessionStats } from '../documents/refresh.js';
 import type { Database } from '../schema.js';
+import { allOrNothing } from './all-or-nothing.js';
 
 /**
  * The stats rows (SPEC §6): one per session, its facts precomputed (analytics/session-facts.ts)
  * and rewritten with its document, so a stats request sums one narrow row per session of the
  * window instead of joining every point, to-do and log entry. Indexed by each time axis. Builds
- * the rows of an existing database from its sessions, and drops migration 004's indexes. Never edit a migration that has shipped.
+ * the rows of an existing database from its sessions (in one transaction), and drops migration
+ * 004's indexes. Never edit a migration that has shipped.
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  // As in 002: SQLite migrations run outside a transaction; one makes the build all or nothing.
-  if (dialect === 'sqlite') await sql`begin immediate`.execute(db);
-  try {
-    await build(db, dialect);
-    if (dialect === 'sqlite') await sql`commit`.execute(db);
-  } catch (error) {
-    if (dialect === 'sqlite') await sql`rollback`.execute(db).catch(() => undefined);
-    throw error;
-  }
+  await allOrNothing(db, dialect, () => build(db, dialect));
 }
 
 async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
