@@ -172,13 +172,58 @@ for (const kind of await mirrorTargets()) {
         const before = await target.fingerprint();
         await assert.rejects(second.apply([stale as never], { ...state, cursor: 'a cursor fetched before the other sync moved on' }), (error: Error) => {
           assert.ok(error instanceof SyncError);
-          assert.match(error.message, /Another sync is writing to this mirror: its cursor changed/);
+          assert.match(error.message, /Another sync is writing to this mirror \(its cursor changed while this one ran\); nothing of this page was written/);
           return true;
         });
         assert.equal(await target.fingerprint(), before);
         await assertMirrorEqualsExport();
         // A run of its own reads the state again and goes on from there.
         assert.equal((await syncOnce(second, options)).written, 0);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('makes a second sync wait for the page another is writing, then stop without writing', async () => {
+      const second = await Mirror.open(target.url, { busyTimeoutMs: 200 });
+      try {
+        const original = await mirror.readState();
+        await second.readState();
+        const sessionId = String((await mirror.rows('sessions')).find((row) => !row.isDeleted)!._id);
+        const current = JSON.parse((await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token })).text) as Record<string, unknown>;
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let entered!: () => void;
+        const inside = new Promise<void>((resolve) => (entered = resolve));
+        // The first sync's page stops halfway, inside its transaction, so it holds the lock.
+        async function* halfway() {
+          yield current as never;
+          entered();
+          await gate;
+        }
+        const first = mirror.apply(halfway(), { ...original, cursor: 'moved by the first sync' });
+        let secondPage: Promise<number>;
+        try {
+          await inside;
+          let settled = false;
+          secondPage = second.apply([], { ...original, cursor: 'moved by the second sync' }).finally(() => (settled = true));
+          secondPage.catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          if (kind.name.includes('PostgreSQL')) assert.equal(settled, false, 'the second sync waits for the page of the first');
+        } finally {
+          release();
+          await first;
+        }
+        // PostgreSQL: it waited, then read the moved cursor. SQLite: better-sqlite3 waited for the
+        // lock (synchronously, this process held it) and gave up after its busy timeout.
+        await assert.rejects(secondPage, (error: Error) => {
+          assert.ok(error instanceof SyncError);
+          const why = kind.name.includes('PostgreSQL') ? 'its cursor changed while this one ran' : 'it has held the write lock for over 200 ms';
+          assert.equal(error.message.split(';')[0], `Another sync is writing to this mirror (${why})`);
+          return true;
+        });
+        assert.equal((await mirror.readState()).cursor, 'moved by the first sync');
+        await mirror.apply([], original);
       } finally {
         await second.close();
       }

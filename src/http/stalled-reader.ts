@@ -4,20 +4,27 @@ import type { ServerResponse } from 'node:http';
  * Cuts a response whose client has stopped reading. A consumer that hangs with its connection
  * open would otherwise hold its export slot for good, and with it a read snapshot: on SQLite no
  * checkpoint can pass it, so the WAL grows with every write; on PostgreSQL the `COPY`'s snapshot
- * holds back vacuum. "Stopped" means the response waits for the socket to drain and the socket
- * has taken no byte for `stallMs`; a slow reader that keeps taking bytes is never cut, and neither
- * is an export waiting on its database (the response is not waiting to drain then).
+ * holds back vacuum.
+ *
+ * "Stopped" means the response is waiting on the client (for a drain, or for its last bytes to
+ * go out after it ended) and the socket has finished no write for `stallMs`. Node sees a write
+ * finish once the kernel took all of it, so progress shows per chunk written (up to the export's
+ * 256 KB): a client reading steadily but slower than about one chunk per `stallMs` (4 KB/s at the
+ * default 60 s) is cut too. An export waiting on its database is not waiting on the client, and a
+ * response still queued behind another on a pipelined connection has no socket yet: neither counts.
  */
 export function cutWhenReaderStalls(response: ServerResponse, stallMs: number): void {
-  const socket = response.socket;
-  if (!socket) return;
-  let lastBytes = socket.bytesWritten;
+  let last = '';
   let lastProgress = performance.now();
   const timer = setInterval(
     () => {
       const now = performance.now();
-      if (socket.bytesWritten !== lastBytes || !response.writableNeedDrain) {
-        lastBytes = socket.bytesWritten;
+      const socket = response.socket;
+      const waitingOnClient = response.writableNeedDrain || (response.writableEnded && !response.writableFinished);
+      // Bytes handed to the socket, and bytes it still holds: one of them moves when a write finishes.
+      const progress = socket ? `${socket.bytesWritten}:${socket.writableLength}` : '';
+      if (!socket || !waitingOnClient || progress !== last) {
+        last = progress;
         lastProgress = now;
       } else if (now - lastProgress >= stallMs) {
         clearInterval(timer);

@@ -27,6 +27,8 @@ const SQL_TYPES: Record<MirrorKind, Record<ColumnType, string>> = {
   sqlite: { text: 'text', boolean: 'integer', timestamp: 'text', integer: 'integer' },
 };
 
+const anotherSync = (why: string) => new SyncError(`Another sync is writing to this mirror (${why}); nothing of this page was written. Run one coachport sync per mirror.`);
+
 /** Bound parameters per SQLite statement, under its limit of 32,766. */
 const MAX_PARAMETERS = 30_000;
 
@@ -82,9 +84,15 @@ export class Mirror {
     private readonly db: AnyDb,
     /** PostgreSQL's pool (also Kysely's): pages are written on one of its clients, with COPY. */
     private readonly pool: pg.Pool | null,
+    private readonly busyTimeoutMs: number,
   ) {}
 
-  static async open(target: string): Promise<Mirror> {
+  /**
+   * `busyTimeoutMs`: how long a SQLite mirror waits for another writer's lock before a page gives
+   * up (better-sqlite3 waits synchronously, so a sync in the same process as the other writer
+   * stands still meanwhile).
+   */
+  static async open(target: string, { busyTimeoutMs = 5000 }: { busyTimeoutMs?: number } = {}): Promise<Mirror> {
     const kind = mirrorKindOf(target);
     let db: AnyDb;
     let pool: pg.Pool | null = null;
@@ -98,13 +106,13 @@ export class Mirror {
       const file = target.replace(/^(sqlite|file):(\/\/)?/i, '');
       fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       const database = new BetterSqlite3(file);
-      database.pragma('busy_timeout = 5000');
+      database.pragma(`busy_timeout = ${busyTimeoutMs}`);
       // A committed page survives the process being killed: it is in the WAL.
       database.pragma('journal_mode = WAL');
       database.pragma('synchronous = NORMAL');
       db = new Kysely({ dialect: new SqliteDialect({ database }) });
     }
-    const mirror = new Mirror(kind, db, pool);
+    const mirror = new Mirror(kind, db, pool, busyTimeoutMs);
     await mirror.createTables();
     return mirror;
   }
@@ -141,7 +149,7 @@ export class Mirror {
     if (known === null) return;
     const moved = Object.keys(state).find((key) => current[key] !== known[key]);
     if (moved !== undefined) {
-      throw new SyncError(`Another sync is writing to this mirror: its ${moved} changed while this one ran. Run one coachport sync per mirror; nothing of this page was written.`);
+      throw anotherSync(`its ${moved} changed while this one ran`);
     }
   }
 
@@ -152,10 +160,15 @@ export class Mirror {
    */
   async apply(sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>, state: SyncState, batchSize = 1000): Promise<number> {
     if (this.pool !== null) return this.applyPostgres(this.pool, sessions, state, batchSize);
-    return this.db.transaction().execute(async (trx) => {
+    const { written, after } = await this.db.transaction().execute(async (trx) => {
       // A write first, so the transaction holds SQLite's write lock before it reads the state
       // (as BEGIN IMMEDIATE would): no other sync can commit between that read and this commit.
-      await sql`delete from ${sql.id(STATE_TABLE)} where 0 = 1`.execute(trx);
+      try {
+        await sql`delete from ${sql.id(STATE_TABLE)} where 0 = 1`.execute(trx);
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && error.code === 'SQLITE_BUSY') throw anotherSync(`it has held the write lock for over ${this.busyTimeoutMs} ms`);
+        throw error;
+      }
       const current = await this.stateIn(trx);
       this.assertUnmoved(current, state);
       const stateChanged = Object.entries(state).filter(([key, value]) => current[key] !== value);
@@ -173,9 +186,10 @@ export class Mirror {
       for (const [key, value] of stateChanged) {
         await sql`insert into ${sql.id(STATE_TABLE)} (key, value) values (${key}, ${value}) on conflict (key) do update set value = excluded.value`.execute(trx);
       }
-      this.known = { ...current, ...state };
-      return written;
+      return { written, after: { ...current, ...state } };
     });
+    this.known = after;
+    return written;
   }
 
   /**
