@@ -170,8 +170,7 @@ const median = (row: PartRow | undefined) => (row === undefined || row.median_ms
 /** Every group's counts, in no particular order (the domain sorts). */
 export async function readStats(db: Db, dialect: Dialect, orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {
   const { rows } = await statsStatement(dialect, orgId, selection, scope).execute(db);
-  const part = (name: PartRow['part']) => new Map(rows.filter((row) => row.part === name).map((row) => [row.k, row]));
-  const groups: StatsGroupCounts[] = [...part('groups').values()].map((row) => ({
+  const groups: StatsGroupCounts[] = rows.filter((row) => row.part === 'groups').map((row) => ({
     key: row.k,
     name: row.name,
     sessions: count(row.n1),
@@ -187,5 +186,5 @@ export async function readStats(db: Db, dialect: Dialect, orgId: string, selecti
     todos: count(row.n13),
     todosCompleted: count(row.n14),
   }));
-  return { groups, totalMedianAcknowledgementMs: median(part('total').get(null)) };
+  return { groups, totalMedianAcknowledgementMs: median(rows.find((row) => row.part === 'total')) };
 }

@@ -44,7 +44,6 @@ export interface SyncSummary {
   cursor: string | null;
 }
 
-
 /** Sync stopped between pages because its signal fired; what was applied stays applied. */
 export class SyncInterrupted extends Error {
   constructor(readonly summary: SyncSummary) {

@@ -53,7 +53,7 @@ export async function* postgresStoredDocuments(pool: pg.Pool, orgId: string, win
     if (last) yield last;
   } catch (error) {
     outcome = 'failed';
-    failure = error instanceof Error ? error : new Error(String(error));
+    failure = toError(error);
     throw error;
   } finally {
     if (outcome === 'ended') client.release();

@@ -21,13 +21,8 @@ const SESSIONS_PER_ROUND = 500;
 
 /** The stored form of a rendered session: its JSON, exactly as JSON.stringify writes it. */
 export function renderedDocument(session: ExportSession): RenderedDocument {
-  return {
-    sessionId: session._id,
-    createdAt: Date.parse(session.createdAt),
-    meetingDate: session.meetingDate === null ? null : Date.parse(session.meetingDate),
-    json: JSON.stringify(session),
-    facts: sessionFacts(session),
-  };
+  const facts = sessionFacts(session);
+  return { sessionId: facts.sessionId, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json: JSON.stringify(session), facts };
 }
 
 /** What a rewrite stores: both, except while a migration builds one of them for the first time. */
@@ -41,7 +36,7 @@ const BOTH: Targets = { documents: true, stats: true };
 /** Stores rendered sessions: their documents and their stats rows, in the caller's transaction. */
 export async function storeRendered(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[], targets: Targets = BOTH): Promise<void> {
   if (targets.documents) await writeDocuments(trx, dialect, orgId, docs);
-  if (targets.stats) await writeSessionStats(trx, dialect, orgId, docs.map((d) => d.facts));
+  if (targets.stats) await writeSessionStats(trx, orgId, docs.map((d) => d.facts));
 }
 
 /**

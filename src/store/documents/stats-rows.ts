@@ -1,6 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { SessionFacts } from '../../analytics/session-facts.js';
-import type { Dialect } from '../dialect.js';
 import { flag } from '../rows.js';
 import type { Database, SessionStatsTable } from '../schema.js';
 
@@ -33,7 +32,7 @@ function statsRow(orgId: string, facts: SessionFacts): Insertable<SessionStatsTa
 /** Rows per statement: 22 parameters each, well under both databases' limits. */
 const ROWS_PER_STATEMENT = 400;
 
-export async function writeSessionStats(trx: Kysely<Database>, _dialect: Dialect, orgId: string, facts: SessionFacts[]): Promise<void> {
+export async function writeSessionStats(trx: Kysely<Database>, orgId: string, facts: SessionFacts[]): Promise<void> {
   for (let i = 0; i < facts.length; i += ROWS_PER_STATEMENT) {
     const rows = facts.slice(i, i + ROWS_PER_STATEMENT).map((f) => statsRow(orgId, f));
     await trx
