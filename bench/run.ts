@@ -91,6 +91,13 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
   }
 }
 
+/** The bench's export window POSTed through node:http, which adds no header of its own (fetch adds Accept-Encoding). */
+function postExport(url: string, token: string, headers: Record<string, string>, onResponse: (response: http.IncomingMessage) => void, onError: (error: Error) => void): void {
+  const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers } }, onResponse);
+  request.on('error', onError);
+  request.end(JSON.stringify(WINDOW));
+}
+
 /**
  * One plain export through node:http, which sends no Accept-Encoding of its own (fetch adds
  * `gzip, deflate`, which would measure the gzip export and the client's inflating). Bytes are
@@ -99,7 +106,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
 function timedExport(url: string, token: string, keepBody = false): Promise<{ seconds: number; ttfbMs: number; bytes: number; body: () => string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' } }, (response) => {
+    postExport(url, token, {}, (response) => {
       let ttfb = 0;
       let bytes = 0;
       const chunks: Buffer[] = [];
@@ -115,9 +122,7 @@ function timedExport(url: string, token: string, keepBody = false): Promise<{ se
         else resolve({ seconds: (performance.now() - started) / 1000, ttfbMs: ttfb, bytes, body });
       });
       response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(JSON.stringify(WINDOW));
+    }, reject);
   });
 }
 
@@ -160,15 +165,13 @@ async function memoryWhileStreaming(server: Server, token: string) {
 function gzipExport(url: string, token: string): Promise<{ seconds: number; wireBytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', 'accept-encoding': 'gzip' } }, (response) => {
+    postExport(url, token, { 'accept-encoding': 'gzip' }, (response) => {
       if (response.headers['content-encoding'] !== 'gzip') reject(new Error('the export was not gzip-encoded'));
       let wireBytes = 0;
       response.on('data', (chunk: Buffer) => (wireBytes += chunk.length));
       response.on('end', () => resolve({ seconds: (performance.now() - started) / 1000, wireBytes }));
       response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(JSON.stringify(WINDOW));
+    }, reject);
   });
 }
 
@@ -186,17 +189,14 @@ async function gzipThroughput(server: Server, token: string, plainBytes: number)
 /** One export read raw, its body hashed as decoded: plain, or gzip as the export client asks for it. */
 function hashedExport(url: string, token: string, encoding: 'identity' | 'gzip'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const headers = { apiToken: token, 'content-type': 'application/json', 'accept-encoding': encoding };
-    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers }, (response) => {
+    postExport(url, token, { 'accept-encoding': encoding }, (response) => {
       if (response.statusCode !== 200) return reject(new Error(`a concurrent export answered ${response.statusCode}`));
       const hash = createHash('sha256');
       const body = response.headers['content-encoding'] === 'gzip' ? response.pipe(createGunzip()) : response;
       body.on('data', (chunk: Buffer) => hash.update(chunk));
       body.on('end', () => resolve(hash.digest('hex')));
       body.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(JSON.stringify(WINDOW));
+    }, reject);
   });
 }
 
