@@ -318,6 +318,7 @@ async function postgresExportBench(results: Record<string, unknown>) {
 async function main() {
   if (process.env.BENCH_ONLY === 'postgres') return postgresOnly();
   if (process.env.BENCH_ONLY === 'concurrency') return concurrencyOnly();
+  if (process.env.BENCH_ONLY === 'writes') return writesOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
   try {
@@ -369,6 +370,22 @@ async function concurrencyOnly() {
         gzip: await concurrentExports(server, sqlite.small.token, 'gzip'),
       };
       console.log(JSON.stringify(results, null, 2));
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
+async function writesOnly() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
+  try {
+    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, true, true);
+    const server = await startServer(sqlite.database);
+    try {
+      console.log(JSON.stringify(await writes(server, sqlite), null, 2));
     } finally {
       await server.stop();
     }
