@@ -148,10 +148,11 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     assert.equal(await agent.getByRole('button', { name: 'Delete session' }).count(), 0, 'an agent cannot delete');
     assert.equal(await agent.getByText('Add a coaching point').count(), 0, 'an agent cannot add points');
     await agent.getByLabel('Agent notes', { exact: true }).fill('Thanks, I will read the policy again.');
-    await agent.getByRole('button', { name: 'Save agent notes' }).first().click();
+    // waitForLoadState('networkidle') would return at once on a page that has loaded: wait for each save's answer.
+    const saved = () => agent.waitForResponse((r) => r.request().method() === 'PATCH');
+    await Promise.all([saved(), agent.getByRole('button', { name: 'Save agent notes' }).first().click()]);
     await agent.getByLabel('Agent notes on Greeting').fill('Glad it came across.');
-    await agent.getByRole('button', { name: 'Save agent notes' }).nth(1).click();
-    await agent.waitForLoadState('networkidle');
+    await Promise.all([saved(), agent.getByRole('button', { name: 'Save agent notes' }).nth(1).click()]);
     await agent.getByRole('button', { name: 'Confirm session' }).click();
     await agent.locator('.page-head').getByText('Acknowledged', { exact: true }).waitFor();
     await checkPage(agent, '08-session-agent');
@@ -223,20 +224,30 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     assert.equal(await rows.count(), 25);
     const names = () => admin.getByRole('table').locator('tbody tr a').allTextContents();
     const pageOne = await names();
+    // The address changes a moment before the page starts loading, so aria-busy alone can still
+    // show the old page as loaded: wait for the rows themselves to change.
+    const firstRowIs = (name: string, same: boolean) => {
+      const exactly = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+      return admin.getByRole('table').locator('tbody tr a').first().filter(same ? { hasText: exactly } : { hasNotText: exactly }).waitFor();
+    };
     await admin.getByRole('button', { name: 'Next page' }).click();
     await admin.waitForURL(/cursor=/);
+    await firstRowIs(pageOne[0]!, false);
     await admin.locator('section[aria-busy="false"]').waitFor();
     const pageTwo = await names();
     assert.equal(pageOne.length + pageTwo.length, 27, 'the story and 26 more, each once');
     assert.deepEqual(pageTwo.filter((name) => pageOne.includes(name) && name.startsWith('Bulk')), [], 'no session on both pages');
     await admin.getByRole('button', { name: 'Previous page' }).click();
     await admin.waitForURL((url) => !url.search.includes('cursor='));
+    await firstRowIs(pageOne[0]!, true);
     await admin.locator('section[aria-busy="false"]').waitFor();
     assert.deepEqual(await names(), pageOne);
 
     await admin.getByLabel('State').selectOption('confirmed');
     await admin.getByRole('button', { name: 'Apply filters' }).click();
     await admin.waitForURL(/state=confirmed/);
+    // The story's row is on the unfiltered page too: wait for the others to go.
+    await rows.nth(1).waitFor({ state: 'detached' });
     await admin.getByRole('table').getByRole('link', { name: sessionName }).waitFor();
     assert.equal(await rows.count(), 1);
   });
@@ -260,13 +271,14 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     assert.equal((await server.request('GET', '/api/v1/coaching-templates', { token: secret })).status, 401);
 
     await openNav(admin, 'Users');
-    await admin.getByLabel(`Role of ${people.coach.name}`).selectOption('admin');
-    await admin.waitForLoadState('networkidle');
+    // The page is already loaded, so waiting for the network to go idle could end before the PATCH
+    // leaves: wait for its answer instead.
+    const roleChanged = () => admin.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/v1/users/'));
+    await Promise.all([roleChanged(), admin.getByLabel(`Role of ${people.coach.name}`).selectOption('admin')]);
     const listed = (await server.request('GET', '/api/v1/users', { token: org.token })).json as Array<{ email: string; role: string }> | { users: Array<{ email: string; role: string }> };
     const users = Array.isArray(listed) ? listed : listed.users;
     assert.equal(users.find((u) => u.email === people.coach.email)!.role, 'admin');
-    await admin.getByLabel(`Role of ${people.coach.name}`).selectOption('coach');
-    await admin.waitForLoadState('networkidle');
+    await Promise.all([roleChanged(), admin.getByLabel(`Role of ${people.coach.name}`).selectOption('coach')]);
 
     await openNav(admin, 'Import');
     await admin.getByLabel('JSON file').setInputFiles({ name: 'sessions.json', mimeType: 'application/json', buffer: Buffer.from(exported) });
