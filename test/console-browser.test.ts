@@ -224,30 +224,23 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     assert.equal(await rows.count(), 25);
     const names = () => admin.getByRole('table').locator('tbody tr a').allTextContents();
     const pageOne = await names();
-    // The address changes a moment before the page starts loading, so aria-busy alone can still
-    // show the old page as loaded: wait for the rows themselves to change.
-    const firstRowIs = (name: string, same: boolean) => {
-      const exactly = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-      return admin.getByRole('table').locator('tbody tr a').first().filter(same ? { hasText: exactly } : { hasNotText: exactly }).waitFor();
-    };
+    // aria-busy is true from the render where the address changes (useLoad), so waiting for it to
+    // be false never reads the previous page's rows.
     await admin.getByRole('button', { name: 'Next page' }).click();
     await admin.waitForURL(/cursor=/);
-    await firstRowIs(pageOne[0]!, false);
     await admin.locator('section[aria-busy="false"]').waitFor();
     const pageTwo = await names();
     assert.equal(pageOne.length + pageTwo.length, 27, 'the story and 26 more, each once');
     assert.deepEqual(pageTwo.filter((name) => pageOne.includes(name) && name.startsWith('Bulk')), [], 'no session on both pages');
     await admin.getByRole('button', { name: 'Previous page' }).click();
     await admin.waitForURL((url) => !url.search.includes('cursor='));
-    await firstRowIs(pageOne[0]!, true);
     await admin.locator('section[aria-busy="false"]').waitFor();
     assert.deepEqual(await names(), pageOne);
 
     await admin.getByLabel('State').selectOption('confirmed');
     await admin.getByRole('button', { name: 'Apply filters' }).click();
     await admin.waitForURL(/state=confirmed/);
-    // The story's row is on the unfiltered page too: wait for the others to go.
-    await rows.nth(1).waitFor({ state: 'detached' });
+    await admin.locator('section[aria-busy="false"]').waitFor();
     await admin.getByRole('table').getByRole('link', { name: sessionName }).waitFor();
     assert.equal(await rows.count(), 1);
   });

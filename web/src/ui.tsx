@@ -20,19 +20,22 @@ export interface Loaded<T> {
 
 /** Data a page shows, loaded again when `deps` change; a failure is kept to be shown, never dropped. */
 export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: string | null; loading: boolean }>({ data: undefined, error: null, loading: true });
+  // What the state was loaded for. On the render where `deps` change the effect that starts the new
+  // load has not run yet, and the old data must not be announced as current (aria-busy) meanwhile.
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState<{ data: T | undefined; error: string | null; loading: boolean; key: string | null }>({ data: undefined, error: null, loading: true, key: null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
     setState((s) => ({ ...s, loading: true, error: null }));
     load(controller.signal).then(
-      (data) => !controller.signal.aborted && setState({ data, error: null, loading: false }),
-      (error: unknown) => !controller.signal.aborted && setState((s) => ({ ...s, error: messageOf(error), loading: false })),
+      (data) => !controller.signal.aborted && setState({ data, error: null, loading: false, key }),
+      (error: unknown) => !controller.signal.aborted && setState((s) => ({ ...s, error: messageOf(error), loading: false, key })),
     );
     return () => controller.abort();
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
-  return { ...state, reload };
+  return { data: state.data, error: state.error, loading: state.loading || state.key !== key, reload };
 }
 
 export interface Action {
