@@ -358,18 +358,14 @@ async function main() {
   printStatsTable(results.stats as StatsBenchResult);
 }
 
-/** `BENCH_ONLY=concurrency`: the twelve concurrent SQLite exports alone, plain and gzip; writes no results. */
-async function concurrencyOnly() {
+/** A BENCH_ONLY part on SQLite: seeds a dataset in a temporary folder, serves it, prints what `measure` answers. */
+async function sqliteOnly(full: boolean, measure: (server: Server, dataset: Dataset) => Promise<unknown>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   try {
-    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, false, false);
+    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, full, full);
     const server = await startServer(sqlite.database);
     try {
-      const results = {
-        plain: await concurrentExports(server, sqlite.small.token, 'identity'),
-        gzip: await concurrentExports(server, sqlite.small.token, 'gzip'),
-      };
-      console.log(JSON.stringify(results, null, 2));
+      console.log(JSON.stringify(await measure(server, sqlite), null, 2));
     } finally {
       await server.stop();
     }
@@ -378,21 +374,15 @@ async function concurrencyOnly() {
   }
 }
 
+/** `BENCH_ONLY=concurrency`: the twelve concurrent SQLite exports alone, plain and gzip; writes no results. */
+const concurrencyOnly = () =>
+  sqliteOnly(false, async (server, sqlite) => ({
+    plain: await concurrentExports(server, sqlite.small.token, 'identity'),
+    gzip: await concurrentExports(server, sqlite.small.token, 'gzip'),
+  }));
+
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
-async function writesOnly() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
-  try {
-    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, true, true);
-    const server = await startServer(sqlite.database);
-    try {
-      console.log(JSON.stringify(await writes(server, sqlite), null, 2));
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const writesOnly = () => sqliteOnly(true, writes);
 
 /** `BENCH_ONLY=postgres`: the PostgreSQL export and its peer alone (a minute instead of the whole bench); writes no results. */
 async function postgresOnly() {
