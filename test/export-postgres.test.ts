@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { CopyBinaryDocuments } from '../src/store/documents/copy-binary.js';
+import { postgresStoredDocuments } from '../src/store/documents/export-postgres.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
 import { postgresBackend, type TestDatabase } from './helpers/backends.js';
@@ -178,6 +179,33 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
     assert.ok(again.text === expected, 'the next export on the same connection is whole');
     const still = await admin.query<{ n: string }>(`select count(*) as n from pg_stat_activity where pid = $1`, [pid]);
     assert.equal(still.rows[0]?.n, '1', 'the export used the connection that had been walked away from');
+  });
+
+  it('outlasts the database\'s statement_timeout, and gives the connection its own timeout back', async () => {
+    // 16 MB, more than the sockets hold, so the COPY is still running while the reader waits.
+    const doc = `{"_id":"#","notes":"${'0123456789abcdef'.repeat(1024)}"}`;
+    await insertDocs('patient', 1000, doc);
+    const url = new URL((database.config as { url: string }).url);
+    url.searchParams.set('options', '-c statement_timeout=300');
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    const timeout = async () => (await pool.query<{ statement_timeout: string }>('show statement_timeout')).rows[0]!.statement_timeout;
+    try {
+      assert.equal(await timeout(), '300ms');
+      const chunks: ExportChunk[] = [];
+      for await (const chunk of postgresStoredDocuments(pool, 'patient', window)) {
+        if (chunks.push(chunk) === 1) await sleep(1000);
+      }
+      assert.equal(chunks.reduce((n, c) => n + c.sessions, 0), 1000);
+      assert.ok(joined(chunks) === Array.from({ length: 1000 }, (_, i) => doc.replace('#', String(i + 1))).join(','), 'every document, after a pause three times the timeout');
+      assert.equal(await timeout(), '300ms', 'after an export that ran to its end');
+
+      const walkedAway = postgresStoredDocuments(pool, 'patient', window)[Symbol.asyncIterator]();
+      await walkedAway.next();
+      await walkedAway.return(undefined);
+      assert.equal(await timeout(), '300ms', 'after an export its reader walked away from');
+    } finally {
+      await pool.end();
+    }
   });
 
   it('answers nothing for a window with no sessions', async () => {

@@ -37,6 +37,16 @@ function copyStatement(orgId: string, window: ExportWindow): string {
 export async function* postgresStoredDocuments(pool: pg.Pool, orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
   const statement = copyStatement(orgId, window);
   const client = await pool.connect();
+  // The COPY lasts as long as its client takes to read, which a database's or role's
+  // statement_timeout (30 s is common on managed PostgreSQL) would cut short at any size. The
+  // export runs without it and restores it before the connection goes back to the pool; a client
+  // that stops reading is cut by EXPORT_STALL_TIMEOUT_MS instead.
+  try {
+    await client.query('set statement_timeout = 0');
+  } catch (error) {
+    client.release(toError(error));
+    throw error;
+  }
   const copy = client.query(copyTo(statement, { highWaterMark: COPY_BUFFER_BYTES }));
   // Errors are read through the iterator or `finished`; one arriving after those stopped listening
   // (a cancel racing the copy's end) must not be an unhandled 'error' event.
@@ -56,12 +66,15 @@ export async function* postgresStoredDocuments(pool: pg.Pool, orgId: string, win
     failure = toError(error);
     throw error;
   } finally {
-    if (outcome === 'ended') client.release();
     // A connection in an unknown state is closed, never handed to the next query.
-    else if (outcome === 'failed') client.release(failure);
-    else client.release(await stopCopy(client, copy));
+    if (outcome === 'failed') client.release(failure);
+    else client.release((outcome === 'reading' ? await stopCopy(client, copy) : undefined) ?? (await restoreTimeout(client)));
   }
 }
+
+/** The connection's own statement_timeout back; an error when that failed and it must be closed. */
+const restoreTimeout = (client: pg.PoolClient): Promise<Error | undefined> =>
+  client.query('reset statement_timeout').then(() => undefined, toError);
 
 /**
  * Stops a COPY its reader walked away from: asks PostgreSQL to cancel it, and reads and drops
