@@ -1,4 +1,3 @@
-import { Readable, pipeline } from 'node:stream';
 import { createGzip, constants as zlib } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { ErrorSchema, ExportRequestSchema, ExportResponseSchema, type ExportRequest } from '../../contract/schemas.js';
@@ -11,6 +10,7 @@ import { acceptsGzip } from '../accept-encoding.js';
 import { HttpError } from '../errors.js';
 import { actorOf } from '../actor.js';
 import { cutWhenReaderStalls } from '../stalled-reader.js';
+import { bodyWrittenInto, writeChunks } from '../export-writer.js';
 
 /**
  * gzip level 1: measured on seeded exports it compresses about 7× at well over the rate the
@@ -76,13 +76,20 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
         metrics.exportSessionsSent(tally.sessions);
         await recordExport(deps.store, actor, result.window, tally, deps.clock.now());
       });
-      const json = Readable.from(metrics.meterExport(body), { objectMode: false });
+      const json = metrics.meterExport(body);
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
-      if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(json);
+      if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(bodyWrittenInto(reply.raw, json));
       reply.header('Content-Encoding', 'gzip');
-      // A database failure mid-stream errors the gzip stream too, so the connection is cut, not ended.
       const gzip = createGzip({ level: EXPORT_GZIP_LEVEL, flush: zlib.Z_NO_FLUSH });
-      return reply.send(pipeline(json, gzip, () => undefined));
+      // Fastify destroys the gzip stream when the client goes away, which stops the writing; a
+      // database failure mid-stream destroys it with the error, so the connection is cut, not ended.
+      const stop = new AbortController();
+      gzip.once('close', () => stop.abort());
+      writeChunks(json, gzip, stop.signal).then(
+        () => gzip.end(),
+        (error: unknown) => gzip.destroy(error instanceof Error ? error : new Error(String(error))),
+      );
+      return reply.send(gzip);
     },
   );
 }

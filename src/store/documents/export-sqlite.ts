@@ -66,11 +66,13 @@ export async function* sqliteStoredDocuments(open: () => BetterSqlite3.Database,
     for (let statement = first; ; statement = next) {
       const { docs, n } = statement.page.get(orgId, from[0], from[1], window.toMs, limit)!;
       if (docs === null) break;
+      // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
+      const pageLength = docs.length;
       yield { data: docs, sessions: n };
       if (n < limit) break;
       from = statement.lastKey.get(orgId, from[0], from[1], window.toMs, limit - 1)!;
       const pageBytes = Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming);
-      limit = Math.min(MAX_PAGE, Math.max(1, Math.round((pageBytes * n) / docs.length)));
+      limit = Math.min(MAX_PAGE, Math.max(1, Math.round((pageBytes * n) / pageLength)));
       await nextTurn();
     }
   } finally {

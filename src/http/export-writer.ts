@@ -1,0 +1,72 @@
+import { once } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
+
+/**
+ * Gives a sent chunk's memory back to the allocator at once. ArrayBuffer.prototype.transfer(0)
+ * detaches the buffer, and the memory, which nothing else holds, is freed there and then instead
+ * of at the garbage collector's next pass. Only a Buffer that is its memory's whole and only view
+ * qualifies (the store's pages, store.ts ExportChunk); pooled slices and strings are left alone.
+ */
+function release(chunk: Buffer | string): void {
+  if (typeof chunk === 'string') return;
+  const memory = chunk.buffer;
+  if (!(memory instanceof ArrayBuffer) || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return;
+  try {
+    memory.transfer(0);
+  } catch {
+    // Not detachable: the garbage collector frees it as before.
+  }
+}
+
+/**
+ * Writes an export's chunks into `target` (the response, or the gzip stream before it) one
+ * `write` with a callback each, waiting for 'drain' when told to, and releases each chunk's memory
+ * in that callback, when `target` is done with its bytes. Piped, the 256 KB pages waited for the
+ * garbage collector instead: about 70 MB of them piled up in a server that had streamed a few
+ * exports, RSS the allocator kept afterwards, and the export ran 15–20% slower (README,
+ * Performance). Answers when every chunk is written, or early, once `stopped` aborts (the client
+ * went away); returning closes the store's read.
+ */
+export async function writeChunks(chunks: AsyncIterable<Buffer | string>, target: Writable, stopped: AbortSignal): Promise<void> {
+  for await (const chunk of chunks) {
+    if (stopped.aborted) return;
+    const more = target.write(chunk, (error) => {
+      if (!error) release(chunk);
+    });
+    if (!more) {
+      try {
+        await once(target, 'drain', { signal: stopped });
+      } catch (error) {
+        if (stopped.aborted) return;
+        throw error;
+      }
+    }
+  }
+}
+
+/**
+ * The plain export's body as Fastify sends a stream: Fastify sets the response's headers and pipes
+ * this into it; this pushes no data itself but writes the chunks straight into the response (so
+ * each write has its callback) once piping starts, then ends, and the pipe ends the response. A
+ * failure destroys it with the error, and Fastify then cuts the connection; Fastify destroys it
+ * when the client goes away, which stops the writing.
+ */
+export function bodyWrittenInto(response: Writable, chunks: AsyncIterable<Buffer | string>): Readable {
+  const stop = new AbortController();
+  let started = false;
+  const body: Readable = new Readable({
+    read() {
+      if (started) return;
+      started = true;
+      writeChunks(chunks, response, stop.signal).then(
+        () => body.push(null),
+        (error: unknown) => body.destroy(error instanceof Error ? error : new Error(String(error))),
+      );
+    },
+    destroy(error, callback) {
+      stop.abort();
+      callback(error);
+    },
+  });
+  return body;
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { createOrganization } from '../src/accounts/organizations.js';
+import { writeChunks } from '../src/http/export-writer.js';
+import { generateSeed } from '../src/seed/generate.js';
+import { EXPORT_CHUNK_BYTES } from '../src/store/documents/export-sqlite.js';
+import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/store.js';
+import { sqliteBackend } from './helpers/backends.js';
+
+/**
+ * The export writes its chunks with a callback each and frees a chunk's memory in it
+ * (src/http/export-writer.ts): only Buffers that are their memory's whole view, only once sent,
+ * and the bytes on the wire stay exactly what was written.
+ */
+describe('writing an export', () => {
+  it('frees each whole Buffer once the socket took it, and leaves strings, pooled and shared Buffers alone', async () => {
+    const owned = [Buffer.alloc(300_000, 'a'), Buffer.alloc(70_000, 'b')];
+    const pooled = Buffer.from('"pooled"');
+    const backing = Buffer.alloc(10_000, 'c');
+    const view = backing.subarray(100, 200);
+    const chunks: Array<Buffer | string> = ['[', owned[0]!, ',', pooled, ',', view, ',', owned[1]!, ']'];
+    const expected = Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : Buffer.from(c))));
+    async function* produce() {
+      yield* chunks;
+    }
+    const server = http.createServer((_request, response) => {
+      writeChunks(produce(), response, new AbortController().signal).then(() => response.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const body = Buffer.from(await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).arrayBuffer());
+      assert.ok(body.equals(expected), 'the bytes sent are the bytes written');
+      for (const buffer of owned) {
+        assert.equal(buffer.buffer.detached, true, 'a whole Buffer is freed after it was sent');
+        assert.equal(buffer.length, 0);
+      }
+      assert.equal(pooled.toString(), '"pooled"', 'a slice of the shared pool is left alone');
+      assert.equal(view.length, 100, 'a view into a larger Buffer is left alone');
+      assert.equal(backing.buffer.detached, false);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  describe('the SQLite store, whose pages are freed as they are sent', () => {
+    let instance: Awaited<ReturnType<typeof sqliteBackend.create>>;
+    let store: Store;
+    before(async () => {
+      instance = await sqliteBackend.create();
+      store = await openStore(instance.config);
+    });
+    after(async () => {
+      await store.close();
+      await instance.drop();
+    });
+
+    it('sizes each page from what it read, not from the Buffer it gave away', async () => {
+      const now = Date.parse('2025-04-01T00:00:00.000Z');
+      const org = await createOrganization(store, { name: 'Pages', adminEmail: 'pages@example.test' }, now);
+      await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: now }), now);
+      const window = { axis: 'createdAt' as const, fromMs: now - 60 * 86_400_000, toMs: now + 86_400_000 };
+      const read = async (free: boolean) => {
+        const sizes: number[] = [];
+        let sessions = 0;
+        for await (const chunk of store.exportDocuments(org.orgId, window)) {
+          const data = chunk.data as Buffer;
+          sizes.push(data.length);
+          sessions += chunk.sessions;
+          // As the writer does once the page is sent.
+          if (free) (data.buffer as ArrayBuffer).transfer(0);
+        }
+        return { sizes, sessions };
+      };
+      const kept = await read(false);
+      const { sizes, sessions } = await read(true);
+      assert.equal(sessions, kept.sessions);
+      assert.ok(sessions > 300, `${sessions} sessions`);
+      assert.deepEqual(sizes, kept.sizes, 'the same pages whether or not each was freed after it was read');
+      assert.ok(sizes.length > 3, `${sizes.length} pages`);
+      assert.ok(Math.max(...sizes) < 2 * EXPORT_CHUNK_BYTES, `pages of ${sizes.join(', ')} bytes stay near ${EXPORT_CHUNK_BYTES}`);
+    });
+  });
+});
