@@ -1,5 +1,8 @@
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
+import type { Gzip } from 'node:zlib';
+
+const toError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 /**
  * Gives a sent chunk's memory back to the allocator at once. ArrayBuffer.prototype.transfer(0)
@@ -60,7 +63,7 @@ export function bodyWrittenInto(response: Writable, chunks: AsyncIterable<Buffer
       started = true;
       writeChunks(chunks, response, stop.signal).then(
         () => body.push(null),
-        (error: unknown) => body.destroy(error instanceof Error ? error : new Error(String(error))),
+        (error: unknown) => body.destroy(toError(error)),
       );
     },
     destroy(error, callback) {
@@ -69,4 +72,19 @@ export function bodyWrittenInto(response: Writable, chunks: AsyncIterable<Buffer
     },
   });
   return body;
+}
+
+/**
+ * The gzip-encoded export: the chunks written into `gzip` (each freed once zlib has taken it),
+ * which Fastify pipes into the response. Fastify destroys it when the client goes away, which stops
+ * the writing; a failure mid-stream destroys it with the error, so the connection is cut, not ended.
+ */
+export function gzipWrittenFrom(chunks: AsyncIterable<Buffer | string>, gzip: Gzip): Gzip {
+  const stop = new AbortController();
+  gzip.once('close', () => stop.abort());
+  writeChunks(chunks, gzip, stop.signal).then(
+    () => gzip.end(),
+    (error: unknown) => gzip.destroy(toError(error)),
+  );
+  return gzip;
 }

@@ -10,7 +10,7 @@ import { acceptsGzip } from '../accept-encoding.js';
 import { HttpError } from '../errors.js';
 import { actorOf } from '../actor.js';
 import { cutWhenReaderStalls } from '../stalled-reader.js';
-import { bodyWrittenInto, writeChunks } from '../export-writer.js';
+import { bodyWrittenInto, gzipWrittenFrom } from '../export-writer.js';
 
 /**
  * gzip level 1: measured on seeded exports it compresses about 7× at well over the rate the
@@ -80,16 +80,7 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
       if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(bodyWrittenInto(reply.raw, json));
       reply.header('Content-Encoding', 'gzip');
-      const gzip = createGzip({ level: EXPORT_GZIP_LEVEL, flush: zlib.Z_NO_FLUSH });
-      // Fastify destroys the gzip stream when the client goes away, which stops the writing; a
-      // database failure mid-stream destroys it with the error, so the connection is cut, not ended.
-      const stop = new AbortController();
-      gzip.once('close', () => stop.abort());
-      writeChunks(json, gzip, stop.signal).then(
-        () => gzip.end(),
-        (error: unknown) => gzip.destroy(error instanceof Error ? error : new Error(String(error))),
-      );
-      return reply.send(gzip);
+      return reply.send(gzipWrittenFrom(json, createGzip({ level: EXPORT_GZIP_LEVEL, flush: zlib.Z_NO_FLUSH })));
     },
   );
 }
