@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { ownedByExport } from '../src/export/owned-chunks.js';
 import { writeChunks } from '../src/http/export-writer.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { EXPORT_CHUNK_BYTES } from '../src/store/documents/export-sqlite.js';
@@ -16,12 +17,13 @@ import { sqliteBackend } from './helpers/backends.js';
  * and the bytes on the wire stay exactly what was written.
  */
 describe('writing an export', () => {
-  it('frees each whole Buffer once the socket took it, and leaves strings, pooled and shared Buffers alone', async () => {
-    const owned = [Buffer.alloc(300_000, 'a'), Buffer.alloc(70_000, 'b')];
+  it('frees each Buffer the store marked as its own once the socket took it, and leaves every other alone', async () => {
+    const owned = [ownedByExport(Buffer.alloc(300_000, 'a')), ownedByExport(Buffer.alloc(70_000, 'b'))];
+    const unmarked = Buffer.alloc(50_000, 'u');
     const pooled = Buffer.from('"pooled"');
     const backing = Buffer.alloc(10_000, 'c');
-    const view = backing.subarray(100, 200);
-    const chunks: Array<Buffer | string> = ['[', owned[0]!, ',', pooled, ',', view, ',', owned[1]!, ']'];
+    const view = ownedByExport(backing.subarray(100, 200));
+    const chunks: Array<Buffer | string> = ['[', owned[0]!, ',', pooled, ',', view, ',', unmarked, ',', owned[1]!, ']'];
     const expected = Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : Buffer.from(c))));
     async function* produce() {
       yield* chunks;
@@ -34,11 +36,12 @@ describe('writing an export', () => {
       const body = Buffer.from(await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).arrayBuffer());
       assert.ok(body.equals(expected), 'the bytes sent are the bytes written');
       for (const buffer of owned) {
-        assert.equal(buffer.buffer.detached, true, 'a whole Buffer is freed after it was sent');
+        assert.equal((buffer.buffer as ArrayBuffer).detached, true, 'a marked Buffer is freed after it was sent');
         assert.equal(buffer.length, 0);
       }
+      assert.equal(unmarked.length, 50_000, 'a whole Buffer the store did not mark is left alone');
       assert.equal(pooled.toString(), '"pooled"', 'a slice of the shared pool is left alone');
-      assert.equal(view.length, 100, 'a view into a larger Buffer is left alone');
+      assert.equal(view.length, 100, 'a marked view into a larger Buffer is left alone');
       assert.equal(backing.buffer.detached, false);
     } finally {
       await new Promise((resolve) => server.close(resolve));

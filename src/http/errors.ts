@@ -75,6 +75,9 @@ export function installErrorShape(app: FastifyInstance): void {
     const { statusCode, message, headers } = describeError(error);
     // Deliberate answers (a 503 from /readyz) are not failures; everything else 5xx is.
     if (statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: error }, 'request failed');
+    // A gzip export that failed before its first byte has its encoding set already; the error is plain JSON.
+    reply.removeHeader('Content-Encoding');
+    if (!reply.raw.headersSent) reply.raw.removeHeader('Content-Encoding');
     reply.code(statusCode).headers(headers).type('application/json; charset=utf-8').send({ error: message });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,19 +1,20 @@
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import type { Gzip } from 'node:zlib';
+import { isOwnedByExport } from '../export/owned-chunks.js';
 
 const toError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 /**
  * Gives a sent chunk's memory back to the allocator at once. ArrayBuffer.prototype.transfer(0)
  * detaches the buffer, and the memory, which nothing else holds, is freed there and then instead
- * of at the garbage collector's next pass. Only a Buffer that is its memory's whole and only view
- * qualifies (the store's pages, store.ts ExportChunk); pooled slices and strings are left alone.
+ * of at the garbage collector's next pass. Only Buffers the store marked as the export's own
+ * (src/export/owned-chunks.ts) and that are their memory's whole view; everything else is left alone.
  */
 function release(chunk: Buffer | string): void {
-  if (typeof chunk === 'string') return;
+  if (!isOwnedByExport(chunk)) return;
   const memory = chunk.buffer;
-  if (!(memory instanceof ArrayBuffer) || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return;
+  if (!(memory instanceof ArrayBuffer) || chunk.byteLength === 0 || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return;
   try {
     memory.transfer(0);
   } catch {
@@ -55,7 +56,7 @@ export async function writeChunks(chunks: AsyncIterable<Buffer | string>, target
  * when the client goes away, which stops the writing.
  */
 export function bodyWrittenInto(response: Writable, chunks: AsyncIterable<Buffer | string>): Readable {
-  const stop = new AbortController();
+  const stop = stopWhenClosed(response);
   let started = false;
   const body: Readable = new Readable({
     read() {
@@ -76,15 +77,23 @@ export function bodyWrittenInto(response: Writable, chunks: AsyncIterable<Buffer
 
 /**
  * The gzip-encoded export: the chunks written into `gzip` (each freed once zlib has taken it),
- * which Fastify pipes into the response. Fastify destroys it when the client goes away, which stops
- * the writing; a failure mid-stream destroys it with the error, so the connection is cut, not ended.
+ * which Fastify pipes into `response`. The writing stops when either closes (the client went away,
+ * or the stream was never sent because an error answered instead); a failure mid-stream destroys
+ * the gzip stream with the error, so the connection is cut, not ended.
  */
-export function gzipWrittenFrom(chunks: AsyncIterable<Buffer | string>, gzip: Gzip): Gzip {
-  const stop = new AbortController();
+export function gzipWrittenFrom(response: Writable, chunks: AsyncIterable<Buffer | string>, gzip: Gzip): Gzip {
+  const stop = stopWhenClosed(response);
   gzip.once('close', () => stop.abort());
   writeChunks(chunks, gzip, stop.signal).then(
     () => gzip.end(),
     (error: unknown) => gzip.destroy(toError(error)),
   );
   return gzip;
+}
+
+/** Aborted when the response closes, so no writer waits on a client that is gone. */
+function stopWhenClosed(response: Writable): AbortController {
+  const stop = new AbortController();
+  response.once('close', () => stop.abort());
+  return stop;
 }

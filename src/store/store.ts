@@ -109,11 +109,7 @@ export interface PoolStats {
 
 /** A run of finished export documents, joined by commas as the array wants them, and how many. */
 export interface ExportChunk {
-  /**
-   * A Buffer that is its memory's only view belongs to the export alone (fresh from the driver or
-   * from Buffer.concat, never shared, kept or read after it is yielded): the writer hands that
-   * memory back once it is sent.
-   */
+  /** A Buffer marked with ownedByExport (src/export/owned-chunks.ts) is freed once it is sent. */
   data: Buffer | string;
   sessions: number;
 }

@@ -1,4 +1,5 @@
 import type { ExportChunk } from '../store.js';
+import { ownedByExport } from '../../export/owned-chunks.js';
 
 /** PostgreSQL's binary COPY signature, then a 32-bit flags field and a 32-bit header extension length. */
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -113,7 +114,7 @@ export class CopyBinaryDocuments {
 
   /** One Buffer of the gathered pieces: a copy, so the copy stream's Buffers are not kept alive. */
   private take(): ExportChunk {
-    const chunk = { data: Buffer.concat(this.parts, this.size), sessions: this.sessions };
+    const chunk = { data: ownedByExport(Buffer.concat(this.parts, this.size)), sessions: this.sessions };
     this.parts = [];
     this.size = 0;
     this.sessions = 0;

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
+import { ownedByExport } from '../../export/owned-chunks.js';
 
 /**
  * Bytes aimed at per chunk: large enough that the per-chunk costs (a statement, a socket write, a
@@ -68,7 +69,7 @@ export async function* sqliteStoredDocuments(open: () => BetterSqlite3.Database,
       if (docs === null) break;
       // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
       const pageLength = docs.length;
-      yield { data: docs, sessions: n };
+      yield { data: ownedByExport(docs), sessions: n };
       if (n < limit) break;
       from = statement.lastKey.get(orgId, from[0], from[1], window.toMs, limit - 1)!;
       const pageBytes = Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming);
