@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import type { ImportPlan } from '../src/importer/plan.js';
 import { generateSeed } from '../src/seed/generate.js';
-import { openStore } from '../src/store/open.js';
-import type { Store } from '../src/store/store.js';
-import { sqliteBackend } from './helpers/backends.js';
+import { sqliteStoreForSuite } from './helpers/backends.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -22,9 +20,8 @@ const NOW = Date.parse('2025-04-01T00:00:00.000Z');
 const SESSIONS = 2_100;
 
 describe('a large import into a fresh SQLite database', () => {
-  let instance: Awaited<ReturnType<typeof sqliteBackend.create>>;
-  let store: Store;
-  const file = () => (instance.config.kind === 'sqlite' ? instance.config.file : '');
+  const suite = sqliteStoreForSuite();
+  const file = () => (suite.config.kind === 'sqlite' ? suite.config.file : '');
   const indexes = () => {
     const db = new BetterSqlite3(file(), { readonly: true });
     try {
@@ -36,7 +33,8 @@ describe('a large import into a fresh SQLite database', () => {
 
   /** The organization's stats rows hold what its portable documents say. */
   const assertStatsRows = async (orgId: string, count: number) => {
-    const direct = openKysely(instance.config);
+    const { store } = suite;
+    const direct = openKysely(suite.config);
     try {
       const rows = await storedStatsRows(direct.db, orgId);
       assert.equal(rows.length, count);
@@ -46,16 +44,8 @@ describe('a large import into a fresh SQLite database', () => {
     }
   };
 
-  before(async () => {
-    instance = await sqliteBackend.create();
-    store = await openStore(instance.config);
-  });
-  after(async () => {
-    await store.close();
-    await instance.drop();
-  });
-
   it('leaves nothing, indexes included, when it fails after its first rows', async () => {
+    const { store } = suite;
     const schema = indexes();
     const org = await createOrganization(store, { name: 'Failing', adminEmail: 'failing@example.test' }, NOW);
     const plan = generateSeed({ sessions: SESSIONS, days: 30, seed: 7, endMs: NOW });
@@ -70,6 +60,7 @@ describe('a large import into a fresh SQLite database', () => {
   });
 
   it('stores the same documents and stats rows as the portable rendering and every index as before', async () => {
+    const { store } = suite;
     const schema = indexes();
     const org = await createOrganization(store, { name: 'Large', adminEmail: 'large@example.test' }, NOW);
     const counts = await store.applyImport(org.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 8, endMs: NOW }), NOW);

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { ownedByExport } from '../src/export/owned-chunks.js';
 import { writeChunks } from '../src/http/export-writer.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { EXPORT_CHUNK_BYTES } from '../src/store/documents/export-sqlite.js';
-import { openStore } from '../src/store/open.js';
-import type { Store } from '../src/store/store.js';
-import { sqliteBackend } from './helpers/backends.js';
+import { sqliteStoreForSuite } from './helpers/backends.js';
 
 /**
  * The export writes its chunks with a callback each and frees a chunk's memory in it
@@ -49,18 +47,10 @@ describe('writing an export', () => {
   });
 
   describe('the SQLite store, whose pages are freed as they are sent', () => {
-    let instance: Awaited<ReturnType<typeof sqliteBackend.create>>;
-    let store: Store;
-    before(async () => {
-      instance = await sqliteBackend.create();
-      store = await openStore(instance.config);
-    });
-    after(async () => {
-      await store.close();
-      await instance.drop();
-    });
+    const suite = sqliteStoreForSuite();
 
     it('sizes each page from what it read, not from the Buffer it gave away', async () => {
+      const { store } = suite;
       const now = Date.parse('2025-04-01T00:00:00.000Z');
       const org = await createOrganization(store, { name: 'Pages', adminEmail: 'pages@example.test' }, now);
       await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: now }), now);

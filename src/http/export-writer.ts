@@ -2,8 +2,7 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import type { Gzip } from 'node:zlib';
 import { isOwnedByExport } from '../export/owned-chunks.js';
-
-const toError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+import { toError } from '../to-error.js';
 
 /**
  * Gives a sent chunk's memory back to the allocator at once. ArrayBuffer.prototype.transfer(0)

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
 
 /** A database made for one test run, and how to throw it away. */
 export interface TestDatabase {
@@ -36,6 +39,28 @@ export const sqliteBackend: Backend = {
     };
   },
 };
+
+/** A store on a fresh SQLite file for the suite it is called in: opened before its tests, closed and removed after. */
+export function sqliteStoreForSuite(): { readonly store: Store; readonly config: DatabaseConfig } {
+  let instance: TestDatabase;
+  let store: Store;
+  before(async () => {
+    instance = await sqliteBackend.create();
+    store = await openStore(instance.config);
+  });
+  after(async () => {
+    await store.close();
+    await instance.drop();
+  });
+  return {
+    get store() {
+      return store;
+    },
+    get config() {
+      return instance.config;
+    },
+  };
+}
 
 async function postgresReachable(): Promise<string | null> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });

@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { ExportWindow } from '../../export/window.js';
+import { toError } from '../../to-error.js';
 import type { ExportChunk } from '../store.js';
 import { CopyBinaryDocuments } from './copy-binary.js';
 import { EXPORT_CHUNK_BYTES } from './export-sqlite.js';
@@ -102,7 +103,6 @@ async function stopCopy(client: pg.PoolClient, copy: CopyToStreamQuery): Promise
 }
 
 const isQueryCanceled = (error: unknown) => error instanceof Error && 'code' in error && error.code === '57014';
-const toError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 /** What node-postgres keeps of a connection that a cancel request needs (not in its types). */
 interface BackendKey {
