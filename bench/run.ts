@@ -353,9 +353,20 @@ async function main() {
   }
   log('stats: every grouping, 90 days of 100,000 sessions, SQLite and PostgreSQL');
   results.stats = await statsBench(100_000);
-  fs.writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(OUT, `${JSON.stringify({ ...results, history: historyWithPrevious() }, null, 2)}\n`);
   printTable(results);
   printStatsTable(results.stats as StatsBenchResult);
+}
+
+/**
+ * bench/results.json keeps earlier runs as data under "history" ({run, at, figures}); the top level is the
+ * latest run. The figures being replaced join the history, so a new run loses nothing.
+ */
+function historyWithPrevious(): unknown[] {
+  if (!fs.existsSync(OUT)) return [];
+  const { history, at, ...figures } = JSON.parse(fs.readFileSync(OUT, 'utf8')) as Record<string, unknown>;
+  const earlier = Array.isArray(history) ? history : [];
+  return typeof at === 'string' ? [...earlier, { run: at, at, figures }] : earlier;
 }
 
 /** A BENCH_ONLY part on SQLite: seeds a dataset in a temporary folder, serves it, prints what `measure` answers. */
