@@ -125,9 +125,9 @@ for (const kind of await mirrorTargets()) {
       assert.equal(exported.coaching_point_sessions.filter((r) => r.startsWith(`${point.json._id},`)).length, 1);
 
       if (target.name === 'postgres') {
-        // The README's query, with "now" at the test clock's day.
-        const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
-        const query = /```sql\n([\s\S]*?)```/.exec(readme)![1]!.replace('now()', "timestamptz '2024-03-02'");
+        // The query of docs/data-team.md, with "now" at the test clock's day.
+        const page = fs.readFileSync(path.resolve(import.meta.dirname, '../../docs/data-team.md'), 'utf8');
+        const query = /```sql\n([\s\S]*?)```/.exec(page)![1]!.replace('now()', "timestamptz '2024-03-02'");
         const client = new pg.Client({ connectionString: target.url });
         await client.connect();
         try {

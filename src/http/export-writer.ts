@@ -26,8 +26,8 @@ function release(chunk: Buffer | string): void {
  * `write` with a callback each, waiting for 'drain' when told to, and releases each chunk's memory
  * in that callback, when `target` is done with its bytes. Piped, the 256 KB pages waited for the
  * garbage collector instead: about 70 MB of them piled up in a server that had streamed a few
- * exports, RSS the allocator kept afterwards, and the export ran 15–20% slower (README,
- * Performance). Answers when every chunk is written, or early, once `stopped` aborts (the client
+ * exports, RSS the allocator kept afterwards, and the export ran 15–20% slower (measured side by
+ * side; docs/performance.md, "Freed as sent"). Answers when every chunk is written, or early, once `stopped` aborts (the client
  * went away); returning closes the store's read.
  */
 export async function writeChunks(chunks: AsyncIterable<Buffer | string>, target: Writable, stopped: AbortSignal): Promise<void> {

@@ -15,7 +15,7 @@ import { bodyWrittenInto, gzipWrittenFrom } from '../export-writer.js';
 /**
  * gzip level 1: measured on seeded exports it compresses about 7× at well over the rate the
  * export reads documents, where the default level 6 gains a little more ratio (about 9×) at less
- * than half the speed, which would make compression the export's bottleneck (README, Performance).
+ * than half the speed, which would make compression the export's bottleneck (docs/performance.md).
  */
 export const EXPORT_GZIP_LEVEL = 1;
 

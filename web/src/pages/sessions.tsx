@@ -142,7 +142,7 @@ function PersonFilter({ label, people, value, onChange }: { label: string; peopl
   );
 }
 
-/** An agent's to-dos from the sessions on this page (there is no to-do list endpoint; see README). */
+/** An agent's to-dos from the sessions on this page (there is no to-do list endpoint; see docs/api-and-console.md). */
 function AgentTodos({ sessions }: { sessions: SessionSummary[] }) {
   const ids = sessions.filter((s) => !s.isDeleted).map((s) => s._id);
   const docs = useLoad(
