@@ -13,6 +13,8 @@ import type { ExportSession } from '../src/contract/schemas.js';
 import { tempDir } from './helpers/backends.js';
 import { startFaultServer, json } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
+import { pollUntil } from './helpers/deadline.js';
+import { closedPort } from './helpers/ports.js';
 import { runCli } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -182,9 +184,10 @@ describe('the export client against a real Coachport server', () => {
     const bad = await runCli(['export', '--url', server.url, '--from', '2024-02-30', '--to', '2024-03-01', '--token', token], { cwd });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /from must be a calendar day/);
-    const nowhere = await runCli(['export', '--url', 'http://127.0.0.1:9', '--from', '2024-01-01', '--to', '2024-01-01', '--token', token, '--out', 'n.json'], { cwd });
+    const port = await closedPort();
+    const nowhere = await runCli(['export', '--url', `http://127.0.0.1:${port}`, '--from', '2024-01-01', '--to', '2024-01-01', '--token', token, '--out', 'n.json'], { cwd });
     assert.equal(nowhere.code, 4);
-    assert.match(nowhere.stderr, /Cannot reach http:\/\/127\.0\.0\.1:9\//);
+    assert.match(nowhere.stderr, new RegExp(`Cannot reach http://127\\.0\\.0\\.1:${port}/`));
   });
 });
 
@@ -234,17 +237,32 @@ describe('the export client against a server that misbehaves', () => {
   });
 
   it('retries 500s with growing, jittered, bounded back-off, then succeeds', async () => {
-    const clock = new VirtualClock();
-    const server = await startFaultServer((_req, res, call) => (call <= 3 ? json(res, 500, { error: 'Internal server error.' }) : json(res, 200, [one])));
-    try {
-      const got = await collect(new ExportClient(options(server.url, clock)).exportRange(window));
-      assert.deepEqual(got, [one]);
-      assert.equal(server.seen.length, 4);
-      const backoffs = clock.sleeps.filter((ms) => ms < 1000 || ms === 1000);
-      assert.ok(backoffs.length >= 3 && backoffs.every((ms) => ms >= 0 && ms <= 1000));
-    } finally {
-      await server.close();
+    // Five failures, then an answer; 20 runs. The delays come from the client's own retry reports, apart from pacing.
+    // Caps 100, 200, 400, 800 (then bounded at 1,000): a client with no back-off, a fixed one, one that does
+    // not grow or one past the bound fails below; random chance passing a broken client is below 1e-20.
+    const runs: number[][] = [];
+    for (let run = 0; run < 20; run++) {
+      const clock = new VirtualClock();
+      const server = await startFaultServer((_req, res, call) => (call <= 5 ? json(res, 500, { error: 'Internal server error.' }) : json(res, 200, [one])));
+      const delays: number[] = [];
+      const onEvent = (event: { type: string; delayMs?: number }) => {
+        if (event.type === 'retry') delays.push(event.delayMs!);
+      };
+      try {
+        const client = new ExportClient(options(server.url, clock, { onEvent, retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000 } }));
+        assert.deepEqual(await collect(client.exportRange(window)), [one]);
+        assert.equal(server.seen.length, 6);
+        assert.equal(delays.length, 5);
+        runs.push(delays);
+      } finally {
+        await server.close();
+      }
     }
+    const caps = [100, 200, 400, 800, 1_000];
+    for (const delays of runs) delays.forEach((ms, i) => assert.ok(ms >= 0 && ms <= caps[i]!, `retry ${i + 1} waited ${ms} ms, cap ${caps[i]}`));
+    const at = (i: number) => runs.map((delays) => delays[i]!);
+    assert.ok(Math.max(...at(4)) > caps[0]! && Math.max(...at(3)) > caps[1]!, 'the back-off grows past the first caps');
+    for (let i = 0; i < caps.length; i++) assert.ok(new Set(at(i)).size > 1, `retry ${i + 1} is jittered`);
   });
 
   it('gives up after the last attempt with the server\'s message', async () => {
@@ -349,7 +367,7 @@ describe('coachport export --resume', () => {
       const child = spawn(process.execPath, [BIN, ...args, '--url', stall.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      while (stall.seen.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+      await pollUntil(() => stall.seen.length >= 3, 'the third window request');
       const code = await new Promise<number | null>((resolve) => {
         child.once('exit', resolve);
         child.kill('SIGINT');

@@ -14,6 +14,7 @@ import { BIN, runCli } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
+import { within } from './helpers/deadline.js';
 
 /** Virtual time: sleeping advances it at once. */
 class VirtualClock implements ClientClock {
@@ -220,15 +221,17 @@ describe('coachport sync --watch', () => {
           await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited.then(() => assert.fail(`sync exited: ${stderr}`))]);
         }
       };
-      await summaryCount(1);
+      await within(summaryCount(1), 'the first watch round', 30_000);
       const created = await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: 'Watched', agentId: agent.userId } });
       assert.equal(created.status, 201, created.text);
       let seen = summaries.length;
-      for (;;) {
-        await summaryCount(seen + 1);
-        seen = summaries.length;
-        if (summaries.at(-1)!.written === 1) break;
-      }
+      await within((async () => {
+        for (;;) {
+          await summaryCount(seen + 1);
+          seen = summaries.length;
+          if (summaries.at(-1)!.written === 1) return;
+        }
+      })(), 'a watch round that writes the new session', 30_000);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       const mirror = await Mirror.open(target.url);
