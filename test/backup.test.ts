@@ -3,10 +3,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { exportWindow, type ExportWindow } from '../src/export/window.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
+import { backupSqlite } from '../src/store/sqlite-backup.js';
 import type { Store } from '../src/store/store.js';
 import { storedExport } from './helpers/documents.js';
 import { tempDir } from './helpers/backends.js';
@@ -156,5 +158,30 @@ describe('coachport backup', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /backup failed/);
     assert.ok(!fs.existsSync(path.join(dir, 'absent', 'none.db')));
+  });
+
+  it('checks the copy with quick_check and never replaces FILE with a copy that fails it', async () => {
+    // A source whose table pages are damaged on disk: SQLite's backup copies the pages as they are, so only the
+    // check can catch it. FILE holds an earlier good backup, which must survive byte for byte.
+    const source = path.join(dir, 'damaged.db');
+    const db = new BetterSqlite3(source);
+    db.exec("create table notes(id integer primary key, body text); create index notes_body on notes(body)");
+    const insert = db.prepare('insert into notes(body) values (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 2_000; i++) insert.run(`note ${i} ${'x'.repeat(200)}`);
+    })();
+    db.pragma('journal_mode = DELETE');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    const target = path.join(dir, 'kept.db');
+    await backupSqlite(source, target);
+    const good = fs.readFileSync(target);
+    const bytes = fs.readFileSync(source);
+    for (let page = 3; page * pageSize < bytes.length; page += 7) bytes.fill(0xa5, page * pageSize + 8, page * pageSize + 64);
+    fs.writeFileSync(source, bytes);
+
+    await assert.rejects(backupSqlite(source, target), /quick_check|malformed/);
+    assert.ok(fs.readFileSync(target).equals(good), 'FILE still holds the earlier copy');
+    assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('kept.db.partial')), [], 'no partial copy is left');
   });
 });

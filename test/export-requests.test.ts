@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { hashToken } from '../src/accounts/tokens.js';
+import { dumpDatabase } from './helpers/backends.js';
 import { point, session } from './helpers/fixtures.js';
 import { startTestServer, type Reply, type TestServer } from './helpers/server.js';
 
@@ -149,9 +151,11 @@ describe('export requests: authentication', () => {
     assertError(await server.exportSessions(user.token, VALID), 401, /deactivated/);
   });
 
-  it('stores tokens only as hashes', async () => {
+  it('stores tokens only as hashes: no table and no log line holds one', async () => {
     const user = await server.addUser(admin.orgId, 'admin');
-    const dump = JSON.stringify(await server.store.listTokens(admin.orgId));
+    assert.equal((await server.exportSessions(user.token, VALID)).status, 200);
+    const dump = await dumpDatabase(server.config.database);
+    assert.ok(dump.includes(hashToken(user.token)), 'the scan reads the table the hash is in');
     assert.ok(!dump.includes(user.token));
     assert.ok(!server.logs.join('\n').includes(user.token));
   });
@@ -180,6 +184,18 @@ describe('export requests: rate limits (1/s and 30/min per organization)', () =>
     assert.equal(second.headers.get('retry-after'), '1');
     server.clock.advance(1);
     assert.equal((await server.exportSessions(admin.token, VALID)).status, 200);
+  });
+
+  it('checks the limit before the body: a malformed request counts, and a limited one is refused unread', async () => {
+    server.clock.advance(120_000);
+    const malformed = await server.exportSessions(admin.token, { ...VALID, startDate: 'not a day' });
+    assert.equal(malformed.status, 400);
+    const next = await server.exportSessions(admin.token, VALID);
+    assert.equal(next.status, 429, 'the malformed request used the second');
+    server.clock.advance(1_000);
+    assert.equal((await server.exportSessions(admin.token, VALID)).status, 200);
+    const limitedMalformed = await server.exportSessions(admin.token, { ...VALID, endDate: 'never' });
+    assert.equal(limitedMalformed.status, 429, 'refused before its body was looked at');
   });
 
   it('does not count refused requests', async () => {

@@ -34,6 +34,7 @@ describe('secrets and headers', () => {
       const reply = await server.exportSessions(token, { startDate: '2024-01-01', endDate: '2024-01-02', timeAxis: 'createdAt' });
       assert.equal(reply.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(reply.headers.get('x-frame-options'), 'DENY');
+      assert.equal(reply.headers.get('referrer-policy'), 'no-referrer');
       assert.equal(reply.headers.get('cache-control'), 'no-store');
       assert.equal(reply.headers.get('access-control-allow-origin'), null);
       const error = await server.request('GET', '/nope');
