@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { postgresBackend, storeBackends, tempDir, type TestDatabase } from './helpers/backends.js';
@@ -10,8 +11,25 @@ import { session } from './helpers/fixtures.js';
 import { BIN, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { pollUntil } from './helpers/deadline.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether another connection holds the SQLite file's write lock (a write transaction is open there). */
+function holdsWriteLock(file: string): boolean {
+  if (!fs.existsSync(file)) return false;
+  const db = new BetterSqlite3(file, { timeout: 0 });
+  try {
+    db.exec('begin immediate');
+    db.exec('rollback');
+    return false;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return true;
+    throw error;
+  } finally {
+    db.close();
+  }
+}
 const WINDOW = { startDate: '2029-01-01', endDate: '2029-03-31', timeAxis: 'createdAt' };
 const postgres = await postgresBackend();
 if (postgres.unavailable && process.env.CI) throw new Error(`CI requires PostgreSQL: ${postgres.unavailable}`);
@@ -234,26 +252,36 @@ describe('process faults (SQLite, real processes)', () => {
     }
   });
 
-  it('leaves all of an import or none of it after kill -9', async () => {
-    const docs = Array.from({ length: 20_000 }, (_, i) => session({ _id: `all-or-none-${i}`, createdAt: new Date(Date.UTC(2030, 0, 1) + i * 1000).toISOString() }));
-    fs.writeFileSync(path.join(cwd, 'big.ndjson'), docs.map((s) => JSON.stringify(s)).join('\n'));
-    for (const delay of [300, 900, 1500]) {
+  it('leaves all of an import or none of it after kill -9, killed while its transaction writes', async () => {
+    // Each round imports sessions of its own day, so a round that committed cannot hide a later one that left half.
+    let killedMidImport = 0;
+    for (const [round, extraMs] of [[0, 0], [1, 150], [2, 500]] as const) {
+      const day = `2030-01-0${round + 1}`;
+      const docs = Array.from({ length: 20_000 }, (_, i) =>
+        session({ _id: `all-or-none-${round}-${i}`, createdAt: new Date(Date.parse(`${day}T00:00:00.000Z`) + i * 1000).toISOString() }),
+      );
+      fs.writeFileSync(path.join(cwd, 'big.ndjson'), docs.map((s) => JSON.stringify(s)).join('\n'));
       const child = spawn(process.execPath, [BIN, 'import', 'big.ndjson'], { cwd, stdio: 'ignore' });
-      await sleep(delay);
-      // The import may already have finished on a fast run; then there is nothing to kill.
-      const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // The import holds SQLite's write lock from its first write to its commit: killing it then lands mid-transaction.
+      await pollUntil(() => child.exitCode !== null || holdsWriteLock(path.join(cwd, 'data', 'coachport.db')), 'the import to start writing', 60_000, 5);
+      await sleep(extraMs);
       child.kill('SIGKILL');
       await exited;
+      const killed = child.signalCode === 'SIGKILL';
+      if (killed) killedMidImport++;
       const server = await startServe({ cwd, env: { RATE_LIMIT_EXPORT_PER_SECOND: '1000' } });
       try {
-        const reply = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ startDate: '2030-01-01', endDate: '2030-01-01', timeAxis: 'createdAt' }) });
+        const body = JSON.stringify({ startDate: day, endDate: day, timeAxis: 'createdAt' });
+        const reply = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body });
         const text = await reply.text();
-        assert.equal(reply.status, 200, `after kill -9 at ${delay} ms the export answered ${reply.status}: ${text}`);
+        assert.equal(reply.status, 200, `round ${round}: the export answered ${reply.status}: ${text}`);
         const count = (JSON.parse(text) as unknown[]).length;
-        assert.ok(count === 0 || count === 20_000, `after kill -9 at ${delay} ms: ${count} sessions`);
+        assert.equal(count, killed ? 0 : 20_000, `round ${round} (${killed ? 'killed mid-import' : 'finished first'}): ${count} sessions`);
       } finally {
         await server.stop();
       }
     }
+    assert.ok(killedMidImport >= 1, 'at least one kill landed while the import was writing');
   });
 });
