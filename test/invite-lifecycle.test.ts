@@ -17,7 +17,8 @@ for (const backend of await storeBackends()) {
     after(() => server.close());
 
     const invited = async (email: string) => {
-      const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email, name: 'Invited Person', role: 'coach' } });
+      const body = { email, name: 'Invited Person', role: 'coach' };
+      const created = await server.request('POST', '/api/v1/users', { token: admin.token, body });
       assert.equal(created.status, 201, created.text);
       return { id: created.json.id as string, secret: inviteSecret(created.json.inviteUrl) };
     };

@@ -38,7 +38,7 @@ for (const kind of limiters) {
     });
     after(() => server.close());
 
-    it('one address hammering a person\'s email is held to its own allowance; the person signs in from another address meanwhile', async () => {
+    it('one address hammering a person\'s email is held to its own allowance; the person signs in elsewhere meanwhile', async () => {
       const victim = await userWithPassword(server, admin.token, 'coach');
       const attack = await parallel(12, (i) => signIn(server, victim.email, `wrong guess ${i}`, from('198.51.100.20')));
       assert.equal(countOf(attack, 401), PER_ACCOUNT_ADDRESS.perMinute, statuses(attack).join(','));
@@ -52,10 +52,18 @@ for (const kind of limiters) {
       const more = await parallel(6, (i) => signIn(server, victim.email, `more guesses ${i}`, from('198.51.100.20')));
       assert.deepEqual(statuses(more), [429, 429, 429, 429, 429, 429], 'the guessing address stays limited');
       assert.equal((await signIn(server, victim.email, PASSWORD, from('198.51.100.20'))).status, 429, 'even with the right password');
-      assert.equal((await signIn(server, victim.email, PASSWORD, from('203.0.113.21'))).status, 200, 'and the owner again, from a third address');
+      assert.equal(
+        (await signIn(server, victim.email, PASSWORD, from('203.0.113.21'))).status,
+        200,
+        'and the owner again, from a third address',
+      );
 
       const other = await userWithPassword(server, admin.token, 'agent');
-      assert.equal((await signIn(server, other.email, PASSWORD, from('198.51.100.20'))).status, 200, 'the address still reaches other accounts');
+      assert.equal(
+        (await signIn(server, other.email, PASSWORD, from('198.51.100.20'))).status,
+        200,
+        'the address still reaches other accounts',
+      );
     });
 
     it('many addresses guessing one account meet the account\'s ceiling; then only addresses known for it get through', async () => {
@@ -68,8 +76,16 @@ for (const kind of limiters) {
         assert.match(reply.json.error, /^Too many sign-in attempts for this account; try again in \d+ seconds\.$/);
       }
       assert.equal((await signIn(server, victim.email, `yet another guess`, from('192.0.2.200'))).status, 429, 'a new guessing address');
-      assert.equal((await signIn(server, victim.email, PASSWORD, from('203.0.113.31'))).status, 429, 'an unknown address waits, right password or not');
-      assert.equal((await signIn(server, victim.email, PASSWORD, from('203.0.113.30'))).status, 200, 'the owner\'s known address gets through');
+      assert.equal(
+        (await signIn(server, victim.email, PASSWORD, from('203.0.113.31'))).status,
+        429,
+        'an unknown address waits, right password or not',
+      );
+      assert.equal(
+        (await signIn(server, victim.email, PASSWORD, from('203.0.113.30'))).status,
+        200,
+        'the owner\'s known address gets through',
+      );
       const invited = await userWithPassword(server, admin.token, 'agent');
       assert.equal((await signIn(server, invited.email, PASSWORD, from('203.0.113.31'))).status, 200, 'other accounts are not affected');
     });
@@ -79,7 +95,9 @@ for (const kind of limiters) {
       assert.equal(countOf(ghost, 401), PER_ACCOUNT.perMinute, statuses(ghost).join(','));
       assert.equal(countOf(ghost, 429), 16 - PER_ACCOUNT.perMinute);
       for (const reply of ghost.filter((r) => r.status === 401)) assert.deepEqual(reply.json, REFUSED);
-      for (const reply of ghost.filter((r) => r.status === 429)) assert.match(reply.json.error, /^Too many sign-in attempts for this account;/);
+      for (const reply of ghost.filter((r) => r.status === 429)) {
+        assert.match(reply.json.error, /^Too many sign-in attempts for this account;/);
+      }
       const single = await parallel(8, (i) => signIn(server, 'nobody-else@example.test', `wrong guess ${i}`, from('198.51.100.50')));
       assert.equal(countOf(single, 401), PER_ACCOUNT_ADDRESS.perMinute);
       assert.match(single.find((r) => r.status === 429)!.json.error, /^Too many failed sign-ins for this account from this address;/);
@@ -111,9 +129,17 @@ describe('the hour limits of sign-in, memory limiter', () => {
       }
       assert.equal(answers.filter((s) => s === 401).length, PER_ACCOUNT_ADDRESS.perHour, answers.join(','));
       assert.deepEqual(answers.slice(PER_ACCOUNT_ADDRESS.perHour), [429, 429, 429, 429, 429]);
-      assert.equal((await signIn(server, victim.email, PASSWORD, from('203.0.113.60'))).status, 200, 'the ceiling is not reached by one address');
+      assert.equal(
+        (await signIn(server, victim.email, PASSWORD, from('203.0.113.60'))).status,
+        200,
+        'the ceiling is not reached by one address',
+      );
       clock.advance(60 * 60 * 1000);
-      assert.equal((await signIn(server, victim.email, 'an hour later', from('198.51.100.60'))).status, 401, 'an hour later, it may try again');
+      assert.equal(
+        (await signIn(server, victim.email, 'an hour later', from('198.51.100.60'))).status,
+        401,
+        'an hour later, it may try again',
+      );
     } finally {
       await server.close();
     }

@@ -3,7 +3,15 @@ import { DomainError, invalid } from '../coaching/errors.js';
 import type { UserAccount } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
 import { ABSOLUTE_LIFETIME_MS, IDLE_TIMEOUT_MS, mintBrowserSession } from './browser-sessions.js';
-import { hashPassword, needsRehash, PASSWORD_COST, passwordProblem, verifyAgainstNothing, verifyPassword, type ScryptCost } from './passwords.js';
+import {
+  hashPassword,
+  needsRehash,
+  PASSWORD_COST,
+  passwordProblem,
+  verifyAgainstNothing,
+  verifyPassword,
+  type ScryptCost,
+} from './passwords.js';
 import { hashToken } from './tokens.js';
 
 /** The one answer for a wrong email and a wrong password, so the answer never tells which. */

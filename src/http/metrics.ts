@@ -116,7 +116,11 @@ function sameSecret(presented: string, expected: string): boolean {
  * so guessing the metrics token is refused with 429 beyond the limit. A request without the
  * header guesses nothing and is not counted.
  */
-export function installMetrics(app: FastifyInstance, metrics: AppMetrics, options: { token: string | null; authFailures: AuthFailureLimiter }): void {
+export function installMetrics(
+  app: FastifyInstance,
+  metrics: AppMetrics,
+  options: { token: string | null; authFailures: AuthFailureLimiter },
+): void {
   app.decorate('metrics', metrics);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);

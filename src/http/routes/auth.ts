@@ -165,7 +165,8 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
       const signedIn = await fromAddress(
         request,
         async () => {
-          const signedIn = await acceptInvite(store, request.params.token, request.body.password, request.ip, clock.now(), config.passwordCost);
+          const { token } = request.params;
+          const signedIn = await acceptInvite(store, token, request.body.password, request.ip, clock.now(), config.passwordCost);
           if (signedIn.user.email) await signInFailures.remember(normalizeEmail(signedIn.user.email), request.ip);
           return signedIn;
         },
