@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { answerClientError, installErrorShape, installShutdownAnswer } from './http/errors.js';
 import { installGuard } from './http/guard.js';
 import { AppMetrics, installMetrics } from './http/metrics.js';
+import { AuthFailureLimiter } from './ratelimit/auth-failures.js';
 import { installRequestIdHeader, requestIdGenerator } from './http/request-ids.js';
 import { installOpenApi } from './http/openapi.js';
 import { accountRoutes } from './http/routes/accounts.js';
@@ -59,7 +60,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     else parseJson(request, body as string, done);
   });
   installRequestIdHeader(app);
-  installMetrics(app, deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats() }), { token: deps.config.metricsToken });
+  installMetrics(app, deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats() }), {
+    token: deps.config.metricsToken,
+    authFailures: AuthFailureLimiter.configured(deps.limiter, deps.config.limits),
+  });
   installErrorShape(app);
   installSecurityHeaders(app, deps.config);
   installShutdownAnswer(app);

@@ -1,8 +1,14 @@
 import path from 'node:path';
+import { PASSWORD_COST, type ScryptCost } from './accounts/passwords.js';
 
 export interface BucketLimits {
   perSecond: number;
   perMinute: number;
+}
+
+/** Limits that also look back an hour, for slow guessing that per-minute limits alone would let through. */
+export interface HourLimits extends BucketLimits {
+  perHour?: number;
 }
 
 export type DatabaseConfig =
@@ -21,8 +27,13 @@ export interface Config {
     feed: BucketLimits;
     /** Failed authentications per client IP, of tokens not known to be good (the per-address ceiling). */
     authFailures: BucketLimits;
-    /** Sign-in attempts per account (email), from any address. */
-    signInPerAccount: BucketLimits;
+    /**
+     * Failed sign-ins at one account (email) from addresses not known for it (no successful sign-in
+     * there within 30 days): the ceiling on guessing one account from many addresses.
+     */
+    signInPerAccount: HourLimits;
+    /** Failed sign-ins at one account from one address; kept below `signInPerAccount`, so one address never reaches that ceiling. */
+    signInPerAccountAddress: HourLimits;
     /** Failed authentications of one presented token from one client IP. */
     authFailuresPerToken: BucketLimits;
   };
@@ -42,6 +53,8 @@ export interface Config {
   metricsToken: string | null;
   /** Key of the change feed's cursors' MAC; set it so that cursors cannot be forged. */
   feedCursorSecret: string;
+  /** The scrypt cost of new password hashes (no environment variable: production is always N = 2^17; tests may lower it). */
+  passwordCost: ScryptCost;
   /** Exports one process streams at once (EXPORT_CONCURRENCY); beyond it, 503 with Retry-After. */
   exportConcurrency: number;
   /** An export whose client takes no byte for this long is cut (EXPORT_STALL_TIMEOUT_MS). */
@@ -123,8 +136,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         perMinute: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
       },
       signInPerAccount: {
-        perSecond: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_SECOND', 1),
-        perMinute: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_MINUTE', 5),
+        perSecond: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_SECOND', 2),
+        perMinute: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_MINUTE', 10),
+        perHour: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_PER_HOUR', 100),
+      },
+      signInPerAccountAddress: {
+        perSecond: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_ADDRESS_PER_SECOND', 1),
+        perMinute: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_ADDRESS_PER_MINUTE', 5),
+        perHour: positiveInt(env, 'RATE_LIMIT_SIGN_IN_PER_ACCOUNT_ADDRESS_PER_HOUR', 20),
       },
       authFailuresPerToken: {
         perSecond: positiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_TOKEN_PER_SECOND', 3),
@@ -140,6 +159,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || DEFAULT_FEED_CURSOR_SECRET,
+    passwordCost: PASSWORD_COST,
     exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
     exportStallTimeoutMs: positiveInt(env, 'EXPORT_STALL_TIMEOUT_MS', 60_000),
   };

@@ -116,6 +116,39 @@ describe('metrics: METRICS_TOKEN', () => {
     assert.ok(samples.some((s) => s.name === 'http_request_duration_seconds_bucket'));
   });
 
+  it('counts a wrong token as a failed authentication of the address: guesses beyond the limit get 429', async () => {
+    const guarded = await startTestServer({
+      configure: (c) => ({
+        ...c,
+        trustProxy: true,
+        metricsToken: 'scrape-secret-123',
+        limits: { ...c.limits, authFailures: { perSecond: 10_000, perMinute: 3 } },
+      }),
+    });
+    try {
+      const from = (address: string, token?: string) => ({
+        'x-forwarded-for': address,
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      });
+      const scrapeFrom = (address: string, token?: string) => guarded.request('GET', '/metrics', { headers: from(address, token) });
+      assert.equal((await scrapeFrom('203.0.113.41', 'scrape-secret-123')).status, 200, 'the scraper');
+      const guesses = [];
+      for (let i = 0; i < 6; i++) guesses.push(await scrapeFrom('198.51.100.40', `guess-${i}`));
+      assert.deepEqual(guesses.map((g) => g.status), [401, 401, 401, 429, 429, 429]);
+      assert.match(guesses[3]!.json.error, /^Too many requests in the past minute\.$/);
+      assert.ok(Number(guesses[3]!.headers.get('retry-after')) >= 1);
+      const badApiToken = await guarded.request('GET', '/api/v1/tokens', { token: 'cp_not-a-token', headers: from('198.51.100.40') });
+      assert.equal(badApiToken.status, 429, 'the same bucket as bad API tokens');
+      assert.equal((await scrapeFrom('198.51.100.40', 'scrape-secret-123')).status, 200, 'a token known good passes');
+      assert.equal((await scrapeFrom('198.51.100.42', 'guess-x')).status, 401, 'another address guesses on');
+      for (let i = 0; i < 5; i++) assert.equal((await scrapeFrom('198.51.100.43')).status, 401, 'no header is no guess');
+      const samples = parsePrometheus((await scrapeFrom('203.0.113.41', 'scrape-secret-123')).text);
+      assert.equal(total(samples, 'coachport_rate_limit_rejections_total', { bucket: 'auth_failures' }), 4);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('keeps every app\'s series apart: a second app starts from zero', async () => {
     const other = await startTestServer();
     try {

@@ -3,7 +3,15 @@ import { DomainError, invalid } from '../coaching/errors.js';
 import type { UserAccount } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
 import { ABSOLUTE_LIFETIME_MS, IDLE_TIMEOUT_MS, mintBrowserSession } from './browser-sessions.js';
-import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.js';
+import {
+  hashPassword,
+  needsRehash,
+  PASSWORD_COST,
+  passwordProblem,
+  verifyAgainstNothing,
+  verifyPassword,
+  type ScryptCost,
+} from './passwords.js';
 import { hashToken } from './tokens.js';
 
 /** The one answer for a wrong email and a wrong password, so the answer never tells which. */
@@ -21,13 +29,30 @@ export interface SignedIn {
   sessionId: string;
 }
 
+/** A stored hash made at an older cost, and its replacement at the current one. */
+interface Rehash {
+  from: string;
+  to: string;
+}
+
 /**
- * A new browser session and its `sign_in` entry, in one transaction. The person's sessions that
- * ended unseen (a closed laptop) are removed here, so their rows do not pile up.
+ * A new browser session and its `sign_in` entry, in one transaction, with the password's hash
+ * rewritten at the current cost when it was older. The person's sessions that ended unseen (a
+ * closed laptop) are removed here, so their rows do not pile up.
  */
-async function openSession(store: Store, orgId: string, user: UserAccount, ipAddress: string | null, now: number, via: string): Promise<SignedIn> {
+async function openSession(
+  store: Store,
+  orgId: string,
+  user: UserAccount,
+  ipAddress: string | null,
+  now: number,
+  via: string,
+  rehash: Rehash | null,
+): Promise<SignedIn> {
   const { id, record } = mintBrowserSession(orgId, user.id, now);
   await store.accounts(orgId, async (tx) => {
+    // Only over the hash just checked: a password set meanwhile (an invite link) is left alone.
+    if (rehash) await tx.replacePasswordHash(user.id, rehash.from, rehash.to);
     await tx.deleteEndedBrowserSessionsOf(user.id, now - IDLE_TIMEOUT_MS, now - ABSOLUTE_LIFETIME_MS);
     await tx.insertBrowserSession(record, ipAddress);
     await tx.audit(auditEntry({ user, ipAddress }, 'sign_in', target.user(user.id), { via }, now));
@@ -37,19 +62,31 @@ async function openSession(store: Store, orgId: string, user: UserAccount, ipAdd
 
 /**
  * Checks an email and password. Every path does the work of one scrypt check per matching account,
- * or of one against a dummy hash when no account matches, so timing does not reveal whether the
- * email exists. An email can belong to users of several organizations; the first whose password
- * matches is signed in. A failure is audited in each organization where the email is known.
+ * or of one against a dummy hash at the current cost when no account matches, so timing does not
+ * reveal whether the email exists. An email can belong to users of several organizations; the
+ * first whose password matches is signed in, and its hash, when made at an older cost, is rewritten
+ * at `cost` with the sign-in. A failure is audited in each organization where the email is known.
  */
-export async function signIn(store: Store, email: string, password: string, ipAddress: string | null, now: number): Promise<SignedIn | null> {
+export async function signIn(
+  store: Store,
+  email: string,
+  password: string,
+  ipAddress: string | null,
+  now: number,
+  cost: ScryptCost = PASSWORD_COST,
+): Promise<SignedIn | null> {
   const candidates = await store.signInCandidates(normalizeEmail(email));
   let match: (typeof candidates)[number] | null = null;
-  if (candidates.length === 0) await verifyAgainstNothing(password);
+  if (candidates.length === 0) await verifyAgainstNothing(password, cost);
   for (const candidate of candidates) {
-    const ok = candidate.passwordHash ? await verifyPassword(password, candidate.passwordHash) : await verifyAgainstNothing(password);
+    const ok = candidate.passwordHash ? await verifyPassword(password, candidate.passwordHash) : await verifyAgainstNothing(password, cost);
     if (ok && candidate.user.active && !match) match = candidate;
   }
-  if (match) return openSession(store, match.orgId, match.user, ipAddress, now, 'password');
+  if (match) {
+    const from = match.passwordHash!;
+    const rehash = needsRehash(from, cost) ? { from, to: await hashPassword(password, cost) } : null;
+    return openSession(store, match.orgId, match.user, ipAddress, now, 'password', rehash);
+  }
   for (const candidate of candidates) {
     const reason = !candidate.user.active ? 'inactive' : candidate.passwordHash ? 'wrong_password' : 'no_password';
     await store.accounts(candidate.orgId, (tx) =>
@@ -71,11 +108,18 @@ export async function readInvite(store: Store, secret: string, now: number): Pro
  * ends every other browser session of that person. Using the link and setting the password are
  * one transaction, so two tabs racing on one link cannot both succeed.
  */
-export async function acceptInvite(store: Store, secret: string, password: string, ipAddress: string | null, now: number): Promise<SignedIn> {
+export async function acceptInvite(
+  store: Store,
+  secret: string,
+  password: string,
+  ipAddress: string | null,
+  now: number,
+  cost: ScryptCost = PASSWORD_COST,
+): Promise<SignedIn> {
   const problem = passwordProblem(password);
   if (problem) throw invalid(problem);
   const { orgId, user } = await readInvite(store, secret, now);
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await hashPassword(password, cost);
   const { id, record } = mintBrowserSession(orgId, user.id, now);
   await store.accounts(orgId, async (tx) => {
     if (!(await tx.useInvite(hashToken(secret), now))) throw new DomainError('not_found', INVITE_UNUSABLE);

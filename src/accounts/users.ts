@@ -45,6 +45,7 @@ export async function inviteUser(store: Store, actor: Actor | null, orgId: strin
  * admin: the change that would remove the last one is refused (409), and such changes queue, so
  * two admins demoting each other at once cannot both succeed. Deactivating ends the user's browser
  * sessions at once; their tokens fail from the next request (authentication checks `active`).
+ * Deactivating or changing the email voids the user's unused invite links in the same transaction.
  */
 export async function updateUser(store: Store, actor: Actor, userId: string, input: UpdateUserBody, now: number): Promise<UserAccount> {
   return store.accounts(actor.orgId, async (tx) => {
@@ -66,6 +67,9 @@ export async function updateUser(store: Store, actor: Actor, userId: string, inp
     }
     // Renaming re-renders the documents that show the name, inside updateUser's transaction.
     await tx.updateUser(user.id, changes, now);
+    // A link sent to the old address, or before deactivating, must not set a password later
+    // (after a reactivation, say): it dies with this change. A new one can be sent as usual.
+    if (changes.active === false || changes.email !== undefined) await tx.voidInvites(user.id, now);
     if (changes.active === false) {
       await tx.deleteBrowserSessionsOf(user.id);
       await tx.audit(auditEntry(actor, 'user_deactivated', target.user(user.id), {}, now));

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuthFailureLimiter } from '../ratelimit/auth-failures.js';
+import { tooManyRequestsMessage } from '../ratelimit/limiter.js';
 import type { PoolStats } from '../store/store.js';
 import { HttpError } from './errors.js';
 
@@ -108,19 +110,34 @@ function sameSecret(presented: string, expected: string): boolean {
 
 /**
  * Times every response by its route template (`/api/v1/coaching/sessions/:id`), and serves the
- * registry at GET /metrics, behind `Authorization: Bearer <METRICS_TOKEN>` when one is set.
+ * registry at GET /metrics, behind `Authorization: Bearer <METRICS_TOKEN>` when one is set. A
+ * wrong token is a failed authentication like a wrong API token: it counts in the address's
+ * failed-authentication bucket (and the presented token's own), reserved before the comparison,
+ * so guessing the metrics token is refused with 429 beyond the limit. A request without the
+ * header guesses nothing and is not counted.
  */
-export function installMetrics(app: FastifyInstance, metrics: AppMetrics, options: { token: string | null }): void {
+export function installMetrics(
+  app: FastifyInstance,
+  metrics: AppMetrics,
+  options: { token: string | null; authFailures: AuthFailureLimiter },
+): void {
   app.decorate('metrics', metrics);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
-    if (options.token !== null) {
+    const expected = options.token;
+    if (expected !== null) {
       const header = request.headers.authorization ?? '';
       const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-      if (!sameSecret(presented, options.token)) {
+      const attempt = await options.authFailures.attempt(request.ip, header, async () => sameSecret(presented, expected), (right) => right);
+      if (attempt.outcome === 'limited') {
+        metrics.rateLimitRejected('auth_failures');
+        const seconds = Math.max(1, Math.ceil(attempt.decision.retryAfterMs / 1000));
+        throw new HttpError(429, tooManyRequestsMessage(attempt.decision.exceeded!), { 'Retry-After': String(seconds) });
+      }
+      if (!attempt.result) {
         throw new HttpError(401, 'The metrics need the Authorization header "Bearer <METRICS_TOKEN>".', { 'WWW-Authenticate': 'Bearer' });
       }
     }

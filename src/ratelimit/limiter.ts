@@ -2,7 +2,7 @@ import type { BucketLimits } from '../config.js';
 
 export interface Rule {
   /** Names the window in the 429 message: "Too many requests in the past second." */
-  name: 'second' | 'minute';
+  name: 'second' | 'minute' | 'hour';
   limit: number;
   windowMs: number;
 }
@@ -61,11 +61,13 @@ export function reservation(decision: Decision, undo: () => Promise<void> | void
   };
 }
 
-export function rulesFor(limits: BucketLimits): Rule[] {
-  return [
+export function rulesFor(limits: BucketLimits & { perHour?: number }): Rule[] {
+  const rules: Rule[] = [
     { name: 'second', limit: limits.perSecond, windowMs: 1_000 },
     { name: 'minute', limit: limits.perMinute, windowMs: 60_000 },
   ];
+  if (limits.perHour !== undefined) rules.push({ name: 'hour', limit: limits.perHour, windowMs: 3_600_000 });
+  return rules;
 }
 
 export function tooManyRequestsMessage(rule: Rule): string {

@@ -6,6 +6,8 @@ const SWEEP_EVERY = 1_000;
 /** One process's limits, kept in a map of accepted-request times per key. */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly accepted = new Map<string, number[]>();
+  /** The longest window each key was last limited by, so the sweep keeps what a rule still counts. */
+  private readonly longest = new Map<string, number>();
   /** Flags and when they expire. */
   private readonly marks = new Map<string, number>();
   private calls = 0;
@@ -13,7 +15,9 @@ export class MemoryRateLimiter implements RateLimiter {
   constructor(private readonly clock: Clock) {}
 
   private recent(key: string, rules: Rule[], now: number): number[] {
-    const horizon = now - Math.max(...rules.map((r) => r.windowMs));
+    const longest = Math.max(...rules.map((r) => r.windowMs));
+    this.longest.set(key, longest);
+    const horizon = now - longest;
     const times = this.accepted.get(key) ?? [];
     let drop = 0;
     while (drop < times.length && times[drop]! <= horizon) drop++;
@@ -23,8 +27,10 @@ export class MemoryRateLimiter implements RateLimiter {
 
   private sweep(now: number): void {
     for (const [key, times] of this.accepted) {
-      // Nothing we limit looks back more than a minute; older keys are only memory.
-      if (times.length === 0 || times[times.length - 1]! <= now - 60_000) this.accepted.delete(key);
+      if (times.length === 0 || times[times.length - 1]! <= now - (this.longest.get(key) ?? 60_000)) {
+        this.accepted.delete(key);
+        this.longest.delete(key);
+      }
     }
     for (const [key, expires] of this.marks) if (expires <= now) this.marks.delete(key);
   }
@@ -76,6 +82,7 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async close(): Promise<void> {
     this.accepted.clear();
+    this.longest.clear();
     this.marks.clear();
   }
 }

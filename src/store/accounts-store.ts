@@ -90,6 +90,8 @@ export interface AccountsTx {
   /** Active admins other than `exceptUserId`. */
   countOtherActiveAdmins(exceptUserId: string): Promise<number>;
   setPassword(userId: string, passwordHash: string, now: number): Promise<void>;
+  /** The same password's hash at another cost, only while the stored hash is still `from`; false when it was not. */
+  replacePasswordHash(userId: string, from: string, to: string): Promise<boolean>;
 
   insertInvite(invite: NewInvite): Promise<void>;
   /** Voids the user's unused links, so only the newest one works. */

@@ -103,6 +103,17 @@ export class KyselyAccountsTx implements AccountsTx {
       .execute();
   }
 
+  async replacePasswordHash(userId: string, from: string, to: string): Promise<boolean> {
+    const result = await this.trx
+      .updateTable('users')
+      .set({ password_hash: to })
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', userId)
+      .where('password_hash', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async insertInvite(invite: NewInvite): Promise<void> {
     await this.trx
       .insertInto('invites')

@@ -38,6 +38,12 @@ export interface TestServer {
 /** High enough that only the rate-limit tests, which set their own, ever meet a limit. */
 export const GENEROUS = { perSecond: 100_000, perMinute: 1_000_000 };
 
+/**
+ * The scrypt cost of test servers' password hashes: production's N = 2^17 takes seconds per hash
+ * on a busy test machine, and the suite makes hundreds. Tests about the cost set PASSWORD_COST.
+ */
+export const TEST_PASSWORD_COST = { N: 2 ** 14, r: 8, p: 1 };
+
 export interface TestServerOptions {
   backend?: Backend;
   configure?: (config: Config) => Config;
@@ -53,7 +59,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...base,
     database: database.config,
     port: 1,
-    limits: { ...base.limits, export: GENEROUS, api: GENEROUS, feed: GENEROUS, authFailures: GENEROUS, authFailuresPerToken: GENEROUS, signInPerAccount: GENEROUS },
+    limits: {
+      ...base.limits,
+      export: GENEROUS,
+      api: GENEROUS,
+      feed: GENEROUS,
+      authFailures: GENEROUS,
+      authFailuresPerToken: GENEROUS,
+      signInPerAccount: GENEROUS,
+      signInPerAccountAddress: GENEROUS,
+    },
+    passwordCost: TEST_PASSWORD_COST,
   });
   const clock = options.clock ?? new ManualClock();
   const logs: string[] = [];

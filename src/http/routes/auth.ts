@@ -14,7 +14,8 @@ import {
 import { ErrorSchema } from '../../contract/schemas.js';
 import { DomainError } from '../../coaching/errors.js';
 import { AuthFailureLimiter } from '../../ratelimit/auth-failures.js';
-import { rulesFor, type Decision, type RateLimiter } from '../../ratelimit/limiter.js';
+import type { Decision, RateLimiter } from '../../ratelimit/limiter.js';
+import { SignInFailureLimiter } from '../../ratelimit/sign-in-failures.js';
 import type { Store } from '../../store/store.js';
 import { assertOwnOrigin } from '../csrf.js';
 import { HttpError } from '../errors.js';
@@ -37,7 +38,7 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
   const origin = publicOrigin(config);
   const cookie = { httpOnly: true, sameSite: 'lax', path: '/', secure: config.publicUrl.startsWith('https:'), maxAge: ABSOLUTE_LIFETIME_MS / 1000 } as const;
   const authFailures = AuthFailureLimiter.configured(limiter, config.limits);
-  const accountRules = rulesFor(config.limits.signInPerAccount);
+  const signInFailures = SignInFailureLimiter.configured(limiter, config.limits);
 
   /**
    * Runs `check` holding a place in the address's failed-authentication bucket (the one the guard
@@ -70,7 +71,9 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
     {
       schema: {
         summary: 'Sign in to the console with email and password',
-        description: 'Sets the session cookie. A wrong email and a wrong password get the same answer. Limited per account and per address before the password is checked.',
+        description:
+          'Sets the session cookie. A wrong email and a wrong password get the same answer. Failed sign-ins are limited per address, ' +
+          'per account and address, and per account from addresses not known for it, before the password is checked.',
         tags,
         security: [],
         body: SignInBody,
@@ -83,12 +86,19 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
       const signedIn = await fromAddress(
         request,
         async () => {
-          // Every attempt counts for the account, also a right password, and is recorded before
-          // the check, so parallel guesses at one account are held to the limit too.
-          const account = await limiter.consume(`sign-in-account:${normalizeEmail(request.body.email)}`, accountRules);
-          if (!account.allowed) throw tooMany(account, 'sign-in attempts for this account');
-          const result = await signIn(store, request.body.email, request.body.password, request.ip, clock.now());
+          const email = normalizeEmail(request.body.email);
+          const places = await signInFailures.reserve(email, request.ip);
+          if (places.refused) throw tooMany(places.refused.decision, places.refused.what);
+          let result: SignedIn | null;
+          try {
+            result = await signIn(store, request.body.email, request.body.password, request.ip, clock.now(), config.passwordCost);
+          } catch (error) {
+            await places.release();
+            throw error;
+          }
+          // A wrong password keeps its places: it counts per address, per account and address, and in the account's ceiling.
           if (!result) throw new HttpError(401, SIGN_IN_REFUSED);
+          await places.succeeded();
           return result;
         },
         (error) => error instanceof HttpError && error.statusCode === 401,
@@ -154,7 +164,12 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
       assertOwnOrigin(request, origin);
       const signedIn = await fromAddress(
         request,
-        () => acceptInvite(store, request.params.token, request.body.password, request.ip, clock.now()),
+        async () => {
+          const { token } = request.params;
+          const signedIn = await acceptInvite(store, token, request.body.password, request.ip, clock.now(), config.passwordCost);
+          if (signedIn.user.email) await signInFailures.remember(normalizeEmail(signedIn.user.email), request.ip);
+          return signedIn;
+        },
         (error) => error instanceof DomainError && error.kind === 'not_found',
       );
       return startSession(reply, signedIn);
