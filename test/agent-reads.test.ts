@@ -44,12 +44,14 @@ for (const backend of await storeBackends()) {
       return created.json._id as string;
     }
     async function addPoint(sessionId: string, subject: string): Promise<string> {
-      const made = await call('POST', '/api/v1/coaching/points', coach.token, { coachingFormIds: [sessionId], type: 'strength', classification: 'qa', subject });
+      const body = { coachingFormIds: [sessionId], type: 'strength', classification: 'qa', subject };
+      const made = await call('POST', '/api/v1/coaching/points', coach.token, body);
       assert.equal(made.status, 201, made.text);
       return made.json._id as string;
     }
     async function addTodo(sessionId: string, title: string, link?: string): Promise<Reply> {
-      return call('POST', '/api/v1/coaching/todos', coach.token, { coachingFormIds: [sessionId], title, ...(link === undefined ? {} : { link }) });
+      const body = { coachingFormIds: [sessionId], title, ...(link === undefined ? {} : { link }) };
+      return call('POST', '/api/v1/coaching/todos', coach.token, body);
     }
     async function share(sessionId: string): Promise<void> {
       assert.equal((await call('POST', `/api/v1/coaching/sessions/${sessionId}/share`, coach.token)).status, 200);
@@ -89,7 +91,8 @@ for (const backend of await storeBackends()) {
           const full = await read(sessionId, token);
           assert.ok(full.activityLog.every((entry) => entry.ipAddress === '127.0.0.1'), JSON.stringify(full.activityLog));
           // Made at the same instant, so ordered by their random ids.
-          const flags = (items: Array<{ _id: string; isDeleted: boolean }>) => Object.fromEntries(items.map((item) => [item._id, item.isDeleted]));
+          const flags = (items: Array<{ _id: string; isDeleted: boolean }>) =>
+            Object.fromEntries(items.map((item) => [item._id, item.isDeleted]));
           assert.deepEqual(flags(full.coachingPoints), { [kept.point]: false, [deleted.point]: true });
           assert.deepEqual(flags(full.todos), { [kept.todo]: false, [deleted.todo]: true });
           const { activityLog: _log, coachingPoints: _points, todos: _todos, ...fields } = full;
@@ -123,14 +126,18 @@ for (const backend of await storeBackends()) {
         const moved = await call('PATCH', `/api/v1/coaching/sessions/${id}`, coach.token, { agentId: nextAgent.userId });
         assert.equal(moved.status, 200, moved.text);
         const doc = moved.json as Doc;
-        assert.deepEqual([doc.agentId, doc.sharedWithAgent, doc.agentConfirmed, doc.coachConfirmed], [nextAgent.userId, false, false, true]);
+        assert.deepEqual(
+          [doc.agentId, doc.sharedWithAgent, doc.agentConfirmed, doc.coachConfirmed],
+          [nextAgent.userId, false, false, true],
+        );
         assert.equal(doc.activityLog.length, logged + 1, 'one entry for the one write');
         assert.deepEqual(doc.activityLog.at(-1)!.descriptions, [
           `agentId changed from ${agent.userId} to ${nextAgent.userId}`,
           'sharedWithAgent changed from true to false',
           'agentConfirmed changed from true to false',
         ]);
-        assert.equal((await call('GET', `/api/v1/coaching/sessions/${id}`, nextAgent.token)).status, 404, 'not shared with the new agent yet');
+        const byNewAgent = await call('GET', `/api/v1/coaching/sessions/${id}`, nextAgent.token);
+        assert.equal(byNewAgent.status, 404, 'not shared with the new agent yet');
         assert.equal((await call('GET', `/api/v1/coaching/sessions/${id}`, agent.token)).status, 404, 'gone for the previous agent');
       });
 
@@ -155,7 +162,8 @@ for (const backend of await storeBackends()) {
 
         for (const id of [withNotes, withPointNotes]) {
           const before = await read(id, coach.token);
-          const refused = await call('PATCH', `/api/v1/coaching/sessions/${id}`, admin.token, { agentId: nextAgent.userId, coachNotes: 'moved' });
+          const change = { agentId: nextAgent.userId, coachNotes: 'moved' };
+          const refused = await call('PATCH', `/api/v1/coaching/sessions/${id}`, admin.token, change);
           assertError(refused, 409, /holds its agent's notes/);
           assert.deepEqual(await read(id, coach.token), before, 'nothing changed');
         }
@@ -175,7 +183,14 @@ for (const backend of await storeBackends()) {
     });
 
     describe('a to-do\'s link', () => {
-      const bad = ['javascript:alert(1)', ' JavaScript:alert(1)', 'data:text/html,<script>alert(1)</script>', '/relative/path', 'kb.example.com/a', 'ftp://example.com/x'];
+      const bad = [
+        'javascript:alert(1)',
+        ' JavaScript:alert(1)',
+        'data:text/html,<script>alert(1)</script>',
+        '/relative/path',
+        'kb.example.com/a',
+        'ftp://example.com/x',
+      ];
 
       it('must be an absolute http: or https: URL when a to-do is made', async () => {
         const id = await newSession('Links');
@@ -187,7 +202,8 @@ for (const backend of await storeBackends()) {
           assert.equal(made.status, 201, made.text);
           assert.equal(made.json.link, link);
         }
-        assert.deepEqual((await read(id, coach.token)).todos.map((t) => t.link).sort(), ['http://intranet.example/x', 'https://kb.example.com/a?b=1']);
+        const links = (await read(id, coach.token)).todos.map((t) => t.link).sort();
+        assert.deepEqual(links, ['http://intranet.example/x', 'https://kb.example.com/a?b=1']);
       });
 
       it('must be one when a to-do is changed, and a refused change changes nothing', async () => {
@@ -195,7 +211,9 @@ for (const backend of await storeBackends()) {
         const made = await addTodo(id, 'Read this', 'https://kb.example.com/a');
         const path = `/api/v1/coaching/todos/${made.json._id}`;
         const before = await read(id, coach.token);
-        for (const link of bad) assertError(await call('PATCH', path, coach.token, { link }), 400, /link must be an absolute http: or https: URL/);
+        for (const link of bad) {
+          assertError(await call('PATCH', path, coach.token, { link }), 400, /link must be an absolute http: or https: URL/);
+        }
         assert.deepEqual(await read(id, coach.token), before);
         const cleared = await call('PATCH', path, coach.token, { link: null });
         assert.equal(cleared.status, 200, cleared.text);

@@ -36,8 +36,10 @@ describe('console: the agent\'s view of a session', { skip: skip ?? false }, () 
     const call = (method: string, path: string, body?: unknown) => server.request(method, path, { token: coach.token, body });
     const created = await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Refund call review', agentId: agent.userId });
     const id = created.json._id as string;
-    await call('POST', '/api/v1/coaching/points', { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Warm greeting' });
-    const removed = await call('POST', '/api/v1/coaching/points', { coachingFormIds: [id], type: 'opportunity', classification: 'qa', subject: 'Withdrawn remark' });
+    const point = (type: string, subject: string) =>
+      call('POST', '/api/v1/coaching/points', { coachingFormIds: [id], type, classification: 'qa', subject });
+    await point('strength', 'Warm greeting');
+    const removed = await point('opportunity', 'Withdrawn remark');
     await call('DELETE', `/api/v1/coaching/points/${removed.json._id}`);
     await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [id], title: 'Read the refund policy', link: GOOD_LINK });
     const gone = await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [id], title: 'Withdrawn task' });
@@ -45,8 +47,8 @@ describe('console: the agent\'s view of a session', { skip: skip ?? false }, () 
     // A link written before links were checked: only the store itself can still write one.
     const now = server.clock.now();
     await server.store.coaching(org.orgId, (tx) => tx.saveTodo({
-      id: 'todo-old-link', sessionIds: [id], actionString: null, completedAt: null, createdAt: now, creatorId: coach.userId, description: null,
-      link: OLD_LINK, status: 'incomplete', title: 'Old task', type: null, updatedAt: now, isDeleted: false,
+      id: 'todo-old-link', sessionIds: [id], actionString: null, completedAt: null, createdAt: now, creatorId: coach.userId,
+      description: null, link: OLD_LINK, status: 'incomplete', title: 'Old task', type: null, updatedAt: now, isDeleted: false,
     }, true));
     assert.equal((await call('POST', `/api/v1/coaching/sessions/${id}/share`)).status, 200);
 

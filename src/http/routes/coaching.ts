@@ -44,12 +44,29 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   );
   app.get<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id',
-    { schema: { summary: 'Read a session in the export shape', description: READ_AS_AGENT, tags: sessionTag, params: IdParams, response: session } },
+    {
+      schema: {
+        summary: 'Read a session in the export shape',
+        description: READ_AS_AGENT,
+        tags: sessionTag,
+        params: IdParams,
+        response: session,
+      },
+    },
     async (request) => getSession(store, actorOf(request), request.params.id),
   );
   app.patch<{ Params: IdParams; Body: UpdateSessionBody }>(
     '/api/v1/coaching/sessions/:id',
-    { schema: { summary: 'Change a session', description: `${PATCH_SESSION} ${REASSIGNMENT} ${ANSWERED_AS_READ}`, tags: sessionTag, params: IdParams, body: UpdateSessionBody, response: session } },
+    {
+      schema: {
+        summary: 'Change a session',
+        description: `${PATCH_SESSION} ${REASSIGNMENT} ${ANSWERED_AS_READ}`,
+        tags: sessionTag,
+        params: IdParams,
+        body: UpdateSessionBody,
+        response: session,
+      },
+    },
     async (request) => updateSession(store, actorOf(request), request.params.id, request.body, clock.now()),
   );
   app.delete<{ Params: IdParams }>(
@@ -64,7 +81,15 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   );
   app.post<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id/confirm',
-    { schema: { summary: 'Confirm a session as its coach or its agent (whoever calls)', description: ANSWERED_AS_READ, tags: sessionTag, params: IdParams, response: session } },
+    {
+      schema: {
+        summary: 'Confirm a session as its coach or its agent (whoever calls)',
+        description: ANSWERED_AS_READ,
+        tags: sessionTag,
+        params: IdParams,
+        response: session,
+      },
+    },
     async (request) => confirmSession(store, actorOf(request), request.params.id, clock.now()),
   );
 
