@@ -1,10 +1,11 @@
 import type { CreatePointBody, CreateTodoBody, UpdatePointBody, UpdateTodoBody } from '../contract/coaching-schemas.js';
+import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
 import type { CoachingPoint, Todo } from '../contract/schemas.js';
 import { newId } from '../ids.js';
 import type { CoachingTx, Store } from '../store/store.js';
 import type { Actor } from './actor.js';
 import { describeChanges } from './describe-changes.js';
-import { DomainError, forbidden, notFound } from './errors.js';
+import { DomainError, forbidden, invalid, notFound } from './errors.js';
 import { pointDocument, todoDocument } from './documents.js';
 import { logEntry } from './log-entry.js';
 import { AGENT_WRITABLE, canManage, canRead, isSharedAgent } from './permissions.js';
@@ -139,6 +140,12 @@ async function softDelete<T extends Item>(
   return deleted;
 }
 
+/** A to-do's link is checked before anything is read or written (SPEC §12). */
+function checkLink(link: string | null | undefined): void {
+  if (link === null || link === undefined || isWebLink(link)) return;
+  throw invalid(`link must be ${WEB_LINK_RULE}, not ${JSON.stringify(link.slice(0, 100))}.`);
+}
+
 /** A to-do answered from inside its transaction, with its creator's name. */
 async function todoAnswer(tx: CoachingTx, todo: TodoRecord): Promise<Todo> {
   return todoDocument(todo, (await tx.getUser(todo.creatorId))?.name ?? '');
@@ -167,6 +174,7 @@ export async function deletePoint(store: Store, actor: Actor, id: string, now: n
 }
 
 export async function createTodo(store: Store, actor: Actor, input: CreateTodoBody, now: number): Promise<Todo> {
+  checkLink(input.link);
   const id = newId(now);
   return store.coaching(actor.orgId, async (tx) => {
     const sessions = await linkableSessions(tx, actor, input.coachingFormIds);
@@ -197,6 +205,7 @@ const TODO_FIELDS = {
 } as const satisfies Record<keyof UpdateTodoBody, keyof TodoRecord>;
 
 export async function updateTodo(store: Store, actor: Actor, id: string, patch: UpdateTodoBody, now: number): Promise<Todo> {
+  checkLink(patch.link);
   return store.coaching(actor.orgId, async (tx) => {
     const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id, patch.coachingFormIds);
     const fields = Object.keys(patch) as Array<keyof UpdateTodoBody>;

@@ -27,6 +27,14 @@ export function canManage(user: UserRecord, session: Parties): boolean {
   return user.role === 'admin' || (user.role === 'coach' && ownsAsCoach(user, session));
 }
 
+/**
+ * Whether the reader sees a session as its agent does (SPEC §12: no IP addresses, nothing deleted).
+ * Whoever may read a session without managing it is its agent; admins and its coaches see everything.
+ */
+export function readsAsAgent(user: UserRecord, session: Parties): boolean {
+  return !canManage(user, session);
+}
+
 /** The fields an agent may write. */
 export const AGENT_WRITABLE = new Set(['agentNotes']);
 

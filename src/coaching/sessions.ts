@@ -4,10 +4,12 @@ import type { ExportSession } from '../contract/schemas.js';
 import { newId } from '../ids.js';
 import type { CoachingTx, Store } from '../store/store.js';
 import type { Actor } from './actor.js';
+import { sessionAsReadBy } from './agent-view.js';
 import { describeChanges } from './describe-changes.js';
 import { DomainError, forbidden, invalid, notFound } from './errors.js';
 import { logDocument, sessionDocument } from './documents.js';
 import { logEntry } from './log-entry.js';
+import { reassignAgent } from './reassignment.js';
 import { AGENT_WRITABLE, canManage, canRead, isSharedAgent } from './permissions.js';
 import type { SessionRecord, TemplateRecord, UserRecord } from './records.js';
 
@@ -16,7 +18,7 @@ import type { SessionRecord, TemplateRecord, UserRecord } from './records.js';
 async function answer(store: Store, actor: Actor, id: string): Promise<ExportSession> {
   const doc = await store.readSession(actor.orgId, id);
   if (!doc) throw notFound('coaching session', id);
-  return doc;
+  return sessionAsReadBy(actor.user, doc);
 }
 
 export function dateOrNull(value: string | null | undefined, field: string): number | null {
@@ -106,7 +108,7 @@ export async function createSession(store: Store, actor: Actor, input: CreateSes
 export async function getSession(store: Store, actor: Actor, id: string): Promise<ExportSession> {
   const doc = await store.readSession(actor.orgId, id);
   if (!doc || !canRead(actor.user, doc)) throw notFound('coaching session', id);
-  return doc;
+  return sessionAsReadBy(actor.user, doc);
 }
 
 const PATCH_FIELDS: Record<keyof UpdateSessionBody, keyof SessionRecord> = {
@@ -137,7 +139,8 @@ export async function updateSession(store: Store, actor: Actor, id: string, patc
       const value = field === 'meetingDate' ? dateOrNull(patch.meetingDate, 'meetingDate') : patch[field];
       (after as unknown as Record<string, unknown>)[PATCH_FIELDS[field]] = value;
     }
-    const descriptions = describeChanges(before, after, fields.map((f) => PATCH_FIELDS[f]), {
+    const reset = await reassignAgent(tx, before, after);
+    const descriptions = describeChanges(before, after, [...fields.map((f) => PATCH_FIELDS[f]), ...reset], {
       dates: ['meetingDate'],
       names: { templateId: 'coachingTemplateId' },
     });

@@ -126,7 +126,13 @@ const todoFields = {
   status: OneOf(TODO_STATUSES),
   actionString: Nullable(Short),
   description: Nullable(Notes),
-  link: Nullable(Type.String({ maxLength: 2000 })),
+  link: Nullable(
+    Type.String({
+      maxLength: 2000,
+      description: 'An absolute http: or https: URL; anything else is refused with 400.',
+      examples: ['https://kb.example.com/a/42'],
+    }),
+  ),
   type: Nullable(Type.String({ maxLength: 100 })),
 };
 const { coachingFormIds: _todoIds, title: _title, ...optionalTodoFields } = todoFields;

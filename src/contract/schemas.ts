@@ -48,7 +48,7 @@ export const ActivityLogEntrySchema = Type.Object(
     actionType: Type.String({ minLength: 1 }),
     descriptions: Type.Array(Text),
     timestamp: DateTime,
-    ipAddress: NullableText,
+    ipAddress: Nullable(Type.String({ description: 'The client\'s address; null in a session read by its agent.' })),
   },
   closed,
 );
@@ -86,7 +86,7 @@ export const TodoSchema = Type.Object(
     creatorId: Id,
     creatorName: Text,
     description: NullableText,
-    link: NullableText,
+    link: Nullable(Type.String({ description: 'An absolute http: or https: URL.' })),
     status: Type.String({ minLength: 1 }),
     title: Text,
     type: NullableText,

@@ -61,6 +61,14 @@ async function authenticateCookie(store: Store, sessionId: string, now: number):
   };
 }
 
+/**
+ * Whose count a request uses up. The export and the change feed are the organization's (SPEC §2);
+ * the api bucket is each user's (SPEC §12), so one busy agent cannot starve the admin's integrations.
+ */
+export function bucketKey(bucket: Bucket, principal: Principal): string {
+  return bucket === 'api' ? `api:${principal.orgId}:${principal.user.id}` : `${bucket}:${principal.orgId}`;
+}
+
 export function publicOrigin(config: Config): string {
   return new URL(config.publicUrl).origin;
 }
@@ -110,7 +118,7 @@ export function installGuard(
 
     const bucket = guard.bucket ?? 'api';
     const rules = buckets[bucket];
-    const decision = await deps.limiter.consume(`${bucket}:${result.principal.orgId}`, rules);
+    const decision = await deps.limiter.consume(bucketKey(bucket, result.principal), rules);
     setRateHeaders(reply, decision, rules);
     if (!decision.allowed) throw rejected(bucket, decision);
   });

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
+import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
 import { ExportSessionSchema, type ExportSession } from '../contract/schemas.js';
 import type {
   LogEntryRecord,
@@ -154,6 +155,9 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
     doc.todos.forEach((todo, i) => {
       if (!todo.coachingFormIds.includes(doc._id)) {
         throw new ImportError(`Element ${element}: todos[${i}].coachingFormIds does not name the session it is listed under.`);
+      }
+      if (todo.link !== null && !isWebLink(todo.link)) {
+        throw new ImportError(`Element ${element} (_id ${JSON.stringify(doc._id)}): todos[${i}].link must be ${WEB_LINK_RULE}.`);
       }
       users.check(todo.creatorId, { id: todo.creatorId, name: todo.creatorName, role: 'coach' }, element, `todos[${i}].creatorName`);
       todos.check(todo._id, todoRecord(todo), element, `todos[${i}]`);

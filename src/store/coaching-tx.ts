@@ -2,7 +2,7 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { Dialect } from './dialect.js';
-import { pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
+import { flag, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
 
@@ -137,6 +137,21 @@ export class KyselyCoachingTx implements CoachingTx {
         ip_address: entry.ipAddress,
       })
       .execute();
+  }
+
+  async hasPointAgentNotes(sessionId: string): Promise<boolean> {
+    const row = await this.trx
+      .selectFrom('coaching_point_sessions as l')
+      .innerJoin('coaching_points as p', (join) => join.onRef('p.org_id', '=', 'l.org_id').onRef('p.id', '=', 'l.item_id'))
+      .select('p.id')
+      .where('l.org_id', '=', this.orgId)
+      .where('l.session_id', '=', sessionId)
+      .where('p.is_deleted', '=', flag(false))
+      .where('p.agent_notes', 'is not', null)
+      .where('p.agent_notes', '<>', '')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async getUser(id: string): Promise<UserRecord | null> {

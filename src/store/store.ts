@@ -57,6 +57,8 @@ export interface CoachingTx {
   getTodo(id: string): Promise<TodoRecord | null>;
   saveTodo(todo: TodoRecord, isNew: boolean): Promise<void>;
   appendLog(sessionId: string, entry: LogEntryRecord): Promise<void>;
+  /** Whether a coaching point on the session, not deleted, holds agent notes (neither null nor empty). */
+  hasPointAgentNotes(sessionId: string): Promise<boolean>;
   getUser(id: string): Promise<UserRecord | null>;
   getTemplate(id: string): Promise<TemplateRecord | null>;
   /**

@@ -23,6 +23,14 @@ import type { Store } from '../../store/store.js';
 import { actorOf } from '../actor.js';
 
 const errors = { '4xx': ErrorSchema };
+const READ_AS_AGENT =
+  'Admins and the session\'s coaches read every field. Its agent (once shared) reads it without anything deleted: ' +
+  'no coaching points or to-dos with isDeleted true, and every activityLog entry with ipAddress null.';
+const ANSWERED_AS_READ = 'Answers the session as the caller reads it (see GET).';
+const PATCH_SESSION = 'Admins and the session\'s coach: any field here. The agent, once shared: agentNotes only.';
+const REASSIGNMENT =
+  'A different agentId also sets sharedWithAgent and agentConfirmed to false, and is refused (409) while the session\'s agentNotes, ' +
+  'or those of a coaching point on it that is not deleted, are set.';
 const session = { 200: ExportSessionSchema, ...errors };
 
 export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock }): void {
@@ -36,12 +44,29 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   );
   app.get<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id',
-    { schema: { summary: 'Read a session in the export shape', tags: sessionTag, params: IdParams, response: session } },
+    {
+      schema: {
+        summary: 'Read a session in the export shape',
+        description: READ_AS_AGENT,
+        tags: sessionTag,
+        params: IdParams,
+        response: session,
+      },
+    },
     async (request) => getSession(store, actorOf(request), request.params.id),
   );
   app.patch<{ Params: IdParams; Body: UpdateSessionBody }>(
     '/api/v1/coaching/sessions/:id',
-    { schema: { summary: 'Change a session', description: 'Admins and the session\'s coach: any field here. The agent, once shared: agentNotes only.', tags: sessionTag, params: IdParams, body: UpdateSessionBody, response: session } },
+    {
+      schema: {
+        summary: 'Change a session',
+        description: `${PATCH_SESSION} ${REASSIGNMENT} ${ANSWERED_AS_READ}`,
+        tags: sessionTag,
+        params: IdParams,
+        body: UpdateSessionBody,
+        response: session,
+      },
+    },
     async (request) => updateSession(store, actorOf(request), request.params.id, request.body, clock.now()),
   );
   app.delete<{ Params: IdParams }>(
@@ -56,7 +81,15 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   );
   app.post<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id/confirm',
-    { schema: { summary: 'Confirm a session as its coach or its agent (whoever calls)', tags: sessionTag, params: IdParams, response: session } },
+    {
+      schema: {
+        summary: 'Confirm a session as its coach or its agent (whoever calls)',
+        description: ANSWERED_AS_READ,
+        tags: sessionTag,
+        params: IdParams,
+        response: session,
+      },
+    },
     async (request) => confirmSession(store, actorOf(request), request.params.id, clock.now()),
   );
 

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { isWebLink } from '../../../src/contract/links.js';
 import { api } from '../api';
 import { formatDateTime, t, type MessageKey } from '../i18n';
 import { navigate } from '../router';
@@ -312,7 +313,7 @@ function TodoItem({ todo, manage, reload }: { todo: Todo; manage: boolean; reloa
       </div>
       {todo.description ? <p>{todo.description}</p> : null}
       <dl class="details compact">
-        {todo.link ? <><dt>{t('todo.link')}</dt><dd><a href={todo.link} rel="noopener noreferrer" target="_blank">{todo.link}</a></dd></> : null}
+        {todo.link ? <><dt>{t('todo.link')}</dt><dd><TodoLink link={todo.link} /></dd></> : null}
         <dt>{t('todo.creator')}</dt><dd>{todo.creatorName}</dd>
         {done ? <><dt>{t('todo.completedAt')}</dt><dd>{formatDateTime(todo.completedAt)}</dd></> : null}
       </dl>
@@ -331,6 +332,12 @@ function TodoItem({ todo, manage, reload }: { todo: Todo; manage: boolean; reloa
       ) : null}
     </li>
   );
+}
+
+/** Only an http(s) link is clickable; anything else (older data) is shown as text, never followed. */
+function TodoLink({ link }: { link: string }) {
+  if (!isWebLink(link)) return <span>{link}</span>;
+  return <a href={link} rel="noopener noreferrer" target="_blank">{link}</a>;
 }
 
 function AddTodo({ sessionId, reload }: { sessionId: string; reload: () => void }) {
