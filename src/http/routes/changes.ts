@@ -28,7 +28,7 @@ export const ChangesPageSchema = Type.Object(
   {
     sessions: Type.Array(ExportSessionSchema, { description: 'Each changed session once, in its current state, in the export\'s shape; oldest change first.' }),
     cursor: Type.String({ description: 'Pass it back to get the changes after this page; the same cursor when there was nothing new.' }),
-    hasMore: Type.Boolean({ description: 'Whether more changes wait after this cursor now.' }),
+    hasMore: Type.Boolean({ description: 'Whether more changes wait after this cursor now (also when the page ended early at about 8 MB).' }),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { sessionFacts } from '../../analytics/session-facts.js';
-import { documentSize, grownPastLimit, sessionLimitError, type DocumentSize } from '../../coaching/limits.js';
+import { documentSize, exceededLimit, grownPastLimit, sessionLimitError, type DocumentSize } from '../../coaching/limits.js';
 import type { ExportSession } from '../../contract/schemas.js';
 import type { Dialect } from '../dialect.js';
 import { idIn, readSessionsById } from '../export-pages.js';
@@ -62,7 +62,7 @@ async function storedSizes(trx: Kysely<Database>, dialect: Dialect, orgId: strin
  * writers cannot both pass; the stored documents are read only for a document over a limit.
  */
 async function enforceLimits(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[]): Promise<void> {
-  const over = docs.filter((d) => grownPastLimit(d.size, null) !== null);
+  const over = docs.filter((d) => exceededLimit(d.size) !== null);
   if (over.length === 0) return;
   const before = await storedSizes(trx, dialect, orgId, over.map((d) => d.sessionId));
   for (const d of over) {
