@@ -21,6 +21,7 @@ import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
+import { seedBusySessions } from './busy-sessions.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { startServer, type Server } from './server.js';
@@ -46,7 +47,7 @@ const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
 interface Dataset {
   database: DatabaseConfig;
-  small: { orgId: string; token: string; coachToken: string; agentId: string };
+  small: { orgId: string; token: string; coachToken: string; agentId: string; busySessions: string[] };
   large: { orgId: string; token: string } | null;
   seedRate: number;
   rename: { sessions: number; milliseconds: number } | null;
@@ -78,6 +79,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     const agentId = newId();
     await store.createUser(small.orgId, { id: agentId, email: 'agent@example.test', name: 'Bench Agent', role: 'agent' }, now);
     const coachToken = (await issueToken(store, { orgId: small.orgId, userId: coachId }, null, now)).secret;
+    const busySessions = await seedBusySessions(store, small.orgId, { coachId, agentId }, now);
     let large: Dataset['large'] = null;
     if (withLarge) {
       const org = await createOrganization(store, { name: 'Bench 100k', adminEmail: 'big@example.test' }, now);
@@ -85,7 +87,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
       large = { orgId: org.orgId, token: org.token };
     }
     const rename = withRename ? await renameFanOut(store, now) : null;
-    return { database, small: { orgId: small.orgId, token: small.token, coachToken, agentId }, large, seedRate, rename };
+    return { database, small: { orgId: small.orgId, token: small.token, coachToken, agentId, busySessions }, large, seedRate, rename };
   } finally {
     await store.close();
   }
@@ -263,16 +265,32 @@ async function concurrentExports(server: Server, token: string, encoding: 'ident
 
 async function writes(server: Server, dataset: Dataset) {
   const headers = { apiToken: dataset.small.coachToken, 'content-type': 'application/json' };
-  const session = await fetch(`${server.url}/api/v1/coaching/sessions`, { method: 'POST', headers, body: JSON.stringify({ coachingFormName: 'Bench', agentId: dataset.small.agentId }) });
-  const sessionId = ((await session.json()) as { _id: string })._id;
-  const load = async (title: string, pathName: string, body: unknown) => {
-    const result = await autocannon({ url: `${server.url}${pathName}`, method: 'POST', headers, body: JSON.stringify(body), connections: 10, duration: 5 });
+  const load = async (title: string, pathName: string, body: (n: number) => unknown) => {
+    let sent = 0;
+    const result = await autocannon({
+      url: `${server.url}${pathName}`,
+      connections: 10,
+      duration: 5,
+      requests: [{ method: 'POST', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify(body(sent++)) }) }],
+    });
     const ok = result['2xx'];
     return { title, connections: 10, requestsPerSecond: Math.round(ok / result.duration), p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
   };
+  // Points go to sessions that start with 2,000 log entries each, in turn, so no session passes the
+  // size limits (a refused add would count as non2xx, and one session would soon refuse them all).
+  const busy = dataset.small.busySessions;
   return [
-    await load('create session', '/api/v1/coaching/sessions', { coachingFormName: 'Load', agentId: dataset.small.agentId, meetingFormat: 'live' }),
-    await load('add coaching point', '/api/v1/coaching/points', { coachingFormIds: [sessionId], type: 'strength', classification: 'qa', subject: 'Load' }),
+    await load('create session', '/api/v1/coaching/sessions', () => ({
+      coachingFormName: 'Load',
+      agentId: dataset.small.agentId,
+      meetingFormat: 'live',
+    })),
+    await load('add coaching point', '/api/v1/coaching/points', (n) => ({
+      coachingFormIds: [busy[n % busy.length]],
+      type: 'strength',
+      classification: 'qa',
+      subject: 'Load',
+    })),
   ];
 }
 

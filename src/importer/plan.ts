@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { describeLimit, documentSize, exceededLimit } from '../coaching/limits.js';
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
@@ -134,6 +135,10 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
       throw new ImportError(`Element ${element}: _id ${JSON.stringify(doc._id)} is already used by element ${earlier}.`);
     }
     sessionIds.set(doc._id, element);
+    // The given document stands for the one the import will store: what it lists is what that shows.
+    const size = documentSize(doc, JSON.stringify(doc));
+    const over = exceededLimit(size);
+    if (over) throw new ImportError(`Element ${element}: ${describeLimit(doc._id, over, size)}`);
     users.check(doc.formCreatorId, { id: doc.formCreatorId, name: doc.formCreatorName, role: 'coach' }, element, 'formCreatorName');
     users.check(doc.coachId, { id: doc.coachId, name: doc.coachName, role: 'coach' }, element, 'coachName');
     users.check(doc.agentId, { id: doc.agentId, name: doc.agentName, role: 'agent' }, element, 'agentName');

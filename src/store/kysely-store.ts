@@ -340,8 +340,8 @@ export class KyselyStore implements Store {
     yield* this.driver.exportDocuments(orgId, window);
   }
 
-  changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {
-    return changesAfter(this.db, this.dialect, orgId, after, limit);
+  changesAfter(orgId: string, after: FeedPosition | null, limit: number, maxBytes?: number): Promise<FeedChange[]> {
+    return changesAfter(this.db, this.dialect, orgId, after, limit, maxBytes);
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {

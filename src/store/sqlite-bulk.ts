@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { exceededLimit, sessionLimitError } from '../coaching/limits.js';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { renderImportedSessions } from './documents/render-plan.js';
@@ -32,6 +33,11 @@ export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
     writeRows(db, orgId, plan, now, empty);
     const docs = renderImportedSessions(plan, namesAfter(db, orgId, plan));
+    for (const d of docs) {
+      // An imported session is written whole, so it is held to the limits whatever it was before.
+      const kind = exceededLimit(d.size);
+      if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
+    }
     writeDocuments(db, orgId, docs);
     writeStats(db, orgId, docs);
     for (const sql of deferred) db.exec(sql);

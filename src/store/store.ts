@@ -183,8 +183,10 @@ export interface Store extends AccountsStore {
   /**
    * Sessions whose document changed after `after` (null: from the start), oldest change first,
    * at most `limit`, each once, only positions that no still-running transaction can precede.
+   * With `maxBytes`, only the changes whose earlier changes in the answer hold at most that many
+   * bytes of documents, and always the first two (src/feed/page.ts cuts the page from them).
    */
-  changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]>;
+  changesAfter(orgId: string, after: FeedPosition | null, limit: number, maxBytes?: number): Promise<FeedChange[]>;
 
   /** Writes a validated import in one transaction: all of it or none of it (and its audit entry). */
   applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;

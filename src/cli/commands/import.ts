@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DomainError } from '../../coaching/errors.js';
 import { planImport } from '../../importer/plan.js';
 import { readDocuments } from '../../importer/read-file.js';
 import { CliError, cliContext, resolveOrg, withStore } from '../context.js';
@@ -19,7 +20,11 @@ export function importCommand(program: Command): void {
       if (!planned.ok) throw new CliError(`Nothing was imported. ${planned.error}`);
       const counts = await withStore(context, async (store) => {
         const orgId = await resolveOrg(store, options.org);
-        return store.applyImport(orgId, planned.plan, context.clock.now());
+        return store.applyImport(orgId, planned.plan, context.clock.now()).catch((error: unknown) => {
+          // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
+          if (error instanceof DomainError) throw new CliError(`Nothing was imported. ${error.message}`);
+          throw error;
+        });
       });
       context.print(
         `Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`,

@@ -2,7 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import { ErrorSchema, ExportSessionSchema } from '../../contract/schemas.js';
+import { FEED_PAGE_BYTES } from '../../coaching/limits.js';
 import { FEED_START, decodeCursor, encodeCursor } from '../../feed/cursor.js';
+import { feedPage } from '../../feed/page.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { principalOf } from '../guard.js';
@@ -12,7 +14,13 @@ export const FEED_MAX_LIMIT = 1000;
 
 const ChangesQuery = Type.Object({
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'The cursor of the previous page; absent: from the beginning.' })),
-  limit: Type.Optional(Type.String({ description: `Sessions per page, 1..${FEED_MAX_LIMIT} (default ${FEED_DEFAULT_LIMIT}).`, examples: ['500'] })),
+  limit: Type.Optional(
+    Type.String({
+      description:
+        `Sessions per page, 1..${FEED_MAX_LIMIT} (default ${FEED_DEFAULT_LIMIT}); a page ends earlier once its documents reach about 8 MB.`,
+      examples: ['500'],
+    }),
+  ),
 });
 type ChangesQuery = Static<typeof ChangesQuery>;
 
@@ -20,7 +28,7 @@ export const ChangesPageSchema = Type.Object(
   {
     sessions: Type.Array(ExportSessionSchema, { description: 'Each changed session once, in its current state, in the export\'s shape; oldest change first.' }),
     cursor: Type.String({ description: 'Pass it back to get the changes after this page; the same cursor when there was nothing new.' }),
-    hasMore: Type.Boolean({ description: 'Whether more changes wait after this cursor now.' }),
+    hasMore: Type.Boolean({ description: 'Whether more changes wait after this cursor now (also when the page ended early at about 8 MB).' }),
   },
   { additionalProperties: false },
 );
@@ -60,13 +68,14 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; config
         if (!reading.ok) throw new HttpError(400, reading.error);
         after = reading.position;
       }
-      // One more than asked tells whether more wait, without a second query.
-      const changes = await deps.store.changesAfter(orgId, after, limit + 1);
-      const page = changes.slice(0, limit);
+      // One more than asked tells whether more wait, without a second query; large documents end a page early.
+      const answered = await deps.store.changesAfter(orgId, after, limit + 1, FEED_PAGE_BYTES);
+      const { changes: page, hasMore } = feedPage(answered, limit, FEED_PAGE_BYTES);
       const last = page.at(-1)?.position ?? after;
       const cursor = encodeCursor(deps.config.feedCursorSecret, orgId, last);
       reply.type('application/json; charset=utf-8');
-      return reply.send(`{"sessions":[${page.map((change) => change.doc).join(',')}],"cursor":${JSON.stringify(cursor)},"hasMore":${changes.length > limit}}`);
+      const sessions = page.map((change) => change.doc).join(',');
+      return reply.send(`{"sessions":[${sessions}],"cursor":${JSON.stringify(cursor)},"hasMore":${hasMore}}`);
     },
   );
 }

@@ -21,34 +21,62 @@ const START: FeedPosition = { xid: '0', seq: '0' };
  * that cannot be placed (it just ended, or its session is not visible to this role) counts as ours,
  * so the bound is never above the oldest transaction that could still write a document here.
  * SQLite serializes writers, so every stored row is final: xid is 0 and seq a counter.
+ *
+ * With `maxBytes`, only the changes whose earlier changes in the answer hold at most that many
+ * bytes of documents, and always the first two: enough for a page cut at about maxBytes
+ * (src/feed/page.ts) to know whether more follow, without reading every large document behind it.
  */
-export async function changesAfter(db: Kysely<Database>, dialect: Dialect, orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {
+export async function changesAfter(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  orgId: string,
+  after: FeedPosition | null,
+  limit: number,
+  maxBytes?: number,
+): Promise<FeedChange[]> {
   const from = after ?? START;
+  // Past any real total (bigint and SQLite integers both hold it), so no change is left out.
+  const bytes = maxBytes ?? Number.MAX_SAFE_INTEGER;
   // Positions reach SQL as numbers; anything else is the caller's bug (a cursor is checked before it gets here).
   if (!/^\d{1,20}$/.test(from.xid) || !/^\d{1,19}$/.test(from.seq)) throw new RangeError('A feed position is two decimal strings.');
   if (dialect === 'postgres') {
+    // Ordered by the xid8 column (qualified: a bare xid would name the text output column, and sort
+    // '10' before '9'). The window sums run over the `limit` rows the index hands out first, never over the whole feed;
+    // octet_length reads a stored text's size without decompressing it.
     const { rows } = await sql<{ xid: string; seq: number | string; doc: string }>`
-      select xid::text as xid, seq, doc from session_documents
-      where org_id = ${orgId}
-        and (xid, seq) > (${from.xid}::xid8, ${from.seq}::bigint)
-        and xid < (
-          select coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot()))
-          from pg_snapshot_xip(pg_current_snapshot()) as running
-          where (running::text::numeric % 4294967296)::text::xid not in (
-            select backend_xid from pg_stat_activity where datname <> current_database() and backend_xid is not null))
-      order by xid, seq
-      limit ${limit}`.execute(db);
+      select xid::text as xid, seq, doc from (
+        select xid, seq, doc,
+          sum(octet_length(doc)) over w - octet_length(doc) as before,
+          row_number() over w as rn
+        from (
+          select xid, seq, doc from session_documents
+          where org_id = ${orgId}
+            and (xid, seq) > (${from.xid}::xid8, ${from.seq}::bigint)
+            and xid < (
+              select coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot()))
+              from pg_snapshot_xip(pg_current_snapshot()) as running
+              where (running::text::numeric % 4294967296)::text::xid not in (
+                select backend_xid from pg_stat_activity where datname <> current_database() and backend_xid is not null))
+          order by xid, seq
+          limit ${limit}) as first_rows
+        window w as (order by xid, seq rows between unbounded preceding and current row)) as sized
+      where before <= ${bytes} or rn <= 2
+      order by sized.xid, sized.seq`.execute(db);
     return rows.map((row) => ({ position: { xid: row.xid, seq: String(row.seq) }, doc: row.doc }));
   }
-  const rows = await db
-    .selectFrom('session_documents')
-    .select(['seq', 'doc'])
-    .where('org_id', '=', orgId)
-    .where('xid', '=', 0)
-    .where('seq', '>', Number(from.seq))
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
+  const { rows } = await sql<{ seq: number; doc: Buffer | string }>`
+    select seq, doc from (
+      select seq, doc,
+        sum(length(doc)) over w - length(doc) as before,
+        row_number() over w as rn
+      from (
+        select seq, doc from session_documents
+        where org_id = ${orgId} and xid = 0 and seq > ${Number(from.seq)}
+        order by seq
+        limit ${limit}) as first_rows
+      window w as (order by seq rows between unbounded preceding and current row)) as sized
+    where before <= ${bytes} or rn <= 2
+    order by seq`.execute(db);
   return rows.map((row) => ({
     position: { xid: '0', seq: String(row.seq) },
     doc: typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8'),

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { sessionFacts } from '../../analytics/session-facts.js';
+import { documentSize, exceededLimit, grownPastLimit, sessionLimitError, type DocumentSize } from '../../coaching/limits.js';
 import type { ExportSession } from '../../contract/schemas.js';
 import type { Dialect } from '../dialect.js';
 import { idIn, readSessionsById } from '../export-pages.js';
@@ -22,19 +23,57 @@ const SESSIONS_PER_ROUND = 500;
 /** The stored form of a rendered session: its JSON, exactly as JSON.stringify writes it. */
 export function renderedDocument(session: ExportSession): RenderedDocument {
   const facts = sessionFacts(session);
-  return { sessionId: facts.sessionId, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json: JSON.stringify(session), facts };
+  const json = JSON.stringify(session);
+  const size = documentSize(session, json);
+  return { sessionId: facts.sessionId, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json, facts, size };
 }
 
-/** What a rewrite stores: both, except while a migration builds one of them for the first time. */
+/**
+ * What a rewrite stores: both, except while a migration builds one of them for the first time;
+ * `limits`: whether the session size limits are enforced (every write, but not a migration's rebuild).
+ */
 interface Targets {
   documents: boolean;
   stats: boolean;
+  limits?: boolean;
 }
 
-const BOTH: Targets = { documents: true, stats: true };
+const BOTH: Targets = { documents: true, stats: true, limits: true };
+
+/** The sizes of these sessions' stored documents, before the caller's transaction rewrites them. */
+async function storedSizes(trx: Kysely<Database>, dialect: Dialect, orgId: string, ids: string[]): Promise<Map<string, DocumentSize>> {
+  const rows = await trx
+    .selectFrom('session_documents')
+    .select(['session_id', 'doc'])
+    .where('org_id', '=', orgId)
+    .where(idIn(dialect, 'session_id', ids))
+    .execute();
+  return new Map(
+    rows.map((row) => {
+      const json = typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8');
+      return [row.session_id, documentSize(JSON.parse(json) as ExportSession, json)];
+    }),
+  );
+}
+
+/**
+ * Refuses the write (a DomainError, so the transaction rolls back) when a document grows past a
+ * session size limit. Called after the writes and before storing, with the sessions locked, so two
+ * writers cannot both pass; the stored documents are read only for a document over a limit.
+ */
+async function enforceLimits(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[]): Promise<void> {
+  const over = docs.filter((d) => exceededLimit(d.size) !== null);
+  if (over.length === 0) return;
+  const before = await storedSizes(trx, dialect, orgId, over.map((d) => d.sessionId));
+  for (const d of over) {
+    const kind = grownPastLimit(d.size, before.get(d.sessionId) ?? null);
+    if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
+  }
+}
 
 /** Stores rendered sessions: their documents and their stats rows, in the caller's transaction. */
 export async function storeRendered(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[], targets: Targets = BOTH): Promise<void> {
+  if (targets.limits) await enforceLimits(trx, dialect, orgId, docs);
   if (targets.documents) await writeDocuments(trx, dialect, orgId, docs);
   if (targets.stats) await writeSessionStats(trx, orgId, docs.map((d) => d.facts));
 }

@@ -1,4 +1,5 @@
 import { sessionFacts } from '../../analytics/session-facts.js';
+import { documentSize } from '../../coaching/limits.js';
 import { logDocument, pointDocument, sessionDocument, todoDocument } from '../../coaching/documents.js';
 import type { CoachingPoint, Todo } from '../../contract/schemas.js';
 import type { ImportPlan } from '../../importer/plan.js';
@@ -60,6 +61,8 @@ export function renderImportedSessions(plan: ImportPlan, names: { user(id: strin
         todos: todos.get(s.id) ?? [],
       },
     );
-    return { sessionId: s.id, createdAt: s.createdAt, meetingDate: s.meetingDate, json: JSON.stringify(doc), facts: sessionFacts(doc) };
+    const json = JSON.stringify(doc);
+    const size = documentSize(doc, json);
+    return { sessionId: s.id, createdAt: s.createdAt, meetingDate: s.meetingDate, json, facts: sessionFacts(doc), size };
   });
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { SessionFacts } from '../../analytics/session-facts.js';
+import type { DocumentSize } from '../../coaching/limits.js';
 import type { Dialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 
@@ -13,6 +14,8 @@ export interface RenderedDocument {
   meetingDate: number | null;
   json: string;
   facts: SessionFacts;
+  /** What the size limits (coaching/limits.ts) count, of this document. */
+  size: DocumentSize;
 }
 
 /** Rows per multi-row statement: seven parameters each, well under both databases' limits. */
