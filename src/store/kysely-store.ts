@@ -340,6 +340,16 @@ export class KyselyStore implements Store {
     yield* this.driver.exportDocuments(orgId, window);
   }
 
+  async settingOrCreate(name: string, proposed: string, now: number): Promise<string> {
+    await this.db
+      .insertInto('settings')
+      .values({ name, value: proposed, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return row.value;
+  }
+
   changesAfter(orgId: string, after: FeedPosition | null, limit: number): Promise<FeedChange[]> {
     return changesAfter(this.db, this.dialect, orgId, after, limit);
   }

@@ -193,6 +193,12 @@ export interface Store extends AccountsStore {
   /** SPEC §6's counts, computed by the database from one snapshot. */
   coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate>;
 
+  /**
+   * The value kept under `name`; when there is none yet, `proposed` is kept and returned. Race-free:
+   * of processes asking at once, the first write wins and every one of them returns it.
+   */
+  settingOrCreate(name: string, proposed: string, now: number): Promise<string>;
+
   ping(): Promise<void>;
   /** Connection-pool figures where the driver keeps a pool (PostgreSQL); null otherwise. */
   poolStats(): PoolStats | null;

@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../config.js';
 import { ErrorSchema, ExportSessionSchema } from '../../contract/schemas.js';
 import { FEED_START, decodeCursor, encodeCursor } from '../../feed/cursor.js';
 import type { Store } from '../../store/store.js';
@@ -37,7 +36,7 @@ function limitOf(raw: string | undefined): number {
  * they are, never parsed and written again. Which positions are safe to hand out while other
  * transactions are still running is the store's business (`changesAfter`).
  */
-export function changesRoutes(app: FastifyInstance, deps: { store: Store; config: Config }): void {
+export function changesRoutes(app: FastifyInstance, deps: { store: Store; feedCursorSecret: string }): void {
   app.get<{ Querystring: ChangesQuery }>(
     '/api/v1/coaching-sessions/changes',
     {
@@ -56,7 +55,7 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; config
       const limit = limitOf(request.query.limit);
       let after = FEED_START;
       if (request.query.cursor !== undefined) {
-        const reading = decodeCursor(deps.config.feedCursorSecret, orgId, request.query.cursor);
+        const reading = decodeCursor(deps.feedCursorSecret, orgId, request.query.cursor);
         if (!reading.ok) throw new HttpError(400, reading.error);
         after = reading.position;
       }
@@ -64,7 +63,7 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; config
       const changes = await deps.store.changesAfter(orgId, after, limit + 1);
       const page = changes.slice(0, limit);
       const last = page.at(-1)?.position ?? after;
-      const cursor = encodeCursor(deps.config.feedCursorSecret, orgId, last);
+      const cursor = encodeCursor(deps.feedCursorSecret, orgId, last);
       reply.type('application/json; charset=utf-8');
       return reply.send(`{"sessions":[${page.map((change) => change.doc).join(',')}],"cursor":${JSON.stringify(cursor)},"hasMore":${changes.length > limit}}`);
     },
