@@ -78,7 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   sessionListRoutes(app, deps);
   coachingRoutes(app, deps);
   statsRoutes(app, deps);
-  changesRoutes(app, { store: deps.store, feedCursorSecret });
+  changesRoutes(app, { store: deps.store, clock: deps.clock, feedCursorSecret });
   await consoleRoutes(app);
   await app.ready();
   return app;

@@ -311,7 +311,7 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean> {
+  async renameTemplate(orgId: string, templateId: string, name: string, now: number, audit?: AuditRecord): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('coaching_templates')
@@ -321,6 +321,7 @@ export class KyselyStore implements Store {
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await refreshDocumentsOfTemplate(trx, this.dialect, orgId, templateId);
+      if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       return true;
     });
   }

@@ -168,8 +168,8 @@ export interface Store extends AccountsStore {
   readSession(orgId: string, id: string): Promise<ExportSession | null>;
   createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void>;
   listTemplates(orgId: string): Promise<TemplateListing[]>;
-  /** Renames a template and rewrites every document that shows it, together; false if there is no such template. */
-  renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean>;
+  /** Renames a template and rewrites every document that shows it, with its audit entry, together; false if there is no such template. */
+  renameTemplate(orgId: string, templateId: string, name: string, now: number, audit?: AuditRecord): Promise<boolean>;
 
   /**
    * The body of the export array (everything between its brackets) in large chunks: the stored

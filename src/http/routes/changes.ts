@@ -1,10 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ErrorSchema, ExportSessionSchema } from '../../contract/schemas.js';
+import { auditEntry } from '../../audit/audit.js';
+import { writeAuditOrReport } from '../../audit/unwritten.js';
+import type { Clock } from '../../clock.js';
 import { FEED_START, decodeCursor, encodeCursor } from '../../feed/cursor.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
-import { principalOf } from '../guard.js';
+import { actorOf } from '../actor.js';
 
 export const FEED_DEFAULT_LIMIT = 500;
 export const FEED_MAX_LIMIT = 1000;
@@ -36,7 +39,7 @@ function limitOf(raw: string | undefined): number {
  * they are, never parsed and written again. Which positions are safe to hand out while other
  * transactions are still running is the store's business (`changesAfter`).
  */
-export function changesRoutes(app: FastifyInstance, deps: { store: Store; feedCursorSecret: string }): void {
+export function changesRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; feedCursorSecret: string }): void {
   app.get<{ Querystring: ChangesQuery }>(
     '/api/v1/coaching-sessions/changes',
     {
@@ -51,7 +54,8 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; feedCu
       config: { roles: ['admin'], bucket: 'feed' },
     },
     async (request, reply) => {
-      const { orgId } = principalOf(request);
+      const actor = actorOf(request);
+      const { orgId } = actor;
       const limit = limitOf(request.query.limit);
       let after = FEED_START;
       if (request.query.cursor !== undefined) {
@@ -64,6 +68,9 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; feedCu
       const page = changes.slice(0, limit);
       const last = page.at(-1)?.position ?? after;
       const cursor = encodeCursor(deps.feedCursorSecret, orgId, last);
+      // Who read how many documents: never the cursor (it is a key to the feed) nor what was read.
+      const entry = auditEntry(actor, 'changes_read', null, { count: page.length }, deps.clock.now());
+      await writeAuditOrReport(deps.store, orgId, entry, { log: request.log, metrics: request.server.metrics });
       reply.type('application/json; charset=utf-8');
       return reply.send(`{"sessions":[${page.map((change) => change.doc).join(',')}],"cursor":${JSON.stringify(cursor)},"hasMore":${changes.length > limit}}`);
     },
