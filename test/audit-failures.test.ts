@@ -13,14 +13,14 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 async function refuseAudit(db: Kysely<Database>, dialect: Dialect, action: string): Promise<void> {
   const name = `refuse_${action}`;
   if (dialect === 'sqlite') {
-    await sql
-      .raw(`create trigger ${name} before insert on audit_log when new.action = '${action}' begin select raise(abort, 'audit writes refused'); end`)
-      .execute(db);
+    const body = "begin select raise(abort, 'audit writes refused'); end";
+    await sql.raw(`create trigger ${name} before insert on audit_log when new.action = '${action}' ${body}`).execute(db);
     return;
   }
   await sql
     .raw(
-      `create function ${name}() returns trigger language plpgsql as $$ begin if new.action = '${action}' then raise exception 'audit writes refused'; end if; return new; end $$;
+      `create function ${name}() returns trigger language plpgsql as $$
+       begin if new.action = '${action}' then raise exception 'audit writes refused'; end if; return new; end $$;
        create trigger ${name} before insert on audit_log for each row execute function ${name}();`,
     )
     .execute(db);
@@ -63,13 +63,16 @@ for (const backend of await storeBackends()) {
         after = await auditFailures(server, 'export');
       }
       assert.equal(after, before + 1);
-      const line = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'audit entry could not be written' && l.auditAction === 'export');
+      const line = server.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'audit entry could not be written' && l.auditAction === 'export');
       assert.ok(line, 'a log line names the action');
       assert.equal(line.level, 50, 'logged as an error');
       assert.match(String(line.reason), /audit writes refused/);
       const logged = server.logs.join('\n');
       assert.ok(!logged.includes(admin.token), 'the log holds no token');
-      assert.equal((await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 10 })).length, 0);
+      const written = await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 10 });
+      assert.equal(written.length, 0);
     });
 
     it('answers a change-feed read and counts the entry it could not write', async () => {
@@ -84,7 +87,8 @@ for (const backend of await storeBackends()) {
     it('leaves a template\'s name as it was when the rename\'s entry cannot be written (one transaction)', async () => {
       const made = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Before' } });
       assert.equal(made.status, 201, made.text);
-      const renamed = await server.request('PATCH', `/api/v1/coaching-templates/${made.json.id}`, { token: admin.token, body: { name: 'After' } });
+      const rename = { token: admin.token, body: { name: 'After' } };
+      const renamed = await server.request('PATCH', `/api/v1/coaching-templates/${made.json.id}`, rename);
       assert.equal(renamed.status, 500);
       assert.deepEqual(Object.keys(renamed.json), ['error']);
       const names = (await server.store.listTemplates(admin.orgId)).map((t) => t.name);

@@ -66,9 +66,11 @@ for (const backend of await storeBackends()) {
       const docs = [session({ coachNotes: NOTE, agentNotes: NOTE, createdAt: '2024-03-01T08:00:00.000Z' }), session({ createdAt: '2024-03-01T09:00:00.000Z' })];
       assert.equal((await call('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);
       templateId = template.json.id;
-      const renamed = await call('PATCH', `/api/v1/coaching-templates/${templateId}`, { token: admin.token, body: { name: 'Audited, renamed' } });
+      const rename = { token: admin.token, body: { name: 'Audited, renamed' } };
+      const renamed = await call('PATCH', `/api/v1/coaching-templates/${templateId}`, rename);
       assert.equal(renamed.status, 200, renamed.text);
-      assert.equal((await call('PATCH', '/api/v1/coaching-templates/no-such-template', { token: admin.token, body: { name: 'x' } })).status, 404);
+      const missing = await call('PATCH', '/api/v1/coaching-templates/no-such-template', { token: admin.token, body: { name: 'x' } });
+      assert.equal(missing.status, 404);
       const feed = await call('GET', '/api/v1/coaching-sessions/changes', { token: admin.token });
       assert.equal(feed.status, 200, feed.text);
       assert.equal(feed.json.sessions.length, 3);

@@ -85,7 +85,10 @@ describe('coachport export --format csv, against a real server', () => {
   before(async () => {
     server = await startTestServer();
     admin = await server.createOrg('Formulas');
-    const docs = [session({ ...DANGEROUS, createdAt: '2024-02-01T08:00:00.000Z' }), session({ ...MORE, createdAt: '2024-02-01T09:00:00.000Z' })];
+    const docs = [
+      session({ ...DANGEROUS, createdAt: '2024-02-01T08:00:00.000Z' }),
+      session({ ...MORE, createdAt: '2024-02-01T09:00:00.000Z' }),
+    ];
     ids.dangerous = docs[0]!._id;
     ids.more = docs[1]!._id;
     assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);
@@ -97,8 +100,9 @@ describe('coachport export --format csv, against a real server', () => {
   });
 
   const exportCsv = async (out: string, extra: string[] = []) => {
-    const args = ['export', '--url', server.url, '--token', admin.token, '--from', '2024-02-01', '--to', '2024-02-01', '--format', 'csv', '--out', out, ...extra];
-    const result = await runCli([...args, '--per-second', '100', '--per-minute', '1000'], { cwd });
+    const range = ['--from', '2024-02-01', '--to', '2024-02-01', '--per-second', '100', '--per-minute', '1000'];
+    const args = ['export', '--url', server.url, '--token', admin.token, ...range, '--format', 'csv', '--out', out, ...extra];
+    const result = await runCli(args, { cwd });
     assert.equal(result.code, 0, result.stderr);
     return records(fs.readFileSync(path.join(out, 'sessions.csv'), 'utf8'));
   };
@@ -125,7 +129,8 @@ describe('coachport export --format csv, against a real server', () => {
     const more = rows.find((r) => r._id === ids.more)!;
     assert.deepEqual([dangerous.coachNotes, dangerous.agentNotes, dangerous.coachingFormName], [FORMULA, '@SUM(1+1)', '-1+2 review']);
     assert.deepEqual([more.coachingFormName, more.coachNotes, more.agentNotes], ['+cmd', '\tTabbed', '\rReturned']);
-    const refused = await runCli(['export', '--url', server.url, '--token', admin.token, '--from', '2024-02-01', '--to', '2024-02-01', '--csv-raw'], { cwd });
+    const jsonWithRaw = ['export', '--url', server.url, '--token', admin.token, '--from', '2024-02-01', '--to', '2024-02-01', '--csv-raw'];
+    const refused = await runCli(jsonWithRaw, { cwd });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--csv-raw is for --format csv/);
   });
@@ -162,7 +167,13 @@ describe('the console\'s CSV downloads, in Chromium', { skip: skip ?? false }, (
     const agent = await server.addUser(org.orgId, 'agent', 'Fay Agent');
     const made = await server.request('POST', '/api/v1/coaching/sessions', {
       token: org.token,
-      body: { coachingFormName: '@Weekly', coachId: coach.userId, agentId: agent.userId, coachNotes: FORMULA, meetingDate: '2024-01-10T10:00:00.000Z' },
+      body: {
+        coachingFormName: '@Weekly',
+        coachId: coach.userId,
+        agentId: agent.userId,
+        coachNotes: FORMULA,
+        meetingDate: '2024-01-10T10:00:00.000Z',
+      },
     });
     assert.equal(made.status, 201, made.text);
   });
@@ -181,7 +192,10 @@ describe('the console\'s CSV downloads, in Chromium', { skip: skip ?? false }, (
     await page.getByLabel('To', { exact: true }).fill('2024-01-31');
     await page.getByLabel('Format').selectOption('csv');
     await page.getByRole('button', { name: 'Export', exact: true }).click();
-    const [exported] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download sessions.csv' }).click()]);
+    const [exported] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download sessions.csv' }).click(),
+    ]);
     const [row] = records(fs.readFileSync((await exported.path())!, 'utf8'));
     assert.equal(row!.coachNotes, `'${FORMULA}`);
     assert.equal(row!.coachingFormName, "'@Weekly");
@@ -193,7 +207,10 @@ describe('the console\'s CSV downloads, in Chromium', { skip: skip ?? false }, (
     await page.getByLabel('To', { exact: true }).fill('2024-01-31');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.locator('section[aria-busy="false"]').getByRole('heading', { name: 'Per coach' }).waitFor();
-    const [table] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download Per coach as CSV' }).click()]);
+    const [table] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download Per coach as CSV' }).click(),
+    ]);
     const lines = fs.readFileSync((await table.path())!, 'utf8').trim().split('\r\n');
     const cells = parseRecord(lines.find((line) => line.includes('Evil Coach'))!);
     assert.equal(cells[0], "'=Evil Coach");

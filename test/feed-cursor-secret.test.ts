@@ -57,9 +57,11 @@ for (const backend of await storeBackends()) {
       try {
         const otherAdmin = await other.createOrg();
         const mac = cursor.split('.')[1]!;
-        const sameOrgElsewhere = await feedCursor(other, otherAdmin.token, `${Buffer.from(`${otherAdmin.orgId}\n0\n0`).toString('base64url')}.${mac}`);
+        const payload = Buffer.from(`${otherAdmin.orgId}\n0\n0`).toString('base64url');
+        const sameOrgElsewhere = await feedCursor(other, otherAdmin.token, `${payload}.${mac}`);
         assert.equal(sameOrgElsewhere.status, 400);
-        assert.notEqual((await feedCursor(other, otherAdmin.token)).json.cursor, encodeCursor(OLD_PUBLIC_KEY, otherAdmin.orgId, FEED_START));
+        const fresh = await feedCursor(other, otherAdmin.token);
+        assert.notEqual(fresh.json.cursor, encodeCursor(OLD_PUBLIC_KEY, otherAdmin.orgId, FEED_START));
       } finally {
         await other.close();
       }
@@ -99,7 +101,8 @@ describe('two coachport processes on one PostgreSQL without FEED_CURSOR_SECRET',
   it('accept each other\'s cursors, though both started at once on an empty database', async () => {
     database = await postgres.create();
     cwd = tempDir();
-    const env: Record<string, string> = { DATABASE_URL: (database.config as { url: string }).url, LOG_LEVEL: 'warn', FEED_CURSOR_SECRET: '' };
+    const url = (database.config as { url: string }).url;
+    const env: Record<string, string> = { DATABASE_URL: url, LOG_LEVEL: 'warn', FEED_CURSOR_SECRET: '' };
     servers = await Promise.all([0, 1].map(() => startServe({ cwd, env })));
     const created = await runCli(['org', 'create', '--name', 'Twins', '--admin-email', 'ops@twins.test', '--json'], { cwd, env });
     assert.equal(created.code, 0, created.stderr);

@@ -55,7 +55,8 @@ describe('an unsupported Node', () => {
     if (process.env.CI) it('is on the CI machine', () => assert.fail(`CI must have an old Node to try: ${reason}`));
   }
   // The file npm start runs, read from package.json so the test follows the script.
-  const start = /^node (\S+)/.exec((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start)![1]!;
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts;
+  const start = /^node (\S+)/.exec(scripts.start)![1]!;
   const entries = [
     { name: 'the command line (bin/coachport.js serve)', file: BIN },
     { name: `npm start's entry (${start} serve)`, file: path.join(ROOT, start) },

@@ -67,7 +67,8 @@ describe('the API documentation at /docs', () => {
       page.on('requestfailed', (request) => problems.push(`failed request: ${request.url()}`));
       // Chromium reports a blocked load or inline style in the console; the event catches any it does not.
       await page.addInitScript(
-        "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
+        "document.addEventListener('securitypolicyviolation', " +
+          "(e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
       );
       const response = await page.goto(`${server.url}/docs`);
       assert.equal(response?.headers()['content-security-policy'], DOCS_CSP);

@@ -10,7 +10,11 @@ export const FEED_CURSOR_SECRET_SETTING = 'feed_cursor_secret';
  * made by whichever process starts first and kept in the database, so every process (and the next
  * start) accepts the cursors of every other. Never a built-in constant: that would be public.
  */
-export function resolveFeedCursorSecret(config: Pick<Config, 'feedCursorSecret'>, store: Pick<Store, 'settingOrCreate'>, now: number): Promise<string> {
+export function resolveFeedCursorSecret(
+  config: Pick<Config, 'feedCursorSecret'>,
+  store: Pick<Store, 'settingOrCreate'>,
+  now: number,
+): Promise<string> {
   if (config.feedCursorSecret !== null) return Promise.resolve(config.feedCursorSecret);
   return store.settingOrCreate(FEED_CURSOR_SECRET_SETTING, randomBytes(32).toString('base64url'), now);
 }

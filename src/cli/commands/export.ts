@@ -53,7 +53,8 @@ function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'of
   if (!fs.existsSync(file)) return null;
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as ResumeState;
   if ((state.csvRaw ?? false) !== (expected.csvRaw ?? false)) {
-    throw new CliError(`--resume: the interrupted export was written ${state.csvRaw ? 'with' : 'without'} --csv-raw; run it the same way.`, EXIT_USAGE);
+    const was = state.csvRaw ? 'with' : 'without';
+    throw new CliError(`--resume: the interrupted export was written ${was} --csv-raw; run it the same way.`, EXIT_USAGE);
   }
   for (const key of ['url', 'from', 'to', 'timeAxis', 'format'] as const) {
     if (state[key] !== expected[key]) {
@@ -104,7 +105,7 @@ export function exportCommand(program: Command): void {
     .option('--time-axis <axis>', 'meetingDate or createdAt', 'createdAt')
     .option('--format <format>', 'json, ndjson or csv', 'json')
     .option('--out <path>', 'file (json, ndjson; default stdout) or folder (csv)')
-    .option('--csv-raw', 'csv: write every cell exactly, for loading into a database (by default a text cell that starts like a formula gets a leading \')')
+    .option('--csv-raw', 'csv: every cell exactly, for loading into a database (default: a text cell that starts a formula gets a leading \')')
     .option('--resume', 'continue an interrupted export into the same --out')
     .option('--per-second <n>', 'the server\'s export limit per second', '1')
     .option('--per-minute <n>', 'the server\'s export limit per minute', '30')

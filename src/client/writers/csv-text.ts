@@ -34,4 +34,5 @@ export function csvField(value: Cell, options: CsvOptions = {}): string {
   return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export const csvRow = (values: readonly Cell[], options: CsvOptions = {}) => `${values.map((value) => csvField(value, options)).join(',')}\r\n`;
+export const csvRow = (values: readonly Cell[], options: CsvOptions = {}) =>
+  `${values.map((value) => csvField(value, options)).join(',')}\r\n`;

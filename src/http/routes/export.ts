@@ -75,7 +75,8 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       const metrics = request.server.metrics;
       const body = auditedExport(exportJson(deps.store.exportDocuments(actor.orgId, result.window)), async (tally) => {
         metrics.exportSessionsSent(tally.sessions);
-        await writeAuditOrReport(deps.store, actor.orgId, exportAuditEntry(actor, result.window, tally, deps.clock.now()), { log: request.log, metrics });
+        const entry = exportAuditEntry(actor, result.window, tally, deps.clock.now());
+        await writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics });
       });
       const json = metrics.meterExport(body);
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
