@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The compiled command line; `npm install` builds it through the `prepare` script.
-import '../dist/src/cli/main.js';
+// The compiled command line; `npm install` builds it through the `prepare` script. start.js checks
+// the Node version before it loads anything native.
+import '../dist/src/cli/start.js';

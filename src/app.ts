@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { answerClientError, installErrorShape, installShutdownAnswer } from './http/errors.js';
 import { installGuard } from './http/guard.js';
+import { resolveFeedCursorSecret } from './feed/cursor-secret.js';
 import { AppMetrics, installMetrics } from './http/metrics.js';
 import { AuthFailureLimiter } from './ratelimit/auth-failures.js';
 import { installRequestIdHeader, requestIdGenerator } from './http/request-ids.js';
@@ -39,6 +40,7 @@ export interface AppDeps {
 
 /** The composition root: every part is handed in, nothing is global. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const feedCursorSecret = await resolveFeedCursorSecret(deps.config, deps.store, deps.clock.now());
   const app = Fastify({
     loggerInstance: deps.logger,
     trustProxy: deps.config.trustProxy,
@@ -80,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   sessionListRoutes(app, deps);
   coachingRoutes(app, deps);
   statsRoutes(app, deps);
-  changesRoutes(app, deps);
+  changesRoutes(app, { store: deps.store, clock: deps.clock, feedCursorSecret });
   await consoleRoutes(app);
   await app.ready();
   return app;

@@ -51,8 +51,8 @@ export interface Config {
   corsOrigin: string | null;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | null;
-  /** Key of the change feed's cursors' MAC; set it so that cursors cannot be forged. */
-  feedCursorSecret: string;
+  /** Key of the change feed's cursors' MAC; null: a random key kept in the database (feed/cursor-secret.ts). */
+  feedCursorSecret: string | null;
   /** The scrypt cost of new password hashes (no environment variable: production is always N = 2^17; tests may lower it). */
   passwordCost: ScryptCost;
   /** Exports one process streams at once (EXPORT_CONCURRENCY); beyond it, 503 with Retry-After. */
@@ -62,12 +62,6 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
-
-/**
- * Without FEED_CURSOR_SECRET, cursors are still checked (a cut, edited or other organization's
- * cursor is refused) but the key is this public constant, so they are not unforgeable.
- */
-export const DEFAULT_FEED_CURSOR_SECRET = 'coachport-feed-cursor-v1';
 
 type Env = Record<string, string | undefined>;
 
@@ -158,7 +152,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
     corsOrigin: env.CORS_ORIGIN?.trim() || null,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
-    feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || DEFAULT_FEED_CURSOR_SECRET,
+    feedCursorSecret: env.FEED_CURSOR_SECRET?.trim() || null,
     passwordCost: PASSWORD_COST,
     exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
     exportStallTimeoutMs: positiveInt(env, 'EXPORT_STALL_TIMEOUT_MS', 60_000),

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { auditEntry, AUDIT_ACTIONS } from '../src/audit/audit.js';
 import { storeBackends } from './helpers/backends.js';
@@ -6,6 +9,7 @@ import { asBrowser, inviteSecret, PASSWORD, sessionOf, signIn } from './helpers/
 import { session } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const IP = '192.0.2.44';
 const NOTE = 'NOTE-never-in-the-audit-log';
 const DAY = 86_400_000;
@@ -14,6 +18,7 @@ for (const backend of await storeBackends()) {
   describe(`the audit log (${backend.name})`, () => {
     let server: TestServer;
     let admin: { orgId: string; userId: string; token: string };
+    let templateId: string;
     /** Every secret the run handled: none may be in the audit table. */
     const secrets: string[] = [PASSWORD, NOTE];
     const call = (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
@@ -60,6 +65,16 @@ for (const backend of await storeBackends()) {
       assert.equal(made.status, 201);
       const docs = [session({ coachNotes: NOTE, agentNotes: NOTE, createdAt: '2024-03-01T08:00:00.000Z' }), session({ createdAt: '2024-03-01T09:00:00.000Z' })];
       assert.equal((await call('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);
+      templateId = template.json.id;
+      const rename = { token: admin.token, body: { name: 'Audited, renamed' } };
+      const renamed = await call('PATCH', `/api/v1/coaching-templates/${templateId}`, rename);
+      assert.equal(renamed.status, 200, renamed.text);
+      const missing = await call('PATCH', '/api/v1/coaching-templates/no-such-template', { token: admin.token, body: { name: 'x' } });
+      assert.equal(missing.status, 404);
+      const feed = await call('GET', '/api/v1/coaching-sessions/changes', { token: admin.token });
+      assert.equal(feed.status, 200, feed.text);
+      assert.equal(feed.json.sessions.length, 3);
+      secrets.push(feed.json.cursor);
       server.clock.advance(DAY);
       const exported = await call('POST', '/api/v1/coaching-sessions', { token: admin.token, body: { startDate: '2024-03-01', endDate: '2024-03-01', timeAxis: 'createdAt' } });
       assert.equal(exported.status, 200);
@@ -85,6 +100,8 @@ for (const backend of await storeBackends()) {
         ['user_deactivated', admin.userId, `user:${coachId}`],
         ['import', admin.userId, null],
         ['export', admin.userId, null],
+        ['template_updated', admin.userId, `template:${templateId}`],
+        ['changes_read', admin.userId, null],
       ];
       for (const [action, actor, target] of checks) {
         const entry = byAction(action).at(-1)!;
@@ -96,6 +113,9 @@ for (const backend of await storeBackends()) {
       assert.equal(byAction('sign_in').length, 2);
       assert.deepEqual(byAction('user_updated').at(-1)!.details, { changed: ['name', 'role'], role: 'admin' });
       assert.deepEqual(byAction('import')[0]!.details, { sessions: 2, coachingPoints: 0, todos: 0, users: 2, templates: 1 });
+      assert.equal(byAction('template_updated').length, 1, 'a rename of no template writes nothing');
+      assert.deepEqual(byAction('template_updated')[0]!.details, { fields: ['name'] });
+      assert.deepEqual(byAction('changes_read')[0]!.details, { count: 3 });
       const exported = byAction('export')[0]!;
       assert.equal(exported.details.sessions, 3);
       assert.equal(exported.details.completed, true);
@@ -105,6 +125,12 @@ for (const backend of await storeBackends()) {
       const times = log.map((e) => e.timestamp);
       assert.deepEqual(times, [...times].sort(), 'oldest first');
       assert.equal(new Set(log.map((e) => e.id)).size, log.length);
+    });
+
+    it('is offered by the console\'s audit page filter, action for action', () => {
+      const page = fs.readFileSync(path.join(ROOT, 'web/src/pages/audit.tsx'), 'utf8');
+      const listed = /export const AUDIT_ACTIONS = \[([^\]]*)\]/.exec(page)![1]!.split(',').map((a) => a.trim().replace(/^'|'$/g, ''));
+      assert.deepEqual(listed, [...AUDIT_ACTIONS]);
     });
 
     it('never holds a password, token, link secret, cookie or note (the whole table scanned)', async () => {

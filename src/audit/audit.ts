@@ -15,8 +15,10 @@ export const AUDIT_ACTIONS = [
   'token_created',
   'token_revoked',
   'template_created',
+  'template_updated',
   'import',
   'export',
+  'changes_read',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,7 +1,8 @@
 import type { Actor } from '../coaching/actor.js';
 import type { ExportWindow } from '../export/window.js';
 import { dayOf } from '../contract/dates.js';
-import type { ExportChunk, Store } from '../store/store.js';
+import type { AuditRecord } from '../store/accounts-store.js';
+import type { ExportChunk } from '../store/store.js';
 import { auditEntry } from './audit.js';
 
 export interface ExportTally {
@@ -25,20 +26,18 @@ export async function* auditedExport(chunks: AsyncIterable<ExportChunk>, onEnd: 
     }
     tally.completed = true;
   } finally {
+    // onEnd reports its own failures (audit/unwritten.ts); nothing it does may break the stream's end.
     await onEnd(tally).catch(() => undefined);
   }
 }
 
 /** The export's audit entry: who, which window on which axis, how much was sent, and whether all of it. */
-export function recordExport(store: Store, actor: Actor, window: ExportWindow, tally: ExportTally, now: number): Promise<void> {
-  return store.writeAudit(
-    actor.orgId,
-    auditEntry(
-      actor,
-      'export',
-      null,
-      { startDate: dayOf(window.fromMs), endDate: dayOf(window.toMs), timeAxis: window.axis, sessions: tally.sessions, bytes: tally.bytes, completed: tally.completed },
-      now,
-    ),
+export function exportAuditEntry(actor: Actor, window: ExportWindow, tally: ExportTally, now: number): AuditRecord {
+  return auditEntry(
+    actor,
+    'export',
+    null,
+    { startDate: dayOf(window.fromMs), endDate: dayOf(window.toMs), timeAxis: window.axis, sessions: tally.sessions, bytes: tally.bytes, completed: tally.completed },
+    now,
   );
 }

@@ -23,6 +23,7 @@ export class AppMetrics {
   private readonly exportBytes: Counter;
   private readonly exportsInFlight: Gauge;
   private readonly rateLimitRejections: Counter<'bucket'>;
+  private readonly auditWriteFailures: Counter<'action'>;
 
   constructor(options: { poolStats?: () => PoolStats | null } = {}) {
     const registers = [this.registry];
@@ -42,6 +43,12 @@ export class AppMetrics {
       name: 'coachport_rate_limit_rejections_total',
       help: 'Requests refused with 429, by rate-limit bucket.',
       labelNames: ['bucket'],
+      registers,
+    });
+    this.auditWriteFailures = new Counter({
+      name: 'coachport_audit_write_failures_total',
+      help: 'Audit entries that could not be written (the request itself was answered), by action.',
+      labelNames: ['action'],
       registers,
     });
     const poolStats = options.poolStats;
@@ -85,6 +92,10 @@ export class AppMetrics {
     } finally {
       this.exportsInFlight.dec();
     }
+  }
+
+  auditWriteFailed(action: string): void {
+    this.auditWriteFailures.inc({ action });
   }
 
   /** Sessions an export sent, counted when it ends (cut or whole). */

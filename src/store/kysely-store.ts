@@ -311,7 +311,7 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean> {
+  async renameTemplate(orgId: string, templateId: string, name: string, now: number, audit?: AuditRecord): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('coaching_templates')
@@ -321,6 +321,7 @@ export class KyselyStore implements Store {
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await refreshDocumentsOfTemplate(trx, this.dialect, orgId, templateId);
+      if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       return true;
     });
   }
@@ -338,6 +339,16 @@ export class KyselyStore implements Store {
 
   async *exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
     yield* this.driver.exportDocuments(orgId, window);
+  }
+
+  async settingOrCreate(name: string, proposed: string, now: number): Promise<string> {
+    await this.db
+      .insertInto('settings')
+      .values({ name, value: proposed, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return row.value;
   }
 
   changesAfter(orgId: string, after: FeedPosition | null, limit: number, maxBytes?: number): Promise<FeedChange[]> {

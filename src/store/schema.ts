@@ -200,6 +200,13 @@ export interface SessionStatsTable {
   acknowledgement_ms: number | null;
 }
 
+/** Values the server keeps for itself, written once (migration 006). */
+export interface SettingsTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -216,6 +223,7 @@ export interface Database {
   audit_log: AuditLogTable;
   session_documents: SessionDocumentsTable;
   session_stats: SessionStatsTable;
+  settings: SettingsTable;
 }
 
 export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

@@ -170,8 +170,8 @@ export interface Store extends AccountsStore {
   readSession(orgId: string, id: string): Promise<ExportSession | null>;
   createTemplate(orgId: string, template: TemplateRecord, now: number): Promise<void>;
   listTemplates(orgId: string): Promise<TemplateListing[]>;
-  /** Renames a template and rewrites every document that shows it, together; false if there is no such template. */
-  renameTemplate(orgId: string, templateId: string, name: string, now: number): Promise<boolean>;
+  /** Renames a template and rewrites every document that shows it, with its audit entry, together; false if there is no such template. */
+  renameTemplate(orgId: string, templateId: string, name: string, now: number, audit?: AuditRecord): Promise<boolean>;
 
   /**
    * The body of the export array (everything between its brackets) in large chunks: the stored
@@ -196,6 +196,12 @@ export interface Store extends AccountsStore {
 
   /** SPEC §6's counts, computed by the database from one snapshot. */
   coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate>;
+
+  /**
+   * The value kept under `name`; when there is none yet, `proposed` is kept and returned. Race-free:
+   * of processes asking at once, the first write wins and every one of them returns it.
+   */
+  settingOrCreate(name: string, proposed: string, now: number): Promise<string>;
 
   ping(): Promise<void>;
   /** Connection-pool figures where the driver keeps a pool (PostgreSQL); null otherwise. */

@@ -40,7 +40,8 @@ export async function exportedTables(url: string, token: string, range = { from:
 export async function csvTablesOf(sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>): Promise<Tables> {
   const dir = tempDir('coachport-csv-');
   try {
-    const writer = new CsvWriter(dir, null);
+    // Raw: the mirror keeps values exactly, so the comparison is with the exact cells.
+    const writer = new CsvWriter(dir, null, { raw: true });
     for await (const session of sessions) writer.write(session);
     writer.commit();
     writer.finish({ interrupted: false });
@@ -69,7 +70,7 @@ export async function mirroredTables(mirror: Mirror): Promise<Tables> {
             else if (type === 'timestamp') cell = value instanceof Date ? value.toISOString() : String(value);
             else if (type === 'integer') cell = Number(value);
             else cell = String(value);
-            return csvField(cell);
+            return csvField(cell, { raw: true });
           })
           .join(','),
       )

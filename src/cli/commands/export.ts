@@ -27,6 +27,7 @@ interface Options {
   format: string;
   out?: string;
   resume?: boolean;
+  csvRaw?: boolean;
   perSecond: string;
   perMinute: string;
 }
@@ -38,6 +39,8 @@ interface ResumeState {
   to: string;
   timeAxis: TimeAxis;
   format: Format;
+  /** Absent in the state of an export from before --csv-raw existed: it wrote cells for people. */
+  csvRaw?: boolean;
   windowsDone: number;
   offsets: Record<string, number>;
 }
@@ -49,6 +52,10 @@ function stateFile(format: Format, out: string): string {
 function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'offsets'>): ResumeState | null {
   if (!fs.existsSync(file)) return null;
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as ResumeState;
+  if ((state.csvRaw ?? false) !== (expected.csvRaw ?? false)) {
+    const was = state.csvRaw ? 'with' : 'without';
+    throw new CliError(`--resume: the interrupted export was written ${was} --csv-raw; run it the same way.`, EXIT_USAGE);
+  }
   for (const key of ['url', 'from', 'to', 'timeAxis', 'format'] as const) {
     if (state[key] !== expected[key]) {
       throw new CliError(`--resume: the interrupted export had --${key === 'timeAxis' ? 'time-axis' : key} ${state[key]}, not ${expected[key]}.`, EXIT_USAGE);
@@ -62,8 +69,8 @@ function writeState(file: string, state: ResumeState): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
-function openWriter(format: Format, out: string | undefined, offsets: Record<string, number> | null): ExportWriter {
-  if (format === 'csv') return new CsvWriter(out!, offsets);
+function openWriter(format: Format, out: string | undefined, offsets: Record<string, number> | null, csvRaw: boolean): ExportWriter {
+  if (format === 'csv') return new CsvWriter(out!, offsets, { raw: csvRaw });
   if (!out) return new StdoutJsonWriter(format === 'ndjson');
   return new JsonWriter(out, format === 'ndjson', offsets ? (offsets[out] ?? null) : null);
 }
@@ -74,6 +81,7 @@ function validate(options: Options): { format: Format; timeAxis: TimeAxis; token
   if (!(FORMATS as readonly string[]).includes(options.format)) throw new CliError(`--format must be one of ${FORMATS.join(', ')}.`, EXIT_USAGE);
   if (!(TIME_AXES as readonly string[]).includes(options.timeAxis)) throw new CliError(`--time-axis must be one of ${TIME_AXES.join(', ')}.`, EXIT_USAGE);
   if (options.format === 'csv' && !options.out) throw new CliError('--format csv writes a folder of tables: name it with --out.', EXIT_USAGE);
+  if (options.csvRaw && options.format !== 'csv') throw new CliError('--csv-raw is for --format csv.', EXIT_USAGE);
   if (options.resume && !options.out) throw new CliError('--resume needs the --out of the interrupted export.', EXIT_USAGE);
   for (const [flag, value] of [['--per-second', options.perSecond], ['--per-minute', options.perMinute]]) {
     if (!/^[1-9]\d*$/.test(value!)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
@@ -97,17 +105,19 @@ export function exportCommand(program: Command): void {
     .option('--time-axis <axis>', 'meetingDate or createdAt', 'createdAt')
     .option('--format <format>', 'json, ndjson or csv', 'json')
     .option('--out <path>', 'file (json, ndjson; default stdout) or folder (csv)')
+    .option('--csv-raw', 'csv: every cell exactly, for loading into a database (default: a text cell that starts a formula gets a leading \')')
     .option('--resume', 'continue an interrupted export into the same --out')
     .option('--per-second <n>', 'the server\'s export limit per second', '1')
     .option('--per-minute <n>', 'the server\'s export limit per minute', '30')
     .action(async (options: Options) => {
       const { format, timeAxis, token } = validate(options);
       const range = { from: options.from, to: options.to, timeAxis };
+      const csvRaw = options.csvRaw === true;
       const total = planWindows(range.from, range.to).length;
       const stateAt = options.out ? stateFile(format, options.out) : null;
-      const previous = options.resume && stateAt ? readState(stateAt, { url: options.url, ...range, format }) : null;
+      const previous = options.resume && stateAt ? readState(stateAt, { url: options.url, ...range, format, csvRaw }) : null;
       if (options.resume && !previous) throw new CliError(`--resume: no interrupted export found for ${options.out}.`, EXIT_USAGE);
-      const writer = openWriter(format, options.out, previous?.offsets ?? null);
+      const writer = openWriter(format, options.out, previous?.offsets ?? null, csvRaw);
       const progress = new Progress(total);
       const controller = new AbortController();
       const interrupt = () => controller.abort(new Error('interrupted'));
@@ -131,7 +141,7 @@ export function exportCommand(program: Command): void {
           for await (const session of completed.sessions()) writer.write(session);
           const offsets = writer.commit();
           windowsDone = completed.index + 1;
-          if (stateAt) writeState(stateAt, { url: options.url, ...range, format, windowsDone, offsets });
+          if (stateAt) writeState(stateAt, { url: options.url, ...range, format, csvRaw, windowsDone, offsets });
           progress.windowDone(completed.window, completed.count, completed.index);
         }
         writer.finish({ interrupted: false });

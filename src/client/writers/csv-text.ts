@@ -5,15 +5,34 @@ import { type Cell } from '../tables.js';
  * the same files in the browser as `coachport export --format csv` writes to disk.
  */
 
+/** What a spreadsheet reads as the start of a formula (or, tab and CR, hides in front of one). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A text cell as it is safe to open in a spreadsheet (SPEC §12, CSV for people): one that begins
+ * with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a person's note such
+ * as `=HYPERLINK(…)` is shown, never run. Numbers, booleans and null are values, not text: left
+ * alone (a negative number stays a number). A string that merely looks numeric ("-3") is text.
+ */
+export function forPeople(value: Cell): Cell {
+  return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** How cells are written: for people (formula-safe, the default) or raw, exactly, for loading into a database. */
+export interface CsvOptions {
+  raw?: boolean;
+}
+
 /**
  * RFC 4180 fields: quoted when they hold a comma, quote, CR or LF, and an empty string is written
  * quoted ("") while null is written as nothing, so `COPY … WITH (FORMAT csv)` loads null as NULL
  * and "" as an empty string. Records end in CRLF.
  */
-export function csvField(value: Cell): string {
+export function csvField(value: Cell, options: CsvOptions = {}): string {
   if (value === null) return '';
-  const text = String(value);
+  const text = String(options.raw ? value : forPeople(value));
   return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export const csvRow = (values: readonly Cell[]) => `${values.map(csvField).join(',')}\r\n`;
+export const csvRow = (values: readonly Cell[], options: CsvOptions = {}) =>
+  `${values.map((value) => csvField(value, options)).join(',')}\r\n`;

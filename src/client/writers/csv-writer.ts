@@ -4,14 +4,19 @@ import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
 import { TABLE_NAMES, TABLES, tableRows, type TableName } from '../tables.js';
-import { csvField, csvRow } from './csv-text.js';
+import { csvField, csvRow, type CsvOptions } from './csv-text.js';
 
 export { csvField, TABLES };
 
 type Table = TableName;
 
+/** A cell read back from a file written for people: the leading `'` it was given taken off again. */
+function unneutralised(text: string): string {
+  return /^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text;
+}
+
 /** The first field of every record after the header, for rebuilding which ids were written. */
-export function firstColumn(file: string): string[] {
+export function firstColumn(file: string, options: CsvOptions = {}): string[] {
   const text = fs.readFileSync(file, 'utf8');
   const ids: string[] = [];
   let i = text.indexOf('\r\n') + 2;
@@ -33,7 +38,7 @@ export function firstColumn(file: string): string[] {
       id = text.slice(i, i + end);
       i += end;
     }
-    ids.push(id);
+    ids.push(options.raw ? id : unneutralised(id));
     // Skip the rest of the record, minding quoted fields that hold line breaks.
     let quoted = false;
     for (; i < text.length; i++) {
@@ -49,14 +54,19 @@ export function firstColumn(file: string): string[] {
 
 /**
  * A folder of tables, one row per record keyed by `_id`; a point or to-do linked to several
- * sessions is written once, with one link row per session.
+ * sessions is written once, with one link row per session. Text cells are formula-safe unless
+ * `raw` (`--csv-raw`): see csv-text.ts.
  */
 export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
   private readonly writtenPoints = new Set<string>();
   private readonly writtenTodos = new Set<string>();
 
-  constructor(private readonly dir: string, resume: Record<string, number> | null) {
+  constructor(
+    private readonly dir: string,
+    resume: Record<string, number> | null,
+    private readonly options: CsvOptions = {},
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     const sinks = {} as Record<Table, FileSink>;
     for (const table of TABLE_NAMES) {
@@ -65,14 +75,14 @@ export class CsvWriter implements ExportWriter {
       const at = resume ? (resume[file] ?? null) : null;
       sinks[table] = new FileSink(file, at);
       if (at === null) {
-        sinks[table].write(csvRow([...columns]));
+        sinks[table].write(csvRow([...columns], options));
         sinks[table].commit();
       }
     }
     this.sinks = sinks;
     if (resume) {
-      for (const id of firstColumn(this.fileOf('coaching_points'))) this.writtenPoints.add(id);
-      for (const id of firstColumn(this.fileOf('todos'))) this.writtenTodos.add(id);
+      for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
+      for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
     }
   }
 
@@ -82,7 +92,7 @@ export class CsvWriter implements ExportWriter {
 
   write(s: ExportSession): void {
     const rows = tableRows([s], { points: this.writtenPoints, todos: this.writtenTodos });
-    for (const table of TABLE_NAMES) for (const row of rows[table]) this.sinks[table].write(csvRow(row));
+    for (const table of TABLE_NAMES) for (const row of rows[table]) this.sinks[table].write(csvRow(row, this.options));
   }
 
   commit(): Record<string, number> {

@@ -20,6 +20,7 @@ import {
 import { isoString as iso } from '../../contract/dates.js';
 import { ErrorSchema } from '../../contract/schemas.js';
 import type { Store } from '../../store/store.js';
+import { auditEntry, target } from '../../audit/audit.js';
 import { actorOf } from '../actor.js';
 
 const errors = { '4xx': ErrorSchema };
@@ -147,9 +148,12 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
       config: { roles: ['admin'] },
     },
     async (request) => {
-      const { orgId } = actorOf(request);
+      const actor = actorOf(request);
+      const { orgId } = actor;
       const { id } = request.params;
-      if (!(await store.renameTemplate(orgId, id, request.body.name, clock.now()))) throw notFound('coaching template', id);
+      const now = clock.now();
+      const audit = auditEntry(actor, 'template_updated', target.template(id), { fields: ['name'] }, now);
+      if (!(await store.renameTemplate(orgId, id, request.body.name, now, audit))) throw notFound('coaching template', id);
       const renamed = (await store.listTemplates(orgId)).find((t) => t.id === id)!;
       return { ...renamed, createdAt: iso(renamed.createdAt) };
     },

@@ -1,13 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../config.js';
 import { ErrorSchema, ExportSessionSchema } from '../../contract/schemas.js';
 import { FEED_PAGE_BYTES } from '../../coaching/limits.js';
+import { auditEntry } from '../../audit/audit.js';
+import { writeAuditOrReport } from '../../audit/unwritten.js';
+import type { Clock } from '../../clock.js';
 import { FEED_START, decodeCursor, encodeCursor } from '../../feed/cursor.js';
 import { feedPage } from '../../feed/page.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
-import { principalOf } from '../guard.js';
+import { actorOf } from '../actor.js';
 
 export const FEED_DEFAULT_LIMIT = 500;
 export const FEED_MAX_LIMIT = 1000;
@@ -45,7 +47,7 @@ function limitOf(raw: string | undefined): number {
  * they are, never parsed and written again. Which positions are safe to hand out while other
  * transactions are still running is the store's business (`changesAfter`).
  */
-export function changesRoutes(app: FastifyInstance, deps: { store: Store; config: Config }): void {
+export function changesRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; feedCursorSecret: string }): void {
   app.get<{ Querystring: ChangesQuery }>(
     '/api/v1/coaching-sessions/changes',
     {
@@ -60,11 +62,12 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; config
       config: { roles: ['admin'], bucket: 'feed' },
     },
     async (request, reply) => {
-      const { orgId } = principalOf(request);
+      const actor = actorOf(request);
+      const { orgId } = actor;
       const limit = limitOf(request.query.limit);
       let after = FEED_START;
       if (request.query.cursor !== undefined) {
-        const reading = decodeCursor(deps.config.feedCursorSecret, orgId, request.query.cursor);
+        const reading = decodeCursor(deps.feedCursorSecret, orgId, request.query.cursor);
         if (!reading.ok) throw new HttpError(400, reading.error);
         after = reading.position;
       }
@@ -72,7 +75,10 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; config
       const answered = await deps.store.changesAfter(orgId, after, limit + 1, FEED_PAGE_BYTES);
       const { changes: page, hasMore } = feedPage(answered, limit, FEED_PAGE_BYTES);
       const last = page.at(-1)?.position ?? after;
-      const cursor = encodeCursor(deps.config.feedCursorSecret, orgId, last);
+      const cursor = encodeCursor(deps.feedCursorSecret, orgId, last);
+      // Who read how many documents: never the cursor (it is a key to the feed) nor what was read.
+      const entry = auditEntry(actor, 'changes_read', null, { count: page.length }, deps.clock.now());
+      await writeAuditOrReport(deps.store, orgId, entry, { log: request.log, metrics: request.server.metrics });
       reply.type('application/json; charset=utf-8');
       const sessions = page.map((change) => change.doc).join(',');
       return reply.send(`{"sessions":[${sessions}],"cursor":${JSON.stringify(cursor)},"hasMore":${hasMore}}`);

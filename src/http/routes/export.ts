@@ -1,7 +1,8 @@
 import { createGzip, constants as zlib } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { ErrorSchema, ExportRequestSchema, ExportResponseSchema, type ExportRequest } from '../../contract/schemas.js';
-import { auditedExport, recordExport } from '../../audit/export-audit.js';
+import { auditedExport, exportAuditEntry } from '../../audit/export-audit.js';
+import { writeAuditOrReport } from '../../audit/unwritten.js';
 import type { Clock } from '../../clock.js';
 import { exportJson } from '../../export/json-stream.js';
 import { exportWindow } from '../../export/window.js';
@@ -74,7 +75,8 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       const metrics = request.server.metrics;
       const body = auditedExport(exportJson(deps.store.exportDocuments(actor.orgId, result.window)), async (tally) => {
         metrics.exportSessionsSent(tally.sessions);
-        await recordExport(deps.store, actor, result.window, tally, deps.clock.now());
+        const entry = exportAuditEntry(actor, result.window, tally, deps.clock.now());
+        await writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics });
       });
       const json = metrics.meterExport(body);
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');

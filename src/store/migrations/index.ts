@@ -5,6 +5,7 @@ import * as readModel from './002-read-model.js';
 import * as accounts from './003-accounts.js';
 import * as statsIndexes from './004-stats-indexes.js';
 import * as sessionStats from './005-session-stats.js';
+import * as settings from './006-settings.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -15,6 +16,7 @@ const migrations: Record<string, DialectMigration> = {
   '003-accounts': accounts,
   '004-stats-indexes': statsIndexes,
   '005-session-stats': sessionStats,
+  '006-settings': settings,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

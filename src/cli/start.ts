@@ -1,0 +1,34 @@
+/**
+ * The entry point of the command line and of `npm start`. It checks the Node.js version before
+ * anything else loads: on an unsupported Node the SQLite driver's native module would crash the
+ * process (a segmentation fault on Node 20) instead of saying what is wrong. Static imports are
+ * evaluated before a module's own code, so this module imports only Node's built-ins and loads
+ * the real command line with a dynamic import once the check has passed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** package.json `engines`: 22.12 or newer on line 22, then 24 and 26. */
+function isSupportedNode(version: string): boolean {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
+/** The one line an unsupported Node gets: what was found and how to run the bundled Node instead. */
+function unsupportedNodeMessage(version: string, execPath: string, args: string[], root: string = ROOT): string {
+  const bundled = path.join(root, 'node_modules', '.bin', 'node');
+  const command = [bundled, path.join(root, 'bin', 'coachport.js'), ...args].join(' ');
+  const remedy = fs.existsSync(bundled)
+    ? `run it with the bundled Node: ${command} (npm start and npx coachport use it too)`
+    : 'install Node 22.12 or newer, 24 or 26, or run npm install to bring the bundled Node 24';
+  return `coachport: Node.js ${version} (${execPath}) is not supported, it needs 22.12 or newer; ${remedy}.`;
+}
+
+if (!isSupportedNode(process.versions.node)) {
+  process.stderr.write(`${unsupportedNodeMessage(process.version, process.execPath, process.argv.slice(2))}\n`);
+  process.exit(1);
+}
+await import('./main.js');
