@@ -63,7 +63,8 @@ export function sqliteStoreForSuite(): { readonly store: Store; readonly config:
 }
 
 async function postgresReachable(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  // Generous: a loaded machine running test files in parallel can take seconds to accept a connection.
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 15_000 });
   try {
     await client.connect();
     await client.query('select 1');

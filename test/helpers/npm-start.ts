@@ -29,7 +29,7 @@ export interface Started {
 }
 
 /** `npm start` in `cwd`, as an operator runs it, until the server logs that it is serving. */
-export async function npmStart(cwd: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Started> {
+export async function npmStart(cwd: string, env: Record<string, string>, timeoutMs = 90_000): Promise<Started> {
   const port = await freePort();
   const npm = spawn('npm', ['start'], {
     cwd,

@@ -51,7 +51,8 @@ export async function startServe(options: { cwd: string; env?: Record<string, st
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
+  // A deadline, not a speed check: with test files running in parallel a start can take many seconds.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`coachport serve exited early:\n${output}`);
     try {
