@@ -22,6 +22,7 @@ import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
 import { seedBusySessions } from './busy-sessions.js';
+import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { startServer, type Server } from './server.js';
@@ -337,6 +338,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'postgres') return postgresOnly();
   if (process.env.BENCH_ONLY === 'concurrency') return concurrencyOnly();
   if (process.env.BENCH_ONLY === 'writes') return writesOnly();
+  if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
   try {
@@ -366,6 +368,8 @@ async function main() {
     await postgresExportBench(results);
     log(`change feed and coachport sync into PostgreSQL: ${LARGE} sessions`);
     results.sync = await syncBench(LARGE);
+    log('sign-in: a wrong password and an unknown email, at the production scrypt cost');
+    results.signInTiming = await signInTimingBench(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -423,6 +427,12 @@ async function postgresOnly() {
 function printTable(r: Record<string, any>) {
   const rows: Array<[string, string, string, string]> = [];
   const target = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const signInTiming = r.signInTiming as SignInTimingResult | undefined;
+  if (signInTiming) {
+    const { wrongPasswordMedianMs: wrong, unknownEmailMedianMs: unknown, ratio } = signInTiming;
+    const figure = `${unknown.toFixed(0)} ms vs ${wrong.toFixed(0)} ms (${ratio})`;
+    rows.push(['sign-in: unknown email vs wrong password', figure, '0.8–1.25', target(ratio >= 0.8 && ratio <= 1.25)]);
+  }
   rows.push(['seed into SQLite', `${r.seedSessionsPerSecond} sessions/s`, '≥ 20,000 sessions/s', target(r.seedSessionsPerSecond >= 20_000)]);
   const s = r.sqliteExport;
   rows.push([`SQLite export, ${s.sessions} sessions`, `${s.exportMBps} MB/s (${s.megabytes} MB in ${s.wallSeconds} s, TTFB ${s.ttfbMs} ms)`, '', '']);
@@ -466,3 +476,13 @@ function printTable(r: Record<string, any>) {
 }
 
 await main();
+
+/** `BENCH_ONLY=sign-in`: a refused sign-in's cost for a known and an unknown email; writes no results. */
+async function signInOnly() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
+  try {
+    console.log(JSON.stringify(await signInTimingBench(dir)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
