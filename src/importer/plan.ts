@@ -12,7 +12,7 @@ import type {
   TemplateRecord,
   TodoRecord,
 } from '../coaching/records.js';
-import type { Role } from '../store/schema.js';
+import type { Role } from '../accounts/roles.js';
 
 /** What an import writes, already checked; the store applies it in one transaction. */
 export interface ImportPlan {
