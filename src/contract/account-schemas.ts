@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AUDIT_ACTIONS } from '../audit/audit.js';
+import { AUDIT_ACTIONS } from '../audit/actions.js';
 import { SESSION_STATES } from '../coaching/session-list.js';
 import { ROLES } from '../accounts/roles.js';
 import { UserSchema } from './coaching-schemas.js';

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ROLES } from '../accounts/roles.js';
-import { Nullable, OneOf, POINT_CLASSIFICATIONS, POINT_TYPES } from './schemas.js';
+import { POINT_CLASSIFICATIONS, POINT_TYPES } from './point-kinds.js';
+import { Nullable, OneOf } from './schemas.js';
 
 /** Request and response bodies of the coaching API; field names are the export's. */
 

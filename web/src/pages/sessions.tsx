@@ -4,7 +4,8 @@ import { directory } from '../directory';
 import { formatDate, formatDateTime, t } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { useMe } from '../session-context';
-import { SESSION_STATES, stateOf, type DirectoryEntry, type ExportSession, type SessionSummary } from '../types';
+import { SESSION_STATES, stateOf } from '../../../src/coaching/session-list.js';
+import type { DirectoryEntry, ExportSession, SessionSummary } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, StateBadge, stateLabel, useLoad, TableWrap } from '../ui';
 
 interface SessionsAnswer {

@@ -3,10 +3,9 @@ import { api } from '../api';
 import { forgetDirectory } from '../directory';
 import { t, type MessageKey } from '../i18n';
 import { useMe } from '../session-context';
+import { ROLES } from '../../../src/accounts/roles.js';
 import type { Role, User } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
-
-const ROLES: Role[] = ['admin', 'coach', 'agent'];
 
 /** GET /api/v1/users answers an array; accept `{users}` too so either shape renders. */
 export async function listUsers(signal: AbortSignal): Promise<User[]> {
