@@ -1,6 +1,17 @@
 import type { Static } from '@sinclair/typebox';
-import type { AuditEntrySchema, DirectorySchema, MeSchema, SessionSummarySchema } from '../../src/contract/account-schemas.js';
-import type { TemplateSchema, TokenSchema, UserSchema } from '../../src/contract/coaching-schemas.js';
+import type {
+  AuditEntrySchema,
+  AuditPageSchema,
+  DirectorySchema,
+  InviteInfoSchema,
+  InviteUrlSchema,
+  MeSchema,
+  SessionListSchema,
+  SessionSummarySchema,
+  SignedInSchema,
+  UserWithInviteSchema,
+} from '../../src/contract/account-schemas.js';
+import type { IssuedTokenSchema, TemplateSchema, TokenSchema, UserSchema } from '../../src/contract/coaching-schemas.js';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, TimeAxis, Todo } from '../../src/contract/schemas.js';
 import type { StatsGroupBy, StatsMetrics, StatsResponse, StatsRow } from '../../src/contract/stats-schemas.js';
 
@@ -11,11 +22,19 @@ export type { SessionState } from '../../src/coaching/session-list.js';
 
 export type User = Static<typeof UserSchema>;
 export type Me = Static<typeof MeSchema>;
-export type DirectoryEntry = Static<typeof DirectorySchema>['users'][number];
+export type SignInAnswer = Static<typeof SignedInSchema>;
+export type InviteInfo = Static<typeof InviteInfoSchema>;
+export type UserWithInvite = Static<typeof UserWithInviteSchema>;
+export type InviteUrl = Static<typeof InviteUrlSchema>;
+export type Directory = Static<typeof DirectorySchema>;
+export type DirectoryEntry = Directory['users'][number];
 export type SessionSummary = Static<typeof SessionSummarySchema>;
+export type SessionList = Static<typeof SessionListSchema>;
 export type Template = Static<typeof TemplateSchema>;
 export type ApiToken = Static<typeof TokenSchema>;
+export type IssuedToken = Static<typeof IssuedTokenSchema>;
 export type AuditEntry = Static<typeof AuditEntrySchema>;
+export type AuditLogPage = Static<typeof AuditPageSchema>;
 export type Metrics = StatsMetrics;
 export type GroupBy = StatsGroupBy;
 export type Stats = StatsResponse;
