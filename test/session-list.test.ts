@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { canRead } from '../src/coaching/permissions.js';
 import { SESSION_STATES, stateFlags, type SessionState } from '../src/coaching/session-list.js';
 import type { ExportSession } from '../src/contract/schemas.js';
-import type { Role } from '../src/store/schema.js';
+import type { Role } from '../src/accounts/roles.js';
 import { storeBackends } from './helpers/backends.js';
 import { session } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

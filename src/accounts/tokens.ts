@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isoOrNull as iso } from '../contract/dates.js';
 import { newId } from '../ids.js';
-import type { NewToken, Store, TokenOwner, TokenRecord } from '../store/store.js';
+import type { NewToken, TokenOwner, TokenRecord } from '../store/accounts-store.js';
+import type { Store } from '../store/store.js';
 import type { UserRecord } from '../coaching/records.js';
 
 export const DEFAULT_TOKEN_DAYS = 90;

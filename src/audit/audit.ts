@@ -1,26 +1,7 @@
 import type { Actor } from '../coaching/actor.js';
 import { isoString } from '../contract/dates.js';
 import type { AuditRecord, StoredAuditEntry } from '../store/accounts-store.js';
-
-/** What the audit log records; every entry is one of these. */
-export const AUDIT_ACTIONS = [
-  'sign_in',
-  'sign_in_failed',
-  'sign_out',
-  'password_set',
-  'invite_created',
-  'user_created',
-  'user_updated',
-  'user_deactivated',
-  'token_created',
-  'token_revoked',
-  'template_created',
-  'template_updated',
-  'import',
-  'export',
-  'changes_read',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+import type { AuditAction } from './actions.js';
 
 /** Details are small facts about the change (field names, counts, a window), never values a person typed as a secret. */
 export type AuditDetails = Record<string, string | number | boolean | null | string[]>;

@@ -1,4 +1,4 @@
-import type { Role } from '../store/schema.js';
+import type { Role } from '../accounts/roles.js';
 
 /** The coaching model as the domain sees it: instants in epoch milliseconds, no SQL, no JSON. */
 

@@ -27,6 +27,16 @@ export function stateFlags(state: SessionState | null): {
   }
 }
 
+type StateFlags = { isDeleted: boolean; sharedWithAgent: boolean; agentConfirmed: boolean; coachConfirmed: boolean };
+
+/** The state a session's flags put it in: stateFlags read the other way (the console shows it). */
+export function stateOf(s: StateFlags): SessionState {
+  if (s.isDeleted) return 'deleted';
+  if (!s.sharedWithAgent) return 'draft';
+  if (!s.agentConfirmed) return 'shared';
+  return s.coachConfirmed ? 'confirmed' : 'acknowledged';
+}
+
 export interface SessionListQuery {
   scope: ReadScope;
   state: SessionState | null;

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AUDIT_ACTIONS } from '../audit/audit.js';
+import { AUDIT_ACTIONS } from '../audit/actions.js';
 import { SESSION_STATES } from '../coaching/session-list.js';
-import { ROLES, UserSchema } from './coaching-schemas.js';
+import { ROLES } from '../accounts/roles.js';
+import { UserSchema } from './coaching-schemas.js';
 import { Nullable, OneOf } from './schemas.js';
 
 /** Request and response bodies of accounts, signing in, the directory, the sessions list and the audit log. */

@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, OneOf, POINT_CLASSIFICATIONS, POINT_TYPES } from './schemas.js';
+import { ROLES } from '../accounts/roles.js';
+import { POINT_CLASSIFICATIONS, POINT_TYPES } from './point-kinds.js';
+import { Nullable, OneOf } from './schemas.js';
 
 /** Request and response bodies of the coaching API; field names are the export's. */
 
-export const ROLES = ['admin', 'coach', 'agent'] as const;
 export const TODO_STATUSES = ['incomplete', 'complete'] as const;
 
 const Id = Type.String({ minLength: 1, maxLength: 200 });

@@ -1,5 +1,6 @@
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { isCalendarDay, parseDateTime } from './dates.js';
+import { POINT_CLASSIFICATIONS, POINT_TYPES } from './point-kinds.js';
 
 /**
  * The Coaching Export API's documents, described once. The server validates and documents with
@@ -11,8 +12,6 @@ FormatRegistry.Set('date-time', (value) => parseDateTime(value) !== null);
 
 export const TIME_AXES = ['meetingDate', 'createdAt'] as const;
 export type TimeAxis = (typeof TIME_AXES)[number];
-export const POINT_TYPES = ['strength', 'opportunity', 'n/a'] as const;
-export const POINT_CLASSIFICATIONS = ['general', 'qa', 'csat', 'productivity'] as const;
 export const MAX_WINDOW_DAYS = 90;
 
 export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}) {

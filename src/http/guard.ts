@@ -4,7 +4,7 @@ import { resolveBrowserSession, SESSION_COOKIE } from '../accounts/browser-sessi
 import { authenticate, type AuthResult, type Principal } from '../accounts/tokens.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Role } from '../store/schema.js';
+import type { Role } from '../accounts/roles.js';
 import type { Store } from '../store/store.js';
 import { AuthFailureLimiter } from '../ratelimit/auth-failures.js';
 import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';

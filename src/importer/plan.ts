@@ -11,12 +11,15 @@ import type {
   SessionRecord,
   TemplateRecord,
   TodoRecord,
+  UserRecord,
 } from '../coaching/records.js';
-import type { Role } from '../store/schema.js';
+
+/** A person an import names: who they are and the role their place in the sessions implies. */
+type ImportedUser = Pick<UserRecord, 'id' | 'name' | 'role'>;
 
 /** What an import writes, already checked; the store applies it in one transaction. */
 export interface ImportPlan {
-  users: Array<{ id: string; name: string; role: Role }>;
+  users: ImportedUser[];
   templates: TemplateRecord[];
   sessions: Array<{ session: SessionRecord; log: LogEntryRecord[]; pointIds: string[]; todoIds: string[] }>;
   points: PointRecord[];
@@ -123,7 +126,7 @@ const sameJson = <T>(a: T, b: T) => JSON.stringify(a) === JSON.stringify(b);
 
 function buildPlan(documents: ExportSession[]): ImportPlan {
   const sessionIds = new Map<string, number>();
-  const users = new Agreement<{ id: string; name: string; role: Role }>('user', (a, b) => a.name === b.name);
+  const users = new Agreement<ImportedUser>('user', (a, b) => a.name === b.name);
   const templates = new Agreement<TemplateRecord>('template', (a, b) => a.name === b.name);
   const points = new Agreement<PointRecord>('coaching point', sameJson);
   const todos = new Agreement<TodoRecord>('to-do', sameJson);

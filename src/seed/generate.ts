@@ -1,4 +1,4 @@
-import { POINT_CLASSIFICATIONS, POINT_TYPES } from '../contract/schemas.js';
+import { POINT_CLASSIFICATIONS, POINT_TYPES } from '../contract/point-kinds.js';
 import type { LogEntryRecord, PointRecord, TodoRecord } from '../coaching/records.js';
 import type { ImportPlan } from '../importer/plan.js';
 import { Random } from './random.js';

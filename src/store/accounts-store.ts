@@ -1,9 +1,34 @@
 import type { UserRecord } from '../coaching/records.js';
-import type { NewToken } from './store.js';
 
 /** A person's account: the user as the coaching model knows them, and whether they may sign in. */
 export interface UserAccount extends UserRecord {
   active: boolean;
+}
+
+export interface TokenRecord {
+  id: string;
+  orgId: string;
+  userId: string;
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  deactivatedAt: number | null;
+}
+
+export interface TokenOwner {
+  token: TokenRecord;
+  user: UserAccount;
+}
+
+export interface NewToken {
+  id: string;
+  orgId: string;
+  userId: string;
+  hash: string;
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
 }
 
 /** A user with their password hash, for checking a sign-in; never leaves the accounts domain. */

@@ -8,6 +8,7 @@ import type {
   BrowserSessionRecord,
   InviteRecord,
   NewInvite,
+  NewToken,
   SignInCandidate,
   StoredAuditEntry,
   UserAccount,
@@ -17,7 +18,6 @@ import type { Dialect } from './dialect.js';
 import { refreshDocumentsShowingUser } from './documents/refresh.js';
 import { flag, tokenRow } from './rows.js';
 import type { AuditLogTable, Database, UsersTable } from './schema.js';
-import type { NewToken } from './store.js';
 
 const ACCOUNT_COLUMNS = ['id', 'email', 'name', 'role', 'active'] as const;
 

@@ -7,7 +7,20 @@ import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
-import type { AccountsTx, AuditQuery, AuditRecord, BrowserSessionOwner, InviteRecord, NewInvite, SignInCandidate, StoredAuditEntry, UserAccount } from './accounts-store.js';
+import type {
+  AccountsTx,
+  AuditQuery,
+  AuditRecord,
+  BrowserSessionOwner,
+  InviteRecord,
+  NewInvite,
+  NewToken,
+  SignInCandidate,
+  StoredAuditEntry,
+  TokenOwner,
+  TokenRecord,
+  UserAccount,
+} from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
 import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument, storeRendered } from './documents/refresh.js';
@@ -25,14 +38,11 @@ import {
   type FeedPosition,
   type ExportChunk,
   type ImportCounts,
-  type NewToken,
   type StatsAggregate,
   type StatsSelection,
   type PoolStats,
   type Store,
   type TemplateListing,
-  type TokenOwner,
-  type TokenRecord,
 } from './store.js';
 
 /** A connection that sees one snapshot for as long as an export reads from it. */

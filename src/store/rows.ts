@@ -1,6 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { PointRecord, SessionRecord, TodoRecord, UserRecord } from '../coaching/records.js';
-import type { NewToken, TokenRecord } from './store.js';
+import type { NewToken, TokenRecord } from './accounts-store.js';
 import type {
   ApiTokensTable,
   CoachingPointsTable,

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { Role } from '../accounts/roles.js';
 
 /**
  * The database, described once. Instants are whole milliseconds since the epoch (BIGINT), so
@@ -7,7 +8,6 @@ import type { Generated } from 'kysely';
  * are numbers on one and booleans on the other, so readers pass them through `Boolean`.
  */
 
-export type Role = 'admin' | 'coach' | 'agent';
 export type Flag = number | boolean;
 
 export interface OrganizationsTable {

@@ -2,38 +2,11 @@ import type { ExportSession } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
-import type { Role } from './schema.js';
-import type { AccountsStore, AuditRecord, NewInvite, UserAccount } from './accounts-store.js';
+import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { ReadScope } from '../coaching/permissions.js';
 import type { StatsGroupBy, StatsMetrics } from '../contract/stats-schemas.js';
-
-export interface TokenRecord {
-  id: string;
-  orgId: string;
-  userId: string;
-  prefix: string;
-  createdAt: number;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-  deactivatedAt: number | null;
-}
-
-export interface TokenOwner {
-  token: TokenRecord;
-  user: UserAccount;
-}
-
-export interface NewToken {
-  id: string;
-  orgId: string;
-  userId: string;
-  hash: string;
-  prefix: string;
-  createdAt: number;
-  expiresAt: number | null;
-}
 
 export interface ImportCounts {
   sessions: number;
@@ -208,5 +181,3 @@ export interface Store extends AccountsStore {
   poolStats(): PoolStats | null;
   close(): Promise<void>;
 }
-
-export type { Role };

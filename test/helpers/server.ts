@@ -8,7 +8,7 @@ import { newId } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { MemoryRateLimiter } from '../../src/ratelimit/memory.js';
 import type { RateLimiter } from '../../src/ratelimit/limiter.js';
-import type { Role } from '../../src/store/schema.js';
+import type { Role } from '../../src/accounts/roles.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { sqliteBackend, type Backend, type TestDatabase } from './backends.js';

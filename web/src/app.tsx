@@ -16,6 +16,7 @@ import { TokensPage } from './pages/tokens';
 import { UsersPage } from './pages/users';
 import { match, navigate, onLinkClick, useLocation } from './router';
 import { SignedInContext } from './session-context';
+import { ROLES } from '../../src/accounts/roles.js';
 import type { Me, Role } from './types';
 import { ErrorText, PageTitle, useAction } from './ui';
 
@@ -26,7 +27,7 @@ interface Route {
   render: (params: Record<string, string>) => ComponentChildren;
 }
 
-const ALL: Role[] = ['admin', 'coach', 'agent'];
+const ALL: Role[] = [...ROLES];
 const ROUTES: Route[] = [
   { pattern: '/sessions', roles: ALL, nav: 'nav.sessions', render: () => <SessionsPage /> },
   { pattern: '/sessions/new', roles: ['admin', 'coach'], render: () => <NewSessionPage /> },

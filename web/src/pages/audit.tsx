@@ -1,10 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import { formatDateTime, t } from '../i18n';
-import type { AuditEntry } from '../types';
+import { AUDIT_ACTIONS } from '../../../src/audit/actions.js';
+import type { AuditLogPage } from '../types';
 import { Field, LoadState, PageTitle, useLoad, TableWrap } from '../ui';
-
-export const AUDIT_ACTIONS = ['sign_in', 'sign_in_failed', 'sign_out', 'password_set', 'invite_created', 'user_created', 'user_updated', 'user_deactivated', 'token_created', 'token_revoked', 'template_created', 'template_updated', 'import', 'export', 'changes_read'];
 
 /** An entry's details as `key: value` pairs, the way a person reads them. */
 function describeDetails(details: unknown): string {
@@ -14,19 +13,16 @@ function describeDetails(details: unknown): string {
   return pairs.length ? pairs.join(', ') : '—';
 }
 
-interface AuditAnswer {
-  entries: AuditEntry[];
-  cursor: string | null;
-  hasMore: boolean;
-}
-
 export function AuditPage() {
   const [draft, setDraft] = useState({ from: '', to: '', action: '' });
   const [filters, setFilters] = useState(draft);
   // Cursors of the pages before this one; the first page has none.
   const [trail, setTrail] = useState<string[]>([]);
   const cursor = trail[trail.length - 1] ?? '';
-  const page = useLoad((signal) => api.get<AuditAnswer>(`/api/v1/audit-log${query({ ...filters, cursor })}`, { signal }), [filters, cursor]);
+  const page = useLoad(
+    (signal) => api.get<AuditLogPage>(`/api/v1/audit-log${query({ ...filters, cursor })}`, { signal }),
+    [filters, cursor],
+  );
   return (
     <section>
       <PageTitle title={t('audit.title')}>{t('audit.title')}</PageTitle>

@@ -2,16 +2,20 @@ import { useState } from 'preact/hooks';
 import { api, setCsrfToken } from '../api';
 import { t } from '../i18n';
 import { navigate } from '../router';
+import type { InviteInfo, SignInAnswer } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad } from '../ui';
 
 export function InvitePage({ token, onSignedIn }: { token: string; onSignedIn: () => Promise<void> }) {
-  const invite = useLoad((signal) => api.get<{ email: string; name: string }>(`/api/v1/auth/invites/${encodeURIComponent(token)}`, { signal, quiet401: true }), [token]);
+  const invite = useLoad(
+    (signal) => api.get<InviteInfo>(`/api/v1/auth/invites/${encodeURIComponent(token)}`, { signal, quiet401: true }),
+    [token],
+  );
   const [password, setPassword] = useState('');
   const action = useAction();
   const submit = (event: Event) => {
     event.preventDefault();
     void action.run(async () => {
-      const answer = await api.post<{ csrfToken: string }>(`/api/v1/auth/invites/${encodeURIComponent(token)}`, { password }, { quiet401: true });
+      const answer = await api.post<SignInAnswer>(`/api/v1/auth/invites/${encodeURIComponent(token)}`, { password }, { quiet401: true });
       setCsrfToken(answer.csrfToken);
       await onSignedIn();
       navigate('/sessions', { replace: true });
@@ -24,7 +28,7 @@ export function InvitePage({ token, onSignedIn }: { token: string; onSignedIn: (
       <LoadState loaded={invite}>
         {() => (
           <>
-            <p>{t('invite.welcome', { name: invite.data!.name, email: invite.data!.email })}</p>
+            <p>{t('invite.welcome', { name: invite.data!.name, email: String(invite.data!.email) })}</p>
             <form onSubmit={submit} noValidate>
               <Field label={t('invite.password')} hint={t('invite.passwordHint')}>
                 {(p) => (

@@ -1,10 +1,13 @@
 import { useState } from 'preact/hooks';
+import { canManage } from '../../../src/coaching/permissions.js';
+import { stateOf } from '../../../src/coaching/session-list.js';
 import { isWebLink } from '../../../src/contract/links.js';
+import { POINT_CLASSIFICATIONS as CLASSIFICATIONS, POINT_TYPES } from '../../../src/contract/point-kinds.js';
 import { api } from '../api';
 import { formatDateTime, t, type MessageKey } from '../i18n';
 import { navigate } from '../router';
 import { useMe } from '../session-context';
-import { CLASSIFICATIONS, POINT_TYPES, stateOf, type CoachingPoint, type ExportSession, type Me, type Todo } from '../types';
+import type { CoachingPoint, ExportSession, Todo } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, StateBadge, useAction, useLoad } from '../ui';
 
 const sessionPath = (id: string) => `/api/v1/coaching/sessions/${encodeURIComponent(id)}`;
@@ -14,16 +17,19 @@ export const MEETING_FORMATS = ['live', 'async', 'phone', 'video'] as const;
 export const toLocalInput = (iso: string | null) => (iso ? iso.slice(0, 16) : '');
 export const fromLocalInput = (value: string) => (value ? new Date(`${value}:00.000Z`).toISOString() : null);
 
-function canManage(me: Me, s: ExportSession): boolean {
-  return me.user.role === 'admin' || (me.user.role === 'coach' && (s.coachId === me.user.id || s.formCreatorId === me.user.id));
-}
-
 export function SessionPage({ id }: { id: string }) {
   const me = useMe();
   const doc = useLoad((signal) => api.get<ExportSession>(sessionPath(id), { signal }), [id]);
   return (
     <LoadState loaded={doc}>
-      {() => <SessionView session={doc.data!} manage={canManage(me, doc.data!)} isAgent={me.user.id === doc.data!.agentId} reload={doc.reload} />}
+      {() => (
+        <SessionView
+          session={doc.data!}
+          manage={canManage(me.user, doc.data!)}
+          isAgent={me.user.id === doc.data!.agentId}
+          reload={doc.reload}
+        />
+      )}
     </LoadState>
   );
 }

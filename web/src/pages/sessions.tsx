@@ -4,14 +4,9 @@ import { directory } from '../directory';
 import { formatDate, formatDateTime, t } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { useMe } from '../session-context';
-import { SESSION_STATES, stateOf, type DirectoryEntry, type ExportSession, type SessionSummary } from '../types';
+import { SESSION_STATES, stateOf } from '../../../src/coaching/session-list.js';
+import type { DirectoryEntry, ExportSession, SessionList, SessionSummary } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, StateBadge, stateLabel, useLoad, TableWrap } from '../ui';
-
-interface SessionsAnswer {
-  sessions: SessionSummary[];
-  cursor: string | null;
-  hasMore: boolean;
-}
 
 const FILTERS = ['state', 'agentId', 'coachId', 'from', 'to'] as const;
 
@@ -25,7 +20,7 @@ export function SessionsPage() {
   const trail = search.getAll('back');
   const people = useLoad<DirectoryEntry[]>(() => (me.user.role === 'agent' ? Promise.resolve([]) : directory()), []);
   const list = useLoad(
-    (signal) => api.get<SessionsAnswer>(`/api/v1/coaching/sessions${query({ ...filters, cursor, limit: 25 })}`, { signal }),
+    (signal) => api.get<SessionList>(`/api/v1/coaching/sessions${query({ ...filters, cursor, limit: 25 })}`, { signal }),
     [search.toString()],
   );
 

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, setCsrfToken } from '../api';
 import { t } from '../i18n';
+import type { SignInAnswer } from '../types';
 import { ErrorText, Field, PageTitle, useAction } from '../ui';
 
 export function SignInPage({ ended, onSignedIn }: { ended: boolean; onSignedIn: () => Promise<void> }) {
@@ -10,7 +11,7 @@ export function SignInPage({ ended, onSignedIn }: { ended: boolean; onSignedIn: 
   const submit = (event: Event) => {
     event.preventDefault();
     void action.run(async () => {
-      const answer = await api.post<{ csrfToken: string }>('/api/v1/auth/sign-in', { email, password }, { quiet401: true });
+      const answer = await api.post<SignInAnswer>('/api/v1/auth/sign-in', { email, password }, { quiet401: true });
       setCsrfToken(answer.csrfToken);
       await onSignedIn();
     });

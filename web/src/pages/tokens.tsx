@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { formatDateTime, t } from '../i18n';
 import { useMe } from '../session-context';
-import type { ApiToken } from '../types';
+import type { ApiToken, IssuedToken } from '../types';
 import { listUsers } from './users';
 import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
 
@@ -25,7 +25,7 @@ export function TokensPage() {
       <form class="card stack" aria-labelledby="new-token" onSubmit={(e) => {
         e.preventDefault();
         void create.run(async () => {
-          const issued = await api.post<ApiToken & { token: string }>('/api/v1/tokens', {
+          const issued = await api.post<IssuedToken>('/api/v1/tokens', {
             userId: form.userId,
             expiresInDays: form.noExpiry ? null : Number(form.days),
           });

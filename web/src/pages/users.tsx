@@ -3,10 +3,9 @@ import { api } from '../api';
 import { forgetDirectory } from '../directory';
 import { t, type MessageKey } from '../i18n';
 import { useMe } from '../session-context';
-import type { Role, User } from '../types';
+import { ROLES } from '../../../src/accounts/roles.js';
+import type { InviteUrl, Role, User, UserWithInvite } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad, TableWrap } from '../ui';
-
-const ROLES: Role[] = ['admin', 'coach', 'agent'];
 
 /** GET /api/v1/users answers an array; accept `{users}` too so either shape renders. */
 export async function listUsers(signal: AbortSignal): Promise<User[]> {
@@ -34,7 +33,7 @@ export function UsersPage() {
       <form class="card stack" aria-labelledby="new-user" onSubmit={(e) => {
         e.preventDefault();
         void create.run(async () => {
-          const created = await api.post<User & { inviteUrl: string }>('/api/v1/users', form);
+          const created = await api.post<UserWithInvite>('/api/v1/users', form);
           setInvite({ name: created.name, url: created.inviteUrl });
           setForm({ name: '', email: '', role: form.role });
           forgetDirectory();
@@ -103,7 +102,7 @@ function UserRow({ user, reload }: { user: User; reload: () => void }) {
             {user.active ? t('users.deactivate', { name: user.name }) : t('users.reactivate', { name: user.name })}
           </button>
           <button type="button" class="secondary small" disabled={reinvite.busy} onClick={() => reinvite.run(async () => {
-            const answer = await api.post<{ inviteUrl: string }>(`/api/v1/users/${encodeURIComponent(user.id)}/invite`);
+            const answer = await api.post<InviteUrl>(`/api/v1/users/${encodeURIComponent(user.id)}/invite`);
             setUrl(answer.inviteUrl);
           })}>{t('users.reinvite', { name: user.name })}</button>
         </div>
