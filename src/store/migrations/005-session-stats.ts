@@ -10,10 +10,10 @@ import type { MigrationEngine } from './engine.js';
  * (read-model-version.ts). Never edit a migration that has shipped.
  */
 export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
-  await allOrNothing(db, dialect, () => build(db, dialect));
+  await allOrNothing(db, dialect, () => build(db));
 }
 
-async function build(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
+async function build(db: Kysely<unknown>): Promise<void> {
   const flag = 'boolean';
   const count = 'integer';
   await db.schema
