@@ -33,12 +33,15 @@ export async function storedReadModelVersion(db: Kysely<Database>): Promise<numb
  * Runs after the migrations, under the same lock. When the stored version differs from `version`,
  * rebuilds every session's document and stats row and records `version`, all in one transaction:
  * a start that dies half-way leaves the old version, so the next start rebuilds again. Returns
- * whether it rebuilt. On SQLite, BEGIN IMMEDIATE takes the write lock before reading the version,
- * so a second process starting beside the first waits for it and then finds the new version.
+ * whether it rebuilt.
  */
 export async function rebuildStaleReadModel(db: Kysely<Database>, dialect: Dialect, version: number): Promise<boolean> {
+  // A start with nothing to rebuild only reads: a command run beside a busy server is not held up.
+  if ((await storedReadModelVersion(db)) === version) return false;
   // `db` holds a single connection (the SQLite writer, or the PostgreSQL connection that holds the
-  // migration lock), so these statements and every query between them run in one transaction.
+  // migration lock), so these statements and every query between them run in one transaction. On
+  // SQLite, BEGIN IMMEDIATE takes the write lock before the version is read again, so a second
+  // process starting beside the first waits for its rebuild and then finds the new version.
   await sql.raw(dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
   try {
     const stale = (await storedReadModelVersion(db)) !== version;
