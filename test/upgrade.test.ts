@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { Migrator, sql, type Kysely } from 'kysely';
+import type { DatabaseConfig } from '../src/config.js';
 import { planImport, type ImportPlan } from '../src/importer/plan.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { readExportPages } from '../src/store/export-pages.js';
@@ -170,6 +172,47 @@ async function tamper(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Pro
   await sql`update session_stats set points = 999 where org_id = ${ORG} and session_id = 'edge'`.execute(db);
 }
 
+/** The largest feed sequence number among release 1's documents. */
+async function release1MaxSeq(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('session_documents')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('org_id', '=', ORG)
+    .executeTakeFirstOrThrow();
+  return Number(row.seq);
+}
+
+/**
+ * The feed sequence number a rebuild of release 1's documents continues from: PostgreSQL's one
+ * sequence (which a rolled-back rebuild also advanced), or the organization's own on SQLite.
+ */
+async function lastFeedSeq(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<number> {
+  if (dialect === 'sqlite') return release1MaxSeq(db);
+  const { rows } = await sql<{ last_value: number }>`select last_value from session_documents_seq`.execute(db);
+  return Number(rows[0]!.last_value);
+}
+
+const OPEN_MODULE = new URL('../src/store/open.js', import.meta.url).href;
+const OPEN_AND_CLOSE = `
+  const [, url, config, version] = process.argv;
+  const { openStore } = await import(url);
+  const store = await openStore(JSON.parse(config), { readModelVersion: Number(version) });
+  await store.close();`;
+
+/** Opens a store with this read-model version in a process of its own, and closes it. */
+function openInProcess(config: DatabaseConfig, version: number): Promise<void> {
+  const args = ['--input-type=module', '-e', OPEN_AND_CLOSE, OPEN_MODULE, JSON.stringify(config), String(version)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the store did not open (exit ${code}): ${stderr}`))));
+  });
+}
+
 const POISON_ORG = 'zz-poison';
 
 /**
@@ -295,6 +338,23 @@ for (const backend of await storeBackends()) {
       await readDirectly(database, async (direct) => {
         assert.equal(await storedReadModelVersion(direct), bumped);
         assert.deepEqual(await storedStatsRows(direct, ORG), expectedStatsRows(JSON.parse(before)));
+      });
+    });
+
+    it('rebuilds once when three processes start at once with a new version', async () => {
+      const version = READ_MODEL_VERSION + 2;
+      const lastSeq = await readDirectly(database, lastFeedSeq);
+      await Promise.all([1, 2, 3].map(() => openInProcess(database.config, version)));
+      const store = await openStore(database.config, { readModelVersion: version });
+      try {
+        assert.equal(await storedExport(store, ORG), before);
+      } finally {
+        await store.close();
+      }
+      await readDirectly(database, async (direct) => {
+        assert.equal(await storedReadModelVersion(direct), version);
+        // One rebuild gives each of the 301 sessions one new feed position; a second would give more.
+        assert.equal(await release1MaxSeq(direct), lastSeq + 301);
       });
     });
   });
