@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
+import type { DatabaseConfig } from '../src/config.js';
 import { planImport, type ImportPlan } from '../src/importer/plan.js';
 import { generateSeed } from '../src/seed/generate.js';
-import type { Dialect } from '../src/store/dialect.js';
 import { readExportPages } from '../src/store/export-pages.js';
 import { migrationProvider } from '../src/store/migrations/index.js';
 import { openStore } from '../src/store/open.js';
-import { pointRow, sessionRow, todoRow } from '../src/store/rows.js';
+import { READ_MODEL_VERSION, storedReadModelVersion } from '../src/store/read-model-version.js';
 import type { Database } from '../src/store/schema.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { ALL_TIME, storedExport } from './helpers/documents.js';
@@ -17,28 +18,115 @@ import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
 
 const ORG = 'org-release-1';
 
+/**
+ * Release 1's tables as untyped rows: this test writes them the way release 1 did, with its column
+ * names spelled out here, so a column added by a later migration never changes what is written.
+ */
+type Row = Record<string, string | number | null>;
+type Untyped = Kysely<Record<string, Row>>;
+const untyped = (db: Kysely<Database>): Untyped => db as unknown as Untyped;
+
+/** Rows per multi-row insert: well under both databases' bound-parameter limits. */
+const ROWS_PER_INSERT = 50;
+
+async function insertRows(db: Untyped, table: string, rows: Row[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+}
+
+const flag = (value: boolean): number => (value ? 1 : 0);
+const links = (itemId: string, sessionIds: string[]): Row[] =>
+  sessionIds.map((sessionId, position) => ({ org_id: ORG, item_id: itemId, session_id: sessionId, position }));
+
 /** The normalized tables exactly as release 1 wrote them: rows, links and log, no documents. */
-async function writeAsRelease1(db: Kysely<Database>, plan: ImportPlan): Promise<void> {
-  await db.insertInto('organizations').values({ id: ORG, name: 'Release 1', created_at: 0 }).execute();
-  for (const u of plan.users) await db.insertInto('users').values({ org_id: ORG, id: u.id, email: null, name: u.name, role: u.role, created_at: 0, updated_at: 0 }).execute();
-  for (const t of plan.templates) await db.insertInto('coaching_templates').values({ org_id: ORG, id: t.id, name: t.name, created_at: 0, updated_at: 0 }).execute();
+async function writeAsRelease1(typed: Kysely<Database>, plan: ImportPlan): Promise<void> {
+  const db = untyped(typed);
+  await insertRows(db, 'organizations', [{ id: ORG, name: 'Release 1', created_at: 0 }]);
+  const users = plan.users.map((u) => ({ org_id: ORG, id: u.id, email: null, name: u.name, role: u.role, created_at: 0, updated_at: 0 }));
+  await insertRows(db, 'users', users);
+  const templates = plan.templates.map((t) => ({ org_id: ORG, id: t.id, name: t.name, created_at: 0, updated_at: 0 }));
+  await insertRows(db, 'coaching_templates', templates);
+  await insertRows(
+    db,
+    'coaching_sessions',
+    plan.sessions.map(({ session: s }) => ({
+      org_id: ORG,
+      id: s.id,
+      coaching_form_name: s.coachingFormName,
+      template_id: s.templateId,
+      meeting_format: s.meetingFormat,
+      form_creator_id: s.formCreatorId,
+      coach_id: s.coachId,
+      agent_id: s.agentId,
+      created_at: s.createdAt,
+      updated_at: s.updatedAt,
+      meeting_date: s.meetingDate,
+      shared_with_agent: flag(s.sharedWithAgent),
+      agent_confirmed: flag(s.agentConfirmed),
+      coach_confirmed: flag(s.coachConfirmed),
+      coach_notes: s.coachNotes,
+      agent_notes: s.agentNotes,
+      is_deleted: flag(s.isDeleted),
+    })),
+  );
+  // One at a time, in order: the log's sequence numbers are the order of its entries.
   for (const { session: s, log } of plan.sessions) {
-    await db.insertInto('coaching_sessions').values(sessionRow(ORG, s)).execute();
     for (const e of log) {
-      await db
-        .insertInto('activity_log')
-        .values({ org_id: ORG, session_id: s.id, user_id: e.userId, user_email: e.userEmail, action_type: e.actionType, descriptions: JSON.stringify(e.descriptions), timestamp: e.timestamp, ip_address: e.ipAddress })
-        .execute();
+      await insertRows(db, 'activity_log', [
+        {
+          org_id: ORG,
+          session_id: s.id,
+          user_id: e.userId,
+          user_email: e.userEmail,
+          action_type: e.actionType,
+          descriptions: JSON.stringify(e.descriptions),
+          timestamp: e.timestamp,
+          ip_address: e.ipAddress,
+        },
+      ]);
     }
   }
-  for (const p of plan.points) {
-    await db.insertInto('coaching_points').values(pointRow(ORG, p)).execute();
-    for (const [position, sessionId] of p.sessionIds.entries()) await db.insertInto('coaching_point_sessions').values({ org_id: ORG, item_id: p.id, session_id: sessionId, position }).execute();
-  }
-  for (const t of plan.todos) {
-    await db.insertInto('todos').values(todoRow(ORG, t)).execute();
-    for (const [position, sessionId] of t.sessionIds.entries()) await db.insertInto('todo_sessions').values({ org_id: ORG, item_id: t.id, session_id: sessionId, position }).execute();
-  }
+  await insertRows(
+    db,
+    'coaching_points',
+    plan.points.map((p) => ({
+      org_id: ORG,
+      id: p.id,
+      type: p.type,
+      classification: p.classification,
+      ticket_id: p.ticketId,
+      subject: p.subject,
+      rubric_name: p.rubricName,
+      criteria_name: p.criteriaName,
+      kpi_name: p.kpiName,
+      score: p.score,
+      agent_notes: p.agentNotes,
+      coach_notes: p.coachNotes,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+      is_deleted: flag(p.isDeleted),
+    })),
+  );
+  await insertRows(db, 'coaching_point_sessions', plan.points.flatMap((p) => links(p.id, p.sessionIds)));
+  await insertRows(
+    db,
+    'todos',
+    plan.todos.map((t) => ({
+      org_id: ORG,
+      id: t.id,
+      action_string: t.actionString,
+      completed_at: t.completedAt,
+      created_at: t.createdAt,
+      creator_id: t.creatorId,
+      description: t.description,
+      link: t.link,
+      status: t.status,
+      title: t.title,
+      type: t.type,
+      updated_at: t.updatedAt,
+      is_deleted: flag(t.isDeleted),
+    })),
+  );
+  await insertRows(db, 'todo_sessions', plan.todos.flatMap((t) => links(t.id, t.sessionIds)));
 }
 
 function release1Data(): ImportPlan {
@@ -58,17 +146,129 @@ function release1Data(): ImportPlan {
   };
 }
 
+/** Every migration the code has, each with whether it ran on this database. */
+async function migrationsOf(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<Array<{ name: string; ran: boolean }>> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  return (await migrator.getMigrations()).map((m) => ({ name: m.name, ran: m.executedAt !== undefined }));
+}
+
+/** Reads or changes the database directly, beside any store, on a connection of its own. */
+async function readDirectly<T>(
+  database: TestDatabase,
+  read: (db: Kysely<Database>, dialect: 'sqlite' | 'postgres') => Promise<T>,
+): Promise<T> {
+  const direct = openKysely(database.config);
+  try {
+    return await read(direct.db, direct.dialect);
+  } finally {
+    await direct.db.destroy();
+  }
+}
+
+/** Stored bytes that no renderer wrote, for one document and one stats row: only a rebuild puts them right. */
+async function tamper(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  const doc = dialect === 'sqlite' ? sql`cast('{"tampered":true}' as blob)` : sql`'{"tampered":true}'`;
+  await sql`update session_documents set doc = ${doc} where org_id = ${ORG} and session_id = 'edge'`.execute(db);
+  await sql`update session_stats set points = 999 where org_id = ${ORG} and session_id = 'edge'`.execute(db);
+}
+
+/** The largest feed sequence number among release 1's documents. */
+async function release1MaxSeq(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('session_documents')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('org_id', '=', ORG)
+    .executeTakeFirstOrThrow();
+  return Number(row.seq);
+}
+
+/**
+ * The feed sequence number a rebuild of release 1's documents continues from: PostgreSQL's one
+ * sequence (which a rolled-back rebuild also advanced), or the organization's own on SQLite.
+ */
+async function lastFeedSeq(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<number> {
+  if (dialect === 'sqlite') return release1MaxSeq(db);
+  const { rows } = await sql<{ last_value: number }>`select last_value from session_documents_seq`.execute(db);
+  return Number(rows[0]!.last_value);
+}
+
+const OPEN_MODULE = new URL('../src/store/open.js', import.meta.url).href;
+const OPEN_AND_CLOSE = `
+  const [, url, config, version] = process.argv;
+  const { openStore } = await import(url);
+  const store = await openStore(JSON.parse(config), { readModelVersion: Number(version) });
+  await store.close();`;
+
+/** Opens a store with this read-model version in a process of its own, and closes it. */
+function openInProcess(config: DatabaseConfig, version: number): Promise<void> {
+  const args = ['--input-type=module', '-e', OPEN_AND_CLOSE, OPEN_MODULE, JSON.stringify(config), String(version)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the store did not open (exit ${code}): ${stderr}`))));
+  });
+}
+
+const POISON_ORG = 'zz-poison';
+
+/**
+ * A second organization, ordered after release 1's, whose one session cannot be rendered (its log
+ * entry's descriptions are not JSON): a rebuild fails after it rewrote release 1's documents.
+ */
+async function addPoisonedOrganization(typed: Kysely<Database>): Promise<void> {
+  const db = untyped(typed);
+  await insertRows(db, 'organizations', [{ id: POISON_ORG, name: 'Poison', created_at: 0 }]);
+  await insertRows(db, 'users', [{ org_id: POISON_ORG, id: 'u', email: null, name: 'U', role: 'admin', created_at: 0, updated_at: 0 }]);
+  await insertRows(db, 'coaching_sessions', [
+    {
+      org_id: POISON_ORG,
+      id: 's',
+      coaching_form_name: 'Form',
+      template_id: null,
+      meeting_format: null,
+      form_creator_id: 'u',
+      coach_id: 'u',
+      agent_id: 'u',
+      created_at: 1,
+      updated_at: 1,
+      meeting_date: null,
+      shared_with_agent: 0,
+      agent_confirmed: 0,
+      coach_confirmed: 0,
+      coach_notes: null,
+      agent_notes: null,
+      is_deleted: 0,
+    },
+  ]);
+  await insertRows(db, 'activity_log', [
+    {
+      org_id: POISON_ORG,
+      session_id: 's',
+      user_id: 'u',
+      user_email: null,
+      action_type: 'created',
+      descriptions: 'not json',
+      timestamp: 1,
+      ip_address: null,
+    },
+  ]);
+}
+
 for (const backend of await storeBackends()) {
   describe(`upgrading a release 1 database (${backend.name})`, () => {
     let database: TestDatabase;
+    let before: string;
     after(() => database?.drop());
 
-    it('builds every document and stats row at start-up and exports the same bytes as before', async () => {
+    it('runs every migration to the newest, then builds every document and stats row, and exports the same bytes', async () => {
       database = await backend.create();
       const { db, dialect } = openKysely(database.config);
-      let before: string;
       try {
-        const migrator = new Migrator({ db, provider: migrationProvider(dialect as Dialect) });
+        const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
         const { error } = await migrator.migrateTo('001-initial');
         assert.equal(error, undefined);
         await writeAsRelease1(db, release1Data());
@@ -88,15 +288,74 @@ for (const backend of await storeBackends()) {
       } finally {
         await store.close();
       }
-      // Migration 005 built every session's stats row from its document.
-      const direct = openKysely(database.config);
-      try {
-        const rows = await storedStatsRows(direct.db, ORG);
+      await readDirectly(database, async (direct, dialect) => {
+        const migrations = await migrationsOf(direct, dialect);
+        assert.equal(migrations[0]?.name, '001-initial');
+        assert.equal(migrations.at(-1)?.name, '007-read-model-version', 'the newest migration this test was written for');
+        assert.deepEqual(migrations.filter((m) => !m.ran), [], 'every migration ran');
+        assert.equal(await storedReadModelVersion(direct), READ_MODEL_VERSION);
+        // The stats row of every session, built from its document.
+        const rows = await storedStatsRows(direct, ORG);
         assert.equal(rows.length, 301);
         assert.deepEqual(rows, expectedStatsRows(JSON.parse(before)));
+      });
+    });
+
+    it("rebuilds only when the code's read-model version differs, all or nothing, and yields the same bytes", async () => {
+      const bumped = READ_MODEL_VERSION + 1;
+      await readDirectly(database, tamper);
+      // The same version: nothing is rebuilt, so the tampered document is served as stored.
+      let store = await openStore(database.config);
+      try {
+        assert.notEqual(await storedExport(store, ORG), before);
       } finally {
-        await direct.db.destroy();
+        await store.close();
       }
+
+      // A rebuild that fails half-way (the second organization) keeps none of its work and the old version.
+      await readDirectly(database, (direct) => addPoisonedOrganization(direct));
+      await assert.rejects(openStore(database.config, { readModelVersion: bumped }), SyntaxError);
+      await readDirectly(database, async (direct) => {
+        assert.equal(await storedReadModelVersion(direct), READ_MODEL_VERSION);
+        const edge = await direct
+          .selectFrom('session_stats')
+          .select('points')
+          .where('org_id', '=', ORG)
+          .where('session_id', '=', 'edge')
+          .executeTakeFirstOrThrow();
+        assert.equal(Number(edge.points), 999, "the first organization's rewrite was rolled back");
+        await sql`update activity_log set descriptions = '[]' where org_id = ${POISON_ORG}`.execute(direct);
+      });
+
+      // The next start rebuilds again, now to the end: the same bytes as release 1 exported.
+      store = await openStore(database.config, { readModelVersion: bumped });
+      try {
+        assert.equal(await storedExport(store, ORG), before);
+        assert.equal((await storedExport(store, POISON_ORG)).length > 2, true, 'the second organization got its document');
+      } finally {
+        await store.close();
+      }
+      await readDirectly(database, async (direct) => {
+        assert.equal(await storedReadModelVersion(direct), bumped);
+        assert.deepEqual(await storedStatsRows(direct, ORG), expectedStatsRows(JSON.parse(before)));
+      });
+    });
+
+    it('rebuilds once when three processes start at once with a new version', async () => {
+      const version = READ_MODEL_VERSION + 2;
+      const lastSeq = await readDirectly(database, lastFeedSeq);
+      await Promise.all([1, 2, 3].map(() => openInProcess(database.config, version)));
+      const store = await openStore(database.config, { readModelVersion: version });
+      try {
+        assert.equal(await storedExport(store, ORG), before);
+      } finally {
+        await store.close();
+      }
+      await readDirectly(database, async (direct) => {
+        assert.equal(await storedReadModelVersion(direct), version);
+        // One rebuild gives each of the 301 sessions one new feed position; a second would give more.
+        assert.equal(await release1MaxSeq(direct), lastSeq + 301);
+      });
     });
   });
 }

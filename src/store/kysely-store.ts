@@ -29,6 +29,7 @@ import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
+import { READ_MODEL_VERSION, rebuildStaleReadModel } from './read-model-version.js';
 import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import {
@@ -109,11 +110,13 @@ export class KyselyStore implements Store {
     this.accountQueries = new AccountQueries(driver.db);
   }
 
-  async migrate(): Promise<void> {
+  /** The migrations, then the read model's rebuild if its version differs, under one lock: once across processes. */
+  async migrate(readModelVersion = READ_MODEL_VERSION): Promise<void> {
     await this.driver.withMigrationLock(async (db) => {
       const migrator = new Migrator({ db, provider: migrationProvider(this.dialect) });
       const { error } = await migrator.migrateToLatest();
       if (error) throw error;
+      await rebuildStaleReadModel(db, this.dialect, readModelVersion);
     });
   }
 

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { postgresStoredDocuments } from './documents/export-postgres.js';
 import { KyselyStore, type Driver } from './kysely-store.js';
 import type { Database } from './schema.js';
+import type { StoreOpenOptions } from './read-model-version.js';
 
 const INT8 = 20;
 /** Any fixed number shared by every Coachport process; it names the migration lock. */
@@ -13,7 +14,7 @@ const MIGRATION_LOCK_KEY = 7_262_031;
  * in a double for the next quarter-million years). An export is one COPY statement on a pooled
  * connection, so a long export sees one snapshot.
  */
-export async function openPostgresStore(url: string, poolSize = 10): Promise<KyselyStore> {
+export async function openPostgresStore(url: string, poolSize = 10, options: StoreOpenOptions = {}): Promise<KyselyStore> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -48,6 +49,6 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Kys
     close: () => db.destroy(),
   };
   const store = new KyselyStore(driver);
-  await store.migrate();
+  await store.migrate(options.readModelVersion);
   return store;
 }

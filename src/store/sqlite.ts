@@ -8,6 +8,7 @@ import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 import { sqliteStoredDocuments } from './documents/export-sqlite.js';
 import type { Database } from './schema.js';
+import type { StoreOpenOptions } from './read-model-version.js';
 
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
 
@@ -42,7 +43,7 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
  * connection of its own inside a read transaction, so a long export sees one snapshot and
  * never holds up writers (WAL lets both run at once).
  */
-export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL'): Promise<KyselyStore> {
+export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL', options: StoreOpenOptions = {}): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
@@ -67,7 +68,7 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
   };
   let checkpointer: Checkpointer | undefined;
   const store = new KyselyStore(driver);
-  await store.migrate();
+  await store.migrate(options.readModelVersion);
   checkpointer = startCheckpointer(file, (error) =>
     process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),
   );

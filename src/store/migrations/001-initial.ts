@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { MigrationEngine } from './engine.js';
 
 /** Never edit a migration that has shipped; add the next one. */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
   await db.schema
     .createTable('organizations')
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -1,20 +1,18 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
-import { rebuildAllDocuments } from '../documents/refresh.js';
-import type { Database } from '../schema.js';
 import { allOrNothing } from './all-or-nothing.js';
+import type { MigrationEngine } from './engine.js';
 
 /**
  * The read model (SPEC §9) and the change feed's positions (SPEC §7): each session's finished
  * export document, kept next to the normalized tables, and the position of its last rewrite.
- * Builds the documents of a database written by an earlier release, so its exports stay the same.
- * Never edit a migration that has shipped; add the next one.
+ * The documents themselves are derived data, built after all migrations ran (read-model-version.ts),
+ * so this migration never calls the renderer of a later day. Never edit a migration that has shipped.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
   await allOrNothing(db, dialect, () => build(db, dialect));
 }
 
-async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+async function build(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
   // An ordinary rowid table (not WITHOUT ROWID): large documents in a primary b-tree spill into
   // overflow pages and read several times slower in index order.
   await db.schema
@@ -45,6 +43,4 @@ async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await db.schema.createIndex('coaching_sessions_template_idx').ifNotExists().on('coaching_sessions').columns(['org_id', 'template_id']).execute();
   await db.schema.createIndex('coaching_sessions_creator_idx').ifNotExists().on('coaching_sessions').columns(['org_id', 'form_creator_id']).execute();
   await db.schema.createIndex('todos_creator_idx').ifNotExists().on('todos').columns(['org_id', 'creator_id']).execute();
-
-  await rebuildAllDocuments(db as unknown as Kysely<Database>, dialect);
 }

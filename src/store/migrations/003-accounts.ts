@@ -1,11 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { MigrationEngine } from './engine.js';
 
 /**
  * People's accounts (password, active), one-time invite links, browser sessions and the audit
  * log; plus the indexes the console's sessions list reads in keyset order. Never edit once shipped.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
   const trueLiteral = dialect === 'sqlite' ? sql`1` : sql`true`;
   await db.schema.alterTable('users').addColumn('active', 'boolean', (c) => c.notNull().defaultTo(trueLiteral)).execute();
   await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();

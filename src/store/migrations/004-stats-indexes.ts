@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { MigrationEngine } from './engine.js';
 
 /**
  * What the stats (SPEC §6) read: each counted session's first `shared` and first `agent_confirmed`
  * entry. Only those two kinds are indexed, which keeps the index small beside a log that grows
  * with every change; the query repeats the index's condition so that SQLite can use it.
  */
-export async function up(db: Kysely<unknown>, _dialect: Dialect): Promise<void> {
+export async function up(db: Kysely<unknown>, _dialect: MigrationEngine): Promise<void> {
   await db.schema
     .createIndex('activity_log_acknowledgement')
     .on('activity_log')

@@ -1,21 +1,19 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
-import { rebuildAllSessionStats } from '../documents/refresh.js';
-import type { Database } from '../schema.js';
 import { allOrNothing } from './all-or-nothing.js';
+import type { MigrationEngine } from './engine.js';
 
 /**
  * The stats rows (SPEC §6): one per session, its facts precomputed (analytics/session-facts.ts)
  * and rewritten with its document, so a stats request sums one narrow row per session of the
- * window instead of joining every point, to-do and log entry. Indexed by each time axis. Builds
- * the rows of an existing database from its sessions (in one transaction), and drops migration
- * 004's indexes. Never edit a migration that has shipped.
+ * window instead of joining every point, to-do and log entry. Indexed by each time axis. Drops
+ * migration 004's indexes. The rows are derived data, built after all migrations ran
+ * (read-model-version.ts). Never edit a migration that has shipped.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  await allOrNothing(db, dialect, () => build(db, dialect));
+export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
+  await allOrNothing(db, dialect, () => build(db));
 }
 
-async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+async function build(db: Kysely<unknown>): Promise<void> {
   const flag = 'boolean';
   const count = 'integer';
   await db.schema
@@ -50,5 +48,4 @@ async function build(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await db.schema.createIndex('session_stats_created').ifNotExists().on('session_stats').columns(['org_id', 'created_at', 'session_id']).execute();
   // Migration 004's indexes served only the joins these rows replace; every write paid for them.
   for (const index of ['activity_log_acknowledgement', 'coaching_points_stats', 'todos_stats']) await db.schema.dropIndex(index).ifExists().execute();
-  await rebuildAllSessionStats(db as unknown as Kysely<Database>, dialect);
 }

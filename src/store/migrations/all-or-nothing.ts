@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { MigrationEngine } from './engine.js';
 
 /**
  * Runs a migration's work in one transaction on both databases. Kysely runs SQLite migrations
@@ -7,7 +7,7 @@ import type { Dialect } from '../dialect.js';
  * fast, and IF NOT EXISTS in the work lets a run that died between its commit and the migration's
  * record simply run again.
  */
-export async function allOrNothing(db: Kysely<unknown>, dialect: Dialect, work: () => Promise<void>): Promise<void> {
+export async function allOrNothing(db: Kysely<unknown>, dialect: MigrationEngine, work: () => Promise<void>): Promise<void> {
   if (dialect === 'sqlite') await sql`begin immediate`.execute(db);
   try {
     await work();

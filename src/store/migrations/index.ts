@@ -1,13 +1,14 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { MigrationEngine } from './engine.js';
 import * as initial from './001-initial.js';
 import * as readModel from './002-read-model.js';
 import * as accounts from './003-accounts.js';
 import * as statsIndexes from './004-stats-indexes.js';
 import * as sessionStats from './005-session-stats.js';
 import * as settings from './006-settings.js';
+import * as readModelVersion from './007-read-model-version.js';
 
-type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
+type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
 /** Ordered by name; a shipped migration is never edited, only followed. */
 const migrations: Record<string, DialectMigration> = {
@@ -17,9 +18,10 @@ const migrations: Record<string, DialectMigration> = {
   '004-stats-indexes': statsIndexes,
   '005-session-stats': sessionStats,
   '006-settings': settings,
+  '007-read-model-version': readModelVersion,
 };
 
-export function migrationProvider(dialect: Dialect): MigrationProvider {
+export function migrationProvider(dialect: MigrationEngine): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return Object.fromEntries(

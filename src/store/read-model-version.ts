@@ -1,0 +1,88 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './dialect.js';
+import { refreshSessionDocuments } from './documents/refresh.js';
+import type { Database } from './schema.js';
+
+/**
+ * The version of the read model: the stored documents (session_documents) and stats rows
+ * (session_stats), both derived from the normalized tables. Bump it whenever what they hold for
+ * the same sessions changes (rendering, a new column): the next start rebuilds them all.
+ */
+export const READ_MODEL_VERSION = 1;
+
+/** How a store is opened; the version is overridden only to test a rebuild. */
+export interface StoreOpenOptions {
+  readModelVersion?: number;
+}
+
+/** Migration 007's one-row table, outside today's schema types so that they need not know it. */
+type VersionTable = {
+  read_model_version: { id: number; version: number };
+};
+
+/** Session ids read per round; the rewrite renders them in smaller rounds of its own. */
+const IDS_PER_ROUND = 5000;
+
+/** The version the database holds; null before its read model was first built. */
+export async function storedReadModelVersion(db: Kysely<Database>): Promise<number | null> {
+  const row = await db.withTables<VersionTable>().selectFrom('read_model_version').select('version').where('id', '=', 1).executeTakeFirst();
+  return row === undefined ? null : Number(row.version);
+}
+
+/**
+ * Runs after the migrations, under the same lock. When the stored version differs from `version`,
+ * rebuilds every session's document and stats row and records `version`, all in one transaction:
+ * a start that dies half-way leaves the old version, so the next start rebuilds again. Returns
+ * whether it rebuilt.
+ */
+export async function rebuildStaleReadModel(db: Kysely<Database>, dialect: Dialect, version: number): Promise<boolean> {
+  // A start with nothing to rebuild only reads: a command run beside a busy server is not held up.
+  if ((await storedReadModelVersion(db)) === version) return false;
+  // `db` holds a single connection (the SQLite writer, or the PostgreSQL connection that holds the
+  // migration lock), so these statements and every query between them run in one transaction. On
+  // SQLite, BEGIN IMMEDIATE takes the write lock before the version is read again, so a second
+  // process starting beside the first waits for its rebuild and then finds the new version.
+  await sql.raw(dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
+  try {
+    const stale = (await storedReadModelVersion(db)) !== version;
+    if (stale) {
+      await rebuildReadModel(db, dialect);
+      await db
+        .withTables<VersionTable>()
+        .insertInto('read_model_version')
+        .values({ id: 1, version })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ version }))
+        .execute();
+    }
+    await sql`commit`.execute(db);
+    return stale;
+  } catch (error) {
+    await sql`rollback`.execute(db).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Every session's document and stats row, rendered once each, organization by organization. */
+async function rebuildReadModel(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const orgs = await db.selectFrom('organizations').select('id').orderBy('id').execute();
+  for (const { id: orgId } of orgs) {
+    let after = '';
+    for (;;) {
+      const rows = await db
+        .selectFrom('coaching_sessions')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(IDS_PER_ROUND)
+        .execute();
+      if (rows.length === 0) break;
+      const ids = rows.map((row) => row.id);
+      // Limits off: a rebuild stores what is there and never refuses a session.
+      await refreshSessionDocuments(db, dialect, orgId, ids, { documents: true, stats: true, limits: false });
+      after = ids[ids.length - 1]!;
+    }
+  }
+  // Fresh planner statistics after a bulk rewrite, so the export, the feed and the stats use their indexes.
+  if (dialect === 'postgres') await sql`analyze session_documents, session_stats`.execute(db);
+}
