@@ -176,7 +176,8 @@ export async function refreshDocumentsOfTemplate(
 
 /**
  * Every session's document (migration 002, for a database written before the read model existed;
- * the stats table comes later, in 005) or every session's stats row (migration 005).
+ * the stats table comes later, in 005) or every session's stats row (migration 005). The
+ * migrations are written per database and name it; everything below asks its adapter.
  */
 export async function rebuildAllDocuments(db: Kysely<Database>, migrationDialect: Dialect): Promise<void> {
   const adapter = ADAPTERS[migrationDialect];

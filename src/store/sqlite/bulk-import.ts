@@ -22,13 +22,14 @@ import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
 import type { ImportCounts } from '../store.js';
 import { sqliteAdapter } from './adapter.js';
+import { nextSeq } from './feed.js';
 
 /**
  * An import on SQLite in one transaction of the writer connection: the rows, built by rows.ts as
  * every other write's are, through prepared multi-row statements of better-sqlite3 (several times
- * faster than statements through Kysely), the
- * imported sessions' documents and stats rows rendered in bulk from the plan, and every other document the import
- * changes rewritten through the common refresh on `conn`, which is Kysely on the same connection.
+ * faster than statements through Kysely), the imported sessions' documents and stats rows rendered
+ * in bulk from the plan, and every other document the import changes rewritten through the common
+ * refresh on `conn`, which is Kysely on the same connection.
  */
 export async function sqliteBulkImport(
   db: BetterSqlite3.Database,
@@ -59,7 +60,7 @@ export async function sqliteBulkImport(
       const kind = exceededLimit(d.size);
       if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
     }
-    writeDocuments(db, orgId, docs);
+    writeDocuments(db, orgId, docs, await nextSeq(conn, orgId));
     writeStats(db, orgId, docs);
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
@@ -114,8 +115,9 @@ function namesAfter(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan)
   };
 }
 
-function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[]): void {
-  let seq = (db.prepare<[string], number>('select seq from session_documents where org_id = ? and xid = 0 order by seq desc limit 1').pluck().get(orgId) ?? 0) + 1;
+/** The imported sessions' documents, moved in the change feed from `seq` on. */
+function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
+  let seq = firstSeq;
   const upsert = new RowBatch(db, 'session_documents', { keys: ['org_id', 'session_id'] });
   for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(d.json), { xid: 0, seq: seq++ }));
   upsert.flush();
