@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../src/store/schema.js';
-import type { Dialect } from '../src/store/dialect.js';
+import type { MigrationEngine as Dialect } from '../src/store/migrations/engine.js';
 import { storeBackends } from './helpers/backends.js';
 import { session } from './helpers/fixtures.js';
 import { openKysely } from './helpers/kysely.js';

@@ -8,7 +8,7 @@ import { createOrganization } from '../src/accounts/organizations.js';
 import { exportWindow, type ExportWindow } from '../src/export/window.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
-import { backupSqlite } from '../src/store/sqlite-backup.js';
+import { backupSqlite } from '../src/store/sqlite/backup.js';
 import type { Store } from '../src/store/store.js';
 import { storedExport } from './helpers/documents.js';
 import { tempDir } from './helpers/backends.js';

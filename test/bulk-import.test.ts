@@ -11,7 +11,7 @@ import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
 
 /**
  * A large import into a fresh SQLite database builds the bulk tables' indexes after its rows
- * (src/store/sqlite-bulk.ts). These hold that path to the same results as every other: the same
+ * (src/store/sqlite/bulk-import.ts). These hold that path to the same results as every other: the same
  * documents and stats rows as the portable rendering, every index back as the migrations made it, and nothing
  * left, indexes included, when the import fails.
  */

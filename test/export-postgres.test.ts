@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { CopyBinaryDocuments } from '../src/store/documents/copy-binary.js';
-import { postgresStoredDocuments } from '../src/store/documents/export-postgres.js';
-import { openPostgresStore } from '../src/store/postgres.js';
+import { CopyBinaryDocuments } from '../src/store/postgres/copy-binary.js';
+import { postgresStoredDocuments } from '../src/store/postgres/export-reader.js';
+import { openPostgresStore } from '../src/store/postgres/open.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
 import { postgresBackend, type TestDatabase } from './helpers/backends.js';
 

@@ -6,7 +6,7 @@ import { createOrganization } from '../src/accounts/organizations.js';
 import { ownedByExport } from '../src/export/owned-chunks.js';
 import { writeChunks } from '../src/http/export-writer.js';
 import { generateSeed } from '../src/seed/generate.js';
-import { EXPORT_CHUNK_BYTES } from '../src/store/documents/export-sqlite.js';
+import { EXPORT_CHUNK_BYTES } from '../src/store/export-chunk.js';
 import { sqliteStoreForSuite } from './helpers/backends.js';
 
 /**

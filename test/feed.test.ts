@@ -8,6 +8,7 @@ import type { ExportSession } from '../src/contract/schemas.js';
 import { encodeCursor } from '../src/feed/cursor.js';
 import { resolveFeedCursorSecret } from '../src/feed/cursor-secret.js';
 import { refreshSessionDocuments } from '../src/store/documents/refresh.js';
+import { postgresAdapter } from '../src/store/postgres/adapter.js';
 import type { Database } from '../src/store/schema.js';
 import { storeBackends } from './helpers/backends.js';
 import { session as fixtureSession } from './helpers/fixtures.js';
@@ -273,7 +274,7 @@ describe('the change feed when transactions commit in another order than they st
     const hasWritten = new Promise<void>((resolve) => (started = resolve));
     const slow = direct.db.transaction().execute(async (trx) => {
       await trx.updateTable('coaching_sessions').set({ coach_notes: 'slow' }).where('org_id', '=', admin.orgId).where('id', '=', a._id).execute();
-      await refreshSessionDocuments(trx, 'postgres', admin.orgId, [a._id]);
+      await refreshSessionDocuments(trx, postgresAdapter, admin.orgId, [a._id]);
       started();
       await gate;
     });

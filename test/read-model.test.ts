@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../src/store/dialect.js';
+import type { StoreAdapter } from '../src/store/adapter.js';
 import { refreshDocumentsOfTemplate, refreshDocumentsShowingUser, refreshSessionDocuments } from '../src/store/documents/refresh.js';
+import { postgresAdapter } from '../src/store/postgres/adapter.js';
 import type { Database } from '../src/store/schema.js';
 import type { FeedPosition } from '../src/store/store.js';
 import { storeBackends } from './helpers/backends.js';
@@ -21,7 +22,7 @@ for (const backend of await storeBackends()) {
     let coach: { userId: string; token: string };
     let agent: { userId: string; token: string };
     let template: string;
-    let direct: { db: Kysely<Database>; dialect: Dialect };
+    let direct: { db: Kysely<Database>; adapter: StoreAdapter };
     let position: FeedPosition | null = null;
 
     const call = async (method: string, path: string, body?: unknown, token = admin.token) => {
@@ -144,15 +145,15 @@ for (const backend of await storeBackends()) {
       const attempts: Array<[string, (trx: Kysely<Database>) => Promise<void>]> = [
         ['a person renamed', async (trx) => {
           await trx.updateTable('users').set({ name: 'Never' }).where('org_id', '=', admin.orgId).where('id', '=', agent.userId).execute();
-          await refreshDocumentsShowingUser(trx, direct.dialect, admin.orgId, agent.userId);
+          await refreshDocumentsShowingUser(trx, direct.adapter, admin.orgId, agent.userId);
         }],
         ['a template renamed', async (trx) => {
           await trx.updateTable('coaching_templates').set({ name: 'Never' }).where('org_id', '=', admin.orgId).where('id', '=', template).execute();
-          await refreshDocumentsOfTemplate(trx, direct.dialect, admin.orgId, template);
+          await refreshDocumentsOfTemplate(trx, direct.adapter, admin.orgId, template);
         }],
         ['sessions changed', async (trx) => {
           await trx.updateTable('coaching_sessions').set({ coach_notes: 'Never', coach_confirmed: 1, is_deleted: 1 }).where('org_id', '=', admin.orgId).execute();
-          await refreshSessionDocuments(trx, direct.dialect, admin.orgId, sessions);
+          await refreshSessionDocuments(trx, direct.adapter, admin.orgId, sessions);
           const rows = await trx.selectFrom('session_stats').select('is_deleted').where('org_id', '=', admin.orgId).execute();
           assert.ok(rows.length > 0 && rows.every((row) => Boolean(row.is_deleted)), 'the stats rows were rewritten inside the transaction');
         }],
@@ -200,7 +201,7 @@ for (const backend of await storeBackends()) {
       const slow = await direct.db.startTransaction().execute();
       try {
         await slow.updateTable('coaching_sessions').set({ coach_notes: 'slow' }).where('org_id', '=', admin.orgId).where('id', '=', first).execute();
-        await refreshSessionDocuments(slow, 'postgres', admin.orgId, [first]);
+        await refreshSessionDocuments(slow, postgresAdapter, admin.orgId, [first]);
         // ...while a later one commits a change to another session, and the reader polls.
         await call('PATCH', `/api/v1/coaching/sessions/${second}`, { coachNotes: 'fast' });
         await poll();

@@ -8,7 +8,7 @@ import type { ActivityLogEntry, ExportSession } from '../src/contract/schemas.js
 import { feedPage } from '../src/feed/page.js';
 import { planImport } from '../src/importer/plan.js';
 import { refreshSessionDocuments } from '../src/store/documents/refresh.js';
-import type { Dialect } from '../src/store/dialect.js';
+import type { StoreAdapter } from '../src/store/adapter.js';
 import { openStore } from '../src/store/open.js';
 import type { Database } from '../src/store/schema.js';
 import { storeBackends, tempDir } from './helpers/backends.js';
@@ -52,7 +52,7 @@ const withTodos = (n: number) => {
 for (const backend of await storeBackends()) {
   describe(`session size limits (${backend.name})`, () => {
     let server: TestServer;
-    let direct: { db: Kysely<Database>; dialect: Dialect };
+    let direct: { db: Kysely<Database>; adapter: StoreAdapter };
 
     before(async () => {
       server = await startTestServer({ backend });
@@ -224,7 +224,7 @@ for (const backend of await storeBackends()) {
           const link = { org_id: admin.orgId, item_id: id, session_id: legacy._id, position: 0 };
           await trx.insertInto('coaching_point_sessions').values(link).execute();
         }
-        await refreshSessionDocuments(trx, direct.dialect, admin.orgId, [legacy._id], { documents: true, stats: true });
+        await refreshSessionDocuments(trx, direct.adapter, admin.orgId, [legacy._id], { documents: true, stats: true });
       });
       const patched = await patch(admin.token, `/api/v1/coaching/sessions/${legacy._id}`, { coachNotes: 'Still editable' });
       assert.equal(patched.status, 200, patched.text);

@@ -8,7 +8,7 @@ import { openStore } from '../src/store/open.js';
 import { sqliteBackend } from './helpers/backends.js';
 
 /**
- * SQLite's WAL is checkpointed by a worker thread (src/store/sqlite-checkpointer.ts), so commits on
+ * SQLite's WAL is checkpointed by a worker thread (src/store/sqlite/checkpointer.ts), so commits on
  * the event loop do not copy pages and fsync. The database file only grows when a checkpoint copies
  * new pages into it, and an import of a few hundred sessions stays far below the writer's own
  * threshold of 10,000 WAL pages: the file growing after the commit is the worker's checkpoint.

@@ -42,7 +42,7 @@ describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends
         const window = { axis, fromMs: Date.UTC(2028, 0, 1), toMs: Date.UTC(2028, 1, 1) - 1 };
         const stored = await storedExport(server.store, org!.id, window);
         assert.equal((JSON.parse(stored) as unknown[]).length, count);
-        assert.equal(stored, await portableExport(server.store, org!.id, window), `${server.store.dialect} ${axis}`);
+        assert.equal(stored, await portableExport(server.store, org!.id, window), `${server.config.database.kind} ${axis}`);
       }
     }
   });

@@ -266,7 +266,7 @@ for (const backend of await storeBackends()) {
 
     it('runs every migration to the newest, then builds every document and stats row, and exports the same bytes', async () => {
       database = await backend.create();
-      const { db, dialect } = openKysely(database.config);
+      const { db, dialect, adapter } = openKysely(database.config);
       try {
         const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
         const { error } = await migrator.migrateTo('001-initial');
@@ -275,7 +275,7 @@ for (const backend of await storeBackends()) {
         // What release 1 exported: the portable path over the normalized tables (its database-built
         // JSON was held byte for byte to this path by the parity test).
         const docs: unknown[] = [];
-        for await (const page of readExportPages(db, dialect, ORG, ALL_TIME, 100)) docs.push(...page);
+        for await (const page of readExportPages(db, adapter, ORG, ALL_TIME, 100)) docs.push(...page);
         before = JSON.stringify(docs);
         assert.equal(docs.length, 301);
       } finally {

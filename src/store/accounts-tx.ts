@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { UserRecord } from '../coaching/records.js';
 import type {
   AccountsTx,
@@ -14,7 +14,7 @@ import type {
   UserAccount,
   UserChanges,
 } from './accounts-store.js';
-import type { Dialect } from './dialect.js';
+import type { StoreAdapter } from './adapter.js';
 import { refreshDocumentsShowingUser } from './documents/refresh.js';
 import { flag, tokenRow } from './rows.js';
 import type { AuditLogTable, Database, UsersTable } from './schema.js';
@@ -43,7 +43,7 @@ export class KyselyAccountsTx implements AccountsTx {
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly orgId: string,
-    private readonly dialect: Dialect,
+    private readonly adapter: StoreAdapter,
   ) {}
 
   private userQuery(userId: string) {
@@ -56,9 +56,7 @@ export class KyselyAccountsTx implements AccountsTx {
   }
 
   async getUserForUpdate(userId: string): Promise<UserAccount | null> {
-    const row = await this.userQuery(userId)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
-      .executeTakeFirst();
+    const row = await this.adapter.forUpdate(this.userQuery(userId)).executeTakeFirst();
     return row ? accountFromRow(row) : null;
   }
 
@@ -74,12 +72,11 @@ export class KyselyAccountsTx implements AccountsTx {
     if (changes.active !== undefined) set.active = flag(changes.active);
     await this.trx.updateTable('users').set(set).where('org_id', '=', this.orgId).where('id', '=', userId).execute();
     // The session documents show coach, agent and to-do creator names: rewritten in this transaction.
-    if (changes.name !== undefined) await refreshDocumentsShowingUser(this.trx, this.dialect, this.orgId, userId);
+    if (changes.name !== undefined) await refreshDocumentsShowingUser(this.trx, this.adapter, this.orgId, userId);
   }
 
   async lockAdminChanges(): Promise<void> {
-    if (this.dialect !== 'postgres') return;
-    await sql`select pg_advisory_xact_lock(hashtext(${`coachport-admins:${this.orgId}`}))`.execute(this.trx);
+    await this.adapter.lockAdminChanges(this.trx, this.orgId);
   }
 
   async countOtherActiveAdmins(exceptUserId: string): Promise<number> {

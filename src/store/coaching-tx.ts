@@ -1,8 +1,8 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
-import type { Dialect } from './dialect.js';
-import { flag, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
+import type { StoreAdapter } from './adapter.js';
+import { flag, linkRow, logRow, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
 
@@ -20,7 +20,7 @@ export class KyselyCoachingTx implements CoachingTx {
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly orgId: string,
-    private readonly dialect: Dialect,
+    private readonly adapter: StoreAdapter,
   ) {
     this.untyped = trx as unknown as Kysely<Record<string, Record<string, unknown>>>;
   }
@@ -43,7 +43,7 @@ export class KyselyCoachingTx implements CoachingTx {
     if (sessionIds.length === 0) return;
     await this.trx
       .insertInto(table)
-      .values(sessionIds.map((sessionId, position) => ({ org_id: this.orgId, item_id: itemId, session_id: sessionId, position })))
+      .values(sessionIds.map((sessionId, position) => linkRow(this.orgId, itemId, sessionId, position)))
       .execute();
   }
 
@@ -55,7 +55,7 @@ export class KyselyCoachingTx implements CoachingTx {
       .selectAll()
       .where('org_id', '=', this.orgId)
       .where('id', '=', id)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .$call((q) => this.adapter.forUpdate(q))
       .executeTakeFirst() as Promise<Selectable<Database[T]> | undefined>;
   }
 
@@ -83,7 +83,7 @@ export class KyselyCoachingTx implements CoachingTx {
       .where('org_id', '=', this.orgId)
       .where('id', 'in', ids)
       .orderBy('id')
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .$call((q) => this.adapter.forUpdate(q))
       .execute();
     return rows.map(sessionFromRow);
   }
@@ -126,16 +126,7 @@ export class KyselyCoachingTx implements CoachingTx {
     this.touch(sessionId);
     await this.trx
       .insertInto('activity_log')
-      .values({
-        org_id: this.orgId,
-        session_id: sessionId,
-        user_id: entry.userId,
-        user_email: entry.userEmail,
-        action_type: entry.actionType,
-        descriptions: JSON.stringify(entry.descriptions),
-        timestamp: entry.timestamp,
-        ip_address: entry.ipAddress,
-      })
+      .values(logRow(this.orgId, sessionId, entry))
       .execute();
   }
 

@@ -1,8 +1,8 @@
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { Kysely } from 'kysely';
 import { logDocument, pointDocument, sessionDocument, todoDocument } from '../coaching/documents.js';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, Todo } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
-import type { Dialect } from './dialect.js';
+import type { StoreAdapter } from './adapter.js';
 import { pointFromRow, sessionFromRow, todoFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 
@@ -14,15 +14,6 @@ import type { Database, LinkTable } from './schema.js';
 
 type Db = Kysely<Database>;
 
-/**
- * `column IN (ids)`. On PostgreSQL one array parameter (`= ANY($1)`): a plan for a list of a
- * thousand parameters costs more than the query itself.
- */
-export function idIn(dialect: Dialect, column: string, ids: string[]): Expression<SqlBool> {
-  return dialect === 'postgres'
-    ? sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`
-    : sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids)})`;
-}
 type Cursor = { axisValue: number; id: string };
 
 /** Sessions with the names the export shows beside each id. */
@@ -49,12 +40,12 @@ async function sessionPage(db: Db, orgId: string, window: ExportWindow, after: C
   return query.orderBy(axis).orderBy('s.id').limit(limit).execute();
 }
 
-async function logsBySession(db: Db, dialect: Dialect, orgId: string, sessionIds: string[]) {
+async function logsBySession(db: Db, adapter: StoreAdapter, orgId: string, sessionIds: string[]) {
   const rows = await db
     .selectFrom('activity_log')
     .select(['session_id', 'user_id', 'user_email', 'action_type', 'descriptions', 'timestamp', 'ip_address'])
     .where('org_id', '=', orgId)
-    .where(idIn(dialect, 'session_id', sessionIds))
+    .where(adapter.idIn('session_id', sessionIds))
     .orderBy('session_id')
     .orderBy('seq')
     .execute();
@@ -80,14 +71,14 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 }
 
 /** Every session each item is linked to, in the order the item lists them. */
-async function linksOf(db: Db, dialect: Dialect, table: LinkTable, orgId: string, itemIds: string[]) {
+async function linksOf(db: Db, adapter: StoreAdapter, table: LinkTable, orgId: string, itemIds: string[]) {
   const links = new Map<string, string[]>();
   if (itemIds.length === 0) return links;
   const rows = await db
     .selectFrom(table)
     .select(['item_id', 'session_id'])
     .where('org_id', '=', orgId)
-    .where(idIn(dialect, 'item_id', itemIds))
+    .where(adapter.idIn('item_id', itemIds))
     .orderBy('item_id')
     .orderBy('position')
     .execute();
@@ -95,18 +86,18 @@ async function linksOf(db: Db, dialect: Dialect, table: LinkTable, orgId: string
   return links;
 }
 
-async function pointsBySession(db: Db, dialect: Dialect, orgId: string, sessionIds: string[]) {
+async function pointsBySession(db: Db, adapter: StoreAdapter, orgId: string, sessionIds: string[]) {
   const rows = await db
     .selectFrom('coaching_point_sessions as l')
     .innerJoin('coaching_points as p', (j) => j.onRef('p.org_id', '=', 'l.org_id').onRef('p.id', '=', 'l.item_id'))
     .selectAll('p')
     .select('l.session_id')
     .where('l.org_id', '=', orgId)
-    .where(idIn(dialect, 'l.session_id', sessionIds))
+    .where(adapter.idIn('l.session_id', sessionIds))
     .orderBy('p.created_at')
     .orderBy('p.id')
     .execute();
-  const links = await linksOf(db, dialect, 'coaching_point_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
+  const links = await linksOf(db, adapter, 'coaching_point_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
   const built = new Map<string, CoachingPoint>();
   const bySession = new Map<string, CoachingPoint[]>();
   for (const row of rows) {
@@ -120,7 +111,7 @@ async function pointsBySession(db: Db, dialect: Dialect, orgId: string, sessionI
   return bySession;
 }
 
-async function todosBySession(db: Db, dialect: Dialect, orgId: string, sessionIds: string[]) {
+async function todosBySession(db: Db, adapter: StoreAdapter, orgId: string, sessionIds: string[]) {
   const rows = await db
     .selectFrom('todo_sessions as l')
     .innerJoin('todos as t', (j) => j.onRef('t.org_id', '=', 'l.org_id').onRef('t.id', '=', 'l.item_id'))
@@ -128,11 +119,11 @@ async function todosBySession(db: Db, dialect: Dialect, orgId: string, sessionId
     .selectAll('t')
     .select(['l.session_id', 'u.name as creator_name'])
     .where('l.org_id', '=', orgId)
-    .where(idIn(dialect, 'l.session_id', sessionIds))
+    .where(adapter.idIn('l.session_id', sessionIds))
     .orderBy('t.created_at')
     .orderBy('t.id')
     .execute();
-  const links = await linksOf(db, dialect, 'todo_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
+  const links = await linksOf(db, adapter, 'todo_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
   const built = new Map<string, Todo>();
   const bySession = new Map<string, Todo[]>();
   for (const row of rows) {
@@ -148,11 +139,11 @@ async function todosBySession(db: Db, dialect: Dialect, orgId: string, sessionId
 
 type SessionRow = Awaited<ReturnType<typeof sessionPage>>[number];
 
-async function assemble(db: Db, dialect: Dialect, orgId: string, rows: SessionRow[]): Promise<ExportSession[]> {
+async function assemble(db: Db, adapter: StoreAdapter, orgId: string, rows: SessionRow[]): Promise<ExportSession[]> {
   const ids = rows.map((row) => row.id);
-  const logs = await logsBySession(db, dialect, orgId, ids);
-  const points = await pointsBySession(db, dialect, orgId, ids);
-  const todos = await todosBySession(db, dialect, orgId, ids);
+  const logs = await logsBySession(db, adapter, orgId, ids);
+  const points = await pointsBySession(db, adapter, orgId, ids);
+  const todos = await todosBySession(db, adapter, orgId, ids);
   return rows.map((row) =>
     sessionDocument(
       sessionFromRow(row),
@@ -162,12 +153,18 @@ async function assemble(db: Db, dialect: Dialect, orgId: string, rows: SessionRo
   );
 }
 
-export async function* readExportPages(db: Db, dialect: Dialect, orgId: string, window: ExportWindow, pageSize: number): AsyncGenerator<ExportSession[]> {
+export async function* readExportPages(
+  db: Db,
+  adapter: StoreAdapter,
+  orgId: string,
+  window: ExportWindow,
+  pageSize: number,
+): AsyncGenerator<ExportSession[]> {
   let after: Cursor | null = null;
   for (;;) {
     const rows = await sessionPage(db, orgId, window, after, pageSize);
     if (rows.length === 0) return;
-    yield await assemble(db, dialect, orgId, rows);
+    yield await assemble(db, adapter, orgId, rows);
     if (rows.length < pageSize) return;
     const last = rows[rows.length - 1]!;
     const axisValue = window.axis === 'meetingDate' ? last.meeting_date : last.created_at;
@@ -176,12 +173,12 @@ export async function* readExportPages(db: Db, dialect: Dialect, orgId: string, 
 }
 
 /** The documents of the given sessions, in the order of `ids`; missing ids are left out. */
-export async function readSessionsById(db: Db, dialect: Dialect, orgId: string, ids: string[]): Promise<ExportSession[]> {
+export async function readSessionsById(db: Db, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<ExportSession[]> {
   if (ids.length === 0) return [];
   const rows = await sessionsWithNames(db, orgId)
-    .where(idIn(dialect, 's.id', ids))
+    .where(adapter.idIn('s.id', ids))
     .execute();
   const order = new Map(ids.map((id, i) => [id, i]));
   rows.sort((x, y) => order.get(x.id)! - order.get(y.id)!);
-  return assemble(db, dialect, orgId, rows);
+  return assemble(db, adapter, orgId, rows);
 }

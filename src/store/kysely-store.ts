@@ -4,7 +4,8 @@ import type { TemplateRecord, UserRecord } from '../coaching/records.js';
 import type { ReadScope } from '../coaching/permissions.js';
 import type { ExportWindow } from '../export/window.js';
 import { countsOf, type ImportPlan } from '../importer/plan.js';
-import type { Dialect } from './dialect.js';
+import type { StoreAdapter } from './adapter.js';
+import type { Driver } from './driver.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
 import type {
@@ -30,7 +31,19 @@ import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
 import { READ_MODEL_VERSION, rebuildStaleReadModel } from './read-model-version.js';
-import { pointRow, sessionRow, todoRow, tokenFromRow, tokenRow, userFromRow } from './rows.js';
+import {
+  IMPORT_UPDATES,
+  importedUserRow,
+  linkRow,
+  logRow,
+  pointRow,
+  sessionRow,
+  templateRow,
+  todoRow,
+  tokenFromRow,
+  tokenRow,
+  userFromRow,
+} from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import {
   ConflictError,
@@ -46,29 +59,6 @@ import {
   type TemplateListing,
 } from './store.js';
 
-/** A connection that sees one snapshot for as long as an export reads from it. */
-export interface Reader {
-  db: Kysely<Database>;
-  close(): Promise<void>;
-}
-
-/** What differs between the two databases; everything else is this one code path. */
-export interface Driver {
-  dialect: Dialect;
-  db: Kysely<Database>;
-  openReader(): Promise<Reader>;
-  isUniqueViolation(error: unknown): boolean;
-  /** The stored documents of a window, read through the driver itself: as bytes, not as rows through Kysely. */
-  exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk>;
-  /** A faster way to apply an import, where the database has one; same effect as the portable path. */
-  bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
-  /** Runs `run` (the migrations) so that several processes starting at once do not race. */
-  withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
-  /** The connection pool's figures, where the driver has a pool. */
-  poolStats?(): PoolStats;
-  close(): Promise<void>;
-}
-
 /** Rows per multi-row statement: well under both databases' bound-parameter limits. */
 const CHUNK = 400;
 
@@ -83,7 +73,7 @@ async function upsert<T extends keyof Database & string>(
   table: T,
   rows: Array<Insertable<Database[T]>>,
   keys: string[],
-  updateColumns?: string[],
+  updateColumns?: readonly string[],
 ): Promise<void> {
   if (rows.length === 0) return;
   const columns = (updateColumns ?? Object.keys(rows[0]!)).filter((c) => !keys.includes(c));
@@ -100,12 +90,13 @@ async function upsert<T extends keyof Database & string>(
 }
 
 export class KyselyStore implements Store {
-  readonly dialect: Dialect;
+  /** The database's name, for what reports which one is in use. */
+  private readonly adapter: StoreAdapter;
   private readonly db: Kysely<Database>;
   private readonly accountQueries: AccountQueries;
 
   constructor(private readonly driver: Driver) {
-    this.dialect = driver.dialect;
+    this.adapter = driver.adapter;
     this.db = driver.db;
     this.accountQueries = new AccountQueries(driver.db);
   }
@@ -113,10 +104,10 @@ export class KyselyStore implements Store {
   /** The migrations, then the read model's rebuild if its version differs, under one lock: once across processes. */
   async migrate(readModelVersion = READ_MODEL_VERSION): Promise<void> {
     await this.driver.withMigrationLock(async (db) => {
-      const migrator = new Migrator({ db, provider: migrationProvider(this.dialect) });
+      const migrator = new Migrator({ db, provider: migrationProvider(this.adapter.name) });
       const { error } = await migrator.migrateToLatest();
       if (error) throw error;
-      await rebuildStaleReadModel(db, this.dialect, readModelVersion);
+      await rebuildStaleReadModel(db, this.adapter, readModelVersion);
     });
   }
 
@@ -140,7 +131,7 @@ export class KyselyStore implements Store {
         .values({ org_id: input.id, ...input.admin, created_at: now, updated_at: now })
         .execute();
       await trx.insertInto('api_tokens').values(tokenRow(input.token)).execute();
-      const accounts = new KyselyAccountsTx(trx, input.id, this.dialect);
+      const accounts = new KyselyAccountsTx(trx, input.id, this.adapter);
       if (input.invite) await accounts.insertInvite(input.invite);
       for (const entry of input.audit ?? []) await accounts.audit(entry);
     });
@@ -148,7 +139,7 @@ export class KyselyStore implements Store {
 
   async accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>): Promise<T> {
     return this.unique('A user with that email already exists in this organization.', () =>
-      this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.dialect))),
+      this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.adapter))),
     );
   }
 
@@ -288,10 +279,9 @@ export class KyselyStore implements Store {
     const reader = await this.driver.openReader();
     let finished = false;
     try {
-      const begin = reader.db.startTransaction();
-      const trx = await (this.dialect === 'postgres' ? begin.setIsolationLevel('repeatable read').setAccessMode('read only') : begin).execute();
+      const trx = await this.adapter.snapshotTransaction(reader.db.startTransaction()).execute();
       try {
-        yield* readExportPages(trx, this.dialect, orgId, window, pageSize);
+        yield* readExportPages(trx, this.adapter, orgId, window, pageSize);
         finished = true;
       } finally {
         // Read-only: committing and rolling back are the same; rollback also covers an abandoned read.
@@ -304,16 +294,16 @@ export class KyselyStore implements Store {
 
   async coaching<T>(orgId: string, work: (tx: CoachingTx) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
-      const tx = new KyselyCoachingTx(trx, orgId, this.dialect);
+      const tx = new KyselyCoachingTx(trx, orgId, this.adapter);
       const result = await work(tx);
-      await storeRendered(trx, this.dialect, orgId, [...tx.rendered.values()].map(renderedDocument));
-      await refreshSessionDocuments(trx, this.dialect, orgId, [...tx.touched].filter((id) => !tx.rendered.has(id)));
+      await storeRendered(trx, this.adapter, orgId, [...tx.rendered.values()].map(renderedDocument));
+      await refreshSessionDocuments(trx, this.adapter, orgId, [...tx.touched].filter((id) => !tx.rendered.has(id)));
       return result;
     });
   }
 
   async readSession(orgId: string, id: string): Promise<ExportSession | null> {
-    const [session] = await readSessionsById(this.db, this.dialect, orgId, [id]);
+    const [session] = await readSessionsById(this.db, this.adapter, orgId, [id]);
     return session ?? null;
   }
 
@@ -333,7 +323,7 @@ export class KyselyStore implements Store {
         .where('id', '=', templateId)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      await refreshDocumentsOfTemplate(trx, this.dialect, orgId, templateId);
+      await refreshDocumentsOfTemplate(trx, this.adapter, orgId, templateId);
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       return true;
     });
@@ -365,22 +355,16 @@ export class KyselyStore implements Store {
   }
 
   changesAfter(orgId: string, after: FeedPosition | null, limit: number, maxBytes?: number): Promise<FeedChange[]> {
-    return changesAfter(this.db, this.dialect, orgId, after, limit, maxBytes);
+    return changesAfter(this.db, this.adapter, orgId, after, limit, maxBytes);
   }
 
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     return this.db.transaction().execute(async (trx) => {
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
-      const scope = await scopeBeforeImport(trx, this.dialect, orgId, plan);
-      await upsertUsers(trx, orgId, plan.users, now);
-      await upsert(
-        trx,
-        'coaching_templates',
-        plan.templates.map((t) => ({ org_id: orgId, id: t.id, name: t.name, created_at: now, updated_at: now })),
-        ['org_id', 'id'],
-        ['name', 'updated_at'],
-      );
+      const scope = await scopeBeforeImport(trx, this.adapter, orgId, plan);
+      await upsert(trx, 'users', plan.users.map((u) => importedUserRow(orgId, u, now)), ['org_id', 'id'], IMPORT_UPDATES);
+      await upsert(trx, 'coaching_templates', plan.templates.map((t) => templateRow(orgId, t, now)), ['org_id', 'id'], IMPORT_UPDATES);
       await upsert(trx, 'coaching_sessions', plan.sessions.map(({ session }) => sessionRow(orgId, session)), ['org_id', 'id']);
       await upsert(trx, 'coaching_points', plan.points.map((p) => pointRow(orgId, p)), ['org_id', 'id']);
       await upsert(trx, 'todos', plan.todos.map((t) => todoRow(orgId, t)), ['org_id', 'id']);
@@ -389,31 +373,20 @@ export class KyselyStore implements Store {
       for (const ids of chunks(sessionIds)) {
         await trx.deleteFrom('activity_log').where('org_id', '=', orgId).where('session_id', 'in', ids).execute();
       }
-      const logRows = plan.sessions.flatMap(({ session, log }) =>
-        log.map((e) => ({
-          org_id: orgId,
-          session_id: session.id,
-          user_id: e.userId,
-          user_email: e.userEmail,
-          action_type: e.actionType,
-          descriptions: JSON.stringify(e.descriptions),
-          timestamp: e.timestamp,
-          ip_address: e.ipAddress,
-        })),
-      );
+      const logRows = plan.sessions.flatMap(({ session, log }) => log.map((e) => logRow(orgId, session.id, e)));
       for (const rows of chunks(logRows)) await trx.insertInto('activity_log').values(rows).execute();
 
       // An imported session lists all of its points and to-dos: links it no longer lists go.
       await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
       await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
-      await refreshAfterImport(trx, this.dialect, orgId, scope);
+      await refreshAfterImport(trx, this.adapter, orgId, scope);
       return countsOf(plan);
     });
   }
 
   async coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {
     // One statement, so one snapshot: every count and time describes the same moment.
-    return readStats(this.db, this.dialect, orgId, selection, scope);
+    return readStats(this.db, this.adapter.statsSql, orgId, selection, scope);
   }
 
   async ping(): Promise<void> {
@@ -427,20 +400,6 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     await this.driver.close();
   }
-}
-
-/** New users get the role the import implies; existing users keep their role and email. */
-async function upsertUsers(trx: Transaction<Database>, orgId: string, users: ImportPlan['users'], now: number) {
-  const rows = users.map((u) => ({
-    org_id: orgId,
-    id: u.id,
-    email: null,
-    name: u.name,
-    role: u.role,
-    created_at: now,
-    updated_at: now,
-  }));
-  await upsert(trx, 'users', rows, ['org_id', 'id'], ['name', 'updated_at']);
 }
 
 async function replaceLinks(
@@ -457,7 +416,7 @@ async function replaceLinks(
     await trx.deleteFrom(table).where('org_id', '=', orgId).where('item_id', 'in', ids).execute();
   }
   const rows = items.flatMap((item) =>
-    item.sessionIds.map((sessionId, position) => ({ org_id: orgId, item_id: item.id, session_id: sessionId, position })),
+    item.sessionIds.map((sessionId, position) => linkRow(orgId, item.id, sessionId, position)),
   );
   for (const chunk of chunks(rows)) await trx.insertInto(table).values(chunk).execute();
 }

@@ -1,10 +1,10 @@
 import type { DatabaseConfig } from '../config.js';
 import type { StoreOpenOptions } from './read-model-version.js';
-import { openSqliteStore } from './sqlite.js';
+import { openSqliteStore } from './sqlite/open.js';
 import type { Store } from './store.js';
 
 export async function openStore(database: DatabaseConfig, options: StoreOpenOptions = {}): Promise<Store> {
   if (database.kind === 'sqlite') return openSqliteStore(database.file, database.synchronous, options);
-  const { openPostgresStore } = await import('./postgres.js');
+  const { openPostgresStore } = await import('./postgres/open.js');
   return openPostgresStore(database.url, undefined, options);
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from './dialect.js';
+import type { StoreAdapter } from './adapter.js';
 import { refreshSessionDocuments } from './documents/refresh.js';
 import type { Database } from './schema.js';
 
@@ -35,18 +35,18 @@ export async function storedReadModelVersion(db: Kysely<Database>): Promise<numb
  * a start that dies half-way leaves the old version, so the next start rebuilds again. Returns
  * whether it rebuilt.
  */
-export async function rebuildStaleReadModel(db: Kysely<Database>, dialect: Dialect, version: number): Promise<boolean> {
+export async function rebuildStaleReadModel(db: Kysely<Database>, adapter: StoreAdapter, version: number): Promise<boolean> {
   // A start with nothing to rebuild only reads: a command run beside a busy server is not held up.
   if ((await storedReadModelVersion(db)) === version) return false;
   // `db` holds a single connection (the SQLite writer, or the PostgreSQL connection that holds the
   // migration lock), so these statements and every query between them run in one transaction. On
   // SQLite, BEGIN IMMEDIATE takes the write lock before the version is read again, so a second
   // process starting beside the first waits for its rebuild and then finds the new version.
-  await sql.raw(dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
+  await adapter.beginWrite(db);
   try {
     const stale = (await storedReadModelVersion(db)) !== version;
     if (stale) {
-      await rebuildReadModel(db, dialect);
+      await rebuildReadModel(db, adapter);
       await db
         .withTables<VersionTable>()
         .insertInto('read_model_version')
@@ -63,7 +63,7 @@ export async function rebuildStaleReadModel(db: Kysely<Database>, dialect: Diale
 }
 
 /** Every session's document and stats row, rendered once each, organization by organization. */
-async function rebuildReadModel(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+async function rebuildReadModel(db: Kysely<Database>, adapter: StoreAdapter): Promise<void> {
   const orgs = await db.selectFrom('organizations').select('id').orderBy('id').execute();
   for (const { id: orgId } of orgs) {
     let after = '';
@@ -79,10 +79,11 @@ async function rebuildReadModel(db: Kysely<Database>, dialect: Dialect): Promise
       if (rows.length === 0) break;
       const ids = rows.map((row) => row.id);
       // Limits off: a rebuild stores what is there and never refuses a session.
-      await refreshSessionDocuments(db, dialect, orgId, ids, { documents: true, stats: true, limits: false });
+      await refreshSessionDocuments(db, adapter, orgId, ids, { documents: true, stats: true, limits: false });
       after = ids[ids.length - 1]!;
     }
   }
   // Fresh planner statistics after a bulk rewrite, so the export, the feed and the stats use their indexes.
-  if (dialect === 'postgres') await sql`analyze session_documents, session_stats`.execute(db);
+  await adapter.analyze(db, 'session_documents');
+  await adapter.analyze(db, 'session_stats');
 }

@@ -1,15 +1,24 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { PointRecord, SessionRecord, TodoRecord, UserRecord } from '../coaching/records.js';
+import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
+import type { ImportPlan } from '../importer/plan.js';
+import type { FeedPositionValues } from './adapter.js';
+import type { RenderedDocument } from './documents/write.js';
 import type { NewToken, TokenRecord } from './accounts-store.js';
 import type {
+  ActivityLogTable,
   ApiTokensTable,
   CoachingPointsTable,
   CoachingSessionsTable,
+  CoachingTemplatesTable,
+  SessionLinkTable,
   TodosTable,
   UsersTable,
 } from './schema.js';
 
-/** Records to rows and back: the one place that knows column names and flag encoding. */
+/**
+ * Records to rows and back: the one place that knows column names and flag encoding. Every writer
+ * builds its rows here, the SQLite bulk import too (its statements list a row's keys in order).
+ */
 
 export const flag = (value: boolean): number => (value ? 1 : 0);
 
@@ -163,3 +172,47 @@ export function todoFromRow(row: Selectable<TodosTable>, sessionIds: string[]): 
   };
 }
 
+
+/** A person an import names: a new one gets the role the import implies; see IMPORT_UPDATES for an existing one. */
+export function importedUserRow(orgId: string, u: ImportPlan['users'][number], now: number): Insertable<UsersTable> {
+  return { org_id: orgId, id: u.id, email: null, name: u.name, role: u.role, created_at: now, updated_at: now };
+}
+
+export function templateRow(orgId: string, t: TemplateRecord, now: number): Insertable<CoachingTemplatesTable> {
+  return { org_id: orgId, id: t.id, name: t.name, created_at: now, updated_at: now };
+}
+
+/** What an import changes of a person or template that exists: a person keeps role and email. */
+export const IMPORT_UPDATES = ['name', 'updated_at'] as const;
+
+/** A log entry; its seq (append order) is the database's. */
+export function logRow(orgId: string, sessionId: string, e: LogEntryRecord): Insertable<ActivityLogTable> {
+  return {
+    org_id: orgId,
+    session_id: sessionId,
+    user_id: e.userId,
+    user_email: e.userEmail,
+    action_type: e.actionType,
+    descriptions: JSON.stringify(e.descriptions),
+    timestamp: e.timestamp,
+    ip_address: e.ipAddress,
+  };
+}
+
+/** An item's link to a session, at the session's place in the item's list. */
+export function linkRow(orgId: string, itemId: string, sessionId: string, position: number): Insertable<SessionLinkTable> {
+  return { org_id: orgId, item_id: itemId, session_id: sessionId, position };
+}
+
+/** A session's stored document, with the document column's value and feed position from the adapter. */
+export function documentRow(orgId: string, d: RenderedDocument, doc: Buffer | string, position: FeedPositionValues) {
+  return {
+    org_id: orgId,
+    session_id: d.sessionId,
+    created_at: d.createdAt,
+    meeting_date: d.meetingDate,
+    doc,
+    xid: position.xid,
+    seq: position.seq,
+  };
+}

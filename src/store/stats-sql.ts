@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ReadScope } from '../coaching/permissions.js';
 import type { StatsGroupBy } from '../contract/stats-schemas.js';
-import type { Dialect } from './dialect.js';
+import type { StatsSql } from './adapter.js';
 import type { Database } from './schema.js';
 import type { StatsAggregate, StatsGroupCounts, StatsSelection } from './store.js';
 
@@ -13,7 +13,7 @@ import type { StatsAggregate, StatsGroupCounts, StatsSelection } from './store.j
  * median acknowledgement time per group and overall, by aggregates (no window functions, whose
  * sorts and partition buffers cost more than the rest of the statement). Nothing about a session
  * travels to JavaScript but its group's sums. The text is the same for both databases except for
- * the dialect twins below.
+ * the day, month and median expressions, which each adapter's StatsSql gives.
  */
 
 type Db = Kysely<Database>;
@@ -30,45 +30,18 @@ function mondayNumber(day: RawBuilder<number>): RawBuilder<number> {
   return sql<number>`(${day} - (((${day} + 3) % 7) + 7) % 7)`;
 }
 
-/**
- * The dialect twins: a day number as `YYYY-MM-DD` and its month as `YYYY-MM`; and the median, an
- * aggregate on both (SQLite's `median` of the percentile functions, compiled into the SQLite that
- * better-sqlite3 bundles; PostgreSQL's `percentile_cont`). Both take the middle value, or for an
- * even count the lower middle value plus half the difference to the upper one: over whole
- * milliseconds (far below 2^52) every step is exact in a double, so the result is exactly the
- * mean of the two, a whole or half millisecond.
- */
-interface DialectSql {
-  day(day: RawBuilder<number>): RawBuilder<string>;
-  month(day: RawBuilder<number>): RawBuilder<string>;
-  median(column: RawBuilder<unknown>): RawBuilder<number | null>;
-}
-
-const DIALECT_SQL: Record<Dialect, DialectSql> = {
-  sqlite: {
-    day: (day) => sql<string>`date(${day} * 86400, 'unixepoch')`,
-    month: (day) => sql<string>`strftime('%Y-%m', ${day} * 86400, 'unixepoch')`,
-    median: (column) => sql`median(${column})`,
-  },
-  postgres: {
-    day: (day) => sql<string>`to_char(date '1970-01-01' + cast(${day} as integer), 'YYYY-MM-DD')`,
-    month: (day) => sql<string>`to_char(date '1970-01-01' + cast(${day} as integer), 'YYYY-MM')`,
-    median: (column) => sql`percentile_cont(0.5) within group (order by ${column})`,
-  },
-};
-
 function axisColumn(selection: StatsSelection): RawBuilder<unknown> {
   return sql.ref(selection.window.axis === 'meetingDate' ? 's.meeting_date' : 's.created_at');
 }
 
-function groupKey(dialect: Dialect, selection: StatsSelection): RawBuilder<string | null> {
+function groupKey(statsSql: StatsSql, selection: StatsSelection): RawBuilder<string | null> {
   const keys: Record<StatsGroupBy, () => RawBuilder<string | null>> = {
     none: () => sql`cast(null as text)`,
     coach: () => sql`s.coach_id`,
     agent: () => sql`s.agent_id`,
     template: () => sql`s.template_id`,
-    week: () => DIALECT_SQL[dialect].day(mondayNumber(dayNumber(axisColumn(selection)))),
-    month: () => DIALECT_SQL[dialect].month(dayNumber(axisColumn(selection))),
+    week: () => statsSql.day(mondayNumber(dayNumber(axisColumn(selection)))),
+    month: () => statsSql.month(dayNumber(axisColumn(selection))),
   };
   return keys[selection.groupBy]();
 }
@@ -86,10 +59,10 @@ function scopeFilter(scope: ReadScope): RawBuilder<unknown> {
  * The counted sessions' rows with their group key: in the window, in scope, not deleted.
  * Materialized once for the whole statement, which reads it twice (per group, then overall).
  */
-function countedSessions(dialect: Dialect, orgId: string, selection: StatsSelection, scope: ReadScope): RawBuilder<unknown> {
+function countedSessions(statsSql: StatsSql, orgId: string, selection: StatsSelection, scope: ReadScope): RawBuilder<unknown> {
   const axis = axisColumn(selection);
   return sql`sess as materialized (
-    select ${groupKey(dialect, selection)} as k, s.shared_with_agent, s.agent_confirmed, s.coach_confirmed,
+    select ${groupKey(statsSql, selection)} as k, s.shared_with_agent, s.agent_confirmed, s.coach_confirmed,
       s.points, s.strengths, s.opportunities, s.general, s.qa, s.csat, s.productivity, s.todos, s.todos_completed,
       s.acknowledgement_ms as ms
     from session_stats s
@@ -140,12 +113,12 @@ interface PartRow {
  *   median_ms the group's median acknowledgement time;
  * - total: median_ms over every counted session (the domain adds up the groups' counts).
  */
-function statsStatement(dialect: Dialect, orgId: string, selection: StatsSelection, scope: ReadScope): RawBuilder<PartRow> {
+function statsStatement(statsSql: StatsSql, orgId: string, selection: StatsSelection, scope: ReadScope): RawBuilder<PartRow> {
   const { name, join } = nameJoin(orgId, selection.groupBy);
-  const median = DIALECT_SQL[dialect].median(sql.ref('ms'));
+  const median = statsSql.median(sql.ref('ms'));
   const nulls = sql.raw(Array.from({ length: 14 }, () => 'null').join(', '));
   return sql<PartRow>`
-    with ${countedSessions(dialect, orgId, selection, scope)}
+    with ${countedSessions(statsSql, orgId, selection, scope)}
     select 'groups' as part, g.k, ${name} as name, g.n1, g.n2, g.n3, g.n4, g.n5, g.n6, g.n7, g.n8, g.n9, g.n10, g.n11, g.n12, g.n13, g.n14, g.median_ms from (
       select k,
         count(*) as n1,
@@ -168,8 +141,14 @@ const count = (value: number | string | null | undefined) => Number(value ?? 0);
 const median = (row: PartRow | undefined) => (row === undefined || row.median_ms === null ? null : Number(row.median_ms));
 
 /** Every group's counts, in no particular order (the domain sorts). */
-export async function readStats(db: Db, dialect: Dialect, orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {
-  const { rows } = await statsStatement(dialect, orgId, selection, scope).execute(db);
+export async function readStats(
+  db: Db,
+  statsSql: StatsSql,
+  orgId: string,
+  selection: StatsSelection,
+  scope: ReadScope,
+): Promise<StatsAggregate> {
+  const { rows } = await statsStatement(statsSql, orgId, selection, scope).execute(db);
   const groups: StatsGroupCounts[] = rows.filter((row) => row.part === 'groups').map((row) => ({
     key: row.k,
     name: row.name,

@@ -1,7 +1,6 @@
 import type { ExportSession } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
-import type { Dialect } from './dialect.js';
 import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
@@ -113,8 +112,6 @@ export class StoreUnavailableError extends Error {}
  * organization's id, so no caller can forget to scope a query.
  */
 export interface Store extends AccountsStore {
-  readonly dialect: Dialect;
-
   /** The organization, its first admin, that admin's first token and invite link, together. */
   createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken; invite?: NewInvite; audit?: AuditRecord[] }, now: number): Promise<void>;
   listOrganizations(): Promise<Array<{ id: string; name: string }>>;

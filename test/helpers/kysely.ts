@@ -2,24 +2,28 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config.js';
-import type { Dialect } from '../../src/store/dialect.js';
+import type { StoreAdapter } from '../../src/store/adapter.js';
+import type { MigrationEngine as Dialect } from '../../src/store/migrations/engine.js';
+import { postgresAdapter } from '../../src/store/postgres/adapter.js';
+import { sqliteAdapter } from '../../src/store/sqlite/adapter.js';
 import type { Database } from '../../src/store/schema.js';
 
 /**
  * A Kysely of its own on a test database, beside the store's: what another feature's code (a user
  * PATCH, a migration) holds when it calls the read-model helpers inside its own transaction.
  */
-export function openKysely(config: DatabaseConfig): { db: Kysely<Database>; dialect: Dialect } {
+export function openKysely(config: DatabaseConfig): { db: Kysely<Database>; dialect: Dialect; adapter: StoreAdapter } {
   if (config.kind === 'sqlite') {
     const connection = new BetterSqlite3(config.file);
     connection.pragma('busy_timeout = 5000');
     connection.pragma('journal_mode = WAL');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) }), dialect: 'sqlite' };
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    return { db, dialect: 'sqlite', adapter: sqliteAdapter };
   }
   const pool = new pg.Pool({
     connectionString: config.url,
     max: 4,
     types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', adapter: postgresAdapter };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupSqlite, type BackupProgress } from '../../store/sqlite-backup.js';
+import { backupSqlite, type BackupProgress } from '../../store/sqlite/backup.js';
 import { CliError, EXIT_USAGE, cliContext } from '../context.js';
 
 /** One progress line on stderr: redrawn on a terminal, every tenth otherwise. */

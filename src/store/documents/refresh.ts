@@ -1,9 +1,9 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { sessionFacts } from '../../analytics/session-facts.js';
 import { documentSize, exceededLimit, grownPastLimit, sessionLimitError, type DocumentSize } from '../../coaching/limits.js';
 import type { ExportSession } from '../../contract/schemas.js';
-import type { Dialect } from '../dialect.js';
-import { idIn, readSessionsById } from '../export-pages.js';
+import type { StoreAdapter } from '../adapter.js';
+import { readSessionsById } from '../export-pages.js';
 import type { Database } from '../schema.js';
 import { spliceName } from './splice.js';
 import { writeSessionStats } from './stats-rows.js';
@@ -11,7 +11,7 @@ import { writeDocuments, type RenderedDocument } from './write.js';
 
 /**
  * Keeps the read model current: every helper here runs inside the caller's transaction (any Kysely
- * transaction of either dialect), renders through the one renderer (the portable path that
+ * transaction of either database), renders through the one renderer (the portable path that
  * `exportPages` uses) and stores the result, moving each session in the change feed, together
  * with the session's stats row (the facts of the same document). A rename changes neither a
  * session's facts nor its row: the stats read names at query time.
@@ -41,12 +41,12 @@ interface Targets {
 const BOTH: Targets = { documents: true, stats: true, limits: true };
 
 /** The sizes of these sessions' stored documents, before the caller's transaction rewrites them. */
-async function storedSizes(trx: Kysely<Database>, dialect: Dialect, orgId: string, ids: string[]): Promise<Map<string, DocumentSize>> {
+async function storedSizes(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<Map<string, DocumentSize>> {
   const rows = await trx
     .selectFrom('session_documents')
     .select(['session_id', 'doc'])
     .where('org_id', '=', orgId)
-    .where(idIn(dialect, 'session_id', ids))
+    .where(adapter.idIn('session_id', ids))
     .execute();
   return new Map(
     rows.map((row) => {
@@ -61,10 +61,10 @@ async function storedSizes(trx: Kysely<Database>, dialect: Dialect, orgId: strin
  * session size limit. Called after the writes and before storing, with the sessions locked, so two
  * writers cannot both pass; the stored documents are read only for a document over a limit.
  */
-async function enforceLimits(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[]): Promise<void> {
+async function enforceLimits(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, docs: RenderedDocument[]): Promise<void> {
   const over = docs.filter((d) => exceededLimit(d.size) !== null);
   if (over.length === 0) return;
-  const before = await storedSizes(trx, dialect, orgId, over.map((d) => d.sessionId));
+  const before = await storedSizes(trx, adapter, orgId, over.map((d) => d.sessionId));
   for (const d of over) {
     const kind = grownPastLimit(d.size, before.get(d.sessionId) ?? null);
     if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
@@ -72,37 +72,32 @@ async function enforceLimits(trx: Kysely<Database>, dialect: Dialect, orgId: str
 }
 
 /** Stores rendered sessions: their documents and their stats rows, in the caller's transaction. */
-export async function storeRendered(trx: Kysely<Database>, dialect: Dialect, orgId: string, docs: RenderedDocument[], targets: Targets = BOTH): Promise<void> {
-  if (targets.limits) await enforceLimits(trx, dialect, orgId, docs);
-  if (targets.documents) await writeDocuments(trx, dialect, orgId, docs);
+export async function storeRendered(
+  trx: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  docs: RenderedDocument[],
+  targets: Targets = BOTH,
+): Promise<void> {
+  if (targets.limits) await enforceLimits(trx, adapter, orgId, docs);
+  if (targets.documents) await writeDocuments(trx, adapter, orgId, docs);
   if (targets.stats) await writeSessionStats(trx, orgId, docs.map((d) => d.facts));
 }
 
-/**
- * On PostgreSQL, locks the sessions in id order before reading them, so a rewrite never renders
- * a session that another transaction is changing: it waits, then reads what that one committed.
- * (Coaching changes already hold these locks; a rename fan-out takes them here.)
- */
-async function lockSessions(trx: Kysely<Database>, dialect: Dialect, orgId: string, ids: string[]): Promise<void> {
-  if (dialect !== 'postgres' || ids.length === 0) return;
-  await trx
-    .selectFrom('coaching_sessions')
-    .select('id')
-    .where('org_id', '=', orgId)
-    .where(idIn(dialect, 'id', ids))
-    .orderBy('id')
-    .forUpdate()
-    .execute();
-}
-
 /** Rewrites the documents and stats rows of these sessions; ids of sessions that do not exist are ignored. */
-export async function refreshSessionDocuments(trx: Kysely<Database>, dialect: Dialect, orgId: string, sessionIds: string[], targets: Targets = BOTH): Promise<void> {
+export async function refreshSessionDocuments(
+  trx: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  sessionIds: string[],
+  targets: Targets = BOTH,
+): Promise<void> {
   const ids = [...new Set(sessionIds)].sort();
   for (let i = 0; i < ids.length; i += SESSIONS_PER_ROUND) {
     const round = ids.slice(i, i + SESSIONS_PER_ROUND);
-    await lockSessions(trx, dialect, orgId, round);
-    const sessions = await readSessionsById(trx, dialect, orgId, round);
-    await storeRendered(trx, dialect, orgId, sessions.map(renderedDocument), targets);
+    await adapter.lockSessionsForUpdate(trx, orgId, async () => round);
+    const sessions = await readSessionsById(trx, adapter, orgId, round);
+    await storeRendered(trx, adapter, orgId, sessions.map(renderedDocument), targets);
   }
 }
 
@@ -140,7 +135,12 @@ async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_template
  * id). Where the name stands at the top of a document (form creator, coach, agent) it is spliced in
  * set-based; sessions with a to-do the person created are rendered again whole.
  */
-export async function refreshDocumentsShowingUser(trx: Kysely<Database>, dialect: Dialect, orgId: string, userId: string): Promise<void> {
+export async function refreshDocumentsShowingUser(
+  trx: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  userId: string,
+): Promise<void> {
   const name = await nameOf(trx, 'users', orgId, userId);
   const todoSessions = await trx
     .selectFrom('todo_sessions as l')
@@ -151,54 +151,24 @@ export async function refreshDocumentsShowingUser(trx: Kysely<Database>, dialect
     .where('t.creator_id', '=', userId)
     .execute();
   if (name !== null) {
-    if (dialect === 'postgres') await lockSessions(trx, dialect, orgId, await sessionsShowingUser(trx, orgId, userId));
-    await spliceName(trx, dialect, orgId, 'formCreatorName', name, { column: 'form_creator_id', id: userId });
-    await spliceName(trx, dialect, orgId, 'coachName', name, { column: 'coach_id', id: userId });
-    await spliceName(trx, dialect, orgId, 'agentName', name, { column: 'agent_id', id: userId });
+    await adapter.lockSessionsForUpdate(trx, orgId, () => sessionsShowingUser(trx, orgId, userId));
+    await spliceName(trx, adapter, orgId, 'formCreatorName', name, { column: 'form_creator_id', id: userId });
+    await spliceName(trx, adapter, orgId, 'coachName', name, { column: 'coach_id', id: userId });
+    await spliceName(trx, adapter, orgId, 'agentName', name, { column: 'agent_id', id: userId });
   }
-  await refreshSessionDocuments(trx, dialect, orgId, todoSessions.map((row) => row.session_id));
+  await refreshSessionDocuments(trx, adapter, orgId, todoSessions.map((row) => row.session_id));
 }
 
 /** After a template's name changed in `trx`: the new name spliced into every document of it, set-based. */
-export async function refreshDocumentsOfTemplate(trx: Kysely<Database>, dialect: Dialect, orgId: string, templateId: string): Promise<void> {
+export async function refreshDocumentsOfTemplate(
+  trx: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  templateId: string,
+): Promise<void> {
   const name = await nameOf(trx, 'coaching_templates', orgId, templateId);
   if (name === null) return;
-  if (dialect === 'postgres') await lockSessions(trx, dialect, orgId, await sessionsOfTemplate(trx, orgId, templateId));
-  await spliceName(trx, dialect, orgId, 'coachingTemplateName', name, { column: 'template_id', id: templateId });
+  await adapter.lockSessionsForUpdate(trx, orgId, () => sessionsOfTemplate(trx, orgId, templateId));
+  await spliceName(trx, adapter, orgId, 'coachingTemplateName', name, { column: 'template_id', id: templateId });
 }
 
-/**
- * Every session's document (migration 002, for a database written before the read model existed;
- * the stats table comes later, in 005) or every session's stats row (migration 005).
- */
-export async function rebuildAllDocuments(db: Kysely<Database>, dialect: Dialect): Promise<void> {
-  await rebuildAll(db, dialect, { documents: true, stats: false });
-  // Fresh planner statistics after a bulk build, so the export and the feed use their indexes.
-  if (dialect === 'postgres') await sql`analyze session_documents`.execute(db);
-}
-
-export async function rebuildAllSessionStats(db: Kysely<Database>, dialect: Dialect): Promise<void> {
-  await rebuildAll(db, dialect, { documents: false, stats: true });
-  if (dialect === 'postgres') await sql`analyze session_stats`.execute(db);
-}
-
-async function rebuildAll(db: Kysely<Database>, dialect: Dialect, targets: Targets): Promise<void> {
-  const orgs = await db.selectFrom('organizations').select('id').orderBy('id').execute();
-  for (const { id: orgId } of orgs) {
-    let after = '';
-    for (;;) {
-      const rows = await db
-        .selectFrom('coaching_sessions')
-        .select('id')
-        .where('org_id', '=', orgId)
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(SESSIONS_PER_ROUND * 10)
-        .execute();
-      if (rows.length === 0) break;
-      const ids = rows.map((row) => row.id);
-      await refreshSessionDocuments(db, dialect, orgId, ids, targets);
-      after = ids[ids.length - 1]!;
-    }
-  }
-}

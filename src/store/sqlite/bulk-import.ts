@@ -1,24 +1,44 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { exceededLimit, sessionLimitError } from '../coaching/limits.js';
-import { countsOf, type ImportPlan } from '../importer/plan.js';
-import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
-import { renderImportedSessions } from './documents/render-plan.js';
-import { STATS_COLUMNS, statsValues } from './documents/stats-rows.js';
-import type { RenderedDocument } from './documents/write.js';
-import { flag } from './rows.js';
-import type { Database } from './schema.js';
-import type { AuditRecord } from './accounts-store.js';
-import { auditRow } from './accounts-tx.js';
-import type { ImportCounts } from './store.js';
+import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
+import { countsOf, type ImportPlan } from '../../importer/plan.js';
+import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
+import { renderImportedSessions } from '../documents/render-plan.js';
+import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
+import type { RenderedDocument } from '../documents/write.js';
+import {
+  documentRow,
+  IMPORT_UPDATES,
+  importedUserRow,
+  linkRow,
+  logRow,
+  pointRow,
+  sessionRow,
+  templateRow,
+  todoRow,
+} from '../rows.js';
+import type { Database } from '../schema.js';
+import type { AuditRecord } from '../accounts-store.js';
+import { auditRow } from '../accounts-tx.js';
+import type { ImportCounts } from '../store.js';
+import { sqliteAdapter } from './adapter.js';
+import { nextSeq } from './feed.js';
 
 /**
- * An import on SQLite in one transaction of the writer connection: the rows through prepared
- * multi-row statements of better-sqlite3 (several times faster than statements through Kysely), the
- * imported sessions' documents and stats rows rendered in bulk from the plan, and every other document the import
- * changes rewritten through the common refresh on `conn`, which is Kysely on the same connection.
+ * An import on SQLite in one transaction of the writer connection: the rows, built by rows.ts as
+ * every other write's are, through prepared multi-row statements of better-sqlite3 (several times
+ * faster than statements through Kysely), the imported sessions' documents and stats rows rendered
+ * in bulk from the plan, and every other document the import changes rewritten through the common
+ * refresh on `conn`, which is Kysely on the same connection.
  */
-export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<Database>, orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
+export async function sqliteBulkImport(
+  db: BetterSqlite3.Database,
+  conn: Kysely<Database>,
+  orgId: string,
+  plan: ImportPlan,
+  now: number,
+  audit?: AuditRecord,
+): Promise<ImportCounts> {
   // A large import touches more pages than the writer's usual cache holds; when they do not fit,
   // SQLite spills dirty pages to the WAL mid-transaction and writes them again later.
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
@@ -29,7 +49,9 @@ export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<
     // Into empty tables (a fresh database) no other document can change and no row is replaced,
     // so the scope and the "existing" reads, a dozen statements over every id, are skipped.
     const empty = bulkTablesEmpty(db);
-    const scope = empty ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] } : await scopeBeforeImport(conn, 'sqlite', orgId, plan);
+    const scope = empty
+      ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
+      : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
     writeRows(db, orgId, plan, now, empty);
     const docs = renderImportedSessions(plan, namesAfter(db, orgId, plan));
@@ -38,10 +60,10 @@ export async function sqliteBulkImport(db: BetterSqlite3.Database, conn: Kysely<
       const kind = exceededLimit(d.size);
       if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
     }
-    writeDocuments(db, orgId, docs);
+    writeDocuments(db, orgId, docs, await nextSeq(conn, orgId));
     writeStats(db, orgId, docs);
     for (const sql of deferred) db.exec(sql);
-    await refreshAfterImport(conn, 'sqlite', orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
+    await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
     db.exec('commit');
     return countsOf(plan);
   } catch (error) {
@@ -93,14 +115,12 @@ function namesAfter(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan)
   };
 }
 
-function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[]): void {
-  let seq = (db.prepare<[string], number>('select seq from session_documents where org_id = ? and xid = 0 order by seq desc limit 1').pluck().get(orgId) ?? 0) + 1;
-  const upsert = db.prepare(
-    `insert into session_documents (org_id, session_id, created_at, meeting_date, doc, xid, seq) values (?, ?, ?, ?, ?, 0, ?)
-     on conflict (org_id, session_id) do update set created_at = excluded.created_at, meeting_date = excluded.meeting_date,
-       doc = excluded.doc, xid = excluded.xid, seq = excluded.seq`,
-  );
-  for (const d of docs) upsert.run(orgId, d.sessionId, d.createdAt, d.meetingDate, Buffer.from(d.json, 'utf8'), seq++);
+/** The imported sessions' documents, moved in the change feed from `seq` on. */
+function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
+  let seq = firstSeq;
+  const upsert = new RowBatch(db, 'session_documents', { keys: ['org_id', 'session_id'] });
+  for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(d.json), { xid: 0, seq: seq++ }));
+  upsert.flush();
 }
 
 /** The imported sessions' stats rows, from the facts of the documents just rendered. */
@@ -146,6 +166,16 @@ class BatchInsert {
 
   add(...row: unknown[]): void {
     this.values.push(...row);
+    this.endRow();
+  }
+
+  /** A row's values in the order of `columns`. */
+  addFrom(row: Record<string, unknown>, columns: readonly string[]): void {
+    for (const column of columns) this.values.push(row[column]);
+    this.endRow();
+  }
+
+  private endRow(): void {
     if (++this.rows === ROWS_PER_STATEMENT) {
       this.full.run(this.values);
       this.values.length = 0;
@@ -162,6 +192,46 @@ class BatchInsert {
 
 const ROWS_PER_STATEMENT = 64;
 
+/** On a clash of `keys`, the row's other columns (or only `update`) replace the stored ones. */
+interface Upsert {
+  keys: readonly string[];
+  update?: readonly string[];
+}
+
+/**
+ * Rows as rows.ts builds them, batched: the statement's columns are the first row's keys in their
+ * order (every row of a table comes from the same builder), so no column is listed twice.
+ */
+class RowBatch {
+  private columns: string[] = [];
+  private batch: BatchInsert | undefined;
+
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly table: string,
+    private readonly upsert?: Upsert,
+  ) {}
+
+  add(row: object): void {
+    if (!this.batch) {
+      this.columns = Object.keys(row);
+      this.batch = new BatchInsert(this.db, insertSql(this.table, this.columns, this.upsert), this.columns.length);
+    }
+    this.batch.addFrom(row as Record<string, unknown>, this.columns);
+  }
+
+  flush(): void {
+    this.batch?.flush();
+  }
+}
+
+function insertSql(table: string, columns: string[], upsert?: Upsert): string {
+  const insert = `insert into ${table} (${columns.join(', ')}) values %ROWS%`;
+  if (!upsert) return insert;
+  const update = upsert.update ?? columns.filter((c) => !upsert.keys.includes(c));
+  return `${insert} on conflict (${upsert.keys.join(', ')}) do update set ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+}
+
 /**
  * The normalized rows; what is new has nothing to replace, so only rows that existed are cleared
  * first. Each table's rows are written after the rows they refer to (sessions before their log and
@@ -169,67 +239,51 @@ const ROWS_PER_STATEMENT = 64;
  * new ones go in, as row by row.
  */
 function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
-  const upsertUser = db.prepare(
-    `insert into users (org_id, id, email, name, role, created_at, updated_at) values (?, ?, null, ?, ?, ?, ?)
-     on conflict (org_id, id) do update set name = excluded.name, updated_at = excluded.updated_at`,
-  );
-  const upsertTemplate = db.prepare(
-    `insert into coaching_templates (org_id, id, name, created_at, updated_at) values (?, ?, ?, ?, ?)
-     on conflict (org_id, id) do update set name = excluded.name, updated_at = excluded.updated_at`,
-  );
-  const sessionColumns = ['coaching_form_name', 'template_id', 'meeting_format', 'form_creator_id', 'coach_id', 'agent_id', 'created_at', 'updated_at', 'meeting_date', 'shared_with_agent', 'agent_confirmed', 'coach_confirmed', 'coach_notes', 'agent_notes', 'is_deleted'];
-  const upsertSession = new BatchInsert(db, upsertSql('coaching_sessions', sessionColumns), sessionColumns.length + 2);
-  const pointColumns = ['type', 'classification', 'ticket_id', 'subject', 'rubric_name', 'criteria_name', 'kpi_name', 'score', 'agent_notes', 'coach_notes', 'created_at', 'updated_at', 'is_deleted'];
-  const upsertPoint = new BatchInsert(db, upsertSql('coaching_points', pointColumns), pointColumns.length + 2);
-  const todoColumns = ['action_string', 'completed_at', 'created_at', 'creator_id', 'description', 'link', 'status', 'title', 'type', 'updated_at', 'is_deleted'];
-  const upsertTodo = new BatchInsert(db, upsertSql('todos', todoColumns), todoColumns.length + 2);
+  const byId = { keys: ['org_id', 'id'] };
+  const upsertUser = new RowBatch(db, 'users', { keys: byId.keys, update: IMPORT_UPDATES });
+  const upsertTemplate = new RowBatch(db, 'coaching_templates', { keys: byId.keys, update: IMPORT_UPDATES });
+  const upsertSession = new RowBatch(db, 'coaching_sessions', byId);
+  const upsertPoint = new RowBatch(db, 'coaching_points', byId);
+  const upsertTodo = new RowBatch(db, 'todos', byId);
   const deleteLog = db.prepare('delete from activity_log where org_id = ? and session_id = ?');
-  const insertLog = new BatchInsert(db, 'insert into activity_log (org_id, session_id, user_id, user_email, action_type, descriptions, timestamp, ip_address) values %ROWS%', 8);
+  const insertLog = new RowBatch(db, 'activity_log');
   const links = (table: string) => ({
     bySession: db.prepare(`delete from ${table} where org_id = ? and session_id = ?`),
     byItem: db.prepare(`delete from ${table} where org_id = ? and item_id = ?`),
-    insert: new BatchInsert(db, `insert into ${table} (org_id, item_id, session_id, position) values %ROWS%`, 4),
+    insert: new RowBatch(db, table),
   });
   const pointLinks = links('coaching_point_sessions');
   const todoLinks = links('todo_sessions');
 
-  for (const u of plan.users) upsertUser.run(orgId, u.id, u.name, u.role, now, now);
-  for (const t of plan.templates) upsertTemplate.run(orgId, t.id, t.name, now, now);
+  for (const u of plan.users) upsertUser.add(importedUserRow(orgId, u, now));
+  upsertUser.flush();
+  for (const t of plan.templates) upsertTemplate.add(templateRow(orgId, t, now));
+  upsertTemplate.flush();
   const none = new Set<string>();
   const oldSessions = empty ? none : existing(db, 'coaching_sessions', orgId, plan.sessions.map(({ session }) => session.id));
   const oldPoints = empty ? none : existing(db, 'coaching_points', orgId, plan.points.map((p) => p.id));
   const oldTodos = empty ? none : existing(db, 'todos', orgId, plan.todos.map((t) => t.id));
-  for (const { session: s } of plan.sessions) {
-    upsertSession.add(orgId, s.id, s.coachingFormName, s.templateId, s.meetingFormat, s.formCreatorId, s.coachId, s.agentId, s.createdAt, s.updatedAt, s.meetingDate, flag(s.sharedWithAgent), flag(s.agentConfirmed), flag(s.coachConfirmed), s.coachNotes, s.agentNotes, flag(s.isDeleted));
-  }
+  for (const { session } of plan.sessions) upsertSession.add(sessionRow(orgId, session));
   upsertSession.flush();
   for (const id of oldSessions) {
     deleteLog.run(orgId, id);
     pointLinks.bySession.run(orgId, id);
     todoLinks.bySession.run(orgId, id);
   }
-  for (const { session: s, log } of plan.sessions) {
-    for (const e of log) insertLog.add(orgId, s.id, e.userId, e.userEmail, e.actionType, JSON.stringify(e.descriptions), e.timestamp, e.ipAddress);
-  }
+  for (const { session, log } of plan.sessions) for (const e of log) insertLog.add(logRow(orgId, session.id, e));
   insertLog.flush();
-  for (const p of plan.points) {
-    upsertPoint.add(orgId, p.id, p.type, p.classification, p.ticketId, p.subject, p.rubricName, p.criteriaName, p.kpiName, p.score, p.agentNotes, p.coachNotes, p.createdAt, p.updatedAt, flag(p.isDeleted));
-  }
+  for (const p of plan.points) upsertPoint.add(pointRow(orgId, p));
   upsertPoint.flush();
   for (const id of oldPoints) pointLinks.byItem.run(orgId, id);
-  for (const p of plan.points) p.sessionIds.forEach((sessionId, position) => pointLinks.insert.add(orgId, p.id, sessionId, position));
-  pointLinks.insert.flush();
-  for (const t of plan.todos) {
-    upsertTodo.add(orgId, t.id, t.actionString, t.completedAt, t.createdAt, t.creatorId, t.description, t.link, t.status, t.title, t.type, t.updatedAt, flag(t.isDeleted));
+  for (const p of plan.points) {
+    p.sessionIds.forEach((sessionId, position) => pointLinks.insert.add(linkRow(orgId, p.id, sessionId, position)));
   }
+  pointLinks.insert.flush();
+  for (const t of plan.todos) upsertTodo.add(todoRow(orgId, t));
   upsertTodo.flush();
   for (const id of oldTodos) todoLinks.byItem.run(orgId, id);
-  for (const t of plan.todos) t.sessionIds.forEach((sessionId, position) => todoLinks.insert.add(orgId, t.id, sessionId, position));
+  for (const t of plan.todos) {
+    t.sessionIds.forEach((sessionId, position) => todoLinks.insert.add(linkRow(orgId, t.id, sessionId, position)));
+  }
   todoLinks.insert.flush();
-}
-
-function upsertSql(table: string, columns: string[]): string {
-  const all = ['org_id', 'id', ...columns];
-  return `insert into ${table} (${all.join(', ')}) values %ROWS%
-    on conflict (org_id, id) do update set ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 }

@@ -2,13 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyStore, type Driver } from './kysely-store.js';
-import { sqliteBulkImport } from './sqlite-bulk.js';
-import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
-import { withStatementCache } from './sqlite-statement-cache.js';
-import { sqliteStoredDocuments } from './documents/export-sqlite.js';
-import type { Database } from './schema.js';
-import type { StoreOpenOptions } from './read-model-version.js';
+import type { Driver } from '../driver.js';
+import { KyselyStore } from '../kysely-store.js';
+import type { Database } from '../schema.js';
+import { sqliteAdapter } from './adapter.js';
+import { sqliteBulkImport } from './bulk-import.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { sqliteStoredDocuments } from './export-reader.js';
+import { withStatementCache } from './statement-cache.js';
+import type { StoreOpenOptions } from '../read-model-version.js';
 
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
 
@@ -27,7 +29,7 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
     // of re-reading the WAL.
     db.pragma('cache_size = -65536');
     db.pragma('journal_mode = WAL');
-    // Checkpoints run in a worker thread (sqlite-checkpointer.ts); the writer checkpoints in its
+    // Checkpoints run in a worker thread (checkpointer.ts); the writer checkpoints in its
     // own commits only if the WAL reaches 10,000 pages (about 40 MB) because that thread fell behind.
     db.pragma('wal_autocheckpoint = 10000');
     // WAL with NORMAL: a committed write survives the process being killed (it is in the WAL file)
@@ -48,7 +50,7 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
   const writer = connect(file, false, synchronous);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const driver: Driver = {
-    dialect: 'sqlite',
+    adapter: sqliteAdapter,
     db,
     async openReader() {
       const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(file, true) }) });

@@ -31,7 +31,11 @@ const ALL_REMAINING = 0x7fffffff;
  * The copy is written beside `destination` and renamed onto it only when complete and checked,
  * so `destination` is never a half-written file.
  */
-export async function backupSqlite(source: string, destination: string, onProgress: (progress: BackupProgress) => void = () => undefined): Promise<BackupResult> {
+export async function backupSqlite(
+  source: string,
+  destination: string,
+  onProgress: (progress: BackupProgress) => void = () => undefined,
+): Promise<BackupResult> {
   const target = path.resolve(destination);
   const partial = `${target}.partial-${process.pid}`;
   fs.rmSync(partial, { force: true });

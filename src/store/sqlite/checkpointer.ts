@@ -16,7 +16,9 @@ export interface Checkpointer {
  * through `onError` and leaves the writer checkpointing by itself, as SQLite does by default.
  */
 export function startCheckpointer(file: string, onError: (error: Error) => void): Checkpointer {
-  const worker = new Worker(new URL('./sqlite-checkpoint-worker.js', import.meta.url), { workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+    workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
   worker.unref();
   worker.on('error', onError);
   return {

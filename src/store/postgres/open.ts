@@ -1,9 +1,11 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { postgresStoredDocuments } from './documents/export-postgres.js';
-import { KyselyStore, type Driver } from './kysely-store.js';
-import type { Database } from './schema.js';
-import type { StoreOpenOptions } from './read-model-version.js';
+import type { Driver } from '../driver.js';
+import { KyselyStore } from '../kysely-store.js';
+import type { Database } from '../schema.js';
+import { postgresAdapter } from './adapter.js';
+import { postgresStoredDocuments } from './export-reader.js';
+import type { StoreOpenOptions } from '../read-model-version.js';
 
 const INT8 = 20;
 /** Any fixed number shared by every Coachport process; it names the migration lock. */
@@ -29,7 +31,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const driver: Driver = {
-    dialect: 'postgres',
+    adapter: postgresAdapter,
     db,
     async openReader() {
       return { db, close: async () => undefined };

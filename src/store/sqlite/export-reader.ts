@@ -3,12 +3,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
+import { EXPORT_CHUNK_BYTES } from '../export-chunk.js';
 
-/**
- * Bytes aimed at per chunk: large enough that the per-chunk costs (a statement, a socket write, a
- * turn of the event loop) vanish, small enough that twelve exports at once stay flat.
- */
-export const EXPORT_CHUNK_BYTES = 256 * 1024;
 /** The smallest page aimed at when many exports share the event loop. */
 const MIN_PAGE_BYTES = 64 * 1024;
 /**
@@ -33,7 +29,9 @@ type Key = [axis: number, sessionId: string];
  * pages the event loop turns, so other requests are served while exports run. Stopping early closes
  * the connection, which ends the transaction.
  */
-export async function* sqliteStoredDocuments(open: () => BetterSqlite3.Database, orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
+export async function* sqliteStoredDocuments(
+  open: () => BetterSqlite3.Database, orgId: string, window: ExportWindow,
+): AsyncGenerator<ExportChunk> {
   const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
   const db = open();
   streaming++;

@@ -6,7 +6,7 @@ import type { ExportWindow } from '../../export/window.js';
 import { toError } from '../../to-error.js';
 import type { ExportChunk } from '../store.js';
 import { CopyBinaryDocuments } from './copy-binary.js';
-import { EXPORT_CHUNK_BYTES } from './export-sqlite.js';
+import { EXPORT_CHUNK_BYTES } from '../export-chunk.js';
 
 /** How long an abandoned export may take to stop its COPY before its connection is closed instead. */
 const STOP_TIMEOUT_MS = 5000;

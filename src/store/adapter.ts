@@ -1,0 +1,77 @@
+import type { ControlledTransactionBuilder, Expression, Kysely, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { MigrationEngine } from './migrations/engine.js';
+import type { Database } from './schema.js';
+import type { FeedChange, FeedPosition } from './store.js';
+
+/** The xid and seq a document write stores: where the session now stands in the change feed. */
+export interface FeedPositionValues {
+  xid: number | RawBuilder<string>;
+  seq: number | RawBuilder<number>;
+}
+
+/**
+ * One name spliced into stored documents (documents/splice.ts): the key's text, the text of the
+ * key that follows it, the name's JSON text, and the sessions whose documents show it.
+ */
+export interface NameSplice {
+  key: string;
+  next: string;
+  value: string;
+  column: RawBuilder<unknown>;
+  id: string;
+}
+
+/**
+ * The statistics SQL that differs: a day number as `YYYY-MM-DD` and its month as `YYYY-MM`, and
+ * the median, an aggregate on both. Both medians take the middle value, or for an even count the
+ * lower middle value plus half the difference to the upper one: over whole milliseconds (far below
+ * 2^52) every step is exact in a double, so the result is exactly the mean of the two.
+ */
+export interface StatsSql {
+  day(day: RawBuilder<number>): RawBuilder<string>;
+  month(day: RawBuilder<number>): RawBuilder<string>;
+  median(column: RawBuilder<unknown>): RawBuilder<number | null>;
+}
+
+/**
+ * What differs between the databases in the SQL the shared store code runs, and nothing else: one
+ * stateless object per database (sqlite/adapter.ts, postgres/adapter.ts), as Kysely's own
+ * SqliteAdapter and PostgresAdapter are. The shared code asks it and never names a database.
+ * What needs a connection (export readers, the bulk import) is the Driver's (driver.ts).
+ */
+export interface StoreAdapter {
+  /** The name the migrations know this database by (they are written per database). */
+  readonly name: MigrationEngine;
+  /** `column IN (ids)` in the form this database plans fastest. */
+  idIn(column: string, ids: string[]): Expression<SqlBool>;
+  /**
+   * The query, made to lock the rows it reads until the transaction ends where the database locks
+   * rows; where writers are serialized (SQLite) there is nothing to lock and it is unchanged.
+   */
+  forUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /**
+   * Locks these sessions in id order until the transaction ends, so a rewrite never renders a
+   * session another transaction is changing; `ids` is only asked for where rows are locked.
+   */
+  lockSessionsForUpdate(trx: Kysely<Database>, orgId: string, ids: () => Promise<string[]>): Promise<void>;
+  /** Makes changes to an organization's admins run one after another until the transaction ends. */
+  lockAdminChanges(trx: Kysely<Database>, orgId: string): Promise<void>;
+  /** The read-only transaction an export reads in, seeing one snapshot throughout. */
+  snapshotTransaction(begin: ControlledTransactionBuilder<Database>): ControlledTransactionBuilder<Database>;
+  /** A document's JSON as the document column stores it. */
+  documentValue(json: string): Buffer | string;
+  /** Hands out the feed positions of the documents this transaction writes next, one a call. */
+  feedPositions(trx: Kysely<Database>, orgId: string): Promise<() => FeedPositionValues>;
+  /** The change feed's read (Store.changesAfter), with its arguments checked and defaulted. */
+  changesAfter(db: Kysely<Database>, orgId: string, from: FeedPosition, limit: number, maxBytes: number): Promise<FeedChange[]>;
+  /** One set-based UPDATE of the stored documents, moving each in the change feed. */
+  spliceName(trx: Kysely<Database>, orgId: string, splice: NameSplice): Promise<void>;
+  /**
+   * Opens a write transaction on a single-connection Kysely (the migration lock's connection): on
+   * SQLite it takes the write lock at once, so a second process waits instead of reading stale state.
+   */
+  beginWrite(db: Kysely<Database>): Promise<void>;
+  /** Fresh planner statistics for a table just built in bulk, where the planner needs them. */
+  analyze(db: Kysely<Database>, table: 'session_documents' | 'session_stats'): Promise<void>;
+  readonly statsSql: StatsSql;
+}

@@ -1,0 +1,56 @@
+import { sql, type SqlBool } from 'kysely';
+import type { StoreAdapter } from '../adapter.js';
+import { changesAfter } from './feed.js';
+
+/**
+ * PostgreSQL's answers to the store's SQL questions. Writers run at once here, so a change locks
+ * what it reads (FOR UPDATE, in id order) and the feed records the writing transaction's id.
+ */
+export const postgresAdapter: StoreAdapter = {
+  name: 'postgres',
+  // One array parameter (`= ANY($1)`): a plan for a list of a thousand parameters costs more than the query itself.
+  idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`,
+  forUpdate: (query) => query.forUpdate(),
+  async lockSessionsForUpdate(trx, orgId, ids) {
+    const wanted = await ids();
+    if (wanted.length === 0) return;
+    await trx
+      .selectFrom('coaching_sessions')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where(postgresAdapter.idIn('id', wanted))
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+  },
+  async lockAdminChanges(trx, orgId) {
+    await sql`select pg_advisory_xact_lock(hashtext(${`coachport-admins:${orgId}`}))`.execute(trx);
+  },
+  snapshotTransaction: (begin) => begin.setIsolationLevel('repeatable read').setAccessMode('read only'),
+  documentValue: (json) => json,
+  // The writing transaction's id (xid8) and a sequence number, which the feed reads against the
+  // oldest transaction still running (postgres/feed.ts).
+  feedPositions: async () => () => ({ xid: sql<string>`pg_current_xact_id()`, seq: sql<number>`nextval('session_documents_seq')` }),
+  changesAfter,
+  async spliceName(trx, orgId, { key, next, value, column, id }) {
+    const spliced = sql<string>`
+      substr(d.doc, 1, strpos(d.doc, ${key}) + ${key.length - 1}) || ${value} || substr(d.doc, strpos(d.doc, ${next}))`;
+    await sql`
+      update session_documents d
+      set doc = ${spliced}, xid = pg_current_xact_id(), seq = nextval('session_documents_seq')
+      from coaching_sessions s
+      where s.org_id = ${orgId} and ${column} = ${id} and d.org_id = s.org_id and d.session_id = s.id`.execute(trx);
+  },
+  async beginWrite(db) {
+    await sql`begin`.execute(db);
+  },
+  // Fresh planner statistics after a bulk build, so the export and the feed use their indexes.
+  async analyze(db, table) {
+    await sql`analyze ${sql.table(table)}`.execute(db);
+  },
+  statsSql: {
+    day: (day) => sql<string>`to_char(date '1970-01-01' + cast(${day} as integer), 'YYYY-MM-DD')`,
+    month: (day) => sql<string>`to_char(date '1970-01-01' + cast(${day} as integer), 'YYYY-MM')`,
+    median: (column) => sql`percentile_cont(0.5) within group (order by ${column})`,
+  },
+};
