@@ -2,7 +2,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { ImportPlan } from '../importer/plan.js';
 import type { FeedPositionValues } from './adapter.js';
-import type { RenderedDocument } from './documents/write.js';
+import type { RenderedDocument } from './documents/rendered.js';
 import type { NewToken, TokenRecord } from './accounts-store.js';
 import type {
   ActivityLogTable,

@@ -7,7 +7,8 @@ import { readSessionsById } from '../export-pages.js';
 import type { Database } from '../schema.js';
 import { spliceName } from './splice.js';
 import { writeSessionStats } from './stats-rows.js';
-import { writeDocuments, type RenderedDocument } from './write.js';
+import type { RenderedDocument } from './rendered.js';
+import { writeDocuments } from './write.js';
 
 /**
  * Keeps the read model current: every helper here runs inside the caller's transaction (any Kysely

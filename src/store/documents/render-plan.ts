@@ -3,7 +3,7 @@ import { documentSize } from '../../coaching/limits.js';
 import { logDocument, pointDocument, sessionDocument, todoDocument } from '../../coaching/documents.js';
 import type { CoachingPoint, Todo } from '../../contract/schemas.js';
 import type { ImportPlan } from '../../importer/plan.js';
-import type { RenderedDocument } from './write.js';
+import type { RenderedDocument } from './rendered.js';
 
 /**
  * The documents of an import's own sessions, rendered in bulk from the plan instead of read back:

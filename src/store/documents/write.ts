@@ -1,23 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { SessionFacts } from '../../analytics/session-facts.js';
-import type { DocumentSize } from '../../coaching/limits.js';
 import type { StoreAdapter } from '../adapter.js';
 import { documentRow } from '../rows.js';
 import type { Database } from '../schema.js';
-
-/**
- * A session's document as the renderer made it, with the two time axes the export reads it by,
- * and the facts its stats row holds (taken from the same document).
- */
-export interface RenderedDocument {
-  sessionId: string;
-  createdAt: number;
-  meetingDate: number | null;
-  json: string;
-  facts: SessionFacts;
-  /** What the size limits (coaching/limits.ts) count, of this document. */
-  size: DocumentSize;
-}
+import type { RenderedDocument } from './rendered.js';
 
 /** Rows per multi-row statement: seven parameters each, well under both databases' limits. */
 const ROWS_PER_STATEMENT = 400;

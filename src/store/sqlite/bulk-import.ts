@@ -5,7 +5,7 @@ import { countsOf, type ImportPlan } from '../../importer/plan.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
-import type { RenderedDocument } from '../documents/write.js';
+import type { RenderedDocument } from '../documents/rendered.js';
 import {
   documentRow,
   IMPORT_UPDATES,
