@@ -7,6 +7,7 @@ import { countsOf, type ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
+import { identityTx, loginStates, type IdentityTx, type LoginState } from './identity-store.js';
 import type { AccountsTx, AuditQuery, AuditRecord, BrowserSessionOwner, InviteRecord, NewInvite, SignInCandidate, StoredAuditEntry, UserAccount } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
@@ -137,6 +138,20 @@ export class KyselyStore implements Store {
     return this.unique('A user with that email already exists in this organization.', () =>
       this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.dialect))),
     );
+  }
+
+  async identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>): Promise<T> {
+    return this.unique('That name or email is already taken in this organization.', () =>
+      this.db.transaction().execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.dialect)))),
+    );
+  }
+
+  insertLoginState(stateHash: string, state: LoginState): Promise<void> {
+    return loginStates(this.db).insert(stateHash, state);
+  }
+
+  takeLoginState(stateHash: string): Promise<LoginState | null> {
+    return loginStates(this.db).take(stateHash);
   }
 
   signInCandidates(email: string): Promise<SignInCandidate[]> {

@@ -4,6 +4,7 @@ import type { ImportPlan } from '../importer/plan.js';
 import type { Dialect } from './dialect.js';
 import type { Role } from './schema.js';
 import type { AccountsStore, AuditRecord, NewInvite, UserAccount } from './accounts-store.js';
+import type { IdentityStore } from './identity-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { ReadScope } from '../coaching/permissions.js';
@@ -139,7 +140,7 @@ export class StoreUnavailableError extends Error {}
  * The only door to persisted data. Every method that touches organization data takes the
  * organization's id, so no caller can forget to scope a query.
  */
-export interface Store extends AccountsStore {
+export interface Store extends AccountsStore, IdentityStore {
   readonly dialect: Dialect;
 
   /** The organization, its first admin, that admin's first token and invite link, together. */

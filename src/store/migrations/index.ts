@@ -6,6 +6,7 @@ import * as accounts from './003-accounts.js';
 import * as statsIndexes from './004-stats-indexes.js';
 import * as sessionStats from './005-session-stats.js';
 import * as settings from './006-settings.js';
+import * as identity from './007-identity.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 
@@ -17,6 +18,7 @@ const migrations: Record<string, DialectMigration> = {
   '004-stats-indexes': statsIndexes,
   '005-session-stats': sessionStats,
   '006-settings': settings,
+  '007-identity': identity,
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -4,7 +4,7 @@ import { formatDateTime, t } from '../i18n';
 import type { AuditEntry } from '../types';
 import { Field, LoadState, PageTitle, useLoad, TableWrap } from '../ui';
 
-export const AUDIT_ACTIONS = ['sign_in', 'sign_in_failed', 'sign_out', 'password_set', 'invite_created', 'user_created', 'user_updated', 'user_deactivated', 'token_created', 'token_revoked', 'template_created', 'template_updated', 'import', 'export', 'changes_read'];
+export const AUDIT_ACTIONS = ['sign_in', 'sign_in_failed', 'sign_out', 'password_set', 'invite_created', 'user_created', 'user_updated', 'user_deactivated', 'token_created', 'token_revoked', 'template_created', 'template_updated', 'import', 'export', 'changes_read', 'identity_configured'];
 
 /** An entry's details as `key: value` pairs, the way a person reads them. */
 function describeDetails(details: unknown): string {
