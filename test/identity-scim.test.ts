@@ -324,3 +324,45 @@ for (const backend of await storeBackends()) {
     });
   });
 }
+
+describe('SCIM authentication limits', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      configure: (c) => ({
+        ...c,
+        limits: { ...c.limits, authFailures: { perSecond: 100, perMinute: 3 }, authFailuresPerToken: { perSecond: 100, perMinute: 100 } },
+      }),
+    });
+  });
+  after(() => server.close());
+
+  it('counts wrong tokens like the API does: past the limit a 429 in the SCIM shape, with Retry-After', async () => {
+    const guess = (n: number) => scimClient(server, `cp_guess_${n}`)('GET', '/Users');
+    for (let n = 0; n < 3; n++) assertScimError(await guess(n), 401);
+    const limited = await fetch(`${server.url}/scim/v2/Users`, { headers: { authorization: 'Bearer cp_guess_4' } });
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.deepEqual(((await limited.json()) as { schemas: string[] }).schemas, [ERROR]);
+  });
+});
+
+describe('SCIM filter and PATCH parsing', () => {
+  it('takes attribute eq "value" in any letter case, with escaped quotes, and nothing else', async () => {
+    const { parseEqualityFilter } = await import('../src/identity/scim/filter.js');
+    assert.deepEqual(parseEqualityFilter('USERNAME EQ "a\\"b@x.test"', ['userName']), { attribute: 'userName', value: 'a"b@x.test' });
+    for (const bad of ['userName eq x', 'userName co "x"', 'userName eq "x" and active eq true', '', 'eq "x"']) {
+      assert.throws(() => parseEqualityFilter(bad, ['userName']), /not supported/, bad);
+    }
+  });
+
+  it("reads Okta's and Entra's PATCH forms into the same change", async () => {
+    const { patchOperations } = await import('../src/identity/scim/patch.js');
+    const { userFromPatch } = await import('../src/identity/scim/user-attributes.js');
+    const okta = userFromPatch(patchOperations({ schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] }));
+    const entra = userFromPatch(patchOperations({ schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] }));
+    assert.deepEqual(okta, { active: false });
+    assert.deepEqual(entra, okta);
+    assert.throws(() => patchOperations({ Operations: [{ op: 'move', path: 'active' }] }), /not add, remove or replace/);
+  });
+});

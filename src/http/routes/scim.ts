@@ -23,7 +23,10 @@ import { serviceProviderConfig, resourceTypes, schemaDefinitions } from '../../i
 import { userFromPatch, userFromResource } from '../../identity/scim/user-attributes.js';
 import { ConflictError } from '../../store/store.js';
 import type { Store } from '../../store/store.js';
+import { AuthFailureLimiter } from '../../ratelimit/auth-failures.js';
+import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter } from '../../ratelimit/limiter.js';
 import { describeError, HttpError } from '../errors.js';
+import { bucketKey } from '../guard.js';
 
 export const SCIM_PREFIX = '/scim/v2';
 const SCIM_JSON = 'application/scim+json; charset=utf-8';
@@ -56,8 +59,14 @@ function positiveInt(raw: string | undefined, name: string, fallback: number, mi
  * authentication (an admin's API token as a Bearer token), and its own error handler, so every
  * failure here is in the SCIM error shape.
  */
-export async function scimRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; config: Config }): Promise<void> {
+export async function scimRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; clock: Clock; config: Config; limiter: RateLimiter },
+): Promise<void> {
   const { store, clock } = deps;
+  const authFailures = AuthFailureLimiter.configured(deps.limiter, deps.config.limits);
+  const apiRules = rulesFor(deps.config.limits.api);
+  const retryAfter = (decision: Decision) => ({ 'Retry-After': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
   const base = deps.config.publicUrl + SCIM_PREFIX;
 
   await app.register(
@@ -87,13 +96,30 @@ export async function scimRoutes(app: FastifyInstance, deps: { store: Store; clo
       });
 
       const callers = new WeakMap<FastifyRequest, ScimCaller>();
-      scope.addHook('onRequest', async (request) => {
+      scope.addHook('onRequest', async (request, reply) => {
         const header = request.headers.authorization ?? '';
         const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
         if (!match) throw new ScimError(401, "An admin's API token is required as Authorization: Bearer <token>.");
-        const result = await authenticate(store, match[1], clock.now());
+        // Counted and limited like the guard's tokens: guessing costs the guesser, not the store.
+        const secret = match[1]!;
+        const attempt = await authFailures.attempt(
+          request.ip,
+          secret,
+          () => authenticate(store, secret, clock.now()),
+          (r) => r.ok,
+        );
+        if (attempt.outcome === 'limited') {
+          reply.headers(retryAfter(attempt.decision));
+          throw new ScimError(429, tooManyRequestsMessage(attempt.decision.exceeded!));
+        }
+        const result = attempt.result;
         if (!result.ok) throw new ScimError(401, result.error);
         if (result.principal.user.role !== 'admin') throw new ScimError(403, "SCIM provisioning needs an admin's API token.");
+        const decision = await deps.limiter.consume(bucketKey('api', result.principal), apiRules);
+        if (!decision.allowed) {
+          reply.headers(retryAfter(decision));
+          throw new ScimError(429, tooManyRequestsMessage(decision.exceeded!));
+        }
         callers.set(request, {
           orgId: result.principal.orgId,
           actor: { user: result.principal.user, ipAddress: request.ip },
