@@ -48,7 +48,7 @@ export function IdentityPage() {
 function Addresses({ settings }: { settings: OidcSettings }) {
   const scimUrl = `${new URL(settings.redirectUri).origin}/scim/v2`;
   return (
-    <div class="card stack" role="group" aria-labelledby="identity-addresses">
+    <section class="card stack" aria-labelledby="identity-addresses">
       <h2 id="identity-addresses">{t('identity.addresses')}</h2>
       <dl class="details">
         <dt>{t('identity.signInUrl')}</dt>
@@ -64,7 +64,7 @@ function Addresses({ settings }: { settings: OidcSettings }) {
           <code>{scimUrl}</code>
         </dd>
       </dl>
-    </div>
+    </section>
   );
 }
 
