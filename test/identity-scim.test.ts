@@ -366,3 +366,60 @@ describe('SCIM filter and PATCH parsing', () => {
     assert.throws(() => patchOperations({ Operations: [{ op: 'move', path: 'active' }] }), /not add, remove or replace/);
   });
 });
+
+describe('SCIM fuzzing', () => {
+  let server: TestServer;
+  let scim: Scim;
+  let userId: string;
+  let groupId: string;
+  before(async () => {
+    server = await startTestServer();
+    const admin = await server.createOrg();
+    scim = scimClient(server, admin.token);
+    userId = (await scim('POST', '/Users', { schemas: [USER], userName: 'fuzz@corp.example' })).json.id;
+    groupId = (await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Fuzzers' })).json.id;
+  });
+  after(() => server.close());
+
+  it('never answers 5xx, and answers every error in the SCIM shape', async () => {
+    const fc = (await import('fast-check')).default;
+    const key = fc.constantFrom(
+      'schemas',
+      'userName',
+      'active',
+      'name',
+      'members',
+      'displayName',
+      'Operations',
+      'op',
+      'path',
+      'value',
+      '__proto__',
+      '',
+    );
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom(USER, GROUP, PATCH, 'False', 'replace', 'members[value eq "x"]', [{ value: 'x' }]),
+    );
+    const body = fc.oneof(fc.jsonValue(), fc.dictionary(key, fc.oneof(value, fc.array(fc.dictionary(key, value), { maxLength: 3 }))));
+    const paths = () => [
+      ['POST', '/Users'],
+      ['PUT', `/Users/${userId}`],
+      ['PATCH', `/Users/${userId}`],
+      ['POST', '/Groups'],
+      ['PUT', `/Groups/${groupId}`],
+      ['PATCH', `/Groups/${groupId}`],
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...paths()), body, fc.string({ maxLength: 60 }), async ([method, path], payload, filter) => {
+        const written = await scim(method!, path!, JSON.stringify(payload));
+        const listed = await scim('GET', `/Users?filter=${encodeURIComponent(filter)}`);
+        for (const reply of [written, listed]) {
+          assert.ok(reply.status < 500, `${reply.status} ${reply.text.slice(0, 200)}`);
+          if (reply.status >= 400) assertScimError(reply, reply.status);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
