@@ -10,7 +10,7 @@ import { newId } from '../ids.js';
 import type { UserAccount } from '../store/accounts-store.js';
 import type { IdentityTx, OidcSettings } from '../store/identity-store.js';
 import type { Role } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import { ConflictError, type Store } from '../store/store.js';
 import { errorMessage } from './oidc-errors.js';
 import { clientConfiguration, redirectUri } from './oidc-settings.js';
 import { roleFromGroups } from './role-mapping.js';
@@ -137,6 +137,8 @@ async function signInFromClaims(deps: OidcDeps, orgId: string, settings: OidcSet
   } catch (error) {
     if (error instanceof OidcSignInFailure) throw error.orgId ? error : new OidcSignInFailure(error.reason, error.message, orgId);
     if (error instanceof DomainError) throw new OidcSignInFailure('refused', error.message, orgId);
+    // Two first sign-ins of one person at the same moment: the other one linked them; this one starts again.
+    if (error instanceof ConflictError) throw new OidcSignInFailure('bad_state', 'Another sign-in of this person finished first.', orgId);
     throw error;
   }
 }
