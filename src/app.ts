@@ -19,6 +19,8 @@ import { coachingRoutes } from './http/routes/coaching.js';
 import { consoleRoutes } from './http/console.js';
 import { exportRoutes } from './http/routes/export.js';
 import { healthRoutes } from './http/routes/health.js';
+import { identityRoutes } from './http/routes/identity.js';
+import { scimRoutes } from './http/routes/scim.js';
 import { importRoutes } from './http/routes/import.js';
 import { statsRoutes } from './http/routes/stats.js';
 import { installSecurityHeaders } from './http/security-headers.js';
@@ -78,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   importRoutes(app, deps);
   accountRoutes(app, deps);
   authRoutes(app, deps);
+  identityRoutes(app, deps);
+  await scimRoutes(app, deps);
   auditRoutes(app, deps);
   sessionListRoutes(app, deps);
   coachingRoutes(app, deps);

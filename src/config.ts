@@ -59,6 +59,8 @@ export interface Config {
   exportConcurrency: number;
   /** An export whose client takes no byte for this long is cut (EXPORT_STALL_TIMEOUT_MS). */
   exportStallTimeoutMs: number;
+  /** Whether an organization may save an http:// OpenID issuer (OIDC_ALLOW_HTTP=true): labs and tests only. */
+  oidcAllowHttp: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -73,6 +75,13 @@ function positiveInt(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name} must be a positive whole number, got "${raw}".`);
   }
   return value;
+}
+
+function booleanFlag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}".`);
 }
 
 function databaseFrom(raw: string | undefined, synchronousRaw: string | undefined, cwd: string): DatabaseConfig {
@@ -156,5 +165,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     passwordCost: PASSWORD_COST,
     exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
     exportStallTimeoutMs: positiveInt(env, 'EXPORT_STALL_TIMEOUT_MS', 60_000),
+    oidcAllowHttp: booleanFlag(env, 'OIDC_ALLOW_HTTP'),
   };
 }

@@ -67,6 +67,8 @@ for (const backend of await storeBackends()) {
       const docs = [session({ coachNotes: NOTE, agentNotes: NOTE, createdAt: '2024-03-01T08:00:00.000Z' }), session({ createdAt: '2024-03-01T09:00:00.000Z' })];
       assert.equal((await call('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);
       templateId = template.json.id;
+      const mapping = await call('PUT', '/api/v1/identity/role-mapping', { token: admin.token, body: { coach: ['Coaches'] } });
+      assert.equal(mapping.status, 200, mapping.text);
       const rename = { token: admin.token, body: { name: 'Audited, renamed' } };
       const renamed = await call('PATCH', `/api/v1/coaching-templates/${templateId}`, rename);
       assert.equal(renamed.status, 200, renamed.text);
@@ -103,6 +105,7 @@ for (const backend of await storeBackends()) {
         ['export', admin.userId, null],
         ['template_updated', admin.userId, `template:${templateId}`],
         ['changes_read', admin.userId, null],
+        ['identity_configured', admin.userId, null],
       ];
       for (const [action, actor, target] of checks) {
         const entry = byAction(action).at(-1)!;

@@ -38,6 +38,7 @@ const ENDPOINTS: Array<[string, string]> = [
   ['PATCH', '/api/v1/coaching/points/x'],
   ['POST', '/api/v1/coaching/todos'],
   ['PATCH', '/api/v1/coaching/todos/x'],
+  ['PUT', '/api/v1/identity/role-mapping'],
 ];
 
 const nastyKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'startDate', 'endDate', 'timeAxis', 'coachingFormIds', 'type', '', '\u0000', '💥');

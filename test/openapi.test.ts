@@ -38,6 +38,9 @@ describe('OpenAPI description', () => {
       'GET /api/v1/auth/invites/:token', 'POST /api/v1/auth/invites/:token',
       'PATCH /api/v1/users/:id', 'POST /api/v1/users/:id/invite', 'GET /api/v1/directory',
       'GET /api/v1/coaching/sessions', 'GET /api/v1/audit-log',
+      'GET /api/v1/identity/role-mapping', 'PUT /api/v1/identity/role-mapping',
+      'GET /api/v1/identity/oidc', 'PUT /api/v1/identity/oidc', 'DELETE /api/v1/identity/oidc',
+      'GET /api/v1/auth/oidc/:organizationId/start', 'GET /api/v1/auth/oidc/callback',
     ];
     for (const route of expected) assert.ok(documented.has(route), `${route} is documented`);
     assert.deepEqual(document.components.securitySchemes.apiToken, { type: 'apiKey', in: 'header', name: 'apiToken' });

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { tempDir } from './helpers/backends.js';
 import { SUPPORTED_NODE, npmStart, runtimeOf } from './helpers/npm-start.js';
+import { pollUntil } from './helpers/deadline.js';
 import { BIN, freePort } from './helpers/processes.js';
+import { OTHER_SUPPORTED_NODES, nodeBinary } from './helpers/runtimes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,6 +28,39 @@ describe('the runtime npm start brings', () => {
   it('runs this test suite on a supported line too', () => {
     assert.match(process.version, SUPPORTED_NODE);
   });
+});
+
+describe('the other supported Node lines', () => {
+  for (const version of OTHER_SUPPORTED_NODES) {
+    const binary = nodeBinary(version);
+    if ('unavailable' in binary) {
+      console.log(`# skipped Node ${version}: ${binary.unavailable}`);
+      if (process.env.CI) it(`has Node ${version} to try`, () => assert.fail(`CI must try Node ${version}: ${binary.unavailable}`));
+      continue;
+    }
+    it(`serves on Node ${version}`, async () => {
+      const cwd = tempDir();
+      const port = await freePort();
+      const child = spawn(binary.path, [BIN, 'serve'], {
+        cwd,
+        env: { ...process.env, DATABASE_URL: path.join(cwd, 'coachport.db'), PORT: String(port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        await pollUntil(() => output.includes('listening') || child.exitCode !== null, `the server on Node ${version}`, 60_000);
+        assert.equal(child.exitCode, null, output);
+        assert.equal(await runtimeOf(child.pid!), `v${version}`);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+        fs.rmSync(cwd, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 /** A Node older than 22 on this machine (the system's v20 at /usr/bin/node), or null. */

@@ -40,7 +40,7 @@ interface Rehash {
  * rewritten at the current cost when it was older. The person's sessions that ended unseen (a
  * closed laptop) are removed here, so their rows do not pile up.
  */
-async function openSession(
+export async function openSession(
   store: Store,
   orgId: string,
   user: UserAccount,
@@ -49,15 +49,25 @@ async function openSession(
   via: string,
   rehash: Rehash | null,
 ): Promise<SignedIn> {
+  const method = via === 'oidc' ? 'oidc' : 'password';
   const { id, record } = mintBrowserSession(orgId, user.id, now);
   await store.accounts(orgId, async (tx) => {
     // Only over the hash just checked: a password set meanwhile (an invite link) is left alone.
     if (rehash) await tx.replacePasswordHash(user.id, rehash.from, rehash.to);
     await tx.deleteEndedBrowserSessionsOf(user.id, now - IDLE_TIMEOUT_MS, now - ABSOLUTE_LIFETIME_MS);
     await tx.insertBrowserSession(record, ipAddress);
-    await tx.audit(auditEntry({ user, ipAddress }, 'sign_in', target.user(user.id), { via }, now));
+    await tx.audit(auditEntry({ user, ipAddress }, 'sign_in', target.user(user.id), { via, method }, now));
   });
   return { orgId, user, sessionId: id };
+}
+
+export const PASSWORD_SIGN_IN_OFF = 'Your organization signs in with its company account: use "Sign in with your company account".';
+
+/** Whether the organization lets this person use a password (SPEC §10: with passwordSignIn false, admins only). */
+async function passwordAllowed(store: Store, orgId: string, user: UserAccount): Promise<boolean> {
+  if (user.role === 'admin') return true;
+  const oidc = await store.identity(orgId, (tx) => tx.getOidc());
+  return oidc === null || oidc.passwordSignIn;
 }
 
 /**
@@ -82,15 +92,24 @@ export async function signIn(
     const ok = candidate.passwordHash ? await verifyPassword(password, candidate.passwordHash) : await verifyAgainstNothing(password, cost);
     if (ok && candidate.user.active && !match) match = candidate;
   }
+  if (match && !(await passwordAllowed(store, match.orgId, match.user))) {
+    const refused = match;
+    const details = { reason: 'password_sign_in_off', method: 'password' };
+    await store.accounts(refused.orgId, (tx) =>
+      tx.audit(auditEntry({ user: refused.user, ipAddress }, 'sign_in_failed', target.user(refused.user.id), details, now)),
+    );
+    throw new DomainError('forbidden', PASSWORD_SIGN_IN_OFF);
+  }
   if (match) {
     const from = match.passwordHash!;
     const rehash = needsRehash(from, cost) ? { from, to: await hashPassword(password, cost) } : null;
     return openSession(store, match.orgId, match.user, ipAddress, now, 'password', rehash);
   }
+  const method = 'password';
   for (const candidate of candidates) {
     const reason = !candidate.user.active ? 'inactive' : candidate.passwordHash ? 'wrong_password' : 'no_password';
     await store.accounts(candidate.orgId, (tx) =>
-      tx.audit(auditEntry({ user: candidate.user, ipAddress }, 'sign_in_failed', target.user(candidate.user.id), { reason }, now)),
+      tx.audit(auditEntry({ user: candidate.user, ipAddress }, 'sign_in_failed', target.user(candidate.user.id), { reason, method }, now)),
     );
   }
   return null;
@@ -128,7 +147,7 @@ export async function acceptInvite(
     await tx.insertBrowserSession(record, ipAddress);
     const actor: AuditActor = { user, ipAddress };
     await tx.audit(auditEntry(actor, 'password_set', target.user(user.id), { via: 'invite' }, now));
-    await tx.audit(auditEntry(actor, 'sign_in', target.user(user.id), { via: 'invite' }, now));
+    await tx.audit(auditEntry(actor, 'sign_in', target.user(user.id), { via: 'invite', method: 'password' }, now));
   });
   return { orgId, user, sessionId: id };
 }

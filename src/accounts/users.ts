@@ -4,7 +4,7 @@ import { DomainError, forbidden, notFound } from '../coaching/errors.js';
 import type { CreateTokenBody, CreateUserBody } from '../contract/coaching-schemas.js';
 import type { UpdateUserBody } from '../contract/account-schemas.js';
 import { newId } from '../ids.js';
-import type { TokenRecord, UserAccount, UserChanges } from '../store/accounts-store.js';
+import type { AccountsTx, TokenRecord, UserAccount, UserChanges } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
 import { issueInvite } from './invites.js';
 import { normalizeEmail } from './sign-in.js';
@@ -48,40 +48,54 @@ export async function inviteUser(store: Store, actor: Actor | null, orgId: strin
  * Deactivating or changing the email voids the user's unused invite links in the same transaction.
  */
 export async function updateUser(store: Store, actor: Actor, userId: string, input: UpdateUserBody, now: number): Promise<UserAccount> {
-  return store.accounts(actor.orgId, async (tx) => {
-    // Taken first, before any row lock, so admin-removing changes queue instead of deadlocking.
-    if (input.role !== undefined || input.active === false) await tx.lockAdminChanges();
-    const user = await tx.getUserForUpdate(userId);
-    if (!user) throw notFound('user', userId);
-    const changes: UserChanges = {};
-    if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
-    if (input.email !== undefined && normalizeEmail(input.email) !== user.email) changes.email = normalizeEmail(input.email);
-    if (input.role !== undefined && input.role !== user.role) changes.role = input.role;
-    if (input.active !== undefined && input.active !== user.active) changes.active = input.active;
-    const changed = Object.keys(changes);
-    if (changed.length === 0) return user;
+  return store.accounts(actor.orgId, (tx) => applyUserUpdate(tx, actor, userId, input, now));
+}
 
-    const losesAdmin = user.role === 'admin' && user.active && (changes.role !== undefined || changes.active === false);
-    if (losesAdmin && (await tx.countOtherActiveAdmins(user.id)) === 0) {
-      throw new DomainError('conflict', 'This is the last active admin of the organization; make another user an admin first.');
-    }
-    // Renaming re-renders the documents that show the name, inside updateUser's transaction.
-    await tx.updateUser(user.id, changes, now);
-    // A link sent to the old address, or before deactivating, must not set a password later
-    // (after a reactivation, say): it dies with this change. A new one can be sent as usual.
-    if (changes.active === false || changes.email !== undefined) await tx.voidInvites(user.id, now);
-    if (changes.active === false) {
-      await tx.deleteBrowserSessionsOf(user.id);
-      await tx.audit(auditEntry(actor, 'user_deactivated', target.user(user.id), {}, now));
-    }
-    const updatedFields = changed.filter((field) => !(field === 'active' && changes.active === false));
-    if (updatedFields.length > 0) {
-      const details: Record<string, string[] | string> = { changed: updatedFields };
-      if (changes.role !== undefined) details.role = changes.role;
-      await tx.audit(auditEntry(actor, 'user_updated', target.user(user.id), details, now));
-    }
-    return { ...user, ...changes };
-  });
+/**
+ * updateUser's change inside a transaction the caller holds, so provisioning (SCIM) and single
+ * sign-on change and deactivate people through this one function; `via` marks their audit entries.
+ */
+export async function applyUserUpdate(
+  tx: AccountsTx,
+  actor: AuditActor,
+  userId: string,
+  input: UpdateUserBody,
+  now: number,
+  via?: 'scim' | 'oidc',
+): Promise<UserAccount> {
+  // Taken first, before any row lock, so admin-removing changes queue instead of deadlocking.
+  if (input.role !== undefined || input.active === false) await tx.lockAdminChanges();
+  const user = await tx.getUserForUpdate(userId);
+  if (!user) throw notFound('user', userId);
+  const changes: UserChanges = {};
+  if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
+  if (input.email !== undefined && normalizeEmail(input.email) !== user.email) changes.email = normalizeEmail(input.email);
+  if (input.role !== undefined && input.role !== user.role) changes.role = input.role;
+  if (input.active !== undefined && input.active !== user.active) changes.active = input.active;
+  const changed = Object.keys(changes);
+  if (changed.length === 0) return user;
+
+  const losesAdmin = user.role === 'admin' && user.active && (changes.role !== undefined || changes.active === false);
+  if (losesAdmin && (await tx.countOtherActiveAdmins(user.id)) === 0) {
+    throw new DomainError('conflict', 'This is the last active admin of the organization; make another user an admin first.');
+  }
+  // Renaming re-renders the documents that show the name, inside updateUser's transaction.
+  await tx.updateUser(user.id, changes, now);
+  // A link sent to the old address, or before deactivating, must not set a password later
+  // (after a reactivation, say): it dies with this change. A new one can be sent as usual.
+  if (changes.active === false || changes.email !== undefined) await tx.voidInvites(user.id, now);
+  if (changes.active === false) {
+    await tx.deleteBrowserSessionsOf(user.id);
+    await tx.audit(auditEntry(actor, 'user_deactivated', target.user(user.id), via ? { via } : {}, now));
+  }
+  const updatedFields = changed.filter((field) => !(field === 'active' && changes.active === false));
+  if (updatedFields.length > 0) {
+    const details: Record<string, string[] | string> = { changed: updatedFields };
+    if (changes.role !== undefined) details.role = changes.role;
+    if (via) details.via = via;
+    await tx.audit(auditEntry(actor, 'user_updated', target.user(user.id), details, now));
+  }
+  return { ...user, ...changes };
 }
 
 /** An admin may make a token for anyone in the organization; anyone else only for themself. */

@@ -15,5 +15,6 @@ export const AUDIT_ACTIONS = [
   'import',
   'export',
   'changes_read',
+  'identity_configured',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -8,6 +8,7 @@ import type { StoreAdapter } from './adapter.js';
 import type { Driver } from './driver.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
+import { identityTx, loginStates, type IdentityTx, type LoginState } from './identity-store.js';
 import type {
   AccountsTx,
   AuditQuery,
@@ -141,6 +142,20 @@ export class KyselyStore implements Store {
     return this.unique('A user with that email already exists in this organization.', () =>
       this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.adapter))),
     );
+  }
+
+  async identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>): Promise<T> {
+    return this.unique('That name or email is already taken in this organization.', () =>
+      this.db.transaction().execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter)))),
+    );
+  }
+
+  insertLoginState(stateHash: string, state: LoginState): Promise<void> {
+    return loginStates(this.db).insert(stateHash, state);
+  }
+
+  takeLoginState(stateHash: string): Promise<LoginState | null> {
+    return loginStates(this.db).take(stateHash);
   }
 
   signInCandidates(email: string): Promise<SignInCandidate[]> {

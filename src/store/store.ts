@@ -1,7 +1,8 @@
 import type { ExportSession } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
-import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
+import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord, UserAccount } from './accounts-store.js';
+import type { IdentityStore } from './identity-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { ReadScope } from '../coaching/permissions.js';
@@ -111,7 +112,7 @@ export class StoreUnavailableError extends Error {}
  * The only door to persisted data. Every method that touches organization data takes the
  * organization's id, so no caller can forget to scope a query.
  */
-export interface Store extends AccountsStore {
+export interface Store extends AccountsStore, IdentityStore {
   /** The organization, its first admin, that admin's first token and invite link, together. */
   createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken; invite?: NewInvite; audit?: AuditRecord[] }, now: number): Promise<void>;
   listOrganizations(): Promise<Array<{ id: string; name: string }>>;

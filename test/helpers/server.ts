@@ -49,6 +49,8 @@ export interface TestServerOptions {
   configure?: (config: Config) => Config;
   clock?: ManualClock;
   limiter?: RateLimiter;
+  /** Listen on this port (known before start, for a PUBLIC_URL that must be the real address); a free one when absent. */
+  port?: number;
 }
 
 /** A real server on a loopback port over a real, freshly made database. */
@@ -83,7 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const store = await openStore(config.database);
   const limiter = options.limiter ?? new MemoryRateLimiter(clock);
   const app = await buildApp({ config, store, limiter, clock, logger });
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
 
   async function request(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, onUnauthorized, setCsrfToken } from './api';
 import { LANGS, setLang, t, useLang, type MessageKey } from './i18n';
 import { AuditPage } from './pages/audit';
+import { IdentityPage } from './pages/identity';
 import { DashboardPage } from './pages/dashboard';
 import { ExportPage } from './pages/export';
 import { ImportPage } from './pages/import';
@@ -39,6 +40,7 @@ const ROUTES: Route[] = [
   { pattern: '/import', roles: ['admin'], nav: 'nav.import', render: () => <ImportPage /> },
   { pattern: '/export', roles: ['admin'], nav: 'nav.export', render: () => <ExportPage /> },
   { pattern: '/audit-log', roles: ['admin'], nav: 'nav.audit', render: () => <AuditPage /> },
+  { pattern: '/identity', roles: ['admin'], nav: 'nav.identity', render: () => <IdentityPage /> },
 ];
 
 const SIGNED_IN_KEY = 'coachport.signedIn';
@@ -140,7 +142,10 @@ export function App() {
   const refresh = useCallback(async (afterSignIn = false) => {
     // Without a sign-in remembered in this browser there is nothing to ask: an anonymous /auth/me
     // would only count against this address's failed-authentication limit.
-    if (!afterSignIn && !rememberedSignIn()) {
+    // A sign-in with the company account that failed comes back with its reason, and no session.
+    const companySignInFailed = new URLSearchParams(location.search).has('oidcError');
+    if (!afterSignIn && (!rememberedSignIn() || companySignInFailed)) {
+      rememberSignIn(false);
       setAuth({ state: 'signed-out', ended: false });
       return;
     }
@@ -171,7 +176,7 @@ export function App() {
     return (
       <div class="public" onClick={onLinkClick}>
         <header class="public-header"><LanguageSwitch /></header>
-        <SignInPage ended={auth.ended} onSignedIn={async () => {
+        <SignInPage ended={auth.ended} onCompanySignIn={() => rememberSignIn(true)} onSignedIn={async () => {
           await refresh(true);
           if (path === '/' || path === '/sign-in') navigate('/sessions', { replace: true });
         }} />

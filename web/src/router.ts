@@ -50,6 +50,8 @@ export function onLinkClick(event: MouseEvent): void {
   const anchor = (event.target as Element | null)?.closest('a');
   if (!anchor || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   if (anchor.target || anchor.hasAttribute('download') || anchor.origin !== location.origin) return;
+  // The server's own addresses (single sign-on's start) are whole-page navigations, not console pages.
+  if (anchor.pathname.startsWith('/api/')) return;
   event.preventDefault();
   navigate(anchor.pathname + anchor.search);
 }

@@ -7,6 +7,7 @@ import * as statsIndexes from './004-stats-indexes.js';
 import * as sessionStats from './005-session-stats.js';
 import * as settings from './006-settings.js';
 import * as readModelVersion from './007-read-model-version.js';
+import * as identity from './008-identity.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
@@ -19,6 +20,7 @@ const migrations: Record<string, DialectMigration> = {
   '005-session-stats': sessionStats,
   '006-settings': settings,
   '007-read-model-version': readModelVersion,
+  '008-identity': identity,
 };
 
 export function migrationProvider(dialect: MigrationEngine): MigrationProvider {
