@@ -12,6 +12,7 @@ import type {
   UserWithInviteSchema,
 } from '../../src/contract/account-schemas.js';
 import type { IssuedTokenSchema, TemplateSchema, TokenSchema, UserSchema } from '../../src/contract/coaching-schemas.js';
+import type { OidcSchema, RoleMappingSchema } from '../../src/contract/identity-schemas.js';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, TimeAxis, Todo } from '../../src/contract/schemas.js';
 import type { StatsGroupBy, StatsMetrics, StatsResponse, StatsRow } from '../../src/contract/stats-schemas.js';
 
@@ -38,3 +39,5 @@ export type AuditLogPage = Static<typeof AuditPageSchema>;
 export type Metrics = StatsMetrics;
 export type GroupBy = StatsGroupBy;
 export type Stats = StatsResponse;
+export type OidcSettings = Static<typeof OidcSchema>;
+export type RoleMapping = Static<typeof RoleMappingSchema>;

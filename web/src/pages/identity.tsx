@@ -1,22 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
+import { ROLES } from '../../../src/accounts/roles.js';
 import { t } from '../i18n';
+import type { OidcSettings, RoleMapping } from '../types';
 import { ErrorText, Field, LoadState, PageTitle, useAction, useLoad } from '../ui';
-
-interface OidcSettings {
-  enabled: boolean;
-  issuer: string | null;
-  clientId: string | null;
-  clientSecretSet: boolean;
-  groupsClaim: string;
-  defaultRole: 'agent' | 'coach' | null;
-  passwordSignIn: boolean;
-  signInUrl: string;
-  redirectUri: string;
-}
-
-type RoleMapping = Record<'admin' | 'coach' | 'agent', string[]>;
-const ROLES = ['admin', 'coach', 'agent'] as const;
 
 const lines = (text: string) =>
   text
