@@ -56,7 +56,7 @@ interface Dataset {
 /** A template shown by RENAMED sessions, renamed once: the whole fan-out in one transaction. */
 async function renameFanOut(store: Awaited<ReturnType<typeof openStore>>, now: number) {
   const org = await createOrganization(store, { name: 'Bench rename', adminEmail: 'rename@example.test' }, now);
-  const plan = generateSeed({ sessions: RENAMED, days: 90, seed: 10, endMs: END });
+  const plan = generateSeed({ sessions: RENAMED, days: 90, seed: 10, endMs: END, nowMs: Date.now() });
   const template = plan.templates[0]!;
   plan.templates = [template];
   for (const { session } of plan.sessions) session.templateId = template.id;
@@ -72,7 +72,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     const now = Date.now();
     const small = await createOrganization(store, { name: 'Bench 20k', adminEmail: 'bench@example.test' }, now);
     const started = performance.now();
-    await store.applyImport(small.orgId, generateSeed({ sessions: SMALL, days: 90, seed: 20, endMs: END }), now);
+    await store.applyImport(small.orgId, generateSeed({ sessions: SMALL, days: 90, seed: 20, endMs: END, nowMs: Date.now() }), now);
     const seedRate = SMALL / ((performance.now() - started) / 1000);
     const coachId = newId();
     await store.createUser(small.orgId, { id: coachId, email: 'coach@example.test', name: 'Bench Coach', role: 'coach' }, now);
@@ -83,7 +83,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     let large: Dataset['large'] = null;
     if (withLarge) {
       const org = await createOrganization(store, { name: 'Bench 100k', adminEmail: 'big@example.test' }, now);
-      await store.applyImport(org.orgId, generateSeed({ sessions: LARGE, days: 90, seed: 100, endMs: END }), now);
+      await store.applyImport(org.orgId, generateSeed({ sessions: LARGE, days: 90, seed: 100, endMs: END, nowMs: Date.now() }), now);
       large = { orgId: org.orgId, token: org.token };
     }
     const rename = withRename ? await renameFanOut(store, now) : null;
