@@ -22,6 +22,7 @@ import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
 import { seedBusySessions } from './busy-sessions.js';
+import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { startServer, type Server } from './server.js';
@@ -337,6 +338,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'postgres') return postgresOnly();
   if (process.env.BENCH_ONLY === 'concurrency') return concurrencyOnly();
   if (process.env.BENCH_ONLY === 'writes') return writesOnly();
+  if (process.env.BENCH_ONLY === 'client') return clientOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
   try {
@@ -359,6 +361,8 @@ async function main() {
       results.sqliteConcurrentGzip = await concurrentExports(server, sqlite.small.token, 'gzip');
       log('SQLite: writes under load');
       results.sqliteWrites = await writes(server, sqlite);
+      log(`coachport export, NDJSON and CSV of ${LARGE} sessions, against the server's raw speed`);
+      results.client = await clientBench(server.url, sqlite.large!.token, WINDOW);
     } finally {
       await server.stop();
     }
@@ -413,6 +417,15 @@ const concurrencyOnly = () =>
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
 const writesOnly = () => sqliteOnly(true, writes);
 
+/** `BENCH_ONLY=client`: `coachport export` to NDJSON and CSV against the server's raw speed, on the 100,000 sessions; writes no results. */
+async function clientOnly() {
+  await sqliteOnly(true, async (server, sqlite) => {
+    const result = await clientBench(server.url, sqlite.large!.token, WINDOW);
+    printRows(clientRows(result));
+    return result;
+  });
+}
+
 /** `BENCH_ONLY=postgres`: the PostgreSQL export and its peer alone (a minute instead of the whole bench); writes no results. */
 async function postgresOnly() {
   const results: Record<string, unknown> = {};
@@ -450,6 +463,7 @@ function printTable(r: Record<string, any>) {
   } else {
     rows.push(['PostgreSQL', String(r.postgres), '', '']);
   }
+  if (r.client) rows.push(...clientRows(r.client as ClientBenchResult));
   const sync = r.sync;
   if (sync?.full) {
     if (typeof sync.feed === 'object') rows.push([`change feed, ${sync.feed.sessions} sessions`, `${sync.feed.sessionsPerSecond} sessions/s (${sync.feed.pages} pages in ${sync.feed.seconds} s)`, '', '']);
@@ -458,6 +472,10 @@ function printTable(r: Record<string, any>) {
   } else if (sync) {
     rows.push(['sync', String(sync.skipped), '', '']);
   }
+  printRows(rows);
+}
+
+function printRows(rows: Array<[string, string, string, string]>) {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['measure', 'figure', 'target', ''][i]!.length));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(['measure', 'figure', 'target', '']));

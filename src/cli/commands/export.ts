@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExportApiError } from '../../client/errors.js';
-import { ExportClient } from '../../client/export-client.js';
+import { ExportClient, type DeliveredWindow, type ExportRange } from '../../client/export-client.js';
 import { planWindows } from '../../client/windows.js';
 import { CsvWriter } from '../../client/writers/csv-writer.js';
 import { JsonWriter, StdoutJsonWriter } from '../../client/writers/json-writer.js';
@@ -75,6 +75,24 @@ function openWriter(format: Format, out: string | undefined, offsets: Record<str
   return new JsonWriter(out, format === 'ndjson', offsets ? (offsets[out] ?? null) : null);
 }
 
+/**
+ * Each window written, then yielded to be committed. A file of JSON or NDJSON takes each session's
+ * text straight from the response (a window cut short is discarded from the file); standard output
+ * copies texts from the spool; CSV parses the spooled sessions, which it needs as documents.
+ */
+async function* windowsOf(client: ExportClient, range: ExportRange, writer: ExportWriter, firstIndex: number): AsyncGenerator<DeliveredWindow> {
+  const { writeText, discard } = writer;
+  if (writeText && discard) {
+    yield* client.exportWindowsInto(range, { text: writeText.bind(writer), discard: discard.bind(writer) }, firstIndex);
+    return;
+  }
+  for await (const completed of client.exportWindows(range, firstIndex)) {
+    if (writeText) for await (const text of completed.texts()) writeText.call(writer, text);
+    else for await (const session of completed.sessions()) writer.write(session);
+    yield completed;
+  }
+}
+
 function validate(options: Options): { format: Format; timeAxis: TimeAxis; token: string } {
   const token = options.token ?? process.env.COACHPORT_TOKEN;
   if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
@@ -137,8 +155,7 @@ export function exportCommand(program: Command): void {
       });
       let windowsDone = previous?.windowsDone ?? 0;
       try {
-        for await (const completed of client.exportWindows(range, windowsDone)) {
-          for await (const session of completed.sessions()) writer.write(session);
+        for await (const completed of windowsOf(client, range, writer, windowsDone)) {
           const offsets = writer.commit();
           windowsDone = completed.index + 1;
           if (stateAt) writeState(stateAt, { url: options.url, ...range, format, csvRaw, windowsDone, offsets });

@@ -6,6 +6,13 @@ import type { ExportSession } from '../../contract/schemas.js';
  */
 export interface ExportWriter {
   write(session: ExportSession): void;
+  /**
+   * A session given as its JSON text (what `JSON.stringify(session)` gives), for writers that need
+   * no parsed document: the export then copies bytes instead of parsing and writing them again.
+   */
+  writeText?(json: Uint8Array): void;
+  /** Drops what was written since the last commit and goes on from there (a window fetched again). */
+  discard?(): void;
   /** Returns each file's size, to resume from. */
   commit(): Record<string, number>;
   /** Completes the files (closing bracket) after the last window, or after an interruption. */
