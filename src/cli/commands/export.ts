@@ -76,9 +76,10 @@ function openWriter(format: Format, out: string | undefined, offsets: Record<str
 }
 
 /**
- * Each window written, then yielded to be committed. A file of JSON or NDJSON takes each session's
- * text straight from the response (a window cut short is discarded from the file); standard output
- * copies texts from the spool; CSV parses the spooled sessions, which it needs as documents.
+ * Each window written, then yielded to be committed. Files take each session's text straight from
+ * the response, with no spool (a window cut short is discarded back to the last commit): JSON and
+ * NDJSON copy it, CSV parses it. Standard output, which cannot take anything back, copies texts
+ * from the spool once the window is complete.
  */
 async function* windowsOf(client: ExportClient, range: ExportRange, writer: ExportWriter, firstIndex: number): AsyncGenerator<DeliveredWindow> {
   const { writeText, discard } = writer;

@@ -7,8 +7,8 @@ import type { ExportSession } from '../../contract/schemas.js';
 export interface ExportWriter {
   write(session: ExportSession): void;
   /**
-   * A session given as its JSON text (what `JSON.stringify(session)` gives), for writers that need
-   * no parsed document: the export then copies bytes instead of parsing and writing them again.
+   * A session given as its JSON text (what `JSON.stringify(session)` gives): JSON and NDJSON copy
+   * the bytes instead of parsing the document and writing it again.
    */
   writeText?(json: Uint8Array): void;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
