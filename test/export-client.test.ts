@@ -350,6 +350,46 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('coachport export writes each file whole when a window is cut short and fetched again, U+2028 in text included', async () => {
+    const two = session({ createdAt: '2024-01-03T00:00:00.000Z', coachNotes: 'line\u2028separator\u2029' });
+    const shared = point([one._id, two._id]);
+    const docs = [{ ...one, coachingPoints: [shared] }, { ...two, coachingPoints: [shared] }];
+    const server = await startFaultServer((_req, res, call) => {
+      // Each export's first answer stops in the middle of the second session.
+      if (call % 2 === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`[${JSON.stringify(docs[0])},${JSON.stringify(docs[1]).slice(0, 60)}`);
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else json(res, 200, docs);
+    });
+    const cwd = tempDir();
+    try {
+      const run = async (format: string, out: string, extra: string[] = []) => {
+        const args = ['--from', '2024-01-01', '--to', '2024-01-05', '--per-second', '1000', '--per-minute', '100000', '--token', 'cp_test'];
+        const result = await runCli(['export', '--url', server.url, ...args, '--format', format, '--out', out, ...extra], { cwd });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /retrying/);
+      };
+      await run('ndjson', 'x.ndjson');
+      assert.equal(fs.readFileSync(path.join(cwd, 'x.ndjson'), 'utf8'), docs.map((d) => `${JSON.stringify(d)}\n`).join(''));
+      await run('json', 'x.json');
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'x.json'), 'utf8')), docs);
+      await run('csv', 'tables');
+      const read = (name: string) => parseCsv(fs.readFileSync(path.join(cwd, 'tables', `${name}.csv`), 'utf8'));
+      assert.deepEqual(read('sessions').map((r) => [r._id, r.coachNotes]), docs.map((d) => [d._id, d.coachNotes]));
+      // The shared point was met in the discarded attempt too; it is written once, after the retry.
+      assert.deepEqual(read('coaching_points').map((r) => r._id), [shared._id]);
+      assert.equal(read('coaching_point_sessions').length, 2);
+      // A server on this machine is asked for the export plain: there is no network to spare.
+      assert.deepEqual(new Set(server.seen.map((r) => r.headers['accept-encoding'])), new Set(['identity']));
+      await run('ndjson', 'z.ndjson', ['--gzip']);
+      assert.match(String(server.seen.at(-1)!.headers['accept-encoding']), /gzip/);
+    } finally {
+      await server.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it('abandons a response that stops sending, and says so', async () => {
     const clock = new VirtualClock();
     const server = await startFaultServer((_req, res) => {
@@ -418,7 +458,10 @@ describe('coachport export --resume', () => {
       const child = spawn(process.execPath, [BIN, ...args, '--url', stall.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await pollUntil(() => stall.seen.length >= 3, 'the third window request');
+      await pollUntil(() => stall.seen.length >= 3, 'the third window request').catch((error) => {
+        child.kill('SIGKILL');
+        throw new Error(`${(error as Error).message}; the export said: ${stderr}`);
+      });
       const code = await new Promise<number | null>((resolve) => {
         child.once('exit', resolve);
         child.kill('SIGINT');

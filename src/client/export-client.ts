@@ -28,6 +28,12 @@ export interface ExportClientOptions {
   retry?: Partial<RetryPolicy>;
   /** A response that sends nothing for this long is abandoned and retried. */
   idleTimeoutMs?: number;
+  /**
+   * Ask for gzip: a sixth of the bytes on the wire, for the server's and this process's time
+   * compressing and inflating. Plain is faster where the network is not the limit. Default: gzip,
+   * except from a server on this machine (a loopback address), where compressing only costs.
+   */
+  gzip?: boolean;
   clock?: ClientClock;
   /** Where each window is spooled while it arrives (default: the system's temporary folder). */
   spoolDir?: string;
@@ -242,7 +248,9 @@ export class ExportClient {
     try {
       let response: Response;
       try {
-        response = await this.fetch(url, { ...init, headers: { apiToken: this.options.token, accept: 'application/json', ...init.headers }, signal: controller.signal });
+        const encoding = (this.options.gzip ?? !isLoopback(url)) ? {} : { 'accept-encoding': 'identity' };
+        const headers = { apiToken: this.options.token, accept: 'application/json', ...encoding, ...init.headers };
+        response = await this.fetch(url, { ...init, headers, signal: controller.signal });
       } catch (error) {
         throw networkError(error, url, controller.signal);
       }
@@ -369,6 +377,11 @@ function sinkTarget(sink: TextSink): WindowTarget {
     end: async () => {},
     abandon: () => sink.discard(),
   };
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 class RateLimited extends Error {

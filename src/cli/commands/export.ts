@@ -28,6 +28,7 @@ interface Options {
   out?: string;
   resume?: boolean;
   csvRaw?: boolean;
+  gzip?: boolean;
   perSecond: string;
   perMinute: string;
 }
@@ -126,6 +127,8 @@ export function exportCommand(program: Command): void {
     .option('--out <path>', 'file (json, ndjson; default stdout) or folder (csv)')
     .option('--csv-raw', 'csv: every cell exactly, for loading into a database (default: a text cell that starts a formula gets a leading \')')
     .option('--resume', 'continue an interrupted export into the same --out')
+    .option('--gzip', 'ask for the export gzipped (the default, except from a server on this machine)')
+    .option('--no-gzip', 'ask for the export plain: faster on a fast local network')
     .option('--per-second <n>', 'the server\'s export limit per second', '1')
     .option('--per-minute <n>', 'the server\'s export limit per minute', '30')
     .action(async (options: Options) => {
@@ -148,6 +151,7 @@ export function exportCommand(program: Command): void {
         token,
         perSecond: Number(options.perSecond),
         perMinute: Number(options.perMinute),
+        gzip: options.gzip,
         signal: controller.signal,
         onEvent: (event) => {
           if (event.type === 'bytes') progress.addBytes(event.bytes);
