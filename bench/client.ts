@@ -23,7 +23,8 @@ interface Window {
 function rawExport(url: string, token: string, window: Window): Promise<{ seconds: number; bytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' } }, (response) => {
+    const headers = { apiToken: token, 'content-type': 'application/json' };
+    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers }, (response) => {
       let bytes = 0;
       response.on('data', (chunk: Buffer) => (bytes += chunk.length));
       response.on('end', () => {
@@ -47,7 +48,10 @@ function cliExport(url: string, token: string, window: Window, format: 'ndjson' 
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`coachport export exited ${code}: ${stderr}`))));
+    child.on('exit', (code) => {
+      if (code === 0) resolve((performance.now() - started) / 1000);
+      else reject(new Error(`coachport export exited ${code}: ${stderr}`));
+    });
   });
 }
 
@@ -65,8 +69,10 @@ export interface ClientBenchResult {
   csv: ClientFormatResult;
 }
 
-const sizeOf = (file: string): number =>
-  fs.statSync(file).isDirectory() ? fs.readdirSync(file).reduce((sum, name) => sum + sizeOf(path.join(file, name)), 0) : fs.statSync(file).size;
+const sizeOf = (file: string): number => {
+  if (!fs.statSync(file).isDirectory()) return fs.statSync(file).size;
+  return fs.readdirSync(file).reduce((sum, name) => sum + sizeOf(path.join(file, name)), 0);
+};
 
 /**
  * The export client against the server in the same run: the server's raw MB/s (a plain export read
@@ -88,7 +94,12 @@ export async function clientBench(url: string, token: string, window: Window): P
         seconds.push(await cliExport(url, token, window, kind, out));
       }
       const MBps = mb(bytes) / median(seconds);
-      return { MBps: Number(MBps.toFixed(1)), seconds: Number(median(seconds).toFixed(2)), ofServer: Number((MBps / serverMBps).toFixed(2)), outputMB: Number(mb(sizeOf(out)).toFixed(1)) };
+      return {
+        MBps: Number(MBps.toFixed(1)),
+        seconds: Number(median(seconds).toFixed(2)),
+        ofServer: Number((MBps / serverMBps).toFixed(2)),
+        outputMB: Number(mb(sizeOf(out)).toFixed(1)),
+      };
     };
     const ndjson = await format('ndjson');
     const csv = await format('csv');
@@ -102,9 +113,10 @@ export async function clientBench(url: string, token: string, window: Window): P
 export function clientRows(c: ClientBenchResult): Array<[string, string, string, string]> {
   const target = `≥ ${(c.serverMBps * CLIENT_TARGET).toFixed(1)} MB/s (⅓ of the server)`;
   const met = (f: ClientFormatResult) => (f.ofServer >= CLIENT_TARGET ? 'met' : 'NOT met');
+  const figure = (f: ClientFormatResult) => `${f.MBps} MB/s (${f.seconds} s, ${f.ofServer}× the server)`;
   return [
     [`server's raw export, ${c.megabytes} MB`, `${c.serverMBps} MB/s`, '', ''],
-    ['coachport export --format ndjson', `${c.ndjson.MBps} MB/s (${c.ndjson.seconds} s, ${c.ndjson.ofServer}× the server)`, target, met(c.ndjson)],
-    ['coachport export --format csv', `${c.csv.MBps} MB/s (${c.csv.seconds} s, ${c.csv.ofServer}× the server)`, target, met(c.csv)],
+    ['coachport export --format ndjson', figure(c.ndjson), target, met(c.ndjson)],
+    ['coachport export --format csv', figure(c.csv), target, met(c.csv)],
   ];
 }

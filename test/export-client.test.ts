@@ -103,11 +103,13 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
 
   it('gives each element\'s own bytes whatever the chunking, and says which are JSON.stringify\'s own', () => {
     const canonical = [{ a: '],[{"x"', b: [true, false, null, []], 'ü😀': 'tab\t"q"\\ line\nend' }, { c: {} }, 'str"\\', null, [[]]];
-    const other = ['{"a": 1}', '{"a":"\\u00e9"}', '{"a":"\\/"}', '{"10":true,"a":null}', '{"a":1.50}', '{"a":tru}', '{"a""b"}', '{"a":"x\u0001"}'];
+    const other = ['{"a": 1}', '{"a":"\\u00e9"}', '{"a":"\\/"}', '{"10":true,"a":null}', '{"a":1.50}', '{"a":tru}', '{"a""b"}'];
+    other.push('{"a":"x\u0001"}');
     const text = `[${canonical.map((v) => JSON.stringify(v)).join(',')},${other.join(' ,\n')}]`;
     for (const size of [1, 2, 3, 7, 64, text.length]) {
       const got = split(text, size);
-      assert.deepEqual(got.slice(0, canonical.length), canonical.map((v) => ({ text: JSON.stringify(v), canonical: true })), `chunks of ${size}`);
+      const expected = canonical.map((v) => ({ text: JSON.stringify(v), canonical: true }));
+      assert.deepEqual(got.slice(0, canonical.length), expected, `chunks of ${size}`);
       assert.deepEqual(got.slice(canonical.length).map((e) => e.canonical), other.map(() => false), `chunks of ${size}`);
       assert.deepEqual(got.slice(canonical.length).map((e) => e.text.trim()), other);
     }
@@ -195,7 +197,9 @@ describe('the export client against a real Coachport server', () => {
 
   it('writes NDJSON and JSON byte for byte as JSON.stringify of each parsed document (the client before SPEC §13)', async () => {
     let raw = '';
-    for (const w of planWindows('2023-01-01', '2024-12-31')) raw += (await server.exportSessions(token, { ...w, timeAxis: 'createdAt' })).text;
+    for (const w of planWindows('2023-01-01', '2024-12-31')) {
+      raw += (await server.exportSessions(token, { ...w, timeAxis: 'createdAt' })).text;
+    }
     assert.ok(raw.includes('\\u0001') && raw.includes('😀'), 'the server escapes the control character, and sends the emoji as it is');
     const previous = all.map((d) => JSON.stringify(d));
     assert.equal((await cli('ndjson', 'same.ndjson')).code, 0);

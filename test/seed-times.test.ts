@@ -17,7 +17,10 @@ function pastTimes(s: ExportSession): Array<[string, string | null]> {
     [`session ${s._id} createdAt`, s.createdAt],
     [`session ${s._id} updatedAt`, s.updatedAt],
     ...s.activityLog.map((e, i): [string, string] => [`session ${s._id} log entry ${i} (${e.actionType})`, e.timestamp]),
-    ...s.coachingPoints.flatMap((p): Array<[string, string]> => [[`point ${p._id} createdAt`, p.createdAt], [`point ${p._id} updatedAt`, p.updatedAt]]),
+    ...s.coachingPoints.flatMap((p): Array<[string, string]> => [
+      [`point ${p._id} createdAt`, p.createdAt],
+      [`point ${p._id} updatedAt`, p.updatedAt],
+    ]),
     ...s.todos.flatMap((t): Array<[string, string | null]> => [
       [`to-do ${t._id} createdAt`, t.createdAt],
       [`to-do ${t._id} updatedAt`, t.updatedAt],

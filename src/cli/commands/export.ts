@@ -82,7 +82,12 @@ function openWriter(format: Format, out: string | undefined, offsets: Record<str
  * NDJSON copy it, CSV parses it. Standard output, which cannot take anything back, copies texts
  * from the spool once the window is complete.
  */
-async function* windowsOf(client: ExportClient, range: ExportRange, writer: ExportWriter, firstIndex: number): AsyncGenerator<DeliveredWindow> {
+async function* windowsOf(
+  client: ExportClient,
+  range: ExportRange,
+  writer: ExportWriter,
+  firstIndex: number,
+): AsyncGenerator<DeliveredWindow> {
   const { writeText, discard } = writer;
   if (writeText && discard) {
     yield* client.exportWindowsInto(range, { text: writeText.bind(writer), discard: discard.bind(writer) }, firstIndex);
