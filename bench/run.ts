@@ -23,6 +23,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
 import { seedBusySessions } from './busy-sessions.js';
 import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
+import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { startServer, type Server } from './server.js';
@@ -57,7 +58,7 @@ interface Dataset {
 /** A template shown by RENAMED sessions, renamed once: the whole fan-out in one transaction. */
 async function renameFanOut(store: Awaited<ReturnType<typeof openStore>>, now: number) {
   const org = await createOrganization(store, { name: 'Bench rename', adminEmail: 'rename@example.test' }, now);
-  const plan = generateSeed({ sessions: RENAMED, days: 90, seed: 10, endMs: END });
+  const plan = generateSeed({ sessions: RENAMED, days: 90, seed: 10, endMs: END, nowMs: Date.now() });
   const template = plan.templates[0]!;
   plan.templates = [template];
   for (const { session } of plan.sessions) session.templateId = template.id;
@@ -73,7 +74,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     const now = Date.now();
     const small = await createOrganization(store, { name: 'Bench 20k', adminEmail: 'bench@example.test' }, now);
     const started = performance.now();
-    await store.applyImport(small.orgId, generateSeed({ sessions: SMALL, days: 90, seed: 20, endMs: END }), now);
+    await store.applyImport(small.orgId, generateSeed({ sessions: SMALL, days: 90, seed: 20, endMs: END, nowMs: Date.now() }), now);
     const seedRate = SMALL / ((performance.now() - started) / 1000);
     const coachId = newId();
     await store.createUser(small.orgId, { id: coachId, email: 'coach@example.test', name: 'Bench Coach', role: 'coach' }, now);
@@ -84,7 +85,7 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     let large: Dataset['large'] = null;
     if (withLarge) {
       const org = await createOrganization(store, { name: 'Bench 100k', adminEmail: 'big@example.test' }, now);
-      await store.applyImport(org.orgId, generateSeed({ sessions: LARGE, days: 90, seed: 100, endMs: END }), now);
+      await store.applyImport(org.orgId, generateSeed({ sessions: LARGE, days: 90, seed: 100, endMs: END, nowMs: Date.now() }), now);
       large = { orgId: org.orgId, token: org.token };
     }
     const rename = withRename ? await renameFanOut(store, now) : null;
@@ -339,6 +340,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'concurrency') return concurrencyOnly();
   if (process.env.BENCH_ONLY === 'writes') return writesOnly();
   if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
+  if (process.env.BENCH_ONLY === 'client') return clientOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
   try {
@@ -361,6 +363,8 @@ async function main() {
       results.sqliteConcurrentGzip = await concurrentExports(server, sqlite.small.token, 'gzip');
       log('SQLite: writes under load');
       results.sqliteWrites = await writes(server, sqlite);
+      log(`coachport export, NDJSON and CSV of ${LARGE} sessions, against the server's raw speed`);
+      results.client = await clientBench(server.url, sqlite.large!.token, WINDOW);
     } finally {
       await server.stop();
     }
@@ -417,6 +421,15 @@ const concurrencyOnly = () =>
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
 const writesOnly = () => sqliteOnly(true, writes);
 
+/** `BENCH_ONLY=client`: `coachport export` to NDJSON and CSV against the server's raw speed, on the 100,000 sessions; writes no results. */
+async function clientOnly() {
+  await sqliteOnly(true, async (server, sqlite) => {
+    const result = await clientBench(server.url, sqlite.large!.token, WINDOW);
+    printRows(clientRows(result));
+    return result;
+  });
+}
+
 /** `BENCH_ONLY=postgres`: the PostgreSQL export and its peer alone (a minute instead of the whole bench); writes no results. */
 async function postgresOnly() {
   const results: Record<string, unknown> = {};
@@ -460,6 +473,7 @@ function printTable(r: Record<string, any>) {
   } else {
     rows.push(['PostgreSQL', String(r.postgres), '', '']);
   }
+  if (r.client) rows.push(...clientRows(r.client as ClientBenchResult));
   const sync = r.sync;
   if (sync?.full) {
     if (typeof sync.feed === 'object') rows.push([`change feed, ${sync.feed.sessions} sessions`, `${sync.feed.sessionsPerSecond} sessions/s (${sync.feed.pages} pages in ${sync.feed.seconds} s)`, '', '']);
@@ -468,6 +482,10 @@ function printTable(r: Record<string, any>) {
   } else if (sync) {
     rows.push(['sync', String(sync.skipped), '', '']);
   }
+  printRows(rows);
+}
+
+function printRows(rows: Array<[string, string, string, string]>) {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['measure', 'figure', 'target', ''][i]!.length));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(['measure', 'figure', 'target', '']));

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const store = await openStore({ kind: 'sqlite', file });
   const now = Date.now();
   const org = await createOrganization(store, { name: 'Soak', adminEmail: 'soak@example.test' }, now);
-  await store.applyImport(org.orgId, generateSeed({ sessions: SEEDED, days: 90, seed: 3, endMs: now }), now);
+  await store.applyImport(org.orgId, generateSeed({ sessions: SEEDED, days: 90, seed: 3, endMs: now, nowMs: now }), now);
   // The agent the soak's sessions are held with.
   const agentId = newId(now);
   await store.createUser(org.orgId, { id: agentId, email: 'agent@soak.test', name: 'Soak Agent', role: 'agent' }, now);

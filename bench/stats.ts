@@ -67,7 +67,7 @@ async function timeGroupings(database: DatabaseConfig, sessions: number): Promis
   try {
     const org = await createOrganization(store, { name: 'Stats bench', adminEmail: 'stats@example.test' }, Date.now());
     log(`seeding ${sessions.toLocaleString('en')} sessions over ${SEED_DAYS} days into ${database.kind}`);
-    await store.applyImport(org.orgId, generateSeed({ sessions, days: SEED_DAYS, seed: 6, endMs: END }), Date.now());
+    await store.applyImport(org.orgId, generateSeed({ sessions, days: SEED_DAYS, seed: 6, endMs: END, nowMs: Date.now() }), Date.now());
     if (database.kind === 'postgres') await vacuumAnalyze(database.url);
     const base = loadConfig({}, process.cwd());
     const limits = Object.fromEntries(Object.keys(base.limits).map((bucket) => [bucket, UNLIMITED])) as unknown as typeof base.limits;

@@ -52,7 +52,7 @@ export async function syncBench(sessions: number) {
     log(`seeding ${sessions.toLocaleString('en')} sessions`);
     const store = await openStore({ kind: 'sqlite', file });
     const org = await createOrganization(store, { name: 'Sync bench', adminEmail: 'sync@example.test' }, Date.now());
-    await store.applyImport(org.orgId, generateSeed({ sessions, days: 365, seed: 42, endMs: END }), Date.now());
+    await store.applyImport(org.orgId, generateSeed({ sessions, days: 365, seed: 42, endMs: END, nowMs: Date.now() }), Date.now());
     await store.close();
     const server = await startServer({ kind: 'sqlite', file });
     const mirror = await Mirror.open((target.config as { url: string }).url);

@@ -55,7 +55,7 @@ describe('coachport backup', () => {
     const store = await openStore({ kind: 'sqlite', file: source });
     const org = await createOrganization(store, { name: 'Backup Org', adminEmail: 'admin@backup.test' }, Date.now());
     const started = Date.now();
-    await store.applyImport(org.orgId, generateSeed({ sessions: SEEDED, days: 360, seed: 7, endMs: SEED_END }), SEED_END);
+    await store.applyImport(org.orgId, generateSeed({ sessions: SEEDED, days: 360, seed: 7, endMs: SEED_END, nowMs: SEED_END }), SEED_END);
     await store.close();
     process.stdout.write(`# seeded ${SEEDED} sessions in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 

@@ -48,7 +48,7 @@ describe('a large import into a fresh SQLite database', () => {
     const { store } = suite;
     const schema = indexes();
     const org = await createOrganization(store, { name: 'Failing', adminEmail: 'failing@example.test' }, NOW);
-    const plan = generateSeed({ sessions: SESSIONS, days: 30, seed: 7, endMs: NOW });
+    const plan = generateSeed({ sessions: SESSIONS, days: 30, seed: 7, endMs: NOW, nowMs: NOW });
     // A point the database refuses (type is NOT NULL), written after the sessions and their logs.
     const broken = { ...plan.points[plan.points.length - 1]!, type: null } as unknown as ImportPlan['points'][number];
     const failing: ImportPlan = { ...plan, points: [...plan.points.slice(0, -1), broken] };
@@ -63,7 +63,7 @@ describe('a large import into a fresh SQLite database', () => {
     const { store } = suite;
     const schema = indexes();
     const org = await createOrganization(store, { name: 'Large', adminEmail: 'large@example.test' }, NOW);
-    const counts = await store.applyImport(org.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 8, endMs: NOW }), NOW);
+    const counts = await store.applyImport(org.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 8, endMs: NOW, nowMs: NOW }), NOW);
     assert.equal(counts.sessions, SESSIONS);
     assert.deepEqual(indexes(), schema);
     const stored = await storedExport(store, org.orgId);
@@ -72,7 +72,7 @@ describe('a large import into a fresh SQLite database', () => {
     await assertStatsRows(org.orgId, SESSIONS);
     // A second large import, into tables that now hold rows, takes the row-by-row index path.
     const second = await createOrganization(store, { name: 'Second', adminEmail: 'second@example.test' }, NOW);
-    await store.applyImport(second.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 9, endMs: NOW }), NOW);
+    await store.applyImport(second.orgId, generateSeed({ sessions: SESSIONS, days: 30, seed: 9, endMs: NOW, nowMs: NOW }), NOW);
     assert.equal(await storedExport(store, second.orgId), await portableExport(store, second.orgId));
     assert.equal(await storedExport(store, org.orgId), stored);
     await assertStatsRows(second.orgId, SESSIONS);

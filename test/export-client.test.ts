@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExportApiError } from '../src/client/errors.js';
 import { ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
+import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
 import { JsonArraySplitter } from '../src/client/json-array-stream.js';
 import type { ClientClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
@@ -88,6 +89,42 @@ describe('splitting a streamed JSON array', () => {
   });
 });
 
+describe('splitting a streamed JSON array at document boundaries, unparsed', () => {
+  const split = (text: string, size: number) => {
+    const bytes = Buffer.from(text);
+    const splitter = new RawJsonArraySplitter();
+    const got: Array<{ text: string; canonical: boolean }> = [];
+    for (let i = 0; i < bytes.length; i += size) {
+      for (const e of splitter.push(bytes.subarray(i, i + size))) got.push({ text: e.bytes.toString(), canonical: e.canonical });
+    }
+    splitter.end();
+    return got;
+  };
+
+  it('gives each element\'s own bytes whatever the chunking, and says which are JSON.stringify\'s own', () => {
+    const canonical = [{ a: '],[{"x"', b: [true, false, null, []], 'ü😀': 'tab\t"q"\\ line\nend' }, { c: {} }, 'str"\\', null, [[]]];
+    const other = ['{"a": 1}', '{"a":"\\u00e9"}', '{"a":"\\/"}', '{"10":true,"a":null}', '{"a":1.50}', '{"a":tru}', '{"a""b"}'];
+    other.push('{"a":"x\u0001"}');
+    const text = `[${canonical.map((v) => JSON.stringify(v)).join(',')},${other.join(' ,\n')}]`;
+    for (const size of [1, 2, 3, 7, 64, text.length]) {
+      const got = split(text, size);
+      const expected = canonical.map((v) => ({ text: JSON.stringify(v), canonical: true }));
+      assert.deepEqual(got.slice(0, canonical.length), expected, `chunks of ${size}`);
+      assert.deepEqual(got.slice(canonical.length).map((e) => e.canonical), other.map(() => false), `chunks of ${size}`);
+      assert.deepEqual(got.slice(canonical.length).map((e) => e.text.trim()), other);
+    }
+    assert.deepEqual(split('[]', 1), []);
+    assert.deepEqual(split(' [ {"a":[]} ]\n', 2), [{ text: '{"a":[]}', canonical: true }]);
+    const cut = new RawJsonArraySplitter();
+    cut.push(Buffer.from('[{"a":1},{"b"'));
+    assert.throws(() => cut.end(), /ended before/);
+    assert.throws(() => new RawJsonArraySplitter().push(Buffer.from('{"error":"x"}')), /not a JSON array/);
+    assert.equal(split('[{"a":"\xff"}]', 4)[0]!.canonical, true);
+    const invalid = new RawJsonArraySplitter().push(Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]));
+    assert.equal(invalid[0]!.canonical, false, 'bytes that are not UTF-8 are never copied');
+  });
+});
+
 describe('the export client against a real Coachport server', () => {
   let server: TestServer;
   let token: string;
@@ -113,6 +150,8 @@ describe('the export client against a real Coachport server', () => {
       docs[i]!.todos = [todo([docs[i]!._id], { description: '' })];
       docs[i]!.activityLog = [{ userId: 'coach-1', userEmail: null, actionType: 'created', descriptions: ['x, "y"'], timestamp: docs[i]!.createdAt, ipAddress: null }];
     }
+    // Text the server escapes (\u0001) is parsed and written again by the client; the rest is copied as sent.
+    docs.push(session({ createdAt: '2024-06-01T00:00:00.000Z', coachNotes: 'ñ "q"\n\t\u0001\u2028 😀 \\ / </script>' }));
     docs.push(session({ createdAt: '2022-12-31T23:59:59.999Z' }), session({ createdAt: '2025-01-01T00:00:00.000Z' }));
     const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
     assert.equal(reply.status, 200, reply.text);
@@ -154,6 +193,22 @@ describe('the export client against a real Coachport server', () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = fs.readFileSync(path.join(cwd, 'all.ndjson'), 'utf8').trim().split('\n');
     assert.deepEqual(lines.map((l) => JSON.parse(l)), all);
+  });
+
+  it('writes NDJSON and JSON byte for byte as JSON.stringify of each parsed document (the client before SPEC §13)', async () => {
+    let raw = '';
+    for (const w of planWindows('2023-01-01', '2024-12-31')) {
+      raw += (await server.exportSessions(token, { ...w, timeAxis: 'createdAt' })).text;
+    }
+    assert.ok(raw.includes('\\u0001') && raw.includes('😀'), 'the server escapes the control character, and sends the emoji as it is');
+    const previous = all.map((d) => JSON.stringify(d));
+    assert.equal((await cli('ndjson', 'same.ndjson')).code, 0);
+    assert.equal(fs.readFileSync(path.join(cwd, 'same.ndjson'), 'utf8'), previous.map((t) => `${t}\n`).join(''));
+    assert.equal((await cli('json', 'same.json')).code, 0);
+    assert.equal(fs.readFileSync(path.join(cwd, 'same.json'), 'utf8'), `[${previous.map((t) => `\n${t}`).join(',')}\n]\n`);
+    const range = ['--from', '2023-01-01', '--to', '2024-12-31', '--per-second', '1000', '--per-minute', '100000'];
+    const stdout = await runCli(['export', '--url', server.url, ...range, '--format', 'ndjson'], { cwd, env: { COACHPORT_TOKEN: token } });
+    assert.equal(stdout.stdout, previous.map((t) => `${t}\n`).join(''));
   });
 
   it('coachport export --format csv writes tables with each record once and nothing lost', async () => {
@@ -299,6 +354,46 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('coachport export writes each file whole when a window is cut short and fetched again, U+2028 in text included', async () => {
+    const two = session({ createdAt: '2024-01-03T00:00:00.000Z', coachNotes: 'line\u2028separator\u2029' });
+    const shared = point([one._id, two._id]);
+    const docs = [{ ...one, coachingPoints: [shared] }, { ...two, coachingPoints: [shared] }];
+    const server = await startFaultServer((_req, res, call) => {
+      // Each export's first answer stops in the middle of the second session.
+      if (call % 2 === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`[${JSON.stringify(docs[0])},${JSON.stringify(docs[1]).slice(0, 60)}`);
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else json(res, 200, docs);
+    });
+    const cwd = tempDir();
+    try {
+      const run = async (format: string, out: string, extra: string[] = []) => {
+        const args = ['--from', '2024-01-01', '--to', '2024-01-05', '--per-second', '1000', '--per-minute', '100000', '--token', 'cp_test'];
+        const result = await runCli(['export', '--url', server.url, ...args, '--format', format, '--out', out, ...extra], { cwd });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /retrying/);
+      };
+      await run('ndjson', 'x.ndjson');
+      assert.equal(fs.readFileSync(path.join(cwd, 'x.ndjson'), 'utf8'), docs.map((d) => `${JSON.stringify(d)}\n`).join(''));
+      await run('json', 'x.json');
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'x.json'), 'utf8')), docs);
+      await run('csv', 'tables');
+      const read = (name: string) => parseCsv(fs.readFileSync(path.join(cwd, 'tables', `${name}.csv`), 'utf8'));
+      assert.deepEqual(read('sessions').map((r) => [r._id, r.coachNotes]), docs.map((d) => [d._id, d.coachNotes]));
+      // The shared point was met in the discarded attempt too; it is written once, after the retry.
+      assert.deepEqual(read('coaching_points').map((r) => r._id), [shared._id]);
+      assert.equal(read('coaching_point_sessions').length, 2);
+      // A server on this machine is asked for the export plain: there is no network to spare.
+      assert.deepEqual(new Set(server.seen.map((r) => r.headers['accept-encoding'])), new Set(['identity']));
+      await run('ndjson', 'z.ndjson', ['--gzip']);
+      assert.match(String(server.seen.at(-1)!.headers['accept-encoding']), /gzip/);
+    } finally {
+      await server.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it('abandons a response that stops sending, and says so', async () => {
     const clock = new VirtualClock();
     const server = await startFaultServer((_req, res) => {
@@ -367,7 +462,10 @@ describe('coachport export --resume', () => {
       const child = spawn(process.execPath, [BIN, ...args, '--url', stall.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await pollUntil(() => stall.seen.length >= 3, 'the third window request');
+      await pollUntil(() => stall.seen.length >= 3, 'the third window request').catch((error) => {
+        child.kill('SIGKILL');
+        throw new Error(`${(error as Error).message}; the export said: ${stderr}`);
+      });
       const code = await new Promise<number | null>((resolve) => {
         child.once('exit', resolve);
         child.kill('SIGINT');

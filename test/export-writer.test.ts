@@ -53,7 +53,7 @@ describe('writing an export', () => {
       const { store } = suite;
       const now = Date.parse('2025-04-01T00:00:00.000Z');
       const org = await createOrganization(store, { name: 'Pages', adminEmail: 'pages@example.test' }, now);
-      await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: now }), now);
+      await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: now, nowMs: now }), now);
       const window = { axis: 'createdAt' as const, fromMs: now - 60 * 86_400_000, toMs: now + 86_400_000 };
       const read = async (free: boolean) => {
         const sizes: number[] = [];

@@ -23,7 +23,7 @@ describe('SQLite checkpoints', () => {
       const org = await createOrganization(store, { name: 'Checkpoints', adminEmail: 'admin@example.test' }, now);
       await sleep(500);
       const committed = fs.statSync(file).size;
-      await store.applyImport(org.orgId, generateSeed({ sessions: 300, days: 10, seed: 3, endMs: now }), now);
+      await store.applyImport(org.orgId, generateSeed({ sessions: 300, days: 10, seed: 3, endMs: now, nowMs: now }), now);
       const walPages = fs.statSync(`${file}-wal`).size / 4096;
       assert.ok(walPages > 200 && walPages < 10_000, `the import wrote ${walPages} WAL pages`);
       let size = fs.statSync(file).size;

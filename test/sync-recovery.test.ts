@@ -132,7 +132,8 @@ for (const kind of await mirrorTargets()) {
       target = await kind.make();
       server = await startTestServer();
       admin = await server.createOrg();
-      await server.store.applyImport(admin.orgId, generateSeed({ sessions: 3000, days: 120, seed: 3, endMs: server.clock.now() }), server.clock.now());
+      const now = server.clock.now();
+      await server.store.applyImport(admin.orgId, generateSeed({ sessions: 3000, days: 120, seed: 3, endMs: now, nowMs: now }), now);
     });
     after(async () => {
       await server?.close();

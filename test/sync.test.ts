@@ -41,7 +41,9 @@ for (const kind of await mirrorTargets()) {
       server = await startTestServer();
       admin = await server.createOrg();
       // Two months of realistic sessions before "today" (the server clock's 2024-03-01).
-      await server.store.applyImport(admin.orgId, generateSeed({ sessions: 300, days: 25, seed: 7, endMs: server.clock.now() - 86_400_000 }), server.clock.now());
+      const now = server.clock.now();
+      const seeded = generateSeed({ sessions: 300, days: 25, seed: 7, endMs: now - 86_400_000, nowMs: now });
+      await server.store.applyImport(admin.orgId, seeded, now);
       const made: Record<string, { id: string; token: string }> = {};
       for (const role of ['coach', 'agent'] as const) {
         const user = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: `${role}@sync.test`, name: `${role} one`, role } });

@@ -130,7 +130,8 @@ async function writeAsRelease1(typed: Kysely<Database>, plan: ImportPlan): Promi
 }
 
 function release1Data(): ImportPlan {
-  const seeded = generateSeed({ sessions: 300, days: 30, seed: 7, endMs: Date.parse('2025-03-31T12:00:00.000Z') });
+  const end = Date.parse('2025-03-31T12:00:00.000Z');
+  const seeded = generateSeed({ sessions: 300, days: 30, seed: 7, endMs: end, nowMs: end });
   const edge = session({ _id: 'edge', coachNotes: 'ñ "q"\n\t\u0001\u2028 😀', meetingDate: null });
   edge.coachingPoints = [point(['edge', 'missing-session'], { score: '5' })];
   edge.todos = [todo(['edge'], { creatorId: 'coach-1', creatorName: 'Cora Coach' })];

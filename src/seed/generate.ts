@@ -28,6 +28,11 @@ export interface SeedOptions {
   seed: number;
   /** The last day sessions fall on, as epoch milliseconds of any instant in it. */
   endMs: number;
+  /**
+   * The seed's clock: no creation, change, log entry or completion is later than this (only a
+   * meeting may be scheduled ahead), so the data could have happened by the time it is written.
+   */
+  nowMs: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -51,7 +56,11 @@ export function generateSeed(options: SeedOptions): ImportPlan {
   const templates = TEMPLATES.map((name) => ({ id: random.id(), name }));
   const emailOf = (name: string) => `${name.toLowerCase().normalize('NFD').replace(/[^a-z ]/g, '').replace(/ /g, '.')}@example.test`;
   const firstDay = Math.floor(options.endMs / DAY_MS) * DAY_MS - (options.days - 1) * DAY_MS;
-  const span = options.days * DAY_MS - 1;
+  if (firstDay > options.nowMs) throw new RangeError('the seeded days begin after the seed\'s clock: nothing could have happened yet.');
+  const span = Math.max(0, Math.min(options.days * DAY_MS - 1, options.nowMs - firstDay));
+  // A later time that would pass the clock lands halfway to it instead: still after what came
+  // before, never in the future, and without drawing another number.
+  const notAfterNow = (at: number, from: number) => (at <= options.nowMs ? at : from + Math.floor((options.nowMs - from) / 2));
 
   const sessions: ImportPlan['sessions'] = [];
   const points: PointRecord[] = [];
@@ -71,7 +80,7 @@ export function generateSeed(options: SeedOptions): ImportPlan {
     const coachConfirmed = random.chance(0.75);
     const deleted = random.chance(0.02);
     let clock = createdAt;
-    const step = () => (clock += random.int(60_000, 2 * DAY_MS));
+    const step = () => (clock = notAfterNow(clock + random.int(60_000, 2 * DAY_MS), clock));
     const byCoach = (actionType: string, descriptions: string[]): LogEntryRecord => ({
       userId: coach.id, userEmail: emailOf(coach.name), actionType, descriptions, timestamp: clock, ipAddress: `10.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`,
     });
@@ -111,11 +120,12 @@ export function generateSeed(options: SeedOptions): ImportPlan {
     for (let t = random.int(0, 4); t > 0; t--) {
       step();
       const complete = random.chance(0.5);
+      const completedAt = complete ? notAfterNow(clock + random.int(1, 5) * DAY_MS, clock) : null;
       const todo: TodoRecord = {
         id: random.id(clock),
         sessionIds: [id],
         actionString: random.chance(0.3) ? 'review' : null,
-        completedAt: complete ? clock + random.int(1, 5) * DAY_MS : null,
+        completedAt,
         createdAt: clock,
         creatorId: coach.id,
         description: random.chance(0.5) ? random.pick(NOTES) : null,
@@ -123,7 +133,7 @@ export function generateSeed(options: SeedOptions): ImportPlan {
         status: complete ? 'complete' : 'incomplete',
         title: random.pick(TODO_TITLES),
         type: random.chance(0.5) ? 'task' : null,
-        updatedAt: clock,
+        updatedAt: completedAt ?? clock,
         isDeleted: random.chance(0.02),
       };
       todos.push(todo);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExportApiError } from '../../client/errors.js';
-import { ExportClient } from '../../client/export-client.js';
+import { ExportClient, type DeliveredWindow, type ExportRange } from '../../client/export-client.js';
 import { planWindows } from '../../client/windows.js';
 import { CsvWriter } from '../../client/writers/csv-writer.js';
 import { JsonWriter, StdoutJsonWriter } from '../../client/writers/json-writer.js';
@@ -28,6 +28,7 @@ interface Options {
   out?: string;
   resume?: boolean;
   csvRaw?: boolean;
+  gzip?: boolean;
   perSecond: string;
   perMinute: string;
 }
@@ -75,6 +76,30 @@ function openWriter(format: Format, out: string | undefined, offsets: Record<str
   return new JsonWriter(out, format === 'ndjson', offsets ? (offsets[out] ?? null) : null);
 }
 
+/**
+ * Each window written, then yielded to be committed. Files take each session's text straight from
+ * the response, with no spool (a window cut short is discarded back to the last commit): JSON and
+ * NDJSON copy it, CSV parses it. Standard output, which cannot take anything back, copies texts
+ * from the spool once the window is complete.
+ */
+async function* windowsOf(
+  client: ExportClient,
+  range: ExportRange,
+  writer: ExportWriter,
+  firstIndex: number,
+): AsyncGenerator<DeliveredWindow> {
+  const { writeText, discard } = writer;
+  if (writeText && discard) {
+    yield* client.exportWindowsInto(range, { text: writeText.bind(writer), discard: discard.bind(writer) }, firstIndex);
+    return;
+  }
+  for await (const completed of client.exportWindows(range, firstIndex)) {
+    if (writeText) for await (const text of completed.texts()) writeText.call(writer, text);
+    else for await (const session of completed.sessions()) writer.write(session);
+    yield completed;
+  }
+}
+
 function validate(options: Options): { format: Format; timeAxis: TimeAxis; token: string } {
   const token = options.token ?? process.env.COACHPORT_TOKEN;
   if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
@@ -107,6 +132,8 @@ export function exportCommand(program: Command): void {
     .option('--out <path>', 'file (json, ndjson; default stdout) or folder (csv)')
     .option('--csv-raw', 'csv: every cell exactly, for loading into a database (default: a text cell that starts a formula gets a leading \')')
     .option('--resume', 'continue an interrupted export into the same --out')
+    .option('--gzip', 'ask for the export gzipped (the default, except from a server on this machine)')
+    .option('--no-gzip', 'ask for the export plain: faster on a fast local network')
     .option('--per-second <n>', 'the server\'s export limit per second', '1')
     .option('--per-minute <n>', 'the server\'s export limit per minute', '30')
     .action(async (options: Options) => {
@@ -129,6 +156,7 @@ export function exportCommand(program: Command): void {
         token,
         perSecond: Number(options.perSecond),
         perMinute: Number(options.perMinute),
+        gzip: options.gzip,
         signal: controller.signal,
         onEvent: (event) => {
           if (event.type === 'bytes') progress.addBytes(event.bytes);
@@ -137,8 +165,7 @@ export function exportCommand(program: Command): void {
       });
       let windowsDone = previous?.windowsDone ?? 0;
       try {
-        for await (const completed of client.exportWindows(range, windowsDone)) {
-          for await (const session of completed.sessions()) writer.write(session);
+        for await (const completed of windowsOf(client, range, writer, windowsDone)) {
           const offsets = writer.commit();
           windowsDone = completed.index + 1;
           if (stateAt) writeState(stateAt, { url: options.url, ...range, format, csvRaw, windowsDone, offsets });

@@ -21,9 +21,12 @@ export function seedCommand(program: Command): void {
       const context = cliContext(program.opts<{ json?: boolean }>().json === true);
       const endMs = options.end ? Date.parse(`${options.end}T00:00:00.000Z`) : context.clock.now();
       if (Number.isNaN(endMs)) throw new CliError('--end must be a day in YYYY-MM-DD form.', EXIT_USAGE);
+      const nowMs = context.clock.now();
+      if (endMs > nowMs) throw new CliError('--end must not be after today: demo data never happens in the future.', EXIT_USAGE);
       const started = Date.now();
-      const plan = generateSeed({ sessions: positive(options.sessions, '--sessions'), days: positive(options.days, '--days'), seed: Number(options.seed) || 0, endMs });
-      const counts = await withStore(context, async (store) => store.applyImport(await resolveOrg(store, options.org), plan, context.clock.now()));
+      const sessions = positive(options.sessions, '--sessions');
+      const plan = generateSeed({ sessions, days: positive(options.days, '--days'), seed: Number(options.seed) || 0, endMs, nowMs });
+      const counts = await withStore(context, async (store) => store.applyImport(await resolveOrg(store, options.org), plan, nowMs));
       const seconds = (Date.now() - started) / 1000;
       context.print(
         `Seeded ${counts.sessions} sessions, ${counts.coachingPoints} coaching points, ${counts.todos} to-dos and ${counts.users} people in ${seconds.toFixed(1)} s (${Math.round(counts.sessions / seconds)} sessions/s).`,

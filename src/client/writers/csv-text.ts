@@ -30,9 +30,16 @@ export interface CsvOptions {
  */
 export function csvField(value: Cell, options: CsvOptions = {}): string {
   if (value === null) return '';
-  const text = String(options.raw ? value : forPeople(value));
-  return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  // A number or boolean never needs quotes and is never neutralised.
+  if (typeof value !== 'string') return String(value);
+  const text = options.raw || !FORMULA_START.test(value) ? value : `'${value}`;
+  return text === '' || NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export const csvRow = (values: readonly Cell[], options: CsvOptions = {}) =>
-  `${values.map((value) => csvField(value, options)).join(',')}\r\n`;
+const NEEDS_QUOTES = /[",\r\n]/;
+
+export function csvRow(values: readonly Cell[], options: CsvOptions = {}): string {
+  let row = '';
+  for (let i = 0; i < values.length; i++) row += i === 0 ? csvField(values[i]!, options) : `,${csvField(values[i]!, options)}`;
+  return `${row}\r\n`;
+}

@@ -10,6 +10,8 @@ export { csvField, TABLES };
 
 type Table = TableName;
 
+const TEXT = new TextDecoder();
+
 /** A cell read back from a file written for people: the leading `'` it was given taken off again. */
 function unneutralised(text: string): string {
   return /^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text;
@@ -61,6 +63,8 @@ export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
   private readonly writtenPoints = new Set<string>();
   private readonly writtenTodos = new Set<string>();
+  private pointsSinceCommit: string[] = [];
+  private todosSinceCommit: string[] = [];
 
   constructor(
     private readonly dir: string,
@@ -91,12 +95,33 @@ export class CsvWriter implements ExportWriter {
   }
 
   write(s: ExportSession): void {
+    // Remembered so that a discarded window writes its points and to-dos again when it comes again.
+    for (const p of s.coachingPoints) if (!this.writtenPoints.has(p._id)) this.pointsSinceCommit.push(p._id);
+    for (const t of s.todos) if (!this.writtenTodos.has(t._id)) this.todosSinceCommit.push(t._id);
     const rows = tableRows([s], { points: this.writtenPoints, todos: this.writtenTodos });
-    for (const table of TABLE_NAMES) for (const row of rows[table]) this.sinks[table].write(csvRow(row, this.options));
+    for (const table of TABLE_NAMES) {
+      const sink = this.sinks[table];
+      for (const row of rows[table]) sink.write(csvRow(row, this.options));
+    }
+  }
+
+  /** A session's JSON text, parsed as it arrives: no spool file in between. */
+  writeText(json: Uint8Array): void {
+    this.write(JSON.parse(TEXT.decode(json)) as ExportSession);
   }
 
   commit(): Record<string, number> {
+    this.pointsSinceCommit = [];
+    this.todosSinceCommit = [];
     return Object.fromEntries(Object.values(this.sinks).map((sink) => [sink.path, sink.commit()]));
+  }
+
+  discard(): void {
+    for (const sink of Object.values(this.sinks)) sink.rollback();
+    for (const id of this.pointsSinceCommit) this.writtenPoints.delete(id);
+    for (const id of this.todosSinceCommit) this.writtenTodos.delete(id);
+    this.pointsSinceCommit = [];
+    this.todosSinceCommit = [];
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {

@@ -9,6 +9,9 @@ const FLUSH_AT = 1 << 20;
 export class FileSink {
   private fd: number;
   private buffer = '';
+  /** Bytes waiting to be written, after `buffer` (which is flushed before any bytes join). */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
   private committed: number;
 
   constructor(readonly path: string, resumeAt: number | null) {
@@ -20,14 +23,38 @@ export class FileSink {
   }
 
   write(text: string): void {
+    if (this.pendingBytes > 0) this.flush();
     this.buffer += text;
     if (this.buffer.length >= FLUSH_AT) this.flush();
   }
 
+  /** Bytes as they are, gathered and written together without being copied into one string. */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.buffer !== '') this.flush();
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.byteLength;
+    if (this.pendingBytes >= FLUSH_AT) this.flush();
+  }
+
   private flush(): void {
-    if (this.buffer === '') return;
-    fs.writeSync(this.fd, this.buffer, null, 'utf8');
-    this.buffer = '';
+    if (this.buffer !== '') {
+      fs.writeSync(this.fd, this.buffer, null, 'utf8');
+      this.buffer = '';
+    }
+    if (this.pendingBytes > 0) {
+      let written = fs.writevSync(this.fd, this.pending);
+      // writev may write less than asked; the rest goes with ordinary writes.
+      for (const part of this.pending) {
+        if (written >= part.byteLength) {
+          written -= part.byteLength;
+          continue;
+        }
+        fs.writeSync(this.fd, part.subarray(written));
+        written = 0;
+      }
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
   }
 
   /** Everything written so far is kept; returns the size to resume from. */
@@ -41,6 +68,8 @@ export class FileSink {
   /** Drops whatever was written since the last commit. */
   rollback(): void {
     this.buffer = '';
+    this.pending = [];
+    this.pendingBytes = 0;
     fs.ftruncateSync(this.fd, this.committed);
   }
 

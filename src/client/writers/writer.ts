@@ -6,6 +6,13 @@ import type { ExportSession } from '../../contract/schemas.js';
  */
 export interface ExportWriter {
   write(session: ExportSession): void;
+  /**
+   * A session given as its JSON text (what `JSON.stringify(session)` gives): JSON and NDJSON copy
+   * the bytes instead of parsing the document and writing it again.
+   */
+  writeText?(json: Uint8Array): void;
+  /** Drops what was written since the last commit and goes on from there (a window fetched again). */
+  discard?(): void;
   /** Returns each file's size, to resume from. */
   commit(): Record<string, number>;
   /** Completes the files (closing bracket) after the last window, or after an interruption. */

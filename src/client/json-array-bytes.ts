@@ -1,0 +1,224 @@
+import { isUtf8 } from 'node:buffer';
+
+/** One element of the array: its bytes, and whether they are already what `JSON.stringify` would write. */
+export interface RawElement {
+  bytes: Buffer;
+  canonical: boolean;
+}
+
+// What the grammar check expects next inside an element.
+const VALUE = 0;
+const KEY_OR_CLOSE = 1;
+const VALUE_OR_CLOSE = 2;
+const COLON = 3;
+const COMMA_OR_CLOSE = 4;
+const KEY = 5;
+const DONE = 6;
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+
+const LITERALS: Record<number, Buffer> = { 116: Buffer.from('true'), 102: Buffer.from('false'), 110: Buffer.from('null') };
+/** The escapes JSON.stringify writes itself; \u and \/ are read back as other text, so they are not "canonical". */
+const SHORT_ESCAPES = new Set([34, 92, 98, 102, 110, 114, 116]);
+
+/**
+ * Splits a JSON array arriving as bytes into its elements without parsing them, so a client can
+ * copy each document as the server sent it. Strings, escapes and bracket depth find the boundaries;
+ * a small grammar check on the way says whether an element is exactly what `JSON.stringify` would
+ * write for it (no whitespace, no number, no \u or \/ escape, no integer-like key, valid UTF-8,
+ * well formed). Such an element can be copied byte for byte; any other is for the caller to parse
+ * (which refuses malformed JSON as before) and write again. Throws on anything that is not one array.
+ */
+export class RawJsonArraySplitter {
+  private state: 'before' | 'first' | 'between' | 'inside' | 'done' = 'before';
+  private parts: Uint8Array[] = [];
+  // Boundary tracking, always exact.
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  // The grammar check; once it fails the element is only split, not checked.
+  private canonical = true;
+  private expect = VALUE;
+  private objects: boolean[] = [];
+  private stringIsKey = false;
+  private keyDigitsOnly = false;
+  private keyEmpty = true;
+  private literal: Buffer | null = null;
+  private literalAt = 0;
+
+  /** Feeds bytes; returns the elements it completed. */
+  push(chunk: Uint8Array): RawElement[] {
+    const out: RawElement[] = [];
+    let start = -1;
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      let c = chunk[i]!;
+      if (this.state === 'inside') {
+        if (start < 0) start = i;
+        if (this.inString) {
+          if (!this.escaped && !this.stringIsKey) {
+            // Most of a document is text: run through it without the bookkeeping below.
+            while (c !== QUOTE && c !== BACKSLASH && c >= 0x20 && ++i < n) c = chunk[i]!;
+            if (i === n) break;
+          }
+          if (this.escaped) {
+            this.escaped = false;
+            if (!SHORT_ESCAPES.has(c)) this.canonical = false;
+            this.keyDigitsOnly = false;
+          } else if (c === BACKSLASH) {
+            this.escaped = true;
+          } else if (c === QUOTE) {
+            this.inString = false;
+            if (this.canonical) this.stringEnded();
+          } else if (c < 0x20) {
+            this.canonical = false;
+          } else if (this.stringIsKey) {
+            this.keyEmpty = false;
+            if (c < 48 || c > 57) this.keyDigitsOnly = false;
+          }
+          continue;
+        }
+        if (this.literal !== null) {
+          // Letters never move a boundary, so a literal is only ever checked here.
+          if (c === this.literal[this.literalAt]) {
+            if (++this.literalAt === this.literal.length) {
+              this.literal = null;
+              this.valueEnded();
+            }
+            continue;
+          }
+          this.literal = null;
+          this.canonical = false;
+        }
+        if (c === QUOTE) {
+          this.inString = true;
+          if (this.canonical) this.stringStarted();
+        } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+          this.depth++;
+          if (this.canonical) this.opened(c === OPEN_OBJECT);
+        } else if ((c === COMMA || c === CLOSE_ARRAY) && this.depth === 0) {
+          out.push(this.finish(chunk.subarray(start, i)));
+          start = -1;
+          this.state = c === COMMA ? 'between' : 'done';
+        } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+          if (this.depth === 0) throw new SyntaxError('unexpected } in the response');
+          this.depth--;
+          if (this.canonical) this.closed(c === CLOSE_OBJECT);
+        } else if (c === COMMA) {
+          if (this.canonical) this.comma();
+        } else if (c === 58 /* : */) {
+          if (this.expect === COLON) this.expect = VALUE;
+          else this.canonical = false;
+        } else if (this.canonical && LITERALS[c] && (this.expect === VALUE || this.expect === VALUE_OR_CLOSE)) {
+          this.literal = LITERALS[c]!;
+          this.literalAt = 1;
+        } else if (this.expect !== DONE || (c !== 32 && c !== 10 && c !== 13 && c !== 9)) {
+          // Whitespace after the element, before its comma, is left out of its bytes.
+          this.canonical = false;
+        }
+        continue;
+      }
+      if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+      if (this.state === 'before') {
+        if (c !== OPEN_ARRAY) throw new SyntaxError('the response is not a JSON array');
+        this.state = 'first';
+      } else if (this.state === 'first' || this.state === 'between') {
+        // After "[" a "]" closes an empty array; after "," an element must follow.
+        if (c === CLOSE_ARRAY && this.state === 'first') {
+          this.state = 'done';
+        } else {
+          this.state = 'inside';
+          this.begin();
+          i--;
+        }
+      } else {
+        throw new SyntaxError('unexpected data after the end of the JSON array');
+      }
+    }
+    if (this.state === 'inside' && start >= 0) this.parts.push(chunk.subarray(start));
+    return out;
+  }
+
+  /** Call at the end of the body: a response cut short is an error, never a shorter array. */
+  end(): void {
+    if (this.state !== 'done') throw new SyntaxError('the response ended before the JSON array was complete');
+  }
+
+  private begin(): void {
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.canonical = true;
+    this.expect = VALUE;
+    this.objects.length = 0;
+    this.literal = null;
+  }
+
+  private finish(tail: Uint8Array): RawElement {
+    let bytes = this.parts.length === 0 ? Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength) : Buffer.concat([...this.parts, tail]);
+    this.parts = [];
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 32 || bytes[end - 1] === 10 || bytes[end - 1] === 13 || bytes[end - 1] === 9)) end--;
+    if (end < bytes.length) bytes = bytes.subarray(0, end);
+    if (this.inString || this.literal !== null || this.expect !== DONE) this.canonical = false;
+    return { bytes, canonical: this.canonical && isUtf8(bytes) };
+  }
+
+  private stringStarted(): void {
+    if (this.expect === KEY || this.expect === KEY_OR_CLOSE) {
+      this.stringIsKey = true;
+      this.keyDigitsOnly = true;
+      this.keyEmpty = true;
+    } else if (this.expect === VALUE || this.expect === VALUE_OR_CLOSE) {
+      this.stringIsKey = false;
+    } else {
+      this.canonical = false;
+    }
+  }
+
+  private stringEnded(): void {
+    if (!this.stringIsKey) return this.valueEnded();
+    // V8 puts integer-like keys first, so JSON.parse then JSON.stringify would reorder them.
+    if (this.keyDigitsOnly && !this.keyEmpty) this.canonical = false;
+    this.stringIsKey = false;
+    this.expect = COLON;
+  }
+
+  private valueEnded(): void {
+    this.expect = this.objects.length === 0 ? DONE : COMMA_OR_CLOSE;
+  }
+
+  private opened(object: boolean): void {
+    if (this.expect !== VALUE && this.expect !== VALUE_OR_CLOSE) {
+      this.canonical = false;
+      return;
+    }
+    this.objects.push(object);
+    this.expect = object ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+  }
+
+  private closed(object: boolean): void {
+    const open = this.objects.at(-1);
+    const mayClose = this.expect === COMMA_OR_CLOSE || this.expect === (object ? KEY_OR_CLOSE : VALUE_OR_CLOSE);
+    if (open !== object || !mayClose) {
+      this.canonical = false;
+      return;
+    }
+    this.objects.pop();
+    this.valueEnded();
+  }
+
+  private comma(): void {
+    if (this.expect !== COMMA_OR_CLOSE) {
+      this.canonical = false;
+      return;
+    }
+    this.expect = this.objects.at(-1) ? KEY : VALUE;
+  }
+}
