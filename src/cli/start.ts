@@ -23,7 +23,7 @@ function unsupportedNodeMessage(version: string, execPath: string, args: string[
   const command = [bundled, path.join(root, 'bin', 'coachport.js'), ...args].join(' ');
   const remedy = fs.existsSync(bundled)
     ? `run it with the bundled Node: ${command} (npm start and npx coachport use it too)`
-    : 'install Node 22.12 or newer, 24 or 26, or run npm install to bring the bundled Node 24';
+    : 'install Node 22.12 or newer, 24 or 26, or run npm install to bring the bundled Node 26';
   return `coachport: Node.js ${version} (${execPath}) is not supported, it needs 22.12 or newer; ${remedy}.`;
 }
 
