@@ -41,8 +41,26 @@ function rawExport(url: string, token: string, window: Window): Promise<{ second
 /** `coachport export` in its own process, as a person runs it, timed from start to exit. */
 function cliExport(url: string, token: string, window: Window, format: 'ndjson' | 'csv', out: string): Promise<number> {
   const started = performance.now();
-  const args = [BIN, 'export', '--url', url, '--from', window.startDate, '--to', window.endDate, '--time-axis', window.timeAxis,
-    '--format', format, '--out', out, '--per-second', '1000', '--per-minute', '100000'];
+  const args = [
+    BIN,
+    'export',
+    '--url',
+    url,
+    '--from',
+    window.startDate,
+    '--to',
+    window.endDate,
+    '--time-axis',
+    window.timeAxis,
+    '--format',
+    format,
+    '--out',
+    out,
+    '--per-second',
+    '1000',
+    '--per-minute',
+    '100000',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, COACHPORT_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -96,8 +96,18 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
 }
 
 /** The bench's export window POSTed through node:http, which adds no header of its own (fetch adds Accept-Encoding). */
-function postExport(url: string, token: string, headers: Record<string, string>, onResponse: (response: http.IncomingMessage) => void, onError: (error: Error) => void): void {
-  const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers } }, onResponse);
+function postExport(
+  url: string,
+  token: string,
+  headers: Record<string, string>,
+  onResponse: (response: http.IncomingMessage) => void,
+  onError: (error: Error) => void,
+): void {
+  const request = http.request(
+    `${url}/api/v1/coaching-sessions`,
+    { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers } },
+    onResponse,
+  );
   request.on('error', onError);
   request.end(JSON.stringify(WINDOW));
 }
@@ -107,26 +117,37 @@ function postExport(url: string, token: string, headers: Record<string, string>,
  * `gzip, deflate`, which would measure the gzip export and the client's inflating). Bytes are
  * counted as they arrive; the body is kept only when asked, for the one run that is parsed.
  */
-function timedExport(url: string, token: string, keepBody = false): Promise<{ seconds: number; ttfbMs: number; bytes: number; body: () => string }> {
+function timedExport(
+  url: string,
+  token: string,
+  keepBody = false,
+): Promise<{ seconds: number; ttfbMs: number; bytes: number; body: () => string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    postExport(url, token, {}, (response) => {
-      let ttfb = 0;
-      let bytes = 0;
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => {
-        if (bytes === 0) ttfb = performance.now() - started;
-        bytes += chunk.length;
-        if (keepBody || response.statusCode !== 200) chunks.push(chunk);
-      });
-      response.on('end', () => {
-        const body = () => Buffer.concat(chunks).toString('utf8');
-        if (response.statusCode !== 200) reject(new Error(`export answered ${response.statusCode}: ${body()}`));
-        else if (response.headers['content-encoding'] !== undefined) reject(new Error(`a plain export came with Content-Encoding: ${response.headers['content-encoding']}`));
-        else resolve({ seconds: (performance.now() - started) / 1000, ttfbMs: ttfb, bytes, body });
-      });
-      response.on('error', reject);
-    }, reject);
+    postExport(
+      url,
+      token,
+      {},
+      (response) => {
+        let ttfb = 0;
+        let bytes = 0;
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => {
+          if (bytes === 0) ttfb = performance.now() - started;
+          bytes += chunk.length;
+          if (keepBody || response.statusCode !== 200) chunks.push(chunk);
+        });
+        response.on('end', () => {
+          const body = () => Buffer.concat(chunks).toString('utf8');
+          if (response.statusCode !== 200) reject(new Error(`export answered ${response.statusCode}: ${body()}`));
+          else if (response.headers['content-encoding'] !== undefined)
+            reject(new Error(`a plain export came with Content-Encoding: ${response.headers['content-encoding']}`));
+          else resolve({ seconds: (performance.now() - started) / 1000, ttfbMs: ttfb, bytes, body });
+        });
+        response.on('error', reject);
+      },
+      reject,
+    );
   });
 }
 
@@ -162,20 +183,32 @@ async function memoryWhileStreaming(server: Server, token: string) {
   const sampler = setInterval(() => (peak = Math.max(peak, server.rssKb())), 10);
   const run = await timedExport(server.url, token);
   clearInterval(sampler);
-  return { sessions: LARGE, megabytes: Number(mb(run.bytes).toFixed(1)), ttfbMs: Number(run.ttfbMs.toFixed(1)), rssBeforeMB: Math.round(before / 1024), rssPeakMB: Math.round(peak / 1024) };
+  return {
+    sessions: LARGE,
+    megabytes: Number(mb(run.bytes).toFixed(1)),
+    ttfbMs: Number(run.ttfbMs.toFixed(1)),
+    rssBeforeMB: Math.round(before / 1024),
+    rssPeakMB: Math.round(peak / 1024),
+  };
 }
 
 /** One export with Accept-Encoding: gzip, read raw (fetch would decode it): bytes on the wire and time. */
 function gzipExport(url: string, token: string): Promise<{ seconds: number; wireBytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    postExport(url, token, { 'accept-encoding': 'gzip' }, (response) => {
-      if (response.headers['content-encoding'] !== 'gzip') reject(new Error('the export was not gzip-encoded'));
-      let wireBytes = 0;
-      response.on('data', (chunk: Buffer) => (wireBytes += chunk.length));
-      response.on('end', () => resolve({ seconds: (performance.now() - started) / 1000, wireBytes }));
-      response.on('error', reject);
-    }, reject);
+    postExport(
+      url,
+      token,
+      { 'accept-encoding': 'gzip' },
+      (response) => {
+        if (response.headers['content-encoding'] !== 'gzip') reject(new Error('the export was not gzip-encoded'));
+        let wireBytes = 0;
+        response.on('data', (chunk: Buffer) => (wireBytes += chunk.length));
+        response.on('end', () => resolve({ seconds: (performance.now() - started) / 1000, wireBytes }));
+        response.on('error', reject);
+      },
+      reject,
+    );
   });
 }
 
@@ -193,14 +226,20 @@ async function gzipThroughput(server: Server, token: string, plainBytes: number)
 /** One export read raw, its body hashed as decoded: plain, or gzip as the export client asks for it. */
 function hashedExport(url: string, token: string, encoding: 'identity' | 'gzip'): Promise<string> {
   return new Promise((resolve, reject) => {
-    postExport(url, token, { 'accept-encoding': encoding }, (response) => {
-      if (response.statusCode !== 200) return reject(new Error(`a concurrent export answered ${response.statusCode}`));
-      const hash = createHash('sha256');
-      const body = response.headers['content-encoding'] === 'gzip' ? response.pipe(createGunzip()) : response;
-      body.on('data', (chunk: Buffer) => hash.update(chunk));
-      body.on('end', () => resolve(hash.digest('hex')));
-      body.on('error', reject);
-    }, reject);
+    postExport(
+      url,
+      token,
+      { 'accept-encoding': encoding },
+      (response) => {
+        if (response.statusCode !== 200) return reject(new Error(`a concurrent export answered ${response.statusCode}`));
+        const hash = createHash('sha256');
+        const body = response.headers['content-encoding'] === 'gzip' ? response.pipe(createGunzip()) : response;
+        body.on('data', (chunk: Buffer) => hash.update(chunk));
+        body.on('end', () => resolve(hash.digest('hex')));
+        body.on('error', reject);
+      },
+      reject,
+    );
   });
 }
 
@@ -276,7 +315,14 @@ async function writes(server: Server, dataset: Dataset) {
       requests: [{ method: 'POST', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify(body(sent++)) }) }],
     });
     const ok = result['2xx'];
-    return { title, connections: 10, requestsPerSecond: Math.round(ok / result.duration), p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
+    return {
+      title,
+      connections: 10,
+      requestsPerSecond: Math.round(ok / result.duration),
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      non2xx: result.non2xx,
+    };
   };
   // Points go to sessions that start with 2,000 log entries each, in turn, so no session passes the
   // size limits (a refused add would count as non2xx, and one session would soon refuse them all).
@@ -342,7 +388,10 @@ async function main() {
   if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
   if (process.env.BENCH_ONLY === 'client') return clientOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
-  const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
+  const results: Record<string, unknown> = {
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    at: new Date().toISOString(),
+  };
   try {
     log(`seeding SQLite: ${SMALL} and ${LARGE} sessions over 90 days, and ${RENAMED} of one template`);
     const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, true, true);
@@ -446,28 +495,64 @@ function printTable(r: Record<string, any>) {
     const figure = `${unknown.toFixed(0)} ms vs ${wrong.toFixed(0)} ms (${ratio})`;
     rows.push(['sign-in: unknown email vs wrong password', figure, '0.8–1.25', target(ratio >= 0.8 && ratio <= 1.25)]);
   }
-  rows.push(['seed into SQLite', `${r.seedSessionsPerSecond} sessions/s`, '≥ 20,000 sessions/s', target(r.seedSessionsPerSecond >= 20_000)]);
+  rows.push([
+    'seed into SQLite',
+    `${r.seedSessionsPerSecond} sessions/s`,
+    '≥ 20,000 sessions/s',
+    target(r.seedSessionsPerSecond >= 20_000),
+  ]);
   const s = r.sqliteExport;
-  rows.push([`SQLite export, ${s.sessions} sessions`, `${s.exportMBps} MB/s (${s.megabytes} MB in ${s.wallSeconds} s, TTFB ${s.ttfbMs} ms)`, '', '']);
+  rows.push([
+    `SQLite export, ${s.sessions} sessions`,
+    `${s.exportMBps} MB/s (${s.megabytes} MB in ${s.wallSeconds} s, TTFB ${s.ttfbMs} ms)`,
+    '',
+    '',
+  ]);
   rows.push(['JSON.stringify floor', `${s.floorMBps} MB/s`, '', '']);
   rows.push(['SQLite export / floor', `${s.exportToFloor}`, '≥ 3', target(s.exportToFloor >= 3)]);
   const g = r.sqliteGzip;
   rows.push(['SQLite export, gzip', `${g.jsonMBps} MB/s of JSON, ${g.wireMB} MB on the wire (${g.ratio}× smaller)`, '', '']);
   const c = r.sqliteConcurrent;
-  rows.push([`${c.exports} concurrent exports`, `${c.seconds} s, RSS ${c.rssPeakMB} MB peak (${c.rssBeforeMB} before), /healthz p99 ${c.healthzP99Ms} ms, identical: ${c.identical}`, '< 400 MB, p99 < 50 ms, identical', target(c.rssPeakMB < 400 && c.healthzP99Ms < 50 && c.identical)]);
+  rows.push([
+    `${c.exports} concurrent exports`,
+    `${c.seconds} s, RSS ${c.rssPeakMB} MB peak (${c.rssBeforeMB} before), /healthz p99 ${c.healthzP99Ms} ms, identical: ${c.identical}`,
+    '< 400 MB, p99 < 50 ms, identical',
+    target(c.rssPeakMB < 400 && c.healthzP99Ms < 50 && c.identical),
+  ]);
   const z = r.sqliteConcurrentGzip;
-  if (z) rows.push([`${z.exports} concurrent exports, gzip`, `${z.seconds} s, RSS ${z.rssPeakMB} MB peak (${z.rssBeforeMB} before), /healthz p99 ${z.healthzP99Ms} ms, identical: ${z.identical}`, '', '']);
+  if (z)
+    rows.push([
+      `${z.exports} concurrent exports, gzip`,
+      `${z.seconds} s, RSS ${z.rssPeakMB} MB peak (${z.rssBeforeMB} before), /healthz p99 ${z.healthzP99Ms} ms, identical: ${z.identical}`,
+      '',
+      '',
+    ]);
   const n = r.sqliteRename;
   rows.push([`rename shown by ${n.sessions} sessions (SQLite)`, `${n.milliseconds} ms`, '< 1,000 ms', target(n.milliseconds < 1000)]);
   const m = r.sqliteMemory;
-  rows.push([`RSS streaming ${m.sessions} sessions`, `${m.rssPeakMB} MB peak (${m.rssBeforeMB} MB before, ${m.megabytes} MB sent)`, '< 256 MB', target(m.rssPeakMB < 256)]);
+  rows.push([
+    `RSS streaming ${m.sessions} sessions`,
+    `${m.rssPeakMB} MB peak (${m.rssBeforeMB} MB before, ${m.megabytes} MB sent)`,
+    '< 256 MB',
+    target(m.rssPeakMB < 256),
+  ]);
   rows.push([`TTFB, 90 days of ${m.sessions} sessions`, `${m.ttfbMs} ms`, '< 100 ms', target(m.ttfbMs < 100)]);
   for (const w of r.sqliteWrites) {
-    rows.push([`${w.title} (SQLite, c=${w.connections})`, `${w.requestsPerSecond} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`, w.title === 'create session' ? '≥ 1,000 req/s, p99 < 50 ms' : '', w.title === 'create session' ? target(w.requestsPerSecond >= 1000 && w.p99Ms < 50) : '']);
+    rows.push([
+      `${w.title} (SQLite, c=${w.connections})`,
+      `${w.requestsPerSecond} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`,
+      w.title === 'create session' ? '≥ 1,000 req/s, p99 < 50 ms' : '',
+      w.title === 'create session' ? target(w.requestsPerSecond >= 1000 && w.p99Ms < 50) : '',
+    ]);
   }
   if (r.postgresExport) {
     const p = r.postgresExport;
-    rows.push([`PostgreSQL export, ${p.sessions} sessions`, `${p.exportMBps} MB/s (${p.megabytes} MB in ${p.wallSeconds} s, TTFB ${p.ttfbMs} ms)`, '', '']);
+    rows.push([
+      `PostgreSQL export, ${p.sessions} sessions`,
+      `${p.exportMBps} MB/s (${p.megabytes} MB in ${p.wallSeconds} s, TTFB ${p.ttfbMs} ms)`,
+      '',
+      '',
+    ]);
     rows.push(['Drizzle peer on PostgreSQL', `${r.postgresPeer.peerMBps} MB/s`, '', '']);
     rows.push(['PostgreSQL export / peer', `${r.postgresPeer.oursToPeer}`, '≥ 5', target(r.postgresPeer.oursToPeer >= 5)]);
   } else {
@@ -476,8 +561,19 @@ function printTable(r: Record<string, any>) {
   if (r.client) rows.push(...clientRows(r.client as ClientBenchResult));
   const sync = r.sync;
   if (sync?.full) {
-    if (typeof sync.feed === 'object') rows.push([`change feed, ${sync.feed.sessions} sessions`, `${sync.feed.sessionsPerSecond} sessions/s (${sync.feed.pages} pages in ${sync.feed.seconds} s)`, '', '']);
-    rows.push([`full sync of ${sync.sessions} sessions into PostgreSQL (${sync.mode})`, `${sync.full.seconds} s (${sync.full.sessionsPerSecond} sessions/s)`, '< 60 s for 100,000 (pro rata)', target(sync.full.seconds < (60 * sync.sessions) / 100_000)]);
+    if (typeof sync.feed === 'object')
+      rows.push([
+        `change feed, ${sync.feed.sessions} sessions`,
+        `${sync.feed.sessionsPerSecond} sessions/s (${sync.feed.pages} pages in ${sync.feed.seconds} s)`,
+        '',
+        '',
+      ]);
+    rows.push([
+      `full sync of ${sync.sessions} sessions into PostgreSQL (${sync.mode})`,
+      `${sync.full.seconds} s (${sync.full.sessionsPerSecond} sessions/s)`,
+      '< 60 s for 100,000 (pro rata)',
+      target(sync.full.seconds < (60 * sync.sessions) / 100_000),
+    ]);
     rows.push(['incremental sync, 100 changes', `${sync.incremental.seconds} s`, '< 1 s', target(sync.incremental.seconds < 1)]);
   } else if (sync) {
     rows.push(['sync', String(sync.skipped), '', '']);

@@ -40,7 +40,10 @@ function startTicks(pid: number): string {
 }
 
 function rssMb(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
@@ -61,7 +64,12 @@ async function main(): Promise<void> {
   await store.createUser(org.orgId, { id: agentId, email: 'agent@soak.test', name: 'Soak Agent', role: 'agent' }, now);
   await store.close();
 
-  const unlimited = { RATE_LIMIT_API_PER_SECOND: '1000000', RATE_LIMIT_API_PER_MINUTE: '100000000', RATE_LIMIT_EXPORT_PER_SECOND: '1000000', RATE_LIMIT_EXPORT_PER_MINUTE: '100000000' };
+  const unlimited = {
+    RATE_LIMIT_API_PER_SECOND: '1000000',
+    RATE_LIMIT_API_PER_MINUTE: '100000000',
+    RATE_LIMIT_EXPORT_PER_SECOND: '1000000',
+    RATE_LIMIT_EXPORT_PER_MINUTE: '100000000',
+  };
   const server = await npmStart(ROOT, { DATABASE_URL: file, ...unlimited }, 60_000);
   const pid = server.pid;
   const runtime = await runtimeOf(pid);
@@ -103,7 +111,13 @@ async function main(): Promise<void> {
     } else {
       const target = created[n % created.length]!;
       if (kind === 1) await call(org.token, 'PATCH', `/api/v1/coaching/sessions/${target}`, { coachNotes: `note ${n}` });
-      else if (kind === 2) await call(org.token, 'POST', '/api/v1/coaching/points', { coachingFormIds: [target], type: 'strength', classification: 'qa', subject: `point ${n}` });
+      else if (kind === 2)
+        await call(org.token, 'POST', '/api/v1/coaching/points', {
+          coachingFormIds: [target],
+          type: 'strength',
+          classification: 'qa',
+          subject: `point ${n}`,
+        });
       else if (kind === 3) await call(org.token, 'POST', '/api/v1/coaching/todos', { coachingFormIds: [target], title: `todo ${n}` });
       else await call(org.token, 'POST', `/api/v1/coaching/sessions/${target}/share`);
     }
@@ -112,9 +126,14 @@ async function main(): Promise<void> {
   }
 
   async function exportOnce(n: number): Promise<void> {
-    const body = n % 2 === 0
-      ? { startDate: SOAK_DAY, endDate: SOAK_DAY, timeAxis: 'meetingDate' }
-      : { startDate: new Date(now - 89 * 86_400_000).toISOString().slice(0, 10), endDate: new Date(now).toISOString().slice(0, 10), timeAxis: 'createdAt' };
+    const body =
+      n % 2 === 0
+        ? { startDate: SOAK_DAY, endDate: SOAK_DAY, timeAxis: 'meetingDate' }
+        : {
+            startDate: new Date(now - 89 * 86_400_000).toISOString().slice(0, 10),
+            endDate: new Date(now).toISOString().slice(0, 10),
+            timeAxis: 'createdAt',
+          };
     exportBytes += Buffer.byteLength(await call(org.token, 'POST', '/api/v1/coaching-sessions', body));
     exportsDone += 1;
   }
@@ -142,7 +161,9 @@ async function main(): Promise<void> {
   let exported = -1;
   if (alive) {
     answering = (await fetch(`${server.url}/healthz`).catch(() => null))?.status === 200;
-    const last = JSON.parse(await call(org.token, 'POST', '/api/v1/coaching-sessions', { startDate: SOAK_DAY, endDate: SOAK_DAY, timeAxis: 'meetingDate' })) as unknown[];
+    const last = JSON.parse(
+      await call(org.token, 'POST', '/api/v1/coaching-sessions', { startDate: SOAK_DAY, endDate: SOAK_DAY, timeAxis: 'meetingDate' }),
+    ) as unknown[];
     exported = last.length;
   }
   const rssEnd = alive ? rssMb(pid) : NaN;

@@ -88,7 +88,14 @@ async function timeGroupings(database: DatabaseConfig, sessions: number): Promis
             body = reply.json();
             if (i > 0) runs.push(elapsed); // the first run warms caches and is left out
           }
-          const timing = { window: window.name, counted: body.totals.sessions, groupBy, rows: body.rows.length, medianMs: Number(median(runs).toFixed(1)), minMs: Number(Math.min(...runs).toFixed(1)) };
+          const timing = {
+            window: window.name,
+            counted: body.totals.sessions,
+            groupBy,
+            rows: body.rows.length,
+            medianMs: Number(median(runs).toFixed(1)),
+            minMs: Number(Math.min(...runs).toFixed(1)),
+          };
           timings.push(timing);
           log(`${database.kind}, ${window.name}, ${groupBy}: ${timing.medianMs} ms`);
         }
@@ -129,10 +136,23 @@ export function printStatsTable(result: StatsBenchResult): void {
   const cell = (t: StatsTiming | undefined) => (t ? `${t.medianMs} ms (min ${t.minMs})` : String(result.postgres));
   const met = (t: StatsTiming | undefined) => (t && judged(t) ? (t.medianMs < TARGET_MS ? 'met' : 'NOT met') : '');
   const rows = result.sqlite.map((t) => {
-    const p = typeof result.postgres === 'string' ? undefined : result.postgres.find((q) => q.window === t.window && q.groupBy === t.groupBy);
-    return [`${t.window} (${t.counted.toLocaleString('en')} sessions), groupBy=${t.groupBy} (${t.rows} rows)`, cell(t), met(t), cell(p), met(p)];
+    const p =
+      typeof result.postgres === 'string' ? undefined : result.postgres.find((q) => q.window === t.window && q.groupBy === t.groupBy);
+    return [
+      `${t.window} (${t.counted.toLocaleString('en')} sessions), groupBy=${t.groupBy} (${t.rows} rows)`,
+      cell(t),
+      met(t),
+      cell(p),
+      met(p),
+    ];
   });
-  const header = [`stats over ${result.sessions.toLocaleString('en')} sessions`, 'SQLite', `< ${TARGET_MS} ms`, 'PostgreSQL', `< ${TARGET_MS} ms`];
+  const header = [
+    `stats over ${result.sessions.toLocaleString('en')} sessions`,
+    'SQLite',
+    `< ${TARGET_MS} ms`,
+    'PostgreSQL',
+    `< ${TARGET_MS} ms`,
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(header));

@@ -59,7 +59,15 @@ export async function syncBench(sessions: number) {
     try {
       log('following the change feed');
       const feed = await feedThroughput(server.url, org.token);
-      const options: SyncOptions = { url: server.url, token: org.token, from: '2024-01-01', lookbackDays: 30, pageSize: 1000, now: () => END, client: UNLIMITED };
+      const options: SyncOptions = {
+        url: server.url,
+        token: org.token,
+        from: '2024-01-01',
+        lookbackDays: 30,
+        pageSize: 1000,
+        now: () => END,
+        client: UNLIMITED,
+      };
       log('full sync into PostgreSQL');
       let started = performance.now();
       const full = await syncOnce(mirror, options);
@@ -68,8 +76,12 @@ export async function syncBench(sessions: number) {
       log('100 edits, then an incremental sync');
       // Sessions created in the last weeks, so that the export fallback (when there is no feed) sees
       // the edits within its lookback too.
-      const recent = (row: Record<string, unknown>) => new Date(String(row.createdAt instanceof Date ? row.createdAt.toISOString() : row.createdAt)).getTime() > END - 20 * 86_400_000;
-      const ids = (await mirror.rows('sessions')).filter((row) => !row.isDeleted && recent(row)).slice(0, 100).map((row) => String(row._id));
+      const recent = (row: Record<string, unknown>) =>
+        new Date(String(row.createdAt instanceof Date ? row.createdAt.toISOString() : row.createdAt)).getTime() > END - 20 * 86_400_000;
+      const ids = (await mirror.rows('sessions'))
+        .filter((row) => !row.isDeleted && recent(row))
+        .slice(0, 100)
+        .map((row) => String(row._id));
       for (const id of ids) {
         const reply = await fetch(`${server.url}/api/v1/coaching/sessions/${id}`, {
           method: 'PATCH',
@@ -85,8 +97,18 @@ export async function syncBench(sessions: number) {
         sessions,
         mode: full.mode,
         feed: feed ?? 'absent (404): the sync used the export fallback',
-        full: { seconds: Number(fullSeconds.toFixed(2)), sessionsPerSecond: Math.round(full.written / fullSeconds), pages: full.pages, written: full.written },
-        incremental: { seconds: Number(incrementalSeconds.toFixed(3)), written: incremental.written, received: incremental.sessions, pages: incremental.pages },
+        full: {
+          seconds: Number(fullSeconds.toFixed(2)),
+          sessionsPerSecond: Math.round(full.written / fullSeconds),
+          pages: full.pages,
+          written: full.written,
+        },
+        incremental: {
+          seconds: Number(incrementalSeconds.toFixed(3)),
+          written: incremental.written,
+          received: incremental.sessions,
+          pages: incremental.pages,
+        },
       };
     } finally {
       await mirror.close();
@@ -103,7 +125,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const result = await syncBench(sessions);
   console.log(JSON.stringify(result, null, 2));
   if ('full' in result && result.full && typeof result.incremental === 'object') {
-    console.log(`| full sync of ${sessions.toLocaleString('en')} sessions into PostgreSQL (${result.mode}) | ${result.full.seconds} s | target < 60 s (at 100,000) |`);
+    console.log(
+      `| full sync of ${sessions.toLocaleString('en')} sessions into PostgreSQL (${result.mode}) | ${result.full.seconds} s | target < 60 s (at 100,000) |`,
+    );
     console.log(`| incremental sync after 100 edits | ${result.incremental.seconds} s | target < 1 s |`);
   }
 }

@@ -76,7 +76,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installGuard(app, { ...deps, metrics: app.metrics });
   await installOpenApi(app);
   healthRoutes(app, deps);
-  await exportRoutes(app, { store: deps.store, clock: deps.clock, exportConcurrency: deps.config.exportConcurrency, exportStallTimeoutMs: deps.config.exportStallTimeoutMs });
+  await exportRoutes(app, {
+    store: deps.store,
+    clock: deps.clock,
+    exportConcurrency: deps.config.exportConcurrency,
+    exportStallTimeoutMs: deps.config.exportStallTimeoutMs,
+  });
   importRoutes(app, deps);
   accountRoutes(app, deps);
   authRoutes(app, deps);

@@ -11,9 +11,7 @@ export interface HourLimits extends BucketLimits {
   perHour?: number;
 }
 
-export type DatabaseConfig =
-  | { kind: 'sqlite'; file: string; synchronous?: 'NORMAL' | 'FULL' }
-  | { kind: 'postgres'; url: string };
+export type DatabaseConfig = { kind: 'sqlite'; file: string; synchronous?: 'NORMAL' | 'FULL' } | { kind: 'postgres'; url: string };
 
 export interface Config {
   port: number;

@@ -20,7 +20,10 @@ for (const backend of await storeBackends()) {
     after(() => server.close());
 
     it('creates a user with a one-time invite link that sets a password and signs in', async () => {
-      const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'New.Person@Example.test', name: 'New Person', role: 'coach' } });
+      const created = await server.request('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 'New.Person@Example.test', name: 'New Person', role: 'coach' },
+      });
       assert.equal(created.status, 201, created.text);
       assert.equal(created.json.email, 'new.person@example.test');
       assert.equal(created.json.active, true);
@@ -56,21 +59,30 @@ for (const backend of await storeBackends()) {
     });
 
     it('lets an invite link expire after 7 days, and a newer link replace an older one', async () => {
-      const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'late@example.test', name: 'Late', role: 'agent' } });
+      const created = await server.request('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 'late@example.test', name: 'Late', role: 'agent' },
+      });
       const first = inviteSecret(created.json.inviteUrl);
       server.clock.advance(7 * DAY - 1);
       assert.equal((await server.request('GET', `/api/v1/auth/invites/${first}`)).status, 200, 'still good a millisecond before 7 days');
       server.clock.advance(1);
       assert.equal((await server.request('POST', `/api/v1/auth/invites/${first}`, { body: { password: PASSWORD } })).status, 404);
 
-      await server.store.applyImport(admin.orgId, { users: [{ id: 'imported-1', name: 'Imported', role: 'agent' }], templates: [], sessions: [], points: [], todos: [] }, server.clock.now());
+      await server.store.applyImport(
+        admin.orgId,
+        { users: [{ id: 'imported-1', name: 'Imported', role: 'agent' }], templates: [], sessions: [], points: [], todos: [] },
+        server.clock.now(),
+      );
       const noEmail = await server.request('POST', '/api/v1/users/imported-1/invite', { token: admin.token });
       assert.equal(noEmail.status, 409);
       assert.match(noEmail.json.error, /no email/);
       const reissued = await server.request('POST', `/api/v1/users/${created.json.id}/invite`, { token: admin.token });
       assert.equal(reissued.status, 200, reissued.text);
       const second = inviteSecret(reissued.json.inviteUrl);
-      const third = inviteSecret((await server.request('POST', `/api/v1/users/${created.json.id}/invite`, { token: admin.token })).json.inviteUrl);
+      const third = inviteSecret(
+        (await server.request('POST', `/api/v1/users/${created.json.id}/invite`, { token: admin.token })).json.inviteUrl,
+      );
       assert.equal((await server.request('GET', `/api/v1/auth/invites/${second}`)).status, 404, 'the newer link voids the older');
       assert.equal((await server.request('POST', `/api/v1/auth/invites/${third}`, { body: { password: PASSWORD } })).status, 200);
     });
@@ -78,9 +90,15 @@ for (const backend of await storeBackends()) {
     it('resets a password through a new link: the old password and the other sessions end', async () => {
       const person = await userWithPassword(server, admin.token, 'coach');
       const link = await server.request('POST', `/api/v1/users/${person.userId}/invite`, { token: admin.token });
-      const reset = await server.request('POST', `/api/v1/auth/invites/${inviteSecret(link.json.inviteUrl)}`, { body: { password: 'a brand new password' } });
+      const reset = await server.request('POST', `/api/v1/auth/invites/${inviteSecret(link.json.inviteUrl)}`, {
+        body: { password: 'a brand new password' },
+      });
       assert.equal(reset.status, 200);
-      assert.equal((await asBrowser(server, person.session)('GET', '/api/v1/auth/me')).status, 401, 'the session from before the reset ended');
+      assert.equal(
+        (await asBrowser(server, person.session)('GET', '/api/v1/auth/me')).status,
+        401,
+        'the session from before the reset ended',
+      );
       assert.equal((await asBrowser(server, sessionOf(reset))('GET', '/api/v1/auth/me')).status, 200);
       assert.deepEqual((await signIn(server, person.email, PASSWORD)).json, REFUSED);
       server.clock.advance(61_000);
@@ -92,7 +110,9 @@ for (const backend of await storeBackends()) {
       const email = 'twice@example.test';
       const links = [];
       for (const token of [admin.token, other.token]) {
-        links.push((await server.request('POST', '/api/v1/users', { token, body: { email, name: 'Twice', role: 'coach' } })).json.inviteUrl);
+        links.push(
+          (await server.request('POST', '/api/v1/users', { token, body: { email, name: 'Twice', role: 'coach' } })).json.inviteUrl,
+        );
       }
       await server.request('POST', `/api/v1/auth/invites/${inviteSecret(links[0])}`, { body: { password: 'password in the first' } });
       await server.request('POST', `/api/v1/auth/invites/${inviteSecret(links[1])}`, { body: { password: 'password in the second' } });
@@ -105,7 +125,10 @@ for (const backend of await storeBackends()) {
     });
 
     it('stores neither passwords nor link secrets in clear', async () => {
-      const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'hash@example.test', name: 'Hash', role: 'agent' } });
+      const created = await server.request('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 'hash@example.test', name: 'Hash', role: 'agent' },
+      });
       const secret = inviteSecret(created.json.inviteUrl);
       const accepted = await server.request('POST', `/api/v1/auth/invites/${secret}`, { body: { password: 'a very secret phrase' } });
       const cookieValue = sessionOf(accepted).cookie.split('=')[1]!;
@@ -169,10 +192,26 @@ for (const backend of await storeBackends()) {
       const crossSite = await browser('POST', '/api/v1/coaching-templates', body, { origin: 'https://evil.example' });
       assert.equal(crossSite.status, 403);
       assert.match(crossSite.json.error, /another site/);
-      assert.equal((await browser('POST', '/api/v1/coaching-templates', body, { origin: server.url })).status, 201, 'the own origin passes');
-      assert.equal((await browser('POST', '/api/v1/coaching-templates', body)).status, 201, 'no Origin (not a browser form) passes with the token');
-      assert.equal((await browser('GET', '/api/v1/coaching-templates', undefined, { origin: 'https://evil.example' })).status, 200, 'reads change nothing');
-      const withApiToken = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body, headers: { origin: 'https://evil.example' } });
+      assert.equal(
+        (await browser('POST', '/api/v1/coaching-templates', body, { origin: server.url })).status,
+        201,
+        'the own origin passes',
+      );
+      assert.equal(
+        (await browser('POST', '/api/v1/coaching-templates', body)).status,
+        201,
+        'no Origin (not a browser form) passes with the token',
+      );
+      assert.equal(
+        (await browser('GET', '/api/v1/coaching-templates', undefined, { origin: 'https://evil.example' })).status,
+        200,
+        'reads change nothing',
+      );
+      const withApiToken = await server.request('POST', '/api/v1/coaching-templates', {
+        token: admin.token,
+        body,
+        headers: { origin: 'https://evil.example' },
+      });
       assert.equal(withApiToken.status, 201, 'apiToken requests are unchanged');
       const crossSiteSignIn = await signIn(server, 'x@example.test', PASSWORD, { origin: 'https://evil.example' });
       assert.equal(crossSiteSignIn.status, 403, 'another site cannot sign someone in');
@@ -212,19 +251,30 @@ for (const backend of await storeBackends()) {
     it('signs out: 204, the cookie cleared, and the old cookie refused', async () => {
       const { session } = await userWithPassword(server, admin.token, 'coach');
       const browser = asBrowser(server, session);
-      assert.equal((await server.request('POST', '/api/v1/auth/sign-out', { headers: { cookie: session.cookie } })).status, 403, 'sign-out needs the CSRF token too');
+      assert.equal(
+        (await server.request('POST', '/api/v1/auth/sign-out', { headers: { cookie: session.cookie } })).status,
+        403,
+        'sign-out needs the CSRF token too',
+      );
       const out = await browser('POST', '/api/v1/auth/sign-out');
       assert.equal(out.status, 204);
       assert.match(sessionSetCookie(out)!, /coachport_session=;.*Expires=Thu, 01 Jan 1970/);
       assert.equal((await browser('GET', '/api/v1/auth/me')).status, 401);
-      assert.equal((await server.request('POST', '/api/v1/auth/sign-out', { token: admin.token })).status, 400, 'a token has no browser session to end');
+      assert.equal(
+        (await server.request('POST', '/api/v1/auth/sign-out', { token: admin.token })).status,
+        400,
+        'a token has no browser session to end',
+      );
     });
 
-    it('deactivation makes the user\'s tokens and cookies fail at once; reactivation restores the tokens', async () => {
+    it("deactivation makes the user's tokens and cookies fail at once; reactivation restores the tokens", async () => {
       const coach = await userWithPassword(server, admin.token, 'coach');
       const token = (await asBrowser(server, coach.session)('POST', '/api/v1/tokens', {})).json.token as string;
       const agent = await server.addUser(admin.orgId, 'agent');
-      const held = await server.request('POST', '/api/v1/coaching/sessions', { token, body: { coachingFormName: 'Kept', agentId: agent.userId } });
+      const held = await server.request('POST', '/api/v1/coaching/sessions', {
+        token,
+        body: { coachingFormName: 'Kept', agentId: agent.userId },
+      });
       assert.equal(held.status, 201);
       assert.equal((await server.request('GET', '/api/v1/tokens', { token })).status, 200);
       const off = await server.request('PATCH', `/api/v1/users/${coach.userId}`, { token: admin.token, body: { active: false } });
@@ -235,7 +285,11 @@ for (const backend of await storeBackends()) {
       const kept = await server.request('GET', `/api/v1/coaching/sessions/${held.json._id}`, { token: admin.token });
       assert.equal(kept.json.coachId, coach.userId, 'their sessions stay');
       assert.equal(kept.json.activityLog[0].userId, coach.userId, 'and their log entries');
-      assert.equal((await server.request('GET', '/api/v1/auth/me', { token: admin.token })).status, 401, '/me answers for browser sessions only');
+      assert.equal(
+        (await server.request('GET', '/api/v1/auth/me', { token: admin.token })).status,
+        401,
+        '/me answers for browser sessions only',
+      );
       assert.deepEqual((await signIn(server, coach.email, PASSWORD)).json, REFUSED, 'inactive users cannot sign in');
       const link = await server.request('POST', `/api/v1/users/${coach.userId}/invite`, { token: admin.token });
       assert.equal(link.status, 409);
@@ -250,16 +304,32 @@ for (const backend of await storeBackends()) {
       const demote = await server.request('PATCH', `/api/v1/users/${org.userId}`, { token: org.token, body: { role: 'coach' } });
       assert.equal(demote.status, 409);
       assert.match(demote.json.error, /last active admin/);
-      assert.equal((await server.request('PATCH', `/api/v1/users/${org.userId}`, { token: org.token, body: { active: false } })).status, 409);
-      const second = await server.request('POST', '/api/v1/users', { token: org.token, body: { email: 'second@example.test', name: 'Second', role: 'admin' } });
-      const taken = await server.request('PATCH', `/api/v1/users/${second.json.id}`, { token: org.token, body: { email: (await server.store.getUser(org.orgId, org.userId))!.email } });
+      assert.equal(
+        (await server.request('PATCH', `/api/v1/users/${org.userId}`, { token: org.token, body: { active: false } })).status,
+        409,
+      );
+      const second = await server.request('POST', '/api/v1/users', {
+        token: org.token,
+        body: { email: 'second@example.test', name: 'Second', role: 'admin' },
+      });
+      const taken = await server.request('PATCH', `/api/v1/users/${second.json.id}`, {
+        token: org.token,
+        body: { email: (await server.store.getUser(org.orgId, org.userId))!.email },
+      });
       assert.equal(taken.status, 409);
       assert.match(taken.json.error, /already exists/);
-      const renamed = await server.request('PATCH', `/api/v1/users/${second.json.id}`, { token: org.token, body: { name: 'Renamed', role: 'coach' } });
+      const renamed = await server.request('PATCH', `/api/v1/users/${second.json.id}`, {
+        token: org.token,
+        body: { name: 'Renamed', role: 'coach' },
+      });
       assert.deepEqual(renamed.json, { id: second.json.id, email: 'second@example.test', name: 'Renamed', role: 'coach', active: true });
       const promoted = await server.request('PATCH', `/api/v1/users/${second.json.id}`, { token: org.token, body: { role: 'admin' } });
       assert.equal(promoted.status, 200);
-      assert.equal((await server.request('PATCH', `/api/v1/users/${org.userId}`, { token: org.token, body: { active: false } })).status, 200, 'with another admin, the first may go');
+      assert.equal(
+        (await server.request('PATCH', `/api/v1/users/${org.userId}`, { token: org.token, body: { active: false } })).status,
+        200,
+        'with another admin, the first may go',
+      );
       const listed = await server.request('GET', '/api/v1/users', { token: (await server.addUser(org.orgId, 'admin')).token });
       const active = Object.fromEntries(listed.json.map((u: { id: string; active: boolean }) => [u.id, u.active]));
       assert.equal(active[org.userId], false);
@@ -273,7 +343,10 @@ describe('signing in with https and limits', () => {
     const server = await startTestServer({ configure: (c) => ({ ...c, publicUrl: 'https://coach.example.com' }) });
     try {
       const admin = await server.createOrg();
-      const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 's@example.test', name: 'S', role: 'coach' } });
+      const created = await server.request('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 's@example.test', name: 'S', role: 'coach' },
+      });
       assert.match(created.json.inviteUrl, /^https:\/\/coach\.example\.com\/invite\//);
       const accepted = await server.request('POST', `/api/v1/auth/invites/${inviteSecret(created.json.inviteUrl)}`, {
         body: { password: PASSWORD },
@@ -281,7 +354,12 @@ describe('signing in with https and limits', () => {
       });
       assert.equal(accepted.status, 200);
       assert.match(sessionSetCookie(accepted)!, /; Secure/);
-      const write = await asBrowser(server, sessionOf(accepted))('POST', '/api/v1/coaching-templates', { name: 'T' }, { origin: 'https://coach.example.com' });
+      const write = await asBrowser(server, sessionOf(accepted))(
+        'POST',
+        '/api/v1/coaching-templates',
+        { name: 'T' },
+        { origin: 'https://coach.example.com' },
+      );
       assert.equal(write.status, 201);
     } finally {
       await server.close();
@@ -301,7 +379,7 @@ describe('signing in with https and limits', () => {
       const { email } = await userWithPassword(server, admin.token, 'coach');
       const from = (address: string) => ({ 'x-forwarded-for': address });
       const usual = await signIn(server, email, PASSWORD, from('198.51.100.5'));
-      assert.equal(usual.status, 200, 'the person\'s own address, known from now on');
+      assert.equal(usual.status, 200, "the person's own address, known from now on");
       assert.equal((await signIn(server, email, 'wrong one', from('198.51.100.1'))).status, 401);
       assert.equal((await signIn(server, email, 'wrong two', from('198.51.100.2'))).status, 401);
       assert.equal((await signIn(server, email, PASSWORD, from('198.51.100.3'))).status, 200, 'a right password counts no failure');
@@ -317,7 +395,8 @@ describe('signing in with https and limits', () => {
 
       server.clock.advance(61_000);
       const other = await userWithPassword(server, admin.token, 'agent');
-      for (const guess of ['g1 wrong', 'g2 wrong']) assert.equal((await signIn(server, `a-${guess.slice(0, 2)}@example.test`, guess, from('203.0.113.7'))).status, 401);
+      for (const guess of ['g1 wrong', 'g2 wrong'])
+        assert.equal((await signIn(server, `a-${guess.slice(0, 2)}@example.test`, guess, from('203.0.113.7'))).status, 401);
       assert.equal((await signIn(server, email, 'g3 wrong', from('203.0.113.7'))).status, 401);
       const blocked = await signIn(server, other.email, PASSWORD, from('203.0.113.7'));
       assert.equal(blocked.status, 429, 'three failures from one address block it for every account');

@@ -37,14 +37,23 @@ for (const backend of await storeBackends()) {
       const server = await startTestServer({ backend });
       try {
         const org = await server.createOrg('Tabs');
-        const created = await server.request('POST', '/api/v1/users', { token: org.token, body: { email: 'tabs@example.test', name: 'Tabs', role: 'coach' } });
+        const created = await server.request('POST', '/api/v1/users', {
+          token: org.token,
+          body: { email: 'tabs@example.test', name: 'Tabs', role: 'coach' },
+        });
         const secret = inviteSecret(created.json.inviteUrl);
         const passwords = ['first tab password', 'second tab password', 'third tab password'];
-        const replies = await Promise.all(passwords.map((password) => server.request('POST', `/api/v1/auth/invites/${secret}`, { body: { password } })));
+        const replies = await Promise.all(
+          passwords.map((password) => server.request('POST', `/api/v1/auth/invites/${secret}`, { body: { password } })),
+        );
         assert.deepEqual(replies.map((r) => r.status).sort(), [200, 404, 404]);
         const winner = passwords[replies.findIndex((r) => r.status === 200)]!;
         server.clock.advance(61_000);
-        assert.equal((await signIn(server, 'tabs@example.test', winner)).status, 200, 'the password set is the one whose request succeeded');
+        assert.equal(
+          (await signIn(server, 'tabs@example.test', winner)).status,
+          200,
+          'the password set is the one whose request succeeded',
+        );
       } finally {
         await server.close();
       }
@@ -60,7 +69,9 @@ for (const kind of ['memory', 'redis'] as const) {
       const clock = new ManualClock(Date.now());
       const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
       const limiter =
-        kind === 'memory' ? new MemoryRateLimiter(clock) : new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('warn', sink));
+        kind === 'memory'
+          ? new MemoryRateLimiter(clock)
+          : new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('warn', sink));
       if (limiter instanceof RedisRateLimiter) await limiter.connect();
       const server = await startTestServer({
         clock,
@@ -76,9 +87,19 @@ for (const kind of ['memory', 'redis'] as const) {
         const statuses = replies.map((r) => r.status);
         assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
         assert.equal(statuses.filter((s) => s === 429).length, 15);
-        const failures = await server.store.readAudit(org.orgId, { fromMs: null, toMs: null, action: 'sign_in_failed', after: null, limit: 100 });
+        const failures = await server.store.readAudit(org.orgId, {
+          fromMs: null,
+          toMs: null,
+          action: 'sign_in_failed',
+          after: null,
+          limit: 100,
+        });
         assert.equal(failures.length, 5, 'only the admitted guesses were checked');
-        assert.equal((await signIn(server, email, PASSWORD, { 'x-forwarded-for': '203.0.113.1' })).status, 429, 'the right password waits too');
+        assert.equal(
+          (await signIn(server, email, PASSWORD, { 'x-forwarded-for': '203.0.113.1' })).status,
+          429,
+          'the right password waits too',
+        );
       } finally {
         await server.close();
       }

@@ -83,13 +83,25 @@ for (const backend of await storeBackends()) {
       it('gives the agent no IP address and nothing deleted, while the coach and the admin still see them', async () => {
         const seenByAgent = await read(sessionId, agent.token);
         assert.ok(seenByAgent.activityLog.length >= 6);
-        assert.ok(seenByAgent.activityLog.every((entry) => entry.ipAddress === null), JSON.stringify(seenByAgent.activityLog));
-        assert.deepEqual(seenByAgent.coachingPoints.map((p) => p._id), [kept.point]);
-        assert.deepEqual(seenByAgent.todos.map((t) => t._id), [kept.todo]);
+        assert.ok(
+          seenByAgent.activityLog.every((entry) => entry.ipAddress === null),
+          JSON.stringify(seenByAgent.activityLog),
+        );
+        assert.deepEqual(
+          seenByAgent.coachingPoints.map((p) => p._id),
+          [kept.point],
+        );
+        assert.deepEqual(
+          seenByAgent.todos.map((t) => t._id),
+          [kept.todo],
+        );
 
         for (const token of [coach.token, admin.token]) {
           const full = await read(sessionId, token);
-          assert.ok(full.activityLog.every((entry) => entry.ipAddress === '127.0.0.1'), JSON.stringify(full.activityLog));
+          assert.ok(
+            full.activityLog.every((entry) => entry.ipAddress === '127.0.0.1'),
+            JSON.stringify(full.activityLog),
+          );
           // Made at the same instant, so ordered by their random ids.
           const flags = (items: Array<{ _id: string; isDeleted: boolean }>) =>
             Object.fromEntries(items.map((item) => [item._id, item.isDeleted]));
@@ -101,15 +113,21 @@ for (const backend of await storeBackends()) {
         }
       });
 
-      it('answers the agent\'s own writes (notes, confirming) in the agent\'s view too', async () => {
+      it("answers the agent's own writes (notes, confirming) in the agent's view too", async () => {
         const noted = await call('PATCH', `/api/v1/coaching/sessions/${sessionId}`, agent.token, { agentNotes: 'Seen.' });
         assert.equal(noted.status, 200, noted.text);
         const confirmed = await call('POST', `/api/v1/coaching/sessions/${sessionId}/confirm`, agent.token);
         assert.equal(confirmed.status, 200, confirmed.text);
         for (const answer of [noted.json as Doc, confirmed.json as Doc]) {
           assert.ok(answer.activityLog.every((entry) => entry.ipAddress === null));
-          assert.deepEqual(answer.coachingPoints.map((p) => p._id), [kept.point]);
-          assert.deepEqual(answer.todos.map((t) => t._id), [kept.todo]);
+          assert.deepEqual(
+            answer.coachingPoints.map((p) => p._id),
+            [kept.point],
+          );
+          assert.deepEqual(
+            answer.todos.map((t) => t._id),
+            [kept.todo],
+          );
         }
         assert.equal((await read(sessionId, coach.token)).activityLog.at(-1)!.ipAddress, '127.0.0.1', 'the address is still stored');
       });
@@ -169,7 +187,7 @@ for (const backend of await storeBackends()) {
         }
       });
 
-      it('counts neither a deleted point\'s notes nor notes cleared by the same write', async () => {
+      it("counts neither a deleted point's notes nor notes cleared by the same write", async () => {
         const id = await newSession('Cleared first');
         const point = await addPoint(id, 'Will go');
         await share(id);
@@ -182,7 +200,7 @@ for (const backend of await storeBackends()) {
       });
     });
 
-    describe('a to-do\'s link', () => {
+    describe("a to-do's link", () => {
       const bad = [
         'javascript:alert(1)',
         ' JavaScript:alert(1)',

@@ -46,7 +46,7 @@ for (const kind of await testLimiters()) {
       assert.equal(sameUserOtherToken.status, 201, sameUserOtherToken.text);
       const viaSecondToken = () => server.request('GET', '/api/v1/coaching-templates', { token: sameUserOtherToken.json.token });
       assert.equal((await viaSecondToken()).headers.get('ratelimit-remaining'), '0');
-      assert.equal((await viaSecondToken()).status, 429, 'a user\'s tokens share the user\'s bucket');
+      assert.equal((await viaSecondToken()).status, 429, "a user's tokens share the user's bucket");
     });
 
     it('keeps the export and the change feed per organization', async () => {

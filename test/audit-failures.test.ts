@@ -84,7 +84,7 @@ for (const backend of await storeBackends()) {
       assert.ok(server.logs.some((l) => l.includes('"auditAction":"changes_read"') && !l.includes(page.json.cursor)));
     });
 
-    it('leaves a template\'s name as it was when the rename\'s entry cannot be written (one transaction)', async () => {
+    it("leaves a template's name as it was when the rename's entry cannot be written (one transaction)", async () => {
       const made = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Before' } });
       assert.equal(made.status, 201, made.text);
       const rename = { token: admin.token, body: { name: 'After' } };

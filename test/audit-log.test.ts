@@ -43,7 +43,10 @@ for (const backend of await storeBackends()) {
       secrets.push(admin.token);
 
       // Every audited action, through the API, from one address.
-      const created = await call('POST', '/api/v1/users', { token: admin.token, body: { email: 'coach@audit.test', name: 'Cal Coach', role: 'coach' } });
+      const created = await call('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 'coach@audit.test', name: 'Cal Coach', role: 'coach' },
+      });
       const secret = inviteSecret(created.json.inviteUrl);
       secrets.push(secret);
       const accepted = await call('POST', `/api/v1/auth/invites/${secret}`, { body: { password: PASSWORD } });
@@ -53,18 +56,33 @@ for (const backend of await storeBackends()) {
       const again = sessionOf(await signIn(server, 'coach@audit.test', PASSWORD, { 'x-forwarded-for': IP }));
       secrets.push(again.cookie.split('=')[1]!);
       assert.equal((await asBrowser(server, again)('POST', '/api/v1/auth/sign-out', undefined, { 'x-forwarded-for': IP })).status, 204);
-      const template = await asBrowser(server, browser)('POST', '/api/v1/coaching-templates', { name: 'Audited template' }, { 'x-forwarded-for': IP });
+      const template = await asBrowser(server, browser)(
+        'POST',
+        '/api/v1/coaching-templates',
+        { name: 'Audited template' },
+        { 'x-forwarded-for': IP },
+      );
       assert.equal(template.status, 201);
       const token = await call('POST', '/api/v1/tokens', { token: admin.token, body: { userId: created.json.id } });
       secrets.push(token.json.token);
       assert.equal((await call('DELETE', `/api/v1/tokens/${token.json.id}`, { token: admin.token })).status, 200);
-      assert.equal((await call('PATCH', `/api/v1/users/${created.json.id}`, { token: admin.token, body: { name: 'Cal Renamed', role: 'admin' } })).status, 200);
+      assert.equal(
+        (await call('PATCH', `/api/v1/users/${created.json.id}`, { token: admin.token, body: { name: 'Cal Renamed', role: 'admin' } }))
+          .status,
+        200,
+      );
       assert.equal((await call('PATCH', `/api/v1/users/${created.json.id}`, { token: admin.token, body: { active: false } })).status, 200);
       const agent = await server.addUser(admin.orgId, 'agent');
       secrets.push(agent.token);
-      const made = await call('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: 'S', agentId: agent.userId, coachNotes: NOTE, agentNotes: NOTE } });
+      const made = await call('POST', '/api/v1/coaching/sessions', {
+        token: admin.token,
+        body: { coachingFormName: 'S', agentId: agent.userId, coachNotes: NOTE, agentNotes: NOTE },
+      });
       assert.equal(made.status, 201);
-      const docs = [session({ coachNotes: NOTE, agentNotes: NOTE, createdAt: '2024-03-01T08:00:00.000Z' }), session({ createdAt: '2024-03-01T09:00:00.000Z' })];
+      const docs = [
+        session({ coachNotes: NOTE, agentNotes: NOTE, createdAt: '2024-03-01T08:00:00.000Z' }),
+        session({ createdAt: '2024-03-01T09:00:00.000Z' }),
+      ];
       assert.equal((await call('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);
       templateId = template.json.id;
       const mapping = await call('PUT', '/api/v1/identity/role-mapping', { token: admin.token, body: { coach: ['Coaches'] } });
@@ -79,7 +97,10 @@ for (const backend of await storeBackends()) {
       assert.equal(feed.json.sessions.length, 3);
       secrets.push(feed.json.cursor);
       server.clock.advance(DAY);
-      const exported = await call('POST', '/api/v1/coaching-sessions', { token: admin.token, body: { startDate: '2024-03-01', endDate: '2024-03-01', timeAxis: 'createdAt' } });
+      const exported = await call('POST', '/api/v1/coaching-sessions', {
+        token: admin.token,
+        body: { startDate: '2024-03-01', endDate: '2024-03-01', timeAxis: 'createdAt' },
+      });
       assert.equal(exported.status, 200);
       assert.equal(exported.json.length, 3);
     });
@@ -89,7 +110,9 @@ for (const backend of await storeBackends()) {
       const log = await entries();
       const byAction = (action: string) => log.filter((e) => e.action === action);
       for (const action of AUDIT_ACTIONS) assert.ok(byAction(action).length > 0, `an entry for ${action}`);
-      const coachId = byAction('user_created').find((e) => e.actorUserId === admin.userId)!.target.replace('user:', '');
+      const coachId = byAction('user_created')
+        .find((e) => e.actorUserId === admin.userId)!
+        .target.replace('user:', '');
       const checks: Array<[string, string | null, string | null]> = [
         ['user_created', admin.userId, `user:${coachId}`],
         ['invite_created', admin.userId, `user:${coachId}`],
@@ -131,7 +154,7 @@ for (const backend of await storeBackends()) {
       assert.equal(new Set(log.map((e) => e.id)).size, log.length);
     });
 
-    it('is offered by the console\'s audit page filter, action for action', () => {
+    it("is offered by the console's audit page filter, action for action", () => {
       const page = fs.readFileSync(path.join(ROOT, 'web/src/pages/audit.tsx'), 'utf8');
       const imported = /^import \{ AUDIT_ACTIONS \} from '\.\.\/\.\.\/\.\.\/src\/audit\/actions\.js';$/m;
       assert.match(page, imported, 'the page imports the list the server records');
@@ -140,7 +163,9 @@ for (const backend of await storeBackends()) {
     });
 
     it('never holds a password, token, link secret, cookie or note (the whole table scanned)', async () => {
-      const dump = JSON.stringify(await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: null, after: null, limit: 100_000 }));
+      const dump = JSON.stringify(
+        await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: null, after: null, limit: 100_000 }),
+      );
       assert.ok(dump.length > 2000);
       for (const secret of secrets) assert.ok(!dump.includes(secret), `the audit table holds a secret (${secret.slice(0, 6)}…)`);
     });
@@ -148,16 +173,31 @@ for (const backend of await storeBackends()) {
     it('filters by action and by UTC day, pages by cursor, and is for admins only', async () => {
       const all = await entries();
       const signIns = await entries('&action=sign_in');
-      assert.deepEqual(signIns, all.filter((e) => e.action === 'sign_in'));
+      assert.deepEqual(
+        signIns,
+        all.filter((e) => e.action === 'sign_in'),
+      );
       const today = all.at(-1)!.timestamp.slice(0, 10);
       const lastDay = await entries(`&from=${today}&to=${today}`);
-      assert.deepEqual(lastDay.map((e) => e.action), ['export']);
+      assert.deepEqual(
+        lastDay.map((e) => e.action),
+        ['export'],
+      );
       const before = await entries(`&to=${all[0]!.timestamp.slice(0, 10)}`);
       assert.equal(before.length, all.length - 1);
       const first = await call('GET', '/api/v1/audit-log?limit=2', { token: admin.token });
       assert.equal(first.json.hasMore, true);
       assert.deepEqual(Object.keys(first.json).sort(), ['cursor', 'entries', 'hasMore']);
-      assert.deepEqual(Object.keys(first.json.entries[0]).sort(), ['action', 'actorEmail', 'actorUserId', 'details', 'id', 'ipAddress', 'target', 'timestamp']);
+      assert.deepEqual(Object.keys(first.json.entries[0]).sort(), [
+        'action',
+        'actorEmail',
+        'actorUserId',
+        'details',
+        'id',
+        'ipAddress',
+        'target',
+        'timestamp',
+      ]);
       const coach = await server.addUser(admin.orgId, 'coach');
       assert.equal((await call('GET', '/api/v1/audit-log', { token: coach.token })).status, 403);
       assert.equal((await call('GET', '/api/v1/audit-log?action=nothing', { token: admin.token })).status, 400);
@@ -166,7 +206,10 @@ for (const backend of await storeBackends()) {
     it('rolls the entry back with a change that fails', async () => {
       const count = async () => (await entries()).length;
       const before = await count();
-      const duplicate = await call('POST', '/api/v1/users', { token: admin.token, body: { email: 'coach@audit.test', name: 'Twin', role: 'agent' } });
+      const duplicate = await call('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 'coach@audit.test', name: 'Twin', role: 'agent' },
+      });
       assert.equal(duplicate.status, 409);
       await assert.rejects(
         server.store.accounts(admin.orgId, async (tx) => {
@@ -179,7 +222,10 @@ for (const backend of await storeBackends()) {
 
     it('records an export cut short as completed: false', async () => {
       const big = Array.from({ length: 1500 }, (_, i) =>
-        session({ createdAt: `2024-04-01T${String(Math.floor(i / 60) % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00.000Z`, coachNotes: 'x'.repeat(4000) }),
+        session({
+          createdAt: `2024-04-01T${String(Math.floor(i / 60) % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00.000Z`,
+          coachNotes: 'x'.repeat(4000),
+        }),
       );
       assert.equal((await call('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: big })).status, 200);
       const controller = new AbortController();

@@ -59,11 +59,20 @@ describe('coachport backup', () => {
     await store.close();
     process.stdout.write(`# seeded ${SEEDED} sessions in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
-    const server = await startServe({ cwd: dir, env: { DATABASE_URL: source, RATE_LIMIT_API_PER_SECOND: '100000', RATE_LIMIT_API_PER_MINUTE: '1000000' } });
+    const server = await startServe({
+      cwd: dir,
+      env: { DATABASE_URL: source, RATE_LIMIT_API_PER_SECOND: '100000', RATE_LIMIT_API_PER_MINUTE: '1000000' },
+    });
     servers.push(server);
     const call = (method: string, url: string, body?: unknown) =>
-      fetch(server.url + url, { method, headers: { apiToken: org.token, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const agent = (await (await call('POST', '/api/v1/users', { email: 'agent@backup.test', name: 'Load Agent', role: 'agent' })).json()) as { id: string };
+      fetch(server.url + url, {
+        method,
+        headers: { apiToken: org.token, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const agent = (await (
+      await call('POST', '/api/v1/users', { email: 'agent@backup.test', name: 'Load Agent', role: 'agent' })
+    ).json()) as { id: string };
 
     // A steady write load, one session after another, until told to stop.
     let written = 0;
@@ -101,7 +110,9 @@ describe('coachport backup', () => {
     assert.equal(report.backup.file, copy);
     assert.match(backup.stderr, /backup: 100% \([\d,]+ of [\d,]+ pages\)/, 'a progress line on stderr');
     assert.ok(!fs.existsSync(`${copy}-wal`), 'the copy is one self-contained file');
-    process.stdout.write(`# backup: ${(report.backup.bytes / 1_048_576).toFixed(0)} MB in ${report.backup.seconds} s, ${report.backup.restarts} restart(s), ${writtenAfter - writtenBefore} writes during it\n`);
+    process.stdout.write(
+      `# backup: ${(report.backup.bytes / 1_048_576).toFixed(0)} MB in ${report.backup.seconds} s, ${report.backup.restarts} restart(s), ${writtenAfter - writtenBefore} writes during it\n`,
+    );
     assert.ok(writtenAfter > writtenBefore, 'the server was writing while the copy was made');
 
     const live = await openStore({ kind: 'sqlite', file: source });
@@ -120,7 +131,10 @@ describe('coachport backup', () => {
         assert.equal(doc.activityLog.length, 1, 'the session and its log entry, written together, arrived together');
       }
       // The seeded data, which the load did not touch: the same export, byte for byte.
-      for (const [from, to] of [['2025-10-02', '2025-12-31'], ['2025-01-05', '2025-04-04']] as const) {
+      for (const [from, to] of [
+        ['2025-10-02', '2025-12-31'],
+        ['2025-01-05', '2025-04-04'],
+      ] as const) {
         const window = windowOf(from, to);
         const [a, b] = [await exportDigest(live, org.orgId, window), await exportDigest(copied, org.orgId, window)];
         assert.ok(a.count > SEEDED / 5, `${a.count} sessions in ${from}..${to}`);
@@ -142,7 +156,10 @@ describe('coachport backup', () => {
     assert.equal(reply.status, 200);
     const served = (await reply.json()) as Array<{ coachingFormName: string }>;
     assert.ok(served.length >= writtenBefore && served.length <= writtenAfter);
-    assert.deepEqual(served.map((s) => s.coachingFormName), served.map((_s, i) => `Load ${i}`));
+    assert.deepEqual(
+      served.map((s) => s.coachingFormName),
+      served.map((_s, i) => `Load ${i}`),
+    );
   });
 
   it('refuses on PostgreSQL and names pg_dump, writing nothing', async () => {
@@ -154,7 +171,10 @@ describe('coachport backup', () => {
   });
 
   it('names a missing source instead of creating an empty database', async () => {
-    const result = await runCli(['backup', path.join(dir, 'x.db')], { cwd: dir, env: { DATABASE_URL: path.join(dir, 'absent', 'none.db') } });
+    const result = await runCli(['backup', path.join(dir, 'x.db')], {
+      cwd: dir,
+      env: { DATABASE_URL: path.join(dir, 'absent', 'none.db') },
+    });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /backup failed/);
     assert.ok(!fs.existsSync(path.join(dir, 'absent', 'none.db')));
@@ -165,7 +185,7 @@ describe('coachport backup', () => {
     // check can catch it. FILE holds an earlier good backup, which must survive byte for byte.
     const source = path.join(dir, 'damaged.db');
     const db = new BetterSqlite3(source);
-    db.exec("create table notes(id integer primary key, body text); create index notes_body on notes(body)");
+    db.exec('create table notes(id integer primary key, body text); create index notes_body on notes(body)');
     const insert = db.prepare('insert into notes(body) values (?)');
     db.transaction(() => {
       for (let i = 0; i < 2_000; i++) insert.run(`note ${i} ${'x'.repeat(200)}`);
@@ -182,6 +202,10 @@ describe('coachport backup', () => {
 
     await assert.rejects(backupSqlite(source, target), /quick_check|malformed/);
     assert.ok(fs.readFileSync(target).equals(good), 'FILE still holds the earlier copy');
-    assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('kept.db.partial')), [], 'no partial copy is left');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((name) => name.startsWith('kept.db.partial')),
+      [],
+      'no partial copy is left',
+    );
   });
 });

@@ -14,12 +14,21 @@ describe('browser sessions across two coachport processes on one PostgreSQL', { 
   let servers: ServeProcess[] = [];
   let inviteUrl: string;
 
-  async function call(server: ServeProcess, method: string, path: string, options: { cookie?: string; csrf?: string; body?: unknown } = {}) {
+  async function call(
+    server: ServeProcess,
+    method: string,
+    path: string,
+    options: { cookie?: string; csrf?: string; body?: unknown } = {},
+  ) {
     const headers: Record<string, string> = {};
     if (options.cookie) headers.cookie = options.cookie;
     if (options.csrf) headers['x-csrf-token'] = options.csrf;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
     const text = await response.text();
     return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
   }
@@ -29,7 +38,10 @@ describe('browser sessions across two coachport processes on one PostgreSQL', { 
     cwd = tempDir();
     const env = { DATABASE_URL: (database.config as { url: string }).url, LOG_LEVEL: 'warn' };
     servers = await Promise.all([0, 1].map(() => startServe({ cwd, env })));
-    const created = await runCli(['org', 'create', '--name', 'Two', '--admin-email', 'admin@two.test', '--json'], { cwd, env: { ...env, PUBLIC_URL: servers[0]!.url } });
+    const created = await runCli(['org', 'create', '--name', 'Two', '--admin-email', 'admin@two.test', '--json'], {
+      cwd,
+      env: { ...env, PUBLIC_URL: servers[0]!.url },
+    });
     assert.equal(created.code, 0, created.stderr);
     inviteUrl = JSON.parse(created.stdout).inviteUrl;
   });
@@ -48,7 +60,11 @@ describe('browser sessions across two coachport processes on one PostgreSQL', { 
     assert.equal(accepted.status, 200);
     const cookie = accepted.headers.get('set-cookie')!.split(';')[0]!;
     const csrf = accepted.json.csrfToken as string;
-    assert.equal((await call(b, 'POST', `/api/v1/auth/invites/${secret}`, { body: { password: 'another try, other node' } })).status, 404, 'used on A, used on B');
+    assert.equal(
+      (await call(b, 'POST', `/api/v1/auth/invites/${secret}`, { body: { password: 'another try, other node' } })).status,
+      404,
+      'used on A, used on B',
+    );
 
     const me = await call(b, 'GET', '/api/v1/auth/me', { cookie });
     assert.equal(me.status, 200);
@@ -56,7 +72,9 @@ describe('browser sessions across two coachport processes on one PostgreSQL', { 
     assert.equal(me.json.csrfToken, csrf);
     assert.equal((await call(b, 'POST', '/api/v1/coaching-templates', { cookie, csrf, body: { name: 'Made on B' } })).status, 201);
 
-    const signIn = await call(b, 'POST', '/api/v1/auth/sign-in', { body: { email: 'admin@two.test', password: 'two processes, one session' } });
+    const signIn = await call(b, 'POST', '/api/v1/auth/sign-in', {
+      body: { email: 'admin@two.test', password: 'two processes, one session' },
+    });
     assert.equal(signIn.status, 200);
     const second = signIn.headers.get('set-cookie')!.split(';')[0]!;
     assert.notEqual(second, cookie);

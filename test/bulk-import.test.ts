@@ -25,7 +25,11 @@ describe('a large import into a fresh SQLite database', () => {
   const indexes = () => {
     const db = new BetterSqlite3(file(), { readonly: true });
     try {
-      return db.prepare<[], { name: string; sql: string }>("select name, sql from sqlite_master where type = 'index' and sql is not null order by name").all();
+      return db
+        .prepare<[], { name: string; sql: string }>(
+          "select name, sql from sqlite_master where type = 'index' and sql is not null order by name",
+        )
+        .all();
     } finally {
       db.close();
     }

@@ -70,7 +70,10 @@ describe('the coachport command line beside a running server', () => {
   it('import of a malformed file fails, says where, and writes nothing', async () => {
     const bad = { ...session({ createdAt: '2024-01-08T00:00:00.000Z' }), meetingFormat: 7 };
     const before = await exportWith(server.url, admin.token);
-    fs.writeFileSync(path.join(cwd, 'bad.ndjson'), `${JSON.stringify(session({ createdAt: '2024-01-08T00:00:00.000Z' }))}\n${JSON.stringify(bad)}\n`);
+    fs.writeFileSync(
+      path.join(cwd, 'bad.ndjson'),
+      `${JSON.stringify(session({ createdAt: '2024-01-08T00:00:00.000Z' }))}\n${JSON.stringify(bad)}\n`,
+    );
     const result = await runCli(['import', 'bad.ndjson', '--org', admin.orgId], { cwd });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /Element 1: meetingFormat must be a string or null/);
@@ -79,7 +82,9 @@ describe('the coachport command line beside a running server', () => {
   });
 
   it('token create, list and revoke work on the live server', async () => {
-    const made = await runCli(['token', 'create', '--email', 'a@acme.test', '--org', admin.orgId, '--expires-in-days', '7', '--json'], { cwd });
+    const made = await runCli(['token', 'create', '--email', 'a@acme.test', '--org', admin.orgId, '--expires-in-days', '7', '--json'], {
+      cwd,
+    });
     assert.equal(made.code, 0, made.stderr);
     const token = JSON.parse(made.stdout) as { id: string; token: string; expiresAt: string };
     assert.equal((await exportWith(server.url, token.token)).status, 200);
@@ -95,7 +100,11 @@ describe('the coachport command line beside a running server', () => {
     assert.equal((await exportWith(server.url, token.token)).status, 401);
     const audit = await fetch(`${server.url}/api/v1/audit-log?action=token_revoked`, { headers: { apiToken: admin.token } });
     const entries = ((await audit.json()) as { entries: Array<{ actorUserId: string | null; target: string }> }).entries;
-    assert.deepEqual(entries.map((e) => [e.actorUserId, e.target]), [[null, `token:${token.id}`]], 'the command line is audited, with no actor');
+    assert.deepEqual(
+      entries.map((e) => [e.actorUserId, e.target]),
+      [[null, `token:${token.id}`]],
+      'the command line is audited, with no actor',
+    );
   });
 
   it('org create prints an invite link; user invite prints a new one (the reset) and names an unknown email', async () => {

@@ -24,8 +24,14 @@ for (const backend of await storeBackends()) {
     it('tells the story in the export, in order, with the right user, email and address on each entry', async () => {
       // The admin creates a coach and an agent and gives each a token.
       const made: Record<string, { id: string; email: string; token: string }> = {};
-      for (const [role, name] of [['coach', 'Cora Coach'], ['agent', 'Aldo Agent']] as const) {
-        const user = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: `${role}@acme.test`, name, role } });
+      for (const [role, name] of [
+        ['coach', 'Cora Coach'],
+        ['agent', 'Aldo Agent'],
+      ] as const) {
+        const user = await server.request('POST', '/api/v1/users', {
+          token: admin.token,
+          body: { email: `${role}@acme.test`, name, role },
+        });
         assert.equal(user.status, 201, user.text);
         const token = await server.request('POST', '/api/v1/tokens', { token: admin.token, body: { userId: user.json.id } });
         assert.equal(token.status, 201, token.text);
@@ -34,14 +40,23 @@ for (const backend of await storeBackends()) {
       coach = made.coach!;
       agent = made.agent!;
 
-      const template = await server.request('POST', '/api/v1/coaching-templates', { ...as(coach.token, coachIp), body: { name: 'QA review' } });
+      const template = await server.request('POST', '/api/v1/coaching-templates', {
+        ...as(coach.token, coachIp),
+        body: { name: 'QA review' },
+      });
       assert.equal(template.status, 201, template.text);
 
       // The coach creates the session, adds a point and a to-do, and shares it.
       server.clock.advance(1000);
       const created = await server.request('POST', '/api/v1/coaching/sessions', {
         ...as(coach.token, coachIp),
-        body: { coachingFormName: 'March review', agentId: agent.id, coachingTemplateId: template.json.id, meetingFormat: 'video', meetingDate: '2024-03-01T10:00:00.000Z' },
+        body: {
+          coachingFormName: 'March review',
+          agentId: agent.id,
+          coachingTemplateId: template.json.id,
+          meetingFormat: 'video',
+          meetingDate: '2024-03-01T10:00:00.000Z',
+        },
       });
       assert.equal(created.status, 201, created.text);
       const id = created.json._id as string;
@@ -52,17 +67,32 @@ for (const backend of await storeBackends()) {
       server.clock.advance(1000);
       const point = await server.request('POST', '/api/v1/coaching/points', {
         ...as(coach.token, coachIp),
-        body: { coachingFormIds: [id], type: 'opportunity', classification: 'qa', ticketId: 'T-1', subject: 'Greeting', rubricName: 'Call quality', criteriaName: 'Opening', score: '3' },
+        body: {
+          coachingFormIds: [id],
+          type: 'opportunity',
+          classification: 'qa',
+          ticketId: 'T-1',
+          subject: 'Greeting',
+          rubricName: 'Call quality',
+          criteriaName: 'Opening',
+          score: '3',
+        },
       });
       assert.equal(point.status, 201, point.text);
 
       server.clock.advance(1000);
-      const todo = await server.request('POST', '/api/v1/coaching/todos', { ...as(coach.token, coachIp), body: { coachingFormIds: [id], title: 'Listen to call T-1' } });
+      const todo = await server.request('POST', '/api/v1/coaching/todos', {
+        ...as(coach.token, coachIp),
+        body: { coachingFormIds: [id], title: 'Listen to call T-1' },
+      });
       assert.equal(todo.status, 201, todo.text);
       assert.equal(todo.json.completedAt, null);
 
       server.clock.advance(1000);
-      const moved = await server.request('PATCH', `/api/v1/coaching/sessions/${id}`, { ...as(coach.token, coachIp), body: { meetingDate: '2024-03-02T10:00:00.000Z', coachNotes: 'Good call overall' } });
+      const moved = await server.request('PATCH', `/api/v1/coaching/sessions/${id}`, {
+        ...as(coach.token, coachIp),
+        body: { meetingDate: '2024-03-02T10:00:00.000Z', coachNotes: 'Good call overall' },
+      });
       assert.equal(moved.status, 200, moved.text);
 
       // Before it is shared the agent cannot see it at all.
@@ -73,9 +103,15 @@ for (const backend of await storeBackends()) {
 
       // The agent writes notes and confirms; anything else is refused.
       server.clock.advance(1000);
-      const notes = await server.request('PATCH', `/api/v1/coaching/sessions/${id}`, { ...as(agent.token, agentIp), body: { agentNotes: 'Will work on it' } });
+      const notes = await server.request('PATCH', `/api/v1/coaching/sessions/${id}`, {
+        ...as(agent.token, agentIp),
+        body: { agentNotes: 'Will work on it' },
+      });
       assert.equal(notes.status, 200, notes.text);
-      const refused = await server.request('PATCH', `/api/v1/coaching/sessions/${id}`, { ...as(agent.token, agentIp), body: { coachNotes: 'mine now' } });
+      const refused = await server.request('PATCH', `/api/v1/coaching/sessions/${id}`, {
+        ...as(agent.token, agentIp),
+        body: { coachNotes: 'mine now' },
+      });
       assert.equal(refused.status, 403);
       assert.match(refused.json.error, /only agentNotes, not coachNotes/);
       server.clock.advance(1000);
@@ -86,16 +122,25 @@ for (const backend of await storeBackends()) {
       // The coach completes the to-do and confirms.
       server.clock.advance(1000);
       const completedAt = server.clock.now();
-      const done = await server.request('PATCH', `/api/v1/coaching/todos/${todo.json._id}`, { ...as(coach.token, coachIp), body: { status: 'complete' } });
+      const done = await server.request('PATCH', `/api/v1/coaching/todos/${todo.json._id}`, {
+        ...as(coach.token, coachIp),
+        body: { status: 'complete' },
+      });
       assert.equal(done.status, 200, done.text);
       assert.equal(done.json.completedAt, new Date(completedAt).toISOString());
       server.clock.advance(1000);
-      assert.equal((await server.request('POST', `/api/v1/coaching/sessions/${id}/confirm`, as(coach.token, coachIp))).json.coachConfirmed, true);
+      assert.equal(
+        (await server.request('POST', `/api/v1/coaching/sessions/${id}/confirm`, as(coach.token, coachIp))).json.coachConfirmed,
+        true,
+      );
 
       // An admin deletes it.
       server.clock.advance(1000);
       const deletedAt = server.clock.now();
-      const deleted = await server.request('DELETE', `/api/v1/coaching/sessions/${id}`, { token: admin.token, headers: { 'x-forwarded-for': '192.0.2.1' } });
+      const deleted = await server.request('DELETE', `/api/v1/coaching/sessions/${id}`, {
+        token: admin.token,
+        headers: { 'x-forwarded-for': '192.0.2.1' },
+      });
       assert.equal(deleted.status, 200, deleted.text);
 
       const exported = await server.exportSessions(admin.token, { startDate: '2024-03-01', endDate: '2024-03-01', timeAxis: 'createdAt' });
@@ -132,27 +177,54 @@ for (const backend of await storeBackends()) {
         'coachNotes changed',
       ]);
       const times = doc!.activityLog.map((e) => Date.parse(e.timestamp));
-      assert.deepEqual(times, [...times].sort((a, b) => a - b));
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+      );
     });
 
     it('reopening a to-do clears completedAt', async () => {
-      const s = await server.request('POST', '/api/v1/coaching/sessions', { token: coach.token, body: { coachingFormName: 'Reopen', agentId: agent.id } });
-      const todo = await server.request('POST', '/api/v1/coaching/todos', { token: coach.token, body: { coachingFormIds: [s.json._id], title: 'x', status: 'complete' } });
+      const s = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: coach.token,
+        body: { coachingFormName: 'Reopen', agentId: agent.id },
+      });
+      const todo = await server.request('POST', '/api/v1/coaching/todos', {
+        token: coach.token,
+        body: { coachingFormIds: [s.json._id], title: 'x', status: 'complete' },
+      });
       assert.notEqual(todo.json.completedAt, null);
-      const reopened = await server.request('PATCH', `/api/v1/coaching/todos/${todo.json._id}`, { token: coach.token, body: { status: 'incomplete' } });
+      const reopened = await server.request('PATCH', `/api/v1/coaching/todos/${todo.json._id}`, {
+        token: coach.token,
+        body: { status: 'incomplete' },
+      });
       assert.equal(reopened.json.completedAt, null);
       const read = await server.request('GET', `/api/v1/coaching/sessions/${s.json._id}`, { token: coach.token });
-      assert.deepEqual(read.json.activityLog.map((e: { actionType: string }) => e.actionType), ['created', 'todo_added', 'todo_reopened']);
+      assert.deepEqual(
+        read.json.activityLog.map((e: { actionType: string }) => e.actionType),
+        ['created', 'todo_added', 'todo_reopened'],
+      );
     });
 
     it('lists a point linked to two sessions under both, and logs the link on both', async () => {
-      const one = await server.request('POST', '/api/v1/coaching/sessions', { token: coach.token, body: { coachingFormName: 'One', agentId: agent.id } });
-      const two = await server.request('POST', '/api/v1/coaching/sessions', { token: coach.token, body: { coachingFormName: 'Two', agentId: agent.id } });
-      const point = await server.request('POST', '/api/v1/coaching/points', { token: coach.token, body: { coachingFormIds: [one.json._id, two.json._id], type: 'strength', classification: 'csat' } });
+      const one = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: coach.token,
+        body: { coachingFormName: 'One', agentId: agent.id },
+      });
+      const two = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: coach.token,
+        body: { coachingFormName: 'Two', agentId: agent.id },
+      });
+      const point = await server.request('POST', '/api/v1/coaching/points', {
+        token: coach.token,
+        body: { coachingFormIds: [one.json._id, two.json._id], type: 'strength', classification: 'csat' },
+      });
       assert.equal(point.status, 201, point.text);
       for (const s of [one, two]) {
         const read = await server.request('GET', `/api/v1/coaching/sessions/${s.json._id}`, { token: coach.token });
-        assert.deepEqual(read.json.coachingPoints.map((p: { _id: string }) => p._id), [point.json._id]);
+        assert.deepEqual(
+          read.json.coachingPoints.map((p: { _id: string }) => p._id),
+          [point.json._id],
+        );
         assert.equal(read.json.activityLog.at(-1).actionType, 'coaching_point_added');
       }
     });

@@ -37,11 +37,24 @@ for (const backend of await storeBackends()) {
 
       const other = await server.createOrg('Elsewhere');
       const theirAgent = await server.addUser(other.orgId, 'agent');
-      const theirSession = await call('POST', '/api/v1/coaching/sessions', other.token, { coachingFormName: 'Theirs', agentId: theirAgent.userId });
-      const theirPoint = await call('POST', '/api/v1/coaching/points', other.token, { coachingFormIds: [theirSession.json._id], type: 'strength', classification: 'qa' });
+      const theirSession = await call('POST', '/api/v1/coaching/sessions', other.token, {
+        coachingFormName: 'Theirs',
+        agentId: theirAgent.userId,
+      });
+      const theirPoint = await call('POST', '/api/v1/coaching/points', other.token, {
+        coachingFormIds: [theirSession.json._id],
+        type: 'strength',
+        classification: 'qa',
+      });
       const theirTodo = await call('POST', '/api/v1/coaching/todos', other.token, { coachingFormIds: [theirSession.json._id], title: 'x' });
       const [theirToken] = await server.store.listTokens(other.orgId);
-      foreign = { token: other.token, sessionId: theirSession.json._id, pointId: theirPoint.json._id, todoId: theirTodo.json._id, tokenId: theirToken!.id };
+      foreign = {
+        token: other.token,
+        sessionId: theirSession.json._id,
+        pointId: theirPoint.json._id,
+        todoId: theirTodo.json._id,
+        tokenId: theirToken!.id,
+      };
     });
     after(() => server.close());
 
@@ -52,18 +65,30 @@ for (const backend of await storeBackends()) {
         assert.equal(made.json.email, 'new@acme.test');
         const listed = await call('GET', '/api/v1/users', admin.token);
         assert.ok(listed.json.some((u: { id: string }) => u.id === made.json.id));
-        assertError(await call('POST', '/api/v1/users', coach.token, { email: 'x@acme.test', name: 'X', role: 'coach' }), 403, /admin role/);
+        assertError(
+          await call('POST', '/api/v1/users', coach.token, { email: 'x@acme.test', name: 'X', role: 'coach' }),
+          403,
+          /admin role/,
+        );
         assertError(await call('GET', '/api/v1/users', agent.token), 403);
       });
 
       it('keeps an email unique within an organization, but not across them', async () => {
-        assertError(await call('POST', '/api/v1/users', admin.token, { email: 'new@acme.test', name: 'Twin', role: 'agent' }), 409, /already exists/);
+        assertError(
+          await call('POST', '/api/v1/users', admin.token, { email: 'new@acme.test', name: 'Twin', role: 'agent' }),
+          409,
+          /already exists/,
+        );
         const elsewhere = await call('POST', '/api/v1/users', foreign.token, { email: 'new@acme.test', name: 'Twin', role: 'agent' });
         assert.equal(elsewhere.status, 201, elsewhere.text);
       });
 
       it('rejects an unknown role, listing the allowed ones', async () => {
-        assertError(await call('POST', '/api/v1/users', admin.token, { email: 'r@acme.test', name: 'R', role: 'boss' }), 400, /role must be one of admin, coach, agent/);
+        assertError(
+          await call('POST', '/api/v1/users', admin.token, { email: 'r@acme.test', name: 'R', role: 'boss' }),
+          400,
+          /role must be one of admin, coach, agent/,
+        );
       });
     });
 
@@ -77,7 +102,11 @@ for (const backend of await storeBackends()) {
         assert.equal(forever.json.expiresAt, null);
         assert.equal((await call('GET', '/api/v1/coaching-templates', forever.json.token)).status, 200);
         server.clock.advance(400 * DAY_MS);
-        assert.equal((await call('GET', '/api/v1/coaching-templates', forever.json.token)).status, 200, 'a token without expiry still works');
+        assert.equal(
+          (await call('GET', '/api/v1/coaching-templates', forever.json.token)).status,
+          200,
+          'a token without expiry still works',
+        );
         assertError(await call('GET', '/api/v1/coaching-templates', mine.json.token), 401, /expired/);
         server.clock.advance(-400 * DAY_MS);
       });
@@ -124,28 +153,70 @@ for (const backend of await storeBackends()) {
         assert.equal((await call('POST', `/api/v1/coaching/sessions/${sessionId}/share`, coach.token)).status, 200);
         assert.equal((await call('GET', `/api/v1/coaching/sessions/${sessionId}`, agent.token)).status, 200);
         assertError(await call('GET', `/api/v1/coaching/sessions/${sessionId}`, otherAgent.token), 404);
-        assertError(await call('PATCH', `/api/v1/coaching/sessions/${sessionId}`, agent.token, { meetingFormat: 'x' }), 403, /only agentNotes/);
+        assertError(
+          await call('PATCH', `/api/v1/coaching/sessions/${sessionId}`, agent.token, { meetingFormat: 'x' }),
+          403,
+          /only agentNotes/,
+        );
         assertError(await call('DELETE', `/api/v1/coaching/sessions/${sessionId}`, agent.token), 403);
-        assertError(await call('POST', '/api/v1/coaching/points', agent.token, { coachingFormIds: [sessionId], type: 'strength', classification: 'qa' }), 403);
+        assertError(
+          await call('POST', '/api/v1/coaching/points', agent.token, {
+            coachingFormIds: [sessionId],
+            type: 'strength',
+            classification: 'qa',
+          }),
+          403,
+        );
       });
 
       it('does not let an agent write to a point that is also on a session not shared with them', async () => {
-      const other = await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'Not theirs', agentId: otherAgent.userId });
-      const point = await call('POST', '/api/v1/coaching/points', coach.token, { coachingFormIds: [sessionId, other.json._id], type: 'strength', classification: 'qa' });
-      assert.equal(point.status, 201, point.text);
-      assertError(await call('PATCH', `/api/v1/coaching/points/${point.json._id}`, agent.token, { agentNotes: 'mine' }), 403, /own shared sessions/);
-      const alone = await call('POST', '/api/v1/coaching/points', coach.token, { coachingFormIds: [sessionId], type: 'strength', classification: 'qa' });
-      assert.equal((await call('PATCH', `/api/v1/coaching/points/${alone.json._id}`, agent.token, { agentNotes: 'mine' })).status, 200);
-    });
+        const other = await call('POST', '/api/v1/coaching/sessions', coach.token, {
+          coachingFormName: 'Not theirs',
+          agentId: otherAgent.userId,
+        });
+        const point = await call('POST', '/api/v1/coaching/points', coach.token, {
+          coachingFormIds: [sessionId, other.json._id],
+          type: 'strength',
+          classification: 'qa',
+        });
+        assert.equal(point.status, 201, point.text);
+        assertError(
+          await call('PATCH', `/api/v1/coaching/points/${point.json._id}`, agent.token, { agentNotes: 'mine' }),
+          403,
+          /own shared sessions/,
+        );
+        const alone = await call('POST', '/api/v1/coaching/points', coach.token, {
+          coachingFormIds: [sessionId],
+          type: 'strength',
+          classification: 'qa',
+        });
+        assert.equal((await call('PATCH', `/api/v1/coaching/points/${alone.json._id}`, agent.token, { agentNotes: 'mine' })).status, 200);
+      });
 
-    it('lets only the session\'s coach or agent confirm', async () => {
+      it("lets only the session's coach or agent confirm", async () => {
         assertError(await call('POST', `/api/v1/coaching/sessions/${sessionId}/confirm`, admin.token), 403, /coach or the agent/);
       });
 
       it('checks the people and template a session names', async () => {
-        assertError(await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'x', agentId: otherCoach.userId }), 400, /agentId must name an agent/);
-        assertError(await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'x', agentId: 'ghost' }), 404, /user "ghost"/);
-        assertError(await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'x', agentId: agent.userId, coachingTemplateId: 'none' }), 404, /template/);
+        assertError(
+          await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'x', agentId: otherCoach.userId }),
+          400,
+          /agentId must name an agent/,
+        );
+        assertError(
+          await call('POST', '/api/v1/coaching/sessions', coach.token, { coachingFormName: 'x', agentId: 'ghost' }),
+          404,
+          /user "ghost"/,
+        );
+        assertError(
+          await call('POST', '/api/v1/coaching/sessions', coach.token, {
+            coachingFormName: 'x',
+            agentId: agent.userId,
+            coachingTemplateId: 'none',
+          }),
+          404,
+          /template/,
+        );
       });
 
       it('refuses changes to a deleted session, and deleting twice changes nothing', async () => {
@@ -158,12 +229,14 @@ for (const backend of await storeBackends()) {
 
       it('writes nothing and logs nothing when a change changes nothing', async () => {
         const before = await call('GET', `/api/v1/coaching/sessions/${sessionId}`, coach.token);
-        const same = await call('PATCH', `/api/v1/coaching/sessions/${sessionId}`, coach.token, { coachingFormName: before.json.coachingFormName });
+        const same = await call('PATCH', `/api/v1/coaching/sessions/${sessionId}`, coach.token, {
+          coachingFormName: before.json.coachingFormName,
+        });
         assert.deepEqual(same.json, before.json);
       });
     });
 
-    describe('another organization\'s records are not found, whatever the route', () => {
+    describe("another organization's records are not found, whatever the route", () => {
       const routes: Array<[string, (f: typeof foreign) => string, unknown?]> = [
         ['GET', (f) => `/api/v1/coaching/sessions/${f.sessionId}`],
         ['PATCH', (f) => `/api/v1/coaching/sessions/${f.sessionId}`, { coachNotes: 'x' }],
@@ -185,23 +258,72 @@ for (const backend of await storeBackends()) {
       }
 
       it('POST points and to-dos naming it', async () => {
-        assertError(await call('POST', '/api/v1/coaching/points', admin.token, { coachingFormIds: [foreign.sessionId], type: 'strength', classification: 'qa' }), 404);
+        assertError(
+          await call('POST', '/api/v1/coaching/points', admin.token, {
+            coachingFormIds: [foreign.sessionId],
+            type: 'strength',
+            classification: 'qa',
+          }),
+          404,
+        );
         assertError(await call('POST', '/api/v1/coaching/todos', admin.token, { coachingFormIds: [foreign.sessionId], title: 'x' }), 404);
       });
     });
 
     describe('enumerations and required fields', () => {
       const bad: Array<[string, string, string, unknown, RegExp]> = [
-        ['a point type', 'POST', '/api/v1/coaching/points', { coachingFormIds: ['s'], type: 'great', classification: 'qa' }, /type must be one of strength, opportunity, n\/a, not "great"/],
-        ['a point classification', 'POST', '/api/v1/coaching/points', { coachingFormIds: ['s'], type: 'strength', classification: 'vibes' }, /classification must be one of general, qa, csat, productivity/],
-        ['a to-do status', 'POST', '/api/v1/coaching/todos', { coachingFormIds: ['s'], title: 't', status: 'done' }, /status must be one of incomplete, complete/],
-        ['missing coachingFormIds', 'POST', '/api/v1/coaching/points', { type: 'strength', classification: 'qa' }, /coachingFormIds is required/],
-        ['empty coachingFormIds', 'POST', '/api/v1/coaching/todos', { coachingFormIds: [], title: 't' }, /coachingFormIds must have at least 1 element/],
+        [
+          'a point type',
+          'POST',
+          '/api/v1/coaching/points',
+          { coachingFormIds: ['s'], type: 'great', classification: 'qa' },
+          /type must be one of strength, opportunity, n\/a, not "great"/,
+        ],
+        [
+          'a point classification',
+          'POST',
+          '/api/v1/coaching/points',
+          { coachingFormIds: ['s'], type: 'strength', classification: 'vibes' },
+          /classification must be one of general, qa, csat, productivity/,
+        ],
+        [
+          'a to-do status',
+          'POST',
+          '/api/v1/coaching/todos',
+          { coachingFormIds: ['s'], title: 't', status: 'done' },
+          /status must be one of incomplete, complete/,
+        ],
+        [
+          'missing coachingFormIds',
+          'POST',
+          '/api/v1/coaching/points',
+          { type: 'strength', classification: 'qa' },
+          /coachingFormIds is required/,
+        ],
+        [
+          'empty coachingFormIds',
+          'POST',
+          '/api/v1/coaching/todos',
+          { coachingFormIds: [], title: 't' },
+          /coachingFormIds must have at least 1 element/,
+        ],
         ['missing title', 'POST', '/api/v1/coaching/todos', { coachingFormIds: ['s'] }, /title is required/],
         ['missing coachingFormName', 'POST', '/api/v1/coaching/sessions', { agentId: 'a' }, /coachingFormName is required/],
-        ['a meetingDate that is not a date-time', 'POST', '/api/v1/coaching/sessions', { coachingFormName: 'x', agentId: 'a', meetingDate: 'tomorrow' }, /meetingDate must be an ISO 8601 date-time/],
+        [
+          'a meetingDate that is not a date-time',
+          'POST',
+          '/api/v1/coaching/sessions',
+          { coachingFormName: 'x', agentId: 'a', meetingDate: 'tomorrow' },
+          /meetingDate must be an ISO 8601 date-time/,
+        ],
         ['an empty change', 'PATCH', '/api/v1/coaching/sessions/whatever', {}, /at least one field/],
-        ['an unknown field in a change', 'PATCH', '/api/v1/coaching/sessions/whatever', { isDeleted: false }, /isDeleted is not a known field/],
+        [
+          'an unknown field in a change',
+          'PATCH',
+          '/api/v1/coaching/sessions/whatever',
+          { isDeleted: false },
+          /isDeleted is not a known field/,
+        ],
         ['an expiry of zero days', 'POST', '/api/v1/tokens', { expiresInDays: 0 }, /expiresInDays must be/],
       ];
       for (const [what, method, path, body, message] of bad) {
@@ -213,11 +335,13 @@ for (const backend of await storeBackends()) {
 
     it('rolls back the change when its log entry cannot be written, leaving neither', async () => {
       const before = await call('GET', `/api/v1/coaching/sessions/${sessionId}`, coach.token);
-      const failing = await server.store.coaching(admin.orgId, async (tx) => {
-        const session = (await tx.getSession(sessionId))!;
-        await tx.saveSession({ ...session, coachNotes: 'half-written', updatedAt: session.updatedAt + 1 }, false);
-        throw new Error('the log write failed');
-      }).catch((error: Error) => error.message);
+      const failing = await server.store
+        .coaching(admin.orgId, async (tx) => {
+          const session = (await tx.getSession(sessionId))!;
+          await tx.saveSession({ ...session, coachNotes: 'half-written', updatedAt: session.updatedAt + 1 }, false);
+          throw new Error('the log write failed');
+        })
+        .catch((error: Error) => error.message);
       assert.equal(failing, 'the log write failed');
       const afterwards = await call('GET', `/api/v1/coaching/sessions/${sessionId}`, coach.token);
       assert.deepEqual(afterwards.json, before.json);

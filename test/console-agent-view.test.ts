@@ -15,7 +15,7 @@ const skip = chromiumUnavailable();
 const OLD_LINK = 'javascript:alert(document.cookie)';
 const GOOD_LINK = 'https://kb.example.test/refunds';
 
-describe('console: the agent\'s view of a session', { skip: skip ?? false }, () => {
+describe("console: the agent's view of a session", { skip: skip ?? false }, () => {
   let server: TestServer;
   let browser: Browser;
   const errors: string[] = [];
@@ -29,7 +29,7 @@ describe('console: the agent\'s view of a session', { skip: skip ?? false }, () 
     await server?.close();
   });
 
-  test('renders the agent\'s session without deleted items, and an old non-http link as text only', async () => {
+  test("renders the agent's session without deleted items, and an old non-http link as text only", async () => {
     const org = await server.createOrg('Northwind Support');
     const coach = await server.addUser(org.orgId, 'coach', 'Casey Coach');
     const agent = await server.addUser(org.orgId, 'agent', 'Avery Agent');
@@ -46,10 +46,26 @@ describe('console: the agent\'s view of a session', { skip: skip ?? false }, () 
     await call('DELETE', `/api/v1/coaching/todos/${gone.json._id}`);
     // A link written before links were checked: only the store itself can still write one.
     const now = server.clock.now();
-    await server.store.coaching(org.orgId, (tx) => tx.saveTodo({
-      id: 'todo-old-link', sessionIds: [id], actionString: null, completedAt: null, createdAt: now, creatorId: coach.userId,
-      description: null, link: OLD_LINK, status: 'incomplete', title: 'Old task', type: null, updatedAt: now, isDeleted: false,
-    }, true));
+    await server.store.coaching(org.orgId, (tx) =>
+      tx.saveTodo(
+        {
+          id: 'todo-old-link',
+          sessionIds: [id],
+          actionString: null,
+          completedAt: null,
+          createdAt: now,
+          creatorId: coach.userId,
+          description: null,
+          link: OLD_LINK,
+          status: 'incomplete',
+          title: 'Old task',
+          type: null,
+          updatedAt: now,
+          isDeleted: false,
+        },
+        true,
+      ),
+    );
     assert.equal((await call('POST', `/api/v1/coaching/sessions/${id}/share`)).status, 200);
 
     const context = await browser.newContext({ locale: 'en-GB' });

@@ -50,7 +50,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
 
   test('the sign-in page: the fixed names, no axe violation, a wrong password answered beside the form', async () => {
     const page = await (await newContext()).newPage();
-    await page.goto(server.url + '/');
+    await page.goto(`${server.url}/`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await checkPage(page, '01-sign-in');
     await page.getByLabel('Email').fill('nobody@example.test');
@@ -135,13 +135,17 @@ describe('console in the browser', { skip: skip ?? false }, () => {
   });
 
   let agent: Page;
-  test("the agent sees the shared session and their to-do, writes notes and confirms", async () => {
+  test('the agent sees the shared session and their to-do, writes notes and confirms', async () => {
     agent = await acceptInvite(await newContext(), people.agent.link);
     await agent.getByRole('heading', { name: 'Sessions shared with you' }).waitFor();
     await agent.getByRole('heading', { name: 'Your to-dos' }).waitFor();
     await agent.getByRole('listitem').filter({ hasText: 'Review the refund policy' }).waitFor();
     await checkPage(agent, '07-agent-sessions');
-    assert.equal(await agent.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).count(), 0, 'agents have no dashboard');
+    assert.equal(
+      await agent.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).count(),
+      0,
+      'agents have no dashboard',
+    );
 
     await agent.getByRole('table').getByRole('link', { name: sessionName }).click();
     await agent.getByRole('heading', { name: sessionName, level: 1 }).waitFor();
@@ -179,11 +183,21 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     const [json] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Export', exact: true }).click()]);
     await admin.getByText('Window 2 of 2').waitFor();
     exported = fs.readFileSync((await json.path())!, 'utf8');
-    const sessions = JSON.parse(exported) as Array<{ _id: string; activityLog: Array<{ actionType: string; userEmail: string }>; agentNotes: string; todos: Array<{ status: string }> }>;
+    const sessions = JSON.parse(exported) as Array<{
+      _id: string;
+      activityLog: Array<{ actionType: string; userEmail: string }>;
+      agentNotes: string;
+      todos: Array<{ status: string }>;
+    }>;
     const story = sessions.find((s) => s._id === sessionId);
     assert.ok(story, 'the session is in the export');
     const log = story.activityLog.map((e) => `${e.actionType} ${e.userEmail}`);
-    for (const line of ['created casey.coach@example.test', 'shared casey.coach@example.test', 'agent_confirmed avery.agent@example.test', 'coach_confirmed casey.coach@example.test']) {
+    for (const line of [
+      'created casey.coach@example.test',
+      'shared casey.coach@example.test',
+      'agent_confirmed avery.agent@example.test',
+      'coach_confirmed casey.coach@example.test',
+    ]) {
       assert.ok(log.includes(line), `${line} in ${JSON.stringify(log)}`);
     }
     assert.equal(story.agentNotes, 'Thanks, I will read the policy again.');
@@ -191,8 +205,14 @@ describe('console in the browser', { skip: skip ?? false }, () => {
 
     await admin.getByLabel('Format').selectOption('csv');
     await admin.getByRole('button', { name: 'Export', exact: true }).click();
-    const [csv] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Download activity_log.csv' }).click()]);
-    const rows = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\r\n');
+    const [csv] = await Promise.all([
+      admin.waitForEvent('download'),
+      admin.getByRole('button', { name: 'Download activity_log.csv' }).click(),
+    ]);
+    const rows = fs
+      .readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
     assert.equal(rows[0], 'sessionId,position,userId,userEmail,actionType,descriptions,timestamp,ipAddress');
     assert.ok(rows.some((r) => r.startsWith(`${sessionId},`) && r.includes(',agent_confirmed,')));
 
@@ -201,7 +221,13 @@ describe('console in the browser', { skip: skip ?? false }, () => {
   });
 
   test('every admin page has no axe violation', async () => {
-    for (const [name, shot] of [['Sessions', '11-sessions-admin'], ['Tokens', '12-tokens'], ['Import', '13-import'], ['Audit log', '14-audit-log'], ['Dashboard', '15-dashboard']] as const) {
+    for (const [name, shot] of [
+      ['Sessions', '11-sessions-admin'],
+      ['Tokens', '12-tokens'],
+      ['Import', '13-import'],
+      ['Audit log', '14-audit-log'],
+      ['Dashboard', '15-dashboard'],
+    ] as const) {
       await openNav(admin, name);
       await checkPage(admin, shot);
     }
@@ -213,9 +239,14 @@ describe('console in the browser', { skip: skip ?? false }, () => {
   });
 
   test('the sessions list pages by cursor and filters by state', async () => {
-    const agentId = ((await server.request('GET', '/api/v1/directory', { token: org.token })).json.users as Array<{ id: string; name: string }>).find((u) => u.name === people.agent.name)!.id;
+    const agentId = (
+      (await server.request('GET', '/api/v1/directory', { token: org.token })).json.users as Array<{ id: string; name: string }>
+    ).find((u) => u.name === people.agent.name)!.id;
     for (let i = 0; i < 26; i++) {
-      const reply = await server.request('POST', '/api/v1/coaching/sessions', { token: org.token, body: { coachingFormName: `Bulk ${String(i).padStart(2, '0')}`, agentId } });
+      const reply = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: org.token,
+        body: { coachingFormName: `Bulk ${String(i).padStart(2, '0')}`, agentId },
+      });
       assert.equal(reply.status, 201, reply.text);
     }
     await openNav(admin, 'Sessions');
@@ -231,7 +262,11 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await admin.locator('section[aria-busy="false"]').waitFor();
     const pageTwo = await names();
     assert.equal(pageOne.length + pageTwo.length, 27, 'the story and 26 more, each once');
-    assert.deepEqual(pageTwo.filter((name) => pageOne.includes(name) && name.startsWith('Bulk')), [], 'no session on both pages');
+    assert.deepEqual(
+      pageTwo.filter((name) => pageOne.includes(name) && name.startsWith('Bulk')),
+      [],
+      'no session on both pages',
+    );
     await admin.getByRole('button', { name: 'Previous page' }).click();
     await admin.waitForURL((url) => !url.search.includes('cursor='));
     await admin.locator('section[aria-busy="false"]').waitFor();
@@ -252,7 +287,10 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await admin.getByRole('button', { name: 'Save' }).click();
     await admin.getByRole('button', { name: 'Rename Call quality review v2' }).waitFor();
     const templates = (await server.request('GET', '/api/v1/coaching-templates', { token: org.token })).json as Array<{ name: string }>;
-    assert.deepEqual(templates.map((tpl) => tpl.name), ['Call quality review v2']);
+    assert.deepEqual(
+      templates.map((tpl) => tpl.name),
+      ['Call quality review v2'],
+    );
   });
 
   test('the admin revokes a token, changes a role, imports the exported file, and filters the audit log', async () => {
@@ -268,13 +306,17 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     // leaves: wait for its answer instead.
     const roleChanged = () => admin.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/v1/users/'));
     await Promise.all([roleChanged(), admin.getByLabel(`Role of ${people.coach.name}`).selectOption('admin')]);
-    const listed = (await server.request('GET', '/api/v1/users', { token: org.token })).json as Array<{ email: string; role: string }> | { users: Array<{ email: string; role: string }> };
+    const listed = (await server.request('GET', '/api/v1/users', { token: org.token })).json as
+      | Array<{ email: string; role: string }>
+      | { users: Array<{ email: string; role: string }> };
     const users = Array.isArray(listed) ? listed : listed.users;
     assert.equal(users.find((u) => u.email === people.coach.email)!.role, 'admin');
     await Promise.all([roleChanged(), admin.getByLabel(`Role of ${people.coach.name}`).selectOption('coach')]);
 
     await openNav(admin, 'Import');
-    await admin.getByLabel('JSON file').setInputFiles({ name: 'sessions.json', mimeType: 'application/json', buffer: Buffer.from(exported) });
+    await admin
+      .getByLabel('JSON file')
+      .setInputFiles({ name: 'sessions.json', mimeType: 'application/json', buffer: Buffer.from(exported) });
     await admin.getByRole('button', { name: 'Import', exact: true }).click();
     const result = admin.getByRole('status').filter({ hasText: 'Imported' });
     await result.waitFor();
@@ -289,7 +331,10 @@ describe('console in the browser', { skip: skip ?? false }, () => {
 
   test('an agent cannot open another agent’s session, even by its address', async () => {
     const other = await server.addUser(org.orgId, 'agent', 'Blake Other');
-    const created = await server.request('POST', '/api/v1/coaching/sessions', { token: org.token, body: { coachingFormName: 'Private to Blake', agentId: other.userId } });
+    const created = await server.request('POST', '/api/v1/coaching/sessions', {
+      token: org.token,
+      body: { coachingFormName: 'Private to Blake', agentId: other.userId },
+    });
     assert.equal(created.status, 201, created.text);
     await server.request('POST', `/api/v1/coaching/sessions/${created.json._id}/share`, { token: org.token });
     await agent.goto(`${server.url}/sessions/${encodeURIComponent(created.json._id as string)}`);
@@ -314,7 +359,7 @@ describe('console in the browser', { skip: skip ?? false }, () => {
 
   test('keyboard only: the coach signs in, creates a session, adds a point and shares it', async () => {
     const page = await (await newContext()).newPage();
-    await page.goto(server.url + '/sign-in');
+    await page.goto(`${server.url}/sign-in`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await tabTo(page, /^Email/);
     await page.keyboard.type(people.coach.email);
@@ -344,14 +389,16 @@ describe('console in the browser', { skip: skip ?? false }, () => {
     await page.locator('.page-head').getByText('Shared', { exact: true }).waitFor();
     // Focus is drawn: the focused control has a visible outline.
     await tabTo(page, /All sessions/);
-    const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle + " " + document.activeElement.matches(":focus-visible")');
+    const outline = await page.evaluate<string>(
+      'getComputedStyle(document.activeElement).outlineStyle + " " + document.activeElement.matches(":focus-visible")',
+    );
     assert.equal(outline, 'solid true');
   });
 
   test('with Accept-Language: ko the console speaks Korean, and the choice of language is remembered', async () => {
     const context = await newContext({ locale: 'ko-KR', extraHTTPHeaders: { 'accept-language': 'ko-KR,ko;q=0.9' } });
     const page = await context.newPage();
-    await page.goto(server.url + '/');
+    await page.goto(`${server.url}/`);
     await page.getByRole('heading', { name: '로그인' }).waitFor();
     assert.equal(await page.getAttribute('html', 'lang'), 'ko');
     await page.getByLabel('이메일').fill(people.coach.email);

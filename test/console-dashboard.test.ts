@@ -25,7 +25,11 @@ describe('dashboard in the browser', { skip: skip ?? false }, () => {
       return reply.json;
     };
     const coaches = [await server.addUser(org.orgId, 'coach', 'Dana Coach'), await server.addUser(org.orgId, 'coach', 'Eli Coach')];
-    const agents = [await server.addUser(org.orgId, 'agent', 'Fay Agent'), await server.addUser(org.orgId, 'agent', 'Gus Agent'), await server.addUser(org.orgId, 'agent', 'Hal Agent')];
+    const agents = [
+      await server.addUser(org.orgId, 'agent', 'Fay Agent'),
+      await server.addUser(org.orgId, 'agent', 'Gus Agent'),
+      await server.addUser(org.orgId, 'agent', 'Hal Agent'),
+    ];
     const template = await call('POST', '/api/v1/coaching-templates', org.token, { name: 'Weekly QA' });
     // Eight sessions over five weeks of January and February 2024, coaches and agents in turn.
     for (let i = 0; i < 8; i++) {
@@ -38,8 +42,16 @@ describe('dashboard in the browser', { skip: skip ?? false }, () => {
         coachingTemplateId: template.id,
         meetingDate: new Date(Date.UTC(2024, 0, 8 + i * 5, 10)).toISOString(),
       });
-      await call('POST', '/api/v1/coaching/points', org.token, { coachingFormIds: [session._id], type: i % 3 === 0 ? 'opportunity' : 'strength', classification: i % 2 ? 'qa' : 'csat' });
-      await call('POST', '/api/v1/coaching/todos', org.token, { coachingFormIds: [session._id], title: `Follow-up ${i + 1}`, ...(i % 2 ? { status: 'complete' } : {}) });
+      await call('POST', '/api/v1/coaching/points', org.token, {
+        coachingFormIds: [session._id],
+        type: i % 3 === 0 ? 'opportunity' : 'strength',
+        classification: i % 2 ? 'qa' : 'csat',
+      });
+      await call('POST', '/api/v1/coaching/todos', org.token, {
+        coachingFormIds: [session._id],
+        title: `Follow-up ${i + 1}`,
+        ...(i % 2 ? { status: 'complete' } : {}),
+      });
       if (i % 4 !== 3) {
         await call('POST', `/api/v1/coaching/sessions/${session._id}/share`, org.token);
         if (i % 2 === 0) await call('POST', `/api/v1/coaching/sessions/${session._id}/confirm`, agent.token);
@@ -66,14 +78,22 @@ describe('dashboard in the browser', { skip: skip ?? false }, () => {
 
     assert.equal(await page.locator('.chart canvas').count(), 3, 'three charts drawn');
     const described = await page.locator('.chart[role=img]').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') ?? ''));
-    assert.ok(described.length >= 3 && described.every((text) => /Line chart|line chart/i.test(text)), `text alternatives: ${described.join(' | ')}`);
+    assert.ok(
+      described.length >= 3 && described.every((text) => /Line chart|line chart/i.test(text)),
+      `text alternatives: ${described.join(' | ')}`,
+    );
     await checkPage(page, '20-dashboard');
 
     const table = page.getByRole('table', { name: 'Per coach' });
-    const shown = await table.locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent ?? '')));
+    const shown = await table
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent ?? '')));
     const expected = (api.json.rows as Array<{ label: string; sessions: number }>).map((r) => [r.label, String(r.sessions)]).sort();
     assert.deepEqual(shown.map((cells) => [cells[0], cells[1]]).sort(), expected);
-    assert.equal(expected.reduce((sum, [, n]) => sum + Number(n), 0), 8);
+    assert.equal(
+      expected.reduce((sum, [, n]) => sum + Number(n), 0),
+      8,
+    );
 
     // Sorting by name puts Dana before Eli, and the header says so.
     await table.getByRole('button', { name: 'Coach', exact: true }).click();
@@ -81,10 +101,20 @@ describe('dashboard in the browser', { skip: skip ?? false }, () => {
     const sortedNames = await table.locator('tbody th').allTextContents();
     assert.deepEqual(sortedNames, [...sortedNames].sort());
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download Per coach as CSV' }).click()]);
-    const lines = fs.readFileSync((await download.path())!, 'utf8').trim().split('\r\n');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download Per coach as CSV' }).click(),
+    ]);
+    const lines = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
     assert.equal(lines[0]!.split(',')[0], 'Coach');
-    assert.deepEqual(lines.slice(1).map((line) => line.split(',')[0]), sortedNames, 'the CSV has the table’s rows in its order');
+    assert.deepEqual(
+      lines.slice(1).map((line) => line.split(',')[0]),
+      sortedNames,
+      'the CSV has the table’s rows in its order',
+    );
     for (const line of lines.slice(1)) {
       const row = (api.json.rows as Array<{ label: string; sessions: number; todos: number }>).find((r) => r.label === line.split(',')[0])!;
       assert.equal(Number(line.split(',')[1]), row.sessions);

@@ -35,7 +35,8 @@ test('every key the console looks up is defined', () => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = `${dir}/${entry.name}`;
       if (entry.isDirectory()) walk(file);
-      else if (/\.tsx?$/.test(entry.name)) for (const m of fs.readFileSync(file, 'utf8').matchAll(/\bt\('([a-zA-Z]+\.[a-zA-Z.]+)'/g)) used.add(m[1]!);
+      else if (/\.tsx?$/.test(entry.name))
+        for (const m of fs.readFileSync(file, 'utf8').matchAll(/\bt\('([a-zA-Z]+\.[a-zA-Z.]+)'/g)) used.add(m[1]!);
     }
   };
   walk('web/src');

@@ -58,7 +58,10 @@ test('API and operations paths never get the page: their JSON 404 and headers st
   assert.deepEqual(health.json, { status: 'ok' });
   const openapi = await server.request('GET', '/openapi.json');
   assert.equal(openapi.status, 200);
-  assert.ok(!Object.keys(openapi.json.paths).some((p: string) => p.startsWith('/assets') || p === '/*'), 'console routes stay out of the API description');
+  assert.ok(
+    !Object.keys(openapi.json.paths).some((p: string) => p.startsWith('/assets') || p === '/*'),
+    'console routes stay out of the API description',
+  );
   assert.equal((await server.request('POST', '/sessions')).status, 404);
 });
 

@@ -107,7 +107,7 @@ describe('coachport export --format csv, against a real server', () => {
     return records(fs.readFileSync(path.join(out, 'sessions.csv'), 'utf8'));
   };
 
-  it('writes every text cell that starts a formula with a leading \', and leaves numbers alone', async () => {
+  it("writes every text cell that starts a formula with a leading ', and leaves numbers alone", async () => {
     const rows = await exportCsv(path.join(cwd, 'people'));
     const dangerous = rows.find((r) => r._id === ids.dangerous)!;
     const more = rows.find((r) => r._id === ids.more)!;
@@ -135,17 +135,20 @@ describe('coachport export --format csv, against a real server', () => {
     assert.match(refused.stderr, /--csv-raw is for --format csv/);
   });
 
-  it('leaves coachport sync\'s mirror with the exact values', async () => {
+  it("leaves coachport sync's mirror with the exact values", async () => {
     const mirror = path.join(cwd, 'mirror.db');
     const synced = await runCli(['sync', '--url', server.url, '--to', mirror, '--token', admin.token], { cwd });
     assert.equal(synced.code, 0, synced.stderr);
     const db = new BetterSqlite3(mirror, { readonly: true });
     try {
       const rows = db.prepare('select * from sessions order by "createdAt"').all() as Array<Record<string, string>>;
-      assert.deepEqual(rows.map((r) => [r.coachingFormName, r.coachNotes, r.agentNotes]), [
-        [DANGEROUS.coachingFormName, DANGEROUS.coachNotes, DANGEROUS.agentNotes],
-        [MORE.coachingFormName, MORE.coachNotes, MORE.agentNotes],
-      ]);
+      assert.deepEqual(
+        rows.map((r) => [r.coachingFormName, r.coachNotes, r.agentNotes]),
+        [
+          [DANGEROUS.coachingFormName, DANGEROUS.coachNotes, DANGEROUS.agentNotes],
+          [MORE.coachingFormName, MORE.coachNotes, MORE.agentNotes],
+        ],
+      );
     } finally {
       db.close();
     }
@@ -154,7 +157,7 @@ describe('coachport export --format csv, against a real server', () => {
 
 const skip = chromiumUnavailable();
 
-describe('the console\'s CSV downloads, in Chromium', { skip: skip ?? false }, () => {
+describe("the console's CSV downloads, in Chromium", { skip: skip ?? false }, () => {
   let server: TestServer;
   let browser: Browser;
   let org: { orgId: string; userId: string; token: string };
@@ -182,7 +185,7 @@ describe('the console\'s CSV downloads, in Chromium', { skip: skip ?? false }, (
     await server?.close();
   });
 
-  it('writes the export\'s and the dashboard\'s formula cells with a leading \'', async () => {
+  it("writes the export's and the dashboard's formula cells with a leading '", async () => {
     const context = await browser.newContext({ locale: 'en-GB', acceptDownloads: true, viewport: { width: 1280, height: 900 } });
     const page = await acceptInvite(context, await inviteLink(server, org.token, org.userId));
 
@@ -211,7 +214,10 @@ describe('the console\'s CSV downloads, in Chromium', { skip: skip ?? false }, (
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download Per coach as CSV' }).click(),
     ]);
-    const lines = fs.readFileSync((await table.path())!, 'utf8').trim().split('\r\n');
+    const lines = fs
+      .readFileSync((await table.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
     const cells = parseRecord(lines.find((line) => line.includes('Evil Coach'))!);
     assert.equal(cells[0], "'=Evil Coach");
     assert.equal(cells[1], '1', 'the session count, a number, is written as it is');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ExportApiError } from '../src/client/errors.js';
+import type { ExportApiError } from '../src/client/errors.js';
 import { ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
 import { JsonArraySplitter } from '../src/client/json-array-stream.js';
@@ -101,7 +101,7 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
     return got;
   };
 
-  it('gives each element\'s own bytes whatever the chunking, and says which are JSON.stringify\'s own', () => {
+  it("gives each element's own bytes whatever the chunking, and says which are JSON.stringify's own", () => {
     const canonical = [{ a: '],[{"x"', b: [true, false, null, []], 'ü😀': 'tab\t"q"\\ line\nend' }, { c: {} }, 'str"\\', null, [[]]];
     const other = ['{"a": 1}', '{"a":"\\u00e9"}', '{"a":"\\/"}', '{"10":true,"a":null}', '{"a":1.50}', '{"a":tru}', '{"a""b"}'];
     other.push('{"a":"x\u0001"}');
@@ -110,8 +110,15 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
       const got = split(text, size);
       const expected = canonical.map((v) => ({ text: JSON.stringify(v), canonical: true }));
       assert.deepEqual(got.slice(0, canonical.length), expected, `chunks of ${size}`);
-      assert.deepEqual(got.slice(canonical.length).map((e) => e.canonical), other.map(() => false), `chunks of ${size}`);
-      assert.deepEqual(got.slice(canonical.length).map((e) => e.text.trim()), other);
+      assert.deepEqual(
+        got.slice(canonical.length).map((e) => e.canonical),
+        other.map(() => false),
+        `chunks of ${size}`,
+      );
+      assert.deepEqual(
+        got.slice(canonical.length).map((e) => e.text.trim()),
+        other,
+      );
     }
     assert.deepEqual(split('[]', 1), []);
     assert.deepEqual(split(' [ {"a":[]} ]\n', 2), [{ text: '{"a":[]}', canonical: true }]);
@@ -148,7 +155,16 @@ describe('the export client against a real Coachport server', () => {
       docs[i]!.coachingPoints = [shared];
       docs[i + 1]!.coachingPoints = [shared];
       docs[i]!.todos = [todo([docs[i]!._id], { description: '' })];
-      docs[i]!.activityLog = [{ userId: 'coach-1', userEmail: null, actionType: 'created', descriptions: ['x, "y"'], timestamp: docs[i]!.createdAt, ipAddress: null }];
+      docs[i]!.activityLog = [
+        {
+          userId: 'coach-1',
+          userEmail: null,
+          actionType: 'created',
+          descriptions: ['x, "y"'],
+          timestamp: docs[i]!.createdAt,
+          ipAddress: null,
+        },
+      ];
     }
     // Text the server escapes (\u0001) is parsed and written again by the client; the rest is copied as sent.
     docs.push(session({ createdAt: '2024-06-01T00:00:00.000Z', coachNotes: 'ñ "q"\n\t\u0001\u2028 😀 \\ / </script>' }));
@@ -172,16 +188,38 @@ describe('the export client against a real Coachport server', () => {
   const fast = (extra: Partial<ExportClientOptions> = {}) =>
     new ExportClient({ baseUrl: server.url, token, perSecond: 1000, perMinute: 100_000, ...extra });
 
-  it('exports a two-year range equal to the union of the server\'s windows, nothing lost or repeated', async () => {
+  it("exports a two-year range equal to the union of the server's windows, nothing lost or repeated", async () => {
     const got = await collect(fast().exportRange({ from: '2023-01-01', to: '2024-12-31', timeAxis: 'createdAt' }));
     assert.deepEqual(got, all);
     assert.equal(new Set(got.map((s) => s._id)).size, got.length);
   });
 
   const cli = (format: string, out: string, extra: string[] = []) =>
-    runCli(['export', '--url', server.url, '--from', '2023-01-01', '--to', '2024-12-31', '--time-axis', 'createdAt', '--format', format, '--out', out, '--per-second', '1000', '--per-minute', '100000', ...extra], { cwd, env: { COACHPORT_TOKEN: token } });
+    runCli(
+      [
+        'export',
+        '--url',
+        server.url,
+        '--from',
+        '2023-01-01',
+        '--to',
+        '2024-12-31',
+        '--time-axis',
+        'createdAt',
+        '--format',
+        format,
+        '--out',
+        out,
+        '--per-second',
+        '1000',
+        '--per-minute',
+        '100000',
+        ...extra,
+      ],
+      { cwd, env: { COACHPORT_TOKEN: token } },
+    );
 
-  it('coachport export --format json writes one array in the API\'s shape', async () => {
+  it("coachport export --format json writes one array in the API's shape", async () => {
     const result = await cli('json', 'all.json');
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'all.json'), 'utf8')), all);
@@ -192,7 +230,10 @@ describe('the export client against a real Coachport server', () => {
     const result = await cli('ndjson', 'all.ndjson');
     assert.equal(result.code, 0, result.stderr);
     const lines = fs.readFileSync(path.join(cwd, 'all.ndjson'), 'utf8').trim().split('\n');
-    assert.deepEqual(lines.map((l) => JSON.parse(l)), all);
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l)),
+      all,
+    );
   });
 
   it('writes NDJSON and JSON byte for byte as JSON.stringify of each parsed document (the client before SPEC §13)', async () => {
@@ -216,12 +257,21 @@ describe('the export client against a real Coachport server', () => {
     assert.equal(result.code, 0, result.stderr);
     const read = (name: string) => parseCsv(fs.readFileSync(path.join(cwd, 'tables', `${name}.csv`), 'utf8'));
     const sessions = read('sessions');
-    assert.deepEqual(sessions.map((r) => r._id), all.map((s) => s._id));
-    assert.deepEqual(sessions.map((r) => r.coachNotes), all.map((s) => s.coachNotes));
+    assert.deepEqual(
+      sessions.map((r) => r._id),
+      all.map((s) => s._id),
+    );
+    assert.deepEqual(
+      sessions.map((r) => r.coachNotes),
+      all.map((s) => s.coachNotes),
+    );
     const points = read('coaching_points');
     const uniquePoints = new Map(all.flatMap((s) => s.coachingPoints).map((p) => [p._id, p]));
     assert.deepEqual(points.map((r) => r._id).sort(), [...uniquePoints.keys()].sort());
-    assert.equal(read('coaching_point_sessions').length, [...uniquePoints.values()].reduce((n, p) => n + p.coachingFormIds.length, 0));
+    assert.equal(
+      read('coaching_point_sessions').length,
+      [...uniquePoints.values()].reduce((n, p) => n + p.coachingFormIds.length, 0),
+    );
     const todos = read('todos');
     assert.equal(todos[0]!.description, '', 'an empty string stays an empty string');
     assert.equal(todos[0]!.completedAt, null, 'null stays null');
@@ -230,17 +280,23 @@ describe('the export client against a real Coachport server', () => {
   });
 
   it('says the token is wrong, with its own exit code', async () => {
-    const result = await runCli(['export', '--url', server.url, '--from', '2024-01-01', '--to', '2024-01-02', '--token', 'cp_wrong', '--out', 'x.json'], { cwd });
+    const result = await runCli(
+      ['export', '--url', server.url, '--from', '2024-01-01', '--to', '2024-01-02', '--token', 'cp_wrong', '--out', 'x.json'],
+      { cwd },
+    );
     assert.equal(result.code, 3);
     assert.match(result.stderr, /API token was refused \(401\)/);
   });
 
-  it('shows the server\'s 400 message and names an unreachable server', async () => {
+  it("shows the server's 400 message and names an unreachable server", async () => {
     const bad = await runCli(['export', '--url', server.url, '--from', '2024-02-30', '--to', '2024-03-01', '--token', token], { cwd });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /from must be a calendar day/);
     const port = await closedPort();
-    const nowhere = await runCli(['export', '--url', `http://127.0.0.1:${port}`, '--from', '2024-01-01', '--to', '2024-01-01', '--token', token, '--out', 'n.json'], { cwd });
+    const nowhere = await runCli(
+      ['export', '--url', `http://127.0.0.1:${port}`, '--from', '2024-01-01', '--to', '2024-01-01', '--token', token, '--out', 'n.json'],
+      { cwd },
+    );
     assert.equal(nowhere.code, 4);
     assert.match(nowhere.stderr, new RegExp(`Cannot reach http://127\\.0\\.0\\.1:${port}/`));
   });
@@ -282,7 +338,9 @@ describe('the export client against a server that misbehaves', () => {
       json(res, 200, []);
     });
     try {
-      await collect(new ExportClient(options(server.url, clock)).exportRange({ from: '2015-01-01', to: '2024-12-31', timeAxis: 'createdAt' }));
+      await collect(
+        new ExportClient(options(server.url, clock)).exportRange({ from: '2015-01-01', to: '2024-12-31', timeAxis: 'createdAt' }),
+      );
       assert.ok(times.length > 31);
       for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 1000, 'one a second');
       for (let i = 30; i < times.length; i++) assert.ok(times[i]! - times[i - 30]! >= 60_000, 'thirty a minute');
@@ -298,13 +356,17 @@ describe('the export client against a server that misbehaves', () => {
     const runs: number[][] = [];
     for (let run = 0; run < 20; run++) {
       const clock = new VirtualClock();
-      const server = await startFaultServer((_req, res, call) => (call <= 5 ? json(res, 500, { error: 'Internal server error.' }) : json(res, 200, [one])));
+      const server = await startFaultServer((_req, res, call) =>
+        call <= 5 ? json(res, 500, { error: 'Internal server error.' }) : json(res, 200, [one]),
+      );
       const delays: number[] = [];
       const onEvent = (event: { type: string; delayMs?: number }) => {
         if (event.type === 'retry') delays.push(event.delayMs!);
       };
       try {
-        const client = new ExportClient(options(server.url, clock, { onEvent, retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000 } }));
+        const client = new ExportClient(
+          options(server.url, clock, { onEvent, retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000 } }),
+        );
         assert.deepEqual(await collect(client.exportRange(window)), [one]);
         assert.equal(server.seen.length, 6);
         assert.equal(delays.length, 5);
@@ -314,15 +376,19 @@ describe('the export client against a server that misbehaves', () => {
       }
     }
     const caps = [100, 200, 400, 800, 1_000];
-    for (const delays of runs) delays.forEach((ms, i) => assert.ok(ms >= 0 && ms <= caps[i]!, `retry ${i + 1} waited ${ms} ms, cap ${caps[i]}`));
+    for (const delays of runs) {
+      for (const [i, ms] of delays.entries()) assert.ok(ms >= 0 && ms <= caps[i]!, `retry ${i + 1} waited ${ms} ms, cap ${caps[i]}`);
+    }
     const at = (i: number) => runs.map((delays) => delays[i]!);
     assert.ok(Math.max(...at(4)) > caps[0]! && Math.max(...at(3)) > caps[1]!, 'the back-off grows past the first caps');
     for (let i = 0; i < caps.length; i++) assert.ok(new Set(at(i)).size > 1, `retry ${i + 1} is jittered`);
   });
 
-  it('gives up after the last attempt with the server\'s message', async () => {
+  it("gives up after the last attempt with the server's message", async () => {
     const clock = new VirtualClock();
-    const server = await startFaultServer((_req, res) => json(res, 503, { error: 'The service is temporarily unavailable; try again shortly.' }));
+    const server = await startFaultServer((_req, res) =>
+      json(res, 503, { error: 'The service is temporarily unavailable; try again shortly.' }),
+    );
     try {
       await assert.rejects(collect(new ExportClient(options(server.url, clock)).exportRange(window)), (error: ExportApiError) => {
         assert.equal(error.kind, 'server');
@@ -347,7 +413,10 @@ describe('the export client against a server that misbehaves', () => {
     });
     try {
       const got = await collect(new ExportClient(options(server.url, clock)).exportRange(window));
-      assert.deepEqual(got.map((s) => s._id), [one._id, two._id]);
+      assert.deepEqual(
+        got.map((s) => s._id),
+        [one._id, two._id],
+      );
       assert.equal(server.seen.length, 2);
     } finally {
       await server.close();
@@ -357,7 +426,10 @@ describe('the export client against a server that misbehaves', () => {
   it('coachport export writes each file whole when a window is cut short and fetched again, U+2028 in text included', async () => {
     const two = session({ createdAt: '2024-01-03T00:00:00.000Z', coachNotes: 'line\u2028separator\u2029' });
     const shared = point([one._id, two._id]);
-    const docs = [{ ...one, coachingPoints: [shared] }, { ...two, coachingPoints: [shared] }];
+    const docs = [
+      { ...one, coachingPoints: [shared] },
+      { ...two, coachingPoints: [shared] },
+    ];
     const server = await startFaultServer((_req, res, call) => {
       // Each export's first answer stops in the middle of the second session.
       if (call % 2 === 1) {
@@ -380,9 +452,15 @@ describe('the export client against a server that misbehaves', () => {
       assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'x.json'), 'utf8')), docs);
       await run('csv', 'tables');
       const read = (name: string) => parseCsv(fs.readFileSync(path.join(cwd, 'tables', `${name}.csv`), 'utf8'));
-      assert.deepEqual(read('sessions').map((r) => [r._id, r.coachNotes]), docs.map((d) => [d._id, d.coachNotes]));
+      assert.deepEqual(
+        read('sessions').map((r) => [r._id, r.coachNotes]),
+        docs.map((d) => [d._id, d.coachNotes]),
+      );
       // The shared point was met in the discarded attempt too; it is written once, after the retry.
-      assert.deepEqual(read('coaching_points').map((r) => r._id), [shared._id]);
+      assert.deepEqual(
+        read('coaching_points').map((r) => r._id),
+        [shared._id],
+      );
       assert.equal(read('coaching_point_sessions').length, 2);
       // A server on this machine is asked for the export plain: there is no network to spare.
       assert.deepEqual(new Set(server.seen.map((r) => r.headers['accept-encoding'])), new Set(['identity']));
@@ -401,11 +479,14 @@ describe('the export client against a server that misbehaves', () => {
       res.write('[');
     });
     try {
-      await assert.rejects(collect(new ExportClient(options(server.url, clock, { retry: { maxAttempts: 2 } })).exportRange(window)), (error: ExportApiError) => {
-        assert.equal(error.kind, 'network');
-        assert.match(error.message, /stopped sending \(no data for 300 ms\)/);
-        return true;
-      });
+      await assert.rejects(
+        collect(new ExportClient(options(server.url, clock, { retry: { maxAttempts: 2 } })).exportRange(window)),
+        (error: ExportApiError) => {
+          assert.equal(error.kind, 'network');
+          assert.match(error.message, /stopped sending \(no data for 300 ms\)/);
+          return true;
+        },
+      );
       assert.equal(server.seen.length, 2);
     } finally {
       await server.close();
@@ -419,11 +500,14 @@ describe('the export client against a server that misbehaves', () => {
       res.end('[{"_id": oops}]');
     });
     try {
-      await assert.rejects(collect(new ExportClient(options(server.url, clock, { retry: { maxAttempts: 1 } })).exportRange(window)), (error: ExportApiError) => {
-        assert.equal(error.kind, 'protocol');
-        assert.match(error.message, /sent a malformed response/);
-        return true;
-      });
+      await assert.rejects(
+        collect(new ExportClient(options(server.url, clock, { retry: { maxAttempts: 1 } })).exportRange(window)),
+        (error: ExportApiError) => {
+          assert.equal(error.kind, 'protocol');
+          assert.match(error.message, /sent a malformed response/);
+          return true;
+        },
+      );
     } finally {
       await server.close();
     }
@@ -452,11 +536,31 @@ describe('coachport export --resume', () => {
       let stalling = true;
       const stall = await startFaultServer(async (req, res) => {
         if (stalling && req.body.startDate >= '2020-05-30') return;
-        const upstream = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
+        const upstream = await fetch(`${server.url}/api/v1/coaching-sessions`, {
+          method: 'POST',
+          headers: { apiToken: token, 'content-type': 'application/json' },
+          body: JSON.stringify(req.body),
+        });
         res.writeHead(upstream.status, { 'content-type': 'application/json' });
         res.end(await upstream.text());
       });
-      const args = ['export', '--from', '2020-01-01', '--to', '2020-12-31', '--format', 'csv', '--out', 'out', '--per-second', '1000', '--per-minute', '100000', '--token', token];
+      const args = [
+        'export',
+        '--from',
+        '2020-01-01',
+        '--to',
+        '2020-12-31',
+        '--format',
+        'csv',
+        '--out',
+        'out',
+        '--per-second',
+        '1000',
+        '--per-minute',
+        '100000',
+        '--token',
+        token,
+      ];
       const { spawn } = await import('node:child_process');
       const { BIN } = await import('./helpers/processes.js');
       const child = spawn(process.execPath, [BIN, ...args, '--url', stall.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -473,7 +577,10 @@ describe('coachport export --resume', () => {
       assert.equal(code, 130, stderr);
       assert.match(stderr, /Interrupted after 2 of 5 windows/);
       const partial = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
-      assert.deepEqual(partial.map((r) => r._id), docs.slice(0, 2).map((d) => d._id));
+      assert.deepEqual(
+        partial.map((r) => r._id),
+        docs.slice(0, 2).map((d) => d._id),
+      );
 
       const elsewhere = await runCli([...args, '--url', server.url, '--resume'], { cwd });
       assert.equal(elsewhere.code, 2, 'a resume against another server is refused');
@@ -483,7 +590,10 @@ describe('coachport export --resume', () => {
       await stall.close();
       assert.equal(resumed.code, 0, resumed.stderr);
       const full = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
-      assert.deepEqual(full.map((r) => r._id), docs.map((d) => d._id));
+      assert.deepEqual(
+        full.map((r) => r._id),
+        docs.map((d) => d._id),
+      );
     } finally {
       await server.close();
       fs.rmSync(cwd, { recursive: true, force: true });

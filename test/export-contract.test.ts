@@ -8,18 +8,62 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const SESSION_FIELDS = [
-  '_id', 'coachingFormName', 'coachingTemplateId', 'coachingTemplateName', 'meetingFormat', 'formCreatorId',
-  'formCreatorName', 'coachName', 'coachId', 'agentId', 'agentName', 'createdAt', 'updatedAt', 'sharedWithAgent',
-  'meetingDate', 'agentConfirmed', 'coachConfirmed', 'coachNotes', 'agentNotes', 'isDeleted', 'activityLog',
-  'coachingPoints', 'todos',
+  '_id',
+  'coachingFormName',
+  'coachingTemplateId',
+  'coachingTemplateName',
+  'meetingFormat',
+  'formCreatorId',
+  'formCreatorName',
+  'coachName',
+  'coachId',
+  'agentId',
+  'agentName',
+  'createdAt',
+  'updatedAt',
+  'sharedWithAgent',
+  'meetingDate',
+  'agentConfirmed',
+  'coachConfirmed',
+  'coachNotes',
+  'agentNotes',
+  'isDeleted',
+  'activityLog',
+  'coachingPoints',
+  'todos',
 ];
 const POINT_FIELDS = [
-  '_id', 'coachingFormIds', 'type', 'classification', 'ticketId', 'subject', 'rubricName', 'criteriaName', 'kpiName',
-  'score', 'agentNotes', 'coachNotes', 'createdAt', 'updatedAt', 'isDeleted',
+  '_id',
+  'coachingFormIds',
+  'type',
+  'classification',
+  'ticketId',
+  'subject',
+  'rubricName',
+  'criteriaName',
+  'kpiName',
+  'score',
+  'agentNotes',
+  'coachNotes',
+  'createdAt',
+  'updatedAt',
+  'isDeleted',
 ];
 const TODO_FIELDS = [
-  '_id', 'actionString', 'coachingFormIds', 'completedAt', 'createdAt', 'creatorId', 'creatorName', 'description',
-  'link', 'status', 'title', 'type', 'updatedAt', 'isDeleted',
+  '_id',
+  'actionString',
+  'coachingFormIds',
+  'completedAt',
+  'createdAt',
+  'creatorId',
+  'creatorName',
+  'description',
+  'link',
+  'status',
+  'title',
+  'type',
+  'updatedAt',
+  'isDeleted',
 ];
 const LOG_FIELDS = ['userId', 'userEmail', 'actionType', 'descriptions', 'timestamp', 'ipAddress'];
 
@@ -126,9 +170,30 @@ for (const backend of await storeBackends()) {
       const tiedA = session({ _id: 'order-a', createdAt: when });
       const earlier = session({ _id: 'order-z', createdAt: '2036-06-01T07:59:59.999Z' });
       tiedA.activityLog = [
-        { userId: 'coach-1', userEmail: 'c@example.test', actionType: 'created', descriptions: ['session created'], timestamp: '2036-06-01T08:00:00.000Z', ipAddress: '10.0.0.1' },
-        { userId: 'coach-1', userEmail: 'c@example.test', actionType: 'updated', descriptions: ['coachNotes changed'], timestamp: '2036-06-01T08:01:00.000Z', ipAddress: '10.0.0.1' },
-        { userId: 'agent-1', userEmail: null, actionType: 'agent_confirmed', descriptions: [], timestamp: '2036-06-01T08:02:00.000Z', ipAddress: null },
+        {
+          userId: 'coach-1',
+          userEmail: 'c@example.test',
+          actionType: 'created',
+          descriptions: ['session created'],
+          timestamp: '2036-06-01T08:00:00.000Z',
+          ipAddress: '10.0.0.1',
+        },
+        {
+          userId: 'coach-1',
+          userEmail: 'c@example.test',
+          actionType: 'updated',
+          descriptions: ['coachNotes changed'],
+          timestamp: '2036-06-01T08:01:00.000Z',
+          ipAddress: '10.0.0.1',
+        },
+        {
+          userId: 'agent-1',
+          userEmail: null,
+          actionType: 'agent_confirmed',
+          descriptions: [],
+          timestamp: '2036-06-01T08:02:00.000Z',
+          ipAddress: null,
+        },
       ];
       const p2 = point([tiedA._id], { _id: 'p-2', createdAt: '2036-06-01T08:00:00.000Z' });
       const p1 = point([tiedA._id], { _id: 'p-1', createdAt: '2036-06-01T08:00:00.000Z' });
@@ -141,9 +206,18 @@ for (const backend of await storeBackends()) {
       const docs = await exported({ startDate: '2036-06-01', endDate: '2036-06-01', timeAxis: 'createdAt' });
       assert.deepEqual(ids(docs), ['order-z', 'order-a', 'order-b']);
       const a = docs[1]!;
-      assert.deepEqual(a.activityLog.map((e) => e.actionType), ['created', 'updated', 'agent_confirmed']);
-      assert.deepEqual(a.coachingPoints.map((p) => p._id), ['p-9', 'p-1', 'p-2']);
-      assert.deepEqual(a.todos.map((t) => t._id), ['t-0', 't-1']);
+      assert.deepEqual(
+        a.activityLog.map((e) => e.actionType),
+        ['created', 'updated', 'agent_confirmed'],
+      );
+      assert.deepEqual(
+        a.coachingPoints.map((p) => p._id),
+        ['p-9', 'p-1', 'p-2'],
+      );
+      assert.deepEqual(
+        a.todos.map((t) => t._id),
+        ['t-0', 't-1'],
+      );
     });
 
     it('pages through more sessions than one page without losing or repeating any, ties included', async () => {
@@ -157,8 +231,22 @@ for (const backend of await storeBackends()) {
     });
 
     it('writes every field of every element, dates with milliseconds, null for unset and [] for empty', async () => {
-      const s = session({ createdAt: '2038-01-01T10:00:00.000Z', meetingFormat: null, coachingTemplateId: null, coachingTemplateName: null });
-      s.activityLog = [{ userId: 'coach-1', userEmail: 'c@example.test', actionType: 'created', descriptions: ['created'], timestamp: '2038-01-01T10:00:00.000Z', ipAddress: '127.0.0.1' }];
+      const s = session({
+        createdAt: '2038-01-01T10:00:00.000Z',
+        meetingFormat: null,
+        coachingTemplateId: null,
+        coachingTemplateName: null,
+      });
+      s.activityLog = [
+        {
+          userId: 'coach-1',
+          userEmail: 'c@example.test',
+          actionType: 'created',
+          descriptions: ['created'],
+          timestamp: '2038-01-01T10:00:00.000Z',
+          ipAddress: '127.0.0.1',
+        },
+      ];
       s.coachingPoints = [point([s._id])];
       s.todos = [todo([s._id])];
       const bare = session({ createdAt: '2038-01-01T11:00:00.000Z' });
@@ -170,7 +258,13 @@ for (const backend of await storeBackends()) {
       assert.deepEqual(Object.keys(full!.coachingPoints[0]!), POINT_FIELDS);
       assert.deepEqual(Object.keys(full!.todos[0]!), TODO_FIELDS);
       assert.deepEqual(Object.keys(full!.activityLog[0]!), LOG_FIELDS);
-      for (const value of [full!.createdAt, full!.updatedAt, full!.meetingDate, full!.activityLog[0]!.timestamp, full!.todos[0]!.createdAt]) {
+      for (const value of [
+        full!.createdAt,
+        full!.updatedAt,
+        full!.meetingDate,
+        full!.activityLog[0]!.timestamp,
+        full!.todos[0]!.createdAt,
+      ]) {
         assert.match(String(value), ISO_MS);
       }
       assert.equal(full!.meetingFormat, null);
@@ -201,13 +295,40 @@ for (const backend of await storeBackends()) {
       });
       tricky.activityLog = [
         { userId: null, userEmail: null, actionType: 'imported', descriptions: [], timestamp: '2039-07-07T07:07:07.007Z', ipAddress: null },
-        { userId: 'coach-ü', userEmail: 'zoe@example.test', actionType: 'updated', descriptions: ['coachNotes changed', 'a "b" \u2028 c'], timestamp: '2039-07-07T07:07:08.000Z', ipAddress: '::1' },
+        {
+          userId: 'coach-ü',
+          userEmail: 'zoe@example.test',
+          actionType: 'updated',
+          descriptions: ['coachNotes changed', 'a "b" \u2028 c'],
+          timestamp: '2039-07-07T07:07:08.000Z',
+          ipAddress: '::1',
+        },
       ];
       tricky.coachingPoints = [
-        point([tricky._id, 'session-elsewhere'], { type: 'n/a', classification: 'csat', ticketId: '#123', subject: '日本語', rubricName: 'R', criteriaName: 'C', kpiName: 'AHT', score: '4.5', agentNotes: 'x\ny', coachNotes: '"' }),
+        point([tricky._id, 'session-elsewhere'], {
+          type: 'n/a',
+          classification: 'csat',
+          ticketId: '#123',
+          subject: '日本語',
+          rubricName: 'R',
+          criteriaName: 'C',
+          kpiName: 'AHT',
+          score: '4.5',
+          agentNotes: 'x\ny',
+          coachNotes: '"',
+        }),
       ];
       tricky.todos = [
-        todo([tricky._id], { actionString: 'do', completedAt: '2039-07-09T00:00:00.000Z', description: 'd\n', link: 'https://example.test/?a=1&b="2"', status: 'complete', type: 'task', creatorId: 'coach-ü', creatorName: 'Zoë Ñúñez' }),
+        todo([tricky._id], {
+          actionString: 'do',
+          completedAt: '2039-07-09T00:00:00.000Z',
+          description: 'd\n',
+          link: 'https://example.test/?a=1&b="2"',
+          status: 'complete',
+          type: 'task',
+          creatorId: 'coach-ü',
+          creatorName: 'Zoë Ñúñez',
+        }),
       ];
       await load([tricky]);
       const docs = await exported({ startDate: '2039-07-07', endDate: '2039-07-07', timeAxis: 'createdAt' });
@@ -239,8 +360,14 @@ for (const backend of await storeBackends()) {
       const theirs = session({ _id: 'tenant-shared-id', createdAt: '2042-01-01T00:00:00.000Z', coachNotes: 'theirs' });
       await load([theirs], other.token);
       const window = { startDate: '2042-01-01', endDate: '2042-01-01', timeAxis: 'createdAt' };
-      assert.deepEqual((await exported(window)).map((d) => d.coachNotes), ['mine']);
-      assert.deepEqual((await exported(window, other.token)).map((d) => d.coachNotes), ['theirs']);
+      assert.deepEqual(
+        (await exported(window)).map((d) => d.coachNotes),
+        ['mine'],
+      );
+      assert.deepEqual(
+        (await exported(window, other.token)).map((d) => d.coachNotes),
+        ['theirs'],
+      );
       const empty = await server.createOrg('Empty');
       assert.deepEqual(await exported({ startDate: '2041-12-01', endDate: '2042-02-01', timeAxis: 'createdAt' }, empty.token), []);
     });

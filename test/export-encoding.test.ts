@@ -13,7 +13,11 @@ const WINDOW = { startDate: '2030-01-01', endDate: '2030-03-31', timeAxis: 'crea
 /** A raw HTTP exchange (fetch would undo the gzip encoding this test looks at). */
 function post(url: string, token: string, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers } }, resolve);
+    const request = http.request(
+      `${url}/api/v1/coaching-sessions`,
+      { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers } },
+      resolve,
+    );
     request.on('error', reject);
     request.end(JSON.stringify(WINDOW));
   });
@@ -45,7 +49,9 @@ describe('the export on the wire', () => {
     server = await startTestServer({ configure: (c) => ({ ...c, exportConcurrency: 1 }) });
     ({ token } = await server.createOrg());
     const notes = 'y'.repeat(4000);
-    const docs = Array.from({ length: 3000 }, (_, i) => session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }));
+    const docs = Array.from({ length: 3000 }, (_, i) =>
+      session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
+    );
     const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
     assert.equal(reply.status, 200, reply.text);
   });
@@ -102,7 +108,10 @@ describe('an export whose client stops reading', () => {
     // can hold, so the server really waits on the client, with or without gzip.
     sessions = 5000;
     const docs = Array.from({ length: sessions }, (_, i) =>
-      session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${randomBytes(4500).toString('base64')}` }),
+      session({
+        createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(),
+        coachNotes: `${i} ${randomBytes(4500).toString('base64')}`,
+      }),
     );
     const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
     assert.equal(reply.status, 200, reply.text);
@@ -147,7 +156,11 @@ describe('an export whose client stops reading', () => {
       // TRUNCATE waits (up to the busy timeout) for every reader to be on the newest snapshot.
       connection.pragma('busy_timeout = 5000');
       const checkpoint = connection.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      assert.deepEqual(checkpoint.map((row) => row.busy), [0], 'no reader holds an old snapshot');
+      assert.deepEqual(
+        checkpoint.map((row) => row.busy),
+        [0],
+        'no reader holds an old snapshot',
+      );
     } finally {
       connection.close();
     }

@@ -12,13 +12,7 @@ const postgres = await postgresBackend();
 if (postgres.unavailable && process.env.CI) throw new Error(`CI requires PostgreSQL: ${postgres.unavailable}`);
 
 /** Text JSON is full of, and that COPY's text and CSV formats would escape or trip on. */
-const AWKWARD = [
-  '{"a":"back\\\\slash \\"quoted\\" \\n \\t \\u0000"}',
-  '{"é":"€ 😀 日本語"}',
-  'raw\ttab\nnewline\r\\.',
-  '',
-  '{}',
-];
+const AWKWARD = ['{"a":"back\\\\slash \\"quoted\\" \\n \\t \\u0000"}', '{"é":"€ 😀 日本語"}', 'raw\ttab\nnewline\r\\.', '', '{}'];
 
 /** A binary COPY of one text column, as PostgreSQL writes it. */
 function binaryCopy(docs: string[]): Buffer {
@@ -55,7 +49,10 @@ describe('reading a binary COPY of documents', () => {
     for (const piece of [1, 2, 3, 5, 7, 19, 64, copy.length]) {
       const chunks = readInPieces(copy, piece, 100);
       assert.equal(joined(chunks), docs.join(','), `pieces of ${piece} bytes`);
-      assert.equal(chunks.reduce((n, c) => n + c.sessions, 0), docs.length);
+      assert.equal(
+        chunks.reduce((n, c) => n + c.sessions, 0),
+        docs.length,
+      );
     }
   });
 
@@ -140,7 +137,9 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
     const { text, sessions } = await exportText('awkward');
     assert.equal(text, AWKWARD.join(','));
     assert.equal(sessions, AWKWARD.length);
-    const read = await admin.query<{ doc: string }>(`select doc from session_documents where org_id = 'awkward' order by created_at, session_id`);
+    const read = await admin.query<{ doc: string }>(
+      `select doc from session_documents where org_id = 'awkward' order by created_at, session_id`,
+    );
     assert.equal(text, read.rows.map((r) => r.doc).join(','), 'the same text a plain query reads');
   });
 
@@ -181,7 +180,7 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
     assert.equal(still.rows[0]?.n, '1', 'the export used the connection that had been walked away from');
   });
 
-  it('outlasts the database\'s statement_timeout, and gives the connection its own timeout back', async () => {
+  it("outlasts the database's statement_timeout, and gives the connection its own timeout back", async () => {
     // 16 MB, more than the sockets hold, so the COPY is still running while the reader waits.
     const doc = `{"_id":"#","notes":"${'0123456789abcdef'.repeat(1024)}"}`;
     await insertDocs('patient', 1000, doc);
@@ -195,8 +194,14 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
       for await (const chunk of postgresStoredDocuments(pool, 'patient', window)) {
         if (chunks.push(chunk) === 1) await sleep(1000);
       }
-      assert.equal(chunks.reduce((n, c) => n + c.sessions, 0), 1000);
-      assert.ok(joined(chunks) === Array.from({ length: 1000 }, (_, i) => doc.replace('#', String(i + 1))).join(','), 'every document, after a pause three times the timeout');
+      assert.equal(
+        chunks.reduce((n, c) => n + c.sessions, 0),
+        1000,
+      );
+      assert.ok(
+        joined(chunks) === Array.from({ length: 1000 }, (_, i) => doc.replace('#', String(i + 1))).join(','),
+        'every document, after a pause three times the timeout',
+      );
       assert.equal(await timeout(), '300ms', 'after an export that ran to its end');
 
       const walkedAway = postgresStoredDocuments(pool, 'patient', window)[Symbol.asyncIterator]();

@@ -35,7 +35,11 @@ describe('export requests: body rules', () => {
     ['a day that does not exist', { ...VALID, startDate: '2021-02-30' }, /startDate must be a real calendar day/],
     ['a non-leap 29 February', { ...VALID, startDate: '2022-02-29', endDate: '2022-03-01' }, /startDate must be a real calendar day/],
     ['a date that is not a string', { ...VALID, startDate: 20211201 }, /startDate must be a string/],
-    ['endDate before startDate', { ...VALID, startDate: '2022-01-26', endDate: '2022-01-25' }, /endDate 2022-01-25 is before startDate 2022-01-26/],
+    [
+      'endDate before startDate',
+      { ...VALID, startDate: '2022-01-26', endDate: '2022-01-25' },
+      /endDate 2022-01-25 is before startDate 2022-01-26/,
+    ],
     ['a span of 91 days', { ...VALID, startDate: '2021-12-01', endDate: '2022-03-02' }, /at most 90 days.*91 days/],
     ['an unknown timeAxis', { ...VALID, timeAxis: 'updatedAt' }, /timeAxis must be one of meetingDate, createdAt/],
     ['a body that is an array', [VALID], /request body must be a JSON object/],
@@ -49,12 +53,20 @@ describe('export requests: body rules', () => {
   }
 
   it('rejects a body that is not JSON', async () => {
-    const reply = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: '{"startDate":', headers: { 'content-type': 'application/json' } });
+    const reply = await server.request('POST', '/api/v1/coaching-sessions', {
+      token,
+      raw: '{"startDate":',
+      headers: { 'content-type': 'application/json' },
+    });
     assertError(reply, 400, /not valid JSON/);
   });
 
   it('rejects an empty body', async () => {
-    const reply = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: '', headers: { 'content-type': 'application/json' } });
+    const reply = await server.request('POST', '/api/v1/coaching-sessions', {
+      token,
+      raw: '',
+      headers: { 'content-type': 'application/json' },
+    });
     assertError(reply, 400, /request body must be a JSON object/);
   });
 
@@ -63,14 +75,26 @@ describe('export requests: body rules', () => {
   });
 
   it('answers 400, as the contract says of any body that is not JSON, for another content type', async () => {
-    const reply = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: '<x/>', headers: { 'content-type': 'application/xml' } });
+    const reply = await server.request('POST', '/api/v1/coaching-sessions', {
+      token,
+      raw: '<x/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     assertError(reply, 400, /application\/json/);
-    const form = await server.request('POST', '/api/v1/coaching-sessions', { token, raw: 'startDate=2021-12-01', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await server.request('POST', '/api/v1/coaching-sessions', {
+      token,
+      raw: 'startDate=2021-12-01',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assertError(form, 400, /must be JSON/);
   });
 
   it('answers 415 elsewhere in the API for a content type other than JSON', async () => {
-    const reply = await server.request('POST', '/api/v1/coaching-templates', { token, raw: '<x/>', headers: { 'content-type': 'application/xml' } });
+    const reply = await server.request('POST', '/api/v1/coaching-templates', {
+      token,
+      raw: '<x/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     assertError(reply, 415, /application\/json/);
   });
 
@@ -292,9 +316,24 @@ describe('import requests', () => {
   });
 
   const invalid: Array<[string, (doc: Record<string, unknown>) => unknown, RegExp]> = [
-    ['an unknown point type', (d) => ({ ...d, coachingPoints: [{ ...point([d._id as string]), type: 'great' }] }), /Element 0: coachingPoints\[0\]\.type must be one of strength, opportunity, n\/a/],
-    ['an unknown classification', (d) => ({ ...d, coachingPoints: [{ ...point([d._id as string]), classification: 'x' }] }), /classification must be one of general, qa, csat, productivity/],
-    ['a missing field', (d) => { const { agentName: _drop, ...rest } = d; return rest; }, /Element 0: agentName is required/],
+    [
+      'an unknown point type',
+      (d) => ({ ...d, coachingPoints: [{ ...point([d._id as string]), type: 'great' }] }),
+      /Element 0: coachingPoints\[0\]\.type must be one of strength, opportunity, n\/a/,
+    ],
+    [
+      'an unknown classification',
+      (d) => ({ ...d, coachingPoints: [{ ...point([d._id as string]), classification: 'x' }] }),
+      /classification must be one of general, qa, csat, productivity/,
+    ],
+    [
+      'a missing field',
+      (d) => {
+        const { agentName: _drop, ...rest } = d;
+        return rest;
+      },
+      /Element 0: agentName is required/,
+    ],
     ['an unknown field', (d) => ({ ...d, extra: 1 }), /Element 0: extra is not a known field/],
     ['a malformed date', (d) => ({ ...d, createdAt: '2024-13-01T00:00:00.000Z' }), /Element 0: createdAt must be an ISO 8601 date-time/],
     ['a null array', (d) => ({ ...d, todos: null }), /Element 0: todos must be an array/],
@@ -325,7 +364,10 @@ describe('import requests', () => {
     const small = await startTestServer({ configure: (c) => ({ ...c, importBodyLimitBytes: 1024 }) });
     try {
       const { token } = await small.createOrg();
-      const reply = await small.request('POST', '/api/v1/coaching-sessions/import', { token, body: Array.from({ length: 10 }, () => session()) });
+      const reply = await small.request('POST', '/api/v1/coaching-sessions/import', {
+        token,
+        body: Array.from({ length: 10 }, () => session()),
+      });
       assertError(reply, 413, /larger than/);
     } finally {
       await small.close();

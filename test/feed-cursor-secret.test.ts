@@ -98,7 +98,7 @@ describe('two coachport processes on one PostgreSQL without FEED_CURSOR_SECRET',
     if (cwd) fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('accept each other\'s cursors, though both started at once on an empty database', async () => {
+  it("accept each other's cursors, though both started at once on an empty database", async () => {
     database = await postgres.create();
     cwd = tempDir();
     const url = (database.config as { url: string }).url;

@@ -29,7 +29,8 @@ for (const backend of await storeBackends()) {
     let template: string;
     let cursor: string | null = null;
 
-    const page = async (query: string, token = admin.token) => server.request('GET', `/api/v1/coaching-sessions/changes${query}`, { token });
+    const page = async (query: string, token = admin.token) =>
+      server.request('GET', `/api/v1/coaching-sessions/changes${query}`, { token });
 
     /** Follows the cursor until hasMore is false: every page, and where it ends. */
     async function follow(from: string | null, limit: number, token = admin.token) {
@@ -85,13 +86,24 @@ for (const backend of await storeBackends()) {
       assert.deepEqual(again.json, first.json);
     });
 
-    it('pages through every session once, in the export\'s own bytes, then only what changed', async () => {
-      const docs = Array.from({ length: 23 }, (_, i) => fixtureSession({ createdAt: `2024-02-${String(i + 1).padStart(2, '0')}T10:00:00.000Z`, coachNotes: `n${i} "q"\nü` }));
+    it("pages through every session once, in the export's own bytes, then only what changed", async () => {
+      const docs = Array.from({ length: 23 }, (_, i) =>
+        fixtureSession({ createdAt: `2024-02-${String(i + 1).padStart(2, '0')}T10:00:00.000Z`, coachNotes: `n${i} "q"\nü` }),
+      );
       await call('POST', '/api/v1/coaching-sessions/import', docs);
       // Once one import is visible, all of it is: it was one transaction.
       await followUntil(null, [docs[0]!._id]);
       const all = await follow(null, 5);
-      assert.deepEqual(all.pages.map((p) => [p.sessions.length, p.hasMore]), [[5, true], [5, true], [5, true], [5, true], [3, false]]);
+      assert.deepEqual(
+        all.pages.map((p) => [p.sessions.length, p.hasMore]),
+        [
+          [5, true],
+          [5, true],
+          [5, true],
+          [5, true],
+          [3, false],
+        ],
+      );
       const ids = all.sessions.map((s) => s._id);
       assert.equal(new Set(ids).size, 23);
       assert.deepEqual([...ids].sort(), docs.map((d) => d._id).sort());
@@ -116,29 +128,77 @@ for (const backend of await storeBackends()) {
     });
 
     it('brings a session back after every kind of change', async () => {
-      const made = await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Kinds', agentId: agent.userId, coachId: coach.userId, coachingTemplateId: template }, coach.token);
+      const made = await call(
+        'POST',
+        '/api/v1/coaching/sessions',
+        { coachingFormName: 'Kinds', agentId: agent.userId, coachId: coach.userId, coachingTemplateId: template },
+        coach.token,
+      );
       const other = await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Other', agentId: agent.userId }, coach.token);
       const id = made._id as string;
       cursor = (await followUntil(cursor, [made._id, other._id])).cursor;
       const point = { id: '' };
       const todoRef = { id: '' };
       const kinds: Array<[string, () => Promise<unknown>, (s: ExportSession) => boolean, string[]?]> = [
-        ['edit', () => call('PATCH', `/api/v1/coaching/sessions/${id}`, { coachNotes: 'edited' }, coach.token), (s) => s.coachNotes === 'edited'],
+        [
+          'edit',
+          () => call('PATCH', `/api/v1/coaching/sessions/${id}`, { coachNotes: 'edited' }, coach.token),
+          (s) => s.coachNotes === 'edited',
+        ],
         ['share', () => call('POST', `/api/v1/coaching/sessions/${id}/share`, undefined, coach.token), (s) => s.sharedWithAgent],
         ['agent confirms', () => call('POST', `/api/v1/coaching/sessions/${id}/confirm`, undefined, agent.token), (s) => s.agentConfirmed],
         ['coach confirms', () => call('POST', `/api/v1/coaching/sessions/${id}/confirm`, undefined, coach.token), (s) => s.coachConfirmed],
-        ['point added', async () => (point.id = (await call('POST', '/api/v1/coaching/points', { coachingFormIds: [id], type: 'strength', classification: 'qa' }, coach.token))._id), (s) => s.coachingPoints.length === 1],
-        ['point linked to another session', () => call('PATCH', `/api/v1/coaching/points/${point.id}`, { coachingFormIds: [id, other._id] }, coach.token), (s) => s.coachingPoints[0]!.coachingFormIds.length === 2, [id, other._id]],
-        ['point deleted', () => call('DELETE', `/api/v1/coaching/points/${point.id}`, undefined, coach.token), (s) => s.coachingPoints[0]!.isDeleted, [id, other._id]],
-        ['to-do added', async () => (todoRef.id = (await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [id], title: 'Do it' }, coach.token))._id), (s) => s.todos.length === 1],
-        ['to-do completed', () => call('PATCH', `/api/v1/coaching/todos/${todoRef.id}`, { status: 'complete' }, coach.token), (s) => s.todos[0]!.completedAt !== null],
-        ['to-do deleted', () => call('DELETE', `/api/v1/coaching/todos/${todoRef.id}`, undefined, coach.token), (s) => s.todos[0]!.isDeleted],
-        ['template renamed', () => call('PATCH', `/api/v1/coaching-templates/${template}`, { name: 'QA review v2' }), (s) => s.coachingTemplateName === 'QA review v2'],
-        ['re-imported', async () => {
-          const current = (await call('GET', `/api/v1/coaching/sessions/${id}`)) as ExportSession;
-          return call('POST', '/api/v1/coaching-sessions/import', [{ ...current, agentNotes: 'imported' }]);
-          // The import writes the session's point again, which the other session shows too.
-        }, (s) => s.agentNotes === 'imported', [id, other._id]],
+        [
+          'point added',
+          async () =>
+            (point.id = (
+              await call('POST', '/api/v1/coaching/points', { coachingFormIds: [id], type: 'strength', classification: 'qa' }, coach.token)
+            )._id),
+          (s) => s.coachingPoints.length === 1,
+        ],
+        [
+          'point linked to another session',
+          () => call('PATCH', `/api/v1/coaching/points/${point.id}`, { coachingFormIds: [id, other._id] }, coach.token),
+          (s) => s.coachingPoints[0]!.coachingFormIds.length === 2,
+          [id, other._id],
+        ],
+        [
+          'point deleted',
+          () => call('DELETE', `/api/v1/coaching/points/${point.id}`, undefined, coach.token),
+          (s) => s.coachingPoints[0]!.isDeleted,
+          [id, other._id],
+        ],
+        [
+          'to-do added',
+          async () =>
+            (todoRef.id = (await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [id], title: 'Do it' }, coach.token))._id),
+          (s) => s.todos.length === 1,
+        ],
+        [
+          'to-do completed',
+          () => call('PATCH', `/api/v1/coaching/todos/${todoRef.id}`, { status: 'complete' }, coach.token),
+          (s) => s.todos[0]!.completedAt !== null,
+        ],
+        [
+          'to-do deleted',
+          () => call('DELETE', `/api/v1/coaching/todos/${todoRef.id}`, undefined, coach.token),
+          (s) => s.todos[0]!.isDeleted,
+        ],
+        [
+          'template renamed',
+          () => call('PATCH', `/api/v1/coaching-templates/${template}`, { name: 'QA review v2' }),
+          (s) => s.coachingTemplateName === 'QA review v2',
+        ],
+        [
+          're-imported',
+          async () => {
+            const current = (await call('GET', `/api/v1/coaching/sessions/${id}`)) as ExportSession;
+            return call('POST', '/api/v1/coaching-sessions/import', [{ ...current, agentNotes: 'imported' }]);
+            // The import writes the session's point again, which the other session shows too.
+          },
+          (s) => s.agentNotes === 'imported',
+          [id, other._id],
+        ],
         ['deleted', () => call('DELETE', `/api/v1/coaching/sessions/${id}`, undefined, coach.token), (s) => s.isDeleted],
       ];
       for (const [what, run, holds, expected = [id]] of kinds) {
@@ -156,7 +216,11 @@ for (const backend of await storeBackends()) {
       const theirs = (await page('', other.token)).json.cursor as string;
       const ours = (await page('')).json.cursor as string;
       const [payload, mac] = ours.split('.');
-      const edited = `${Buffer.from(Buffer.from(payload!, 'base64url').toString('utf8').replace(/\n\d+$/, '\n1')).toString('base64url')}.${mac}`;
+      const edited = `${Buffer.from(
+        Buffer.from(payload!, 'base64url')
+          .toString('utf8')
+          .replace(/\n\d+$/, '\n1'),
+      ).toString('base64url')}.${mac}`;
       for (const [query, message] of [
         [`?cursor=${encodeURIComponent(theirs)}`, /another organization|not issued/],
         ['?cursor=bm90LWEtY3Vyc29y', /not issued by this server/],
@@ -177,7 +241,9 @@ for (const backend of await storeBackends()) {
       const secret = await resolveFeedCursorSecret(server.config, server.store, 0);
       const huge = encodeCursor(secret, admin.orgId, { xid: '99999999999999999999', seq: '1' });
       assert.equal((await page(`?cursor=${encodeURIComponent(huge)}`)).status, 400);
-      const far = await page(`?cursor=${encodeURIComponent(encodeCursor(secret, admin.orgId, { xid: '9223372036854775807', seq: '9223372036854775807' }))}`);
+      const far = await page(
+        `?cursor=${encodeURIComponent(encodeCursor(secret, admin.orgId, { xid: '9223372036854775807', seq: '9223372036854775807' }))}`,
+      );
       assert.deepEqual([far.status, far.json.sessions, far.json.hasMore], [200, [], false]);
       assert.equal((await page('?limit=1000')).status, 200);
       assert.equal((await page('?limit=1')).status, 200);
@@ -201,11 +267,13 @@ for (const backend of await storeBackends()) {
   });
 }
 
-describe('the change feed\'s rate limits', () => {
+describe("the change feed's rate limits", () => {
   let server: TestServer;
   let token: string;
   before(async () => {
-    server = await startTestServer({ configure: (c) => ({ ...c, limits: { ...c.limits, feed: { perSecond: 2, perMinute: 3 }, export: GENEROUS } }) });
+    server = await startTestServer({
+      configure: (c) => ({ ...c, limits: { ...c.limits, feed: { perSecond: 2, perMinute: 3 }, export: GENEROUS } }),
+    });
     ({ token } = await server.createOrg());
   });
   after(() => server.close());
@@ -220,7 +288,10 @@ describe('the change feed\'s rate limits', () => {
     assert.equal(third.status, 429);
     assert.deepEqual(third.json, { error: 'Too many requests in the past second.' });
     assert.equal(third.headers.get('retry-after'), '1');
-    assert.equal((await server.exportSessions(token, { startDate: '2024-01-01', endDate: '2024-01-01', timeAxis: 'createdAt' })).status, 200);
+    assert.equal(
+      (await server.exportSessions(token, { startDate: '2024-01-01', endDate: '2024-01-01', timeAxis: 'createdAt' })).status,
+      200,
+    );
     assert.equal((await server.request('GET', '/api/v1/coaching-templates', { token })).status, 200);
     server.clock.advance(1000);
     assert.equal((await feed()).status, 200);
@@ -231,7 +302,9 @@ describe('the change feed\'s rate limits', () => {
 });
 
 const postgres = (await storeBackends()).find((b) => b.name === 'postgres');
-describe('the change feed when transactions commit in another order than they started (postgres)', { skip: postgres ? false : 'PostgreSQL is not reachable' }, () => {
+describe('the change feed when transactions commit in another order than they started (postgres)', {
+  skip: postgres ? false : 'PostgreSQL is not reachable',
+}, () => {
   let server: TestServer;
   let admin: { orgId: string; token: string };
   let direct: { db: Kysely<Database> };
@@ -244,7 +317,10 @@ describe('the change feed when transactions commit in another order than they st
       connectionString: (server.config.database as { url: string }).url,
       max: 2,
       // As the store reads them: bigint instants as numbers.
-      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
     });
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
@@ -255,11 +331,15 @@ describe('the change feed when transactions commit in another order than they st
     await server.close();
   });
 
-  it('hands a slow transaction\'s change to a reader that polled past later commits meanwhile', async () => {
+  it("hands a slow transaction's change to a reader that polled past later commits meanwhile", async () => {
     const [a, b] = [fixtureSession(), fixtureSession()];
     assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: [a, b] })).status, 200);
     const read = async (cursor: string | null) => {
-      const reply = await server.request('GET', `/api/v1/coaching-sessions/changes${cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`}`, { token: admin.token });
+      const reply = await server.request(
+        'GET',
+        `/api/v1/coaching-sessions/changes${cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`}`,
+        { token: admin.token },
+      );
       assert.equal(reply.status, 200, reply.text);
       return reply.json as Page;
     };
@@ -273,7 +353,12 @@ describe('the change feed when transactions commit in another order than they st
     let started!: () => void;
     const hasWritten = new Promise<void>((resolve) => (started = resolve));
     const slow = direct.db.transaction().execute(async (trx) => {
-      await trx.updateTable('coaching_sessions').set({ coach_notes: 'slow' }).where('org_id', '=', admin.orgId).where('id', '=', a._id).execute();
+      await trx
+        .updateTable('coaching_sessions')
+        .set({ coach_notes: 'slow' })
+        .where('org_id', '=', admin.orgId)
+        .where('id', '=', a._id)
+        .execute();
       await refreshSessionDocuments(trx, postgresAdapter, admin.orgId, [a._id]);
       started();
       await gate;
@@ -289,14 +374,21 @@ describe('the change feed when transactions commit in another order than they st
     }
     release();
     await slow;
-    const arrived = () => seen.some((s) => s._id === a._id && s.coachNotes === 'slow') && seen.some((s) => s._id === b._id && s.coachNotes === 'fast');
+    const arrived = () =>
+      seen.some((s) => s._id === a._id && s.coachNotes === 'slow') && seen.some((s) => s._id === b._id && s.coachNotes === 'fast');
     for (const deadline = Date.now() + 15_000; !arrived() && Date.now() < deadline; ) {
       const page = await read(cursor);
       seen.push(...page.sessions);
       cursor = page.cursor;
       if (!page.hasMore) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.ok(seen.some((s) => s._id === b._id && s.coachNotes === 'fast'), 'the fast change arrives');
-    assert.ok(seen.some((s) => s._id === a._id && s.coachNotes === 'slow'), 'the slow change arrives although a later one committed first');
+    assert.ok(
+      seen.some((s) => s._id === b._id && s.coachNotes === 'fast'),
+      'the fast change arrives',
+    );
+    assert.ok(
+      seen.some((s) => s._id === a._id && s.coachNotes === 'slow'),
+      'the slow change arrives although a later one committed first',
+    );
   });
 });

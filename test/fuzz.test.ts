@@ -8,11 +8,15 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 /** Raw bytes over a real socket, so invalid UTF-8 and odd headers reach the server as sent. */
 function rawRequest(url: string, method: string, path: string, headers: Record<string, string>, body: Buffer | null) {
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const request = http.request(`${url}${path}`, { method, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const request = http.request(
+      `${url}${path}`,
+      { method, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     request.on('error', reject);
     if (body) request.write(body);
     request.end();
@@ -41,9 +45,35 @@ const ENDPOINTS: Array<[string, string]> = [
   ['PUT', '/api/v1/identity/role-mapping'],
 ];
 
-const nastyKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'startDate', 'endDate', 'timeAxis', 'coachingFormIds', 'type', '', '\u0000', '💥');
+const nastyKey = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  'startDate',
+  'endDate',
+  'timeAxis',
+  'coachingFormIds',
+  'type',
+  '',
+  '\u0000',
+  '💥',
+);
 const nastyValue = fc.oneof(
-  fc.constantFrom(null, true, 1e308, -0, 2 ** 53 + 1, '', '2021-02-30', '2021-12-01', 'meetingDate', 'createdAt', '9999-99-99', 'strength', 'x'.repeat(5000)),
+  fc.constantFrom(
+    null,
+    true,
+    1e308,
+    -0,
+    2 ** 53 + 1,
+    '',
+    '2021-02-30',
+    '2021-12-01',
+    'meetingDate',
+    'createdAt',
+    '9999-99-99',
+    'strength',
+    'x'.repeat(5000),
+  ),
   fc.string(),
   fc.integer(),
   fc.double(),
@@ -52,16 +82,37 @@ const body = fc.oneof(
   fc.jsonValue(),
   fc.dictionary(nastyKey, fc.oneof(nastyValue, fc.array(nastyValue, { maxLength: 3 }), fc.dictionary(nastyKey, nastyValue))),
   fc.record({ startDate: nastyValue, endDate: nastyValue, timeAxis: nastyValue }, { requiredKeys: [] }),
-  fc.array(fc.record({ _id: nastyValue, coachingPoints: fc.array(fc.dictionary(nastyKey, nastyValue), { maxLength: 2 }) }, { requiredKeys: [] }), { maxLength: 3 }),
+  fc.array(
+    fc.record({ _id: nastyValue, coachingPoints: fc.array(fc.dictionary(nastyKey, nastyValue), { maxLength: 2 }) }, { requiredKeys: [] }),
+    { maxLength: 3 },
+  ),
 );
 const rawBody = fc.oneof(
   body.map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
   fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
   fc.integer({ min: 1, max: 5000 }).map((depth) => Buffer.from('['.repeat(depth) + ']'.repeat(depth))),
-  fc.constantFrom(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), Buffer.from('{"a":1e999999}'), Buffer.from('{"__proto__":{"x":1}}'), Buffer.from('')),
+  fc.constantFrom(
+    Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+    Buffer.from('{"a":1e999999}'),
+    Buffer.from('{"__proto__":{"x":1}}'),
+    Buffer.from(''),
+  ),
 );
-const tokenHeader = (valid: string) => fc.oneof({ arbitrary: fc.constant(valid), weight: 6 }, fc.string({ maxLength: 80 }).filter((s) => /^[\x21-\x7e]*$/.test(s)), fc.constant(`${valid}x`), fc.constant(' '));
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', 'application/json; charset=latin1', 'multipart/form-data');
+const tokenHeader = (valid: string) =>
+  fc.oneof(
+    { arbitrary: fc.constant(valid), weight: 6 },
+    fc.string({ maxLength: 80 }).filter((s) => /^[\x21-\x7e]*$/.test(s)),
+    fc.constant(`${valid}x`),
+    fc.constant(' '),
+  );
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/xml',
+  'application/json; charset=latin1',
+  'multipart/form-data',
+);
 
 describe('fuzzing every endpoint', () => {
   let server: TestServer;
@@ -71,7 +122,10 @@ describe('fuzzing every endpoint', () => {
   before(async () => {
     server = await startTestServer();
     ({ token } = await server.createOrg());
-    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: [session({ createdAt: '2031-01-01T00:00:00.000Z' })] });
+    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', {
+      token,
+      body: [session({ createdAt: '2031-01-01T00:00:00.000Z' })],
+    });
     assert.equal(reply.status, 200);
     before_ = (await server.exportSessions(token, { startDate: '2031-01-01', endDate: '2031-01-01', timeAxis: 'createdAt' })).text;
   });
@@ -81,19 +135,31 @@ describe('fuzzing every endpoint', () => {
     let cases = 0;
     const statuses = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ENDPOINTS), rawBody, tokenHeader(token), contentType, async ([method, path], payload, apiToken, type) => {
-        cases++;
-        const sendsBody = method !== 'GET';
-        const reply = await rawRequest(server.url, method, path, { apitoken: apiToken, 'content-type': type }, sendsBody ? payload : null);
-        statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
-        assert.ok(reply.status < 500, `${method} ${path} answered ${reply.status}: ${reply.text.slice(0, 200)}`);
-        if (reply.status >= 400) {
-          const parsed = JSON.parse(reply.text) as Record<string, unknown>;
-          assert.deepEqual(Object.keys(parsed), ['error']);
-          assert.equal(typeof parsed.error, 'string');
-          assert.doesNotMatch(reply.text, /\bat \S+:\d+:\d+|sqlite|select |insert /i);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...ENDPOINTS),
+        rawBody,
+        tokenHeader(token),
+        contentType,
+        async ([method, path], payload, apiToken, type) => {
+          cases++;
+          const sendsBody = method !== 'GET';
+          const reply = await rawRequest(
+            server.url,
+            method,
+            path,
+            { apitoken: apiToken, 'content-type': type },
+            sendsBody ? payload : null,
+          );
+          statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+          assert.ok(reply.status < 500, `${method} ${path} answered ${reply.status}: ${reply.text.slice(0, 200)}`);
+          if (reply.status >= 400) {
+            const parsed = JSON.parse(reply.text) as Record<string, unknown>;
+            assert.deepEqual(Object.keys(parsed), ['error']);
+            assert.equal(typeof parsed.error, 'string');
+            assert.doesNotMatch(reply.text, /\bat \S+:\d+:\d+|sqlite|select |insert /i);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
     process.stdout.write(`fuzzing: ${cases} cases, statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`);

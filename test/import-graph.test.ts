@@ -13,7 +13,7 @@ test('no file in src/ or web/src/ imports itself through other files', () => {
   assert.deepEqual(cycles, [], `import circles:\n${cycles.join('\n')}`);
 });
 
-test('the console takes its types, roles and permission rules from the server\'s pure modules, and nothing else of it', () => {
+test("the console takes its types, roles and permission rules from the server's pure modules, and nothing else of it", () => {
   const graph = readImportGraph('.', ['src', 'web/src']);
   const reached = new Set<string>();
   const visit = (file: string) => {

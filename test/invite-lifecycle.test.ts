@@ -49,7 +49,7 @@ for (const backend of await storeBackends()) {
       await reinvite(person.id);
     });
 
-    it('an old link is refused after the person\'s email changed; a new one works', async () => {
+    it("an old link is refused after the person's email changed; a new one works", async () => {
       const person = await invited('old.address@example.test');
       await patch(person.id, { email: 'new.address@example.test' });
       await refused(person.secret);

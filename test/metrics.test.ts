@@ -23,7 +23,10 @@ for (const backend of await storeBackends()) {
     const sessionIds: string[] = [];
 
     before(async () => {
-      server = await startTestServer({ backend, configure: (c) => ({ ...c, limits: { ...c.limits, export: { perSecond: 1, perMinute: 30 } } }) });
+      server = await startTestServer({
+        backend,
+        configure: (c) => ({ ...c, limits: { ...c.limits, export: { perSecond: 1, perMinute: 30 } } }),
+      });
       org = await server.createOrg('Metrics Org');
       agent = await server.addUser(org.orgId, 'agent');
       const docs = [1, 2, 3].map((day) => session({ meetingDate: `2024-01-1${day}T10:00:00.000Z` }));
@@ -32,7 +35,7 @@ for (const backend of await storeBackends()) {
     });
     after(() => server.close());
 
-    it('counts an export\'s sessions and bytes exactly, and leaves nothing in flight', async () => {
+    it("counts an export's sessions and bytes exactly, and leaves nothing in flight", async () => {
       const before = await scrape(server);
       server.clock.advance(2_000);
       const reply = await server.exportSessions(org.token, WINDOW);
@@ -40,7 +43,10 @@ for (const backend of await storeBackends()) {
       assert.equal(reply.json.length, 3);
       const after = await scrape(server);
       assert.equal(total(after, 'coachport_export_sessions_total') - total(before, 'coachport_export_sessions_total'), 3);
-      assert.equal(total(after, 'coachport_export_bytes_total') - total(before, 'coachport_export_bytes_total'), Buffer.byteLength(reply.text));
+      assert.equal(
+        total(after, 'coachport_export_bytes_total') - total(before, 'coachport_export_bytes_total'),
+        Buffer.byteLength(reply.text),
+      );
       assert.equal(total(after, 'coachport_exports_in_flight'), 0);
     });
 
@@ -75,7 +81,17 @@ for (const backend of await storeBackends()) {
       await server.request('GET', `/api/v1/coaching/sessions/${sessionIds[2]}?apiToken=${org.token}`, { token: agent.token });
       await server.request('GET', '/api/v1/users', { token: 'cp_not-a-real-token' });
       const labelValues = (await scrape(server)).flatMap((s) => Object.values(s.labels));
-      const secrets = [org.orgId, org.userId, org.token, agent.userId, agent.email, agent.token, 'cp_not-a-real-token', ...sessionIds, '/no/such/path'];
+      const secrets = [
+        org.orgId,
+        org.userId,
+        org.token,
+        agent.userId,
+        agent.email,
+        agent.token,
+        'cp_not-a-real-token',
+        ...sessionIds,
+        '/no/such/path',
+      ];
       for (const value of labelValues) {
         for (const secret of secrets) assert.ok(!value.includes(secret), `label value ${value} contains ${secret}`);
         assert.ok(!value.includes('?'), `label value ${value} looks like a raw URL`);
@@ -104,7 +120,12 @@ describe('metrics: METRICS_TOKEN', () => {
   after(() => server.close());
 
   it('refuses a scrape without the bearer token, or with another one', async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-secret' }, { authorization: 'scrape-secret-123' }, { authorization: 'Bearer scrape-secret-1234' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong-secret' },
+      { authorization: 'scrape-secret-123' },
+      { authorization: 'Bearer scrape-secret-1234' },
+    ]) {
       const reply = await server.request('GET', '/metrics', { headers });
       assert.equal(reply.status, 401, JSON.stringify(headers));
       assert.deepEqual(Object.keys(reply.json), ['error']);
@@ -134,7 +155,10 @@ describe('metrics: METRICS_TOKEN', () => {
       assert.equal((await scrapeFrom('203.0.113.41', 'scrape-secret-123')).status, 200, 'the scraper');
       const guesses = [];
       for (let i = 0; i < 6; i++) guesses.push(await scrapeFrom('198.51.100.40', `guess-${i}`));
-      assert.deepEqual(guesses.map((g) => g.status), [401, 401, 401, 429, 429, 429]);
+      assert.deepEqual(
+        guesses.map((g) => g.status),
+        [401, 401, 401, 429, 429, 429],
+      );
       assert.match(guesses[3]!.json.error, /^Too many requests in the past minute\.$/);
       assert.ok(Number(guesses[3]!.headers.get('retry-after')) >= 1);
       const badApiToken = await guarded.request('GET', '/api/v1/tokens', { token: 'cp_not-a-token', headers: from('198.51.100.40') });
@@ -149,7 +173,7 @@ describe('metrics: METRICS_TOKEN', () => {
     }
   });
 
-  it('keeps every app\'s series apart: a second app starts from zero', async () => {
+  it("keeps every app's series apart: a second app starts from zero", async () => {
     const other = await startTestServer();
     try {
       await server.request('GET', '/healthz');

@@ -9,12 +9,21 @@ import { SUPPORTED_NODE, npmStart, runtimeOf, systemPath, type Started } from '.
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       command,
       args,
-      { cwd: options.cwd, env: { ...process.env, PATH: systemPath(), ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: options.cwd,
+        env: { ...process.env, PATH: systemPath(), ...options.env },
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -40,7 +49,9 @@ describe('a fresh clone installed with NODE_ENV=production', { skip: skip ?? fal
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('installs with the system npm, starts with npm start on a supported Node, and answers an export', { timeout: 15 * 60_000 }, async () => {
+  it('installs with the system npm, starts with npm start on a supported Node, and answers an export', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const clone = path.join(dir, 'coachport');
     const cloned = await run('git', ['clone', '--quiet', ROOT, clone], { cwd: dir });
     assert.equal(cloned.code, 0, cloned.stderr);
@@ -51,7 +62,10 @@ describe('a fresh clone installed with NODE_ENV=production', { skip: skip ?? fal
     assert.ok(fs.existsSync(path.join(clone, 'dist/src/cli/main.js')), 'the install built the server');
 
     const database = { DATABASE_URL: path.join(dir, 'data', 'coachport.db') };
-    const created = await run('npx', ['coachport', '--json', 'org', 'create', '--name', 'Installed', '--admin-email', 'ops@install.test'], { cwd: clone, env: { ...production, ...database } });
+    const created = await run('npx', ['coachport', '--json', 'org', 'create', '--name', 'Installed', '--admin-email', 'ops@install.test'], {
+      cwd: clone,
+      env: { ...production, ...database },
+    });
     assert.equal(created.code, 0, created.stderr);
     const { token } = JSON.parse(created.stdout) as { token: string };
     assert.match(token, /^cp_/);

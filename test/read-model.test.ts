@@ -31,7 +31,14 @@ for (const backend of await storeBackends()) {
       return reply.json;
     };
     const newSession = async (name: string) =>
-      (await call('POST', '/api/v1/coaching/sessions', { coachingFormName: name, agentId: agent.userId, coachId: coach.userId, coachingTemplateId: template }))._id as string;
+      (
+        await call('POST', '/api/v1/coaching/sessions', {
+          coachingFormName: name,
+          agentId: agent.userId,
+          coachId: coach.userId,
+          coachingTemplateId: template,
+        })
+      )._id as string;
 
     /**
      * The stored documents equal, byte for byte, what the portable path renders now, and every
@@ -43,7 +50,9 @@ for (const backend of await storeBackends()) {
       if (stored !== portable) {
         let i = 0;
         while (stored[i] === portable[i]) i++;
-        assert.fail(`after ${what}, the stored documents differ at ${i}:\n${stored.slice(i - 80, i + 80)}\n${portable.slice(i - 80, i + 80)}`);
+        assert.fail(
+          `after ${what}, the stored documents differ at ${i}:\n${stored.slice(i - 80, i + 80)}\n${portable.slice(i - 80, i + 80)}`,
+        );
       }
       assert.deepEqual(await storedStatsRows(direct.db, admin.orgId), expectedStatsRows(JSON.parse(portable)), `stats rows after ${what}`);
       return stored;
@@ -95,16 +104,29 @@ for (const backend of await storeBackends()) {
       let a = '';
       let b = '';
       let c = '';
-      await change('creating sessions', () => [a, b, c], async () => {
-        [a, b, c] = [await newSession('A'), await newSession('B'), await newSession('C')];
-      });
-      await change('a session patch', [a], () => call('PATCH', `/api/v1/coaching/sessions/${a}`, { coachNotes: 'ü "quoted"\n', meetingDate: '2024-03-02T10:00:00.000Z' }));
+      await change(
+        'creating sessions',
+        () => [a, b, c],
+        async () => {
+          [a, b, c] = [await newSession('A'), await newSession('B'), await newSession('C')];
+        },
+      );
+      await change('a session patch', [a], () =>
+        call('PATCH', `/api/v1/coaching/sessions/${a}`, { coachNotes: 'ü "quoted"\n', meetingDate: '2024-03-02T10:00:00.000Z' }),
+      );
       await change('sharing', [a], () => call('POST', `/api/v1/coaching/sessions/${a}/share`));
       await change('the coach confirming', [a], () => call('POST', `/api/v1/coaching/sessions/${a}/confirm`, undefined, coach.token));
       await change('the agent confirming', [a], () => call('POST', `/api/v1/coaching/sessions/${a}/confirm`, undefined, agent.token));
       let p = '';
       await change('a point on two sessions', [a, b], async () => {
-        p = (await call('POST', '/api/v1/coaching/points', { coachingFormIds: [a, b], type: 'strength', classification: 'qa', subject: 'Greeting' }))._id;
+        p = (
+          await call('POST', '/api/v1/coaching/points', {
+            coachingFormIds: [a, b],
+            type: 'strength',
+            classification: 'qa',
+            subject: 'Greeting',
+          })
+        )._id;
       });
       await change('a point changed', [a, b], () => call('PATCH', `/api/v1/coaching/points/${p}`, { score: '4', agentNotes: 'x' }));
       await change('a point relinked', [a, b, c], () => call('PATCH', `/api/v1/coaching/points/${p}`, { coachingFormIds: [c, a] }));
@@ -116,10 +138,14 @@ for (const backend of await storeBackends()) {
       await change('a to-do relinked', [a, b, c], () => call('PATCH', `/api/v1/coaching/todos/${t}`, { coachingFormIds: [a] }));
       await change('a to-do deleted', [a], () => call('DELETE', `/api/v1/coaching/todos/${t}`));
       await change('a point deleted', [a, c], () => call('DELETE', `/api/v1/coaching/points/${p}`));
-      await change('a template renamed', [a, b, c], () => call('PATCH', `/api/v1/coaching-templates/${template}`, { name: 'QA review — 2nd "edition","meetingFormat":"x' }));
+      await change('a template renamed', [a, b, c], () =>
+        call('PATCH', `/api/v1/coaching-templates/${template}`, { name: 'QA review — 2nd "edition","meetingFormat":"x' }),
+      );
       // Through the users API, as an admin renames a person: the rename's transaction rewrites the documents.
       const rename = (userId: string, name: string) => call('PATCH', `/api/v1/users/${userId}`, { name });
-      await change('the coach renamed (coach of all, creator of a to-do on a)', [a, b, c], () => rename(coach.userId, 'Cora ","coachId":"x\\'));
+      await change('the coach renamed (coach of all, creator of a to-do on a)', [a, b, c], () =>
+        rename(coach.userId, 'Cora ","coachId":"x\\'),
+      );
       await change('the coach renamed again', [a, b, c], () => rename(coach.userId, 'Cora Coachwell'));
       await change('the form creator renamed', [a, b, c], () => rename(admin.userId, 'Ada "Admin" Ünal'));
       await change('the agent renamed', [a, b, c], () => rename(agent.userId, 'Aldo ,"createdAt":'));
@@ -129,12 +155,34 @@ for (const backend of await storeBackends()) {
       // adds a point on an imported session and on c: every session showing any of it changes.
       const stored = JSON.parse(await storedExport(server.store, admin.orgId)) as Array<ReturnType<typeof session>>;
       const imported = stored.find((s) => s._id === a)!;
-      const d = session({ _id: 'imported-d', agentId: agent.userId, agentName: 'Aldo Renamed', coachId: coach.userId, coachName: 'Cora Coachwell', formCreatorId: coach.userId, formCreatorName: 'Cora Coachwell', coachingTemplateId: template, coachingTemplateName: 'Imported name' });
+      const d = session({
+        _id: 'imported-d',
+        agentId: agent.userId,
+        agentName: 'Aldo Renamed',
+        coachId: coach.userId,
+        coachName: 'Cora Coachwell',
+        formCreatorId: coach.userId,
+        formCreatorName: 'Cora Coachwell',
+        coachingTemplateId: template,
+        coachingTemplateName: 'Imported name',
+      });
       d.coachingPoints = [point([d._id, c], { subject: 'Imported' })];
       d.todos = [todo([d._id], { creatorId: coach.userId, creatorName: 'Cora Coachwell' })];
-      const replaced = { ...imported, agentName: 'Aldo Renamed', coachingTemplateName: 'Imported name', coachingPoints: [], todos: [], coachNotes: 'replaced' };
+      const replaced = {
+        ...imported,
+        agentName: 'Aldo Renamed',
+        coachingTemplateName: 'Imported name',
+        coachingPoints: [],
+        todos: [],
+        coachNotes: 'replaced',
+      };
       await change('an import', [a, b, c, d._id], () => call('POST', '/api/v1/coaching-sessions/import', [replaced, d]));
-      assert.equal((JSON.parse(await storedExport(server.store, admin.orgId)) as Array<{ agentName: string }>).filter((s) => s.agentName === 'Aldo Renamed').length, 4);
+      assert.equal(
+        (JSON.parse(await storedExport(server.store, admin.orgId)) as Array<{ agentName: string }>).filter(
+          (s) => s.agentName === 'Aldo Renamed',
+        ).length,
+        4,
+      );
     });
 
     it('leaves the old documents and the feed as they were when the transaction rolls back', async () => {
@@ -143,20 +191,46 @@ for (const backend of await storeBackends()) {
       const statsBefore = await storedStatsRows(direct.db, admin.orgId);
       const sessions = (JSON.parse(before) as Array<{ _id: string }>).map((s) => s._id);
       const attempts: Array<[string, (trx: Kysely<Database>) => Promise<void>]> = [
-        ['a person renamed', async (trx) => {
-          await trx.updateTable('users').set({ name: 'Never' }).where('org_id', '=', admin.orgId).where('id', '=', agent.userId).execute();
-          await refreshDocumentsShowingUser(trx, direct.adapter, admin.orgId, agent.userId);
-        }],
-        ['a template renamed', async (trx) => {
-          await trx.updateTable('coaching_templates').set({ name: 'Never' }).where('org_id', '=', admin.orgId).where('id', '=', template).execute();
-          await refreshDocumentsOfTemplate(trx, direct.adapter, admin.orgId, template);
-        }],
-        ['sessions changed', async (trx) => {
-          await trx.updateTable('coaching_sessions').set({ coach_notes: 'Never', coach_confirmed: 1, is_deleted: 1 }).where('org_id', '=', admin.orgId).execute();
-          await refreshSessionDocuments(trx, direct.adapter, admin.orgId, sessions);
-          const rows = await trx.selectFrom('session_stats').select('is_deleted').where('org_id', '=', admin.orgId).execute();
-          assert.ok(rows.length > 0 && rows.every((row) => Boolean(row.is_deleted)), 'the stats rows were rewritten inside the transaction');
-        }],
+        [
+          'a person renamed',
+          async (trx) => {
+            await trx
+              .updateTable('users')
+              .set({ name: 'Never' })
+              .where('org_id', '=', admin.orgId)
+              .where('id', '=', agent.userId)
+              .execute();
+            await refreshDocumentsShowingUser(trx, direct.adapter, admin.orgId, agent.userId);
+          },
+        ],
+        [
+          'a template renamed',
+          async (trx) => {
+            await trx
+              .updateTable('coaching_templates')
+              .set({ name: 'Never' })
+              .where('org_id', '=', admin.orgId)
+              .where('id', '=', template)
+              .execute();
+            await refreshDocumentsOfTemplate(trx, direct.adapter, admin.orgId, template);
+          },
+        ],
+        [
+          'sessions changed',
+          async (trx) => {
+            await trx
+              .updateTable('coaching_sessions')
+              .set({ coach_notes: 'Never', coach_confirmed: 1, is_deleted: 1 })
+              .where('org_id', '=', admin.orgId)
+              .execute();
+            await refreshSessionDocuments(trx, direct.adapter, admin.orgId, sessions);
+            const rows = await trx.selectFrom('session_stats').select('is_deleted').where('org_id', '=', admin.orgId).execute();
+            assert.ok(
+              rows.length > 0 && rows.every((row) => Boolean(row.is_deleted)),
+              'the stats rows were rewritten inside the transaction',
+            );
+          },
+        ],
       ];
       for (const [what, attempt] of attempts) {
         await assert.rejects(
@@ -164,7 +238,10 @@ for (const backend of await storeBackends()) {
             await attempt(trx);
             // The rewrite happened inside the transaction...
             const inside = await trx.selectFrom('session_documents').select('doc').where('org_id', '=', admin.orgId).execute();
-            assert.ok(inside.some((row) => String(row.doc).includes('Never')), `${what} rewrote documents inside the transaction`);
+            assert.ok(
+              inside.some((row) => String(row.doc).includes('Never')),
+              `${what} rewrote documents inside the transaction`,
+            );
             throw new Rollback(what);
           }),
           Rollback,
@@ -188,48 +265,69 @@ for (const backend of await storeBackends()) {
     });
 
     // Only PostgreSQL runs writers at once; SQLite serializes them, so there commit order is start order.
-    if (backend.name === 'postgres') it('never skips a change whose transaction took its position first but commits last', async () => {
-      const [first, second] = [await newSession('Slow'), await newSession('Fast')];
-      let reader = (await server.store.changesAfter(admin.orgId, null, 1000)).at(-1)!.position;
-      const seen: string[] = [];
-      const poll = async () => {
-        const changes = await server.store.changesAfter(admin.orgId, reader, 1000);
-        for (const c of changes) seen.push((JSON.parse(c.doc) as { _id: string })._id);
-        if (changes.length > 0) reader = changes.at(-1)!.position;
-      };
-      // The slow transaction rewrites its session (taking its position) and stays open...
-      const slow = await direct.db.startTransaction().execute();
-      try {
-        await slow.updateTable('coaching_sessions').set({ coach_notes: 'slow' }).where('org_id', '=', admin.orgId).where('id', '=', first).execute();
-        await refreshSessionDocuments(slow, postgresAdapter, admin.orgId, [first]);
-        // ...while a later one commits a change to another session, and the reader polls.
-        await call('PATCH', `/api/v1/coaching/sessions/${second}`, { coachNotes: 'fast' });
-        await poll();
-        await slow.commit().execute();
-        for (let i = 0; i < 100 && seen.length < 2; i++) {
+    if (backend.name === 'postgres')
+      it('never skips a change whose transaction took its position first but commits last', async () => {
+        const [first, second] = [await newSession('Slow'), await newSession('Fast')];
+        let reader = (await server.store.changesAfter(admin.orgId, null, 1000)).at(-1)!.position;
+        const seen: string[] = [];
+        const poll = async () => {
+          const changes = await server.store.changesAfter(admin.orgId, reader, 1000);
+          for (const c of changes) seen.push((JSON.parse(c.doc) as { _id: string })._id);
+          if (changes.length > 0) reader = changes.at(-1)!.position;
+        };
+        // The slow transaction rewrites its session (taking its position) and stays open...
+        const slow = await direct.db.startTransaction().execute();
+        try {
+          await slow
+            .updateTable('coaching_sessions')
+            .set({ coach_notes: 'slow' })
+            .where('org_id', '=', admin.orgId)
+            .where('id', '=', first)
+            .execute();
+          await refreshSessionDocuments(slow, postgresAdapter, admin.orgId, [first]);
+          // ...while a later one commits a change to another session, and the reader polls.
+          await call('PATCH', `/api/v1/coaching/sessions/${second}`, { coachNotes: 'fast' });
           await poll();
-          if (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+          await slow.commit().execute();
+          for (let i = 0; i < 100 && seen.length < 2; i++) {
+            await poll();
+            if (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        } finally {
+          await slow
+            .rollback()
+            .execute()
+            .catch(() => undefined);
         }
-      } finally {
-        await slow.rollback().execute().catch(() => undefined);
-      }
-      assert.deepEqual(seen, [first, second], 'both changes, in the order their positions were taken');
-    });
+        assert.deepEqual(seen, [first, second], 'both changes, in the order their positions were taken');
+      });
 
     it('leaves no stale document when many writers change points shared by the same sessions at once', async () => {
       const sessions = [await newSession('S1'), await newSession('S2'), await newSession('S3'), await newSession('S4')];
       const points: string[] = [];
       for (let i = 0; i < 4; i++) {
-        points.push((await call('POST', '/api/v1/coaching/points', { coachingFormIds: [sessions[i]!, sessions[(i + 1) % 4]!], type: 'strength', classification: 'qa' }))._id);
+        points.push(
+          (
+            await call('POST', '/api/v1/coaching/points', {
+              coachingFormIds: [sessions[i]!, sessions[(i + 1) % 4]!],
+              type: 'strength',
+              classification: 'qa',
+            })
+          )._id,
+        );
       }
       const replies = await Promise.all(
         Array.from({ length: 32 }, (_, i) => {
           const id = points[i % 4]!;
-          const body = i % 3 === 0 ? { coachingFormIds: [sessions[(i + 2) % 4]!, sessions[i % 4]!] } : { score: String(i), coachNotes: `n${i}` };
+          const body =
+            i % 3 === 0 ? { coachingFormIds: [sessions[(i + 2) % 4]!, sessions[i % 4]!] } : { score: String(i), coachNotes: `n${i}` };
           return server.request('PATCH', `/api/v1/coaching/points/${id}`, { token: admin.token, body });
         }),
       );
-      assert.ok(replies.every((r) => r.status === 200 || r.status === 503), replies.map((r) => `${r.status} ${r.text}`).join('\n'));
+      assert.ok(
+        replies.every((r) => r.status === 200 || r.status === 503),
+        replies.map((r) => `${r.status} ${r.text}`).join('\n'),
+      );
       assert.ok(replies.filter((r) => r.status === 200).length >= 16);
       await assertCurrent('concurrent point changes');
     });

@@ -17,11 +17,16 @@ const EXPORT = rulesFor({ perSecond: 1, perMinute: 30 });
 
 function capturedLogger() {
   const lines: string[] = [];
-  const sink = new Writable({ write: (chunk: Buffer, _e, done) => { lines.push(chunk.toString()); done(); } });
+  const sink = new Writable({
+    write: (chunk: Buffer, _e, done) => {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
   return { logger: createLogger('info', sink), lines };
 }
 
-describe('Redis rate limiter (real Redis, the server\'s clock)', { skip: skip ?? false }, () => {
+describe("Redis rate limiter (real Redis, the server's clock)", { skip: skip ?? false }, () => {
   const limiters: RedisRateLimiter[] = [];
   const limiter = async (url = REDIS_TEST_URL, clock = new ManualClock()) => {
     const made = new RedisRateLimiter(url, new MemoryRateLimiter(clock), capturedLogger().logger);
@@ -64,7 +69,7 @@ describe('Redis rate limiter (real Redis, the server\'s clock)', { skip: skip ??
     assert.equal((await a.peek(key, rules)).allowed, false);
   });
 
-  it('keeps answering from the process\'s own limiter while Redis is gone, and goes back when it returns', async () => {
+  it("keeps answering from the process's own limiter while Redis is gone, and goes back when it returns", async () => {
     const target = new URL(REDIS_TEST_URL);
     const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
     const port = await proxy.start();
@@ -89,7 +94,11 @@ async function outage(rl: RedisRateLimiter, proxy: TcpProxy, lines: string[]): P
   await proxy.cut();
   const during = [];
   for (let i = 0; i < 3; i++) during.push(await rl.consume(`${key}:down`, EXPORT));
-  assert.deepEqual(during.map((d) => d.allowed), [true, false, false], 'the fallback still limits');
+  assert.deepEqual(
+    during.map((d) => d.allowed),
+    [true, false, false],
+    'the fallback still limits',
+  );
   assert.equal(lines.filter((l) => l.includes('Redis is unreachable')).length, 1, 'logged once');
   await assert.rejects(rl.ping());
 
@@ -97,7 +106,10 @@ async function outage(rl: RedisRateLimiter, proxy: TcpProxy, lines: string[]): P
   let back = false;
   for (let i = 0; i < 60 && !back; i++) {
     await sleep(100);
-    back = await rl.ping().then(() => true, () => false);
+    back = await rl.ping().then(
+      () => true,
+      () => false,
+    );
   }
   assert.ok(back, 'reconnected to Redis');
   assert.equal((await rl.consume(key, EXPORT)).allowed, false, 'the shared count from before the outage is still in Redis');

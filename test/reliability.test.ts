@@ -38,12 +38,20 @@ if (postgres.unavailable && process.env.CI) throw new Error(`CI requires Postgre
 function bulky(count: number): ExportSession[] {
   const notes = 'x'.repeat(4000);
   return Array.from({ length: count }, (_, i) =>
-    session({ _id: `bulk-${String(i).padStart(6, '0')}`, createdAt: new Date(Date.UTC(2029, 0, 1) + i * 60_000).toISOString(), coachNotes: notes }),
+    session({
+      _id: `bulk-${String(i).padStart(6, '0')}`,
+      createdAt: new Date(Date.UTC(2029, 0, 1) + i * 60_000).toISOString(),
+      coachNotes: notes,
+    }),
   );
 }
 
 async function openExport(url: string, token: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json', ...headers }, body: JSON.stringify(WINDOW) });
+  const response = await fetch(`${url}/api/v1/coaching-sessions`, {
+    method: 'POST',
+    headers: { apiToken: token, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(WINDOW),
+  });
   assert.equal(response.status, 200);
   return response.body!.getReader();
 }
@@ -70,7 +78,13 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
     proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
     await proxy.start();
     direct.host = `127.0.0.1:${proxy.port}`;
-    server = await startTestServer({ backend: { name: 'postgres', unavailable: null, create: async () => ({ config: { kind: 'postgres', url: direct.toString() }, drop: async () => undefined }) } });
+    server = await startTestServer({
+      backend: {
+        name: 'postgres',
+        unavailable: null,
+        create: async () => ({ config: { kind: 'postgres', url: direct.toString() }, drop: async () => undefined }),
+      },
+    });
     ({ token } = await server.createOrg());
     const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: bulky(3000) });
     assert.equal(reply.status, 200, reply.text);
@@ -152,10 +166,15 @@ for (const backend of await storeBackends()) {
 
     it('loses no activity-log entry when many clients change one session at once', async () => {
       const agent = await server.addUser(admin.orgId, 'agent');
-      const created = await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: 'Busy', agentId: agent.userId, meetingFormat: 'f-start' } });
+      const created = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: admin.token,
+        body: { coachingFormName: 'Busy', agentId: agent.userId, meetingFormat: 'f-start' },
+      });
       const id = created.json._id as string;
       const replies = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => server.request('PATCH', `/api/v1/coaching/sessions/${id}`, { token: admin.token, body: { meetingFormat: `f-${i}` } })),
+        Array.from({ length: 40 }, (_, i) =>
+          server.request('PATCH', `/api/v1/coaching/sessions/${id}`, { token: admin.token, body: { meetingFormat: `f-${i}` } }),
+        ),
       );
       assert.ok(replies.every((r) => r.status === 200));
       const doc = (await server.request('GET', `/api/v1/coaching/sessions/${id}`, { token: admin.token })).json as ExportSession;
@@ -175,16 +194,35 @@ for (const backend of await storeBackends()) {
     it('relinks points across the same sessions from both sides at once without a deadlock', async () => {
       const agent = await server.addUser(admin.orgId, 'agent');
       const make = async (name: string) =>
-        (await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: name, agentId: agent.userId } })).json._id as string;
+        (
+          await server.request('POST', '/api/v1/coaching/sessions', {
+            token: admin.token,
+            body: { coachingFormName: name, agentId: agent.userId },
+          })
+        ).json._id as string;
       for (let round = 0; round < 10; round++) {
         const [a, b] = [await make(`A${round}`), await make(`B${round}`)];
-        const onA = (await server.request('POST', '/api/v1/coaching/points', { token: admin.token, body: { coachingFormIds: [a], type: 'strength', classification: 'qa' } })).json._id;
-        const onB = (await server.request('POST', '/api/v1/coaching/points', { token: admin.token, body: { coachingFormIds: [b], type: 'strength', classification: 'qa' } })).json._id;
+        const onA = (
+          await server.request('POST', '/api/v1/coaching/points', {
+            token: admin.token,
+            body: { coachingFormIds: [a], type: 'strength', classification: 'qa' },
+          })
+        ).json._id;
+        const onB = (
+          await server.request('POST', '/api/v1/coaching/points', {
+            token: admin.token,
+            body: { coachingFormIds: [b], type: 'strength', classification: 'qa' },
+          })
+        ).json._id;
         const replies = await Promise.all([
           server.request('PATCH', `/api/v1/coaching/points/${onA}`, { token: admin.token, body: { coachingFormIds: [a, b] } }),
           server.request('PATCH', `/api/v1/coaching/points/${onB}`, { token: admin.token, body: { coachingFormIds: [b, a] } }),
         ]);
-        assert.deepEqual(replies.map((r) => r.status), [200, 200], replies.map((r) => r.text).join(' '));
+        assert.deepEqual(
+          replies.map((r) => r.status),
+          [200, 200],
+          replies.map((r) => r.text).join(' '),
+        );
         const docA = (await server.request('GET', `/api/v1/coaching/sessions/${a}`, { token: admin.token })).json as ExportSession;
         assert.deepEqual(docA.coachingPoints.map((p) => p._id).sort(), [onA, onB].sort());
         assert.equal(docA.activityLog.filter((e) => e.actionType === 'coaching_point_updated').length, 2);
@@ -193,7 +231,8 @@ for (const backend of await storeBackends()) {
 
     it('ends concurrent overlapping imports in one of the inputs, never a mix', async () => {
       const ids = Array.from({ length: 200 }, (_, i) => `race-${i}`);
-      const version = (notes: string) => ids.map((id, i) => session({ _id: id, createdAt: new Date(Date.UTC(2029, 5, 1) + i * 1000).toISOString(), coachNotes: notes }));
+      const version = (notes: string) =>
+        ids.map((id, i) => session({ _id: id, createdAt: new Date(Date.UTC(2029, 5, 1) + i * 1000).toISOString(), coachNotes: notes }));
       const [a, b] = await Promise.all([
         server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: version('A') }),
         server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: version('B') }),
@@ -216,7 +255,12 @@ describe('process faults (SQLite, real processes)', () => {
     const created = await runCli(['org', 'create', '--name', 'Faults', '--admin-email', 'f@faults.test', '--json'], { cwd });
     assert.equal(created.code, 0, created.stderr);
     token = JSON.parse(created.stdout).token;
-    fs.writeFileSync(path.join(cwd, 'bulky.ndjson'), bulky(3000).map((s) => JSON.stringify(s)).join('\n'));
+    fs.writeFileSync(
+      path.join(cwd, 'bulky.ndjson'),
+      bulky(3000)
+        .map((s) => JSON.stringify(s))
+        .join('\n'),
+    );
     const imported = await runCli(['import', 'bulky.ndjson'], { cwd });
     assert.equal(imported.code, 0, imported.stderr);
   });
@@ -236,10 +280,18 @@ describe('process faults (SQLite, real processes)', () => {
 
   it('keeps an acknowledged write through kill -9', async () => {
     const server = await startServe({ cwd });
-    const agent = await fetch(`${server.url}/api/v1/users`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ email: 'kill9@faults.test', name: 'Survivor', role: 'agent' }) });
+    const agent = await fetch(`${server.url}/api/v1/users`, {
+      method: 'POST',
+      headers: { apiToken: token, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'kill9@faults.test', name: 'Survivor', role: 'agent' }),
+    });
     assert.equal(agent.status, 201);
     const agentId = ((await agent.json()) as { id: string }).id;
-    const created = await fetch(`${server.url}/api/v1/coaching/sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body: JSON.stringify({ coachingFormName: 'Durable', agentId }) });
+    const created = await fetch(`${server.url}/api/v1/coaching/sessions`, {
+      method: 'POST',
+      headers: { apiToken: token, 'content-type': 'application/json' },
+      body: JSON.stringify({ coachingFormName: 'Durable', agentId }),
+    });
     assert.equal(created.status, 201);
     const id = ((await created.json()) as { _id: string })._id;
     await server.stop('SIGKILL');
@@ -255,7 +307,11 @@ describe('process faults (SQLite, real processes)', () => {
   it('leaves all of an import or none of it after kill -9, killed while its transaction writes', async () => {
     // Each round imports sessions of its own day, so a round that committed cannot hide a later one that left half.
     let killedMidImport = 0;
-    for (const [round, extraMs] of [[0, 0], [1, 150], [2, 500]] as const) {
+    for (const [round, extraMs] of [
+      [0, 0],
+      [1, 150],
+      [2, 500],
+    ] as const) {
       const day = `2030-01-0${round + 1}`;
       const docs = Array.from({ length: 20_000 }, (_, i) =>
         session({ _id: `all-or-none-${round}-${i}`, createdAt: new Date(Date.parse(`${day}T00:00:00.000Z`) + i * 1000).toISOString() }),
@@ -264,7 +320,12 @@ describe('process faults (SQLite, real processes)', () => {
       const child = spawn(process.execPath, [BIN, 'import', 'big.ndjson'], { cwd, stdio: 'ignore' });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       // The import holds SQLite's write lock from its first write to its commit: killing it then lands mid-transaction.
-      await pollUntil(() => child.exitCode !== null || holdsWriteLock(path.join(cwd, 'data', 'coachport.db')), 'the import to start writing', 60_000, 5);
+      await pollUntil(
+        () => child.exitCode !== null || holdsWriteLock(path.join(cwd, 'data', 'coachport.db')),
+        'the import to start writing',
+        60_000,
+        5,
+      );
       await sleep(extraMs);
       child.kill('SIGKILL');
       await exited;
@@ -273,7 +334,11 @@ describe('process faults (SQLite, real processes)', () => {
       const server = await startServe({ cwd, env: { RATE_LIMIT_EXPORT_PER_SECOND: '1000' } });
       try {
         const body = JSON.stringify({ startDate: day, endDate: day, timeAxis: 'createdAt' });
-        const reply = await fetch(`${server.url}/api/v1/coaching-sessions`, { method: 'POST', headers: { apiToken: token, 'content-type': 'application/json' }, body });
+        const reply = await fetch(`${server.url}/api/v1/coaching-sessions`, {
+          method: 'POST',
+          headers: { apiToken: token, 'content-type': 'application/json' },
+          body,
+        });
         const text = await reply.text();
         assert.equal(reply.status, 200, `round ${round}: the export answered ${reply.status}: ${text}`);
         const count = (JSON.parse(text) as unknown[]).length;

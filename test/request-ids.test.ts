@@ -23,17 +23,23 @@ describe('request ids without a trusted proxy', () => {
       await server.request('GET', '/api/v1/nothing-here'),
       await server.exportSessions(token, { startDate: 'x' }),
     ];
-    assert.deepEqual(replies.map((r) => r.status), [200, 200, 401, 404, 400]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 401, 404, 400],
+    );
     const ids = replies.map((r) => r.headers.get('x-request-id'));
     for (const id of ids) assert.match(id ?? '', /^[0-9a-f-]{36}$/);
     assert.equal(new Set(ids).size, ids.length);
   });
 
-  it('writes the id into the request\'s log lines, so a reported error can be found', async () => {
+  it("writes the id into the request's log lines, so a reported error can be found", async () => {
     const reply = await server.request('GET', '/api/v1/users', { token: 'cp_wrong' });
     const id = reply.headers.get('x-request-id')!;
     const lines = logLinesWith(server, id);
-    assert.ok(lines.some((l) => l.msg === 'incoming request'), 'the request line carries the id');
+    assert.ok(
+      lines.some((l) => l.msg === 'incoming request'),
+      'the request line carries the id',
+    );
     assert.ok(lines.some((l) => l.msg === 'request completed' && (l.res as { statusCode: number }).statusCode === 401));
   });
 
@@ -51,7 +57,7 @@ describe('request ids behind a trusted proxy (TRUST_PROXY set)', () => {
   });
   after(() => server.close());
 
-  it('keeps the proxy\'s id in the header and the log', async () => {
+  it("keeps the proxy's id in the header and the log", async () => {
     const reply = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'edge-7f3a.42:1' } });
     assert.equal(reply.headers.get('x-request-id'), 'edge-7f3a.42:1');
     assert.ok(logLinesWith(server, 'edge-7f3a.42:1').length >= 2);

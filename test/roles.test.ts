@@ -42,9 +42,12 @@ test('every schema that names a role offers exactly ROLES', () => {
   assert.deepEqual(literals(DirectorySchema.properties.users.items.properties.role), [...ROLES]);
 });
 
-test('the frozen first migration\'s CHECK allows exactly ROLES', () => {
+test("the frozen first migration's CHECK allows exactly ROLES", () => {
   const migration = fs.readFileSync('src/store/migrations/001-initial.ts', 'utf8');
   const check = /role in \(([^)]*)\)/.exec(migration);
   assert.ok(check, 'the users table checks its role');
-  assert.deepEqual(check[1]!.split(',').map((role) => role.trim().replace(/^'|'$/g, '')), [...ROLES]);
+  assert.deepEqual(
+    check[1]!.split(',').map((role) => role.trim().replace(/^'|'$/g, '')),
+    [...ROLES],
+  );
 });

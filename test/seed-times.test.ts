@@ -17,15 +17,19 @@ function pastTimes(s: ExportSession): Array<[string, string | null]> {
     [`session ${s._id} createdAt`, s.createdAt],
     [`session ${s._id} updatedAt`, s.updatedAt],
     ...s.activityLog.map((e, i): [string, string] => [`session ${s._id} log entry ${i} (${e.actionType})`, e.timestamp]),
-    ...s.coachingPoints.flatMap((p): Array<[string, string]> => [
-      [`point ${p._id} createdAt`, p.createdAt],
-      [`point ${p._id} updatedAt`, p.updatedAt],
-    ]),
-    ...s.todos.flatMap((t): Array<[string, string | null]> => [
-      [`to-do ${t._id} createdAt`, t.createdAt],
-      [`to-do ${t._id} updatedAt`, t.updatedAt],
-      [`to-do ${t._id} completedAt`, t.completedAt],
-    ]),
+    ...s.coachingPoints.flatMap(
+      (p): Array<[string, string]> => [
+        [`point ${p._id} createdAt`, p.createdAt],
+        [`point ${p._id} updatedAt`, p.updatedAt],
+      ],
+    ),
+    ...s.todos.flatMap(
+      (t): Array<[string, string | null]> => [
+        [`to-do ${t._id} createdAt`, t.createdAt],
+        [`to-do ${t._id} updatedAt`, t.updatedAt],
+        [`to-do ${t._id} completedAt`, t.completedAt],
+      ],
+    ),
   ];
 }
 
@@ -43,7 +47,7 @@ for (const backend of await storeBackends()) {
     });
     after(() => server?.close());
 
-    it('exports no creation, change, log entry or completion after the seed\'s clock; meetings may lie ahead', async () => {
+    it("exports no creation, change, log entry or completion after the seed's clock; meetings may lie ahead", async () => {
       const client = new ExportClient({ baseUrl: server.url, token, perSecond: 1000, perMinute: 100_000 });
       const sessions: ExportSession[] = [];
       for await (const s of client.exportRange({ from: '2026-10-01', to: '2026-12-31', timeAxis: 'createdAt' })) sessions.push(s);

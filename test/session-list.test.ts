@@ -16,7 +16,11 @@ interface Person {
 }
 
 /** The list's rules restated plainly: what the server must answer, computed from the documents. */
-function expected(docs: ExportSession[], who: Person, filters: { state?: SessionState; agentId?: string; coachId?: string; from?: string; to?: string }) {
+function expected(
+  docs: ExportSession[],
+  who: Person,
+  filters: { state?: SessionState; agentId?: string; coachId?: string; from?: string; to?: string },
+) {
   const flags = stateFlags(filters.state ?? null);
   return docs
     .filter((d) => canRead({ id: who.userId, email: null, name: who.name, role: who.role }, { ...d, formCreatorId: d.formCreatorId }))
@@ -82,7 +86,9 @@ for (const backend of await storeBackends()) {
       const ids: string[] = [];
       let cursor: string | null = null;
       for (let pages = 0; pages < 100; pages++) {
-        const reply = await server.request('GET', `/api/v1/coaching/sessions?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`, { token: who.token });
+        const reply = await server.request('GET', `/api/v1/coaching/sessions?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`, {
+          token: who.token,
+        });
         assert.equal(reply.status, 200, reply.text);
         assert.ok(reply.json.sessions.length <= limit);
         ids.push(...reply.json.sessions.map((s: { _id: string }) => s._id));
@@ -115,7 +121,9 @@ for (const backend of await storeBackends()) {
         { to: '2024-02-02' },
       ];
       for (const filters of cases) {
-        const query = Object.entries(filters).map(([k, v]) => `&${k}=${v}`).join('');
+        const query = Object.entries(filters)
+          .map(([k, v]) => `&${k}=${v}`)
+          .join('');
         for (const who of [people.admin, people.coachA, people.agentX]) {
           const want = expected(docs, who, filters);
           assert.deepEqual(await walk(who, query, 3), want, `${who.name} ${query}`);
@@ -149,7 +157,14 @@ for (const backend of await storeBackends()) {
     });
 
     it('refuses a bad limit, a forged cursor, an unknown state and reversed days with 400', async () => {
-      for (const query of ['limit=0', 'limit=101', 'cursor=bm90LWEta2V5', 'state=archived', 'from=2024-02-05&to=2024-02-01', 'from=2024-02-30']) {
+      for (const query of [
+        'limit=0',
+        'limit=101',
+        'cursor=bm90LWEta2V5',
+        'state=archived',
+        'from=2024-02-05&to=2024-02-01',
+        'from=2024-02-30',
+      ]) {
         const reply = await server.request('GET', `/api/v1/coaching/sessions?${query}`, { token: people.admin.token });
         assert.equal(reply.status, 400, query);
         assert.deepEqual(Object.keys(reply.json), ['error']);

@@ -47,20 +47,32 @@ for (const kind of limiters) {
     it('30 parallel wrong passwords from one address over four accounts: exactly the per-address limit are checked', async () => {
       const people: Array<{ email: string }> = [];
       for (let i = 0; i < 4; i++) people.push(await userWithPassword(server, admin.token, 'coach'));
-      const failedBefore = (await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'sign_in_failed', after: null, limit: 100 })).length;
+      const failedBefore = (
+        await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'sign_in_failed', after: null, limit: 100 })
+      ).length;
       checks = 0;
       const guesses = await parallel(30, (i) => signIn(server, people[i % 4]!.email, `wrong guess ${i}`, from('198.51.100.7')));
       assert.equal(checks, PER_ADDRESS.perMinute, 'only the admitted guesses were checked');
       assert.equal(countOf(guesses, 401), PER_ADDRESS.perMinute);
       assert.equal(countOf(guesses, 429), 30 - PER_ADDRESS.perMinute);
-      const failed = await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'sign_in_failed', after: null, limit: 100 });
+      const failed = await server.store.readAudit(admin.orgId, {
+        fromMs: null,
+        toMs: null,
+        action: 'sign_in_failed',
+        after: null,
+        limit: 100,
+      });
       assert.equal(failed.length - failedBefore, PER_ADDRESS.perMinute, 'one failure recorded per admitted guess');
       const limited = guesses.find((g) => g.status === 429)!;
       assert.match(limited.json.error, /^Too many failed sign-ins from this address; try again in \d+ seconds\.$/);
       assert.ok(Number(limited.headers.get('retry-after')) >= 1);
 
       checks = 0;
-      assert.equal((await signIn(server, people[0]!.email, PASSWORD, from('198.51.100.7'))).status, 429, 'the address stays limited, right password or not');
+      assert.equal(
+        (await signIn(server, people[0]!.email, PASSWORD, from('198.51.100.7'))).status,
+        429,
+        'the address stays limited, right password or not',
+      );
       assert.equal(checks, 0);
       const elsewhere = await signIn(server, people[0]!.email, PASSWORD, from('203.0.113.9'));
       assert.equal(elsewhere.status, 200, 'the person signs in from another address');
@@ -85,13 +97,15 @@ for (const kind of limiters) {
       assert.deepEqual([unknown.status, unknown.json], [known.status, known.json], 'a full bucket answers alike for both');
     });
 
-    it('a signed-in browser\'s parallel requests are never held by the failure limits; an ended cookie gets 401 and is cleared', async () => {
+    it("a signed-in browser's parallel requests are never held by the failure limits; an ended cookie gets 401 and is cleared", async () => {
       const person = await userWithPassword(server, admin.token, 'coach');
       const invited = asBrowser(server, person.session);
       const signedIn = asBrowser(server, sessionOf(await signIn(server, person.email, PASSWORD, from('198.51.100.9'))));
       for (const browser of [invited, signedIn]) {
         // The console's first burst, right after signing in: more than the per-token and per-address allowances.
-        const burst = await parallel(20, (i) => browser('GET', i % 2 === 0 ? '/api/v1/auth/me' : '/api/v1/directory', undefined, from('198.51.100.9')));
+        const burst = await parallel(20, (i) =>
+          browser('GET', i % 2 === 0 ? '/api/v1/auth/me' : '/api/v1/directory', undefined, from('198.51.100.9')),
+        );
         assert.equal(countOf(burst, 200), 20, burst.map((r) => r.status).join(','));
       }
       server.clock.advance(60 * 60 * 1000);

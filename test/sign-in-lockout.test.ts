@@ -38,7 +38,7 @@ for (const kind of limiters) {
     });
     after(() => server.close());
 
-    it('one address hammering a person\'s email is held to its own allowance; the person signs in elsewhere meanwhile', async () => {
+    it("one address hammering a person's email is held to its own allowance; the person signs in elsewhere meanwhile", async () => {
       const victim = await userWithPassword(server, admin.token, 'coach');
       const attack = await parallel(12, (i) => signIn(server, victim.email, `wrong guess ${i}`, from('198.51.100.20')));
       assert.equal(countOf(attack, 401), PER_ACCOUNT_ADDRESS.perMinute, statuses(attack).join(','));
@@ -66,9 +66,9 @@ for (const kind of limiters) {
       );
     });
 
-    it('many addresses guessing one account meet the account\'s ceiling; then only addresses known for it get through', async () => {
+    it("many addresses guessing one account meet the account's ceiling; then only addresses known for it get through", async () => {
       const victim = await userWithPassword(server, admin.token, 'coach');
-      assert.equal((await signIn(server, victim.email, PASSWORD, from('203.0.113.30'))).status, 200, 'the owner\'s usual address');
+      assert.equal((await signIn(server, victim.email, PASSWORD, from('203.0.113.30'))).status, 200, "the owner's usual address");
       const botnet = await parallel(16, (i) => signIn(server, victim.email, `wrong guess ${i}`, from(`192.0.2.${i + 1}`)));
       assert.equal(countOf(botnet, 401), PER_ACCOUNT.perMinute, statuses(botnet).join(','));
       assert.equal(countOf(botnet, 429), 16 - PER_ACCOUNT.perMinute);
@@ -84,7 +84,7 @@ for (const kind of limiters) {
       assert.equal(
         (await signIn(server, victim.email, PASSWORD, from('203.0.113.30'))).status,
         200,
-        'the owner\'s known address gets through',
+        "the owner's known address gets through",
       );
       const invited = await userWithPassword(server, admin.token, 'agent');
       assert.equal((await signIn(server, invited.email, PASSWORD, from('203.0.113.31'))).status, 200, 'other accounts are not affected');
@@ -106,7 +106,7 @@ for (const kind of limiters) {
 }
 
 describe('the hour limits of sign-in, memory limiter', () => {
-  it('one address that guesses slowly, within the minute limit, is stopped by the hour limit, before the account\'s ceiling', async () => {
+  it("one address that guesses slowly, within the minute limit, is stopped by the hour limit, before the account's ceiling", async () => {
     const clock = new ManualClock();
     const server = await startTestServer({
       clock,

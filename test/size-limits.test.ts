@@ -220,7 +220,10 @@ for (const backend of await storeBackends()) {
         const [sample] = await trx.selectFrom('coaching_points').selectAll().where('org_id', '=', admin.orgId).limit(1).execute();
         for (let i = 0; i < 10; i++) {
           const id = `legacy-point-${i}`;
-          await trx.insertInto('coaching_points').values({ ...sample!, id }).execute();
+          await trx
+            .insertInto('coaching_points')
+            .values({ ...sample!, id })
+            .execute();
           const link = { org_id: admin.orgId, item_id: id, session_id: legacy._id, position: 0 };
           await trx.insertInto('coaching_point_sessions').values(link).execute();
         }
@@ -230,11 +233,7 @@ for (const backend of await storeBackends()) {
       assert.equal(patched.status, 200, patched.text);
       const removed = await server.request('DELETE', '/api/v1/coaching/points/legacy-point-0', { token: admin.token });
       assert.ok(removed.status < 300, removed.text);
-      await assertRefused(
-        admin.orgId,
-        () => addPoint(admin.token, [legacy._id]),
-        /would have 211 coaching points/,
-      );
+      await assertRefused(admin.orgId, () => addPoint(admin.token, [legacy._id]), /would have 211 coaching points/);
     });
 
     it('refuses an import with a document beyond a limit, naming the document and the limit, and imports nothing', async () => {
@@ -316,16 +315,25 @@ describe('a feed page cut by bytes', () => {
 
   it('holds at least one change, even one larger than the bound, and says more follow', () => {
     const page = feedPage([change(1, 50), change(2, 10)], 10, 20);
-    assert.deepEqual(page.changes.map((c) => c.position.seq), ['1']);
+    assert.deepEqual(
+      page.changes.map((c) => c.position.seq),
+      ['1'],
+    );
     assert.equal(page.hasMore, true);
   });
 
   it('stops before the change that would pass the bound, or at the limit', () => {
     const page = feedPage([change(1, 8), change(2, 8), change(3, 8)], 10, 20);
-    assert.deepEqual(page.changes.map((c) => c.position.seq), ['1', '2']);
+    assert.deepEqual(
+      page.changes.map((c) => c.position.seq),
+      ['1', '2'],
+    );
     assert.equal(page.hasMore, true);
     const limited = feedPage([change(1, 1), change(2, 1), change(3, 1)], 2, 20);
-    assert.deepEqual(limited.changes.map((c) => c.position.seq), ['1', '2']);
+    assert.deepEqual(
+      limited.changes.map((c) => c.position.seq),
+      ['1', '2'],
+    );
     assert.equal(limited.hasMore, true);
     const all = feedPage([change(1, 1), change(2, 1)], 2, 20);
     assert.equal(all.hasMore, false);

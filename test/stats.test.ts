@@ -37,7 +37,11 @@ function assertError(reply: Reply, status: number, pattern: RegExp) {
 /** Every document of the organization, deleted ones too, straight from the export reader. */
 async function allDocuments(server: TestServer, orgId: string): Promise<ExportSession[]> {
   const docs: ExportSession[] = [];
-  const window = { axis: 'createdAt' as const, fromMs: Date.parse('1900-01-01T00:00:00.000Z'), toMs: Date.parse('2100-01-01T00:00:00.000Z') };
+  const window = {
+    axis: 'createdAt' as const,
+    fromMs: Date.parse('1900-01-01T00:00:00.000Z'),
+    toMs: Date.parse('2100-01-01T00:00:00.000Z'),
+  };
   for await (const page of server.store.exportPages(orgId, window)) docs.push(...page);
   return docs;
 }
@@ -55,16 +59,32 @@ for (const backend of await storeBackends()) {
       admin = await server.createOrg('Stats');
       coach = await server.addUser(admin.orgId, 'coach', 'Cora Coach');
       agent = await server.addUser(admin.orgId, 'agent', 'Aldo Agent');
-      const coaches: Person[] = [{ id: coach.userId, name: 'Cora Coach' }, { id: 'coach-b', name: 'Bea Coach' }, { id: 'coach-c', name: 'Cy Coach' }];
-      const agents: Person[] = [{ id: agent.userId, name: 'Aldo Agent' }, { id: 'agent-b', name: 'Bo Agent' }, { id: 'agent-c', name: 'Cid Agent' }];
-      const imported = await server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: statsDocuments({ coaches, agents }, 220, 13) });
+      const coaches: Person[] = [
+        { id: coach.userId, name: 'Cora Coach' },
+        { id: 'coach-b', name: 'Bea Coach' },
+        { id: 'coach-c', name: 'Cy Coach' },
+      ];
+      const agents: Person[] = [
+        { id: agent.userId, name: 'Aldo Agent' },
+        { id: 'agent-b', name: 'Bo Agent' },
+        { id: 'agent-c', name: 'Cid Agent' },
+      ];
+      const imported = await server.request('POST', '/api/v1/coaching-sessions/import', {
+        token: admin.token,
+        body: statsDocuments({ coaches, agents }, 220, 13),
+      });
       assert.equal(imported.status, 200, imported.text);
 
       // Another organization with the same ids and dates: none of it may be counted.
       const other = await server.createOrg('Elsewhere');
       const theirs = await server.request('POST', '/api/v1/coaching-sessions/import', {
         token: other.token,
-        body: statsDocuments({ coaches, agents }, 40, 99).map((doc) => ({ ...doc, _id: `other-${doc._id}`, coachingPoints: [], todos: [] })),
+        body: statsDocuments({ coaches, agents }, 40, 99).map((doc) => ({
+          ...doc,
+          _id: `other-${doc._id}`,
+          coachingPoints: [],
+          todos: [],
+        })),
       });
       assert.equal(theirs.status, 200, theirs.text);
       docs = await allDocuments(server, admin.orgId);
@@ -91,7 +111,10 @@ for (const backend of await storeBackends()) {
               assert.deepEqual(reply.json, expected.answer, `${from}..${to} ${timeAxis} ${groupBy} as ${viewer.role}`);
               // The definition read literally (hours first, then the mean) differs from the exact
               // median only by the rounding of its three operations: a few units in the last place.
-              const medians = [...expected.durations.rows.map((d, i) => [d, reply.json.rows[i].medianHoursToAcknowledge] as const), [expected.durations.totals, reply.json.totals.medianHoursToAcknowledge] as const];
+              const medians = [
+                ...expected.durations.rows.map((d, i) => [d, reply.json.rows[i].medianHoursToAcknowledge] as const),
+                [expected.durations.totals, reply.json.totals.medianHoursToAcknowledge] as const,
+              ];
               for (const [durations, answered] of medians) {
                 const naive = medianHoursNaive(durations);
                 if (naive === null) assert.equal(answered, null);
@@ -108,18 +131,50 @@ for (const backend of await storeBackends()) {
     });
 
     it('counts what the data was built to show: edges, year-boundary weeks, links in two groups', async () => {
-      const weeks = await server.request('GET', statsPath({ from: '2020-12-28', to: '2021-01-10', groupBy: 'week' }), { token: admin.token });
-      assert.deepEqual(weeks.json.rows.map((r: { key: string }) => r.key), ['2020-12-28', '2021-01-04']);
-      const lateWeek = await server.request('GET', statsPath({ from: '2026-12-28', to: '2027-01-03', groupBy: 'week', timeAxis: 'createdAt' }), { token: admin.token });
-      assert.deepEqual(lateWeek.json.rows.map((r: { key: string }) => r.key), ['2026-12-28']);
-      const templates = await server.request('GET', statsPath({ from: '2020-12-01', to: '2021-12-02', groupBy: 'template' }), { token: admin.token });
-      assert.deepEqual(templates.json.rows.map((r: { key: string | null; label: string | null }) => [r.key, r.label]), [['tpl-call', 'Call review'], ['tpl-chat', 'Chat QA'], [null, null]]);
-      const epoch = await server.request('GET', statsPath({ from: '1969-12-22', to: '1970-01-04', groupBy: 'week' }), { token: admin.token });
-      assert.deepEqual(epoch.json.rows.map((r: { key: string; sessions: number }) => [r.key, r.sessions]), [['1969-12-22', 1], ['1969-12-29', 1]]);
+      const weeks = await server.request('GET', statsPath({ from: '2020-12-28', to: '2021-01-10', groupBy: 'week' }), {
+        token: admin.token,
+      });
+      assert.deepEqual(
+        weeks.json.rows.map((r: { key: string }) => r.key),
+        ['2020-12-28', '2021-01-04'],
+      );
+      const lateWeek = await server.request(
+        'GET',
+        statsPath({ from: '2026-12-28', to: '2027-01-03', groupBy: 'week', timeAxis: 'createdAt' }),
+        { token: admin.token },
+      );
+      assert.deepEqual(
+        lateWeek.json.rows.map((r: { key: string }) => r.key),
+        ['2026-12-28'],
+      );
+      const templates = await server.request('GET', statsPath({ from: '2020-12-01', to: '2021-12-02', groupBy: 'template' }), {
+        token: admin.token,
+      });
+      assert.deepEqual(
+        templates.json.rows.map((r: { key: string | null; label: string | null }) => [r.key, r.label]),
+        [
+          ['tpl-call', 'Call review'],
+          ['tpl-chat', 'Chat QA'],
+          [null, null],
+        ],
+      );
+      const epoch = await server.request('GET', statsPath({ from: '1969-12-22', to: '1970-01-04', groupBy: 'week' }), {
+        token: admin.token,
+      });
+      assert.deepEqual(
+        epoch.json.rows.map((r: { key: string; sessions: number }) => [r.key, r.sessions]),
+        [
+          ['1969-12-22', 1],
+          ['1969-12-29', 1],
+        ],
+      );
       const none = await server.request('GET', statsPath({ from: '2030-01-01', to: '2030-01-01' }), { token: admin.token });
       assert.equal(none.json.timeAxis, 'meetingDate');
       assert.equal(none.json.groupBy, 'none');
-      assert.deepEqual(none.json.rows.map((r: { key: null; sessions: number; acknowledgementRate: null }) => [r.key, r.sessions, r.acknowledgementRate]), [[null, 0, null]]);
+      assert.deepEqual(
+        none.json.rows.map((r: { key: null; sessions: number; acknowledgementRate: null }) => [r.key, r.sessions, r.acknowledgementRate]),
+        [[null, 0, null]],
+      );
       assert.equal(none.json.totals.medianHoursToAcknowledge, null);
     });
 
@@ -127,7 +182,8 @@ for (const backend of await storeBackends()) {
       const query = statsPath({ from: '2020-12-01', to: '2021-12-02', timeAxis: 'createdAt' });
       const inWindow = (d: ExportSession) => !d.isDeleted && d.createdAt >= '2020-12-01' && d.createdAt < '2021-12-03';
       const totals = async (token: string) => (await server.request('GET', query, { token })).json.totals;
-      const readable = (id: string, role: UserRecord['role']) => docs.filter((d) => inWindow(d) && canRead({ id, email: null, name: '', role }, d)).length;
+      const readable = (id: string, role: UserRecord['role']) =>
+        docs.filter((d) => inWindow(d) && canRead({ id, email: null, name: '', role }, d)).length;
       const [all, mine, theirs] = [await totals(admin.token), await totals(coach.token), await totals(agent.token)];
       assert.equal(all.sessions, docs.filter(inWindow).length);
       assert.equal(mine.sessions, readable(coach.userId, 'coach'));
@@ -162,13 +218,26 @@ for (const backend of await storeBackends()) {
       // Inside the data's first range, so that new sessions count on the createdAt axis too.
       server.clock.set(Date.parse('2021-01-05T09:00:00.000Z'));
       const newSession = async () =>
-        (await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Live', agentId: agent.userId, coachId: coach.userId, coachingTemplateId: 'tpl-call', meetingDate: '2021-01-06T10:00:00.000Z' }))._id as string;
+        (
+          await call('POST', '/api/v1/coaching/sessions', {
+            coachingFormName: 'Live',
+            agentId: agent.userId,
+            coachId: coach.userId,
+            coachingTemplateId: 'tpl-call',
+            meetingDate: '2021-01-06T10:00:00.000Z',
+          })
+        )._id as string;
       let [a, b] = ['', ''];
       await step('creating sessions', async () => {
         [a, b] = [await newSession(), await newSession()];
       });
       await step('a session moved to another coach, template and week', () =>
-        call('PATCH', `/api/v1/coaching/sessions/${a}`, { coachId: 'coach-b', coachingTemplateId: 'tpl-chat', meetingDate: '2021-01-12T10:00:00.000Z' }));
+        call('PATCH', `/api/v1/coaching/sessions/${a}`, {
+          coachId: 'coach-b',
+          coachingTemplateId: 'tpl-chat',
+          meetingDate: '2021-01-12T10:00:00.000Z',
+        }),
+      );
       await step('a session without a meeting date', () => call('PATCH', `/api/v1/coaching/sessions/${b}`, { meetingDate: null }));
       await step('sharing', () => call('POST', `/api/v1/coaching/sessions/${a}/share`));
       await step('the agent confirming', () => call('POST', `/api/v1/coaching/sessions/${a}/confirm`, undefined, agent.token));
@@ -191,7 +260,9 @@ for (const backend of await storeBackends()) {
       await step('a to-do completed', () => call('PATCH', `/api/v1/coaching/todos/${t}`, { status: 'complete' }));
       await step('a to-do relinked', () => call('PATCH', `/api/v1/coaching/todos/${t}`, { coachingFormIds: [imported._id] }));
       await step('a to-do deleted', () => call('DELETE', `/api/v1/coaching/todos/${t}`));
-      await step('a session edited', () => call('PATCH', `/api/v1/coaching/sessions/${b}`, { meetingDate: '2021-02-01T00:00:00.000Z', agentId: 'agent-b' }));
+      await step('a session edited', () =>
+        call('PATCH', `/api/v1/coaching/sessions/${b}`, { meetingDate: '2021-02-01T00:00:00.000Z', agentId: 'agent-b' }),
+      );
       await step('a session deleted', () => call('DELETE', `/api/v1/coaching/sessions/${a}`));
       await step('a template renamed', () => call('PATCH', '/api/v1/coaching-templates/tpl-call', { name: 'Call review, 2nd edition' }));
       await step('a coach renamed', () => call('PATCH', `/api/v1/users/${coach.userId}`, { name: 'Cora Coachwell' }));
@@ -205,13 +276,35 @@ for (const backend of await storeBackends()) {
         coachConfirmed: !current.coachConfirmed,
         // Out of order, as an import may have it: acknowledged one hour after the share.
         activityLog: [
-          { userId: agent.userId, userEmail: null, actionType: 'agent_confirmed', descriptions: [], timestamp: '2021-01-07T11:00:00.000Z', ipAddress: null },
-          { userId: admin.userId, userEmail: null, actionType: 'shared', descriptions: [], timestamp: '2021-01-07T10:00:00.000Z', ipAddress: null },
+          {
+            userId: agent.userId,
+            userEmail: null,
+            actionType: 'agent_confirmed',
+            descriptions: [],
+            timestamp: '2021-01-07T11:00:00.000Z',
+            ipAddress: null,
+          },
+          {
+            userId: admin.userId,
+            userEmail: null,
+            actionType: 'shared',
+            descriptions: [],
+            timestamp: '2021-01-07T10:00:00.000Z',
+            ipAddress: null,
+          },
         ],
         coachingPoints: current.coachingPoints.slice(1).map((point) => ({ ...point, type: 'strength' })),
         todos: current.todos.map((todo) => ({ ...todo, status: 'complete' })),
       };
-      const added: ExportSession = { ...replaced, _id: 'imported-new', coachingPoints: [], todos: [], isDeleted: false, coachingTemplateId: null, coachingTemplateName: null };
+      const added: ExportSession = {
+        ...replaced,
+        _id: 'imported-new',
+        coachingPoints: [],
+        todos: [],
+        isDeleted: false,
+        coachingTemplateId: null,
+        coachingTemplateName: null,
+      };
       await step('an import', () => call('POST', '/api/v1/coaching-sessions/import', [replaced, added]));
     });
 
@@ -229,7 +322,11 @@ for (const backend of await storeBackends()) {
         [{ from: '2021-01-01', to: '2021-01-02', startDate: '2021-01-01' }, /^startDate is not a known field\.$/],
       ];
       for (const [query, pattern] of bad) assertError(await server.request('GET', statsPath(query), { token: admin.token }), 400, pattern);
-      assertError(await server.request('GET', '/api/v1/coaching/stats?from=2021-01-01&from=2021-01-02&to=2021-01-03', { token: admin.token }), 400, /^from must be a string/);
+      assertError(
+        await server.request('GET', '/api/v1/coaching/stats?from=2021-01-01&from=2021-01-02&to=2021-01-03', { token: admin.token }),
+        400,
+        /^from must be a string/,
+      );
       const year = await server.request('GET', statsPath({ from: '2024-01-01', to: '2025-01-01' }), { token: admin.token });
       assert.equal(year.status, 200, '366 days after from is allowed');
       assertError(await server.request('GET', statsPath({ from: '2021-01-01', to: '2021-01-02' })), 401, /apiToken/);
@@ -260,7 +357,22 @@ describe('coaching stats, the rest', () => {
       const { token } = await server.createOrg();
       const key = fc.constantFrom('from', 'to', 'timeAxis', 'groupBy', 'startDate', '__proto__', '', '%00', 'from[]');
       const value = fc.oneof(
-        fc.constantFrom('2021-01-01', '2021-12-31', '2022-01-02', '2021-02-30', '0000-01-01', '0100-01-01', '9999-12-31', 'meetingDate', 'createdAt', 'week', 'none', '', '%ZZ', '\u0000'),
+        fc.constantFrom(
+          '2021-01-01',
+          '2021-12-31',
+          '2022-01-02',
+          '2021-02-30',
+          '0000-01-01',
+          '0100-01-01',
+          '9999-12-31',
+          'meetingDate',
+          'createdAt',
+          'week',
+          'none',
+          '',
+          '%ZZ',
+          '\u0000',
+        ),
         fc.string({ maxLength: 20 }),
       );
       let answered = 0;
@@ -303,7 +415,12 @@ describe('coaching stats, the rest', () => {
       const { token } = await server.createOrg();
       const document = (await server.request('GET', '/openapi.json')).json;
       const operation = document.paths['/api/v1/coaching/stats'].get;
-      assert.deepEqual(operation.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort(), ['query:from', 'query:groupBy', 'query:timeAxis', 'query:to']);
+      assert.deepEqual(operation.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort(), [
+        'query:from',
+        'query:groupBy',
+        'query:timeAxis',
+        'query:to',
+      ]);
       const ajv = new Ajv2020({ strict: false, allErrors: true });
       addFormats.default(ajv);
       const validate = ajv.compile(operation.responses['200'].content['application/json'].schema);

@@ -26,7 +26,10 @@ function sharedFiles(dir: string): string[] {
 describe('the store adapters', () => {
   it('leave no comparison with a database name in the shared store code', () => {
     const files = sharedFiles(STORE);
-    assert.ok(files.some((file) => file.endsWith(path.join('documents', 'refresh.ts'))), 'the shared files are found');
+    assert.ok(
+      files.some((file) => file.endsWith(path.join('documents', 'refresh.ts'))),
+      'the shared files are found',
+    );
     const namesADatabase = /[!=]==?\s*'(sqlite|postgres)'|'(sqlite|postgres)'\s*[!=]==?/;
     const branches = files.flatMap((file) =>
       fs

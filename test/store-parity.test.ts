@@ -7,7 +7,9 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 
 const backends = await storeBackends();
 
-describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends.length < 2 ? 'PostgreSQL is not reachable' : false }, () => {
+describe('SQLite and PostgreSQL answer byte for byte the same', {
+  skip: backends.length < 2 ? 'PostgreSQL is not reachable' : false,
+}, () => {
   const servers: TestServer[] = [];
   const tokens: string[] = [];
 
@@ -16,8 +18,21 @@ describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends
       // A few sessions far larger than the rest make the export's pages shrink and grow again;
       // a hundred sessions share one meeting date, so pages end inside runs of equal axis values.
       const notes = i % 50 === 7 ? 'ü'.repeat(150_000) : i % 2 ? `ñ "${i}"\n\t\u0001\u007f\\ 😀` : null;
-      const s = session({ createdAt: new Date(Date.UTC(2028, 0, 1) + i * 3_600_000 + (i % 7)).toISOString(), coachNotes: notes, meetingDate: i % 3 ? null : '2028-01-03T00:00:00.000Z' });
-      s.activityLog = [{ userId: 'coach-1', userEmail: 'c@x.test', actionType: 'created', descriptions: ['a', 'b\u2028'], timestamp: s.createdAt, ipAddress: '::1' }];
+      const s = session({
+        createdAt: new Date(Date.UTC(2028, 0, 1) + i * 3_600_000 + (i % 7)).toISOString(),
+        coachNotes: notes,
+        meetingDate: i % 3 ? null : '2028-01-03T00:00:00.000Z',
+      });
+      s.activityLog = [
+        {
+          userId: 'coach-1',
+          userEmail: 'c@x.test',
+          actionType: 'created',
+          descriptions: ['a', 'b\u2028'],
+          timestamp: s.createdAt,
+          ipAddress: '::1',
+        },
+      ];
       s.coachingPoints = [point([s._id], { score: String(i), isDeleted: i % 5 === 0 })];
       s.todos = i % 4 ? [] : [todo([s._id], { completedAt: s.createdAt, status: 'complete' })];
       return s;
@@ -35,10 +50,13 @@ describe('SQLite and PostgreSQL answer byte for byte the same', { skip: backends
     for (const server of servers) await server.close();
   });
 
-  it('stores exactly what JSON.stringify makes of the portable path\'s documents', async () => {
+  it("stores exactly what JSON.stringify makes of the portable path's documents", async () => {
     for (const server of servers) {
       const [org] = await server.store.listOrganizations();
-      for (const [axis, count] of [['createdAt', 300], ['meetingDate', 100]] as const) {
+      for (const [axis, count] of [
+        ['createdAt', 300],
+        ['meetingDate', 100],
+      ] as const) {
         const window = { axis, fromMs: Date.UTC(2028, 0, 1), toMs: Date.UTC(2028, 1, 1) - 1 };
         const stored = await storedExport(server.store, org!.id, window);
         assert.equal((JSON.parse(stored) as unknown[]).length, count);

@@ -53,20 +53,35 @@ describe('coachport sync against a server that only speaks the export contract',
       { timeAxis: 'meetingDate', from: '2024-01-31', to: '2024-03-31' },
       { timeAxis: 'createdAt', from: '2023-12-12', to: '2024-03-01' },
     ]);
-    assert.deepEqual(fallbackRanges(state, '2024-02-01', '2024-03-01', 30)[1], { timeAxis: 'createdAt', from: '2024-02-01', to: '2024-03-01' }, 'never before --from');
+    assert.deepEqual(
+      fallbackRanges(state, '2024-02-01', '2024-03-01', 30)[1],
+      { timeAxis: 'createdAt', from: '2024-02-01', to: '2024-03-01' },
+      'never before --from',
+    );
   });
 
   it('falls back to windowed export through 404s, 429s and 500s, and converges after changes', async () => {
     const docs: ExportSession[] = [];
     for (let day = 1; day <= 60; day += 3) {
       const at = new Date(Date.UTC(2024, 0, day, 9)).toISOString();
-      docs.push(session({ createdAt: at, updatedAt: at, meetingDate: day % 2 ? new Date(Date.UTC(2024, 0, day + 2)).toISOString() : null }));
+      docs.push(
+        session({ createdAt: at, updatedAt: at, meetingDate: day % 2 ? new Date(Date.UTC(2024, 0, day + 2)).toISOString() : null }),
+      );
     }
     const shared = point([docs[1]!._id, docs[15]!._id], { subject: 'shared, "quoted"' });
     docs[1]!.coachingPoints = [shared];
     docs[15]!.coachingPoints = [shared];
     docs[2]!.todos = [todo([docs[2]!._id])];
-    docs[3]!.activityLog = [{ userId: 'coach-1', userEmail: 'c@x.test', actionType: 'created', descriptions: ['a', 'b'], timestamp: docs[3]!.createdAt, ipAddress: null }];
+    docs[3]!.activityLog = [
+      {
+        userId: 'coach-1',
+        userEmail: 'c@x.test',
+        actionType: 'created',
+        descriptions: ['a', 'b'],
+        timestamp: docs[3]!.createdAt,
+        ipAddress: null,
+      },
+    ];
 
     const server = await startFaultServer((request, res, call) => {
       if (request.method === 'GET') return json(res, 404, { error: 'Not found.' });
@@ -89,7 +104,10 @@ describe('coachport sync against a server that only speaks the export contract',
       assert.equal(first.mode, 'fallback');
       assert.equal(first.cursor, null);
       await assertTablesEqual(mirror, await csvTablesOf(docs));
-      assert.ok(server.seen.some((r) => r.method === 'GET' && r.url.startsWith('/api/v1/coaching-sessions/changes')), 'asked for the feed first');
+      assert.ok(
+        server.seen.some((r) => r.method === 'GET' && r.url.startsWith('/api/v1/coaching-sessions/changes')),
+        'asked for the feed first',
+      );
 
       // Changes on both axes inside the lookback (today is 2024-03-10): an edit, a deletion, a point
       // unlinked from a session, a to-do completed.
@@ -140,12 +158,32 @@ for (const kind of await mirrorTargets()) {
       await target?.drop();
     });
 
-    const args = () => ['sync', '--url', server.url, '--to', target.url, '--from', '2023-09-01', '--per-second', '10000', '--per-minute', '1000000', '--feed-per-second', '10000', '--feed-per-minute', '1000000'];
+    const args = () => [
+      'sync',
+      '--url',
+      server.url,
+      '--to',
+      target.url,
+      '--from',
+      '2023-09-01',
+      '--per-second',
+      '10000',
+      '--per-minute',
+      '1000000',
+      '--feed-per-second',
+      '10000',
+      '--feed-per-minute',
+      '1000000',
+    ];
 
     it('loses nothing and doubles nothing when run again after SIGKILL', async () => {
       let kills = 0;
       for (const delayMs of [0, 15, 40, 80]) {
-        const child = spawn(process.execPath, [BIN, ...args()], { cwd, env: { ...process.env, COACHPORT_TOKEN: admin.token }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [BIN, ...args()], {
+          cwd,
+          env: { ...process.env, COACHPORT_TOKEN: admin.token },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stderr = '';
         let killed = false;
         child.stderr.on('data', (chunk: Buffer) => {
@@ -202,8 +240,26 @@ describe('coachport sync --watch', () => {
     try {
       const admin = await server.createOrg();
       const agent = await server.addUser(admin.orgId, 'agent');
-      const args = ['--json', 'sync', '--watch', '1', '--url', server.url, '--to', target.url, '--from', '2024-01-01', '--per-second', '1000', '--per-minute', '100000'];
-      const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, COACHPORT_TOKEN: admin.token }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const args = [
+        '--json',
+        'sync',
+        '--watch',
+        '1',
+        '--url',
+        server.url,
+        '--to',
+        target.url,
+        '--from',
+        '2024-01-01',
+        '--per-second',
+        '1000',
+        '--per-minute',
+        '100000',
+      ];
+      const child = spawn(process.execPath, [BIN, ...args], {
+        env: { ...process.env, COACHPORT_TOKEN: admin.token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const summaries: Array<{ written: number }> = [];
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -219,20 +275,30 @@ describe('coachport sync --watch', () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const summaryCount = async (n: number) => {
         while (summaries.length < n) {
-          await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited.then(() => assert.fail(`sync exited: ${stderr}`))]);
+          await Promise.race([
+            new Promise<void>((resolve) => waiters.push(resolve)),
+            exited.then(() => assert.fail(`sync exited: ${stderr}`)),
+          ]);
         }
       };
       await within(summaryCount(1), 'the first watch round', 30_000);
-      const created = await server.request('POST', '/api/v1/coaching/sessions', { token: admin.token, body: { coachingFormName: 'Watched', agentId: agent.userId } });
+      const created = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: admin.token,
+        body: { coachingFormName: 'Watched', agentId: agent.userId },
+      });
       assert.equal(created.status, 201, created.text);
       let seen = summaries.length;
-      await within((async () => {
-        for (;;) {
-          await summaryCount(seen + 1);
-          seen = summaries.length;
-          if (summaries.at(-1)!.written === 1) return;
-        }
-      })(), 'a watch round that writes the new session', 30_000);
+      await within(
+        (async () => {
+          for (;;) {
+            await summaryCount(seen + 1);
+            seen = summaries.length;
+            if (summaries.at(-1)!.written === 1) return;
+          }
+        })(),
+        'a watch round that writes the new session',
+        30_000,
+      );
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       const mirror = await Mirror.open(target.url);

@@ -46,7 +46,10 @@ for (const kind of await mirrorTargets()) {
       await server.store.applyImport(admin.orgId, seeded, now);
       const made: Record<string, { id: string; token: string }> = {};
       for (const role of ['coach', 'agent'] as const) {
-        const user = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: `${role}@sync.test`, name: `${role} one`, role } });
+        const user = await server.request('POST', '/api/v1/users', {
+          token: admin.token,
+          body: { email: `${role}@sync.test`, name: `${role} one`, role },
+        });
         const token = await server.request('POST', '/api/v1/tokens', { token: admin.token, body: { userId: user.json.id } });
         made[role] = { id: user.json.id, token: token.json.token };
       }
@@ -89,15 +92,33 @@ for (const kind of await mirrorTargets()) {
       const template = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Sync review' } });
       const created = await server.request('POST', '/api/v1/coaching/sessions', {
         ...coachAs,
-        body: { coachingFormName: 'Mirror me', agentId: agent.id, coachingTemplateId: template.json.id, meetingDate: '2024-03-04T10:00:00.000Z', coachNotes: 'a, "quoted"\r\nnote\twith a tab, a backslash \\ and \\N\n\\.\n' },
+        body: {
+          coachingFormName: 'Mirror me',
+          agentId: agent.id,
+          coachingTemplateId: template.json.id,
+          meetingDate: '2024-03-04T10:00:00.000Z',
+          coachNotes: 'a, "quoted"\r\nnote\twith a tab, a backslash \\ and \\N\n\\.\n',
+        },
       });
       assert.equal(created.status, 201, created.text);
-      const second = await server.request('POST', '/api/v1/coaching/sessions', { ...coachAs, body: { coachingFormName: 'Second', agentId: agent.id } });
+      const second = await server.request('POST', '/api/v1/coaching/sessions', {
+        ...coachAs,
+        body: { coachingFormName: 'Second', agentId: agent.id },
+      });
       const id = created.json._id as string;
-      const point = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Greeting\t\\ "é" 👋' } });
+      const point = await server.request('POST', '/api/v1/coaching/points', {
+        ...coachAs,
+        body: { coachingFormIds: [id], type: 'strength', classification: 'qa', subject: 'Greeting\t\\ "é" 👋' },
+      });
       assert.equal(point.status, 201, point.text);
-      const gone = await server.request('POST', '/api/v1/coaching/points', { ...coachAs, body: { coachingFormIds: [id], type: 'n/a', classification: 'general' } });
-      const todo = await server.request('POST', '/api/v1/coaching/todos', { ...coachAs, body: { coachingFormIds: [id, second.json._id], title: 'Listen again' } });
+      const gone = await server.request('POST', '/api/v1/coaching/points', {
+        ...coachAs,
+        body: { coachingFormIds: [id], type: 'n/a', classification: 'general' },
+      });
+      const todo = await server.request('POST', '/api/v1/coaching/todos', {
+        ...coachAs,
+        body: { coachingFormIds: [id, second.json._id], title: 'Listen again' },
+      });
       assert.equal((await syncOnce(mirror, options)).written, 2);
       await assertMirrorEqualsExport();
 
@@ -145,7 +166,10 @@ for (const kind of await mirrorTargets()) {
     it('follows a template rename into every session that shows it', async () => {
       const templates = await server.request('GET', '/api/v1/coaching-templates', { token: admin.token });
       const template = (templates.json as Array<{ id: string; name: string }>).find((t) => t.name === 'Sync review')!;
-      const renamed = await server.request('PATCH', `/api/v1/coaching-templates/${template.id}`, { token: admin.token, body: { name: 'Sync review, renamed' } });
+      const renamed = await server.request('PATCH', `/api/v1/coaching-templates/${template.id}`, {
+        token: admin.token,
+        body: { name: 'Sync review, renamed' },
+      });
       assert.equal(renamed.status, 200, renamed.text);
       const summary = await syncOnce(mirror, options);
       assert.equal(summary.written, 1);
@@ -166,17 +190,32 @@ for (const kind of await mirrorTargets()) {
       try {
         const state = await second.readState();
         const sessionId = String((await mirror.rows('sessions')).find((row) => !row.isDeleted)!._id);
-        const edited = await server.request('PATCH', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token, body: { coachNotes: 'Newer than the other sync knows' } });
+        const edited = await server.request('PATCH', `/api/v1/coaching/sessions/${sessionId}`, {
+          token: admin.token,
+          body: { coachNotes: 'Newer than the other sync knows' },
+        });
         assert.equal(edited.status, 200, edited.text);
         const summary = await syncOnce(mirror, options);
         assert.equal(summary.written, 1);
-        const stale = { ...(JSON.parse((await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token })).text) as Record<string, unknown>), coachNotes: 'An older page' };
+        const stale = {
+          ...(JSON.parse((await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token })).text) as Record<
+            string,
+            unknown
+          >),
+          coachNotes: 'An older page',
+        };
         const before = await target.fingerprint();
-        await assert.rejects(second.apply([stale as never], { ...state, cursor: 'a cursor fetched before the other sync moved on' }), (error: Error) => {
-          assert.ok(error instanceof SyncError);
-          assert.match(error.message, /Another sync is writing to this mirror \(its cursor changed while this one ran\); nothing of this page was written/);
-          return true;
-        });
+        await assert.rejects(
+          second.apply([stale as never], { ...state, cursor: 'a cursor fetched before the other sync moved on' }),
+          (error: Error) => {
+            assert.ok(error instanceof SyncError);
+            assert.match(
+              error.message,
+              /Another sync is writing to this mirror \(its cursor changed while this one ran\); nothing of this page was written/,
+            );
+            return true;
+          },
+        );
         assert.equal(await target.fingerprint(), before);
         await assertMirrorEqualsExport();
         // A run of its own reads the state again and goes on from there.
@@ -192,7 +231,9 @@ for (const kind of await mirrorTargets()) {
         const original = await mirror.readState();
         await second.readState();
         const sessionId = String((await mirror.rows('sessions')).find((row) => !row.isDeleted)!._id);
-        const current = JSON.parse((await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token })).text) as Record<string, unknown>;
+        const current = JSON.parse(
+          (await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token: admin.token })).text,
+        ) as Record<string, unknown>;
         let release!: () => void;
         const gate = new Promise<void>((resolve) => (release = resolve));
         let entered!: () => void;
@@ -220,7 +261,9 @@ for (const kind of await mirrorTargets()) {
         // lock (synchronously, this process held it) and gave up after its busy timeout.
         await assert.rejects(secondPage, (error: Error) => {
           assert.ok(error instanceof SyncError);
-          const why = kind.name.includes('PostgreSQL') ? 'its cursor changed while this one ran' : 'it has held the write lock for over 200 ms';
+          const why = kind.name.includes('PostgreSQL')
+            ? 'its cursor changed while this one ran'
+            : 'it has held the write lock for over 200 ms';
           assert.equal(error.message.split(';')[0], `Another sync is writing to this mirror (${why})`);
           return true;
         });

@@ -26,7 +26,14 @@ for (const backend of await storeBackends()) {
       const agent = await server.addUser(victim.orgId, 'agent');
       const call = (method: string, path: string, body?: unknown) => server.request(method, path, { token: victim.token, body });
       const s = (await call('POST', '/api/v1/coaching/sessions', { coachingFormName: 'Secret session', agentId: agent.userId })).json;
-      const p = (await call('POST', '/api/v1/coaching/points', { coachingFormIds: [s._id], type: 'strength', classification: 'qa', subject: 'Secret point' })).json;
+      const p = (
+        await call('POST', '/api/v1/coaching/points', {
+          coachingFormIds: [s._id],
+          type: 'strength',
+          classification: 'qa',
+          subject: 'Secret point',
+        })
+      ).json;
       const t = (await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [s._id], title: 'Secret to-do' })).json;
       const template = (await call('POST', '/api/v1/coaching-templates', { name: 'Secret template' })).json;
       const [victimToken] = await server.store.listTokens(victim.orgId);
@@ -54,7 +61,7 @@ for (const backend of await storeBackends()) {
       process.stdout.write(`tenancy matrix: ${cases} cases\n`);
     });
 
-    it('left the other organization\'s records as they were', async () => {
+    it("left the other organization's records as they were", async () => {
       const [victim] = (await server.store.listOrganizations()).filter((o) => o.name === 'Victim');
       const doc = await server.store.readSession(victim!.id, foreignIds.session!);
       assert.equal(doc!.coachNotes, null);
@@ -63,7 +70,10 @@ for (const backend of await storeBackends()) {
       assert.equal(doc!.todos[0]!.title, 'Secret to-do');
       assert.equal(doc!.activityLog.length, 3);
       assert.ok((await server.store.getToken(victim!.id, foreignIds.token!))!.deactivatedAt === null);
-      assert.deepEqual((await server.store.listTemplates(victim!.id)).map((t) => t.name), ['Secret template']);
+      assert.deepEqual(
+        (await server.store.listTemplates(victim!.id)).map((t) => t.name),
+        ['Secret template'],
+      );
     });
   });
 }

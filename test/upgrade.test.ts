@@ -30,7 +30,11 @@ const untyped = (db: Kysely<Database>): Untyped => db as unknown as Untyped;
 const ROWS_PER_INSERT = 50;
 
 async function insertRows(db: Untyped, table: string, rows: Row[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
+    await db
+      .insertInto(table)
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
+      .execute();
 }
 
 const flag = (value: boolean): number => (value ? 1 : 0);
@@ -106,7 +110,11 @@ async function writeAsRelease1(typed: Kysely<Database>, plan: ImportPlan): Promi
       is_deleted: flag(p.isDeleted),
     })),
   );
-  await insertRows(db, 'coaching_point_sessions', plan.points.flatMap((p) => links(p.id, p.sessionIds)));
+  await insertRows(
+    db,
+    'coaching_point_sessions',
+    plan.points.flatMap((p) => links(p.id, p.sessionIds)),
+  );
   await insertRows(
     db,
     'todos',
@@ -126,7 +134,11 @@ async function writeAsRelease1(typed: Kysely<Database>, plan: ImportPlan): Promi
       is_deleted: flag(t.isDeleted),
     })),
   );
-  await insertRows(db, 'todo_sessions', plan.todos.flatMap((t) => links(t.id, t.sessionIds)));
+  await insertRows(
+    db,
+    'todo_sessions',
+    plan.todos.flatMap((t) => links(t.id, t.sessionIds)),
+  );
 }
 
 function release1Data(): ImportPlan {
@@ -293,7 +305,11 @@ for (const backend of await storeBackends()) {
         const migrations = await migrationsOf(direct, dialect);
         assert.equal(migrations[0]?.name, '001-initial');
         assert.equal(migrations.at(-1)?.name, '008-identity', 'the newest migration this test was written for');
-        assert.deepEqual(migrations.filter((m) => !m.ran), [], 'every migration ran');
+        assert.deepEqual(
+          migrations.filter((m) => !m.ran),
+          [],
+          'every migration ran',
+        );
         assert.equal(await storedReadModelVersion(direct), READ_MODEL_VERSION);
         // The stats row of every session, built from its document.
         const rows = await storedStatsRows(direct, ORG);

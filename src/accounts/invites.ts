@@ -21,7 +21,13 @@ export function inviteUrl(publicUrl: string, secret: string): string {
  * A new link for the user, inside the caller's transaction: older unused links stop working, so
  * only the last one sent (a password reset, say) can set the password.
  */
-export async function issueInvite(tx: AccountsTx, actor: AuditActor, user: UserAccount | { id: string }, publicUrl: string, now: number): Promise<string> {
+export async function issueInvite(
+  tx: AccountsTx,
+  actor: AuditActor,
+  user: UserAccount | { id: string },
+  publicUrl: string,
+  now: number,
+): Promise<string> {
   const { secret, invite } = mintInvite(user.id, now);
   await tx.voidInvites(user.id, now);
   await tx.insertInvite(invite);

@@ -118,7 +118,8 @@ export async function signIn(
 /** Who an invite link is for, while it can still be used. */
 export async function readInvite(store: Store, secret: string, now: number): Promise<{ orgId: string; user: UserAccount }> {
   const invite = await store.findInvite(hashToken(secret));
-  if (!invite || invite.usedAt !== null || invite.expiresAt <= now || !invite.user.active) throw new DomainError('not_found', INVITE_UNUSABLE);
+  if (!invite || invite.usedAt !== null || invite.expiresAt <= now || !invite.user.active)
+    throw new DomainError('not_found', INVITE_UNUSABLE);
   return { orgId: invite.orgId, user: invite.user };
 }
 
@@ -152,7 +153,14 @@ export async function acceptInvite(
   return { orgId, user, sessionId: id };
 }
 
-export async function signOut(store: Store, orgId: string, user: UserAccount, idHash: string, ipAddress: string | null, now: number): Promise<void> {
+export async function signOut(
+  store: Store,
+  orgId: string,
+  user: UserAccount,
+  idHash: string,
+  ipAddress: string | null,
+  now: number,
+): Promise<void> {
   await store.accounts(orgId, async (tx) => {
     await tx.deleteBrowserSession(idHash);
     await tx.audit(auditEntry({ user, ipAddress }, 'sign_out', target.user(user.id), {}, now));

@@ -29,13 +29,22 @@ export async function createUser(
 }
 
 /** A new invite link for an existing, active user: the first one, or a password reset. */
-export async function inviteUser(store: Store, actor: Actor | null, orgId: string, userId: string, publicUrl: string, now: number): Promise<string> {
+export async function inviteUser(
+  store: Store,
+  actor: Actor | null,
+  orgId: string,
+  userId: string,
+  publicUrl: string,
+  now: number,
+): Promise<string> {
   return store.accounts(orgId, async (tx) => {
     const user = await tx.getUser(userId);
     if (!user) throw notFound('user', userId);
-    if (!user.active) throw new DomainError('conflict', 'This user is deactivated; reactivate them (PATCH active: true) before sending a link.');
+    if (!user.active)
+      throw new DomainError('conflict', 'This user is deactivated; reactivate them (PATCH active: true) before sending a link.');
     // Imported people have no email until an admin gives them one, and sign-in is by email.
-    if (!user.email) throw new DomainError('conflict', 'This user has no email to sign in with; set one (PATCH email) before sending a link.');
+    if (!user.email)
+      throw new DomainError('conflict', 'This user has no email to sign in with; set one (PATCH email) before sending a link.');
     return issueInvite(tx, actor, user, publicUrl, now);
   });
 }
@@ -109,19 +118,40 @@ export async function createTokenFor(store: Store, actor: Actor, input: CreateTo
 }
 
 /** A new token for a user of the organization and its `token_created` entry (the actor is null at the command line). */
-export async function issueAuditedToken(store: Store, actor: AuditActor, orgId: string, userId: string, days: number | null, now: number): Promise<IssuedToken> {
+export async function issueAuditedToken(
+  store: Store,
+  actor: AuditActor,
+  orgId: string,
+  userId: string,
+  days: number | null,
+  now: number,
+): Promise<IssuedToken> {
   return store.accounts(orgId, async (tx) => {
     if (!(await tx.getUser(userId))) throw notFound('user', userId);
     const { secret, record } = mintToken({ orgId, userId }, days, now);
     await tx.insertToken(record);
-    await tx.audit(auditEntry(actor, 'token_created', target.token(record.id), { userId, expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString() }, now));
+    await tx.audit(
+      auditEntry(
+        actor,
+        'token_created',
+        target.token(record.id),
+        { userId, expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString() },
+        now,
+      ),
+    );
     const { hash: _hash, ...shown } = record;
     return { secret, token: { ...shown, lastUsedAt: null, deactivatedAt: null } };
   });
 }
 
 /** Deactivates a token and writes `token_revoked`, once; false when it was already inactive. */
-export async function revokeAuditedToken(store: Store, actor: AuditActor, orgId: string, token: TokenRecord, now: number): Promise<boolean> {
+export async function revokeAuditedToken(
+  store: Store,
+  actor: AuditActor,
+  orgId: string,
+  token: TokenRecord,
+  now: number,
+): Promise<boolean> {
   return store.accounts(orgId, async (tx) => {
     if (!(await tx.deactivateToken(token.id, now))) return false;
     await tx.audit(auditEntry(actor, 'token_revoked', target.token(token.id), { userId: token.userId }, now));

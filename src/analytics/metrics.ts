@@ -98,8 +98,15 @@ function labelOf(parameters: StatsParameters, group: StatsGroupCounts): string |
  */
 export function statsAnswer(parameters: StatsParameters, aggregate: StatsAggregate): StatsResponse {
   const groups = [...aggregate.groups].sort((a, b) => compareKeys(a.key, b.key));
-  const rows: StatsRow[] = groups.map((group) => ({ key: group.key, label: labelOf(parameters, group), ...metrics(group, group.medianAcknowledgementMs) }));
+  const rows: StatsRow[] = groups.map((group) => ({
+    key: group.key,
+    label: labelOf(parameters, group),
+    ...metrics(group, group.medianAcknowledgementMs),
+  }));
   if (parameters.groupBy === 'none' && rows.length === 0) rows.push({ key: null, label: null, ...metrics(ZERO, null) });
-  const totals = metrics(groups.reduce<Counts>((sum, group) => add(sum, group), ZERO), aggregate.totalMedianAcknowledgementMs);
+  const totals = metrics(
+    groups.reduce<Counts>((sum, group) => add(sum, group), ZERO),
+    aggregate.totalMedianAcknowledgementMs,
+  );
   return { from: parameters.from, to: parameters.to, timeAxis: parameters.timeAxis, groupBy: parameters.groupBy, rows, totals };
 }

@@ -11,9 +11,7 @@ export interface StatsParameters {
   groupBy: StatsGroupBy;
 }
 
-export type StatsRequestResult =
-  | { ok: true; parameters: StatsParameters; selection: StatsSelection }
-  | { ok: false; error: string };
+export type StatsRequestResult = { ok: true; parameters: StatsParameters; selection: StatsSelection } | { ok: false; error: string };
 
 /**
  * The rules the query schema cannot express (the schema has already checked each parameter's

@@ -16,7 +16,13 @@ export const target = {
 };
 
 /** The one way an audit entry is made, so every entry has the same shape. */
-export function auditEntry(actor: AuditActor, action: AuditAction, targetId: string | null, details: AuditDetails, now: number): AuditRecord {
+export function auditEntry(
+  actor: AuditActor,
+  action: AuditAction,
+  targetId: string | null,
+  details: AuditDetails,
+  now: number,
+): AuditRecord {
   return {
     timestamp: now,
     actorUserId: actor?.user.id ?? null,

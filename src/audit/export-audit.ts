@@ -16,7 +16,10 @@ export interface ExportTally {
  * to the end or was cut (the client went away, the store failed): `completed` tells which.
  * The entry is written after the response, so it never delays or breaks the stream.
  */
-export async function* auditedExport(chunks: AsyncIterable<ExportChunk>, onEnd: (tally: ExportTally) => Promise<void>): AsyncGenerator<Buffer | string> {
+export async function* auditedExport(
+  chunks: AsyncIterable<ExportChunk>,
+  onEnd: (tally: ExportTally) => Promise<void>,
+): AsyncGenerator<Buffer | string> {
   const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
   try {
     for await (const chunk of chunks) {
@@ -37,7 +40,14 @@ export function exportAuditEntry(actor: Actor, window: ExportWindow, tally: Expo
     actor,
     'export',
     null,
-    { startDate: dayOf(window.fromMs), endDate: dayOf(window.toMs), timeAxis: window.axis, sessions: tally.sessions, bytes: tally.bytes, completed: tally.completed },
+    {
+      startDate: dayOf(window.fromMs),
+      endDate: dayOf(window.toMs),
+      timeAxis: window.axis,
+      sessions: tally.sessions,
+      bytes: tally.bytes,
+      completed: tally.completed,
+    },
     now,
   );
 }

@@ -5,7 +5,10 @@ import type { Store } from '../store/store.js';
 
 /** A command's failure with a message for the person at the terminal, and an exit code. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }

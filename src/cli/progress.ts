@@ -21,7 +21,10 @@ export class Progress {
     this.windowsDone = Math.max(this.windowsDone, alreadyDone) + 1;
     this.sessions += sessions;
     if (this.tty) this.draw();
-    else this.stream.write(`window ${this.windowsDone}/${this.total} ${window.startDate}..${window.endDate}: ${sessions} sessions (${this.summary()})\n`);
+    else
+      this.stream.write(
+        `window ${this.windowsDone}/${this.total} ${window.startDate}..${window.endDate}: ${sessions} sessions (${this.summary()})\n`,
+      );
   }
 
   /** A step whose count is not known ahead (a page of the change feed). */

@@ -60,7 +60,13 @@ export interface ChangesPage {
 
 function isChangesPage(value: unknown): value is ChangesPage {
   const page = value as Partial<ChangesPage> | null;
-  return typeof page === 'object' && page !== null && Array.isArray(page.sessions) && typeof page.cursor === 'string' && typeof page.hasMore === 'boolean';
+  return (
+    typeof page === 'object' &&
+    page !== null &&
+    Array.isArray(page.sessions) &&
+    typeof page.cursor === 'string' &&
+    typeof page.hasMore === 'boolean'
+  );
 }
 
 export interface ExportRange {
@@ -180,10 +186,15 @@ export class ExportClient {
   }
 
   private async fetchWindow(window: DayWindow, timeAxis: TimeAxis, target: () => WindowTarget): Promise<{ count: number; bytes: number }> {
-    return this.withRetries(this.pacer, `${window.startDate}..${window.endDate}`, {
-      request: (attempt) => this.options.onEvent?.({ type: 'request', window, attempt }),
-      retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason }),
-    }, () => this.attempt(window, timeAxis, target()));
+    return this.withRetries(
+      this.pacer,
+      `${window.startDate}..${window.endDate}`,
+      {
+        request: (attempt) => this.options.onEvent?.({ type: 'request', window, attempt }),
+        retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason }),
+      },
+      () => this.attempt(window, timeAxis, target()),
+    );
   }
 
   /**
@@ -195,10 +206,15 @@ export class ExportClient {
     const url = new URL('/api/v1/coaching-sessions/changes', this.options.baseUrl);
     if (cursor !== null) url.searchParams.set('cursor', cursor);
     url.searchParams.set('limit', String(limit));
-    return this.withRetries(this.feedPacer, 'the change feed', {
-      request: (attempt) => this.options.onEvent?.({ type: 'feed-request', attempt }),
-      retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'feed-retry', attempt, delayMs, reason }),
-    }, () => this.fetchChanges(url.toString()));
+    return this.withRetries(
+      this.feedPacer,
+      'the change feed',
+      {
+        request: (attempt) => this.options.onEvent?.({ type: 'feed-request', attempt }),
+        retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'feed-retry', attempt, delayMs, reason }),
+      },
+      () => this.fetchChanges(url.toString()),
+    );
   }
 
   /** Paces, waits out 429s as told, and retries what may succeed later with capped back-off. */
@@ -235,7 +251,11 @@ export class ExportClient {
   }
 
   /** Calls `url` with the token, abandoning a response that sends nothing for the idle timeout. */
-  private async send<T>(url: string, init: RequestInit, read: (response: Response, touch: () => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async send<T>(
+    url: string,
+    init: RequestInit,
+    read: (response: Response, touch: () => void, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     const abort = () => controller.abort(this.options.signal?.reason);
     this.options.signal?.addEventListener('abort', abort, { once: true });
@@ -284,7 +304,8 @@ export class ExportClient {
       } catch (error) {
         throw new ExportApiError('protocol', `${url} sent a malformed response: ${(error as Error).message}.`);
       }
-      if (!isChangesPage(page)) throw new ExportApiError('protocol', `${url} did not answer {"sessions": [...], "cursor": string, "hasMore": boolean}.`);
+      if (!isChangesPage(page))
+        throw new ExportApiError('protocol', `${url} did not answer {"sessions": [...], "cursor": string, "hasMore": boolean}.`);
       return page;
     });
   }
@@ -385,7 +406,10 @@ function isLoopback(url: string): boolean {
 }
 
 class RateLimited extends Error {
-  constructor(message: string, readonly retryAfterMs: number | null) {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null,
+  ) {
     super(message);
   }
 }

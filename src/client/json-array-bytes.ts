@@ -183,7 +183,10 @@ export class RawJsonArraySplitter {
   }
 
   private stringEnded(): void {
-    if (!this.stringIsKey) return this.valueEnded();
+    if (!this.stringIsKey) {
+      this.valueEnded();
+      return;
+    }
     // V8 puts integer-like keys first, so JSON.parse then JSON.stringify would reorder them.
     if (this.keyDigitsOnly && !this.keyEmpty) this.canonical = false;
     this.stringIsKey = false;

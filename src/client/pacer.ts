@@ -10,10 +10,14 @@ export const realClock: ClientClock = {
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     }),
 };
 
@@ -35,7 +39,10 @@ export class Pacer {
     const now = this.clock.now();
     while (this.sent.length > 0 && this.sent[0]! <= now - 60_000) this.sent.shift();
     let wait = 0;
-    for (const [limit, windowMs] of [[this.perSecond, 1_000], [this.perMinute, 60_000]] as const) {
+    for (const [limit, windowMs] of [
+      [this.perSecond, 1_000],
+      [this.perMinute, 60_000],
+    ] as const) {
       const inWindow = this.sent.filter((t) => t > now - windowMs);
       if (inWindow.length >= limit) wait = Math.max(wait, inWindow[inWindow.length - limit]! + windowMs - now);
     }

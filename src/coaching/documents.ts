@@ -4,7 +4,6 @@ import type { LogEntryRecord, PointRecord, SessionRecord, TodoRecord } from './r
 
 /** Records in the export's shape: the one place that maps the domain onto the contract. */
 
-
 export function logDocument(entry: LogEntryRecord): ActivityLogEntry {
   return { ...entry, timestamp: iso(entry.timestamp) };
 }

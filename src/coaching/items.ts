@@ -25,7 +25,8 @@ async function linkableSessions(tx: CoachingTx, actor: Actor, ids: string[]): Pr
   for (const id of ids) {
     const session = found.get(id);
     if (!session || !canRead(actor.user, session)) throw notFound('coaching session', id);
-    if (!canManage(actor.user, session)) throw forbidden(`Only an admin or the session's coach can add to coaching session ${JSON.stringify(id)}.`);
+    if (!canManage(actor.user, session))
+      throw forbidden(`Only an admin or the session's coach can add to coaching session ${JSON.stringify(id)}.`);
     if (session.isDeleted) throw new DomainError('conflict', `Coaching session ${JSON.stringify(id)} has been deleted.`);
   }
   return sessions;
@@ -37,7 +38,14 @@ async function linkableSessions(tx: CoachingTx, actor: Actor, ids: string[]): Pr
  * current ones and in id order, so two changes that relink across the same sessions cannot each
  * hold one and wait for the other.
  */
-async function visibleItem<T extends Item>(tx: CoachingTx, actor: Actor, item: T | null, what: string, id: string, relinking: string[] = []) {
+async function visibleItem<T extends Item>(
+  tx: CoachingTx,
+  actor: Actor,
+  item: T | null,
+  what: string,
+  id: string,
+  relinking: string[] = [],
+) {
   if (!item) throw notFound(what, id);
   const locked = await tx.getSessions([...new Set([...item.sessionIds, ...relinking])]);
   const sessions = locked.filter((s) => item.sessionIds.includes(s.id));
@@ -48,10 +56,20 @@ async function visibleItem<T extends Item>(tx: CoachingTx, actor: Actor, item: T
 function checkWriter(actor: Actor, sessions: SessionRecord[], fields: string[], what: string): void {
   if (sessions.every((s) => canManage(actor.user, s))) return;
   const agentOnly = sessions.every((s) => isSharedAgent(actor.user, s)) && fields.every((f) => AGENT_WRITABLE.has(f));
-  if (!agentOnly) throw forbidden(`Only an admin or the coach of every linked session can change this ${what}; an agent can change only agentNotes, and only on their own shared sessions.`);
+  if (!agentOnly)
+    throw forbidden(
+      `Only an admin or the coach of every linked session can change this ${what}; an agent can change only agentNotes, and only on their own shared sessions.`,
+    );
 }
 
-async function touchSessions(tx: CoachingTx, sessions: SessionRecord[], actor: Actor, actionType: string, descriptions: string[], now: number) {
+async function touchSessions(
+  tx: CoachingTx,
+  sessions: SessionRecord[],
+  actor: Actor,
+  actionType: string,
+  descriptions: string[],
+  now: number,
+) {
   for (const session of sessions) {
     await tx.saveSession({ ...session, updatedAt: now }, false);
     await tx.appendLog(session.id, logEntry(actor, actionType, descriptions, now));
@@ -90,8 +108,17 @@ export async function createPoint(store: Store, actor: Actor, input: CreatePoint
 }
 
 const POINT_FIELDS = {
-  coachingFormIds: 'sessionIds', type: 'type', classification: 'classification', ticketId: 'ticketId', subject: 'subject',
-  rubricName: 'rubricName', criteriaName: 'criteriaName', kpiName: 'kpiName', score: 'score', agentNotes: 'agentNotes', coachNotes: 'coachNotes',
+  coachingFormIds: 'sessionIds',
+  type: 'type',
+  classification: 'classification',
+  ticketId: 'ticketId',
+  subject: 'subject',
+  rubricName: 'rubricName',
+  criteriaName: 'criteriaName',
+  kpiName: 'kpiName',
+  score: 'score',
+  agentNotes: 'agentNotes',
+  coachNotes: 'coachNotes',
 } as const satisfies Record<keyof UpdatePointBody, keyof PointRecord>;
 
 /**
@@ -158,9 +185,19 @@ export async function updatePoint(store: Store, actor: Actor, id: string, patch:
     checkWriter(actor, found.sessions, fields, 'coaching point');
     const after: PointRecord = { ...found.item };
     for (const field of fields) (after as unknown as Record<string, unknown>)[POINT_FIELDS[field]] = patch[field];
-    const stored = await changeItem(tx, actor, found, after, fields.map((f) => POINT_FIELDS[f]), () => 'coaching_point_updated', (p) => tx.savePoint(p, false), now, {
-      sessionIds: 'coachingFormIds',
-    });
+    const stored = await changeItem(
+      tx,
+      actor,
+      found,
+      after,
+      fields.map((f) => POINT_FIELDS[f]),
+      () => 'coaching_point_updated',
+      (p) => tx.savePoint(p, false),
+      now,
+      {
+        sessionIds: 'coachingFormIds',
+      },
+    );
     return pointDocument(stored);
   });
 }
@@ -201,7 +238,13 @@ export async function createTodo(store: Store, actor: Actor, input: CreateTodoBo
 }
 
 const TODO_FIELDS = {
-  coachingFormIds: 'sessionIds', title: 'title', status: 'status', actionString: 'actionString', description: 'description', link: 'link', type: 'type',
+  coachingFormIds: 'sessionIds',
+  title: 'title',
+  status: 'status',
+  actionString: 'actionString',
+  description: 'description',
+  link: 'link',
+  type: 'type',
 } as const satisfies Record<keyof UpdateTodoBody, keyof TodoRecord>;
 
 export async function updateTodo(store: Store, actor: Actor, id: string, patch: UpdateTodoBody, now: number): Promise<Todo> {
@@ -217,7 +260,9 @@ export async function updateTodo(store: Store, actor: Actor, id: string, patch: 
     const changed = [...fields.map((f) => TODO_FIELDS[f]), 'completedAt' as const];
     const action = (before: TodoRecord, next: TodoRecord) =>
       before.status === next.status ? 'todo_updated' : next.status === 'complete' ? 'todo_completed' : 'todo_reopened';
-    const stored = await changeItem(tx, actor, found, after, changed, action, (t) => tx.saveTodo(t, false), now, { sessionIds: 'coachingFormIds' });
+    const stored = await changeItem(tx, actor, found, after, changed, action, (t) => tx.saveTodo(t, false), now, {
+      sessionIds: 'coachingFormIds',
+    });
     return todoAnswer(tx, stored);
   });
 }

@@ -64,8 +64,10 @@ export function describeLimit(sessionId: string, kind: SizeKind, size: DocumentS
     case 'activityLog':
       return `${session} would have ${value} activity-log entries; a session can have at most ${number(SESSION_LIMITS.activityLog)}.`;
     case 'documentBytes':
-      return `${session} would be ${value} bytes as an export document; a session's document can be at most ` +
-        `${number(SESSION_LIMITS.documentBytes)} bytes (2 MB).`;
+      return (
+        `${session} would be ${value} bytes as an export document; a session's document can be at most ` +
+        `${number(SESSION_LIMITS.documentBytes)} bytes (2 MB).`
+      );
   }
 }
 

@@ -43,10 +43,7 @@ export const AGENT_WRITABLE = new Set(['agentNotes']);
  * filter instead of asking canRead one session at a time. `inReadScope` is its meaning, and a test
  * holds it equal to canRead for every role and every kind of session.
  */
-export type ReadScope =
-  | { kind: 'organization' }
-  | { kind: 'coachOrCreator'; userId: string }
-  | { kind: 'sharedWithAgent'; userId: string };
+export type ReadScope = { kind: 'organization' } | { kind: 'coachOrCreator'; userId: string } | { kind: 'sharedWithAgent'; userId: string };
 
 export function readScope(user: UserRecord): ReadScope {
   if (user.role === 'admin') return { kind: 'organization' };
@@ -56,8 +53,11 @@ export function readScope(user: UserRecord): ReadScope {
 
 export function inReadScope(scope: ReadScope, session: Parties): boolean {
   switch (scope.kind) {
-    case 'organization': return true;
-    case 'coachOrCreator': return scope.userId === session.coachId || scope.userId === session.formCreatorId;
-    case 'sharedWithAgent': return scope.userId === session.agentId && session.sharedWithAgent;
+    case 'organization':
+      return true;
+    case 'coachOrCreator':
+      return scope.userId === session.coachId || scope.userId === session.formCreatorId;
+    case 'sharedWithAgent':
+      return scope.userId === session.agentId && session.sharedWithAgent;
   }
 }

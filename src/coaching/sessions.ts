@@ -73,7 +73,11 @@ export async function createSession(store: Store, actor: Actor, input: CreateSes
   const id = newId(now);
   return store.coaching(actor.orgId, async (tx) => {
     const coachId = input.coachId ?? actor.user.id;
-    const { coach, agent, template } = await checkPeople(tx, { coachId, agentId: input.agentId, coachingTemplateId: input.coachingTemplateId ?? null });
+    const { coach, agent, template } = await checkPeople(tx, {
+      coachId,
+      agentId: input.agentId,
+      coachingTemplateId: input.coachingTemplateId ?? null,
+    });
     const session: SessionRecord = {
       id,
       coachingFormName: input.coachingFormName,
@@ -158,7 +162,11 @@ async function step(
   actor: Actor,
   id: string,
   now: number,
-  decide: (session: SessionRecord) => { field: 'isDeleted' | 'sharedWithAgent' | 'coachConfirmed' | 'agentConfirmed'; actionType: string; description: string },
+  decide: (session: SessionRecord) => {
+    field: 'isDeleted' | 'sharedWithAgent' | 'coachConfirmed' | 'agentConfirmed';
+    actionType: string;
+    description: string;
+  },
 ): Promise<ExportSession> {
   await store.coaching(actor.orgId, async (tx) => {
     const session = await visibleSession(tx, actor, id);

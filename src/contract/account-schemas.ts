@@ -14,10 +14,17 @@ const Cursor = Type.String({ minLength: 1, maxLength: 200, description: 'The `cu
 const Id = Type.String({ minLength: 1, maxLength: 200 });
 const CsrfToken = Type.String({ description: 'Send it in the X-CSRF-Token header with every write made with the session cookie.' });
 
-export const SignInBody = Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ maxLength: 1024 }) }, closed);
+export const SignInBody = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ maxLength: 1024 }) },
+  closed,
+);
 export type SignInBody = Static<typeof SignInBody>;
 export const SignedInSchema = Type.Object({ user: UserSchema, csrfToken: CsrfToken });
-export const MeSchema = Type.Object({ user: UserSchema, organization: Type.Object({ id: Type.String(), name: Type.String() }), csrfToken: CsrfToken });
+export const MeSchema = Type.Object({
+  user: UserSchema,
+  organization: Type.Object({ id: Type.String(), name: Type.String() }),
+  csrfToken: CsrfToken,
+});
 
 export const InviteParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, closed);
 export type InviteParams = Static<typeof InviteParams>;
@@ -25,7 +32,10 @@ export const InviteInfoSchema = Type.Object({ email: Nullable(Type.String()), na
 export const SetPasswordBody = Type.Object({ password: Type.String({ maxLength: 1024, description: 'At least 10 characters.' }) }, closed);
 export type SetPasswordBody = Static<typeof SetPasswordBody>;
 
-export const UserWithInviteSchema = Type.Composite([UserSchema, Type.Object({ inviteUrl: Type.String({ description: 'One-time link to set a password; expires in 7 days.' }) })]);
+export const UserWithInviteSchema = Type.Composite([
+  UserSchema,
+  Type.Object({ inviteUrl: Type.String({ description: 'One-time link to set a password; expires in 7 days.' }) }),
+]);
 export const InviteUrlSchema = Type.Object({ inviteUrl: Type.String() });
 export const UpdateUserBody = Type.Partial(
   Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), email: Email, role: OneOf(ROLES), active: Type.Boolean() }),
@@ -33,7 +43,9 @@ export const UpdateUserBody = Type.Partial(
 );
 export type UpdateUserBody = Static<typeof UpdateUserBody>;
 
-export const DirectorySchema = Type.Object({ users: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), role: OneOf(ROLES) })) });
+export const DirectorySchema = Type.Object({
+  users: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), role: OneOf(ROLES) })),
+});
 
 export const SessionListQuerySchema = Type.Object(
   {
@@ -66,7 +78,11 @@ export const SessionSummarySchema = Type.Object({
   coachConfirmed: Type.Boolean(),
   isDeleted: Type.Boolean(),
 });
-export const SessionListSchema = Type.Object({ sessions: Type.Array(SessionSummarySchema), cursor: Nullable(Type.String()), hasMore: Type.Boolean() });
+export const SessionListSchema = Type.Object({
+  sessions: Type.Array(SessionSummarySchema),
+  cursor: Nullable(Type.String()),
+  hasMore: Type.Boolean(),
+});
 
 export const AuditQuerySchema = Type.Object(
   {
@@ -87,6 +103,13 @@ export const AuditEntrySchema = Type.Object({
   action: OneOf(AUDIT_ACTIONS),
   target: Nullable(Type.String({ description: 'What the action was done to, as kind:id (user:…, token:…, template:…).' })),
   ipAddress: Nullable(Type.String()),
-  details: Type.Object({}, { additionalProperties: true, description: 'Facts about the change: field names, counts, a window. Never a secret or a note.' }),
+  details: Type.Object(
+    {},
+    { additionalProperties: true, description: 'Facts about the change: field names, counts, a window. Never a secret or a note.' },
+  ),
 });
-export const AuditPageSchema = Type.Object({ entries: Type.Array(AuditEntrySchema), cursor: Nullable(Type.String()), hasMore: Type.Boolean() });
+export const AuditPageSchema = Type.Object({
+  entries: Type.Array(AuditEntrySchema),
+  cursor: Nullable(Type.String()),
+  hasMore: Type.Boolean(),
+});

@@ -55,7 +55,10 @@ export const TokenSchema = Type.Object({
   lastUsedAt: Nullable(Type.String()),
   active: Type.Boolean(),
 });
-export const IssuedTokenSchema = Type.Composite([TokenSchema, Type.Object({ token: Type.String({ description: 'The secret, shown only in this response.' }) })]);
+export const IssuedTokenSchema = Type.Composite([
+  TokenSchema,
+  Type.Object({ token: Type.String({ description: 'The secret, shown only in this response.' }) }),
+]);
 
 export const CreateTemplateBody = Type.Object({ name: Name }, closed);
 export type CreateTemplateBody = Static<typeof CreateTemplateBody>;

@@ -1,6 +1,5 @@
 const DAY_FORM = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME_FORM =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+const DATE_TIME_FORM = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 const DAY_MS = 86_400_000;
 
 export function hasDayForm(value: string): boolean {

@@ -7,13 +7,13 @@ import { hasDayForm } from './dates.js';
  * wrong, which is what the contract promises for every 400.
  */
 
-function unescape(segment: string): string {
+function unescapePointer(segment: string): string {
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 /** `/3/coachingPoints/1/type` → `[3].coachingPoints[1].type`; the root is named by the caller. */
 export function fieldLabel(path: string): string {
-  const segments = path.split('/').slice(1).map(unescape);
+  const segments = path.split('/').slice(1).map(unescapePointer);
   let label = '';
   for (const segment of segments) {
     label += /^\d+$/.test(segment) ? `[${segment}]` : label === '' ? segment : `.${segment}`;
@@ -22,7 +22,7 @@ export function fieldLabel(path: string): string {
 }
 
 function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const short = text.length > 60 ? `${text.slice(0, 57)}...` : text;
   return JSON.stringify(short);
 }
@@ -40,14 +40,22 @@ function kindOf(value: unknown): string {
 function typeName(schema: TSchema): string {
   if ('const' in schema) return JSON.stringify(schema.const);
   switch (schema.type) {
-    case 'string': return 'a string';
-    case 'null': return 'null';
-    case 'boolean': return 'true or false';
-    case 'integer': return 'a whole number';
-    case 'number': return 'a number';
-    case 'array': return 'an array';
-    case 'object': return 'a JSON object';
-    default: return 'a valid value';
+    case 'string':
+      return 'a string';
+    case 'null':
+      return 'null';
+    case 'boolean':
+      return 'true or false';
+    case 'integer':
+      return 'a whole number';
+    case 'number':
+      return 'a number';
+    case 'array':
+      return 'an array';
+    case 'object':
+      return 'a JSON object';
+    default:
+      return 'a valid value';
   }
 }
 
@@ -86,23 +94,36 @@ function describeFormat(schema: TSchema, value: unknown): string {
 function problem(error: ValueError): string {
   const { schema, value } = error;
   switch (error.type) {
-    case ValueErrorType.ObjectRequiredProperty: return 'is required';
-    case ValueErrorType.ObjectAdditionalProperties: return 'is not a known field';
-    case ValueErrorType.Union: return describeUnion(error);
-    case ValueErrorType.StringFormat: return describeFormat(schema, value);
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'is not a known field';
+    case ValueErrorType.Union:
+      return describeUnion(error);
+    case ValueErrorType.StringFormat:
+      return describeFormat(schema, value);
     case ValueErrorType.StringMinLength:
       return schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long`;
-    case ValueErrorType.StringMaxLength: return `must be at most ${schema.maxLength} characters long`;
-    case ValueErrorType.StringPattern: return `must match the pattern ${schema.pattern}`;
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${schema.maxLength} characters long`;
+    case ValueErrorType.StringPattern:
+      return `must match the pattern ${schema.pattern}`;
     case ValueErrorType.IntegerMinimum:
-    case ValueErrorType.NumberMinimum: return `must be at least ${schema.minimum}`;
+    case ValueErrorType.NumberMinimum:
+      return `must be at least ${schema.minimum}`;
     case ValueErrorType.IntegerMaximum:
-    case ValueErrorType.NumberMaximum: return `must be at most ${schema.maximum}`;
-    case ValueErrorType.ArrayMinItems: return `must have at least ${schema.minItems} element${schema.minItems === 1 ? '' : 's'}`;
-    case ValueErrorType.ArrayMaxItems: return `must have at most ${schema.maxItems} elements`;
-    case ValueErrorType.ObjectMinProperties: return 'must name at least one field to change';
-    case ValueErrorType.ArrayUniqueItems: return 'must not list the same value twice';
-    case ValueErrorType.Literal: return `must be ${JSON.stringify(schema.const)}`;
+    case ValueErrorType.NumberMaximum:
+      return `must be at most ${schema.maximum}`;
+    case ValueErrorType.ArrayMinItems:
+      return `must have at least ${schema.minItems} element${schema.minItems === 1 ? '' : 's'}`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${schema.maxItems} elements`;
+    case ValueErrorType.ObjectMinProperties:
+      return 'must name at least one field to change';
+    case ValueErrorType.ArrayUniqueItems:
+      return 'must not list the same value twice';
+    case ValueErrorType.Literal:
+      return `must be ${JSON.stringify(schema.const)}`;
     default:
       return value === undefined ? `is missing; it must be ${typeName(schema)}` : `must be ${typeName(schema)}, not ${kindOf(value)}`;
   }

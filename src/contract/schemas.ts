@@ -16,7 +16,12 @@ export const MAX_WINDOW_DAYS = 90;
 
 export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}) {
   // Unsafe only narrows the static type; the schema stays a union of literals (Kind is kept).
-  return Type.Unsafe<T[number]>(Type.Union(values.map((value) => Type.Literal(value)), options));
+  return Type.Unsafe<T[number]>(
+    Type.Union(
+      values.map((value) => Type.Literal(value)),
+      options,
+    ),
+  );
 }
 
 export function Nullable<T extends TSchema>(schema: T) {
@@ -47,7 +52,7 @@ export const ActivityLogEntrySchema = Type.Object(
     actionType: Type.String({ minLength: 1 }),
     descriptions: Type.Array(Text),
     timestamp: DateTime,
-    ipAddress: Nullable(Type.String({ description: 'The client\'s address; null in a session read by its agent.' })),
+    ipAddress: Nullable(Type.String({ description: "The client's address; null in a session read by its agent." })),
   },
   closed,
 );

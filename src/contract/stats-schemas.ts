@@ -32,7 +32,8 @@ export const StatsMetricsSchema = Type.Object({
   acknowledgementRate: Nullable(Type.Number({ minimum: 0, description: 'agentConfirmed / shared; null when shared is 0.' })),
   medianHoursToAcknowledge: Nullable(
     Type.Number({
-      description: 'Median hours from the first shared log entry to the first agent_confirmed entry at or after it; null when no session has both.',
+      description:
+        'Median hours from the first shared log entry to the first agent_confirmed entry at or after it; null when no session has both.',
     }),
   ),
   coachingPoints: Type.Integer({ minimum: 0, description: 'Points not deleted, once per (session, point) link.' }),
@@ -46,7 +47,11 @@ export type StatsMetrics = Static<typeof StatsMetricsSchema>;
 
 export const StatsRowSchema = Type.Composite([
   Type.Object({
-    key: Nullable(Type.String({ description: 'coachId, agentId, coachingTemplateId, the Monday (YYYY-MM-DD) or the month (YYYY-MM); null with groupBy none.' })),
+    key: Nullable(
+      Type.String({
+        description: 'coachId, agentId, coachingTemplateId, the Monday (YYYY-MM-DD) or the month (YYYY-MM); null with groupBy none.',
+      }),
+    ),
     label: Nullable(Type.String({ description: 'The coach, agent or template name; the key itself for week and month.' })),
   }),
   StatsMetricsSchema,

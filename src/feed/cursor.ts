@@ -7,7 +7,8 @@ export const FEED_START: FeedPosition = { xid: '0', seq: '0' };
 const DECIMAL = /^(0|[1-9]\d{0,18})$/;
 /** Positions are PostgreSQL bigint and xid8 values; beyond bigint the database would refuse them. */
 const MAX_POSITION = 9_223_372_036_854_775_807n;
-const isPosition = (value: string | undefined): value is string => value !== undefined && DECIMAL.test(value) && BigInt(value) <= MAX_POSITION;
+const isPosition = (value: string | undefined): value is string =>
+  value !== undefined && DECIMAL.test(value) && BigInt(value) <= MAX_POSITION;
 
 export type CursorReading = { ok: true; position: FeedPosition } | { ok: false; error: string };
 
@@ -26,7 +27,10 @@ export function encodeCursor(secret: string, orgId: string, position: FeedPositi
 }
 
 export function decodeCursor(secret: string, orgId: string, cursor: string): CursorReading {
-  const notIssued: CursorReading = { ok: false, error: 'The cursor was not issued by this server; start without a cursor or pass the last cursor you were given.' };
+  const notIssued: CursorReading = {
+    ok: false,
+    error: 'The cursor was not issued by this server; start without a cursor or pass the last cursor you were given.',
+  };
   const [encoded, tag, extra] = cursor.split('.');
   if (encoded === undefined || tag === undefined || extra !== undefined) return notIssued;
   const payload = Buffer.from(encoded, 'base64url').toString('utf8');

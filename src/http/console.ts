@@ -42,7 +42,12 @@ export function pageLanguage(acceptLanguage: string | undefined): 'en' | 'ko' {
   let best: { lang: 'en' | 'ko'; q: number } = { lang: 'en', q: 0 };
   for (const part of (acceptLanguage ?? '').split(',')) {
     const [tag = '', ...params] = part.trim().toLowerCase().split(';');
-    const q = Number(params.find((p) => p.trim().startsWith('q='))?.trim().slice(2) ?? 1);
+    const q = Number(
+      params
+        .find((p) => p.trim().startsWith('q='))
+        ?.trim()
+        .slice(2) ?? 1,
+    );
     const lang = tag.startsWith('ko') ? 'ko' : tag.startsWith('en') ? 'en' : null;
     if (lang && Number.isFinite(q) && q > best.q) best = { lang, q };
   }

@@ -45,7 +45,10 @@ function isConnectionFailure(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds.
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001', 'SQLITE_BUSY'].includes(code);
+  return (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001', 'SQLITE_BUSY'].includes(code)
+  );
 }
 
 /** The status and one-sentence message for any error, never revealing internals. */
@@ -82,7 +85,10 @@ export function installErrorShape(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    reply.code(404).type('application/json; charset=utf-8').send({ error: `There is no ${request.method} ${path.slice(0, 200)} endpoint.` });
+    reply
+      .code(404)
+      .type('application/json; charset=utf-8')
+      .send({ error: `There is no ${request.method} ${path.slice(0, 200)} endpoint.` });
   });
 }
 

@@ -13,7 +13,8 @@ import { toError } from '../to-error.js';
 function release(chunk: Buffer | string): void {
   if (!isOwnedByExport(chunk)) return;
   const memory = chunk.buffer;
-  if (!(memory instanceof ArrayBuffer) || chunk.byteLength === 0 || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return;
+  if (!(memory instanceof ArrayBuffer) || chunk.byteLength === 0 || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength)
+    return;
   try {
     memory.transfer(0);
   } catch {

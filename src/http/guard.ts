@@ -57,7 +57,12 @@ async function authenticateCookie(store: Store, sessionId: string, now: number):
   if (!session.ok) return session;
   return {
     ok: true,
-    principal: { orgId: session.orgId, user: session.user, tokenId: null, browserSession: { idHash: session.idHash, csrfToken: session.csrfToken } },
+    principal: {
+      orgId: session.orgId,
+      user: session.user,
+      tokenId: null,
+      browserSession: { idHash: session.idHash, csrfToken: session.csrfToken },
+    },
   };
 }
 
@@ -88,7 +93,11 @@ export function installGuard(
     deps.metrics?.rateLimitRejected(bucket);
     return refuse(decision);
   };
-  const buckets: Record<Bucket, Rule[]> = { export: rulesFor(deps.config.limits.export), api: rulesFor(deps.config.limits.api), feed: rulesFor(deps.config.limits.feed) };
+  const buckets: Record<Bucket, Rule[]> = {
+    export: rulesFor(deps.config.limits.export),
+    api: rulesFor(deps.config.limits.api),
+    feed: rulesFor(deps.config.limits.feed),
+  };
   const authFailures = AuthFailureLimiter.configured(deps.limiter, deps.config.limits);
   const origin = publicOrigin(deps.config);
 
@@ -100,7 +109,8 @@ export function installGuard(
     const header = request.headers.apitoken;
     const secret = Array.isArray(header) ? header[0] : header;
     const sessionId = secret === undefined ? request.cookies[SESSION_COOKIE] : undefined;
-    const check = () => (sessionId ? authenticateCookie(deps.store, sessionId, deps.clock.now()) : authenticate(deps.store, secret, deps.clock.now()));
+    const check = () =>
+      sessionId ? authenticateCookie(deps.store, sessionId, deps.clock.now()) : authenticate(deps.store, secret, deps.clock.now());
     const attempt = await authFailures.attempt(request.ip, secret ?? sessionId, check, (r) => r.ok);
     if (attempt.outcome === 'limited') throw rejected('auth_failures', attempt.decision);
     const result = attempt.result;
@@ -113,7 +123,10 @@ export function installGuard(
 
     if (guard.roles && !guard.roles.includes(result.principal.user.role)) {
       const caller = result.principal.browserSession ? 'you are signed in as a user' : 'the token belongs to a user';
-      throw new HttpError(403, `This needs the ${guard.roles.join(' or ')} role, and ${caller} with the ${result.principal.user.role} role.`);
+      throw new HttpError(
+        403,
+        `This needs the ${guard.roles.join(' or ')} role, and ${caller} with the ${result.principal.user.role} role.`,
+      );
     }
 
     const bucket = guard.bucket ?? 'api';

@@ -36,8 +36,16 @@ export class AppMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
-    this.exportSessions = new Counter({ name: 'coachport_export_sessions_total', help: 'Sessions sent by the Coaching Export API.', registers });
-    this.exportBytes = new Counter({ name: 'coachport_export_bytes_total', help: 'Bytes of export JSON sent (before any compression).', registers });
+    this.exportSessions = new Counter({
+      name: 'coachport_export_sessions_total',
+      help: 'Sessions sent by the Coaching Export API.',
+      registers,
+    });
+    this.exportBytes = new Counter({
+      name: 'coachport_export_bytes_total',
+      help: 'Bytes of export JSON sent (before any compression).',
+      registers,
+    });
     this.exportsInFlight = new Gauge({ name: 'coachport_exports_in_flight', help: 'Exports being streamed right now.', registers });
     this.rateLimitRejections = new Counter({
       name: 'coachport_rate_limit_rejections_total',
@@ -142,7 +150,12 @@ export function installMetrics(
     if (expected !== null) {
       const header = request.headers.authorization ?? '';
       const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-      const attempt = await options.authFailures.attempt(request.ip, header, async () => sameSecret(presented, expected), (right) => right);
+      const attempt = await options.authFailures.attempt(
+        request.ip,
+        header,
+        async () => sameSecret(presented, expected),
+        (right) => right,
+      );
       if (attempt.outcome === 'limited') {
         metrics.rateLimitRejected('auth_failures');
         const seconds = Math.max(1, Math.ceil(attempt.decision.retryAfterMs / 1000));

@@ -5,14 +5,7 @@ import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
 import { ExportSessionSchema, type ExportSession } from '../contract/schemas.js';
-import type {
-  LogEntryRecord,
-  PointRecord,
-  SessionRecord,
-  TemplateRecord,
-  TodoRecord,
-  UserRecord,
-} from '../coaching/records.js';
+import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 
 /** A person an import names: who they are and the role their place in the sessions implies. */
 type ImportedUser = Pick<UserRecord, 'id' | 'name' | 'role'>;
@@ -66,7 +59,10 @@ function schemaError(value: unknown): string | null {
 class Agreement<T> {
   private readonly seen = new Map<string, { value: T; element: number; key: string }>();
 
-  constructor(private readonly what: string, private readonly same: (a: T, b: T) => boolean) {}
+  constructor(
+    private readonly what: string,
+    private readonly same: (a: T, b: T) => boolean,
+  ) {}
 
   check(id: string, value: T, element: number, key: string): void {
     const earlier = this.seen.get(id);
@@ -149,7 +145,12 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
       if (doc.coachingTemplateName === null) {
         throw new ImportError(`Element ${element}: coachingTemplateName is required when coachingTemplateId is set.`);
       }
-      templates.check(doc.coachingTemplateId, { id: doc.coachingTemplateId, name: doc.coachingTemplateName }, element, 'coachingTemplateName');
+      templates.check(
+        doc.coachingTemplateId,
+        { id: doc.coachingTemplateId, name: doc.coachingTemplateName },
+        element,
+        'coachingTemplateName',
+      );
     } else if (doc.coachingTemplateName !== null) {
       throw new ImportError(`Element ${element}: coachingTemplateName is set but coachingTemplateId is null.`);
     }

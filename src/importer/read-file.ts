@@ -7,7 +7,12 @@ export async function readDocuments(file: string): Promise<{ ok: true; documents
   let firstChar = '';
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
-    firstChar = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart()[0] ?? '';
+    firstChar =
+      buffer
+        .subarray(0, bytesRead)
+        .toString('utf8')
+        .replace(/^\uFEFF/, '')
+        .trimStart()[0] ?? '';
   } finally {
     await handle.close();
   }

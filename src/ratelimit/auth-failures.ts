@@ -19,9 +19,7 @@ export function tokenFingerprint(secret: string | undefined): string {
 const addressKey = (address: string) => `auth-failures:${address}`;
 const knownGoodKey = (fingerprint: string) => `auth-ok:${fingerprint}`;
 
-export type Attempt<T> =
-  | { outcome: 'limited'; decision: Decision }
-  | { outcome: 'checked'; result: T };
+export type Attempt<T> = { outcome: 'limited'; decision: Decision } | { outcome: 'checked'; result: T };
 
 /**
  * Failed-authentication limits for API tokens, atomic and fair.
@@ -71,7 +69,12 @@ export class AuthFailureLimiter {
    * Runs `check` only when the attempt fits the limits, and counts it as a failure when
    * `succeeded` says it failed. Errors from `check` leave nothing counted.
    */
-  async attempt<T>(address: string, secret: string | undefined, check: () => Promise<T>, succeeded: (result: T) => boolean): Promise<Attempt<T>> {
+  async attempt<T>(
+    address: string,
+    secret: string | undefined,
+    check: () => Promise<T>,
+    succeeded: (result: T) => boolean,
+  ): Promise<Attempt<T>> {
     const fingerprint = tokenFingerprint(secret);
     const tokenKey = `auth-failures:${address}:${fingerprint}`;
     const goodKey = knownGoodKey(fingerprint);
@@ -96,7 +99,10 @@ export class AuthFailureLimiter {
     const reservations: Reservation[] = [];
     const releaseAll = () => Promise.all(reservations.map((r) => r.release()));
     // This client's own allowance first: a retrier that spent it never reaches the shared ceiling.
-    for (const [key, rules] of [[tokenKey, this.perToken], [addressKey(address), this.perAddress]] as const) {
+    for (const [key, rules] of [
+      [tokenKey, this.perToken],
+      [addressKey(address), this.perAddress],
+    ] as const) {
       const reservation = await this.limiter.reserve(key, rules);
       if (!reservation.decision.allowed) {
         await releaseAll();

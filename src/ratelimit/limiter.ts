@@ -98,7 +98,10 @@ export function decide(accepted: readonly number[], now: number, rules: Rule[]):
     const remaining = rule.limit - inWindow - 1;
     const oldest = inWindow > 0 ? accepted[first]! : now;
     const resetMs = oldest + rule.windowMs - now;
-    if (!exceeded && (!report || remaining < report.remaining || (remaining === report.remaining && rule.windowMs > report.rule.windowMs))) {
+    if (
+      !exceeded &&
+      (!report || remaining < report.remaining || (remaining === report.remaining && rule.windowMs > report.rule.windowMs))
+    ) {
       report = { rule, remaining, resetMs };
     }
   }

@@ -129,11 +129,17 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   consume(key: string, rules: Rule[]): Promise<Decision> {
-    return this.shared(() => this.slidingWindow(key, rules, true, randomBytes(8).toString('hex')), () => this.fallback.consume(key, rules));
+    return this.shared(
+      () => this.slidingWindow(key, rules, true, randomBytes(8).toString('hex')),
+      () => this.fallback.consume(key, rules),
+    );
   }
 
   peek(key: string, rules: Rule[]): Promise<Decision> {
-    return this.shared(() => this.slidingWindow(key, rules, false, ''), () => this.fallback.peek(key, rules));
+    return this.shared(
+      () => this.slidingWindow(key, rules, false, ''),
+      () => this.fallback.peek(key, rules),
+    );
   }
 
   /** The script records the reservation under its own member, so release removes exactly it. */
@@ -156,11 +162,17 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   isMarked(key: string): Promise<boolean> {
-    return this.shared(async (redis) => (await redis.exists(this.prefix + key)) === 1, () => this.fallback.isMarked(key));
+    return this.shared(
+      async (redis) => (await redis.exists(this.prefix + key)) === 1,
+      () => this.fallback.isMarked(key),
+    );
   }
 
   async unmark(key: string): Promise<void> {
-    await this.shared(async (redis) => void (await redis.del(this.prefix + key)), () => this.fallback.unmark(key));
+    await this.shared(
+      async (redis) => void (await redis.del(this.prefix + key)),
+      () => this.fallback.unmark(key),
+    );
   }
 
   async ping(): Promise<void> {

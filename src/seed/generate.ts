@@ -3,12 +3,74 @@ import type { LogEntryRecord, PointRecord, TodoRecord } from '../coaching/record
 import type { ImportPlan } from '../importer/plan.js';
 import { Random } from './random.js';
 
-const FIRST = ['Ana', 'Björn', 'Chloé', 'Dmitri', 'Eun-ji', 'Farah', 'Giulia', 'Hiroshi', 'Ines', 'Jamal', 'Kofi', 'Lena', 'Mateo', 'Nadia', 'Oskar', 'Priya', 'Quentin', 'Rosa', 'Søren', 'Tomás', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoë'];
-const LAST = ['Abara', 'Brennan', 'Castillo', 'Dubois', 'Eriksson', 'Fernández', 'García', 'Haddad', 'Ivanova', 'Jensen', 'Kowalski', 'López', 'Müller', 'Nakamura', 'O\'Brien', 'Petrov', 'Quinn', 'Rossi', 'Schmidt', 'Tanaka', 'Usman', 'Varga', 'Walsh', 'Yilmaz', 'Zhang'];
+const FIRST = [
+  'Ana',
+  'Björn',
+  'Chloé',
+  'Dmitri',
+  'Eun-ji',
+  'Farah',
+  'Giulia',
+  'Hiroshi',
+  'Ines',
+  'Jamal',
+  'Kofi',
+  'Lena',
+  'Mateo',
+  'Nadia',
+  'Oskar',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Søren',
+  'Tomás',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Ximena',
+  'Yusuf',
+  'Zoë',
+];
+const LAST = [
+  'Abara',
+  'Brennan',
+  'Castillo',
+  'Dubois',
+  'Eriksson',
+  'Fernández',
+  'García',
+  'Haddad',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'López',
+  'Müller',
+  'Nakamura',
+  "O'Brien",
+  'Petrov',
+  'Quinn',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Usman',
+  'Varga',
+  'Walsh',
+  'Yilmaz',
+  'Zhang',
+];
 const FORMS = ['Weekly 1:1', 'QA calibration', 'Escalation review', 'New-hire check-in', 'CSAT follow-up', 'Call review'];
 const TEMPLATES = ['Call quality review', 'Chat QA', 'Onboarding week 1', 'Performance improvement', 'Monthly scorecard'];
 const FORMATS = ['live', 'async', 'phone', 'video'];
-const SUBJECTS = ['Greeting and verification', 'Empathy statements', 'Hold etiquette', 'Resolution accuracy', 'Closing the call', 'Tone in chat', 'Knowledge-base use', 'Refund policy'];
+const SUBJECTS = [
+  'Greeting and verification',
+  'Empathy statements',
+  'Hold etiquette',
+  'Resolution accuracy',
+  'Closing the call',
+  'Tone in chat',
+  'Knowledge-base use',
+  'Refund policy',
+];
 const RUBRICS = ['Voice QA v3', 'Chat QA v2', 'Email QA'];
 const CRITERIA = ['Opening', 'Discovery', 'Solution', 'Compliance', 'Closing'];
 const KPIS = ['Average handle time', 'First contact resolution', 'CSAT', 'After-call work', 'Adherence'];
@@ -20,7 +82,13 @@ const NOTES = [
   'Mejoró mucho en la empatía. Très bien ! 很好',
   'Follow up on the escalation path, then review next week.',
 ];
-const TODO_TITLES = ['Listen to the recorded call', 'Read the refund policy article', 'Shadow a senior agent', 'Practise the closing script', 'Review the QA rubric'];
+const TODO_TITLES = [
+  'Listen to the recorded call',
+  'Read the refund policy article',
+  'Shadow a senior agent',
+  'Practise the closing script',
+  'Review the QA rubric',
+];
 
 export interface SeedOptions {
   sessions: number;
@@ -54,9 +122,14 @@ export function generateSeed(options: SeedOptions): ImportPlan {
   const coaches = Array.from({ length: coachCount }, (_, n) => ({ id: random.id(), name: personName(random, n), role: 'coach' as const }));
   const agents = Array.from({ length: agentCount }, (_, n) => ({ id: random.id(), name: personName(random, n), role: 'agent' as const }));
   const templates = TEMPLATES.map((name) => ({ id: random.id(), name }));
-  const emailOf = (name: string) => `${name.toLowerCase().normalize('NFD').replace(/[^a-z ]/g, '').replace(/ /g, '.')}@example.test`;
+  const emailOf = (name: string) =>
+    `${name
+      .toLowerCase()
+      .normalize('NFD')
+      .replace(/[^a-z ]/g, '')
+      .replace(/ /g, '.')}@example.test`;
   const firstDay = Math.floor(options.endMs / DAY_MS) * DAY_MS - (options.days - 1) * DAY_MS;
-  if (firstDay > options.nowMs) throw new RangeError('the seeded days begin after the seed\'s clock: nothing could have happened yet.');
+  if (firstDay > options.nowMs) throw new RangeError("the seeded days begin after the seed's clock: nothing could have happened yet.");
   const span = Math.max(0, Math.min(options.days * DAY_MS - 1, options.nowMs - firstDay));
   // A later time that would pass the clock lands halfway to it instead: still after what came
   // before, never in the future, and without drawing another number.
@@ -82,7 +155,12 @@ export function generateSeed(options: SeedOptions): ImportPlan {
     let clock = createdAt;
     const step = () => (clock = notAfterNow(clock + random.int(60_000, 2 * DAY_MS), clock));
     const byCoach = (actionType: string, descriptions: string[]): LogEntryRecord => ({
-      userId: coach.id, userEmail: emailOf(coach.name), actionType, descriptions, timestamp: clock, ipAddress: `10.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`,
+      userId: coach.id,
+      userEmail: emailOf(coach.name),
+      actionType,
+      descriptions,
+      timestamp: clock,
+      ipAddress: `10.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`,
     });
     const log: LogEntryRecord[] = [byCoach('created', ['session created'])];
 
@@ -150,7 +228,14 @@ export function generateSeed(options: SeedOptions): ImportPlan {
     }
     if (agentConfirmed) {
       step();
-      log.push({ userId: agent.id, userEmail: emailOf(agent.name), actionType: 'agent_confirmed', descriptions: ['agent confirmed the session'], timestamp: clock, ipAddress: `192.168.${random.int(0, 255)}.${random.int(1, 254)}` });
+      log.push({
+        userId: agent.id,
+        userEmail: emailOf(agent.name),
+        actionType: 'agent_confirmed',
+        descriptions: ['agent confirmed the session'],
+        timestamp: clock,
+        ipAddress: `192.168.${random.int(0, 255)}.${random.int(1, 254)}`,
+      });
     }
     if (coachConfirmed) {
       step();

@@ -31,9 +31,14 @@ export class Random {
    * in time order get ascending ids (and insert at the end of each index, as in production).
    */
   id(atMs = 0): string {
-    const seconds = Math.floor(atMs / 1000).toString(16).padStart(8, '0');
+    const seconds = Math.floor(atMs / 1000)
+      .toString(16)
+      .padStart(8, '0');
     let out = '';
-    for (let i = 0; i < 2; i++) out += Math.floor(this.next() * 0x100000000).toString(16).padStart(8, '0');
+    for (let i = 0; i < 2; i++)
+      out += Math.floor(this.next() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0');
     return seconds + out;
   }
 }

@@ -61,7 +61,10 @@ export class KyselyAccountsTx implements AccountsTx {
   }
 
   async insertUser(user: UserRecord, now: number): Promise<void> {
-    await this.trx.insertInto('users').values({ org_id: this.orgId, ...user, created_at: now, updated_at: now }).execute();
+    await this.trx
+      .insertInto('users')
+      .values({ org_id: this.orgId, ...user, created_at: now, updated_at: now })
+      .execute();
   }
 
   async updateUser(userId: string, changes: UserChanges, now: number): Promise<void> {
@@ -267,12 +270,23 @@ export class AccountQueries {
   }
 
   async listAccounts(orgId: string): Promise<UserAccount[]> {
-    const rows = await this.db.selectFrom('users').select(ACCOUNT_COLUMNS).where('org_id', '=', orgId).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('users')
+      .select(ACCOUNT_COLUMNS)
+      .where('org_id', '=', orgId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(accountFromRow);
   }
 
   async getAccount(orgId: string, userId: string): Promise<UserAccount | null> {
-    const row = await this.db.selectFrom('users').select(ACCOUNT_COLUMNS).where('org_id', '=', orgId).where('id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .select(ACCOUNT_COLUMNS)
+      .where('org_id', '=', orgId)
+      .where('id', '=', userId)
+      .executeTakeFirst();
     return row ? accountFromRow(row) : null;
   }
 

@@ -37,7 +37,12 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   private async replaceLinks(table: LinkTable, itemId: string, sessionIds: string[]): Promise<void> {
-    const before = await this.trx.deleteFrom(table).where('org_id', '=', this.orgId).where('item_id', '=', itemId).returning('session_id').execute();
+    const before = await this.trx
+      .deleteFrom(table)
+      .where('org_id', '=', this.orgId)
+      .where('item_id', '=', itemId)
+      .returning('session_id')
+      .execute();
     for (const { session_id } of before) this.touch(session_id);
     for (const id of sessionIds) this.touch(id);
     if (sessionIds.length === 0) return;

@@ -11,7 +11,6 @@ import type { Database, LinkTable } from './schema.js';
  * children of the whole page in one query per kind, so a page costs five queries whatever its size.
  */
 
-
 type Db = Kysely<Database>;
 
 type Cursor = { axisValue: number; id: string };
@@ -31,9 +30,7 @@ function sessionsWithNames(db: Db, orgId: string) {
 
 async function sessionPage(db: Db, orgId: string, window: ExportWindow, after: Cursor | null, limit: number) {
   const axis = window.axis === 'meetingDate' ? 's.meeting_date' : 's.created_at';
-  let query = sessionsWithNames(db, orgId)
-    .where(axis, '>=', window.fromMs)
-    .where(axis, '<=', window.toMs);
+  let query = sessionsWithNames(db, orgId).where(axis, '>=', window.fromMs).where(axis, '<=', window.toMs);
   if (after) {
     query = query.where((eb) => eb(eb.refTuple(axis, 's.id'), '>', eb.tuple(after.axisValue, after.id)));
   }
@@ -175,9 +172,7 @@ export async function* readExportPages(
 /** The documents of the given sessions, in the order of `ids`; missing ids are left out. */
 export async function readSessionsById(db: Db, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<ExportSession[]> {
   if (ids.length === 0) return [];
-  const rows = await sessionsWithNames(db, orgId)
-    .where(adapter.idIn('s.id', ids))
-    .execute();
+  const rows = await sessionsWithNames(db, orgId).where(adapter.idIn('s.id', ids)).execute();
   const order = new Map(ids.map((id, i) => [id, i]));
   rows.sort((x, y) => order.get(x.id)! - order.get(y.id)!);
   return assemble(db, adapter, orgId, rows);

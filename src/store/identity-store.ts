@@ -99,7 +99,6 @@ interface IdentityTables {
   users: { org_id: string; id: string; email: string; name: string; role: Role; active: number | boolean; created_at: number };
 }
 
-
 function account(row: { id: string; email: string; name: string; role: Role; active: number | boolean }): UserAccount {
   return { id: row.id, email: row.email, name: row.name, role: row.role, active: Boolean(row.active) };
 }

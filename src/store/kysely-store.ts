@@ -204,7 +204,10 @@ export class KyselyStore implements Store {
 
   async createUser(orgId: string, user: UserRecord, now: number): Promise<void> {
     await this.unique(`A user with the email ${user.email} already exists in this organization.`, () =>
-      this.db.insertInto('users').values({ org_id: orgId, ...user, created_at: now, updated_at: now }).execute(),
+      this.db
+        .insertInto('users')
+        .values({ org_id: orgId, ...user, created_at: now, updated_at: now })
+        .execute(),
     );
   }
 
@@ -270,12 +273,7 @@ export class KyselyStore implements Store {
   }
 
   async getToken(orgId: string, tokenId: string): Promise<TokenRecord | null> {
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('id', '=', tokenId)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('org_id', '=', orgId).where('id', '=', tokenId).executeTakeFirst();
     return row ? tokenFromRow(row) : null;
   }
 
@@ -312,7 +310,12 @@ export class KyselyStore implements Store {
       const tx = new KyselyCoachingTx(trx, orgId, this.adapter);
       const result = await work(tx);
       await storeRendered(trx, this.adapter, orgId, [...tx.rendered.values()].map(renderedDocument));
-      await refreshSessionDocuments(trx, this.adapter, orgId, [...tx.touched].filter((id) => !tx.rendered.has(id)));
+      await refreshSessionDocuments(
+        trx,
+        this.adapter,
+        orgId,
+        [...tx.touched].filter((id) => !tx.rendered.has(id)),
+      );
       return result;
     });
   }
@@ -378,11 +381,38 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       const scope = await scopeBeforeImport(trx, this.adapter, orgId, plan);
-      await upsert(trx, 'users', plan.users.map((u) => importedUserRow(orgId, u, now)), ['org_id', 'id'], IMPORT_UPDATES);
-      await upsert(trx, 'coaching_templates', plan.templates.map((t) => templateRow(orgId, t, now)), ['org_id', 'id'], IMPORT_UPDATES);
-      await upsert(trx, 'coaching_sessions', plan.sessions.map(({ session }) => sessionRow(orgId, session)), ['org_id', 'id']);
-      await upsert(trx, 'coaching_points', plan.points.map((p) => pointRow(orgId, p)), ['org_id', 'id']);
-      await upsert(trx, 'todos', plan.todos.map((t) => todoRow(orgId, t)), ['org_id', 'id']);
+      await upsert(
+        trx,
+        'users',
+        plan.users.map((u) => importedUserRow(orgId, u, now)),
+        ['org_id', 'id'],
+        IMPORT_UPDATES,
+      );
+      await upsert(
+        trx,
+        'coaching_templates',
+        plan.templates.map((t) => templateRow(orgId, t, now)),
+        ['org_id', 'id'],
+        IMPORT_UPDATES,
+      );
+      await upsert(
+        trx,
+        'coaching_sessions',
+        plan.sessions.map(({ session }) => sessionRow(orgId, session)),
+        ['org_id', 'id'],
+      );
+      await upsert(
+        trx,
+        'coaching_points',
+        plan.points.map((p) => pointRow(orgId, p)),
+        ['org_id', 'id'],
+      );
+      await upsert(
+        trx,
+        'todos',
+        plan.todos.map((t) => todoRow(orgId, t)),
+        ['org_id', 'id'],
+      );
 
       const sessionIds = plan.sessions.map(({ session }) => session.id);
       for (const ids of chunks(sessionIds)) {
@@ -430,8 +460,6 @@ async function replaceLinks(
   for (const ids of chunks(items.map((item) => item.id))) {
     await trx.deleteFrom(table).where('org_id', '=', orgId).where('item_id', 'in', ids).execute();
   }
-  const rows = items.flatMap((item) =>
-    item.sessionIds.map((sessionId, position) => linkRow(orgId, item.id, sessionId, position)),
-  );
+  const rows = items.flatMap((item) => item.sessionIds.map((sessionId, position) => linkRow(orgId, item.id, sessionId, position)));
   for (const chunk of chunks(rows)) await trx.insertInto(table).values(chunk).execute();
 }

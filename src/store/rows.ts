@@ -172,7 +172,6 @@ export function todoFromRow(row: Selectable<TodosTable>, sessionIds: string[]): 
   };
 }
 
-
 /** A person an import names: a new one gets the role the import implies; see IMPORT_UPDATES for an existing one. */
 export function importedUserRow(orgId: string, u: ImportPlan['users'][number], now: number): Insertable<UsersTable> {
   return { org_id: orgId, id: u.id, email: null, name: u.name, role: u.role, created_at: now, updated_at: now };

@@ -36,7 +36,8 @@ export async function listSessionSummaries(db: Kysely<Database>, orgId: string, 
     .where('s.org_id', '=', orgId)
     .where((eb) => {
       if (scope.kind === 'coachOrCreator') return eb.or([eb('s.coach_id', '=', scope.userId), eb('s.form_creator_id', '=', scope.userId)]);
-      if (scope.kind === 'sharedWithAgent') return eb.and([eb('s.agent_id', '=', scope.userId), eb('s.shared_with_agent', '=', flag(true))]);
+      if (scope.kind === 'sharedWithAgent')
+        return eb.and([eb('s.agent_id', '=', scope.userId), eb('s.shared_with_agent', '=', flag(true))]);
       return eb.and([]);
     })
     .where('s.is_deleted', '=', flag(flags.isDeleted))
@@ -49,7 +50,10 @@ export async function listSessionSummaries(db: Kysely<Database>, orgId: string, 
     .$if(query.toMs !== null, (q) => q.where('s.created_at', '<=', query.toMs!))
     .$if(before !== null, (q) =>
       q.where((eb) =>
-        eb.or([eb('s.created_at', '<', before!.createdAt), eb.and([eb('s.created_at', '=', before!.createdAt), eb('s.id', '<', before!.id)])]),
+        eb.or([
+          eb('s.created_at', '<', before!.createdAt),
+          eb.and([eb('s.created_at', '=', before!.createdAt), eb('s.id', '<', before!.id)]),
+        ]),
       ),
     )
     .orderBy('s.created_at', 'desc')

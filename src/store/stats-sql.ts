@@ -49,9 +49,12 @@ function groupKey(statsSql: StatsSql, selection: StatsSelection): RawBuilder<str
 /** canRead's rule (coaching/permissions.ts) as a filter on `session_stats s`, which has its columns. */
 function scopeFilter(scope: ReadScope): RawBuilder<unknown> {
   switch (scope.kind) {
-    case 'organization': return sql``;
-    case 'coachOrCreator': return sql`and (s.coach_id = ${scope.userId} or s.form_creator_id = ${scope.userId})`;
-    case 'sharedWithAgent': return sql`and s.agent_id = ${scope.userId} and s.shared_with_agent`;
+    case 'organization':
+      return sql``;
+    case 'coachOrCreator':
+      return sql`and (s.coach_id = ${scope.userId} or s.form_creator_id = ${scope.userId})`;
+    case 'sharedWithAgent':
+      return sql`and s.agent_id = ${scope.userId} and s.shared_with_agent`;
   }
 }
 
@@ -149,21 +152,23 @@ export async function readStats(
   scope: ReadScope,
 ): Promise<StatsAggregate> {
   const { rows } = await statsStatement(statsSql, orgId, selection, scope).execute(db);
-  const groups: StatsGroupCounts[] = rows.filter((row) => row.part === 'groups').map((row) => ({
-    key: row.k,
-    name: row.name,
-    sessions: count(row.n1),
-    shared: count(row.n2),
-    agentConfirmed: count(row.n3),
-    coachConfirmed: count(row.n4),
-    bothConfirmed: count(row.n5),
-    medianAcknowledgementMs: median(row),
-    coachingPoints: count(row.n6),
-    strengths: count(row.n7),
-    opportunities: count(row.n8),
-    byClassification: { general: count(row.n9), qa: count(row.n10), csat: count(row.n11), productivity: count(row.n12) },
-    todos: count(row.n13),
-    todosCompleted: count(row.n14),
-  }));
+  const groups: StatsGroupCounts[] = rows
+    .filter((row) => row.part === 'groups')
+    .map((row) => ({
+      key: row.k,
+      name: row.name,
+      sessions: count(row.n1),
+      shared: count(row.n2),
+      agentConfirmed: count(row.n3),
+      coachConfirmed: count(row.n4),
+      bothConfirmed: count(row.n5),
+      medianAcknowledgementMs: median(row),
+      coachingPoints: count(row.n6),
+      strengths: count(row.n7),
+      opportunities: count(row.n8),
+      byClassification: { general: count(row.n9), qa: count(row.n10), csat: count(row.n11), productivity: count(row.n12) },
+      todos: count(row.n13),
+      todosCompleted: count(row.n14),
+    }));
   return { groups, totalMedianAcknowledgementMs: median(rows.find((row) => row.part === 'total')) };
 }

@@ -1,7 +1,7 @@
 import type { ExportSession } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
-import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord, UserAccount } from './accounts-store.js';
+import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
@@ -114,7 +114,10 @@ export class StoreUnavailableError extends Error {}
  */
 export interface Store extends AccountsStore, IdentityStore {
   /** The organization, its first admin, that admin's first token and invite link, together. */
-  createOrganization(input: { id: string; name: string; admin: UserRecord; token: NewToken; invite?: NewInvite; audit?: AuditRecord[] }, now: number): Promise<void>;
+  createOrganization(
+    input: { id: string; name: string; admin: UserRecord; token: NewToken; invite?: NewInvite; audit?: AuditRecord[] },
+    now: number,
+  ): Promise<void>;
   listOrganizations(): Promise<Array<{ id: string; name: string }>>;
   createUser(orgId: string, user: UserRecord, now: number): Promise<void>;
   getUser(orgId: string, userId: string): Promise<UserRecord | null>;

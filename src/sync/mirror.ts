@@ -19,6 +19,7 @@ export type SyncState = Record<string, string>;
 
 // The mirror's tables are described at run time from the shared table definitions, so its
 // queries are untyped on purpose; nothing of that leaves this module.
+// biome-ignore lint/suspicious/noExplicitAny: the mirror's tables are defined at run time (see above).
 type AnyDb = Kysely<any>;
 
 const SQL_TYPES: Record<MirrorKind, Record<ColumnType, string>> = {
@@ -27,7 +28,8 @@ const SQL_TYPES: Record<MirrorKind, Record<ColumnType, string>> = {
   sqlite: { text: 'text', boolean: 'integer', timestamp: 'text', integer: 'integer' },
 };
 
-const anotherSync = (why: string) => new SyncError(`Another sync is writing to this mirror (${why}); nothing of this page was written. Run one coachport sync per mirror.`);
+const anotherSync = (why: string) =>
+  new SyncError(`Another sync is writing to this mirror (${why}); nothing of this page was written. Run one coachport sync per mirror.`);
 
 /** Bound parameters per SQLite statement, under its limit of 32,766. */
 const MAX_PARAMETERS = 30_000;
@@ -55,7 +57,10 @@ export function precomputeDigests(sessions: Iterable<ExportSession>): void {
  * The sessions of a batch to write, each once with its newest document (the last in the batch)
  * and that document's digest: those whose digest differs from the one applied before.
  */
-async function changedSessions(batch: ExportSession[], knownDigests: (ids: string[]) => Promise<Array<{ sessionId: string; digest: string }>>): Promise<Array<[ExportSession, string]>> {
+async function changedSessions(
+  batch: ExportSession[],
+  knownDigests: (ids: string[]) => Promise<Array<{ sessionId: string; digest: string }>>,
+): Promise<Array<[ExportSession, string]>> {
   if (batch.length === 0) return [];
   const latest = new Map(batch.map((s) => [s._id, s]));
   const known = new Map((await knownDigests([...latest.keys()])).map((row) => [row.sessionId, row.digest]));
@@ -121,15 +126,21 @@ export class Mirror {
     const types = SQL_TYPES[this.kind];
     for (const table of TABLE_NAMES) {
       const { columns, key } = TABLE_DEFINITIONS[table];
-      const definitions = columns.map(([name, type]) => sql`${sql.id(name)} ${sql.raw(types[type])}${key.includes(name) ? sql.raw(' not null') : sql.raw('')}`);
-      await sql`create table if not exists ${sql.id(table)} (${sql.join(definitions)}, primary key (${sql.join(key.map((k) => sql.id(k)))}))`.execute(this.db);
+      const definitions = columns.map(
+        ([name, type]) => sql`${sql.id(name)} ${sql.raw(types[type])}${key.includes(name) ? sql.raw(' not null') : sql.raw('')}`,
+      );
+      await sql`create table if not exists ${sql.id(table)} (${sql.join(definitions)}, primary key (${sql.join(key.map((k) => sql.id(k)))}))`.execute(
+        this.db,
+      );
     }
     // Link rows are replaced by session as well as by record.
     for (const table of ['coaching_point_sessions', 'todo_sessions'] as const) {
       await sql`create index if not exists ${sql.id(`${table}_session`)} on ${sql.id(table)} (${sql.id('sessionId')})`.execute(this.db);
     }
     await sql`create table if not exists ${sql.id(STATE_TABLE)} (key text primary key, value text not null)`.execute(this.db);
-    await sql`create table if not exists ${sql.id(DIGEST_TABLE)} (${sql.id('sessionId')} text primary key, digest text not null)`.execute(this.db);
+    await sql`create table if not exists ${sql.id(DIGEST_TABLE)} (${sql.id('sessionId')} text primary key, digest text not null)`.execute(
+      this.db,
+    );
   }
 
   /** The mirror's state (server, mode, cursor, days covered); what the run's pages build on. */
@@ -166,7 +177,8 @@ export class Mirror {
       try {
         await sql`delete from ${sql.id(STATE_TABLE)} where 0 = 1`.execute(trx);
       } catch (error) {
-        if (error instanceof Error && 'code' in error && error.code === 'SQLITE_BUSY') throw anotherSync(`it has held the write lock for over ${this.busyTimeoutMs} ms`);
+        if (error instanceof Error && 'code' in error && error.code === 'SQLITE_BUSY')
+          throw anotherSync(`it has held the write lock for over ${this.busyTimeoutMs} ms`);
         throw error;
       }
       const current = await this.stateIn(trx);
@@ -184,7 +196,9 @@ export class Mirror {
       }
       await flush();
       for (const [key, value] of stateChanged) {
-        await sql`insert into ${sql.id(STATE_TABLE)} (key, value) values (${key}, ${value}) on conflict (key) do update set value = excluded.value`.execute(trx);
+        await sql`insert into ${sql.id(STATE_TABLE)} (key, value) values (${key}, ${value}) on conflict (key) do update set value = excluded.value`.execute(
+          trx,
+        );
       }
       return { written, after: { ...current, ...state } };
     });
@@ -196,7 +210,12 @@ export class Mirror {
    * PostgreSQL: the same transaction on one client of the pool, written by `writeSessionsPostgres`
    * (COPY, a few statements per table and batch) instead of Kysely's bound parameters.
    */
-  private async applyPostgres(pool: pg.Pool, sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>, state: SyncState, batchSize: number): Promise<number> {
+  private async applyPostgres(
+    pool: pg.Pool,
+    sessions: AsyncIterable<ExportSession> | Iterable<ExportSession>,
+    state: SyncState,
+    batchSize: number,
+  ): Promise<number> {
     const client = await pool.connect();
     let failed: Error | undefined;
     try {
@@ -213,17 +232,36 @@ export class Mirror {
       //   merge with JIT (a quarter of a second, for statements of a few milliseconds).
       // - The state table's lock (readers pass) serializes pages of concurrent syncs, and the state
       //   is read after it, so it is the last committed one (see `known`).
-      await client.query(`begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off; lock table ${STATE_TABLE} in exclusive mode`);
-      const current = Object.fromEntries((await client.query<{ key: string; value: string }>(`select key, value from ${STATE_TABLE}`)).rows.map((r) => [r.key, r.value]));
+      await client.query(
+        `begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off; lock table ${STATE_TABLE} in exclusive mode`,
+      );
+      const current = Object.fromEntries(
+        (await client.query<{ key: string; value: string }>(`select key, value from ${STATE_TABLE}`)).rows.map((r) => [r.key, r.value]),
+      );
       this.assertUnmoved(current, state);
       let written = 0;
       let batch: ExportSession[] = [];
       const flush = async () => {
-        const changed = await changedSessions(batch, async (ids) => (await client.query<{ sessionId: string; digest: string }>(`select "sessionId", digest from ${DIGEST_TABLE} where "sessionId" = any($1::text[])`, [ids])).rows);
+        const changed = await changedSessions(
+          batch,
+          async (ids) =>
+            (
+              await client.query<{ sessionId: string; digest: string }>(
+                `select "sessionId", digest from ${DIGEST_TABLE} where "sessionId" = any($1::text[])`,
+                [ids],
+              )
+            ).rows,
+        );
         batch = [];
         if (changed.length === 0) return;
-        await writeSessionsPostgres(client, changed.map(([session]) => session));
-        await client.query(`insert into ${DIGEST_TABLE} ("sessionId", digest) select * from unnest($1::text[], $2::text[]) on conflict ("sessionId") do update set digest = excluded.digest`, [changed.map(([s]) => s._id), changed.map(([, d]) => d)]);
+        await writeSessionsPostgres(
+          client,
+          changed.map(([session]) => session),
+        );
+        await client.query(
+          `insert into ${DIGEST_TABLE} ("sessionId", digest) select * from unnest($1::text[], $2::text[]) on conflict ("sessionId") do update set digest = excluded.digest`,
+          [changed.map(([s]) => s._id), changed.map(([, d]) => d)],
+        );
         written += changed.length;
       };
       for await (const session of sessions) {
@@ -232,7 +270,11 @@ export class Mirror {
       }
       await flush();
       for (const [key, value] of Object.entries(state)) {
-        if (current[key] !== value) await client.query(`insert into ${STATE_TABLE} (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value`, [key, value]);
+        if (current[key] !== value)
+          await client.query(
+            `insert into ${STATE_TABLE} (key, value) values ($1, $2) on conflict (key) do update set value = excluded.value`,
+            [key, value],
+          );
       }
       await client.query('commit');
       this.known = { ...current, ...state };
@@ -249,7 +291,18 @@ export class Mirror {
 
   /** SQLite: bound parameters through Kysely, in statements of at most MAX_PARAMETERS. */
   private async applyBatch(trx: Transaction<unknown>, batch: ExportSession[]): Promise<number> {
-    const changed = await changedSessions(batch, async (ids) => (await sql<{ sessionId: string; digest: string }>`select ${sql.id('sessionId')}, digest from ${sql.id(DIGEST_TABLE)} where ${sql.id('sessionId')} in (${sql.join(ids)})`.execute(trx)).rows);
+    const changed = await changedSessions(
+      batch,
+      async (ids) =>
+        (
+          await sql<{
+            sessionId: string;
+            digest: string;
+          }>`select ${sql.id('sessionId')}, digest from ${sql.id(DIGEST_TABLE)} where ${sql.id('sessionId')} in (${sql.join(ids)})`.execute(
+            trx,
+          )
+        ).rows,
+    );
     if (changed.length === 0) return 0;
     const latest = new Map(changed.map(([session]) => [session._id, session]));
     const digests = new Map(changed.map(([session, digest]) => [session._id, digest]));
@@ -312,7 +365,9 @@ export class Mirror {
   /** Every row of a mirrored table, for comparing with the export (tests) and for counts. */
   async rows(table: TableName): Promise<Array<Record<string, unknown>>> {
     const { key } = TABLE_DEFINITIONS[table];
-    const result = await sql<Record<string, unknown>>`select * from ${sql.id(table)} order by ${sql.join(key.map((k) => sql.id(k)))}`.execute(this.db);
+    const result = await sql<
+      Record<string, unknown>
+    >`select * from ${sql.id(table)} order by ${sql.join(key.map((k) => sql.id(k)))}`.execute(this.db);
     return result.rows;
   }
 

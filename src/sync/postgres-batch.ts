@@ -56,7 +56,10 @@ export async function writeSessionsPostgres(client: pg.PoolClient, sessions: Exp
   // A session's children are replaced by its current ones: its log, and its links (a point no
   // longer linked to it loses that link; the point's own row stays, flagged as the server says).
   await client.query(`delete from "activity_log" where "sessionId" = any($1::text[])`, [ids]);
-  await client.query(`delete from "coaching_point_sessions" where "sessionId" = any($1::text[]) or "coachingPointId" = any($2::text[])`, [ids, pointIds]);
+  await client.query(`delete from "coaching_point_sessions" where "sessionId" = any($1::text[]) or "coachingPointId" = any($2::text[])`, [
+    ids,
+    pointIds,
+  ]);
   await client.query(`delete from "todo_sessions" where "sessionId" = any($1::text[]) or "todoId" = any($2::text[])`, [ids, todoIds]);
   for (const table of REPLACED) await copyInto(client, table, columnList(table), rows[table]);
   for (const table of UPSERTED) {
@@ -65,7 +68,9 @@ export async function writeSessionsPostgres(client: pg.PoolClient, sessions: Exp
     const names = columnList(table);
     const updates = columns.filter(([name]) => !key.includes(name)).map(([name]) => `${id(name)} = excluded.${id(name)}`);
     await copyInto(client, stageOf(table), names, rows[table]);
-    await client.query(`insert into ${id(table)} (${names}) select ${names} from ${id(stageOf(table))} on conflict (${key.map(id).join(', ')}) do update set ${updates.join(', ')}`);
+    await client.query(
+      `insert into ${id(table)} (${names}) select ${names} from ${id(stageOf(table))} on conflict (${key.map(id).join(', ')}) do update set ${updates.join(', ')}`,
+    );
     await client.query(`truncate ${id(stageOf(table))}`);
   }
 }

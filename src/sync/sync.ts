@@ -70,11 +70,18 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
     baseUrl: options.url,
     token: options.token,
     onEvent: (event) => {
-      if (event.type === 'retry' || event.type === 'feed-retry') options.onEvent?.({ type: 'retry', delayMs: event.delayMs, reason: event.reason });
+      if (event.type === 'retry' || event.type === 'feed-retry')
+        options.onEvent?.({ type: 'retry', delayMs: event.delayMs, reason: event.reason });
       if (event.type === 'bytes' || event.type === 'feed-bytes') options.onEvent?.({ type: 'bytes', bytes: event.bytes });
     },
   });
-  const summary: SyncSummary = { mode: 'feed', sessions: 0, written: 0, pages: 0, cursor: state.mode === 'feed' ? (state.cursor ?? null) : null };
+  const summary: SyncSummary = {
+    mode: 'feed',
+    sessions: 0,
+    written: 0,
+    pages: 0,
+    cursor: state.mode === 'feed' ? (state.cursor ?? null) : null,
+  };
   const signal = options.client?.signal;
   const limit = options.pageSize ?? 500;
   const fetchPage = (cursor: string | null) => {
@@ -90,7 +97,7 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
   let next = fetchPage(summary.cursor);
   for (;;) {
     if (signal?.aborted) throw new SyncInterrupted(summary);
-    let page;
+    let page: Awaited<typeof next>;
     try {
       page = await next;
     } catch (error) {
@@ -100,7 +107,9 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
         return fallback(mirror, client, state, { ...options, url });
       }
       if (error instanceof ExportApiError && error.status === 400 && summary.cursor !== null) {
-        throw new SyncError(`${error.message} The mirror's cursor was refused (another organization's token, or the server's FEED_CURSOR_SECRET changed); to start over, delete the row 'cursor' from coachport_sync_state: unchanged documents are not written again.`);
+        throw new SyncError(
+          `${error.message} The mirror's cursor was refused (another organization's token, or the server's FEED_CURSOR_SECRET changed); to start over, delete the row 'cursor' from coachport_sync_state: unchanged documents are not written again.`,
+        );
       }
       throw error;
     }
@@ -122,7 +131,12 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
  * `lookbackDays` before the last day they completed, so a run after a long pause still covers the
  * pause. Meetings are often booked ahead, so the meeting axis also looks `lookbackDays` forward.
  */
-export function fallbackRanges(state: SyncState, from: string, today: string, lookbackDays: number): Array<{ timeAxis: TimeAxis; from: string; to: string }> {
+export function fallbackRanges(
+  state: SyncState,
+  from: string,
+  today: string,
+  lookbackDays: number,
+): Array<{ timeAxis: TimeAxis; from: string; to: string }> {
   return TIME_AXES.map((timeAxis) => {
     const through = state[throughKey(timeAxis)];
     let start = through === undefined ? from : addDays(through, -(lookbackDays - 1));
@@ -135,12 +149,16 @@ export function fallbackRanges(state: SyncState, from: string, today: string, lo
 async function fallback(mirror: Mirror, client: ExportClient, state: SyncState, options: SyncOptions): Promise<SyncSummary> {
   const from = options.from ?? state['fallback.from'];
   if (from === undefined) {
-    throw new SyncError('The server has no change feed, so the mirror is filled through the export API: pass --from YYYY-MM-DD, the first day to backfill from.');
+    throw new SyncError(
+      'The server has no change feed, so the mirror is filled through the export API: pass --from YYYY-MM-DD, the first day to backfill from.',
+    );
   }
   const today = dayOf(options.now?.() ?? options.client?.clock?.now() ?? Date.now());
   const summary: SyncSummary = { mode: 'fallback', sessions: 0, written: 0, pages: 0, cursor: null };
   const signal = options.client?.signal;
-  const through: SyncState = Object.fromEntries(TIME_AXES.filter((a) => state[throughKey(a)] !== undefined).map((a) => [throughKey(a), state[throughKey(a)]!]));
+  const through: SyncState = Object.fromEntries(
+    TIME_AXES.filter((a) => state[throughKey(a)] !== undefined).map((a) => [throughKey(a), state[throughKey(a)]!]),
+  );
   for (const range of fallbackRanges(state, from, today, options.lookbackDays)) {
     try {
       for await (const completed of client.exportWindows(range)) {
@@ -153,7 +171,14 @@ async function fallback(mirror: Mirror, client: ExportClient, state: SyncState, 
         summary.pages++;
         summary.sessions += completed.count;
         summary.written += written;
-        options.onEvent?.({ type: 'page', mode: 'fallback', sessions: completed.count, written, window: completed.window, timeAxis: range.timeAxis });
+        options.onEvent?.({
+          type: 'page',
+          mode: 'fallback',
+          sessions: completed.count,
+          written,
+          window: completed.window,
+          timeAxis: range.timeAxis,
+        });
         if (signal?.aborted) throw new SyncInterrupted(summary);
       }
     } catch (error) {

@@ -135,7 +135,9 @@ export async function dumpDatabase(config: DatabaseConfig): Promise<string> {
   const client = new pg.Client({ connectionString: config.url });
   await client.connect();
   try {
-    const tables = await client.query<{ table_name: string }>("select table_name from information_schema.tables where table_schema = 'public'");
+    const tables = await client.query<{ table_name: string }>(
+      "select table_name from information_schema.tables where table_schema = 'public'",
+    );
     const out: unknown[] = [];
     for (const { table_name } of tables.rows) out.push([table_name, (await client.query(`select * from "${table_name}"`)).rows]);
     return JSON.stringify(out);

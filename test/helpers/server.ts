@@ -31,7 +31,11 @@ export interface TestServer {
   close(): Promise<void>;
   createOrg(name?: string): Promise<{ orgId: string; userId: string; token: string }>;
   addUser(orgId: string, role: Role, name?: string): Promise<{ userId: string; email: string; token: string }>;
-  request(method: string, path: string, options?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply>;
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<Reply>;
   exportSessions(token: string, body: unknown): Promise<Reply>;
 }
 
@@ -87,7 +91,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const app = await buildApp({ config, store, limiter, clock, logger });
   const url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
 
-  async function request(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async function request(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.token !== undefined) headers.apiToken = opts.token;
     let body: string | undefined = opts.raw;
@@ -97,7 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     }
     const response = await fetch(url + path, { method, headers, body });
     const text = await response.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {

@@ -18,11 +18,7 @@ export interface StatsCast {
 }
 
 const HOUR = 3_600_000;
-const TEMPLATES = [
-  { id: 'tpl-call', name: 'Call review' },
-  { id: 'tpl-chat', name: 'Chat QA' },
-  null,
-];
+const TEMPLATES = [{ id: 'tpl-call', name: 'Call review' }, { id: 'tpl-chat', name: 'Chat QA' }, null];
 const CLASSIFICATIONS = ['general', 'qa', 'csat', 'productivity'] as const;
 const TYPES = ['strength', 'opportunity', 'n/a'] as const;
 
@@ -59,7 +55,14 @@ function instant(random: Random): string {
 }
 
 function entry(actionType: string, ms: number, who: Person): ActivityLogEntry {
-  return { userId: who.id, userEmail: null, actionType, descriptions: [actionType], timestamp: new Date(ms).toISOString(), ipAddress: null };
+  return {
+    userId: who.id,
+    userEmail: null,
+    actionType,
+    descriptions: [actionType],
+    timestamp: new Date(ms).toISOString(),
+    ipAddress: null,
+  };
 }
 
 /** A log with any number of `shared` and `agent_confirmed` entries, in a shuffled (import) order. */
@@ -112,34 +115,101 @@ export function statsDocuments(cast: StatsCast, count: number, seed: number): Ex
   // Shared but never confirmed.
   make({ ...shared, activityLog: [entry('shared', at(base, 1), coachA)] }, coachA, agentA);
   // Confirmed before it was shared (an import says so): counted as confirmed, but no time.
-  make({ ...shared, agentConfirmed: true, activityLog: [entry('agent_confirmed', at(base, 1), agentA), entry('shared', at(base, 2), coachA)] }, coachA, agentA);
+  make(
+    { ...shared, agentConfirmed: true, activityLog: [entry('agent_confirmed', at(base, 1), agentA), entry('shared', at(base, 2), coachA)] },
+    coachA,
+    agentA,
+  );
   // Shared twice: the time runs from the first share.
-  make({ ...shared, agentConfirmed: true, activityLog: [entry('shared', at(base, 1), coachA), entry('shared', at(base, 3), coachA), entry('agent_confirmed', at(base, 4.5), agentA)] }, coachA, agentA);
+  make(
+    {
+      ...shared,
+      agentConfirmed: true,
+      activityLog: [
+        entry('shared', at(base, 1), coachA),
+        entry('shared', at(base, 3), coachA),
+        entry('agent_confirmed', at(base, 4.5), agentA),
+      ],
+    },
+    coachA,
+    agentA,
+  );
   // Confirmed at the very millisecond of the share: zero hours.
-  make({ ...shared, agentConfirmed: true, coachConfirmed: true, activityLog: [entry('shared', at(base, 2), coachB), entry('agent_confirmed', at(base, 2), agentA)] }, coachB, agentA);
+  make(
+    {
+      ...shared,
+      agentConfirmed: true,
+      coachConfirmed: true,
+      activityLog: [entry('shared', at(base, 2), coachB), entry('agent_confirmed', at(base, 2), agentA)],
+    },
+    coachB,
+    agentA,
+  );
   // A confirmation before the first share and one after: the later one counts; the log is out of order.
-  make({ ...shared, agentConfirmed: true, activityLog: [entry('agent_confirmed', at(base, 9) + 7, agentB), entry('shared', at(base, 1), coachB), entry('agent_confirmed', at(base, 0.5), agentB)] }, coachB, agentB);
+  make(
+    {
+      ...shared,
+      agentConfirmed: true,
+      activityLog: [
+        entry('agent_confirmed', at(base, 9) + 7, agentB),
+        entry('shared', at(base, 1), coachB),
+        entry('agent_confirmed', at(base, 0.5), agentB),
+      ],
+    },
+    coachB,
+    agentB,
+  );
   // Agent-confirmed but not shared (an import): not in agentConfirmed, but in bothConfirmed.
   make({ createdAt: base, meetingDate: base, agentConfirmed: true, coachConfirmed: true }, coachC, agentB);
   // No meeting date: never on the meetingDate axis.
-  make({ ...shared, meetingDate: null, agentConfirmed: true, activityLog: [entry('shared', at(base, 1), coachA), entry('agent_confirmed', at(base, 2), agentA)] }, coachA, agentA);
+  make(
+    {
+      ...shared,
+      meetingDate: null,
+      agentConfirmed: true,
+      activityLog: [entry('shared', at(base, 1), coachA), entry('agent_confirmed', at(base, 2), agentA)],
+    },
+    coachA,
+    agentA,
+  );
   // No template; created by one coach, coached by another.
   make({ ...shared, coachingTemplateId: null, coachingTemplateName: null }, coachB, agentA, coachA);
   // Deleted, with its points, to-dos and a time: none of it counts.
-  const deleted = make({ ...shared, isDeleted: true, agentConfirmed: true, activityLog: [entry('shared', at(base, 1), coachA), entry('agent_confirmed', at(base, 1000), agentA)] }, coachA, agentA);
+  const deleted = make(
+    {
+      ...shared,
+      isDeleted: true,
+      agentConfirmed: true,
+      activityLog: [entry('shared', at(base, 1), coachA), entry('agent_confirmed', at(base, 1000), agentA)],
+    },
+    coachA,
+    agentA,
+  );
   deleted.coachingPoints = [point([deleted._id], { type: 'strength', classification: 'csat' })];
   deleted.todos = [todo([deleted._id], { status: 'complete', creatorId: coachA.id, creatorName: coachA.name })];
   // Deleted items on a live session, beside live ones.
   const live = make({ ...shared }, coachC, agentB);
-  live.coachingPoints = [point([live._id], { isDeleted: true }), point([live._id], { type: 'opportunity', classification: 'productivity' })];
-  live.todos = [todo([live._id], { isDeleted: true, status: 'complete', creatorId: coachC.id, creatorName: coachC.name }), todo([live._id], { status: 'complete', creatorId: coachC.id, creatorName: coachC.name })];
+  live.coachingPoints = [
+    point([live._id], { isDeleted: true }),
+    point([live._id], { type: 'opportunity', classification: 'productivity' }),
+  ];
+  live.todos = [
+    todo([live._id], { isDeleted: true, status: 'complete', creatorId: coachC.id, creatorName: coachC.name }),
+    todo([live._id], { status: 'complete', creatorId: coachC.id, creatorName: coachC.name }),
+  ];
   // Either side of the epoch: day and week arithmetic must round down before 1970 too.
   make({ ...shared, createdAt: '1969-12-31T23:59:59.999Z', meetingDate: '1969-12-28T23:59:59.999Z' }, coachA, agentA);
   make({ ...shared, createdAt: '1970-01-01T00:00:00.000Z', meetingDate: '1969-12-29T00:00:00.000Z' }, coachB, agentB);
   // One point and one to-do linked to two sessions in different groups of every kind.
   const early = make({ ...shared, createdAt: '2020-12-28T00:00:00.000Z', meetingDate: '2020-12-28T00:00:00.000Z' }, coachA, agentA);
   const late = make(
-    { ...shared, createdAt: '2021-02-01T00:00:00.000Z', meetingDate: '2021-02-01T00:00:00.000Z', coachingTemplateId: 'tpl-chat', coachingTemplateName: 'Chat QA' },
+    {
+      ...shared,
+      createdAt: '2021-02-01T00:00:00.000Z',
+      meetingDate: '2021-02-01T00:00:00.000Z',
+      coachingTemplateId: 'tpl-chat',
+      coachingTemplateName: 'Chat QA',
+    },
     coachB,
     agentB,
   );
@@ -176,7 +246,11 @@ export function statsDocuments(cast: StatsCast, count: number, seed: number): Ex
     for (let i = random.int(0, 3); i > 0; i--) {
       const other = docs.length > 1 && random.chance(0.25) ? random.pick(docs.slice(0, -1)) : null;
       const ids = other ? [doc._id, other._id] : [doc._id];
-      const p: CoachingPoint = point(ids, { type: random.pick(TYPES), classification: random.pick(CLASSIFICATIONS), isDeleted: random.chance(0.1) });
+      const p: CoachingPoint = point(ids, {
+        type: random.pick(TYPES),
+        classification: random.pick(CLASSIFICATIONS),
+        isDeleted: random.chance(0.1),
+      });
       for (const target of other ? [doc, other] : [doc]) target.coachingPoints.push(p);
     }
     for (let i = random.int(0, 2); i > 0; i--) {

@@ -69,11 +69,16 @@ function mondayOf(ms: number): string {
 function groupOf(doc: ExportSession, p: OracleParameters): { key: string | null; label: string | null } {
   const at = axisMs(doc, p.timeAxis)!;
   switch (p.groupBy) {
-    case 'none': return { key: null, label: null };
-    case 'coach': return { key: doc.coachId, label: doc.coachName };
-    case 'agent': return { key: doc.agentId, label: doc.agentName };
-    case 'template': return { key: doc.coachingTemplateId, label: doc.coachingTemplateName };
-    case 'week': return { key: mondayOf(at), label: mondayOf(at) };
+    case 'none':
+      return { key: null, label: null };
+    case 'coach':
+      return { key: doc.coachId, label: doc.coachName };
+    case 'agent':
+      return { key: doc.agentId, label: doc.agentName };
+    case 'template':
+      return { key: doc.coachingTemplateId, label: doc.coachingTemplateName };
+    case 'week':
+      return { key: mondayOf(at), label: mondayOf(at) };
     case 'month': {
       const month = new Date(at).toISOString().slice(0, 7);
       return { key: month, label: month };

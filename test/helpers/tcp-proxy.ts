@@ -8,7 +8,10 @@ export class TcpProxy {
   private budget: { bytes: number; done: () => void } | null = null;
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   async start(port = 0): Promise<number> {
     this.server = net.createServer((client) => {

@@ -5,7 +5,11 @@
  */
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly retryAfterSeconds: number | null = null) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds: number | null = null,
+  ) {
     super(message);
   }
 }
@@ -81,7 +85,8 @@ export const api = {
 /** A query string from the parameters that are set. */
 export function query(params: Record<string, string | number | null | undefined>): string {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 }

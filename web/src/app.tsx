@@ -71,7 +71,9 @@ function LanguageSwitch() {
       <label for="lang-select">{t('lang.label')}</label>
       <select id="lang-select" value={current} onChange={(e) => setLang((e.currentTarget.value as (typeof LANGS)[number]) ?? 'en')}>
         {LANGS.map((l) => (
-          <option value={l} lang={l} key={l}>{l === 'en' ? 'English' : '한국어'}</option>
+          <option value={l} lang={l} key={l}>
+            {l === 'en' ? 'English' : '한국어'}
+          </option>
         ))}
       </select>
     </div>
@@ -83,7 +85,9 @@ function NotFound() {
     <section>
       <PageTitle title={t('notFound.title')}>{t('notFound.title')}</PageTitle>
       <p>{t('notFound.body')}</p>
-      <p><a href="/sessions">{t('nav.sessions')}</a></p>
+      <p>
+        <a href="/sessions">{t('nav.sessions')}</a>
+      </p>
     </section>
   );
 }
@@ -94,10 +98,14 @@ function Shell({ me, onSignedOut, children }: { me: Me; onSignedOut: () => void;
   const links = ROUTES.filter((r) => r.nav && r.roles.includes(me.user.role));
   return (
     <div class="shell">
-      <a class="skip-link" href="#main">{t('nav.skip')}</a>
+      <a class="skip-link" href="#main">
+        {t('nav.skip')}
+      </a>
       <header class="topbar">
         <div class="brand">
-          <span class="brand-mark" aria-hidden="true">C</span>
+          <span class="brand-mark" aria-hidden="true">
+            C
+          </span>
           <span>Coachport</span>
           <span class="org">{me.organization.name}</span>
         </div>
@@ -105,7 +113,12 @@ function Shell({ me, onSignedOut, children }: { me: Me; onSignedOut: () => void;
           <ul>
             {links.map((r) => (
               <li key={r.pattern}>
-                <a href={r.pattern} aria-current={path === r.pattern || (r.pattern === '/sessions' && path.startsWith('/sessions/')) ? 'page' : undefined}>{t(r.nav!)}</a>
+                <a
+                  href={r.pattern}
+                  aria-current={path === r.pattern || (r.pattern === '/sessions' && path.startsWith('/sessions/')) ? 'page' : undefined}
+                >
+                  {t(r.nav!)}
+                </a>
               </li>
             ))}
           </ul>
@@ -119,10 +132,12 @@ function Shell({ me, onSignedOut, children }: { me: Me; onSignedOut: () => void;
             type="button"
             class="secondary"
             disabled={signOut.busy}
-            onClick={() => signOut.run(async () => {
-              await api.post('/api/v1/auth/sign-out');
-              onSignedOut();
-            })}
+            onClick={() =>
+              signOut.run(async () => {
+                await api.post('/api/v1/auth/sign-out');
+                onSignedOut();
+              })
+            }
           >
             {t('nav.signOut')}
           </button>
@@ -163,23 +178,41 @@ export function App() {
 
   useEffect(() => void refresh(), [refresh]);
   // Any call answered 401 (expired, signed out elsewhere, deactivated) ends the console's session.
-  useEffect(() => onUnauthorized(() => {
-    setCsrfToken(null);
-    rememberSignIn(false);
-    setAuth({ state: 'signed-out', ended: true });
-  }), []);
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        setCsrfToken(null);
+        rememberSignIn(false);
+        setAuth({ state: 'signed-out', ended: true });
+      }),
+    [],
+  );
 
   const invite = match('/invite/:token', path);
-  if (invite) return <div class="public" onClick={onLinkClick}><header class="public-header"><LanguageSwitch /></header><InvitePage token={invite.token!} onSignedIn={() => refresh(true)} /></div>;
+  if (invite)
+    return (
+      <div class="public" onClick={onLinkClick}>
+        <header class="public-header">
+          <LanguageSwitch />
+        </header>
+        <InvitePage token={invite.token!} onSignedIn={() => refresh(true)} />
+      </div>
+    );
   if (auth.state === 'loading') return <p class="muted boot">{t('common.loading')}</p>;
   if (auth.state === 'signed-out') {
     return (
       <div class="public" onClick={onLinkClick}>
-        <header class="public-header"><LanguageSwitch /></header>
-        <SignInPage ended={auth.ended} onCompanySignIn={() => rememberSignIn(true)} onSignedIn={async () => {
-          await refresh(true);
-          if (path === '/' || path === '/sign-in') navigate('/sessions', { replace: true });
-        }} />
+        <header class="public-header">
+          <LanguageSwitch />
+        </header>
+        <SignInPage
+          ended={auth.ended}
+          onCompanySignIn={() => rememberSignIn(true)}
+          onSignedIn={async () => {
+            await refresh(true);
+            if (path === '/' || path === '/sign-in') navigate('/sessions', { replace: true });
+          }}
+        />
       </div>
     );
   }
@@ -199,12 +232,15 @@ export function App() {
   return (
     <SignedInContext.Provider value={{ me, refresh: () => refresh(true) }}>
       <div onClick={onLinkClick}>
-        <Shell me={me} onSignedOut={() => {
-          setCsrfToken(null);
-          rememberSignIn(false);
-          setAuth({ state: 'signed-out', ended: false });
-          navigate('/sign-in', { replace: true });
-        }}>
+        <Shell
+          me={me}
+          onSignedOut={() => {
+            setCsrfToken(null);
+            rememberSignIn(false);
+            setAuth({ state: 'signed-out', ended: false });
+            navigate('/sign-in', { replace: true });
+          }}
+        >
           <div key={path}>{page}</div>
         </Shell>
       </div>

@@ -45,11 +45,23 @@ export function LineChart({ x, series, description, yLabel, percent }: Props) {
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         axes: [
           { stroke: '#1f2933', grid: { stroke: '#e4e7eb' }, values: (_u, ticks) => ticks.map((v) => dayLabel.format(new Date(v * 1000))) },
-          { stroke: '#1f2933', label: yLabel, grid: { stroke: '#e4e7eb' }, values: percent ? (_u, ticks) => ticks.map((v) => `${Math.round(v * 100)}%`) : undefined },
+          {
+            stroke: '#1f2933',
+            label: yLabel,
+            grid: { stroke: '#e4e7eb' },
+            values: percent ? (_u, ticks) => ticks.map((v) => `${Math.round(v * 100)}%`) : undefined,
+          },
         ],
         series: [
           {},
-          ...series.map((s) => ({ label: s.label, stroke: s.style.stroke, width: 2, dash: s.style.dash, points: { show: true, size: s.style.marker, fill: '#ffffff' }, spanGaps: false })),
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.style.stroke,
+            width: 2,
+            dash: s.style.dash,
+            points: { show: true, size: s.style.marker, fill: '#ffffff' },
+            spanGaps: false,
+          })),
         ],
       },
       [x, ...series.map((s) => s.values)] as uPlot.AlignedData,

@@ -56,5 +56,7 @@ export async function runExport(
 /** The same tables `coachport export --format csv` writes, one text per table. */
 export function csvTables(sessions: ExportSession[]): Record<Table, string> {
   const rows = tableRows(sessions);
-  return Object.fromEntries(TABLE_NAMES.map((table) => [table, csvRow(TABLES[table]) + rows[table].map((row) => csvRow(row)).join('')])) as Record<Table, string>;
+  return Object.fromEntries(
+    TABLE_NAMES.map((table) => [table, csvRow(TABLES[table]) + rows[table].map((row) => csvRow(row)).join('')]),
+  ) as Record<Table, string>;
 }

@@ -68,7 +68,11 @@ export function useLang(): Lang {
 
 export function formatDateTime(iso: string | null): string {
   if (!iso) return '—';
-  return new Intl.DateTimeFormat(current === 'ko' ? 'ko-KR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)) + ' UTC';
+  return `${new Intl.DateTimeFormat(current === 'ko' ? 'ko-KR' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'UTC',
+  }).format(new Date(iso))} UTC`;
 }
 
 export function formatDate(iso: string | null): string {

@@ -23,7 +23,12 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
   // What the state was loaded for. On the render where `deps` change the effect that starts the new
   // load has not run yet, and the old data must not be announced as current (aria-busy) meanwhile.
   const key = JSON.stringify(deps);
-  const [state, setState] = useState<{ data: T | undefined; error: string | null; loading: boolean; key: string | null }>({ data: undefined, error: null, loading: true, key: null });
+  const [state, setState] = useState<{ data: T | undefined; error: string | null; loading: boolean; key: string | null }>({
+    data: undefined,
+    error: null,
+    loading: true,
+    key: null,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
@@ -68,7 +73,14 @@ export function ErrorText({ id, error }: { id?: string; error: string | null }) 
   // The live region exists before the message arrives, so screen readers announce it.
   return (
     <p id={id} class={error ? 'error' : 'error empty'} role="alert">
-      {error ? <><span class="error-mark" aria-hidden="true">!</span> {error}</> : null}
+      {error ? (
+        <>
+          <span class="error-mark" aria-hidden="true">
+            !
+          </span>{' '}
+          {error}
+        </>
+      ) : null}
     </p>
   );
 }
@@ -94,7 +106,11 @@ export function Field({ label, hint, children }: FieldProps) {
     <div class="field">
       <label for={id}>{label}</label>
       {children({ id, ...(hintId ? { 'aria-describedby': hintId } : {}) })}
-      {hint ? <span id={hintId} class="hint">{hint}</span> : null}
+      {hint ? (
+        <span id={hintId} class="hint">
+          {hint}
+        </span>
+      ) : null}
     </div>
   );
 }
@@ -123,7 +139,11 @@ export function PageTitle({ children, title }: { children: ComponentChildren; ti
     document.title = `${title} · Coachport`;
     ref.current?.focus({ preventScroll: true });
   }, [title]);
-  return <h1 ref={ref} tabIndex={-1}>{children}</h1>;
+  return (
+    <h1 ref={ref} tabIndex={-1}>
+      {children}
+    </h1>
+  );
 }
 
 export function LoadState({ loaded, children }: { loaded: Loaded<unknown>; children: () => ComponentChildren }) {
@@ -131,11 +151,18 @@ export function LoadState({ loaded, children }: { loaded: Loaded<unknown>; child
     return (
       <div class="load-error">
         <ErrorText error={loaded.error} />
-        <button type="button" onClick={loaded.reload}>{t('common.retry')}</button>
+        <button type="button" onClick={loaded.reload}>
+          {t('common.retry')}
+        </button>
       </div>
     );
   }
-  if (loaded.data === undefined) return <p class="muted" aria-live="polite">{t('common.loading')}</p>;
+  if (loaded.data === undefined)
+    return (
+      <p class="muted" aria-live="polite">
+        {t('common.loading')}
+      </p>
+    );
   return <>{children()}</>;
 }
 
@@ -156,5 +183,9 @@ export function downloadText(filename: string, text: string, type: string): void
  * focusable region: keyboard users can scroll it too (WCAG 2.1.1).
  */
 export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
-  return <div class="table-wrap" tabIndex={0} role="region" aria-label={t('common.tableOf', { name: label })}>{children}</div>;
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={t('common.tableOf', { name: label })}>
+      {children}
+    </div>
+  );
 }

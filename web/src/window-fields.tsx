@@ -12,8 +12,14 @@ export interface DayWindowForm {
 export function WindowFields<T extends DayWindowForm>({ value, onChange }: { value: T; onChange: (next: T) => void }) {
   return (
     <>
-      <Field label={t('sessions.from')}>{(p) => <input {...p} type="date" required value={value.from} onInput={(e) => onChange({ ...value, from: e.currentTarget.value })} />}</Field>
-      <Field label={t('sessions.to')}>{(p) => <input {...p} type="date" required value={value.to} onInput={(e) => onChange({ ...value, to: e.currentTarget.value })} />}</Field>
+      <Field label={t('sessions.from')}>
+        {(p) => (
+          <input {...p} type="date" required value={value.from} onInput={(e) => onChange({ ...value, from: e.currentTarget.value })} />
+        )}
+      </Field>
+      <Field label={t('sessions.to')}>
+        {(p) => <input {...p} type="date" required value={value.to} onInput={(e) => onChange({ ...value, to: e.currentTarget.value })} />}
+      </Field>
       <Field label={t('export.axis')}>
         {(p) => (
           <select {...p} value={value.timeAxis} onChange={(e) => onChange({ ...value, timeAxis: e.currentTarget.value as TimeAxis })}>

@@ -31,7 +31,7 @@ export function backupCommand(program: Command): void {
         );
       }
       const started = Date.now();
-      let result;
+      let result: Awaited<ReturnType<typeof backupSqlite>>;
       try {
         result = await backupSqlite(database.file, file, progressLine(Boolean(process.stderr.isTTY)));
       } catch (error) {
@@ -40,7 +40,16 @@ export function backupCommand(program: Command): void {
       const seconds = (Date.now() - started) / 1000;
       context.print(
         `Backed up ${database.file} to ${result.file}: ${(result.bytes / 1_048_576).toFixed(1)} MB in ${seconds.toFixed(1)} s.`,
-        { backup: { source: database.file, file: result.file, pages: result.pages, bytes: result.bytes, seconds, restarts: result.restarts } },
+        {
+          backup: {
+            source: database.file,
+            file: result.file,
+            pages: result.pages,
+            bytes: result.bytes,
+            seconds,
+            restarts: result.restarts,
+          },
+        },
       );
     });
 }

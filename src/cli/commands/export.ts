@@ -59,7 +59,10 @@ function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'of
   }
   for (const key of ['url', 'from', 'to', 'timeAxis', 'format'] as const) {
     if (state[key] !== expected[key]) {
-      throw new CliError(`--resume: the interrupted export had --${key === 'timeAxis' ? 'time-axis' : key} ${state[key]}, not ${expected[key]}.`, EXIT_USAGE);
+      throw new CliError(
+        `--resume: the interrupted export had --${key === 'timeAxis' ? 'time-axis' : key} ${state[key]}, not ${expected[key]}.`,
+        EXIT_USAGE,
+      );
     }
   }
   return state;
@@ -103,12 +106,18 @@ async function* windowsOf(
 function validate(options: Options): { format: Format; timeAxis: TimeAxis; token: string } {
   const token = options.token ?? process.env.COACHPORT_TOKEN;
   if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
-  if (!(FORMATS as readonly string[]).includes(options.format)) throw new CliError(`--format must be one of ${FORMATS.join(', ')}.`, EXIT_USAGE);
-  if (!(TIME_AXES as readonly string[]).includes(options.timeAxis)) throw new CliError(`--time-axis must be one of ${TIME_AXES.join(', ')}.`, EXIT_USAGE);
-  if (options.format === 'csv' && !options.out) throw new CliError('--format csv writes a folder of tables: name it with --out.', EXIT_USAGE);
+  if (!(FORMATS as readonly string[]).includes(options.format))
+    throw new CliError(`--format must be one of ${FORMATS.join(', ')}.`, EXIT_USAGE);
+  if (!(TIME_AXES as readonly string[]).includes(options.timeAxis))
+    throw new CliError(`--time-axis must be one of ${TIME_AXES.join(', ')}.`, EXIT_USAGE);
+  if (options.format === 'csv' && !options.out)
+    throw new CliError('--format csv writes a folder of tables: name it with --out.', EXIT_USAGE);
   if (options.csvRaw && options.format !== 'csv') throw new CliError('--csv-raw is for --format csv.', EXIT_USAGE);
   if (options.resume && !options.out) throw new CliError('--resume needs the --out of the interrupted export.', EXIT_USAGE);
-  for (const [flag, value] of [['--per-second', options.perSecond], ['--per-minute', options.perMinute]]) {
+  for (const [flag, value] of [
+    ['--per-second', options.perSecond],
+    ['--per-minute', options.perMinute],
+  ]) {
     if (!/^[1-9]\d*$/.test(value!)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
   }
   try {
@@ -130,12 +139,15 @@ export function exportCommand(program: Command): void {
     .option('--time-axis <axis>', 'meetingDate or createdAt', 'createdAt')
     .option('--format <format>', 'json, ndjson or csv', 'json')
     .option('--out <path>', 'file (json, ndjson; default stdout) or folder (csv)')
-    .option('--csv-raw', 'csv: every cell exactly, for loading into a database (default: a text cell that starts a formula gets a leading \')')
+    .option(
+      '--csv-raw',
+      "csv: every cell exactly, for loading into a database (default: a text cell that starts a formula gets a leading ')",
+    )
     .option('--resume', 'continue an interrupted export into the same --out')
     .option('--gzip', 'ask for the export gzipped (the default, except from a server on this machine)')
     .option('--no-gzip', 'ask for the export plain: faster on a fast local network')
-    .option('--per-second <n>', 'the server\'s export limit per second', '1')
-    .option('--per-minute <n>', 'the server\'s export limit per minute', '30')
+    .option('--per-second <n>', "the server's export limit per second", '1')
+    .option('--per-minute <n>', "the server's export limit per minute", '30')
     .action(async (options: Options) => {
       const { format, timeAxis, token } = validate(options);
       const range = { from: options.from, to: options.to, timeAxis };
@@ -160,7 +172,10 @@ export function exportCommand(program: Command): void {
         signal: controller.signal,
         onEvent: (event) => {
           if (event.type === 'bytes') progress.addBytes(event.bytes);
-          if (event.type === 'retry') progress.note(`retrying ${event.window.startDate}..${event.window.endDate} in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`);
+          if (event.type === 'retry')
+            progress.note(
+              `retrying ${event.window.startDate}..${event.window.endDate} in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`,
+            );
         },
       });
       let windowsDone = previous?.windowsDone ?? 0;
@@ -178,7 +193,10 @@ export function exportCommand(program: Command): void {
         writer.finish({ interrupted: true });
         progress.end();
         if (controller.signal.aborted) {
-          throw new CliError(`Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.${stateAt ? ' Run the same command with --resume to continue.' : ''}`, EXIT_INTERRUPTED);
+          throw new CliError(
+            `Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.${stateAt ? ' Run the same command with --resume to continue.' : ''}`,
+            EXIT_INTERRUPTED,
+          );
         }
         if (error instanceof ExportApiError) {
           const code = error.kind === 'auth' ? EXIT_AUTH : error.kind === 'bad_request' ? EXIT_USAGE : EXIT_SERVER;

@@ -26,9 +26,8 @@ export function importCommand(program: Command): void {
           throw error;
         });
       });
-      context.print(
-        `Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`,
-        { imported: counts },
-      );
+      context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
+        imported: counts,
+      });
     });
 }

@@ -6,10 +6,10 @@ export function orgCommand(program: Command): void {
   const org = program.command('org').description('organizations');
   org
     .command('create')
-    .description('create an organization with its first admin, and print that admin\'s token and invite link once')
+    .description("create an organization with its first admin, and print that admin's token and invite link once")
     .requiredOption('--name <name>', 'organization name')
     .requiredOption('--admin-email <email>', 'email of the first admin')
-    .option('--admin-name <name>', 'name of the first admin (default: the email\'s local part)')
+    .option('--admin-name <name>', "name of the first admin (default: the email's local part)")
     .action(async (options: { name: string; adminEmail: string; adminName?: string }) => {
       const context = cliContext(program.opts<{ json?: boolean }>().json === true);
       const created = await withStore(context, (store) =>

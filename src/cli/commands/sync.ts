@@ -46,15 +46,16 @@ export function syncCommand(program: Command): void {
     .option('--watch <seconds>', 'run again every this many seconds until interrupted')
     .option('--lookback-days <days>', 'without a change feed: days re-exported on each run', '30')
     .option('--page-size <n>', 'sessions per change-feed page (1..1000)', '500')
-    .option('--per-second <n>', 'the server\'s export limit per second', '1')
-    .option('--per-minute <n>', 'the server\'s export limit per minute', '30')
-    .option('--feed-per-second <n>', 'the server\'s change-feed limit per second', '5')
-    .option('--feed-per-minute <n>', 'the server\'s change-feed limit per minute', '120')
+    .option('--per-second <n>', "the server's export limit per second", '1')
+    .option('--per-minute <n>', "the server's export limit per minute", '30')
+    .option('--feed-per-second <n>', "the server's change-feed limit per second", '5')
+    .option('--feed-per-minute <n>', "the server's change-feed limit per minute", '120')
     .action(async (options: Options) => {
       const json = program.opts<{ json?: boolean }>().json === true;
       const token = options.token ?? process.env.COACHPORT_TOKEN;
       if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
-      if (options.from !== undefined && !isCalendarDay(options.from)) throw new CliError(`--from must be a calendar day in YYYY-MM-DD form, not "${options.from}".`, EXIT_USAGE);
+      if (options.from !== undefined && !isCalendarDay(options.from))
+        throw new CliError(`--from must be a calendar day in YYYY-MM-DD form, not "${options.from}".`, EXIT_USAGE);
       const watchSeconds = options.watch === undefined ? null : whole(options.watch, '--watch');
       const lookbackDays = whole(options.lookbackDays, '--lookback-days');
       const pageSize = whole(options.pageSize, '--page-size', 1, 1000);
@@ -100,17 +101,26 @@ export function syncCommand(program: Command): void {
             if (error instanceof SyncInterrupted) {
               if (json) process.stdout.write(`${JSON.stringify(publicSummary(error.summary))}\n`);
               if (watchSeconds !== null) return;
-              throw new CliError(`Interrupted after ${error.summary.pages} pages; every page applied is in the mirror with its position. Run the same command again to continue.`, EXIT_INTERRUPTED);
+              throw new CliError(
+                `Interrupted after ${error.summary.pages} pages; every page applied is in the mirror with its position. Run the same command again to continue.`,
+                EXIT_INTERRUPTED,
+              );
             }
             if (error instanceof SyncError) throw new CliError(error.message, EXIT_USAGE);
             if (error instanceof ExportApiError) {
-              throw new CliError(error.message, error.kind === 'auth' ? EXIT_AUTH : error.kind === 'bad_request' ? EXIT_USAGE : EXIT_SERVER);
+              throw new CliError(
+                error.message,
+                error.kind === 'auth' ? EXIT_AUTH : error.kind === 'bad_request' ? EXIT_USAGE : EXIT_SERVER,
+              );
             }
             throw error;
           }
           progress.end();
           if (json) process.stdout.write(`${JSON.stringify(publicSummary(summary))}\n`);
-          else process.stderr.write(`sync ${run}: ${summary.sessions} sessions in ${summary.pages} pages, ${summary.written} written (${summary.mode})\n`);
+          else
+            process.stderr.write(
+              `sync ${run}: ${summary.sessions} sessions in ${summary.pages} pages, ${summary.written} written (${summary.mode})\n`,
+            );
           if (watchSeconds === null) return;
           try {
             await realClock.sleep(watchSeconds * 1000, controller.signal);

@@ -44,7 +44,7 @@ export function tokenCommand(program: Command): void {
     .command('list')
     .description('list tokens (never their secrets)')
     .option('--org <id>', 'organization (default: the only one)')
-    .option('--user <id>', 'only this user\'s tokens')
+    .option('--user <id>', "only this user's tokens")
     .action(async (options: { org?: string; user?: string }) => {
       const context = cliContext(json());
       const tokens = await withStore(context, async (store) => {
@@ -53,7 +53,8 @@ export function tokenCommand(program: Command): void {
       });
       const shown = tokens.map((t) => describeToken(t, context.clock.now()));
       const lines = shown.map(
-        (t) => `${t.id}  ${t.prefix}…  user ${t.userId}  created ${t.createdAt}  expires ${t.expiresAt ?? 'never'}  last used ${t.lastUsedAt ?? 'never'}  ${t.active ? 'active' : 'inactive'}`,
+        (t) =>
+          `${t.id}  ${t.prefix}…  user ${t.userId}  created ${t.createdAt}  expires ${t.expiresAt ?? 'never'}  last used ${t.lastUsedAt ?? 'never'}  ${t.active ? 'active' : 'inactive'}`,
       );
       context.print(lines.length ? lines.join('\n') : 'No tokens.', shown);
     });
@@ -71,6 +72,9 @@ export function tokenCommand(program: Command): void {
         if (!found) throw new CliError(`There is no token ${tokenId}.`);
         return revokeAuditedToken(store, null, orgId, found, context.clock.now());
       });
-      context.print(revoked ? `Token ${tokenId} deactivated.` : `Token ${tokenId} was already inactive.`, { id: tokenId, deactivated: true });
+      context.print(revoked ? `Token ${tokenId} deactivated.` : `Token ${tokenId} was already inactive.`, {
+        id: tokenId,
+        deactivated: true,
+      });
     });
 }

@@ -5,11 +5,11 @@ import { DomainError } from '../../coaching/errors.js';
 import { CliError, cliContext, resolveOrg, withStore } from '../context.js';
 
 export function userCommand(program: Command): void {
-  const user = program.command('user').description('people\'s accounts');
+  const user = program.command('user').description("people's accounts");
   user
     .command('invite')
     .description('print a new one-time link with which a user sets their password (also the password reset)')
-    .requiredOption('--email <email>', 'the user\'s email')
+    .requiredOption('--email <email>', "the user's email")
     .option('--org <id>', 'organization (default: the only one)')
     .action(async (options: { email: string; org?: string }) => {
       const context = cliContext(program.opts<{ json?: boolean }>().json === true);
@@ -22,7 +22,11 @@ export function userCommand(program: Command): void {
           );
         }
         try {
-          return { userId: found.id, email: found.email, inviteUrl: await inviteUser(store, null, orgId, found.id, context.config.publicUrl, context.clock.now()) };
+          return {
+            userId: found.id,
+            email: found.email,
+            inviteUrl: await inviteUser(store, null, orgId, found.id, context.config.publicUrl, context.clock.now()),
+          };
         } catch (error) {
           if (error instanceof DomainError) throw new CliError(error.message);
           throw error;

@@ -1,4 +1,4 @@
-import { type Cell } from '../tables.js';
+import type { Cell } from '../tables.js';
 
 /**
  * CSV text for the tables of `../tables.ts`, free of Node's file system, so the web console builds

@@ -14,7 +14,10 @@ export class FileSink {
   private pendingBytes = 0;
   private committed: number;
 
-  constructor(readonly path: string, resumeAt: number | null) {
+  constructor(
+    readonly path: string,
+    resumeAt: number | null,
+  ) {
     if (resumeAt === null) fs.writeFileSync(path, '');
     // Append mode: after the file is cut back, the next write lands at the new end, not in a hole.
     this.fd = fs.openSync(path, 'a');

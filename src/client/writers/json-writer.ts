@@ -12,7 +12,11 @@ export class JsonWriter implements ExportWriter {
   private first: boolean;
   private firstAtCommit: boolean;
 
-  constructor(private readonly file: string, private readonly ndjson: boolean, resumeAt: number | null) {
+  constructor(
+    private readonly file: string,
+    private readonly ndjson: boolean,
+    resumeAt: number | null,
+  ) {
     this.sink = new FileSink(file, resumeAt);
     this.first = resumeAt === null || resumeAt <= 1;
     this.firstAtCommit = this.first;

@@ -33,7 +33,7 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
     {
       schema: {
         summary: 'Create a user, with the invite link that lets them set a password',
-        description: 'The link works once and for 7 days; nobody chooses another person\'s password.',
+        description: "The link works once and for 7 days; nobody chooses another person's password.",
         tags: ['Users'],
         body: CreateUserBody,
         response: { 201: UserWithInviteSchema, ...errors },
@@ -44,15 +44,19 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
   );
   app.get(
     '/api/v1/users',
-    { schema: { summary: 'List the users of the organization', tags: ['Users'], response: { 200: Type.Array(UserSchema), ...errors } }, config: { roles: ['admin'] } },
+    {
+      schema: { summary: 'List the users of the organization', tags: ['Users'], response: { 200: Type.Array(UserSchema), ...errors } },
+      config: { roles: ['admin'] },
+    },
     async (request) => store.listAccounts(actorOf(request).orgId),
   );
   app.patch<{ Params: IdParams; Body: UpdateUserBody }>(
     '/api/v1/users/:id',
     {
       schema: {
-        summary: 'Change a user\'s name, email, role or active flag',
-        description: 'Deactivating ends the user\'s browser sessions and makes their tokens fail at once; their sessions and log entries stay. The last active admin cannot be deactivated or demoted (409).',
+        summary: "Change a user's name, email, role or active flag",
+        description:
+          "Deactivating ends the user's browser sessions and makes their tokens fail at once; their sessions and log entries stay. The last active admin cannot be deactivated or demoted (409).",
         tags: ['Users'],
         params: IdParams,
         body: UpdateUserBody,
@@ -100,7 +104,8 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
     {
       schema: {
         summary: 'Create an API token',
-        description: 'For yourself, or (admins) for any user of the organization. 90 days by default; expiresInDays null for none. The secret is in this response only.',
+        description:
+          'For yourself, or (admins) for any user of the organization. 90 days by default; expiresInDays null for none. The secret is in this response only.',
         tags: ['Tokens'],
         body: CreateTokenBody,
         response: { 201: IssuedTokenSchema, ...errors },
@@ -113,7 +118,13 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
   );
   app.get(
     '/api/v1/tokens',
-    { schema: { summary: 'List tokens (admins: all; others: their own), never the secrets', tags: ['Tokens'], response: { 200: Type.Array(TokenSchema), ...errors } } },
+    {
+      schema: {
+        summary: 'List tokens (admins: all; others: their own), never the secrets',
+        tags: ['Tokens'],
+        response: { 200: Type.Array(TokenSchema), ...errors },
+      },
+    },
     async (request) => (await visibleTokens(store, actorOf(request))).map((t) => describeToken(t, clock.now())),
   );
   app.delete<{ Params: IdParams }>(
@@ -125,7 +136,12 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
   app.post<{ Body: CreateTemplateBody }>(
     '/api/v1/coaching-templates',
     {
-      schema: { summary: 'Create a coaching template', tags: ['Templates'], body: CreateTemplateBody, response: { 201: TemplateSchema, ...errors } },
+      schema: {
+        summary: 'Create a coaching template',
+        tags: ['Templates'],
+        body: CreateTemplateBody,
+        response: { 201: TemplateSchema, ...errors },
+      },
       config: { roles: ['admin', 'coach'] },
     },
     async (request, reply) => {
@@ -139,7 +155,8 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
     {
       schema: {
         summary: 'Rename a coaching template',
-        description: 'Admins. Every session made from the template shows the new name, in its export document and change feed, from the same transaction on.',
+        description:
+          'Admins. Every session made from the template shows the new name, in its export document and change feed, from the same transaction on.',
         tags: ['Templates'],
         params: IdParams,
         body: RenameTemplateBody,

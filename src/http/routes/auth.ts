@@ -3,14 +3,7 @@ import { ABSOLUTE_LIFETIME_MS, csrfTokenFor, SESSION_COOKIE } from '../../accoun
 import { acceptInvite, normalizeEmail, readInvite, SIGN_IN_REFUSED, signIn, signOut, type SignedIn } from '../../accounts/sign-in.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import {
-  InviteInfoSchema,
-  InviteParams,
-  MeSchema,
-  SetPasswordBody,
-  SignedInSchema,
-  SignInBody,
-} from '../../contract/account-schemas.js';
+import { InviteInfoSchema, InviteParams, MeSchema, SetPasswordBody, SignedInSchema, SignInBody } from '../../contract/account-schemas.js';
 import { ErrorSchema } from '../../contract/schemas.js';
 import { DomainError } from '../../coaching/errors.js';
 import { AuthFailureLimiter } from '../../ratelimit/auth-failures.js';
@@ -36,7 +29,13 @@ function tooMany(decision: Decision, what: string): HttpError {
 export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; config: Config; limiter: RateLimiter }): void {
   const { store, clock, config, limiter } = deps;
   const origin = publicOrigin(config);
-  const cookie = { httpOnly: true, sameSite: 'lax', path: '/', secure: config.publicUrl.startsWith('https:'), maxAge: ABSOLUTE_LIFETIME_MS / 1000 } as const;
+  const cookie = {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: config.publicUrl.startsWith('https:'),
+    maxAge: ABSOLUTE_LIFETIME_MS / 1000,
+  } as const;
   const authFailures = AuthFailureLimiter.configured(limiter, config.limits);
   const signInFailures = SignInFailureLimiter.configured(limiter, config.limits);
 
@@ -110,7 +109,11 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
   app.post(
     '/api/v1/auth/sign-out',
     {
-      schema: { summary: 'Sign out: ends this browser session and clears its cookie', tags, response: { 204: { type: 'null' }, ...errors } },
+      schema: {
+        summary: 'Sign out: ends this browser session and clears its cookie',
+        tags,
+        response: { 204: { type: 'null' }, ...errors },
+      },
     },
     async (request, reply) => {
       const principal = principalOf(request);
@@ -137,11 +140,21 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
   app.get<{ Params: InviteParams }>(
     '/api/v1/auth/invites/:token',
     {
-      schema: { summary: 'Who an invite link is for', tags, security: [], params: InviteParams, response: { 200: InviteInfoSchema, ...errors } },
+      schema: {
+        summary: 'Who an invite link is for',
+        tags,
+        security: [],
+        params: InviteParams,
+        response: { 200: InviteInfoSchema, ...errors },
+      },
       config: { public: true },
     },
     async (request) => {
-      const { user } = await fromAddress(request, () => readInvite(store, request.params.token, clock.now()), (error) => error instanceof DomainError);
+      const { user } = await fromAddress(
+        request,
+        () => readInvite(store, request.params.token, clock.now()),
+        (error) => error instanceof DomainError,
+      );
       return { email: user.email, name: user.name };
     },
   );
@@ -151,7 +164,7 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
     {
       schema: {
         summary: 'Set the password an invite link is for, and sign in',
-        description: 'The link works once and for 7 days. Setting a password ends the person\'s other browser sessions.',
+        description: "The link works once and for 7 days. Setting a password ends the person's other browser sessions.",
         tags,
         security: [],
         params: InviteParams,

@@ -15,11 +15,12 @@ export const FEED_DEFAULT_LIMIT = 500;
 export const FEED_MAX_LIMIT = 1000;
 
 const ChangesQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'The cursor of the previous page; absent: from the beginning.' })),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 2000, description: 'The cursor of the previous page; absent: from the beginning.' }),
+  ),
   limit: Type.Optional(
     Type.String({
-      description:
-        `Sessions per page, 1..${FEED_MAX_LIMIT} (default ${FEED_DEFAULT_LIMIT}); a page ends earlier once its documents reach about 8 MB.`,
+      description: `Sessions per page, 1..${FEED_MAX_LIMIT} (default ${FEED_DEFAULT_LIMIT}); a page ends earlier once its documents reach about 8 MB.`,
       examples: ['500'],
     }),
   ),
@@ -28,9 +29,13 @@ type ChangesQuery = Static<typeof ChangesQuery>;
 
 export const ChangesPageSchema = Type.Object(
   {
-    sessions: Type.Array(ExportSessionSchema, { description: 'Each changed session once, in its current state, in the export\'s shape; oldest change first.' }),
+    sessions: Type.Array(ExportSessionSchema, {
+      description: "Each changed session once, in its current state, in the export's shape; oldest change first.",
+    }),
     cursor: Type.String({ description: 'Pass it back to get the changes after this page; the same cursor when there was nothing new.' }),
-    hasMore: Type.Boolean({ description: 'Whether more changes wait after this cursor now (also when the page ended early at about 8 MB).' }),
+    hasMore: Type.Boolean({
+      description: 'Whether more changes wait after this cursor now (also when the page ended early at about 8 MB).',
+    }),
   },
   { additionalProperties: false },
 );
@@ -38,7 +43,8 @@ export const ChangesPageSchema = Type.Object(
 function limitOf(raw: string | undefined): number {
   if (raw === undefined) return FEED_DEFAULT_LIMIT;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > FEED_MAX_LIMIT) throw new HttpError(400, `limit must be a whole number from 1 to ${FEED_MAX_LIMIT}, not "${raw.slice(0, 20)}".`);
+  if (!/^\d+$/.test(raw) || n < 1 || n > FEED_MAX_LIMIT)
+    throw new HttpError(400, `limit must be a whole number from 1 to ${FEED_MAX_LIMIT}, not "${raw.slice(0, 20)}".`);
   return n;
 }
 

@@ -1,14 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import { createPoint, createTodo, deletePoint, deleteTodo, updatePoint, updateTodo } from '../../coaching/items.js';
-import {
-  confirmSession,
-  createSession,
-  deleteSession,
-  getSession,
-  shareSession,
-  updateSession,
-} from '../../coaching/sessions.js';
+import { confirmSession, createSession, deleteSession, getSession, shareSession, updateSession } from '../../coaching/sessions.js';
 import {
   CreatePointBody,
   CreateSessionBody,
@@ -24,12 +17,12 @@ import { actorOf } from '../actor.js';
 
 const errors = { '4xx': ErrorSchema };
 const READ_AS_AGENT =
-  'Admins and the session\'s coaches read every field. Its agent (once shared) reads it without anything deleted: ' +
+  "Admins and the session's coaches read every field. Its agent (once shared) reads it without anything deleted: " +
   'no coaching points or to-dos with isDeleted true, and every activityLog entry with ipAddress null.';
 const ANSWERED_AS_READ = 'Answers the session as the caller reads it (see GET).';
-const PATCH_SESSION = 'Admins and the session\'s coach: any field here. The agent, once shared: agentNotes only.';
+const PATCH_SESSION = "Admins and the session's coach: any field here. The agent, once shared: agentNotes only.";
 const REASSIGNMENT =
-  'A different agentId also sets sharedWithAgent and agentConfirmed to false, and is refused (409) while the session\'s agentNotes, ' +
+  "A different agentId also sets sharedWithAgent and agentConfirmed to false, and is refused (409) while the session's agentNotes, " +
   'or those of a coaching point on it that is not deleted, are set.';
 const session = { 200: ExportSessionSchema, ...errors };
 
@@ -39,7 +32,15 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
 
   app.post<{ Body: CreateSessionBody }>(
     '/api/v1/coaching/sessions',
-    { schema: { summary: 'Create a coaching session', description: 'Admins and coaches. The caller is the form creator, and the coach unless coachId says otherwise.', tags: sessionTag, body: CreateSessionBody, response: { 201: ExportSessionSchema, ...errors } } },
+    {
+      schema: {
+        summary: 'Create a coaching session',
+        description: 'Admins and coaches. The caller is the form creator, and the coach unless coachId says otherwise.',
+        tags: sessionTag,
+        body: CreateSessionBody,
+        response: { 201: ExportSessionSchema, ...errors },
+      },
+    },
     async (request, reply) => reply.code(201).send(await createSession(store, actorOf(request), request.body, clock.now())),
   );
   app.get<{ Params: IdParams }>(
@@ -71,7 +72,14 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   );
   app.delete<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id',
-    { schema: { summary: 'Soft-delete a session (it stays in exports with isDeleted: true)', tags: sessionTag, params: IdParams, response: session } },
+    {
+      schema: {
+        summary: 'Soft-delete a session (it stays in exports with isDeleted: true)',
+        tags: sessionTag,
+        params: IdParams,
+        response: session,
+      },
+    },
     async (request) => deleteSession(store, actorOf(request), request.params.id, clock.now()),
   );
   app.post<{ Params: IdParams }>(
@@ -97,7 +105,14 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   const point = { 200: CoachingPointSchema, ...errors };
   app.post<{ Body: CreatePointBody }>(
     '/api/v1/coaching/points',
-    { schema: { summary: 'Add a coaching point to one or more sessions', tags: pointTag, body: CreatePointBody, response: { 201: CoachingPointSchema, ...errors } } },
+    {
+      schema: {
+        summary: 'Add a coaching point to one or more sessions',
+        tags: pointTag,
+        body: CreatePointBody,
+        response: { 201: CoachingPointSchema, ...errors },
+      },
+    },
     async (request, reply) => reply.code(201).send(await createPoint(store, actorOf(request), request.body, clock.now())),
   );
   app.patch<{ Params: IdParams; Body: UpdatePointBody }>(
@@ -115,12 +130,27 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   const todo = { 200: TodoSchema, ...errors };
   app.post<{ Body: CreateTodoBody }>(
     '/api/v1/coaching/todos',
-    { schema: { summary: 'Add a to-do to one or more sessions', tags: todoTag, body: CreateTodoBody, response: { 201: TodoSchema, ...errors } } },
+    {
+      schema: {
+        summary: 'Add a to-do to one or more sessions',
+        tags: todoTag,
+        body: CreateTodoBody,
+        response: { 201: TodoSchema, ...errors },
+      },
+    },
     async (request, reply) => reply.code(201).send(await createTodo(store, actorOf(request), request.body, clock.now())),
   );
   app.patch<{ Params: IdParams; Body: UpdateTodoBody }>(
     '/api/v1/coaching/todos/:id',
-    { schema: { summary: 'Change a to-do; status complete sets completedAt, incomplete clears it', tags: todoTag, params: IdParams, body: UpdateTodoBody, response: todo } },
+    {
+      schema: {
+        summary: 'Change a to-do; status complete sets completedAt, incomplete clears it',
+        tags: todoTag,
+        params: IdParams,
+        body: UpdateTodoBody,
+        response: todo,
+      },
+    },
     async (request) => updateTodo(store, actorOf(request), request.params.id, request.body, clock.now()),
   );
   app.delete<{ Params: IdParams }>(

@@ -62,7 +62,9 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       if (!result.ok) throw new HttpError(400, result.error);
       // Not a 429: those two sentences belong to the rate limits, and this is the server's own capacity.
       if (running >= deps.exportConcurrency) {
-        throw new HttpError(503, 'This server is already streaming as many exports as it allows; try again in a moment.', { 'Retry-After': '1' });
+        throw new HttpError(503, 'This server is already streaming as many exports as it allows; try again in a moment.', {
+          'Retry-After': '1',
+        });
       }
       running++;
       let released = false;

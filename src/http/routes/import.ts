@@ -14,7 +14,8 @@ export function importRoutes(app: FastifyInstance, deps: { store: Store; clock: 
       bodyLimit: deps.config.importBodyLimitBytes,
       schema: {
         summary: 'Import coaching sessions',
-        description: 'Upserts sessions given in the export format, by _id, in one transaction. The first invalid element rejects the whole import.',
+        description:
+          'Upserts sessions given in the export format, by _id, in one transaction. The first invalid element rejects the whole import.',
         tags: ['Coaching Export API'],
       },
       config: { roles: ['admin'], bucket: 'api' },

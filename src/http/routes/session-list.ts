@@ -37,7 +37,7 @@ export function sessionListRoutes(app: FastifyInstance, deps: { store: Store }):
         description:
           'Admins: every session; coaches: those they coach or created; agents: those shared with them. ' +
           'state: draft (not shared), shared (not yet agent-confirmed), acknowledged (agent-confirmed, not coach-confirmed), confirmed (both), deleted; absent: all not deleted. ' +
-          'from/to filter createdAt by UTC day, inclusive. Pass the answer\'s cursor for the next page.',
+          "from/to filter createdAt by UTC day, inclusive. Pass the answer's cursor for the next page.",
         tags: ['Coaching sessions'],
         querystring: SessionListQuerySchema,
         response: { 200: SessionListSchema, '4xx': ErrorSchema },

@@ -65,8 +65,22 @@ export async function scopeBeforeImport(
   const sessions = new Set(sessionIds);
   for (const item of [...plan.points, ...plan.todos]) for (const id of item.sessionIds) sessions.add(id);
   const before = [
-    ...(await linkedSessionsBefore(trx, adapter, 'coaching_point_sessions', orgId, sessionIds, plan.points.map((p) => p.id))),
-    ...(await linkedSessionsBefore(trx, adapter, 'todo_sessions', orgId, sessionIds, plan.todos.map((t) => t.id))),
+    ...(await linkedSessionsBefore(
+      trx,
+      adapter,
+      'coaching_point_sessions',
+      orgId,
+      sessionIds,
+      plan.points.map((p) => p.id),
+    )),
+    ...(await linkedSessionsBefore(
+      trx,
+      adapter,
+      'todo_sessions',
+      orgId,
+      sessionIds,
+      plan.todos.map((t) => t.id),
+    )),
   ];
   for (const id of before) sessions.add(id);
   return {
@@ -90,5 +104,10 @@ export async function refreshAfterImport(
   const ids = new Set(scope.sessions);
   for (const userId of scope.renamedUsers) for (const id of await sessionsShowingUser(trx, orgId, userId)) ids.add(id);
   for (const templateId of scope.renamedTemplates) for (const id of await sessionsOfTemplate(trx, orgId, templateId)) ids.add(id);
-  await refreshSessionDocuments(trx, adapter, orgId, [...ids].filter((id) => !rendered.has(id)));
+  await refreshSessionDocuments(
+    trx,
+    adapter,
+    orgId,
+    [...ids].filter((id) => !rendered.has(id)),
+  );
 }

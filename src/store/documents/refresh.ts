@@ -65,7 +65,12 @@ async function storedSizes(trx: Kysely<Database>, adapter: StoreAdapter, orgId: 
 async function enforceLimits(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, docs: RenderedDocument[]): Promise<void> {
   const over = docs.filter((d) => exceededLimit(d.size) !== null);
   if (over.length === 0) return;
-  const before = await storedSizes(trx, adapter, orgId, over.map((d) => d.sessionId));
+  const before = await storedSizes(
+    trx,
+    adapter,
+    orgId,
+    over.map((d) => d.sessionId),
+  );
   for (const d of over) {
     const kind = grownPastLimit(d.size, before.get(d.sessionId) ?? null);
     if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
@@ -82,7 +87,12 @@ export async function storeRendered(
 ): Promise<void> {
   if (targets.limits) await enforceLimits(trx, adapter, orgId, docs);
   if (targets.documents) await writeDocuments(trx, adapter, orgId, docs);
-  if (targets.stats) await writeSessionStats(trx, orgId, docs.map((d) => d.facts));
+  if (targets.stats)
+    await writeSessionStats(
+      trx,
+      orgId,
+      docs.map((d) => d.facts),
+    );
 }
 
 /** Rewrites the documents and stats rows of these sessions; ids of sessions that do not exist are ignored. */
@@ -122,7 +132,12 @@ export async function sessionsShowingUser(trx: Kysely<Database>, orgId: string, 
 }
 
 export async function sessionsOfTemplate(trx: Kysely<Database>, orgId: string, templateId: string): Promise<string[]> {
-  const rows = await trx.selectFrom('coaching_sessions').select('id').where('org_id', '=', orgId).where('template_id', '=', templateId).execute();
+  const rows = await trx
+    .selectFrom('coaching_sessions')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('template_id', '=', templateId)
+    .execute();
   return rows.map((row) => row.id);
 }
 
@@ -157,7 +172,12 @@ export async function refreshDocumentsShowingUser(
     await spliceName(trx, adapter, orgId, 'coachName', name, { column: 'coach_id', id: userId });
     await spliceName(trx, adapter, orgId, 'agentName', name, { column: 'agent_id', id: userId });
   }
-  await refreshSessionDocuments(trx, adapter, orgId, todoSessions.map((row) => row.session_id));
+  await refreshSessionDocuments(
+    trx,
+    adapter,
+    orgId,
+    todoSessions.map((row) => row.session_id),
+  );
 }
 
 /** After a template's name changed in `trx`: the new name spliced into every document of it, set-based. */
@@ -172,4 +192,3 @@ export async function refreshDocumentsOfTemplate(
   await adapter.lockSessionsForUpdate(trx, orgId, () => sessionsOfTemplate(trx, orgId, templateId));
   await spliceName(trx, adapter, orgId, 'coachingTemplateName', name, { column: 'template_id', id: templateId });
 }
-

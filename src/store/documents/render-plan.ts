@@ -24,7 +24,10 @@ function byCodePoint(a: string, b: string): number {
 const byCreation = <T extends { createdAt: number; id: string }>(x: T, y: T) => x.createdAt - y.createdAt || byCodePoint(x.id, y.id);
 
 /** `names` gives every person's and template's name as it stands after the import. */
-export function renderImportedSessions(plan: ImportPlan, names: { user(id: string): string; template(id: string): string }): RenderedDocument[] {
+export function renderImportedSessions(
+  plan: ImportPlan,
+  names: { user(id: string): string; template(id: string): string },
+): RenderedDocument[] {
   const points = new Map<string, Array<{ createdAt: number; id: string; doc: CoachingPoint }>>();
   for (const p of [...plan.points].sort(byCreation)) {
     const entry = { createdAt: p.createdAt, id: p.id, doc: pointDocument(p) };
@@ -55,7 +58,14 @@ export function renderImportedSessions(plan: ImportPlan, names: { user(id: strin
       {
         // Field by field, as the stored log is read back: the key order is the document's, not the input's.
         activityLog: log.map((e) =>
-          logDocument({ userId: e.userId, userEmail: e.userEmail, actionType: e.actionType, descriptions: e.descriptions, timestamp: e.timestamp, ipAddress: e.ipAddress }),
+          logDocument({
+            userId: e.userId,
+            userEmail: e.userEmail,
+            actionType: e.actionType,
+            descriptions: e.descriptions,
+            timestamp: e.timestamp,
+            ipAddress: e.ipAddress,
+          }),
         ),
         coachingPoints: (points.get(s.id) ?? []).map((p) => p.doc),
         todos: todos.get(s.id) ?? [],

@@ -10,23 +10,61 @@ import type { Database, SessionStatsTable } from '../schema.js';
 
 /** The columns after the key, in the order `statsValues` gives them. */
 export const STATS_COLUMNS = [
-  'created_at', 'meeting_date', 'template_id', 'form_creator_id', 'coach_id', 'agent_id',
-  'is_deleted', 'shared_with_agent', 'agent_confirmed', 'coach_confirmed',
-  'points', 'strengths', 'opportunities', 'general', 'qa', 'csat', 'productivity', 'todos', 'todos_completed', 'acknowledgement_ms',
+  'created_at',
+  'meeting_date',
+  'template_id',
+  'form_creator_id',
+  'coach_id',
+  'agent_id',
+  'is_deleted',
+  'shared_with_agent',
+  'agent_confirmed',
+  'coach_confirmed',
+  'points',
+  'strengths',
+  'opportunities',
+  'general',
+  'qa',
+  'csat',
+  'productivity',
+  'todos',
+  'todos_completed',
+  'acknowledgement_ms',
 ] as const satisfies ReadonlyArray<keyof SessionStatsTable>;
 
 /** org_id, session_id, then STATS_COLUMNS: one row's parameters for a prepared statement. */
 export function statsValues(orgId: string, f: SessionFacts): Array<string | number | null> {
   return [
-    orgId, f.sessionId, f.createdAt, f.meetingDate, f.templateId, f.formCreatorId, f.coachId, f.agentId,
-    flag(f.isDeleted), flag(f.sharedWithAgent), flag(f.agentConfirmed), flag(f.coachConfirmed),
-    f.points, f.strengths, f.opportunities, f.general, f.qa, f.csat, f.productivity, f.todos, f.todosCompleted, f.acknowledgementMs,
+    orgId,
+    f.sessionId,
+    f.createdAt,
+    f.meetingDate,
+    f.templateId,
+    f.formCreatorId,
+    f.coachId,
+    f.agentId,
+    flag(f.isDeleted),
+    flag(f.sharedWithAgent),
+    flag(f.agentConfirmed),
+    flag(f.coachConfirmed),
+    f.points,
+    f.strengths,
+    f.opportunities,
+    f.general,
+    f.qa,
+    f.csat,
+    f.productivity,
+    f.todos,
+    f.todosCompleted,
+    f.acknowledgementMs,
   ];
 }
 
 function statsRow(orgId: string, facts: SessionFacts): Insertable<SessionStatsTable> {
   const values = statsValues(orgId, facts);
-  return Object.fromEntries(['org_id', 'session_id', ...STATS_COLUMNS].map((column, i) => [column, values[i]])) as unknown as Insertable<SessionStatsTable>;
+  return Object.fromEntries(
+    ['org_id', 'session_id', ...STATS_COLUMNS].map((column, i) => [column, values[i]]),
+  ) as unknown as Insertable<SessionStatsTable>;
 }
 
 /** Rows per statement: 22 parameters each, well under both databases' limits. */
@@ -38,7 +76,11 @@ export async function writeSessionStats(trx: Kysely<Database>, orgId: string, fa
     await trx
       .insertInto('session_stats')
       .values(rows)
-      .onConflict((oc) => oc.columns(['org_id', 'session_id']).doUpdateSet((eb) => Object.fromEntries(STATS_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))))
+      .onConflict((oc) =>
+        oc
+          .columns(['org_id', 'session_id'])
+          .doUpdateSet((eb) => Object.fromEntries(STATS_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+      )
       .execute();
   }
 }

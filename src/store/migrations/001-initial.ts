@@ -137,7 +137,10 @@ export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise
 
   // Links name sessions that may not be stored yet (an imported point can name a session outside
   // the imported window), so only the item side is a foreign key.
-  for (const [table, items] of [['coaching_point_sessions', 'coaching_points'], ['todo_sessions', 'todos']] as const) {
+  for (const [table, items] of [
+    ['coaching_point_sessions', 'coaching_points'],
+    ['todo_sessions', 'todos'],
+  ] as const) {
     await db.schema
       .createTable(table)
       .addColumn('org_id', 'text', (c) => c.notNull())

@@ -29,18 +29,40 @@ async function build(db: Kysely<unknown>, dialect: MigrationEngine): Promise<voi
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('session_documents_pk', ['org_id', 'session_id'])
     .execute();
-  await db.schema.createIndex('session_documents_created').ifNotExists().on('session_documents').columns(['org_id', 'created_at', 'session_id']).execute();
-  await db.schema.createIndex('session_documents_meeting').ifNotExists().on('session_documents').columns(['org_id', 'meeting_date', 'session_id']).execute();
+  await db.schema
+    .createIndex('session_documents_created')
+    .ifNotExists()
+    .on('session_documents')
+    .columns(['org_id', 'created_at', 'session_id'])
+    .execute();
+  await db.schema
+    .createIndex('session_documents_meeting')
+    .ifNotExists()
+    .on('session_documents')
+    .columns(['org_id', 'meeting_date', 'session_id'])
+    .execute();
   await db.schema.createIndex('session_documents_feed').ifNotExists().on('session_documents').columns(['org_id', 'xid', 'seq']).execute();
   if (dialect === 'postgres') {
     await sql`create sequence session_documents_seq`.execute(db);
     // lz4 instead of the default pglz for the stored text: a little larger, and many times faster to
     // decompress for the export and to rewrite for a rename. A server built without lz4 keeps pglz.
-    await sql`do $$ begin alter table session_documents alter column doc set compression lz4; exception when others then null; end $$`.execute(db);
+    await sql`do $$ begin alter table session_documents alter column doc set compression lz4; exception when others then null; end $$`.execute(
+      db,
+    );
   }
 
   // The fan-outs of a rename find the sessions that show a template or a person.
-  await db.schema.createIndex('coaching_sessions_template_idx').ifNotExists().on('coaching_sessions').columns(['org_id', 'template_id']).execute();
-  await db.schema.createIndex('coaching_sessions_creator_idx').ifNotExists().on('coaching_sessions').columns(['org_id', 'form_creator_id']).execute();
+  await db.schema
+    .createIndex('coaching_sessions_template_idx')
+    .ifNotExists()
+    .on('coaching_sessions')
+    .columns(['org_id', 'template_id'])
+    .execute();
+  await db.schema
+    .createIndex('coaching_sessions_creator_idx')
+    .ifNotExists()
+    .on('coaching_sessions')
+    .columns(['org_id', 'form_creator_id'])
+    .execute();
   await db.schema.createIndex('todos_creator_idx').ifNotExists().on('todos').columns(['org_id', 'creator_id']).execute();
 }

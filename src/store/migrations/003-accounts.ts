@@ -7,7 +7,10 @@ import type { MigrationEngine } from './engine.js';
  */
 export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> {
   const trueLiteral = dialect === 'sqlite' ? sql`1` : sql`true`;
-  await db.schema.alterTable('users').addColumn('active', 'boolean', (c) => c.notNull().defaultTo(trueLiteral)).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('active', 'boolean', (c) => c.notNull().defaultTo(trueLiteral))
+    .execute();
   await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();
 
   // Only the SHA-256 of a link's secret is kept; the secret exists in the link alone.
@@ -54,7 +57,19 @@ export async function up(db: Kysely<unknown>, dialect: MigrationEngine): Promise
   await db.schema.createIndex('audit_log_by_action').on('audit_log').columns(['org_id', 'action', 'timestamp', 'seq']).execute();
 
   // The sessions list: newest first, within the caller's scope (coach, creator or agent).
-  await db.schema.createIndex('coaching_sessions_coach_created').on('coaching_sessions').columns(['org_id', 'coach_id', 'created_at', 'id']).execute();
-  await db.schema.createIndex('coaching_sessions_creator_created').on('coaching_sessions').columns(['org_id', 'form_creator_id', 'created_at', 'id']).execute();
-  await db.schema.createIndex('coaching_sessions_agent_created').on('coaching_sessions').columns(['org_id', 'agent_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('coaching_sessions_coach_created')
+    .on('coaching_sessions')
+    .columns(['org_id', 'coach_id', 'created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('coaching_sessions_creator_created')
+    .on('coaching_sessions')
+    .columns(['org_id', 'form_creator_id', 'created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('coaching_sessions_agent_created')
+    .on('coaching_sessions')
+    .columns(['org_id', 'agent_id', 'created_at', 'id'])
+    .execute();
 }

@@ -44,8 +44,19 @@ async function build(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('session_stats_pk', ['org_id', 'session_id'])
     .execute();
   // A request reads one range of one of these; the session id keeps each key unique and ordered.
-  await db.schema.createIndex('session_stats_meeting').ifNotExists().on('session_stats').columns(['org_id', 'meeting_date', 'session_id']).execute();
-  await db.schema.createIndex('session_stats_created').ifNotExists().on('session_stats').columns(['org_id', 'created_at', 'session_id']).execute();
+  await db.schema
+    .createIndex('session_stats_meeting')
+    .ifNotExists()
+    .on('session_stats')
+    .columns(['org_id', 'meeting_date', 'session_id'])
+    .execute();
+  await db.schema
+    .createIndex('session_stats_created')
+    .ifNotExists()
+    .on('session_stats')
+    .columns(['org_id', 'created_at', 'session_id'])
+    .execute();
   // Migration 004's indexes served only the joins these rows replace; every write paid for them.
-  for (const index of ['activity_log_acknowledgement', 'coaching_points_stats', 'todos_stats']) await db.schema.dropIndex(index).ifExists().execute();
+  for (const index of ['activity_log_acknowledgement', 'coaching_points_stats', 'todos_stats'])
+    await db.schema.dropIndex(index).ifExists().execute();
 }

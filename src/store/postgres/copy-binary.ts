@@ -37,7 +37,10 @@ export class CopyBinaryDocuments {
     let at = 0;
     /** `n` bytes from the chunk (joined to what the previous chunk left), or null when it ends first. */
     const fixed = (n: number): Buffer | null => {
-      if (this.carry.length === 0 && chunk.length - at >= n) return chunk.subarray(at, (at += n));
+      if (this.carry.length === 0 && chunk.length - at >= n) {
+        at += n;
+        return chunk.subarray(at - n, at);
+      }
       const piece = chunk.subarray(at, at + n - this.carry.length);
       at += piece.length;
       this.carry = Buffer.concat([this.carry, piece]);

@@ -6,17 +6,7 @@ import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
 import type { RenderedDocument } from '../documents/rendered.js';
-import {
-  documentRow,
-  IMPORT_UPDATES,
-  importedUserRow,
-  linkRow,
-  logRow,
-  pointRow,
-  sessionRow,
-  templateRow,
-  todoRow,
-} from '../rows.js';
+import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
@@ -80,7 +70,16 @@ const BIG_IMPORT = 2000;
 const BIG_IMPORT_CACHE_KIB = -262144;
 
 /** The tables an import fills, whose secondary indexes it may build after its rows. */
-const BULK_TABLES = ['coaching_sessions', 'activity_log', 'coaching_points', 'todos', 'coaching_point_sessions', 'todo_sessions', 'session_documents', 'session_stats'];
+const BULK_TABLES = [
+  'coaching_sessions',
+  'activity_log',
+  'coaching_points',
+  'todos',
+  'coaching_point_sessions',
+  'todo_sessions',
+  'session_documents',
+  'session_stats',
+];
 
 function bulkTablesEmpty(db: BetterSqlite3.Database): boolean {
   return BULK_TABLES.every((table) => db.prepare(`select 1 from ${table} limit 1`).get() === undefined);
@@ -97,7 +96,9 @@ function bulkTablesEmpty(db: BetterSqlite3.Database): boolean {
 function dropSecondaryIndexes(db: BetterSqlite3.Database): string[] {
   const marks = BULK_TABLES.map(() => '?').join(', ');
   const indexes = db
-    .prepare<string[], { name: string; sql: string }>(`select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${marks})`)
+    .prepare<string[], { name: string; sql: string }>(
+      `select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${marks})`,
+    )
     .all(...BULK_TABLES);
   for (const { name } of indexes) db.exec(`drop index "${name.replace(/"/g, '""')}"`);
   return indexes.map(({ sql }) => sql);
@@ -137,7 +138,9 @@ function writeStats(db: BetterSqlite3.Database, orgId: string, docs: RenderedDoc
 
 /** The ids among `ids` that a table of this organization already holds: one statement. */
 function existing(db: BetterSqlite3.Database, table: string, orgId: string, ids: string[]): Set<string> {
-  const statement = db.prepare<[string, string], string>(`select id from ${table} where org_id = ? and id in (select value from json_each(?))`).pluck();
+  const statement = db
+    .prepare<[string, string], string>(`select id from ${table} where org_id = ? and id in (select value from json_each(?))`)
+    .pluck();
   return new Set(statement.all(orgId, JSON.stringify(ids)));
 }
 
@@ -260,9 +263,30 @@ function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, 
   for (const t of plan.templates) upsertTemplate.add(templateRow(orgId, t, now));
   upsertTemplate.flush();
   const none = new Set<string>();
-  const oldSessions = empty ? none : existing(db, 'coaching_sessions', orgId, plan.sessions.map(({ session }) => session.id));
-  const oldPoints = empty ? none : existing(db, 'coaching_points', orgId, plan.points.map((p) => p.id));
-  const oldTodos = empty ? none : existing(db, 'todos', orgId, plan.todos.map((t) => t.id));
+  const oldSessions = empty
+    ? none
+    : existing(
+        db,
+        'coaching_sessions',
+        orgId,
+        plan.sessions.map(({ session }) => session.id),
+      );
+  const oldPoints = empty
+    ? none
+    : existing(
+        db,
+        'coaching_points',
+        orgId,
+        plan.points.map((p) => p.id),
+      );
+  const oldTodos = empty
+    ? none
+    : existing(
+        db,
+        'todos',
+        orgId,
+        plan.todos.map((t) => t.id),
+      );
   for (const { session } of plan.sessions) upsertSession.add(sessionRow(orgId, session));
   upsertSession.flush();
   for (const id of oldSessions) {
@@ -276,14 +300,14 @@ function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, 
   upsertPoint.flush();
   for (const id of oldPoints) pointLinks.byItem.run(orgId, id);
   for (const p of plan.points) {
-    p.sessionIds.forEach((sessionId, position) => pointLinks.insert.add(linkRow(orgId, p.id, sessionId, position)));
+    for (const [position, sessionId] of p.sessionIds.entries()) pointLinks.insert.add(linkRow(orgId, p.id, sessionId, position));
   }
   pointLinks.insert.flush();
   for (const t of plan.todos) upsertTodo.add(todoRow(orgId, t));
   upsertTodo.flush();
   for (const id of oldTodos) todoLinks.byItem.run(orgId, id);
   for (const t of plan.todos) {
-    t.sessionIds.forEach((sessionId, position) => todoLinks.insert.add(linkRow(orgId, t.id, sessionId, position)));
+    for (const [position, sessionId] of t.sessionIds.entries()) todoLinks.insert.add(linkRow(orgId, t.id, sessionId, position));
   }
   todoLinks.insert.flush();
 }

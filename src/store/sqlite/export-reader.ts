@@ -30,7 +30,9 @@ type Key = [axis: number, sessionId: string];
  * the connection, which ends the transaction.
  */
 export async function* sqliteStoredDocuments(
-  open: () => BetterSqlite3.Database, orgId: string, window: ExportWindow,
+  open: () => BetterSqlite3.Database,
+  orgId: string,
+  window: ExportWindow,
 ): AsyncGenerator<ExportChunk> {
   const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
   const db = open();
@@ -52,9 +54,11 @@ export async function* sqliteStoredDocuments(
            from (select doc from session_documents where ${where} order by ${axis}, session_id limit ?)`,
         ),
         // The page's last key, read from the index alone, is where the next page starts.
-        lastKey: db.prepare<[string, number, string, number, number], Key>(
-          `select ${axis}, session_id from session_documents where ${where} order by ${axis}, session_id limit 1 offset ?`,
-        ).raw(),
+        lastKey: db
+          .prepare<[string, number, string, number, number], Key>(
+            `select ${axis}, session_id from session_documents where ${where} order by ${axis}, session_id limit 1 offset ?`,
+          )
+          .raw(),
       };
     };
     const first = statements('>=');

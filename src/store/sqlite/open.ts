@@ -45,7 +45,11 @@ function connect(file: string, readonly: boolean, synchronous: SqliteSynchronous
  * connection of its own inside a read transaction, so a long export sees one snapshot and
  * never holds up writers (WAL lets both run at once).
  */
-export async function openSqliteStore(file: string, synchronous: SqliteSynchronous = 'NORMAL', options: StoreOpenOptions = {}): Promise<KyselyStore> {
+export async function openSqliteStore(
+  file: string,
+  synchronous: SqliteSynchronous = 'NORMAL',
+  options: StoreOpenOptions = {},
+): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
@@ -60,7 +64,9 @@ export async function openSqliteStore(file: string, synchronous: SqliteSynchrono
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     isUniqueViolation: (error) =>
-      error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
+      error instanceof Error &&
+      'code' in error &&
+      (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
     // One writer connection per process, and SQLite serializes writers across processes.
     withMigrationLock: (run) => run(db),
     close: async () => {

@@ -9,7 +9,9 @@ import { Field, LoadState, PageTitle, useLoad, TableWrap } from '../ui';
 function describeDetails(details: unknown): string {
   if (details === null || details === undefined) return '—';
   if (typeof details !== 'object') return String(details);
-  const pairs = Object.entries(details as Record<string, unknown>).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+  const pairs = Object.entries(details as Record<string, unknown>).map(
+    ([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
+  );
   return pairs.length ? pairs.join(', ') : '—';
 }
 
@@ -26,27 +28,46 @@ export function AuditPage() {
   return (
     <section>
       <PageTitle title={t('audit.title')}>{t('audit.title')}</PageTitle>
-      <form class="filters" role="search" aria-label={t('audit.filters')} onSubmit={(e) => {
-        e.preventDefault();
-        setTrail([]);
-        setFilters(draft);
-      }}>
-        <Field label={t('sessions.from')}>{(p) => <input {...p} type="date" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />}</Field>
-        <Field label={t('sessions.to')}>{(p) => <input {...p} type="date" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />}</Field>
+      <form
+        class="filters"
+        role="search"
+        aria-label={t('audit.filters')}
+        onSubmit={(e) => {
+          e.preventDefault();
+          setTrail([]);
+          setFilters(draft);
+        }}
+      >
+        <Field label={t('sessions.from')}>
+          {(p) => <input {...p} type="date" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />}
+        </Field>
+        <Field label={t('sessions.to')}>
+          {(p) => <input {...p} type="date" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />}
+        </Field>
         <Field label={t('audit.action')}>
           {(p) => (
             <select {...p} value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.currentTarget.value })}>
               <option value="">{t('audit.anyAction')}</option>
-              {AUDIT_ACTIONS.map((a) => <option value={a} key={a}>{a}</option>)}
+              {AUDIT_ACTIONS.map((a) => (
+                <option value={a} key={a}>
+                  {a}
+                </option>
+              ))}
             </select>
           )}
         </Field>
-        <div class="filter-actions"><button type="submit" class="primary">{t('sessions.apply')}</button></div>
+        <div class="filter-actions">
+          <button type="submit" class="primary">
+            {t('sessions.apply')}
+          </button>
+        </div>
       </form>
       <LoadState loaded={page}>
         {() => (
           <>
-            {page.data!.entries.length === 0 ? <p class="empty-state">{t('audit.none')}</p> : (
+            {page.data!.entries.length === 0 ? (
+              <p class="empty-state">{t('audit.none')}</p>
+            ) : (
               <TableWrap label={t('audit.title')}>
                 <table class="audit">
                   <caption class="visually-hidden">{t('audit.title')}</caption>
@@ -64,7 +85,9 @@ export function AuditPage() {
                     {page.data!.entries.map((entry) => (
                       <tr key={entry.id}>
                         <td class="nowrap">{formatDateTime(entry.timestamp)}</td>
-                        <td class="nowrap"><code>{entry.action}</code></td>
+                        <td class="nowrap">
+                          <code>{entry.action}</code>
+                        </td>
                         <td>{entry.actorEmail ?? entry.actorUserId ?? '—'}</td>
                         <td>{entry.target ?? '—'}</td>
                         <td>{entry.ipAddress ?? '—'}</td>
@@ -76,8 +99,17 @@ export function AuditPage() {
               </TableWrap>
             )}
             <nav class="pager" aria-label={t('pager.label')}>
-              <button type="button" class="secondary" disabled={trail.length === 0} onClick={() => setTrail(trail.slice(0, -1))}>{t('pager.previous')}</button>
-              <button type="button" class="secondary" disabled={!page.data!.hasMore || !page.data!.cursor} onClick={() => setTrail([...trail, page.data!.cursor!])}>{t('pager.next')}</button>
+              <button type="button" class="secondary" disabled={trail.length === 0} onClick={() => setTrail(trail.slice(0, -1))}>
+                {t('pager.previous')}
+              </button>
+              <button
+                type="button"
+                class="secondary"
+                disabled={!page.data!.hasMore || !page.data!.cursor}
+                onClick={() => setTrail([...trail, page.data!.cursor!])}
+              >
+                {t('pager.next')}
+              </button>
             </nav>
           </>
         )}

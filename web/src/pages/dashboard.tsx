@@ -16,7 +16,11 @@ const COLUMNS: Array<{ key: keyof Metrics; label: MessageKey; format?: (m: Metri
   { key: 'shared', label: 'metric.shared' },
   { key: 'agentConfirmed', label: 'metric.agentConfirmed' },
   { key: 'bothConfirmed', label: 'metric.bothConfirmed' },
-  { key: 'acknowledgementRate', label: 'metric.acknowledgementRate', format: (m) => (m.acknowledgementRate === null ? '—' : `${formatNumber(m.acknowledgementRate * 100, 1)}%`) },
+  {
+    key: 'acknowledgementRate',
+    label: 'metric.acknowledgementRate',
+    format: (m) => (m.acknowledgementRate === null ? '—' : `${formatNumber(m.acknowledgementRate * 100, 1)}%`),
+  },
   { key: 'medianHoursToAcknowledge', label: 'metric.medianHoursToAcknowledge', format: (m) => formatNumber(m.medianHoursToAcknowledge, 1) },
   { key: 'coachingPoints', label: 'metric.coachingPoints' },
   { key: 'strengths', label: 'metric.strengths' },
@@ -38,23 +42,30 @@ export function DashboardPage() {
   const me = useMe();
   const [draft, setDraft] = useState({ from: day(-181), to: day(0), timeAxis: 'meetingDate' as TimeAxis, interval: 'week' as Interval });
   const [applied, setApplied] = useState(draft);
-  const loaded = useLoad(async (signal) => {
-    const base = { from: applied.from, to: applied.to, timeAxis: applied.timeAxis };
-    const [time, coach, agent] = await Promise.all([
-      stats({ ...base, groupBy: applied.interval }, signal),
-      stats({ ...base, groupBy: 'coach' }, signal),
-      stats({ ...base, groupBy: 'agent' }, signal),
-    ]);
-    return { time, coach, agent };
-  }, [applied]);
+  const loaded = useLoad(
+    async (signal) => {
+      const base = { from: applied.from, to: applied.to, timeAxis: applied.timeAxis };
+      const [time, coach, agent] = await Promise.all([
+        stats({ ...base, groupBy: applied.interval }, signal),
+        stats({ ...base, groupBy: 'coach' }, signal),
+        stats({ ...base, groupBy: 'agent' }, signal),
+      ]);
+      return { time, coach, agent };
+    },
+    [applied],
+  );
   const title = me.user.role === 'admin' ? t('dashboard.title') : t('dashboard.titleCoach');
   return (
     <section aria-busy={loaded.loading}>
       <PageTitle title={title}>{title}</PageTitle>
-      <form class="filters" aria-label={t('dashboard.controls')} onSubmit={(e) => {
-        e.preventDefault();
-        setApplied(draft);
-      }}>
+      <form
+        class="filters"
+        aria-label={t('dashboard.controls')}
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(draft);
+        }}
+      >
         <WindowFields value={draft} onChange={setDraft} />
         <Field label={t('dashboard.interval')}>
           {(p) => (
@@ -64,11 +75,13 @@ export function DashboardPage() {
             </select>
           )}
         </Field>
-        <div class="filter-actions"><button type="submit" class="primary">{t('dashboard.show')}</button></div>
+        <div class="filter-actions">
+          <button type="submit" class="primary">
+            {t('dashboard.show')}
+          </button>
+        </div>
       </form>
-      <LoadState loaded={loaded}>
-        {() => <DashboardBody {...loaded.data!} />}
-      </LoadState>
+      <LoadState loaded={loaded}>{() => <DashboardBody {...loaded.data!} />}</LoadState>
     </section>
   );
 }
@@ -78,11 +91,32 @@ function DashboardBody({ time, coach, agent }: { time: Stats; coach: Stats; agen
   return (
     <>
       <ul class="kpis" aria-label={t('dashboard.totals')}>
-        <li><span class="kpi-value">{formatNumber(totals.sessions, 0)}</span><span class="kpi-label">{t('metric.sessions')}</span></li>
-        <li><span class="kpi-value">{totals.acknowledgementRate === null ? '—' : `${formatNumber(totals.acknowledgementRate * 100, 1)}%`}</span><span class="kpi-label">{t('metric.acknowledgementRate')}</span></li>
-        <li><span class="kpi-value">{formatNumber(totals.medianHoursToAcknowledge, 1)}</span><span class="kpi-label">{t('metric.medianHoursToAcknowledge')}</span></li>
-        <li><span class="kpi-value">{formatNumber(totals.strengths, 0)} / {formatNumber(totals.opportunities, 0)}</span><span class="kpi-label">{t('dashboard.strengthsOpportunities')}</span></li>
-        <li><span class="kpi-value">{formatNumber(totals.todosCompleted, 0)} / {formatNumber(totals.todos, 0)}</span><span class="kpi-label">{t('dashboard.todosDone')}</span></li>
+        <li>
+          <span class="kpi-value">{formatNumber(totals.sessions, 0)}</span>
+          <span class="kpi-label">{t('metric.sessions')}</span>
+        </li>
+        <li>
+          <span class="kpi-value">
+            {totals.acknowledgementRate === null ? '—' : `${formatNumber(totals.acknowledgementRate * 100, 1)}%`}
+          </span>
+          <span class="kpi-label">{t('metric.acknowledgementRate')}</span>
+        </li>
+        <li>
+          <span class="kpi-value">{formatNumber(totals.medianHoursToAcknowledge, 1)}</span>
+          <span class="kpi-label">{t('metric.medianHoursToAcknowledge')}</span>
+        </li>
+        <li>
+          <span class="kpi-value">
+            {formatNumber(totals.strengths, 0)} / {formatNumber(totals.opportunities, 0)}
+          </span>
+          <span class="kpi-label">{t('dashboard.strengthsOpportunities')}</span>
+        </li>
+        <li>
+          <span class="kpi-value">
+            {formatNumber(totals.todosCompleted, 0)} / {formatNumber(totals.todos, 0)}
+          </span>
+          <span class="kpi-label">{t('dashboard.todosDone')}</span>
+        </li>
       </ul>
       <OverTime stats={time} />
       <MetricsTable id="by-coach" title={t('dashboard.byCoach')} who={t('session.coach')} stats={coach} />
@@ -95,7 +129,11 @@ function OverTime({ stats }: { stats: Stats }) {
   const rows = stats.rows.filter((r) => r.key !== null);
   const x = useMemo(() => rows.map((r) => periodStart(r.key!)), [stats]);
   const charts = useMemo(() => {
-    const line = (label: MessageKey, pick: (r: StatsRow) => number | null, i: number): ChartSeries => ({ label: t(label), values: rows.map(pick), style: SERIES_STYLES[i]! });
+    const line = (label: MessageKey, pick: (r: StatsRow) => number | null, i: number): ChartSeries => ({
+      label: t(label),
+      values: rows.map(pick),
+      style: SERIES_STYLES[i]!,
+    });
     return {
       flow: [
         line('metric.sessions', (r) => r.sessions, 0),
@@ -115,7 +153,11 @@ function OverTime({ stats }: { stats: Stats }) {
   if (rows.length === 0) return <p class="empty-state">{t('dashboard.noData')}</p>;
   const span = `${rows[0]!.label} – ${rows[rows.length - 1]!.label}`;
   const describe = (series: ChartSeries[]) =>
-    t('dashboard.chartSummary', { span, periods: rows.length, series: series.map((s) => `${s.label} ${formatNumber(s.values.reduce<number>((a, v) => a + (v ?? 0), 0))}`).join(', ') });
+    t('dashboard.chartSummary', {
+      span,
+      periods: rows.length,
+      series: series.map((s) => `${s.label} ${formatNumber(s.values.reduce<number>((a, v) => a + (v ?? 0), 0))}`).join(', '),
+    });
   return (
     <section class="panel" aria-labelledby="over-time">
       <h2 id="over-time">{t('dashboard.overTime')}</h2>
@@ -126,7 +168,16 @@ function OverTime({ stats }: { stats: Stats }) {
         </figure>
         <figure>
           <figcaption>{t('dashboard.chartRate')}</figcaption>
-          <LineChart x={x} series={charts.rate} yLabel={t('metric.acknowledgementRate')} percent description={t('dashboard.rateSummary', { span, rate: stats.totals.acknowledgementRate === null ? '—' : `${formatNumber(stats.totals.acknowledgementRate * 100, 1)}%` })} />
+          <LineChart
+            x={x}
+            series={charts.rate}
+            yLabel={t('metric.acknowledgementRate')}
+            percent
+            description={t('dashboard.rateSummary', {
+              span,
+              rate: stats.totals.acknowledgementRate === null ? '—' : `${formatNumber(stats.totals.acknowledgementRate * 100, 1)}%`,
+            })}
+          />
         </figure>
         <figure>
           <figcaption>{t('dashboard.chartContent')}</figcaption>
@@ -156,7 +207,19 @@ function sortRows(rows: StatsRow[], key: SortKey, descending: boolean): StatsRow
   });
 }
 
-function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; who: string; caption: string; sort?: { key: SortKey; descending: boolean }; onSort?: (key: SortKey) => void }) {
+function MetricsGrid({
+  rows,
+  who,
+  caption,
+  sort,
+  onSort,
+}: {
+  rows: StatsRow[];
+  who: string;
+  caption: string;
+  sort?: { key: SortKey; descending: boolean };
+  onSort?: (key: SortKey) => void;
+}) {
   const header = (key: SortKey, label: string) => {
     const active = sort?.key === key;
     return (
@@ -164,9 +227,13 @@ function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; w
         {onSort ? (
           <button type="button" class="sort" onClick={() => onSort(key)}>
             {label}
-            <span aria-hidden="true" class="sort-mark">{active ? (sort!.descending ? ' ▼' : ' ▲') : ' ↕'}</span>
+            <span aria-hidden="true" class="sort-mark">
+              {active ? (sort!.descending ? ' ▼' : ' ▲') : ' ↕'}
+            </span>
           </button>
-        ) : label}
+        ) : (
+          label
+        )}
       </th>
     );
   };
@@ -174,12 +241,19 @@ function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; w
     <TableWrap label={caption}>
       <table class="numbers">
         <caption class="visually-hidden">{caption}</caption>
-        <thead><tr>{header('label', who)}{COLUMNS.map((c) => header(c.key, t(c.label)))}</tr></thead>
+        <thead>
+          <tr>
+            {header('label', who)}
+            {COLUMNS.map((c) => header(c.key, t(c.label)))}
+          </tr>
+        </thead>
         <tbody>
           {rows.map((r) => (
             <tr key={r.key ?? 'none'}>
               <th scope="row">{r.label ?? '—'}</th>
-              {COLUMNS.map((c) => <td key={c.key}>{c.format ? c.format(r) : formatNumber(r[c.key] as number, 0)}</td>)}
+              {COLUMNS.map((c) => (
+                <td key={c.key}>{c.format ? c.format(r) : formatNumber(r[c.key] as number, 0)}</td>
+              ))}
             </tr>
           ))}
         </tbody>
@@ -190,7 +264,10 @@ function MetricsGrid({ rows, who, caption, sort, onSort }: { rows: StatsRow[]; w
 
 /** The rows as the table shows them, as CSV: raw numbers, unrounded, with the table's headers. */
 export function tableCsv(rows: StatsRow[], who: string): string {
-  return csvRow([who, ...COLUMNS.map((c) => t(c.label))]) + rows.map((r) => csvRow([r.label, ...COLUMNS.map((c) => r[c.key] as number | null)])).join('');
+  return (
+    csvRow([who, ...COLUMNS.map((c) => t(c.label))]) +
+    rows.map((r) => csvRow([r.label, ...COLUMNS.map((c) => r[c.key] as number | null)])).join('')
+  );
 }
 
 function MetricsTable({ id, title, who, stats }: { id: string; title: string; who: string; stats: Stats }) {
@@ -200,12 +277,24 @@ function MetricsTable({ id, title, who, stats }: { id: string; title: string; wh
     <section class="panel" aria-labelledby={id}>
       <div class="page-head">
         <h2 id={id}>{title}</h2>
-        <button type="button" class="secondary" onClick={() => downloadText(`coaching-stats-${stats.groupBy}-${stats.from}-${stats.to}.csv`, tableCsv(rows, who), 'text/csv')}>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => downloadText(`coaching-stats-${stats.groupBy}-${stats.from}-${stats.to}.csv`, tableCsv(rows, who), 'text/csv')}
+        >
           {t('dashboard.downloadCsv', { table: title })}
         </button>
       </div>
-      {rows.length === 0 ? <p class="muted">{t('dashboard.noData')}</p> : (
-        <MetricsGrid rows={rows} who={who} caption={title} sort={sort} onSort={(key) => setSort({ key, descending: sort.key === key ? !sort.descending : key !== 'label' })} />
+      {rows.length === 0 ? (
+        <p class="muted">{t('dashboard.noData')}</p>
+      ) : (
+        <MetricsGrid
+          rows={rows}
+          who={who}
+          caption={title}
+          sort={sort}
+          onSort={(key) => setSort({ key, descending: sort.key === key ? !sort.descending : key !== 'label' })}
+        />
       )}
     </section>
   );

@@ -9,7 +9,12 @@ const today = () => new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
 export function ExportPage() {
-  const [form, setForm] = useState({ from: daysAgo(89), to: today(), timeAxis: 'meetingDate' as TimeAxis, format: 'json' as 'json' | 'csv' });
+  const [form, setForm] = useState({
+    from: daysAgo(89),
+    to: today(),
+    timeAxis: 'meetingDate' as TimeAxis,
+    format: 'json' as 'json' | 'csv',
+  });
   const [progress, setProgress] = useState<Progress | null>(null);
   const [result, setResult] = useState<{ sessions: ExportSession[]; format: 'json' | 'csv'; name: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -52,8 +57,14 @@ export function ExportPage() {
           </Field>
         </div>
         <div class="form-actions">
-          <button type="submit" class="primary" disabled={running}>{t('export.start')}</button>
-          {running ? <button type="button" class="secondary" onClick={() => controller.current?.abort()}>{t('common.cancel')}</button> : null}
+          <button type="submit" class="primary" disabled={running}>
+            {t('export.start')}
+          </button>
+          {running ? (
+            <button type="button" class="secondary" onClick={() => controller.current?.abort()}>
+              {t('common.cancel')}
+            </button>
+          ) : null}
         </div>
         <p role="status" aria-live="polite" class="progress">
           {progress ? t('export.progress', { window: progress.window, windows: progress.windows, sessions: progress.sessions }) : ''}
@@ -65,12 +76,20 @@ export function ExportPage() {
         <section class="panel" aria-labelledby="export-done">
           <h2 id="export-done">{t('export.done', { sessions: result.sessions.length })}</h2>
           {result.format === 'json' ? (
-            <button type="button" class="primary" onClick={() => downloadText(`${result.name}.json`, JSON.stringify(result.sessions), 'application/json')}>{t('export.downloadJson')}</button>
+            <button
+              type="button"
+              class="primary"
+              onClick={() => downloadText(`${result.name}.json`, JSON.stringify(result.sessions), 'application/json')}
+            >
+              {t('export.downloadJson')}
+            </button>
           ) : (
             <ul class="downloads">
               {Object.entries(tables!).map(([table, text]) => (
                 <li key={table}>
-                  <button type="button" class="secondary" onClick={() => downloadText(`${result.name}-${table}.csv`, text, 'text/csv')}>{t('export.downloadCsv', { table })}</button>
+                  <button type="button" class="secondary" onClick={() => downloadText(`${result.name}-${table}.csv`, text, 'text/csv')}>
+                    {t('export.downloadCsv', { table })}
+                  </button>
                 </li>
               ))}
             </ul>

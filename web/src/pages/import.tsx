@@ -19,28 +19,46 @@ export function ImportPage() {
     <section>
       <PageTitle title={t('import.title')}>{t('import.title')}</PageTitle>
       <p class="muted">{t('import.intro')}</p>
-      <form class="card stack" onSubmit={(e) => {
-        e.preventDefault();
-        setCounts(null);
-        void action.run(async () => {
-          if (!file) throw new Error(t('import.pickFile'));
-          const answer = await call<{ imported: ImportCounts }>('POST', '/api/v1/coaching-sessions/import', { rawJson: await file.text() });
-          setCounts(answer.imported);
-        });
-      }}>
-        <Field label={t('import.file')}>{(p) => <input {...p} type="file" accept="application/json,.json" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />}</Field>
-        <div class="form-actions"><button type="submit" class="primary" disabled={action.busy}>{t('import.submit')}</button></div>
+      <form
+        class="card stack"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setCounts(null);
+          void action.run(async () => {
+            if (!file) throw new Error(t('import.pickFile'));
+            const answer = await call<{ imported: ImportCounts }>('POST', '/api/v1/coaching-sessions/import', {
+              rawJson: await file.text(),
+            });
+            setCounts(answer.imported);
+          });
+        }}
+      >
+        <Field label={t('import.file')}>
+          {(p) => (
+            <input {...p} type="file" accept="application/json,.json" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+          )}
+        </Field>
+        <div class="form-actions">
+          <button type="submit" class="primary" disabled={action.busy}>
+            {t('import.submit')}
+          </button>
+        </div>
         <ErrorText error={action.error} />
       </form>
       {counts ? (
         <section class="panel" role="status" aria-labelledby="import-result">
           <h2 id="import-result">{t('import.done')}</h2>
           <dl class="details">
-            <dt>{t('import.sessions')}</dt><dd>{counts.sessions}</dd>
-            <dt>{t('import.points')}</dt><dd>{counts.coachingPoints}</dd>
-            <dt>{t('import.todos')}</dt><dd>{counts.todos}</dd>
-            <dt>{t('import.users')}</dt><dd>{counts.users}</dd>
-            <dt>{t('import.templates')}</dt><dd>{counts.templates}</dd>
+            <dt>{t('import.sessions')}</dt>
+            <dd>{counts.sessions}</dd>
+            <dt>{t('import.points')}</dt>
+            <dd>{counts.coachingPoints}</dd>
+            <dt>{t('import.todos')}</dt>
+            <dd>{counts.todos}</dd>
+            <dt>{t('import.users')}</dt>
+            <dd>{counts.users}</dd>
+            <dt>{t('import.templates')}</dt>
+            <dd>{counts.templates}</dd>
           </dl>
         </section>
       ) : null}

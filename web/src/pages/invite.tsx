@@ -23,7 +23,12 @@ export function InvitePage({ token, onSignedIn }: { token: string; onSignedIn: (
   };
   return (
     <main id="main" class="card narrow">
-      <p class="brand-line"><span class="brand-mark" aria-hidden="true">C</span> Coachport</p>
+      <p class="brand-line">
+        <span class="brand-mark" aria-hidden="true">
+          C
+        </span>{' '}
+        Coachport
+      </p>
       <PageTitle title={t('invite.title')}>{t('invite.title')}</PageTitle>
       <LoadState loaded={invite}>
         {() => (
@@ -32,12 +37,23 @@ export function InvitePage({ token, onSignedIn }: { token: string; onSignedIn: (
             <form onSubmit={submit} noValidate>
               <Field label={t('invite.password')} hint={t('invite.passwordHint')}>
                 {(p) => (
-                  <input {...p} type="password" name="new-password" autoComplete="new-password" required minLength={10}
-                    aria-describedby={`${p['aria-describedby'] ?? ''} invite-error`.trim()} aria-invalid={action.error ? 'true' : undefined}
-                    value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+                  <input
+                    {...p}
+                    type="password"
+                    name="new-password"
+                    autoComplete="new-password"
+                    required
+                    minLength={10}
+                    aria-describedby={`${p['aria-describedby'] ?? ''} invite-error`.trim()}
+                    aria-invalid={action.error ? 'true' : undefined}
+                    value={password}
+                    onInput={(e) => setPassword(e.currentTarget.value)}
+                  />
                 )}
               </Field>
-              <button type="submit" class="primary" disabled={action.busy}>{t('invite.submit')}</button>
+              <button type="submit" class="primary" disabled={action.busy}>
+                {t('invite.submit')}
+              </button>
               <ErrorText id="invite-error" error={action.error} />
             </form>
           </>

@@ -40,31 +40,70 @@ export function SessionsPage() {
     <section aria-busy={list.loading}>
       <div class="page-head">
         <PageTitle title={title}>{title}</PageTitle>
-        {me.user.role !== 'agent' ? <a class="button primary" href="/sessions/new">{t('sessions.new')}</a> : null}
+        {me.user.role !== 'agent' ? (
+          <a class="button primary" href="/sessions/new">
+            {t('sessions.new')}
+          </a>
+        ) : null}
       </div>
-      <form class="filters" role="search" aria-label={t('sessions.filters')} onSubmit={(e) => {
-        e.preventDefault();
-        go(draft, []);
-      }}>
+      <form
+        class="filters"
+        role="search"
+        aria-label={t('sessions.filters')}
+        onSubmit={(e) => {
+          e.preventDefault();
+          go(draft, []);
+        }}
+      >
         <Field label={t('sessions.state')}>
           {(p) => (
             <select {...p} value={draft.state} onChange={(e) => setDraft({ ...draft, state: e.currentTarget.value })}>
               <option value="">{t('sessions.stateAny')}</option>
-              {SESSION_STATES.map((s) => <option value={s} key={s}>{stateLabel(s)}</option>)}
+              {SESSION_STATES.map((s) => (
+                <option value={s} key={s}>
+                  {stateLabel(s)}
+                </option>
+              ))}
             </select>
           )}
         </Field>
-        {me.user.role !== 'agent' ? <PersonFilter label={t('sessions.agent')} people={agents} value={draft.agentId} onChange={(agentId) => setDraft({ ...draft, agentId })} /> : null}
-        {me.user.role === 'admin' ? <PersonFilter label={t('sessions.coach')} people={coaches} value={draft.coachId} onChange={(coachId) => setDraft({ ...draft, coachId })} /> : null}
-        <Field label={t('sessions.from')}>{(p) => <input {...p} type="date" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />}</Field>
-        <Field label={t('sessions.to')}>{(p) => <input {...p} type="date" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />}</Field>
+        {me.user.role !== 'agent' ? (
+          <PersonFilter
+            label={t('sessions.agent')}
+            people={agents}
+            value={draft.agentId}
+            onChange={(agentId) => setDraft({ ...draft, agentId })}
+          />
+        ) : null}
+        {me.user.role === 'admin' ? (
+          <PersonFilter
+            label={t('sessions.coach')}
+            people={coaches}
+            value={draft.coachId}
+            onChange={(coachId) => setDraft({ ...draft, coachId })}
+          />
+        ) : null}
+        <Field label={t('sessions.from')}>
+          {(p) => <input {...p} type="date" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />}
+        </Field>
+        <Field label={t('sessions.to')}>
+          {(p) => <input {...p} type="date" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />}
+        </Field>
         <div class="filter-actions">
-          <button type="submit" class="primary">{t('sessions.apply')}</button>
-          <button type="button" class="secondary" onClick={() => {
-            const empty = { state: '', agentId: '', coachId: '', from: '', to: '' };
-            setDraft(empty);
-            go(empty, []);
-          }}>{t('sessions.clear')}</button>
+          <button type="submit" class="primary">
+            {t('sessions.apply')}
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              const empty = { state: '', agentId: '', coachId: '', from: '', to: '' };
+              setDraft(empty);
+              go(empty, []);
+            }}
+          >
+            {t('sessions.clear')}
+          </button>
         </div>
       </form>
       <ErrorText error={people.error} />
@@ -93,8 +132,12 @@ export function SessionsPage() {
                     <tbody>
                       {answer.sessions.map((s) => (
                         <tr key={s._id}>
-                          <td><a href={`/sessions/${encodeURIComponent(s._id)}`}>{s.coachingFormName}</a></td>
-                          <td><StateBadge state={stateOf(s)} /></td>
+                          <td>
+                            <a href={`/sessions/${encodeURIComponent(s._id)}`}>{s.coachingFormName}</a>
+                          </td>
+                          <td>
+                            <StateBadge state={stateOf(s)} />
+                          </td>
                           <td>{s.coachName}</td>
                           <td>{s.agentName}</td>
                           <td>{s.coachingTemplateName ?? '—'}</td>
@@ -107,11 +150,23 @@ export function SessionsPage() {
                 </TableWrap>
               )}
               <nav class="pager" aria-label={t('pager.label')}>
-                <button type="button" class="secondary" disabled={trail.length === 0 && !cursor} onClick={() => {
-                  const back = trail.slice(0, -1);
-                  go({ ...filters, cursor: trail[trail.length - 1] ?? '' }, back);
-                }}>{t('pager.previous')}</button>
-                <button type="button" class="secondary" disabled={!answer.hasMore || !answer.cursor} onClick={() => go({ ...filters, cursor: answer.cursor ?? '' }, [...trail, cursor])}>
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={trail.length === 0 && !cursor}
+                  onClick={() => {
+                    const back = trail.slice(0, -1);
+                    go({ ...filters, cursor: trail[trail.length - 1] ?? '' }, back);
+                  }}
+                >
+                  {t('pager.previous')}
+                </button>
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={!answer.hasMore || !answer.cursor}
+                  onClick={() => go({ ...filters, cursor: answer.cursor ?? '' }, [...trail, cursor])}
+                >
                   {t('pager.next')}
                 </button>
               </nav>
@@ -124,13 +179,27 @@ export function SessionsPage() {
   );
 }
 
-function PersonFilter({ label, people, value, onChange }: { label: string; people: DirectoryEntry[]; value: string; onChange: (id: string) => void }) {
+function PersonFilter({
+  label,
+  people,
+  value,
+  onChange,
+}: {
+  label: string;
+  people: DirectoryEntry[];
+  value: string;
+  onChange: (id: string) => void;
+}) {
   return (
     <Field label={label}>
       {(p) => (
         <select {...p} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
           <option value="">{t('sessions.anyone')}</option>
-          {people.map((person) => <option value={person.id} key={person.id}>{person.name}</option>)}
+          {people.map((person) => (
+            <option value={person.id} key={person.id}>
+              {person.name}
+            </option>
+          ))}
         </select>
       )}
     </Field>
@@ -150,13 +219,17 @@ function AgentTodos({ sessions }: { sessions: SessionSummary[] }) {
       <LoadState loaded={docs}>
         {() => {
           const seen = new Set<string>();
-          const todos = docs.data!.flatMap((d) => d.todos.filter((todo) => !todo.isDeleted && !seen.has(todo._id) && seen.add(todo._id)).map((todo) => ({ todo, session: d })));
+          const todos = docs.data!.flatMap((d) =>
+            d.todos.filter((todo) => !todo.isDeleted && !seen.has(todo._id) && seen.add(todo._id)).map((todo) => ({ todo, session: d })),
+          );
           if (todos.length === 0) return <p class="muted">{t('todos.none')}</p>;
           return (
             <ul class="todo-list">
               {todos.map(({ todo, session }) => (
                 <li key={todo._id}>
-                  <span class={`badge ${todo.status === 'complete' ? 'badge-confirmed' : 'badge-shared'}`}>{todo.status === 'complete' ? t('todo.complete') : t('todo.open')}</span>{' '}
+                  <span class={`badge ${todo.status === 'complete' ? 'badge-confirmed' : 'badge-shared'}`}>
+                    {todo.status === 'complete' ? t('todo.complete') : t('todo.open')}
+                  </span>{' '}
                   <strong>{todo.title}</strong> — <a href={`/sessions/${encodeURIComponent(session._id)}`}>{session.coachingFormName}</a>
                 </li>
               ))}

@@ -26,7 +26,9 @@ function CompanySignIn({ onLeave }: { onLeave: () => void }) {
     <>
       {failure ? (
         <div class="error" role="alert">
-          <p><strong>{t('signIn.oidcFailed')}</strong></p>
+          <p>
+            <strong>{t('signIn.oidcFailed')}</strong>
+          </p>
           <p>{t(OIDC_ERRORS[failure] ?? 'signIn.oidc.refused')}</p>
         </div>
       ) : null}
@@ -63,18 +65,49 @@ export function SignInPage({ ended, onSignedIn, onCompanySignIn }: SignInProps) 
   };
   return (
     <main id="main" class="card narrow">
-      <p class="brand-line"><span class="brand-mark" aria-hidden="true">C</span> Coachport</p>
+      <p class="brand-line">
+        <span class="brand-mark" aria-hidden="true">
+          C
+        </span>{' '}
+        Coachport
+      </p>
       <PageTitle title={t('signIn.title')}>{t('signIn.title')}</PageTitle>
-      {ended ? <p class="notice" role="status">{t('signIn.ended')}</p> : null}
+      {ended ? (
+        <p class="notice" role="status">
+          {t('signIn.ended')}
+        </p>
+      ) : null}
       <CompanySignIn onLeave={onCompanySignIn} />
       <form onSubmit={submit} aria-describedby="sign-in-error" noValidate>
         <Field label={t('signIn.email')}>
-          {(p) => <input {...p} type="email" name="email" autoComplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />}
+          {(p) => (
+            <input
+              {...p}
+              type="email"
+              name="email"
+              autoComplete="username"
+              required
+              value={email}
+              onInput={(e) => setEmail(e.currentTarget.value)}
+            />
+          )}
         </Field>
         <Field label={t('signIn.password')}>
-          {(p) => <input {...p} type="password" name="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+          {(p) => (
+            <input
+              {...p}
+              type="password"
+              name="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+            />
+          )}
         </Field>
-        <button type="submit" class="primary" disabled={action.busy}>{t('signIn.submit')}</button>
+        <button type="submit" class="primary" disabled={action.busy}>
+          {t('signIn.submit')}
+        </button>
         <ErrorText id="sign-in-error" error={action.error} />
       </form>
       <p class="muted small">{t('signIn.noAccount')}</p>

@@ -11,29 +11,53 @@ export function TemplatesPage() {
   return (
     <section>
       <PageTitle title={t('templates.title')}>{t('templates.title')}</PageTitle>
-      <form class="card stack" aria-labelledby="new-template" onSubmit={(e) => {
-        e.preventDefault();
-        void create.run(async () => {
-          await api.post('/api/v1/coaching-templates', { name });
-          setName('');
-          templates.reload();
-        });
-      }}>
+      <form
+        class="card stack"
+        aria-labelledby="new-template"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create.run(async () => {
+            await api.post('/api/v1/coaching-templates', { name });
+            setName('');
+            templates.reload();
+          });
+        }}
+      >
         <h2 id="new-template">{t('templates.create')}</h2>
-        <Field label={t('templates.name')}>{(p) => <input {...p} required value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
-        <div class="form-actions"><button type="submit" class="primary" disabled={create.busy}>{t('templates.createSubmit')}</button></div>
+        <Field label={t('templates.name')}>
+          {(p) => <input {...p} required value={name} onInput={(e) => setName(e.currentTarget.value)} />}
+        </Field>
+        <div class="form-actions">
+          <button type="submit" class="primary" disabled={create.busy}>
+            {t('templates.createSubmit')}
+          </button>
+        </div>
         <ErrorText error={create.error} />
       </form>
       <LoadState loaded={templates}>
-        {() => templates.data!.length === 0 ? <p class="empty-state">{t('templates.none')}</p> : (
-          <TableWrap label={t('templates.title')}>
-            <table>
-              <caption class="visually-hidden">{t('templates.title')}</caption>
-              <thead><tr><th scope="col">{t('templates.name')}</th><th scope="col">{t('tokens.createdAt')}</th><th scope="col">{t('users.actions')}</th></tr></thead>
-              <tbody>{templates.data!.map((tpl) => <TemplateRow key={tpl.id} template={tpl} reload={templates.reload} />)}</tbody>
-            </table>
-          </TableWrap>
-        )}
+        {() =>
+          templates.data!.length === 0 ? (
+            <p class="empty-state">{t('templates.none')}</p>
+          ) : (
+            <TableWrap label={t('templates.title')}>
+              <table>
+                <caption class="visually-hidden">{t('templates.title')}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('templates.name')}</th>
+                    <th scope="col">{t('tokens.createdAt')}</th>
+                    <th scope="col">{t('users.actions')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {templates.data!.map((tpl) => (
+                    <TemplateRow key={tpl.id} template={tpl} reload={templates.reload} />
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )
+        }
       </LoadState>
     </section>
   );
@@ -47,24 +71,49 @@ function TemplateRow({ template, reload }: { template: Template; reload: () => v
     <tr>
       <th scope="row">
         {editing ? (
-          <form class="inline-form" onSubmit={(e) => {
-            e.preventDefault();
-            void rename.run(async () => {
-              await api.patch(`/api/v1/coaching-templates/${encodeURIComponent(template.id)}`, { name });
-              setEditing(false);
-              reload();
-            });
-          }}>
-            <label class="visually-hidden" for={`tpl-${template.id}`}>{t('templates.newName', { name: template.name })}</label>
+          <form
+            class="inline-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void rename.run(async () => {
+                await api.patch(`/api/v1/coaching-templates/${encodeURIComponent(template.id)}`, { name });
+                setEditing(false);
+                reload();
+              });
+            }}
+          >
+            <label class="visually-hidden" for={`tpl-${template.id}`}>
+              {t('templates.newName', { name: template.name })}
+            </label>
             <input id={`tpl-${template.id}`} required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-            <button type="submit" class="primary small" disabled={rename.busy}>{t('common.save')}</button>
-            <button type="button" class="secondary small" onClick={() => { setEditing(false); setName(template.name); rename.clear(); }}>{t('common.cancel')}</button>
+            <button type="submit" class="primary small" disabled={rename.busy}>
+              {t('common.save')}
+            </button>
+            <button
+              type="button"
+              class="secondary small"
+              onClick={() => {
+                setEditing(false);
+                setName(template.name);
+                rename.clear();
+              }}
+            >
+              {t('common.cancel')}
+            </button>
           </form>
-        ) : template.name}
+        ) : (
+          template.name
+        )}
         <ErrorText error={rename.error} />
       </th>
       <td>{formatDateTime(template.createdAt)}</td>
-      <td>{editing ? null : <button type="button" class="secondary small" onClick={() => setEditing(true)}>{t('templates.rename', { name: template.name })}</button>}</td>
+      <td>
+        {editing ? null : (
+          <button type="button" class="secondary small" onClick={() => setEditing(true)}>
+            {t('templates.rename', { name: template.name })}
+          </button>
+        )}
+      </td>
     </tr>
   );
 }

@@ -16,8 +16,12 @@ export async function listUsers(signal: AbortSignal): Promise<User[]> {
 function InviteLink({ url, label }: { url: string; label: string }) {
   return (
     <div class="invite-link" role="status">
-      <Field label={label} hint={t('users.inviteHint')}>{(p) => <input {...p} readOnly value={url} onFocus={(e) => e.currentTarget.select()} />}</Field>
-      <button type="button" class="secondary small" onClick={() => void navigator.clipboard?.writeText(url)}>{t('common.copy')}</button>
+      <Field label={label} hint={t('users.inviteHint')}>
+        {(p) => <input {...p} readOnly value={url} onFocus={(e) => e.currentTarget.select()} />}
+      </Field>
+      <button type="button" class="secondary small" onClick={() => void navigator.clipboard?.writeText(url)}>
+        {t('common.copy')}
+      </button>
     </div>
   );
 }
@@ -30,25 +34,47 @@ export function UsersPage() {
   return (
     <section>
       <PageTitle title={t('users.title')}>{t('users.title')}</PageTitle>
-      <form class="card stack" aria-labelledby="new-user" onSubmit={(e) => {
-        e.preventDefault();
-        void create.run(async () => {
-          const created = await api.post<UserWithInvite>('/api/v1/users', form);
-          setInvite({ name: created.name, url: created.inviteUrl });
-          setForm({ name: '', email: '', role: form.role });
-          forgetDirectory();
-          users.reload();
-        });
-      }}>
+      <form
+        class="card stack"
+        aria-labelledby="new-user"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create.run(async () => {
+            const created = await api.post<UserWithInvite>('/api/v1/users', form);
+            setInvite({ name: created.name, url: created.inviteUrl });
+            setForm({ name: '', email: '', role: form.role });
+            forgetDirectory();
+            users.reload();
+          });
+        }}
+      >
         <h2 id="new-user">{t('users.create')}</h2>
         <div class="row">
-          <Field label={t('users.name')}>{(p) => <input {...p} required value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />}</Field>
-          <Field label={t('users.email')}>{(p) => <input {...p} type="email" required value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} />}</Field>
+          <Field label={t('users.name')}>
+            {(p) => <input {...p} required value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />}
+          </Field>
+          <Field label={t('users.email')}>
+            {(p) => (
+              <input {...p} type="email" required value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} />
+            )}
+          </Field>
           <Field label={t('users.role')}>
-            {(p) => <select {...p} value={form.role} onChange={(e) => setForm({ ...form, role: e.currentTarget.value as Role })}>{ROLES.map((r) => <option value={r} key={r}>{t(`role.${r}` as MessageKey)}</option>)}</select>}
+            {(p) => (
+              <select {...p} value={form.role} onChange={(e) => setForm({ ...form, role: e.currentTarget.value as Role })}>
+                {ROLES.map((r) => (
+                  <option value={r} key={r}>
+                    {t(`role.${r}` as MessageKey)}
+                  </option>
+                ))}
+              </select>
+            )}
           </Field>
         </div>
-        <div class="form-actions"><button type="submit" class="primary" disabled={create.busy}>{t('users.createSubmit')}</button></div>
+        <div class="form-actions">
+          <button type="submit" class="primary" disabled={create.busy}>
+            {t('users.createSubmit')}
+          </button>
+        </div>
         <ErrorText error={create.error} />
         {invite ? <InviteLink url={invite.url} label={t('users.inviteFor', { name: invite.name })} /> : null}
       </form>
@@ -66,7 +92,11 @@ export function UsersPage() {
                   <th scope="col">{t('users.actions')}</th>
                 </tr>
               </thead>
-              <tbody>{users.data!.map((u) => <UserRow key={u.id} user={u} reload={users.reload} />)}</tbody>
+              <tbody>
+                {users.data!.map((u) => (
+                  <UserRow key={u.id} user={u} reload={users.reload} />
+                ))}
+              </tbody>
             </table>
           </TableWrap>
         )}
@@ -80,31 +110,64 @@ function UserRow({ user, reload }: { user: User; reload: () => void }) {
   const change = useAction();
   const reinvite = useAction();
   const [url, setUrl] = useState<string | null>(null);
-  const patch = (body: Partial<User>) => change.run(async () => {
-    await api.patch(`/api/v1/users/${encodeURIComponent(user.id)}`, body);
-    forgetDirectory();
-    reload();
-  });
+  const patch = (body: Partial<User>) =>
+    change.run(async () => {
+      await api.patch(`/api/v1/users/${encodeURIComponent(user.id)}`, body);
+      forgetDirectory();
+      reload();
+    });
   return (
     <tr>
-      <th scope="row">{user.name}{user.id === me.user.id ? <span class="muted"> ({t('users.you')})</span> : null}</th>
+      <th scope="row">
+        {user.name}
+        {user.id === me.user.id ? <span class="muted"> ({t('users.you')})</span> : null}
+      </th>
       <td>{user.email ?? '—'}</td>
       <td>
-        <label class="visually-hidden" for={`role-${user.id}`}>{t('users.roleOf', { name: user.name })}</label>
-        <select id={`role-${user.id}`} value={user.role} disabled={change.busy} onChange={(e) => void patch({ role: e.currentTarget.value as Role })}>
-          {ROLES.map((r) => <option value={r} key={r}>{t(`role.${r}` as MessageKey)}</option>)}
+        <label class="visually-hidden" for={`role-${user.id}`}>
+          {t('users.roleOf', { name: user.name })}
+        </label>
+        <select
+          id={`role-${user.id}`}
+          value={user.role}
+          disabled={change.busy}
+          onChange={(e) => void patch({ role: e.currentTarget.value as Role })}
+        >
+          {ROLES.map((r) => (
+            <option value={r} key={r}>
+              {t(`role.${r}` as MessageKey)}
+            </option>
+          ))}
         </select>
       </td>
-      <td><span class={`badge ${user.active ? 'badge-confirmed' : 'badge-deleted'}`}>{user.active ? t('users.active') : t('users.inactive')}</span></td>
+      <td>
+        <span class={`badge ${user.active ? 'badge-confirmed' : 'badge-deleted'}`}>
+          {user.active ? t('users.active') : t('users.inactive')}
+        </span>
+      </td>
       <td>
         <div class="row-actions">
-          <button type="button" class={user.active ? 'danger-outline small' : 'secondary small'} disabled={change.busy} onClick={() => void patch({ active: !user.active })}>
+          <button
+            type="button"
+            class={user.active ? 'danger-outline small' : 'secondary small'}
+            disabled={change.busy}
+            onClick={() => void patch({ active: !user.active })}
+          >
             {user.active ? t('users.deactivate', { name: user.name }) : t('users.reactivate', { name: user.name })}
           </button>
-          <button type="button" class="secondary small" disabled={reinvite.busy} onClick={() => reinvite.run(async () => {
-            const answer = await api.post<InviteUrl>(`/api/v1/users/${encodeURIComponent(user.id)}/invite`);
-            setUrl(answer.inviteUrl);
-          })}>{t('users.reinvite', { name: user.name })}</button>
+          <button
+            type="button"
+            class="secondary small"
+            disabled={reinvite.busy}
+            onClick={() =>
+              reinvite.run(async () => {
+                const answer = await api.post<InviteUrl>(`/api/v1/users/${encodeURIComponent(user.id)}/invite`);
+                setUrl(answer.inviteUrl);
+              })
+            }
+          >
+            {t('users.reinvite', { name: user.name })}
+          </button>
         </div>
         <ErrorText error={change.error ?? reinvite.error} />
         {url ? <InviteLink url={url} label={t('users.inviteFor', { name: user.name })} /> : null}
