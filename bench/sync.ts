@@ -126,7 +126,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   console.log(JSON.stringify(result, null, 2));
   if ('full' in result && result.full && typeof result.incremental === 'object') {
     console.log(
-      `| full sync of ${sessions.toLocaleString('en')} sessions into PostgreSQL (${result.mode}) | ${result.full.seconds} s | target < 60 s (at 100,000) |`,
+      `| full sync of ${sessions.toLocaleString('en')} sessions into PostgreSQL (${result.mode}) | ` +
+        `${result.full.seconds} s | target < 60 s (at 100,000) |`,
     );
     console.log(`| incremental sync after 100 edits | ${result.incremental.seconds} s | target < 1 s |`);
   }

@@ -49,7 +49,10 @@ describe('coachport backup', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`copies a ${SEEDED.toLocaleString('en')}-session database while the server writes; the copy exports what the source held at the copy's moment`, async () => {
+  const copiesWhileWriting =
+    `copies a ${SEEDED.toLocaleString('en')}-session database while the server writes; ` +
+    "the copy exports what the source held at the copy's moment";
+  it(copiesWhileWriting, async () => {
     const source = path.join(dir, 'source.db');
     const copy = path.join(dir, 'copy.db');
     const store = await openStore({ kind: 'sqlite', file: source });
@@ -111,7 +114,8 @@ describe('coachport backup', () => {
     assert.match(backup.stderr, /backup: 100% \([\d,]+ of [\d,]+ pages\)/, 'a progress line on stderr');
     assert.ok(!fs.existsSync(`${copy}-wal`), 'the copy is one self-contained file');
     process.stdout.write(
-      `# backup: ${(report.backup.bytes / 1_048_576).toFixed(0)} MB in ${report.backup.seconds} s, ${report.backup.restarts} restart(s), ${writtenAfter - writtenBefore} writes during it\n`,
+      `# backup: ${(report.backup.bytes / 1_048_576).toFixed(0)} MB in ${report.backup.seconds} s, ` +
+        `${report.backup.restarts} restart(s), ${writtenAfter - writtenBefore} writes during it\n`,
     );
     assert.ok(writtenAfter > writtenBefore, 'the server was writing while the copy was made');
 

@@ -130,7 +130,8 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
   it('sends the stored text byte for byte, backslashes, tabs, newlines and every script included', async () => {
     for (const [i, doc] of AWKWARD.entries()) {
       await admin.query(
-        `insert into session_documents (org_id, session_id, created_at, meeting_date, doc, xid, seq) values ('awkward', $1, $2, null, $3, pg_current_xact_id(), $4)`,
+        'insert into session_documents (org_id, session_id, created_at, meeting_date, doc, xid, seq) ' +
+          "values ('awkward', $1, $2, null, $3, pg_current_xact_id(), $4)",
         [`a${i}`, DAY + i, doc, i],
       );
     }
@@ -143,7 +144,9 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
     assert.equal(text, read.rows.map((r) => r.doc).join(','), 'the same text a plain query reads');
   });
 
-  it('keeps PostgreSQL waiting while the reader does not read, and on walking away leaves its connection ready for the next query', async () => {
+  const heldAndReleased =
+    'keeps PostgreSQL waiting while the reader does not read, ' + 'and on walking away leaves its connection ready for the next query';
+  it(heldAndReleased, async () => {
     // About 64 MB: more than the sockets between PostgreSQL and the reader can hold.
     const doc = `{"_id":"#","notes":"${'0123456789abcdef'.repeat(4096)}"}`;
     await insertDocs('big', 1000, doc);
@@ -157,7 +160,8 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
     for (let i = 0; i < 200 && copying?.wait_event !== 'ClientWrite'; i++) {
       if (i > 0) await sleep(50);
       const { rows } = await admin.query<{ pid: number; wait_event: string | null }>(
-        `select pid, wait_event from pg_stat_activity where datname = current_database() and state = 'active' and query like 'copy (select doc%'`,
+        "select pid, wait_event from pg_stat_activity where datname = current_database() and state = 'active' " +
+          "and query like 'copy (select doc%'",
       );
       copying = rows[0];
     }

@@ -97,7 +97,9 @@ for (const kind of limiters) {
       assert.deepEqual([unknown.status, unknown.json], [known.status, known.json], 'a full bucket answers alike for both');
     });
 
-    it("a signed-in browser's parallel requests are never held by the failure limits; an ended cookie gets 401 and is cleared", async () => {
+    const browserNotHeld =
+      "a signed-in browser's parallel requests are never held by the failure limits; " + 'an ended cookie gets 401 and is cleared';
+    it(browserNotHeld, async () => {
       const person = await userWithPassword(server, admin.token, 'coach');
       const invited = asBrowser(server, person.session);
       const signedIn = asBrowser(server, sessionOf(await signIn(server, person.email, PASSWORD, from('198.51.100.9'))));

@@ -354,7 +354,8 @@ describe('coachport import and the size limits', () => {
     fs.writeFileSync(path.join(cwd, 'over.json'), JSON.stringify([session(), over]));
     const result = await runCli(['import', 'over.json'], { cwd });
     assert.notEqual(result.code, 0);
-    const expected = `Nothing was imported\\. Element 1: Coaching session "${over._id}" would have 201 to-dos; a session can have at most 200`;
+    const limit = 'a session can have at most 200';
+    const expected = `Nothing was imported\\. Element 1: Coaching session "${over._id}" would have 201 to-dos; ${limit}`;
     assert.match(result.stderr, new RegExp(expected));
     const store = await openStore({ kind: 'sqlite', file: path.join(cwd, 'data', 'coachport.db') });
     try {

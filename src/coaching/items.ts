@@ -58,7 +58,8 @@ function checkWriter(actor: Actor, sessions: SessionRecord[], fields: string[], 
   const agentOnly = sessions.every((s) => isSharedAgent(actor.user, s)) && fields.every((f) => AGENT_WRITABLE.has(f));
   if (!agentOnly)
     throw forbidden(
-      `Only an admin or the coach of every linked session can change this ${what}; an agent can change only agentNotes, and only on their own shared sessions.`,
+      `Only an admin or the coach of every linked session can change this ${what}; ` +
+        'an agent can change only agentNotes, and only on their own shared sessions.',
     );
 }
 

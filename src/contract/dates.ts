@@ -73,7 +73,8 @@ export function isoString(ms: number): string {
     lastDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
   }
   const t = ms - day * DAY_MS;
-  return `${lastDayPrefix}${two(Math.floor(t / 3_600_000))}:${two(Math.floor(t / 60_000) % 60)}:${two(Math.floor(t / 1000) % 60)}.${three(t % 1000)}Z`;
+  const time = `${two(Math.floor(t / 3_600_000))}:${two(Math.floor(t / 60_000) % 60)}:${two(Math.floor(t / 1000) % 60)}`;
+  return `${lastDayPrefix}${time}.${three(t % 1000)}Z`;
 }
 
 const YEAR_10000_MS = 253_402_300_800_000;

@@ -38,7 +38,9 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Coachport',
         version: '1',
         description:
-          'The Coaching Export API and the coaching API that feeds it. Every request carries an API token in the `apiToken` header, or (the console) the `coachport_session` cookie from signing in, with the `X-CSRF-Token` header on every write. Every error is `{"error": "<one sentence>"}`.',
+          'The Coaching Export API and the coaching API that feeds it. Every request carries an API token in the `apiToken` header, ' +
+          'or (the console) the `coachport_session` cookie from signing in, with the `X-CSRF-Token` header on every write. ' +
+          'Every error is `{"error": "<one sentence>"}`.',
       },
       components: {
         securitySchemes: {

@@ -122,7 +122,8 @@ function statsStatement(statsSql: StatsSql, orgId: string, selection: StatsSelec
   const nulls = sql.raw(Array.from({ length: 14 }, () => 'null').join(', '));
   return sql<PartRow>`
     with ${countedSessions(statsSql, orgId, selection, scope)}
-    select 'groups' as part, g.k, ${name} as name, g.n1, g.n2, g.n3, g.n4, g.n5, g.n6, g.n7, g.n8, g.n9, g.n10, g.n11, g.n12, g.n13, g.n14, g.median_ms from (
+    select 'groups' as part, g.k, ${name} as name, g.n1, g.n2, g.n3, g.n4, g.n5, g.n6, g.n7,
+      g.n8, g.n9, g.n10, g.n11, g.n12, g.n13, g.n14, g.median_ms from (
       select k,
         count(*) as n1,
         count(*) filter (where shared_with_agent) as n2,

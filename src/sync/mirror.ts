@@ -129,9 +129,8 @@ export class Mirror {
       const definitions = columns.map(
         ([name, type]) => sql`${sql.id(name)} ${sql.raw(types[type])}${key.includes(name) ? sql.raw(' not null') : sql.raw('')}`,
       );
-      await sql`create table if not exists ${sql.id(table)} (${sql.join(definitions)}, primary key (${sql.join(key.map((k) => sql.id(k)))}))`.execute(
-        this.db,
-      );
+      await sql`create table if not exists ${sql.id(table)}
+        (${sql.join(definitions)}, primary key (${sql.join(key.map((k) => sql.id(k)))}))`.execute(this.db);
     }
     // Link rows are replaced by session as well as by record.
     for (const table of ['coaching_point_sessions', 'todo_sessions'] as const) {
@@ -196,9 +195,8 @@ export class Mirror {
       }
       await flush();
       for (const [key, value] of stateChanged) {
-        await sql`insert into ${sql.id(STATE_TABLE)} (key, value) values (${key}, ${value}) on conflict (key) do update set value = excluded.value`.execute(
-          trx,
-        );
+        await sql`insert into ${sql.id(STATE_TABLE)} (key, value) values (${key}, ${value})
+          on conflict (key) do update set value = excluded.value`.execute(trx);
       }
       return { written, after: { ...current, ...state } };
     });
@@ -233,7 +231,8 @@ export class Mirror {
       // - The state table's lock (readers pass) serializes pages of concurrent syncs, and the state
       //   is read after it, so it is the last committed one (see `known`).
       await client.query(
-        `begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off; lock table ${STATE_TABLE} in exclusive mode`,
+        'begin; set local synchronous_commit = off; set local enable_seqscan = off; set local jit = off; ' +
+          `lock table ${STATE_TABLE} in exclusive mode`,
       );
       const current = Object.fromEntries(
         (await client.query<{ key: string; value: string }>(`select key, value from ${STATE_TABLE}`)).rows.map((r) => [r.key, r.value]),
@@ -259,7 +258,8 @@ export class Mirror {
           changed.map(([session]) => session),
         );
         await client.query(
-          `insert into ${DIGEST_TABLE} ("sessionId", digest) select * from unnest($1::text[], $2::text[]) on conflict ("sessionId") do update set digest = excluded.digest`,
+          `insert into ${DIGEST_TABLE} ("sessionId", digest) select * from unnest($1::text[], $2::text[]) ` +
+            'on conflict ("sessionId") do update set digest = excluded.digest',
           [changed.map(([s]) => s._id), changed.map(([, d]) => d)],
         );
         written += changed.length;
@@ -343,7 +343,8 @@ export class Mirror {
     const names = columns.map(([name]) => name);
     const rest = names.filter((n) => !key.includes(n));
     const into = sql`insert into ${sql.id(table)} (${sql.join(names.map((n) => sql.id(n)))})`;
-    const onConflict = sql`on conflict (${sql.join(key.map((k) => sql.id(k)))}) do update set ${sql.join(rest.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`))}`;
+    const updates = rest.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
+    const onConflict = sql`on conflict (${sql.join(key.map((k) => sql.id(k)))}) do update set ${sql.join(updates)}`;
     const perStatement = Math.floor(MAX_PARAMETERS / names.length);
     for (let i = 0; i < rows.length; i += perStatement) {
       const values: RawBuilder<unknown>[] = rows

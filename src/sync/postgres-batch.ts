@@ -69,7 +69,8 @@ export async function writeSessionsPostgres(client: pg.PoolClient, sessions: Exp
     const updates = columns.filter(([name]) => !key.includes(name)).map(([name]) => `${id(name)} = excluded.${id(name)}`);
     await copyInto(client, stageOf(table), names, rows[table]);
     await client.query(
-      `insert into ${id(table)} (${names}) select ${names} from ${id(stageOf(table))} on conflict (${key.map(id).join(', ')}) do update set ${updates.join(', ')}`,
+      `insert into ${id(table)} (${names}) select ${names} from ${id(stageOf(table))} ` +
+        `on conflict (${key.map(id).join(', ')}) do update set ${updates.join(', ')}`,
     );
     await client.query(`truncate ${id(stageOf(table))}`);
   }

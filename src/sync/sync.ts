@@ -108,7 +108,8 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
       }
       if (error instanceof ExportApiError && error.status === 400 && summary.cursor !== null) {
         throw new SyncError(
-          `${error.message} The mirror's cursor was refused (another organization's token, or the server's FEED_CURSOR_SECRET changed); to start over, delete the row 'cursor' from coachport_sync_state: unchanged documents are not written again.`,
+          `${error.message} The mirror's cursor was refused (another organization's token, or the server's FEED_CURSOR_SECRET changed); ` +
+            "to start over, delete the row 'cursor' from coachport_sync_state: unchanged documents are not written again.",
         );
       }
       throw error;
@@ -150,7 +151,8 @@ async function fallback(mirror: Mirror, client: ExportClient, state: SyncState, 
   const from = options.from ?? state['fallback.from'];
   if (from === undefined) {
     throw new SyncError(
-      'The server has no change feed, so the mirror is filled through the export API: pass --from YYYY-MM-DD, the first day to backfill from.',
+      'The server has no change feed, so the mirror is filled through the export API: ' +
+        'pass --from YYYY-MM-DD, the first day to backfill from.',
     );
   }
   const today = dayOf(options.now?.() ?? options.client?.clock?.now() ?? Date.now());

@@ -26,7 +26,8 @@ export function backupCommand(program: Command): void {
       const database = context.config.database;
       if (database.kind !== 'sqlite') {
         throw new CliError(
-          'coachport backup copies SQLite databases; for PostgreSQL use pg_dump, for example: pg_dump --format=custom --file=coachport.dump "$DATABASE_URL".',
+          'coachport backup copies SQLite databases; for PostgreSQL use pg_dump, for example: ' +
+            'pg_dump --format=custom --file=coachport.dump "$DATABASE_URL".',
           EXIT_USAGE,
         );
       }

@@ -194,7 +194,8 @@ export function exportCommand(program: Command): void {
         progress.end();
         if (controller.signal.aborted) {
           throw new CliError(
-            `Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.${stateAt ? ' Run the same command with --resume to continue.' : ''}`,
+            `Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.` +
+              (stateAt ? ' Run the same command with --resume to continue.' : ''),
             EXIT_INTERRUPTED,
           );
         }

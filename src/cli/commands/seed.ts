@@ -29,7 +29,8 @@ export function seedCommand(program: Command): void {
       const counts = await withStore(context, async (store) => store.applyImport(await resolveOrg(store, options.org), plan, nowMs));
       const seconds = (Date.now() - started) / 1000;
       context.print(
-        `Seeded ${counts.sessions} sessions, ${counts.coachingPoints} coaching points, ${counts.todos} to-dos and ${counts.users} people in ${seconds.toFixed(1)} s (${Math.round(counts.sessions / seconds)} sessions/s).`,
+        `Seeded ${counts.sessions} sessions, ${counts.coachingPoints} coaching points, ${counts.todos} to-dos ` +
+          `and ${counts.users} people in ${seconds.toFixed(1)} s (${Math.round(counts.sessions / seconds)} sessions/s).`,
         { seeded: counts, seconds },
       );
     });

@@ -102,7 +102,8 @@ export function syncCommand(program: Command): void {
               if (json) process.stdout.write(`${JSON.stringify(publicSummary(error.summary))}\n`);
               if (watchSeconds !== null) return;
               throw new CliError(
-                `Interrupted after ${error.summary.pages} pages; every page applied is in the mirror with its position. Run the same command again to continue.`,
+                `Interrupted after ${error.summary.pages} pages; every page applied is in the mirror with its position. ` +
+                  'Run the same command again to continue.',
                 EXIT_INTERRUPTED,
               );
             }

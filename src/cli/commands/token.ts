@@ -35,7 +35,8 @@ export function tokenCommand(program: Command): void {
       });
       const shown = describeToken(issued.token, context.clock.now());
       context.print(
-        `Token ${shown.id} for user ${shown.userId}, expires ${shown.expiresAt ?? 'never'}.\nAPI token (shown once, store it now):\n${issued.secret}`,
+        `Token ${shown.id} for user ${shown.userId}, expires ${shown.expiresAt ?? 'never'}.\n` +
+          `API token (shown once, store it now):\n${issued.secret}`,
         { ...shown, token: issued.secret },
       );
     });
@@ -54,7 +55,8 @@ export function tokenCommand(program: Command): void {
       const shown = tokens.map((t) => describeToken(t, context.clock.now()));
       const lines = shown.map(
         (t) =>
-          `${t.id}  ${t.prefix}…  user ${t.userId}  created ${t.createdAt}  expires ${t.expiresAt ?? 'never'}  last used ${t.lastUsedAt ?? 'never'}  ${t.active ? 'active' : 'inactive'}`,
+          `${t.id}  ${t.prefix}…  user ${t.userId}  created ${t.createdAt}  expires ${t.expiresAt ?? 'never'}  ` +
+          `last used ${t.lastUsedAt ?? 'never'}  ${t.active ? 'active' : 'inactive'}`,
       );
       context.print(lines.length ? lines.join('\n') : 'No tokens.', shown);
     });

@@ -18,7 +18,8 @@ export function userCommand(program: Command): void {
         const found = await store.findUserByEmail(orgId, normalizeEmail(options.email));
         if (!found) {
           throw new CliError(
-            `There is no user with the email ${options.email} in organization ${orgId}; create them first (POST /api/v1/users, or the console's Users page), which also gives their link.`,
+            `There is no user with the email ${options.email} in organization ${orgId}; ` +
+              "create them first (POST /api/v1/users, or the console's Users page), which also gives their link.",
           );
         }
         try {

@@ -56,7 +56,8 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
       schema: {
         summary: "Change a user's name, email, role or active flag",
         description:
-          "Deactivating ends the user's browser sessions and makes their tokens fail at once; their sessions and log entries stay. The last active admin cannot be deactivated or demoted (409).",
+          "Deactivating ends the user's browser sessions and makes their tokens fail at once; their sessions and log entries stay. " +
+          'The last active admin cannot be deactivated or demoted (409).',
         tags: ['Users'],
         params: IdParams,
         body: UpdateUserBody,
@@ -105,7 +106,8 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
       schema: {
         summary: 'Create an API token',
         description:
-          'For yourself, or (admins) for any user of the organization. 90 days by default; expiresInDays null for none. The secret is in this response only.',
+          'For yourself, or (admins) for any user of the organization. 90 days by default; expiresInDays null for none. ' +
+          'The secret is in this response only.',
         tags: ['Tokens'],
         body: CreateTokenBody,
         response: { 201: IssuedTokenSchema, ...errors },
@@ -156,7 +158,8 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
       schema: {
         summary: 'Rename a coaching template',
         description:
-          'Admins. Every session made from the template shows the new name, in its export document and change feed, from the same transaction on.',
+          'Admins. Every session made from the template shows the new name, in its export document and change feed, ' +
+          'from the same transaction on.',
         tags: ['Templates'],
         params: IdParams,
         body: RenameTemplateBody,

@@ -13,7 +13,8 @@ export function auditRoutes(app: FastifyInstance, deps: { store: Store }): void 
       schema: {
         summary: 'The audit log: who did what to accounts, tokens, templates, imports and exports',
         description:
-          "Oldest first, a page at a time (pass the answer's cursor). from/to are UTC days, inclusive. Never holds a secret, a password, a token or a note.",
+          "Oldest first, a page at a time (pass the answer's cursor). from/to are UTC days, inclusive. " +
+          'Never holds a secret, a password, a token or a note.',
         tags: ['Audit log'],
         querystring: AuditQuerySchema,
         response: { 200: AuditPageSchema, '4xx': ErrorSchema },

@@ -20,7 +20,9 @@ const ChangesQuery = Type.Object({
   ),
   limit: Type.Optional(
     Type.String({
-      description: `Sessions per page, 1..${FEED_MAX_LIMIT} (default ${FEED_DEFAULT_LIMIT}); a page ends earlier once its documents reach about 8 MB.`,
+      description:
+        `Sessions per page, 1..${FEED_MAX_LIMIT} (default ${FEED_DEFAULT_LIMIT}); ` +
+        'a page ends earlier once its documents reach about 8 MB.',
       examples: ['500'],
     }),
   ),
@@ -60,7 +62,9 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; clock:
       schema: {
         summary: 'Sessions changed since a cursor',
         description:
-          'Every session whose export document changed after the cursor (the session, its log, a linked point or to-do, a name shown in it), once, in its current state. Follow cursor until hasMore is false; ask again later with the last cursor. Deleted sessions appear with isDeleted true. Admins only; its own rate-limit bucket.',
+          'Every session whose export document changed after the cursor (the session, its log, a linked point or to-do, ' +
+          'a name shown in it), once, in its current state. Follow cursor until hasMore is false; ask again later with the last cursor. ' +
+          'Deleted sessions appear with isDeleted true. Admins only; its own rate-limit bucket.',
         tags: ['Coaching Export API'],
         querystring: ChangesQuery,
         response: { 200: ChangesPageSchema, '4xx': ErrorSchema },

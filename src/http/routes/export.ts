@@ -50,7 +50,9 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       schema: {
         summary: 'Export coaching sessions',
         description:
-          'Sessions of the organization whose timeAxis date falls in the window of whole UTC days, both ends inclusive, at most 90 days apart. Streamed; gzip-encoded when Accept-Encoding allows it. 503 with Retry-After when the server already streams as many exports as it allows.',
+          'Sessions of the organization whose timeAxis date falls in the window of whole UTC days, both ends inclusive, ' +
+          'at most 90 days apart. Streamed; gzip-encoded when Accept-Encoding allows it. ' +
+          '503 with Retry-After when the server already streams as many exports as it allows.',
         tags: ['Coaching Export API'],
         body: ExportRequestSchema,
         response: { 200: ExportResponseSchema, '4xx': ErrorSchema, 503: ErrorSchema },

@@ -36,7 +36,8 @@ export function sessionListRoutes(app: FastifyInstance, deps: { store: Store }):
         summary: 'List coaching sessions, newest first, a page at a time',
         description:
           'Admins: every session; coaches: those they coach or created; agents: those shared with them. ' +
-          'state: draft (not shared), shared (not yet agent-confirmed), acknowledged (agent-confirmed, not coach-confirmed), confirmed (both), deleted; absent: all not deleted. ' +
+          'state: draft (not shared), shared (not yet agent-confirmed), acknowledged (agent-confirmed, not coach-confirmed), ' +
+          'confirmed (both), deleted; absent: all not deleted. ' +
           "from/to filter createdAt by UTC day, inclusive. Pass the answer's cursor for the next page.",
         tags: ['Coaching sessions'],
         querystring: SessionListQuerySchema,

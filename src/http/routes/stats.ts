@@ -12,7 +12,10 @@ export function statsRoutes(app: FastifyInstance, deps: { store: Store }): void 
       schema: {
         summary: 'Coaching analytics',
         description:
-          'Counts and rates over the sessions whose timeAxis date falls in the window of whole UTC days (both ends inclusive, at most 366 days apart) and that are not deleted, with their points and to-dos that are not deleted, each once per session link. Admins see the organization, coaches the sessions they coach or created, agents the sessions shared with them.',
+          'Counts and rates over the sessions whose timeAxis date falls in the window of whole UTC days ' +
+          '(both ends inclusive, at most 366 days apart) and that are not deleted, with their points and to-dos that are not deleted, ' +
+          'each once per session link. Admins see the organization, coaches the sessions they coach or created, ' +
+          'agents the sessions shared with them.',
         tags: ['Coaching analytics'],
         querystring: StatsQuerySchema,
         response: { 200: StatsResponseSchema, '4xx': ErrorSchema },

@@ -46,9 +46,8 @@ async function build(db: Kysely<unknown>, dialect: MigrationEngine): Promise<voi
     await sql`create sequence session_documents_seq`.execute(db);
     // lz4 instead of the default pglz for the stored text: a little larger, and many times faster to
     // decompress for the export and to rewrite for a rename. A server built without lz4 keeps pglz.
-    await sql`do $$ begin alter table session_documents alter column doc set compression lz4; exception when others then null; end $$`.execute(
-      db,
-    );
+    await sql`do $$ begin alter table session_documents alter column doc set compression lz4;
+      exception when others then null; end $$`.execute(db);
   }
 
   // The fan-outs of a rename find the sessions that show a template or a person.
