@@ -158,7 +158,7 @@ for (const backend of await storeBackends()) {
       const page = fs.readFileSync(path.join(ROOT, 'web/src/pages/audit.tsx'), 'utf8');
       const imported = /^import \{ AUDIT_ACTIONS \} from '\.\.\/\.\.\/\.\.\/src\/audit\/actions\.js';$/m;
       assert.match(page, imported, 'the page imports the list the server records');
-      assert.match(page, /\{AUDIT_ACTIONS\.map\(\(a\) => <option value=\{a\} key=\{a\}>/, 'and offers every action of it');
+      assert.match(page, /\{AUDIT_ACTIONS\.map\(\(a\) => \(?\s*<option value=\{a\} key=\{a\}>/, 'and offers every action of it');
       assert.doesNotMatch(page, /const AUDIT_ACTIONS\b/, 'and keeps no list of its own');
     });
 
