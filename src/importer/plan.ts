@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { describeLimit, documentSize, exceededLimit } from '../coaching/limits.js';
@@ -32,6 +33,7 @@ export function countsOf(plan: ImportPlan) {
 export type PlanResult = { ok: true; plan: ImportPlan } | { ok: false; error: string };
 
 const checkDocuments = TypeCompiler.Compile(Type.Array(ExportSessionSchema));
+const checkDocument = TypeCompiler.Compile(ExportSessionSchema);
 
 class ImportError extends Error {}
 
@@ -55,28 +57,42 @@ function schemaError(value: unknown): string | null {
   return `Element ${index}: ${describeValueError(inner, 'The session')}`;
 }
 
-/** Remembers who said what about an id, so two documents that disagree are named together. */
+/**
+ * Remembers who said what about an id, so two documents that disagree are named together. Only a
+ * fingerprint of each value is kept for the whole import; the values themselves are kept for the
+ * current batch (`take`), so a streamed import holds one batch, not the file.
+ */
 class Agreement<T> {
-  private readonly seen = new Map<string, { value: T; element: number; key: string }>();
+  private readonly seen = new Map<string, { print: string; element: number; key: string }>();
+  private batch = new Map<string, T>();
 
   constructor(
     private readonly what: string,
-    private readonly same: (a: T, b: T) => boolean,
+    private readonly fingerprint: (value: T) => string,
   ) {}
 
   check(id: string, value: T, element: number, key: string): void {
     const earlier = this.seen.get(id);
+    const print = this.fingerprint(value);
     if (!earlier) {
-      this.seen.set(id, { value, element, key });
-    } else if (!this.same(earlier.value, value)) {
+      this.seen.set(id, { print, element, key });
+    } else if (earlier.print !== print) {
       throw new ImportError(
         `Element ${element}: ${key} disagrees with ${earlier.key} of element ${earlier.element} about ${this.what} ${JSON.stringify(id)}.`,
       );
     }
+    if (!this.batch.has(id)) this.batch.set(id, value);
   }
 
-  values(): T[] {
-    return [...this.seen.values()].map((entry) => entry.value);
+  get count(): number {
+    return this.seen.size;
+  }
+
+  /** The values the documents since the last take named (each once), for the batch they belong to. */
+  take(): T[] {
+    const values = [...this.batch.values()];
+    this.batch = new Map();
+    return values;
   }
 }
 
@@ -118,34 +134,42 @@ function todoRecord(todo: ExportSession['todos'][number]): TodoRecord {
   };
 }
 
-const sameJson = <T>(a: T, b: T) => JSON.stringify(a) === JSON.stringify(b);
+const fingerprint = (value: unknown) => createHash('sha1').update(JSON.stringify(value)).digest('base64');
 
-function buildPlan(documents: ExportSession[]): ImportPlan {
-  const sessionIds = new Map<string, number>();
-  const users = new Agreement<ImportedUser>('user', (a, b) => a.name === b.name);
-  const templates = new Agreement<TemplateRecord>('template', (a, b) => a.name === b.name);
-  const points = new Agreement<PointRecord>('coaching point', sameJson);
-  const todos = new Agreement<TodoRecord>('to-do', sameJson);
-  const sessions: ImportPlan['sessions'] = [];
+/**
+ * Plans an import document by document: what the whole import must agree on (each session once,
+ * one name per user and template, one content per point and to-do) is checked across every
+ * document, and `take` hands out what the documents since the last take write. A point or to-do
+ * listed under sessions of several batches is in each of them, whole, so every batch's sessions
+ * show it and its links are written again, unchanged.
+ */
+export class ImportPlanner {
+  private readonly sessionIds = new Map<string, number>();
+  private readonly users = new Agreement<ImportedUser>('user', (u) => u.name);
+  private readonly templates = new Agreement<TemplateRecord>('template', (t) => t.name);
+  private readonly points = new Agreement<PointRecord>('coaching point', fingerprint);
+  private readonly todos = new Agreement<TodoRecord>('to-do', fingerprint);
+  private sessions: ImportPlan['sessions'] = [];
 
-  documents.forEach((doc, element) => {
-    const earlier = sessionIds.get(doc._id);
+  /** Checks one document (already in the export's shape) and adds it to the current batch. */
+  private plan(doc: ExportSession, element: number): void {
+    const earlier = this.sessionIds.get(doc._id);
     if (earlier !== undefined) {
       throw new ImportError(`Element ${element}: _id ${JSON.stringify(doc._id)} is already used by element ${earlier}.`);
     }
-    sessionIds.set(doc._id, element);
+    this.sessionIds.set(doc._id, element);
     // The given document stands for the one the import will store: what it lists is what that shows.
     const size = documentSize(doc, JSON.stringify(doc));
     const over = exceededLimit(size);
     if (over) throw new ImportError(`Element ${element}: ${describeLimit(doc._id, over, size)}`);
-    users.check(doc.formCreatorId, { id: doc.formCreatorId, name: doc.formCreatorName, role: 'coach' }, element, 'formCreatorName');
-    users.check(doc.coachId, { id: doc.coachId, name: doc.coachName, role: 'coach' }, element, 'coachName');
-    users.check(doc.agentId, { id: doc.agentId, name: doc.agentName, role: 'agent' }, element, 'agentName');
+    this.users.check(doc.formCreatorId, { id: doc.formCreatorId, name: doc.formCreatorName, role: 'coach' }, element, 'formCreatorName');
+    this.users.check(doc.coachId, { id: doc.coachId, name: doc.coachName, role: 'coach' }, element, 'coachName');
+    this.users.check(doc.agentId, { id: doc.agentId, name: doc.agentName, role: 'agent' }, element, 'agentName');
     if (doc.coachingTemplateId !== null) {
       if (doc.coachingTemplateName === null) {
         throw new ImportError(`Element ${element}: coachingTemplateName is required when coachingTemplateId is set.`);
       }
-      templates.check(
+      this.templates.check(
         doc.coachingTemplateId,
         { id: doc.coachingTemplateId, name: doc.coachingTemplateName },
         element,
@@ -159,7 +183,7 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
       if (!point.coachingFormIds.includes(doc._id)) {
         throw new ImportError(`Element ${element}: coachingPoints[${i}].coachingFormIds does not name the session it is listed under.`);
       }
-      points.check(point._id, pointRecord(point), element, `coachingPoints[${i}]`);
+      this.points.check(point._id, pointRecord(point), element, `coachingPoints[${i}]`);
     });
     doc.todos.forEach((todo, i) => {
       if (!todo.coachingFormIds.includes(doc._id)) {
@@ -168,11 +192,11 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
       if (todo.link !== null && !isWebLink(todo.link)) {
         throw new ImportError(`Element ${element} (_id ${JSON.stringify(doc._id)}): todos[${i}].link must be ${WEB_LINK_RULE}.`);
       }
-      users.check(todo.creatorId, { id: todo.creatorId, name: todo.creatorName, role: 'coach' }, element, `todos[${i}].creatorName`);
-      todos.check(todo._id, todoRecord(todo), element, `todos[${i}]`);
+      this.users.check(todo.creatorId, { id: todo.creatorId, name: todo.creatorName, role: 'coach' }, element, `todos[${i}].creatorName`);
+      this.todos.check(todo._id, todoRecord(todo), element, `todos[${i}]`);
     });
 
-    sessions.push({
+    this.sessions.push({
       session: {
         id: doc._id,
         coachingFormName: doc.coachingFormName,
@@ -202,9 +226,46 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
       pointIds: doc.coachingPoints.map((point) => point._id),
       todoIds: doc.todos.map((todo) => todo._id),
     });
-  });
+  }
 
-  return { users: users.values(), templates: templates.values(), sessions, points: points.values(), todos: todos.values() };
+  /** Adds element `element` of the import; answers the error that rejects the whole import, or null. */
+  add(value: unknown, element: number): string | null {
+    const first = checkDocument.Errors(value).First();
+    if (first) return `Element ${element}: ${describeValueError(first, 'The session')}`;
+    return this.addChecked(value as ExportSession, element);
+  }
+
+  addChecked(doc: ExportSession, element: number): string | null {
+    try {
+      this.plan(doc, element);
+      return null;
+    } catch (err) {
+      if (err instanceof ImportError) return err.message;
+      throw err;
+    }
+  }
+
+  /** Sessions in the current batch. */
+  get pending(): number {
+    return this.sessions.length;
+  }
+
+  take(): ImportPlan {
+    const sessions = this.sessions;
+    this.sessions = [];
+    return { users: this.users.take(), templates: this.templates.take(), sessions, points: this.points.take(), todos: this.todos.take() };
+  }
+
+  /** What the whole import wrote, each user, template, point and to-do once. */
+  counts(): ReturnType<typeof countsOf> {
+    return {
+      sessions: this.sessionIds.size,
+      coachingPoints: this.points.count,
+      todos: this.todos.count,
+      users: this.users.count,
+      templates: this.templates.count,
+    };
+  }
 }
 
 /**
@@ -214,10 +275,10 @@ function buildPlan(documents: ExportSession[]): ImportPlan {
 export function planImport(value: unknown): PlanResult {
   const error = schemaError(value);
   if (error) return { ok: false, error };
-  try {
-    return { ok: true, plan: buildPlan(value as ExportSession[]) };
-  } catch (err) {
-    if (err instanceof ImportError) return { ok: false, error: err.message };
-    throw err;
+  const planner = new ImportPlanner();
+  for (const [element, doc] of (value as ExportSession[]).entries()) {
+    const failed = planner.addChecked(doc, element);
+    if (failed) return { ok: false, error: failed };
   }
+  return { ok: true, plan: planner.take() };
 }

@@ -25,6 +25,8 @@ export interface Driver {
   exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk>;
   /** The bulk writer: a faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
+  /** The bulk writer for a streamed import (Store.importBatches), where the database has one. */
+  bulkImportBatches?(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
   /** The connection pool's figures, where the driver has a pool. */

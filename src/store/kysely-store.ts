@@ -380,52 +380,21 @@ export class KyselyStore implements Store {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     return this.db.transaction().execute(async (trx) => {
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
-      const scope = await scopeBeforeImport(trx, this.adapter, orgId, plan);
-      await upsert(
-        trx,
-        'users',
-        plan.users.map((u) => importedUserRow(orgId, u, now)),
-        ['org_id', 'id'],
-        IMPORT_UPDATES,
-      );
-      await upsert(
-        trx,
-        'coaching_templates',
-        plan.templates.map((t) => templateRow(orgId, t, now)),
-        ['org_id', 'id'],
-        IMPORT_UPDATES,
-      );
-      await upsert(
-        trx,
-        'coaching_sessions',
-        plan.sessions.map(({ session }) => sessionRow(orgId, session)),
-        ['org_id', 'id'],
-      );
-      await upsert(
-        trx,
-        'coaching_points',
-        plan.points.map((p) => pointRow(orgId, p)),
-        ['org_id', 'id'],
-      );
-      await upsert(
-        trx,
-        'todos',
-        plan.todos.map((t) => todoRow(orgId, t)),
-        ['org_id', 'id'],
-      );
-
-      const sessionIds = plan.sessions.map(({ session }) => session.id);
-      for (const ids of chunks(sessionIds)) {
-        await trx.deleteFrom('activity_log').where('org_id', '=', orgId).where('session_id', 'in', ids).execute();
-      }
-      const logRows = plan.sessions.flatMap(({ session, log }) => log.map((e) => logRow(orgId, session.id, e)));
-      for (const rows of chunks(logRows)) await trx.insertInto('activity_log').values(rows).execute();
-
-      // An imported session lists all of its points and to-dos: links it no longer lists go.
-      await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
-      await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
-      await refreshAfterImport(trx, this.adapter, orgId, scope);
+      await applyPlan(trx, this.adapter, orgId, plan, now);
       return countsOf(plan);
+    });
+  }
+
+  async importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number> {
+    if (this.driver.bulkImportBatches) return this.driver.bulkImportBatches(orgId, batches, now, audit);
+    return this.db.transaction().execute(async (trx) => {
+      if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
+      let sessions = 0;
+      for await (const plan of batches) {
+        await applyPlan(trx, this.adapter, orgId, plan, now);
+        sessions += plan.sessions.length;
+      }
+      return sessions;
     });
   }
 
@@ -445,6 +414,55 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     await this.driver.close();
   }
+}
+
+/** One plan's rows and documents, inside the caller's transaction (portable path). */
+async function applyPlan(trx: Transaction<Database>, adapter: StoreAdapter, orgId: string, plan: ImportPlan, now: number): Promise<void> {
+  const scope = await scopeBeforeImport(trx, adapter, orgId, plan);
+  await upsert(
+    trx,
+    'users',
+    plan.users.map((u) => importedUserRow(orgId, u, now)),
+    ['org_id', 'id'],
+    IMPORT_UPDATES,
+  );
+  await upsert(
+    trx,
+    'coaching_templates',
+    plan.templates.map((t) => templateRow(orgId, t, now)),
+    ['org_id', 'id'],
+    IMPORT_UPDATES,
+  );
+  await upsert(
+    trx,
+    'coaching_sessions',
+    plan.sessions.map(({ session }) => sessionRow(orgId, session)),
+    ['org_id', 'id'],
+  );
+  await upsert(
+    trx,
+    'coaching_points',
+    plan.points.map((p) => pointRow(orgId, p)),
+    ['org_id', 'id'],
+  );
+  await upsert(
+    trx,
+    'todos',
+    plan.todos.map((t) => todoRow(orgId, t)),
+    ['org_id', 'id'],
+  );
+
+  const sessionIds = plan.sessions.map(({ session }) => session.id);
+  for (const ids of chunks(sessionIds)) {
+    await trx.deleteFrom('activity_log').where('org_id', '=', orgId).where('session_id', 'in', ids).execute();
+  }
+  const logRows = plan.sessions.flatMap(({ session, log }) => log.map((e) => logRow(orgId, session.id, e)));
+  for (const rows of chunks(logRows)) await trx.insertInto('activity_log').values(rows).execute();
+
+  // An imported session lists all of its points and to-dos: links it no longer lists go.
+  await replaceLinks(trx, 'coaching_point_sessions', orgId, sessionIds, plan.points);
+  await replaceLinks(trx, 'todo_sessions', orgId, sessionIds, plan.todos);
+  await refreshAfterImport(trx, adapter, orgId, scope);
 }
 
 async function replaceLinks(

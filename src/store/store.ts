@@ -165,6 +165,13 @@ export interface Store extends AccountsStore, IdentityStore {
   /** Writes a validated import in one transaction: all of it or none of it (and its audit entry). */
   applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
 
+  /**
+   * A streamed import: every batch applied in order inside ONE transaction, committed after the
+   * last and rolled back whole if any batch, or the iterable itself, fails. A point or to-do may
+   * come again in later batches (whole and unchanged); it is written again. Answers the sessions written.
+   */
+  importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number>;
+
   /** A page of session summaries for the console's list, newest first, within the query's scope. */
   listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]>;
 

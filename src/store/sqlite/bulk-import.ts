@@ -64,6 +64,57 @@ export async function sqliteBulkImport(
   }
 }
 
+/**
+ * A streamed import on SQLite: the same bulk writes, a batch at a time, inside one transaction
+ * opened by an explicit BEGIN on the writer connection (an async iterable cannot be awaited inside
+ * better-sqlite3's synchronous transaction function). Into empty tables the secondary indexes are
+ * built once after the last batch, and no batch can change a document outside the import (every
+ * point and to-do a later batch repeats is unchanged, which the planner checks), so the scope is
+ * skipped as above; points and to-dos of earlier batches are found and their links replaced.
+ */
+export async function sqliteBulkImportBatches(
+  db: BetterSqlite3.Database,
+  conn: Kysely<Database>,
+  orgId: string,
+  batches: AsyncIterable<ImportPlan>,
+  now: number,
+  audit?: AuditRecord,
+): Promise<number> {
+  // The writer's own 64 MiB page cache, not the one-plan import's 256 MiB: a streamed import's size
+  // is unknown when it starts and its memory stays flat (SPEC §13); measured, it is also no slower.
+  db.exec('begin immediate');
+  try {
+    if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
+    const empty = bulkTablesEmpty(db);
+    const deferred = empty ? dropSecondaryIndexes(db) : [];
+    let seq = empty ? await nextSeq(conn, orgId) : 0;
+    let sessions = 0;
+    for await (const plan of batches) {
+      const scope = empty
+        ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
+        : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
+      writeRows(db, orgId, plan, now, empty && sessions === 0);
+      const docs = renderImportedSessions(plan, namesAfter(db, orgId, plan));
+      for (const d of docs) {
+        const kind = exceededLimit(d.size);
+        if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
+      }
+      if (!empty) seq = await nextSeq(conn, orgId);
+      writeDocuments(db, orgId, docs, seq);
+      seq += docs.length;
+      writeStats(db, orgId, docs);
+      await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
+      sessions += plan.sessions.length;
+    }
+    for (const sql of deferred) db.exec(sql);
+    db.exec('commit');
+    return sessions;
+  } catch (error) {
+    if (db.inTransaction) db.exec('rollback');
+    throw error;
+  }
+}
+
 /** Imports of more sessions than this get the bulk treatment below. */
 const BIG_IMPORT = 2000;
 /** 256 MiB, as SQLite's negative cache_size in KiB; only for the import's own transaction. */

@@ -6,7 +6,7 @@ import type { Driver } from '../driver.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import { sqliteAdapter } from './adapter.js';
-import { sqliteBulkImport } from './bulk-import.js';
+import { sqliteBulkImport, sqliteBulkImportBatches } from './bulk-import.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteStoredDocuments } from './export-reader.js';
 import { withStatementCache } from './statement-cache.js';
@@ -63,6 +63,8 @@ export async function openSqliteStore(
     exportDocuments: (orgId, window) => sqliteStoredDocuments(() => connect(file, true), orgId, window),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
+    bulkImportBatches: (orgId, batches, now, audit) =>
+      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, audit)),
     isUniqueViolation: (error) =>
       error instanceof Error &&
       'code' in error &&

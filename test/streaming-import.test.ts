@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { createOrganization } from '../src/accounts/organizations.js';
+import type { ExportSession } from '../src/contract/schemas.js';
+import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
+import { openStore } from '../src/store/open.js';
+import { storeBackends, tempDir } from './helpers/backends.js';
+import { storedExport } from './helpers/documents.js';
+import { point, session, todo } from './helpers/fixtures.js';
+import { runCli } from './helpers/processes.js';
+
+/**
+ * `coachport import` streams its file (SPEC §13): a file larger than the import child's whole heap
+ * imports in both forms, the first bad document is named by element and line, and the batches it
+ * writes are one transaction on both stores.
+ */
+const NOW = Date.parse('2025-04-01T00:00:00.000Z');
+/** The import child's V8 heap: the generated files are larger than it, so buffering them fails. */
+const HEAP_MB = 64;
+const SESSIONS = 24_000;
+const PADDING = 'x'.repeat(3_000);
+
+/** Padded sessions as NDJSON lines, made by substituting ids into one serialized document (fast). */
+function* paddedLines(count: number): Generator<string> {
+  const template = JSON.stringify(session({ _id: '@ID@', coachNotes: PADDING }));
+  for (let i = 0; i < count; i++) yield template.replace('@ID@', `stream-${String(i).padStart(7, '0')}`);
+}
+
+function writeNdjson(file: string, count: number): void {
+  const fd = fs.openSync(file, 'w');
+  for (const line of paddedLines(count)) fs.writeSync(fd, `${line}\n`);
+  fs.closeSync(fd);
+}
+
+function writeArray(file: string, count: number): void {
+  const fd = fs.openSync(file, 'w');
+  let first = true;
+  for (const line of paddedLines(count)) {
+    fs.writeSync(fd, `${first ? '[\n' : ',\n'}${line}`);
+    first = false;
+  }
+  fs.writeSync(fd, '\n]\n');
+  fs.closeSync(fd);
+}
+
+function storedSessions(cwd: string): number {
+  const db = new BetterSqlite3(path.join(cwd, 'data', 'coachport.db'), { readonly: true });
+  try {
+    return db.prepare<[], { n: number }>('select count(*) as n from coaching_sessions').get()!.n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('coachport import streams its file (SQLite, real processes)', () => {
+  let cwd: string;
+  const small = { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` };
+  before(async () => {
+    cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Stream', '--admin-email', 's@stream.test', '--json'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+  it('imports NDJSON larger than the import child’s heap, with progress on stderr', async () => {
+    const file = path.join(cwd, 'big.ndjson');
+    writeNdjson(file, SESSIONS);
+    assert.ok(fs.statSync(file).size > HEAP_MB * 1024 * 1024);
+    const result = await runCli(['import', 'big.ndjson', '--json'], { cwd, env: small });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).imported.sessions, SESSIONS);
+    assert.match(result.stderr, /20000 sessions imported so far/);
+    assert.equal(storedSessions(cwd), SESSIONS);
+    fs.rmSync(file);
+  });
+
+  it('imports a JSON array larger than the import child’s heap (the same sessions again: upserted)', async () => {
+    const file = path.join(cwd, 'big.json');
+    writeArray(file, SESSIONS);
+    assert.ok(fs.statSync(file).size > HEAP_MB * 1024 * 1024);
+    const result = await runCli(['import', 'big.json', '--json'], { cwd, env: small });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).imported.sessions, SESSIONS);
+    assert.equal(storedSessions(cwd), SESSIONS);
+    fs.rmSync(file);
+  });
+});
+
+describe('coachport import names the first bad document and writes nothing', () => {
+  let cwd: string;
+  before(async () => {
+    cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Bad', '--admin-email', 'b@bad.test', '--json'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+  it('names the element and the line of an NDJSON document that breaks a rule, after batches were written', async () => {
+    const lines = [...paddedLines(2_600)];
+    const bad = JSON.parse(lines[2_500]!) as ExportSession;
+    lines[2_500] = JSON.stringify({ ...bad, meetingFormat: 7 });
+    // A blank line first: the line number and the element index differ.
+    fs.writeFileSync(path.join(cwd, 'late.ndjson'), `\n${lines.join('\n')}\n`);
+    const result = await runCli(['import', 'late.ndjson'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Nothing was imported\. Line 2502: Element 2500: meetingFormat must be a string or null/);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('names the element of a JSON array that is not JSON', async () => {
+    const lines = [...paddedLines(1_500)];
+    lines[1_200] = '{"_id": tru}';
+    fs.writeFileSync(path.join(cwd, 'broken.json'), `[${lines.join(',\n')}]`);
+    const result = await runCli(['import', 'broken.json'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /broken\.json is not valid JSON: element 1200: /);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('names the last element of a JSON array that disagrees with an earlier one', async () => {
+    const lines = [...paddedLines(2_100)];
+    const last = JSON.parse(lines[2_099]!) as ExportSession;
+    lines[2_099] = JSON.stringify({ ...last, agentName: 'Someone Else' });
+    fs.writeFileSync(path.join(cwd, 'disagree.json'), `[${lines.join(',')}]`);
+    const result = await runCli(['import', 'disagree.json'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Element 2099: agentName disagrees with agentName of element 0 about user "agent-1"/);
+    assert.equal(storedSessions(cwd), 0);
+  });
+});
+
+const backends = await storeBackends();
+
+/** 2,500 sessions; a point and a to-do each on sessions of different batches. */
+function linkedDocuments(): ExportSession[] {
+  const docs = Array.from({ length: 2_500 }, (_, i) =>
+    session({ _id: `linked-${String(i).padStart(5, '0')}`, createdAt: new Date(NOW - (i + 1) * 60_000).toISOString() }),
+  );
+  const shared = point([docs[10]!._id, docs[2_400]!._id], { score: '4' });
+  docs[10]!.coachingPoints = [shared];
+  docs[2_400]!.coachingPoints = [shared];
+  const task = todo([docs[1_500]!._id, docs[3]!._id]);
+  docs[3]!.todos = [task];
+  docs[1_500]!.todos = [task];
+  return docs;
+}
+
+async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infinity): AsyncGenerator<ImportPlan> {
+  const planner = new ImportPlanner();
+  for (const [element, doc] of docs.entries()) {
+    if (element === failAfter) throw new Error('the file ended early');
+    const error = planner.add(doc, element);
+    if (error) throw new Error(error);
+    if (planner.pending === size) yield planner.take();
+  }
+  if (planner.pending > 0) yield planner.take();
+}
+
+for (const backend of backends) {
+  describe(`importBatches on ${backend.name}`, () => {
+    it('stores what one whole plan stores, with points and to-dos shared across batches', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const docs = linkedDocuments();
+        const whole = await createOrganization(store, { name: 'Whole', adminEmail: 'w@whole.test' }, NOW);
+        const planned = planImport(docs);
+        assert.ok(planned.ok);
+        await store.applyImport(whole.orgId, planned.plan, NOW);
+        const streamed = await createOrganization(store, { name: 'Streamed', adminEmail: 's@streamed.test' }, NOW);
+        assert.equal(await store.importBatches(streamed.orgId, batchesOf(docs, 1_000), NOW), 2_500);
+        const exported = await storedExport(store, streamed.orgId);
+        assert.equal(exported, await storedExport(store, whole.orgId));
+        const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
+        assert.deepEqual(byId.get('linked-02400')!.coachingPoints, docs[10]!.coachingPoints);
+        assert.deepEqual(byId.get('linked-00003')!.todos, docs[1_500]!.todos);
+        // Imported again into a database that has them: still the same.
+        await store.importBatches(streamed.orgId, batchesOf(docs, 700), NOW);
+        assert.equal(await storedExport(store, streamed.orgId), exported);
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('leaves nothing when the last batch fails', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const org = await createOrganization(store, { name: 'Failing', adminEmail: 'f@failing.test' }, NOW);
+        await assert.rejects(store.importBatches(org.orgId, batchesOf(linkedDocuments(), 1_000, 2_499), NOW), /ended early/);
+        assert.equal(await storedExport(store, org.orgId), '[]');
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+  });
+}
