@@ -33,6 +33,6 @@ export async function issueInvite(
   await tx.insertInvite(invite);
   await tx.audit(auditEntry(actor, 'invite_created', target.user(user.id), { expiresAt: new Date(invite.expiresAt).toISOString() }, now));
   const link = inviteUrl(publicUrl, secret);
-  await tx.queueInviteMail(user.id, link, actor?.user.name ?? null, now);
+  await tx.queueInviteMail(user.id, link, actor?.user.id ?? null, now);
   return link;
 }

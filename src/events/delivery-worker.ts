@@ -147,7 +147,8 @@ export class DeliveryWorker {
       return { state: 'cancelled', attempted: false, statusCode: null, durationMs: 0, error: 'recipient takes no mail', at, nextAttemptAt: null };
     }
     const session = d.eventBody ? (JSON.parse(d.eventBody) as { data: { session: ExportSession } }).data.session : null;
-    const message = composeMail(d.mail, d.recipient.email, d.recipient.language, {
+    const language = d.recipient.language ?? (d.mail.kind === 'invite' ? d.mail.inviterLanguage : null);
+    const message = composeMail(d.mail, d.recipient.email, language, {
       recipientName: d.recipient.name,
       organizationName: d.organizationName,
       publicUrl: this.deps.publicUrl,

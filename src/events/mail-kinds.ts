@@ -5,7 +5,7 @@ import type { SessionAction } from './event-types.js';
  * kept only until its mail is sent or given up, then wiped.
  */
 export type QueuedMail =
-  | { kind: 'invite'; link: string; inviterName: string | null }
+  | { kind: 'invite'; link: string; inviterName: string | null; inviterLanguage: string | null }
   | { kind: 'session_shared'; sessionId: string }
   | { kind: 'agent_confirmed'; sessionId: string };
 

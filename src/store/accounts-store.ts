@@ -129,8 +129,11 @@ export interface AccountsTx {
   voidInvites(userId: string, now: number): Promise<void>;
   /** Marks the unused, unexpired link used; false when another request used it first. */
   useInvite(tokenHash: string, now: number): Promise<boolean>;
-  /** Queues the invite's mail where mail is on (SPEC §11); a newer invite or a voided one cancels the older mail. */
-  queueInviteMail(userId: string, link: string, inviterName: string | null, now: number): Promise<void>;
+  /**
+   * Queues the invite's mail where mail is on (SPEC §11), written in the inviter's language until the
+   * person chooses one; a newer invite or a voided one cancels the older mail.
+   */
+  queueInviteMail(userId: string, link: string, inviterId: string | null, now: number): Promise<void>;
 
   getPreferences(userId: string): Promise<PersonPreferences | null>;
   setPreferences(userId: string, changes: Partial<PersonPreferences>): Promise<void>;

@@ -151,9 +151,12 @@ export class KyselyAccountsTx implements AccountsTx {
       .execute();
   }
 
-  async queueInviteMail(userId: string, link: string, inviterName: string | null, now: number): Promise<void> {
+  async queueInviteMail(userId: string, link: string, inviterId: string | null, now: number): Promise<void> {
     if (!this.outbox.mail) return;
-    const mail = queuedMail({ kind: 'invite', link, inviterName });
+    const inviter = inviterId
+      ? await this.trx.selectFrom('users').select(['name', 'language']).where('org_id', '=', this.orgId).where('id', '=', inviterId).executeTakeFirst()
+      : undefined;
+    const mail = queuedMail({ kind: 'invite', link, inviterName: inviter?.name ?? null, inviterLanguage: inviter?.language ?? null });
     await this.trx
       .insertInto('deliveries')
       .values(deliveryRow(this.orgId, now, { event_id: null, channel: 'email', endpoint_id: null, recipient_id: userId, mail }))

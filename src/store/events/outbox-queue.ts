@@ -153,7 +153,10 @@ export class OutboxQueue {
     });
   }
 
-  /** Records the attempt and the delivery's next state together; false if another process had taken the delivery over. */
+  /**
+   * Records the attempt and the delivery's next state together; false if another process had taken
+   * the delivery over or it was cancelled meanwhile (the attempt is then not logged).
+   */
   async finish(o: AttemptOutcome): Promise<boolean> {
     const d = o.delivery;
     return this.db.transaction().execute(async (trx) => {
@@ -170,6 +173,8 @@ export class OutboxQueue {
         })
         .where('id', '=', d.id)
         .where('lease_until', '=', o.leaseUntil)
+        // Cancelled while in flight (an endpoint turned off, an invite replaced): it stays cancelled.
+        .where('state', '=', 'pending')
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return false;
       if (o.attempted) {
