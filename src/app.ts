@@ -103,8 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   webhookRoutes(app, { store: deps.store, clock: deps.clock, events: deps.config.events, resolveHost });
   meRoutes(app, deps);
   await consoleRoutes(app);
-  const { smtpUrl, mailFrom } = deps.config.events;
-  const mailer = smtpUrl ? smtpMailer(smtpUrl, mailFrom) : null;
+  const { smtpUrl, mailFrom, webhookTimeoutMs } = deps.config.events;
+  const mailer = smtpUrl ? smtpMailer(smtpUrl, mailFrom, webhookTimeoutMs) : null;
   const worker = new DeliveryWorker({
     store: deps.store,
     config: deps.config.events,

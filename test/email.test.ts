@@ -29,7 +29,13 @@ for (const backend of await storeBackends()) {
         configure: (c) => ({
           ...c,
           publicUrl: 'https://coachport.example',
-          events: { ...c.events, smtpUrl: smtp.url, mailFrom: 'Coachport <noreply@coachport.example>', pollMs: 25, retryScheduleSeconds: [1, 1, 1, 1] },
+          events: {
+            ...c.events,
+            smtpUrl: smtp.url,
+            mailFrom: 'Coachport <noreply@coachport.example>',
+            pollMs: 25,
+            retryScheduleSeconds: [1, 1, 1, 1],
+          },
         }),
       });
       admin = await server.createOrg('Mailroom');
@@ -65,7 +71,11 @@ for (const backend of await storeBackends()) {
       assert.ok(text.includes(created.json.inviteUrl), 'the same link the API answered');
       assert.match(text, /Mailroom Admin invited you/);
       const secret = new URL(created.json.inviteUrl).pathname.split('/').pop()!;
-      await eventually(() => dumpDatabase(server.config.database), (dump) => !dump.includes(secret), 'the link wiped from the outbox');
+      await eventually(
+        () => dumpDatabase(server.config.database),
+        (dump) => !dump.includes(secret),
+        'the link wiped from the outbox',
+      );
     });
 
     it('cancels the mail of an invite a newer one replaced before it went out', async () => {
@@ -87,7 +97,7 @@ for (const backend of await storeBackends()) {
       assert.ok(mails[0]!.text?.includes(again.json.inviteUrl));
     });
 
-    it("tells the agent a session was shared, and the coach that the agent confirmed, with a link to it", async (t) => {
+    it('tells the agent a session was shared, and the coach that the agent confirmed, with a link to it', async (t) => {
       const id = await sharedSession('November QA review');
       await pollUntil(() => smtp.to(agent.email).length >= 1, "the agent's mail");
       const shared = smtp.to(agent.email).at(-1)!;
@@ -97,7 +107,9 @@ for (const backend of await storeBackends()) {
       assert.ok(text.includes(`https://coachport.example/sessions/${id}`));
       assert.ok(text.includes('https://coachport.example/me'), 'says where to turn the mails off');
 
-      const adminEmail = (await server.request('GET', '/api/v1/users', { token: admin.token })).json.find((u: any) => u.id === admin.userId).email;
+      const adminEmail = (await server.request('GET', '/api/v1/users', { token: admin.token })).json.find(
+        (u: any) => u.id === admin.userId,
+      ).email;
       const confirmed = await server.request('POST', `/api/v1/coaching/sessions/${id}/confirm`, { token: agent.token });
       assert.equal(confirmed.status, 200, confirmed.text);
       await pollUntil(() => smtp.to(adminEmail).length >= 1, "the coach's mail");
@@ -121,7 +133,10 @@ for (const backend of await storeBackends()) {
       assert.ok(text.includes(`https://coachport.example/sessions/${id}`));
 
       await server.request('PATCH', '/api/v1/me', { token: admin.token, body: { language: 'ko' } });
-      await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'kim@example.test', name: '김민지', role: 'agent' } });
+      await server.request('POST', '/api/v1/users', {
+        token: admin.token,
+        body: { email: 'kim@example.test', name: '김민지', role: 'agent' },
+      });
       await pollUntil(() => smtp.to('kim@example.test').length === 1, 'the Korean invite');
       const invite = smtp.to('kim@example.test')[0]!;
       show(t, invite);
@@ -173,7 +188,10 @@ describe('without SMTP_URL', () => {
 
   it('queues no mail at all', async () => {
     const admin = await server.createOrg('Quiet');
-    const created = await server.request('POST', '/api/v1/users', { token: admin.token, body: { email: 'x@example.test', name: 'X', role: 'agent' } });
+    const created = await server.request('POST', '/api/v1/users', {
+      token: admin.token,
+      body: { email: 'x@example.test', name: 'X', role: 'agent' },
+    });
     assert.equal(created.status, 201);
     const dump = await dumpDatabase(server.config.database);
     assert.ok(!dump.includes(new URL(created.json.inviteUrl).pathname.split('/').pop()!), 'the link is nowhere but in the answer');

@@ -49,8 +49,16 @@ describe('retry schedule', () => {
       [270_000, 300_000, 330_000],
       [1_620_000, 1_800_000, 1_980_000],
     ]);
-    assert.equal(nextAttemptAt(4, 0, schedule, () => 0.5), null, 'the schedule is spent after 1 + 3 attempts');
-    assert.equal(nextAttemptAt(4, 0, schedule, () => 0.5, 10_000), null, 'a Retry-After does not extend it');
+    assert.equal(
+      nextAttemptAt(4, 0, schedule, () => 0.5),
+      null,
+      'the schedule is spent after 1 + 3 attempts',
+    );
+    assert.equal(
+      nextAttemptAt(4, 0, schedule, () => 0.5, 10_000),
+      null,
+      'a Retry-After does not extend it',
+    );
   });
 
   it('reads Retry-After as seconds or a date, bounded to a second and a day', () => {
@@ -59,8 +67,14 @@ describe('retry schedule', () => {
     assert.equal(retryAfterMs('Thu, 01 Jan 2026 00:01:00 GMT', now), 60_000);
     assert.equal(retryAfterMs('soon', now), null);
     assert.equal(retryAfterMs(undefined, now), null);
-    assert.equal(nextAttemptAt(1, now, schedule, () => 0.5, 0), now + 1000);
-    assert.equal(nextAttemptAt(1, now, schedule, () => 0.5, 7 * 86_400_000), now + 86_400_000);
+    assert.equal(
+      nextAttemptAt(1, now, schedule, () => 0.5, 0),
+      now + 1000,
+    );
+    assert.equal(
+      nextAttemptAt(1, now, schedule, () => 0.5, 7 * 86_400_000),
+      now + 86_400_000,
+    );
   });
 });
 
@@ -106,7 +120,10 @@ describe('webhook addresses without WEBHOOK_ALLOW_PRIVATE', () => {
       assert.equal(reply.status, 400, url);
       assert.match(reply.json.error, /not a public address/, url);
     }
-    const unknown = await server.request('POST', '/api/v1/webhooks', { token: admin.token, body: { url: 'https://nowhere.test/x', events: ['*'] } });
+    const unknown = await server.request('POST', '/api/v1/webhooks', {
+      token: admin.token,
+      body: { url: 'https://nowhere.test/x', events: ['*'] },
+    });
     assert.equal(unknown.status, 400);
     assert.match(unknown.json.error, /could not be resolved/);
     assert.deepEqual((await server.request('GET', '/api/v1/webhooks', { token: admin.token })).json, []);

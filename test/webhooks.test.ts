@@ -11,7 +11,12 @@ import { WebhookReceiver } from './helpers/webhook-receiver.js';
 describe('Standard Webhooks signatures', () => {
   it("signs the specification's published test vector", () => {
     // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md (the example signature)
-    const header = signatureHeader(['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}');
+    const header = signatureHeader(
+      ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+      'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      1614265330,
+      '{"test": 2432232314}',
+    );
     assert.equal(header, 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 
@@ -59,7 +64,10 @@ for (const backend of await storeBackends()) {
     });
 
     async function endpoint(path: string, events: string[] = ['*']) {
-      const created = await server.request('POST', '/api/v1/webhooks', { token: admin.token, body: { url: `${receiver.url}${path}`, events } });
+      const created = await server.request('POST', '/api/v1/webhooks', {
+        token: admin.token,
+        body: { url: `${receiver.url}${path}`, events },
+      });
       assert.equal(created.status, 201, created.text);
       receiver.secrets.push(created.json.secret);
       return created.json as { id: string; secret: string; url: string; active: boolean };
@@ -170,7 +178,8 @@ for (const backend of await storeBackends()) {
     });
 
     it('treats a redirect as a failure and never follows it', async () => {
-      receiver.answer = ({ path }) => (path === '/moved' ? { status: 302, headers: { location: `${receiver.url}/target` } } : { status: 200 });
+      receiver.answer = ({ path }) =>
+        path === '/moved' ? { status: 302, headers: { location: `${receiver.url}/target` } } : { status: 200 };
       const hook = await endpoint('/moved', ['session.created']);
       await newSession();
       await pollUntil(() => at('/moved').length >= 1, 'the attempt');
@@ -279,7 +288,10 @@ for (const backend of await storeBackends()) {
         assert.match(reply.json.error, message);
       }
       const other = await server.createOrg('Elsewhere');
-      const theirs = await server.request('POST', '/api/v1/webhooks', { token: other.token, body: { url: `${receiver.url}/theirs`, events: ['*'] } });
+      const theirs = await server.request('POST', '/api/v1/webhooks', {
+        token: other.token,
+        body: { url: `${receiver.url}/theirs`, events: ['*'] },
+      });
       assert.equal(theirs.status, 201);
       for (const [method, path] of [
         ['GET', ''],
@@ -297,7 +309,10 @@ for (const backend of await storeBackends()) {
         assert.match(reply.json.error, /no webhook/);
       }
       const coach = await server.addUser(admin.orgId, 'coach');
-      const refused = await server.request('POST', '/api/v1/webhooks', { token: coach.token, body: { url: `${receiver.url}/c`, events: ['*'] } });
+      const refused = await server.request('POST', '/api/v1/webhooks', {
+        token: coach.token,
+        body: { url: `${receiver.url}/c`, events: ['*'] },
+      });
       assert.equal(refused.status, 403);
       assert.equal((await server.request('GET', '/api/v1/webhooks', { token: admin.token })).json.length, before);
       const cursor = await server.request('GET', `/api/v1/webhooks/${theirs.json.id}/deliveries?cursor=garbage`, { token: other.token });

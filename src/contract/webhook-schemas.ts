@@ -18,7 +18,12 @@ export const CreateWebhookBody = Type.Object({ url: Url, events: Events, descrip
 export type CreateWebhookBody = Static<typeof CreateWebhookBody>;
 
 export const UpdateWebhookBody = Type.Object(
-  { url: Type.Optional(Url), events: Type.Optional(Events), active: Type.Optional(Type.Boolean()), description: Type.Optional(Nullable(Description)) },
+  {
+    url: Type.Optional(Url),
+    events: Type.Optional(Events),
+    active: Type.Optional(Type.Boolean()),
+    description: Type.Optional(Nullable(Description)),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateWebhookBody = Static<typeof UpdateWebhookBody>;

@@ -5,7 +5,7 @@ import type { ExportSession } from '../contract/schemas.js';
 import type { AppMetrics } from '../http/metrics.js';
 import { MailRefused, type Mailer } from '../mail/mailer.js';
 import { composeMail } from '../mail/messages.js';
-import type { AttemptOutcome, ClaimedMail, ClaimedWebhook } from '../store/events/outbox-queue.js';
+import type { AttemptOutcome, ClaimedMail, ClaimedWebhook } from '../store/events/outbox.js';
 import type { Store } from '../store/store.js';
 import { toError } from '../to-error.js';
 import { resolveWithDns, type ResolveHost } from '../webhooks/addresses.js';
@@ -27,8 +27,11 @@ export interface DeliveryWorkerDeps {
 
 /** Deliveries one claim takes, sent at once. */
 const BATCH = 32;
-/** How long past the timeout a claim is this process's: a process that dies mid-send gives its work back after it. */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * A claim is this process's for twice the attempt timeout and 5 s more: well past any attempt it
+ * makes (each is cut at the timeout), and soon enough that a process that died gives its work back.
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
 
 type AttemptResult = Omit<AttemptOutcome, 'delivery' | 'leaseUntil'>;
 
@@ -86,7 +89,7 @@ export class DeliveryWorker {
   /** One claim and its sends; the number of deliveries handled. */
   async runOnce(): Promise<number> {
     const now = this.deps.clock.now();
-    const leaseUntil = now + this.deps.config.webhookTimeoutMs + LEASE_MARGIN_MS + Math.floor(this.random() * 1000);
+    const leaseUntil = now + leaseMs(this.deps.config.webhookTimeoutMs) + Math.floor(this.random() * 1000);
     const channels = this.deps.mailer ? (['webhook', 'email'] as const) : (['webhook'] as const);
     const claimed = await this.deps.store.outbox.claimDue(now, leaseUntil, BATCH, [...channels]);
     await Promise.all(
@@ -111,7 +114,15 @@ export class DeliveryWorker {
   private async sendWebhook(d: ClaimedWebhook): Promise<AttemptResult> {
     const at = this.deps.clock.now();
     if (!d.endpoint) {
-      return { state: 'cancelled', attempted: false, statusCode: null, durationMs: 0, error: 'endpoint deleted or off', at, nextAttemptAt: null };
+      return {
+        state: 'cancelled',
+        attempted: false,
+        statusCode: null,
+        durationMs: 0,
+        error: 'endpoint deleted or off',
+        at,
+        nextAttemptAt: null,
+      };
     }
     const timestamp = Math.floor(at / 1000);
     const response = await postWebhook({
@@ -144,7 +155,15 @@ export class DeliveryWorker {
     const at = this.deps.clock.now();
     const mailer = this.deps.mailer;
     if (!d.recipient || !mailer) {
-      return { state: 'cancelled', attempted: false, statusCode: null, durationMs: 0, error: 'recipient takes no mail', at, nextAttemptAt: null };
+      return {
+        state: 'cancelled',
+        attempted: false,
+        statusCode: null,
+        durationMs: 0,
+        error: 'recipient takes no mail',
+        at,
+        nextAttemptAt: null,
+      };
     }
     const session = d.eventBody ? (JSON.parse(d.eventBody) as { data: { session: ExportSession } }).data.session : null;
     const language = d.recipient.language ?? (d.mail.kind === 'invite' ? d.mail.inviterLanguage : null);
@@ -158,7 +177,15 @@ export class DeliveryWorker {
     try {
       await mailer.send(message);
       this.deps.metrics.emailAttempted('sent');
-      return { state: 'sent', attempted: true, statusCode: null, durationMs: performance.now() - started, error: null, at, nextAttemptAt: null };
+      return {
+        state: 'sent',
+        attempted: true,
+        statusCode: null,
+        durationMs: performance.now() - started,
+        error: null,
+        at,
+        nextAttemptAt: null,
+      };
     } catch (error) {
       this.deps.metrics.emailAttempted('failure');
       const base = { attempted: true, statusCode: null, durationMs: performance.now() - started, error: toError(error).message, at };

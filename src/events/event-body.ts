@@ -16,7 +16,8 @@ export function sessionEventBody(
   sessionJson: string,
   entry: ActivityLogEntry,
 ): string {
-  const head = `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(isoString(event.createdAt))}`;
+  const timestamp = JSON.stringify(isoString(event.createdAt));
+  const head = `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":${timestamp}`;
   return `${head},"organizationId":${JSON.stringify(event.orgId)},"data":{"session":${sessionJson},"entry":${JSON.stringify(entry)}}}`;
 }
 

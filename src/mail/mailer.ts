@@ -15,9 +15,17 @@ export interface Mailer {
 /** The SMTP server refused the message for good: retrying cannot help (a bad address, say). */
 export class MailRefused extends Error {}
 
-/** A mailer over SMTP_URL (smtp:// with STARTTLS when offered, smtps:// for TLS from the start), through nodemailer. */
-export function smtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+/**
+ * A mailer over SMTP_URL (smtp:// with STARTTLS when offered, smtps:// for TLS from the start), through
+ * nodemailer; each SMTP step is cut at `timeoutMs` (the delivery timeout), so a send ends within its claim.
+ */
+export function smtpMailer(smtpUrl: string, from: string, timeoutMs: number): Mailer {
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
   return {
     async send(message) {
       try {

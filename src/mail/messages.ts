@@ -17,6 +17,9 @@ function meeting(session: ExportSession): string {
 }
 
 const sessionLink = (c: MailContext) => `${c.publicUrl}/sessions/${c.session?._id ?? ''}`;
+/** The session's form name and meeting day, as the mails name it. */
+const about = (c: MailContext, meetingWord: string) =>
+  `"${c.session?.coachingFormName}" (${meetingWord} ${c.session ? meeting(c.session) : '—'})`;
 const settingsLink = (c: MailContext) => `${c.publicUrl}/me`;
 
 type Texts = Record<QueuedMail['kind'], (mail: QueuedMail, c: MailContext) => { subject: string; text: string }>;
@@ -27,7 +30,7 @@ const english: Texts = {
     text: [
       `Hello ${c.recipientName},`,
       '',
-      `${mail.kind === 'invite' && mail.inviterName ? mail.inviterName : 'An administrator'} invited you to ${c.organizationName} on Coachport.`,
+      `${(mail.kind === 'invite' && mail.inviterName) || 'An administrator'} invited you to ${c.organizationName} on Coachport.`,
       'Set your password with this link. It works once, for 7 days:',
       mail.kind === 'invite' ? mail.link : '',
       '',
@@ -39,7 +42,7 @@ const english: Texts = {
     text: [
       `Hello ${c.recipientName},`,
       '',
-      `${c.session?.coachName} shared the coaching session "${c.session?.coachingFormName}" (meeting ${c.session ? meeting(c.session) : '—'}) with you.`,
+      `${c.session?.coachName} shared the coaching session ${about(c, 'meeting')} with you.`,
       'Read it and confirm it here:',
       sessionLink(c),
       '',
@@ -51,7 +54,7 @@ const english: Texts = {
     text: [
       `Hello ${c.recipientName},`,
       '',
-      `${c.session?.agentName} confirmed the coaching session "${c.session?.coachingFormName}" (meeting ${c.session ? meeting(c.session) : '—'}).`,
+      `${c.session?.agentName} confirmed the coaching session ${about(c, 'meeting')}.`,
       'Open the session:',
       sessionLink(c),
       '',
@@ -78,7 +81,7 @@ const korean: Texts = {
     text: [
       `${c.recipientName}님, 안녕하세요.`,
       '',
-      `${c.session?.coachName}님이 코칭 세션 "${c.session?.coachingFormName}"(미팅 ${c.session ? meeting(c.session) : '—'})을 공유했습니다.`,
+      `${c.session?.coachName}님이 코칭 세션 ${about(c, '미팅')}을 공유했습니다.`,
       '아래 링크에서 세션을 읽고 [세션 확인]을 눌러 주세요.',
       sessionLink(c),
       '',
@@ -90,7 +93,7 @@ const korean: Texts = {
     text: [
       `${c.recipientName}님, 안녕하세요.`,
       '',
-      `${c.session?.agentName}님이 코칭 세션 "${c.session?.coachingFormName}"(미팅 ${c.session ? meeting(c.session) : '—'})을 확인했습니다.`,
+      `${c.session?.agentName}님이 코칭 세션 ${about(c, '미팅')}을 확인했습니다.`,
       '세션 열기:',
       sessionLink(c),
       '',

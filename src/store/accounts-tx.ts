@@ -154,7 +154,12 @@ export class KyselyAccountsTx implements AccountsTx {
   async queueInviteMail(userId: string, link: string, inviterId: string | null, now: number): Promise<void> {
     if (!this.outbox.mail) return;
     const inviter = inviterId
-      ? await this.trx.selectFrom('users').select(['name', 'language']).where('org_id', '=', this.orgId).where('id', '=', inviterId).executeTakeFirst()
+      ? await this.trx
+          .selectFrom('users')
+          .select(['name', 'language'])
+          .where('org_id', '=', this.orgId)
+          .where('id', '=', inviterId)
+          .executeTakeFirst()
       : undefined;
     const mail = queuedMail({ kind: 'invite', link, inviterName: inviter?.name ?? null, inviterLanguage: inviter?.language ?? null });
     await this.trx

@@ -29,7 +29,8 @@ import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument, 
 import { changesAfter } from './documents/feed.js';
 import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js';
 import { OutboxQueue } from './events/outbox-queue.js';
-import { webhooksTx, type WebhooksTx } from './events/webhooks-tx.js';
+import { webhooksTx } from './events/webhooks-tx.js';
+import type { WebhooksTx } from './events/webhooks.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
@@ -154,7 +155,9 @@ export class KyselyStore implements Store {
 
   async identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>): Promise<T> {
     return this.unique('That name or email is already taken in this organization.', () =>
-      this.db.transaction().execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions)))),
+      this.db
+        .transaction()
+        .execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions)))),
     );
   }
 
@@ -413,7 +416,9 @@ export class KyselyStore implements Store {
   }
 
   async webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(webhooksTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))));
+    return this.db
+      .transaction()
+      .execute((trx) => work(webhooksTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))));
   }
 
   async ping(): Promise<void> {

@@ -80,7 +80,8 @@ export function parseWebhookUrl(raw: string): URL {
     throw new AddressRefused('url must be an absolute http or https URL.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AddressRefused('url must use http or https.');
-  if (url.username || url.password) throw new AddressRefused('url must not carry a user name or password; the signature authenticates the sender.');
+  if (url.username || url.password)
+    throw new AddressRefused('url must not carry a user name or password; the signature authenticates the sender.');
   return url;
 }
 

@@ -5,7 +5,7 @@ import type { CreateWebhookBody, UpdateWebhookBody } from '../contract/webhook-s
 import { newEventId, testEventBody } from '../events/event-body.js';
 import { SUBSCRIBABLE, TEST_EVENT_TYPE } from '../events/event-types.js';
 import { newId } from '../ids.js';
-import type { WebhookEndpoint, WebhooksTx } from '../store/events/webhooks-tx.js';
+import type { WebhookEndpoint, WebhooksTx } from '../store/events/webhooks.js';
 import type { Store } from '../store/store.js';
 import { AddressRefused, allowedAddresses, parseWebhookUrl, type ResolveHost } from './addresses.js';
 import { newSigningSecret } from './signing.js';
@@ -81,7 +81,9 @@ export async function updateWebhook(
   return store.webhooks(actor.orgId, async (tx) => {
     if (!(await tx.updateEndpoint(id, changes, now))) throw notFound('webhook', id);
     const fields = Object.keys(input).sort();
-    await tx.accounts.audit(auditEntry(actor, 'webhook_updated', target.webhook(id), { fields, ...(changes.url ? { url: changes.url } : {}) }, now));
+    await tx.accounts.audit(
+      auditEntry(actor, 'webhook_updated', target.webhook(id), { fields, ...(changes.url ? { url: changes.url } : {}) }, now),
+    );
     const updated = await tx.getEndpoint(id);
     if (!updated) throw notFound('webhook', id);
     return updated;

@@ -28,7 +28,8 @@ export function meRoutes(app: FastifyInstance, deps: { store: Store }): void {
     {
       schema: {
         summary: 'Change your own settings',
-        description: 'emailNotifications: false stops the mails about sessions (invites still come). The console sets language when you pick one.',
+        description:
+          'emailNotifications: false stops the mails about sessions (invites still come). The console sets language when you pick one.',
         tags,
         body: UpdatePreferencesBody,
         response: { 200: PreferencesSchema, ...errors },

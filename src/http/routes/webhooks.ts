@@ -19,7 +19,7 @@ import {
 } from '../../contract/webhook-schemas.js';
 import { notFound } from '../../coaching/errors.js';
 import { SUBSCRIBABLE } from '../../events/event-types.js';
-import type { DeliveryAttempt, WebhookEndpoint } from '../../store/events/webhooks-tx.js';
+import type { DeliveryAttempt, WebhookEndpoint } from '../../store/events/webhooks.js';
 import type { Store } from '../../store/store.js';
 import type { ResolveHost } from '../../webhooks/addresses.js';
 import {
@@ -47,13 +47,19 @@ function describeAttempt(a: DeliveryAttempt) {
 }
 
 /** Webhook endpoints of SPEC §11, for admins: each change is audited; secrets are shown once. */
-export function webhookRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; events: EventsConfig; resolveHost: ResolveHost }): void {
+export function webhookRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; clock: Clock; events: EventsConfig; resolveHost: ResolveHost },
+): void {
   const { store, clock } = deps;
   const rules = { allowPrivate: deps.events.allowPrivate, resolve: deps.resolveHost };
 
   app.get(
     '/api/v1/webhooks/event-types',
-    { schema: { summary: 'The event types an endpoint can subscribe to', tags, response: { 200: EventTypesSchema, ...errors } }, config: admin },
+    {
+      schema: { summary: 'The event types an endpoint can subscribe to', tags, response: { 200: EventTypesSchema, ...errors } },
+      config: admin,
+    },
     async () => ({ types: [...SUBSCRIBABLE] }),
   );
   app.post<{ Body: CreateWebhookBody }>(
@@ -77,7 +83,10 @@ export function webhookRoutes(app: FastifyInstance, deps: { store: Store; clock:
   );
   app.get(
     '/api/v1/webhooks',
-    { schema: { summary: "The organization's webhook endpoints", tags, response: { 200: Type.Array(WebhookSchema), ...errors } }, config: admin },
+    {
+      schema: { summary: "The organization's webhook endpoints", tags, response: { 200: Type.Array(WebhookSchema), ...errors } },
+      config: admin,
+    },
     async (request) => (await store.webhooks(actorOf(request).orgId, (tx) => tx.listEndpoints())).map(describeEndpoint),
   );
   app.get<{ Params: IdParams }>(
@@ -106,7 +115,10 @@ export function webhookRoutes(app: FastifyInstance, deps: { store: Store; clock:
   );
   app.delete<{ Params: IdParams }>(
     '/api/v1/webhooks/:id',
-    { schema: { summary: 'Remove an endpoint, its pending deliveries and its log', tags, params: IdParams, response: { ...errors } }, config: admin },
+    {
+      schema: { summary: 'Remove an endpoint, its pending deliveries and its log', tags, params: IdParams, response: { ...errors } },
+      config: admin,
+    },
     async (request, reply) => {
       await deleteWebhook(store, actorOf(request), request.params.id, clock.now());
       return reply.code(204).send();
@@ -129,7 +141,12 @@ export function webhookRoutes(app: FastifyInstance, deps: { store: Store; clock:
   app.post<{ Params: IdParams }>(
     '/api/v1/webhooks/:id/test',
     {
-      schema: { summary: 'Send a webhook.test event to this endpoint', tags, params: IdParams, response: { 202: QueuedEventSchema, ...errors } },
+      schema: {
+        summary: 'Send a webhook.test event to this endpoint',
+        tags,
+        params: IdParams,
+        response: { 202: QueuedEventSchema, ...errors },
+      },
       config: admin,
     },
     async (request, reply) => reply.code(202).send(await sendTestEvent(store, actorOf(request), request.params.id, clock.now())),

@@ -2,63 +2,11 @@ import type { Kysely } from 'kysely';
 import type { QueuedMail } from '../../events/mail-kinds.js';
 import type { StoreAdapter } from '../adapter.js';
 import { flag } from '../rows.js';
-import type { Database, DeliveryChannel, DeliveryState } from '../schema.js';
+import type { Database, DeliveryChannel } from '../schema.js';
+import type { AttemptOutcome, ClaimedDelivery, Outbox } from './outbox.js';
 
-export interface ClaimedWebhook {
-  channel: 'webhook';
-  id: string;
-  orgId: string;
-  /** Attempts made before this one. */
-  attempts: number;
-  eventId: string;
-  type: string;
-  body: string;
-  /** Null when the endpoint was deleted or turned off after the delivery was queued. */
-  endpoint: { id: string; url: string; secrets: string[] } | null;
-}
-
-export interface MailRecipient {
-  id: string;
-  email: string;
-  name: string;
-  language: string | null;
-}
-
-export interface ClaimedMail {
-  channel: 'email';
-  id: string;
-  orgId: string;
-  attempts: number;
-  eventId: string | null;
-  mail: QueuedMail;
-  /** The event's body (for a session mail: the session as it was changed), or null for an invite. */
-  eventBody: string | null;
-  /** Null when the person no longer takes this mail: deactivated, without an email, or switched off. */
-  recipient: MailRecipient | null;
-  organizationName: string;
-}
-
-export type ClaimedDelivery = ClaimedWebhook | ClaimedMail;
-
-/** What one attempt came to, recorded with the delivery's next state in one transaction. */
-export interface AttemptOutcome {
-  delivery: ClaimedDelivery;
-  /** The lease the claim took: an attempt whose lease another process has taken over is not recorded twice. */
-  leaseUntil: number;
-  state: DeliveryState;
-  statusCode: number | null;
-  durationMs: number;
-  error: string | null;
-  at: number;
-  nextAttemptAt: number | null;
-  /** Whether the attempt was made (false: cancelled before sending; nothing goes into the log). */
-  attempted: boolean;
-  /** Turns the endpoint off, with the reason shown to admins (a 410 Gone). */
-  disableEndpoint?: string;
-}
-
-/** The delivery worker's side of the outbox: across organizations, claims due deliveries and records attempts. */
-export class OutboxQueue {
+/** The delivery worker's side of the outbox over Kysely. */
+export class OutboxQueue implements Outbox {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly adapter: StoreAdapter,
@@ -105,7 +53,9 @@ export class OutboxQueue {
     const recipientIds = [...new Set(claimed.flatMap((d) => (d.recipient_id ? [d.recipient_id] : [])))];
     const orgIds = [...new Set(claimed.map((d) => d.org_id))];
     const events = eventIds.length
-      ? new Map((await this.db.selectFrom('events').select(['id', 'type', 'body']).where('id', 'in', eventIds).execute()).map((e) => [e.id, e]))
+      ? new Map(
+          (await this.db.selectFrom('events').select(['id', 'type', 'body']).where('id', 'in', eventIds).execute()).map((e) => [e.id, e]),
+        )
       : new Map<string, { id: string; type: string; body: string }>();
     const endpoints = endpointIds.length
       ? await this.db.selectFrom('webhook_endpoints').selectAll().where('id', 'in', endpointIds).where('active', '=', flag(true)).execute()
@@ -138,7 +88,7 @@ export class OutboxQueue {
       }
       const mail = JSON.parse(d.mail ?? 'null') as QueuedMail;
       const person = people.find((p) => p.org_id === d.org_id && p.id === d.recipient_id);
-      const takesMail = person && person.email && person.active && (mail.kind === 'invite' || person.email_notifications);
+      const takesMail = person?.email && person.active && (mail.kind === 'invite' || person.email_notifications);
       return {
         channel: 'email',
         id: d.id,
@@ -147,7 +97,7 @@ export class OutboxQueue {
         eventId: d.event_id,
         mail,
         eventBody: event?.body ?? null,
-        recipient: takesMail ? { id: person.id, email: person.email ?? '', name: person.name, language: person.language } : null,
+        recipient: takesMail && person ? { id: person.id, email: person.email ?? '', name: person.name, language: person.language } : null,
         organizationName: orgs.get(d.org_id) ?? '',
       };
     });

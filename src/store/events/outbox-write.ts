@@ -25,7 +25,16 @@ export function deliveryRow(
   now: number,
   target: Pick<Insertable<DeliveriesTable>, 'event_id' | 'channel' | 'endpoint_id' | 'recipient_id' | 'mail'>,
 ): Insertable<DeliveriesTable> {
-  return { id: `dlv_${newId(now)}`, org_id: orgId, state: 'pending', attempts: 0, next_attempt_at: now, lease_until: null, created_at: now, ...target };
+  return {
+    id: `dlv_${newId(now)}`,
+    org_id: orgId,
+    state: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    lease_until: null,
+    created_at: now,
+    ...target,
+  };
 }
 
 /** `kind` comes first in the text: voiding an invite finds its pending mail by that prefix. */
@@ -33,12 +42,22 @@ export function queuedMail(mail: QueuedMail): string {
   return JSON.stringify(mail);
 }
 
-async function insertRows(trx: Kysely<Database>, events: Insertable<EventsTable>[], deliveries: Insertable<DeliveriesTable>[]): Promise<void> {
+async function insertRows(
+  trx: Kysely<Database>,
+  events: Insertable<EventsTable>[],
+  deliveries: Insertable<DeliveriesTable>[],
+): Promise<void> {
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-    await trx.insertInto('events').values(events.slice(i, i + ROWS_PER_STATEMENT)).execute();
+    await trx
+      .insertInto('events')
+      .values(events.slice(i, i + ROWS_PER_STATEMENT))
+      .execute();
   }
   for (let i = 0; i < deliveries.length; i += ROWS_PER_STATEMENT) {
-    await trx.insertInto('deliveries').values(deliveries.slice(i, i + ROWS_PER_STATEMENT)).execute();
+    await trx
+      .insertInto('deliveries')
+      .values(deliveries.slice(i, i + ROWS_PER_STATEMENT))
+      .execute();
   }
 }
 
@@ -51,10 +70,18 @@ async function mailRecipients(
   const rows = await trx
     .selectFrom('coaching_sessions as s')
     .leftJoin('users as a', (j) =>
-      j.onRef('a.org_id', '=', 's.org_id').onRef('a.id', '=', 's.agent_id').on('a.email_notifications', '=', flag(true)).on('a.active', '=', flag(true)),
+      j
+        .onRef('a.org_id', '=', 's.org_id')
+        .onRef('a.id', '=', 's.agent_id')
+        .on('a.email_notifications', '=', flag(true))
+        .on('a.active', '=', flag(true)),
     )
     .leftJoin('users as c', (j) =>
-      j.onRef('c.org_id', '=', 's.org_id').onRef('c.id', '=', 's.coach_id').on('c.email_notifications', '=', flag(true)).on('c.active', '=', flag(true)),
+      j
+        .onRef('c.org_id', '=', 's.org_id')
+        .onRef('c.id', '=', 's.coach_id')
+        .on('c.email_notifications', '=', flag(true))
+        .on('c.active', '=', flag(true)),
     )
     .select(['s.id', 'a.id as agent', 'a.email as agentEmail', 'c.id as coach', 'c.email as coachEmail'])
     .where('s.org_id', '=', orgId)
@@ -79,7 +106,12 @@ export async function writeSessionEvents(
 ): Promise<void> {
   if (appended.length === 0) return;
   const endpoints = (
-    await trx.selectFrom('webhook_endpoints').select(['id', 'events']).where('org_id', '=', orgId).where('active', '=', flag(true)).execute()
+    await trx
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'events'])
+      .where('org_id', '=', orgId)
+      .where('active', '=', flag(true))
+      .execute()
   ).map((e) => ({ id: e.id, events: JSON.parse(e.events) as string[] }));
   const mailing = options.mail ? appended.filter((a) => mailForAction(a.entry.actionType)) : [];
   if (endpoints.length === 0 && mailing.length === 0) return;
@@ -109,13 +141,35 @@ export async function writeSessionEvents(
     const json = docText.get(p.sessionId);
     if (json === undefined) continue;
     const event = { id: newEventId(p.entry.timestamp), type: p.type, createdAt: p.entry.timestamp, orgId };
-    events.push({ id: event.id, org_id: orgId, type: p.type, created_at: event.createdAt, body: sessionEventBody(event, json, logDocument(p.entry)) });
+    events.push({
+      id: event.id,
+      org_id: orgId,
+      type: p.type,
+      created_at: event.createdAt,
+      body: sessionEventBody(event, json, logDocument(p.entry)),
+    });
     for (const hook of p.hooks) {
-      deliveries.push(deliveryRow(orgId, event.createdAt, { event_id: event.id, channel: 'webhook', endpoint_id: hook.id, recipient_id: null, mail: null }));
+      deliveries.push(
+        deliveryRow(orgId, event.createdAt, {
+          event_id: event.id,
+          channel: 'webhook',
+          endpoint_id: hook.id,
+          recipient_id: null,
+          mail: null,
+        }),
+      );
     }
     if (p.mail) {
       const mail = queuedMail({ kind: p.mail.kind, sessionId: p.sessionId });
-      deliveries.push(deliveryRow(orgId, event.createdAt, { event_id: event.id, channel: 'email', endpoint_id: null, recipient_id: p.mail.recipient, mail }));
+      deliveries.push(
+        deliveryRow(orgId, event.createdAt, {
+          event_id: event.id,
+          channel: 'email',
+          endpoint_id: null,
+          recipient_id: p.mail.recipient,
+          mail,
+        }),
+      );
     }
   }
   await insertRows(trx, events, deliveries);
