@@ -27,6 +27,11 @@ import { installSecurityHeaders } from './http/security-headers.js';
 import { typeboxValidatorCompiler } from './http/validation.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Store } from './store/store.js';
+import { DeliveryWorker } from './events/delivery-worker.js';
+import { meRoutes } from './http/routes/me.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import { smtpMailer } from './mail/mailer.js';
+import { resolveWithDns, type ResolveHost } from './webhooks/addresses.js';
 
 export interface AppDeps {
   config: Config;
@@ -38,6 +43,8 @@ export interface AppDeps {
   readinessChecks?: Array<() => Promise<void>>;
   /** The app's metrics; a fresh registry when absent. */
   metrics?: AppMetrics;
+  /** How webhook hosts are resolved, at save and at send; DNS when absent. */
+  resolveHost?: ResolveHost;
 }
 
 /** The composition root: every part is handed in, nothing is global. */
@@ -92,7 +99,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   coachingRoutes(app, deps);
   statsRoutes(app, deps);
   changesRoutes(app, { store: deps.store, clock: deps.clock, feedCursorSecret });
+  const resolveHost = deps.resolveHost ?? resolveWithDns;
+  webhookRoutes(app, { store: deps.store, clock: deps.clock, events: deps.config.events, resolveHost });
+  meRoutes(app, deps);
   await consoleRoutes(app);
+  const { smtpUrl, mailFrom, webhookTimeoutMs } = deps.config.events;
+  const mailer = smtpUrl ? smtpMailer(smtpUrl, mailFrom, webhookTimeoutMs) : null;
+  const worker = new DeliveryWorker({
+    store: deps.store,
+    config: deps.config.events,
+    publicUrl: deps.config.publicUrl,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: app.metrics,
+    mailer,
+    resolve: resolveHost,
+  });
+  app.addHook('onClose', async () => {
+    await worker.stop();
+    mailer?.close();
+  });
   await app.ready();
+  worker.start();
   return app;
 }

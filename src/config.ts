@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { PASSWORD_COST, type ScryptCost } from './accounts/passwords.js';
+import { DEFAULT_RETRY_SCHEDULE } from './webhooks/retry.js';
 
 export interface BucketLimits {
   perSecond: number;
@@ -59,6 +60,23 @@ export interface Config {
   exportStallTimeoutMs: number;
   /** Whether an organization may save an http:// OpenID issuer (OIDC_ALLOW_HTTP=true): labs and tests only. */
   oidcAllowHttp: boolean;
+  /** Events out (SPEC §11). */
+  events: EventsConfig;
+}
+
+export interface EventsConfig {
+  /** A webhook answer later than this is a failure (WEBHOOK_TIMEOUT_MS). */
+  webhookTimeoutMs: number;
+  /** Seconds to wait after each failed attempt, one per retry (WEBHOOK_RETRY_SCHEDULE). */
+  retryScheduleSeconds: number[];
+  /** Whether webhooks may go to loopback and private addresses (WEBHOOK_ALLOW_PRIVATE=true): labs and tests. */
+  allowPrivate: boolean;
+  /** Where mail goes out (SMTP_URL, smtp:// or smtps://); null: no mail is queued. */
+  smtpUrl: string | null;
+  /** The From of every mail (MAIL_FROM). */
+  mailFrom: string;
+  /** How often an idle worker looks for due deliveries (DELIVERY_POLL_MS). */
+  pollMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -164,5 +182,33 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     exportConcurrency: positiveInt(env, 'EXPORT_CONCURRENCY', 16),
     exportStallTimeoutMs: positiveInt(env, 'EXPORT_STALL_TIMEOUT_MS', 60_000),
     oidcAllowHttp: booleanFlag(env, 'OIDC_ALLOW_HTTP'),
+    events: eventsFrom(env),
+  };
+}
+
+function retryScheduleFrom(raw: string | undefined): number[] {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_RETRY_SCHEDULE;
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0)) {
+    throw new ConfigError(`WEBHOOK_RETRY_SCHEDULE must be positive whole seconds separated by commas, got "${raw}".`);
+  }
+  return values;
+}
+
+function smtpUrlFrom(raw: string | undefined): string | null {
+  const value = raw?.trim();
+  if (!value) return null;
+  if (!/^smtps?:\/\/[^/]/i.test(value)) throw new ConfigError('SMTP_URL must be smtp://user:pass@host:port or smtps://…');
+  return value;
+}
+
+function eventsFrom(env: Env): EventsConfig {
+  return {
+    webhookTimeoutMs: positiveInt(env, 'WEBHOOK_TIMEOUT_MS', 15_000),
+    retryScheduleSeconds: retryScheduleFrom(env.WEBHOOK_RETRY_SCHEDULE),
+    allowPrivate: booleanFlag(env, 'WEBHOOK_ALLOW_PRIVATE'),
+    smtpUrl: smtpUrlFrom(env.SMTP_URL),
+    mailFrom: env.MAIL_FROM?.trim() || 'Coachport <coachport@localhost>',
+    pollMs: positiveInt(env, 'DELIVERY_POLL_MS', 1000),
   };
 }

@@ -87,6 +87,20 @@ for (const backend of await storeBackends()) {
       templateId = template.json.id;
       const mapping = await call('PUT', '/api/v1/identity/role-mapping', { token: admin.token, body: { coach: ['Coaches'] } });
       assert.equal(mapping.status, 200, mapping.text);
+      // A public address literal needs no DNS; the endpoint is gone before any change could be sent to it.
+      const hook = await call('POST', '/api/v1/webhooks', {
+        token: admin.token,
+        body: { url: 'https://93.184.216.34/hooks', events: ['*'] },
+      });
+      assert.equal(hook.status, 201, hook.text);
+      secrets.push(hook.json.secret);
+      assert.equal(
+        (await call('PATCH', `/api/v1/webhooks/${hook.json.id}`, { token: admin.token, body: { events: ['session.shared'] } })).status,
+        200,
+      );
+      const rotated = await call('POST', `/api/v1/webhooks/${hook.json.id}/rotate-secret`, { token: admin.token });
+      secrets.push(rotated.json.secret);
+      assert.equal((await call('DELETE', `/api/v1/webhooks/${hook.json.id}`, { token: admin.token })).status, 204);
       const rename = { token: admin.token, body: { name: 'Audited, renamed' } };
       const renamed = await call('PATCH', `/api/v1/coaching-templates/${templateId}`, rename);
       assert.equal(renamed.status, 200, renamed.text);
@@ -129,6 +143,10 @@ for (const backend of await storeBackends()) {
         ['template_updated', admin.userId, `template:${templateId}`],
         ['changes_read', admin.userId, null],
         ['identity_configured', admin.userId, null],
+        ['webhook_created', admin.userId, null],
+        ['webhook_updated', admin.userId, null],
+        ['webhook_secret_rotated', admin.userId, null],
+        ['webhook_deleted', admin.userId, null],
       ];
       for (const [action, actor, target] of checks) {
         const entry = byAction(action).at(-1)!;

@@ -32,5 +32,7 @@ export async function issueInvite(
   await tx.voidInvites(user.id, now);
   await tx.insertInvite(invite);
   await tx.audit(auditEntry(actor, 'invite_created', target.user(user.id), { expiresAt: new Date(invite.expiresAt).toISOString() }, now));
-  return inviteUrl(publicUrl, secret);
+  const link = inviteUrl(publicUrl, secret);
+  await tx.queueInviteMail(user.id, link, actor?.user.id ?? null, now);
+  return link;
 }

@@ -16,5 +16,9 @@ export const AUDIT_ACTIONS = [
   'export',
   'changes_read',
   'identity_configured',
+  'webhook_created',
+  'webhook_updated',
+  'webhook_deleted',
+  'webhook_secret_rotated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

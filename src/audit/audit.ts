@@ -13,6 +13,7 @@ export const target = {
   user: (id: string) => `user:${id}`,
   token: (id: string) => `token:${id}`,
   template: (id: string) => `template:${id}`,
+  webhook: (id: string) => `webhook:${id}`,
 };
 
 /** The one way an audit entry is made, so every entry has the same shape. */

@@ -35,7 +35,7 @@ export function cliContext(json: boolean): CliContext {
 
 /** Opens the store the server would use (same variables, same directory), runs, closes. */
 export async function withStore<T>(context: CliContext, run: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(context.config.database);
+  const store = await openStore(context.config.database, { mail: context.config.events.smtpUrl !== null });
   try {
     return await run(store);
   } finally {

@@ -1,3 +1,4 @@
+import type { SessionAction } from '../events/event-types.js';
 import type { CreatePointBody, CreateTodoBody, UpdatePointBody, UpdateTodoBody } from '../contract/coaching-schemas.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
 import type { CoachingPoint, Todo } from '../contract/schemas.js';
@@ -67,7 +68,7 @@ async function touchSessions(
   tx: CoachingTx,
   sessions: SessionRecord[],
   actor: Actor,
-  actionType: string,
+  actionType: SessionAction,
   descriptions: string[],
   now: number,
 ) {
@@ -132,7 +133,7 @@ async function changeItem<T extends Item>(
   found: { item: T; sessions: SessionRecord[] },
   after: T,
   fields: Array<keyof T & string>,
-  actionType: (before: T, after: T) => string,
+  actionType: (before: T, after: T) => SessionAction,
   save: (item: T) => Promise<void>,
   now: number,
   names: Partial<Record<keyof T & string, string>> = {},
@@ -156,7 +157,7 @@ async function softDelete<T extends Item>(
   found: { item: T; sessions: SessionRecord[] },
   what: string,
   save: (item: T) => Promise<void>,
-  log: { actionType: string; description: string },
+  log: { actionType: SessionAction; description: string },
   now: number,
 ): Promise<T> {
   const { item, sessions } = found;
@@ -206,7 +207,7 @@ export async function updatePoint(store: Store, actor: Actor, id: string, patch:
 export async function deletePoint(store: Store, actor: Actor, id: string, now: number): Promise<CoachingPoint> {
   return store.coaching(actor.orgId, async (tx) => {
     const found = await visibleItem(tx, actor, await tx.getPoint(id), 'coaching point', id);
-    const log = { actionType: 'coaching_point_deleted', description: `${pointLabel(found.item)} deleted` };
+    const log = { actionType: 'coaching_point_deleted' as const, description: `${pointLabel(found.item)} deleted` };
     return pointDocument(await softDelete(tx, actor, found, 'coaching point', (p) => tx.savePoint(p, false), log, now));
   });
 }
@@ -271,7 +272,7 @@ export async function updateTodo(store: Store, actor: Actor, id: string, patch: 
 export async function deleteTodo(store: Store, actor: Actor, id: string, now: number): Promise<Todo> {
   return store.coaching(actor.orgId, async (tx) => {
     const found = await visibleItem(tx, actor, await tx.getTodo(id), 'to-do', id);
-    const log = { actionType: 'todo_deleted', description: `to-do "${found.item.title}" deleted` };
+    const log = { actionType: 'todo_deleted' as const, description: `to-do "${found.item.title}" deleted` };
     return todoAnswer(tx, await softDelete(tx, actor, found, 'to-do', (t) => tx.saveTodo(t, false), log, now));
   });
 }

@@ -1,7 +1,8 @@
+import type { SessionAction } from '../events/event-types.js';
 import type { Actor } from './actor.js';
 import type { LogEntryRecord } from './records.js';
 
-export function logEntry(actor: Actor, actionType: string, descriptions: string[], now: number): LogEntryRecord {
+export function logEntry(actor: Actor, actionType: SessionAction, descriptions: string[], now: number): LogEntryRecord {
   return {
     userId: actor.user.id,
     userEmail: actor.user.email,

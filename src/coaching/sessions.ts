@@ -1,3 +1,4 @@
+import type { SessionAction } from '../events/event-types.js';
 import type { CreateSessionBody, UpdateSessionBody } from '../contract/coaching-schemas.js';
 import { parseDateTime } from '../contract/dates.js';
 import type { ExportSession } from '../contract/schemas.js';
@@ -164,7 +165,7 @@ async function step(
   now: number,
   decide: (session: SessionRecord) => {
     field: 'isDeleted' | 'sharedWithAgent' | 'coachConfirmed' | 'agentConfirmed';
-    actionType: string;
+    actionType: SessionAction;
     description: string;
   },
 ): Promise<ExportSession> {

@@ -24,6 +24,8 @@ export class AppMetrics {
   private readonly exportsInFlight: Gauge;
   private readonly rateLimitRejections: Counter<'bucket'>;
   private readonly auditWriteFailures: Counter<'action'>;
+  private readonly webhookDeliveries: Counter<'outcome'>;
+  private readonly emails: Counter<'outcome'>;
 
   constructor(options: { poolStats?: () => PoolStats | null } = {}) {
     const registers = [this.registry];
@@ -57,6 +59,18 @@ export class AppMetrics {
       name: 'coachport_audit_write_failures_total',
       help: 'Audit entries that could not be written (the request itself was answered), by action.',
       labelNames: ['action'],
+      registers,
+    });
+    this.webhookDeliveries = new Counter({
+      name: 'coachport_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome: success, failure (retried or given up), gone (410), refused (address).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.emails = new Counter({
+      name: 'coachport_emails_total',
+      help: 'Mail attempts, by outcome: sent, failure (retried or given up).',
+      labelNames: ['outcome'],
       registers,
     });
     const poolStats = options.poolStats;
@@ -100,6 +114,14 @@ export class AppMetrics {
     } finally {
       this.exportsInFlight.dec();
     }
+  }
+
+  webhookAttempted(outcome: 'success' | 'failure' | 'gone' | 'refused'): void {
+    this.webhookDeliveries.inc({ outcome });
+  }
+
+  emailAttempted(outcome: 'sent' | 'failure'): void {
+    this.emails.inc({ outcome });
   }
 
   auditWriteFailed(action: string): void {

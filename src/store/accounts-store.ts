@@ -96,6 +96,12 @@ export interface UserChanges {
   active?: boolean;
 }
 
+/** A person's own settings: the notification mails (SPEC §11) and the console language mails are written in. */
+export interface PersonPreferences {
+  emailNotifications: boolean;
+  language: 'en' | 'ko' | null;
+}
+
 /**
  * The reads and writes of one account change, in one transaction of one organization, with the
  * audit entry that records it: the change and its entry, or neither.
@@ -123,6 +129,14 @@ export interface AccountsTx {
   voidInvites(userId: string, now: number): Promise<void>;
   /** Marks the unused, unexpired link used; false when another request used it first. */
   useInvite(tokenHash: string, now: number): Promise<boolean>;
+  /**
+   * Queues the invite's mail where mail is on (SPEC §11), written in the inviter's language until the
+   * person chooses one; a newer invite or a voided one cancels the older mail.
+   */
+  queueInviteMail(userId: string, link: string, inviterId: string | null, now: number): Promise<void>;
+
+  getPreferences(userId: string): Promise<PersonPreferences | null>;
+  setPreferences(userId: string, changes: Partial<PersonPreferences>): Promise<void>;
 
   insertBrowserSession(session: BrowserSessionRecord, ipAddress: string | null): Promise<void>;
   deleteBrowserSession(idHash: string): Promise<void>;

@@ -13,8 +13,10 @@ import type {
   StoredAuditEntry,
   UserAccount,
   UserChanges,
+  PersonPreferences,
 } from './accounts-store.js';
 import type { StoreAdapter } from './adapter.js';
+import { deliveryRow, queuedMail, type OutboxOptions } from './events/outbox-write.js';
 import { refreshDocumentsShowingUser } from './documents/refresh.js';
 import { flag, tokenRow } from './rows.js';
 import type { AuditLogTable, Database, UsersTable } from './schema.js';
@@ -44,6 +46,7 @@ export class KyselyAccountsTx implements AccountsTx {
     private readonly trx: Transaction<Database>,
     private readonly orgId: string,
     private readonly adapter: StoreAdapter,
+    private readonly outbox: OutboxOptions = { mail: false },
   ) {}
 
   private userQuery(userId: string) {
@@ -135,6 +138,58 @@ export class KyselyAccountsTx implements AccountsTx {
       .where('org_id', '=', this.orgId)
       .where('user_id', '=', userId)
       .where('used_at', 'is', null)
+      .execute();
+    // A link that no longer works is not mailed; the wiped row keeps no secret.
+    await this.trx
+      .updateTable('deliveries')
+      .set({ state: 'cancelled', next_attempt_at: null, mail: null })
+      .where('org_id', '=', this.orgId)
+      .where('recipient_id', '=', userId)
+      .where('channel', '=', 'email')
+      .where('state', '=', 'pending')
+      .where('mail', 'like', '{"kind":"invite"%')
+      .execute();
+  }
+
+  async queueInviteMail(userId: string, link: string, inviterId: string | null, now: number): Promise<void> {
+    if (!this.outbox.mail) return;
+    const inviter = inviterId
+      ? await this.trx
+          .selectFrom('users')
+          .select(['name', 'language'])
+          .where('org_id', '=', this.orgId)
+          .where('id', '=', inviterId)
+          .executeTakeFirst()
+      : undefined;
+    const mail = queuedMail({ kind: 'invite', link, inviterName: inviter?.name ?? null, inviterLanguage: inviter?.language ?? null });
+    await this.trx
+      .insertInto('deliveries')
+      .values(deliveryRow(this.orgId, now, { event_id: null, channel: 'email', endpoint_id: null, recipient_id: userId, mail }))
+      .execute();
+  }
+
+  async getPreferences(userId: string): Promise<PersonPreferences | null> {
+    const row = await this.trx
+      .selectFrom('users')
+      .select(['email_notifications', 'language'])
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (!row) return null;
+    const language = row.language === 'en' || row.language === 'ko' ? row.language : null;
+    return { emailNotifications: Boolean(row.email_notifications), language };
+  }
+
+  async setPreferences(userId: string, changes: Partial<PersonPreferences>): Promise<void> {
+    if (changes.emailNotifications === undefined && changes.language === undefined) return;
+    await this.trx
+      .updateTable('users')
+      .set({
+        ...(changes.emailNotifications !== undefined ? { email_notifications: flag(changes.emailNotifications) } : {}),
+        ...(changes.language !== undefined ? { language: changes.language } : {}),
+      })
+      .where('org_id', '=', this.orgId)
+      .where('id', '=', userId)
       .execute();
   }
 

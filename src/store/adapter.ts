@@ -50,6 +50,12 @@ export interface StoreAdapter {
    */
   forUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /**
+   * The query, made to pass over rows another transaction has locked and lock the ones it reads,
+   * so processes claiming work from one table each take different rows (PostgreSQL: FOR UPDATE
+   * SKIP LOCKED); where writers are serialized (SQLite) it is unchanged.
+   */
+  skipLocked<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /**
    * Locks these sessions in id order until the transaction ends, so a rewrite never renders a
    * session another transaction is changing; `ids` is only asked for where rows are locked.
    */

@@ -2,6 +2,7 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { StoreAdapter } from './adapter.js';
+import type { AppendedEntry } from './events/outbox-write.js';
 import { flag, linkRow, logRow, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
@@ -16,6 +17,8 @@ export class KyselyCoachingTx implements CoachingTx {
   readonly touched = new Set<string>();
   /** Documents the caller rendered whole; a later change to the session in this transaction drops its entry. */
   readonly rendered = new Map<string, ExportSession>();
+  /** Log entries this transaction appended, in order: each may be an event (SPEC §11). */
+  readonly appended: AppendedEntry[] = [];
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -129,6 +132,7 @@ export class KyselyCoachingTx implements CoachingTx {
 
   async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
     this.touch(sessionId);
+    this.appended.push({ sessionId, entry });
     await this.trx
       .insertInto('activity_log')
       .values(logRow(this.orgId, sessionId, entry))

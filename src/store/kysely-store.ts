@@ -27,6 +27,10 @@ import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session
 import { listSessionSummaries } from './session-list.js';
 import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument, storeRendered } from './documents/refresh.js';
 import { changesAfter } from './documents/feed.js';
+import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js';
+import { OutboxQueue } from './events/outbox-queue.js';
+import { webhooksTx } from './events/webhooks-tx.js';
+import type { WebhooksTx } from './events/webhooks.js';
 import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
@@ -95,11 +99,16 @@ export class KyselyStore implements Store {
   private readonly adapter: StoreAdapter;
   private readonly db: Kysely<Database>;
   private readonly accountQueries: AccountQueries;
+  readonly outbox: OutboxQueue;
 
-  constructor(private readonly driver: Driver) {
+  constructor(
+    private readonly driver: Driver,
+    private readonly outboxOptions: OutboxOptions = { mail: false },
+  ) {
     this.adapter = driver.adapter;
     this.db = driver.db;
     this.accountQueries = new AccountQueries(driver.db);
+    this.outbox = new OutboxQueue(driver.db, driver.adapter);
   }
 
   /** The migrations, then the read model's rebuild if its version differs, under one lock: once across processes. */
@@ -132,7 +141,7 @@ export class KyselyStore implements Store {
         .values({ org_id: input.id, ...input.admin, created_at: now, updated_at: now })
         .execute();
       await trx.insertInto('api_tokens').values(tokenRow(input.token)).execute();
-      const accounts = new KyselyAccountsTx(trx, input.id, this.adapter);
+      const accounts = new KyselyAccountsTx(trx, input.id, this.adapter, this.outboxOptions);
       if (input.invite) await accounts.insertInvite(input.invite);
       for (const entry of input.audit ?? []) await accounts.audit(entry);
     });
@@ -140,13 +149,15 @@ export class KyselyStore implements Store {
 
   async accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>): Promise<T> {
     return this.unique('A user with that email already exists in this organization.', () =>
-      this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.adapter))),
+      this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
     );
   }
 
   async identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>): Promise<T> {
     return this.unique('That name or email is already taken in this organization.', () =>
-      this.db.transaction().execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter)))),
+      this.db
+        .transaction()
+        .execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions)))),
     );
   }
 
@@ -316,6 +327,7 @@ export class KyselyStore implements Store {
         orgId,
         [...tx.touched].filter((id) => !tx.rendered.has(id)),
       );
+      await writeSessionEvents(trx, orgId, tx.appended, this.outboxOptions);
       return result;
     });
   }
@@ -401,6 +413,12 @@ export class KyselyStore implements Store {
   async coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {
     // One statement, so one snapshot: every count and time describes the same moment.
     return readStats(this.db, this.adapter.statsSql, orgId, selection, scope);
+  }
+
+  async webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>): Promise<T> {
+    return this.db
+      .transaction()
+      .execute((trx) => work(webhooksTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))));
   }
 
   async ping(): Promise<void> {

@@ -13,6 +13,8 @@ export const READ_MODEL_VERSION = 1;
 /** How a store is opened; the version is overridden only to test a rebuild. */
 export interface StoreOpenOptions {
   readModelVersion?: number;
+  /** Whether changes queue mails (SPEC §11): only where SMTP_URL is set, or they would wait forever. */
+  mail?: boolean;
 }
 
 /** Migration 007's one-row table, outside today's schema types so that they need not know it. */

@@ -27,6 +27,10 @@ export interface UsersTable {
   active: Generated<Flag>;
   /** scrypt, with its parameters and salt; null until the person sets a password. */
   password_hash: string | null;
+  /** Whether the person gets the notification mails of SPEC §11 (invites go regardless). */
+  email_notifications: Generated<Flag>;
+  /** The console language the person last chose ('en' | 'ko'); mails are written in it. */
+  language: string | null;
 }
 
 export interface ApiTokensTable {
@@ -207,6 +211,68 @@ export interface SettingsTable {
   created_at: number;
 }
 
+/** A webhook endpoint (migration 009); `events` is a JSON array of event types, or ["*"]. */
+export interface WebhookEndpointsTable {
+  org_id: string;
+  id: string;
+  url: string;
+  description: string | null;
+  events: string;
+  active: Flag;
+  secret: string;
+  /** The secret before the last rotation, which still signs until `previous_secret_until`. */
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An event as it is sent: written in the transaction of the change that caused it. */
+export interface EventsTable {
+  id: string;
+  org_id: string;
+  type: string;
+  created_at: number;
+  body: string;
+}
+
+export type DeliveryChannel = 'webhook' | 'email';
+export type DeliveryState = 'pending' | 'sent' | 'failed' | 'cancelled';
+
+/** One event to one endpoint, or one mail to one person: the outbox's unit of work. */
+export interface DeliveriesTable {
+  id: string;
+  org_id: string;
+  event_id: string | null;
+  channel: DeliveryChannel;
+  endpoint_id: string | null;
+  recipient_id: string | null;
+  /** The mail's kind and what it needs (JSON); an invite's link is wiped once the mail is done. */
+  mail: string | null;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: number | null;
+  /** A process that claimed the delivery owns it until then; after, another may take it over. */
+  lease_until: number | null;
+  created_at: number;
+}
+
+export interface DeliveryAttemptsTable {
+  seq: Generated<number | string>;
+  org_id: string;
+  delivery_id: string;
+  endpoint_id: string | null;
+  event_id: string | null;
+  type: string;
+  attempt: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  at: number;
+  next_attempt_at: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -224,6 +290,10 @@ export interface Database {
   session_documents: SessionDocumentsTable;
   session_stats: SessionStatsTable;
   settings: SettingsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }
 
 export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

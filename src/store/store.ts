@@ -3,6 +3,8 @@ import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
 import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
 import type { IdentityStore } from './identity-store.js';
+import type { Outbox } from './events/outbox.js';
+import type { WebhooksTx } from './events/webhooks.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { ReadScope } from '../coaching/permissions.js';
@@ -183,6 +185,11 @@ export interface Store extends AccountsStore, IdentityStore {
    * of processes asking at once, the first write wins and every one of them returns it.
    */
   settingOrCreate(name: string, proposed: string, now: number): Promise<string>;
+
+  /** Runs work on the organization's webhook endpoints in one transaction, with its audit entries. */
+  webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>): Promise<T>;
+  /** The outbox as the delivery worker sees it: due deliveries of every organization. */
+  readonly outbox: Outbox;
 
   ping(): Promise<void>;
   /** Connection-pool figures where the driver keeps a pool (PostgreSQL); null otherwise. */

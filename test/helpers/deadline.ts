@@ -19,3 +19,14 @@ export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 1
     clearTimeout(timer);
   }
 }
+
+/** Reads until `done` holds of what was read, and answers it; fails naming `what` after `timeoutMs`. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -72,7 +72,8 @@ export async function startServe(options: { cwd: string; env?: Record<string, st
     child,
     output: () => output,
     stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      // A process killed by a signal has no exit code, only a signal code: it is gone all the same.
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       return new Promise((resolve) => {
         child.once('exit', (code) => resolve(code));
         child.kill(signal);

@@ -11,6 +11,7 @@ import type { RateLimiter } from '../../src/ratelimit/limiter.js';
 import type { Role } from '../../src/accounts/roles.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
+import type { ResolveHost } from '../../src/webhooks/addresses.js';
 import { sqliteBackend, type Backend, type TestDatabase } from './backends.js';
 import { ManualClock } from './clock.js';
 
@@ -55,6 +56,8 @@ export interface TestServerOptions {
   limiter?: RateLimiter;
   /** Listen on this port (known before start, for a PUBLIC_URL that must be the real address); a free one when absent. */
   port?: number;
+  /** How webhook hosts resolve (DNS when absent). */
+  resolveHost?: ResolveHost;
 }
 
 /** A real server on a loopback port over a real, freshly made database. */
@@ -86,9 +89,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   });
   const logger = createLogger('info', sink);
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { mail: config.events.smtpUrl !== null });
   const limiter = options.limiter ?? new MemoryRateLimiter(clock);
-  const app = await buildApp({ config, store, limiter, clock, logger });
+  const app = await buildApp({ config, store, limiter, clock, logger, resolveHost: options.resolveHost });
   const url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
 
   async function request(

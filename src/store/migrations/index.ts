@@ -8,6 +8,7 @@ import * as sessionStats from './005-session-stats.js';
 import * as settings from './006-settings.js';
 import * as readModelVersion from './007-read-model-version.js';
 import * as identity from './008-identity.js';
+import * as events from './009-events.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
@@ -21,6 +22,7 @@ const migrations: Record<string, DialectMigration> = {
   '006-settings': settings,
   '007-read-model-version': readModelVersion,
   '008-identity': identity,
+  '009-events': events,
 };
 
 export function migrationProvider(dialect: MigrationEngine): MigrationProvider {

@@ -11,6 +11,7 @@ export const postgresAdapter: StoreAdapter = {
   // One array parameter (`= ANY($1)`): a plan for a list of a thousand parameters costs more than the query itself.
   idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`,
   forUpdate: (query) => query.forUpdate(),
+  skipLocked: (query) => query.forUpdate().skipLocked(),
   async lockSessionsForUpdate(trx, orgId, ids) {
     const wanted = await ids();
     if (wanted.length === 0) return;

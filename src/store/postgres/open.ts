@@ -50,7 +50,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
       }),
     close: () => db.destroy(),
   };
-  const store = new KyselyStore(driver);
+  const store = new KyselyStore(driver, { mail: options.mail ?? false });
   await store.migrate(options.readModelVersion);
   return store;
 }

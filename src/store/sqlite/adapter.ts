@@ -12,6 +12,7 @@ export const sqliteAdapter: StoreAdapter = {
   name: 'sqlite',
   idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids)})`,
   forUpdate: (query) => query,
+  skipLocked: (query) => query,
   lockSessionsForUpdate: async () => undefined,
   lockAdminChanges: async () => undefined,
   snapshotTransaction: (begin) => begin,

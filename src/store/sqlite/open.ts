@@ -77,7 +77,7 @@ export async function openSqliteStore(
     },
   };
   let checkpointer: Checkpointer | undefined;
-  const store = new KyselyStore(driver);
+  const store = new KyselyStore(driver, { mail: options.mail ?? false });
   await store.migrate(options.readModelVersion);
   checkpointer = startCheckpointer(file, (error) =>
     process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),

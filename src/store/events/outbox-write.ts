@@ -1,0 +1,176 @@
+import type { Insertable, Kysely } from 'kysely';
+import { logDocument } from '../../coaching/documents.js';
+import type { LogEntryRecord } from '../../coaching/records.js';
+import { newEventId, sessionEventBody } from '../../events/event-body.js';
+import { eventTypeOf, subscribes } from '../../events/event-types.js';
+import { mailForAction, type QueuedMail } from '../../events/mail-kinds.js';
+import { newId } from '../../ids.js';
+import { flag } from '../rows.js';
+import type { Database, DeliveriesTable, EventsTable } from '../schema.js';
+
+/** What the outbox writes besides webhooks: mails, only where an SMTP server is configured. */
+export interface OutboxOptions {
+  mail: boolean;
+}
+
+export interface AppendedEntry {
+  sessionId: string;
+  entry: LogEntryRecord;
+}
+
+const ROWS_PER_STATEMENT = 200;
+
+export function deliveryRow(
+  orgId: string,
+  now: number,
+  target: Pick<Insertable<DeliveriesTable>, 'event_id' | 'channel' | 'endpoint_id' | 'recipient_id' | 'mail'>,
+): Insertable<DeliveriesTable> {
+  return {
+    id: `dlv_${newId(now)}`,
+    org_id: orgId,
+    state: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    lease_until: null,
+    created_at: now,
+    ...target,
+  };
+}
+
+/** `kind` comes first in the text: voiding an invite finds its pending mail by that prefix. */
+export function queuedMail(mail: QueuedMail): string {
+  return JSON.stringify(mail);
+}
+
+async function insertRows(
+  trx: Kysely<Database>,
+  events: Insertable<EventsTable>[],
+  deliveries: Insertable<DeliveriesTable>[],
+): Promise<void> {
+  for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
+    await trx
+      .insertInto('events')
+      .values(events.slice(i, i + ROWS_PER_STATEMENT))
+      .execute();
+  }
+  for (let i = 0; i < deliveries.length; i += ROWS_PER_STATEMENT) {
+    await trx
+      .insertInto('deliveries')
+      .values(deliveries.slice(i, i + ROWS_PER_STATEMENT))
+      .execute();
+  }
+}
+
+/** The people a mail of these entries goes to, by session: each session's coach and agent, if they take mail. */
+async function mailRecipients(
+  trx: Kysely<Database>,
+  orgId: string,
+  sessionIds: string[],
+): Promise<Map<string, { agent: string | null; coach: string | null }>> {
+  const rows = await trx
+    .selectFrom('coaching_sessions as s')
+    .leftJoin('users as a', (j) =>
+      j
+        .onRef('a.org_id', '=', 's.org_id')
+        .onRef('a.id', '=', 's.agent_id')
+        .on('a.email_notifications', '=', flag(true))
+        .on('a.active', '=', flag(true)),
+    )
+    .leftJoin('users as c', (j) =>
+      j
+        .onRef('c.org_id', '=', 's.org_id')
+        .onRef('c.id', '=', 's.coach_id')
+        .on('c.email_notifications', '=', flag(true))
+        .on('c.active', '=', flag(true)),
+    )
+    .select(['s.id', 'a.id as agent', 'a.email as agentEmail', 'c.id as coach', 'c.email as coachEmail'])
+    .where('s.org_id', '=', orgId)
+    .where('s.id', 'in', sessionIds)
+    .execute();
+  return new Map(
+    rows.map((r) => [r.id, { agent: r.agentEmail ? (r.agent ?? null) : null, coach: r.coachEmail ? (r.coach ?? null) : null }]),
+  );
+}
+
+/**
+ * The outbox half of a coaching change, in its transaction (SPEC §11): one event per new log entry
+ * that an active endpoint subscribes to or that someone hears of by mail, carrying the session's
+ * document as this transaction stored it, and one delivery per endpoint and per mail. A change no
+ * one listens to writes nothing here, so an organization without webhooks pays one indexed read.
+ */
+export async function writeSessionEvents(
+  trx: Kysely<Database>,
+  orgId: string,
+  appended: AppendedEntry[],
+  options: OutboxOptions,
+): Promise<void> {
+  if (appended.length === 0) return;
+  const endpoints = (
+    await trx
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'events'])
+      .where('org_id', '=', orgId)
+      .where('active', '=', flag(true))
+      .execute()
+  ).map((e) => ({ id: e.id, events: JSON.parse(e.events) as string[] }));
+  const mailing = options.mail ? appended.filter((a) => mailForAction(a.entry.actionType)) : [];
+  if (endpoints.length === 0 && mailing.length === 0) return;
+  const recipients = mailing.length > 0 ? await mailRecipients(trx, orgId, [...new Set(mailing.map((a) => a.sessionId))]) : new Map();
+
+  const planned = appended.map(({ sessionId, entry }) => {
+    const type = eventTypeOf(entry.actionType);
+    const rule = options.mail ? mailForAction(entry.actionType) : null;
+    const recipient: string | null = rule ? (recipients.get(sessionId)?.[rule.recipient] ?? null) : null;
+    const hooks = endpoints.filter((e) => subscribes(e.events, type));
+    return { sessionId, entry, type, hooks, mail: rule && recipient ? { kind: rule.kind, recipient } : null };
+  });
+  const wanted = planned.filter((p) => p.hooks.length > 0 || p.mail);
+  if (wanted.length === 0) return;
+
+  const docs = await trx
+    .selectFrom('session_documents')
+    .select(['session_id', 'doc'])
+    .where('org_id', '=', orgId)
+    .where('session_id', 'in', [...new Set(wanted.map((p) => p.sessionId))])
+    .execute();
+  const docText = new Map(docs.map((d) => [d.session_id, typeof d.doc === 'string' ? d.doc : d.doc.toString('utf8')]));
+
+  const events: Insertable<EventsTable>[] = [];
+  const deliveries: Insertable<DeliveriesTable>[] = [];
+  for (const p of wanted) {
+    const json = docText.get(p.sessionId);
+    if (json === undefined) continue;
+    const event = { id: newEventId(p.entry.timestamp), type: p.type, createdAt: p.entry.timestamp, orgId };
+    events.push({
+      id: event.id,
+      org_id: orgId,
+      type: p.type,
+      created_at: event.createdAt,
+      body: sessionEventBody(event, json, logDocument(p.entry)),
+    });
+    for (const hook of p.hooks) {
+      deliveries.push(
+        deliveryRow(orgId, event.createdAt, {
+          event_id: event.id,
+          channel: 'webhook',
+          endpoint_id: hook.id,
+          recipient_id: null,
+          mail: null,
+        }),
+      );
+    }
+    if (p.mail) {
+      const mail = queuedMail({ kind: p.mail.kind, sessionId: p.sessionId });
+      deliveries.push(
+        deliveryRow(orgId, event.createdAt, {
+          event_id: event.id,
+          channel: 'email',
+          endpoint_id: null,
+          recipient_id: p.mail.recipient,
+          mail,
+        }),
+      );
+    }
+  }
+  await insertRows(trx, events, deliveries);
+}

@@ -1,0 +1,71 @@
+import type { QueuedMail } from '../../events/mail-kinds.js';
+import type { DeliveryChannel, DeliveryState } from '../schema.js';
+
+export interface ClaimedWebhook {
+  channel: 'webhook';
+  id: string;
+  orgId: string;
+  /** Attempts made before this one. */
+  attempts: number;
+  eventId: string;
+  type: string;
+  body: string;
+  /** Null when the endpoint was deleted or turned off after the delivery was queued. */
+  endpoint: { id: string; url: string; secrets: string[] } | null;
+}
+
+export interface MailRecipient {
+  id: string;
+  email: string;
+  name: string;
+  language: string | null;
+}
+
+export interface ClaimedMail {
+  channel: 'email';
+  id: string;
+  orgId: string;
+  attempts: number;
+  eventId: string | null;
+  mail: QueuedMail;
+  /** The event's body (for a session mail: the session as it was changed), or null for an invite. */
+  eventBody: string | null;
+  /** Null when the person no longer takes this mail: deactivated, without an email, or switched off. */
+  recipient: MailRecipient | null;
+  organizationName: string;
+}
+
+export type ClaimedDelivery = ClaimedWebhook | ClaimedMail;
+
+/** What one attempt came to, recorded with the delivery's next state in one transaction. */
+export interface AttemptOutcome {
+  delivery: ClaimedDelivery;
+  /** The lease the claim took: an attempt whose lease another process has taken over is not recorded twice. */
+  leaseUntil: number;
+  state: DeliveryState;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  at: number;
+  nextAttemptAt: number | null;
+  /** Whether the attempt was made (false: cancelled before sending; nothing goes into the log). */
+  attempted: boolean;
+  /** Turns the endpoint off, with the reason shown to admins (a 410 Gone). */
+  disableEndpoint?: string;
+}
+
+/** The delivery worker's side of the outbox: across organizations, claims due deliveries and records attempts. */
+export interface Outbox {
+  /**
+   * Takes up to `limit` due deliveries for this process until `leaseUntil`: after that, if this
+   * process died, another takes them over (at-least-once). Several processes claim different rows.
+   */
+  claimDue(now: number, leaseUntil: number, limit: number, channels: DeliveryChannel[]): Promise<ClaimedDelivery[]>;
+  /**
+   * Records the attempt and the delivery's next state together; false if another process had taken
+   * the delivery over or it was cancelled meanwhile (the attempt is then not logged).
+   */
+  finish(outcome: AttemptOutcome): Promise<boolean>;
+  /** Deliveries still waiting. */
+  pendingCount(): Promise<number>;
+}

@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely';
+import type { MigrationEngine } from './engine.js';
+
+/**
+ * Events out (SPEC §11): the webhook endpoints, the events written with the change that caused
+ * them (the outbox), one delivery per endpoint or mail recipient, and each attempt's outcome; and
+ * each person's mail switch and console language, which the mail needs.
+ * Frozen: its own SQL only. Never edit once shipped.
+ */
+export async function up(db: Kysely<any>, engine: MigrationEngine): Promise<void> {
+  await db.schema
+    .createTable('webhook_endpoints')
+    .ifNotExists()
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('url', 'text', (c) => c.notNull())
+    .addColumn('description', 'text')
+    .addColumn('events', 'text', (c) => c.notNull())
+    .addColumn('active', 'integer', (c) => c.notNull())
+    .addColumn('secret', 'text', (c) => c.notNull())
+    .addColumn('previous_secret', 'text')
+    .addColumn('previous_secret_until', 'bigint')
+    .addColumn('disabled_reason', 'text')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('webhook_endpoints_pk', ['org_id', 'id'])
+    .execute();
+  await db.schema
+    .createTable('events')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('body', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('events_by_org').ifNotExists().on('events').columns(['org_id', 'created_at']).execute();
+  await db.schema
+    .createTable('deliveries')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('event_id', 'text')
+    .addColumn('channel', 'text', (c) => c.notNull())
+    .addColumn('endpoint_id', 'text')
+    .addColumn('recipient_id', 'text')
+    .addColumn('mail', 'text')
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('next_attempt_at', 'bigint')
+    .addColumn('lease_until', 'bigint')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('deliveries_due').ifNotExists().on('deliveries').columns(['state', 'next_attempt_at']).execute();
+  await db.schema
+    .createTable('delivery_attempts')
+    .ifNotExists()
+    .addColumn('seq', engine === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('delivery_id', 'text', (c) => c.notNull())
+    .addColumn('endpoint_id', 'text')
+    .addColumn('event_id', 'text')
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('attempt', 'integer', (c) => c.notNull())
+    .addColumn('status_code', 'integer')
+    .addColumn('duration_ms', 'integer', (c) => c.notNull())
+    .addColumn('error', 'text')
+    .addColumn('at', 'bigint', (c) => c.notNull())
+    .addColumn('next_attempt_at', 'bigint')
+    .execute();
+  await db.schema
+    .createIndex('delivery_attempts_by_endpoint')
+    .ifNotExists()
+    .on('delivery_attempts')
+    .columns(['org_id', 'endpoint_id', 'seq'])
+    .execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('email_notifications', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
+  await db.schema.alterTable('users').addColumn('language', 'text').execute();
+}
