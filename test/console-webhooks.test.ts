@@ -149,7 +149,11 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
 
     // Rotating asks first, then shows the new secret once.
     await card.getByRole('button', { name: 'Rotate secret' }).click();
+    // Focus moves to the question's answer, and back to the button after Cancel.
+    const focused = () => page.evaluate<string>(`document.activeElement?.textContent ?? ''`);
+    assert.equal(await focused(), 'Rotate');
     await card.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await focused(), 'Rotate secret');
     assert.equal(await card.getByLabel('Signing secret', { exact: true }).count(), 0, 'cancelled: nothing rotated');
     await card.getByRole('button', { name: 'Rotate secret' }).click();
     await card.getByRole('button', { name: 'Rotate', exact: true }).click();
@@ -197,8 +201,26 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     assert.equal(await rows.count(), 25, 'a header and every one of the 24 attempts');
     assert.equal(await card.getByRole('button', { name: 'Load more' }).count(), 0, 'nothing older');
 
-    // Deleting asks first.
+    // A receiver that answers 410 Gone turns its endpoint off; the page says so and why.
+    receiver.answer = ({ path }) => (path === '/gone' ? { status: 410 } : { status: 200 });
+    const goneUrl = `${receiver.url}/gone`;
+    const gone = await server.request('POST', '/api/v1/webhooks', { token: org.token, body: { url: goneUrl, events: ['*'] } });
+    assert.equal(gone.status, 201, gone.text);
+    assert.equal((await server.request('POST', `/api/v1/webhooks/${gone.json.id}/test`, { token: org.token })).status, 202);
+    await pollUntil(() => receiver.received.some((r) => r.path === '/gone'), 'the event the receiver refuses');
     await page.reload();
+    const goneCard = page.getByRole('region', { name: goneUrl, exact: true });
+    await goneCard.getByText('The receiver answered 410 Gone.').waitFor();
+    assert.ok(await goneCard.getByText('Turned off by the server:').isVisible());
+    assert.ok(await goneCard.getByText('Off', { exact: true }).isVisible());
+    assert.equal(await goneCard.getByRole('button', { name: 'Send test event' }).isDisabled(), true);
+    assert.ok(await goneCard.getByRole('button', { name: 'Turn on' }).isVisible());
+    await checkPage(page, 'webhooks-gone-en');
+    await goneCard.getByRole('button', { name: 'Delete', exact: true }).click();
+    await goneCard.getByRole('button', { name: 'Delete endpoint' }).click();
+    await goneCard.waitFor({ state: 'detached' });
+
+    // Deleting asks first.
     await card.getByRole('button', { name: 'Delete', exact: true }).click();
     await card.getByRole('button', { name: 'Delete endpoint' }).click();
     await page.getByText('No endpoints yet.').waitFor();

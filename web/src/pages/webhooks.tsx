@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, query } from '../api';
 import { formatDateTime, formatTime, t, type MessageKey } from '../i18n';
 import type { DeliveriesPage, DeliveryAttempt, EventTypes, QueuedEvent, Webhook, WebhookSecret, WebhookWithSecret } from '../types';
@@ -189,7 +189,8 @@ function Confirmed({
   const yesButton = useRef<HTMLButtonElement>(null);
   const askButton = useRef<HTMLButtonElement>(null);
   const wasAsking = useRef(false);
-  useEffect(() => {
+  // Before the next paint: the button that had focus is gone, and focus must not rest on the page.
+  useLayoutEffect(() => {
     if (asking) yesButton.current?.focus();
     else if (wasAsking.current) askButton.current?.focus();
     wasAsking.current = asking;
@@ -364,7 +365,7 @@ function EditEndpoint({ hook, types, onDone }: { hook: Webhook; types: string[];
   return (
     <form
       class="stack edit-webhook"
-      aria-labelledby={headingId}
+      aria-labelledby={`${headingId} webhook-${hook.id}`}
       onSubmit={(e) => {
         e.preventDefault();
         void save.run(async () => {
@@ -441,7 +442,8 @@ function DeliveryLog({
   const last = older ?? first.data;
   const title = t('webhooks.log');
   return (
-    <section class="delivery-log" aria-labelledby={`log-${hook.id}`}>
+    // Not a landmark of its own: every endpoint has one, and its table is the named region.
+    <div class="delivery-log">
       <div class="page-head">
         <h4 id={`log-${hook.id}`}>{title}</h4>
         <button type="button" class="secondary small" onClick={refresh} disabled={first.loading}>
@@ -509,7 +511,7 @@ function DeliveryLog({
           );
         }}
       </LoadState>
-    </section>
+    </div>
   );
 }
 
