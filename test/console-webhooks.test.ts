@@ -140,6 +140,8 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     // Edit: the description and the events.
     await card.getByRole('button', { name: 'Edit' }).click();
     const edit = card.getByRole('form', { name: 'Edit endpoint' });
+    await edit.waitFor();
+    await checkPage(page, 'webhooks-edit-en');
     await edit.getByLabel('Description').fill('CRM sync (shared sessions)');
     await edit.getByLabel('session.agent_confirmed', { exact: true }).uncheck();
     await edit.getByRole('button', { name: 'Save' }).click();
@@ -152,6 +154,7 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     // Focus moves to the question's answer, and back to the button after Cancel.
     const focused = () => page.evaluate<string>(`document.activeElement?.textContent ?? ''`);
     assert.equal(await focused(), 'Rotate');
+    await checkPage(page, 'webhooks-rotate-ask-en');
     await card.getByRole('button', { name: 'Cancel' }).click();
     assert.equal(await focused(), 'Rotate secret');
     assert.equal(await card.getByLabel('Signing secret', { exact: true }).count(), 0, 'cancelled: nothing rotated');
