@@ -1,13 +1,15 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, onUnauthorized, setCsrfToken } from './api';
-import { LANGS, setLang, t, useLang, type MessageKey } from './i18n';
+import { LANGS, setLang, t, useLang, type Lang, type MessageKey } from './i18n';
+import { adoptLanguage, saveLanguage } from './language-sync';
 import { AuditPage } from './pages/audit';
 import { IdentityPage } from './pages/identity';
 import { DashboardPage } from './pages/dashboard';
 import { ExportPage } from './pages/export';
 import { ImportPage } from './pages/import';
 import { InvitePage } from './pages/invite';
+import { MePage } from './pages/me';
 import { NewSessionPage } from './pages/new-session';
 import { SessionPage } from './pages/session';
 import { SessionsPage } from './pages/sessions';
@@ -15,6 +17,7 @@ import { SignInPage } from './pages/sign-in';
 import { TemplatesPage } from './pages/templates';
 import { TokensPage } from './pages/tokens';
 import { UsersPage } from './pages/users';
+import { WebhooksPage } from './pages/webhooks';
 import { match, navigate, onLinkClick, useLocation } from './router';
 import { SignedInContext } from './session-context';
 import { ROLES } from '../../src/accounts/roles.js';
@@ -41,6 +44,8 @@ const ROUTES: Route[] = [
   { pattern: '/export', roles: ['admin'], nav: 'nav.export', render: () => <ExportPage /> },
   { pattern: '/audit-log', roles: ['admin'], nav: 'nav.audit', render: () => <AuditPage /> },
   { pattern: '/identity', roles: ['admin'], nav: 'nav.identity', render: () => <IdentityPage /> },
+  { pattern: '/webhooks', roles: ['admin'], nav: 'nav.webhooks', render: () => <WebhooksPage /> },
+  { pattern: '/me', roles: ALL, render: () => <MePage /> },
 ];
 
 const SIGNED_IN_KEY = 'coachport.signedIn';
@@ -64,12 +69,21 @@ function rememberSignIn(yes: boolean): void {
 
 type Auth = { state: 'loading' } | { state: 'signed-out'; ended: boolean } | { state: 'signed-in'; me: Me };
 
-function LanguageSwitch() {
+/** `onChosen`: what else a choice changes (signed in, the language of the person's mails). */
+function LanguageSwitch({ onChosen }: { onChosen?: (lang: Lang) => void }) {
   const current = useLang();
   return (
     <div class="lang-switch">
       <label for="lang-select">{t('lang.label')}</label>
-      <select id="lang-select" value={current} onChange={(e) => setLang((e.currentTarget.value as (typeof LANGS)[number]) ?? 'en')}>
+      <select
+        id="lang-select"
+        value={current}
+        onChange={(e) => {
+          const next = (e.currentTarget.value as Lang) ?? 'en';
+          setLang(next);
+          onChosen?.(next);
+        }}
+      >
         {LANGS.map((l) => (
           <option value={l} lang={l} key={l}>
             {l === 'en' ? 'English' : '한국어'}
@@ -124,10 +138,13 @@ function Shell({ me, onSignedOut, children }: { me: Me; onSignedOut: () => void;
           </ul>
         </nav>
         <div class="account">
-          <LanguageSwitch />
+          <LanguageSwitch onChosen={saveLanguage} />
           <span class="who">
             {me.user.name} <span class="role">({t(`role.${me.user.role}` as MessageKey)})</span>
           </span>
+          <a class="me-link" href="/me" aria-current={path === '/me' ? 'page' : undefined}>
+            {t('nav.me')}
+          </a>
           <button
             type="button"
             class="secondary"
@@ -169,6 +186,7 @@ export function App() {
       setCsrfToken(me.csrfToken);
       rememberSignIn(true);
       setAuth({ state: 'signed-in', me });
+      void adoptLanguage();
     } catch {
       setCsrfToken(null);
       rememberSignIn(false);

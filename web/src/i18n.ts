@@ -75,6 +75,16 @@ export function formatDateTime(iso: string | null): string {
   }).format(new Date(iso))} UTC`;
 }
 
+/** To the second, for logs where attempts come seconds apart; in UTC, which the column's heading says. */
+export function formatTime(iso: string | null): string {
+  if (!iso) return '—';
+  return new Intl.DateTimeFormat(current === 'ko' ? 'ko-KR' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'medium',
+    timeZone: 'UTC',
+  }).format(new Date(iso));
+}
+
 export function formatDate(iso: string | null): string {
   if (!iso) return '—';
   return new Intl.DateTimeFormat(current === 'ko' ? 'ko-KR' : 'en-GB', { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(iso));

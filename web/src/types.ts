@@ -14,6 +14,16 @@ import type {
 import type { IssuedTokenSchema, TemplateSchema, TokenSchema, UserSchema } from '../../src/contract/coaching-schemas.js';
 import type { OidcSchema, RoleMappingSchema } from '../../src/contract/identity-schemas.js';
 import type { ActivityLogEntry, CoachingPoint, ExportSession, TimeAxis, Todo } from '../../src/contract/schemas.js';
+import type {
+  DeliveriesPageSchema,
+  DeliveryAttemptSchema,
+  EventTypesSchema,
+  PreferencesSchema,
+  QueuedEventSchema,
+  SecretSchema,
+  WebhookSchema,
+  WebhookWithSecretSchema,
+} from '../../src/contract/webhook-schemas.js';
 import type { StatsGroupBy, StatsMetrics, StatsResponse, StatsRow } from '../../src/contract/stats-schemas.js';
 
 /** The API's shapes as the console reads them: the server's own schemas, so a renamed field breaks the build. */
@@ -41,3 +51,11 @@ export type GroupBy = StatsGroupBy;
 export type Stats = StatsResponse;
 export type OidcSettings = Static<typeof OidcSchema>;
 export type RoleMapping = Static<typeof RoleMappingSchema>;
+export type Webhook = Static<typeof WebhookSchema>;
+export type WebhookWithSecret = Static<typeof WebhookWithSecretSchema>;
+export type WebhookSecret = Static<typeof SecretSchema>;
+export type DeliveryAttempt = Static<typeof DeliveryAttemptSchema>;
+export type DeliveriesPage = Static<typeof DeliveriesPageSchema>;
+export type EventTypes = Static<typeof EventTypesSchema>;
+export type Preferences = Static<typeof PreferencesSchema>;
+export type QueuedEvent = Static<typeof QueuedEventSchema>;
