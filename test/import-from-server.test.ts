@@ -329,6 +329,38 @@ describe('coachport import --from-server', async () => {
     });
   }
 
+  describe('memory stays flat (SQLite)', () => {
+    it('imports an export larger than the import child’s whole heap, document by document', async () => {
+      const heapMb = 64;
+      const count = 24_000;
+      const template = JSON.stringify(session({ _id: '@ID@', createdAt: '2024-02-01T10:00:00.000Z', coachNotes: 'x'.repeat(3_000) }));
+      let sent = 0;
+      const big = await startFaultServer(async (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < count; i++) {
+          const text = `${i === 0 ? '[' : ','}${template.replace('@ID@', `big-${String(i).padStart(6, '0')}`)}`;
+          sent += text.length;
+          // The importer's pace, not this server's: a full socket waits for it to read.
+          if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve));
+        }
+        res.end(']');
+      });
+      const fresh = await localSide(backends[0]!);
+      try {
+        const args = ['import', '--from-server', big.url, '--token', 'any', '--from', '2024-02-01', '--to', '2024-02-01', '--json'];
+        const env = { ...fresh.env, NODE_OPTIONS: `--max-old-space-size=${heapMb}` };
+        const result = await runCli(args, { cwd: fresh.cwd, env });
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok(sent > heapMb * 1024 * 1024, `the export is ${sent} bytes`);
+        assert.equal(JSON.parse(result.stdout).imported.sessions, count);
+        assert.equal((await localState(fresh)).sessions, count);
+      } finally {
+        await big.close();
+        await fresh.drop();
+      }
+    });
+  });
+
   describe('bad arguments: a clear message, exit 2, nothing contacted', () => {
     let cwd: string;
     before(() => {
