@@ -396,6 +396,11 @@ describe('coachport import --from-server', async () => {
         /--from-server must be an http:\/\/ or https:\/\/ address, not ftp:/,
       ],
       [
+        'a password in the address',
+        ['import', '--from-server', 'https://me:secret@coaching.example.com', '--token', 't', '--from', FROM, '--to', TO],
+        /--from-server must not hold a user name or password: the API token goes in --token/,
+      ],
+      [
         'a file as well',
         ['import', 'x.ndjson', '--from-server', 'http://127.0.0.1:9', '--token', 't'],
         /Give a file or --from-server, not both/,
@@ -408,6 +413,7 @@ describe('coachport import --from-server', async () => {
         const result = await runCli(args, { cwd, env });
         assert.equal(result.code, 2, result.stderr);
         assert.match(result.stderr, message);
+        assert.ok(!result.stderr.includes('secret'), 'a password in the address is echoed');
         assert.ok(!fs.existsSync(path.join(cwd, 'data')), 'no database was made');
       });
     }

@@ -112,8 +112,8 @@ async function importFile(context: CliContext, file: string, org: string | undef
   });
 }
 
-/** The server's address as it may be shown and stored: no user name, password, query or fragment. */
-export function shownServer(url: URL): string {
+/** The server's address as it may be shown and stored: no query or fragment (a user name or password is refused earlier). */
+function shownServer(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
@@ -129,6 +129,10 @@ function serverUrl(value: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new CliError(`--from-server must be an http:// or https:// address, not ${url.protocol}//…`, EXIT_USAGE);
+  }
+  // Never echoed: what is there may be a secret.
+  if (url.username !== '' || url.password !== '') {
+    throw new CliError('--from-server must not hold a user name or password: the API token goes in --token.', EXIT_USAGE);
   }
   return url;
 }
