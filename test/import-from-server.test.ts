@@ -233,6 +233,48 @@ describe('coachport import --from-server', async () => {
         }
       });
 
+      it('a server that writes JSON its own way and answers 429 first (as the legacy service may): the same documents', async () => {
+        let escaped = 0;
+        const legacy = await startFaultServer(async (request, res, call) => {
+          if (call === 1) {
+            res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+            res.end(JSON.stringify({ error: 'Too many requests in the past second.' }));
+            return;
+          }
+          const docs: unknown = JSON.parse((await remoteAnswer(remote, request)).toString('utf8'));
+          // Indented, and every character beyond ASCII as a \u escape: the same values in other bytes.
+          const text = JSON.stringify(docs, null, 2).replace(
+            /[\u0080-\uffff]/g,
+            (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+          );
+          if (text.includes('\\u2028')) escaped++;
+          sendBytes(res, Buffer.from(text));
+        });
+        const fresh = await localSide(backend);
+        try {
+          const result = await runCli(importArgs(legacy.url, remoteToken), { cwd: fresh.cwd, env: fresh.env });
+          assert.equal(result.code, 0, result.stderr);
+          assert.match(result.stderr, /retrying 2024-01-01\.\.2024-03-30 in 0 s: Too many requests in the past second\./);
+          assert.equal(escaped, 1);
+          assert.match(
+            result.stdout,
+            new RegExp(`^Imported ${FIRST_WINDOW_SESSIONS + 5} sessions, 1 coaching points and 1 to-dos from ${legacy.url}\\.`),
+          );
+          const served = await startServe({ cwd: fresh.cwd, env: { ...fresh.env, ...SERVE_LIMITS } });
+          try {
+            for (const window of WINDOWS) {
+              const ours = await exportBody(served.url, fresh.token, window);
+              assert.ok(ours.equals(await exportBody(remote.url, remoteToken, window)), `${window.startDate} differs`);
+            }
+          } finally {
+            await served.stop();
+          }
+        } finally {
+          await legacy.close();
+          await fresh.drop();
+        }
+      });
+
       it('a refused token: a clear error, exit 3, nothing imported, the token never shown', async () => {
         const before = await localState(local);
         const wrong = 'cp_this-token-does-not-exist-anywhere-000000000';
@@ -318,6 +360,39 @@ describe('coachport import --from-server', async () => {
           const exited = new Promise((resolve) => child.once('exit', resolve));
           child.kill('SIGKILL');
           await exited;
+          const state = await localState(fresh);
+          assert.equal(state.sessions, 0);
+          assert.equal(state.audit.length, 0);
+        } finally {
+          await slow.close();
+          await fresh.drop();
+        }
+      });
+
+      it('interrupted (SIGINT) while a window arrives: exit 130, nothing imported', async () => {
+        const fresh = await localSide(backend);
+        let hanging: http.ServerResponse | null = null;
+        const slow = await startFaultServer(async (request, res) => {
+          const bytes = await remoteAnswer(remote, request);
+          if (request.body.startDate === WINDOWS[0]!.startDate) return sendBytes(res, bytes);
+          // Half of the second window, then nothing until the importer dies.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+          hanging = res;
+        });
+        try {
+          const child = spawn(process.execPath, [BIN, ...importArgs(slow.url, remoteToken)], {
+            cwd: fresh.cwd,
+            env: { ...process.env, ...fresh.env },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let stderr = '';
+          child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          await pollUntil(() => hanging !== null && /window 1\/4/.test(stderr), 'the second window to be under way', 60_000);
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGINT');
+          assert.equal(await exited, 130);
+          assert.match(stderr, /Interrupted: nothing was imported\./);
           const state = await localState(fresh);
           assert.equal(state.sessions, 0);
           assert.equal(state.audit.length, 0);
