@@ -96,7 +96,8 @@ export interface CompletedWindow {
  * way is dropped with `discard` (back to the last window that completed) before it is fetched again.
  */
 export interface TextSink {
-  text(json: Uint8Array): void;
+  /** A promise holds the response back until it settles: a sink that writes slowly is not flooded. */
+  text(json: Uint8Array): void | Promise<void>;
   discard(): void;
 }
 
@@ -390,7 +391,10 @@ function sinkTarget(sink: TextSink): WindowTarget {
   return {
     async write(texts) {
       try {
-        for (const text of texts) sink.text(text);
+        for (const text of texts) {
+          const written = sink.text(text);
+          if (written) await written;
+        }
       } catch (error) {
         throw new WriteFailure(`Cannot write the export: ${(error as Error).message}.`);
       }

@@ -37,6 +37,15 @@ const checkDocument = TypeCompiler.Compile(ExportSessionSchema);
 
 class ImportError extends Error {}
 
+/** How a document is named in a refusal, at the start of a sentence: "Element 3" by default. */
+export type ElementLabel = (element: number) => string;
+
+const elementLabel: ElementLabel = (element) => `Element ${element}`;
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
 function ms(value: string): number {
   const parsed = parseDateTime(value);
   // The schema has already checked every date; this only narrows the type.
@@ -65,10 +74,13 @@ function schemaError(value: unknown): string | null {
 class Agreement<T> {
   private readonly seen = new Map<string, { print: string; element: number; key: string }>();
   private batch = new Map<string, T>();
+  /** Ids first seen since the last mark, forgotten again by a rewind. */
+  private fresh: string[] = [];
 
   constructor(
     private readonly what: string,
     private readonly fingerprint: (value: T) => string,
+    private readonly label: ElementLabel,
   ) {}
 
   check(id: string, value: T, element: number, key: string): void {
@@ -76,12 +88,24 @@ class Agreement<T> {
     const print = this.fingerprint(value);
     if (!earlier) {
       this.seen.set(id, { print, element, key });
+      this.fresh.push(id);
     } else if (earlier.print !== print) {
+      const other = lowerFirst(this.label(earlier.element));
       throw new ImportError(
-        `Element ${element}: ${key} disagrees with ${earlier.key} of element ${earlier.element} about ${this.what} ${JSON.stringify(id)}.`,
+        `${this.label(element)}: ${key} disagrees with ${earlier.key} of ${other} about ${this.what} ${JSON.stringify(id)}.`,
       );
     }
     if (!this.batch.has(id)) this.batch.set(id, value);
+  }
+
+  mark(): void {
+    this.fresh = [];
+  }
+
+  rewind(): void {
+    for (const id of this.fresh) this.seen.delete(id);
+    this.fresh = [];
+    this.batch = new Map();
   }
 
   get count(): number {
@@ -145,29 +169,40 @@ const fingerprint = (value: unknown) => createHash('sha1').update(JSON.stringify
  */
 export class ImportPlanner {
   private readonly sessionIds = new Map<string, number>();
-  private readonly users = new Agreement<ImportedUser>('user', (u) => u.name);
-  private readonly templates = new Agreement<TemplateRecord>('template', (t) => t.name);
-  private readonly points = new Agreement<PointRecord>('coaching point', fingerprint);
-  private readonly todos = new Agreement<TodoRecord>('to-do', fingerprint);
+  private readonly users: Agreement<ImportedUser>;
+  private readonly templates: Agreement<TemplateRecord>;
+  private readonly points: Agreement<PointRecord>;
+  private readonly todos: Agreement<TodoRecord>;
   private sessions: ImportPlan['sessions'] = [];
+  /** Sessions added since the last mark. */
+  private freshSessions: string[] = [];
+
+  constructor(private readonly label: ElementLabel = elementLabel) {
+    this.users = new Agreement<ImportedUser>('user', (u) => u.name, label);
+    this.templates = new Agreement<TemplateRecord>('template', (t) => t.name, label);
+    this.points = new Agreement<PointRecord>('coaching point', fingerprint, label);
+    this.todos = new Agreement<TodoRecord>('to-do', fingerprint, label);
+  }
 
   /** Checks one document (already in the export's shape) and adds it to the current batch. */
   private plan(doc: ExportSession, element: number): void {
     const earlier = this.sessionIds.get(doc._id);
+    const named = this.label(element);
     if (earlier !== undefined) {
-      throw new ImportError(`Element ${element}: _id ${JSON.stringify(doc._id)} is already used by element ${earlier}.`);
+      throw new ImportError(`${named}: _id ${JSON.stringify(doc._id)} is already used by ${lowerFirst(this.label(earlier))}.`);
     }
     this.sessionIds.set(doc._id, element);
+    this.freshSessions.push(doc._id);
     // The given document stands for the one the import will store: what it lists is what that shows.
     const size = documentSize(doc, JSON.stringify(doc));
     const over = exceededLimit(size);
-    if (over) throw new ImportError(`Element ${element}: ${describeLimit(doc._id, over, size)}`);
+    if (over) throw new ImportError(`${named}: ${describeLimit(doc._id, over, size)}`);
     this.users.check(doc.formCreatorId, { id: doc.formCreatorId, name: doc.formCreatorName, role: 'coach' }, element, 'formCreatorName');
     this.users.check(doc.coachId, { id: doc.coachId, name: doc.coachName, role: 'coach' }, element, 'coachName');
     this.users.check(doc.agentId, { id: doc.agentId, name: doc.agentName, role: 'agent' }, element, 'agentName');
     if (doc.coachingTemplateId !== null) {
       if (doc.coachingTemplateName === null) {
-        throw new ImportError(`Element ${element}: coachingTemplateName is required when coachingTemplateId is set.`);
+        throw new ImportError(`${named}: coachingTemplateName is required when coachingTemplateId is set.`);
       }
       this.templates.check(
         doc.coachingTemplateId,
@@ -176,21 +211,21 @@ export class ImportPlanner {
         'coachingTemplateName',
       );
     } else if (doc.coachingTemplateName !== null) {
-      throw new ImportError(`Element ${element}: coachingTemplateName is set but coachingTemplateId is null.`);
+      throw new ImportError(`${named}: coachingTemplateName is set but coachingTemplateId is null.`);
     }
 
     doc.coachingPoints.forEach((point, i) => {
       if (!point.coachingFormIds.includes(doc._id)) {
-        throw new ImportError(`Element ${element}: coachingPoints[${i}].coachingFormIds does not name the session it is listed under.`);
+        throw new ImportError(`${named}: coachingPoints[${i}].coachingFormIds does not name the session it is listed under.`);
       }
       this.points.check(point._id, pointRecord(point), element, `coachingPoints[${i}]`);
     });
     doc.todos.forEach((todo, i) => {
       if (!todo.coachingFormIds.includes(doc._id)) {
-        throw new ImportError(`Element ${element}: todos[${i}].coachingFormIds does not name the session it is listed under.`);
+        throw new ImportError(`${named}: todos[${i}].coachingFormIds does not name the session it is listed under.`);
       }
       if (todo.link !== null && !isWebLink(todo.link)) {
-        throw new ImportError(`Element ${element} (_id ${JSON.stringify(doc._id)}): todos[${i}].link must be ${WEB_LINK_RULE}.`);
+        throw new ImportError(`${named} (_id ${JSON.stringify(doc._id)}): todos[${i}].link must be ${WEB_LINK_RULE}.`);
       }
       this.users.check(todo.creatorId, { id: todo.creatorId, name: todo.creatorName, role: 'coach' }, element, `todos[${i}].creatorName`);
       this.todos.check(todo._id, todoRecord(todo), element, `todos[${i}]`);
@@ -231,7 +266,7 @@ export class ImportPlanner {
   /** Adds element `element` of the import; answers the error that rejects the whole import, or null. */
   add(value: unknown, element: number): string | null {
     const first = checkDocument.Errors(value).First();
-    if (first) return `Element ${element}: ${describeValueError(first, 'The session')}`;
+    if (first) return `${this.label(element)}: ${describeValueError(first, 'The session')}`;
     return this.addChecked(value as ExportSession, element);
   }
 
@@ -248,6 +283,28 @@ export class ImportPlanner {
   /** Sessions in the current batch. */
   get pending(): number {
     return this.sessions.length;
+  }
+
+  /**
+   * Marks the start of a part that may be sent again whole (a window of a server's export that can
+   * be cut short and fetched again). Call it with no session pending: take the batch first.
+   */
+  mark(): void {
+    if (this.sessions.length > 0) throw new Error('mark() with sessions pending: take() them first.');
+    this.freshSessions = [];
+    for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.mark();
+  }
+
+  /**
+   * Forgets everything added since the mark, so the part can be added again: its pending sessions
+   * are dropped, and the ids it named may come again (what batches of it were already taken is
+   * written again by the batches of the new attempt, an upsert of the same rows).
+   */
+  rewind(): void {
+    for (const id of this.freshSessions) this.sessionIds.delete(id);
+    this.freshSessions = [];
+    this.sessions = [];
+    for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.rewind();
   }
 
   take(): ImportPlan {

@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
+import { auditEntry } from '../../audit/audit.js';
+import { ExportApiError } from '../../client/errors.js';
+import { planWindows } from '../../client/windows.js';
 import { DomainError } from '../../coaching/errors.js';
+import { daysBetween, isCalendarDay } from '../../contract/dates.js';
+import { RefusedDocument, serverBatches } from '../../importer/from-server.js';
 import { ImportPlanner, type ImportPlan } from '../../importer/plan.js';
 import { ImportFileError, readDocuments } from '../../importer/read-file.js';
-import { CliError, cliContext, resolveOrg, withStore } from '../context.js';
+import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
+import { Progress } from '../progress.js';
+import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
 /** Sessions a batch carries into the store: large enough that a batch's statements pay, small enough to keep memory flat. */
 const BATCH_SESSIONS = 1000;
@@ -34,32 +41,193 @@ async function* withProgress(batches: AsyncIterable<ImportPlan>): AsyncGenerator
   }
 }
 
+interface Options {
+  org?: string;
+  fromServer?: string;
+  token?: string;
+  from?: string;
+  to?: string;
+  perSecond: string;
+  perMinute: string;
+  gzip?: boolean;
+}
+
+const HELP_AFTER = `
+Examples:
+  coachport import sessions.ndjson
+  coachport import --from-server https://coaching.example.com --token "$OLD_TOKEN" --from 2021-01-01 --to 2026-12-31
+
+With --from-server the sessions come straight from a server that speaks the Coaching Export API
+(another Coachport or the legacy service), window by window of at most 90 days by createdAt, paced to
+its export limits and retried as coachport export does, into this store in ONE transaction: a refused
+document, a server that fails after the retries, or an interruption leaves nothing imported. The token
+(--token or $COACHPORT_TOKEN) is an admin's token on that server; it is never printed or stored.`;
+
 export function importCommand(program: Command): void {
   program
     .command('import')
-    .description('upsert sessions in the export format (a JSON array or NDJSON, streamed) in one transaction')
-    .argument('<file>')
+    .description('upsert sessions in the export format, from a file (a JSON array or NDJSON) or a server, in one transaction')
+    .argument('[file]', 'a JSON array or NDJSON file of sessions in the export format (streamed)')
     .option('--org <id>', 'organization (default: the only one)')
-    .action(async (file: string, options: { org?: string }) => {
+    .option('--from-server <url>', 'import from this server through the Coaching Export API instead of a file')
+    .option('--token <token>', "--from-server: an admin's API token on that server (default: $COACHPORT_TOKEN)")
+    .option('--from <day>', '--from-server: first day of createdAt, YYYY-MM-DD (UTC, inclusive)')
+    .option('--to <day>', '--from-server: last day of createdAt, YYYY-MM-DD (UTC, inclusive)')
+    .option('--per-second <n>', "--from-server: the server's export limit per second", '1')
+    .option('--per-minute <n>', "--from-server: the server's export limit per minute", '30')
+    .option('--gzip', '--from-server: ask for the export gzipped (the default, except from a server on this machine)')
+    .option('--no-gzip', '--from-server: ask for the export plain')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (file: string | undefined, options: Options) => {
       const context = cliContext(program.opts<{ json?: boolean }>().json === true);
-      const planner = new ImportPlanner();
-      await withStore(context, async (store) => {
-        const orgId = await resolveOrg(store, options.org);
-        return store.importBatches(orgId, withProgress(plannedBatches(file, planner)), context.clock.now()).catch((error: unknown) => {
-          if (error instanceof RefusedImport || error instanceof ImportFileError) {
-            throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
-          }
-          if (isFileError(error)) throw new CliError(`Cannot read ${file}: ${error.code}.`);
-          // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
-          if (error instanceof DomainError) throw new CliError(`Nothing was imported. ${error.message}`);
-          throw error;
-        });
-      });
-      const counts = planner.counts();
-      context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
-        imported: counts,
-      });
+      if (options.fromServer !== undefined) {
+        if (file !== undefined) throw new CliError('Give a file or --from-server, not both.', EXIT_USAGE);
+        await importFromServer(context, options);
+        return;
+      }
+      if (file === undefined) throw new CliError('Name a file to import, or a server with --from-server.', EXIT_USAGE);
+      const serverOnly = (['token', 'from', 'to'] as const).find((key) => options[key] !== undefined);
+      if (serverOnly) throw new CliError(`--${serverOnly} is for --from-server.`, EXIT_USAGE);
+      await importFile(context, file, options.org);
     });
+}
+
+async function importFile(context: CliContext, file: string, org: string | undefined): Promise<void> {
+  const planner = new ImportPlanner();
+  await withStore(context, async (store) => {
+    const orgId = await resolveOrg(store, org);
+    return store.importBatches(orgId, withProgress(plannedBatches(file, planner)), context.clock.now()).catch((error: unknown) => {
+      if (error instanceof RefusedImport || error instanceof ImportFileError) {
+        throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
+      }
+      if (isFileError(error)) throw new CliError(`Cannot read ${file}: ${error.code}.`);
+      // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
+      if (error instanceof DomainError) throw new CliError(`Nothing was imported. ${error.message}`);
+      throw error;
+    });
+  });
+  const counts = planner.counts();
+  context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
+    imported: counts,
+  });
+}
+
+/** The server's address as it may be shown and stored: no query or fragment (a user name or password is refused earlier). */
+function shownServer(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+}
+
+function serverUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(
+      '--from-server must be the http:// or https:// address of a server, such as https://coaching.example.com.',
+      EXIT_USAGE,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CliError(`--from-server must be an http:// or https:// address, not ${url.protocol}//…`, EXIT_USAGE);
+  }
+  // Never echoed: what is there may be a secret.
+  if (url.username !== '' || url.password !== '') {
+    throw new CliError('--from-server must not hold a user name or password: the API token goes in --token.', EXIT_USAGE);
+  }
+  return url;
+}
+
+function validateServerOptions(options: Options): { url: URL; token: string; from: string; to: string; windows: number } {
+  const url = serverUrl(options.fromServer!);
+  const token = options.token ?? process.env.COACHPORT_TOKEN;
+  if (!token) throw new CliError('--from-server needs an API token of that server: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
+  if (options.from === undefined || options.to === undefined) {
+    throw new CliError('--from-server needs the days to import: --from DAY and --to DAY (YYYY-MM-DD).', EXIT_USAGE);
+  }
+  for (const [flag, value] of [
+    ['--per-second', options.perSecond],
+    ['--per-minute', options.perMinute],
+  ] as const) {
+    if (!/^[1-9]\d*$/.test(value)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
+  }
+  for (const [flag, value] of [
+    ['--from', options.from],
+    ['--to', options.to],
+  ] as const) {
+    if (!isCalendarDay(value)) throw new CliError(`${flag} must be a calendar day in YYYY-MM-DD form, not "${value}".`, EXIT_USAGE);
+  }
+  if (daysBetween(options.from, options.to) < 0) {
+    throw new CliError(`--to (${options.to}) is before --from (${options.from}).`, EXIT_USAGE);
+  }
+  const windows = planWindows(options.from, options.to).length;
+  return { url, token, from: options.from, to: options.to, windows };
+}
+
+async function importFromServer(context: CliContext, options: Options): Promise<void> {
+  const { url, token, from, to, windows } = validateServerOptions(options);
+  const source = shownServer(url);
+  const progress = new Progress(windows);
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new Interrupted());
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const { batches, planner } = serverBatches({
+    url: url.toString(),
+    token,
+    from,
+    to,
+    batchSessions: BATCH_SESSIONS,
+    perSecond: Number(options.perSecond),
+    perMinute: Number(options.perMinute),
+    gzip: options.gzip,
+    signal: controller.signal,
+    onEvent: (event) => {
+      if (event.type === 'bytes') progress.addBytes(event.bytes);
+      if (event.type === 'retry') {
+        progress.note(
+          `retrying ${event.window.startDate}..${event.window.endDate} in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`,
+        );
+      }
+    },
+    onWindow: (window, index, sessions) => progress.windowDone(window, sessions, index),
+  });
+  try {
+    await withStore(context, async (store) => {
+      const orgId = await resolveOrg(store, options.org);
+      const now = context.clock.now();
+      // Where the sessions came from, never the token: the entry is written with them, or not at all.
+      const audit = auditEntry(null, 'import', null, { source, from, to, timeAxis: 'createdAt' }, now);
+      await store.importBatches(orgId, batches, now, audit);
+    });
+  } catch (error) {
+    throw serverImportError(error, source);
+  } finally {
+    progress.end();
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+  }
+  const counts = planner.counts();
+  context.print(
+    `Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos from ${source}.`,
+    { imported: counts, source, from, to },
+  );
+}
+
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
+function serverImportError(error: unknown, source: string): unknown {
+  if (error instanceof CliError) return error;
+  if (error instanceof Interrupted) return new CliError('Interrupted: nothing was imported.', EXIT_INTERRUPTED);
+  if (error instanceof RefusedDocument || error instanceof DomainError) return new CliError(`Nothing was imported. ${error.message}`);
+  if (error instanceof ExportApiError) {
+    const code = error.kind === 'auth' ? EXIT_AUTH : error.kind === 'bad_request' ? EXIT_USAGE : EXIT_SERVER;
+    return new CliError(`Nothing was imported from ${source}. ${error.message}`, code);
+  }
+  return error;
 }
 
 function isFileError(error: unknown): error is NodeJS.ErrnoException & { code: string } {

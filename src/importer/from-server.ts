@@ -1,0 +1,162 @@
+import { ExportClient, type ClientEvent } from '../client/export-client.js';
+import { planWindows, type DayWindow } from '../client/windows.js';
+import { ImportPlanner, type ImportPlan } from './plan.js';
+
+/** A document of the server's export that the import refuses: nothing is written, and it is named. */
+export class RefusedDocument extends Error {}
+
+export interface ServerImportOptions {
+  url: string;
+  token: string;
+  from: string;
+  to: string;
+  /** Sessions a batch carries into the store. */
+  batchSessions: number;
+  perSecond?: number;
+  perMinute?: number;
+  gzip?: boolean;
+  /** Aborting stops the export; the batches then fail with the signal's reason. */
+  signal?: AbortSignal;
+  onEvent?: (event: ClientEvent) => void;
+  onWindow?: (window: DayWindow, index: number, sessions: number) => void;
+}
+
+/**
+ * The server's sessions as checked batches for Store.importBatches, read from each response as it
+ * arrives: windows of the createdAt axis (every session has a createdAt, so every session is in
+ * exactly one window), each document checked by the same planner as a file's, a batch handed to
+ * the store whenever it is full and the response held back until the store has written it, so
+ * memory holds one batch however large the export.
+ *
+ * A window cut short is fetched again by the client; what the planner had of it is forgotten and
+ * the new attempt's batches write its sessions again (an upsert inside the same transaction).
+ */
+export function serverBatches(options: ServerImportOptions): { batches: AsyncIterable<ImportPlan>; planner: ImportPlanner } {
+  const windows = planWindows(options.from, options.to);
+  /** The first element number of each window started so far; elements are numbered across windows. */
+  const firstElement: number[] = [0];
+  const label = (element: number) => {
+    let index = firstElement.length - 1;
+    while (index > 0 && firstElement[index]! > element) index--;
+    const window = windows[index]!;
+    return `Element ${element - firstElement[index]!} of the window ${window.startDate}..${window.endDate}`;
+  };
+  const plan = new ImportPlanner(label);
+  const handoff = new Handoff<ImportPlan>();
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const client = new ExportClient({
+    baseUrl: options.url,
+    token: options.token,
+    perSecond: options.perSecond,
+    perMinute: options.perMinute,
+    gzip: options.gzip,
+    signal,
+    onEvent: options.onEvent,
+  });
+  let element = 0;
+  const sink = {
+    text: (json: Uint8Array): Promise<void> | undefined => {
+      const value: unknown = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+      const error = plan.add(value, element++);
+      if (error) {
+        // Aborting first: the client then gives up at once instead of retrying the window.
+        const refused = new RefusedDocument(error);
+        stop.abort(refused);
+        throw refused;
+      }
+      if (plan.pending >= options.batchSessions) return handoff.put(plan.take(), signal);
+      return undefined;
+    },
+    discard: () => {
+      plan.rewind();
+      element = firstElement[firstElement.length - 1]!;
+    },
+  };
+
+  const pump = async () => {
+    for await (const delivered of client.exportWindowsInto({ from: options.from, to: options.to, timeAxis: 'createdAt' }, sink)) {
+      // A batch never spans windows, so a window fetched again takes back only its own sessions.
+      if (plan.pending > 0) await handoff.put(plan.take(), signal);
+      plan.mark();
+      firstElement.push(element);
+      options.onWindow?.(delivered.window, delivered.index, delivered.count);
+    }
+  };
+
+  async function* batches(): AsyncGenerator<ImportPlan> {
+    const running = pump().then(
+      () => handoff.close(),
+      (error: unknown) => handoff.fail(error),
+    );
+    let finished = false;
+    try {
+      yield* handoff;
+      finished = true;
+    } finally {
+      // The store stopped early (its own failure): the export stops too, and nothing is left running.
+      if (!finished) stop.abort(new Error('the import stopped'));
+      await running;
+    }
+  }
+
+  return { batches: batches(), planner: plan };
+}
+
+/**
+ * Hands items from a producer that is pushed (the client's sink) to a consumer that pulls (the
+ * store's import), one at a time: `put` settles once the consumer has come back for the next item,
+ * that is, has finished with this one.
+ */
+class Handoff<T> implements AsyncIterable<T> {
+  private item: { value: T; taken: () => void } | null = null;
+  private end: { error: unknown } | 'done' | null = null;
+  private wake: (() => void) | null = null;
+
+  put(value: T, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const aborted = () => reject(signal.reason);
+      signal.addEventListener('abort', aborted, { once: true });
+      this.item = {
+        value,
+        taken: () => {
+          signal.removeEventListener('abort', aborted);
+          resolve();
+        },
+      };
+      this.notify();
+    });
+  }
+
+  close(): void {
+    this.end = 'done';
+    this.notify();
+  }
+
+  fail(error: unknown): void {
+    this.end = { error };
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      while (this.item === null && this.end === null) await new Promise<void>((resolve) => (this.wake = resolve));
+      if (this.item !== null) {
+        const { value, taken } = this.item;
+        this.item = null;
+        yield value;
+        taken();
+        continue;
+      }
+      if (this.end === 'done') return;
+      throw this.end!.error;
+    }
+  }
+}
