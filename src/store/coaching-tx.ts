@@ -2,6 +2,8 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { StoreAdapter } from './adapter.js';
+import { CoachingChanges } from './documents/changes.js';
+import { hasLoneSurrogate } from './documents/document-text.js';
 import { flag, linkRow, logRow, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
@@ -16,6 +18,8 @@ export class KyselyCoachingTx implements CoachingTx {
   readonly touched = new Set<string>();
   /** Documents the caller rendered whole; a later change to the session in this transaction drops its entry. */
   readonly rendered = new Map<string, ExportSession>();
+  /** What this transaction wrote, from which the touched documents are edited rather than rendered whole. */
+  readonly changes = new CoachingChanges();
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -99,11 +103,14 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   renderedSession(document: ExportSession): void {
+    // A text the database would not store as given is read back and rendered from the tables instead.
+    if (hasLoneSurrogate(JSON.stringify(document))) return;
     this.rendered.set(document._id, document);
   }
 
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
     this.touch(session.id);
+    this.changes.session(session, isNew);
     await this.write('coaching_sessions', sessionRow(this.orgId, session), isNew);
   }
 
@@ -113,6 +120,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async savePoint(point: PointRecord, isNew: boolean): Promise<void> {
+    this.changes.point(point);
     await this.write('coaching_points', pointRow(this.orgId, point), isNew);
     await this.replaceLinks('coaching_point_sessions', point.id, point.sessionIds);
   }
@@ -123,12 +131,14 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async saveTodo(todo: TodoRecord, isNew: boolean): Promise<void> {
+    this.changes.todo(todo);
     await this.write('todos', todoRow(this.orgId, todo), isNew);
     await this.replaceLinks('todo_sessions', todo.id, todo.sessionIds);
   }
 
   async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
     this.touch(sessionId);
+    this.changes.appended(sessionId, entry);
     await this.trx
       .insertInto('activity_log')
       .values(logRow(this.orgId, sessionId, entry))
