@@ -21,7 +21,7 @@ import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
-import { seedBusySessions } from './busy-sessions.js';
+import { BUSY_LOG_ENTRIES, seedBusySessions } from './busy-sessions.js';
 import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
 import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
@@ -468,7 +468,37 @@ const concurrencyOnly = () =>
   }));
 
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
-const writesOnly = () => sqliteOnly(true, writes);
+async function writesOnly() {
+  await sqliteOnly(true, async (server, sqlite) => {
+    const result = await writes(server, sqlite);
+    printRows(writeRows(result));
+    return result;
+  });
+}
+
+type WriteResult = Awaited<ReturnType<typeof writes>>[number];
+
+/**
+ * The write rows of the table, each against its target: creating a session (SPEC §12), and adding
+ * a point to a session that already has 2,000 log entries (SPEC §13: as fast as adding it to a new one).
+ */
+function writeRows(results: WriteResult[]): Array<[string, string, string, string]> {
+  const target = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  return results.map((w) => {
+    const row: [string, string] = [
+      `${w.title} (SQLite, c=${w.connections})`,
+      `${w.requestsPerSecond} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`,
+    ];
+    if (w.title === 'create session') return [...row, '≥ 1,000 req/s, p99 < 50 ms', target(w.requestsPerSecond >= 1000 && w.p99Ms < 50)];
+    if (w.title === 'add coaching point')
+      return [
+        ...row,
+        `≥ 1,000 req/s, sessions of ${BUSY_LOG_ENTRIES.toLocaleString('en-US')} log entries`,
+        target(w.requestsPerSecond >= 1000),
+      ];
+    return [...row, '', ''];
+  });
+}
 
 /** `BENCH_ONLY=client`: `coachport export` to NDJSON and CSV against the server's raw speed, on the 100,000 sessions; writes no results. */
 async function clientOnly() {
@@ -537,14 +567,7 @@ function printTable(r: Record<string, any>) {
     target(m.rssPeakMB < 256),
   ]);
   rows.push([`TTFB, 90 days of ${m.sessions} sessions`, `${m.ttfbMs} ms`, '< 100 ms', target(m.ttfbMs < 100)]);
-  for (const w of r.sqliteWrites) {
-    rows.push([
-      `${w.title} (SQLite, c=${w.connections})`,
-      `${w.requestsPerSecond} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`,
-      w.title === 'create session' ? '≥ 1,000 req/s, p99 < 50 ms' : '',
-      w.title === 'create session' ? target(w.requestsPerSecond >= 1000 && w.p99Ms < 50) : '',
-    ]);
-  }
+  rows.push(...writeRows(r.sqliteWrites));
   if (r.postgresExport) {
     const p = r.postgresExport;
     rows.push([
