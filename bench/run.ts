@@ -49,7 +49,7 @@ const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
 interface Dataset {
   database: DatabaseConfig;
-  small: { orgId: string; token: string; coachToken: string; agentId: string; busySessions: string[] };
+  small: { orgId: string; token: string; coachToken: string; agentId: string; busySessions: string[]; newSessions: string[] };
   large: { orgId: string; token: string } | null;
   seedRate: number;
   rename: { sessions: number; milliseconds: number } | null;
@@ -82,6 +82,8 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     await store.createUser(small.orgId, { id: agentId, email: 'agent@example.test', name: 'Bench Agent', role: 'agent' }, now);
     const coachToken = (await issueToken(store, { orgId: small.orgId, userId: coachId }, null, now)).secret;
     const busySessions = await seedBusySessions(store, small.orgId, { coachId, agentId }, now);
+    // The same sessions with an empty log: what the busy ones' figure is compared with (SPEC §13).
+    const newSessions = await seedBusySessions(store, small.orgId, { coachId, agentId }, now, 0);
     let large: Dataset['large'] = null;
     if (withLarge) {
       const org = await createOrganization(store, { name: 'Bench 100k', adminEmail: 'big@example.test' }, now);
@@ -89,7 +91,13 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
       large = { orgId: org.orgId, token: org.token };
     }
     const rename = withRename ? await renameFanOut(store, now) : null;
-    return { database, small: { orgId: small.orgId, token: small.token, coachToken, agentId, busySessions }, large, seedRate, rename };
+    return {
+      database,
+      small: { orgId: small.orgId, token: small.token, coachToken, agentId, busySessions, newSessions },
+      large,
+      seedRate,
+      rename,
+    };
   } finally {
     await store.close();
   }
@@ -324,21 +332,23 @@ async function writes(server: Server, dataset: Dataset) {
       non2xx: result.non2xx,
     };
   };
-  // Points go to sessions that start with 2,000 log entries each, in turn, so no session passes the
-  // size limits (a refused add would count as non2xx, and one session would soon refuse them all).
-  const busy = dataset.small.busySessions;
+  // Points go to 40 sessions in turn, so no session passes the size limits (a refused add would
+  // count as non2xx, and one session would soon refuse them all): first to sessions with an empty
+  // log, then to sessions that start with 2,000 log entries each, the figure with the target.
+  const point = (sessions: string[]) => (n: number) => ({
+    coachingFormIds: [sessions[n % sessions.length]],
+    type: 'strength',
+    classification: 'qa',
+    subject: 'Load',
+  });
   return [
     await load('create session', '/api/v1/coaching/sessions', () => ({
       coachingFormName: 'Load',
       agentId: dataset.small.agentId,
       meetingFormat: 'live',
     })),
-    await load('add coaching point', '/api/v1/coaching/points', (n) => ({
-      coachingFormIds: [busy[n % busy.length]],
-      type: 'strength',
-      classification: 'qa',
-      subject: 'Load',
-    })),
+    await load('add coaching point, new sessions', '/api/v1/coaching/points', point(dataset.small.newSessions)),
+    await load('add coaching point', '/api/v1/coaching/points', point(dataset.small.busySessions)),
   ];
 }
 
