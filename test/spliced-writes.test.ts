@@ -292,7 +292,7 @@ for (const backend of await storeBackends()) {
             await assertCurrent(orgId, `${JSON.stringify(o)} at +${seconds}s`);
           }
         }),
-        { numRuns: Number(process.env.SPLICE_RUNS ?? 25) },
+        { numRuns: Number(process.env.SPLICE_RUNS ?? 40) },
       );
     });
   });
