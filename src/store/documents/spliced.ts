@@ -21,7 +21,7 @@ import {
   removeItem,
   replaceItem,
 } from './document-text.js';
-import { refreshSessionDocuments, storeRendered } from './refresh.js';
+import { BOTH, refreshSessionDocuments, storeRendered } from './refresh.js';
 import type { RenderedDocument } from './rendered.js';
 
 /**
@@ -283,6 +283,6 @@ export async function refreshChangedDocuments(
       else whole.add(id);
     }
   }
-  await storeRendered(trx, adapter, orgId, spliced);
+  await storeRendered(trx, adapter, orgId, spliced, { ...BOTH, existing: true });
   await refreshSessionDocuments(trx, adapter, orgId, [...whole]);
 }
