@@ -9,6 +9,7 @@ import { createPoint, createTodo, deletePoint, deleteTodo, updatePoint, updateTo
 import type { UserRecord } from '../src/coaching/records.js';
 import { confirmSession, createSession, deleteSession, shareSession, updateSession } from '../src/coaching/sessions.js';
 import { openStore } from '../src/store/open.js';
+import type { StoreAdapter } from '../src/store/adapter.js';
 import type { Database } from '../src/store/schema.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
@@ -148,12 +149,13 @@ for (const backend of await storeBackends()) {
     let database: TestDatabase;
     let store: Store;
     let direct: Kysely<Database>;
+    let adapter: StoreAdapter;
     let run = 0;
 
     before(async () => {
       database = await backend.create();
       store = await openStore(database.config);
-      direct = openKysely(database.config).db;
+      ({ db: direct, adapter } = openKysely(database.config));
     });
     after(async () => {
       await direct.destroy();
@@ -294,6 +296,50 @@ for (const backend of await storeBackends()) {
         }),
         { numRuns: Number(process.env.SPLICE_RUNS ?? 40) },
       );
+    });
+
+    async function storedDocument(orgId: string, sessionId: string): Promise<string> {
+      const row = await direct
+        .selectFrom('session_documents')
+        .select('doc')
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', sessionId)
+        .executeTakeFirstOrThrow();
+      return typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8');
+    }
+
+    it('edits the stored text of the sessions a write touches instead of rendering them again', async () => {
+      const { orgId, actors, people } = await organization();
+      const admin = actors[0]!;
+      const input = { coachingFormName: 'Kept', agentId: people[3]!.id, coachId: people[1]!.id };
+      const session = (await createSession(store, admin, input, BASE))._id;
+      // A mark no rendering writes, put into the stored log: it stays only while writes edit the text.
+      const MARK = 'created (marked)';
+      const marked = (await storedDocument(orgId, session)).replace('created"]', `${MARK}"]`);
+      await direct
+        .updateTable('session_documents')
+        .set({ doc: adapter.documentValue(marked) })
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', session)
+        .execute();
+      const point = (await createPoint(store, admin, { coachingFormIds: [session], type: 'strength', classification: 'qa' }, BASE + 1))._id;
+      const todo = (await createTodo(store, admin, { coachingFormIds: [session], title: 'Read' }, BASE + 2))._id;
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['a point added', async () => undefined],
+        ['a point changed', () => updatePoint(store, admin, point, { subject: 'Tone' }, BASE + 3)],
+        ['a to-do completed', () => updateTodo(store, admin, todo, { status: 'complete' }, BASE + 4)],
+        ['the session changed', () => updateSession(store, admin, session, { coachNotes: 'Good' }, BASE + 5)],
+        ['the session shared', () => shareSession(store, admin, session, BASE + 6)],
+        ['a point deleted', () => deletePoint(store, admin, point, BASE + 7)],
+        ['a to-do deleted', () => deleteTodo(store, admin, todo, BASE + 8)],
+      ];
+      for (const [what, write] of writes) {
+        await write();
+        const stored = await storedDocument(orgId, session);
+        assert.ok(stored.includes(MARK), `after ${what}, the document was rendered again instead of edited`);
+        // Everything but the mark is what a full rendering gives.
+        assert.equal(stored.replace(MARK, 'created'), JSON.stringify(await store.readSession(orgId, session)), `after ${what}`);
+      }
     });
   });
 }
