@@ -21,6 +21,7 @@ export async function seedBusySessions(
   orgId: string,
   people: { coachId: string; agentId: string },
   now: number,
+  logEntries = BUSY_LOG_ENTRIES,
 ): Promise<string[]> {
   const plan: ImportPlan = {
     users: [
@@ -33,8 +34,8 @@ export async function seedBusySessions(
     todos: [],
   };
   for (let n = 0; n < BUSY_SESSIONS; n++) {
-    const created = now - BUSY_LOG_ENTRIES * 1000;
-    const log: LogEntryRecord[] = Array.from({ length: BUSY_LOG_ENTRIES }, (_, i) => ({
+    const created = now - logEntries * 1000;
+    const log: LogEntryRecord[] = Array.from({ length: logEntries }, (_, i) => ({
       userId: people.coachId,
       userEmail: 'coach@example.test',
       actionType: 'updated',
@@ -45,7 +46,7 @@ export async function seedBusySessions(
     plan.sessions.push({
       session: {
         id: newId(created),
-        coachingFormName: `Busy ${n + 1}`,
+        coachingFormName: `${logEntries > 0 ? 'Busy' : 'New'} ${n + 1}`,
         templateId: null,
         meetingFormat: 'live',
         formCreatorId: people.coachId,
@@ -66,7 +67,7 @@ export async function seedBusySessions(
       todoIds: [],
     });
   }
-  if (BUSY_LOG_ENTRIES >= SESSION_LIMITS.activityLog) throw new Error('The busy sessions must leave room in their logs.');
+  if (logEntries >= SESSION_LIMITS.activityLog) throw new Error('The busy sessions must leave room in their logs.');
   await store.applyImport(orgId, plan, now);
   return plan.sessions.map(({ session }) => session.id);
 }

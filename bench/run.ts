@@ -21,7 +21,7 @@ import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
-import { seedBusySessions } from './busy-sessions.js';
+import { BUSY_LOG_ENTRIES, seedBusySessions } from './busy-sessions.js';
 import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
 import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
@@ -49,7 +49,7 @@ const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
 interface Dataset {
   database: DatabaseConfig;
-  small: { orgId: string; token: string; coachToken: string; agentId: string; busySessions: string[] };
+  small: { orgId: string; token: string; coachToken: string; agentId: string; busySessions: string[]; newSessions: string[] };
   large: { orgId: string; token: string } | null;
   seedRate: number;
   rename: { sessions: number; milliseconds: number } | null;
@@ -82,6 +82,8 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     await store.createUser(small.orgId, { id: agentId, email: 'agent@example.test', name: 'Bench Agent', role: 'agent' }, now);
     const coachToken = (await issueToken(store, { orgId: small.orgId, userId: coachId }, null, now)).secret;
     const busySessions = await seedBusySessions(store, small.orgId, { coachId, agentId }, now);
+    // The same sessions with an empty log: what the busy ones' figure is compared with (SPEC §13).
+    const newSessions = await seedBusySessions(store, small.orgId, { coachId, agentId }, now, 0);
     let large: Dataset['large'] = null;
     if (withLarge) {
       const org = await createOrganization(store, { name: 'Bench 100k', adminEmail: 'big@example.test' }, now);
@@ -89,7 +91,13 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
       large = { orgId: org.orgId, token: org.token };
     }
     const rename = withRename ? await renameFanOut(store, now) : null;
-    return { database, small: { orgId: small.orgId, token: small.token, coachToken, agentId, busySessions }, large, seedRate, rename };
+    return {
+      database,
+      small: { orgId: small.orgId, token: small.token, coachToken, agentId, busySessions, newSessions },
+      large,
+      seedRate,
+      rename,
+    };
   } finally {
     await store.close();
   }
@@ -324,21 +332,23 @@ async function writes(server: Server, dataset: Dataset) {
       non2xx: result.non2xx,
     };
   };
-  // Points go to sessions that start with 2,000 log entries each, in turn, so no session passes the
-  // size limits (a refused add would count as non2xx, and one session would soon refuse them all).
-  const busy = dataset.small.busySessions;
+  // Points go to 40 sessions in turn, so no session passes the size limits (a refused add would
+  // count as non2xx, and one session would soon refuse them all): first to sessions with an empty
+  // log, then to sessions that start with 2,000 log entries each, the figure with the target.
+  const point = (sessions: string[]) => (n: number) => ({
+    coachingFormIds: [sessions[n % sessions.length]],
+    type: 'strength',
+    classification: 'qa',
+    subject: 'Load',
+  });
   return [
     await load('create session', '/api/v1/coaching/sessions', () => ({
       coachingFormName: 'Load',
       agentId: dataset.small.agentId,
       meetingFormat: 'live',
     })),
-    await load('add coaching point', '/api/v1/coaching/points', (n) => ({
-      coachingFormIds: [busy[n % busy.length]],
-      type: 'strength',
-      classification: 'qa',
-      subject: 'Load',
-    })),
+    await load('add coaching point, new sessions', '/api/v1/coaching/points', point(dataset.small.newSessions)),
+    await load('add coaching point', '/api/v1/coaching/points', point(dataset.small.busySessions)),
   ];
 }
 
@@ -468,7 +478,37 @@ const concurrencyOnly = () =>
   }));
 
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
-const writesOnly = () => sqliteOnly(true, writes);
+async function writesOnly() {
+  await sqliteOnly(true, async (server, sqlite) => {
+    const result = await writes(server, sqlite);
+    printRows(writeRows(result));
+    return result;
+  });
+}
+
+type WriteResult = Awaited<ReturnType<typeof writes>>[number];
+
+/**
+ * The write rows of the table, each against its target: creating a session (SPEC §12), and adding
+ * a point to a session that already has 2,000 log entries (SPEC §13: as fast as adding it to a new one).
+ */
+function writeRows(results: WriteResult[]): Array<[string, string, string, string]> {
+  const target = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  return results.map((w) => {
+    const row: [string, string] = [
+      `${w.title} (SQLite, c=${w.connections})`,
+      `${w.requestsPerSecond} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`,
+    ];
+    if (w.title === 'create session') return [...row, '≥ 1,000 req/s, p99 < 50 ms', target(w.requestsPerSecond >= 1000 && w.p99Ms < 50)];
+    if (w.title === 'add coaching point')
+      return [
+        ...row,
+        `≥ 1,000 req/s, sessions of ${BUSY_LOG_ENTRIES.toLocaleString('en-US')} log entries`,
+        target(w.requestsPerSecond >= 1000),
+      ];
+    return [...row, '', ''];
+  });
+}
 
 /** `BENCH_ONLY=client`: `coachport export` to NDJSON and CSV against the server's raw speed, on the 100,000 sessions; writes no results. */
 async function clientOnly() {
@@ -537,14 +577,7 @@ function printTable(r: Record<string, any>) {
     target(m.rssPeakMB < 256),
   ]);
   rows.push([`TTFB, 90 days of ${m.sessions} sessions`, `${m.ttfbMs} ms`, '< 100 ms', target(m.ttfbMs < 100)]);
-  for (const w of r.sqliteWrites) {
-    rows.push([
-      `${w.title} (SQLite, c=${w.connections})`,
-      `${w.requestsPerSecond} req/s, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`,
-      w.title === 'create session' ? '≥ 1,000 req/s, p99 < 50 ms' : '',
-      w.title === 'create session' ? target(w.requestsPerSecond >= 1000 && w.p99Ms < 50) : '',
-    ]);
-  }
+  rows.push(...writeRows(r.sqliteWrites));
   if (r.postgresExport) {
     const p = r.postgresExport;
     rows.push([

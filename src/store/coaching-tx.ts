@@ -3,6 +3,8 @@ import type { ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 import type { StoreAdapter } from './adapter.js';
 import type { AppendedEntry } from './events/outbox-write.js';
+import { CoachingChanges } from './documents/changes.js';
+import { hasLoneSurrogate } from './documents/document-text.js';
 import { flag, linkRow, logRow, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
@@ -19,6 +21,8 @@ export class KyselyCoachingTx implements CoachingTx {
   readonly rendered = new Map<string, ExportSession>();
   /** Log entries this transaction appended, in order: each may be an event (SPEC §11). */
   readonly appended: AppendedEntry[] = [];
+  /** What this transaction wrote, from which the touched documents are edited rather than rendered whole. */
+  readonly changes = new CoachingChanges();
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -102,11 +106,14 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   renderedSession(document: ExportSession): void {
+    // A text the database would not store as given is read back and rendered from the tables instead.
+    if (hasLoneSurrogate(JSON.stringify(document))) return;
     this.rendered.set(document._id, document);
   }
 
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
     this.touch(session.id);
+    this.changes.session(session, isNew);
     await this.write('coaching_sessions', sessionRow(this.orgId, session), isNew);
   }
 
@@ -116,6 +123,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async savePoint(point: PointRecord, isNew: boolean): Promise<void> {
+    this.changes.point(point);
     await this.write('coaching_points', pointRow(this.orgId, point), isNew);
     await this.replaceLinks('coaching_point_sessions', point.id, point.sessionIds);
   }
@@ -126,6 +134,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async saveTodo(todo: TodoRecord, isNew: boolean): Promise<void> {
+    this.changes.todo(todo);
     await this.write('todos', todoRow(this.orgId, todo), isNew);
     await this.replaceLinks('todo_sessions', todo.id, todo.sessionIds);
   }
@@ -133,6 +142,7 @@ export class KyselyCoachingTx implements CoachingTx {
   async appendLog(sessionId: string, entry: LogEntryRecord): Promise<void> {
     this.touch(sessionId);
     this.appended.push({ sessionId, entry });
+    this.changes.appended(sessionId, entry);
     await this.trx
       .insertInto('activity_log')
       .values(logRow(this.orgId, sessionId, entry))

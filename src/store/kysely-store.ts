@@ -25,7 +25,8 @@ import type {
 } from './accounts-store.js';
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
-import { refreshDocumentsOfTemplate, refreshSessionDocuments, renderedDocument, storeRendered } from './documents/refresh.js';
+import { refreshDocumentsOfTemplate, renderedDocument, storeRendered } from './documents/refresh.js';
+import { refreshChangedDocuments } from './documents/spliced.js';
 import { changesAfter } from './documents/feed.js';
 import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js';
 import { OutboxQueue } from './events/outbox-queue.js';
@@ -321,10 +322,11 @@ export class KyselyStore implements Store {
       const tx = new KyselyCoachingTx(trx, orgId, this.adapter);
       const result = await work(tx);
       await storeRendered(trx, this.adapter, orgId, [...tx.rendered.values()].map(renderedDocument));
-      await refreshSessionDocuments(
+      await refreshChangedDocuments(
         trx,
         this.adapter,
         orgId,
+        tx.changes,
         [...tx.touched].filter((id) => !tx.rendered.has(id)),
       );
       await writeSessionEvents(trx, orgId, tx.appended, this.outboxOptions);

@@ -8,7 +8,7 @@ import type { Database } from '../schema.js';
 import { spliceName } from './splice.js';
 import { writeSessionStats } from './stats-rows.js';
 import type { RenderedDocument } from './rendered.js';
-import { writeDocuments } from './write.js';
+import { rewriteDocuments, writeDocuments } from './write.js';
 
 /**
  * Keeps the read model current: every helper here runs inside the caller's transaction (any Kysely
@@ -37,9 +37,11 @@ interface Targets {
   documents: boolean;
   stats: boolean;
   limits?: boolean;
+  /** Whether every document's row exists already (an edit in place), so it is updated rather than upserted. */
+  existing?: boolean;
 }
 
-const BOTH: Targets = { documents: true, stats: true, limits: true };
+export const BOTH: Targets = { documents: true, stats: true, limits: true };
 
 /** The sizes of these sessions' stored documents, before the caller's transaction rewrites them. */
 async function storedSizes(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<Map<string, DocumentSize>> {
@@ -86,7 +88,7 @@ export async function storeRendered(
   targets: Targets = BOTH,
 ): Promise<void> {
   if (targets.limits) await enforceLimits(trx, adapter, orgId, docs);
-  if (targets.documents) await writeDocuments(trx, adapter, orgId, docs);
+  if (targets.documents) await (targets.existing ? rewriteDocuments : writeDocuments)(trx, adapter, orgId, docs);
   if (targets.stats)
     await writeSessionStats(
       trx,

@@ -1,0 +1,288 @@
+import { sql, type Kysely } from 'kysely';
+import { type SessionFacts, sessionFacts } from '../../analytics/session-facts.js';
+import { logDocument, pointDocument, type SessionNames, sessionDocument, todoDocument } from '../../coaching/documents.js';
+import type { LogEntryRecord, SessionRecord } from '../../coaching/records.js';
+import type { CoachingPoint, ExportSession, Todo } from '../../contract/schemas.js';
+import type { StoreAdapter } from '../adapter.js';
+import type { Database } from '../schema.js';
+import type { CoachingChanges } from './changes.js';
+import {
+  appendElements,
+  cutDocument,
+  type DocumentText,
+  EMPTY_CHILDREN,
+  entryCount,
+  findItem,
+  hasLoneSurrogate,
+  insertItem,
+  itemCount,
+  joinDocument,
+  lastItem,
+  removeItem,
+  replaceItem,
+} from './document-text.js';
+import { BOTH, refreshSessionDocuments, storeRendered } from './refresh.js';
+import type { RenderedDocument } from './rendered.js';
+
+/**
+ * Writes that cost the change (SPEC §13): after a coaching transaction, each touched session's
+ * stored document is edited in its text with what the transaction wrote (CoachingChanges) instead
+ * of being read back from all its tables and rendered whole. The session's own fields are rendered
+ * again (they are small), new log entries are appended, and each changed point or to-do is
+ * replaced, removed or inserted in place; the stats row is the stored one with the changed items'
+ * counts moved. Every piece is rendered by the one renderer, so the result is the text a full
+ * rendering writes; the read-model property test holds the two to each other byte for byte.
+ *
+ * A session is rendered whole instead when its document cannot be edited so: a session new in
+ * the transaction, no stored document or stats row, more than one item inserted into one of its
+ * arrays, a text the databases would not store as given (a lone surrogate), a person or template
+ * that no longer exists.
+ */
+
+interface StoredSession {
+  id: string;
+  json: string;
+  /** What the stored stats row holds beyond the session's own fields (those are rendered again). */
+  stats: (Counts & Pick<SessionFacts, 'acknowledgementMs'>) | null;
+}
+
+const COUNTS = ['points', 'strengths', 'opportunities', 'general', 'qa', 'csat', 'productivity', 'todos', 'todosCompleted'] as const;
+type Counts = Record<(typeof COUNTS)[number], number>;
+
+/** Why a session is rendered whole instead: the caller falls back on null. */
+type Spliced<T> = T | null;
+
+/**
+ * JSON text as the renderer writes it, or null when the stored value would read back otherwise: an
+ * undefined field (stored as NULL) or a lone surrogate (not valid UTF-8 in either database).
+ */
+function storedJson(value: object): string | null {
+  if (Object.values(value).some((v) => v === undefined)) return null;
+  const json = JSON.stringify(value);
+  return hasLoneSurrogate(json) ? null : json;
+}
+
+async function storedSessions(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<StoredSession[]> {
+  const rows = await trx
+    .selectFrom('session_documents as d')
+    .leftJoin('session_stats as st', (j) => j.onRef('st.org_id', '=', 'd.org_id').onRef('st.session_id', '=', 'd.session_id'))
+    .selectAll('st')
+    .select(['d.session_id as id', 'd.doc'])
+    .where('d.org_id', '=', orgId)
+    .where(adapter.idIn('d.session_id', ids))
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    json: typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8'),
+    stats:
+      row.session_id === null
+        ? null
+        : {
+            points: Number(row.points),
+            strengths: Number(row.strengths),
+            opportunities: Number(row.opportunities),
+            general: Number(row.general),
+            qa: Number(row.qa),
+            csat: Number(row.csat),
+            productivity: Number(row.productivity),
+            todos: Number(row.todos),
+            todosCompleted: Number(row.todos_completed),
+            acknowledgementMs: row.acknowledgement_ms === null ? null : Number(row.acknowledgement_ms),
+          },
+  }));
+}
+
+/** What one transaction's edits do to one session: its arrays' texts and the items they lost and gained. */
+class SessionEdit {
+  readonly lost: { points: CoachingPoint[]; todos: Todo[] } = { points: [], todos: [] };
+  readonly gained: { points: CoachingPoint[]; todos: Todo[] } = { points: [], todos: [] };
+
+  constructor(
+    private readonly trx: Kysely<Database>,
+    private readonly orgId: string,
+    readonly sessionId: string,
+    readonly text: DocumentText,
+  ) {}
+
+  /**
+   * The item with this id, as `doc` (null: not on this session), in place of what the array held.
+   * An item new to the array goes after those created before it: read from the end of the text when
+   * it is the newest (a new item nearly always is), else counted in the database, in the render's order.
+   */
+  async put<T extends CoachingPoint | Todo>(kind: 'points' | 'todos', id: string, doc: T | null): Promise<boolean> {
+    const section = this.text[kind];
+    const span = findItem(section, id);
+    const json = doc === null ? null : storedJson(doc);
+    if (doc !== null && json === null) return false;
+    if (span) {
+      const old = JSON.parse(section.slice(span.start, span.end)) as T;
+      (this.lost[kind] as T[]).push(old);
+      if (json !== null && old.createdAt !== doc!.createdAt) return false;
+      this.text[kind] = json === null ? removeItem(section, span) : replaceItem(section, span, json);
+    } else if (json !== null) {
+      const last = lastItem(section);
+      const after = last === null || Date.parse((JSON.parse(last) as T).createdAt) < Date.parse(doc!.createdAt);
+      const index = after ? itemCount(section) : await this.itemsBefore(kind, id, Date.parse(doc!.createdAt));
+      this.text[kind] = insertItem(section, index, json);
+    }
+    if (doc !== null) (this.gained[kind] as T[]).push(doc);
+    return true;
+  }
+
+  /** How many of the session's other items the render puts before this one: by creation time, then id. */
+  private async itemsBefore(kind: 'points' | 'todos', id: string, createdAt: number): Promise<number> {
+    const items = sql.table(kind === 'points' ? 'coaching_points' : 'todos');
+    const links = sql.table(kind === 'points' ? 'coaching_point_sessions' : 'todo_sessions');
+    const { rows } = await sql<{ n: number | string }>`
+      select count(*) as n from ${links} l join ${items} i on i.org_id = l.org_id and i.id = l.item_id
+      where l.org_id = ${this.orgId} and l.session_id = ${this.sessionId} and i.id <> ${id}
+        and (i.created_at < ${createdAt} or (i.created_at = ${createdAt} and i.id < ${id}))`.execute(this.trx);
+    return Number(rows[0]?.n ?? 0);
+  }
+}
+
+/** Names by id as the render joins them, asked only when a session now shows someone else. */
+async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_templates', orgId: string, id: string): Promise<string | null> {
+  const row = await trx.selectFrom(table).select('name').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return row?.name ?? null;
+}
+
+async function namesOf(
+  trx: Kysely<Database>,
+  orgId: string,
+  session: SessionRecord,
+  before: ExportSession,
+): Promise<Spliced<SessionNames>> {
+  const person = async (id: string, beforeId: string, beforeName: string) =>
+    id === beforeId ? beforeName : nameOf(trx, 'users', orgId, id);
+  const formCreatorName = await person(session.formCreatorId, before.formCreatorId, before.formCreatorName);
+  const coachName = await person(session.coachId, before.coachId, before.coachName);
+  const agentName = await person(session.agentId, before.agentId, before.agentName);
+  // The render's join is an inner join on people (no person, no document) and an outer one on the template.
+  if (formCreatorName === null || coachName === null || agentName === null) return null;
+  let templateName = before.coachingTemplateName;
+  if (session.templateId !== before.coachingTemplateId)
+    templateName = session.templateId === null ? null : await nameOf(trx, 'coaching_templates', orgId, session.templateId);
+  return { formCreatorName, coachName, agentName, templateName };
+}
+
+/** The session's own fields, rendered again from the saved record, as text without the closing brace. */
+async function header(trx: Kysely<Database>, orgId: string, text: DocumentText, session: SessionRecord): Promise<Spliced<string>> {
+  const before = JSON.parse(`${text.header}${EMPTY_CHILDREN}`) as ExportSession;
+  const names = await namesOf(trx, orgId, session, before);
+  if (names === null) return null;
+  const fields = sessionDocument(session, names, { activityLog: [], coachingPoints: [], todos: [] });
+  const json = storedJson(fields);
+  return json?.endsWith(EMPTY_CHILDREN) ? json.slice(0, -EMPTY_CHILDREN.length) : null;
+}
+
+/** A log entry's text as the render writes it from the stored row (absent values are stored as NULL). */
+function entryJson(e: LogEntryRecord): Spliced<string> {
+  return storedJson(
+    logDocument({
+      userId: e.userId ?? null,
+      userEmail: e.userEmail ?? null,
+      actionType: e.actionType,
+      descriptions: e.descriptions,
+      timestamp: e.timestamp,
+      ipAddress: e.ipAddress ?? null,
+    }),
+  );
+}
+
+const countsOf = (fields: ExportSession, points: CoachingPoint[], todos: Todo[]): Counts => {
+  const facts = sessionFacts({ ...fields, coachingPoints: points, todos });
+  return Object.fromEntries(COUNTS.map((c) => [c, facts[c]])) as Counts;
+};
+
+/** Kinds of log entry the acknowledgement time is read from (analytics/session-facts.ts). */
+const ACKNOWLEDGEMENT_ACTIONS = new Set(['shared', 'agent_confirmed']);
+
+async function spliceSession(
+  trx: Kysely<Database>,
+  orgId: string,
+  stored: StoredSession,
+  changes: CoachingChanges,
+): Promise<Spliced<RenderedDocument>> {
+  const text = cutDocument(stored.json);
+  if (text === null || stored.stats === null) return null;
+  const id = stored.id;
+  const saved = changes.sessions.get(id);
+  if (saved) {
+    const fields = await header(trx, orgId, text, saved);
+    if (fields === null) return null;
+    text.header = fields;
+  }
+  const entries = (changes.log.get(id) ?? []).map(entryJson);
+  if (entries.some((e) => e === null)) return null;
+  text.log = appendElements(text.log, entries as string[]);
+
+  const edit = new SessionEdit(trx, orgId, id, text);
+  const ops: Array<{ kind: 'points' | 'todos'; id: string; doc: CoachingPoint | Todo | null }> = [];
+  for (const point of changes.points.values())
+    ops.push({ kind: 'points', id: point.id, doc: point.sessionIds.includes(id) ? pointDocument(point) : null });
+  for (const todo of changes.todos.values()) {
+    let doc: Todo | null = null;
+    if (todo.sessionIds.includes(id)) {
+      const span = findItem(text.todos, todo.id);
+      // The creator's name as the document shows it already, or as the render would join it.
+      const creatorName = span
+        ? (JSON.parse(text.todos.slice(span.start, span.end)) as Todo).creatorName
+        : await nameOf(trx, 'users', orgId, todo.creatorId);
+      if (creatorName === null) return null;
+      doc = todoDocument(todo, creatorName);
+    }
+    ops.push({ kind: 'todos', id: todo.id, doc });
+  }
+  // Insertions last, each placed among the items as they end up; one per array, or the count could not place it.
+  const inserts = ops.filter((op) => op.doc !== null && findItem(text[op.kind], op.id) === null);
+  if (inserts.filter((op) => op.kind === 'points').length > 1 || inserts.filter((op) => op.kind === 'todos').length > 1) return null;
+  for (const op of [...ops.filter((op) => !inserts.includes(op)), ...inserts]) if (!(await edit.put(op.kind, op.id, op.doc))) return null;
+
+  const json = joinDocument(text);
+  const fields = JSON.parse(`${text.header}${EMPTY_CHILDREN}`) as ExportSession;
+  const facts = sessionFacts(fields);
+  const lost = countsOf(fields, edit.lost.points, edit.lost.todos);
+  const gained = countsOf(fields, edit.gained.points, edit.gained.todos);
+  for (const c of COUNTS) facts[c] = stored.stats[c] - lost[c] + gained[c];
+  const acknowledged = (changes.log.get(id) ?? []).some((e) => ACKNOWLEDGEMENT_ACTIONS.has(e.actionType));
+  facts.acknowledgementMs = acknowledged
+    ? sessionFacts({ ...fields, activityLog: JSON.parse(text.log) as ExportSession['activityLog'] }).acknowledgementMs
+    : stored.stats.acknowledgementMs;
+  const size = {
+    coachingPoints: itemCount(text.points),
+    todos: itemCount(text.todos),
+    activityLog: entryCount(text.log),
+    documentBytes: Buffer.byteLength(json, 'utf8'),
+  };
+  return { sessionId: id, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json, facts, size };
+}
+
+/**
+ * Stores the documents and stats rows of the sessions a coaching transaction touched, in it:
+ * edited where they can be (above), rendered whole otherwise; the limits are enforced on both.
+ */
+export async function refreshChangedDocuments(
+  trx: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  changes: CoachingChanges,
+  sessionIds: string[],
+): Promise<void> {
+  const ids = [...new Set(sessionIds)].sort();
+  const editable = ids.filter((id) => !changes.created.has(id));
+  const whole = new Set(ids.filter((id) => changes.created.has(id)));
+  const spliced: RenderedDocument[] = [];
+  if (editable.length > 0) {
+    await adapter.lockSessionsForUpdate(trx, orgId, async () => editable);
+    const stored = new Map((await storedSessions(trx, adapter, orgId, editable)).map((s) => [s.id, s]));
+    for (const id of editable) {
+      const session = stored.get(id);
+      const doc = session ? await spliceSession(trx, orgId, session, changes) : null;
+      if (doc) spliced.push(doc);
+      else whole.add(id);
+    }
+  }
+  await storeRendered(trx, adapter, orgId, spliced, { ...BOTH, existing: true });
+  await refreshSessionDocuments(trx, adapter, orgId, [...whole]);
+}

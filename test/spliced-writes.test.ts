@@ -1,0 +1,345 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Kysely } from 'kysely';
+import { createOrganization } from '../src/accounts/organizations.js';
+import type { Actor } from '../src/coaching/actor.js';
+import { DomainError } from '../src/coaching/errors.js';
+import { createPoint, createTodo, deletePoint, deleteTodo, updatePoint, updateTodo } from '../src/coaching/items.js';
+import type { UserRecord } from '../src/coaching/records.js';
+import { confirmSession, createSession, deleteSession, shareSession, updateSession } from '../src/coaching/sessions.js';
+import { openStore } from '../src/store/open.js';
+import type { StoreAdapter } from '../src/store/adapter.js';
+import type { Database } from '../src/store/schema.js';
+import type { Store } from '../src/store/store.js';
+import { storeBackends, type TestDatabase } from './helpers/backends.js';
+import { portableExport, storedExport } from './helpers/documents.js';
+import { openKysely } from './helpers/kysely.js';
+import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
+
+/**
+ * Coaching writes edit the stored documents in their text (src/store/documents/spliced.ts) instead
+ * of rendering the touched sessions whole: after every step of random edit sequences, through the
+ * domain functions the API calls, every stored document is byte for byte what a full rendering
+ * gives now, and every stats row holds that rendering's facts.
+ */
+
+const BASE = Date.UTC(2026, 5, 1, 9);
+
+/** Text that looks like the document's own structure, quotes, escapes and characters beyond ASCII. */
+const nasty = fc.oneof(
+  fc.constantFrom(
+    '',
+    'a',
+    '"',
+    '\\',
+    '","_id":"x"',
+    '{"_id":"p"},',
+    '],"todos":[',
+    ',"activityLog":[',
+    '"coachName":',
+    'é 😀 中',
+    '\ud800',
+  ),
+  fc.string({ maxLength: 12 }),
+);
+const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
+
+type Op =
+  | { kind: 'session'; by: number; agent: number; coach: number; template: number | null; notes: string | null }
+  | { kind: 'updateSession'; by: number; session: number; patch: Record<string, unknown>; people: { coach?: number; agent?: number } }
+  | { kind: 'retemplate'; by: number; session: number; template: number | null }
+  | { kind: 'step'; by: number; session: number; step: 'share' | 'confirm' | 'delete' }
+  | { kind: 'point'; by: number; sessions: number[]; type: string; classification: string; subject: string | null }
+  | { kind: 'updatePoint'; by: number; item: number; patch: Record<string, unknown> }
+  | { kind: 'deletePoint'; by: number; item: number }
+  | { kind: 'todo'; by: number; sessions: number[]; title: string; status: 'complete' | 'incomplete' }
+  | { kind: 'updateTodo'; by: number; item: number; patch: Record<string, unknown> }
+  | { kind: 'deleteTodo'; by: number; item: number }
+  | { kind: 'renameTemplate'; template: number; name: string };
+
+/** Mostly the admin, who may do everything; the others are refused some steps, which must change nothing. */
+const who = fc.oneof({ arbitrary: fc.constant(0), weight: 4 }, { arbitrary: fc.nat(4), weight: 1 });
+const pick = fc.nat(20);
+const sessionsPicked = fc.uniqueArray(pick, { minLength: 1, maxLength: 3 });
+const pointType = fc.constantFrom('strength', 'opportunity', 'neutral');
+const classification = fc.constantFrom('general', 'qa', 'csat', 'productivity');
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('session' as const),
+    by: who,
+    agent: fc.nat(1),
+    coach: fc.nat(1),
+    template: nullable(fc.nat(1)),
+    notes: nullable(nasty),
+  }),
+  fc.record({
+    kind: fc.constant('updateSession' as const),
+    by: who,
+    session: pick,
+    patch: fc.record(
+      {
+        coachingFormName: nasty.map((s) => `Form ${s}`),
+        meetingFormat: nullable(nasty.map((s) => `f${s}`)),
+        meetingDate: nullable(fc.integer({ min: 0, max: 60 }).map((d) => new Date(BASE + d * 86_400_000).toISOString())),
+        coachNotes: nullable(nasty),
+        agentNotes: nullable(nasty),
+      },
+      { requiredKeys: [] },
+    ),
+    // A coach or agent given to the session (its names change; a new agent starts over).
+    people: fc.record({ coach: fc.nat(1), agent: fc.nat(1) }, { requiredKeys: [] }),
+  }),
+  fc.record({ kind: fc.constant('retemplate' as const), by: who, session: pick, template: nullable(fc.nat(1)) }),
+  fc.record({
+    kind: fc.constant('step' as const),
+    by: who,
+    session: pick,
+    step: fc.constantFrom('share', 'share', 'confirm', 'confirm', 'delete'),
+  }),
+  fc.record({
+    kind: fc.constant('point' as const),
+    by: who,
+    sessions: sessionsPicked,
+    type: pointType,
+    classification,
+    subject: nullable(nasty),
+  }),
+  fc.record({
+    kind: fc.constant('updatePoint' as const),
+    by: who,
+    item: pick,
+    patch: fc.record(
+      { subject: nullable(nasty), type: pointType, classification, agentNotes: nullable(nasty), coachingFormIds: sessionsPicked },
+      { requiredKeys: [] },
+    ),
+  }),
+  fc.record({ kind: fc.constant('deletePoint' as const), by: who, item: pick }),
+  fc.record({
+    kind: fc.constant('todo' as const),
+    by: who,
+    sessions: sessionsPicked,
+    title: nasty.map((s) => `Todo ${s}`),
+    status: fc.constantFrom('complete', 'incomplete'),
+  }),
+  fc.record({
+    kind: fc.constant('updateTodo' as const),
+    by: who,
+    item: pick,
+    patch: fc.record(
+      {
+        title: nasty.map((s) => `T ${s}`),
+        status: fc.constantFrom('complete', 'incomplete'),
+        description: nullable(nasty),
+        coachingFormIds: sessionsPicked,
+      },
+      { requiredKeys: [] },
+    ),
+  }),
+  fc.record({ kind: fc.constant('deleteTodo' as const), by: who, item: pick }),
+  fc.record({ kind: fc.constant('renameTemplate' as const), template: fc.nat(1), name: nasty.map((s) => `Template ${s}`) }),
+);
+
+/** Each step at a time of its own: often the same millisecond as another, sometimes before earlier steps. */
+const steps = fc.array(fc.tuple(op, fc.integer({ min: 0, max: 4 })), { minLength: 5, maxLength: 40 });
+
+for (const backend of await storeBackends()) {
+  describe(`writes that cost the change (${backend.name})`, () => {
+    let database: TestDatabase;
+    let store: Store;
+    let direct: Kysely<Database>;
+    let adapter: StoreAdapter;
+    let run = 0;
+
+    before(async () => {
+      database = await backend.create();
+      store = await openStore(database.config);
+      ({ db: direct, adapter } = openKysely(database.config));
+    });
+    after(async () => {
+      await direct.destroy();
+      await store.close();
+      await database.drop();
+    });
+
+    /** A fresh organization: its admin, two coaches, two agents and two templates. */
+    async function organization() {
+      run++;
+      const org = await createOrganization(store, { name: `Run ${run}`, adminEmail: `admin${run}@example.test` }, BASE);
+      const user = (id: string, role: UserRecord['role'], name: string): UserRecord => ({ id, email: `${id}@example.test`, name, role });
+      const people = [
+        { id: org.userId, email: `admin${run}@example.test`, name: 'Ada "admin"', role: 'admin' as const },
+        user(`c1-${run}`, 'coach', 'Cé \\ coach'),
+        user(`c2-${run}`, 'coach', 'Coach two'),
+        user(`a1-${run}`, 'agent', 'Agent 😀'),
+        user(`a2-${run}`, 'agent', 'Agent two'),
+      ];
+      for (const p of people.slice(1)) await store.createUser(org.orgId, p, BASE);
+      const templates = [`t1-${run}`, `t2-${run}`];
+      for (const id of templates) await store.createTemplate(org.orgId, { id, name: `Template ${id}` }, BASE);
+      const actors: Actor[] = people.map((p) => ({ orgId: org.orgId, user: p, ipAddress: p.role === 'agent' ? null : '203.0.113.7' }));
+      return { orgId: org.orgId, actors, people, templates };
+    }
+
+    async function assertCurrent(orgId: string, what: string): Promise<void> {
+      const stored = await storedExport(store, orgId);
+      const portable = await portableExport(store, orgId);
+      if (stored !== portable) {
+        let i = 0;
+        while (stored[i] === portable[i]) i++;
+        assert.fail(
+          `after ${what}, the stored documents differ at ${i}:\n${stored.slice(i - 100, i + 100)}\n${portable.slice(i - 100, i + 100)}`,
+        );
+      }
+      assert.deepEqual(await storedStatsRows(direct, orgId), expectedStatsRows(JSON.parse(portable)), `stats rows after ${what}`);
+    }
+
+    it('stores after every step exactly what a full rendering stores', async () => {
+      await fc.assert(
+        fc.asyncProperty(steps, async (sequence) => {
+          const { orgId, actors, people, templates } = await organization();
+          // Three sessions to start from, so most steps have something to change.
+          const sessions: string[] = [];
+          for (let i = 0; i < 3; i++) {
+            const input = { coachingFormName: `Start ${i}`, agentId: people[3 + (i % 2)]!.id, coachId: people[1 + (i % 2)]!.id };
+            sessions.push((await createSession(store, actors[0]!, input, BASE))._id);
+          }
+          const points: string[] = [];
+          const todos: string[] = [];
+          const at = <T>(list: T[], i: number) => list[i % Math.max(1, list.length)];
+          const ids = (picked: number[]) => [...new Set(picked.map((i) => at(sessions, i)!))];
+          for (const [o, seconds] of sequence) {
+            const now = BASE + seconds * 1000;
+            const actor = actors[o.kind === 'renameTemplate' ? 0 : o.by]!;
+            try {
+              switch (o.kind) {
+                case 'session': {
+                  const s = await createSession(
+                    store,
+                    actor,
+                    {
+                      coachingFormName: 'Session',
+                      agentId: people[3 + o.agent]!.id,
+                      coachId: people[1 + o.coach]!.id,
+                      coachingTemplateId: o.template === null ? null : templates[o.template]!,
+                      coachNotes: o.notes,
+                    },
+                    now,
+                  );
+                  sessions.push(s._id);
+                  break;
+                }
+                case 'updateSession': {
+                  if (sessions.length === 0) break;
+                  const patch = { ...o.patch };
+                  if (o.people.coach !== undefined) patch.coachId = people[1 + o.people.coach]!.id;
+                  if (o.people.agent !== undefined) patch.agentId = people[3 + o.people.agent]!.id;
+                  if (Object.keys(patch).length > 0) await updateSession(store, actor, at(sessions, o.session)!, patch, now);
+                  break;
+                }
+                case 'retemplate': {
+                  const coachingTemplateId = o.template === null ? null : templates[o.template]!;
+                  if (sessions.length > 0) await updateSession(store, actor, at(sessions, o.session)!, { coachingTemplateId }, now);
+                  break;
+                }
+                case 'step': {
+                  if (sessions.length === 0) break;
+                  const id = at(sessions, o.session)!;
+                  if (o.step === 'share') await shareSession(store, actor, id, now);
+                  else if (o.step === 'confirm') await confirmSession(store, actor, id, now);
+                  else await deleteSession(store, actor, id, now);
+                  break;
+                }
+                case 'point': {
+                  if (sessions.length === 0) break;
+                  const input = { coachingFormIds: ids(o.sessions), type: o.type, classification: o.classification, subject: o.subject };
+                  points.push((await createPoint(store, actor, input as never, now))._id);
+                  break;
+                }
+                case 'updatePoint': {
+                  if (points.length === 0) break;
+                  const { coachingFormIds, ...rest } = o.patch;
+                  const patch = coachingFormIds ? { ...rest, coachingFormIds: ids(coachingFormIds as number[]) } : rest;
+                  if (Object.keys(patch).length > 0) await updatePoint(store, actor, at(points, o.item)!, patch as never, now);
+                  break;
+                }
+                case 'deletePoint':
+                  if (points.length > 0) await deletePoint(store, actor, at(points, o.item)!, now);
+                  break;
+                case 'todo':
+                  if (sessions.length === 0) break;
+                  todos.push(
+                    (await createTodo(store, actor, { coachingFormIds: ids(o.sessions), title: o.title, status: o.status }, now))._id,
+                  );
+                  break;
+                case 'updateTodo': {
+                  if (todos.length === 0) break;
+                  const { coachingFormIds, ...rest } = o.patch;
+                  const patch = coachingFormIds ? { ...rest, coachingFormIds: ids(coachingFormIds as number[]) } : rest;
+                  if (Object.keys(patch).length > 0) await updateTodo(store, actor, at(todos, o.item)!, patch as never, now);
+                  break;
+                }
+                case 'deleteTodo':
+                  if (todos.length > 0) await deleteTodo(store, actor, at(todos, o.item)!, now);
+                  break;
+                case 'renameTemplate':
+                  await store.renameTemplate(orgId, templates[o.template]!, o.name, now);
+                  break;
+              }
+            } catch (error) {
+              // A refused step (no permission, deleted, not found) changes nothing; the documents are checked all the same.
+              if (!(error instanceof DomainError)) throw error;
+            }
+            await assertCurrent(orgId, `${JSON.stringify(o)} at +${seconds}s`);
+          }
+        }),
+        { numRuns: Number(process.env.SPLICE_RUNS ?? 40) },
+      );
+    });
+
+    async function storedDocument(orgId: string, sessionId: string): Promise<string> {
+      const row = await direct
+        .selectFrom('session_documents')
+        .select('doc')
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', sessionId)
+        .executeTakeFirstOrThrow();
+      return typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8');
+    }
+
+    it('edits the stored text of the sessions a write touches instead of rendering them again', async () => {
+      const { orgId, actors, people } = await organization();
+      const admin = actors[0]!;
+      const input = { coachingFormName: 'Kept', agentId: people[3]!.id, coachId: people[1]!.id };
+      const session = (await createSession(store, admin, input, BASE))._id;
+      // A mark no rendering writes, put into the stored log: it stays only while writes edit the text.
+      const MARK = 'created (marked)';
+      const marked = (await storedDocument(orgId, session)).replace('created"]', `${MARK}"]`);
+      await direct
+        .updateTable('session_documents')
+        .set({ doc: adapter.documentValue(marked) })
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', session)
+        .execute();
+      const point = (await createPoint(store, admin, { coachingFormIds: [session], type: 'strength', classification: 'qa' }, BASE + 1))._id;
+      const todo = (await createTodo(store, admin, { coachingFormIds: [session], title: 'Read' }, BASE + 2))._id;
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['a point added', async () => undefined],
+        ['a point changed', () => updatePoint(store, admin, point, { subject: 'Tone' }, BASE + 3)],
+        ['a to-do completed', () => updateTodo(store, admin, todo, { status: 'complete' }, BASE + 4)],
+        ['the session changed', () => updateSession(store, admin, session, { coachNotes: 'Good' }, BASE + 5)],
+        ['the session shared', () => shareSession(store, admin, session, BASE + 6)],
+        ['a point deleted', () => deletePoint(store, admin, point, BASE + 7)],
+        ['a to-do deleted', () => deleteTodo(store, admin, todo, BASE + 8)],
+      ];
+      for (const [what, write] of writes) {
+        await write();
+        const stored = await storedDocument(orgId, session);
+        assert.ok(stored.includes(MARK), `after ${what}, the document was rendered again instead of edited`);
+        // Everything but the mark is what a full rendering gives.
+        assert.equal(stored.replace(MARK, 'created'), JSON.stringify(await store.readSession(orgId, session)), `after ${what}`);
+      }
+    });
+  });
+}
