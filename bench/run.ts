@@ -22,6 +22,7 @@ import { openStore } from '../src/store/open.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { postgresBackend } from '../test/helpers/backends.js';
 import { BUSY_LOG_ENTRIES, seedBusySessions } from './busy-sessions.js';
+import { eventsBench, eventsRows, type EventsBenchResult } from './events.js';
 import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
 import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
@@ -397,6 +398,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'writes') return writesOnly();
   if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
   if (process.env.BENCH_ONLY === 'client') return clientOnly();
+  if (process.env.BENCH_ONLY === 'events') return eventsOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
@@ -431,6 +433,8 @@ async function main() {
     await postgresExportBench(results);
     log(`change feed and coachport sync into PostgreSQL: ${LARGE} sessions`);
     results.sync = await syncBench(LARGE);
+    log('webhooks: deliveries a second, and what an endpoint costs a session write');
+    results.events = await eventsBench();
     log('sign-in: a wrong password and an unknown email, at the production scrypt cost');
     results.signInTiming = await signInTimingBench(dir);
   } finally {
@@ -508,6 +512,13 @@ function writeRows(results: WriteResult[]): Array<[string, string, string, strin
       ];
     return [...row, '', ''];
   });
+}
+
+/** `BENCH_ONLY=events`: webhook deliveries a second and the outbox's cost to a session write; writes no results. */
+async function eventsOnly() {
+  const result = await eventsBench();
+  printRows(eventsRows(result));
+  console.log(JSON.stringify(result, null, 2));
 }
 
 /** `BENCH_ONLY=client`: `coachport export` to NDJSON and CSV against the server's raw speed, on the 100,000 sessions; writes no results. */
@@ -592,6 +603,7 @@ function printTable(r: Record<string, any>) {
     rows.push(['PostgreSQL', String(r.postgres), '', '']);
   }
   if (r.client) rows.push(...clientRows(r.client as ClientBenchResult));
+  if (r.events) rows.push(...eventsRows(r.events as EventsBenchResult));
   const sync = r.sync;
   if (sync?.full) {
     if (typeof sync.feed === 'object')
