@@ -337,7 +337,8 @@ describe('coachport import --from-server', async () => {
         }
       });
 
-      it('killed (SIGKILL) while a window arrives: nothing imported', async () => {
+      /** The import, stopped by `signal` while the second window is half sent: its exit, its stderr, and what the database holds after. */
+      async function interruptedMidWindow(signal: NodeJS.Signals) {
         const fresh = await localSide(backend);
         let hanging: http.ServerResponse | null = null;
         const slow = await startFaultServer(async (request, res) => {
@@ -357,49 +358,28 @@ describe('coachport import --from-server', async () => {
           let stderr = '';
           child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
           await pollUntil(() => hanging !== null && /window 1\/4/.test(stderr), 'the second window to be under way', 60_000);
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGKILL');
-          await exited;
-          const state = await localState(fresh);
-          assert.equal(state.sessions, 0);
-          assert.equal(state.audit.length, 0);
+          const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+          child.kill(signal);
+          const code = await exited;
+          return { code, stderr, state: await localState(fresh) };
         } finally {
           await slow.close();
           await fresh.drop();
         }
+      }
+
+      it('killed (SIGKILL) while a window arrives: nothing imported', async () => {
+        const { state } = await interruptedMidWindow('SIGKILL');
+        assert.equal(state.sessions, 0);
+        assert.equal(state.audit.length, 0);
       });
 
       it('interrupted (SIGINT) while a window arrives: exit 130, nothing imported', async () => {
-        const fresh = await localSide(backend);
-        let hanging: http.ServerResponse | null = null;
-        const slow = await startFaultServer(async (request, res) => {
-          const bytes = await remoteAnswer(remote, request);
-          if (request.body.startDate === WINDOWS[0]!.startDate) return sendBytes(res, bytes);
-          // Half of the second window, then nothing until the importer dies.
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
-          hanging = res;
-        });
-        try {
-          const child = spawn(process.execPath, [BIN, ...importArgs(slow.url, remoteToken)], {
-            cwd: fresh.cwd,
-            env: { ...process.env, ...fresh.env },
-            stdio: ['ignore', 'ignore', 'pipe'],
-          });
-          let stderr = '';
-          child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-          await pollUntil(() => hanging !== null && /window 1\/4/.test(stderr), 'the second window to be under way', 60_000);
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGINT');
-          assert.equal(await exited, 130);
-          assert.match(stderr, /Interrupted: nothing was imported\./);
-          const state = await localState(fresh);
-          assert.equal(state.sessions, 0);
-          assert.equal(state.audit.length, 0);
-        } finally {
-          await slow.close();
-          await fresh.drop();
-        }
+        const { code, stderr, state } = await interruptedMidWindow('SIGINT');
+        assert.equal(code, 130);
+        assert.match(stderr, /Interrupted: nothing was imported\./);
+        assert.equal(state.sessions, 0);
+        assert.equal(state.audit.length, 0);
       });
     });
   }

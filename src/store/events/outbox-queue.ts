@@ -5,6 +5,17 @@ import { flag } from '../rows.js';
 import type { Database, DeliveryChannel } from '../schema.js';
 import type { AttemptOutcome, ClaimedDelivery, Outbox } from './outbox.js';
 
+/** Ids of deliveries waiting on these channels whose time has come and that no live claim holds. */
+function dueDeliveries(db: Kysely<Database>, now: number, channels: DeliveryChannel[]) {
+  return db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('state', '=', 'pending')
+    .where('channel', 'in', channels)
+    .where('next_attempt_at', '<=', now)
+    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]));
+}
+
 /** The delivery worker's side of the outbox over Kysely. */
 export class OutboxQueue implements Outbox {
   constructor(
@@ -18,28 +29,14 @@ export class OutboxQueue implements Outbox {
    */
   async claimDue(now: number, leaseUntil: number, limit: number, channels: DeliveryChannel[]): Promise<ClaimedDelivery[]> {
     // A plain read first: an idle worker never takes SQLite's write lock just to find nothing.
-    const due = await this.db
-      .selectFrom('deliveries')
-      .select('id')
-      .where('state', '=', 'pending')
-      .where('channel', 'in', channels)
-      .where('next_attempt_at', '<=', now)
-      .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
-      .limit(1)
-      .executeTakeFirst();
+    const due = await dueDeliveries(this.db, now, channels).limit(1).executeTakeFirst();
     if (!due) return [];
     const claimed = await this.db.transaction().execute((trx) =>
       trx
         .updateTable('deliveries')
         .set({ lease_until: leaseUntil })
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('deliveries')
-            .select('id')
-            .where('state', '=', 'pending')
-            .where('channel', 'in', channels)
-            .where('next_attempt_at', '<=', now)
-            .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+        .where('id', 'in', () =>
+          dueDeliveries(trx, now, channels)
             .orderBy('next_attempt_at')
             .limit(limit)
             .$call((q) => this.adapter.skipLocked(q)),

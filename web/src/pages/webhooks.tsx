@@ -40,6 +40,47 @@ export function WebhooksPage() {
   );
 }
 
+interface EndpointForm {
+  url: string;
+  description: string;
+  events: string[];
+}
+
+/** The fields an endpoint is made and edited with: its URL, description and events. */
+function EndpointFields(props: { form: EndpointForm; setForm: (form: EndpointForm) => void; types: string[]; isNew?: boolean }) {
+  const { form, setForm, types, isNew } = props;
+  return (
+    <>
+      <div class="row">
+        <Field label={t('webhooks.url')} hint={isNew ? t('webhooks.urlHint') : undefined}>
+          {(p) => (
+            <input
+              {...p}
+              class="wide"
+              type="url"
+              required
+              placeholder={isNew ? 'https://' : undefined}
+              value={form.url}
+              onInput={(e) => setForm({ ...form, url: e.currentTarget.value })}
+            />
+          )}
+        </Field>
+        <Field label={t('webhooks.description')}>
+          {(p) => (
+            <input
+              {...p}
+              maxLength={500}
+              value={form.description}
+              onInput={(e) => setForm({ ...form, description: e.currentTarget.value })}
+            />
+          )}
+        </Field>
+      </div>
+      <EventsPicker types={types} value={form.events} onChange={(events) => setForm({ ...form, events })} />
+    </>
+  );
+}
+
 function NewEndpoint({ types, reload }: { types: string[]; reload: () => void }) {
   const [form, setForm] = useState({ url: '', description: '', events: [ALL] });
   const [secret, setSecret] = useState<string | null>(null);
@@ -65,32 +106,7 @@ function NewEndpoint({ types, reload }: { types: string[]; reload: () => void })
       }}
     >
       <h2 id="new-webhook">{t('webhooks.create')}</h2>
-      <div class="row">
-        <Field label={t('webhooks.url')} hint={t('webhooks.urlHint')}>
-          {(p) => (
-            <input
-              {...p}
-              class="wide"
-              type="url"
-              required
-              placeholder="https://"
-              value={form.url}
-              onInput={(e) => setForm({ ...form, url: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-        <Field label={t('webhooks.description')}>
-          {(p) => (
-            <input
-              {...p}
-              maxLength={500}
-              value={form.description}
-              onInput={(e) => setForm({ ...form, description: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-      </div>
-      <EventsPicker types={types} value={form.events} onChange={(events) => setForm({ ...form, events })} />
+      <EndpointFields form={form} setForm={setForm} types={types} isNew />
       <div class="form-actions">
         <button type="submit" class="primary" disabled={create.busy}>
           {t('webhooks.createSubmit')}
@@ -380,31 +396,7 @@ function EditEndpoint({ hook, types, onDone }: { hook: Webhook; types: string[];
       }}
     >
       <h4 id={headingId}>{t('webhooks.editTitle')}</h4>
-      <div class="row">
-        <Field label={t('webhooks.url')}>
-          {(p) => (
-            <input
-              {...p}
-              class="wide"
-              type="url"
-              required
-              value={form.url}
-              onInput={(e) => setForm({ ...form, url: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-        <Field label={t('webhooks.description')}>
-          {(p) => (
-            <input
-              {...p}
-              maxLength={500}
-              value={form.description}
-              onInput={(e) => setForm({ ...form, description: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-      </div>
-      <EventsPicker types={types} value={form.events} onChange={(events) => setForm({ ...form, events })} />
+      <EndpointFields form={form} setForm={setForm} types={types} />
       <div class="form-actions">
         <button type="submit" class="primary" disabled={save.busy}>
           {t('common.save')}
