@@ -10,6 +10,7 @@ const BODIES: Record<string, unknown> = {
   'PATCH /api/v1/coaching/todos/{id}': { title: 'probe' },
   'PATCH /api/v1/users/{id}': { name: 'probe' },
   'PATCH /api/v1/coaching-templates/{id}': { name: 'probe' },
+  'PATCH /api/v1/webhooks/{id}': { active: false },
 };
 
 for (const backend of await storeBackends()) {
@@ -37,7 +38,17 @@ for (const backend of await storeBackends()) {
       const t = (await call('POST', '/api/v1/coaching/todos', { coachingFormIds: [s._id], title: 'Secret to-do' })).json;
       const template = (await call('POST', '/api/v1/coaching-templates', { name: 'Secret template' })).json;
       const [victimToken] = await server.store.listTokens(victim.orgId);
-      foreignIds = { session: s._id, point: p._id, todo: t._id, token: victimToken!.id, user: agent.userId, template: template.id };
+      // Made after every change, so it has nothing to send (a public address literal needs no DNS).
+      const webhook = (await call('POST', '/api/v1/webhooks', { url: 'https://93.184.216.34/Secret-hook', events: ['*'] })).json;
+      foreignIds = {
+        session: s._id,
+        point: p._id,
+        todo: t._id,
+        token: victimToken!.id,
+        user: agent.userId,
+        template: template.id,
+        webhook: webhook.id,
+      };
       // The routes come from the server's own OpenAPI description: a new route joins the matrix by itself.
       const document = (await server.request('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
       routes = Object.entries(document.paths)
@@ -74,6 +85,8 @@ for (const backend of await storeBackends()) {
         (await server.store.listTemplates(victim!.id)).map((t) => t.name),
         ['Secret template'],
       );
+      const [hook] = await server.store.webhooks(victim!.id, (tx) => tx.listEndpoints());
+      assert.equal(hook!.active, true);
     });
   });
 }
