@@ -54,12 +54,53 @@ export function endOfDayMs(day: string): number {
  * every accepted value is stored to the millisecond and written back as `Date.prototype.toJSON` does.
  */
 export function parseDateTime(value: string): number | null {
+  const canonical = canonicalMs(value);
+  if (canonical !== undefined) return canonical;
   const match = DATE_TIME_FORM.exec(value);
   if (!match) return null;
   if (dayStartMs(`${match[1]}-${match[2]}-${match[3]}`) === null) return null;
   if (Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6]) > 59) return null;
   const ms = Date.parse(value.toUpperCase().replace(/(\.\d{3})\d+/, '$1'));
   return Number.isNaN(ms) ? null : ms;
+}
+
+/**
+ * The contract's own form (`Date.prototype.toJSON`: 24 characters, UTC, milliseconds), nearly every
+ * instant an import reads, without the regular expression and around a cached day; the same answer
+ * as the general path below. `undefined`: not that form, take the general path.
+ */
+function canonicalMs(value: string): number | null | undefined {
+  if (value.length !== 24 || value[10] !== 'T' || value[13] !== ':' || value[16] !== ':' || value[19] !== '.' || value[23] !== 'Z') {
+    return undefined;
+  }
+  const day = value.slice(0, 10);
+  if (day !== parsedDay) {
+    const start = dayStartMs(day);
+    if (start === null) return null;
+    parsedDay = day;
+    parsedDayMs = start;
+  }
+  const h = digits(value, 11, 2);
+  const m = digits(value, 14, 2);
+  const s = digits(value, 17, 2);
+  const f = digits(value, 20, 3);
+  if (h < 0 || m < 0 || s < 0 || f < 0) return undefined;
+  if (h > 23 || m > 59 || s > 59) return null;
+  return parsedDayMs + h * 3_600_000 + m * 60_000 + s * 1000 + f;
+}
+
+let parsedDay = '';
+let parsedDayMs = 0;
+
+/** The decimal number of `count` ASCII digits at `at`, or -1. */
+function digits(value: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** An instant as the contract writes it: `Date.prototype.toJSON`, UTC with milliseconds. */

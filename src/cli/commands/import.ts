@@ -1,26 +1,12 @@
 import type { Command } from 'commander';
 import { DomainError } from '../../coaching/errors.js';
-import { ImportPlanner, type ImportPlan } from '../../importer/plan.js';
-import { ImportFileError, readDocuments } from '../../importer/read-file.js';
+import { fileBatches, RefusedImport } from '../../importer/file-batches.js';
+import type { ImportPlan } from '../../importer/plan.js';
+import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, resolveOrg, withStore } from '../context.js';
 
-/** Sessions a batch carries into the store: large enough that a batch's statements pay, small enough to keep memory flat. */
-const BATCH_SESSIONS = 1000;
 /** Progress goes to stderr every this many sessions. */
 const PROGRESS_EVERY = 10_000;
-
-/** A refusal of the file's content: nothing is written, and the first bad document is named. */
-class RefusedImport extends Error {}
-
-/** The file's documents, checked one by one, in batches of planned writes. */
-async function* plannedBatches(file: string, planner: ImportPlanner): AsyncGenerator<ImportPlan> {
-  for await (const { element, line, value } of readDocuments(file)) {
-    const error = planner.add(value, element);
-    if (error) throw new RefusedImport(line === null ? error : `Line ${line}: ${error}`);
-    if (planner.pending === BATCH_SESSIONS) yield planner.take();
-  }
-  if (planner.pending > 0) yield planner.take();
-}
 
 async function* withProgress(batches: AsyncIterable<ImportPlan>): AsyncGenerator<ImportPlan> {
   let sessions = 0;
@@ -42,10 +28,10 @@ export function importCommand(program: Command): void {
     .option('--org <id>', 'organization (default: the only one)')
     .action(async (file: string, options: { org?: string }) => {
       const context = cliContext(program.opts<{ json?: boolean }>().json === true);
-      const planner = new ImportPlanner();
+      const planned = fileBatches(file);
       await withStore(context, async (store) => {
         const orgId = await resolveOrg(store, options.org);
-        return store.importBatches(orgId, withProgress(plannedBatches(file, planner)), context.clock.now()).catch((error: unknown) => {
+        return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
           if (error instanceof RefusedImport || error instanceof ImportFileError) {
             throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
           }
@@ -55,7 +41,7 @@ export function importCommand(program: Command): void {
           throw error;
         });
       });
-      const counts = planner.counts();
+      const counts = planned.counts();
       context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
         imported: counts,
       });
