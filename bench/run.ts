@@ -24,6 +24,7 @@ import { postgresBackend } from '../test/helpers/backends.js';
 import { seedBusySessions } from './busy-sessions.js';
 import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
 import { clientBench, clientRows, type ClientBenchResult } from './client.js';
+import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { startServer, type Server } from './server.js';
@@ -387,6 +388,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'writes') return writesOnly();
   if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
   if (process.env.BENCH_ONLY === 'client') return clientOnly();
+  if (process.env.BENCH_ONLY === 'import') return importOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
@@ -421,6 +423,7 @@ async function main() {
     await postgresExportBench(results);
     log(`change feed and coachport sync into PostgreSQL: ${LARGE} sessions`);
     results.sync = await syncBench(LARGE);
+    results.import = await importBench();
     log('sign-in: a wrong password and an unknown email, at the production scrypt cost');
     results.signInTiming = await signInTimingBench(dir);
   } finally {
@@ -477,6 +480,16 @@ async function clientOnly() {
     printRows(clientRows(result));
     return result;
   });
+}
+
+/**
+ * `BENCH_ONLY=import`: `coachport import` of the seeded 100,000 sessions (IMPORT_BENCH_SESSIONS to
+ * change it) as NDJSON and as a JSON array into SQLite, and as NDJSON into PostgreSQL; writes no results.
+ */
+async function importOnly() {
+  const result = await importBench();
+  printRows(importRows(result));
+  console.log(JSON.stringify(result, null, 2));
 }
 
 /** `BENCH_ONLY=postgres`: the PostgreSQL export and its peer alone (a minute instead of the whole bench); writes no results. */
@@ -559,6 +572,7 @@ function printTable(r: Record<string, any>) {
     rows.push(['PostgreSQL', String(r.postgres), '', '']);
   }
   if (r.client) rows.push(...clientRows(r.client as ClientBenchResult));
+  if (r.import) rows.push(...importRows(r.import as ImportBenchResult));
   const sync = r.sync;
   if (sync?.full) {
     if (typeof sync.feed === 'object')

@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
+import { withDocuments } from '../src/importer/render-batch.js';
 import { openStore } from '../src/store/open.js';
 import { storeBackends, tempDir } from './helpers/backends.js';
 import { storedExport } from './helpers/documents.js';
@@ -148,15 +149,15 @@ function linkedDocuments(): ExportSession[] {
   return docs;
 }
 
-async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infinity): AsyncGenerator<ImportPlan> {
+async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infinity, rendered = false): AsyncGenerator<ImportPlan> {
   const planner = new ImportPlanner();
   for (const [element, doc] of docs.entries()) {
     if (element === failAfter) throw new Error('the file ended early');
     const error = planner.add(doc, element);
     if (error) throw new Error(error);
-    if (planner.pending === size) yield planner.take();
+    if (planner.pending === size) yield rendered ? withDocuments(planner.take()) : planner.take();
   }
-  if (planner.pending > 0) yield planner.take();
+  if (planner.pending > 0) yield rendered ? withDocuments(planner.take()) : planner.take();
 }
 
 for (const backend of backends) {
@@ -180,6 +181,30 @@ for (const backend of backends) {
         // Imported again into a database that has them: still the same.
         await store.importBatches(streamed.orgId, batchesOf(docs, 700), NOW);
         assert.equal(await storedExport(store, streamed.orgId), exported);
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('stores the same from batches rendered where they were planned (the import’s reading thread)', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const docs = linkedDocuments();
+        const planned = planImport(docs);
+        assert.ok(planned.ok);
+        const whole = await createOrganization(store, { name: 'Whole', adminEmail: 'w@whole.test' }, NOW);
+        await store.applyImport(whole.orgId, planned.plan, NOW);
+        const first = batchesOf(docs, 1_000, Infinity, true);
+        const batch = (await first.next()).value as ImportPlan;
+        // Every batch comes with its documents: the writer renders none of them itself.
+        assert.equal(batch.rendered?.length, 1_000);
+        const streamed = await createOrganization(store, { name: 'Streamed', adminEmail: 's@streamed.test' }, NOW);
+        assert.equal(await store.importBatches(streamed.orgId, batchesOf(docs, 1_000, Infinity, true), NOW), 2_500);
+        assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
+        await store.importBatches(streamed.orgId, batchesOf(docs, 700, Infinity, true), NOW);
+        assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
       } finally {
         await store.close();
         await database.drop();

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { HeapKeeper } from './heap-keeper.js';
 import { ImportPlanner } from './plan.js';
+import { withDocuments } from './render-batch.js';
 import { ImportFileError, readDocuments } from './read-file.js';
 import type { FromPlanner, PlanWorkerData, ToPlanner } from './file-batches.js';
 
@@ -26,7 +27,7 @@ const send = (message: FromPlanner) => port.postMessage(message);
 const heap = new HeapKeeper();
 
 async function sendBatch(planner: ImportPlanner): Promise<void> {
-  send({ type: 'batch', plan: planner.take() });
+  send({ type: 'batch', plan: withDocuments(planner.take()) });
   heap.between();
   unacknowledged++;
   while (unacknowledged >= ahead) await new Promise<void>((resolve) => (wake = resolve));

@@ -5,6 +5,7 @@ import { describeLimit, documentSize, exceededLimit, SESSION_LIMITS } from '../c
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
+import type { RenderedDocument } from '../store/documents/rendered.js';
 import { type IdLedger, MemoryLedger } from './id-ledger.js';
 import { ExportSessionSchema, type ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
@@ -19,6 +20,11 @@ export interface ImportPlan {
   sessions: Array<{ session: SessionRecord; log: LogEntryRecord[]; pointIds: string[]; todoIds: string[] }>;
   points: PointRecord[];
   todos: TodoRecord[];
+  /**
+   * The documents of the plan's own sessions, already rendered where the plan was made (a streamed
+   * import's reading thread, file-batches.ts); absent, the store renders them.
+   */
+  rendered?: RenderedDocument[];
 }
 
 export function countsOf(plan: ImportPlan) {

@@ -45,7 +45,7 @@ export async function postgresBulkImportBatches(
         ? { sessions: new Set(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
       await writeRows(client, db, orgId, plan, now, fresh);
-      const docs = renderImportedSessions(plan, await namesAfter(client, orgId, plan));
+      const docs = plan.rendered ?? renderImportedSessions(plan, await namesAfter(client, orgId, plan));
       for (const d of docs) {
         // An imported session is written whole, so it is held to the limits whatever it was before.
         const kind = exceededLimit(d.size);

@@ -98,7 +98,7 @@ export async function sqliteBulkImportBatches(
         ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
       writeRows(db, orgId, plan, now, empty && sessions === 0);
-      const docs = renderImportedSessions(plan, namesAfter(db, orgId, plan));
+      const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(db, orgId, plan));
       for (const d of docs) {
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
