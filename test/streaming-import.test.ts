@@ -111,6 +111,13 @@ describe('coachport import names the first bad document and writes nothing', () 
     assert.equal(storedSessions(cwd), 0);
   });
 
+  it('says which file it cannot read, from the thread that reads it', async () => {
+    const result = await runCli(['import', 'missing.ndjson'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Cannot read missing\.ndjson: ENOENT\./);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
   it('names the element of a JSON array that is not JSON', async () => {
     const lines = [...paddedLines(1_500)];
     lines[1_200] = '{"_id": tru}';
