@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { parseDateTime } from '../src/contract/dates.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
 import { withDocuments } from '../src/importer/render-batch.js';
@@ -137,6 +138,34 @@ describe('coachport import names the first bad document and writes nothing', () 
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /Element 2099: agentName disagrees with agentName of element 0 about user "agent-1"/);
     assert.equal(storedSessions(cwd), 0);
+  });
+});
+
+/** The general reading of an RFC 3339 instant, as parseDateTime read every instant before its fast path. */
+function generalReading(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return null;
+  const ms = Date.parse(value.toUpperCase().replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(ms) ? null : ms;
+}
+
+describe('instants in the contract’s own form, as the import reads most of them', () => {
+  it('read as the general reading reads them, one character changed or not', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const text = new Date(Math.floor(Math.random() * 253_402_300_800_000)).toISOString();
+      assert.equal(parseDateTime(text), generalReading(text), text);
+      const at = Math.floor(Math.random() * text.length);
+      const changed = `${text.slice(0, at)}${'019:.TZx-'[i % 9]}${text.slice(at + 1)}`;
+      assert.equal(parseDateTime(changed), generalReading(changed), changed);
+    }
+    for (const bad of ['2025-02-29T00:00:00.000Z', '2025-01-01T24:00:00.000Z', '2025-01-01T00:60:00.000Z', '0099-01-01T00:00:00.000Z']) {
+      assert.equal(parseDateTime(bad), null, bad);
+    }
+    assert.equal(parseDateTime('2024-02-29T23:59:59.999Z'), Date.UTC(2024, 1, 29, 23, 59, 59, 999));
   });
 });
 
