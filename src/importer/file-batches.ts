@@ -88,7 +88,8 @@ export function fileBatches(file: string, batchSessions = BATCH_SESSIONS): FileB
         switch (message.type) {
           case 'batch':
             yield message.plan;
-            heap.between();
+            // Idle when the reading thread has no batch ready: this thread would wait for it anyway.
+            heap.between(queue.length === 0);
             // Written: the reader may start one more.
             worker.postMessage({ type: 'taken' } satisfies ToPlanner);
             break;

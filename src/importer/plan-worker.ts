@@ -28,8 +28,9 @@ const heap = new HeapKeeper();
 
 async function sendBatch(planner: ImportPlanner): Promise<void> {
   send({ type: 'batch', plan: withDocuments(planner.take()) });
-  heap.between();
   unacknowledged++;
+  // Idle when the writer has all the batches it may have: this thread would wait for it anyway.
+  heap.between(unacknowledged >= ahead);
   while (unacknowledged >= ahead) await new Promise<void>((resolve) => (wake = resolve));
 }
 
