@@ -247,6 +247,29 @@ for (const backend of backends) {
       }
     });
 
+    it('ends two streamed imports of one new organization at once in one of them, not an error', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const org = await createOrganization(store, { name: 'Twice', adminEmail: 't@twice.test' }, NOW);
+        const docs = linkedDocuments();
+        const renamed = docs.map((doc) => ({ ...doc, coachNotes: 'second' }));
+        const results = await Promise.allSettled([
+          store.importBatches(org.orgId, batchesOf(docs, 1_000, Infinity, true), NOW),
+          store.importBatches(org.orgId, batchesOf(renamed, 1_000, Infinity, true), NOW),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'fulfilled'],
+        );
+        const notes = new Set((JSON.parse(await storedExport(store, org.orgId)) as ExportSession[]).map((d) => d.coachNotes));
+        assert.equal(notes.size, 1);
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
     it('leaves nothing when the last batch fails', async () => {
       const database = await backend.create();
       const store = await openStore(database.config);

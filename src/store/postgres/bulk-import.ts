@@ -37,6 +37,9 @@ export async function postgresBulkImportBatches(
   try {
     await client.query('begin');
     if (audit) await db.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
+    // Streamed imports of one organization take turns: two into an empty one would both COPY their
+    // sessions straight in, and the second would fail on the first's instead of upserting them.
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`coachport-import:${orgId}`]);
     // Sessions already stored are locked by the scope; a new organization's cannot be there.
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
