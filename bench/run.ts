@@ -25,6 +25,7 @@ import { BUSY_LOG_ENTRIES, seedBusySessions } from './busy-sessions.js';
 import { eventsBench, eventsRows, type EventsBenchResult } from './events.js';
 import { signInTimingBench, type SignInTimingResult } from './sign-in.js';
 import { clientBench, clientRows, type ClientBenchResult } from './client.js';
+import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { startServer, type Server } from './server.js';
@@ -399,6 +400,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
   if (process.env.BENCH_ONLY === 'client') return clientOnly();
   if (process.env.BENCH_ONLY === 'events') return eventsOnly();
+  if (process.env.BENCH_ONLY === 'import') return importOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
@@ -435,6 +437,7 @@ async function main() {
     results.sync = await syncBench(LARGE);
     log('webhooks: deliveries a second, and what an endpoint costs a session write');
     results.events = await eventsBench();
+    results.import = await importBench();
     log('sign-in: a wrong password and an unknown email, at the production scrypt cost');
     results.signInTiming = await signInTimingBench(dir);
   } finally {
@@ -530,6 +533,16 @@ async function clientOnly() {
   });
 }
 
+/**
+ * `BENCH_ONLY=import`: `coachport import` of the seeded 100,000 sessions (IMPORT_BENCH_SESSIONS to
+ * change it) as NDJSON and as a JSON array into SQLite, and as NDJSON into PostgreSQL; writes no results.
+ */
+async function importOnly() {
+  const result = await importBench();
+  printRows(importRows(result));
+  console.log(JSON.stringify(result, null, 2));
+}
+
 /** `BENCH_ONLY=postgres`: the PostgreSQL export and its peer alone (a minute instead of the whole bench); writes no results. */
 async function postgresOnly() {
   const results: Record<string, unknown> = {};
@@ -604,6 +617,7 @@ function printTable(r: Record<string, any>) {
   }
   if (r.client) rows.push(...clientRows(r.client as ClientBenchResult));
   if (r.events) rows.push(...eventsRows(r.events as EventsBenchResult));
+  if (r.import) rows.push(...importRows(r.import as ImportBenchResult));
   const sync = r.sync;
   if (sync?.full) {
     if (typeof sync.feed === 'object')

@@ -4,8 +4,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { parseDateTime } from '../src/contract/dates.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
+import { withDocuments } from '../src/importer/render-batch.js';
 import { openStore } from '../src/store/open.js';
 import { storeBackends, tempDir } from './helpers/backends.js';
 import { storedExport } from './helpers/documents.js';
@@ -110,6 +112,13 @@ describe('coachport import names the first bad document and writes nothing', () 
     assert.equal(storedSessions(cwd), 0);
   });
 
+  it('says which file it cannot read, from the thread that reads it', async () => {
+    const result = await runCli(['import', 'missing.ndjson'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Cannot read missing\.ndjson: ENOENT\./);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
   it('names the element of a JSON array that is not JSON', async () => {
     const lines = [...paddedLines(1_500)];
     lines[1_200] = '{"_id": tru}';
@@ -132,6 +141,63 @@ describe('coachport import names the first bad document and writes nothing', () 
   });
 });
 
+/** The general reading of an RFC 3339 instant, as parseDateTime read every instant before its fast path. */
+function generalReading(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return null;
+  const ms = Date.parse(value.toUpperCase().replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(ms) ? null : ms;
+}
+
+describe('a planner rewound to its mark (a window fetched again)', () => {
+  it('forgets only what came after the mark, also when its id ledger grew in between', () => {
+    const planner = new ImportPlanner();
+    const before = linkedDocuments();
+    for (const [element, doc] of before.entries()) assert.equal(planner.add(doc, element), null);
+    planner.take();
+    planner.mark();
+    // Far more ids than the ledger's first index holds: it is rebuilt larger before the rewind.
+    const part = Array.from({ length: 3_000 }, (_, i) =>
+      session({ _id: `part-${i}`, coachingPoints: [point([`part-${i}`])], todos: [todo([`part-${i}`])] }),
+    );
+    for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
+    planner.take();
+    planner.rewind();
+    const rewound = planner.counts();
+    assert.deepEqual([rewound.sessions, rewound.coachingPoints, rewound.todos], [before.length, 1, 1]);
+    // The part again: accepted, and its batch says it may write sessions again.
+    for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
+    assert.equal(planner.take().rewritten, true);
+    assert.equal(planner.counts().sessions, before.length + part.length);
+    // What came before the mark is still known.
+    assert.match(planner.add(before[7]!, 9_999) ?? '', /Element 9999: _id "linked-00007" is already used by element 7\./);
+    planner.mark();
+    const next = session({ _id: 'after-the-part' });
+    assert.equal(planner.add(next, 10_000), null);
+    assert.equal(planner.take().rewritten, undefined);
+  });
+});
+
+describe('instants in the contract’s own form, as the import reads most of them', () => {
+  it('read as the general reading reads them, one character changed or not', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const text = new Date(Math.floor(Math.random() * 253_402_300_800_000)).toISOString();
+      assert.equal(parseDateTime(text), generalReading(text), text);
+      const at = Math.floor(Math.random() * text.length);
+      const changed = `${text.slice(0, at)}${'019:.TZx-'[i % 9]}${text.slice(at + 1)}`;
+      assert.equal(parseDateTime(changed), generalReading(changed), changed);
+    }
+    for (const bad of ['2025-02-29T00:00:00.000Z', '2025-01-01T24:00:00.000Z', '2025-01-01T00:60:00.000Z', '0099-01-01T00:00:00.000Z']) {
+      assert.equal(parseDateTime(bad), null, bad);
+    }
+    assert.equal(parseDateTime('2024-02-29T23:59:59.999Z'), Date.UTC(2024, 1, 29, 23, 59, 59, 999));
+  });
+});
+
 const backends = await storeBackends();
 
 /** 2,500 sessions; a point and a to-do each on sessions of different batches. */
@@ -148,15 +214,15 @@ function linkedDocuments(): ExportSession[] {
   return docs;
 }
 
-async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infinity): AsyncGenerator<ImportPlan> {
+async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infinity, rendered = false): AsyncGenerator<ImportPlan> {
   const planner = new ImportPlanner();
   for (const [element, doc] of docs.entries()) {
     if (element === failAfter) throw new Error('the file ended early');
     const error = planner.add(doc, element);
     if (error) throw new Error(error);
-    if (planner.pending === size) yield planner.take();
+    if (planner.pending === size) yield rendered ? withDocuments(planner.take()) : planner.take();
   }
-  if (planner.pending > 0) yield planner.take();
+  if (planner.pending > 0) yield rendered ? withDocuments(planner.take()) : planner.take();
 }
 
 for (const backend of backends) {
@@ -180,6 +246,53 @@ for (const backend of backends) {
         // Imported again into a database that has them: still the same.
         await store.importBatches(streamed.orgId, batchesOf(docs, 700), NOW);
         assert.equal(await storedExport(store, streamed.orgId), exported);
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('stores the same from batches rendered where they were planned (the import’s reading thread)', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const docs = linkedDocuments();
+        const planned = planImport(docs);
+        assert.ok(planned.ok);
+        const whole = await createOrganization(store, { name: 'Whole', adminEmail: 'w@whole.test' }, NOW);
+        await store.applyImport(whole.orgId, planned.plan, NOW);
+        const first = batchesOf(docs, 1_000, Infinity, true);
+        const batch = (await first.next()).value as ImportPlan;
+        // Every batch comes with its documents: the writer renders none of them itself.
+        assert.equal(batch.rendered?.length, 1_000);
+        const streamed = await createOrganization(store, { name: 'Streamed', adminEmail: 's@streamed.test' }, NOW);
+        assert.equal(await store.importBatches(streamed.orgId, batchesOf(docs, 1_000, Infinity, true), NOW), 2_500);
+        assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
+        await store.importBatches(streamed.orgId, batchesOf(docs, 700, Infinity, true), NOW);
+        assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('ends two streamed imports of one new organization at once in one of them, not an error', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const org = await createOrganization(store, { name: 'Twice', adminEmail: 't@twice.test' }, NOW);
+        const docs = linkedDocuments();
+        const renamed = docs.map((doc) => ({ ...doc, coachNotes: 'second' }));
+        const results = await Promise.allSettled([
+          store.importBatches(org.orgId, batchesOf(docs, 1_000, Infinity, true), NOW),
+          store.importBatches(org.orgId, batchesOf(renamed, 1_000, Infinity, true), NOW),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'fulfilled'],
+        );
+        const notes = new Set((JSON.parse(await storedExport(store, org.orgId)) as ExportSession[]).map((d) => d.coachNotes));
+        assert.equal(notes.size, 1);
       } finally {
         await store.close();
         await database.drop();

@@ -54,6 +54,8 @@ export function endOfDayMs(day: string): number {
  * every accepted value is stored to the millisecond and written back as `Date.prototype.toJSON` does.
  */
 export function parseDateTime(value: string): number | null {
+  const canonical = canonicalMs(value);
+  if (canonical !== undefined) return canonical;
   const match = DATE_TIME_FORM.exec(value);
   if (!match) return null;
   if (dayStartMs(`${match[1]}-${match[2]}-${match[3]}`) === null) return null;
@@ -62,24 +64,68 @@ export function parseDateTime(value: string): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
+/**
+ * The contract's own form (`Date.prototype.toJSON`: 24 characters, UTC, milliseconds), nearly every
+ * instant an import reads, without the regular expression and around a cached day; the same answer
+ * as the general path below. `undefined`: not that form, take the general path.
+ */
+function canonicalMs(value: string): number | null | undefined {
+  if (value.length !== 24 || value[10] !== 'T' || value[13] !== ':' || value[16] !== ':' || value[19] !== '.' || value[23] !== 'Z') {
+    return undefined;
+  }
+  const day = value.slice(0, 10);
+  let start = parsedDays.get(day);
+  if (start === undefined) {
+    const parsed = dayStartMs(day);
+    if (parsed === null) return null;
+    if (parsedDays.size === DAYS_CACHED) parsedDays.clear();
+    parsedDays.set(day, parsed);
+    start = parsed;
+  }
+  const h = digits(value, 11, 2);
+  const m = digits(value, 14, 2);
+  const s = digits(value, 17, 2);
+  const f = digits(value, 20, 3);
+  if (h < 0 || m < 0 || s < 0 || f < 0) return undefined;
+  if (h > 23 || m > 59 || s > 59) return null;
+  return start + h * 3_600_000 + m * 60_000 + s * 1000 + f;
+}
+
+/** The days read lately: a document's instants fall on a few days, but rarely on one after another. */
+const parsedDays = new Map<string, number>();
+const DAYS_CACHED = 4096;
+
+/** The decimal number of `count` ASCII digits at `at`, or -1. */
+function digits(value: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /** An instant as the contract writes it: `Date.prototype.toJSON`, UTC with milliseconds. */
 export function isoString(ms: number): string {
   // Years 1970–9999 in whole milliseconds, formatted by hand around the day's cached prefix:
   // imports and renders write hundreds of thousands of instants, mostly a few days apart.
   if (!(ms >= 0 && ms < YEAR_10000_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
   const day = Math.floor(ms / DAY_MS);
-  if (day !== lastDay) {
-    lastDay = day;
-    lastDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    prefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    if (dayPrefixes.size === DAYS_CACHED) dayPrefixes.clear();
+    dayPrefixes.set(day, prefix);
   }
   const t = ms - day * DAY_MS;
   const time = `${two(Math.floor(t / 3_600_000))}:${two(Math.floor(t / 60_000) % 60)}:${two(Math.floor(t / 1000) % 60)}`;
-  return `${lastDayPrefix}${time}.${three(t % 1000)}Z`;
+  return `${prefix}${time}.${three(t % 1000)}Z`;
 }
 
 const YEAR_10000_MS = 253_402_300_800_000;
-let lastDay = Number.NaN;
-let lastDayPrefix = '';
+/** The days written lately, each as its `YYYY-MM-DDT` prefix. */
+const dayPrefixes = new Map<number, string>();
 const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 const three = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { describeLimit, documentSize, exceededLimit } from '../coaching/limits.js';
+import { describeLimit, documentSize, exceededLimit, SESSION_LIMITS } from '../coaching/limits.js';
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
+import type { RenderedDocument } from '../store/documents/rendered.js';
+import { type IdLedger, MemoryLedger } from './id-ledger.js';
 import { ExportSessionSchema, type ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
 
@@ -18,6 +20,17 @@ export interface ImportPlan {
   sessions: Array<{ session: SessionRecord; log: LogEntryRecord[]; pointIds: string[]; todoIds: string[] }>;
   points: PointRecord[];
   todos: TodoRecord[];
+  /**
+   * The documents of the plan's own sessions, already rendered where the plan was made (a streamed
+   * import's reading thread, file-batches.ts); absent, the store renders them.
+   */
+  rendered?: RenderedDocument[];
+  /**
+   * Set when the batch belongs to a part added again after a rewind (a server's window fetched
+   * again): an earlier batch of the same import may already have written its sessions, so the
+   * store upserts them and replaces their log and links rather than taking them as new.
+   */
+  rewritten?: boolean;
 }
 
 export function countsOf(plan: ImportPlan) {
@@ -67,57 +80,96 @@ function schemaError(value: unknown): string | null {
 }
 
 /**
- * Remembers who said what about an id, so two documents that disagree are named together. Only a
- * fingerprint of each value is kept for the whole import; the values themselves are kept for the
- * current batch (`take`), so a streamed import holds one batch, not the file.
+ * Remembers who said what about an id, so two documents that disagree are named together. For the
+ * whole import the ledger keeps only the id and three numbers (a 48-bit fingerprint of the value,
+ * the element and which field named it); the values themselves are kept for the current batch only
+ * (`take`), so a streamed import holds one batch, not the file.
  */
 class Agreement<T> {
-  private readonly seen = new Map<string, { print: string; element: number; key: string }>();
-  private batch = new Map<string, T>();
-  /** Ids first seen since the last mark, forgotten again by a rewind. */
-  private fresh: string[] = [];
+  private batch = new Map<string, { value: T; print: number }>();
 
   constructor(
     private readonly what: string,
+    private readonly kind: number,
     private readonly fingerprint: (value: T) => string,
+    private readonly ledger: IdLedger,
+    private readonly names: KeyNames,
     private readonly label: ElementLabel,
   ) {}
 
   check(id: string, value: T, element: number, key: string): void {
-    const earlier = this.seen.get(id);
-    const print = this.fingerprint(value);
-    if (!earlier) {
-      this.seen.set(id, { print, element, key });
-      this.fresh.push(id);
-    } else if (earlier.print !== print) {
-      const other = lowerFirst(this.label(earlier.element));
-      throw new ImportError(
-        `${this.label(element)}: ${key} disagrees with ${earlier.key} of ${other} about ${this.what} ${JSON.stringify(id)}.`,
-      );
+    // An id already in this batch was checked against the ledger when it joined it.
+    const inBatch = this.batch.get(id);
+    const print = fingerprintOf(this.fingerprint(value));
+    if (inBatch?.print === print) return;
+    const earlier = this.ledger.firstOrEarlier(this.kind, id, { print, element, key: this.names.code(key) });
+    if (earlier && earlier.print !== print) {
+      const where = `${this.names.name(earlier.key)} of ${lowerFirst(this.label(earlier.element))}`;
+      throw new ImportError(`${this.label(element)}: ${key} disagrees with ${where} about ${this.what} ${JSON.stringify(id)}.`);
     }
-    if (!this.batch.has(id)) this.batch.set(id, value);
+    if (inBatch === undefined) this.batch.set(id, { value, print });
   }
 
-  mark(): void {
-    this.fresh = [];
-  }
-
-  rewind(): void {
-    for (const id of this.fresh) this.seen.delete(id);
-    this.fresh = [];
+  /** Drops the batch's values: a rewind (the ledger forgets the ids themselves). */
+  drop(): void {
     this.batch = new Map();
   }
 
   get count(): number {
-    return this.seen.size;
+    return this.ledger.count(this.kind);
   }
 
   /** The values the documents since the last take named (each once), for the batch they belong to. */
   take(): T[] {
-    const values = [...this.batch.values()];
+    const values = Array.from(this.batch.values(), (entry) => entry.value);
     this.batch = new Map();
     return values;
   }
+}
+
+/** The kinds of id an import's ledger holds. */
+const SESSIONS = 0;
+const POINTS = 1;
+const TODOS = 2;
+const USERS = 3;
+const TEMPLATES = 4;
+
+/** The field names agreements are reported by (`coachName`, `todos[3].creatorName`, …), each kept once, by number. */
+class KeyNames {
+  private readonly codes = new Map<string, number>();
+  private readonly list: string[] = [];
+
+  code(name: string): number {
+    let code = this.codes.get(name);
+    if (code === undefined) {
+      code = this.list.push(name) - 1;
+      this.codes.set(name, code);
+    }
+    return code;
+  }
+
+  name(code: number): string {
+    return this.list[code] ?? '';
+  }
+}
+
+/**
+ * A number standing for `text`: two different values of one id share it with a chance of about one
+ * in 2^48. Short texts (names) are hashed in JavaScript (cyrb53), which costs less than a call into
+ * OpenSSL; longer ones (a point's or to-do's JSON) take 48 bits of SHA-1.
+ */
+function fingerprintOf(text: string): number {
+  if (text.length > 64) return hash('sha1', text, 'buffer').readUIntLE(0, 6);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 function pointRecord(point: ExportSession['coachingPoints'][number]): PointRecord {
@@ -158,8 +210,6 @@ function todoRecord(todo: ExportSession['todos'][number]): TodoRecord {
   };
 }
 
-const fingerprint = (value: unknown) => createHash('sha1').update(JSON.stringify(value)).digest('base64');
-
 /**
  * Plans an import document by document: what the whole import must agree on (each session once,
  * one name per user and template, one content per point and to-do) is checked across every
@@ -168,33 +218,46 @@ const fingerprint = (value: unknown) => createHash('sha1').update(JSON.stringify
  * show it and its links are written again, unchanged.
  */
 export class ImportPlanner {
-  private readonly sessionIds = new Map<string, number>();
+  private readonly names = new KeyNames();
+  // People and templates are few and named by nearly every document: their ledgers stay in memory.
+  private readonly userLedger = new MemoryLedger();
+  private readonly templateLedger = new MemoryLedger();
   private readonly users: Agreement<ImportedUser>;
   private readonly templates: Agreement<TemplateRecord>;
   private readonly points: Agreement<PointRecord>;
   private readonly todos: Agreement<TodoRecord>;
   private sessions: ImportPlan['sessions'] = [];
-  /** Sessions added since the last mark. */
-  private freshSessions: string[] = [];
+  /** Whether the part since the last mark was rewound: its batches may write sessions again. */
+  private rewound = false;
 
-  constructor(private readonly label: ElementLabel = elementLabel) {
-    this.users = new Agreement<ImportedUser>('user', (u) => u.name, label);
-    this.templates = new Agreement<TemplateRecord>('template', (t) => t.name, label);
-    this.points = new Agreement<PointRecord>('coaching point', fingerprint, label);
-    this.todos = new Agreement<TodoRecord>('to-do', fingerprint, label);
+  /**
+   * `label`: how a refusal names a document. `ledger`: where the ids of sessions, points and to-dos
+   * are remembered for the whole import.
+   */
+  constructor(
+    private readonly label: ElementLabel = elementLabel,
+    private readonly ledger: IdLedger = new MemoryLedger(),
+  ) {
+    this.users = new Agreement<ImportedUser>('user', USERS, (u) => u.name, this.userLedger, this.names, label);
+    this.templates = new Agreement<TemplateRecord>('template', TEMPLATES, (t) => t.name, this.templateLedger, this.names, label);
+    this.points = new Agreement<PointRecord>('coaching point', POINTS, JSON.stringify, ledger, this.names, label);
+    this.todos = new Agreement<TodoRecord>('to-do', TODOS, JSON.stringify, ledger, this.names, label);
   }
 
   /** Checks one document (already in the export's shape) and adds it to the current batch. */
-  private plan(doc: ExportSession, element: number): void {
-    const earlier = this.sessionIds.get(doc._id);
+  private plan(doc: ExportSession, element: number, bytes?: number): void {
     const named = this.label(element);
-    if (earlier !== undefined) {
-      throw new ImportError(`${named}: _id ${JSON.stringify(doc._id)} is already used by ${lowerFirst(this.label(earlier))}.`);
+    const earlier = this.ledger.firstOrEarlier(SESSIONS, doc._id, { print: 0, element, key: 0 });
+    if (earlier) {
+      throw new ImportError(`${named}: _id ${JSON.stringify(doc._id)} is already used by ${lowerFirst(this.label(earlier.element))}.`);
     }
-    this.sessionIds.set(doc._id, element);
-    this.freshSessions.push(doc._id);
     // The given document stands for the one the import will store: what it lists is what that shows.
-    const size = documentSize(doc, JSON.stringify(doc));
+    // The schema allows no numbers, so the document serialized again is never longer than its text in
+    // the file: a text within the byte limit needs no second serialization to prove it.
+    const size =
+      bytes !== undefined && bytes <= SESSION_LIMITS.documentBytes
+        ? { ...documentSize(doc, ''), documentBytes: bytes }
+        : documentSize(doc, JSON.stringify(doc));
     const over = exceededLimit(size);
     if (over) throw new ImportError(`${named}: ${describeLimit(doc._id, over, size)}`);
     this.users.check(doc.formCreatorId, { id: doc.formCreatorId, name: doc.formCreatorName, role: 'coach' }, element, 'formCreatorName');
@@ -263,16 +326,22 @@ export class ImportPlanner {
     });
   }
 
-  /** Adds element `element` of the import; answers the error that rejects the whole import, or null. */
-  add(value: unknown, element: number): string | null {
-    const first = checkDocument.Errors(value).First();
-    if (first) return `${this.label(element)}: ${describeValueError(first, 'The session')}`;
-    return this.addChecked(value as ExportSession, element);
+  /**
+   * Adds element `element` of the import; answers the error that rejects the whole import, or null.
+   * `bytes`: the document's length in the file, when known (see `plan`).
+   */
+  add(value: unknown, element: number, bytes?: number): string | null {
+    // Check first: walking the schema for its errors costs several times more, and only a bad document needs them.
+    if (!checkDocument.Check(value)) {
+      const first = checkDocument.Errors(value).First();
+      if (first) return `${this.label(element)}: ${describeValueError(first, 'The session')}`;
+    }
+    return this.addChecked(value as ExportSession, element, bytes);
   }
 
-  addChecked(doc: ExportSession, element: number): string | null {
+  addChecked(doc: ExportSession, element: number, bytes?: number): string | null {
     try {
-      this.plan(doc, element);
+      this.plan(doc, element, bytes);
       return null;
     } catch (err) {
       if (err instanceof ImportError) return err.message;
@@ -291,8 +360,8 @@ export class ImportPlanner {
    */
   mark(): void {
     if (this.sessions.length > 0) throw new Error('mark() with sessions pending: take() them first.');
-    this.freshSessions = [];
-    for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.mark();
+    for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.mark();
+    this.rewound = false;
   }
 
   /**
@@ -301,22 +370,30 @@ export class ImportPlanner {
    * written again by the batches of the new attempt, an upsert of the same rows).
    */
   rewind(): void {
-    for (const id of this.freshSessions) this.sessionIds.delete(id);
-    this.freshSessions = [];
+    for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.rewind();
+    this.rewound = true;
     this.sessions = [];
-    for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.rewind();
+    for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.drop();
   }
 
   take(): ImportPlan {
     const sessions = this.sessions;
     this.sessions = [];
-    return { users: this.users.take(), templates: this.templates.take(), sessions, points: this.points.take(), todos: this.todos.take() };
+    const plan: ImportPlan = {
+      users: this.users.take(),
+      templates: this.templates.take(),
+      sessions,
+      points: this.points.take(),
+      todos: this.todos.take(),
+    };
+    if (this.rewound) plan.rewritten = true;
+    return plan;
   }
 
   /** What the whole import wrote, each user, template, point and to-do once. */
   counts(): ReturnType<typeof countsOf> {
     return {
-      sessions: this.sessionIds.size,
+      sessions: this.ledger.count(SESSIONS),
       coachingPoints: this.points.count,
       todos: this.todos.count,
       users: this.users.count,

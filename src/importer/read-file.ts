@@ -9,6 +9,8 @@ export interface FileDocument {
   /** Its line, for NDJSON. */
   line: number | null;
   value: unknown;
+  /** Its length in the file, in UTF-8 bytes. */
+  bytes: number;
 }
 
 /** A file that is not JSON where the import reached: the whole import is refused with this message. */
@@ -50,7 +52,7 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
       lines.close();
       throw new ImportFileError(`${file} line ${lineNumber} is not valid JSON.`);
     }
-    yield { element: element++, line: lineNumber, value };
+    yield { element: element++, line: lineNumber, value, bytes: Buffer.byteLength(line) };
   }
 }
 
@@ -78,7 +80,7 @@ async function* arrayDocuments(file: string): AsyncGenerator<FileDocument> {
       } catch (error) {
         throw notJson(`element ${element}: ${(error as Error).message}`);
       }
-      yield { element: element++, line: null, value };
+      yield { element: element++, line: null, value, bytes: raw.bytes.length };
     }
   }
   try {

@@ -4,30 +4,16 @@ import { ExportApiError } from '../../client/errors.js';
 import { planWindows } from '../../client/windows.js';
 import { DomainError } from '../../coaching/errors.js';
 import { daysBetween, isCalendarDay } from '../../contract/dates.js';
+import { BATCH_SESSIONS, fileBatches, RefusedImport } from '../../importer/file-batches.js';
 import { RefusedDocument, serverBatches } from '../../importer/from-server.js';
-import { ImportPlanner, type ImportPlan } from '../../importer/plan.js';
-import { ImportFileError, readDocuments } from '../../importer/read-file.js';
+import type { ImportPlan } from '../../importer/plan.js';
+import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
 import { Progress } from '../progress.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
-/** Sessions a batch carries into the store: large enough that a batch's statements pay, small enough to keep memory flat. */
-const BATCH_SESSIONS = 1000;
 /** Progress goes to stderr every this many sessions. */
 const PROGRESS_EVERY = 10_000;
-
-/** A refusal of the file's content: nothing is written, and the first bad document is named. */
-class RefusedImport extends Error {}
-
-/** The file's documents, checked one by one, in batches of planned writes. */
-async function* plannedBatches(file: string, planner: ImportPlanner): AsyncGenerator<ImportPlan> {
-  for await (const { element, line, value } of readDocuments(file)) {
-    const error = planner.add(value, element);
-    if (error) throw new RefusedImport(line === null ? error : `Line ${line}: ${error}`);
-    if (planner.pending === BATCH_SESSIONS) yield planner.take();
-  }
-  if (planner.pending > 0) yield planner.take();
-}
 
 async function* withProgress(batches: AsyncIterable<ImportPlan>): AsyncGenerator<ImportPlan> {
   let sessions = 0;
@@ -93,10 +79,10 @@ export function importCommand(program: Command): void {
 }
 
 async function importFile(context: CliContext, file: string, org: string | undefined): Promise<void> {
-  const planner = new ImportPlanner();
+  const planned = fileBatches(file);
   await withStore(context, async (store) => {
     const orgId = await resolveOrg(store, org);
-    return store.importBatches(orgId, withProgress(plannedBatches(file, planner)), context.clock.now()).catch((error: unknown) => {
+    return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
       if (error instanceof RefusedImport || error instanceof ImportFileError) {
         throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
       }
@@ -106,7 +92,7 @@ async function importFile(context: CliContext, file: string, org: string | undef
       throw error;
     });
   });
-  const counts = planner.counts();
+  const counts = planned.counts();
   context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
     imported: counts,
   });

@@ -4,6 +4,7 @@ import type { Driver } from '../driver.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import { postgresAdapter } from './adapter.js';
+import { postgresBulkImportBatches } from './bulk-import.js';
 import { postgresStoredDocuments } from './export-reader.js';
 import type { StoreOpenOptions } from '../read-model-version.js';
 
@@ -37,6 +38,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
       return { db, close: async () => undefined };
     },
     exportDocuments: (orgId, window) => postgresStoredDocuments(pool, orgId, window),
+    bulkImportBatches: (orgId, batches, now, audit) => postgresBulkImportBatches(pool, orgId, batches, now, audit),
     isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     withMigrationLock: (run) =>

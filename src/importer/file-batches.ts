@@ -1,0 +1,118 @@
+import { Worker } from 'node:worker_threads';
+import { HeapKeeper } from './heap-keeper.js';
+import type { countsOf, ImportPlan } from './plan.js';
+import { ImportFileError } from './read-file.js';
+
+/** Sessions a batch carries into the store: large enough that a batch's statements pay, small enough to keep memory flat. */
+export const BATCH_SESSIONS = 1000;
+/** Batches the reading thread may run ahead of the writer: one being written, one ready. */
+const AHEAD = 2;
+/**
+ * The reading thread's young generation: V8 would size it for the machine (tens of megabytes a
+ * thread); a batch's garbage is collected as well in a smaller one, and it is memory the import
+ * does not hold twice. Not a limit on what the thread keeps (its old generation is not capped).
+ */
+const WORKER_YOUNG_GENERATION_MB = 16;
+
+type Counts = ReturnType<typeof countsOf>;
+
+export interface PlanWorkerData {
+  file: string;
+  batchSessions: number;
+  ahead: number;
+}
+
+export type FromPlanner =
+  | { type: 'batch'; plan: ImportPlan }
+  | { type: 'done'; counts: Counts }
+  | { type: 'refused'; message: string }
+  | { type: 'not-json'; message: string }
+  | { type: 'failed'; message: string; code?: string; syscall?: string };
+
+export type ToPlanner = { type: 'taken' };
+
+/** A refusal of the file's content: nothing is written, and the first bad document is named. */
+export class RefusedImport extends Error {}
+
+/** The file's batches of planned writes, and once they are all written, what the whole import wrote. */
+export interface FileBatches {
+  batches: AsyncIterable<ImportPlan>;
+  counts(): Counts;
+}
+
+/**
+ * An import file read, parsed and checked on a worker thread (plan-worker.ts) while this thread
+ * writes the batches before: on two cores the import takes the longer of the two instead of their
+ * sum. The batches arrive in file order; the first bad document ends them with a RefusedImport,
+ * a file that is not JSON with an ImportFileError, an unreadable one with its errno error. A writer
+ * that stops early (its own error) ends the worker.
+ */
+export function fileBatches(file: string, batchSessions = BATCH_SESSIONS): FileBatches {
+  let counts: Counts | null = null;
+  async function* batches(): AsyncGenerator<ImportPlan> {
+    const data: PlanWorkerData = { file, batchSessions, ahead: AHEAD };
+    const heap = new HeapKeeper();
+    const worker = new Worker(new URL('./plan-worker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
+    const queue: FromPlanner[] = [];
+    let failure: Error | null = null;
+    let exited = false;
+    let wake: (() => void) | null = null;
+    const notify = () => {
+      wake?.();
+      wake = null;
+    };
+    worker.on('message', (message: FromPlanner) => {
+      queue.push(message);
+      notify();
+    });
+    worker.on('error', (error) => {
+      failure = error;
+      notify();
+    });
+    worker.on('exit', () => {
+      exited = true;
+      notify();
+    });
+    try {
+      for (;;) {
+        const message = queue.shift();
+        if (!message) {
+          if (failure) throw failure;
+          if (exited) throw new Error('The import’s reading thread ended without finishing the file.');
+          await new Promise<void>((resolve) => (wake = resolve));
+          continue;
+        }
+        switch (message.type) {
+          case 'batch':
+            yield message.plan;
+            // Idle when the reading thread has no batch ready: this thread would wait for it anyway.
+            heap.between(queue.length === 0);
+            // Written: the reader may start one more.
+            worker.postMessage({ type: 'taken' } satisfies ToPlanner);
+            break;
+          case 'done':
+            counts = message.counts;
+            return;
+          case 'refused':
+            throw new RefusedImport(message.message);
+          case 'not-json':
+            throw new ImportFileError(message.message);
+          case 'failed':
+            throw Object.assign(new Error(message.message), { code: message.code, syscall: message.syscall });
+        }
+      }
+    } finally {
+      if (!exited) await worker.terminate();
+    }
+  }
+  return {
+    batches: batches(),
+    counts() {
+      if (!counts) throw new Error('The import has not finished.');
+      return counts;
+    },
+  };
+}
