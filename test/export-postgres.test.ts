@@ -191,6 +191,8 @@ describe('the PostgreSQL export read by COPY', { skip: postgres.unavailable ?? f
     const url = new URL((database.config as { url: string }).url);
     url.searchParams.set('options', '-c statement_timeout=300');
     const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const timeout = async () => (await pool.query<{ statement_timeout: string }>('show statement_timeout')).rows[0]!.statement_timeout;
     try {
       assert.equal(await timeout(), '300ms');
