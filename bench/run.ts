@@ -397,6 +397,7 @@ async function main() {
   if (process.env.BENCH_ONLY === 'writes') return writesOnly();
   if (process.env.BENCH_ONLY === 'sign-in') return signInOnly();
   if (process.env.BENCH_ONLY === 'client') return clientOnly();
+  if (process.env.BENCH_ONLY === 'export') return exportOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
@@ -476,6 +477,32 @@ const concurrencyOnly = () =>
     plain: await concurrentExports(server, sqlite.small.token, 'identity'),
     gzip: await concurrentExports(server, sqlite.small.token, 'gzip'),
   }));
+
+/**
+ * `BENCH_ONLY=export`: the SQLite export against its floor, the memory of streaming the 100,000
+ * sessions and the twelve concurrent plain exports, without the rest of the bench; writes no results.
+ */
+async function exportOnly() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
+  try {
+    log(`seeding SQLite: ${SMALL} and ${LARGE} sessions over 90 days`);
+    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, true, false);
+    const server = await startServer(sqlite.database);
+    try {
+      log('SQLite: export throughput and floor');
+      const sqliteExport = await exportThroughput(server, sqlite.small.token);
+      log(`SQLite: memory while streaming ${LARGE} sessions`);
+      const sqliteMemory = await memoryWhileStreaming(server, sqlite.large!.token);
+      log(`SQLite: ${CONCURRENT_EXPORTS} concurrent exports`);
+      const sqliteConcurrent = await concurrentExports(server, sqlite.small.token, 'identity');
+      console.log(JSON.stringify({ loadAverage: os.loadavg(), sqliteExport, sqliteMemory, sqliteConcurrent }, null, 2));
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
 async function writesOnly() {
