@@ -4,11 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { generateSeed } from '../src/seed/generate.js';
-import { sqliteStoredDocuments } from '../src/store/sqlite/export-reader.js';
+import { openStore } from '../src/store/open.js';
+import { connect } from '../src/store/sqlite/connect.js';
+import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
 import { EXPORT_PAGES_AHEAD, ExportWorkers } from '../src/store/sqlite/export-workers.js';
-import type { ExportChunk } from '../src/store/store.js';
-import { sqliteStoreForSuite, tempDir } from './helpers/backends.js';
+import type { ExportChunk, Store } from '../src/store/store.js';
+import { sqliteBackend, tempDir, type TestDatabase } from './helpers/backends.js';
 
 const NOW = Date.parse('2025-04-01T00:00:00.000Z');
 const WINDOW = { axis: 'createdAt' as const, fromMs: NOW - 60 * 86_400_000, toMs: NOW + 86_400_000 };
@@ -22,23 +25,31 @@ const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
 /**
  * SQLite exports are read in worker threads (src/store/sqlite/export-workers.ts): each export's
  * pages cross to the main thread as transferred memory, at most EXPORT_PAGES_AHEAD ahead of what
- * the export has taken, inside one read transaction that ends when the export stops.
+ * the export has taken, inside one read transaction that ends when the export stops. They are
+ * opted into with SQLITE_EXPORT_THREADS; by default the pages are read on the event loop.
  */
 describe('SQLite export threads', () => {
-  const suite = sqliteStoreForSuite();
+  let database: TestDatabase;
+  let store: Store;
   let orgId: string;
   let file: string;
   let workers: ExportWorkers;
 
   before(async () => {
-    const org = await createOrganization(suite.store, { name: 'Threads', adminEmail: 'threads@example.test' }, NOW);
+    database = await sqliteBackend.create();
+    store = await openStore({ ...(database.config as { kind: 'sqlite'; file: string }), exportThreads: 1 });
+    const org = await createOrganization(store, { name: 'Threads', adminEmail: 'threads@example.test' }, NOW);
     // About 2 MB of documents: the first small page, then pages near 256 KB.
-    await suite.store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: NOW, nowMs: NOW }), NOW);
+    await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: NOW, nowMs: NOW }), NOW);
     orgId = org.orgId;
-    file = (suite.config as { file: string }).file;
+    file = (database.config as { file: string }).file;
     workers = new ExportWorkers(1);
   });
-  after(() => workers.close());
+  after(async () => {
+    await workers.close();
+    await store.close();
+    await database.drop();
+  });
 
   it('reads no more than EXPORT_PAGES_AHEAD pages ahead of what the export has taken', async () => {
     const channel = workers.open(file, orgId, WINDOW);
@@ -54,18 +65,19 @@ describe('SQLite export threads', () => {
     }
   });
 
-  it('sends the same bytes as the store, with twelve exports at once taking turns in one thread', async () => {
-    const alone = await bytesOf(suite.store.exportDocuments(orgId, WINDOW));
+  it('sends the bytes the event loop reads, with twelve exports at once taking turns in one thread', async () => {
+    const alone = await bytesOf(sqliteStoredDocuments(() => connect(file, true), orgId, WINDOW));
+    assert.ok((await bytesOf(store.exportDocuments(orgId, WINDOW))).equals(alone), 'the store with SQLITE_EXPORT_THREADS=1');
     assert.ok(alone.length > 1_000_000, `${alone.length} bytes`);
-    const together = await Promise.all(Array.from({ length: 12 }, () => bytesOf(sqliteStoredDocuments(workers, file, orgId, WINDOW))));
+    const together = await Promise.all(Array.from({ length: 12 }, () => bytesOf(threadedStoredDocuments(workers, file, orgId, WINDOW))));
     for (const bytes of together) assert.ok(bytes.equals(alone));
   });
 
   it('has ended its read transaction once an export stopped early has returned', async () => {
-    const chunks = suite.store.exportDocuments(orgId, WINDOW)[Symbol.asyncIterator]();
+    const chunks = store.exportDocuments(orgId, WINDOW)[Symbol.asyncIterator]();
     assert.equal((await chunks.next()).done, false);
     // A commit after the export's snapshot: a TRUNCATE checkpoint now waits for that reader.
-    await createOrganization(suite.store, { name: 'Later', adminEmail: 'later@example.test' }, NOW);
+    await createOrganization(store, { name: 'Later', adminEmail: 'later@example.test' }, NOW);
     const checkpoint = () => {
       const connection = new BetterSqlite3(file);
       try {
@@ -82,7 +94,7 @@ describe('SQLite export threads', () => {
 
   it("fails an export with SQLite's error and code when its connection cannot open", async () => {
     const missing = path.join(tempDir(), 'missing.db');
-    await assert.rejects(bytesOf(sqliteStoredDocuments(workers, missing, orgId, WINDOW)), (error: Error & { code?: string }) => {
+    await assert.rejects(bytesOf(threadedStoredDocuments(workers, missing, orgId, WINDOW)), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'SQLITE_CANTOPEN');
       return true;
     });
@@ -96,5 +108,14 @@ describe('SQLite export threads', () => {
     await assert.rejects(channel.receive(), /stopped/);
     await channel.close();
     assert.throws(() => own.open(file, orgId, WINDOW), /closed/);
+  });
+});
+
+describe('SQLITE_EXPORT_THREADS', () => {
+  it('is 0 (the event loop) unless set, takes a whole number up to 64, and refuses anything else', () => {
+    const database = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'x.db', ...env }, '/tmp').database;
+    assert.equal((database({}) as { exportThreads?: number }).exportThreads, 0);
+    assert.equal((database({ SQLITE_EXPORT_THREADS: '2' }) as { exportThreads?: number }).exportThreads, 2);
+    for (const bad of ['-1', '1.5', 'two', '65']) assert.throws(() => database({ SQLITE_EXPORT_THREADS: bad }), ConfigError, bad);
   });
 });

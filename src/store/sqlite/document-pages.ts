@@ -19,8 +19,8 @@ export interface DocumentPage {
  * one read transaction on a connection of the export's own (one snapshot for the whole export).
  * SQLite joins each page into one BLOB, so a page is one Buffer: no per-document allocation, and no
  * byte decoded or re-encoded on the way to the socket. The page size follows the documents' size so
- * a page stays near EXPORT_CHUNK_BYTES however large sessions are. Synchronous: it runs in an export
- * worker thread (export-workers.ts). `close` ends the transaction by closing the connection.
+ * a page stays near EXPORT_CHUNK_BYTES however large sessions are. Synchronous: read on the event loop
+ * (export-reader.ts) or in an export thread (export-workers.ts). `close` ends the transaction by closing the connection.
  */
 export class DocumentPages {
   private readonly first: ReturnType<DocumentPages['statements']>;
@@ -34,6 +34,8 @@ export class DocumentPages {
     private readonly db: BetterSqlite3.Database,
     private readonly orgId: string,
     private readonly window: ExportWindow,
+    /** Bytes the next page aims at, asked before each page. */
+    private readonly pageBytes: () => number = () => EXPORT_CHUNK_BYTES,
   ) {
     try {
       this.first = this.statements('>=');
@@ -87,7 +89,7 @@ export class DocumentPages {
     if (n < limit) this.done = true;
     else {
       this.from = statement.lastKey.get(orgId, from[0], from[1], window.toMs, limit - 1)!;
-      this.limit = Math.min(MAX_PAGE, Math.max(1, Math.round((EXPORT_CHUNK_BYTES * n) / docs.length)));
+      this.limit = Math.min(MAX_PAGE, Math.max(1, Math.round((this.pageBytes() * n) / docs.length)));
     }
     return { docs, sessions: n };
   }

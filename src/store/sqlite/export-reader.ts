@@ -1,7 +1,46 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
+import { EXPORT_CHUNK_BYTES } from '../export-chunk.js';
+import { DocumentPages } from './document-pages.js';
 import type { ExportWorkers } from './export-workers.js';
+
+/** The smallest page aimed at when many exports share the event loop. */
+const MIN_PAGE_BYTES = 64 * 1024;
+/**
+ * SQLite exports streaming on this event loop. Their page reads are synchronous, so together they
+ * aim at EXPORT_CHUNK_BYTES per turn of the event loop: one export alone reads at full speed,
+ * twelve at once read smaller pages and other requests wait behind less.
+ */
+let streaming = 0;
+
+/**
+ * The stored documents of a window read on the event loop (the default): a page at a time
+ * (document-pages.ts) inside one read transaction on a read-only connection of the export's own.
+ * Between pages the event loop turns, so other requests are served while exports run. Stopping
+ * early closes the connection, which ends the transaction.
+ */
+export async function* sqliteStoredDocuments(
+  open: () => BetterSqlite3.Database,
+  orgId: string,
+  window: ExportWindow,
+): AsyncGenerator<ExportChunk> {
+  streaming++;
+  let pages: DocumentPages | undefined;
+  try {
+    pages = new DocumentPages(open(), orgId, window, () => Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming));
+    for (let page = pages.read(); page !== null; page = pages.read()) {
+      // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
+      yield { data: ownedByExport(page.docs), sessions: page.sessions };
+      await nextTurn();
+    }
+  } finally {
+    streaming--;
+    pages?.close();
+  }
+}
 
 /** An error the export thread reported, with its SQLite code (SQLITE_BUSY, SQLITE_CORRUPT…) kept. */
 class ExportReadError extends Error {
@@ -15,15 +54,16 @@ class ExportReadError extends Error {
 }
 
 /**
- * The stored documents of a window, read in an export thread (export-worker.ts, one snapshot on a
- * read-only connection of the export's own; see document-pages.ts for the pages) while this thread
- * writes the pages before them into the socket: the reads and the writes run side by side instead
- * of taking turns on the event loop. Each page's memory is transferred, not copied, and the
- * writer may free it once it is sent: nothing here reads it after the yield. The thread reads at
- * most EXPORT_PAGES_AHEAD pages ahead of what has been taken from here. Stopping early (the client
- * went away) answers once the thread has closed the export's connection, which ends its transaction.
+ * The stored documents of a window read in an export thread (SQLITE_EXPORT_THREADS above 0;
+ * export-worker.ts: one snapshot on a read-only connection of the export's own) while this thread
+ * writes the pages before them into the socket, so the reads and the writes run side by side
+ * instead of taking turns on the event loop. Each page's memory is transferred, not copied, and
+ * the writer may free it once it is sent: nothing here reads it after the yield. The thread reads
+ * at most EXPORT_PAGES_AHEAD pages ahead of what has been taken from here. Stopping early (the
+ * client went away) answers once the thread has closed the export's connection, which ends its
+ * transaction.
  */
-export async function* sqliteStoredDocuments(
+export async function* threadedStoredDocuments(
   workers: ExportWorkers,
   file: string,
   orgId: string,

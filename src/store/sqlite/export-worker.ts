@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { connect } from './connect.js';
 import { DocumentPages } from './document-pages.js';
@@ -16,20 +15,6 @@ interface Reading {
   pages: DocumentPages | null;
   credit: number;
   queued: boolean;
-}
-
-/**
- * On Linux a nice value is a thread's own, and this lowers this thread's alone: when the cores are
- * busy, the main thread (every other request, /healthz included) runs before the export's reads;
- * when they are not, the reads run at full speed. Elsewhere it may apply to the whole process, so
- * only on Linux; not allowed or not supported is not an error.
- */
-if (process.platform === 'linux') {
-  try {
-    os.setPriority(os.getPriority() + 5);
-  } catch {
-    // The reads run at the process's priority.
-  }
 }
 
 const ready: Reading[] = [];

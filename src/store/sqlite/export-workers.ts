@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportOpen, FromExportWorker, ToExportWorker } from './export-messages.js';
@@ -8,13 +7,6 @@ import type { ExportOpen, FromExportWorker, ToExportWorker } from './export-mess
  * page is ready when the socket wants it, few enough that an export holds about a megabyte.
  */
 export const EXPORT_PAGES_AHEAD = 4;
-
-/**
- * Threads for a 2-core machine and up: one reads while the main thread writes; more only where
- * there are cores for them (each thread's reads are synchronous, so a thread per export would only
- * make them take turns with the main thread).
- */
-export const defaultExportThreads = () => Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
 interface Thread {
   worker: Worker;
@@ -95,7 +87,7 @@ export class ExportWorkers {
   private readonly threads: Thread[] = [];
   private stopping = false;
 
-  constructor(private readonly size = defaultExportThreads()) {}
+  constructor(private readonly size: number) {}
 
   /** Starts reading a window's documents in the least busy thread. */
   open(file: string, orgId: string, window: ExportWindow): PageChannel {

@@ -8,7 +8,7 @@ import { sqliteAdapter } from './adapter.js';
 import { connect, type SqliteSynchronous } from './connect.js';
 import { sqliteBulkImport, sqliteBulkImportBatches } from './bulk-import.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
-import { sqliteStoredDocuments } from './export-reader.js';
+import { sqliteStoredDocuments, threadedStoredDocuments } from './export-reader.js';
 import { ExportWorkers } from './export-workers.js';
 import { withStatementCache } from './statement-cache.js';
 import type { StoreOpenOptions } from '../read-model-version.js';
@@ -22,11 +22,12 @@ export async function openSqliteStore(
   file: string,
   synchronous: SqliteSynchronous = 'NORMAL',
   options: StoreOpenOptions = {},
+  exportThreads = 0,
 ): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
-  const exportWorkers = new ExportWorkers();
+  const exportWorkers = exportThreads > 0 ? new ExportWorkers(exportThreads) : null;
   const driver: Driver = {
     adapter: sqliteAdapter,
     db,
@@ -34,7 +35,10 @@ export async function openSqliteStore(
       const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: connect(file, true) }) });
       return { db: reader, close: () => reader.destroy() };
     },
-    exportDocuments: (orgId, window) => sqliteStoredDocuments(exportWorkers, file, orgId, window),
+    exportDocuments: (orgId, window) =>
+      exportWorkers
+        ? threadedStoredDocuments(exportWorkers, file, orgId, window)
+        : sqliteStoredDocuments(() => connect(file, true), orgId, window),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     bulkImportBatches: (orgId, batches, now, audit) =>
@@ -47,7 +51,7 @@ export async function openSqliteStore(
     withMigrationLock: (run) => run(db),
     close: async () => {
       await checkpointer?.stop();
-      await exportWorkers.close();
+      await exportWorkers?.close();
       await db.destroy();
     },
   };
