@@ -542,9 +542,8 @@ async function exportThreadsOnly() {
         const started = performance.now();
         row.floor = mb(Buffer.byteLength(JSON.stringify(docs))) / ((performance.now() - started) / 1000);
         rows.push(row);
-        log(
-          `round ${i + 1}: event loop ${row.eventLoop.toFixed(1)} MB/s, threads ${row.threads.toFixed(1)} MB/s, floor ${row.floor.toFixed(1)} MB/s`,
-        );
+        const [loop, threads, floorMBps] = [row.eventLoop, row.threads, row.floor].map((v) => v.toFixed(1));
+        log(`round ${i + 1}: event loop ${loop} MB/s, threads ${threads} MB/s, floor ${floorMBps} MB/s`);
       }
       const concurrent = [];
       for (let i = 0; i < 3; i++) {
