@@ -401,6 +401,8 @@ async function main() {
   if (process.env.BENCH_ONLY === 'client') return clientOnly();
   if (process.env.BENCH_ONLY === 'events') return eventsOnly();
   if (process.env.BENCH_ONLY === 'import') return importOnly();
+  if (process.env.BENCH_ONLY === 'export') return exportOnly();
+  if (process.env.BENCH_ONLY === 'export-threads') return exportThreadsOnly();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
   const results: Record<string, unknown> = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
@@ -483,6 +485,106 @@ const concurrencyOnly = () =>
     plain: await concurrentExports(server, sqlite.small.token, 'identity'),
     gzip: await concurrentExports(server, sqlite.small.token, 'gzip'),
   }));
+
+/**
+ * `BENCH_ONLY=export`: the SQLite export against its floor, the memory of streaming the 100,000
+ * sessions and the twelve concurrent plain exports, without the rest of the bench; writes no results.
+ */
+async function exportOnly() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
+  try {
+    log(`seeding SQLite: ${SMALL} and ${LARGE} sessions over 90 days`);
+    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, true, false);
+    const server = await startServer(sqlite.database);
+    try {
+      log('SQLite: export throughput and floor');
+      const cpuBefore = server.cpuMs();
+      const sqliteExport = await exportThroughput(server, sqlite.small.token);
+      const cpuAfter = server.cpuMs();
+      // Where the server's time goes, per export: less sensitive to a loaded machine than MB/s.
+      const serverCpuMsPerExport = {
+        mainThread: Math.round((cpuAfter.main - cpuBefore.main) / RUNS),
+        otherThreads: Math.round((cpuAfter.others - cpuBefore.others) / RUNS),
+      };
+      log(`SQLite: memory while streaming ${LARGE} sessions`);
+      const sqliteMemory = await memoryWhileStreaming(server, sqlite.large!.token);
+      log(`SQLite: ${CONCURRENT_EXPORTS} concurrent exports`);
+      const sqliteConcurrent = await concurrentExports(server, sqlite.small.token, 'identity');
+      console.log(
+        JSON.stringify({ loadAverage: os.loadavg(), sqliteExport, serverCpuMsPerExport, sqliteMemory, sqliteConcurrent }, null, 2),
+      );
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `BENCH_ONLY=export-threads`: one seeded file served by two servers, one reading exports on its
+ * event loop and one with SQLITE_EXPORT_THREADS=1, their exports alternated round by round so that
+ * a machine's load falls on both alike; prints each round and the medians; writes no results.
+ */
+async function exportThreadsOnly() {
+  const rounds = 9;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-'));
+  try {
+    log(`seeding SQLite: ${SMALL} sessions over 90 days`);
+    const sqlite = await seedDataset({ kind: 'sqlite', file: path.join(dir, 'bench.db') }, false, false);
+    const servers = {
+      eventLoop: await startServer(sqlite.database, { SQLITE_EXPORT_THREADS: '0' }),
+      threads: await startServer(sqlite.database, { SQLITE_EXPORT_THREADS: '1' }),
+    };
+    try {
+      const docs = JSON.parse((await timedExport(servers.eventLoop.url, sqlite.small.token, true)).body()) as unknown[];
+      const rows: Array<{ eventLoop: number; threads: number; floor: number }> = [];
+      for (let i = 0; i < rounds; i++) {
+        const order = i % 2 === 0 ? (['eventLoop', 'threads'] as const) : (['threads', 'eventLoop'] as const);
+        const row = { eventLoop: 0, threads: 0, floor: 0 };
+        for (const name of order) {
+          const run = await timedExport(servers[name].url, sqlite.small.token);
+          row[name] = mb(run.bytes) / run.seconds;
+        }
+        const started = performance.now();
+        row.floor = mb(Buffer.byteLength(JSON.stringify(docs))) / ((performance.now() - started) / 1000);
+        rows.push(row);
+        const [loop, threads, floorMBps] = [row.eventLoop, row.threads, row.floor].map((v) => v.toFixed(1));
+        log(`round ${i + 1}: event loop ${loop} MB/s, threads ${threads} MB/s, floor ${floorMBps} MB/s`);
+      }
+      const concurrent = [];
+      for (let i = 0; i < 3; i++) {
+        const order = i % 2 === 0 ? (['eventLoop', 'threads'] as const) : (['threads', 'eventLoop'] as const);
+        for (const name of order)
+          concurrent.push({ way: name, ...(await concurrentExports(servers[name], sqlite.small.token, 'identity')) });
+      }
+      const floor = median(rows.map((r) => r.floor));
+      const summary = (name: 'eventLoop' | 'threads') => {
+        const mbps = median(rows.map((r) => r[name]));
+        return { exportMBps: Number(mbps.toFixed(1)), exportToFloor: Number((mbps / floor).toFixed(2)) };
+      };
+      console.log(
+        JSON.stringify(
+          {
+            loadAverage: os.loadavg(),
+            floorMBps: Number(floor.toFixed(1)),
+            eventLoop: summary('eventLoop'),
+            threads: summary('threads'),
+            threadsOverEventLoop: Number(median(rows.map((r) => r.threads / r.eventLoop)).toFixed(2)),
+            concurrent,
+          },
+          null,
+          2,
+        ),
+      );
+    } finally {
+      await servers.eventLoop.stop();
+      await servers.threads.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** `BENCH_ONLY=writes`: session creation and point adding on SQLite alone, over the full bench's 130,000 sessions; writes no results. */
 async function writesOnly() {

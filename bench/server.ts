@@ -12,6 +12,8 @@ export interface Server {
   url: string;
   child: ChildProcess;
   rssKb(): number;
+  /** CPU time the server has used so far, in milliseconds: its main thread, and all its other threads together. */
+  cpuMs(): { main: number; others: number };
   stop(): Promise<void>;
 }
 
@@ -47,10 +49,24 @@ export async function startServer(database: DatabaseConfig, env: Record<string, 
     url,
     child,
     rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
+    cpuMs: () => threadCpuMs(child.pid!),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** user + system time of each thread of a process (Linux /proc, in clock ticks of 10 ms), the main thread's apart. */
+function threadCpuMs(pid: number): { main: number; others: number } {
+  const times = { main: 0, others: 0 };
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    if (Number(tid) === pid) times.main += ms;
+    else times.others += ms;
+  }
+  return times;
 }

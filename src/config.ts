@@ -12,7 +12,15 @@ export interface HourLimits extends BucketLimits {
   perHour?: number;
 }
 
-export type DatabaseConfig = { kind: 'sqlite'; file: string; synchronous?: 'NORMAL' | 'FULL' } | { kind: 'postgres'; url: string };
+export type DatabaseConfig =
+  | {
+      kind: 'sqlite';
+      file: string;
+      synchronous?: 'NORMAL' | 'FULL';
+      /** Worker threads that read SQLite exports (SQLITE_EXPORT_THREADS); 0: on the event loop. */
+      exportThreads?: number;
+    }
+  | { kind: 'postgres'; url: string };
 
 export interface Config {
   port: number;
@@ -100,14 +108,23 @@ function booleanFlag(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be true or false, got "${env[name]}".`);
 }
 
-function databaseFrom(raw: string | undefined, synchronousRaw: string | undefined, cwd: string): DatabaseConfig {
+function databaseFrom(
+  raw: string | undefined,
+  synchronousRaw: string | undefined,
+  threadsRaw: string | undefined,
+  cwd: string,
+): DatabaseConfig {
   if (raw !== undefined && /^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
   const synchronous = (synchronousRaw?.trim().toUpperCase() || 'NORMAL') as 'NORMAL' | 'FULL';
   if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${synchronousRaw}".`);
   }
   const file = raw === undefined || raw.trim() === '' ? path.join('data', 'coachport.db') : raw.replace(/^(sqlite|file):(\/\/)?/i, '');
-  return { kind: 'sqlite', file: path.resolve(cwd, file), synchronous };
+  const exportThreads = threadsRaw === undefined || threadsRaw.trim() === '' ? 0 : Number(threadsRaw);
+  if (!Number.isInteger(exportThreads) || exportThreads < 0 || exportThreads > 64) {
+    throw new ConfigError(`SQLITE_EXPORT_THREADS must be a whole number from 0 to 64, got "${threadsRaw}".`);
+  }
+  return { kind: 'sqlite', file: path.resolve(cwd, file), synchronous, exportThreads };
 }
 
 function trustProxyFrom(raw: string | undefined): Config['trustProxy'] {
@@ -135,7 +152,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     port: positiveInt(env, 'PORT', 3000),
     host: env.HOST?.trim() || '127.0.0.1',
-    database: databaseFrom(env.DATABASE_URL, env.SQLITE_SYNCHRONOUS, cwd),
+    database: databaseFrom(env.DATABASE_URL, env.SQLITE_SYNCHRONOUS, env.SQLITE_EXPORT_THREADS, cwd),
     redisUrl: env.REDIS_URL?.trim() || null,
     limits: {
       export: {

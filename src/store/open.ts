@@ -4,7 +4,7 @@ import { openSqliteStore } from './sqlite/open.js';
 import type { Store } from './store.js';
 
 export async function openStore(database: DatabaseConfig, options: StoreOpenOptions = {}): Promise<Store> {
-  if (database.kind === 'sqlite') return openSqliteStore(database.file, database.synchronous, options);
+  if (database.kind === 'sqlite') return openSqliteStore(database.file, database.synchronous, options, database.exportThreads);
   const { openPostgresStore } = await import('./postgres/open.js');
   return openPostgresStore(database.url, undefined, options);
 }

@@ -34,7 +34,8 @@ export const sqliteBackend: Backend = {
   async create() {
     const dir = tempDir();
     return {
-      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db') },
+      // SQLITE_EXPORT_THREADS=1 runs the suites with the exports read in a thread, as a server would.
+      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db'), exportThreads: Number(process.env.SQLITE_EXPORT_THREADS ?? 0) },
       drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   },

@@ -4,82 +4,83 @@ import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
 import { EXPORT_CHUNK_BYTES } from '../export-chunk.js';
+import { DocumentPages } from './document-pages.js';
+import type { ExportWorkers } from './export-workers.js';
 
 /** The smallest page aimed at when many exports share the event loop. */
 const MIN_PAGE_BYTES = 64 * 1024;
 /**
- * SQLite exports streaming in this process. Their page reads are synchronous, so together they
+ * SQLite exports streaming on this event loop. Their page reads are synchronous, so together they
  * aim at EXPORT_CHUNK_BYTES per turn of the event loop: one export alone reads at full speed,
  * twelve at once read smaller pages and other requests wait behind less.
  */
 let streaming = 0;
-/** A small first page gets the first bytes out at once. */
-const FIRST_PAGE = 8;
-const MAX_PAGE = 1000;
-
-type Key = [axis: number, sessionId: string];
 
 /**
- * The stored documents of a window, in (org, axis, id) index order, a keyset page at a time inside
- * one read transaction on a read-only connection of the export's own (one snapshot for the whole
- * export). SQLite joins each page into one BLOB, so a page is one Buffer: no per-document
- * allocation for the garbage collector and the allocator to catch up with when many exports run at
- * once, and no byte decoded or re-encoded on the way to the socket. The page size follows the
- * documents' size so a chunk stays near EXPORT_CHUNK_BYTES however large sessions are. Between
- * pages the event loop turns, so other requests are served while exports run. Stopping early closes
- * the connection, which ends the transaction.
+ * The stored documents of a window read on the event loop (the default): a page at a time
+ * (document-pages.ts) inside one read transaction on a read-only connection of the export's own.
+ * Between pages the event loop turns, so other requests are served while exports run. Stopping
+ * early closes the connection, which ends the transaction.
  */
 export async function* sqliteStoredDocuments(
   open: () => BetterSqlite3.Database,
   orgId: string,
   window: ExportWindow,
 ): AsyncGenerator<ExportChunk> {
-  const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
-  const db = open();
   streaming++;
+  let pages: DocumentPages | undefined;
   try {
-    // The lower bound is the row value alone, so the index search starts at the page (a separate
-    // `axis >= from` would make every page scan from the window's start). The first page starts at
-    // (from, ''): no text sorts before the empty string.
-    const statements = (lower: '>=' | '>') => {
-      const where = `org_id = ? and (${axis}, session_id) ${lower} (?, ?) and ${axis} <= ?`;
-      return {
-        // Every page but the very first starts with its comma, so the chunks simply concatenate;
-        // joined in SQLite, not by Buffer.concat, which would make a second 256 KB Buffer per page.
-        // Without GROUP BY the aggregate takes the subquery's rows in its ORDER BY order (the
-        // subquery has a LIMIT, so it is never flattened); an ORDER BY inside group_concat would sort
-        // the page again in a temporary b-tree at half the speed. The parity tests hold the bytes.
-        page: db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(
-          `select cast(${lower === '>' ? "',' || " : ''}group_concat(doc, ',') as blob) as docs, count(*) as n
-           from (select doc from session_documents where ${where} order by ${axis}, session_id limit ?)`,
-        ),
-        // The page's last key, read from the index alone, is where the next page starts.
-        lastKey: db
-          .prepare<[string, number, string, number, number], Key>(
-            `select ${axis}, session_id from session_documents where ${where} order by ${axis}, session_id limit 1 offset ?`,
-          )
-          .raw(),
-      };
-    };
-    const first = statements('>=');
-    const next = statements('>');
-    db.exec('begin');
-    let from: Key = [window.fromMs, ''];
-    let limit = FIRST_PAGE;
-    for (let statement = first; ; statement = next) {
-      const { docs, n } = statement.page.get(orgId, from[0], from[1], window.toMs, limit)!;
-      if (docs === null) break;
+    pages = new DocumentPages(open(), orgId, window, () => Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming));
+    for (let page = pages.read(); page !== null; page = pages.read()) {
       // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
-      const pageLength = docs.length;
-      yield { data: ownedByExport(docs), sessions: n };
-      if (n < limit) break;
-      from = statement.lastKey.get(orgId, from[0], from[1], window.toMs, limit - 1)!;
-      const pageBytes = Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming);
-      limit = Math.min(MAX_PAGE, Math.max(1, Math.round((pageBytes * n) / pageLength)));
+      yield { data: ownedByExport(page.docs), sessions: page.sessions };
       await nextTurn();
     }
   } finally {
     streaming--;
-    db.close();
+    pages?.close();
+  }
+}
+
+/** An error the export thread reported, with its SQLite code (SQLITE_BUSY, SQLITE_CORRUPT…) kept. */
+class ExportReadError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ExportReadError';
+  }
+}
+
+/**
+ * The stored documents of a window read in an export thread (SQLITE_EXPORT_THREADS above 0;
+ * export-worker.ts: one snapshot on a read-only connection of the export's own) while this thread
+ * writes the pages before them into the socket, so the reads and the writes run side by side
+ * instead of taking turns on the event loop. Each page's memory is transferred, not copied, and
+ * the writer may free it once it is sent: nothing here reads it after the yield. The thread reads
+ * at most EXPORT_PAGES_AHEAD pages ahead of what has been taken from here. Stopping early (the
+ * client went away) answers once the thread has closed the export's connection, which ends its
+ * transaction.
+ */
+export async function* threadedStoredDocuments(
+  workers: ExportWorkers,
+  file: string,
+  orgId: string,
+  window: ExportWindow,
+): AsyncGenerator<ExportChunk> {
+  const channel = workers.open(file, orgId, window);
+  try {
+    for (;;) {
+      const message = await channel.receive();
+      if (message.kind === 'end') return;
+      if (message.kind === 'error') throw new ExportReadError(message.message, message.code);
+      if (message.kind === 'page') {
+        yield { data: ownedByExport(Buffer.from(message.data)), sessions: message.sessions };
+        channel.more();
+      }
+    }
+  } finally {
+    await channel.close();
   }
 }

@@ -1,0 +1,101 @@
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { connect } from './connect.js';
+import { DocumentPages } from './document-pages.js';
+import type { ExportOpen, FromExportWorker, ToExportWorker } from './export-messages.js';
+
+/**
+ * The thread behind `ExportWorkers`: reads the pages of the exports it is given, each on a read-only
+ * connection of its own inside one read transaction, and transfers each page's memory to the main
+ * thread. An export is read only while it has credit (pages the main thread has not yet taken), so
+ * a slow client holds back its own reads and no more. Exports with credit take turns, one page
+ * each per turn of this thread's event loop, so a large export does not hold up a small one.
+ */
+interface Reading {
+  port: MessagePort;
+  pages: DocumentPages | null;
+  credit: number;
+  queued: boolean;
+}
+
+const ready: Reading[] = [];
+let scheduled = false;
+
+const send = (reading: Reading, message: FromExportWorker, transfer: ArrayBuffer[] = []) => reading.port.postMessage(message, transfer);
+
+function schedule(reading: Reading): void {
+  if (reading.queued || reading.credit <= 0 || reading.pages === null) return;
+  reading.queued = true;
+  ready.push(reading);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(turn);
+  }
+}
+
+function turn(): void {
+  scheduled = false;
+  for (const reading of ready.splice(0)) {
+    reading.queued = false;
+    step(reading);
+  }
+}
+
+/** The page's own memory when the page is all of it (what better-sqlite3 hands over), else a copy. */
+function memoryOf(docs: Buffer): ArrayBuffer {
+  const memory = docs.buffer;
+  if (memory instanceof ArrayBuffer && docs.byteOffset === 0 && docs.byteLength === memory.byteLength) return memory;
+  return new Uint8Array(docs).buffer;
+}
+
+function step(reading: Reading): void {
+  if (reading.pages === null) return;
+  try {
+    const page = reading.pages.read();
+    if (page === null) {
+      finish(reading);
+      send(reading, { kind: 'end' });
+      return;
+    }
+    const data = memoryOf(page.docs);
+    reading.credit--;
+    send(reading, { kind: 'page', data, sessions: page.sessions }, [data]);
+    schedule(reading);
+  } catch (error) {
+    finish(reading);
+    send(reading, failure(error));
+  }
+}
+
+/** An error as it crosses to the main thread: its message and its SQLite code, if any. */
+function failure(error: unknown): FromExportWorker {
+  const { message, code } = error instanceof Error ? (error as Error & { code?: unknown }) : { message: String(error), code: undefined };
+  return { kind: 'error', message, code: typeof code === 'string' ? code : undefined };
+}
+
+/** Ends the read transaction and closes the connection, as soon as the export needs no more pages. */
+function finish(reading: Reading): void {
+  const pages = reading.pages;
+  reading.pages = null;
+  pages?.close();
+}
+
+parentPort!.on('message', ({ file, orgId, window, port, credit }: ExportOpen) => {
+  const reading: Reading = { port, pages: null, credit, queued: false };
+  port.on('message', (message: ToExportWorker) => {
+    if (message === 'more') {
+      reading.credit++;
+      schedule(reading);
+    } else {
+      finish(reading);
+      send(reading, { kind: 'closed' });
+      port.close();
+    }
+  });
+  try {
+    reading.pages = new DocumentPages(connect(file, true), orgId, window);
+  } catch (error) {
+    send(reading, failure(error));
+    return;
+  }
+  schedule(reading);
+});

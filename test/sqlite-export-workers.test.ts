@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { createOrganization } from '../src/accounts/organizations.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { generateSeed } from '../src/seed/generate.js';
+import { openStore } from '../src/store/open.js';
+import { connect } from '../src/store/sqlite/connect.js';
+import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
+import { EXPORT_PAGES_AHEAD, ExportWorkers } from '../src/store/sqlite/export-workers.js';
+import type { ExportChunk, Store } from '../src/store/store.js';
+import { sqliteBackend, tempDir, type TestDatabase } from './helpers/backends.js';
+
+const NOW = Date.parse('2025-04-01T00:00:00.000Z');
+const WINDOW = { axis: 'createdAt' as const, fromMs: NOW - 60 * 86_400_000, toMs: NOW + 86_400_000 };
+
+const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk.data));
+  return Buffer.concat(parts);
+};
+
+/**
+ * SQLite exports are read in worker threads (src/store/sqlite/export-workers.ts): each export's
+ * pages cross to the main thread as transferred memory, at most EXPORT_PAGES_AHEAD ahead of what
+ * the export has taken, inside one read transaction that ends when the export stops. They are
+ * opted into with SQLITE_EXPORT_THREADS; by default the pages are read on the event loop.
+ */
+describe('SQLite export threads', () => {
+  let database: TestDatabase;
+  let store: Store;
+  let orgId: string;
+  let file: string;
+  let workers: ExportWorkers;
+
+  before(async () => {
+    database = await sqliteBackend.create();
+    store = await openStore({ ...(database.config as { kind: 'sqlite'; file: string }), exportThreads: 1 });
+    const org = await createOrganization(store, { name: 'Threads', adminEmail: 'threads@example.test' }, NOW);
+    // About 2 MB of documents: the first small page, then pages near 256 KB.
+    await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: NOW, nowMs: NOW }), NOW);
+    orgId = org.orgId;
+    file = (database.config as { file: string }).file;
+    workers = new ExportWorkers(1);
+  });
+  after(async () => {
+    await workers.close();
+    await store.close();
+    await database.drop();
+  });
+
+  it('reads no more than EXPORT_PAGES_AHEAD pages ahead of what the export has taken', async () => {
+    const channel = workers.open(file, orgId, WINDOW);
+    try {
+      for (let i = 0; i < EXPORT_PAGES_AHEAD; i++) assert.equal((await channel.receive()).kind, 'page', `page ${i + 1}`);
+      const next = channel.receive();
+      const waited = await Promise.race([next.then(() => 'page'), sleep(400).then(() => 'nothing')]);
+      assert.equal(waited, 'nothing', 'the thread waits for credit before reading another page');
+      channel.more();
+      assert.equal((await next).kind, 'page', 'one page more once one was taken');
+    } finally {
+      await channel.close();
+    }
+  });
+
+  it('sends the bytes the event loop reads, with twelve exports at once taking turns in one thread', async () => {
+    const alone = await bytesOf(sqliteStoredDocuments(() => connect(file, true), orgId, WINDOW));
+    assert.ok((await bytesOf(store.exportDocuments(orgId, WINDOW))).equals(alone), 'the store with SQLITE_EXPORT_THREADS=1');
+    assert.ok(alone.length > 1_000_000, `${alone.length} bytes`);
+    const together = await Promise.all(Array.from({ length: 12 }, () => bytesOf(threadedStoredDocuments(workers, file, orgId, WINDOW))));
+    for (const bytes of together) assert.ok(bytes.equals(alone));
+  });
+
+  it('has ended its read transaction once an export stopped early has returned', async () => {
+    const chunks = store.exportDocuments(orgId, WINDOW)[Symbol.asyncIterator]();
+    assert.equal((await chunks.next()).done, false);
+    // A commit after the export's snapshot: a TRUNCATE checkpoint now waits for that reader.
+    await createOrganization(store, { name: 'Later', adminEmail: 'later@example.test' }, NOW);
+    const checkpoint = () => {
+      const connection = new BetterSqlite3(file);
+      try {
+        connection.pragma('busy_timeout = 300');
+        return (connection.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]!.busy;
+      } finally {
+        connection.close();
+      }
+    };
+    assert.equal(checkpoint(), 1, 'the export holds its snapshot while it runs');
+    await chunks.return!(undefined);
+    assert.equal(checkpoint(), 0, 'no reader holds an old snapshot once the export has returned');
+  });
+
+  it("fails an export with SQLite's error and code when its connection cannot open", async () => {
+    const missing = path.join(tempDir(), 'missing.db');
+    await assert.rejects(bytesOf(threadedStoredDocuments(workers, missing, orgId, WINDOW)), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'SQLITE_CANTOPEN');
+      return true;
+    });
+  });
+
+  it('fails an export still reading when its threads stop, instead of leaving it waiting', async () => {
+    const own = new ExportWorkers(1);
+    const channel = own.open(file, orgId, WINDOW);
+    for (let i = 0; i < EXPORT_PAGES_AHEAD; i++) await channel.receive();
+    await own.close();
+    await assert.rejects(channel.receive(), /stopped/);
+    await channel.close();
+    assert.throws(() => own.open(file, orgId, WINDOW), /closed/);
+  });
+});
+
+describe('SQLITE_EXPORT_THREADS', () => {
+  it('is 0 (the event loop) unless set, takes a whole number up to 64, and refuses anything else', () => {
+    const database = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'x.db', ...env }, '/tmp').database;
+    assert.equal((database({}) as { exportThreads?: number }).exportThreads, 0);
+    assert.equal((database({ SQLITE_EXPORT_THREADS: '2' }) as { exportThreads?: number }).exportThreads, 2);
+    for (const bad of ['-1', '1.5', 'two', '65']) assert.throws(() => database({ SQLITE_EXPORT_THREADS: bad }), ConfigError, bad);
+  });
+});
