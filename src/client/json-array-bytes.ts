@@ -71,7 +71,7 @@ export class RawJsonArraySplitter {
         if (!this.options.check) {
           i = this.skim(chunk, i);
           if (i === n) break;
-          out.push(this.finish(chunk.subarray(start, i)));
+          out.push(this.finish(chunk, start, i));
           start = -1;
           this.state = chunk[i] === COMMA ? 'between' : 'done';
           continue;
@@ -118,7 +118,7 @@ export class RawJsonArraySplitter {
           this.depth++;
           if (this.canonical) this.opened(c === OPEN_OBJECT);
         } else if ((c === COMMA || c === CLOSE_ARRAY) && this.depth === 0) {
-          out.push(this.finish(chunk.subarray(start, i)));
+          out.push(this.finish(chunk, start, i));
           start = -1;
           this.state = c === COMMA ? 'between' : 'done';
         } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
@@ -224,12 +224,16 @@ export class RawJsonArraySplitter {
     this.literal = null;
   }
 
-  private finish(tail: Uint8Array): RawElement {
-    let bytes = this.parts.length === 0 ? Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength) : Buffer.concat([...this.parts, tail]);
+  /** The element that ends at `end` of this chunk: one view of the chunk, or the parts it spans joined. */
+  private finish(chunk: Uint8Array, start: number, end: number): RawElement {
+    let bytes =
+      this.parts.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset + start, end - start)
+        : Buffer.concat([...this.parts, chunk.subarray(start, end)]);
     this.parts = [];
-    let end = bytes.length;
-    while (end > 0 && (bytes[end - 1] === 32 || bytes[end - 1] === 10 || bytes[end - 1] === 13 || bytes[end - 1] === 9)) end--;
-    if (end < bytes.length) bytes = bytes.subarray(0, end);
+    let last = bytes.length;
+    while (last > 0 && (bytes[last - 1] === 32 || bytes[last - 1] === 10 || bytes[last - 1] === 13 || bytes[last - 1] === 9)) last--;
+    if (last < bytes.length) bytes = bytes.subarray(0, last);
     if (!this.options.check) return { bytes, canonical: false };
     if (this.inString || this.literal !== null || this.expect !== DONE) this.canonical = false;
     return { bytes, canonical: this.canonical && isUtf8(bytes) };

@@ -36,23 +36,20 @@ export function csvField(value: Cell, options: CsvOptions = {}): string {
 }
 
 /**
- * `csvField` for text. Export files hold millions of cells, so the rule is one look at the first
- * character and one pass over the rest, rather than two regular expressions and a copy per cell.
+ * `csvField` for text, for millions of cells: the first character is looked at by its code, not by
+ * a regular expression; the search for characters that need quotes stays one (measured faster on
+ * export text than a loop over the characters in JavaScript, its engine scanning natively).
  */
 function textField(value: string, raw: boolean): string {
-  const length = value.length;
-  if (length === 0) return '""';
+  if (value.length === 0) return '""';
   const first = value.charCodeAt(0);
   // = + - @ tab CR: FORMULA_START as char codes.
   const formula = !raw && (first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13);
   const text = formula ? `'${value}` : value;
-  for (let i = 0; i < length; i++) {
-    const c = value.charCodeAt(i);
-    // " , CR LF are all at or below 44: most characters are ruled out by the first comparison.
-    if (c <= 44 && (c === 34 || c === 44 || c === 13 || c === 10)) return `"${text.replaceAll('"', '""')}"`;
-  }
-  return text;
+  return NEEDS_QUOTES.test(value) ? `"${text.replaceAll('"', '""')}"` : text;
 }
+
+const NEEDS_QUOTES = /[",\r\n]/;
 
 /** One record, its CRLF included. */
 export function csvRow(values: readonly Cell[], options: CsvOptions = {}): string {

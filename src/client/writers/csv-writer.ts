@@ -64,11 +64,20 @@ export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
   private readonly writtenPoints = new Set<string>();
   private readonly writtenTodos = new Set<string>();
+  /** Remembered so that a discarded window writes its points and to-dos again when it comes again. */
   private pointsSinceCommit: string[] = [];
   private todosSinceCommit: string[] = [];
   private readonly seen: { points: Set<string>; todos: Set<string> };
-  /** Each row goes to its file as soon as it is made: no table of rows is gathered in between. */
-  private readonly writeRow = (table: Table, row: Cell[]) => this.sinks[table].write(csvRow(row, this.options));
+  /**
+   * Each row goes to its file as soon as it is made: no table of rows is gathered in between. A
+   * point or to-do row is made only the first time its record is met, so its id (the first
+   * column) is remembered here, without asking the set of written ids once more.
+   */
+  private readonly writeRow = (table: Table, row: Cell[]) => {
+    if (table === 'coaching_points') this.pointsSinceCommit.push(row[0] as string);
+    else if (table === 'todos') this.todosSinceCommit.push(row[0] as string);
+    this.sinks[table].write(csvRow(row, this.options));
+  };
 
   constructor(
     private readonly dir: string,
@@ -100,9 +109,6 @@ export class CsvWriter implements ExportWriter {
   }
 
   write(s: ExportSession): void {
-    // Remembered so that a discarded window writes its points and to-dos again when it comes again.
-    for (const p of s.coachingPoints) if (!this.writtenPoints.has(p._id)) this.pointsSinceCommit.push(p._id);
-    for (const t of s.todos) if (!this.writtenTodos.has(t._id)) this.todosSinceCommit.push(t._id);
     forEachRow(s, this.seen, this.writeRow);
   }
 
