@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Browser } from 'playwright-core';
-import { csvField, forPeople } from '../src/client/writers/csv-text.js';
+import { csvField, csvRow, forPeople } from '../src/client/writers/csv-text.js';
 import { tempDir } from './helpers/backends.js';
 import { chromiumUnavailable, launchChromium } from './helpers/chromium.js';
 import { acceptInvite, inviteLink, openNav } from './helpers/console.js';
@@ -73,6 +73,28 @@ describe('the neutralising rule itself', () => {
     assert.equal(csvField('-5'), "'-5", 'a string that looks like a number is text');
     assert.equal(csvField(FORMULA), `"'${FORMULA.replace(/"/g, '""')}"`);
     assert.equal(csvField(FORMULA, { raw: true }), `"${FORMULA.replace(/"/g, '""')}"`);
+  });
+});
+
+describe('the fast field rule, against the rule as written in SPEC §12 and RFC 4180', () => {
+  /** The definition, spelled with regular expressions: what csv-text.ts must write, character for character. */
+  const reference = (value: string | number | boolean | null, raw: boolean): string => {
+    if (value === null) return '';
+    if (typeof value !== 'string') return String(value);
+    const text = raw || !/^[=+\-@\t\r]/.test(value) ? value : `'${value}`;
+    return text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+
+  it('writes every cell as the reference does, for people and raw', () => {
+    const pieces = ['', 'a', '=', '+', '-', '@', '\t', '\r', '\n', ',', '"', "'", ' ', '-1', 'é', '😀', '\u2028', '\ud800', '\\', '#', '<'];
+    const cells: Array<string | number | boolean | null> = [null, true, false, 0, -5, 1.5, 2 ** 53];
+    for (const a of pieces) for (const b of pieces) for (const c of pieces) cells.push(a + b + c);
+    cells.push(`${'x'.repeat(1000)},`, `=${'"'.repeat(50)}`);
+    for (const raw of [false, true]) {
+      for (const cell of cells) assert.equal(csvField(cell, { raw }), reference(cell, raw), JSON.stringify(cell));
+      const row = cells.slice(0, 40);
+      assert.equal(csvRow(row, { raw }), `${row.map((cell) => reference(cell, raw)).join(',')}\r\n`);
+    }
   });
 });
 

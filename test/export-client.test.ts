@@ -8,7 +8,9 @@ import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
 import { JsonArraySplitter } from '../src/client/json-array-stream.js';
 import type { ClientClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
+import { TABLE_NAMES, TABLES, tableRows } from '../src/client/tables.js';
 import { CsvWriter } from '../src/client/writers/csv-writer.js';
+import { csvRow } from '../src/client/writers/csv-text.js';
 import { JsonWriter } from '../src/client/writers/json-writer.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { tempDir } from './helpers/backends.js';
@@ -129,6 +131,43 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
     assert.equal(split('[{"a":"\xff"}]', 4)[0]!.canonical, true);
     const invalid = new RawJsonArraySplitter().push(Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]));
     assert.equal(invalid[0]!.canonical, false, 'bytes that are not UTF-8 are never copied');
+  });
+});
+
+describe('splitting a streamed JSON array at document boundaries, for a caller that parses each', () => {
+  const split = (text: string | Buffer, size: number) => {
+    const bytes = Buffer.from(text);
+    const splitter = new RawJsonArraySplitter({ check: false });
+    const got: string[] = [];
+    for (let i = 0; i < bytes.length; i += size) {
+      for (const e of splitter.push(new Uint8Array(bytes.subarray(i, i + size)))) {
+        assert.equal(e.canonical, false, 'nothing is vouched for without the check');
+        got.push(e.bytes.toString());
+      }
+    }
+    splitter.end();
+    return got;
+  };
+
+  it('finds the same elements as the checking splitter, backslash runs cut across chunks included', () => {
+    const values = [
+      { a: 'x\\', b: '\\"', c: '"\\\\"' },
+      { d: ['],[{', '}', '{'], e: '\\\\\\"' },
+      'q\\\\',
+      `${'long text without a quote '.repeat(4)}"${'x'.repeat(60)}`,
+      null,
+      [[], {}],
+    ];
+    const elements = [...values.map((v) => JSON.stringify(v)), '{"a": 1.50 }', '{"a":"\\u00e9\\/"}', '{"a":tru}'];
+    const text = ` [ ${elements.join(' ,\n')} ]\n`;
+    for (let size = 1; size <= 9; size++) assert.deepEqual(split(text, size), elements, `chunks of ${size}`);
+    for (const size of [24, 25, 64, text.length]) assert.deepEqual(split(text, size), elements, `chunks of ${size}`);
+    assert.deepEqual(split('[]', 1), []);
+    const cut = new RawJsonArraySplitter({ check: false });
+    cut.push(Buffer.from('[{"a":"b\\'));
+    assert.throws(() => cut.end(), /ended before/);
+    assert.throws(() => new RawJsonArraySplitter({ check: false }).push(Buffer.from('{"error":"x"}')), /not a JSON array/);
+    assert.throws(() => new RawJsonArraySplitter({ check: false }).push(Buffer.from('[{"a":1}}]')), /unexpected }/);
   });
 });
 
@@ -490,6 +529,49 @@ describe('the export client against a server that misbehaves', () => {
       assert.equal(server.seen.length, 2);
     } finally {
       await server.close();
+    }
+  });
+
+  it("writes CSV from JSON in any form as from JSON.stringify's, parsing each document once, and refuses malformed text", async () => {
+    const two = session({ createdAt: '2024-01-03T00:00:00.000Z', coachNotes: '=é "q", \\ / \r\n\u2028', agentNotes: '' });
+    const docs = [one, two];
+    const canonical = JSON.stringify(docs);
+    // The same documents as another server may write them: spaces, line breaks, \u and \/ escapes.
+    const other = JSON.stringify(docs, null, 1).replaceAll('é', '\\u00e9').replaceAll('/', '\\/');
+    const notUtf8 = Buffer.concat([Buffer.from('[{"_id":"'), Buffer.from([0xff]), Buffer.from('"}]')]);
+    const bodies = [Buffer.from(canonical), Buffer.from(other), Buffer.from('[{"_id": oops}]'), notUtf8];
+    const server = await startFaultServer((_req, res, call) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(bodies[call - 1]);
+    });
+    const cwd = tempDir();
+    const exportCsv = async (name: string) => {
+      const writer = new CsvWriter(path.join(cwd, name), null);
+      const client = new ExportClient(options(server.url, new VirtualClock(), { retry: { maxAttempts: 1 } }));
+      const sink = { text: (json: Uint8Array) => writer.writeText(json), discard: () => writer.discard(), parses: writer.parsesText };
+      try {
+        for await (const _ of client.exportWindowsInto(window, sink)) writer.commit();
+      } finally {
+        writer.finish({ interrupted: false });
+      }
+      return Object.fromEntries(TABLE_NAMES.map((t) => [t, fs.readFileSync(writer.fileOf(t), 'utf8')]));
+    };
+    try {
+      const fromCanonical = await exportCsv('canonical');
+      const rows = tableRows(docs);
+      for (const t of TABLE_NAMES) assert.equal(fromCanonical[t], csvRow(TABLES[t]) + rows[t].map((r) => csvRow(r)).join(''), t);
+      assert.match(fromCanonical.sessions!, /"'=é ""q"", \\ \/ \r\n\u2028",""/);
+      assert.deepEqual(await exportCsv('other'), fromCanonical);
+      for (const name of ['malformed', 'not-utf8']) {
+        await assert.rejects(exportCsv(name), (error: ExportApiError) => {
+          assert.equal(error.kind, 'protocol');
+          assert.match(error.message, /sent a malformed response/);
+          return true;
+        });
+      }
+    } finally {
+      await server.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
     }
   });
 

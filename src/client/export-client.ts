@@ -99,6 +99,12 @@ export interface TextSink {
   /** A promise holds the response back until it settles: a sink that writes slowly is not flooded. */
   text(json: Uint8Array): void | Promise<void>;
   discard(): void;
+  /**
+   * The sink parses every text itself (refusing malformed JSON and UTF-8 with a SyntaxError or
+   * TypeError, which the client reports as a malformed response): it is given each document's bytes
+   * as the server sent them, neither checked nor written again here, so each is parsed only once.
+   */
+  parses?: boolean;
 }
 
 /** A window whose sessions have all gone to the sink. */
@@ -106,6 +112,8 @@ export type DeliveredWindow = Omit<CompletedWindow, 'sessions' | 'texts'>;
 
 /** How one response's sessions are kept while it arrives: a spool file, or a caller's sink. */
 interface WindowTarget {
+  /** Takes each document's bytes as sent and parses them itself: see TextSink.parses. */
+  parses: boolean;
   write(texts: Uint8Array[]): Promise<void>;
   end(): Promise<void>;
   abandon(): void;
@@ -320,7 +328,7 @@ export class ExportClient {
   }
 
   private async receive(response: Response, window: DayWindow, target: WindowTarget, touch: () => void, signal: AbortSignal, url: string) {
-    const splitter = new RawJsonArraySplitter();
+    const splitter = new RawJsonArraySplitter({ check: !target.parses });
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let count = 0;
     let bytes = 0;
@@ -333,7 +341,8 @@ export class ExportClient {
         const texts: Uint8Array[] = [];
         for (const element of splitter.push(chunk)) {
           // Text in another form (whitespace, \u escapes, numbers) is parsed, which also refuses malformed JSON.
-          texts.push(element.canonical ? element.bytes : Buffer.from(JSON.stringify(JSON.parse(decoder.decode(element.bytes)))));
+          const asSent = element.canonical || target.parses;
+          texts.push(asSent ? element.bytes : Buffer.from(JSON.stringify(JSON.parse(decoder.decode(element.bytes)))));
           count++;
         }
         if (texts.length > 0) await target.write(texts);
@@ -345,8 +354,7 @@ export class ExportClient {
       target.abandon();
       if (error instanceof ExportApiError) throw error;
       if (error instanceof WriteFailure) throw new ExportApiError('protocol', error.message);
-      const invalidText = (error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
-      if (error instanceof SyntaxError || invalidText) {
+      if (error instanceof SyntaxError || isInvalidText(error)) {
         if (!signal.aborted) throw new ExportApiError('protocol', `${url} sent a malformed response: ${(error as Error).message}.`);
       }
       throw networkError(error, url, signal);
@@ -356,6 +364,8 @@ export class ExportClient {
 
 class WriteFailure extends Error {}
 
+const isInvalidText = (error: unknown) => (error as { code?: string } | null)?.code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
+
 /** A window kept in a file, one session a line, so it is read back only once it arrived whole. */
 function spoolTarget(file: string): WindowTarget {
   const out = fs.createWriteStream(file);
@@ -363,6 +373,7 @@ function spoolTarget(file: string): WindowTarget {
   out.on('error', (error) => (failure.error = error));
   const failed = (error: Error) => new WriteFailure(`Cannot write the spool file ${file}: ${error.message}.`);
   return {
+    parses: false,
     async write(texts) {
       if (failure.error) throw failed(failure.error);
       const lines: Uint8Array[] = [];
@@ -388,7 +399,9 @@ function spoolTarget(file: string): WindowTarget {
 }
 
 function sinkTarget(sink: TextSink): WindowTarget {
+  const parses = sink.parses === true;
   return {
+    parses,
     async write(texts) {
       try {
         for (const text of texts) {
@@ -396,6 +409,8 @@ function sinkTarget(sink: TextSink): WindowTarget {
           if (written) await written;
         }
       } catch (error) {
+        // A sink that parses meets malformed text first: that is the response's fault, not the sink's.
+        if (parses && (error instanceof SyntaxError || isInvalidText(error))) throw error;
         throw new WriteFailure(`Cannot write the export: ${(error as Error).message}.`);
       }
     },

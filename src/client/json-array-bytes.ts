@@ -36,6 +36,13 @@ const SHORT_ESCAPES = new Set([34, 92, 98, 102, 110, 114, 116]);
  * (which refuses malformed JSON as before) and write again. Throws on anything that is not one array.
  */
 export class RawJsonArraySplitter {
+  /**
+   * With `check: false` only the boundaries are found and no element is called canonical: for a
+   * caller that parses every element anyway (and so refuses malformed JSON itself), strings are
+   * skipped to their closing quote at once, the grammar check's per-byte bookkeeping left out.
+   */
+  constructor(private readonly options: { check: boolean } = { check: true }) {}
+
   private state: 'before' | 'first' | 'between' | 'inside' | 'done' = 'before';
   private parts: Uint8Array[] = [];
   // Boundary tracking, always exact.
@@ -61,6 +68,14 @@ export class RawJsonArraySplitter {
       let c = chunk[i]!;
       if (this.state === 'inside') {
         if (start < 0) start = i;
+        if (!this.options.check) {
+          i = this.skim(chunk, i);
+          if (i === n) break;
+          out.push(this.finish(chunk, start, i));
+          start = -1;
+          this.state = chunk[i] === COMMA ? 'between' : 'done';
+          continue;
+        }
         if (this.inString) {
           if (!this.escaped && !this.stringIsKey) {
             // Most of a document is text: run through it without the bookkeeping below.
@@ -103,7 +118,7 @@ export class RawJsonArraySplitter {
           this.depth++;
           if (this.canonical) this.opened(c === OPEN_OBJECT);
         } else if ((c === COMMA || c === CLOSE_ARRAY) && this.depth === 0) {
-          out.push(this.finish(chunk.subarray(start, i)));
+          out.push(this.finish(chunk, start, i));
           start = -1;
           this.state = c === COMMA ? 'between' : 'done';
         } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
@@ -150,6 +165,55 @@ export class RawJsonArraySplitter {
     if (this.state !== 'done') throw new SyntaxError('the response ended before the JSON array was complete');
   }
 
+  /**
+   * Boundaries only, from `i`: where the element ends (the comma or bracket after it), or the
+   * chunk's length when it goes on in the next chunk. A quote ends a string unless an odd run of
+   * backslashes stands before it; a backslash that ends a chunk escapes the next one's first byte.
+   */
+  private skim(chunk: Uint8Array, i: number): number {
+    const n = chunk.length;
+    while (i < n) {
+      if (this.inString) {
+        if (this.escaped) {
+          this.escaped = false;
+          i++;
+          continue;
+        }
+        // Keys and most values are short: a few bytes are looked at here before indexOf, a call that costs more.
+        let quote = i;
+        const near = Math.min(n, i + 24);
+        while (quote < near && chunk[quote] !== QUOTE) quote++;
+        if (quote === near) quote = near === n ? -1 : chunk.indexOf(QUOTE, near);
+        let run = quote < 0 ? n : quote;
+        while (run > i && chunk[run - 1] === BACKSLASH) run--;
+        const backslashes = (quote < 0 ? n : quote) - run;
+        if (quote < 0) {
+          this.escaped = backslashes % 2 === 1;
+          return n;
+        }
+        if (backslashes % 2 === 0) this.inString = false;
+        i = quote + 1;
+        continue;
+      }
+      const c = chunk[i]!;
+      if (c === QUOTE) {
+        this.inString = true;
+      } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        this.depth++;
+      } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+        if (this.depth === 0) {
+          if (c === CLOSE_ARRAY) return i;
+          throw new SyntaxError('unexpected } in the response');
+        }
+        this.depth--;
+      } else if (c === COMMA && this.depth === 0) {
+        return i;
+      }
+      i++;
+    }
+    return n;
+  }
+
   private begin(): void {
     this.depth = 0;
     this.inString = false;
@@ -160,12 +224,17 @@ export class RawJsonArraySplitter {
     this.literal = null;
   }
 
-  private finish(tail: Uint8Array): RawElement {
-    let bytes = this.parts.length === 0 ? Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength) : Buffer.concat([...this.parts, tail]);
+  /** The element that ends at `end` of this chunk: one view of the chunk, or the parts it spans joined. */
+  private finish(chunk: Uint8Array, start: number, end: number): RawElement {
+    let bytes =
+      this.parts.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset + start, end - start)
+        : Buffer.concat([...this.parts, chunk.subarray(start, end)]);
     this.parts = [];
-    let end = bytes.length;
-    while (end > 0 && (bytes[end - 1] === 32 || bytes[end - 1] === 10 || bytes[end - 1] === 13 || bytes[end - 1] === 9)) end--;
-    if (end < bytes.length) bytes = bytes.subarray(0, end);
+    let last = bytes.length;
+    while (last > 0 && (bytes[last - 1] === 32 || bytes[last - 1] === 10 || bytes[last - 1] === 13 || bytes[last - 1] === 9)) last--;
+    if (last < bytes.length) bytes = bytes.subarray(0, last);
+    if (!this.options.check) return { bytes, canonical: false };
     if (this.inString || this.literal !== null || this.expect !== DONE) this.canonical = false;
     return { bytes, canonical: this.canonical && isUtf8(bytes) };
   }

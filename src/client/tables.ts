@@ -202,22 +202,32 @@ export function tableRows(
   seen = { points: new Set<string>(), todos: new Set<string>() },
 ): Record<TableName, Cell[][]> {
   const out = Object.fromEntries(TABLE_NAMES.map((t) => [t, []])) as unknown as Record<TableName, Cell[][]>;
-  const d = TABLE_DEFINITIONS;
-  for (const s of sessions) {
-    out.sessions.push(...d.sessions.rows(s));
-    out.activity_log.push(...d.activity_log.rows(s));
-    for (const p of s.coachingPoints) {
-      if (seen.points.has(p._id)) continue;
-      seen.points.add(p._id);
-      out.coaching_points.push(...d.coaching_points.rows(p));
-      out.coaching_point_sessions.push(...d.coaching_point_sessions.rows(p));
-    }
-    for (const t of s.todos) {
-      if (seen.todos.has(t._id)) continue;
-      seen.todos.add(t._id);
-      out.todos.push(...d.todos.rows(t));
-      out.todo_sessions.push(...d.todo_sessions.rows(t));
-    }
-  }
+  for (const s of sessions) forEachRow(s, seen, (table, row) => out[table].push(row));
   return out;
+}
+
+/**
+ * The rows of one session, table by table, handed to `visit` as they are made (the rule of
+ * `tableRows`, without gathering them): for a writer that turns each row into text at once.
+ */
+export function forEachRow(
+  s: ExportSession,
+  seen: { points: Set<string>; todos: Set<string> },
+  visit: (table: TableName, row: Cell[]) => void,
+): void {
+  const d = TABLE_DEFINITIONS;
+  for (const row of d.sessions.rows(s)) visit('sessions', row);
+  for (const row of d.activity_log.rows(s)) visit('activity_log', row);
+  for (const p of s.coachingPoints) {
+    if (seen.points.has(p._id)) continue;
+    seen.points.add(p._id);
+    for (const row of d.coaching_points.rows(p)) visit('coaching_points', row);
+    for (const row of d.coaching_point_sessions.rows(p)) visit('coaching_point_sessions', row);
+  }
+  for (const t of s.todos) {
+    if (seen.todos.has(t._id)) continue;
+    seen.todos.add(t._id);
+    for (const row of d.todos.rows(t)) visit('todos', row);
+    for (const row of d.todo_sessions.rows(t)) visit('todo_sessions', row);
+  }
 }

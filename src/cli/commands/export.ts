@@ -93,7 +93,8 @@ async function* windowsOf(
 ): AsyncGenerator<DeliveredWindow> {
   const { writeText, discard } = writer;
   if (writeText && discard) {
-    yield* client.exportWindowsInto(range, { text: writeText.bind(writer), discard: discard.bind(writer) }, firstIndex);
+    const sink = { text: writeText.bind(writer), discard: discard.bind(writer), parses: writer.parsesText === true };
+    yield* client.exportWindowsInto(range, sink, firstIndex);
     return;
   }
   for await (const completed of client.exportWindows(range, firstIndex)) {

@@ -32,14 +32,34 @@ export function csvField(value: Cell, options: CsvOptions = {}): string {
   if (value === null) return '';
   // A number or boolean never needs quotes and is never neutralised.
   if (typeof value !== 'string') return String(value);
-  const text = options.raw || !FORMULA_START.test(value) ? value : `'${value}`;
-  return text === '' || NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return textField(value, options.raw === true);
+}
+
+/**
+ * `csvField` for text, for millions of cells: the first character is looked at by its code, not by
+ * a regular expression; the search for characters that need quotes stays one (measured faster on
+ * export text than a loop over the characters in JavaScript, its engine scanning natively).
+ */
+function textField(value: string, raw: boolean): string {
+  if (value.length === 0) return '""';
+  const first = value.charCodeAt(0);
+  // = + - @ tab CR: FORMULA_START as char codes.
+  const formula = !raw && (first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13);
+  const text = formula ? `'${value}` : value;
+  return NEEDS_QUOTES.test(value) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
+/** One record, its CRLF included. */
 export function csvRow(values: readonly Cell[], options: CsvOptions = {}): string {
+  const raw = options.raw === true;
   let row = '';
-  for (let i = 0; i < values.length; i++) row += i === 0 ? csvField(values[i]!, options) : `,${csvField(values[i]!, options)}`;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (i > 0) row += ',';
+    if (typeof value === 'string') row += textField(value, raw);
+    else if (value !== null) row += String(value);
+  }
   return `${row}\r\n`;
 }

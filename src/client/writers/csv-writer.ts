@@ -3,14 +3,15 @@ import path from 'node:path';
 import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
-import { TABLE_NAMES, TABLES, tableRows, type TableName } from '../tables.js';
+import { forEachRow, TABLE_NAMES, TABLES, type Cell, type TableName } from '../tables.js';
 import { csvField, csvRow, type CsvOptions } from './csv-text.js';
 
 export { csvField, TABLES };
 
 type Table = TableName;
 
-const TEXT = new TextDecoder();
+/** Fatal: bytes that are not UTF-8 are a malformed response, not text to write with replacement characters. */
+const TEXT = new TextDecoder('utf-8', { fatal: true });
 
 /** A cell read back from a file written for people: the leading `'` it was given taken off again. */
 function unneutralised(text: string): string {
@@ -63,8 +64,20 @@ export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
   private readonly writtenPoints = new Set<string>();
   private readonly writtenTodos = new Set<string>();
+  /** Remembered so that a discarded window writes its points and to-dos again when it comes again. */
   private pointsSinceCommit: string[] = [];
   private todosSinceCommit: string[] = [];
+  private readonly seen: { points: Set<string>; todos: Set<string> };
+  /**
+   * Each row goes to its file as soon as it is made: no table of rows is gathered in between. A
+   * point or to-do row is made only the first time its record is met, so its id (the first
+   * column) is remembered here, without asking the set of written ids once more.
+   */
+  private readonly writeRow = (table: Table, row: Cell[]) => {
+    if (table === 'coaching_points') this.pointsSinceCommit.push(row[0] as string);
+    else if (table === 'todos') this.todosSinceCommit.push(row[0] as string);
+    this.sinks[table].write(csvRow(row, this.options));
+  };
 
   constructor(
     private readonly dir: string,
@@ -84,6 +97,7 @@ export class CsvWriter implements ExportWriter {
       }
     }
     this.sinks = sinks;
+    this.seen = { points: this.writtenPoints, todos: this.writtenTodos };
     if (resume) {
       for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
       for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
@@ -95,17 +109,12 @@ export class CsvWriter implements ExportWriter {
   }
 
   write(s: ExportSession): void {
-    // Remembered so that a discarded window writes its points and to-dos again when it comes again.
-    for (const p of s.coachingPoints) if (!this.writtenPoints.has(p._id)) this.pointsSinceCommit.push(p._id);
-    for (const t of s.todos) if (!this.writtenTodos.has(t._id)) this.todosSinceCommit.push(t._id);
-    const rows = tableRows([s], { points: this.writtenPoints, todos: this.writtenTodos });
-    for (const table of TABLE_NAMES) {
-      const sink = this.sinks[table];
-      for (const row of rows[table]) sink.write(csvRow(row, this.options));
-    }
+    forEachRow(s, this.seen, this.writeRow);
   }
 
-  /** A session's JSON text, parsed as it arrives: no spool file in between. */
+  readonly parsesText = true;
+
+  /** A session's JSON text, parsed as it arrives (once: the bytes as the server sent them), with no spool file in between. */
   writeText(json: Uint8Array): void {
     this.write(JSON.parse(TEXT.decode(json)) as ExportSession);
   }

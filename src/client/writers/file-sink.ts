@@ -8,7 +8,12 @@ const FLUSH_AT = 1 << 20;
  */
 export class FileSink {
   private fd: number;
-  private buffer = '';
+  /**
+   * Text is encoded as it comes into one buffer that is reused, so what waits to be written is
+   * bytes outside the JavaScript heap, not a long string the garbage collector keeps moving.
+   */
+  private readonly buffer = Buffer.allocUnsafe(FLUSH_AT);
+  private buffered = 0;
   /** Bytes waiting to be written, after `buffer` (which is flushed before any bytes join). */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -27,22 +32,29 @@ export class FileSink {
 
   write(text: string): void {
     if (this.pendingBytes > 0) this.flush();
-    this.buffer += text;
-    if (this.buffer.length >= FLUSH_AT) this.flush();
+    // A UTF-16 unit is at most three bytes of UTF-8: with that much room the text is never cut.
+    if (text.length * 3 > FLUSH_AT - this.buffered) {
+      this.flush();
+      if (text.length * 3 > FLUSH_AT) {
+        writeAll(this.fd, Buffer.from(text, 'utf8'));
+        return;
+      }
+    }
+    this.buffered += this.buffer.write(text, this.buffered);
   }
 
   /** Bytes as they are, gathered and written together without being copied into one string. */
   writeBytes(bytes: Uint8Array): void {
-    if (this.buffer !== '') this.flush();
+    if (this.buffered > 0) this.flush();
     this.pending.push(bytes);
     this.pendingBytes += bytes.byteLength;
     if (this.pendingBytes >= FLUSH_AT) this.flush();
   }
 
   private flush(): void {
-    if (this.buffer !== '') {
-      fs.writeSync(this.fd, this.buffer, null, 'utf8');
-      this.buffer = '';
+    if (this.buffered > 0) {
+      writeAll(this.fd, this.buffer.subarray(0, this.buffered));
+      this.buffered = 0;
     }
     if (this.pendingBytes > 0) {
       let written = fs.writevSync(this.fd, this.pending);
@@ -70,7 +82,7 @@ export class FileSink {
 
   /** Drops whatever was written since the last commit. */
   rollback(): void {
-    this.buffer = '';
+    this.buffered = 0;
     this.pending = [];
     this.pendingBytes = 0;
     fs.ftruncateSync(this.fd, this.committed);
@@ -80,4 +92,9 @@ export class FileSink {
     this.flush();
     fs.closeSync(this.fd);
   }
+}
+
+/** writeSync may write less than asked (a full disk, a signal); the rest follows until all is written. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.byteLength; ) at += fs.writeSync(fd, bytes, at);
 }

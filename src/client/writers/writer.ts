@@ -11,6 +11,12 @@ export interface ExportWriter {
    * the bytes instead of parsing the document and writing it again.
    */
   writeText?(json: Uint8Array): void;
+  /**
+   * `writeText` parses the text anyway (CSV), so it may be given a document's bytes in any valid
+   * JSON form, as the server sent them, and throws a SyntaxError (or TypeError, for bytes that are
+   * not UTF-8) on malformed ones.
+   */
+  readonly parsesText?: boolean;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
   discard?(): void;
   /** Returns each file's size, to resume from. */
