@@ -78,6 +78,6 @@ export interface StoreAdapter {
    */
   beginWrite(db: Kysely<Database>): Promise<void>;
   /** Fresh planner statistics for a table just built in bulk, where the planner needs them. */
-  analyze(db: Kysely<Database>, table: 'session_documents' | 'session_stats'): Promise<void>;
+  analyze(db: Kysely<Database>, table: keyof Database): Promise<void>;
   readonly statsSql: StatsSql;
 }
