@@ -92,17 +92,18 @@ export class DeliveryWorker {
     const leaseUntil = now + leaseMs(this.deps.config.webhookTimeoutMs) + Math.floor(this.random() * 1000);
     const channels = this.deps.mailer ? (['webhook', 'email'] as const) : (['webhook'] as const);
     const claimed = await this.deps.store.outbox.claimDue(now, leaseUntil, BATCH, [...channels]);
-    await Promise.all(
+    const outcomes = await Promise.all(
       claimed.map(async (delivery) => {
-        try {
-          const outcome = delivery.channel === 'webhook' ? await this.sendWebhook(delivery) : await this.sendMail(delivery);
-          await this.deps.store.outbox.finish({ ...outcome, delivery, leaseUntil });
-        } catch (error) {
-          // The claim runs out and the delivery is tried again: nothing is lost.
-          this.deps.logger.error({ err: toError(error), deliveryId: delivery.id }, 'delivery worker: recording an attempt failed');
-        }
+        const outcome = delivery.channel === 'webhook' ? await this.sendWebhook(delivery) : await this.sendMail(delivery);
+        return { ...outcome, delivery, leaseUntil };
       }),
     );
+    try {
+      await this.deps.store.outbox.finish(outcomes);
+    } catch (error) {
+      // The claims run out and the deliveries are tried again: nothing is lost.
+      this.deps.logger.error({ err: toError(error), deliveries: claimed.length }, 'delivery worker: recording attempts failed');
+    }
     return claimed.length;
   }
 

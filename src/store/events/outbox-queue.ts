@@ -100,64 +100,12 @@ export class OutboxQueue implements Outbox {
     });
   }
 
-  /**
-   * Records the attempt and the delivery's next state together; false if another process had taken
-   * the delivery over or it was cancelled meanwhile (the attempt is then not logged).
-   */
-  async finish(o: AttemptOutcome): Promise<boolean> {
-    const d = o.delivery;
+  async finish(outcomes: AttemptOutcome[]): Promise<number> {
+    if (outcomes.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
-      const final = o.state !== 'pending';
-      const updated = await trx
-        .updateTable('deliveries')
-        .set({
-          state: o.state,
-          attempts: d.attempts + (o.attempted ? 1 : 0),
-          next_attempt_at: o.nextAttemptAt,
-          lease_until: null,
-          // An invite's link is a secret: gone once its mail is done with.
-          ...(final && d.channel === 'email' && d.mail.kind === 'invite' ? { mail: JSON.stringify({ ...d.mail, link: '' }) } : {}),
-        })
-        .where('id', '=', d.id)
-        .where('lease_until', '=', o.leaseUntil)
-        // Cancelled while in flight (an endpoint turned off, an invite replaced): it stays cancelled.
-        .where('state', '=', 'pending')
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) return false;
-      if (o.attempted) {
-        await trx
-          .insertInto('delivery_attempts')
-          .values({
-            org_id: d.orgId,
-            delivery_id: d.id,
-            endpoint_id: d.channel === 'webhook' ? (d.endpoint?.id ?? null) : null,
-            event_id: d.eventId,
-            type: d.channel === 'webhook' ? d.type : `email.${d.mail.kind}`,
-            attempt: d.attempts + 1,
-            status_code: o.statusCode,
-            duration_ms: Math.round(o.durationMs),
-            error: o.error,
-            at: o.at,
-            next_attempt_at: o.nextAttemptAt,
-          })
-          .execute();
-      }
-      if (o.disableEndpoint && d.channel === 'webhook' && d.endpoint) {
-        await trx
-          .updateTable('webhook_endpoints')
-          .set({ active: flag(false), disabled_reason: o.disableEndpoint, updated_at: o.at })
-          .where('org_id', '=', d.orgId)
-          .where('id', '=', d.endpoint.id)
-          .execute();
-        await trx
-          .updateTable('deliveries')
-          .set({ state: 'cancelled', next_attempt_at: null })
-          .where('org_id', '=', d.orgId)
-          .where('endpoint_id', '=', d.endpoint.id)
-          .where('state', '=', 'pending')
-          .execute();
-      }
-      return true;
+      let recorded = 0;
+      for (const outcome of outcomes) if (await recordOutcome(trx, outcome)) recorded++;
+      return recorded;
     });
   }
 
@@ -170,4 +118,61 @@ export class OutboxQueue implements Outbox {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
+}
+
+/** One attempt and its delivery's next state, in the caller's transaction; false when the claim was lost or the delivery cancelled. */
+async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<boolean> {
+  const d = o.delivery;
+  const final = o.state !== 'pending';
+
+  const updated = await trx
+    .updateTable('deliveries')
+    .set({
+      state: o.state,
+      attempts: d.attempts + (o.attempted ? 1 : 0),
+      next_attempt_at: o.nextAttemptAt,
+      lease_until: null,
+      // An invite's link is a secret: gone once its mail is done with.
+      ...(final && d.channel === 'email' && d.mail.kind === 'invite' ? { mail: JSON.stringify({ ...d.mail, link: '' }) } : {}),
+    })
+    .where('id', '=', d.id)
+    .where('lease_until', '=', o.leaseUntil)
+    // Cancelled while in flight (an endpoint turned off, an invite replaced): it stays cancelled.
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return false;
+  if (o.attempted) {
+    await trx
+      .insertInto('delivery_attempts')
+      .values({
+        org_id: d.orgId,
+        delivery_id: d.id,
+        endpoint_id: d.channel === 'webhook' ? (d.endpoint?.id ?? null) : null,
+        event_id: d.eventId,
+        type: d.channel === 'webhook' ? d.type : `email.${d.mail.kind}`,
+        attempt: d.attempts + 1,
+        status_code: o.statusCode,
+        duration_ms: Math.round(o.durationMs),
+        error: o.error,
+        at: o.at,
+        next_attempt_at: o.nextAttemptAt,
+      })
+      .execute();
+  }
+  if (o.disableEndpoint && d.channel === 'webhook' && d.endpoint) {
+    await trx
+      .updateTable('webhook_endpoints')
+      .set({ active: flag(false), disabled_reason: o.disableEndpoint, updated_at: o.at })
+      .where('org_id', '=', d.orgId)
+      .where('id', '=', d.endpoint.id)
+      .execute();
+    await trx
+      .updateTable('deliveries')
+      .set({ state: 'cancelled', next_attempt_at: null })
+      .where('org_id', '=', d.orgId)
+      .where('endpoint_id', '=', d.endpoint.id)
+      .where('state', '=', 'pending')
+      .execute();
+  }
+  return true;
 }

@@ -62,10 +62,11 @@ export interface Outbox {
    */
   claimDue(now: number, leaseUntil: number, limit: number, channels: DeliveryChannel[]): Promise<ClaimedDelivery[]>;
   /**
-   * Records the attempt and the delivery's next state together; false if another process had taken
-   * the delivery over or it was cancelled meanwhile (the attempt is then not logged).
+   * Records each attempt with its delivery's next state, all in one transaction (one commit for a
+   * claim's sends, not one each); an attempt whose claim another process had taken over, or whose
+   * delivery was cancelled meanwhile, is not logged. Answers how many were recorded.
    */
-  finish(outcome: AttemptOutcome): Promise<boolean>;
+  finish(outcomes: AttemptOutcome[]): Promise<number>;
   /** Deliveries still waiting. */
   pendingCount(): Promise<number>;
 }
