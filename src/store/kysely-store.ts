@@ -321,7 +321,8 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       const tx = new KyselyCoachingTx(trx, orgId, this.adapter);
       const result = await work(tx);
-      await storeRendered(trx, this.adapter, orgId, [...tx.rendered.values()].map(renderedDocument));
+      const rendered = [...tx.rendered.values()].map(renderedDocument);
+      await storeRendered(trx, this.adapter, orgId, rendered);
       await refreshChangedDocuments(
         trx,
         this.adapter,
@@ -329,7 +330,7 @@ export class KyselyStore implements Store {
         tx.changes,
         [...tx.touched].filter((id) => !tx.rendered.has(id)),
       );
-      await writeSessionEvents(trx, orgId, tx.appended, this.outboxOptions);
+      await writeSessionEvents(trx, orgId, tx.appended, this.outboxOptions, new Map(rendered.map((d) => [d.sessionId, d.json])));
       return result;
     });
   }

@@ -103,6 +103,8 @@ export async function writeSessionEvents(
   orgId: string,
   appended: AppendedEntry[],
   options: OutboxOptions,
+  /** Documents this transaction rendered whole and stored as this text: not read back. */
+  stored: ReadonlyMap<string, string> = new Map(),
 ): Promise<void> {
   if (appended.length === 0) return;
   const endpoints = (
@@ -127,13 +129,17 @@ export async function writeSessionEvents(
   const wanted = planned.filter((p) => p.hooks.length > 0 || p.mail);
   if (wanted.length === 0) return;
 
-  const docs = await trx
-    .selectFrom('session_documents')
-    .select(['session_id', 'doc'])
-    .where('org_id', '=', orgId)
-    .where('session_id', 'in', [...new Set(wanted.map((p) => p.sessionId))])
-    .execute();
-  const docText = new Map(docs.map((d) => [d.session_id, typeof d.doc === 'string' ? d.doc : d.doc.toString('utf8')]));
+  const docText = new Map(stored);
+  const unread = [...new Set(wanted.map((p) => p.sessionId))].filter((id) => !docText.has(id));
+  if (unread.length > 0) {
+    const docs = await trx
+      .selectFrom('session_documents')
+      .select(['session_id', 'doc'])
+      .where('org_id', '=', orgId)
+      .where('session_id', 'in', unread)
+      .execute();
+    for (const d of docs) docText.set(d.session_id, typeof d.doc === 'string' ? d.doc : d.doc.toString('utf8'));
+  }
 
   const events: Insertable<EventsTable>[] = [];
   const deliveries: Insertable<DeliveriesTable>[] = [];
