@@ -1,3 +1,5 @@
+import type { ClientEvent } from '../client/export-client.js';
+
 /** Progress on stderr: a redrawn bar on a terminal, one plain line per window otherwise. */
 export class Progress {
   private sessions = 0;
@@ -33,6 +35,15 @@ export class Progress {
     this.sessions += sessions;
     if (this.tty) this.draw();
     else this.stream.write(`${label}: ${sessions} sessions (${this.summary()})\n`);
+  }
+
+  /** What the export client reports of a window: its bytes as they arrive, and each retry as a line. */
+  clientEvent(event: ClientEvent): void {
+    if (event.type === 'bytes') this.addBytes(event.bytes);
+    if (event.type === 'retry') {
+      const { window, delayMs, reason } = event;
+      this.note(`retrying ${window.startDate}..${window.endDate} in ${Math.ceil(delayMs / 1000)} s: ${reason}`);
+    }
   }
 
   note(message: string): void {

@@ -171,13 +171,7 @@ export function exportCommand(program: Command): void {
         perMinute: Number(options.perMinute),
         gzip: options.gzip,
         signal: controller.signal,
-        onEvent: (event) => {
-          if (event.type === 'bytes') progress.addBytes(event.bytes);
-          if (event.type === 'retry')
-            progress.note(
-              `retrying ${event.window.startDate}..${event.window.endDate} in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`,
-            );
-        },
+        onEvent: (event) => progress.clientEvent(event),
       });
       let windowsDone = previous?.windowsDone ?? 0;
       try {

@@ -167,14 +167,7 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     perMinute: Number(options.perMinute),
     gzip: options.gzip,
     signal: controller.signal,
-    onEvent: (event) => {
-      if (event.type === 'bytes') progress.addBytes(event.bytes);
-      if (event.type === 'retry') {
-        progress.note(
-          `retrying ${event.window.startDate}..${event.window.endDate} in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`,
-        );
-      }
-    },
+    onEvent: (event) => progress.clientEvent(event),
     onWindow: (window, index, sessions) => progress.windowDone(window, sessions, index),
   });
   try {

@@ -108,16 +108,6 @@ export class OutboxQueue implements Outbox {
       return recorded;
     });
   }
-
-  /** Deliveries still waiting (for /metrics and the bench). */
-  async pendingCount(): Promise<number> {
-    const row = await this.db
-      .selectFrom('deliveries')
-      .select((eb) => eb.fn.countAll<string | number>().as('n'))
-      .where('state', '=', 'pending')
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
 }
 
 /** One attempt and its delivery's next state, in the caller's transaction; false when the claim was lost or the delivery cancelled. */

@@ -67,6 +67,4 @@ export interface Outbox {
    * delivery was cancelled meanwhile, is not logged. Answers how many were recorded.
    */
   finish(outcomes: AttemptOutcome[]): Promise<number>;
-  /** Deliveries still waiting. */
-  pendingCount(): Promise<number>;
 }
