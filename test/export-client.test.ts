@@ -423,6 +423,46 @@ describe('the export client against a server that misbehaves', () => {
     for (let i = 0; i < caps.length; i++) assert.ok(new Set(at(i)).size > 1, `retry ${i + 1} is jittered`);
   });
 
+  it('opens a spool file only for a response it reads, and removes the one of a response cut short', async () => {
+    // Before, each refused attempt opened (and truncated) the window's one spool file and never closed it: a
+    // late truncation could empty the file after the answer that succeeded had been written to it.
+    const clock = new VirtualClock();
+    const spoolDir = tempDir('spool');
+    const server = await startFaultServer((_req, res, call) => {
+      if (call <= 2) return json(res, 500, { error: 'Internal server error.' });
+      if (call === 3) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`[${JSON.stringify(one)},`);
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      json(res, 200, [one]);
+    });
+    const openSpools = () =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(spoolDir);
+        } catch {
+          return false;
+        }
+      });
+    try {
+      const client = new ExportClient(options(server.url, clock, { spoolDir }));
+      for await (const completed of client.exportWindows(window)) {
+        assert.deepEqual(await collect(completed.sessions()), [one]);
+        const [exportDir] = fs.readdirSync(spoolDir);
+        const spools = () => fs.readdirSync(path.join(spoolDir, exportDir!));
+        await pollUntil(() => openSpools().length === 0 && spools().length === 1, 'the spool files closed, the cut one removed');
+        assert.deepEqual(spools(), ['window-0-2.ndjson'], 'only the answer read whole is kept');
+      }
+      assert.equal(server.seen.length, 4);
+      assert.deepEqual(fs.readdirSync(spoolDir), []);
+    } finally {
+      await server.close();
+      fs.rmSync(spoolDir, { recursive: true, force: true });
+    }
+  });
+
   it("gives up after the last attempt with the server's message", async () => {
     const clock = new VirtualClock();
     const server = await startFaultServer((_req, res) =>

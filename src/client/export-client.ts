@@ -163,8 +163,14 @@ export class ExportClient {
     try {
       for (let index = firstIndex; index < windows.length; index++) {
         const window = windows[index]!;
-        const file = path.join(dir, `window-${index}.ndjson`);
-        const { count, bytes } = await this.fetchWindow(window, range.timeAxis, () => spoolTarget(file));
+        // A file per response: a stream abandoned after a cut-short response may still be opening
+        // (and truncating) its file while the next response is written.
+        let file = '';
+        let responses = 0;
+        const { count, bytes } = await this.fetchWindow(window, range.timeAxis, () => {
+          file = path.join(dir, `window-${index}-${++responses}.ndjson`);
+          return spoolTarget(file);
+        });
         this.options.onEvent?.({ type: 'window', window, index, total: windows.length, sessions: count, bytes });
         yield { window, index, total: windows.length, count, bytes, sessions: () => readSpool(file), texts: () => readSpoolTexts(file) };
         await fs.promises.rm(file, { force: true });
@@ -202,7 +208,7 @@ export class ExportClient {
         request: (attempt) => this.options.onEvent?.({ type: 'request', window, attempt }),
         retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason }),
       },
-      () => this.attempt(window, timeAxis, target()),
+      () => this.attempt(window, timeAxis, target),
     );
   }
 
@@ -319,11 +325,11 @@ export class ExportClient {
     });
   }
 
-  private async attempt(window: DayWindow, timeAxis: TimeAxis, target: WindowTarget): Promise<{ count: number; bytes: number }> {
+  private async attempt(window: DayWindow, timeAxis: TimeAxis, target: () => WindowTarget): Promise<{ count: number; bytes: number }> {
     const url = new URL('/api/v1/coaching-sessions', this.options.baseUrl).toString();
     const body = JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis });
     return this.send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, (response, touch, signal) =>
-      this.receive(response, window, target, touch, signal, url),
+      this.receive(response, window, target(), touch, signal, url),
     );
   }
 
@@ -394,7 +400,10 @@ function spoolTarget(file: string): WindowTarget {
       });
     },
     end: () => new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(failed(error)) : resolve()))),
-    abandon: () => out.destroy(),
+    abandon: () => {
+      out.once('close', () => fs.rm(file, { force: true }, () => {}));
+      out.destroy();
+    },
   };
 }
 
