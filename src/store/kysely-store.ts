@@ -330,7 +330,14 @@ export class KyselyStore implements Store {
         tx.changes,
         [...tx.touched].filter((id) => !tx.rendered.has(id)),
       );
-      await writeSessionEvents(trx, orgId, tx.appended, this.outboxOptions, new Map(rendered.map((d) => [d.sessionId, d.json])));
+      await writeSessionEvents(
+        trx,
+        this.adapter.name,
+        orgId,
+        tx.appended,
+        this.outboxOptions,
+        new Map(rendered.map((d) => [d.sessionId, d.json])),
+      );
       return result;
     });
   }

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { logDocument } from '../../coaching/documents.js';
 import type { LogEntryRecord } from '../../coaching/records.js';
 import { newEventId, sessionEventBody } from '../../events/event-body.js';
@@ -6,6 +6,7 @@ import { eventTypeOf, subscribes } from '../../events/event-types.js';
 import { mailForAction, type QueuedMail } from '../../events/mail-kinds.js';
 import { newId } from '../../ids.js';
 import { flag } from '../rows.js';
+import type { MigrationEngine } from '../migrations/engine.js';
 import type { Database, DeliveriesTable, EventsTable } from '../schema.js';
 
 /** What the outbox writes besides webhooks: mails, only where an SMTP server is configured. */
@@ -58,23 +59,40 @@ const DELIVERY_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 
+/** An insert's SQL by database, table and row count: the text depends on nothing else. */
+const insertText = new Map<string, string>();
+
 /**
- * Rows in one plain multi-row insert: on this path, which every change someone listens to takes,
- * building and compiling Kysely's insert cost more than SQLite's writing the rows (measured).
- * The column lists are typed against the schema above.
+ * Rows in one multi-row insert whose SQL text is compiled once per database, table and row count,
+ * then run with new values: on this path, which every change someone listens to takes, building
+ * and compiling the insert each time cost more than the database's writing the rows (measured).
+ * The column lists are typed against the schema above; values go in row by row, column by column.
  */
-function insertInto<R extends object>(table: string, columns: readonly (keyof R & string)[], rows: R[]) {
-  const head = sql.raw(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `);
-  const tuples = rows.map((row) => sql`(${sql.join(columns.map((c) => row[c] ?? null))})`);
-  return sql`${head}${sql.join(tuples)}`;
+async function insertInto<R extends object>(
+  trx: Kysely<Database>,
+  engine: MigrationEngine,
+  table: string,
+  columns: readonly (keyof R & string)[],
+  rows: R[],
+): Promise<void> {
+  const values = rows.flatMap((row) => columns.map((c) => row[c] ?? null));
+  const key = `${engine} ${table} ${rows.length}`;
+  let text = insertText.get(key);
+  if (text === undefined) {
+    const head = sql.raw(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `);
+    const tuples = rows.map((row) => sql`(${sql.join(columns.map((c) => row[c] ?? null))})`);
+    text = sql`${head}${sql.join(tuples)}`.compile(trx).sql;
+    insertText.set(key, text);
+  }
+  await trx.executeQuery(CompiledQuery.raw(text, values));
 }
 
-async function insertRows(trx: Kysely<Database>, events: EventsTable[], deliveries: DeliveriesTable[]): Promise<void> {
+async function insertRows(trx: Kysely<Database>, engine: MigrationEngine, events: EventsTable[], deliveries: DeliveriesTable[]) {
   for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-    await insertInto('events', EVENT_COLUMNS, events.slice(i, i + ROWS_PER_STATEMENT)).execute(trx);
+    await insertInto(trx, engine, 'events', EVENT_COLUMNS, events.slice(i, i + ROWS_PER_STATEMENT));
   }
   for (let i = 0; i < deliveries.length; i += ROWS_PER_STATEMENT) {
-    await insertInto('deliveries', DELIVERY_COLUMNS, deliveries.slice(i, i + ROWS_PER_STATEMENT)).execute(trx);
+    await insertInto(trx, engine, 'deliveries', DELIVERY_COLUMNS, deliveries.slice(i, i + ROWS_PER_STATEMENT));
   }
 }
 
@@ -117,6 +135,7 @@ async function mailRecipients(
  */
 export async function writeSessionEvents(
   trx: Kysely<Database>,
+  engine: MigrationEngine,
   orgId: string,
   appended: AppendedEntry[],
   options: OutboxOptions,
@@ -195,5 +214,5 @@ export async function writeSessionEvents(
       );
     }
   }
-  await insertRows(trx, events, deliveries);
+  await insertRows(trx, engine, events, deliveries);
 }
