@@ -139,14 +139,12 @@ export class KyselyAccountsTx implements AccountsTx {
       .where('user_id', '=', userId)
       .where('used_at', 'is', null)
       .execute();
-    // A link that no longer works is not mailed; the wiped row keeps no secret.
+    // A link that no longer works is not mailed, and its secret is not kept.
     await this.trx
-      .updateTable('deliveries')
-      .set({ state: 'cancelled', next_attempt_at: null, mail: null })
+      .deleteFrom('deliveries')
       .where('org_id', '=', this.orgId)
       .where('recipient_id', '=', userId)
       .where('channel', '=', 'email')
-      .where('state', '=', 'pending')
       .where('mail', 'like', '{"kind":"invite"%')
       .execute();
   }

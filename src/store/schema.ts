@@ -238,9 +238,13 @@ export interface EventsTable {
 }
 
 export type DeliveryChannel = 'webhook' | 'email';
+/** What became of a delivery after an attempt: still pending (to be tried again), or done with. */
 export type DeliveryState = 'pending' | 'sent' | 'failed' | 'cancelled';
 
-/** One event to one endpoint, or one mail to one person: the outbox's unit of work. */
+/**
+ * One event to one endpoint, or one mail to one person, still to be done: the outbox's unit of
+ * work, keyed by when it falls due. Deleted once sent, given up or cancelled.
+ */
 export interface DeliveriesTable {
   id: string;
   org_id: string;
@@ -250,9 +254,8 @@ export interface DeliveriesTable {
   recipient_id: string | null;
   /** The mail's kind and what it needs (JSON); an invite's link is wiped once the mail is done. */
   mail: string | null;
-  state: DeliveryState;
   attempts: number;
-  next_attempt_at: number | null;
+  next_attempt_at: number;
   /** A process that claimed the delivery owns it until then; after, another may take it over. */
   lease_until: number | null;
   created_at: number;

@@ -5,12 +5,11 @@ import { flag } from '../rows.js';
 import type { Database, DeliveryChannel } from '../schema.js';
 import type { AttemptOutcome, ClaimedDelivery, Outbox } from './outbox.js';
 
-/** Ids of deliveries waiting on these channels whose time has come and that no live claim holds. */
+/** Keys of deliveries on these channels whose time has come and that no live claim holds, read in key order. */
 function dueDeliveries(db: Kysely<Database>, now: number, channels: DeliveryChannel[]) {
   return db
     .selectFrom('deliveries')
-    .select('id')
-    .where('state', '=', 'pending')
+    .select(['next_attempt_at', 'id'])
     .where('channel', 'in', channels)
     .where('next_attempt_at', '<=', now)
     .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]));
@@ -35,13 +34,19 @@ export class OutboxQueue implements Outbox {
       trx
         .updateTable('deliveries')
         .set({ lease_until: leaseUntil })
-        .where('id', 'in', () =>
-          dueDeliveries(trx, now, channels)
-            .orderBy('next_attempt_at')
-            .limit(limit)
-            .$call((q) => this.adapter.skipLocked(q)),
+        .where(({ eb, refTuple }) =>
+          eb(
+            refTuple('next_attempt_at', 'id'),
+            'in',
+            dueDeliveries(trx, now, channels)
+              .orderBy('next_attempt_at')
+              .orderBy('id')
+              .limit(limit)
+              .$call((q) => this.adapter.skipLocked(q))
+              .$asTuple('next_attempt_at', 'id'),
+          ),
         )
-        .returning(['id', 'org_id', 'event_id', 'channel', 'endpoint_id', 'recipient_id', 'mail', 'attempts'])
+        .returning(['id', 'next_attempt_at', 'org_id', 'event_id', 'channel', 'endpoint_id', 'recipient_id', 'mail', 'attempts'])
         .execute(),
     );
     if (claimed.length === 0) return [];
@@ -75,6 +80,7 @@ export class OutboxQueue implements Outbox {
         return {
           channel: 'webhook',
           id: d.id,
+          dueAt: Number(d.next_attempt_at),
           orgId: d.org_id,
           attempts: d.attempts,
           eventId: d.event_id ?? '',
@@ -89,6 +95,7 @@ export class OutboxQueue implements Outbox {
       return {
         channel: 'email',
         id: d.id,
+        dueAt: Number(d.next_attempt_at),
         orgId: d.org_id,
         attempts: d.attempts,
         eventId: d.event_id,
@@ -110,27 +117,31 @@ export class OutboxQueue implements Outbox {
   }
 }
 
-/** One attempt and its delivery's next state, in the caller's transaction; false when the claim was lost or the delivery cancelled. */
+/**
+ * One attempt and what becomes of its delivery, in the caller's transaction: tried again later, or
+ * done with and deleted (an invite's link, a secret, goes with it). False when the claim was lost
+ * or the delivery cancelled (deleted) meanwhile.
+ */
 async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<boolean> {
   const d = o.delivery;
-  const final = o.state !== 'pending';
-
-  const updated = await trx
-    .updateTable('deliveries')
-    .set({
-      state: o.state,
-      attempts: d.attempts + (o.attempted ? 1 : 0),
-      next_attempt_at: o.nextAttemptAt,
-      lease_until: null,
-      // An invite's link is a secret: gone once its mail is done with.
-      ...(final && d.channel === 'email' && d.mail.kind === 'invite' ? { mail: JSON.stringify({ ...d.mail, link: '' }) } : {}),
-    })
-    .where('id', '=', d.id)
-    .where('lease_until', '=', o.leaseUntil)
-    // Cancelled while in flight (an endpoint turned off, an invite replaced): it stays cancelled.
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) return false;
+  const changed =
+    o.state === 'pending' && o.nextAttemptAt !== null
+      ? await trx
+          .updateTable('deliveries')
+          .set({ attempts: d.attempts + (o.attempted ? 1 : 0), next_attempt_at: o.nextAttemptAt, lease_until: null })
+          .where('next_attempt_at', '=', d.dueAt)
+          .where('id', '=', d.id)
+          .where('lease_until', '=', o.leaseUntil)
+          .executeTakeFirst()
+          .then((r) => Number(r.numUpdatedRows))
+      : await trx
+          .deleteFrom('deliveries')
+          .where('next_attempt_at', '=', d.dueAt)
+          .where('id', '=', d.id)
+          .where('lease_until', '=', o.leaseUntil)
+          .executeTakeFirst()
+          .then((r) => Number(r.numDeletedRows));
+  if (changed === 0) return false;
   if (o.attempted) {
     await trx
       .insertInto('delivery_attempts')
@@ -156,13 +167,7 @@ async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<
       .where('org_id', '=', d.orgId)
       .where('id', '=', d.endpoint.id)
       .execute();
-    await trx
-      .updateTable('deliveries')
-      .set({ state: 'cancelled', next_attempt_at: null })
-      .where('org_id', '=', d.orgId)
-      .where('endpoint_id', '=', d.endpoint.id)
-      .where('state', '=', 'pending')
-      .execute();
+    await trx.deleteFrom('deliveries').where('org_id', '=', d.orgId).where('endpoint_id', '=', d.endpoint.id).execute();
   }
   return true;
 }

@@ -29,7 +29,6 @@ export function deliveryRow(
   return {
     id: `dlv_${newId(now)}`,
     org_id: orgId,
-    state: 'pending',
     attempts: 0,
     next_attempt_at: now,
     lease_until: null,
@@ -52,7 +51,6 @@ const DELIVERY_COLUMNS = [
   'endpoint_id',
   'recipient_id',
   'mail',
-  'state',
   'attempts',
   'next_attempt_at',
   'lease_until',

@@ -1,9 +1,14 @@
 import type { QueuedMail } from '../../events/mail-kinds.js';
 import type { DeliveryChannel, DeliveryState } from '../schema.js';
 
-export interface ClaimedWebhook {
-  channel: 'webhook';
+/** A delivery's key: its id and when it fell due as claimed (the table is kept in that order). */
+interface DeliveryKey {
   id: string;
+  dueAt: number;
+}
+
+export interface ClaimedWebhook extends DeliveryKey {
+  channel: 'webhook';
   orgId: string;
   /** Attempts made before this one. */
   attempts: number;
@@ -21,9 +26,8 @@ export interface MailRecipient {
   language: string | null;
 }
 
-export interface ClaimedMail {
+export interface ClaimedMail extends DeliveryKey {
   channel: 'email';
-  id: string;
   orgId: string;
   attempts: number;
   eventId: string | null;

@@ -21,13 +21,7 @@ function endpointFromRow(row: Selectable<WebhookEndpointsTable>): WebhookEndpoin
 export function webhooksTx(trx: Transaction<Database>, orgId: string, accounts: AccountsTx): WebhooksTx {
   const endpoints = () => trx.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', orgId);
   const cancelPending = (endpointId: string) =>
-    trx
-      .updateTable('deliveries')
-      .set({ state: 'cancelled', next_attempt_at: null })
-      .where('org_id', '=', orgId)
-      .where('endpoint_id', '=', endpointId)
-      .where('state', '=', 'pending')
-      .execute();
+    trx.deleteFrom('deliveries').where('org_id', '=', orgId).where('endpoint_id', '=', endpointId).execute();
   return {
     accounts,
     async listEndpoints() {

@@ -6,9 +6,10 @@ import type { MigrationEngine } from './engine.js';
  * them (the outbox), one delivery per endpoint or mail recipient, and each attempt's outcome; and
  * each person's mail switch and console language, which the mail needs.
  * Events and deliveries are written with every change someone listens to, so each has only the
- * indexes its readers use; on SQLite, deliveries (small rows) are a WITHOUT ROWID table, one b-tree
- * instead of a table and its primary key's index: fewer pages to write at each commit. An event's
- * body would spill to overflow pages there.
+ * indexes its readers use. Deliveries are the work still to do, kept in the order it falls due (a
+ * delivery is deleted once sent, given up or cancelled; delivery_attempts keeps the history): on
+ * SQLite a WITHOUT ROWID table, so a queued delivery is one b-tree's page to write at commit, not a
+ * table's, its key's and a due-time index's. An event's body would spill to overflow pages there.
  * Frozen: its own SQL only. Never edit once shipped.
  */
 export async function up(db: Kysely<any>, engine: MigrationEngine): Promise<void> {
@@ -41,21 +42,20 @@ export async function up(db: Kysely<any>, engine: MigrationEngine): Promise<void
   await db.schema
     .createTable('deliveries')
     .ifNotExists()
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('id', 'text', (c) => c.notNull())
     .addColumn('org_id', 'text', (c) => c.notNull())
     .addColumn('event_id', 'text')
     .addColumn('channel', 'text', (c) => c.notNull())
     .addColumn('endpoint_id', 'text')
     .addColumn('recipient_id', 'text')
     .addColumn('mail', 'text')
-    .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('attempts', 'integer', (c) => c.notNull())
-    .addColumn('next_attempt_at', 'bigint')
+    .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
     .addColumn('lease_until', 'bigint')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('deliveries_pk', ['next_attempt_at', 'id'])
     .$call(withoutRowid(engine))
     .execute();
-  await db.schema.createIndex('deliveries_due').ifNotExists().on('deliveries').columns(['state', 'next_attempt_at']).execute();
   await db.schema
     .createTable('delivery_attempts')
     .ifNotExists()
