@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { eventId as eventIdOf, eventSeqOf } from '../src/events/event-body.js';
 import { signatureHeader } from '../src/webhooks/signing.js';
 import { storeBackends } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
@@ -269,6 +270,12 @@ for (const backend of await storeBackends()) {
       const missing = await server.request('POST', `/api/v1/webhooks/${hook.id}/events/evt_nope/redeliver`, { token: admin.token });
       assert.equal(missing.status, 404);
       assert.match(missing.json.error, /evt_nope/);
+      // The id names its row by number; the same number with another time is no event of this organization.
+      const seq = eventSeqOf(eventId)!;
+      assert.equal(eventIdOf(Date.parse(at('/again')[0]!.json.timestamp), seq), eventId);
+      const forged = eventIdOf(Date.parse(at('/again')[0]!.json.timestamp) - 1000, seq);
+      const refused = await server.request('POST', `/api/v1/webhooks/${hook.id}/events/${forged}/redeliver`, { token: admin.token });
+      assert.equal(refused.status, 404);
       await server.request('DELETE', `/api/v1/webhooks/${hook.id}`, { token: admin.token });
     });
 

@@ -428,7 +428,9 @@ export class KyselyStore implements Store {
   async webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>): Promise<T> {
     return this.db
       .transaction()
-      .execute((trx) => work(webhooksTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))));
+      .execute((trx) =>
+        work(webhooksTx(trx, this.adapter.name, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
+      );
   }
 
   async ping(): Promise<void> {

@@ -230,10 +230,12 @@ export interface WebhookEndpointsTable {
 
 /** An event as it is sent: written in the transaction of the change that caused it. */
 export interface EventsTable {
-  id: string;
+  /** With created_at, the event's id (events/event-body.ts). */
+  seq: Generated<number>;
   org_id: string;
   type: string;
   created_at: number;
+  /** The body as signed and sent, without its leading `{"id":…,`. */
   body: string;
 }
 

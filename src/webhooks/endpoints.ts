@@ -2,7 +2,7 @@ import { auditEntry, target } from '../audit/audit.js';
 import type { Actor } from '../coaching/actor.js';
 import { DomainError, invalid, notFound } from '../coaching/errors.js';
 import type { CreateWebhookBody, UpdateWebhookBody } from '../contract/webhook-schemas.js';
-import { newEventId, testEventBody } from '../events/event-body.js';
+import { testEventBody } from '../events/event-body.js';
 import { SUBSCRIBABLE, TEST_EVENT_TYPE } from '../events/event-types.js';
 import { newId } from '../ids.js';
 import type { WebhookEndpoint, WebhooksTx } from '../store/events/webhooks.js';
@@ -117,12 +117,12 @@ async function activeEndpoint(tx: WebhooksTx, id: string): Promise<WebhookEndpoi
 
 /** Queues a `webhook.test` event to this endpoint alone, whatever it subscribes to. */
 export async function sendTestEvent(store: Store, actor: Actor, id: string, now: number): Promise<{ eventId: string }> {
-  const event = { id: newEventId(now), type: TEST_EVENT_TYPE, createdAt: now, orgId: actor.orgId };
-  await store.webhooks(actor.orgId, async (tx) => {
+  const event = { type: TEST_EVENT_TYPE, createdAt: now, orgId: actor.orgId };
+  const eventId = await store.webhooks(actor.orgId, async (tx) => {
     await activeEndpoint(tx, id);
-    await tx.queueEvent(id, { ...event, body: testEventBody(event, id) });
+    return tx.queueEvent(id, { ...event, body: testEventBody(event, id) });
   });
-  return { eventId: event.id };
+  return { eventId };
 }
 
 export async function redeliverEvent(store: Store, actor: Actor, id: string, eventId: string, now: number): Promise<{ eventId: string }> {

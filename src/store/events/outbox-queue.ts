@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { eventId, eventSeqOf, withEventId } from '../../events/event-body.js';
 import type { QueuedMail } from '../../events/mail-kinds.js';
 import type { StoreAdapter } from '../adapter.js';
 import { flag } from '../rows.js';
@@ -13,6 +14,22 @@ function dueDeliveries(db: Kysely<Database>, now: number, channels: DeliveryChan
     .where('channel', 'in', channels)
     .where('next_attempt_at', '<=', now)
     .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]));
+}
+
+/** Events by id, each with the body as signed and sent. */
+async function eventsByIds(db: Kysely<Database>, ids: string[]): Promise<Map<string, { type: string; body: string }>> {
+  const seqs = ids.flatMap((id) => {
+    const seq = eventSeqOf(id);
+    return seq === null ? [] : [seq];
+  });
+  if (seqs.length === 0) return new Map();
+  const rows = await db.selectFrom('events').select(['seq', 'created_at', 'type', 'body']).where('seq', 'in', seqs).execute();
+  return new Map(
+    rows.map((e) => {
+      const id = eventId(Number(e.created_at), Number(e.seq));
+      return [id, { type: e.type, body: withEventId(id, e.body) }];
+    }),
+  );
 }
 
 /** The delivery worker's side of the outbox over Kysely. */
@@ -54,11 +71,7 @@ export class OutboxQueue implements Outbox {
     const endpointIds = [...new Set(claimed.flatMap((d) => (d.endpoint_id ? [d.endpoint_id] : [])))];
     const recipientIds = [...new Set(claimed.flatMap((d) => (d.recipient_id ? [d.recipient_id] : [])))];
     const orgIds = [...new Set(claimed.map((d) => d.org_id))];
-    const events = eventIds.length
-      ? new Map(
-          (await this.db.selectFrom('events').select(['id', 'type', 'body']).where('id', 'in', eventIds).execute()).map((e) => [e.id, e]),
-        )
-      : new Map<string, { id: string; type: string; body: string }>();
+    const events = await eventsByIds(this.db, eventIds);
     const endpoints = endpointIds.length
       ? await this.db.selectFrom('webhook_endpoints').selectAll().where('id', 'in', endpointIds).where('active', '=', flag(true)).execute()
       : [];

@@ -1,13 +1,13 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import { logDocument } from '../../coaching/documents.js';
 import type { LogEntryRecord } from '../../coaching/records.js';
-import { newEventId, sessionEventBody } from '../../events/event-body.js';
+import { eventId, sessionEventBody } from '../../events/event-body.js';
 import { eventTypeOf, subscribes } from '../../events/event-types.js';
 import { mailForAction, type QueuedMail } from '../../events/mail-kinds.js';
 import { newId } from '../../ids.js';
 import { flag } from '../rows.js';
 import type { MigrationEngine } from '../migrations/engine.js';
-import type { Database, DeliveriesTable, EventsTable } from '../schema.js';
+import type { Database, DeliveriesTable } from '../schema.js';
 
 /** What the outbox writes besides webhooks: mails, only where an SMTP server is configured. */
 export interface OutboxOptions {
@@ -42,7 +42,6 @@ export function queuedMail(mail: QueuedMail): string {
   return JSON.stringify(mail);
 }
 
-const EVENT_COLUMNS = ['id', 'org_id', 'type', 'created_at', 'body'] as const satisfies readonly (keyof EventsTable)[];
 const DELIVERY_COLUMNS = [
   'id',
   'org_id',
@@ -57,8 +56,42 @@ const DELIVERY_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 
-/** An insert's SQL by database, table and row count: the text depends on nothing else. */
-const insertText = new Map<string, string>();
+/** A statement's SQL by database and shape: the text depends on nothing else. */
+const compiledText = new Map<string, string>();
+
+/** Runs the statement `build` makes, its SQL text compiled once per `key` and database. */
+async function runCompiled<R>(
+  trx: Kysely<Database>,
+  engine: MigrationEngine,
+  key: string,
+  build: () => RawBuilder<unknown>,
+  values: unknown[],
+): Promise<R[]> {
+  const cacheKey = `${engine} ${key}`;
+  let text = compiledText.get(cacheKey);
+  if (text === undefined) {
+    text = build().compile(trx).sql;
+    compiledText.set(cacheKey, text);
+  }
+  return (await trx.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
+}
+
+/** A queued event's row; answers the event's id, which its row number makes (events/event-body.ts). */
+export async function insertEvent(
+  trx: Kysely<Database>,
+  engine: MigrationEngine,
+  event: { orgId: string; type: string; createdAt: number; body: string },
+): Promise<string> {
+  const values = [event.orgId, event.type, event.createdAt, event.body];
+  const [row] = await runCompiled<{ seq: number | string }>(
+    trx,
+    engine,
+    'event',
+    () => sql`insert into "events" ("org_id", "type", "created_at", "body") values (${sql.join(values)}) returning "seq"`,
+    values,
+  );
+  return eventId(event.createdAt, Number(row!.seq));
+}
 
 /**
  * Rows in one multi-row insert whose SQL text is compiled once per database, table and row count,
@@ -74,21 +107,19 @@ async function insertInto<R extends object>(
   rows: R[],
 ): Promise<void> {
   const values = rows.flatMap((row) => columns.map((c) => row[c] ?? null));
-  const key = `${engine} ${table} ${rows.length}`;
-  let text = insertText.get(key);
-  if (text === undefined) {
-    const head = sql.raw(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `);
-    const tuples = rows.map((row) => sql`(${sql.join(columns.map((c) => row[c] ?? null))})`);
-    text = sql`${head}${sql.join(tuples)}`.compile(trx).sql;
-    insertText.set(key, text);
-  }
-  await trx.executeQuery(CompiledQuery.raw(text, values));
+  await runCompiled(
+    trx,
+    engine,
+    `${table} ${rows.length}`,
+    () => {
+      const head = sql.raw(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `);
+      return sql`${head}${sql.join(rows.map((row) => sql`(${sql.join(columns.map((c) => row[c] ?? null))})`))}`;
+    },
+    values,
+  );
 }
 
-async function insertRows(trx: Kysely<Database>, engine: MigrationEngine, events: EventsTable[], deliveries: DeliveriesTable[]) {
-  for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-    await insertInto(trx, engine, 'events', EVENT_COLUMNS, events.slice(i, i + ROWS_PER_STATEMENT));
-  }
+async function insertDeliveries(trx: Kysely<Database>, engine: MigrationEngine, deliveries: DeliveriesTable[]) {
   for (let i = 0; i < deliveries.length; i += ROWS_PER_STATEMENT) {
     await insertInto(trx, engine, 'deliveries', DELIVERY_COLUMNS, deliveries.slice(i, i + ROWS_PER_STATEMENT));
   }
@@ -175,23 +206,16 @@ export async function writeSessionEvents(
     for (const d of docs) docText.set(d.session_id, typeof d.doc === 'string' ? d.doc : d.doc.toString('utf8'));
   }
 
-  const events: EventsTable[] = [];
   const deliveries: DeliveriesTable[] = [];
   for (const p of wanted) {
     const json = docText.get(p.sessionId);
     if (json === undefined) continue;
-    const event = { id: newEventId(p.entry.timestamp), type: p.type, createdAt: p.entry.timestamp, orgId };
-    events.push({
-      id: event.id,
-      org_id: orgId,
-      type: p.type,
-      created_at: event.createdAt,
-      body: sessionEventBody(event, json, logDocument(p.entry)),
-    });
+    const event = { type: p.type, createdAt: p.entry.timestamp, orgId };
+    const id = await insertEvent(trx, engine, { ...event, body: sessionEventBody(event, json, logDocument(p.entry)) });
     for (const hook of p.hooks) {
       deliveries.push(
         deliveryRow(orgId, event.createdAt, {
-          event_id: event.id,
+          event_id: id,
           channel: 'webhook',
           endpoint_id: hook.id,
           recipient_id: null,
@@ -203,7 +227,7 @@ export async function writeSessionEvents(
       const mail = queuedMail({ kind: p.mail.kind, sessionId: p.sessionId });
       deliveries.push(
         deliveryRow(orgId, event.createdAt, {
-          event_id: event.id,
+          event_id: id,
           channel: 'email',
           endpoint_id: null,
           recipient_id: p.mail.recipient,
@@ -212,5 +236,5 @@ export async function writeSessionEvents(
       );
     }
   }
-  await insertRows(trx, engine, events, deliveries);
+  await insertDeliveries(trx, engine, deliveries);
 }

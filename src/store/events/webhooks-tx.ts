@@ -2,7 +2,9 @@ import type { AccountsTx } from '../accounts-store.js';
 import type { Selectable, Transaction } from 'kysely';
 import { flag } from '../rows.js';
 import type { Database, WebhookEndpointsTable } from '../schema.js';
-import { deliveryRow } from './outbox-write.js';
+import { eventId as eventIdOf, eventSeqOf } from '../../events/event-body.js';
+import type { MigrationEngine } from '../migrations/engine.js';
+import { deliveryRow, insertEvent } from './outbox-write.js';
 import type { WebhookEndpoint, WebhooksTx } from './webhooks.js';
 
 function endpointFromRow(row: Selectable<WebhookEndpointsTable>): WebhookEndpoint {
@@ -18,7 +20,7 @@ function endpointFromRow(row: Selectable<WebhookEndpointsTable>): WebhookEndpoin
   };
 }
 
-export function webhooksTx(trx: Transaction<Database>, orgId: string, accounts: AccountsTx): WebhooksTx {
+export function webhooksTx(trx: Transaction<Database>, engine: MigrationEngine, orgId: string, accounts: AccountsTx): WebhooksTx {
   const endpoints = () => trx.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', orgId);
   const cancelPending = (endpointId: string) =>
     trx.deleteFrom('deliveries').where('org_id', '=', orgId).where('endpoint_id', '=', endpointId).execute();
@@ -91,15 +93,12 @@ export function webhooksTx(trx: Transaction<Database>, orgId: string, accounts: 
       return true;
     },
     async queueEvent(endpointId, event) {
-      await trx
-        .insertInto('events')
-        .values({ id: event.id, org_id: orgId, type: event.type, created_at: event.createdAt, body: event.body })
-        .execute();
+      const id = await insertEvent(trx, engine, { orgId, ...event });
       await trx
         .insertInto('deliveries')
         .values(
           deliveryRow(orgId, event.createdAt, {
-            event_id: event.id,
+            event_id: id,
             channel: 'webhook',
             endpoint_id: endpointId,
             recipient_id: null,
@@ -107,10 +106,18 @@ export function webhooksTx(trx: Transaction<Database>, orgId: string, accounts: 
           }),
         )
         .execute();
+      return id;
     },
     async redeliver(endpointId, eventId, now) {
-      const event = await trx.selectFrom('events').select('id').where('org_id', '=', orgId).where('id', '=', eventId).executeTakeFirst();
-      if (!event) return false;
+      const seq = eventSeqOf(eventId);
+      if (seq === null) return false;
+      const event = await trx
+        .selectFrom('events')
+        .select('created_at')
+        .where('org_id', '=', orgId)
+        .where('seq', '=', seq)
+        .executeTakeFirst();
+      if (!event || eventIdOf(Number(event.created_at), seq) !== eventId) return false;
       await trx
         .insertInto('deliveries')
         .values(deliveryRow(orgId, now, { event_id: eventId, channel: 'webhook', endpoint_id: endpointId, recipient_id: null, mail: null }))

@@ -44,8 +44,8 @@ export interface WebhooksTx {
   deleteEndpoint(id: string): Promise<boolean>;
   /** A new signing secret; the old one keeps signing until `previousUntil`. */
   rotateSecret(id: string, secret: string, previousUntil: number, now: number): Promise<boolean>;
-  /** An event for this endpoint only (a test event), queued now. */
-  queueEvent(endpointId: string, event: { id: string; type: string; createdAt: number; body: string }): Promise<void>;
+  /** An event for this endpoint only (a test event), queued now; answers its id. `body` is as stored (event-body.ts). */
+  queueEvent(endpointId: string, event: { type: string; createdAt: number; body: string }): Promise<string>;
   /** Queues the event again for the endpoint, as a fresh delivery; false if the organization has no such event. */
   redeliver(endpointId: string, eventId: string, now: number): Promise<boolean>;
   /** The endpoint's attempts, newest first, older than `beforeSeq` when given. */

@@ -33,7 +33,8 @@ export async function up(db: Kysely<any>, engine: MigrationEngine): Promise<void
   await db.schema
     .createTable('events')
     .ifNotExists()
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    // The event's id is made of its time and this number (events/event-body.ts): no index of ids.
+    .addColumn('seq', engine === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
     .addColumn('org_id', 'text', (c) => c.notNull())
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
