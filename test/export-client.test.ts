@@ -104,7 +104,13 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
   };
 
   it("gives each element's own bytes whatever the chunking, and says which are JSON.stringify's own", () => {
-    const canonical = [{ a: '],[{"x"', b: [true, false, null, []], 'ü😀': 'tab\t"q"\\ line\nend' }, { c: {} }, 'str"\\', null, [[]]];
+    const canonical = [
+      { a: '],[{"x"', b: [true, false, null, []], 'ü😀': 'tab\t"q"\\ line\nend' },
+      { c: {}, '1x': true, '': null, '0\n1': [] },
+      'str"\\',
+      null,
+      [[]],
+    ];
     const other = ['{"a": 1}', '{"a":"\\u00e9"}', '{"a":"\\/"}', '{"10":true,"a":null}', '{"a":1.50}', '{"a":tru}', '{"a""b"}'];
     other.push('{"a":"x\u0001"}');
     const text = `[${canonical.map((v) => JSON.stringify(v)).join(',')},${other.join(' ,\n')}]`;

@@ -77,9 +77,22 @@ export class RawJsonArraySplitter {
           continue;
         }
         if (this.inString) {
-          if (!this.escaped && !this.stringIsKey) {
-            // Most of a document is text: run through it without the bookkeeping below.
-            while (c !== QUOTE && c !== BACKSLASH && c >= 0x20 && ++i < n) c = chunk[i]!;
+          if (!this.escaped) {
+            // Most of a document is text: run through it without the bookkeeping below (for a key,
+            // noting only whether it is all digits).
+            if (!this.stringIsKey) {
+              while (c !== QUOTE && c !== BACKSLASH && c >= 0x20 && ++i < n) c = chunk[i]!;
+            } else {
+              let digitsOnly = this.keyDigitsOnly;
+              const from = i;
+              while (c !== QUOTE && c !== BACKSLASH && c >= 0x20) {
+                if (c < 48 || c > 57) digitsOnly = false;
+                if (++i === n) break;
+                c = chunk[i]!;
+              }
+              this.keyDigitsOnly = digitsOnly;
+              if (i > from) this.keyEmpty = false;
+            }
             if (i === n) break;
           }
           if (this.escaped) {
