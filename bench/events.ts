@@ -14,7 +14,7 @@ import { startServer } from './server.js';
 /** Deliveries queued before the worker starts, for the delivery rate. */
 const QUEUED = 3000;
 const WRITE_SECONDS = 2;
-const PAIRS = 10;
+const PAIRS = 20;
 
 /** Sessions created a second without and with one endpoint subscribed to every event, and how much slower that is. */
 export interface WriteCost {
@@ -32,9 +32,9 @@ export interface EventsBenchResult {
 }
 
 /**
- * Creating sessions for 2 s without and then with an endpoint on every event, ten times, the
+ * Creating sessions for 2 s without and then with an endpoint on every event, twenty times, the
  * order swapped each time (the database grows as the bench writes; swapping cancels that drift):
- * the medians of the rates and of the ten pairs' differences, so a burst of noise on this shared
+ * the medians of the rates and of the twenty pairs' differences, so a burst of noise on this shared
  * machine during one run moves the figure little.
  */
 async function writeCost(url: string, token: string, agentId: string, sinkUrl: string): Promise<WriteCost> {
