@@ -33,7 +33,11 @@ export function InvitePage({ token, onSignedIn }: { token: string; onSignedIn: (
       <LoadState loaded={invite}>
         {() => (
           <>
-            <p>{t('invite.welcome', { name: invite.data!.name, email: String(invite.data!.email) })}</p>
+            <p>
+              {invite.data!.email === null
+                ? t('invite.welcomeNoEmail', { name: invite.data!.name })
+                : t('invite.welcome', { name: invite.data!.name, email: invite.data!.email })}
+            </p>
             <form onSubmit={submit} noValidate>
               <Field label={t('invite.password')} hint={t('invite.passwordHint')}>
                 {(p) => (
