@@ -1,6 +1,5 @@
 import { systemClock, type Clock } from '../clock.js';
 import { loadConfig, type Config } from '../config.js';
-import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 
 /** A command's failure with a message for the person at the terminal, and an exit code. */
@@ -35,6 +34,8 @@ export function cliContext(json: boolean): CliContext {
 
 /** Opens the store the server would use (same variables, same directory), runs, closes. */
 export async function withStore<T>(context: CliContext, run: (store: Store) => Promise<T>): Promise<T> {
+  // Loaded here, so commands that never open the store (export, sync) start without its drivers.
+  const { openStore } = await import('../store/open.js');
   const store = await openStore(context.config.database, { mail: context.config.events.smtpUrl !== null });
   try {
     return await run(store);

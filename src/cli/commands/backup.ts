@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupSqlite, type BackupProgress } from '../../store/sqlite/backup.js';
+import type { BackupProgress, backupSqlite as BackupSqlite } from '../../store/sqlite/backup.js';
 import { CliError, EXIT_USAGE, cliContext } from '../context.js';
 
 /** One progress line on stderr: redrawn on a terminal, every tenth otherwise. */
@@ -32,8 +32,10 @@ export function backupCommand(program: Command): void {
         );
       }
       const started = Date.now();
-      let result: Awaited<ReturnType<typeof backupSqlite>>;
+      let result: Awaited<ReturnType<typeof BackupSqlite>>;
       try {
+        // The SQLite driver loads only for this command (see serve).
+        const { backupSqlite } = await import('../../store/sqlite/backup.js');
         result = await backupSqlite(database.file, file, progressLine(Boolean(process.stderr.isTTY)));
       } catch (error) {
         throw new CliError(`The backup failed: ${error instanceof Error ? error.message : String(error)}`);

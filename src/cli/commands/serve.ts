@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { startServer } from '../../server.js';
 
 export function serveCommand(program: Command): void {
   program
     .command('serve')
     .description('run the HTTP service (configured by environment variables)')
     .action(async () => {
+      // Loaded here, not with the command line: the other commands (an export above all) start
+      // without the server's modules.
+      const { startServer } = await import('../../server.js');
       const server = await startServer(loadConfig());
       server.app.log.info({ url: server.url, node: process.version }, 'coachport is serving');
       const stop = (signal: string) => {

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { ExportApiError } from '../../client/errors.js';
 import { realClock } from '../../client/pacer.js';
 import { isCalendarDay } from '../../contract/dates.js';
-import { Mirror } from '../../sync/mirror.js';
-import { SyncError, SyncInterrupted, syncOnce, type SyncEvent, type SyncSummary } from '../../sync/sync.js';
+import type { Mirror } from '../../sync/mirror.js';
+import type { SyncEvent, SyncSummary } from '../../sync/sync.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
@@ -72,6 +72,9 @@ export function syncCommand(program: Command): void {
       const interrupt = () => controller.abort(new Error('interrupted'));
       process.once('SIGINT', interrupt);
       process.once('SIGTERM', interrupt);
+      // The mirror and its database drivers load only for this command (see serve).
+      const { Mirror } = await import('../../sync/mirror.js');
+      const { SyncError, SyncInterrupted, syncOnce } = await import('../../sync/sync.js');
       let mirror: Mirror;
       try {
         mirror = await Mirror.open(options.to);
