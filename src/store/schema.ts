@@ -254,7 +254,7 @@ export interface DeliveriesTable {
   channel: DeliveryChannel;
   endpoint_id: string | null;
   recipient_id: string | null;
-  /** The mail's kind and what it needs (JSON); an invite's link is wiped once the mail is done. */
+  /** The mail's kind and what it needs (JSON); an invite's link leaves with the row once the mail is done. */
   mail: string | null;
   attempts: number;
   next_attempt_at: number;

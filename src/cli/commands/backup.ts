@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BackupProgress, backupSqlite as BackupSqlite } from '../../store/sqlite/backup.js';
+import type { BackupProgress, BackupResult } from '../../store/sqlite/backup.js';
 import { CliError, EXIT_USAGE, cliContext } from '../context.js';
 
 /** One progress line on stderr: redrawn on a terminal, every tenth otherwise. */
@@ -32,7 +32,7 @@ export function backupCommand(program: Command): void {
         );
       }
       const started = Date.now();
-      let result: Awaited<ReturnType<typeof BackupSqlite>>;
+      let result: BackupResult;
       try {
         // The SQLite driver loads only for this command (see serve).
         const { backupSqlite } = await import('../../store/sqlite/backup.js');

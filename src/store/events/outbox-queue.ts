@@ -5,6 +5,7 @@ import type { StoreAdapter } from '../adapter.js';
 import { flag } from '../rows.js';
 import type { Database, DeliveryChannel } from '../schema.js';
 import type { AttemptOutcome, ClaimedDelivery, Outbox } from './outbox.js';
+import { cancelDeliveriesTo } from './outbox-write.js';
 
 /** Keys of deliveries on these channels whose time has come and that no live claim holds, read in key order. */
 function dueDeliveries(db: Kysely<Database>, now: number, channels: DeliveryChannel[]) {
@@ -180,7 +181,7 @@ async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<
       .where('org_id', '=', d.orgId)
       .where('id', '=', d.endpoint.id)
       .execute();
-    await trx.deleteFrom('deliveries').where('org_id', '=', d.orgId).where('endpoint_id', '=', d.endpoint.id).execute();
+    await cancelDeliveriesTo(trx, d.orgId, d.endpoint.id);
   }
   return true;
 }

@@ -94,35 +94,29 @@ export async function insertEvent(
 }
 
 /**
- * Rows in one multi-row insert whose SQL text is compiled once per database, table and row count,
- * then run with new values: on this path, which every change someone listens to takes, building
- * and compiling the insert each time cost more than the database's writing the rows (measured).
- * The column lists are typed against the schema above; values go in row by row, column by column.
+ * Deliveries in multi-row inserts whose SQL text is compiled once per database and row count, then
+ * run with new values: on this path, which every change someone listens to takes, building and
+ * compiling the insert each time cost more than the database's writing the rows (measured). The
+ * column list is typed against the schema; values go in row by row, column by column.
  */
-async function insertInto<R extends object>(
-  trx: Kysely<Database>,
-  engine: MigrationEngine,
-  table: string,
-  columns: readonly (keyof R & string)[],
-  rows: R[],
-): Promise<void> {
-  const values = rows.flatMap((row) => columns.map((c) => row[c] ?? null));
-  await runCompiled(
-    trx,
-    engine,
-    `${table} ${rows.length}`,
-    () => {
-      const head = sql.raw(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `);
-      return sql`${head}${sql.join(rows.map((row) => sql`(${sql.join(columns.map((c) => row[c] ?? null))})`))}`;
-    },
-    values,
-  );
+async function insertDeliveries(trx: Kysely<Database>, engine: MigrationEngine, deliveries: DeliveriesTable[]) {
+  const head = sql.raw(`insert into "deliveries" (${DELIVERY_COLUMNS.map((c) => `"${c}"`).join(', ')}) values `);
+  for (let i = 0; i < deliveries.length; i += ROWS_PER_STATEMENT) {
+    const rows = deliveries.slice(i, i + ROWS_PER_STATEMENT);
+    const tuples = rows.map((row) => DELIVERY_COLUMNS.map((c) => row[c]));
+    await runCompiled(
+      trx,
+      engine,
+      `deliveries ${rows.length}`,
+      () => sql`${head}${sql.join(tuples.map((values) => sql`(${sql.join(values)})`))}`,
+      tuples.flat(),
+    );
+  }
 }
 
-async function insertDeliveries(trx: Kysely<Database>, engine: MigrationEngine, deliveries: DeliveriesTable[]) {
-  for (let i = 0; i < deliveries.length; i += ROWS_PER_STATEMENT) {
-    await insertInto(trx, engine, 'deliveries', DELIVERY_COLUMNS, deliveries.slice(i, i + ROWS_PER_STATEMENT));
-  }
+/** Drops what an endpoint still had to receive: it was turned off or removed. */
+export async function cancelDeliveriesTo(trx: Kysely<Database>, orgId: string, endpointId: string): Promise<void> {
+  await trx.deleteFrom('deliveries').where('org_id', '=', orgId).where('endpoint_id', '=', endpointId).execute();
 }
 
 /** The people a mail of these entries goes to, by session: each session's coach and agent, if they take mail. */

@@ -4,7 +4,7 @@ import { flag } from '../rows.js';
 import type { Database, WebhookEndpointsTable } from '../schema.js';
 import { eventId as eventIdOf, eventSeqOf } from '../../events/event-body.js';
 import type { MigrationEngine } from '../migrations/engine.js';
-import { deliveryRow, insertEvent } from './outbox-write.js';
+import { cancelDeliveriesTo, deliveryRow, insertEvent } from './outbox-write.js';
 import type { WebhookEndpoint, WebhooksTx } from './webhooks.js';
 
 function endpointFromRow(row: Selectable<WebhookEndpointsTable>): WebhookEndpoint {
@@ -22,8 +22,6 @@ function endpointFromRow(row: Selectable<WebhookEndpointsTable>): WebhookEndpoin
 
 export function webhooksTx(trx: Transaction<Database>, engine: MigrationEngine, orgId: string, accounts: AccountsTx): WebhooksTx {
   const endpoints = () => trx.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', orgId);
-  const cancelPending = (endpointId: string) =>
-    trx.deleteFrom('deliveries').where('org_id', '=', orgId).where('endpoint_id', '=', endpointId).execute();
   return {
     accounts,
     async listEndpoints() {
@@ -66,13 +64,13 @@ export function webhooksTx(trx: Transaction<Database>, engine: MigrationEngine, 
         .where('id', '=', id)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      if (changes.active === false) await cancelPending(id);
+      if (changes.active === false) await cancelDeliveriesTo(trx, orgId, id);
       return true;
     },
     async deleteEndpoint(id) {
       const result = await trx.deleteFrom('webhook_endpoints').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
-      await trx.deleteFrom('deliveries').where('org_id', '=', orgId).where('endpoint_id', '=', id).execute();
+      await cancelDeliveriesTo(trx, orgId, id);
       await trx.deleteFrom('delivery_attempts').where('org_id', '=', orgId).where('endpoint_id', '=', id).execute();
       return true;
     },
