@@ -6,6 +6,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { parseDateTime } from '../src/contract/dates.js';
 import type { ExportSession } from '../src/contract/schemas.js';
+import { DiskLedger } from '../src/importer/disk-ledger.js';
+import { type IdLedger, MemoryLedger } from '../src/importer/id-ledger.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
 import { withDocuments } from '../src/importer/render-batch.js';
 import { openStore } from '../src/store/open.js';
@@ -154,33 +156,59 @@ function generalReading(value: string): number | null {
 }
 
 describe('a planner rewound to its mark (a window fetched again)', () => {
-  it('forgets only what came after the mark, also when its id ledger grew in between', () => {
-    const planner = new ImportPlanner();
-    const before = linkedDocuments();
-    for (const [element, doc] of before.entries()) assert.equal(planner.add(doc, element), null);
-    planner.take();
-    planner.mark();
-    // Far more ids than the ledger's first index holds: it is rebuilt larger before the rewind.
-    const part = Array.from({ length: 3_000 }, (_, i) =>
-      session({ _id: `part-${i}`, coachingPoints: [point([`part-${i}`])], todos: [todo([`part-${i}`])] }),
-    );
-    for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
-    planner.take();
-    planner.rewind();
-    const rewound = planner.counts();
-    assert.deepEqual([rewound.sessions, rewound.coachingPoints, rewound.todos], [before.length, 1, 1]);
-    // The part again: accepted, and its batch says it may write sessions again.
-    for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
-    assert.equal(planner.take().rewritten, true);
-    assert.equal(planner.counts().sessions, before.length + part.length);
-    // What came before the mark is still known.
-    assert.match(planner.add(before[7]!, 9_999) ?? '', /Element 9999: _id "linked-00007" is already used by element 7\./);
-    planner.mark();
-    const next = session({ _id: 'after-the-part' });
-    assert.equal(planner.add(next, 10_000), null);
-    assert.equal(planner.take().rewritten, undefined);
-  });
+  const ledgers: Array<[string, () => IdLedger]> = [
+    ['in memory', () => new MemoryLedger()],
+    ['on disk', () => new DiskLedger()],
+  ];
+  for (const [where, ledgerOf] of ledgers) {
+    it(`forgets only what came after the mark, also when its id ledger grew in between (ledger ${where})`, () => {
+      const ledger = ledgerOf();
+      try {
+        rewindAndRepeat(new ImportPlanner(undefined, ledger));
+      } finally {
+        ledger.close();
+      }
+    });
+  }
 });
+
+function rewindAndRepeat(planner: ImportPlanner): void {
+  const before = linkedDocuments();
+  for (const [element, doc] of before.entries()) assert.equal(planner.add(doc, element), null);
+  planner.take();
+  planner.mark();
+  // Far more ids than the ledger's first index holds: it is rebuilt larger before the rewind.
+  const part = Array.from({ length: 3_000 }, (_, i) =>
+    session({ _id: `part-${i}`, coachingPoints: [point([`part-${i}`])], todos: [todo([`part-${i}`])] }),
+  );
+  for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
+  planner.take();
+  planner.rewind();
+  const rewound = planner.counts();
+  assert.deepEqual([rewound.sessions, rewound.coachingPoints, rewound.todos], [before.length, 1, 1]);
+  // The part again: accepted, and its batch says it may write sessions again.
+  for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
+  assert.equal(planner.take().rewritten, true);
+  assert.equal(planner.counts().sessions, before.length + part.length);
+  // What came before the mark is still known.
+  assert.match(planner.add(before[7]!, 9_999) ?? '', /Element 9999: _id "linked-00007" is already used by element 7\./);
+  planner.mark();
+  const next = session({ _id: 'after-the-part' });
+  assert.equal(planner.add(next, 10_000), null);
+  assert.equal(planner.take().rewritten, undefined);
+  // A point of an earlier batch, known now only by the ledger's fingerprint, told differently.
+  const known = part[5]!.coachingPoints[0]!;
+  const retold = session({
+    _id: 'retold',
+    coachingPoints: [{ ...known, coachingFormIds: [...known.coachingFormIds, 'retold'], agentNotes: 'Told differently' }],
+  });
+  assert.match(
+    planner.add(retold, 10_001) ?? '',
+    new RegExp(
+      `Element 10001: coachingPoints\\[0\\] disagrees with coachingPoints\\[0\\] of element ${before.length + 5} about coaching point "${known._id}"\\.`,
+    ),
+  );
+}
 
 describe('instants in the contract’s own form, as the import reads most of them', () => {
   it('read as the general reading reads them, one character changed or not', () => {

@@ -1,5 +1,6 @@
 import { ExportClient, type ClientEvent } from '../client/export-client.js';
 import { planWindows, type DayWindow } from '../client/windows.js';
+import { DiskLedger } from './disk-ledger.js';
 import { ImportPlanner, type ImportPlan } from './plan.js';
 
 /** A document of the server's export that the import refuses: nothing is written, and it is named. */
@@ -41,7 +42,8 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
     const window = windows[index]!;
     return `Element ${element - firstElement[index]!} of the window ${window.startDate}..${window.endDate}`;
   };
-  const plan = new ImportPlanner(label);
+  const ledger = new DiskLedger();
+  const plan = new ImportPlanner(label, ledger);
   const handoff = new Handoff<ImportPlan>();
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -97,6 +99,7 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
       // The store stopped early (its own failure): the export stops too, and nothing is left running.
       if (!finished) stop.abort(new Error('the import stopped'));
       await running;
+      ledger.close();
     }
   }
 

@@ -26,8 +26,9 @@ export interface IdLedger {
 /**
  * The ledger in this thread's heap, without a string or an object an id: the ids' UTF-8 bytes in
  * one growing byte array, their numbers in typed arrays, and an open-addressing index of 32-bit
- * slots over them. About 65 bytes an id (a Map from id strings to slots took about 170), so a
- * streamed import of 100,000 seeded sessions (600,000 ids) keeps about 40 MB for it.
+ * slots over them. About 65 bytes an id (a Map from id strings to slots took about 170): for what
+ * one request imports, and for people and templates. A streamed import, whose ids grow with its
+ * file, keeps them on disk (disk-ledger.ts).
  */
 export class MemoryLedger implements IdLedger {
   private bytes = new Uint8Array(1 << 16);

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { DiskLedger } from './disk-ledger.js';
 import { HeapKeeper } from './heap-keeper.js';
 import { ImportPlanner } from './plan.js';
 import { withDocuments } from './render-batch.js';
@@ -35,17 +36,22 @@ async function sendBatch(planner: ImportPlanner): Promise<void> {
 }
 
 async function run(): Promise<void> {
-  const planner = new ImportPlanner();
-  for await (const { element, line, value, bytes } of readDocuments(file)) {
-    const error = planner.add(value, element, bytes);
-    if (error) {
-      send({ type: 'refused', message: line === null ? error : `Line ${line}: ${error}` });
-      return;
+  const ledger = new DiskLedger();
+  try {
+    const planner = new ImportPlanner(undefined, ledger);
+    for await (const { element, line, value, bytes } of readDocuments(file)) {
+      const error = planner.add(value, element, bytes);
+      if (error) {
+        send({ type: 'refused', message: line === null ? error : `Line ${line}: ${error}` });
+        return;
+      }
+      if (planner.pending === batchSessions) await sendBatch(planner);
     }
-    if (planner.pending === batchSessions) await sendBatch(planner);
+    if (planner.pending > 0) await sendBatch(planner);
+    send({ type: 'done', counts: planner.counts() });
+  } finally {
+    ledger.close();
   }
-  if (planner.pending > 0) await sendBatch(planner);
-  send({ type: 'done', counts: planner.counts() });
 }
 
 run()
