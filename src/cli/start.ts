@@ -31,4 +31,5 @@ if (!isSupportedNode(process.versions.node)) {
   process.stderr.write(`${unsupportedNodeMessage(process.version, process.execPath, process.argv.slice(2))}\n`);
   process.exit(1);
 }
+(await import('./import-process.js')).execTunedImport();
 await import('./main.js');

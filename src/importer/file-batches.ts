@@ -4,7 +4,7 @@ import type { countsOf, ImportPlan } from './plan.js';
 import { ImportFileError } from './read-file.js';
 
 /** Sessions a batch carries into the store: large enough that a batch's statements pay, small enough to keep memory flat. */
-export const BATCH_SESSIONS = 1000;
+export const BATCH_SESSIONS = 500;
 /** Batches the reading thread may run ahead of the writer: one being written, one ready. */
 const AHEAD = 2;
 /**

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { IMPORT_SEMI_SPACE_MB, tunedImport } from '../src/cli/import-process.js';
+import { tempDir } from './helpers/backends.js';
+import { BIN, runCli } from './helpers/processes.js';
+
+/**
+ * `coachport import` replaces its process with one tuned for memory (src/cli/import-process.ts):
+ * the same PID and streams, a small young generation and two malloc arenas, unless the person set
+ * a young generation of their own.
+ */
+const FLAG = `--max-semi-space-size=${IMPORT_SEMI_SPACE_MB}`;
+const ARGV = ['/usr/bin/node', '/app/bin/coachport.js'];
+
+describe('which processes the import tunes', () => {
+  it('tunes an import, keeping the Node flags and the arguments, and sets two arenas', () => {
+    const tuned = tunedImport([...ARGV, '--json', 'import', 'a.ndjson'], ['--max-old-space-size=64'], { HOME: '/root' });
+    assert.deepEqual(tuned?.args, ['--max-old-space-size=64', FLAG, '/app/bin/coachport.js', '--json', 'import', 'a.ndjson']);
+    assert.equal(tuned?.env.MALLOC_ARENA_MAX, '2');
+    assert.equal(tuned?.env.HOME, '/root');
+  });
+
+  it('leaves other commands, tuned imports and the person’s own settings alone', () => {
+    assert.equal(tunedImport([...ARGV, 'export', '--from', '2025-01-01'], [], {}), null);
+    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [FLAG], {}), null);
+    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { NODE_OPTIONS: '--max-semi-space-size=8' }), null);
+    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { MALLOC_ARENA_MAX: '4' })?.env.MALLOC_ARENA_MAX, '4');
+  });
+});
+
+/** What /proc says of a running process: its arguments and environment. */
+function procOf(pid: number): { args: string[]; env: string[] } {
+  const read = (name: string) => fs.readFileSync(`/proc/${pid}/${name}`, 'utf8').split('\0').filter(Boolean);
+  return { args: read('cmdline'), env: read('environ') };
+}
+
+describe('coachport import, a real process', { skip: process.platform === 'linux' ? false : 'needs /proc and mkfifo (Linux)' }, () => {
+  let cwd: string;
+  before(async () => {
+    cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Tuned', '--admin-email', 't@tuned.test', '--json'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+  it('runs as the same process with the tuned flag and arenas, reading its file from then on', async () => {
+    // A named pipe holds the import at its first read: its process can be looked at while it runs.
+    const fifo = path.join(cwd, 'held.ndjson');
+    execFileSync('mkfifo', [fifo]);
+    const { NODE_OPTIONS: _, MALLOC_ARENA_MAX: __, ...env } = process.env;
+    const child = spawn(process.execPath, [BIN, 'import', 'held.ndjson'], { cwd, env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      let seen = procOf(child.pid!);
+      for (const deadline = Date.now() + 20_000; !seen.args.includes(FLAG) && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        seen = procOf(child.pid!);
+      }
+      assert.ok(seen.args.includes(FLAG), `the import's arguments: ${seen.args.join(' ')}`);
+      assert.deepEqual(seen.args.slice(-3), [BIN, 'import', 'held.ndjson']);
+      assert.ok(seen.env.includes('MALLOC_ARENA_MAX=2'));
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+});
