@@ -5,7 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import type { ExportApiError } from '../src/client/errors.js';
 import { ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
-import { JsonArraySplitter } from '../src/client/json-array-stream.js';
 import type { ClientClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
 import { TABLE_NAMES, TABLES, tableRows } from '../src/client/tables.js';
@@ -71,23 +70,6 @@ describe('writers stopped before their first window', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('splitting a streamed JSON array', () => {
-  it('yields every element whatever the chunking, and refuses a cut-short array', () => {
-    const text = JSON.stringify([{ a: '],[{"x"' }, [1, [2]], 'str"\\', null, { b: { c: [] } }]);
-    for (const size of [1, 2, 3, 7, text.length]) {
-      const splitter = new JsonArraySplitter();
-      const got: unknown[] = [];
-      for (let i = 0; i < text.length; i += size) got.push(...splitter.push(text.slice(i, i + size)));
-      splitter.end();
-      assert.deepEqual(got, JSON.parse(text));
-    }
-    const cut = new JsonArraySplitter();
-    cut.push('[{"a":1},{"b"');
-    assert.throws(() => cut.end(), /ended before/);
-    assert.throws(() => new JsonArraySplitter().push('{"error":"x"}'), /not a JSON array/);
   });
 });
 
