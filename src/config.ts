@@ -85,6 +85,8 @@ export interface EventsConfig {
   mailFrom: string;
   /** How often an idle worker looks for due deliveries (DELIVERY_POLL_MS). */
   pollMs: number;
+  /** Days events and the delivery log are kept (EVENT_RETENTION_DAYS); an event a queued delivery needs stays. */
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -227,5 +229,6 @@ function eventsFrom(env: Env): EventsConfig {
     smtpUrl: smtpUrlFrom(env.SMTP_URL),
     mailFrom: env.MAIL_FROM?.trim() || 'Coachport <coachport@localhost>',
     pollMs: positiveInt(env, 'DELIVERY_POLL_MS', 1000),
+    retentionDays: positiveInt(env, 'EVENT_RETENTION_DAYS', 30),
   };
 }

@@ -368,5 +368,37 @@ for (const backend of await storeBackends()) {
       assert.match(metrics.text, /coachport_webhook_deliveries_total\{outcome="success"\} [1-9]/);
       assert.match(metrics.text, /coachport_webhook_deliveries_total\{outcome="gone"\} 1/);
     });
+
+    it('forgets events and attempts past their retention, but not an event a queued delivery needs', async () => {
+      receiver.answer = ({ path }) => (path === '/refusing' ? { status: 500 } : { status: 200 });
+      const kept = await endpoint('/retained', ['session.created']);
+      const refusing = await endpoint('/refusing', ['session.shared']);
+      const id = await newSession('Old news');
+      assert.equal((await server.request('POST', `/api/v1/coaching/sessions/${id}/share`, { token: admin.token })).status, 200);
+      await pollUntil(() => at('/retained').length >= 1 && at('/refusing').length >= 1, 'both events tried');
+      await attemptsOf(refusing.id);
+      const created = at('/retained')[0]!.id;
+      const shared = at('/refusing')[0]!.id;
+      // 31 days on: the share's delivery is due again and fails again, so it stays queued.
+      server.clock.advance(31 * 86_400_000);
+      const log = await eventually(
+        async () => (await server.request('GET', `/api/v1/webhooks/${kept.id}/deliveries`, { token: admin.token })).json,
+        (l) => l.deliveries.length === 0,
+        'the old attempt forgotten',
+      );
+      assert.deepEqual(log.deliveries, []);
+      const stale = await server.request('POST', `/api/v1/webhooks/${kept.id}/events/${created}/redeliver`, { token: admin.token });
+      assert.equal(stale.status, 404, 'the delivered event is gone');
+      const queued = await server.request('POST', `/api/v1/webhooks/${refusing.id}/events/${shared}/redeliver`, { token: admin.token });
+      assert.equal(queued.status, 202, 'the event a queued delivery needs is kept');
+      const refusals = (await server.request('GET', `/api/v1/webhooks/${refusing.id}/deliveries`, { token: admin.token })).json.deliveries;
+      assert.ok(
+        refusals.every((a: { at: string }) => Date.parse(a.at) > server.clock.now() - 86_400_000),
+        'only the attempts made after the 31 days are still logged',
+      );
+      receiver.answer = () => ({ status: 200 });
+      for (const hook of [kept, refusing]) await server.request('DELETE', `/api/v1/webhooks/${hook.id}`, { token: admin.token });
+      server.clock.set(Date.now());
+    });
   });
 }

@@ -35,6 +35,14 @@ const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
 
 type AttemptResult = Omit<AttemptOutcome, 'delivery' | 'leaseUntil'>;
 
+const DAY_MS = 86_400_000;
+/** How often each process forgets what is past the retention (several processes doing it is harmless). */
+const PRUNE_EVERY_MS = 3_600_000;
+/** Rows of each table one prune transaction deletes: short write locks, between the deliveries. */
+const PRUNE_BATCH = 1000;
+/** Prune transactions a pass makes at most; a larger backlog goes on at the next pass. */
+const PRUNE_ROUNDS = 100;
+
 /**
  * Sends what the outbox holds (SPEC §11), in every `coachport serve`: claims due deliveries (several
  * processes take different ones), sends each, and records the attempt with the next state. A crash
@@ -46,6 +54,7 @@ export class DeliveryWorker {
   private wakeUp: (() => void) | null = null;
   private readonly resolve: ResolveHost;
   private readonly random: () => number;
+  private nextPruneAt = 0;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.resolve = deps.resolve ?? resolveWithDns;
@@ -73,6 +82,7 @@ export class DeliveryWorker {
       } catch (error) {
         this.deps.logger.error({ err: toError(error) }, 'delivery worker: claiming failed; trying again');
       }
+      if (this.running && this.deps.clock.now() >= this.nextPruneAt) await this.pruneOld();
       if (handled === 0 && this.running) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.deps.config.pollMs);
@@ -105,6 +115,34 @@ export class DeliveryWorker {
       this.deps.logger.error({ err: toError(error), deliveries: claimed.length }, 'delivery worker: recording attempts failed');
     }
     return claimed.length;
+  }
+
+  /**
+   * Forgets events and logged attempts older than the retention (EVENT_RETENTION_DAYS), except an
+   * event a queued delivery still needs: an event keeps the session's whole document, so without
+   * this an organization with webhooks grows by a document every change, for ever.
+   */
+  async pruneOld(): Promise<void> {
+    const now = this.deps.clock.now();
+    this.nextPruneAt = now + PRUNE_EVERY_MS;
+    const before = now - this.deps.config.retentionDays * DAY_MS;
+    const forgotten = { events: 0, attempts: 0 };
+    try {
+      for (let round = 0; round < PRUNE_ROUNDS; round++) {
+        const pruned = await this.deps.store.outbox.prune(before, PRUNE_BATCH);
+        forgotten.events += pruned.events;
+        forgotten.attempts += pruned.attempts;
+        if (!pruned.more) break;
+      }
+    } catch (error) {
+      this.deps.logger.error({ err: toError(error) }, 'delivery worker: forgetting old events failed; trying again at the next pass');
+    }
+    if (forgotten.events + forgotten.attempts > 0) {
+      this.deps.logger.info(
+        { ...forgotten, retentionDays: this.deps.config.retentionDays },
+        'delivery worker: forgot events and attempts past their retention',
+      );
+    }
   }
 
   private retry(attempts: number, at: number, retryAfter: number | null = null): Pick<AttemptResult, 'state' | 'nextAttemptAt'> {

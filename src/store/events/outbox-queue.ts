@@ -4,7 +4,7 @@ import type { QueuedMail } from '../../events/mail-kinds.js';
 import type { StoreAdapter } from '../adapter.js';
 import { flag } from '../rows.js';
 import type { Database, DeliveryChannel } from '../schema.js';
-import type { AttemptOutcome, ClaimedDelivery, Outbox } from './outbox.js';
+import type { AttemptOutcome, ClaimedDelivery, Outbox, PruneResult } from './outbox.js';
 import { cancelDeliveriesTo } from './outbox-write.js';
 
 /** Keys of deliveries on these channels whose time has come and that no live claim holds, read in key order. */
@@ -121,6 +121,37 @@ export class OutboxQueue implements Outbox {
     });
   }
 
+  async prune(before: number, limit: number): Promise<PruneResult> {
+    return this.db.transaction().execute(async (trx) => {
+      // Both tables grow in time order (their seq): the oldest rows are read first, and the scan
+      // stops at the first row still kept, so no index of times is needed.
+      const oldest = await trx.selectFrom('events').select(['seq', 'created_at']).orderBy('seq').limit(limit).execute();
+      const old = oldest
+        .slice(
+          0,
+          firstKept(oldest, (e) => Number(e.created_at) >= before),
+        )
+        .map((e) => Number(e.seq));
+      let events = 0;
+      if (old.length > 0) {
+        const queued = await trx.selectFrom('deliveries').select('event_id').where('event_id', 'is not', null).execute();
+        const needed = new Set(queued.map((d) => eventSeqOf(d.event_id!)));
+        const gone = old.filter((seq) => !needed.has(seq));
+        if (gone.length > 0) events = Number((await trx.deleteFrom('events').where('seq', 'in', gone).executeTakeFirst()).numDeletedRows);
+      }
+      const attempts = await trx.selectFrom('delivery_attempts').select(['seq', 'at']).orderBy('seq').limit(limit).execute();
+      const oldAttempts = attempts.slice(
+        0,
+        firstKept(attempts, (a) => Number(a.at) >= before),
+      );
+      const last = oldAttempts.at(-1);
+      const attemptsGone = last
+        ? Number((await trx.deleteFrom('delivery_attempts').where('seq', '<=', last.seq).executeTakeFirst()).numDeletedRows)
+        : 0;
+      return { events, attempts: attemptsGone, more: old.length === limit || oldAttempts.length === limit };
+    });
+  }
+
   async finish(outcomes: AttemptOutcome[]): Promise<number> {
     if (outcomes.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
@@ -129,6 +160,12 @@ export class OutboxQueue implements Outbox {
       return recorded;
     });
   }
+}
+
+/** The index of the first row `kept` says is kept, or the rows' length. */
+function firstKept<T>(rows: T[], kept: (row: T) => boolean): number {
+  const index = rows.findIndex(kept);
+  return index === -1 ? rows.length : index;
 }
 
 /**

@@ -71,4 +71,17 @@ export interface Outbox {
    * delivery was cancelled meanwhile, is not logged. Answers how many were recorded.
    */
   finish(outcomes: AttemptOutcome[]): Promise<number>;
+  /**
+   * Forgets, oldest first and across organizations, up to `limit` events from before `before` that
+   * no queued delivery still needs, and up to `limit` logged attempts from before it, in one
+   * transaction. Answers how many of each went, and whether more may be left.
+   */
+  prune(before: number, limit: number): Promise<PruneResult>;
+}
+
+export interface PruneResult {
+  events: number;
+  attempts: number;
+  /** Every row looked at was old: another call may find more. */
+  more: boolean;
 }
