@@ -9,17 +9,18 @@ import { BIN, runCli } from './helpers/processes.js';
 
 /**
  * `coachport import` replaces its process with one tuned for memory (src/cli/import-process.ts):
- * the same PID and streams, a small young generation and two malloc arenas, unless the person set
+ * the same PID and streams, a small young generation and glibc malloc settings, unless the person set
  * a young generation of their own.
  */
 const FLAG = `--max-semi-space-size=${IMPORT_SEMI_SPACE_MB}`;
 const ARGV = ['/usr/bin/node', '/app/bin/coachport.js'];
 
 describe('which processes the import tunes', () => {
-  it('tunes an import, keeping the Node flags and the arguments, and sets two arenas', () => {
+  it('tunes an import, keeping the Node flags and the arguments, and sets the malloc settings', () => {
     const tuned = tunedImport([...ARGV, '--json', 'import', 'a.ndjson'], ['--max-old-space-size=64'], { HOME: '/root' });
     assert.deepEqual(tuned?.args, ['--max-old-space-size=64', FLAG, '/app/bin/coachport.js', '--json', 'import', 'a.ndjson']);
     assert.equal(tuned?.env.MALLOC_ARENA_MAX, '2');
+    assert.equal(tuned?.env.MALLOC_MMAP_THRESHOLD_, '131072');
     assert.equal(tuned?.env.HOME, '/root');
   });
 
@@ -46,11 +47,11 @@ describe('coachport import, a real process', { skip: process.platform === 'linux
   });
   after(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
-  it('runs as the same process with the tuned flag and arenas, reading its file from then on', async () => {
+  it('runs as the same process with the tuned flag and malloc settings', async () => {
     // A named pipe holds the import at its first read: its process can be looked at while it runs.
     const fifo = path.join(cwd, 'held.ndjson');
     execFileSync('mkfifo', [fifo]);
-    const { NODE_OPTIONS: _, MALLOC_ARENA_MAX: __, ...env } = process.env;
+    const { NODE_OPTIONS: _, MALLOC_ARENA_MAX: __, MALLOC_MMAP_THRESHOLD_: ___, ...env } = process.env;
     const child = spawn(process.execPath, [BIN, 'import', 'held.ndjson'], { cwd, env, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
@@ -62,6 +63,7 @@ describe('coachport import, a real process', { skip: process.platform === 'linux
       assert.ok(seen.args.includes(FLAG), `the import's arguments: ${seen.args.join(' ')}`);
       assert.deepEqual(seen.args.slice(-3), [BIN, 'import', 'held.ndjson']);
       assert.ok(seen.env.includes('MALLOC_ARENA_MAX=2'));
+      assert.ok(seen.env.includes('MALLOC_MMAP_THRESHOLD_=131072'));
     } finally {
       child.kill('SIGKILL');
       await exited;

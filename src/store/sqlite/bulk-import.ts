@@ -34,6 +34,7 @@ export async function sqliteBulkImport(
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   if (plan.sessions.length > BIG_IMPORT) db.pragma(`cache_size = ${BIG_IMPORT_CACHE_KIB}`);
   db.exec('begin immediate');
+  const statements = new ImportStatements(db);
   try {
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Into empty tables (a fresh database) no other document can change and no row is replaced,
@@ -43,15 +44,15 @@ export async function sqliteBulkImport(
       ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
       : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
-    writeRows(db, orgId, plan, now, empty);
-    const docs = renderImportedSessions(plan, namesAfter(db, orgId, plan));
+    writeRows(statements, orgId, plan, now, empty);
+    const docs = renderImportedSessions(plan, namesAfter(statements, orgId, plan));
     for (const d of docs) {
       // An imported session is written whole, so it is held to the limits whatever it was before.
       const kind = exceededLimit(d.size);
       if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
     }
-    writeDocuments(db, orgId, docs, await nextSeq(conn, orgId));
-    writeStats(db, orgId, docs);
+    writeDocuments(statements, orgId, docs, await nextSeq(conn, orgId));
+    writeStats(statements, orgId, docs);
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
     db.exec('commit');
@@ -86,6 +87,7 @@ export async function sqliteBulkImportBatches(
   // as the writer's own 64 MiB (48 MB less at the import's peak); otherwise the writer's 64 MiB.
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   db.exec('begin immediate');
+  const statements = new ImportStatements(db);
   try {
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     const empty = bulkTablesEmpty(db);
@@ -97,16 +99,16 @@ export async function sqliteBulkImportBatches(
       const scope = empty
         ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
-      writeRows(db, orgId, plan, now, empty && sessions === 0);
-      const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(db, orgId, plan));
+      writeRows(statements, orgId, plan, now, empty && sessions === 0);
+      const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan));
       for (const d of docs) {
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
       if (!empty) seq = await nextSeq(conn, orgId);
-      writeDocuments(db, orgId, docs, seq);
+      writeDocuments(statements, orgId, docs, seq);
       seq += docs.length;
-      writeStats(db, orgId, docs);
+      writeStats(statements, orgId, docs);
       await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
       sessions += plan.sessions.length;
     }
@@ -165,11 +167,13 @@ function dropSecondaryIndexes(db: BetterSqlite3.Database): string[] {
 }
 
 /** Every name an imported document shows, as the import leaves it; the plan names nearly all. */
-function namesAfter(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan) {
+function namesAfter(statements: ImportStatements, orgId: string, plan: ImportPlan) {
   const users = new Map(plan.users.map((u) => [u.id, u.name]));
   const templates = new Map(plan.templates.map((t) => [t.id, t.name]));
-  const userName = db.prepare<[string, string], string>('select name from users where org_id = ? and id = ?').pluck();
-  const templateName = db.prepare<[string, string], string>('select name from coaching_templates where org_id = ? and id = ?').pluck();
+  const userName = statements.prepare<[string, string], string>('select name from users where org_id = ? and id = ?').pluck();
+  const templateName = statements
+    .prepare<[string, string], string>('select name from coaching_templates where org_id = ? and id = ?')
+    .pluck();
   return {
     user: (id: string) => users.get(id) ?? userName.get(orgId, id) ?? '',
     template: (id: string) => templates.get(id) ?? templateName.get(orgId, id) ?? '',
@@ -177,17 +181,17 @@ function namesAfter(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan)
 }
 
 /** The imported sessions' documents, moved in the change feed from `seq` on. */
-function writeDocuments(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
+function writeDocuments(statements: ImportStatements, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
   let seq = firstSeq;
-  const upsert = new RowBatch(db, 'session_documents', { keys: ['org_id', 'session_id'] });
+  const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'] });
   for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(d.json), { xid: 0, seq: seq++ }));
   upsert.flush();
 }
 
 /** The imported sessions' stats rows, from the facts of the documents just rendered. */
-function writeStats(db: BetterSqlite3.Database, orgId: string, docs: RenderedDocument[]): void {
+function writeStats(statements: ImportStatements, orgId: string, docs: RenderedDocument[]): void {
   const upsert = new BatchInsert(
-    db,
+    statements,
     `insert into session_stats (org_id, session_id, ${STATS_COLUMNS.join(', ')}) values %ROWS%
      on conflict (org_id, session_id) do update set ${STATS_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`,
     STATS_COLUMNS.length + 2,
@@ -197,11 +201,31 @@ function writeStats(db: BetterSqlite3.Database, orgId: string, docs: RenderedDoc
 }
 
 /** The ids among `ids` that a table of this organization already holds: one statement. */
-function existing(db: BetterSqlite3.Database, table: string, orgId: string, ids: string[]): Set<string> {
-  const statement = db
+function existing(statements: ImportStatements, table: string, orgId: string, ids: string[]): Set<string> {
+  const statement = statements
     .prepare<[string, string], string>(`select id from ${table} where org_id = ? and id in (select value from json_each(?))`)
     .pluck();
   return new Set(statement.all(orgId, JSON.stringify(ids)));
+}
+
+/**
+ * The statements of one import, each prepared once for the whole import. Prepared again for every
+ * batch, a 64-row INSERT's program (large) was freed only when V8 collected its statement object,
+ * which a thread that only writes does rarely: a 1,000,000-session import grew by 150 MB of them.
+ */
+class ImportStatements {
+  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(private readonly db: BetterSqlite3.Database) {}
+
+  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): BetterSqlite3.Statement<P, R> {
+    let statement = this.prepared.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    return statement as BetterSqlite3.Statement<P, R>;
+  }
 }
 
 /**
@@ -215,11 +239,11 @@ class BatchInsert {
   private rows = 0;
 
   constructor(
-    private readonly db: BetterSqlite3.Database,
+    private readonly statements: ImportStatements,
     private readonly sql: string,
     private readonly width: number,
   ) {
-    this.full = db.prepare(this.statementFor(ROWS_PER_STATEMENT));
+    this.full = statements.prepare(this.statementFor(ROWS_PER_STATEMENT));
   }
 
   private statementFor(rows: number): string {
@@ -246,10 +270,16 @@ class BatchInsert {
     }
   }
 
+  /** The rows left, in statements of 32, 16, … 1 rows: a few statements a table for the whole import. */
   flush(): void {
-    if (this.rows > 0) this.db.prepare(this.statementFor(this.rows)).run(this.values);
+    let offset = 0;
+    for (let size = ROWS_PER_STATEMENT / 2; this.rows > 0; size /= 2) {
+      if (this.rows < size) continue;
+      this.statements.prepare(this.statementFor(size)).run(this.values.slice(offset, offset + size * this.width));
+      offset += size * this.width;
+      this.rows -= size;
+    }
     this.values.length = 0;
-    this.rows = 0;
   }
 }
 
@@ -270,7 +300,7 @@ class RowBatch {
   private batch: BatchInsert | undefined;
 
   constructor(
-    private readonly db: BetterSqlite3.Database,
+    private readonly statements: ImportStatements,
     private readonly table: string,
     private readonly upsert?: Upsert,
   ) {}
@@ -278,7 +308,7 @@ class RowBatch {
   add(row: object): void {
     if (!this.batch) {
       this.columns = Object.keys(row);
-      this.batch = new BatchInsert(this.db, insertSql(this.table, this.columns, this.upsert), this.columns.length);
+      this.batch = new BatchInsert(this.statements, insertSql(this.table, this.columns, this.upsert), this.columns.length);
     }
     this.batch.addFrom(row as Record<string, unknown>, this.columns);
   }
@@ -301,19 +331,19 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
  * links, items before their links) and a replaced session's log and links are cleared before the
  * new ones go in, as row by row.
  */
-function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
+function writeRows(statements: ImportStatements, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
   const byId = { keys: ['org_id', 'id'] };
-  const upsertUser = new RowBatch(db, 'users', { keys: byId.keys, update: IMPORT_UPDATES });
-  const upsertTemplate = new RowBatch(db, 'coaching_templates', { keys: byId.keys, update: IMPORT_UPDATES });
-  const upsertSession = new RowBatch(db, 'coaching_sessions', byId);
-  const upsertPoint = new RowBatch(db, 'coaching_points', byId);
-  const upsertTodo = new RowBatch(db, 'todos', byId);
-  const deleteLog = db.prepare('delete from activity_log where org_id = ? and session_id = ?');
-  const insertLog = new RowBatch(db, 'activity_log');
+  const upsertUser = new RowBatch(statements, 'users', { keys: byId.keys, update: IMPORT_UPDATES });
+  const upsertTemplate = new RowBatch(statements, 'coaching_templates', { keys: byId.keys, update: IMPORT_UPDATES });
+  const upsertSession = new RowBatch(statements, 'coaching_sessions', byId);
+  const upsertPoint = new RowBatch(statements, 'coaching_points', byId);
+  const upsertTodo = new RowBatch(statements, 'todos', byId);
+  const deleteLog = statements.prepare('delete from activity_log where org_id = ? and session_id = ?');
+  const insertLog = new RowBatch(statements, 'activity_log');
   const links = (table: string) => ({
-    bySession: db.prepare(`delete from ${table} where org_id = ? and session_id = ?`),
-    byItem: db.prepare(`delete from ${table} where org_id = ? and item_id = ?`),
-    insert: new RowBatch(db, table),
+    bySession: statements.prepare(`delete from ${table} where org_id = ? and session_id = ?`),
+    byItem: statements.prepare(`delete from ${table} where org_id = ? and item_id = ?`),
+    insert: new RowBatch(statements, table),
   });
   const pointLinks = links('coaching_point_sessions');
   const todoLinks = links('todo_sessions');
@@ -326,7 +356,7 @@ function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, 
   const oldSessions = empty
     ? none
     : existing(
-        db,
+        statements,
         'coaching_sessions',
         orgId,
         plan.sessions.map(({ session }) => session.id),
@@ -334,7 +364,7 @@ function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, 
   const oldPoints = empty
     ? none
     : existing(
-        db,
+        statements,
         'coaching_points',
         orgId,
         plan.points.map((p) => p.id),
@@ -342,7 +372,7 @@ function writeRows(db: BetterSqlite3.Database, orgId: string, plan: ImportPlan, 
   const oldTodos = empty
     ? none
     : existing(
-        db,
+        statements,
         'todos',
         orgId,
         plan.todos.map((t) => t.id),
