@@ -171,7 +171,7 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     await failed.waitFor();
     const failedCells = await failed.getByRole('cell').allTextContents();
     assert.equal(failedCells[1], '1');
-    assert.notEqual(failedCells[4], '—', 'the error in words');
+    assert.equal(failedCells[4], 'The receiver answered 500.', 'the error in words');
     assert.match(failedCells[5]!, /\d\d:\d\d:\d\d$/, 'when it is tried again');
 
     await checkPage(page, 'webhooks-en');
@@ -180,6 +180,7 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     await page.getByLabel('Language').selectOption('ko');
     await page.getByRole('heading', { name: '웹훅', level: 1 }).waitFor();
     await waitForPreferences(page, (p) => p.language === 'ko', 'the language chosen in the console');
+    await page.getByRole('cell', { name: '수신 서버가 500 코드로 응답했습니다.', exact: true }).waitFor();
     await checkPage(page, 'webhooks-ko');
     await page.getByLabel('언어').selectOption('en');
     await waitForPreferences(page, (p) => p.language === 'en', 'English again');

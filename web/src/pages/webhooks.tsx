@@ -269,7 +269,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
       </div>
       {hook.disabledReason ? (
         <p class="notice">
-          <strong>{t('webhooks.turnedOff')}</strong> {hook.disabledReason}
+          <strong>{t('webhooks.turnedOff')}</strong> {inWords(hook.disabledReason)}
         </p>
       ) : null}
       <dl class="details compact">
@@ -507,6 +507,25 @@ function DeliveryLog({
   );
 }
 
+/**
+ * What the server recorded of a failure (in English, as the API gives it), in the console's
+ * language where it is one of the server's own sentences; anything else (a network error's own
+ * text) is shown as it came.
+ */
+function inWords(error: string): string {
+  const status = /^the receiver answered (\d+)$/.exec(error);
+  if (status) return t('webhooks.errorStatus', { status: status[1]! });
+  const redirect = /^redirect \((\d+)\) not followed$/.exec(error);
+  if (redirect) return t('webhooks.errorRedirect', { status: redirect[1]! });
+  const timeout = /^no answer within (\d+) ms$/.exec(error);
+  if (timeout) return t('webhooks.errorTimeout', { ms: timeout[1]! });
+  if (error === 'endpoint deleted or off') return t('webhooks.errorEndpointOff');
+  if (error === 'The receiver answered 410 Gone.') return t('webhooks.errorGone');
+  const address = /^(.+) is not a public address \(WEBHOOK_ALLOW_PRIVATE is off\)\.$/.exec(error);
+  if (address) return t('webhooks.errorPrivate', { address: address[1]! });
+  return error;
+}
+
 function DeliveryRow({ hook, row, onRedelivered }: { hook: Webhook; row: DeliveryAttempt; onRedelivered: () => void }) {
   const redeliver = useAction();
   const ok = row.statusCode !== null && row.statusCode >= 200 && row.statusCode < 300;
@@ -521,7 +540,7 @@ function DeliveryRow({ hook, row, onRedelivered }: { hook: Webhook; row: Deliver
       <td class="num">{row.attempt}</td>
       <td>{row.statusCode === null ? '—' : <span class={`badge ${ok ? 'badge-confirmed' : 'badge-failed'}`}>{row.statusCode}</span>}</td>
       <td class="num nowrap">{t('webhooks.ms', { ms: row.durationMs })}</td>
-      <td class="delivery-error">{row.error ?? '—'}</td>
+      <td class="delivery-error">{row.error === null ? '—' : inWords(row.error)}</td>
       <td class="nowrap">{row.nextAttemptAt ? <time dateTime={row.nextAttemptAt}>{formatTime(row.nextAttemptAt)}</time> : '—'}</td>
       <td>
         {row.eventId ? (
