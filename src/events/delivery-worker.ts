@@ -122,7 +122,7 @@ export class DeliveryWorker {
    * event a queued delivery still needs: an event keeps the session's whole document, so without
    * this an organization with webhooks grows by a document every change, for ever.
    */
-  async pruneOld(): Promise<void> {
+  private async pruneOld(): Promise<void> {
     const now = this.deps.clock.now();
     this.nextPruneAt = now + PRUNE_EVERY_MS;
     const before = now - this.deps.config.retentionDays * DAY_MS;

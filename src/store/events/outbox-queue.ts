@@ -126,12 +126,7 @@ export class OutboxQueue implements Outbox {
       // Both tables grow in time order (their seq): the oldest rows are read first, and the scan
       // stops at the first row still kept, so no index of times is needed.
       const oldest = await trx.selectFrom('events').select(['seq', 'created_at']).orderBy('seq').limit(limit).execute();
-      const old = oldest
-        .slice(
-          0,
-          firstKept(oldest, (e) => Number(e.created_at) >= before),
-        )
-        .map((e) => Number(e.seq));
+      const old = olderThan(oldest, before, (e) => e.created_at).map((e) => Number(e.seq));
       let events = 0;
       if (old.length > 0) {
         const queued = await trx.selectFrom('deliveries').select('event_id').where('event_id', 'is not', null).execute();
@@ -140,10 +135,7 @@ export class OutboxQueue implements Outbox {
         if (gone.length > 0) events = Number((await trx.deleteFrom('events').where('seq', 'in', gone).executeTakeFirst()).numDeletedRows);
       }
       const attempts = await trx.selectFrom('delivery_attempts').select(['seq', 'at']).orderBy('seq').limit(limit).execute();
-      const oldAttempts = attempts.slice(
-        0,
-        firstKept(attempts, (a) => Number(a.at) >= before),
-      );
+      const oldAttempts = olderThan(attempts, before, (a) => a.at);
       const last = oldAttempts.at(-1);
       const attemptsGone = last
         ? Number((await trx.deleteFrom('delivery_attempts').where('seq', '<=', last.seq).executeTakeFirst()).numDeletedRows)
@@ -162,10 +154,10 @@ export class OutboxQueue implements Outbox {
   }
 }
 
-/** The index of the first row `kept` says is kept, or the rows' length. */
-function firstKept<T>(rows: T[], kept: (row: T) => boolean): number {
-  const index = rows.findIndex(kept);
-  return index === -1 ? rows.length : index;
+/** The leading rows, in table order, whose time (`at`) is before `before`: the scan stops at the first newer row. */
+function olderThan<T>(rows: T[], before: number, at: (row: T) => number | string): T[] {
+  const firstNewer = rows.findIndex((row) => Number(at(row)) >= before);
+  return firstNewer === -1 ? rows : rows.slice(0, firstNewer);
 }
 
 /**
