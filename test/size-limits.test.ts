@@ -211,6 +211,37 @@ for (const backend of await storeBackends()) {
       assert.equal(small.status, 200, small.text);
     });
 
+    it('counts the archived entries of a long log, and their bytes, against the limits', async () => {
+      const admin = await newOrg();
+      const entries = SESSION_LIMITS.activityLog - 4;
+      const long = session({ activityLog: logOf(entries) });
+      await importVia(admin.token, [long]);
+      // The first change moves the older entries out of the document row (log-archive.ts); four more reach the limit.
+      for (let i = 1; i <= 4; i++) {
+        const reply = await patch(admin.token, `/api/v1/coaching/sessions/${long._id}`, { coachNotes: `Entry ${i}` });
+        assert.equal(reply.status, 200, reply.text);
+      }
+      const [archive] = await direct.db.selectFrom('session_log_archive').select('entries').where('org_id', '=', admin.orgId).execute();
+      assert.equal(Number(archive?.entries), entries, 'the older entries are archived');
+      await assertRefused(
+        admin.orgId,
+        () => patch(admin.token, `/api/v1/coaching/sessions/${long._id}`, { coachNotes: 'One more entry' }),
+        new RegExp(`"${long._id}" would have 5,001 activity-log entries`),
+      );
+
+      const wide = sessionOfBytes(SESSION_LIMITS.documentBytes - 30_000, {
+        activityLog: logOf(900).map((e) => ({ ...e, descriptions: ['d'.repeat(2_000)] })),
+      });
+      await importVia(admin.token, [wide]);
+      const small = await patch(admin.token, `/api/v1/coaching/sessions/${wide._id}`, { coachNotes: 'A short note' });
+      assert.equal(small.status, 200, small.text);
+      await assertRefused(
+        admin.orgId,
+        () => patch(admin.token, `/api/v1/coaching/sessions/${wide._id}`, { coachNotes: '€'.repeat(20_000) }),
+        /would be 2,0\d\d,\d{3} bytes as an export document/,
+      );
+    });
+
     it('lets a session already over a limit change in ways that do not grow it there', async () => {
       const admin = await newOrg();
       const legacy = withPoints(SESSION_LIMITS.coachingPoints);

@@ -8,8 +8,10 @@ import { DomainError } from '../src/coaching/errors.js';
 import { createPoint, createTodo, deletePoint, deleteTodo, updatePoint, updateTodo } from '../src/coaching/items.js';
 import type { UserRecord } from '../src/coaching/records.js';
 import { confirmSession, createSession, deleteSession, shareSession, updateSession } from '../src/coaching/sessions.js';
+import { refreshSessionDocuments } from '../src/store/documents/refresh.js';
 import { openStore } from '../src/store/open.js';
 import type { StoreAdapter } from '../src/store/adapter.js';
+import { sessionFromRow } from '../src/store/rows.js';
 import type { Database } from '../src/store/schema.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
@@ -154,7 +156,8 @@ for (const backend of await storeBackends()) {
 
     before(async () => {
       database = await backend.create();
-      store = await openStore(database.config);
+      // Logs archived past three entries: the random sequences fold them again and again.
+      store = await openStore(database.config, { logFoldAt: 3 });
       ({ db: direct, adapter } = openKysely(database.config));
     });
     after(async () => {
@@ -300,13 +303,81 @@ for (const backend of await storeBackends()) {
 
     async function storedDocument(orgId: string, sessionId: string): Promise<string> {
       const row = await direct
-        .selectFrom('session_documents')
+        .selectFrom('session_documents_full')
         .select('doc')
         .where('org_id', '=', orgId)
         .where('session_id', '=', sessionId)
         .executeTakeFirstOrThrow();
       return typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8');
     }
+
+    /** The session's document row and archive row as stored: log entries in each, and whether the row says it has an archive. */
+    async function logParts(orgId: string, sessionId: string) {
+      const row = await direct
+        .selectFrom('session_documents')
+        .select(['doc', 'log_archived'])
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', sessionId)
+        .executeTakeFirstOrThrow();
+      const archive = await direct
+        .selectFrom('session_log_archive')
+        .select(['entries', 'bytes', 'log'])
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', sessionId)
+        .executeTakeFirst();
+      const text = typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8');
+      const inRow = (JSON.parse(text) as { activityLog: unknown[] }).activityLog.length;
+      if (archive) assert.equal(Number(archive.bytes), Buffer.byteLength(archive.log), 'the archive counts its bytes');
+      if (archive) assert.equal(Number(archive.entries), (JSON.parse(`[${archive.log}]`) as unknown[]).length, 'and its entries');
+      return { inRow, flagged: Number(row.log_archived) === 1, archived: archive ? Number(archive.entries) : null };
+    }
+
+    it('keeps the older entries of a long log apart, and a document written whole takes them back', async () => {
+      const { orgId, actors, people } = await organization();
+      const admin = actors[0]!;
+      const input = { coachingFormName: 'Long', agentId: people[3]!.id, coachId: people[1]!.id };
+      const id = (await createSession(store, admin, input, BASE))._id;
+      for (let i = 1; i <= 10; i++) await updateSession(store, admin, id, { coachNotes: `Note ${i}` }, BASE + i * 1000);
+      let parts = await logParts(orgId, id);
+      assert.ok(parts.flagged && parts.archived !== null && parts.inRow <= 3, JSON.stringify(parts));
+      assert.equal(parts.archived! + parts.inRow, 11);
+      await assertCurrent(orgId, 'ten changes, folded');
+      // The acknowledgement time reads the whole log, its archived share included.
+      await shareSession(store, admin, id, BASE + 20_000);
+      for (let i = 0; i < 4; i++) await updateSession(store, admin, id, { agentNotes: `Seen ${i}` }, BASE + 21_000 + i);
+      await confirmSession(store, actors[3]!, id, BASE + 30_000);
+      await assertCurrent(orgId, 'shared and confirmed across a fold');
+
+      await direct.transaction().execute((trx) => refreshSessionDocuments(trx, adapter, orgId, [id]));
+      parts = await logParts(orgId, id);
+      assert.deepEqual({ flagged: parts.flagged, archived: parts.archived }, { flagged: false, archived: null }, 'rendered whole again');
+      await assertCurrent(orgId, 'a whole rendering');
+
+      await updateSession(store, admin, id, { coachNotes: 'Folded again' }, BASE + 40_000);
+      assert.ok((await logParts(orgId, id)).flagged, 'the next change folds the log again');
+      const row = await direct
+        .selectFrom('coaching_sessions')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      const replaced = { ...sessionFromRow(row), coachingFormName: 'Imported over' };
+      const log = [
+        { userId: admin.user.id, userEmail: null, actionType: 'created', descriptions: ['imported'], timestamp: BASE, ipAddress: null },
+      ];
+      const plan = {
+        users: [],
+        templates: [],
+        sessions: [{ session: replaced, log, pointIds: [], todoIds: [] }],
+        points: [],
+        todos: [],
+        rewritten: true,
+      };
+      await store.applyImport(orgId, plan, BASE + 50_000);
+      parts = await logParts(orgId, id);
+      assert.deepEqual(parts, { inRow: 1, flagged: false, archived: null }, 'an import writes the document whole');
+      await assertCurrent(orgId, 'an import over an archived log');
+    });
 
     it('edits the stored text of the sessions a write touches instead of rendering them again', async () => {
       const { orgId, actors, people } = await organization();

@@ -26,6 +26,7 @@ import type {
 import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session-list.js';
 import { listSessionSummaries } from './session-list.js';
 import { refreshDocumentsOfTemplate, renderedDocument, storeRendered } from './documents/refresh.js';
+import { LOG_FOLD_AT } from './documents/log-archive.js';
 import { refreshChangedDocuments } from './documents/spliced.js';
 import { changesAfter } from './documents/feed.js';
 import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js';
@@ -105,6 +106,8 @@ export class KyselyStore implements Store {
   constructor(
     private readonly driver: Driver,
     private readonly outboxOptions: OutboxOptions = { mail: false },
+    /** Log entries a document row holds before its older ones are archived (log-archive.ts); tests lower it. */
+    private readonly logFoldAt = LOG_FOLD_AT,
   ) {
     this.adapter = driver.adapter;
     this.db = driver.db;
@@ -329,6 +332,7 @@ export class KyselyStore implements Store {
         orgId,
         tx.changes,
         [...tx.touched].filter((id) => !tx.rendered.has(id)),
+        this.logFoldAt,
       );
       await writeSessionEvents(
         trx,

@@ -15,6 +15,8 @@ export interface StoreOpenOptions {
   readModelVersion?: number;
   /** Whether changes queue mails (SPEC §11): only where SMTP_URL is set, or they would wait forever. */
   mail?: boolean;
+  /** Log entries a document row holds before the older ones are archived (log-archive.ts): lowered only to test folding. */
+  logFoldAt?: number;
 }
 
 /** Migration 007's one-row table, outside today's schema types so that they need not know it. */

@@ -213,5 +213,6 @@ export function documentRow(orgId: string, d: RenderedDocument, doc: Buffer | st
     doc,
     xid: position.xid,
     seq: position.seq,
+    log_archived: d.logArchived ? 1 : 0,
   };
 }

@@ -173,6 +173,29 @@ export interface SessionDocumentsTable {
   /** PostgreSQL: the writing transaction's xid8, read as a decimal string; SQLite: 0. */
   xid: string | number;
   seq: number;
+  /** 1: the older log entries are in session_log_archive, and `doc` holds the rest (migration 010). */
+  log_archived: Generated<number>;
+}
+
+/** A session's older log entries, kept apart from its document row (migration 010). */
+export interface SessionLogArchiveTable {
+  org_id: string;
+  session_id: string;
+  entries: number;
+  bytes: number;
+  /** The entries' JSON text, comma-separated, without brackets. */
+  log: string;
+}
+
+/** The view of every document whole, its archived log entries put back: what readers read. */
+export interface SessionDocumentsFullView {
+  org_id: string;
+  session_id: string;
+  created_at: number;
+  meeting_date: number | null;
+  doc: Buffer | string;
+  xid: string | number;
+  seq: number;
 }
 
 /**
@@ -293,6 +316,8 @@ export interface Database {
   browser_sessions: BrowserSessionsTable;
   audit_log: AuditLogTable;
   session_documents: SessionDocumentsTable;
+  session_documents_full: SessionDocumentsFullView;
+  session_log_archive: SessionLogArchiveTable;
   session_stats: SessionStatsTable;
   settings: SettingsTable;
   webhook_endpoints: WebhookEndpointsTable;

@@ -12,7 +12,7 @@ const TODOS_KEY = ',"todos":';
 
 /** The first key of every point and to-do, and of every log entry: where each element starts. */
 const ITEM = '{"_id":';
-const ENTRY = '{"userId":';
+export const ENTRY = '{"userId":';
 
 /** A document in four texts: its own fields without the closing brace, then each array's JSON. */
 export interface DocumentText {

@@ -46,7 +46,7 @@ export const BOTH: Targets = { documents: true, stats: true, limits: true };
 /** The sizes of these sessions' stored documents, before the caller's transaction rewrites them. */
 async function storedSizes(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<Map<string, DocumentSize>> {
   const rows = await trx
-    .selectFrom('session_documents')
+    .selectFrom('session_documents_full')
     .select(['session_id', 'doc'])
     .where('org_id', '=', orgId)
     .where(adapter.idIn('session_id', ids))

@@ -13,4 +13,9 @@ export interface RenderedDocument {
   facts: SessionFacts;
   /** What the size limits (coaching/limits.ts) count, of this document. */
   size: DocumentSize;
+  /**
+   * Whether the older log entries are kept apart (log-archive.ts): then `json` is what the
+   * document row holds, without them. Absent: `json` is the whole document.
+   */
+  logArchived?: boolean;
 }

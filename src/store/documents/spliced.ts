@@ -21,6 +21,7 @@ import {
   removeItem,
   replaceItem,
 } from './document-text.js';
+import { type ArchivedLog, archivedText, archiveEntries, LOG_FOLD_AT, type LogFold, splitLog } from './log-archive.js';
 import { BOTH, refreshSessionDocuments, storeRendered } from './refresh.js';
 import type { RenderedDocument } from './rendered.js';
 
@@ -32,6 +33,8 @@ import type { RenderedDocument } from './rendered.js';
  * replaced, removed or inserted in place; the stats row is the stored one with the changed items'
  * counts moved. Every piece is rendered by the one renderer, so the result is the text a full
  * rendering writes; the read-model property test holds the two to each other byte for byte.
+ * A long log's older entries are kept apart (log-archive.ts): the row edited here holds the newest
+ * ones only, so an edit costs the same on a session of 2,000 log entries as on a new one.
  *
  * A session is rendered whole instead when its document cannot be edited so: a session new in
  * the transaction, no stored document or stats row, more than one item inserted into one of its
@@ -41,7 +44,10 @@ import type { RenderedDocument } from './rendered.js';
 
 interface StoredSession {
   id: string;
+  /** The document row's text: the whole document, or without its archived log entries. */
   json: string;
+  /** The archived log entries' count and bytes (log-archive.ts), or null; undefined: flagged, but no archive row. */
+  archived: ArchivedLog | null | undefined;
   /** What the stored stats row holds beyond the session's own fields (those are rendered again). */
   stats: (Counts & Pick<SessionFacts, 'acknowledgementMs'>) | null;
 }
@@ -66,14 +72,20 @@ async function storedSessions(trx: Kysely<Database>, adapter: StoreAdapter, orgI
   const rows = await trx
     .selectFrom('session_documents as d')
     .leftJoin('session_stats as st', (j) => j.onRef('st.org_id', '=', 'd.org_id').onRef('st.session_id', '=', 'd.session_id'))
+    .leftJoin('session_log_archive as a', (j) => j.onRef('a.org_id', '=', 'd.org_id').onRef('a.session_id', '=', 'd.session_id'))
     .selectAll('st')
-    .select(['d.session_id as id', 'd.doc'])
+    .select(['d.session_id as id', 'd.doc', 'd.log_archived', 'a.entries as archived_entries', 'a.bytes as archived_bytes'])
     .where('d.org_id', '=', orgId)
     .where(adapter.idIn('d.session_id', ids))
     .execute();
   return rows.map((row) => ({
     id: row.id,
     json: typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8'),
+    archived: !Number(row.log_archived)
+      ? null
+      : row.archived_entries === null
+        ? undefined
+        : { entries: Number(row.archived_entries), bytes: Number(row.archived_bytes) },
     stats:
       row.session_id === null
         ? null
@@ -198,14 +210,19 @@ const countsOf = (fields: ExportSession, points: CoachingPoint[], todos: Todo[])
 /** Kinds of log entry the acknowledgement time is read from (analytics/session-facts.ts). */
 const ACKNOWLEDGEMENT_ACTIONS = new Set(['shared', 'agent_confirmed']);
 
+/** A spliced document, and the log entries it moves to its archive, if it folds. */
+type SplicedDocument = RenderedDocument & { fold: LogFold | null };
+
 async function spliceSession(
   trx: Kysely<Database>,
   orgId: string,
   stored: StoredSession,
   changes: CoachingChanges,
-): Promise<Spliced<RenderedDocument>> {
+  foldAt: number,
+): Promise<Spliced<SplicedDocument>> {
   const text = cutDocument(stored.json);
-  if (text === null || stored.stats === null) return null;
+  const archived = stored.archived;
+  if (text === null || stored.stats === null || archived === undefined) return null;
   const id = stored.id;
   const saved = changes.sessions.get(id);
   if (saved) {
@@ -239,23 +256,36 @@ async function spliceSession(
   if (inserts.filter((op) => op.kind === 'points').length > 1 || inserts.filter((op) => op.kind === 'todos').length > 1) return null;
   for (const op of [...ops.filter((op) => !inserts.includes(op)), ...inserts]) if (!(await edit.put(op.kind, op.id, op.doc))) return null;
 
-  const json = joinDocument(text);
+  let json = joinDocument(text);
   const fields = JSON.parse(`${text.header}${EMPTY_CHILDREN}`) as ExportSession;
   const facts = sessionFacts(fields);
   const lost = countsOf(fields, edit.lost.points, edit.lost.todos);
   const gained = countsOf(fields, edit.gained.points, edit.gained.todos);
   for (const c of COUNTS) facts[c] = stored.stats[c] - lost[c] + gained[c];
   const acknowledged = (changes.log.get(id) ?? []).some((e) => ACKNOWLEDGEMENT_ACTIONS.has(e.actionType));
-  facts.acknowledgementMs = acknowledged
-    ? sessionFacts({ ...fields, activityLog: JSON.parse(text.log) as ExportSession['activityLog'] }).acknowledgementMs
-    : stored.stats.acknowledgementMs;
+  if (acknowledged) {
+    const log = archived ? `[${await archivedText(trx, orgId, id)},${text.log.slice(1)}` : text.log;
+    facts.acknowledgementMs = sessionFacts({ ...fields, activityLog: JSON.parse(log) as ExportSession['activityLog'] }).acknowledgementMs;
+  } else {
+    facts.acknowledgementMs = stored.stats.acknowledgementMs;
+  }
+  const recent = entryCount(text.log);
   const size = {
     coachingPoints: itemCount(text.points),
     todos: itemCount(text.todos),
-    activityLog: entryCount(text.log),
-    documentBytes: Buffer.byteLength(json, 'utf8'),
+    activityLog: (archived?.entries ?? 0) + recent,
+    // The archived entries and the comma that joins them to the rest.
+    documentBytes: Buffer.byteLength(json, 'utf8') + (archived ? archived.bytes + 1 : 0),
   };
-  return { sessionId: id, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json, facts, size };
+  const split = recent > foldAt ? splitLog(text.log) : null;
+  let fold: LogFold | null = null;
+  if (split) {
+    fold = { sessionId: id, text: split.moved, entries: recent - 1, bytes: Buffer.byteLength(split.moved, 'utf8') };
+    text.log = split.kept;
+    json = joinDocument(text);
+  }
+  const logArchived = archived !== null || fold !== null;
+  return { sessionId: id, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json, facts, size, logArchived, fold };
 }
 
 /**
@@ -268,21 +298,27 @@ export async function refreshChangedDocuments(
   orgId: string,
   changes: CoachingChanges,
   sessionIds: string[],
+  foldAt = LOG_FOLD_AT,
 ): Promise<void> {
   const ids = [...new Set(sessionIds)].sort();
   const editable = ids.filter((id) => !changes.created.has(id));
   const whole = new Set(ids.filter((id) => changes.created.has(id)));
-  const spliced: RenderedDocument[] = [];
+  const spliced: SplicedDocument[] = [];
   if (editable.length > 0) {
     await adapter.lockSessionsForUpdate(trx, orgId, async () => editable);
     const stored = new Map((await storedSessions(trx, adapter, orgId, editable)).map((s) => [s.id, s]));
     for (const id of editable) {
       const session = stored.get(id);
-      const doc = session ? await spliceSession(trx, orgId, session, changes) : null;
+      const doc = session ? await spliceSession(trx, orgId, session, changes, foldAt) : null;
       if (doc) spliced.push(doc);
       else whole.add(id);
     }
   }
   await storeRendered(trx, adapter, orgId, spliced, { ...BOTH, existing: true });
+  await archiveEntries(
+    trx,
+    orgId,
+    spliced.flatMap((d) => (d.fold ? [d.fold] : [])),
+  );
   await refreshSessionDocuments(trx, adapter, orgId, [...whole]);
 }

@@ -4,7 +4,7 @@ import { documentRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { RenderedDocument } from './rendered.js';
 
-/** Rows per multi-row statement: seven parameters each, well under both databases' limits. */
+/** Rows per multi-row statement: eight parameters each, well under both databases' limits. */
 const ROWS_PER_STATEMENT = 400;
 
 /**
@@ -26,6 +26,8 @@ export async function writeDocuments(trx: Kysely<Database>, adapter: StoreAdapte
           doc: eb.ref('excluded.doc'),
           xid: eb.ref('excluded.xid'),
           seq: eb.ref('excluded.seq'),
+          // A document written whole: its archived log entries (if any) go, by migration 010's trigger.
+          log_archived: eb.ref('excluded.log_archived'),
         })),
       )
       .execute();

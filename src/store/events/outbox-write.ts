@@ -192,7 +192,7 @@ export async function writeSessionEvents(
   const unread = [...new Set(wanted.map((p) => p.sessionId))].filter((id) => !docText.has(id));
   if (unread.length > 0) {
     const docs = await trx
-      .selectFrom('session_documents')
+      .selectFrom('session_documents_full')
       .select(['session_id', 'doc'])
       .where('org_id', '=', orgId)
       .where('session_id', 'in', unread)

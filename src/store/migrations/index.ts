@@ -9,6 +9,7 @@ import * as settings from './006-settings.js';
 import * as readModelVersion from './007-read-model-version.js';
 import * as identity from './008-identity.js';
 import * as events from './009-events.js';
+import * as logArchive from './010-log-archive.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
@@ -23,6 +24,7 @@ const migrations: Record<string, DialectMigration> = {
   '007-read-model-version': readModelVersion,
   '008-identity': identity,
   '009-events': events,
+  '010-log-archive': logArchive,
 };
 
 export function migrationProvider(dialect: MigrationEngine): MigrationProvider {

@@ -62,13 +62,14 @@ export async function postgresBulkImportBatches(
           push([orgId, d.sessionId, d.createdAt, d.meetingDate, d.json, position]);
         });
       });
-      // Feed positions in the documents' order, as the row-by-row writer hands them out.
+      // Feed positions in the documents' order, as the row-by-row writer hands them out; a document
+      // written whole drops an archived log (migration 010).
       await client.query(
         `insert into session_documents (org_id, session_id, created_at, meeting_date, doc, xid, seq)
          select org_id, session_id, created_at, meeting_date, doc, pg_current_xact_id(), nextval('session_documents_seq')
          from import_documents order by position
          on conflict (org_id, session_id) do update set created_at = excluded.created_at, meeting_date = excluded.meeting_date,
-           doc = excluded.doc, xid = excluded.xid, seq = excluded.seq`,
+           doc = excluded.doc, xid = excluded.xid, seq = excluded.seq, log_archived = 0`,
       );
       await copyRows(client, direct ? 'session_stats' : 'import_stats', ['org_id', 'session_id', ...STATS_COLUMNS], (push) => {
         for (const d of docs) push(statsValues(orgId, d.facts));

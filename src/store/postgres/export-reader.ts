@@ -18,7 +18,7 @@ function copyStatement(orgId: string, window: ExportWindow): string {
   if (!Number.isSafeInteger(window.fromMs) || !Number.isSafeInteger(window.toMs)) throw new Error('export window bounds must be integers');
   const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
   return (
-    `copy (select doc from session_documents where org_id = ${pg.escapeLiteral(orgId)}` +
+    `copy (select doc from session_documents_full where org_id = ${pg.escapeLiteral(orgId)}` +
     ` and ${axis} >= ${window.fromMs} and ${axis} <= ${window.toMs} order by ${axis}, session_id)` +
     ' to stdout (format binary)'
   );

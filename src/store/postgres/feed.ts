@@ -32,7 +32,7 @@ export async function changesAfter(
         sum(octet_length(doc)) over w - octet_length(doc) as before,
         row_number() over w as rn
       from (
-        select xid, seq, doc from session_documents
+        select xid, seq, doc from session_documents_full
         where org_id = ${orgId}
           and (xid, seq) > (${from.xid}::xid8, ${from.seq}::bigint)
           and xid < (

@@ -52,7 +52,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
       }),
     close: () => db.destroy(),
   };
-  const store = new KyselyStore(driver, { mail: options.mail ?? false });
+  const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
   return store;
 }

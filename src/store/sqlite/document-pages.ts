@@ -64,7 +64,7 @@ export class DocumentPages {
       // the page again in a temporary b-tree at half the speed. The parity tests hold the bytes.
       page: this.db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(
         `select cast(${lower === '>' ? "',' || " : ''}group_concat(doc, ',') as blob) as docs, count(*) as n
-         from (select doc from session_documents where ${where} order by ${axis}, session_id limit ?)`,
+         from (select doc from session_documents_full where ${where} order by ${axis}, session_id limit ?)`,
       ),
       // The page's last key, read from the index alone, is where the next page starts.
       lastKey: this.db

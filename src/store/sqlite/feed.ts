@@ -38,7 +38,7 @@ export async function changesAfter(
         sum(length(doc)) over w - length(doc) as before,
         row_number() over w as rn
       from (
-        select seq, doc from session_documents
+        select seq, doc from session_documents_full
         where org_id = ${orgId} and xid = 0 and seq > ${Number(from.seq)}
         order by seq
         limit ${limit}) as first_rows

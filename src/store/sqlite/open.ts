@@ -56,7 +56,7 @@ export async function openSqliteStore(
     },
   };
   let checkpointer: Checkpointer | undefined;
-  const store = new KyselyStore(driver, { mail: options.mail ?? false });
+  const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
   checkpointer = startCheckpointer(file, (error) =>
     process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),
