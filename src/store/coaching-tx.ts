@@ -6,11 +6,45 @@ import type { AppendedEntry } from './events/outbox-write.js';
 import { CoachingChanges } from './documents/changes.js';
 import { hasLoneSurrogate } from './documents/document-text.js';
 import { flag, linkRow, logRow, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
+import { Prepared, preparedBy } from './prepared.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
 
 type ItemTable = 'coaching_sessions' | 'coaching_points' | 'todos';
 
+/** The fixed-shape writes every coaching change makes, prepared once (prepared.ts): one query per table. */
+const untyped = (db: Kysely<Database>) => db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+type Row = Record<string, unknown>;
+
+const insertItem = preparedBy((table: ItemTable) => new Prepared((db, row: Row) => untyped(db).insertInto(table).values(row)));
+const updateItem = preparedBy(
+  (table: ItemTable) =>
+    new Prepared((db, { org_id, id, ...changes }: Row) =>
+      untyped(db).updateTable(table).set(changes).where('org_id', '=', org_id).where('id', '=', id),
+    ),
+);
+/** The one session most changes lock and read (getSessions), with each database's lock. */
+const lockedSession = preparedBy(
+  (adapter: StoreAdapter) =>
+    new Prepared((db, { orgId, id }: { orgId: string; id: string }) =>
+      db
+        .selectFrom('coaching_sessions')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .$call((q) => adapter.forUpdate(q)),
+    ),
+);
+const insertLog = new Prepared((db, row: ReturnType<typeof logRow>) => db.insertInto('activity_log').values(row));
+const deleteLinks = preparedBy(
+  (table: LinkTable) =>
+    new Prepared((db, { orgId, itemId }: { orgId: string; itemId: string }) =>
+      db.deleteFrom(table).where('org_id', '=', orgId).where('item_id', '=', itemId).returning('session_id'),
+    ),
+);
+const insertLink = preparedBy(
+  (table: LinkTable) => new Prepared((db, row: ReturnType<typeof linkRow>) => db.insertInto(table).values(row)),
+);
 /** CoachingTx over one Kysely transaction, scoped to one organization. */
 export class KyselyCoachingTx implements CoachingTx {
   /** The same transaction, for the helpers over a table chosen by a type parameter, which Kysely cannot type. */
@@ -44,19 +78,13 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   private async replaceLinks(table: LinkTable, itemId: string, sessionIds: string[]): Promise<void> {
-    const before = await this.trx
-      .deleteFrom(table)
-      .where('org_id', '=', this.orgId)
-      .where('item_id', '=', itemId)
-      .returning('session_id')
-      .execute();
+    const { rows: before } = await deleteLinks(table).execute(this.adapter.name, this.trx, { orgId: this.orgId, itemId });
     for (const { session_id } of before) this.touch(session_id);
     for (const id of sessionIds) this.touch(id);
     if (sessionIds.length === 0) return;
-    await this.trx
-      .insertInto(table)
-      .values(sessionIds.map((sessionId, position) => linkRow(this.orgId, itemId, sessionId, position)))
-      .execute();
+    const rows = sessionIds.map((sessionId, position) => linkRow(this.orgId, itemId, sessionId, position));
+    if (rows.length === 1) await insertLink(table).execute(this.adapter.name, this.trx, rows[0]!);
+    else await this.trx.insertInto(table).values(rows).execute();
   }
 
   /** One row of this organization, locked until the transaction ends. */
@@ -72,14 +100,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   private async write<T extends ItemTable>(table: T, row: Insertable<Database[T]>, isNew: boolean): Promise<void> {
-    const values = row as Record<string, unknown>;
-    const tableName: string = table;
-    if (isNew) {
-      await this.untyped.insertInto(tableName).values(values).execute();
-    } else {
-      const { org_id: _org, id, ...changes } = values;
-      await this.untyped.updateTable(tableName).set(changes).where('org_id', '=', this.orgId).where('id', '=', id).execute();
-    }
+    await (isNew ? insertItem : updateItem)(table).execute(this.adapter.name, this.trx, row as Row);
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -89,6 +110,10 @@ export class KyselyCoachingTx implements CoachingTx {
 
   async getSessions(ids: string[]): Promise<SessionRecord[]> {
     if (ids.length === 0) return [];
+    if (ids.length === 1) {
+      const { rows } = await lockedSession(this.adapter).execute(this.adapter.name, this.trx, { orgId: this.orgId, id: ids[0]! });
+      return rows.map(sessionFromRow);
+    }
     const rows = await this.trx
       .selectFrom('coaching_sessions')
       .selectAll()
@@ -143,10 +168,7 @@ export class KyselyCoachingTx implements CoachingTx {
     this.touch(sessionId);
     this.appended.push({ sessionId, entry });
     this.changes.appended(sessionId, entry);
-    await this.trx
-      .insertInto('activity_log')
-      .values(logRow(this.orgId, sessionId, entry))
-      .execute();
+    await insertLog.execute(this.adapter.name, this.trx, logRow(this.orgId, sessionId, entry));
   }
 
   async hasPointAgentNotes(sessionId: string): Promise<boolean> {

@@ -27,6 +27,7 @@ import type { SessionListQuery, SessionSummaryRecord } from '../coaching/session
 import { listSessionSummaries } from './session-list.js';
 import { refreshDocumentsOfTemplate, renderedDocument, storeRendered } from './documents/refresh.js';
 import { LOG_FOLD_AT } from './documents/log-archive.js';
+import { Prepared } from './prepared.js';
 import { refreshChangedDocuments } from './documents/spliced.js';
 import { changesAfter } from './documents/feed.js';
 import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js';
@@ -95,6 +96,17 @@ async function upsert<T extends keyof Database & string>(
       .execute();
   }
 }
+
+/**
+ * Every request with a token asks these: prepared once (prepared.ts), and two lookups by key rather
+ * than a join, which SQLite ran at three times their cost together (measured: 13 µs against 4).
+ */
+const tokenByHash = new Prepared((db, { hash }: { hash: string }) =>
+  db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash),
+);
+const tokenUser = new Prepared((db, { orgId, id }: { orgId: string; id: string }) =>
+  db.selectFrom('users').select(['email', 'name', 'role', 'active']).where('org_id', '=', orgId).where('id', '=', id),
+);
 
 export class KyselyStore implements Store {
   /** The database's name, for what reports which one is in use. */
@@ -262,17 +274,14 @@ export class KyselyStore implements Store {
   }
 
   async findToken(hash: string): Promise<TokenOwner | null> {
-    const row = await this.db
-      .selectFrom('api_tokens as t')
-      .innerJoin('users as u', (j) => j.onRef('u.org_id', '=', 't.org_id').onRef('u.id', '=', 't.user_id'))
-      .selectAll('t')
-      .select(['u.email', 'u.name', 'u.role', 'u.active'])
-      .where('t.token_hash', '=', hash)
-      .executeTakeFirst();
+    const [row] = (await tokenByHash.execute(this.adapter.name, this.db, { hash })).rows;
     if (!row) return null;
+    const [user] = (await tokenUser.execute(this.adapter.name, this.db, { orgId: row.org_id, id: row.user_id })).rows;
+    // The foreign key keeps a token's person; a token without one is no one's.
+    if (!user) return null;
     return {
       token: tokenFromRow(row),
-      user: { id: row.user_id, email: row.email, name: row.name, role: row.role, active: Boolean(row.active) },
+      user: { id: row.user_id, email: user.email, name: user.name, role: user.role, active: Boolean(user.active) },
     };
   }
 

@@ -92,6 +92,7 @@ export async function storeRendered(
   if (targets.stats)
     await writeSessionStats(
       trx,
+      adapter.name,
       orgId,
       docs.map((d) => d.facts),
     );

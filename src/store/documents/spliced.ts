@@ -1,9 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
 import { type SessionFacts, sessionFacts } from '../../analytics/session-facts.js';
 import { logDocument, pointDocument, type SessionNames, sessionDocument, todoDocument } from '../../coaching/documents.js';
 import type { LogEntryRecord, SessionRecord } from '../../coaching/records.js';
 import type { CoachingPoint, ExportSession, Todo } from '../../contract/schemas.js';
 import type { StoreAdapter } from '../adapter.js';
+import { Prepared } from '../prepared.js';
 import type { Database } from '../schema.js';
 import type { CoachingChanges } from './changes.js';
 import {
@@ -68,26 +69,40 @@ function storedJson(value: object): string | null {
   return hasLoneSurrogate(json) ? null : json;
 }
 
+/** A session's rows in one table, for these sessions: prepared for one (the common case), else one IN query. */
+function rowsBySession<TB extends keyof Database, R>(query: (trx: Kysely<Database>, orgId: string) => SelectQueryBuilder<Database, TB, R>) {
+  const one = new Prepared((trx, { orgId, id }: { orgId: string; id: string }) =>
+    query(trx, orgId).where(sql<SqlBool>`session_id = ${id}`),
+  );
+  return async (trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<R[]> =>
+    ids.length === 1
+      ? (await one.execute(adapter.name, trx, { orgId, id: ids[0]! })).rows
+      : await query(trx, orgId).where(adapter.idIn('session_id', ids)).execute();
+}
+
+// Three lookups by key: SQLite ran them joined at twice their cost apart (measured: 91 µs against 41).
+const documentRows = rowsBySession((trx, orgId) =>
+  trx.selectFrom('session_documents').select(['session_id', 'doc', 'log_archived']).where('org_id', '=', orgId),
+);
+const statsRows = rowsBySession((trx, orgId) => trx.selectFrom('session_stats').selectAll().where('org_id', '=', orgId));
+const archiveRows = rowsBySession((trx, orgId) =>
+  trx.selectFrom('session_log_archive').select(['session_id', 'entries', 'bytes']).where('org_id', '=', orgId),
+);
+
 async function storedSessions(trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<StoredSession[]> {
-  const rows = await trx
-    .selectFrom('session_documents as d')
-    .leftJoin('session_stats as st', (j) => j.onRef('st.org_id', '=', 'd.org_id').onRef('st.session_id', '=', 'd.session_id'))
-    .leftJoin('session_log_archive as a', (j) => j.onRef('a.org_id', '=', 'd.org_id').onRef('a.session_id', '=', 'd.session_id'))
-    .selectAll('st')
-    .select(['d.session_id as id', 'd.doc', 'd.log_archived', 'a.entries as archived_entries', 'a.bytes as archived_bytes'])
-    .where('d.org_id', '=', orgId)
-    .where(adapter.idIn('d.session_id', ids))
-    .execute();
-  return rows.map((row) => ({
-    id: row.id,
-    json: typeof row.doc === 'string' ? row.doc : row.doc.toString('utf8'),
-    archived: !Number(row.log_archived)
-      ? null
-      : row.archived_entries === null
-        ? undefined
-        : { entries: Number(row.archived_entries), bytes: Number(row.archived_bytes) },
-    stats:
-      row.session_id === null
+  const docs = await documentRows(trx, adapter, orgId, ids);
+  const stats = new Map((await statsRows(trx, adapter, orgId, ids)).map((row) => [row.session_id, row]));
+  const flagged = docs.filter((d) => Number(d.log_archived) === 1).map((d) => d.session_id);
+  const archives = new Map((flagged.length > 0 ? await archiveRows(trx, adapter, orgId, flagged) : []).map((a) => [a.session_id, a]));
+  return docs.map((d) => {
+    const row = stats.get(d.session_id);
+    const archive = archives.get(d.session_id);
+    return {
+      id: d.session_id,
+      json: typeof d.doc === 'string' ? d.doc : d.doc.toString('utf8'),
+      archived:
+        Number(d.log_archived) !== 1 ? null : archive ? { entries: Number(archive.entries), bytes: Number(archive.bytes) } : undefined,
+      stats: !row
         ? null
         : {
             points: Number(row.points),
@@ -101,7 +116,8 @@ async function storedSessions(trx: Kysely<Database>, adapter: StoreAdapter, orgI
             todosCompleted: Number(row.todos_completed),
             acknowledgementMs: row.acknowledgement_ms === null ? null : Number(row.acknowledgement_ms),
           },
-  }));
+    };
+  });
 }
 
 /** What one transaction's edits do to one session: its arrays' texts and the items they lost and gained. */

@@ -1,5 +1,6 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { SessionFacts } from '../../analytics/session-facts.js';
+import { Prepared } from '../prepared.js';
 import { flag } from '../rows.js';
 import type { Database, SessionStatsTable } from '../schema.js';
 
@@ -70,17 +71,27 @@ function statsRow(orgId: string, facts: SessionFacts): Insertable<SessionStatsTa
 /** Rows per statement: 22 parameters each, well under both databases' limits. */
 const ROWS_PER_STATEMENT = 400;
 
-export async function writeSessionStats(trx: Kysely<Database>, orgId: string, facts: SessionFacts[]): Promise<void> {
+function upsertStats(trx: Kysely<Database>, rows: Array<Insertable<SessionStatsTable>>) {
+  return trx
+    .insertInto('session_stats')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['org_id', 'session_id']).doUpdateSet((eb) => Object.fromEntries(STATS_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+    );
+}
+
+/** One session's row, the write of nearly every coaching change. */
+const upsertOne = new Prepared((trx, row: Insertable<SessionStatsTable>) => upsertStats(trx, [row]));
+
+export async function writeSessionStats(trx: Kysely<Database>, engine: string, orgId: string, facts: SessionFacts[]): Promise<void> {
+  if (facts.length === 1) {
+    await upsertOne.execute(engine, trx, statsRow(orgId, facts[0]!));
+    return;
+  }
   for (let i = 0; i < facts.length; i += ROWS_PER_STATEMENT) {
-    const rows = facts.slice(i, i + ROWS_PER_STATEMENT).map((f) => statsRow(orgId, f));
-    await trx
-      .insertInto('session_stats')
-      .values(rows)
-      .onConflict((oc) =>
-        oc
-          .columns(['org_id', 'session_id'])
-          .doUpdateSet((eb) => Object.fromEntries(STATS_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
-      )
-      .execute();
+    await upsertStats(
+      trx,
+      facts.slice(i, i + ROWS_PER_STATEMENT).map((f) => statsRow(orgId, f)),
+    ).execute();
   }
 }

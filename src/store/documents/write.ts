@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { StoreAdapter } from '../adapter.js';
+import { Prepared } from '../prepared.js';
 import { documentRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { RenderedDocument } from './rendered.js';
@@ -47,8 +48,12 @@ export async function rewriteDocuments(
 ): Promise<void> {
   if (docs.length === 0) return;
   const nextPosition = await adapter.feedPositions(trx, orgId);
-  for (const d of docs) {
-    const { org_id, session_id, ...row } = documentRow(orgId, d, adapter.documentValue(d.json), nextPosition());
-    await trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id).execute();
-  }
+  for (const d of docs)
+    await rewriteDocument.execute(adapter.name, trx, documentRow(orgId, d, adapter.documentValue(d.json), nextPosition()));
 }
+
+// created_at is left out: a session's creation time never changes in an edit, and a column in the SET
+// makes SQLite rewrite the index entries of every index that holds it.
+const rewriteDocument = new Prepared((trx, { org_id, session_id, created_at: _, ...row }: ReturnType<typeof documentRow>) =>
+  trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
+);

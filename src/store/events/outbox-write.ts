@@ -7,6 +7,7 @@ import { mailForAction, type QueuedMail } from '../../events/mail-kinds.js';
 import { newId } from '../../ids.js';
 import { flag } from '../rows.js';
 import type { MigrationEngine } from '../migrations/engine.js';
+import { Prepared } from '../prepared.js';
 import type { Database, DeliveriesTable } from '../schema.js';
 
 /** What the outbox writes besides webhooks: mails, only where an SMTP server is configured. */
@@ -150,6 +151,11 @@ async function mailRecipients(
   );
 }
 
+/** Asked by every coaching change: prepared once (prepared.ts). */
+const activeEndpoints = new Prepared((trx, { orgId }: { orgId: string }) =>
+  trx.selectFrom('webhook_endpoints').select(['id', 'events']).where('org_id', '=', orgId).where('active', '=', flag(true)),
+);
+
 /**
  * The outbox half of a coaching change, in its transaction (SPEC §11): one event per new log entry
  * that an active endpoint subscribes to or that someone hears of by mail, carrying the session's
@@ -166,14 +172,10 @@ export async function writeSessionEvents(
   stored: ReadonlyMap<string, string> = new Map(),
 ): Promise<void> {
   if (appended.length === 0) return;
-  const endpoints = (
-    await trx
-      .selectFrom('webhook_endpoints')
-      .select(['id', 'events'])
-      .where('org_id', '=', orgId)
-      .where('active', '=', flag(true))
-      .execute()
-  ).map((e) => ({ id: e.id, events: JSON.parse(e.events) as string[] }));
+  const endpoints = (await activeEndpoints.execute(engine, trx, { orgId })).rows.map((e) => ({
+    id: e.id,
+    events: JSON.parse(e.events) as string[],
+  }));
   const mailing = options.mail ? appended.filter((a) => mailForAction(a.entry.actionType)) : [];
   if (endpoints.length === 0 && mailing.length === 0) return;
   const recipients = mailing.length > 0 ? await mailRecipients(trx, orgId, [...new Set(mailing.map((a) => a.sessionId))]) : new Map();

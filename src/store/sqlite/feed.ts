@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { Prepared } from '../prepared.js';
 import type { Database } from '../schema.js';
 import type { FeedChange, FeedPosition } from '../store.js';
 
@@ -13,17 +14,14 @@ import type { FeedChange, FeedPosition } from '../store.js';
  * one is always new (read from the end of the (org_id, xid, seq) index).
  */
 export async function nextSeq(trx: Kysely<Database>, orgId: string): Promise<number> {
-  // ORDER BY ... LIMIT 1 walks the index from its end; max() with a WHERE would scan the organization's rows.
-  const row = await trx
-    .selectFrom('session_documents')
-    .select('seq')
-    .where('org_id', '=', orgId)
-    .where('xid', '=', 0)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return Number(row?.seq ?? 0) + 1;
+  const { rows } = await lastSeq.execute('sqlite', trx, { orgId });
+  return Number(rows[0]?.seq ?? 0) + 1;
 }
+
+// ORDER BY ... LIMIT 1 walks the index from its end; max() with a WHERE would scan the organization's rows.
+const lastSeq = new Prepared((trx, { orgId }: { orgId: string }) =>
+  trx.selectFrom('session_documents').select('seq').where('org_id', '=', orgId).where('xid', '=', 0).orderBy('seq', 'desc').limit(1),
+);
 
 export async function changesAfter(
   db: Kysely<Database>,
