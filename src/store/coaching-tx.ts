@@ -12,10 +12,11 @@ import type { CoachingTx } from './store.js';
 
 type ItemTable = 'coaching_sessions' | 'coaching_points' | 'todos';
 
-/** The fixed-shape writes every coaching change makes, prepared once (prepared.ts): one query per table. */
+/** A transaction as a Kysely of any table, for the queries over a table chosen by a type parameter, which Kysely cannot type. */
 const untyped = (db: Kysely<Database>) => db as unknown as Kysely<Record<string, Record<string, unknown>>>;
 type Row = Record<string, unknown>;
 
+// The fixed-shape queries every coaching change makes, prepared once (prepared.ts): one per table.
 const insertItem = preparedBy((table: ItemTable) => new Prepared((db, row: Row) => untyped(db).insertInto(table).values(row)));
 const updateItem = preparedBy(
   (table: ItemTable) =>
@@ -45,10 +46,9 @@ const deleteLinks = preparedBy(
 const insertLink = preparedBy(
   (table: LinkTable) => new Prepared((db, row: ReturnType<typeof linkRow>) => db.insertInto(table).values(row)),
 );
+
 /** CoachingTx over one Kysely transaction, scoped to one organization. */
 export class KyselyCoachingTx implements CoachingTx {
-  /** The same transaction, for the helpers over a table chosen by a type parameter, which Kysely cannot type. */
-  private readonly untyped: Kysely<Record<string, Record<string, unknown>>>;
   /** Sessions whose document this transaction changed: written, logged, or linked before or after. */
   readonly touched = new Set<string>();
   /** Documents the caller rendered whole; a later change to the session in this transaction drops its entry. */
@@ -62,9 +62,7 @@ export class KyselyCoachingTx implements CoachingTx {
     private readonly trx: Transaction<Database>,
     private readonly orgId: string,
     private readonly adapter: StoreAdapter,
-  ) {
-    this.untyped = trx as unknown as Kysely<Record<string, Record<string, unknown>>>;
-  }
+  ) {}
 
   private async linksOf(table: LinkTable, itemId: string): Promise<string[]> {
     const rows = await this.trx
@@ -90,7 +88,7 @@ export class KyselyCoachingTx implements CoachingTx {
   /** One row of this organization, locked until the transaction ends. */
   private lockedRow<T extends ItemTable>(table: T, id: string): Promise<Selectable<Database[T]> | undefined> {
     const tableName: string = table;
-    return this.untyped
+    return untyped(this.trx)
       .selectFrom(tableName)
       .selectAll()
       .where('org_id', '=', this.orgId)

@@ -188,15 +188,7 @@ export interface SessionLogArchiveTable {
 }
 
 /** The view of every document whole, its archived log entries put back: what readers read. */
-export interface SessionDocumentsFullView {
-  org_id: string;
-  session_id: string;
-  created_at: number;
-  meeting_date: number | null;
-  doc: Buffer | string;
-  xid: string | number;
-  seq: number;
-}
+export type SessionDocumentsFullView = Omit<SessionDocumentsTable, 'log_archived'>;
 
 /**
  * A session's stats row (SPEC §6): the per-session facts the stats add up, rewritten in the same
