@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { chromiumUnavailable, launchChromium, SCREENSHOTS, watchPageErrors } from './helpers/chromium.js';
 import { ManualClock } from './helpers/clock.js';
 import { acceptInvite, checkPage, inviteLink, openNav } from './helpers/console.js';
-import { pollUntil } from './helpers/deadline.js';
+import { eventually, pollUntil } from './helpers/deadline.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { WebhookReceiver } from './helpers/webhook-receiver.js';
 
@@ -186,6 +186,14 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     await waitForPreferences(page, (p) => p.language === 'en', 'English again');
 
     server.clock.advance(2_000);
+    const logged = (count: number, what: string) =>
+      eventually(
+        async () => (await server.request('GET', `/api/v1/webhooks/${hookId}/deliveries?limit=200`, { token: org.token })).json,
+        (l: { deliveries: Array<{ attempt: number }> }) => l.deliveries.length >= count,
+        what,
+      );
+    // The log the page reads once the server has recorded the retry (the receiver sees it first).
+    await logged(4, 'the retry logged');
     await card.getByRole('button', { name: 'Refresh' }).click();
     await log
       .getByRole('row')
@@ -198,6 +206,7 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
       assert.equal((await server.request('POST', `/api/v1/webhooks/${hookId}/test`, { token: org.token })).status, 202);
     }
     await pollUntil(() => receiver.received.filter((r) => r.path === '/console').length >= 24, 'twenty more test events');
+    await logged(24, 'the 24 attempts logged');
     await card.getByRole('button', { name: 'Refresh' }).click();
     const rows = log.getByRole('row');
     await card.getByRole('button', { name: 'Load more' }).click();
