@@ -13,6 +13,7 @@ import { auditRow } from '../accounts-tx.js';
 import type { ImportCounts } from '../store.js';
 import { sqliteAdapter } from './adapter.js';
 import { nextSeq } from './feed.js';
+import { StatementCache } from './statement-cache.js';
 
 /**
  * An import on SQLite in one transaction of the writer connection: the rows, built by rows.ts as
@@ -34,7 +35,7 @@ export async function sqliteBulkImport(
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   if (plan.sessions.length > BIG_IMPORT) db.pragma(`cache_size = ${BIG_IMPORT_CACHE_KIB}`);
   db.exec('begin immediate');
-  const statements = new ImportStatements(db);
+  const statements = new StatementCache(db);
   try {
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Into empty tables (a fresh database) no other document can change and no row is replaced,
@@ -87,7 +88,7 @@ export async function sqliteBulkImportBatches(
   // as the writer's own 64 MiB (48 MB less at the import's peak); otherwise the writer's 64 MiB.
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   db.exec('begin immediate');
-  const statements = new ImportStatements(db);
+  const statements = new StatementCache(db);
   try {
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     const empty = bulkTablesEmpty(db);
@@ -167,7 +168,7 @@ function dropSecondaryIndexes(db: BetterSqlite3.Database): string[] {
 }
 
 /** Every name an imported document shows, as the import leaves it; the plan names nearly all. */
-function namesAfter(statements: ImportStatements, orgId: string, plan: ImportPlan) {
+function namesAfter(statements: StatementCache, orgId: string, plan: ImportPlan) {
   const users = new Map(plan.users.map((u) => [u.id, u.name]));
   const templates = new Map(plan.templates.map((t) => [t.id, t.name]));
   const userName = statements.prepare<[string, string], string>('select name from users where org_id = ? and id = ?').pluck();
@@ -181,7 +182,7 @@ function namesAfter(statements: ImportStatements, orgId: string, plan: ImportPla
 }
 
 /** The imported sessions' documents, moved in the change feed from `seq` on. */
-function writeDocuments(statements: ImportStatements, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
+function writeDocuments(statements: StatementCache, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
   let seq = firstSeq;
   const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'] });
   for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(d.json), { xid: 0, seq: seq++ }));
@@ -189,7 +190,7 @@ function writeDocuments(statements: ImportStatements, orgId: string, docs: Rende
 }
 
 /** The imported sessions' stats rows, from the facts of the documents just rendered. */
-function writeStats(statements: ImportStatements, orgId: string, docs: RenderedDocument[]): void {
+function writeStats(statements: StatementCache, orgId: string, docs: RenderedDocument[]): void {
   const upsert = new BatchInsert(
     statements,
     `insert into session_stats (org_id, session_id, ${STATS_COLUMNS.join(', ')}) values %ROWS%
@@ -201,31 +202,11 @@ function writeStats(statements: ImportStatements, orgId: string, docs: RenderedD
 }
 
 /** The ids among `ids` that a table of this organization already holds: one statement. */
-function existing(statements: ImportStatements, table: string, orgId: string, ids: string[]): Set<string> {
+function existing(statements: StatementCache, table: string, orgId: string, ids: string[]): Set<string> {
   const statement = statements
     .prepare<[string, string], string>(`select id from ${table} where org_id = ? and id in (select value from json_each(?))`)
     .pluck();
   return new Set(statement.all(orgId, JSON.stringify(ids)));
-}
-
-/**
- * The statements of one import, each prepared once for the whole import. Prepared again for every
- * batch, a 64-row INSERT's program (large) was freed only when V8 collected its statement object,
- * which a thread that only writes does rarely: a 1,000,000-session import grew by 150 MB of them.
- */
-class ImportStatements {
-  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
-
-  constructor(private readonly db: BetterSqlite3.Database) {}
-
-  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): BetterSqlite3.Statement<P, R> {
-    let statement = this.prepared.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.prepared.set(sql, statement);
-    }
-    return statement as BetterSqlite3.Statement<P, R>;
-  }
 }
 
 /**
@@ -239,7 +220,7 @@ class BatchInsert {
   private rows = 0;
 
   constructor(
-    private readonly statements: ImportStatements,
+    private readonly statements: StatementCache,
     private readonly sql: string,
     private readonly width: number,
   ) {
@@ -300,7 +281,7 @@ class RowBatch {
   private batch: BatchInsert | undefined;
 
   constructor(
-    private readonly statements: ImportStatements,
+    private readonly statements: StatementCache,
     private readonly table: string,
     private readonly upsert?: Upsert,
   ) {}
@@ -331,7 +312,7 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
  * links, items before their links) and a replaced session's log and links are cleared before the
  * new ones go in, as row by row.
  */
-function writeRows(statements: ImportStatements, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
+function writeRows(statements: StatementCache, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
   const byId = { keys: ['org_id', 'id'] };
   const upsertUser = new RowBatch(statements, 'users', { keys: byId.keys, update: IMPORT_UPDATES });
   const upsertTemplate = new RowBatch(statements, 'coaching_templates', { keys: byId.keys, update: IMPORT_UPDATES });
