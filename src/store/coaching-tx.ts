@@ -6,7 +6,7 @@ import type { AppendedEntry } from './events/outbox-write.js';
 import { CoachingChanges } from './documents/changes.js';
 import { hasLoneSurrogate } from './documents/document-text.js';
 import { flag, linkRow, logRow, pointFromRow, pointRow, sessionFromRow, sessionRow, todoFromRow, todoRow, userFromRow } from './rows.js';
-import { Prepared, preparedBy } from './prepared.js';
+import { Prepared, preparedBy, rowsByIds } from './prepared.js';
 import type { Database, LinkTable } from './schema.js';
 import type { CoachingTx } from './store.js';
 
@@ -24,17 +24,14 @@ const updateItem = preparedBy(
       untyped(db).updateTable(table).set(changes).where('org_id', '=', org_id).where('id', '=', id),
     ),
 );
-/** The one session most changes lock and read (getSessions), with each database's lock. */
-const lockedSession = preparedBy(
-  (adapter: StoreAdapter) =>
-    new Prepared((db, { orgId, id }: { orgId: string; id: string }) =>
-      db
-        .selectFrom('coaching_sessions')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('id', '=', id)
-        .$call((q) => adapter.forUpdate(q)),
-    ),
+/** Sessions locked and read (getSessions), in id order, with each database's lock. */
+const lockedSessions = rowsByIds('id', (db, orgId, adapter) =>
+  db
+    .selectFrom('coaching_sessions')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .orderBy('id')
+    .$call((q) => adapter.forUpdate(q)),
 );
 const insertLog = new Prepared((db, row: ReturnType<typeof logRow>) => db.insertInto('activity_log').values(row));
 const deleteLinks = preparedBy(
@@ -107,20 +104,7 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   async getSessions(ids: string[]): Promise<SessionRecord[]> {
-    if (ids.length === 0) return [];
-    if (ids.length === 1) {
-      const { rows } = await lockedSession(this.adapter).execute(this.adapter.name, this.trx, { orgId: this.orgId, id: ids[0]! });
-      return rows.map(sessionFromRow);
-    }
-    const rows = await this.trx
-      .selectFrom('coaching_sessions')
-      .selectAll()
-      .where('org_id', '=', this.orgId)
-      .where('id', 'in', ids)
-      .orderBy('id')
-      .$call((q) => this.adapter.forUpdate(q))
-      .execute();
-    return rows.map(sessionFromRow);
+    return (await lockedSessions(this.trx, this.adapter, this.orgId, ids)).map(sessionFromRow);
   }
 
   private touch(sessionId: string): void {

@@ -1,4 +1,14 @@
-import { type Compilable, type CompiledQuery, isOperationNodeSource, type Kysely, type QueryResult } from 'kysely';
+import {
+  type Compilable,
+  type CompiledQuery,
+  isOperationNodeSource,
+  type Kysely,
+  type QueryResult,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
+import type { StoreAdapter } from './adapter.js';
 import type { Database } from './schema.js';
 
 /**
@@ -49,6 +59,28 @@ export function preparedBy<K, V extends Record<string, unknown>, R>(make: (key: 
     const prepared = make(key);
     made.set(key, prepared);
     return prepared;
+  };
+}
+
+/**
+ * The rows whose `column` is one of `ids`: by a query prepared once when there is one id (nearly
+ * every coaching write), else by one query with the database's IN form. `query` is given the
+ * adapter, for a lock.
+ */
+export function rowsByIds<TB extends keyof Database, R>(
+  column: string,
+  query: (db: Kysely<Database>, orgId: string, adapter: StoreAdapter) => SelectQueryBuilder<Database, TB, R>,
+): (db: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]) => Promise<R[]> {
+  const one = preparedBy(
+    (adapter: StoreAdapter) =>
+      new Prepared((db, { orgId, id }: { orgId: string; id: string }) =>
+        query(db, orgId, adapter).where(sql<SqlBool>`${sql.ref(column)} = ${id}`),
+      ),
+  );
+  return async (db, adapter, orgId, ids) => {
+    if (ids.length === 0) return [];
+    if (ids.length === 1) return (await one(adapter).execute(adapter.name, db, { orgId, id: ids[0]! })).rows;
+    return (await query(db, orgId, adapter).where(adapter.idIn(column, ids)).execute()) as R[];
   };
 }
 

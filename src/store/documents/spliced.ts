@@ -1,10 +1,10 @@
-import { type Kysely, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { type SessionFacts, sessionFacts } from '../../analytics/session-facts.js';
 import { logDocument, pointDocument, type SessionNames, sessionDocument, todoDocument } from '../../coaching/documents.js';
 import type { LogEntryRecord, SessionRecord } from '../../coaching/records.js';
 import type { CoachingPoint, ExportSession, Todo } from '../../contract/schemas.js';
 import type { StoreAdapter } from '../adapter.js';
-import { Prepared } from '../prepared.js';
+import { rowsByIds } from '../prepared.js';
 import type { Database } from '../schema.js';
 import type { CoachingChanges } from './changes.js';
 import {
@@ -69,23 +69,12 @@ function storedJson(value: object): string | null {
   return hasLoneSurrogate(json) ? null : json;
 }
 
-/** A session's rows in one table, for these sessions: prepared for one (the common case), else one IN query. */
-function rowsBySession<TB extends keyof Database, R>(query: (trx: Kysely<Database>, orgId: string) => SelectQueryBuilder<Database, TB, R>) {
-  const one = new Prepared((trx, { orgId, id }: { orgId: string; id: string }) =>
-    query(trx, orgId).where(sql<SqlBool>`session_id = ${id}`),
-  );
-  return async (trx: Kysely<Database>, adapter: StoreAdapter, orgId: string, ids: string[]): Promise<R[]> =>
-    ids.length === 1
-      ? (await one.execute(adapter.name, trx, { orgId, id: ids[0]! })).rows
-      : await query(trx, orgId).where(adapter.idIn('session_id', ids)).execute();
-}
-
 // Three lookups by key: SQLite ran them joined at twice their cost apart (measured: 91 µs against 41).
-const documentRows = rowsBySession((trx, orgId) =>
+const documentRows = rowsByIds('session_id', (trx, orgId) =>
   trx.selectFrom('session_documents').select(['session_id', 'doc', 'log_archived']).where('org_id', '=', orgId),
 );
-const statsRows = rowsBySession((trx, orgId) => trx.selectFrom('session_stats').selectAll().where('org_id', '=', orgId));
-const archiveRows = rowsBySession((trx, orgId) =>
+const statsRows = rowsByIds('session_id', (trx, orgId) => trx.selectFrom('session_stats').selectAll().where('org_id', '=', orgId));
+const archiveRows = rowsByIds('session_id', (trx, orgId) =>
   trx.selectFrom('session_log_archive').select(['session_id', 'entries', 'bytes']).where('org_id', '=', orgId),
 );
 
