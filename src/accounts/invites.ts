@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { auditEntry, target, type AuditActor } from '../audit/audit.js';
 import type { AccountsTx, NewInvite, UserAccount } from '../store/accounts-store.js';
 import { hashToken } from './tokens.js';
+import { DAY_MS } from '../contract/dates.js';
 
 export const INVITE_DAYS = 7;
-const DAY_MS = 86_400_000;
 
 /** A new link secret (256 random bits) and the record that keeps only its hash. */
 export function mintInvite(userId: string, now: number): { secret: string; invite: NewInvite } {

@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isoOrNull as iso } from '../contract/dates.js';
+import { DAY_MS, isoOrNull as iso } from '../contract/dates.js';
 import { newId } from '../ids.js';
 import type { NewToken, TokenOwner, TokenRecord } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
 import type { UserRecord } from '../coaching/records.js';
 
 export const DEFAULT_TOKEN_DAYS = 90;
-const DAY_MS = 86_400_000;
 const TOKEN_PREFIX = 'cp_';
 /** Shown in listings so a person can tell tokens apart without the secret. */
 const VISIBLE_CHARS = 10;

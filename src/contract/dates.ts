@@ -1,6 +1,8 @@
+/** A day in milliseconds: the UTC days the service counts in. */
+export const DAY_MS = 86_400_000;
+
 const DAY_FORM = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME_FORM = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
-const DAY_MS = 86_400_000;
 
 export function hasDayForm(value: string): boolean {
   return DAY_FORM.test(value);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { DAY_MS } from '../contract/dates.js';
 import type { EventsConfig } from '../config.js';
 import type { ExportSession } from '../contract/schemas.js';
 import type { AppMetrics } from '../http/metrics.js';
@@ -35,7 +36,6 @@ const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
 
 type AttemptResult = Omit<AttemptOutcome, 'delivery' | 'leaseUntil'>;
 
-const DAY_MS = 86_400_000;
 /** How often each process forgets what is past the retention (several processes doing it is harmless). */
 const PRUNE_EVERY_MS = 3_600_000;
 /** Rows of each table one prune transaction deletes: short write locks, between the deliveries. */

@@ -2,6 +2,7 @@ import { POINT_CLASSIFICATIONS, POINT_TYPES } from '../contract/point-kinds.js';
 import type { LogEntryRecord, PointRecord, TodoRecord } from '../coaching/records.js';
 import type { ImportPlan } from '../importer/plan.js';
 import { Random } from './random.js';
+import { DAY_MS } from '../contract/dates.js';
 
 const FIRST = [
   'Ana',
@@ -102,8 +103,6 @@ export interface SeedOptions {
    */
   nowMs: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /** A name from the seeded lists, with a number once they run out so people stay distinct. */
 function personName(random: Random, n: number): string {

@@ -4,6 +4,7 @@ import type { StatsGroupBy } from '../contract/stats-schemas.js';
 import type { StatsSql } from './adapter.js';
 import type { Database } from './schema.js';
 import type { StatsAggregate, StatsGroupCounts, StatsSelection } from './store.js';
+import { DAY_MS } from '../contract/dates.js';
 
 /**
  * SPEC §6 computed by the database: one statement per request, so one snapshot, over the stats
@@ -17,8 +18,6 @@ import type { StatsAggregate, StatsGroupCounts, StatsSelection } from './store.j
  */
 
 type Db = Kysely<Database>;
-
-const DAY_MS = 86_400_000;
 
 /** Whole days since 1970-01-01 of an epoch-millisecond column, rounded down (also before 1970). */
 function dayNumber(column: RawBuilder<unknown>): RawBuilder<number> {
