@@ -576,7 +576,12 @@ describe('the export client against a server that misbehaves', () => {
     const exportCsv = async (name: string) => {
       const writer = new CsvWriter(path.join(cwd, name), null);
       const client = new ExportClient(options(server.url, new VirtualClock(), { retry: { maxAttempts: 1 } }));
-      const sink = { text: (json: Uint8Array) => writer.writeText(json), discard: () => writer.discard(), parses: writer.parsesText };
+      const sink = {
+        text: (json: Uint8Array) => writer.writeText(json),
+        discard: () => writer.discard(),
+        parses: writer.parsesText,
+        writeLeading: (bytes: Buffer, at: number) => writer.writeLeading(bytes, at),
+      };
       try {
         for await (const _ of client.exportWindowsInto(window, sink)) writer.commit();
       } finally {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ExportSession, TimeAxis } from '../contract/schemas.js';
 import { ExportApiError, isRetryable } from './errors.js';
-import { RawJsonArraySplitter } from './json-array-bytes.js';
+import { RawJsonArraySplitter, type ElementWriter } from './json-array-bytes.js';
 import { Pacer, realClock, type ClientClock } from './pacer.js';
 import { planWindows, type DayWindow } from './windows.js';
 
@@ -105,6 +105,13 @@ export interface TextSink {
    * as the server sent them, neither checked nor written again here, so each is parsed only once.
    */
   parses?: boolean;
+  /**
+   * For a sink that parses and writes at once (`text` returns nothing): writes the document that
+   * begins at `at` straight from the response's bytes when it lies whole in them (returns the index
+   * after it), or returns -1 having written nothing, and the document comes to `text` once split.
+   * See RawJsonArraySplitter's `writer`.
+   */
+  writeLeading?(bytes: Buffer, at: number): number;
 }
 
 /** A window whose sessions have all gone to the sink. */
@@ -114,6 +121,8 @@ export type DeliveredWindow = Omit<CompletedWindow, 'sessions' | 'texts'>;
 interface WindowTarget {
   /** Takes each document's bytes as sent and parses them itself: see TextSink.parses. */
   parses: boolean;
+  /** Takes each document as it is split, in place of `write`. */
+  writer?: ElementWriter;
   write(texts: Uint8Array[]): Promise<void>;
   end(): Promise<void>;
   abandon(): void;
@@ -334,7 +343,7 @@ export class ExportClient {
   }
 
   private async receive(response: Response, window: DayWindow, target: WindowTarget, touch: () => void, signal: AbortSignal, url: string) {
-    const splitter = new RawJsonArraySplitter({ check: !target.parses });
+    const splitter = new RawJsonArraySplitter({ check: !target.parses, writer: target.writer });
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let count = 0;
     let bytes = 0;
@@ -345,7 +354,10 @@ export class ExportClient {
         bytes += chunk.byteLength;
         this.options.onEvent?.({ type: 'bytes', window, bytes: chunk.byteLength });
         const texts: Uint8Array[] = [];
-        for (const element of splitter.push(chunk)) {
+        const written = splitter.written;
+        const elements = splitter.push(chunk);
+        count += splitter.written - written;
+        for (const element of elements) {
           // Text in another form (whitespace, \u escapes, numbers) is parsed, which also refuses malformed JSON.
           const asSent = element.canonical || target.parses;
           texts.push(asSent ? element.bytes : Buffer.from(JSON.stringify(JSON.parse(decoder.decode(element.bytes)))));
@@ -409,8 +421,34 @@ function spoolTarget(file: string): WindowTarget {
 
 function sinkTarget(sink: TextSink): WindowTarget {
   const parses = sink.parses === true;
+  const failed = (error: unknown) => {
+    // A sink that parses meets malformed text first: that is the response's fault, not the sink's.
+    if (parses && (error instanceof SyntaxError || isInvalidText(error))) return error;
+    return new WriteFailure(`Cannot write the export: ${(error as Error).message}.`);
+  };
+  const writeLeading = sink.writeLeading;
+  const writer: ElementWriter | undefined =
+    parses && writeLeading
+      ? {
+          leading(bytes, at) {
+            try {
+              return writeLeading.call(sink, bytes, at);
+            } catch (error) {
+              throw failed(error);
+            }
+          },
+          whole(bytes) {
+            try {
+              if (sink.text(bytes)) throw new Error('a sink with writeLeading writes at once');
+            } catch (error) {
+              throw failed(error);
+            }
+          },
+        }
+      : undefined;
   return {
     parses,
+    writer,
     async write(texts) {
       try {
         for (const text of texts) {
@@ -418,9 +456,7 @@ function sinkTarget(sink: TextSink): WindowTarget {
           if (written) await written;
         }
       } catch (error) {
-        // A sink that parses meets malformed text first: that is the response's fault, not the sink's.
-        if (parses && (error instanceof SyntaxError || isInvalidText(error))) throw error;
-        throw new WriteFailure(`Cannot write the export: ${(error as Error).message}.`);
+        throw failed(error);
       }
     },
     end: async () => {},

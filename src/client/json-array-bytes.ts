@@ -23,6 +23,16 @@ const CLOSE_OBJECT = 125;
 const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 
+/** Takes a response's elements as they are split (see RawJsonArraySplitter). */
+export interface ElementWriter {
+  leading(bytes: Buffer, at: number): number;
+  whole(bytes: Buffer): void;
+}
+
+/** The same bytes as a Buffer, not copied. */
+export const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 const LITERALS: Record<number, Buffer> = { 116: Buffer.from('true'), 102: Buffer.from('false'), 110: Buffer.from('null') };
 /** The escapes JSON.stringify writes itself; \u and \/ are read back as other text, so they are not "canonical". */
 const SHORT_ESCAPES = new Set([34, 92, 98, 102, 110, 114, 116]);
@@ -40,10 +50,20 @@ export class RawJsonArraySplitter {
    * With `check: false` only the boundaries are found and no element is called canonical: for a
    * caller that parses every element anyway (and so refuses malformed JSON itself), strings are
    * skipped to their closing quote at once, the grammar check's per-byte bookkeeping left out.
+   *
+   * With a `writer` (and `check: false`) every element is handed to it as it comes, in order, and
+   * none is returned: an element that begins in a chunk is offered where it begins, before any
+   * boundary is looked for (`leading` writes it when it lies whole in the chunk and returns the
+   * index after it, or returns -1 having written nothing), so that the writer's own reader finds
+   * its end and the bytes are not scanned twice; any other element is split here and given whole.
    */
-  constructor(private readonly options: { check: boolean } = { check: true }) {}
+  constructor(private readonly options: { check: boolean; writer?: ElementWriter } = { check: true }) {
+    if (options.writer && options.check) throw new Error('An element writer reads the elements itself: use it with check: false.');
+  }
 
-  private state: 'before' | 'first' | 'between' | 'inside' | 'done' = 'before';
+  /** Elements handed to the writer so far. */
+  written = 0;
+  private state: 'before' | 'first' | 'between' | 'inside' | 'after' | 'done' = 'before';
   private parts: Uint8Array[] = [];
   // Boundary tracking, always exact.
   private depth = 0;
@@ -62,16 +82,33 @@ export class RawJsonArraySplitter {
   /** Feeds bytes; returns the elements it completed. */
   push(chunk: Uint8Array): RawElement[] {
     const out: RawElement[] = [];
+    const writer = this.options.writer;
+    const bytes = writer ? asBuffer(chunk) : null;
     let start = -1;
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
       let c = chunk[i]!;
       if (this.state === 'inside') {
+        const fresh = start < 0 && this.parts.length === 0;
         if (start < 0) start = i;
         if (!this.options.check) {
+          if (fresh && writer) {
+            const end = writer.leading(bytes!, i);
+            if (end >= 0) {
+              this.written++;
+              start = -1;
+              this.state = 'after';
+              i = end - 1;
+              continue;
+            }
+          }
           i = this.skim(chunk, i);
           if (i === n) break;
-          out.push(this.finish(chunk, start, i));
+          const element = this.finish(chunk, start, i);
+          if (writer) {
+            writer.whole(element.bytes);
+            this.written++;
+          } else out.push(element);
           start = -1;
           this.state = chunk[i] === COMMA ? 'between' : 'done';
           continue;
@@ -153,7 +190,10 @@ export class RawJsonArraySplitter {
         continue;
       }
       if (c === 32 || c === 10 || c === 13 || c === 9) continue;
-      if (this.state === 'before') {
+      if (this.state === 'after') {
+        if (c !== COMMA && c !== CLOSE_ARRAY) throw new SyntaxError('unexpected data after an element of the JSON array');
+        this.state = c === COMMA ? 'between' : 'done';
+      } else if (this.state === 'before') {
         if (c !== OPEN_ARRAY) throw new SyntaxError('the response is not a JSON array');
         this.state = 'first';
       } else if (this.state === 'first' || this.state === 'between') {

@@ -93,7 +93,12 @@ async function* windowsOf(
 ): AsyncGenerator<DeliveredWindow> {
   const { writeText, discard } = writer;
   if (writeText && discard) {
-    const sink = { text: writeText.bind(writer), discard: discard.bind(writer), parses: writer.parsesText === true };
+    const sink = {
+      text: writeText.bind(writer),
+      discard: discard.bind(writer),
+      parses: writer.parsesText === true,
+      writeLeading: writer.writeLeading?.bind(writer),
+    };
     yield* client.exportWindowsInto(range, sink, firstIndex);
     return;
   }

@@ -5,6 +5,8 @@ import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
 import { forEachRow, TABLE_NAMES, TABLES, type Cell, type TableName } from '../tables.js';
 import { csvField, csvRow, type CsvOptions } from './csv-text.js';
+import { CsvBytesTranscoder } from './csv-bytes.js';
+import { asBuffer } from '../json-array-bytes.js';
 
 export { csvField, TABLES };
 
@@ -65,9 +67,11 @@ export class CsvWriter implements ExportWriter {
   private readonly writtenPoints = new Set<string>();
   private readonly writtenTodos = new Set<string>();
   /** Remembered so that a discarded window writes its points and to-dos again when it comes again. */
-  private pointsSinceCommit: string[] = [];
-  private todosSinceCommit: string[] = [];
+  private readonly pointsSinceCommit: string[] = [];
+  private readonly todosSinceCommit: string[] = [];
   private readonly seen: { points: Set<string>; todos: Set<string> };
+  /** Writes most documents' rows from their bytes; those it declines are parsed (`writeText`). */
+  readonly fromBytes: CsvBytesTranscoder;
   /**
    * Each row goes to its file as soon as it is made: no table of rows is gathered in between. A
    * point or to-do row is made only the first time its record is met, so its id (the first
@@ -98,6 +102,14 @@ export class CsvWriter implements ExportWriter {
     }
     this.sinks = sinks;
     this.seen = { points: this.writtenPoints, todos: this.writtenTodos };
+    this.fromBytes = new CsvBytesTranscoder(
+      {
+        seen: this.seen,
+        onRecord: (table, id) => (table === 'coaching_points' ? this.pointsSinceCommit : this.todosSinceCommit).push(id),
+      },
+      (table, bytes) => this.sinks[table].writeBytes(bytes),
+      options,
+    );
     if (resume) {
       for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
       for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
@@ -109,31 +121,44 @@ export class CsvWriter implements ExportWriter {
   }
 
   write(s: ExportSession): void {
+    this.fromBytes.flush();
     forEachRow(s, this.seen, this.writeRow);
   }
 
   readonly parsesText = true;
 
-  /** A session's JSON text, parsed as it arrives (once: the bytes as the server sent them), with no spool file in between. */
+  /**
+   * A session's JSON text as the server sent it, with no spool file in between: written from its
+   * bytes, or else parsed (once), which also refuses malformed JSON.
+   */
   writeText(json: Uint8Array): void {
+    if (this.fromBytes.writeDocument(asBuffer(json))) return;
     this.write(JSON.parse(TEXT.decode(json)) as ExportSession);
   }
 
+  writeLeading(bytes: Buffer, at: number): number {
+    return this.fromBytes.writeLeading(bytes, at);
+  }
+
   commit(): Record<string, number> {
-    this.pointsSinceCommit = [];
-    this.todosSinceCommit = [];
+    this.fromBytes.flush();
+    this.pointsSinceCommit.length = 0;
+    this.todosSinceCommit.length = 0;
     return Object.fromEntries(Object.values(this.sinks).map((sink) => [sink.path, sink.commit()]));
   }
 
   discard(): void {
+    this.fromBytes.discard();
     for (const sink of Object.values(this.sinks)) sink.rollback();
     for (const id of this.pointsSinceCommit) this.writtenPoints.delete(id);
     for (const id of this.todosSinceCommit) this.writtenTodos.delete(id);
-    this.pointsSinceCommit = [];
-    this.todosSinceCommit = [];
+    this.pointsSinceCommit.length = 0;
+    this.todosSinceCommit.length = 0;
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {
+    if (interrupted) this.fromBytes.discard();
+    else this.fromBytes.flush();
     for (const sink of Object.values(this.sinks)) {
       if (interrupted) sink.rollback();
       sink.close();

@@ -17,6 +17,8 @@ export interface ExportWriter {
    * not UTF-8) on malformed ones.
    */
   readonly parsesText?: boolean;
+  /** For a writer that parses: see TextSink.writeLeading. */
+  writeLeading?(bytes: Buffer, at: number): number;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
   discard?(): void;
   /** Returns each file's size, to resume from. */

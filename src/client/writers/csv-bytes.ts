@@ -1,0 +1,719 @@
+import { isUtf8 } from 'node:buffer';
+import { TABLE_NAMES, TABLES, type TableName } from '../tables.js';
+import { csvField, type CsvOptions } from './csv-text.js';
+
+/**
+ * The CSV rows of one export document written straight from its JSON bytes, without `JSON.parse`,
+ * decoding or encoding: a string's bytes are already its UTF-8 text, so a cell is the bytes between
+ * the quotes with JSON's escapes undone, quoted and neutralised by the rules of `csv-text.ts`.
+ * Parsing each document into objects, to walk them into rows and encode the rows again, was most of
+ * `coachport export --format csv`'s time.
+ *
+ * This is a fast path, not a second rulebook. A document is first read whole and checked (valid
+ * UTF-8, JSON grammar, the shape of `../tables.ts`: an object whose every column is present, arrays
+ * of objects for the log, points and to-dos, a list of strings for a point's or to-do's sessions);
+ * only then are its rows written. Anything else (a missing or unexpected kind of field, malformed
+ * JSON) makes `transcode` return false having written nothing, and the caller parses the document
+ * and writes it the ordinary way, which gives the same rows or refuses it as before. Values the
+ * byte copy does not cover (numbers, nested values in a column, strings with `\u` escapes, a
+ * non-canonical `descriptions`) are parsed one by one and written by `csvField`.
+ * `test/csv-bytes.test.ts` holds the two ways to the same bytes.
+ */
+
+/** Thrown inside the reader when a document leaves the fast path; never escapes this module. */
+const NOT_FAST = new Error('not on the fast path');
+
+// A token: four numbers in `tokens`: its type, two positions and its flags.
+const STRING = 1; // the bytes between the quotes, flags as below
+const TRUE = 2;
+const FALSE = 3;
+const NULL = 4;
+const PARSED = 5; // a value parsed by JSON.parse, at `values[start]`
+const RAW_JSON = 6; // `descriptions` exactly as JSON.stringify writes it: the array's bytes
+const ID_LIST = 7; // a list of strings: the first token's index and their count
+
+// A string's flags.
+const ESCAPED = 1;
+/** Holds `"`, `,`, CR or LF once unescaped: RFC 4180 quotes it. */
+const NEEDS_QUOTES = 2;
+/** Holds an escape JSON.stringify would not write (`\/`, `\u`). */
+const UNUSUAL_ESCAPE = 4;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const APOSTROPHE = 0x27;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** The bytes a string's scan stops at: the closing quote, an escape, a control character, a comma. */
+const STRING_BYTE = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_BYTE[c] = 1;
+STRING_BYTE[QUOTE] = 1;
+STRING_BYTE[BACKSLASH] = 1;
+STRING_BYTE[COMMA] = 1;
+
+/** What the value of a field is read as. */
+const COLUMN = 0;
+const LOG_LIST = 1;
+const POINT_LIST = 2;
+const TODO_LIST = 3;
+const DESCRIPTIONS = 4;
+const IDS = 5;
+
+/** An object's fields: their slots, and the order the server writes them in, learned as it goes. */
+class Shape {
+  readonly width: number;
+  readonly bytes: Buffer[];
+  readonly slotOf: Map<string, number>;
+  readonly read: number[];
+  /** The slot expected after each slot (`first`: at the start): keys are compared with it, not decoded. */
+  readonly next: Int32Array;
+  first = 0;
+
+  constructor(fields: ReadonlyArray<readonly [string, number]>) {
+    this.width = fields.length;
+    this.bytes = fields.map(([name]) => Buffer.from(name));
+    this.slotOf = new Map(fields.map(([name], slot) => [name, slot]));
+    this.read = fields.map(([, read]) => read);
+    this.next = Int32Array.from(fields, (_, slot) => slot + 1);
+  }
+}
+
+const columns = (names: readonly string[]) => names.map((name) => [name, COLUMN] as const);
+const SESSION = new Shape([...columns(TABLES.sessions), ['activityLog', LOG_LIST], ['coachingPoints', POINT_LIST], ['todos', TODO_LIST]]);
+// A log row is the session's id, the entry's position, then the entry's own fields in column order.
+const LOG = new Shape(TABLES.activity_log.slice(2).map((name) => [name, name === 'descriptions' ? DESCRIPTIONS : COLUMN] as const));
+const POINT = new Shape([...columns(TABLES.coaching_points), ['coachingFormIds', IDS]]);
+const TODO = new Shape([...columns(TABLES.todos), ['coachingFormIds', IDS]]);
+const SESSION_COLUMNS = TABLES.sessions.length;
+const POINT_COLUMNS = TABLES.coaching_points.length;
+const TODO_COLUMNS = TABLES.todos.length;
+/** `_id` is every record's first column. */
+const ID = 0;
+
+/** A table's rows as bytes, growing while a document is written so that a document is never cut. */
+const ROWS_SIZE = 1 << 18;
+
+class Rows {
+  buffer = Buffer.allocUnsafe(ROWS_SIZE);
+  length = 0;
+
+  room(bytes: number): Buffer {
+    if (this.length + bytes > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    return this.buffer;
+  }
+
+  /** Hands the bytes over (they are kept by reference) and starts a new buffer. */
+  take(): Buffer {
+    const bytes = this.buffer.subarray(0, this.length);
+    this.buffer = Buffer.allocUnsafe(ROWS_SIZE);
+    this.length = 0;
+    return bytes;
+  }
+}
+
+export interface RecordsWritten {
+  /** Ids of the points and to-dos written so far: each is written once, with its first session. */
+  seen: { points: Set<string>; todos: Set<string> };
+  /** Called for each point or to-do written, by id. */
+  onRecord(table: 'coaching_points' | 'todos', id: string): void;
+}
+
+export class CsvBytesTranscoder {
+  private readonly rows = Object.fromEntries(TABLE_NAMES.map((t) => [t, new Rows()])) as Record<TableName, Rows>;
+  private readonly raw: boolean;
+  // The document being read.
+  private b: Buffer = Buffer.alloc(0);
+  private n = 0;
+  private i = 0;
+  private tokens = new Int32Array(4096);
+  private tokenCount = 0;
+  private slots = new Int32Array(1024);
+  private slotCount = 0;
+  private readonly values: unknown[] = [];
+  private readonly logs: number[] = [];
+  private readonly points: number[] = [];
+  private readonly todos: number[] = [];
+  // The string `scanString` read last.
+  private start = 0;
+  private end = 0;
+  /** Documents written from their bytes, and those left to the caller: for the tests and the curious. */
+  fast = 0;
+  declined = 0;
+
+  constructor(
+    private readonly records: RecordsWritten,
+    private readonly flushRows: (table: TableName, bytes: Buffer) => void,
+    options: CsvOptions = {},
+  ) {
+    this.raw = options.raw === true;
+  }
+
+  /** Writes the rows of the document `doc` holds and returns true, or returns false having written nothing. */
+  writeDocument(doc: Buffer): boolean {
+    return this.write(doc, 0, true) >= 0;
+  }
+
+  /**
+   * Writes the rows of the document that begins at `at` when it lies whole in `bytes` and returns
+   * the index after it, or returns -1 having written nothing (cut short, or not on the fast path).
+   */
+  writeLeading(bytes: Buffer, at: number): number {
+    return this.write(bytes, at, false);
+  }
+
+  private write(bytes: Buffer, at: number, whole: boolean): number {
+    const end = this.read(bytes, at);
+    if (end < 0 || (whole && end !== bytes.length) || !isUtf8(bytes.subarray(at, end))) {
+      this.declined++;
+      return -1;
+    }
+    this.writeRows();
+    this.fast++;
+    for (const table of TABLE_NAMES) if (this.rows[table].length >= ROWS_SIZE) this.flushRows(table, this.rows[table].take());
+    return end;
+  }
+
+  /** Hands every row written so far to the files, before rows are written another way. */
+  flush(): void {
+    for (const table of TABLE_NAMES) if (this.rows[table].length > 0) this.flushRows(table, this.rows[table].take());
+  }
+
+  /** Drops the rows not yet handed over. */
+  discard(): void {
+    for (const table of TABLE_NAMES) this.rows[table].length = 0;
+  }
+
+  // Reading: the whole document into tokens and slots, checked, before any row is written.
+
+  /** Reads the document at `at`: returns the index after it, or -1. */
+  private read(bytes: Buffer, at: number): number {
+    this.b = bytes;
+    this.n = bytes.length;
+    this.i = at;
+    this.tokenCount = 0;
+    this.slotCount = 0;
+    this.values.length = 0;
+    this.logs.length = 0;
+    this.points.length = 0;
+    this.todos.length = 0;
+    try {
+      if (this.b[this.i] !== OPEN_OBJECT) return -1;
+      this.object(SESSION);
+      return this.complete() ? this.i : -1;
+    } catch {
+      // NOT_FAST, or anything the parser met that the ordinary way should judge (nesting too deep).
+      return -1;
+    }
+  }
+
+  /** Every column of every record is present, and points' and to-dos' ids are text. */
+  private complete(): boolean {
+    const filled = (base: number, width: number) => {
+      for (let s = base; s < base + width; s++) if (this.slots[s]! < 0) return false;
+      return true;
+    };
+    if (!filled(0, SESSION.width)) return false;
+    for (const base of this.logs) if (!filled(base, LOG.width)) return false;
+    for (const [list, shape] of [
+      [this.points, POINT],
+      [this.todos, TODO],
+    ] as const) {
+      for (const base of list) {
+        if (!filled(base, shape.width)) return false;
+        const id = this.slots[base + ID]! * 4;
+        const type = this.tokens[id];
+        if (type !== STRING && !(type === PARSED && typeof this.values[this.tokens[id + 1]!] === 'string')) return false;
+      }
+    }
+    return true;
+  }
+
+  private object(shape: Shape): number {
+    const base = this.slotCount;
+    if (base + shape.width > this.slots.length) {
+      const grown = new Int32Array(Math.max(this.slots.length * 2, base + shape.width));
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    this.slots.fill(-1, base, base + shape.width);
+    this.slotCount += shape.width;
+    this.i++;
+    if (this.b[this.i]! <= 0x20) this.space();
+    if (this.b[this.i] === CLOSE_OBJECT) {
+      this.i++;
+      return base;
+    }
+    let previous = -1;
+    for (;;) {
+      if (this.b[this.i] !== QUOTE) throw NOT_FAST;
+      const expected = previous < 0 ? shape.first : shape.next[previous]!;
+      const slot = this.keyInPlace(shape.bytes[expected]) ? expected : this.key(shape, this.scanString());
+      if (slot !== expected && slot >= 0) {
+        if (previous < 0) shape.first = slot;
+        else shape.next[previous] = slot;
+      }
+      if (this.b[this.i]! <= 0x20) this.space();
+      if (this.b[this.i] !== COLON) throw NOT_FAST;
+      this.i++;
+      if (this.b[this.i]! <= 0x20) this.space();
+      if (slot < 0) this.skip();
+      else {
+        this.field(shape.read[slot]!, base + slot);
+        previous = slot;
+      }
+      if (this.b[this.i]! <= 0x20) this.space();
+      const c = this.b[this.i];
+      this.i++;
+      if (c === CLOSE_OBJECT) return base;
+      if (c !== COMMA) throw NOT_FAST;
+      if (this.b[this.i]! <= 0x20) this.space();
+    }
+  }
+
+  /**
+   * Whether the key at `i` is `name` (then read past it): its bytes and a closing quote. A key's text
+   * holds no raw quote, so these bytes are the whole key, with no escape in it.
+   */
+  private keyInPlace(name: Buffer | undefined): boolean {
+    if (name === undefined) return false;
+    const b = this.b;
+    const from = this.i + 1;
+    const length = name.length;
+    for (let k = 0; k < length; k++) if (b[from + k] !== name[k]) return false;
+    if (b[from + length] !== QUOTE) return false;
+    this.i = from + length + 1;
+    return true;
+  }
+
+  /** The slot of the key just read, or -1 for a field the tables do not hold. */
+  private key(shape: Shape, flags: number): number {
+    const { b, start, end } = this;
+    const key = flags === 0 ? b.toString('utf8', start, end) : (JSON.parse(b.toString('utf8', start - 1, end + 1)) as string);
+    return shape.slotOf.get(key) ?? -1;
+  }
+
+  private field(read: number, slot: number): void {
+    const list = read === LOG_LIST ? this.logs : read === POINT_LIST ? this.points : read === TODO_LIST ? this.todos : null;
+    if (list) {
+      // Twice the same list: JSON.parse keeps the last; the ordinary way does that.
+      if (this.slots[slot]! >= 0) throw NOT_FAST;
+      this.objects(read === LOG_LIST ? LOG : read === POINT_LIST ? POINT : TODO, list);
+      this.slots[slot] = 0;
+    } else if (read === DESCRIPTIONS) this.slots[slot] = this.descriptions();
+    else if (read === IDS) this.slots[slot] = this.ids();
+    else this.slots[slot] = this.value();
+  }
+
+  private objects(shape: Shape, into: number[]): void {
+    if (this.b[this.i] !== OPEN_ARRAY) throw NOT_FAST;
+    this.i++;
+    if (this.b[this.i]! <= 0x20) this.space();
+    if (this.b[this.i] === CLOSE_ARRAY) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      if (this.b[this.i] !== OPEN_OBJECT) throw NOT_FAST;
+      into.push(this.object(shape));
+      if (this.b[this.i]! <= 0x20) this.space();
+      const c = this.b[this.i];
+      this.i++;
+      if (c === CLOSE_ARRAY) return;
+      if (c !== COMMA) throw NOT_FAST;
+      if (this.b[this.i]! <= 0x20) this.space();
+    }
+  }
+
+  /** A point's or to-do's sessions: a list of strings. */
+  private ids(): number {
+    if (this.b[this.i] !== OPEN_ARRAY) throw NOT_FAST;
+    this.i++;
+    if (this.b[this.i]! <= 0x20) this.space();
+    const list = this.token(ID_LIST, 0, 0, 0);
+    let count = 0;
+    if (this.b[this.i] === CLOSE_ARRAY) this.i++;
+    else {
+      for (;;) {
+        if (this.b[this.i] !== QUOTE) throw NOT_FAST;
+        this.string();
+        count++;
+        if (this.b[this.i]! <= 0x20) this.space();
+        const c = this.b[this.i];
+        this.i++;
+        if (c === CLOSE_ARRAY) break;
+        if (c !== COMMA) throw NOT_FAST;
+        if (this.b[this.i]! <= 0x20) this.space();
+      }
+    }
+    this.tokens[list * 4 + 1] = list + 1;
+    this.tokens[list * 4 + 2] = count;
+    return list;
+  }
+
+  /**
+   * A log entry's descriptions, written as `JSON.stringify` writes them: their own bytes when they
+   * are a list of strings in that form (no space, no `\u` or `\/`), parsed and written again otherwise.
+   */
+  private descriptions(): number {
+    const start = this.i;
+    const b = this.b;
+    if (b[start] === OPEN_ARRAY) {
+      this.i++;
+      if (b[this.i] === CLOSE_ARRAY) {
+        this.i++;
+        return this.token(RAW_JSON, start, this.i, 0);
+      }
+      while (b[this.i] === QUOTE && (this.scanString() & UNUSUAL_ESCAPE) === 0) {
+        const c = b[this.i];
+        this.i++;
+        if (c === CLOSE_ARRAY) return this.token(RAW_JSON, start, this.i, 0);
+        if (c !== COMMA) break;
+      }
+    }
+    this.i = start;
+    this.skip();
+    return this.parsed(JSON.stringify(JSON.parse(b.toString('utf8', start, this.i))));
+  }
+
+  /** A column's value. */
+  private value(): number {
+    const b = this.b;
+    const c = b[this.i];
+    if (c === QUOTE) return this.string();
+    const at = this.i;
+    const literal = c === 0x74 ? TRUE : c === 0x66 ? FALSE : c === 0x6e ? NULL : 0;
+    if (literal !== 0) {
+      this.literal(literal === TRUE ? 'true' : literal === FALSE ? 'false' : 'null');
+      return this.token(literal, at, this.i, 0);
+    }
+    this.skip();
+    return this.parsed(JSON.parse(b.toString('utf8', at, this.i)));
+  }
+
+  private string(): number {
+    const flags = this.scanString();
+    if (flags & UNUSUAL_ESCAPE) return this.parsed(JSON.parse(this.b.toString('utf8', this.start - 1, this.end + 1)));
+    return this.token(STRING, this.start, this.end, flags);
+  }
+
+  private literal(word: string): void {
+    for (let k = 0; k < word.length; k++) if (this.b[this.i + k] !== word.charCodeAt(k)) throw NOT_FAST;
+    this.i += word.length;
+  }
+
+  private parsed(value: unknown): number {
+    this.values.push(value);
+    return this.token(PARSED, this.values.length - 1, 0, 0);
+  }
+
+  private token(type: number, start: number, end: number, flags: number): number {
+    const t = this.tokenCount++;
+    if (t * 4 + 4 > this.tokens.length) {
+      const grown = new Int32Array(this.tokens.length * 2);
+      grown.set(this.tokens);
+      this.tokens = grown;
+    }
+    this.tokens[t * 4] = type;
+    this.tokens[t * 4 + 1] = start;
+    this.tokens[t * 4 + 2] = end;
+    this.tokens[t * 4 + 3] = flags;
+    return t;
+  }
+
+  /**
+   * Reads the string at `i` (its opening quote) into `start`/`end`, the bytes between the quotes, and
+   * returns its flags. Refuses what JSON.parse would: a control character, an unknown escape.
+   */
+  private scanString(): number {
+    const b = this.b;
+    const n = this.n;
+    let i = this.i + 1;
+    const start = i;
+    let flags = 0;
+    for (;;) {
+      // Ordinary text in one table look-up a byte.
+      while (i < n && STRING_BYTE[b[i]!] === 0) i++;
+      if (i >= n) throw NOT_FAST;
+      const c = b[i]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        const e = b[i + 1];
+        // " n r need quotes once unescaped; \ b f t do not; / and u are not JSON.stringify's.
+        if (e === QUOTE || e === 0x6e || e === 0x72) flags |= ESCAPED | NEEDS_QUOTES;
+        else if (e === BACKSLASH || e === 0x62 || e === 0x66 || e === 0x74) flags |= ESCAPED;
+        else if (e === 0x2f) flags |= ESCAPED | UNUSUAL_ESCAPE;
+        else if (e === 0x75) {
+          for (let k = i + 2; k < i + 6; k++) if (!isHex(b[k])) throw NOT_FAST;
+          flags |= ESCAPED | UNUSUAL_ESCAPE;
+          i += 6;
+          continue;
+        } else throw NOT_FAST;
+        i += 2;
+        continue;
+      }
+      if (c < 0x20) throw NOT_FAST;
+      if (c === COMMA) flags |= NEEDS_QUOTES;
+      i++;
+    }
+    this.start = start;
+    this.end = i;
+    this.i = i + 1;
+    return flags;
+  }
+
+  /** Reads past any value, checking its grammar as JSON.parse would. */
+  private skip(): void {
+    const b = this.b;
+    const c = b[this.i];
+    if (c === QUOTE) {
+      this.scanString();
+      return;
+    }
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+      this.i++;
+      if (this.b[this.i]! <= 0x20) this.space();
+      if (b[this.i] === close) {
+        this.i++;
+        return;
+      }
+      for (;;) {
+        if (close === CLOSE_OBJECT) {
+          if (b[this.i] !== QUOTE) throw NOT_FAST;
+          this.scanString();
+          if (this.b[this.i]! <= 0x20) this.space();
+          if (b[this.i] !== COLON) throw NOT_FAST;
+          this.i++;
+          if (this.b[this.i]! <= 0x20) this.space();
+        }
+        this.skip();
+        if (this.b[this.i]! <= 0x20) this.space();
+        const next = b[this.i];
+        this.i++;
+        if (next === close) return;
+        if (next !== COMMA) throw NOT_FAST;
+        if (this.b[this.i]! <= 0x20) this.space();
+      }
+    }
+    if (c === 0x74) this.literal('true');
+    else if (c === 0x66) this.literal('false');
+    else if (c === 0x6e) this.literal('null');
+    else this.number();
+  }
+
+  /** -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+  private number(): void {
+    const b = this.b;
+    let i = this.i;
+    if (b[i] === 0x2d) i++;
+    if (b[i] === 0x30) i++;
+    else if (isDigit(b[i])) while (isDigit(b[i])) i++;
+    else throw NOT_FAST;
+    if (b[i] === 0x2e) {
+      i++;
+      if (!isDigit(b[i])) throw NOT_FAST;
+      while (isDigit(b[i])) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === 0x2d) i++;
+      if (!isDigit(b[i])) throw NOT_FAST;
+      while (isDigit(b[i])) i++;
+    }
+    this.i = i;
+  }
+
+  /** Called where a byte at or below 0x20 was seen: most documents have no whitespace at all. */
+  private space(): void {
+    const b = this.b;
+    let c = b[this.i]!;
+    while (c === 0x20 || c === LF || c === CR || c === 0x09) c = b[++this.i]!;
+  }
+
+  // Writing: the rows of the document read, table by table, in the order of `forEachRow`.
+
+  private writeRows(): void {
+    const slots = this.slots;
+    const sessionId = slots[ID]!;
+    let out = this.rows.sessions;
+    for (let c = 0; c < SESSION_COLUMNS; c++) {
+      if (c > 0) this.byte(out, COMMA);
+      this.cell(out, slots[c]!);
+    }
+    this.lineEnd(out);
+    out = this.rows.activity_log;
+    for (let position = 0; position < this.logs.length; position++) {
+      const base = this.logs[position]!;
+      this.cell(out, sessionId);
+      this.byte(out, COMMA);
+      this.ascii(out, String(position));
+      for (let c = 0; c < LOG.width; c++) {
+        this.byte(out, COMMA);
+        this.cell(out, slots[base + c]!);
+      }
+      this.lineEnd(out);
+    }
+    this.recordRows(this.points, POINT_COLUMNS, 'coaching_points', 'coaching_point_sessions', this.records.seen.points);
+    this.recordRows(this.todos, TODO_COLUMNS, 'todos', 'todo_sessions', this.records.seen.todos);
+  }
+
+  /** Points or to-dos: each not written before, with one link row per session it names. */
+  private recordRows(list: number[], width: number, table: 'coaching_points' | 'todos', links: TableName, seen: Set<string>): void {
+    const out = this.rows[table];
+    const linkOut = this.rows[links];
+    for (const base of list) {
+      const idToken = this.slots[base + ID]!;
+      const id = this.text(idToken);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      this.records.onRecord(table, id);
+      for (let c = 0; c < width; c++) {
+        if (c > 0) this.byte(out, COMMA);
+        this.cell(out, this.slots[base + c]!);
+      }
+      this.lineEnd(out);
+      const list = this.slots[base + width]! * 4;
+      const first = this.tokens[list + 1]!;
+      const count = this.tokens[list + 2]!;
+      for (let position = 0; position < count; position++) {
+        this.cell(linkOut, idToken);
+        this.byte(linkOut, COMMA);
+        this.cell(linkOut, first + position);
+        this.byte(linkOut, COMMA);
+        this.ascii(linkOut, String(position));
+        this.lineEnd(linkOut);
+      }
+    }
+  }
+
+  /** A string token's text (checked to be text by `complete`). */
+  private text(t: number): string {
+    const tokens = this.tokens;
+    if (tokens[t * 4] === PARSED) return this.values[tokens[t * 4 + 1]!] as string;
+    const start = tokens[t * 4 + 1]!;
+    const end = tokens[t * 4 + 2]!;
+    return tokens[t * 4 + 3]! & ESCAPED
+      ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string)
+      : this.b.toString('utf8', start, end);
+  }
+
+  private cell(out: Rows, t: number): void {
+    const tokens = this.tokens;
+    const type = tokens[t * 4];
+    const start = tokens[t * 4 + 1]!;
+    if (type === STRING) this.stringCell(out, start, tokens[t * 4 + 2]!, tokens[t * 4 + 3]!);
+    else if (type === TRUE) this.ascii(out, 'true');
+    else if (type === FALSE) this.ascii(out, 'false');
+    else if (type === RAW_JSON) this.rawJsonCell(out, start, tokens[t * 4 + 2]!);
+    else if (type === PARSED) {
+      const text = csvField(this.values[start] as Parameters<typeof csvField>[0], { raw: this.raw });
+      out.length += out.room(text.length * 3).write(text, out.length);
+    }
+    // NULL: an empty cell.
+  }
+
+  /** `csvField` of a string, from its JSON bytes: quoted, its quotes doubled, neutralised when it starts a formula. */
+  private stringCell(out: Rows, start: number, end: number, flags: number): void {
+    const b = this.b;
+    const buffer = out.room(2 * (end - start) + 3);
+    let at = out.length;
+    if (start === end) {
+      buffer[at++] = QUOTE;
+      buffer[at++] = QUOTE;
+      out.length = at;
+      return;
+    }
+    const first = b[start];
+    const second = b[start + 1];
+    // = + - @, or an escaped tab or CR: what csv-text.ts's FORMULA_START neutralises.
+    const formula =
+      !this.raw &&
+      (first === 0x3d ||
+        first === 0x2b ||
+        first === 0x2d ||
+        first === 0x40 ||
+        (first === BACKSLASH && (second === 0x74 || second === 0x72)));
+    const quoted = (flags & NEEDS_QUOTES) !== 0;
+    if (quoted) buffer[at++] = QUOTE;
+    if (formula) buffer[at++] = APOSTROPHE;
+    if (flags & ESCAPED) at = this.unescape(buffer, at, start, end);
+    else if (end - start > 32) at += b.copy(buffer, at, start, end);
+    else for (let k = start; k < end; k++) buffer[at++] = b[k]!;
+    if (quoted) buffer[at++] = QUOTE;
+    out.length = at;
+  }
+
+  /** JSON's short escapes undone; `\"` becomes RFC 4180's `""` (such a string is always quoted). */
+  private unescape(buffer: Buffer, at: number, start: number, end: number): number {
+    const b = this.b;
+    for (let k = start; k < end; ) {
+      const c = b[k]!;
+      if (c !== BACKSLASH) {
+        buffer[at++] = c;
+        k++;
+        continue;
+      }
+      const e = b[k + 1];
+      k += 2;
+      if (e === QUOTE) {
+        buffer[at++] = QUOTE;
+        buffer[at++] = QUOTE;
+      } else buffer[at++] = e === 0x6e ? LF : e === 0x72 ? CR : e === 0x74 ? 0x09 : e === 0x62 ? 0x08 : e === 0x66 ? 0x0c : BACKSLASH;
+    }
+    return at;
+  }
+
+  /** JSON text as one cell: quoted, every quote doubled (`[]` holds nothing to quote). */
+  private rawJsonCell(out: Rows, start: number, end: number): void {
+    const b = this.b;
+    const buffer = out.room(2 * (end - start) + 2);
+    let at = out.length;
+    if (end - start === 2) {
+      buffer[at++] = OPEN_ARRAY;
+      buffer[at++] = CLOSE_ARRAY;
+    } else {
+      buffer[at++] = QUOTE;
+      for (let k = start; k < end; k++) {
+        const c = b[k]!;
+        buffer[at++] = c;
+        if (c === QUOTE) buffer[at++] = QUOTE;
+      }
+      buffer[at++] = QUOTE;
+    }
+    out.length = at;
+  }
+
+  private ascii(out: Rows, text: string): void {
+    const buffer = out.room(text.length);
+    for (let k = 0; k < text.length; k++) buffer[out.length++] = text.charCodeAt(k);
+  }
+
+  private byte(out: Rows, c: number): void {
+    out.room(1)[out.length++] = c;
+  }
+
+  private lineEnd(out: Rows): void {
+    const buffer = out.room(2);
+    buffer[out.length++] = CR;
+    buffer[out.length++] = LF;
+  }
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
