@@ -92,7 +92,7 @@ function written(dir: string, body: Buffer, random: Random, options: CsvOptions)
   const writer = new CsvWriter(dir, null, options);
   const splitter = new RawJsonArraySplitter({
     check: false,
-    writer: { leading: (bytes, at) => writer.writeLeading(bytes, at), whole: (bytes) => writer.writeText(bytes) },
+    writer: { leading: (bytes, at) => writer.writeLeading!(bytes, at), whole: (bytes) => writer.writeText(bytes) },
   });
   try {
     for (let at = 0; at < body.length; ) {

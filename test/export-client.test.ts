@@ -580,7 +580,7 @@ describe('the export client against a server that misbehaves', () => {
         text: (json: Uint8Array) => writer.writeText(json),
         discard: () => writer.discard(),
         parses: writer.parsesText,
-        writeLeading: (bytes: Buffer, at: number) => writer.writeLeading(bytes, at),
+        writeLeading: (bytes: Buffer, at: number) => writer.writeLeading!(bytes, at),
       };
       try {
         for await (const _ of client.exportWindowsInto(window, sink)) writer.commit();

@@ -112,6 +112,11 @@ export interface TextSink {
    * See RawJsonArraySplitter's `writer`.
    */
   writeLeading?(bytes: Buffer, at: number): number;
+  /**
+   * For a sink that writes on other threads: resolves once every text given is written, or rejects
+   * with the first failure (a SyntaxError for malformed text). Awaited before a window completes.
+   */
+  settle?(): Promise<void>;
 }
 
 /** A window whose sessions have all gone to the sink. */
@@ -459,7 +464,13 @@ function sinkTarget(sink: TextSink): WindowTarget {
         throw failed(error);
       }
     },
-    end: async () => {},
+    async end() {
+      try {
+        await sink.settle?.();
+      } catch (error) {
+        throw failed(error);
+      }
+    },
     abandon: () => sink.discard(),
   };
 }

@@ -185,6 +185,12 @@ export const TABLE_DEFINITIONS = {
 };
 
 export type TableName = keyof typeof TABLE_DEFINITIONS;
+
+/** Which points and to-dos were written already (a Set, or a stand-in that never has one). */
+export interface IdSet {
+  has(id: string): boolean;
+  add(id: string): unknown;
+}
 export const TABLE_NAMES = Object.keys(TABLE_DEFINITIONS) as TableName[];
 
 /** Column names per table, in file order (the CSV header). */
@@ -210,11 +216,7 @@ export function tableRows(
  * The rows of one session, table by table, handed to `visit` as they are made (the rule of
  * `tableRows`, without gathering them): for a writer that turns each row into text at once.
  */
-export function forEachRow(
-  s: ExportSession,
-  seen: { points: Set<string>; todos: Set<string> },
-  visit: (table: TableName, row: Cell[]) => void,
-): void {
+export function forEachRow(s: ExportSession, seen: { points: IdSet; todos: IdSet }, visit: (table: TableName, row: Cell[]) => void): void {
   const d = TABLE_DEFINITIONS;
   for (const row of d.sessions.rows(s)) visit('sessions', row);
   for (const row of d.activity_log.rows(s)) visit('activity_log', row);

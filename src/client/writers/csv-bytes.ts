@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { TABLE_NAMES, TABLES, type TableName } from '../tables.js';
+import { TABLE_NAMES, TABLES, type IdSet, type TableName } from '../tables.js';
 import { csvField, type CsvOptions } from './csv-text.js';
 
 /**
@@ -124,10 +124,15 @@ class Rows {
 
 export interface RecordsWritten {
   /** Ids of the points and to-dos written so far: each is written once, with its first session. */
-  seen: { points: Set<string>; todos: Set<string> };
-  /** Called for each point or to-do written, by id. */
-  onRecord(table: 'coaching_points' | 'todos', id: string): void;
+  seen: { points: IdSet; todos: IdSet };
+  /**
+   * Called for each point or to-do written, with where its row and its link rows lie in the rows
+   * not yet handed over (`take`): a writer on another thread leaves the choice of which to keep.
+   */
+  onRecord(table: RecordTable, id: string, rowStart: number, rowEnd: number, linksStart: number, linksEnd: number): void;
 }
+
+export type RecordTable = 'coaching_points' | 'todos';
 
 export class CsvBytesTranscoder {
   private readonly rows = Object.fromEntries(TABLE_NAMES.map((t) => [t, new Rows()])) as Record<TableName, Rows>;
@@ -151,12 +156,36 @@ export class CsvBytesTranscoder {
   fast = 0;
   declined = 0;
 
+  /**
+   * `flushRows` is handed a table's rows after a document once they reach `flushAt` bytes (and on
+   * `flush`); with `flushAt: Infinity` they wait for `take`.
+   */
   constructor(
     private readonly records: RecordsWritten,
     private readonly flushRows: (table: TableName, bytes: Buffer) => void,
-    options: CsvOptions = {},
+    options: CsvOptions & { flushAt?: number } = {},
   ) {
     this.raw = options.raw === true;
+    this.flushAt = options.flushAt ?? ROWS_SIZE;
+  }
+
+  private readonly flushAt: number;
+
+  /** Every table's rows not yet handed over, taken from here. */
+  take(): Record<TableName, Buffer> {
+    return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.rows[t].take()])) as Record<TableName, Buffer>;
+  }
+
+  /** Rows made another way (parsed), added after those written so far; returns the table's length after them. */
+  appendText(table: TableName, text: string): number {
+    const rows = this.rows[table];
+    rows.length += rows.room(text.length * 3).write(text, rows.length);
+    return rows.length;
+  }
+
+  /** How many bytes a table's rows not yet handed over hold. */
+  rowsLength(table: TableName): number {
+    return this.rows[table].length;
   }
 
   /** Writes the rows of the document `doc` holds and returns true, or returns false having written nothing. */
@@ -180,7 +209,7 @@ export class CsvBytesTranscoder {
     }
     this.writeRows();
     this.fast++;
-    for (const table of TABLE_NAMES) if (this.rows[table].length >= ROWS_SIZE) this.flushRows(table, this.rows[table].take());
+    for (const table of TABLE_NAMES) if (this.rows[table].length >= this.flushAt) this.flushRows(table, this.rows[table].take());
     return end;
   }
 
@@ -569,7 +598,7 @@ export class CsvBytesTranscoder {
   }
 
   /** Points or to-dos: each not written before, with one link row per session it names. */
-  private recordRows(list: number[], width: number, table: 'coaching_points' | 'todos', links: TableName, seen: Set<string>): void {
+  private recordRows(list: number[], width: number, table: RecordTable, links: TableName, seen: IdSet): void {
     const out = this.rows[table];
     const linkOut = this.rows[links];
     for (const base of list) {
@@ -577,7 +606,8 @@ export class CsvBytesTranscoder {
       const id = this.text(idToken);
       if (seen.has(id)) continue;
       seen.add(id);
-      this.records.onRecord(table, id);
+      const rowStart = out.length;
+      const linksStart = linkOut.length;
       for (let c = 0; c < width; c++) {
         if (c > 0) this.byte(out, COMMA);
         this.cell(out, this.slots[base + c]!);
@@ -594,6 +624,7 @@ export class CsvBytesTranscoder {
         this.ascii(linkOut, String(position));
         this.lineEnd(linkOut);
       }
+      this.records.onRecord(table, id, rowStart, out.length, linksStart, linkOut.length);
     }
   }
 

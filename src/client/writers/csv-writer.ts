@@ -5,7 +5,9 @@ import { FileSink } from './file-sink.js';
 import type { ExportWriter } from './writer.js';
 import { forEachRow, TABLE_NAMES, TABLES, type Cell, type TableName } from '../tables.js';
 import { csvField, csvRow, type CsvOptions } from './csv-text.js';
-import { CsvBytesTranscoder } from './csv-bytes.js';
+import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
+import { LINKS, type BatchRows } from './csv-batch.js';
+import { CsvThreads } from './csv-threads.js';
 import { asBuffer } from '../json-array-bytes.js';
 
 export { csvField, TABLES };
@@ -61,6 +63,10 @@ export function firstColumn(file: string, options: CsvOptions = {}): string[] {
  * A folder of tables, one row per record keyed by `_id`; a point or to-do linked to several
  * sessions is written once, with one link row per session. Text cells are formula-safe unless
  * `raw` (`--csv-raw`): see csv-text.ts.
+ *
+ * With `threads` the rows of the documents given as text are made on that many worker threads
+ * (`CsvThreads`) and written here in order; `writeText` may then return a promise (the threads are
+ * busy) and `settle` must be awaited before `commit`. Without, every row is made on this thread.
  */
 export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
@@ -72,6 +78,9 @@ export class CsvWriter implements ExportWriter {
   private readonly seen: { points: Set<string>; todos: Set<string> };
   /** Writes most documents' rows from their bytes; those it declines are parsed (`writeText`). */
   readonly fromBytes: CsvBytesTranscoder;
+  private readonly threads: CsvThreads | null;
+  /** Without threads: see ExportWriter.writeLeading (with them, documents come whole, in batches). */
+  readonly writeLeading?: (bytes: Buffer, at: number) => number;
   /**
    * Each row goes to its file as soon as it is made: no table of rows is gathered in between. A
    * point or to-do row is made only the first time its record is met, so its id (the first
@@ -87,6 +96,7 @@ export class CsvWriter implements ExportWriter {
     private readonly dir: string,
     resume: Record<string, number> | null,
     private readonly options: CsvOptions = {},
+    threads = 0,
   ) {
     fs.mkdirSync(dir, { recursive: true });
     const sinks = {} as Record<Table, FileSink>;
@@ -114,6 +124,8 @@ export class CsvWriter implements ExportWriter {
       for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
       for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
     }
+    this.threads = threads > 0 ? new CsvThreads(threads, options, (rows) => this.merge(rows)) : null;
+    if (!this.threads) this.writeLeading = (bytes, at) => this.fromBytes.writeLeading(bytes, at);
   }
 
   fileOf(table: Table): string {
@@ -131,13 +143,51 @@ export class CsvWriter implements ExportWriter {
    * A session's JSON text as the server sent it, with no spool file in between: written from its
    * bytes, or else parsed (once), which also refuses malformed JSON.
    */
-  writeText(json: Uint8Array): void {
-    if (this.fromBytes.writeDocument(asBuffer(json))) return;
+  writeText(json: Uint8Array): Promise<void> | undefined {
+    if (this.threads) return this.threads.add(json);
+    if (this.fromBytes.writeDocument(asBuffer(json))) return undefined;
     this.write(JSON.parse(TEXT.decode(json)) as ExportSession);
+    return undefined;
   }
 
-  writeLeading(bytes: Buffer, at: number): number {
-    return this.fromBytes.writeLeading(bytes, at);
+  async settle(): Promise<void> {
+    await this.threads?.settle();
+  }
+
+  /** A batch's rows from a thread, in order: each point and to-do kept the first time it comes. */
+  private merge(rows: BatchRows): void {
+    this.fromBytes.flush();
+    for (const table of ['sessions', 'activity_log'] as const)
+      if (rows.tables[table].byteLength > 0) this.sinks[table].writeBytes(rows.tables[table]);
+    this.mergeRecords('coaching_points', rows, this.writtenPoints, this.pointsSinceCommit);
+    this.mergeRecords('todos', rows, this.writtenTodos, this.todosSinceCommit);
+  }
+
+  private mergeRecords(table: RecordTable, rows: BatchRows, written: Set<string>, sinceCommit: string[]): void {
+    const { ids, idEnds, ranges } = rows.records[table];
+    const recordRows = rows.tables[table];
+    const linkRows = rows.tables[LINKS[table]];
+    // Runs of records not written before go out together; a record written before is cut out.
+    let rowFrom = 0;
+    let linkFrom = 0;
+    const out = (rowTo: number, linkTo: number) => {
+      if (rowTo > rowFrom) this.sinks[table].writeBytes(recordRows.subarray(rowFrom, rowTo));
+      if (linkTo > linkFrom) this.sinks[LINKS[table]].writeBytes(linkRows.subarray(linkFrom, linkTo));
+    };
+    let idFrom = 0;
+    for (let r = 0; r < idEnds.length; r++) {
+      const id = ids.slice(idFrom, (idFrom = idEnds[r]!));
+      // One look-up, not two: the set grows when the id is new.
+      const size = written.size;
+      if (written.add(id).size > size) {
+        sinceCommit.push(id);
+        continue;
+      }
+      out(ranges[r * 4]!, ranges[r * 4 + 2]!);
+      rowFrom = ranges[r * 4 + 1]!;
+      linkFrom = ranges[r * 4 + 3]!;
+    }
+    out(recordRows.byteLength, linkRows.byteLength);
   }
 
   commit(): Record<string, number> {
@@ -148,6 +198,7 @@ export class CsvWriter implements ExportWriter {
   }
 
   discard(): void {
+    this.threads?.discard();
     this.fromBytes.discard();
     for (const sink of Object.values(this.sinks)) sink.rollback();
     for (const id of this.pointsSinceCommit) this.writtenPoints.delete(id);
@@ -157,6 +208,7 @@ export class CsvWriter implements ExportWriter {
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {
+    this.threads?.close();
     if (interrupted) this.fromBytes.discard();
     else this.fromBytes.flush();
     for (const sink of Object.values(this.sinks)) {

@@ -10,7 +10,7 @@ export interface ExportWriter {
    * A session given as its JSON text (what `JSON.stringify(session)` gives): JSON and NDJSON copy
    * the bytes instead of parsing the document and writing it again.
    */
-  writeText?(json: Uint8Array): void;
+  writeText?(json: Uint8Array): void | Promise<void>;
   /**
    * `writeText` parses the text anyway (CSV), so it may be given a document's bytes in any valid
    * JSON form, as the server sent them, and throws a SyntaxError (or TypeError, for bytes that are
@@ -19,6 +19,8 @@ export interface ExportWriter {
   readonly parsesText?: boolean;
   /** For a writer that parses: see TextSink.writeLeading. */
   writeLeading?(bytes: Buffer, at: number): number;
+  /** Resolves once every text given is written (a writer that works on other threads); see TextSink.settle. */
+  settle?(): Promise<void>;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
   discard?(): void;
   /** Returns each file's size, to resume from. */
