@@ -113,10 +113,20 @@ export interface TextSink {
    */
   writeLeading?(bytes: Buffer, at: number): number;
   /**
-   * For a sink that writes on other threads: resolves once every text given is written, or rejects
-   * with the first failure (a SyntaxError for malformed text). Awaited before a window completes.
+   * For a sink that parses: takes each response's bytes as they arrive and splits them itself (a
+   * sink that works on other threads), in place of `text`. See ResponseReader.
    */
-  settle?(): Promise<void>;
+  response?: ResponseReader;
+}
+
+/**
+ * A response's bytes, read by the sink: `push` each chunk (a promise holds the response back),
+ * then `end`, which resolves with the number of documents once all are written. Both throw a
+ * SyntaxError for a malformed response; `TextSink.discard` forgets one cut short.
+ */
+export interface ResponseReader {
+  push(chunk: Uint8Array): Promise<void> | undefined;
+  end(): Promise<number>;
 }
 
 /** A window whose sessions have all gone to the sink. */
@@ -128,6 +138,8 @@ interface WindowTarget {
   parses: boolean;
   /** Takes each document as it is split, in place of `write`. */
   writer?: ElementWriter;
+  /** Takes the response's bytes, in place of the splitter and `write`. */
+  reader?: ResponseReader;
   write(texts: Uint8Array[]): Promise<void>;
   end(): Promise<void>;
   abandon(): void;
@@ -354,10 +366,16 @@ export class ExportClient {
     let bytes = 0;
     try {
       if (!response.body) throw new ExportApiError('protocol', `${url} answered 200 without a body.`);
+      const reader = target.reader;
       for await (const chunk of response.body) {
         touch();
         bytes += chunk.byteLength;
         this.options.onEvent?.({ type: 'bytes', window, bytes: chunk.byteLength });
+        if (reader) {
+          const pushed = reader.push(chunk);
+          if (pushed) await pushed;
+          continue;
+        }
         const texts: Uint8Array[] = [];
         const written = splitter.written;
         const elements = splitter.push(chunk);
@@ -370,7 +388,8 @@ export class ExportClient {
         }
         if (texts.length > 0) await target.write(texts);
       }
-      splitter.end();
+      if (reader) count = await reader.end();
+      else splitter.end();
       await target.end();
       return { count, bytes };
     } catch (error) {
@@ -451,9 +470,22 @@ function sinkTarget(sink: TextSink): WindowTarget {
           },
         }
       : undefined;
+  const response = parses ? sink.response : undefined;
+  const reader: ResponseReader | undefined = response && {
+    push(chunk) {
+      try {
+        const pushed = response.push(chunk);
+        return pushed?.catch((error: unknown) => Promise.reject(failed(error)));
+      } catch (error) {
+        throw failed(error);
+      }
+    },
+    end: () => response.end().catch((error: unknown) => Promise.reject(failed(error))),
+  };
   return {
     parses,
-    writer,
+    writer: reader ? undefined : writer,
+    reader,
     async write(texts) {
       try {
         for (const text of texts) {
@@ -464,13 +496,7 @@ function sinkTarget(sink: TextSink): WindowTarget {
         throw failed(error);
       }
     },
-    async end() {
-      try {
-        await sink.settle?.();
-      } catch (error) {
-        throw failed(error);
-      }
-    },
+    end: async () => {},
     abandon: () => sink.discard(),
   };
 }

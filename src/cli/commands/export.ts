@@ -108,7 +108,7 @@ async function* windowsOf(
       discard: discard.bind(writer),
       parses: writer.parsesText === true,
       writeLeading: writer.writeLeading?.bind(writer),
-      settle: writer.settle?.bind(writer),
+      response: writer.response,
     };
     yield* client.exportWindowsInto(range, sink, firstIndex);
     return;

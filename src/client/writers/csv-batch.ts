@@ -9,12 +9,16 @@ import { csvRow, type CsvOptions } from './csv-text.js';
  * so every record is written here with where its rows lie, and the writer keeps or drops each.
  */
 
-/** A batch: documents' bytes end to end, and where each ends. */
+/**
+ * A batch: a stretch of the response's array between two of its commas (cut where a search found
+ * a document boundary, see `CsvThreads`): documents and the commas between them. `last` when the
+ * array's closing bracket came right after it.
+ */
 export interface BatchRequest {
   generation: number;
   seq: number;
   bytes: Uint8Array;
-  ends: Int32Array;
+  last: boolean;
 }
 
 export interface BatchRecords {
@@ -31,15 +35,22 @@ export interface BatchRecords {
 export interface BatchRows {
   generation: number;
   seq: number;
+  documents: number;
   tables: Record<TableName, Uint8Array>;
   records: Record<RecordTable, BatchRecords>;
 }
 
-/** A document that is not JSON (or not UTF-8): the export's malformed response. */
+/**
+ * A batch that is not whole documents. `cut`: its last document goes on past its end, so the cut
+ * was not a boundary after all (the writer reads from there on one thread). Otherwise the error
+ * met (a SyntaxError for malformed JSON, a TypeError with its code for bytes that are not UTF-8),
+ * as the writer without threads would have met it.
+ */
 export interface BatchFailure {
   generation: number;
   seq: number;
-  failure: string;
+  cut?: true;
+  failure?: { name: string; message: string; code?: string };
 }
 
 export const LINKS: Record<RecordTable, TableName> = { coaching_points: 'coaching_point_sessions', todos: 'todo_sessions' };
@@ -47,6 +58,12 @@ export const LINKS: Record<RecordTable, TableName> = { coaching_points: 'coachin
 /** Nothing is written before: every record of a batch is written, and the writer chooses. */
 const NONE: IdSet = { has: () => false, add: () => undefined };
 const TEXT = new TextDecoder('utf-8', { fatal: true });
+
+function space(bytes: Buffer, at: number): number {
+  let i = at;
+  for (let c = bytes[i]; c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = bytes[++i]);
+  return i;
+}
 
 export class BatchRowMaker {
   private ids: Record<RecordTable, string[]> = { coaching_points: [], todos: [] };
@@ -69,19 +86,50 @@ export class BatchRowMaker {
     );
   }
 
-  /** Throws a SyntaxError (or TypeError, for bytes that are not UTF-8) for a malformed document. */
-  make(request: BatchRequest): BatchRows {
-    const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
-    let start = 0;
-    for (const end of request.ends) {
-      const doc = bytes.subarray(start, end);
-      if (!this.rows.writeDocument(doc)) this.parsed(doc);
-      start = end;
+  make(request: BatchRequest): BatchRows | BatchFailure {
+    const { generation, seq } = request;
+    try {
+      const documents = this.documents(Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength), request.last);
+      if (documents < 0) {
+        this.reset();
+        return { generation, seq, cut: true };
+      }
+      const records = { coaching_points: this.records('coaching_points'), todos: this.records('todos') };
+      return { generation, seq, documents, tables: this.rows.take(), records };
+    } catch (error) {
+      this.reset();
+      const { name, message, code } = error as Error & { code?: string };
+      return { generation, seq, failure: { name, message, code } };
     }
-    const records = { coaching_points: this.records('coaching_points'), todos: this.records('todos') };
+  }
+
+  /** The batch's documents written; returns how many, or -1 when the last goes on past the end. */
+  private documents(bytes: Buffer, last: boolean): number {
+    const n = bytes.length;
+    let documents = 0;
+    let i = space(bytes, 0);
+    for (;;) {
+      let end = i < n ? this.rows.writeLeading(bytes, i) : -1;
+      if (end < 0) {
+        end = i < n ? this.rows.valueEnd(bytes, i) : -1;
+        if (end < 0) {
+          if (last) throw new SyntaxError('the response ended before the JSON array was complete');
+          return -1;
+        }
+        this.parsed(bytes.subarray(i, end));
+      }
+      documents++;
+      i = space(bytes, end);
+      if (i >= n) return documents;
+      if (bytes[i] !== 0x2c) throw new SyntaxError('unexpected data between the documents of the JSON array');
+      i = space(bytes, i + 1);
+    }
+  }
+
+  private reset(): void {
+    this.rows.take();
     this.ids = { coaching_points: [], todos: [] };
     this.ranges = { coaching_points: [], todos: [] };
-    return { generation: request.generation, seq: request.seq, tables: this.rows.take(), records };
   }
 
   private records(table: RecordTable): BatchRecords {
@@ -89,7 +137,10 @@ export class BatchRowMaker {
     const idEnds = new Int32Array(ids.length);
     let end = 0;
     for (let r = 0; r < ids.length; r++) idEnds[r] = end += ids[r]!.length;
-    return { ids: ids.join(''), idEnds, ranges: Int32Array.from(this.ranges[table]) };
+    const records = { ids: ids.join(''), idEnds, ranges: Int32Array.from(this.ranges[table]) };
+    this.ids[table] = [];
+    this.ranges[table] = [];
+    return records;
   }
 
   /** A document off the bytes' fast path: parsed, its rows made by `forEachRow`, as without threads. */

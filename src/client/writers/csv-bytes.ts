@@ -437,7 +437,7 @@ export class CsvBytesTranscoder {
   }
 
   private literal(word: string): void {
-    for (let k = 0; k < word.length; k++) if (this.b[this.i + k] !== word.charCodeAt(k)) throw NOT_FAST;
+    for (let k = 0; k < word.length; k++) if (this.b[this.i + k] !== word.charCodeAt(k)) this.fail(this.i + k);
     this.i += word.length;
   }
 
@@ -473,7 +473,7 @@ export class CsvBytesTranscoder {
     for (;;) {
       // Ordinary text in one table look-up a byte.
       while (i < n && STRING_BYTE[b[i]!] === 0) i++;
-      if (i >= n) throw NOT_FAST;
+      if (i >= n) this.fail(i);
       const c = b[i]!;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
@@ -483,15 +483,15 @@ export class CsvBytesTranscoder {
         else if (e === BACKSLASH || e === 0x62 || e === 0x66 || e === 0x74) flags |= ESCAPED;
         else if (e === 0x2f) flags |= ESCAPED | UNUSUAL_ESCAPE;
         else if (e === 0x75) {
-          for (let k = i + 2; k < i + 6; k++) if (!isHex(b[k])) throw NOT_FAST;
+          for (let k = i + 2; k < i + 6; k++) if (!isHex(b[k])) this.fail(k);
           flags |= ESCAPED | UNUSUAL_ESCAPE;
           i += 6;
           continue;
-        } else throw NOT_FAST;
+        } else this.fail(i + 1);
         i += 2;
         continue;
       }
-      if (c < 0x20) throw NOT_FAST;
+      if (c < 0x20) this.fail(i);
       if (c === COMMA) flags |= NEEDS_QUOTES;
       i++;
     }
@@ -499,6 +499,31 @@ export class CsvBytesTranscoder {
     this.end = i;
     this.i = i + 1;
     return flags;
+  }
+
+  /** Leaves the fast path at `at`, noting (`i` at the end) when the bytes ran out rather than went wrong. */
+  private fail(at: number): never {
+    if (at >= this.n) this.i = this.n;
+    throw NOT_FAST;
+  }
+
+  /**
+   * Where the JSON value at `at` ends: the index after it, or -1 when `bytes` end before it does.
+   * Throws a SyntaxError for a value that goes wrong before the end (as JSON.parse would refuse it,
+   * but for UTF-8, which is left to the parse).
+   */
+  valueEnd(bytes: Buffer, at: number): number {
+    this.b = bytes;
+    this.n = bytes.length;
+    this.i = at;
+    try {
+      this.skip();
+      return this.i;
+    } catch (error) {
+      if (error !== NOT_FAST) throw new SyntaxError(`a document cannot be read: ${(error as Error).message}`);
+      if (this.i >= this.n) return -1;
+      throw new SyntaxError(`malformed JSON at byte ${this.i - at} of a document`);
+    }
   }
 
   /** Reads past any value, checking its grammar as JSON.parse would. */
@@ -548,16 +573,16 @@ export class CsvBytesTranscoder {
     if (b[i] === 0x2d) i++;
     if (b[i] === 0x30) i++;
     else if (isDigit(b[i])) while (isDigit(b[i])) i++;
-    else throw NOT_FAST;
+    else this.fail(i);
     if (b[i] === 0x2e) {
       i++;
-      if (!isDigit(b[i])) throw NOT_FAST;
+      if (!isDigit(b[i])) this.fail(i);
       while (isDigit(b[i])) i++;
     }
     if (b[i] === 0x65 || b[i] === 0x45) {
       i++;
       if (b[i] === 0x2b || b[i] === 0x2d) i++;
-      if (!isDigit(b[i])) throw NOT_FAST;
+      if (!isDigit(b[i])) this.fail(i);
       while (isDigit(b[i])) i++;
     }
     this.i = i;

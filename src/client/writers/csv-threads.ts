@@ -1,28 +1,54 @@
 import { Worker } from 'node:worker_threads';
+import { RawJsonArraySplitter, type ElementWriter } from '../json-array-bytes.js';
 import type { BatchFailure, BatchRequest, BatchRows } from './csv-batch.js';
 import type { CsvOptions } from './csv-text.js';
 
 /** About a megabyte of documents a batch: a few hundred, so the threads' messages cost little. */
 const BATCH_BYTES = 1 << 20;
+/** A stretch this long without a boundary found: the response is read on this thread instead. */
+const MOST_BATCH_BYTES = 8 << 20;
 /** Batches out at once, a thread: enough to keep each busy, and memory to a few megabytes. */
 const AHEAD = 2;
 
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+/** Where one export document ends and the next begins, as this server writes them (see `cutAt`). */
+const BOUNDARY = Buffer.from('},{"_id":"');
+const SECOND_KEY = Buffer.from('","coachingFormName":');
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
 /**
- * CSV rows made on worker threads: documents are gathered into batches in order, each batch's rows
- * are made on a thread (`csv-worker.ts`), and the batches' rows are handed to `merge` in the order
- * of the documents, whichever thread finishes first. Reading the response, splitting it and writing
- * the files stay on the main thread; the rows, most of the work, run beside it.
+ * `coachport export --format csv` on worker threads. A response's bytes are cut into batches of
+ * about a megabyte where a native search finds a document boundary, each batch's rows are made on a
+ * thread (`csv-worker.ts`), and the rows are handed to `merge` in the order of the documents. The
+ * main thread only receives, searches, merges and writes: no byte is scanned here in JavaScript.
+ *
+ * The search is for `},{"_id":"` followed by the id and `,"coachingFormName":`, how a document
+ * begins after a comma in this server's responses. Inside a JSON string a quote is escaped, so
+ * these bytes are always structure, and no object inside an export document has those two keys
+ * first; still, a thread reads each batch exactly, and a batch whose last document runs on past
+ * its end (a response shaped otherwise) sends the rest of the response, from that batch on, to
+ * `onThisThread`, read by the exact splitter as without threads. So does a response in which no
+ * boundary is found within `MOST_BATCH_BYTES` (another server's whitespace or key order).
  */
 export class CsvThreads {
   private readonly workers: Worker[];
-  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  // The response being read.
+  private state: 'before' | 'first' | 'body' | 'done' = 'before';
+  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES * 2);
   private length = 0;
-  private ends: number[] = [];
+  private searchFrom = 0;
+  private exact: RawJsonArraySplitter | null = null;
+  private documents = 0;
+  // Batches out.
   private seq = 0;
   /** The next batch to merge. */
   private next = 0;
   /** Bumped by `discard`: batches of an earlier generation are dropped when they come back. */
   private generation = 0;
+  /** Each batch out, kept until merged: read again on this thread if it was cut wrong. */
+  private readonly sent = new Map<number, { bytes: Buffer; last: boolean }>();
   private readonly arrived = new Map<number, BatchRows | BatchFailure>();
   private inFlight = 0;
   private failure: Error | null = null;
@@ -32,6 +58,7 @@ export class CsvThreads {
     count: number,
     options: CsvOptions,
     private readonly merge: (rows: BatchRows) => void,
+    private readonly onThisThread: ElementWriter,
   ) {
     this.workers = Array.from({ length: count }, () => {
       const worker = new Worker(new URL('./csv-worker.js', import.meta.url), { workerData: { raw: options.raw === true } });
@@ -45,79 +72,183 @@ export class CsvThreads {
     });
   }
 
-  /** Takes a document; the promise, when there is one, holds the response back while the threads are busy. */
-  add(doc: Uint8Array): Promise<void> | undefined {
+  /** The response's next bytes; the promise, when there is one, holds it back while the threads are busy. */
+  push(chunk: Uint8Array): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.length + doc.byteLength > this.batch.length) {
-      this.dispatch();
-      if (doc.byteLength > this.batch.length) this.batch = Buffer.allocUnsafeSlow(doc.byteLength);
+    if (this.exact) {
+      this.exact.push(chunk);
+      return undefined;
     }
-    this.batch.set(doc, this.length);
-    this.length += doc.byteLength;
-    this.ends.push(this.length);
-    if (this.length >= BATCH_BYTES) this.dispatch();
-    if (this.inFlight < this.workers.length * AHEAD) return undefined;
-    return new Promise((resolve) => this.waiting.push(resolve));
+    let from = 0;
+    while (this.state !== 'body' && from < chunk.length) {
+      const c = chunk[from++]!;
+      if (isSpace(c)) continue;
+      if (this.state === 'before') {
+        if (c !== OPEN_ARRAY) throw new SyntaxError('the response is not a JSON array');
+        this.state = 'first';
+      } else if (this.state === 'first') {
+        if (c === CLOSE_ARRAY) this.state = 'done';
+        else {
+          this.state = 'body';
+          from--;
+        }
+      } else throw new SyntaxError('unexpected data after the end of the JSON array');
+    }
+    if (this.state !== 'body' || from === chunk.length) return this.backPressure();
+    this.append(chunk.subarray(from));
+    while (this.length >= BATCH_BYTES) {
+      const cut = this.cutAt();
+      if (cut < 0) break;
+      const rest = this.batch.subarray(cut + 2, this.length);
+      this.send(this.batch.subarray(0, cut + 1), false);
+      this.batch = Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES * 2, rest.length * 2));
+      rest.copy(this.batch);
+      this.length = rest.length;
+      this.searchFrom = 0;
+    }
+    if (this.length > MOST_BATCH_BYTES) return this.readHere();
+    return this.backPressure();
   }
 
-  /** Resolves once every document taken is merged; rejects with the first failure (a malformed document). */
-  async settle(): Promise<void> {
-    this.dispatch();
-    while (this.inFlight > 0 && !this.failure) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** The response is complete: resolves with its number of documents once all are merged. */
+  async end(): Promise<number> {
     if (this.failure) throw this.failure;
+    if (!this.exact) {
+      if (this.state === 'body') {
+        let end = this.length;
+        while (end > 0 && isSpace(this.batch[end - 1])) end--;
+        if (this.batch[end - 1] !== CLOSE_ARRAY) throw new SyntaxError('the response ended before the JSON array was complete');
+        this.send(this.batch.subarray(0, end - 1), true);
+        this.length = 0;
+      } else if (this.state !== 'done') throw new SyntaxError('the response ended before the JSON array was complete');
+    }
+    while (this.inFlight > 0 && !this.failure) await this.returnOfOne();
+    if (this.failure) throw this.failure;
+    this.exact?.end();
+    const documents = this.documents + (this.exact?.written ?? 0);
+    this.reset();
+    return documents;
   }
 
-  /** Forgets every document not yet merged (a window fetched again). */
+  /** Forgets the response (a window fetched again): nothing of it not yet merged is. */
   discard(): void {
     this.generation++;
-    this.length = 0;
-    this.ends = [];
-    this.arrived.clear();
     this.next = this.seq;
+    this.sent.clear();
+    this.arrived.clear();
     this.failure = null;
+    this.reset();
   }
 
   close(): void {
     for (const worker of this.workers) void worker.terminate();
   }
 
-  private dispatch(): void {
-    if (this.ends.length === 0) return;
-    const request: BatchRequest = {
-      generation: this.generation,
-      seq: this.seq,
-      bytes: this.batch.subarray(0, this.length),
-      ends: Int32Array.from(this.ends),
-    };
-    this.workers[this.seq % this.workers.length]!.postMessage(request, [
-      this.batch.buffer as ArrayBuffer,
-      request.ends.buffer as ArrayBuffer,
-    ]);
-    this.seq++;
-    this.inFlight++;
-    this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  private reset(): void {
+    this.state = 'before';
     this.length = 0;
-    this.ends = [];
+    this.searchFrom = 0;
+    this.exact = null;
+    this.documents = 0;
+  }
+
+  private append(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.batch.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.batch.length * 2, this.length + bytes.length));
+      this.batch.copy(grown, 0, 0, this.length);
+      this.batch = grown;
+    }
+    this.batch.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Where, from a megabyte on, a document ends and another begins (its `}`), or -1 for none yet. */
+  private cutAt(): number {
+    const bytes = this.batch.subarray(0, this.length);
+    for (let at = bytes.indexOf(BOUNDARY, Math.max(BATCH_BYTES, this.searchFrom)); at >= 0; at = bytes.indexOf(BOUNDARY, at + 1)) {
+      const idEnd = bytes.indexOf(0x22, at + BOUNDARY.length);
+      if (idEnd < 0 || idEnd + SECOND_KEY.length > bytes.length) {
+        this.searchFrom = at;
+        return -1;
+      }
+      if (bytes.compare(SECOND_KEY, 0, SECOND_KEY.length, idEnd, idEnd + SECOND_KEY.length) === 0) return at;
+    }
+    this.searchFrom = Math.max(0, bytes.length - BOUNDARY.length);
+    return -1;
+  }
+
+  private send(bytes: Buffer, last: boolean): void {
+    const seq = this.seq++;
+    this.sent.set(seq, { bytes, last });
+    // A copy of just these bytes goes, moved (a view would take its whole buffer with it).
+    const copy = new Uint8Array(bytes);
+    const request: BatchRequest = { generation: this.generation, seq, bytes: copy, last };
+    this.workers[seq % this.workers.length]!.postMessage(request, [copy.buffer]);
+    this.inFlight++;
+  }
+
+  private backPressure(): Promise<void> | undefined {
+    return this.inFlight < this.workers.length * AHEAD ? undefined : this.returnOfOne();
+  }
+
+  private returnOfOne(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   private returned(message: BatchRows | BatchFailure): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     if (message.generation === this.generation) {
       this.arrived.set(message.seq, message);
-      for (let ready = this.arrived.get(this.next); ready; ready = this.arrived.get(this.next)) {
-        this.arrived.delete(this.next++);
-        if (this.failure) continue;
-        if ('failure' in ready) this.failure = new SyntaxError(ready.failure);
-        else {
-          try {
+      for (let ready = this.arrived.get(this.next); ready && !this.failure && !this.exact; ready = this.arrived.get(this.next)) {
+        this.arrived.delete(this.next);
+        try {
+          if ('tables' in ready) {
             this.merge(ready);
-          } catch (error) {
-            this.failure = error as Error;
-          }
+            this.documents += ready.documents;
+            this.sent.delete(this.next++);
+          } else if (ready.cut) this.readHereFrom(this.next);
+          else this.failure = rebuilt(ready.failure!);
+        } catch (error) {
+          this.failure = error as Error;
         }
       }
     }
     this.wake();
+  }
+
+  /** No boundary found: once the batches out are merged, the rest is read on this thread. */
+  private async readHere(): Promise<void> {
+    while (this.inFlight > 0 && !this.failure && !this.exact) await this.returnOfOne();
+    if (this.failure) throw this.failure;
+    if (!this.exact) this.readHereFrom(this.next);
+  }
+
+  /**
+   * From batch `seq` on (the batches out after it, then what is not sent yet), the response is read
+   * on this thread by the exact splitter; the threads' rows for those batches are dropped.
+   */
+  private readHereFrom(seq: number): void {
+    this.generation++;
+    this.arrived.clear();
+    const exact = new RawJsonArraySplitter({ check: false, writer: this.onThisThread });
+    exact.push(Buffer.from('['));
+    let first = true;
+    for (let s = seq; s < this.seq; s++) {
+      const batch = this.sent.get(s)!;
+      // A batch was cut from the next at a comma, which goes back between them.
+      if (!first) exact.push(Buffer.from(','));
+      exact.push(batch.bytes);
+      if (batch.last) exact.push(Buffer.from(']'));
+      first = false;
+    }
+    if (this.length > 0) {
+      if (!first) exact.push(Buffer.from(','));
+      exact.push(this.batch.subarray(0, this.length));
+    }
+    this.sent.clear();
+    this.next = this.seq;
+    this.length = 0;
+    this.exact = exact;
   }
 
   private fail(error: Error): void {
@@ -131,4 +262,12 @@ export class CsvThreads {
     this.waiting = [];
     for (const resolve of waiting) resolve();
   }
+}
+
+/** A thread's error as the writer without threads would have thrown it (see `BatchFailure`). */
+function rebuilt(failure: { name: string; message: string; code?: string }): Error {
+  if (failure.name === 'SyntaxError') return new SyntaxError(failure.message);
+  const error = failure.name === 'TypeError' ? new TypeError(failure.message) : new Error(failure.message);
+  if (failure.code) Object.assign(error, { code: failure.code });
+  return error;
 }

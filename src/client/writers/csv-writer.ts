@@ -64,9 +64,9 @@ export function firstColumn(file: string, options: CsvOptions = {}): string[] {
  * sessions is written once, with one link row per session. Text cells are formula-safe unless
  * `raw` (`--csv-raw`): see csv-text.ts.
  *
- * With `threads` the rows of the documents given as text are made on that many worker threads
- * (`CsvThreads`) and written here in order; `writeText` may then return a promise (the threads are
- * busy) and `settle` must be awaited before `commit`. Without, every row is made on this thread.
+ * With `threads`, a response's bytes may be given to `response` instead: the rows are then made on
+ * that many worker threads (`CsvThreads`) and written here in order. Otherwise, and for whatever
+ * the threads leave to this one, every row is made on this thread.
  */
 export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
@@ -78,9 +78,8 @@ export class CsvWriter implements ExportWriter {
   private readonly seen: { points: Set<string>; todos: Set<string> };
   /** Writes most documents' rows from their bytes; those it declines are parsed (`writeText`). */
   readonly fromBytes: CsvBytesTranscoder;
-  private readonly threads: CsvThreads | null;
-  /** Without threads: see ExportWriter.writeLeading (with them, documents come whole, in batches). */
-  readonly writeLeading?: (bytes: Buffer, at: number) => number;
+  /** With threads: the response's bytes go to them (see ExportWriter.response). */
+  readonly response?: CsvThreads;
   /**
    * Each row goes to its file as soon as it is made: no table of rows is gathered in between. A
    * point or to-do row is made only the first time its record is met, so its id (the first
@@ -124,8 +123,11 @@ export class CsvWriter implements ExportWriter {
       for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
       for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
     }
-    this.threads = threads > 0 ? new CsvThreads(threads, options, (rows) => this.merge(rows)) : null;
-    if (!this.threads) this.writeLeading = (bytes, at) => this.fromBytes.writeLeading(bytes, at);
+    if (threads > 0)
+      this.response = new CsvThreads(threads, options, (rows) => this.merge(rows), {
+        leading: (bytes, at) => this.writeLeading(bytes, at),
+        whole: (bytes) => this.writeText(bytes),
+      });
   }
 
   fileOf(table: Table): string {
@@ -143,15 +145,13 @@ export class CsvWriter implements ExportWriter {
    * A session's JSON text as the server sent it, with no spool file in between: written from its
    * bytes, or else parsed (once), which also refuses malformed JSON.
    */
-  writeText(json: Uint8Array): Promise<void> | undefined {
-    if (this.threads) return this.threads.add(json);
-    if (this.fromBytes.writeDocument(asBuffer(json))) return undefined;
+  writeText(json: Uint8Array): void {
+    if (this.fromBytes.writeDocument(asBuffer(json))) return;
     this.write(JSON.parse(TEXT.decode(json)) as ExportSession);
-    return undefined;
   }
 
-  async settle(): Promise<void> {
-    await this.threads?.settle();
+  writeLeading(bytes: Buffer, at: number): number {
+    return this.fromBytes.writeLeading(bytes, at);
   }
 
   /** A batch's rows from a thread, in order: each point and to-do kept the first time it comes. */
@@ -198,7 +198,7 @@ export class CsvWriter implements ExportWriter {
   }
 
   discard(): void {
-    this.threads?.discard();
+    this.response?.discard();
     this.fromBytes.discard();
     for (const sink of Object.values(this.sinks)) sink.rollback();
     for (const id of this.pointsSinceCommit) this.writtenPoints.delete(id);
@@ -208,7 +208,7 @@ export class CsvWriter implements ExportWriter {
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {
-    this.threads?.close();
+    this.response?.close();
     if (interrupted) this.fromBytes.discard();
     else this.fromBytes.flush();
     for (const sink of Object.values(this.sinks)) {

@@ -1,4 +1,5 @@
 import type { ExportSession } from '../../contract/schemas.js';
+import type { ResponseReader } from '../export-client.js';
 
 /**
  * Where an export goes. Sessions of a window are written, then committed together; an interrupted
@@ -10,7 +11,7 @@ export interface ExportWriter {
    * A session given as its JSON text (what `JSON.stringify(session)` gives): JSON and NDJSON copy
    * the bytes instead of parsing the document and writing it again.
    */
-  writeText?(json: Uint8Array): void | Promise<void>;
+  writeText?(json: Uint8Array): void;
   /**
    * `writeText` parses the text anyway (CSV), so it may be given a document's bytes in any valid
    * JSON form, as the server sent them, and throws a SyntaxError (or TypeError, for bytes that are
@@ -19,8 +20,8 @@ export interface ExportWriter {
   readonly parsesText?: boolean;
   /** For a writer that parses: see TextSink.writeLeading. */
   writeLeading?(bytes: Buffer, at: number): number;
-  /** Resolves once every text given is written (a writer that works on other threads); see TextSink.settle. */
-  settle?(): Promise<void>;
+  /** Takes whole responses' bytes instead of their documents: see TextSink.response. */
+  readonly response?: ResponseReader;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
   discard?(): void;
   /** Returns each file's size, to resume from. */
