@@ -84,7 +84,7 @@ function csvThreads(): number {
 }
 
 function openWriter(format: Format, out: string | undefined, offsets: Record<string, number> | null, csvRaw: boolean): ExportWriter {
-  if (format === 'csv') return new CsvWriter(out!, offsets, { raw: csvRaw }, csvThreads());
+  if (format === 'csv') return new CsvWriter(out!, offsets, { raw: csvRaw }, { threads: csvThreads() });
   if (!out) return new StdoutJsonWriter(format === 'ndjson');
   return new JsonWriter(out, format === 'ndjson', offsets ? (offsets[out] ?? null) : null);
 }

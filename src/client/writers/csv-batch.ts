@@ -19,6 +19,8 @@ export interface BatchRequest {
   seq: number;
   bytes: Uint8Array;
   last: boolean;
+  /** Buffers of earlier rows, written and given back, for the next rows (memory used again, not collected). */
+  spare: ArrayBuffer[];
 }
 
 export interface BatchRecords {
@@ -35,6 +37,8 @@ export interface BatchRecords {
 export interface BatchRows {
   generation: number;
   seq: number;
+  /** The request's bytes, given back. */
+  bytes: Uint8Array;
   documents: number;
   tables: Record<TableName, Uint8Array>;
   records: Record<RecordTable, BatchRecords>;
@@ -49,6 +53,7 @@ export interface BatchRows {
 export interface BatchFailure {
   generation: number;
   seq: number;
+  bytes: Uint8Array;
   cut?: true;
   failure?: { name: string; message: string; code?: string };
 }
@@ -86,20 +91,23 @@ export class BatchRowMaker {
     );
   }
 
+  private readonly spares: ArrayBuffer[] = [];
+
   make(request: BatchRequest): BatchRows | BatchFailure {
-    const { generation, seq } = request;
+    const { generation, seq, bytes } = request;
+    this.spares.push(...request.spare);
     try {
       const documents = this.documents(Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength), request.last);
       if (documents < 0) {
         this.reset();
-        return { generation, seq, cut: true };
+        return { generation, seq, bytes, cut: true };
       }
       const records = { coaching_points: this.records('coaching_points'), todos: this.records('todos') };
-      return { generation, seq, documents, tables: this.rows.take(), records };
+      return { generation, seq, bytes, documents, tables: this.rows.take(this.spares), records };
     } catch (error) {
       this.reset();
       const { name, message, code } = error as Error & { code?: string };
-      return { generation, seq, failure: { name, message, code } };
+      return { generation, seq, bytes, failure: { name, message, code } };
     }
   }
 
@@ -127,7 +135,7 @@ export class BatchRowMaker {
   }
 
   private reset(): void {
-    this.rows.take();
+    this.rows.take(this.spares);
     this.ids = { coaching_points: [], todos: [] };
     this.ranges = { coaching_points: [], todos: [] };
   }

@@ -113,10 +113,10 @@ class Rows {
     return this.buffer;
   }
 
-  /** Hands the bytes over (they are kept by reference) and starts a new buffer. */
-  take(): Buffer {
+  /** Hands the bytes over (they are kept by reference) and starts a new buffer: `spare`, when given. */
+  take(spare?: ArrayBuffer): Buffer {
     const bytes = this.buffer.subarray(0, this.length);
-    this.buffer = Buffer.allocUnsafe(ROWS_SIZE);
+    this.buffer = spare ? Buffer.from(spare) : Buffer.allocUnsafe(ROWS_SIZE);
     this.length = 0;
     return bytes;
   }
@@ -171,9 +171,9 @@ export class CsvBytesTranscoder {
 
   private readonly flushAt: number;
 
-  /** Every table's rows not yet handed over, taken from here. */
-  take(): Record<TableName, Buffer> {
-    return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.rows[t].take()])) as Record<TableName, Buffer>;
+  /** Every table's rows not yet handed over, taken from here; buffers for the next rows from `spares` while there are. */
+  take(spares: ArrayBuffer[] = []): Record<TableName, Buffer> {
+    return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.rows[t].take(spares.pop())])) as Record<TableName, Buffer>;
   }
 
   /** Rows made another way (parsed), added after those written so far; returns the table's length after them. */

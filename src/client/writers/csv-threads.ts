@@ -5,8 +5,17 @@ import type { CsvOptions } from './csv-text.js';
 
 /** About a megabyte of documents a batch: a few hundred, so the threads' messages cost little. */
 const BATCH_BYTES = 1 << 20;
+/** A batch's buffer: room for a megabyte and the chunk that passes it. */
+const BATCH_ROOM = 2 << 20;
 /** A stretch this long without a boundary found: the response is read on this thread instead. */
 const MOST_BATCH_BYTES = 8 << 20;
+
+/** How many threads, and (for the tests, which cut small responses) how large a batch is. */
+export interface CsvThreadOptions {
+  threads: number;
+  batchBytes?: number;
+  mostBatchBytes?: number;
+}
 /** Batches out at once, a thread: enough to keep each busy, and memory to a few megabytes. */
 const AHEAD = 2;
 
@@ -36,7 +45,7 @@ export class CsvThreads {
   private readonly workers: Worker[];
   // The response being read.
   private state: 'before' | 'first' | 'body' | 'done' = 'before';
-  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES * 2);
+  private batch: Buffer;
   private length = 0;
   private searchFrom = 0;
   private exact: RawJsonArraySplitter | null = null;
@@ -47,20 +56,33 @@ export class CsvThreads {
   private next = 0;
   /** Bumped by `discard`: batches of an earlier generation are dropped when they come back. */
   private generation = 0;
-  /** Each batch out, kept until merged: read again on this thread if it was cut wrong. */
-  private readonly sent = new Map<number, { bytes: Buffer; last: boolean }>();
   private readonly arrived = new Map<number, BatchRows | BatchFailure>();
+  /** The batch sent last, without the array's closing bracket, when it is. */
+  private lastSeq: number | null = null;
+  /** The batch found cut wrong: merging stops there, and once all are back it is read here. */
+  private cutFrom: number | null = null;
   private inFlight = 0;
   private failure: Error | null = null;
   private waiting: Array<() => void> = [];
+  /** Buffers back from the threads, used again: batches, and rows once written. */
+  private readonly spareBatches: ArrayBuffer[] = [];
+  private spareRows: ArrayBuffer[] = [];
+
+  private readonly batchBytes: number;
+  private readonly mostBatchBytes: number;
+  /** Responses (or their rest) read on this thread: a cut found wrong, or no boundary found. */
+  readHereCount = 0;
 
   constructor(
-    count: number,
+    threads: CsvThreadOptions,
     options: CsvOptions,
     private readonly merge: (rows: BatchRows) => void,
     private readonly onThisThread: ElementWriter,
   ) {
-    this.workers = Array.from({ length: count }, () => {
+    this.batchBytes = threads.batchBytes ?? BATCH_BYTES;
+    this.mostBatchBytes = threads.mostBatchBytes ?? MOST_BATCH_BYTES;
+    this.batch = this.newBatch();
+    this.workers = Array.from({ length: threads.threads }, () => {
       const worker = new Worker(new URL('./csv-worker.js', import.meta.url), { workerData: { raw: options.raw === true } });
       worker.on('message', (message: BatchRows | BatchFailure) => this.returned(message));
       worker.on('error', (error) => this.fail(new Error(`the CSV thread failed: ${error.message}`)));
@@ -96,17 +118,18 @@ export class CsvThreads {
     }
     if (this.state !== 'body' || from === chunk.length) return this.backPressure();
     this.append(chunk.subarray(from));
-    while (this.length >= BATCH_BYTES) {
+    if (this.cutFrom !== null) return this.allBack();
+    while (this.length >= this.batchBytes) {
       const cut = this.cutAt();
       if (cut < 0) break;
-      const rest = this.batch.subarray(cut + 2, this.length);
-      this.send(this.batch.subarray(0, cut + 1), false);
-      this.batch = Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES * 2, rest.length * 2));
-      rest.copy(this.batch);
-      this.length = rest.length;
+      const full = this.batch;
+      this.batch = this.newBatch(this.length - cut - 2);
+      full.copy(this.batch, 0, cut + 2, this.length);
+      this.length -= cut + 2;
       this.searchFrom = 0;
+      this.send(full.subarray(0, cut + 1), false);
     }
-    if (this.length > MOST_BATCH_BYTES) return this.readHere();
+    if (this.length > this.mostBatchBytes) return this.readHere();
     return this.backPressure();
   }
 
@@ -118,11 +141,16 @@ export class CsvThreads {
         let end = this.length;
         while (end > 0 && isSpace(this.batch[end - 1])) end--;
         if (this.batch[end - 1] !== CLOSE_ARRAY) throw new SyntaxError('the response ended before the JSON array was complete');
-        this.send(this.batch.subarray(0, end - 1), true);
-        this.length = 0;
+        this.length = end - 1;
+        if (this.cutFrom === null) {
+          const last = this.batch;
+          this.batch = this.newBatch();
+          this.send(last.subarray(0, end - 1), true);
+          this.length = 0;
+        } else this.batch[this.length++] = CLOSE_ARRAY;
       } else if (this.state !== 'done') throw new SyntaxError('the response ended before the JSON array was complete');
     }
-    while (this.inFlight > 0 && !this.failure) await this.returnOfOne();
+    while ((this.inFlight > 0 || this.cutFrom !== null) && !this.failure) await this.returnOfOne();
     if (this.failure) throw this.failure;
     this.exact?.end();
     const documents = this.documents + (this.exact?.written ?? 0);
@@ -134,7 +162,7 @@ export class CsvThreads {
   discard(): void {
     this.generation++;
     this.next = this.seq;
-    this.sent.clear();
+    for (const returned of this.arrived.values()) this.recycle(returned);
     this.arrived.clear();
     this.failure = null;
     this.reset();
@@ -149,7 +177,14 @@ export class CsvThreads {
     this.length = 0;
     this.searchFrom = 0;
     this.exact = null;
+    this.cutFrom = null;
+    this.lastSeq = null;
     this.documents = 0;
+  }
+
+  private newBatch(room = 0): Buffer {
+    const spare = room <= BATCH_ROOM ? this.spareBatches.pop() : undefined;
+    return spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(Math.max(BATCH_ROOM, room * 2));
   }
 
   private append(bytes: Uint8Array): void {
@@ -162,10 +197,10 @@ export class CsvThreads {
     this.length += bytes.length;
   }
 
-  /** Where, from a megabyte on, a document ends and another begins (its `}`), or -1 for none yet. */
+  /** Where, from `batchBytes` on, a document ends and another begins (its `}`), or -1 for none yet. */
   private cutAt(): number {
     const bytes = this.batch.subarray(0, this.length);
-    for (let at = bytes.indexOf(BOUNDARY, Math.max(BATCH_BYTES, this.searchFrom)); at >= 0; at = bytes.indexOf(BOUNDARY, at + 1)) {
+    for (let at = bytes.indexOf(BOUNDARY, Math.max(this.batchBytes, this.searchFrom)); at >= 0; at = bytes.indexOf(BOUNDARY, at + 1)) {
       const idEnd = bytes.indexOf(0x22, at + BOUNDARY.length);
       if (idEnd < 0 || idEnd + SECOND_KEY.length > bytes.length) {
         this.searchFrom = at;
@@ -177,13 +212,14 @@ export class CsvThreads {
     return -1;
   }
 
+  /** Sends the batch, its buffer moved to the thread (and back with its rows). */
   private send(bytes: Buffer, last: boolean): void {
     const seq = this.seq++;
-    this.sent.set(seq, { bytes, last });
-    // A copy of just these bytes goes, moved (a view would take its whole buffer with it).
-    const copy = new Uint8Array(bytes);
-    const request: BatchRequest = { generation: this.generation, seq, bytes: copy, last };
-    this.workers[seq % this.workers.length]!.postMessage(request, [copy.buffer]);
+    if (last) this.lastSeq = seq;
+    const spare = this.spareRows;
+    this.spareRows = [];
+    const request: BatchRequest = { generation: this.generation, seq, bytes, last, spare };
+    this.workers[seq % this.workers.length]!.postMessage(request, [bytes.buffer as ArrayBuffer, ...spare]);
     this.inFlight++;
   }
 
@@ -195,60 +231,79 @@ export class CsvThreads {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Resolves once every batch out is back (and the response is then read here), for a wrong cut. */
+  private async allBack(): Promise<void> {
+    while (this.cutFrom !== null && !this.failure) await this.returnOfOne();
+    if (this.failure) throw this.failure;
+  }
+
   private returned(message: BatchRows | BatchFailure): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
-    if (message.generation === this.generation) {
+    if (message.generation !== this.generation) this.recycle(message);
+    else {
       this.arrived.set(message.seq, message);
-      for (let ready = this.arrived.get(this.next); ready && !this.failure && !this.exact; ready = this.arrived.get(this.next)) {
-        this.arrived.delete(this.next);
+      for (let ready = this.arrived.get(this.next); ready && !this.failure && this.cutFrom === null; ready = this.arrived.get(this.next)) {
+        if (!('tables' in ready) && ready.cut) {
+          this.cutFrom = this.next;
+          break;
+        }
+        this.arrived.delete(this.next++);
         try {
           if ('tables' in ready) {
             this.merge(ready);
             this.documents += ready.documents;
-            this.sent.delete(this.next++);
-          } else if (ready.cut) this.readHereFrom(this.next);
-          else this.failure = rebuilt(ready.failure!);
+          } else this.failure = rebuilt(ready.failure!);
         } catch (error) {
           this.failure = error as Error;
         }
+        this.recycle(ready);
       }
+      if (this.cutFrom !== null && this.inFlight === 0 && !this.failure) this.readHereFrom(this.cutFrom);
     }
     this.wake();
   }
 
+  /** A batch's buffers, back from a thread, kept to be used again. */
+  private recycle(returned: BatchRows | BatchFailure): void {
+    if (returned.bytes.buffer.byteLength === BATCH_ROOM) this.spareBatches.push(returned.bytes.buffer as ArrayBuffer);
+    if ('tables' in returned) for (const rows of Object.values(returned.tables)) this.spareRows.push(rows.buffer as ArrayBuffer);
+  }
+
   /** No boundary found: once the batches out are merged, the rest is read on this thread. */
   private async readHere(): Promise<void> {
-    while (this.inFlight > 0 && !this.failure && !this.exact) await this.returnOfOne();
+    while ((this.inFlight > 0 || this.cutFrom !== null) && !this.failure && !this.exact) await this.returnOfOne();
     if (this.failure) throw this.failure;
     if (!this.exact) this.readHereFrom(this.next);
   }
 
   /**
-   * From batch `seq` on (the batches out after it, then what is not sent yet), the response is read
-   * on this thread by the exact splitter; the threads' rows for those batches are dropped.
+   * From batch `seq` on (the batches back from the threads after it, then what is not sent yet), the
+   * response is read on this thread by the exact splitter; the threads' rows for those are dropped.
    */
   private readHereFrom(seq: number): void {
-    this.generation++;
-    this.arrived.clear();
     const exact = new RawJsonArraySplitter({ check: false, writer: this.onThisThread });
+    this.exact = exact;
+    this.readHereCount++;
     exact.push(Buffer.from('['));
     let first = true;
     for (let s = seq; s < this.seq; s++) {
-      const batch = this.sent.get(s)!;
+      const batch = this.arrived.get(s)!;
       // A batch was cut from the next at a comma, which goes back between them.
       if (!first) exact.push(Buffer.from(','));
       exact.push(batch.bytes);
-      if (batch.last) exact.push(Buffer.from(']'));
+      // The last batch went without the array's closing bracket.
+      if (s === this.lastSeq) exact.push(Buffer.from(']'));
       first = false;
     }
+    this.arrived.clear();
+    this.next = this.seq;
+    this.cutFrom = null;
     if (this.length > 0) {
       if (!first) exact.push(Buffer.from(','));
       exact.push(this.batch.subarray(0, this.length));
+      this.batch = this.newBatch();
+      this.length = 0;
     }
-    this.sent.clear();
-    this.next = this.seq;
-    this.length = 0;
-    this.exact = exact;
   }
 
   private fail(error: Error): void {

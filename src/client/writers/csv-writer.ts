@@ -7,7 +7,7 @@ import { forEachRow, TABLE_NAMES, TABLES, type Cell, type TableName } from '../t
 import { csvField, csvRow, type CsvOptions } from './csv-text.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { LINKS, type BatchRows } from './csv-batch.js';
-import { CsvThreads } from './csv-threads.js';
+import { CsvThreads, type CsvThreadOptions } from './csv-threads.js';
 import { asBuffer } from '../json-array-bytes.js';
 
 export { csvField, TABLES };
@@ -95,7 +95,7 @@ export class CsvWriter implements ExportWriter {
     private readonly dir: string,
     resume: Record<string, number> | null,
     private readonly options: CsvOptions = {},
-    threads = 0,
+    threads: CsvThreadOptions = { threads: 0 },
   ) {
     fs.mkdirSync(dir, { recursive: true });
     const sinks = {} as Record<Table, FileSink>;
@@ -123,7 +123,7 @@ export class CsvWriter implements ExportWriter {
       for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
       for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
     }
-    if (threads > 0)
+    if (threads.threads > 0)
       this.response = new CsvThreads(threads, options, (rows) => this.merge(rows), {
         leading: (bytes, at) => this.writeLeading(bytes, at),
         whole: (bytes) => this.writeText(bytes),
@@ -158,7 +158,7 @@ export class CsvWriter implements ExportWriter {
   private merge(rows: BatchRows): void {
     this.fromBytes.flush();
     for (const table of ['sessions', 'activity_log'] as const)
-      if (rows.tables[table].byteLength > 0) this.sinks[table].writeBytes(rows.tables[table]);
+      if (rows.tables[table].byteLength > 0) this.sinks[table].writeCopy(rows.tables[table]);
     this.mergeRecords('coaching_points', rows, this.writtenPoints, this.pointsSinceCommit);
     this.mergeRecords('todos', rows, this.writtenTodos, this.todosSinceCommit);
   }
@@ -171,12 +171,13 @@ export class CsvWriter implements ExportWriter {
     let rowFrom = 0;
     let linkFrom = 0;
     const out = (rowTo: number, linkTo: number) => {
-      if (rowTo > rowFrom) this.sinks[table].writeBytes(recordRows.subarray(rowFrom, rowTo));
-      if (linkTo > linkFrom) this.sinks[LINKS[table]].writeBytes(linkRows.subarray(linkFrom, linkTo));
+      if (rowTo > rowFrom) this.sinks[table].writeCopy(recordRows.subarray(rowFrom, rowTo));
+      if (linkTo > linkFrom) this.sinks[LINKS[table]].writeCopy(linkRows.subarray(linkFrom, linkTo));
     };
     let idFrom = 0;
     for (let r = 0; r < idEnds.length; r++) {
-      const id = ids.slice(idFrom, (idFrom = idEnds[r]!));
+      const id = ids.slice(idFrom, idEnds[r]);
+      idFrom = idEnds[r]!;
       // One look-up, not two: the set grows when the id is new.
       const size = written.size;
       if (written.add(id).size > size) {

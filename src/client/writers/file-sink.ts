@@ -43,6 +43,20 @@ export class FileSink {
     this.buffered += this.buffer.write(text, this.buffered);
   }
 
+  /** Bytes copied in at once, so the caller may use their buffer again. */
+  writeCopy(bytes: Uint8Array): void {
+    if (this.pendingBytes > 0) this.flush();
+    if (bytes.byteLength > FLUSH_AT - this.buffered) {
+      this.flush();
+      if (bytes.byteLength > FLUSH_AT) {
+        writeAll(this.fd, bytes);
+        return;
+      }
+    }
+    this.buffer.set(bytes, this.buffered);
+    this.buffered += bytes.byteLength;
+  }
+
   /** Bytes as they are, gathered and written together without being copied into one string. */
   writeBytes(bytes: Uint8Array): void {
     if (this.buffered > 0) this.flush();
