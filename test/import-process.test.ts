@@ -19,7 +19,7 @@ describe('which processes the import tunes', () => {
   it('tunes an import, keeping the Node flags and the arguments, and sets the malloc settings', () => {
     const tuned = tunedImport([...ARGV, '--json', 'import', 'a.ndjson'], ['--max-old-space-size=64'], { HOME: '/root' });
     assert.deepEqual(tuned?.args, ['--max-old-space-size=64', FLAG, '/app/bin/coachport.js', '--json', 'import', 'a.ndjson']);
-    assert.equal(tuned?.env.MALLOC_ARENA_MAX, '2');
+    assert.equal(tuned?.env.MALLOC_ARENA_MAX, '4');
     assert.equal(tuned?.env.MALLOC_MMAP_THRESHOLD_, '131072');
     assert.equal(tuned?.env.HOME, '/root');
   });
@@ -28,7 +28,7 @@ describe('which processes the import tunes', () => {
     assert.equal(tunedImport([...ARGV, 'export', '--from', '2025-01-01'], [], {}), null);
     assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [FLAG], {}), null);
     assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { NODE_OPTIONS: '--max-semi-space-size=8' }), null);
-    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { MALLOC_ARENA_MAX: '4' })?.env.MALLOC_ARENA_MAX, '4');
+    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { MALLOC_ARENA_MAX: '3' })?.env.MALLOC_ARENA_MAX, '3');
   });
 });
 
@@ -62,7 +62,7 @@ describe('coachport import, a real process', { skip: process.platform === 'linux
       }
       assert.ok(seen.args.includes(FLAG), `the import's arguments: ${seen.args.join(' ')}`);
       assert.deepEqual(seen.args.slice(-3), [BIN, 'import', 'held.ndjson']);
-      assert.ok(seen.env.includes('MALLOC_ARENA_MAX=2'));
+      assert.ok(seen.env.includes('MALLOC_ARENA_MAX=4'));
       assert.ok(seen.env.includes('MALLOC_MMAP_THRESHOLD_=131072'));
     } finally {
       child.kill('SIGKILL');

@@ -11,7 +11,7 @@ import { type IdLedger, MemoryLedger } from '../src/importer/id-ledger.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
 import { withDocuments } from '../src/importer/render-batch.js';
 import { openStore } from '../src/store/open.js';
-import { storeBackends, tempDir } from './helpers/backends.js';
+import { sqliteBackend, storeBackends, tempDir } from './helpers/backends.js';
 import { storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { runCli } from './helpers/processes.js';
@@ -340,3 +340,43 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('importBatches on SQLite opened for one transaction (coachport import)', () => {
+  /** The batches, noting before each after the first whether the file had a rollback journal, and reading on `beside`. */
+  async function* watched(batches: AsyncIterable<ImportPlan>, file: string, seen: boolean[], beside?: BetterSqlite3.Database) {
+    for await (const batch of batches) {
+      seen.push(fs.existsSync(`${file}-journal`));
+      if (beside) assert.ok(Number(beside.prepare('select count(*) from coaching_sessions').pluck().get()) >= 0);
+      yield batch;
+    }
+  }
+
+  it('writes through a rollback journal when alone on the file, and through the WAL beside another connection', async () => {
+    const database = await sqliteBackend.create();
+    const file = (database.config as { file: string }).file;
+    const store = await openStore(database.config, { backgroundCheckpoints: false });
+    try {
+      const alone = await createOrganization(store, { name: 'Alone', adminEmail: 'a@alone.test' }, NOW);
+      const journal: boolean[] = [];
+      assert.equal(await store.importBatches(alone.orgId, watched(batchesOf(linkedDocuments(), 500), file, journal), NOW), 2_500);
+      assert.ok(journal.slice(1).every(Boolean), `a rollback journal while the import wrote: ${journal}`);
+      const reader = new BetterSqlite3(file, { readonly: true });
+      try {
+        assert.equal(reader.pragma('journal_mode', { simple: true }), 'wal', 'WAL again after the import');
+        // A server's connection on the file: the import (the same sessions again) cannot leave WAL mode, and the reader reads on.
+        const besideJournal: boolean[] = [];
+        await store.importBatches(alone.orgId, watched(batchesOf(linkedDocuments(), 500), file, besideJournal, reader), NOW);
+        assert.ok(
+          besideJournal.every((exists) => !exists),
+          'no rollback journal beside another connection',
+        );
+      } finally {
+        reader.close();
+      }
+      assert.equal(JSON.parse(await storedExport(store, alone.orgId)).length, 2_500);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});

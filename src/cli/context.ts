@@ -1,3 +1,4 @@
+import type { StoreOpenOptions } from '../store/read-model-version.js';
 import { systemClock, type Clock } from '../clock.js';
 import { loadConfig, type Config } from '../config.js';
 import type { Store } from '../store/store.js';
@@ -33,10 +34,14 @@ export function cliContext(json: boolean): CliContext {
 }
 
 /** Opens the store the server would use (same variables, same directory), runs, closes. */
-export async function withStore<T>(context: CliContext, run: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  context: CliContext,
+  run: (store: Store) => Promise<T>,
+  options: Pick<StoreOpenOptions, 'backgroundCheckpoints'> = {},
+): Promise<T> {
   // Loaded here, so commands that never open the store (export, sync) start without its drivers.
   const { openStore } = await import('../store/open.js');
-  const store = await openStore(context.config.database, { mail: context.config.events.smtpUrl !== null });
+  const store = await openStore(context.config.database, { mail: context.config.events.smtpUrl !== null, ...options });
   try {
     return await run(store);
   } finally {

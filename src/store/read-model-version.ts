@@ -17,6 +17,12 @@ export interface StoreOpenOptions {
   mail?: boolean;
   /** Log entries a document row holds before the older ones are archived (log-archive.ts): lowered only to test folding. */
   logFoldAt?: number;
+  /**
+   * SQLite: checkpoints on a thread of their own (checkpointer.ts), the default. Off for a process
+   * that writes one long transaction and closes (an import): its commit and its closing copy the
+   * WAL themselves, and its connection stays the file's only one (see bulk-import.ts).
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /** Migration 007's one-row table, outside today's schema types so that they need not know it. */

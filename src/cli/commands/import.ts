@@ -78,20 +78,27 @@ export function importCommand(program: Command): void {
     });
 }
 
+/** An import is one transaction: its store needs no checkpoints beside it (see StoreOpenOptions). */
+const ONE_TRANSACTION = { backgroundCheckpoints: false };
+
 async function importFile(context: CliContext, file: string, org: string | undefined): Promise<void> {
   const planned = fileBatches(file);
-  await withStore(context, async (store) => {
-    const orgId = await resolveOrg(store, org);
-    return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
-      if (error instanceof RefusedImport || error instanceof ImportFileError) {
-        throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
-      }
-      if (isFileError(error)) throw new CliError(`Cannot read ${file}: ${error.code}.`);
-      // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
-      if (error instanceof DomainError) throw new CliError(`Nothing was imported. ${error.message}`);
-      throw error;
-    });
-  });
+  await withStore(
+    context,
+    async (store) => {
+      const orgId = await resolveOrg(store, org);
+      return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
+        if (error instanceof RefusedImport || error instanceof ImportFileError) {
+          throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
+        }
+        if (isFileError(error)) throw new CliError(`Cannot read ${file}: ${error.code}.`);
+        // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
+        if (error instanceof DomainError) throw new CliError(`Nothing was imported. ${error.message}`);
+        throw error;
+      });
+    },
+    ONE_TRANSACTION,
+  );
   const counts = planned.counts();
   context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
     imported: counts,
@@ -171,13 +178,17 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     onWindow: (window, index, sessions) => progress.windowDone(window, sessions, index),
   });
   try {
-    await withStore(context, async (store) => {
-      const orgId = await resolveOrg(store, options.org);
-      const now = context.clock.now();
-      // Where the sessions came from, never the token: the entry is written with them, or not at all.
-      const audit = auditEntry(null, 'import', null, { source, from, to, timeAxis: 'createdAt' }, now);
-      await store.importBatches(orgId, batches, now, audit);
-    });
+    await withStore(
+      context,
+      async (store) => {
+        const orgId = await resolveOrg(store, options.org);
+        const now = context.clock.now();
+        // Where the sessions came from, never the token: the entry is written with them, or not at all.
+        const audit = auditEntry(null, 'import', null, { source, from, to, timeAxis: 'createdAt' }, now);
+        await store.importBatches(orgId, batches, now, audit);
+      },
+      ONE_TRANSACTION,
+    );
   } catch (error) {
     throw serverImportError(error, source);
   } finally {

@@ -26,6 +26,8 @@ export async function openSqliteStore(
 ): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
+  // A store for one long transaction (an import) may write it without the WAL: see bulk-import.ts.
+  const oneTransaction = options.backgroundCheckpoints === false;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const exportWorkers = exportThreads > 0 ? new ExportWorkers(exportThreads) : null;
   const driver: Driver = {
@@ -42,7 +44,7 @@ export async function openSqliteStore(
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     bulkImportBatches: (orgId, batches, now, audit) =>
-      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, audit)),
+      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, audit, oneTransaction)),
     isUniqueViolation: (error) =>
       error instanceof Error &&
       'code' in error &&
@@ -58,8 +60,9 @@ export async function openSqliteStore(
   let checkpointer: Checkpointer | undefined;
   const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
-  checkpointer = startCheckpointer(file, (error) =>
-    process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),
-  );
+  if (options.backgroundCheckpoints !== false)
+    checkpointer = startCheckpointer(file, (error) =>
+      process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),
+    );
   return store;
 }
