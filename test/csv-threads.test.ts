@@ -96,6 +96,11 @@ describe('CSV rows on threads', () => {
     assert.deepEqual(read.files, expected(docs, {}));
     assert.equal(read.documents, docs.length);
     assert.ok(read.readHere > 0, 'the wrong cut was found and the rest read on the main thread');
+
+    // Malformed after the wrong cut: refused by the main thread's reading, as without threads.
+    const at = body.lastIndexOf('"coachNotes":');
+    const broken = Buffer.concat([body.subarray(0, at), Buffer.from('"coachNotes"x'), body.subarray(at + '"coachNotes":'.length)]);
+    await assert.rejects(throughThreads('decoy-broken', [broken], random, {}, 1 << 20), SyntaxError);
   });
 
   it('refuses a malformed, truncated or invalid response as parsing does, and forgets a response discarded part way', async () => {

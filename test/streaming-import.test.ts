@@ -380,3 +380,33 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
     }
   });
 });
+
+describe('the documents of an NDJSON file, read by their bytes', () => {
+  it('numbers lines and elements as a reader of lines would, whatever the line endings, blank lines and chunks', async () => {
+    const { readDocuments } = await import('../src/importer/read-file.js');
+    const dir = tempDir();
+    try {
+      const long = { _id: 'long', coachNotes: 'é'.repeat(1_200_000) };
+      const lines = ['\uFEFF{"_id":"first"}', '', '  \t', '{"_id":"crlf"}\r', JSON.stringify(long), '\u00a0', '{"_id":"last, no newline"}'];
+      const file = path.join(dir, 'mixed.ndjson');
+      fs.writeFileSync(file, lines.join('\n'));
+      const read = [];
+      for await (const doc of readDocuments(file)) read.push(doc);
+      assert.deepEqual(
+        read.map(({ element, line, value, bytes }) => ({ element, line, id: (value as { _id: string })._id, bytes })),
+        [
+          { element: 0, line: 1, id: 'first', bytes: 15 },
+          { element: 1, line: 4, id: 'crlf', bytes: 14 },
+          { element: 2, line: 5, id: 'long', bytes: Buffer.byteLength(JSON.stringify(long)) },
+          { element: 3, line: 7, id: 'last, no newline', bytes: 26 },
+        ],
+      );
+      fs.writeFileSync(file, '{"_id":"fine"}\n{"_id": oops}\n');
+      await assert.rejects(async () => {
+        for await (const _ of readDocuments(file));
+      }, /mixed\.ndjson line 2 is not valid JSON/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

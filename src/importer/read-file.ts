@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import readline from 'node:readline';
 import { RawJsonArraySplitter } from '../client/json-array-bytes.js';
 
 /** One document of an import file: its place in the file and its parsed value. */
@@ -39,20 +38,55 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
     yield* arrayDocuments(file);
     return;
   }
-  const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  yield* lineDocuments(file);
+}
+
+/**
+ * NDJSON: lines split on their bytes (a line ends at LF; a CR before it is left out, as for CRLF
+ * files), each decoded and parsed on its own. readline, which decodes the whole stream into
+ * strings and splits those, cost the reading thread a second more per 100,000 sessions.
+ */
+async function* lineDocuments(file: string): AsyncGenerator<FileDocument> {
   let lineNumber = 0;
   let element = 0;
-  for await (const line of lines) {
+  let rest: Buffer | null = null;
+  const parse = (bytes: Buffer): FileDocument | null => {
     lineNumber++;
-    if (line.trim() === '') continue;
-    let value: unknown;
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    const start = lineNumber === 1 && bytes.subarray(0, 3).equals(BOM) ? 3 : 0;
+    const line = bytes.toString('utf8', start, end);
+    if (line.trim() === '') return null;
     try {
-      value = JSON.parse(line);
+      return { element: element++, line: lineNumber, value: JSON.parse(line), bytes: end - start };
     } catch {
-      lines.close();
       throw new ImportFileError(`${file} line ${lineNumber} is not valid JSON.`);
     }
-    yield { element: element++, line: lineNumber, value, bytes: Buffer.byteLength(line) };
+  };
+  for await (const read of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    const chunk = read as Buffer;
+    let start = 0;
+    if (rest) {
+      // Only the line the last chunk cut is joined, not the whole chunk.
+      const newline = chunk.indexOf(0x0a);
+      if (newline < 0) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const document = parse(Buffer.concat([rest, chunk.subarray(0, newline)]));
+      rest = null;
+      start = newline + 1;
+      if (document) yield document;
+    }
+    for (let newline = chunk.indexOf(0x0a, start); newline >= 0; newline = chunk.indexOf(0x0a, start)) {
+      const document = parse(chunk.subarray(start, newline));
+      start = newline + 1;
+      if (document) yield document;
+    }
+    if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
+  }
+  if (rest) {
+    const document = parse(rest);
+    if (document) yield document;
   }
 }
 

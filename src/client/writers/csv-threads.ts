@@ -258,7 +258,15 @@ export class CsvThreads {
         }
         this.recycle(ready);
       }
-      if (this.cutFrom !== null && this.inFlight === 0 && !this.failure) this.readHereFrom(this.cutFrom);
+      if (this.cutFrom !== null && this.inFlight === 0 && !this.failure) {
+        try {
+          this.readHereFrom(this.cutFrom);
+        } catch (error) {
+          // Malformed from there on (or a write that failed): the response's end or next bytes say so.
+          this.failure = error as Error;
+          this.cutFrom = null;
+        }
+      }
     }
     this.wake();
   }
