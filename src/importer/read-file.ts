@@ -93,7 +93,8 @@ async function* lineDocuments(file: string): AsyncGenerator<FileDocument> {
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 async function* arrayDocuments(file: string): AsyncGenerator<FileDocument> {
-  const splitter = new RawJsonArraySplitter();
+  // Only the boundaries: each element is parsed next, which refuses malformed JSON itself.
+  const splitter = new RawJsonArraySplitter({ check: false });
   const notJson = (detail: string) => new ImportFileError(`${file} is not valid JSON: ${detail.replace('the response', 'the file')}.`);
   let element = 0;
   let first = true;
