@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/backends.js';
 import { session } from './helpers/fixtures.js';
-import { runCli, startServe, type ServeProcess } from './helpers/processes.js';
+import { BIN, runCli, startServe, type ServeProcess } from './helpers/processes.js';
 
 const WINDOW = { startDate: '2024-01-01', endDate: '2024-03-01', timeAxis: 'createdAt' };
 
@@ -144,6 +145,17 @@ describe('the coachport command line beside a running server', () => {
     const result = await runCli(['token', 'create', '--org', admin.orgId], { cwd });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /exactly one of --user or --email/);
+  });
+
+  it('ends quietly when the reader of its output goes away (| head)', async () => {
+    // The read end closed before the command writes: its help meets EPIPE at once.
+    const child = spawn(process.execPath, [BIN, 'export', '--help'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Error/);
   });
 
   it('stops cleanly on SIGTERM', async () => {

@@ -31,5 +31,11 @@ if (!isSupportedNode(process.versions.node)) {
   process.stderr.write(`${unsupportedNodeMessage(process.version, process.execPath, process.argv.slice(2))}\n`);
   process.exit(1);
 }
+// A reader that goes away (`coachport export --help | head`) ends the output quietly, as SIGPIPE ends
+// other commands, instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
 (await import('./import-process.js')).execTunedImport();
 await import('./main.js');
