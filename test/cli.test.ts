@@ -154,7 +154,7 @@ describe('the coachport command line beside a running server', () => {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 141, stderr);
     assert.doesNotMatch(stderr, /EPIPE|Error/);
   });
 

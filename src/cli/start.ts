@@ -31,11 +31,12 @@ if (!isSupportedNode(process.versions.node)) {
   process.stderr.write(`${unsupportedNodeMessage(process.version, process.execPath, process.argv.slice(2))}\n`);
   process.exit(1);
 }
-// A reader that goes away (`coachport export --help | head`) ends the output quietly, as SIGPIPE ends
-// other commands, instead of an unhandled EPIPE with a stack trace.
+// A reader that goes away (`coachport export --help | head`) ends the process quietly with SIGPIPE's
+// status (128 + 13), as it ends other commands, instead of an unhandled EPIPE with a stack trace; a
+// server whose output is gone stops the same way, and its supervisor sees that it did not exit cleanly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
-  process.exit(0);
+  process.exit(141);
 });
 (await import('./import-process.js')).execTunedImport();
 await import('./main.js');
