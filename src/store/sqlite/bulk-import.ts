@@ -89,9 +89,9 @@ export async function sqliteBulkImportBatches(
   // as the writer's own 64 MiB (48 MB less at the import's peak); otherwise the writer's 64 MiB.
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   const journal = withoutWal ? rollbackJournal(db) : null;
-  db.exec('begin immediate');
   const statements = new StatementCache(db);
   try {
+    db.exec('begin immediate');
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     const empty = bulkTablesEmpty(db);
     if (empty) db.pragma(`cache_size = ${STREAMED_INTO_EMPTY_CACHE_KIB}`);
