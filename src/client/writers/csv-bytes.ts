@@ -13,7 +13,7 @@ import { csvField, type CsvOptions } from './csv-text.js';
  * UTF-8, JSON grammar, the shape of `../tables.ts`: an object whose every column is present, arrays
  * of objects for the log, points and to-dos, a list of strings for a point's or to-do's sessions);
  * only then are its rows written. Anything else (a missing or unexpected kind of field, malformed
- * JSON) makes `transcode` return false having written nothing, and the caller parses the document
+ * JSON) makes `writeDocument` (`writeLeading`) return false (-1) having written nothing, and the caller parses the document
  * and writes it the ordinary way, which gives the same rows or refuses it as before. Values the
  * byte copy does not cover (numbers, nested values in a column, strings with `\u` escapes, a
  * non-canonical `descriptions`) are parsed one by one and written by `csvField`.
@@ -120,6 +120,12 @@ class Rows {
     this.length = 0;
     return bytes;
   }
+
+  /** Text made another way (parsed), encoded after the rows; returns the length after it. */
+  text(text: string): number {
+    this.length += this.room(text.length * 3).write(text, this.length);
+    return this.length;
+  }
 }
 
 export interface RecordsWritten {
@@ -155,6 +161,7 @@ export class CsvBytesTranscoder {
   /** Documents written from their bytes, and those left to the caller: for the tests and the curious. */
   fast = 0;
   declined = 0;
+  private readonly flushAt: number;
 
   /**
    * `flushRows` is handed a table's rows after a document once they reach `flushAt` bytes (and on
@@ -169,8 +176,6 @@ export class CsvBytesTranscoder {
     this.flushAt = options.flushAt ?? ROWS_SIZE;
   }
 
-  private readonly flushAt: number;
-
   /** Every table's rows not yet handed over, taken from here; buffers for the next rows from `spares` while there are. */
   take(spares: ArrayBuffer[] = []): Record<TableName, Buffer> {
     return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.rows[t].take(spares.pop())])) as Record<TableName, Buffer>;
@@ -178,9 +183,7 @@ export class CsvBytesTranscoder {
 
   /** Rows made another way (parsed), added after those written so far; returns the table's length after them. */
   appendText(table: TableName, text: string): number {
-    const rows = this.rows[table];
-    rows.length += rows.room(text.length * 3).write(text, rows.length);
-    return rows.length;
+    return this.rows[table].text(text);
   }
 
   /** How many bytes a table's rows not yet handed over hold. */
@@ -344,47 +347,41 @@ export class CsvBytesTranscoder {
     else this.slots[slot] = this.value();
   }
 
-  private objects(shape: Shape, into: number[]): void {
+  /** The JSON array at `i`, `element` reading each of its values; returns how many there were. */
+  private list(element: () => void): number {
     if (this.b[this.i] !== OPEN_ARRAY) throw NOT_FAST;
     this.i++;
     if (this.b[this.i]! <= 0x20) this.space();
     if (this.b[this.i] === CLOSE_ARRAY) {
       this.i++;
-      return;
+      return 0;
     }
-    for (;;) {
-      if (this.b[this.i] !== OPEN_OBJECT) throw NOT_FAST;
-      into.push(this.object(shape));
+    for (let count = 1; ; count++) {
+      element();
       if (this.b[this.i]! <= 0x20) this.space();
       const c = this.b[this.i];
       this.i++;
-      if (c === CLOSE_ARRAY) return;
+      if (c === CLOSE_ARRAY) return count;
       if (c !== COMMA) throw NOT_FAST;
       if (this.b[this.i]! <= 0x20) this.space();
     }
   }
 
+  private objects(shape: Shape, into: number[]): void {
+    this.list(() => {
+      if (this.b[this.i] !== OPEN_OBJECT) throw NOT_FAST;
+      into.push(this.object(shape));
+    });
+  }
+
   /** A point's or to-do's sessions: a list of strings. */
   private ids(): number {
-    if (this.b[this.i] !== OPEN_ARRAY) throw NOT_FAST;
-    this.i++;
-    if (this.b[this.i]! <= 0x20) this.space();
     const list = this.token(ID_LIST, 0, 0, 0);
-    let count = 0;
-    if (this.b[this.i] === CLOSE_ARRAY) this.i++;
-    else {
-      for (;;) {
-        if (this.b[this.i] !== QUOTE) throw NOT_FAST;
-        this.string();
-        count++;
-        if (this.b[this.i]! <= 0x20) this.space();
-        const c = this.b[this.i];
-        this.i++;
-        if (c === CLOSE_ARRAY) break;
-        if (c !== COMMA) throw NOT_FAST;
-        if (this.b[this.i]! <= 0x20) this.space();
-      }
-    }
+    // Its strings are the tokens that follow it.
+    const count = this.list(() => {
+      if (this.b[this.i] !== QUOTE) throw NOT_FAST;
+      this.string();
+    });
     this.tokens[list * 4 + 1] = list + 1;
     this.tokens[list * 4 + 2] = count;
     return list;
@@ -534,28 +531,29 @@ export class CsvBytesTranscoder {
       this.scanString();
       return;
     }
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+    if (c === OPEN_ARRAY) {
+      this.list(() => this.skip());
+      return;
+    }
+    if (c === OPEN_OBJECT) {
       this.i++;
       if (this.b[this.i]! <= 0x20) this.space();
-      if (b[this.i] === close) {
+      if (b[this.i] === CLOSE_OBJECT) {
         this.i++;
         return;
       }
       for (;;) {
-        if (close === CLOSE_OBJECT) {
-          if (b[this.i] !== QUOTE) throw NOT_FAST;
-          this.scanString();
-          if (this.b[this.i]! <= 0x20) this.space();
-          if (b[this.i] !== COLON) throw NOT_FAST;
-          this.i++;
-          if (this.b[this.i]! <= 0x20) this.space();
-        }
+        if (b[this.i] !== QUOTE) throw NOT_FAST;
+        this.scanString();
+        if (this.b[this.i]! <= 0x20) this.space();
+        if (b[this.i] !== COLON) throw NOT_FAST;
+        this.i++;
+        if (this.b[this.i]! <= 0x20) this.space();
         this.skip();
         if (this.b[this.i]! <= 0x20) this.space();
         const next = b[this.i];
         this.i++;
-        if (next === close) return;
+        if (next === CLOSE_OBJECT) return;
         if (next !== COMMA) throw NOT_FAST;
         if (this.b[this.i]! <= 0x20) this.space();
       }
@@ -672,10 +670,7 @@ export class CsvBytesTranscoder {
     else if (type === TRUE) this.ascii(out, 'true');
     else if (type === FALSE) this.ascii(out, 'false');
     else if (type === RAW_JSON) this.rawJsonCell(out, start, tokens[t * 4 + 2]!);
-    else if (type === PARSED) {
-      const text = csvField(this.values[start] as Parameters<typeof csvField>[0], { raw: this.raw });
-      out.length += out.room(text.length * 3).write(text, out.length);
-    }
+    else if (type === PARSED) out.text(csvField(this.values[start] as Parameters<typeof csvField>[0], { raw: this.raw }));
     // NULL: an empty cell.
   }
 
