@@ -29,6 +29,9 @@ export interface ElementWriter {
   whole(bytes: Buffer): void;
 }
 
+/** JSON's whitespace: space, LF, CR, tab. */
+export const isJsonSpace = (c: number | undefined): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+
 /** The same bytes as a Buffer, not copied. */
 export const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -183,13 +186,13 @@ export class RawJsonArraySplitter {
         } else if (this.canonical && LITERALS[c] && (this.expect === VALUE || this.expect === VALUE_OR_CLOSE)) {
           this.literal = LITERALS[c]!;
           this.literalAt = 1;
-        } else if (this.expect !== DONE || (c !== 32 && c !== 10 && c !== 13 && c !== 9)) {
+        } else if (this.expect !== DONE || !isJsonSpace(c)) {
           // Whitespace after the element, before its comma, is left out of its bytes.
           this.canonical = false;
         }
         continue;
       }
-      if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+      if (isJsonSpace(c)) continue;
       if (this.state === 'after') {
         if (c !== COMMA && c !== CLOSE_ARRAY) throw new SyntaxError('unexpected data after an element of the JSON array');
         this.state = c === COMMA ? 'between' : 'done';
@@ -285,7 +288,7 @@ export class RawJsonArraySplitter {
         : Buffer.concat([...this.parts, chunk.subarray(start, end)]);
     this.parts = [];
     let last = bytes.length;
-    while (last > 0 && (bytes[last - 1] === 32 || bytes[last - 1] === 10 || bytes[last - 1] === 13 || bytes[last - 1] === 9)) last--;
+    while (last > 0 && isJsonSpace(bytes[last - 1])) last--;
     if (last < bytes.length) bytes = bytes.subarray(0, last);
     if (!this.options.check) return { bytes, canonical: false };
     if (this.inString || this.literal !== null || this.expect !== DONE) this.canonical = false;

@@ -1,4 +1,5 @@
 import type { ExportSession } from '../../contract/schemas.js';
+import { asBuffer, isJsonSpace } from '../json-array-bytes.js';
 import { forEachRow, type IdSet, type TableName } from '../tables.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { csvRow, type CsvOptions } from './csv-text.js';
@@ -66,7 +67,7 @@ const TEXT = new TextDecoder('utf-8', { fatal: true });
 
 function space(bytes: Buffer, at: number): number {
   let i = at;
-  for (let c = bytes[i]; c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = bytes[++i]);
+  while (isJsonSpace(bytes[i])) i++;
   return i;
 }
 
@@ -74,6 +75,8 @@ export class BatchRowMaker {
   private ids: Record<RecordTable, string[]> = { coaching_points: [], todos: [] };
   private ranges: Record<RecordTable, number[]> = { coaching_points: [], todos: [] };
   private readonly rows: CsvBytesTranscoder;
+  /** Row buffers given back by the writer, used for the next batches' rows. */
+  private readonly spares: ArrayBuffer[] = [];
 
   constructor(private readonly options: CsvOptions) {
     this.rows = new CsvBytesTranscoder(
@@ -91,13 +94,11 @@ export class BatchRowMaker {
     );
   }
 
-  private readonly spares: ArrayBuffer[] = [];
-
   make(request: BatchRequest): BatchRows | BatchFailure {
     const { generation, seq, bytes } = request;
     this.spares.push(...request.spare);
     try {
-      const documents = this.documents(Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength), request.last);
+      const documents = this.documents(asBuffer(request.bytes), request.last);
       if (documents < 0) {
         this.reset();
         return { generation, seq, bytes, cut: true };

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { isJsonSpace } from '../json-array-bytes.js';
 import { TABLE_NAMES, TABLES, type IdSet, type TableName } from '../tables.js';
 import { csvField, type CsvOptions } from './csv-text.js';
 
@@ -589,8 +590,7 @@ export class CsvBytesTranscoder {
   /** Called where a byte at or below 0x20 was seen: most documents have no whitespace at all. */
   private space(): void {
     const b = this.b;
-    let c = b[this.i]!;
-    while (c === 0x20 || c === LF || c === CR || c === 0x09) c = b[++this.i]!;
+    while (isJsonSpace(b[this.i])) this.i++;
   }
 
   // Writing: the rows of the document read, table by table, in the order of `forEachRow`.

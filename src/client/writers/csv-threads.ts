@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { RawJsonArraySplitter, type ElementWriter } from '../json-array-bytes.js';
+import { isJsonSpace, RawJsonArraySplitter, type ElementWriter } from '../json-array-bytes.js';
 import type { BatchFailure, BatchRequest, BatchRows } from './csv-batch.js';
 import type { CsvOptions } from './csv-text.js';
 
@@ -24,8 +24,6 @@ const CLOSE_ARRAY = 0x5d;
 /** Where one export document ends and the next begins, as this server writes them (see `cutAt`). */
 const BOUNDARY = Buffer.from('},{"_id":"');
 const SECOND_KEY = Buffer.from('","coachingFormName":');
-
-const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
  * `coachport export --format csv` on worker threads. A response's bytes are cut into batches of
@@ -104,7 +102,7 @@ export class CsvThreads {
     let from = 0;
     while (this.state !== 'body' && from < chunk.length) {
       const c = chunk[from++]!;
-      if (isSpace(c)) continue;
+      if (isJsonSpace(c)) continue;
       if (this.state === 'before') {
         if (c !== OPEN_ARRAY) throw new SyntaxError('the response is not a JSON array');
         this.state = 'first';
@@ -139,7 +137,7 @@ export class CsvThreads {
     if (!this.exact) {
       if (this.state === 'body') {
         let end = this.length;
-        while (end > 0 && isSpace(this.batch[end - 1])) end--;
+        while (end > 0 && isJsonSpace(this.batch[end - 1])) end--;
         if (this.batch[end - 1] !== CLOSE_ARRAY) throw new SyntaxError('the response ended before the JSON array was complete');
         this.length = end - 1;
         if (this.cutFrom === null) {

@@ -31,30 +31,25 @@ export class FileSink {
   }
 
   write(text: string): void {
-    if (this.pendingBytes > 0) this.flush();
     // A UTF-16 unit is at most three bytes of UTF-8: with that much room the text is never cut.
-    if (text.length * 3 > FLUSH_AT - this.buffered) {
-      this.flush();
-      if (text.length * 3 > FLUSH_AT) {
-        writeAll(this.fd, Buffer.from(text, 'utf8'));
-        return;
-      }
-    }
-    this.buffered += this.buffer.write(text, this.buffered);
+    if (this.room(text.length * 3)) this.buffered += this.buffer.write(text, this.buffered);
+    else writeAll(this.fd, Buffer.from(text, 'utf8'));
   }
 
   /** Bytes copied in at once, so the caller may use their buffer again. */
   writeCopy(bytes: Uint8Array): void {
-    if (this.pendingBytes > 0) this.flush();
-    if (bytes.byteLength > FLUSH_AT - this.buffered) {
-      this.flush();
-      if (bytes.byteLength > FLUSH_AT) {
-        writeAll(this.fd, bytes);
-        return;
-      }
+    if (!this.room(bytes.byteLength)) {
+      writeAll(this.fd, bytes);
+      return;
     }
     this.buffer.set(bytes, this.buffered);
     this.buffered += bytes.byteLength;
+  }
+
+  /** Makes room for `bytes` in the buffer, flushing what waits; false when they are more than it holds. */
+  private room(bytes: number): boolean {
+    if (this.pendingBytes > 0 || bytes > FLUSH_AT - this.buffered) this.flush();
+    return bytes <= FLUSH_AT;
   }
 
   /** Bytes as they are, gathered and written together without being copied into one string. */
