@@ -567,20 +567,29 @@ describe('the export client against a server that misbehaves', () => {
     // The same documents as another server may write them: spaces, line breaks, \u and \/ escapes.
     const other = JSON.stringify(docs, null, 1).replaceAll('é', '\\u00e9').replaceAll('/', '\\/');
     const notUtf8 = Buffer.concat([Buffer.from('[{"_id":"'), Buffer.from([0xff]), Buffer.from('"}]')]);
-    const bodies = [Buffer.from(canonical), Buffer.from(other), Buffer.from('[{"_id": oops}]'), notUtf8];
-    const server = await startFaultServer((_req, res, call) => {
+    const bodies: Record<string, Buffer> = {
+      canonical: Buffer.from(canonical),
+      other: Buffer.from(other),
+      malformed: Buffer.from('[{"_id": oops}]'),
+      'not-utf8': notUtf8,
+    };
+    let body = '';
+    const server = await startFaultServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(bodies[call - 1]);
+      res.end(bodies[body]);
     });
     const cwd = tempDir();
-    const exportCsv = async (name: string) => {
-      const writer = new CsvWriter(path.join(cwd, name), null);
+    // On this thread, as on one core, and on threads that take the response's bytes, as `coachport export` on more.
+    const exportCsv = async (name: string, threads = 0) => {
+      body = name;
+      const writer = new CsvWriter(path.join(cwd, `${name}-${threads}`), null, {}, { threads });
       const client = new ExportClient(options(server.url, new VirtualClock(), { retry: { maxAttempts: 1 } }));
       const sink = {
         text: (json: Uint8Array) => writer.writeText(json),
         discard: () => writer.discard(),
         parses: writer.parsesText,
         writeLeading: (bytes: Buffer, at: number) => writer.writeLeading!(bytes, at),
+        response: writer.response,
       };
       try {
         for await (const _ of client.exportWindowsInto(window, sink)) writer.commit();
@@ -595,12 +604,16 @@ describe('the export client against a server that misbehaves', () => {
       for (const t of TABLE_NAMES) assert.equal(fromCanonical[t], csvRow(TABLES[t]) + rows[t].map((r) => csvRow(r)).join(''), t);
       assert.match(fromCanonical.sessions!, /"'=é ""q"", \\ \/ \r\n\u2028",""/);
       assert.deepEqual(await exportCsv('other'), fromCanonical);
-      for (const name of ['malformed', 'not-utf8']) {
-        await assert.rejects(exportCsv(name), (error: ExportApiError) => {
-          assert.equal(error.kind, 'protocol');
-          assert.match(error.message, /sent a malformed response/);
-          return true;
-        });
+      assert.deepEqual(await exportCsv('canonical', 2), fromCanonical);
+      assert.deepEqual(await exportCsv('other', 2), fromCanonical);
+      for (const threads of [0, 2]) {
+        for (const name of ['malformed', 'not-utf8']) {
+          await assert.rejects(exportCsv(name, threads), (error: ExportApiError) => {
+            assert.equal(error.kind, 'protocol');
+            assert.match(error.message, /sent a malformed response/);
+            return true;
+          });
+        }
       }
     } finally {
       await server.close();

@@ -450,37 +450,30 @@ function sinkTarget(sink: TextSink): WindowTarget {
     if (parses && (error instanceof SyntaxError || isInvalidText(error))) return error;
     return new WriteFailure(`Cannot write the export: ${(error as Error).message}.`);
   };
+  /** `run` with its error, thrown or a promise's rejection, as `failed` says. */
+  const guarded = <T>(run: () => T): T => {
+    try {
+      const result = run();
+      return (result instanceof Promise ? result.catch((error: unknown) => Promise.reject(failed(error))) : result) as T;
+    } catch (error) {
+      throw failed(error);
+    }
+  };
   const writeLeading = sink.writeLeading;
   const writer: ElementWriter | undefined =
     parses && writeLeading
       ? {
-          leading(bytes, at) {
-            try {
-              return writeLeading.call(sink, bytes, at);
-            } catch (error) {
-              throw failed(error);
-            }
-          },
-          whole(bytes) {
-            try {
+          leading: (bytes, at) => guarded(() => writeLeading.call(sink, bytes, at)),
+          whole: (bytes) =>
+            guarded(() => {
               if (sink.text(bytes)) throw new Error('a sink with writeLeading writes at once');
-            } catch (error) {
-              throw failed(error);
-            }
-          },
+            }),
         }
       : undefined;
   const response = parses ? sink.response : undefined;
   const reader: ResponseReader | undefined = response && {
-    push(chunk) {
-      try {
-        const pushed = response.push(chunk);
-        return pushed?.catch((error: unknown) => Promise.reject(failed(error)));
-      } catch (error) {
-        throw failed(error);
-      }
-    },
-    end: () => response.end().catch((error: unknown) => Promise.reject(failed(error))),
+    push: (chunk) => guarded(() => response.push(chunk)),
+    end: () => guarded(() => response.end()),
   };
   return {
     parses,
