@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timedPlainExports, type ExportWindowBody } from './plain-exports.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/coachport.js');
 const RUNS = 3;
@@ -13,33 +13,8 @@ export const CLIENT_TARGET = 1 / 3;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mb = (bytes: number) => bytes / 1_048_576;
 
-interface Window {
-  startDate: string;
-  endDate: string;
-  timeAxis: string;
-}
-
-/** The server's raw speed: one plain export read through node:http and thrown away. */
-function rawExport(url: string, token: string, window: Window): Promise<{ seconds: number; bytes: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const headers = { apiToken: token, 'content-type': 'application/json' };
-    const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers }, (response) => {
-      let bytes = 0;
-      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      response.on('end', () => {
-        if (response.statusCode !== 200) reject(new Error(`export answered ${response.statusCode}`));
-        else resolve({ seconds: (performance.now() - started) / 1000, bytes });
-      });
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(JSON.stringify(window));
-  });
-}
-
 /** `coachport export` in its own process, as a person runs it, timed from start to exit. */
-function cliExport(url: string, token: string, window: Window, format: 'ndjson' | 'csv', out: string): Promise<number> {
+function cliExport(url: string, token: string, window: ExportWindowBody, format: 'ndjson' | 'csv', out: string): Promise<number> {
   const started = performance.now();
   const args = [
     BIN,
@@ -94,12 +69,11 @@ const sizeOf = (file: string): number => {
 
 /**
  * The export client against the server in the same run: the server's raw MB/s (a plain export read
- * and dropped), then `coachport export` writing NDJSON and CSV of the same window, each rated by the
+ * and dropped by a process of its own, plain-exports.ts), then `coachport export` writing NDJSON and CSV of the same window, each rated by the
  * export's bytes over its wall time (process start included), medians of three.
  */
-export async function clientBench(url: string, token: string, window: Window): Promise<ClientBenchResult> {
-  const raw = [];
-  for (let i = 0; i < RUNS; i++) raw.push(await rawExport(url, token, window));
+export async function clientBench(url: string, token: string, window: ExportWindowBody): Promise<ClientBenchResult> {
+  const raw = await timedPlainExports(url, token, window, RUNS);
   const bytes = raw[0]!.bytes;
   const serverMBps = median(raw.map((r) => mb(r.bytes) / r.seconds));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-bench-client-'));

@@ -28,6 +28,7 @@ import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
+import { timedPlainExports } from './plain-exports.js';
 import { startServer, type Server } from './server.js';
 import { syncBench } from './sync.js';
 
@@ -161,10 +162,12 @@ function timedExport(
   });
 }
 
+/** Exports one throughput measure asks of the server: the reader's warm-up, its timed runs, the floor's copy. */
+const EXPORTS_PER_THROUGHPUT = RUNS + 2;
+
 async function exportThroughput(server: Server, token: string) {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await timedExport(server.url, token, i === RUNS - 1));
-  const last = runs.at(-1)!;
+  const runs = await timedPlainExports(server.url, token, WINDOW, RUNS);
+  const last = await timedExport(server.url, token, true);
   const docs = JSON.parse(last.body()) as unknown[];
   const floorRuns = [];
   for (let i = 0; i < RUNS; i++) {
@@ -503,8 +506,8 @@ async function exportOnly() {
       const cpuAfter = server.cpuMs();
       // Where the server's time goes, per export: less sensitive to a loaded machine than MB/s.
       const serverCpuMsPerExport = {
-        mainThread: Math.round((cpuAfter.main - cpuBefore.main) / RUNS),
-        otherThreads: Math.round((cpuAfter.others - cpuBefore.others) / RUNS),
+        mainThread: Math.round((cpuAfter.main - cpuBefore.main) / EXPORTS_PER_THROUGHPUT),
+        otherThreads: Math.round((cpuAfter.others - cpuBefore.others) / EXPORTS_PER_THROUGHPUT),
       };
       log(`SQLite: memory while streaming ${LARGE} sessions`);
       const sqliteMemory = await memoryWhileStreaming(server, sqlite.large!.token);
@@ -543,8 +546,8 @@ async function exportThreadsOnly() {
         const order = i % 2 === 0 ? (['eventLoop', 'threads'] as const) : (['threads', 'eventLoop'] as const);
         const row = { eventLoop: 0, threads: 0, floor: 0 };
         for (const name of order) {
-          const run = await timedExport(servers[name].url, sqlite.small.token);
-          row[name] = mb(run.bytes) / run.seconds;
+          const [run] = await timedPlainExports(servers[name].url, sqlite.small.token, WINDOW, 1);
+          row[name] = mb(run!.bytes) / run!.seconds;
         }
         const started = performance.now();
         row.floor = mb(Buffer.byteLength(JSON.stringify(docs))) / ((performance.now() - started) / 1000);
