@@ -69,8 +69,9 @@ const sizeOf = (file: string): number => {
 
 /**
  * The export client against the server in the same run: the server's raw MB/s (a plain export read
- * and dropped by a process of its own, plain-exports.ts), then `coachport export` writing NDJSON and CSV of the same window, each rated by the
- * export's bytes over its wall time (process start included), medians of three.
+ * and dropped by a process of its own, plain-exports.ts), then `coachport export` writing NDJSON
+ * and CSV of the same window, each rated by the export's bytes over its wall time (process start
+ * included), medians of three.
  */
 export async function clientBench(url: string, token: string, window: ExportWindowBody): Promise<ClientBenchResult> {
   const raw = await timedPlainExports(url, token, window, RUNS);

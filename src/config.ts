@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { PASSWORD_COST, type ScryptCost } from './accounts/passwords.js';
 import { DEFAULT_RETRY_SCHEDULE } from './webhooks/retry.js';
@@ -17,7 +18,7 @@ export type DatabaseConfig =
       kind: 'sqlite';
       file: string;
       synchronous?: 'NORMAL' | 'FULL';
-      /** Worker threads that read SQLite exports (SQLITE_EXPORT_THREADS); 0: on the event loop. */
+      /** Worker threads that read SQLite exports (SQLITE_EXPORT_THREADS, default defaultExportThreads()); 0: on the event loop. */
       exportThreads?: number;
     }
   | { kind: 'postgres'; url: string };
@@ -110,6 +111,14 @@ function booleanFlag(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be true or false, got "${env[name]}".`);
 }
 
+/**
+ * One export thread where there is a second core for it: the pages are read there while the event
+ * loop writes the ones before them, which leaves the event loop about 40 ms of an export's 135 ms
+ * of CPU per 93.5 MB (docs/performance.md, "SQLite export threads"). On one core the two would only
+ * take turns.
+ */
+export const defaultExportThreads = (): number => (os.availableParallelism() > 1 ? 1 : 0);
+
 function databaseFrom(
   raw: string | undefined,
   synchronousRaw: string | undefined,
@@ -122,7 +131,7 @@ function databaseFrom(
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${synchronousRaw}".`);
   }
   const file = raw === undefined || raw.trim() === '' ? path.join('data', 'coachport.db') : raw.replace(/^(sqlite|file):(\/\/)?/i, '');
-  const exportThreads = threadsRaw === undefined || threadsRaw.trim() === '' ? 0 : Number(threadsRaw);
+  const exportThreads = threadsRaw === undefined || threadsRaw.trim() === '' ? defaultExportThreads() : Number(threadsRaw);
   if (!Number.isInteger(exportThreads) || exportThreads < 0 || exportThreads > 64) {
     throw new ConfigError(`SQLITE_EXPORT_THREADS must be a whole number from 0 to 64, got "${threadsRaw}".`);
   }

@@ -6,7 +6,7 @@ import { createOrganization } from '../src/accounts/organizations.js';
 import { ownedByExport } from '../src/export/owned-chunks.js';
 import { writeChunks } from '../src/http/export-writer.js';
 import { generateSeed } from '../src/seed/generate.js';
-import { EXPORT_CHUNK_BYTES } from '../src/store/export-chunk.js';
+import { SQLITE_PAGE_BYTES } from '../src/store/sqlite/document-pages.js';
 import { sqliteStoreForSuite } from './helpers/backends.js';
 
 /**
@@ -53,7 +53,7 @@ describe('writing an export', () => {
       const { store } = suite;
       const now = Date.parse('2025-04-01T00:00:00.000Z');
       const org = await createOrganization(store, { name: 'Pages', adminEmail: 'pages@example.test' }, now);
-      await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: now, nowMs: now }), now);
+      await store.applyImport(org.orgId, generateSeed({ sessions: 1000, days: 10, seed: 3, endMs: now, nowMs: now }), now);
       const window = { axis: 'createdAt' as const, fromMs: now - 60 * 86_400_000, toMs: now + 86_400_000 };
       const read = async (free: boolean) => {
         const sizes: number[] = [];
@@ -70,10 +70,10 @@ describe('writing an export', () => {
       const kept = await read(false);
       const { sizes, sessions } = await read(true);
       assert.equal(sessions, kept.sessions);
-      assert.ok(sessions > 300, `${sessions} sessions`);
+      assert.ok(sessions > 800, `${sessions} sessions`);
       assert.deepEqual(sizes, kept.sizes, 'the same pages whether or not each was freed after it was read');
       assert.ok(sizes.length > 3, `${sizes.length} pages`);
-      assert.ok(Math.max(...sizes) < 2 * EXPORT_CHUNK_BYTES, `pages of ${sizes.join(', ')} bytes stay near ${EXPORT_CHUNK_BYTES}`);
+      assert.ok(Math.max(...sizes) < 2 * SQLITE_PAGE_BYTES, `pages of ${sizes.join(', ')} bytes stay near ${SQLITE_PAGE_BYTES}`);
     });
   });
 });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import { connect } from '../src/store/sqlite/connect.js';
+import { SQLITE_PAGE_BYTES } from '../src/store/sqlite/document-pages.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
 import { EXPORT_PAGES_AHEAD, ExportWorkers } from '../src/store/sqlite/export-workers.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
@@ -25,8 +28,8 @@ const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
 /**
  * SQLite exports are read in worker threads (src/store/sqlite/export-workers.ts): each export's
  * pages cross to the main thread as transferred memory, at most EXPORT_PAGES_AHEAD ahead of what
- * the export has taken, inside one read transaction that ends when the export stops. They are
- * opted into with SQLITE_EXPORT_THREADS; by default the pages are read on the event loop.
+ * the export has taken, inside one read transaction that ends when the export stops. One thread is
+ * the default where there is a second core; SQLITE_EXPORT_THREADS=0 reads on the event loop.
  */
 describe('SQLite export threads', () => {
   let database: TestDatabase;
@@ -39,8 +42,9 @@ describe('SQLite export threads', () => {
     database = await sqliteBackend.create();
     store = await openStore({ ...(database.config as { kind: 'sqlite'; file: string }), exportThreads: 1 });
     const org = await createOrganization(store, { name: 'Threads', adminEmail: 'threads@example.test' }, NOW);
-    // About 2 MB of documents: the first small page, then pages near 256 KB.
-    await store.applyImport(org.orgId, generateSeed({ sessions: 400, days: 10, seed: 3, endMs: NOW, nowMs: NOW }), NOW);
+    // About 8 MB of documents: the first small page, then pages near 1 MB (SQLITE_PAGE_BYTES), more
+    // of them than EXPORT_PAGES_AHEAD, so an export's thread cannot have read it all ahead.
+    await store.applyImport(org.orgId, generateSeed({ sessions: 1600, days: 10, seed: 3, endMs: NOW, nowMs: NOW }), NOW);
     orgId = org.orgId;
     file = (database.config as { file: string }).file;
     workers = new ExportWorkers(1);
@@ -68,9 +72,46 @@ describe('SQLite export threads', () => {
   it('sends the bytes the event loop reads, with twelve exports at once taking turns in one thread', async () => {
     const alone = await bytesOf(sqliteStoredDocuments(() => connect(file, true), orgId, WINDOW));
     assert.ok((await bytesOf(store.exportDocuments(orgId, WINDOW))).equals(alone), 'the store with SQLITE_EXPORT_THREADS=1');
-    assert.ok(alone.length > 1_000_000, `${alone.length} bytes`);
+    assert.ok(alone.length > (EXPORT_PAGES_AHEAD + 2) * SQLITE_PAGE_BYTES, `${alone.length} bytes`);
     const together = await Promise.all(Array.from({ length: 12 }, () => bytesOf(threadedStoredDocuments(workers, file, orgId, WINDOW))));
     for (const bytes of together) assert.ok(bytes.equals(alone));
+  });
+
+  it("shares a page's worth of reads among the exports a thread is reading, and one export alone gets it all", async () => {
+    const secondPage = async (channel: ReturnType<ExportWorkers['open']>) => {
+      for (let i = 0; i < 2; i++) {
+        const message = await channel.receive();
+        assert.equal(message.kind, 'page');
+        if (i === 1 && message.kind === 'page') return message.data.byteLength;
+      }
+      return 0;
+    };
+    const alone = workers.open(file, orgId, WINDOW);
+    const aloneBytes = await secondPage(alone);
+    await alone.close();
+    const three = [0, 1, 2].map(() => workers.open(file, orgId, WINDOW));
+    const shared = await Promise.all(three.map(secondPage));
+    await Promise.all(three.map((channel) => channel.close()));
+    assert.ok(aloneBytes > SQLITE_PAGE_BYTES / 2, `alone: ${aloneBytes} bytes`);
+    for (const bytes of shared) assert.ok(bytes < SQLITE_PAGE_BYTES / 2, `one of three: ${bytes} bytes`);
+  });
+
+  it('reads at a lower priority than the event loop on Linux, whose priorities are per thread', async (t) => {
+    if (process.platform !== 'linux') return t.skip('thread priorities are per thread only on Linux');
+    const channel = workers.open(file, orgId, WINDOW);
+    await channel.receive();
+    // Field 19 of /proc/.../stat is the nice value; the fields before it follow the name's ')'.
+    const nice = (statFile: string) => Number(fs.readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const tasks = fs.readdirSync('/proc/self/task').map((tid) => ({
+      name: fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
+      nice: nice(`/proc/self/task/${tid}/stat`),
+    }));
+    await channel.close();
+    assert.equal(nice('/proc/self/stat'), 0, 'the main thread keeps its priority');
+    assert.ok(
+      tasks.some((task) => task.name === 'WorkerThread' && task.nice === 5),
+      `an export thread at niceness 5 among ${JSON.stringify(tasks)}`,
+    );
   });
 
   it('has ended its read transaction once an export stopped early has returned', async () => {
@@ -112,9 +153,10 @@ describe('SQLite export threads', () => {
 });
 
 describe('SQLITE_EXPORT_THREADS', () => {
-  it('is 0 (the event loop) unless set, takes a whole number up to 64, and refuses anything else', () => {
+  it('is 1 unless set (0, the event loop, on one core), takes a whole number up to 64, and refuses anything else', () => {
     const database = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'x.db', ...env }, '/tmp').database;
-    assert.equal((database({}) as { exportThreads?: number }).exportThreads, 0);
+    assert.equal((database({}) as { exportThreads?: number }).exportThreads, os.availableParallelism() > 1 ? 1 : 0);
+    assert.equal((database({ SQLITE_EXPORT_THREADS: '0' }) as { exportThreads?: number }).exportThreads, 0);
     assert.equal((database({ SQLITE_EXPORT_THREADS: '2' }) as { exportThreads?: number }).exportThreads, 2);
     for (const bad of ['-1', '1.5', 'two', '65']) assert.throws(() => database({ SQLITE_EXPORT_THREADS: bad }), ConfigError, bad);
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import pg from 'pg';
-import type { DatabaseConfig } from '../../src/config.js';
+import { defaultExportThreads, type DatabaseConfig } from '../../src/config.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -28,14 +28,20 @@ export function tempDir(prefix = 'coachport-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+const exportThreadsForTests = (): number => {
+  const raw = process.env.SQLITE_EXPORT_THREADS;
+  return raw === undefined || raw.trim() === '' ? defaultExportThreads() : Number(raw);
+};
+
 export const sqliteBackend: Backend = {
   name: 'sqlite',
   unavailable: null,
   async create() {
     const dir = tempDir();
     return {
-      // SQLITE_EXPORT_THREADS=1 runs the suites with the exports read in a thread, as a server would.
-      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db'), exportThreads: Number(process.env.SQLITE_EXPORT_THREADS ?? 0) },
+      // The server's default (a thread where there is a second core); SQLITE_EXPORT_THREADS=0 runs
+      // the suites with the exports read on the event loop.
+      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db'), exportThreads: exportThreadsForTests() },
       drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   },

@@ -1,6 +1,18 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../../export/window.js';
-import { EXPORT_CHUNK_BYTES } from '../export-chunk.js';
+
+/**
+ * Bytes a page of SQLite's export aims at when one export reads alone. Measured reading the 93.5 MB
+ * of 20,000 seeded sessions (docs/performance.md, "Measuring the export"): 90 ms in 64 KB pages,
+ * 60 ms in 256 KB, 50 ms in 1 MB, 60 ms again in 4 MB (the joined page no longer fits the CPU's
+ * caches). Concurrent exports share it (export-reader.ts, export-worker.ts).
+ */
+export const SQLITE_PAGE_BYTES = 1024 * 1024;
+/** The smallest page aimed at when many exports share one reader. */
+const MIN_PAGE_BYTES = 64 * 1024;
+
+/** Each of `exports` reading exports' share of one turn's reads. */
+export const pageShare = (exports: number): number => Math.max(MIN_PAGE_BYTES, SQLITE_PAGE_BYTES / Math.max(1, exports));
 
 /** A small first page gets the first bytes out at once. */
 const FIRST_PAGE = 8;
@@ -19,7 +31,7 @@ export interface DocumentPage {
  * one read transaction on a connection of the export's own (one snapshot for the whole export).
  * SQLite joins each page into one BLOB, so a page is one Buffer: no per-document allocation, and no
  * byte decoded or re-encoded on the way to the socket. The page size follows the documents' size so
- * a page stays near EXPORT_CHUNK_BYTES however large sessions are. Synchronous: read on the event loop
+ * a page stays near its aim however large sessions are. Synchronous: read on the event loop
  * (export-reader.ts) or in an export thread (export-workers.ts). `close` ends the transaction by closing the connection.
  */
 export class DocumentPages {
@@ -35,7 +47,7 @@ export class DocumentPages {
     private readonly orgId: string,
     private readonly window: ExportWindow,
     /** Bytes the next page aims at, asked before each page. */
-    private readonly pageBytes: () => number = () => EXPORT_CHUNK_BYTES,
+    private readonly pageBytes: () => number = () => SQLITE_PAGE_BYTES,
   ) {
     try {
       this.first = this.statements('>=');

@@ -3,15 +3,12 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
-import { EXPORT_CHUNK_BYTES } from '../export-chunk.js';
-import { DocumentPages } from './document-pages.js';
+import { DocumentPages, pageShare } from './document-pages.js';
 import type { ExportWorkers } from './export-workers.js';
 
-/** The smallest page aimed at when many exports share the event loop. */
-const MIN_PAGE_BYTES = 64 * 1024;
 /**
  * SQLite exports streaming on this event loop. Their page reads are synchronous, so together they
- * aim at EXPORT_CHUNK_BYTES per turn of the event loop: one export alone reads at full speed,
+ * aim at SQLITE_PAGE_BYTES per turn of the event loop: one export alone reads at full speed,
  * twelve at once read smaller pages and other requests wait behind less.
  */
 let streaming = 0;
@@ -30,7 +27,7 @@ export async function* sqliteStoredDocuments(
   streaming++;
   let pages: DocumentPages | undefined;
   try {
-    pages = new DocumentPages(open(), orgId, window, () => Math.max(MIN_PAGE_BYTES, EXPORT_CHUNK_BYTES / streaming));
+    pages = new DocumentPages(open(), orgId, window, () => pageShare(streaming));
     for (let page = pages.read(); page !== null; page = pages.read()) {
       // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
       yield { data: ownedByExport(page.docs), sessions: page.sessions };

@@ -4,7 +4,8 @@ import type { ExportOpen, FromExportWorker, ToExportWorker } from './export-mess
 
 /**
  * Pages an export's worker may read ahead of what the main thread has taken: enough that the next
- * page is ready when the socket wants it, few enough that an export holds about a megabyte.
+ * page is ready when the socket wants it, few enough that an export alone holds about 4 MB and
+ * many in one thread, whose pages are smaller (export-worker.ts), about as much together.
  */
 export const EXPORT_PAGES_AHEAD = 4;
 
