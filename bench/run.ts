@@ -337,8 +337,8 @@ async function writes(server: Server, dataset: Dataset) {
       non2xx: result.non2xx,
     };
   };
-  // Points go to 40 sessions in turn, so no session passes the size limits (a refused add would
-  // count as non2xx, and one session would soon refuse them all): first to sessions with an empty
+  // Points go to BUSY_SESSIONS sessions in turn, so no session passes the size limits (a refused add
+  // would count as non2xx, and one session would soon refuse them all): first to sessions with an empty
   // log, then to sessions that start with 2,000 log entries each, the figure with the target.
   const point = (sessions: string[]) => (n: number) => ({
     coachingFormIds: [sessions[n % sessions.length]],
