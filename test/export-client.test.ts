@@ -122,6 +122,98 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
   });
 });
 
+describe('the splitter against JSON.parse, over random texts', () => {
+  // Pieces of JSON, right and wrong: escapes of every kind, keys that are integers, control
+  // characters, numbers, literals cut short, whitespace, unbalanced quotes and brackets.
+  const PIECES = [
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    ':',
+    '"a"',
+    '"1"',
+    '"12"',
+    '""',
+    '"\\u00e9"',
+    '"\\n"',
+    '"\\/"',
+    '"\\"',
+    '"ü😀"',
+    '"x\u0001"',
+    'true',
+    'fals',
+    'null',
+    'nul',
+    '1.5',
+    '0',
+    ' ',
+    '\n',
+    '"',
+    '\\',
+    '{"a":"b"}',
+    '[[]]',
+    '{"0a":[true]}',
+  ];
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const elementsOf = (bytes: Buffer, size: number, check: boolean) => {
+    const splitter = new RawJsonArraySplitter({ check });
+    const got: Array<{ text: string; canonical: boolean }> = [];
+    try {
+      for (let i = 0; i < bytes.length; i += size)
+        for (const e of splitter.push(bytes.subarray(i, i + size))) got.push({ text: e.bytes.toString(), canonical: e.canonical });
+      splitter.end();
+      return got;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('vouches only for what JSON.stringify writes, and for every number-free text it writes; the boundaries are the unchecked ones', () => {
+    let vouched = 0;
+    for (let round = 0; round < 20_000; round++) {
+      const parts = Array.from({ length: 1 + random(10) }, () => PIECES[random(PIECES.length)]!);
+      const text = `[${parts.join('')}]`;
+      const bytes = Buffer.from(text);
+      const size = 1 + random(9);
+      const checked = elementsOf(bytes, size, true);
+      const unchecked = elementsOf(bytes, size, false);
+      if (typeof checked === 'string') {
+        assert.equal(typeof unchecked, 'string', `${text}: ${checked}`);
+        continue;
+      }
+      assert.notEqual(typeof unchecked, 'string', text);
+      assert.deepEqual(
+        checked.map((e) => e.text),
+        (unchecked as typeof checked).map((e) => e.text),
+        text,
+      );
+      for (const element of checked) {
+        let rewritten: string | null = null;
+        try {
+          rewritten = JSON.stringify(JSON.parse(element.text));
+        } catch {
+          // Not JSON: never vouched for.
+        }
+        const same = rewritten === element.text;
+        if (element.canonical) {
+          vouched++;
+          assert.ok(same, `${element.text} was vouched for but JSON.stringify writes ${rewritten}`);
+        } else if (!/[0-9]/.test(element.text.replace(/"(?:[^"\\]|\\.)*"/g, '""')) && !/"[0-9]+":/.test(element.text)) {
+          // Numbers and integer-like keys are never vouched for: JSON.stringify may write them otherwise.
+          assert.ok(!same, `${element.text} is JSON.stringify's own but was not vouched for`);
+        }
+      }
+    }
+    assert.ok(vouched > 1000, `${vouched} elements vouched for`);
+  });
+});
+
 describe('splitting a streamed JSON array at document boundaries, for a caller that parses each', () => {
   const split = (text: string | Buffer, size: number) => {
     const bytes = Buffer.from(text);
