@@ -24,7 +24,10 @@ function holdsWriteLock(file: string): boolean {
     db.exec('rollback');
     return false;
   } catch (error) {
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') return true;
+    const code = (error as { code?: string }).code;
+    if (code === 'SQLITE_BUSY') return true;
+    // The starting process is recovering the WAL a killed one left: not yet its transaction.
+    if (code === 'SQLITE_BUSY_RECOVERY') return false;
     throw error;
   } finally {
     db.close();

@@ -8,9 +8,9 @@ import type { ServerResponse } from 'node:http';
  *
  * "Stopped" means the response is waiting on the client (for a drain, or for its last bytes to
  * go out after it ended) and the socket has finished no write for `stallMs`. Node sees a write
- * finish once the kernel took all of it, so progress shows per chunk written (up to the export's
- * 256 KB): a client reading steadily but slower than about one chunk per `stallMs` (4 KB/s at the
- * default 60 s) is cut too. An export waiting on its database is not waiting on the client, and a
+ * finish once the kernel took all of it, so progress shows per chunk written (up to a 1 MB page on
+ * SQLite, 256 KB on PostgreSQL): a client reading steadily but slower than about one chunk per
+ * `stallMs` (17 KB/s at the default 60 s) is cut too. An export waiting on its database is not waiting on the client, and a
  * response still queued behind another on a pipelined connection has no socket yet: neither counts.
  */
 export function cutWhenReaderStalls(response: ServerResponse, stallMs: number): void {
