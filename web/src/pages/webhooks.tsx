@@ -236,13 +236,23 @@ function Confirmed({
   );
 }
 
-/** Calls `look` now and again a few times, for results that arrive in the background. */
-function useLookAgain(look: () => void): () => void {
+/**
+ * Calls `look` a few times from `soon` on, for results that arrive in the background; `stop`
+ * cancels the looks still to come.
+ */
+function useLookAgain(look: () => void): { soon: () => void; stop: () => void } {
   const timers = useRef<ReturnType<typeof setTimeout>[]>([]);
   useEffect(() => () => timers.current.forEach(clearTimeout), []);
-  return () => {
+  const stop = () => {
     timers.current.forEach(clearTimeout);
-    timers.current = LOOK_AGAIN_MS.map((ms) => setTimeout(look, ms));
+    timers.current = [];
+  };
+  return {
+    soon: () => {
+      stop();
+      timers.current = LOOK_AGAIN_MS.map((ms) => setTimeout(look, ms));
+    },
+    stop,
   };
 }
 
@@ -318,7 +328,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
             void test.run(async () => {
               await api.post<QueuedEvent>(`${hookPath(hook.id)}/test`);
               setDone('webhooks.testSent');
-              lookAgain();
+              lookAgain.soon();
             })
           }
         >
@@ -369,7 +379,13 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
           }}
         />
       ) : null}
-      <DeliveryLog hook={hook} tick={logTick} onRedelivered={lookAgain} refresh={() => setLogTick((n) => n + 1)} />
+      <DeliveryLog
+        hook={hook}
+        tick={logTick}
+        onRedelivered={lookAgain.soon}
+        onOlder={lookAgain.stop}
+        refresh={() => setLogTick((n) => n + 1)}
+      />
     </section>
   );
 }
@@ -415,11 +431,14 @@ function DeliveryLog({
   hook,
   tick,
   onRedelivered,
+  onOlder,
   refresh,
 }: {
   hook: Webhook;
   tick: number;
   onRedelivered: () => void;
+  /** Older rows were asked for: a look again would put the first page back in their place. */
+  onOlder: () => void;
   refresh: () => void;
 }) {
   const first = useLoad(
@@ -488,6 +507,7 @@ function DeliveryLog({
                   disabled={more.busy}
                   onClick={() =>
                     void more.run(async () => {
+                      onOlder();
                       const page = await api.get<DeliveriesPage>(
                         `${hookPath(hook.id)}/deliveries${query({ limit: LOG_PAGE, cursor: last.cursor })}`,
                       );
