@@ -49,23 +49,35 @@ export function timedPlainExports(url: string, token: string, window: ExportWind
   });
 }
 
-/** One plain export through node:http, which asks for no encoding (fetch would ask for gzip). */
-function plainExport({ url, token, window }: Job): Promise<TimedExport> {
+/**
+ * One plain export through node:http, which sends no Accept-Encoding of its own (fetch adds
+ * `gzip, deflate`, which would measure the gzip export and the client's inflating). Bytes are
+ * counted as they arrive; the body is kept only when asked, for a run that is parsed.
+ */
+export function plainExport(
+  url: string,
+  token: string,
+  window: ExportWindowBody,
+  keepBody = false,
+): Promise<TimedExport & { body: () => string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const headers = { apiToken: token, 'content-type': 'application/json' };
     const request = http.request(`${url}/api/v1/coaching-sessions`, { method: 'POST', headers }, (response) => {
       let ttfbMs = 0;
       let bytes = 0;
+      const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => {
         if (bytes === 0) ttfbMs = performance.now() - started;
         bytes += chunk.length;
+        if (keepBody || response.statusCode !== 200) chunks.push(chunk);
       });
       response.on('end', () => {
-        if (response.statusCode !== 200) reject(new Error(`export answered ${response.statusCode}`));
+        const body = () => Buffer.concat(chunks).toString('utf8');
+        if (response.statusCode !== 200) reject(new Error(`export answered ${response.statusCode}: ${body()}`));
         else if (response.headers['content-encoding'] !== undefined)
           reject(new Error(`a plain export came with Content-Encoding: ${response.headers['content-encoding']}`));
-        else resolve({ seconds: (performance.now() - started) / 1000, ttfbMs, bytes });
+        else resolve({ seconds: (performance.now() - started) / 1000, ttfbMs, bytes, body });
       });
       response.on('error', reject);
     });
@@ -74,11 +86,14 @@ function plainExport({ url, token, window }: Job): Promise<TimedExport> {
   });
 }
 
-async function readerProcess(job: Job): Promise<void> {
-  await plainExport(job);
-  const runs: TimedExport[] = [];
-  for (let i = 0; i < job.runs; i++) runs.push(await plainExport(job));
-  process.stdout.write(JSON.stringify(runs));
+async function readerProcess({ url, token, window, runs }: Job): Promise<void> {
+  await plainExport(url, token, window);
+  const timed: TimedExport[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { seconds, ttfbMs, bytes } = await plainExport(url, token, window);
+    timed.push({ seconds, ttfbMs, bytes });
+  }
+  process.stdout.write(JSON.stringify(timed));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await readerProcess(JSON.parse(process.argv[2]!) as Job);

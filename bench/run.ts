@@ -28,7 +28,7 @@ import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
-import { timedPlainExports } from './plain-exports.js';
+import { plainExport, timedPlainExports } from './plain-exports.js';
 import { startServer, type Server } from './server.js';
 import { syncBench } from './sync.js';
 
@@ -123,44 +123,8 @@ function postExport(
   request.end(JSON.stringify(WINDOW));
 }
 
-/**
- * One plain export through node:http, which sends no Accept-Encoding of its own (fetch adds
- * `gzip, deflate`, which would measure the gzip export and the client's inflating). Bytes are
- * counted as they arrive; the body is kept only when asked, for the one run that is parsed.
- */
-function timedExport(
-  url: string,
-  token: string,
-  keepBody = false,
-): Promise<{ seconds: number; ttfbMs: number; bytes: number; body: () => string }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    postExport(
-      url,
-      token,
-      {},
-      (response) => {
-        let ttfb = 0;
-        let bytes = 0;
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => {
-          if (bytes === 0) ttfb = performance.now() - started;
-          bytes += chunk.length;
-          if (keepBody || response.statusCode !== 200) chunks.push(chunk);
-        });
-        response.on('end', () => {
-          const body = () => Buffer.concat(chunks).toString('utf8');
-          if (response.statusCode !== 200) reject(new Error(`export answered ${response.statusCode}: ${body()}`));
-          else if (response.headers['content-encoding'] !== undefined)
-            reject(new Error(`a plain export came with Content-Encoding: ${response.headers['content-encoding']}`));
-          else resolve({ seconds: (performance.now() - started) / 1000, ttfbMs: ttfb, bytes, body });
-        });
-        response.on('error', reject);
-      },
-      reject,
-    );
-  });
-}
+/** One plain export of the bench's window, timed in this process (plain-exports.ts). */
+const timedExport = (url: string, token: string, keepBody = false) => plainExport(url, token, WINDOW, keepBody);
 
 /** Exports one throughput measure asks of the server: the reader's warm-up, its timed runs, the floor's copy. */
 const EXPORTS_PER_THROUGHPUT = RUNS + 2;
