@@ -97,31 +97,23 @@ export class RawJsonArraySplitter {
       if (this.state === 'inside') {
         const fresh = start < 0 && this.parts.length === 0;
         if (start < 0) start = i;
-        if (!this.options.check) {
-          if (fresh && writer) {
-            const end = writer.leading(bytes!, i);
-            if (end >= 0) {
-              this.written++;
-              start = -1;
-              this.state = 'after';
-              i = end - 1;
-              continue;
-            }
-          }
-          i = this.skim(chunk, i);
-          if (i === n) break;
-          const element = this.finish(chunk, start, i);
-          if (writer) {
-            writer.whole(element.bytes);
+        if (fresh && writer) {
+          const end = writer.leading(bytes!, i);
+          if (end >= 0) {
             this.written++;
-          } else out.push(element);
-          start = -1;
-          this.state = chunk[i] === COMMA ? 'between' : 'done';
-          continue;
+            start = -1;
+            this.state = 'after';
+            i = end - 1;
+            continue;
+          }
         }
-        const end = this.scanChecked(chunk, i);
+        const end = this.options.check ? this.scanChecked(chunk, i) : this.skim(chunk, i);
         if (end === n) break;
-        out.push(this.finish(chunk, start, end));
+        const element = this.finish(chunk, start, end);
+        if (writer) {
+          writer.whole(element.bytes);
+          this.written++;
+        } else out.push(element);
         start = -1;
         this.state = chunk[end] === COMMA ? 'between' : 'done';
         i = end;
@@ -251,7 +243,7 @@ export class RawJsonArraySplitter {
             while (ENDS_TEXT[c] === 0 && ++i < n) c = chunk[i]!;
           } else {
             const keyFrom = i;
-            while (c !== QUOTE && c !== BACKSLASH && c >= 0x20) {
+            while (ENDS_TEXT[c] === 0) {
               if (c < 48 || c > 57) keyDigitsOnly = false;
               if (++i === n) break;
               c = chunk[i]!;
