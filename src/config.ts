@@ -119,6 +119,15 @@ function booleanFlag(env: Env, name: string): boolean {
  */
 export const defaultExportThreads = (): number => (os.availableParallelism() > 1 ? 1 : 0);
 
+/** SQLITE_EXPORT_THREADS as set, or the default when it is not. */
+export function exportThreadsFrom(raw: string | undefined): number {
+  const threads = raw === undefined || raw.trim() === '' ? defaultExportThreads() : Number(raw);
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) {
+    throw new ConfigError(`SQLITE_EXPORT_THREADS must be a whole number from 0 to 64, got "${raw}".`);
+  }
+  return threads;
+}
+
 function databaseFrom(
   raw: string | undefined,
   synchronousRaw: string | undefined,
@@ -131,11 +140,7 @@ function databaseFrom(
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${synchronousRaw}".`);
   }
   const file = raw === undefined || raw.trim() === '' ? path.join('data', 'coachport.db') : raw.replace(/^(sqlite|file):(\/\/)?/i, '');
-  const exportThreads = threadsRaw === undefined || threadsRaw.trim() === '' ? defaultExportThreads() : Number(threadsRaw);
-  if (!Number.isInteger(exportThreads) || exportThreads < 0 || exportThreads > 64) {
-    throw new ConfigError(`SQLITE_EXPORT_THREADS must be a whole number from 0 to 64, got "${threadsRaw}".`);
-  }
-  return { kind: 'sqlite', file: path.resolve(cwd, file), synchronous, exportThreads };
+  return { kind: 'sqlite', file: path.resolve(cwd, file), synchronous, exportThreads: exportThreadsFrom(threadsRaw) };
 }
 
 function trustProxyFrom(raw: string | undefined): Config['trustProxy'] {

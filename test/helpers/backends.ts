@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import pg from 'pg';
-import { defaultExportThreads, type DatabaseConfig } from '../../src/config.js';
+import { exportThreadsFrom, type DatabaseConfig } from '../../src/config.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -36,11 +36,6 @@ export function tempDir(prefix = 'coachport-test-'): string {
   return dir;
 }
 
-const exportThreadsForTests = (): number => {
-  const raw = process.env.SQLITE_EXPORT_THREADS;
-  return raw === undefined || raw.trim() === '' ? defaultExportThreads() : Number(raw);
-};
-
 export const sqliteBackend: Backend = {
   name: 'sqlite',
   unavailable: null,
@@ -49,7 +44,7 @@ export const sqliteBackend: Backend = {
     return {
       // The server's default (a thread where there is a second core); SQLITE_EXPORT_THREADS=0 runs
       // the suites with the exports read on the event loop.
-      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db'), exportThreads: exportThreadsForTests() },
+      config: { kind: 'sqlite', file: path.join(dir, 'coachport.db'), exportThreads: exportThreadsFrom(process.env.SQLITE_EXPORT_THREADS) },
       drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   },
