@@ -155,6 +155,15 @@ describe('the splitter against JSON.parse, over random texts', () => {
     '{"a":"b"}',
     '[[]]',
     '{"0a":[true]}',
+    // Long enough for the scan's sixteen-byte steps, each kind of end at a different lane.
+    `"${'x'.repeat(20)}"`,
+    `"${'y'.repeat(13)}\\n${'z'.repeat(18)}"`,
+    `"${'w'.repeat(17)}\u0002${'v'.repeat(20)}"`,
+    `"${'é'.repeat(9)}😀${'u'.repeat(20)}"`,
+    `"${'1'.repeat(18)}"`,
+    `"${'2'.repeat(15)}a${'3'.repeat(20)}"`,
+    `"${'\\\\'.repeat(9)}"`,
+    `"${'\\u00e9'.repeat(3)}"`,
   ];
   let seed = 7;
   const random = (n: number) => {
@@ -180,7 +189,7 @@ describe('the splitter against JSON.parse, over random texts', () => {
       const parts = Array.from({ length: 1 + random(10) }, () => PIECES[random(PIECES.length)]!);
       const text = `[${parts.join('')}]`;
       const bytes = Buffer.from(text);
-      const size = 1 + random(9);
+      const size = [1 + random(9), 10 + random(40), bytes.length][random(3)]!;
       const checked = elementsOf(bytes, size, true);
       const unchecked = elementsOf(bytes, size, false);
       if (typeof checked === 'string') {

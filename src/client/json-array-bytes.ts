@@ -1,19 +1,11 @@
 import { isUtf8 } from 'node:buffer';
+import { CanonicalScan } from './canonical-scan.js';
 
 /** One element of the array: its bytes, and whether they are already what `JSON.stringify` would write. */
 export interface RawElement {
   bytes: Buffer;
   canonical: boolean;
 }
-
-// What the grammar check expects next inside an element.
-const VALUE = 0;
-const KEY_OR_CLOSE = 1;
-const VALUE_OR_CLOSE = 2;
-const COLON = 3;
-const COMMA_OR_CLOSE = 4;
-const KEY = 5;
-const DONE = 6;
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -22,6 +14,8 @@ const OPEN_OBJECT = 123;
 const CLOSE_OBJECT = 125;
 const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
+/** The most the checking split copies into its scan at once. */
+const CHECKED_SLICE_BYTES = 1 << 20;
 
 /** Takes a response's elements as they are split (see RawJsonArraySplitter). */
 export interface ElementWriter {
@@ -36,17 +30,11 @@ export const isJsonSpace = (c: number | undefined): boolean => c === 32 || c ===
 export const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-const LITERALS: Record<number, Buffer> = { 116: Buffer.from('true'), 102: Buffer.from('false'), 110: Buffer.from('null') };
-/** The bytes that end a run of plain text inside a string: a quote, a backslash, a control character. */
-const ENDS_TEXT = new Uint8Array(256);
-for (const c of [QUOTE, BACKSLASH, ...Array.from({ length: 0x20 }, (_, i) => i)]) ENDS_TEXT[c] = 1;
-/** The escapes JSON.stringify writes itself; \u and \/ are read back as other text, so they are not "canonical". */
-const SHORT_ESCAPES = new Set([34, 92, 98, 102, 110, 114, 116]);
-
 /**
  * Splits a JSON array arriving as bytes into its elements without parsing them, so a client can
  * copy each document as the server sent it. Strings, escapes and bracket depth find the boundaries;
- * a small grammar check on the way says whether an element is exactly what `JSON.stringify` would
+ * a small grammar check on the way (canonical-json.wat, run as WebAssembly on a copy of each
+ * chunk) says whether an element is exactly what `JSON.stringify` would
  * write for it (no whitespace, no number, no \u or \/ escape, no integer-like key, valid UTF-8,
  * well formed). Such an element can be copied byte for byte; any other is for the caller to parse
  * (which refuses malformed JSON as before) and write again. Throws on anything that is not one array.
@@ -65,28 +53,31 @@ export class RawJsonArraySplitter {
    */
   constructor(private readonly options: { check: boolean; writer?: ElementWriter } = { check: true }) {
     if (options.writer && options.check) throw new Error('An element writer reads the elements itself: use it with check: false.');
+    this.checked = options.check ? new CanonicalScan() : null;
   }
 
   /** Elements handed to the writer so far. */
   written = 0;
   private state: 'before' | 'first' | 'between' | 'inside' | 'after' | 'done' = 'before';
   private parts: Uint8Array[] = [];
-  // Boundary tracking, always exact.
+  // The boundaries of the unchecked split.
   private depth = 0;
   private inString = false;
   private escaped = false;
-  // The grammar check; once it fails the element is only split, not checked.
-  private canonical = true;
-  private expect = VALUE;
-  private objects: boolean[] = [];
-  private stringIsKey = false;
-  private keyDigitsOnly = false;
-  private keyEmpty = true;
-  private literal: Buffer | null = null;
-  private literalAt = 0;
+  /** The checked split's boundaries and grammar check (canonical-json.wat). */
+  private readonly checked: CanonicalScan | null;
 
   /** Feeds bytes; returns the elements it completed. */
   push(chunk: Uint8Array): RawElement[] {
+    if (this.checked && chunk.byteLength > CHECKED_SLICE_BYTES) {
+      // In slices, so that the scan's copy of what it reads stays small whatever it is fed.
+      const out: RawElement[] = [];
+      for (let at = 0; at < chunk.byteLength; at += CHECKED_SLICE_BYTES) {
+        for (const element of this.push(chunk.subarray(at, at + CHECKED_SLICE_BYTES))) out.push(element);
+      }
+      return out;
+    }
+    this.checked?.load(chunk);
     const out: RawElement[] = [];
     const writer = this.options.writer;
     const bytes = writer ? asBuffer(chunk) : null;
@@ -107,7 +98,7 @@ export class RawJsonArraySplitter {
             continue;
           }
         }
-        const end = this.options.check ? this.scanChecked(chunk, i) : this.skim(chunk, i);
+        const end = this.checked ? this.checked.scan(i, n) : this.skim(chunk, i);
         if (end === n) break;
         const element = this.finish(chunk, start, end);
         if (writer) {
@@ -201,10 +192,7 @@ export class RawJsonArraySplitter {
     this.depth = 0;
     this.inString = false;
     this.escaped = false;
-    this.canonical = true;
-    this.expect = VALUE;
-    this.objects.length = 0;
-    this.literal = null;
+    this.checked?.begin();
   }
 
   /** The element that ends at `end` of this chunk: one view of the chunk, or the parts it spans joined. */
@@ -217,129 +205,6 @@ export class RawJsonArraySplitter {
     let last = bytes.length;
     while (last > 0 && isJsonSpace(bytes[last - 1])) last--;
     if (last < bytes.length) bytes = bytes.subarray(0, last);
-    if (!this.options.check) return { bytes, canonical: false };
-    if (this.inString || this.literal !== null || this.expect !== DONE) this.canonical = false;
-    return { bytes, canonical: this.canonical && isUtf8(bytes) };
-  }
-
-  /**
-   * Boundaries and the grammar check, from `from`: where the element ends (the comma or bracket
-   * after it), or the chunk's length when it goes on in the next chunk. The state lives in locals
-   * while the loop runs and goes back to the fields when it stops: kept in the fields, with the
-   * three compares for plain text that ENDS_TEXT replaces, 100 MB of export took 190 ms against
-   * 155 (most of a document is short strings, so much of the work is per token).
-   */
-  private scanChecked(chunk: Uint8Array, from: number): number {
-    const n = chunk.length;
-    const objects = this.objects;
-    let { depth, inString, escaped, canonical, expect, stringIsKey, keyDigitsOnly, keyEmpty, literal, literalAt } = this;
-    let i = from;
-    for (; i < n; i++) {
-      let c = chunk[i]!;
-      if (inString) {
-        if (!escaped) {
-          // Most of a document is text: run through it (for a key, noting whether it is all digits).
-          if (!stringIsKey) {
-            while (ENDS_TEXT[c] === 0 && ++i < n) c = chunk[i]!;
-          } else {
-            const keyFrom = i;
-            while (ENDS_TEXT[c] === 0) {
-              if (c < 48 || c > 57) keyDigitsOnly = false;
-              if (++i === n) break;
-              c = chunk[i]!;
-            }
-            if (i > keyFrom) keyEmpty = false;
-          }
-          if (i === n) break;
-        }
-        if (escaped) {
-          escaped = false;
-          if (!SHORT_ESCAPES.has(c)) canonical = false;
-          keyDigitsOnly = false;
-        } else if (c === BACKSLASH) {
-          escaped = true;
-        } else if (c === QUOTE) {
-          inString = false;
-          if (canonical) {
-            if (!stringIsKey) {
-              expect = objects.length === 0 ? DONE : COMMA_OR_CLOSE;
-            } else {
-              // V8 puts integer-like keys first, so JSON.parse then JSON.stringify would reorder them.
-              if (keyDigitsOnly && !keyEmpty) canonical = false;
-              stringIsKey = false;
-              expect = COLON;
-            }
-          }
-        } else {
-          // A control character, which JSON allows only escaped.
-          canonical = false;
-        }
-        continue;
-      }
-      if (literal !== null) {
-        // Letters never move a boundary, so a literal is only ever checked here.
-        if (c === literal[literalAt]) {
-          if (++literalAt === literal.length) {
-            literal = null;
-            expect = objects.length === 0 ? DONE : COMMA_OR_CLOSE;
-          }
-          continue;
-        }
-        literal = null;
-        canonical = false;
-      }
-      if (c === QUOTE) {
-        inString = true;
-        if (!canonical) continue;
-        if (expect === KEY || expect === KEY_OR_CLOSE) {
-          stringIsKey = true;
-          keyDigitsOnly = true;
-          keyEmpty = true;
-        } else if (expect === VALUE || expect === VALUE_OR_CLOSE) {
-          stringIsKey = false;
-        } else {
-          canonical = false;
-        }
-      } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-        depth++;
-        if (!canonical) continue;
-        if (expect !== VALUE && expect !== VALUE_OR_CLOSE) {
-          canonical = false;
-        } else {
-          const object = c === OPEN_OBJECT;
-          objects.push(object);
-          expect = object ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
-        }
-      } else if ((c === COMMA || c === CLOSE_ARRAY) && depth === 0) {
-        break;
-      } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-        if (depth === 0) throw new SyntaxError('unexpected } in the response');
-        depth--;
-        if (!canonical) continue;
-        const object = c === CLOSE_OBJECT;
-        const mayClose = expect === COMMA_OR_CLOSE || expect === (object ? KEY_OR_CLOSE : VALUE_OR_CLOSE);
-        if (objects.at(-1) !== object || !mayClose) {
-          canonical = false;
-        } else {
-          objects.pop();
-          expect = objects.length === 0 ? DONE : COMMA_OR_CLOSE;
-        }
-      } else if (c === COMMA) {
-        if (!canonical) continue;
-        if (expect !== COMMA_OR_CLOSE) canonical = false;
-        else expect = objects.at(-1) ? KEY : VALUE;
-      } else if (c === 58 /* : */) {
-        if (expect === COLON) expect = VALUE;
-        else canonical = false;
-      } else if (canonical && LITERALS[c] && (expect === VALUE || expect === VALUE_OR_CLOSE)) {
-        literal = LITERALS[c]!;
-        literalAt = 1;
-      } else if (expect !== DONE || !isJsonSpace(c)) {
-        // Whitespace after the element, before its comma, is left out of its bytes.
-        canonical = false;
-      }
-    }
-    Object.assign(this, { depth, inString, escaped, canonical, expect, stringIsKey, keyDigitsOnly, keyEmpty, literal, literalAt });
-    return i;
+    return { bytes, canonical: this.checked?.complete() === true && isUtf8(bytes) };
   }
 }
