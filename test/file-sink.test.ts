@@ -32,4 +32,29 @@ describe('a file sink, whose text waits as bytes in a buffer it reuses', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('syncs in the background as it writes, and a close while a sync is under way closes the file once it ends', async () => {
+    const dir = tempDir();
+    const openFiles = () => fs.readdirSync('/proc/self/fd').length;
+    try {
+      const file = path.join(dir, 'out.ndjson');
+      const before = openFiles();
+      const sink = new FileSink(file, null);
+      const block = Buffer.alloc(1 << 20, 'a');
+      // Past 32 MiB a sync starts; one more block written, a cut-back and the close all come before it ends.
+      for (let i = 0; i < 33; i++) sink.writeBytes(Buffer.from(block));
+      assert.equal(sink.commit(), 33 << 20);
+      for (let i = 0; i < 33; i++) sink.writeBytes(Buffer.from(block));
+      sink.writeBytes(Buffer.from('dropped'));
+      sink.rollback();
+      sink.writeBytes(Buffer.from('kept'));
+      sink.close();
+      assert.equal(openFiles(), before + 1, 'the file stays open while its sync runs');
+      for (let waited = 0; openFiles() > before && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(openFiles(), before, 'the file is closed once its sync ends');
+      assert.equal(fs.statSync(file).size, (33 << 20) + 4);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
