@@ -169,13 +169,37 @@
                         (if (global.get $canonical)
                           (then
                             (if (i32.eqz (global.get $isKey))
-                              (then (global.set $expect (call $afterValue)))
+                              (then
+                                (global.set $expect (call $afterValue))
+                                ;; `,"` after a value in an object: the next key, straight away.
+                                (if (i32.and
+                                      (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n))
+                                      (i32.eq (i32.load16_u offset=1 (local.get $i)) (i32.const 0x222c)))
+                                  (then
+                                    (if (call $inObject)
+                                      (then
+                                        (global.set $inString (i32.const 1))
+                                        (global.set $isKey (i32.const 1))
+                                        (global.set $keyDigitsOnly (i32.const 1))
+                                        (global.set $keyEmpty (i32.const 1))
+                                        (global.set $expect (i32.const 5))
+                                        (local.set $i (i32.add (local.get $i) (i32.const 3)))
+                                        (br $next))))))
                               (else
                                 ;; V8 puts integer-like keys first, so JSON.parse then JSON.stringify would reorder them.
                                 (if (i32.and (global.get $keyDigitsOnly) (i32.eqz (global.get $keyEmpty)))
                                   (then (global.set $canonical (i32.const 0))))
                                 (global.set $isKey (i32.const 0))
-                                (global.set $expect (i32.const 3)))))))
+                                (global.set $expect (i32.const 3))
+                                ;; `:"` after a key: its value, a string, straight away.
+                                (if (i32.and
+                                      (i32.and (global.get $canonical) (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
+                                      (i32.eq (i32.load16_u offset=1 (local.get $i)) (i32.const 0x223a)))
+                                  (then
+                                    (global.set $inString (i32.const 1))
+                                    (global.set $expect (i32.const 0))
+                                    (local.set $i (i32.add (local.get $i) (i32.const 3)))
+                                    (br $next))))))))
                       ;; A control character, which JSON allows only escaped.
                       (else (global.set $canonical (i32.const 0))))))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
