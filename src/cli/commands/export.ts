@@ -8,7 +8,7 @@ import { planWindows } from '../../client/windows.js';
 import { CsvWriter } from '../../client/writers/csv-writer.js';
 import { JsonWriter, StdoutJsonWriter } from '../../client/writers/json-writer.js';
 import type { ExportWriter } from '../../client/writers/writer.js';
-import { TIME_AXES, type TimeAxis } from '../../contract/schemas.js';
+import { TIME_AXES, type TimeAxis } from '../../contract/time-axes.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
 
