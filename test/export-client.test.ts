@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { ExportApiError } from '../src/client/errors.js';
 import { ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
@@ -586,6 +587,27 @@ describe('the export client against a server that misbehaves', () => {
         [one._id, two._id],
       );
       assert.equal(server.seen.length, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('undoes gzip, and fetches a window again when its gzip is cut short', async () => {
+    const clock = new VirtualClock();
+    const two = session({ createdAt: '2024-01-03T00:00:00.000Z', coachNotes: 'ü😀'.repeat(5_000) });
+    const packed = zlib.gzipSync(JSON.stringify([one, two]));
+    const server = await startFaultServer((_req, res, call) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      if (call === 1) {
+        res.write(packed.subarray(0, packed.length >> 1));
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else res.end(packed);
+    });
+    try {
+      const got = await collect(new ExportClient(options(server.url, clock, { gzip: true })).exportRange(window));
+      assert.deepEqual(got, [one, two]);
+      assert.equal(server.seen.length, 2);
+      assert.match(String(server.seen[0]!.headers['accept-encoding']), /gzip/);
     } finally {
       await server.close();
     }

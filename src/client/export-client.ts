@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ExportSession, TimeAxis } from '../contract/schemas.js';
 import { ExportApiError, isRetryable } from './errors.js';
+import { ask, type HttpAnswer, type HttpAsk } from './http-answer.js';
 import { RawJsonArraySplitter, type ElementWriter } from './json-array-bytes.js';
 import { Pacer, realClock, type ClientClock } from './pacer.js';
 import { planWindows, type DayWindow } from './windows.js';
@@ -39,7 +40,6 @@ export interface ExportClientOptions {
   spoolDir?: string;
   signal?: AbortSignal;
   onEvent?: (event: ClientEvent) => void;
-  fetch?: typeof fetch;
 }
 
 export type ClientEvent =
@@ -167,14 +167,12 @@ export class ExportClient {
   private readonly feedPacer: Pacer;
   private readonly retry: RetryPolicy;
   private readonly clock: ClientClock;
-  private readonly fetch: typeof fetch;
 
   constructor(private readonly options: ExportClientOptions) {
     this.clock = options.clock ?? realClock;
     this.pacer = new Pacer(this.clock, options.perSecond ?? 1, options.perMinute ?? 30);
     this.feedPacer = new Pacer(this.clock, options.feedPerSecond ?? 5, options.feedPerMinute ?? 120);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.fetch = options.fetch ?? fetch;
   }
 
   /** Every session of the range, window after window, in the API's order within each window. */
@@ -294,8 +292,8 @@ export class ExportClient {
   /** Calls `url` with the token, abandoning a response that sends nothing for the idle timeout. */
   private async send<T>(
     url: string,
-    init: RequestInit,
-    read: (response: Response, touch: () => void, signal: AbortSignal) => Promise<T>,
+    init: Omit<HttpAsk, 'signal' | 'headers'> & { headers?: Record<string, string> },
+    read: (response: HttpAnswer, touch: () => void, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const controller = new AbortController();
     const abort = () => controller.abort(this.options.signal?.reason);
@@ -307,11 +305,11 @@ export class ExportClient {
       idle = setTimeout(() => controller.abort(new IdleTimeout(idleMs)), idleMs);
     };
     try {
-      let response: Response;
+      let response: HttpAnswer;
       try {
-        const encoding = (this.options.gzip ?? !isLoopback(url)) ? {} : { 'accept-encoding': 'identity' };
-        const headers = { apiToken: this.options.token, accept: 'application/json', ...encoding, ...init.headers };
-        response = await this.fetch(url, { ...init, headers, signal: controller.signal });
+        const encoding = (this.options.gzip ?? !isLoopback(url)) ? 'gzip' : 'identity';
+        const headers = { apiToken: this.options.token, accept: 'application/json', 'accept-encoding': encoding, ...init.headers };
+        response = await ask(url, { ...init, headers, signal: controller.signal });
       } catch (error) {
         throw networkError(error, url, controller.signal);
       }
@@ -327,7 +325,6 @@ export class ExportClient {
     return this.send(url, { method: 'GET' }, async (response, touch, signal) => {
       let text = '';
       try {
-        if (!response.body) throw new ExportApiError('protocol', `${url} answered 200 without a body.`);
         const decoder = new TextDecoder('utf-8', { fatal: true });
         for await (const chunk of response.body) {
           touch();
@@ -359,13 +356,19 @@ export class ExportClient {
     );
   }
 
-  private async receive(response: Response, window: DayWindow, target: WindowTarget, touch: () => void, signal: AbortSignal, url: string) {
+  private async receive(
+    response: HttpAnswer,
+    window: DayWindow,
+    target: WindowTarget,
+    touch: () => void,
+    signal: AbortSignal,
+    url: string,
+  ) {
     const splitter = new RawJsonArraySplitter({ check: !target.parses, writer: target.writer });
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let count = 0;
     let bytes = 0;
     try {
-      if (!response.body) throw new ExportApiError('protocol', `${url} answered 200 without a body.`);
       const reader = target.reader;
       for await (const chunk of response.body) {
         touch();
@@ -517,12 +520,13 @@ class IdleTimeout extends Error {
 function networkError(error: unknown, url: string, signal: AbortSignal): ExportApiError {
   const reason = signal.aborted && signal.reason instanceof IdleTimeout ? signal.reason : error;
   const cause = (reason as { cause?: { code?: string; message?: string } })?.cause;
-  const detail = cause?.code ?? cause?.message ?? (reason as Error)?.message ?? String(reason);
+  const code = (reason as { code?: unknown })?.code;
+  const detail = cause?.code ?? (typeof code === 'string' ? code : (cause?.message ?? (reason as Error)?.message ?? String(reason)));
   if (reason instanceof IdleTimeout) return new ExportApiError('network', `${url} stopped sending (${detail}).`);
   return new ExportApiError('network', `Cannot reach ${url} (${detail}).`);
 }
 
-async function statusError(response: Response, url: string): Promise<Error> {
+async function statusError(response: HttpAnswer, url: string): Promise<Error> {
   const text = await response.text().catch(() => '');
   let message = text.slice(0, 300);
   try {
@@ -532,7 +536,7 @@ async function statusError(response: Response, url: string): Promise<Error> {
     // not the error shape; keep the raw text
   }
   const status = response.status;
-  if (status === 429) return new RateLimited(message || 'Too many requests.', retryAfterMs(response.headers.get('retry-after')));
+  if (status === 429) return new RateLimited(message || 'Too many requests.', retryAfterMs(response.header('retry-after')));
   if (status === 401) return new ExportApiError('auth', `The API token was refused (401): ${message}`, status);
   if (status === 403) return new ExportApiError('auth', `The API token may not export (403): ${message}`, status);
   if (status >= 500) return new ExportApiError('server', `${url} failed with ${status}: ${message}`, status);
