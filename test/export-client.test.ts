@@ -592,6 +592,26 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('does not follow a redirect, which would take the token along, and says where it points', async () => {
+    const server = await startFaultServer((_req, res) => {
+      res.writeHead(308, { location: 'https://export.example.test/api/v1/coaching-sessions' });
+      res.end();
+    });
+    try {
+      await assert.rejects(
+        collect(new ExportClient(options(server.url, new VirtualClock())).exportRange(window)),
+        (error: ExportApiError) => {
+          assert.equal(error.kind, 'bad_request');
+          assert.match(error.message, /answered 308, sending the request to https:\/\/export\.example\.test: give that address as --url/);
+          return true;
+        },
+      );
+      assert.equal(server.seen.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('undoes gzip, and fetches a window again when its gzip is cut short', async () => {
     const clock = new VirtualClock();
     const two = session({ createdAt: '2024-01-03T00:00:00.000Z', coachNotes: 'ü😀'.repeat(5_000) });

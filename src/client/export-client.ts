@@ -540,6 +540,16 @@ async function statusError(response: HttpAnswer, url: string): Promise<Error> {
   if (status === 401) return new ExportApiError('auth', `The API token was refused (401): ${message}`, status);
   if (status === 403) return new ExportApiError('auth', `The API token may not export (403): ${message}`, status);
   if (status >= 500) return new ExportApiError('server', `${url} failed with ${status}: ${message}`, status);
+  const location = response.header('location');
+  if (status >= 300 && status < 400 && location !== null) {
+    // Not followed: the token would go with the request to wherever the answer points.
+    const target = new URL(location, url).origin;
+    return new ExportApiError(
+      'bad_request',
+      `${url} answered ${status}, sending the request to ${target}: give that address as --url.`,
+      status,
+    );
+  }
   return new ExportApiError('bad_request', `The server refused the request (${status}): ${message}`, status);
 }
 
