@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
+import { IdTable } from './id-table.js';
 import type { ExportWriter } from './writer.js';
 import { forEachRow, TABLE_NAMES, TABLES, type Cell, type TableName } from '../tables.js';
 import { csvField, csvRow, type CsvOptions } from './csv-text.js';
@@ -70,26 +71,15 @@ export function firstColumn(file: string, options: CsvOptions = {}): string[] {
  */
 export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
-  private readonly writtenPoints = new Set<string>();
-  private readonly writtenTodos = new Set<string>();
-  /** Remembered so that a discarded window writes its points and to-dos again when it comes again. */
-  private readonly pointsSinceCommit: string[] = [];
-  private readonly todosSinceCommit: string[] = [];
-  private readonly seen: { points: Set<string>; todos: Set<string> };
+  private readonly seen = { points: new IdTable(), todos: new IdTable() };
+  /** Where `seen` stood at the last commit: a discarded window writes its points and to-dos again when it comes again. */
+  private committed = { points: 0, todos: 0 };
   /** Writes most documents' rows from their bytes; those it declines are parsed (`writeText`). */
   readonly fromBytes: CsvBytesTranscoder;
   /** With threads: the response's bytes go to them (see ExportWriter.response). */
   readonly response?: CsvThreads;
-  /**
-   * Each row goes to its file as soon as it is made: no table of rows is gathered in between. A
-   * point or to-do row is made only the first time its record is met, so its id (the first
-   * column) is remembered here, without asking the set of written ids once more.
-   */
-  private readonly writeRow = (table: Table, row: Cell[]) => {
-    if (table === 'coaching_points') this.pointsSinceCommit.push(row[0] as string);
-    else if (table === 'todos') this.todosSinceCommit.push(row[0] as string);
-    this.sinks[table].write(csvRow(row, this.options));
-  };
+  /** Each row goes to its file as soon as it is made: no table of rows is gathered in between. */
+  private readonly writeRow = (table: Table, row: Cell[]) => this.sinks[table].write(csvRow(row, this.options));
 
   constructor(
     private readonly dir: string,
@@ -110,18 +100,16 @@ export class CsvWriter implements ExportWriter {
       }
     }
     this.sinks = sinks;
-    this.seen = { points: this.writtenPoints, todos: this.writtenTodos };
     this.fromBytes = new CsvBytesTranscoder(
-      {
-        seen: this.seen,
-        onRecord: (table, id) => (table === 'coaching_points' ? this.pointsSinceCommit : this.todosSinceCommit).push(id),
-      },
+      // Which records a discarded window wrote is known from `seen`'s mark.
+      { seen: this.seen, onRecord: () => {} },
       (table, bytes) => this.sinks[table].writeBytes(bytes),
       options,
     );
     if (resume) {
-      for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.writtenPoints.add(id);
-      for (const id of firstColumn(this.fileOf('todos'), options)) this.writtenTodos.add(id);
+      for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.seen.points.add(id);
+      for (const id of firstColumn(this.fileOf('todos'), options)) this.seen.todos.add(id);
+      this.committed = { points: this.seen.points.mark(), todos: this.seen.todos.mark() };
     }
     if (threads.threads > 0)
       this.response = new CsvThreads(threads, options, (rows) => this.merge(rows), {
@@ -159,11 +147,11 @@ export class CsvWriter implements ExportWriter {
     this.fromBytes.flush();
     for (const table of ['sessions', 'activity_log'] as const)
       if (rows.tables[table].byteLength > 0) this.sinks[table].writeCopy(rows.tables[table]);
-    this.mergeRecords('coaching_points', rows, this.writtenPoints, this.pointsSinceCommit);
-    this.mergeRecords('todos', rows, this.writtenTodos, this.todosSinceCommit);
+    this.mergeRecords('coaching_points', rows, this.seen.points);
+    this.mergeRecords('todos', rows, this.seen.todos);
   }
 
-  private mergeRecords(table: RecordTable, rows: BatchRows, written: Set<string>, sinceCommit: string[]): void {
+  private mergeRecords(table: RecordTable, rows: BatchRows, written: IdTable): void {
     const { ids, idEnds, ranges } = rows.records[table];
     const recordRows = rows.tables[table];
     const linkRows = rows.tables[LINKS[table]];
@@ -176,14 +164,10 @@ export class CsvWriter implements ExportWriter {
     };
     let idFrom = 0;
     for (let r = 0; r < idEnds.length; r++) {
-      const id = ids.slice(idFrom, idEnds[r]);
-      idFrom = idEnds[r]!;
-      // One look-up, not two: the set grows when the id is new.
-      const size = written.size;
-      if (written.add(id).size > size) {
-        sinceCommit.push(id);
-        continue;
-      }
+      const idTo = idEnds[r]!;
+      const added = written.addSlice(ids, idFrom, idTo);
+      idFrom = idTo;
+      if (added) continue;
       out(ranges[r * 4]!, ranges[r * 4 + 2]!);
       rowFrom = ranges[r * 4 + 1]!;
       linkFrom = ranges[r * 4 + 3]!;
@@ -193,8 +177,7 @@ export class CsvWriter implements ExportWriter {
 
   commit(): Record<string, number> {
     this.fromBytes.flush();
-    this.pointsSinceCommit.length = 0;
-    this.todosSinceCommit.length = 0;
+    this.committed = { points: this.seen.points.mark(), todos: this.seen.todos.mark() };
     return Object.fromEntries(Object.values(this.sinks).map((sink) => [sink.path, sink.commit()]));
   }
 
@@ -202,10 +185,8 @@ export class CsvWriter implements ExportWriter {
     this.response?.discard();
     this.fromBytes.discard();
     for (const sink of Object.values(this.sinks)) sink.rollback();
-    for (const id of this.pointsSinceCommit) this.writtenPoints.delete(id);
-    for (const id of this.todosSinceCommit) this.writtenTodos.delete(id);
-    this.pointsSinceCommit.length = 0;
-    this.todosSinceCommit.length = 0;
+    this.seen.points.rollBack(this.committed.points);
+    this.seen.todos.rollBack(this.committed.todos);
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {
