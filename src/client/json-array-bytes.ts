@@ -31,8 +31,9 @@ export const asBuffer = (bytes: Uint8Array): Buffer =>
  * copy each document as the server sent it. Strings, escapes and bracket depth find the boundaries
  * and a small grammar check on the way says whether an element is exactly what `JSON.stringify`
  * would write for it (no whitespace, no number, no \u or \/ escape, no integer-like key, valid
- * UTF-8, well formed): canonical-json.wat, run as WebAssembly on a copy of each chunk. Such an element can be copied byte for byte; any other is for the caller to parse
- * (which refuses malformed JSON as before) and write again. Throws on anything that is not one array.
+ * UTF-8, well formed): canonical-json.wat, run as WebAssembly on a copy of each chunk. Such an
+ * element can be copied byte for byte; any other is for the caller to parse (which refuses
+ * malformed JSON as before) and write again. Throws on anything that is not one array.
  */
 export class RawJsonArraySplitter {
   /**
