@@ -193,7 +193,11 @@ for (const backend of await storeBackends()) {
       // PostgreSQL's feed holds back what commits behind a transaction still open anywhere on the
       // server (another test file's, in another database): wait until it shows every session.
       const wholeFeed = (what: string) =>
-        eventually(() => server.store.changesAfter(admin.orgId, null, 1000), (feed) => feed.length >= sessions.length, what);
+        eventually(
+          () => server.store.changesAfter(admin.orgId, null, 1000),
+          (feed) => feed.length >= sessions.length,
+          what,
+        );
       const feedBefore = await wholeFeed('the feed to show every session');
       const attempts: Array<[string, (trx: Kysely<Database>) => Promise<void>]> = [
         [
