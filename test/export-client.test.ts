@@ -592,7 +592,7 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
-  it('does not follow a redirect, which would take the token along, and says where it points', async () => {
+  it('does not follow a redirect, which would take the token along, and says where it points (or that it refused one it cannot read)', async () => {
     const server = await startFaultServer((_req, res) => {
       res.writeHead(308, { location: 'https://export.example.test/api/v1/coaching-sessions' });
       res.end();
@@ -609,6 +609,18 @@ describe('the export client against a server that misbehaves', () => {
       assert.equal(server.seen.length, 1);
     } finally {
       await server.close();
+    }
+    const badLocation = await startFaultServer((_req, res) => {
+      res.writeHead(302, { location: 'http://[not-a-host' });
+      res.end();
+    });
+    try {
+      await assert.rejects(
+        collect(new ExportClient(options(badLocation.url, new VirtualClock())).exportRange(window)),
+        (error: ExportApiError) => error.kind === 'bad_request' && /refused the request \(302\)/.test(error.message),
+      );
+    } finally {
+      await badLocation.close();
     }
   });
 

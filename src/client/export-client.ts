@@ -318,6 +318,8 @@ export class ExportClient {
     } finally {
       clearTimeout(idle);
       this.options.signal?.removeEventListener('abort', abort);
+      // A response left unread (a failure before its body was read) lets go of its connection.
+      controller.abort();
     }
   }
 
@@ -526,6 +528,17 @@ function networkError(error: unknown, url: string, signal: AbortSignal): ExportA
   return new ExportApiError('network', `Cannot reach ${url} (${detail}).`);
 }
 
+/** Where a redirect points (its origin), or null for any other answer or a Location that is not a URL. */
+function redirectOrigin(response: HttpAnswer, url: string): string | null {
+  const location = response.header('location');
+  if (response.status < 300 || response.status >= 400 || location === null) return null;
+  try {
+    return new URL(location, url).origin;
+  } catch {
+    return null;
+  }
+}
+
 async function statusError(response: HttpAnswer, url: string): Promise<Error> {
   const text = await response.text().catch(() => '');
   let message = text.slice(0, 300);
@@ -540,10 +553,9 @@ async function statusError(response: HttpAnswer, url: string): Promise<Error> {
   if (status === 401) return new ExportApiError('auth', `The API token was refused (401): ${message}`, status);
   if (status === 403) return new ExportApiError('auth', `The API token may not export (403): ${message}`, status);
   if (status >= 500) return new ExportApiError('server', `${url} failed with ${status}: ${message}`, status);
-  const location = response.header('location');
-  if (status >= 300 && status < 400 && location !== null) {
+  const target = redirectOrigin(response, url);
+  if (target !== null) {
     // Not followed: the token would go with the request to wherever the answer points.
-    const target = new URL(location, url).origin;
     return new ExportApiError(
       'bad_request',
       `${url} answered ${status}, sending the request to ${target}: give that address as --url.`,

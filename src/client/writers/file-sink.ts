@@ -22,10 +22,14 @@ export class FileSink {
   private committed: number;
   /** Bytes written since the kernel was last asked to put them on disk (see `noteWritten`). */
   private unsynced = 0;
+  /**
+   * The background syncs' own descriptor of the file. Linux reports a failed write-back once to
+   * each open file: on a descriptor of their own, the background syncs cannot take the report
+   * that the commit's `fsync` must see.
+   */
+  private syncFd: number | null = null;
   private syncing = false;
   private closeWhenSynced = false;
-  /** A background sync's failure, thrown by the next commit: Linux reports it to one sync only. */
-  private syncFailure: Error | null = null;
 
   constructor(
     readonly path: string,
@@ -106,17 +110,18 @@ export class FileSink {
     if (this.unsynced < SYNC_EVERY || this.syncing) return;
     this.unsynced = 0;
     this.syncing = true;
-    fs.fdatasync(this.fd, (error) => {
+    this.syncFd ??= fs.openSync(this.path, 'r');
+    const syncFd = this.syncFd;
+    // A failure is for the commit's `fsync` to report (see `syncFd`); here it only means nothing was gained.
+    fs.fdatasync(syncFd, () => {
       this.syncing = false;
-      if (error) this.syncFailure ??= error;
-      if (this.closeWhenSynced) fs.closeSync(this.fd);
+      if (this.closeWhenSynced) fs.closeSync(syncFd);
     });
   }
 
   /** Everything written so far is kept; returns the size to resume from. */
   commit(): number {
     this.flush();
-    if (this.syncFailure) throw this.syncFailure;
     fs.fsyncSync(this.fd);
     this.unsynced = 0;
     this.committed = fs.fstatSync(this.fd).size;
@@ -133,9 +138,10 @@ export class FileSink {
 
   close(): void {
     this.flush();
-    // The file is closed once the sync under way ends, which needs it open.
+    fs.closeSync(this.fd);
+    // The syncs' descriptor is closed once the sync under way ends, which needs it open.
     if (this.syncing) this.closeWhenSynced = true;
-    else fs.closeSync(this.fd);
+    else if (this.syncFd !== null) fs.closeSync(this.syncFd);
   }
 }
 
