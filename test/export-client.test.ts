@@ -592,7 +592,7 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
-  it('does not follow a redirect, which would take the token along, and says where it points (or that it refused one it cannot read)', async () => {
+  it('does not follow a redirect, which would take the token along, and says where it points (or refuses one it cannot read)', async () => {
     const server = await startFaultServer((_req, res) => {
       res.writeHead(308, { location: 'https://export.example.test/api/v1/coaching-sessions' });
       res.end();
