@@ -133,7 +133,9 @@
                                   (i8x16.ge_u
                                     (i8x16.sub (local.get $v) (v128.const i8x16 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48 48))
                                     (v128.const i8x16 10 10 10 10 10 10 10 10 10 10 10 10 10 10 10 10)))
-                                (i32.sub (i32.shl (i32.const 1) (select (i32.ctz (local.get $m)) (i32.const 16) (local.get $m))) (i32.const 1))))
+                                (i32.sub
+                                  (i32.shl (i32.const 1) (select (i32.ctz (local.get $m)) (i32.const 16) (local.get $m)))
+                                  (i32.const 1))))
                             (if (local.get $digits) (then (global.set $keyDigitsOnly (i32.const 0))))
                             (if (local.get $m)
                               (then
