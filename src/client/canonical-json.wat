@@ -68,6 +68,15 @@
       (then (i32.const 0))
       (else (i32.load8_u (i32.sub (global.get $sp) (i32.const 1))))))
 
+  ;; The lanes of sixteen bytes that end plain text: a quote, a backslash, a control character.
+  (func $endsText (param $v v128) (result i32)
+    (i8x16.bitmask
+      (v128.or
+        (v128.or
+          (i8x16.eq (local.get $v) (v128.const i8x16 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34))
+          (i8x16.eq (local.get $v) (v128.const i8x16 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92)))
+        (i8x16.lt_u (local.get $v) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))))
+
   ;; Scans bytes from..n (addresses): returns where the element ends (the comma or bracket after
   ;; it), n when it goes on past them, or -1 for a closing brace with nothing open.
   (func (export "scan") (param $i i32) (param $n i32) (result i32)
@@ -93,13 +102,7 @@
                         (if (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))
                           (then
                             (local.set $v (v128.load (local.get $i)))
-                            (local.set $m
-                              (i8x16.bitmask
-                                (v128.or
-                                  (v128.or
-                                    (i8x16.eq (local.get $v) (v128.const i8x16 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34))
-                                    (i8x16.eq (local.get $v) (v128.const i8x16 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92)))
-                                  (i8x16.lt_u (local.get $v) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))))
+                            (local.set $m (call $endsText (local.get $v)))
                             (if (local.get $m)
                               (then
                                 (local.set $i (i32.add (local.get $i) (i32.ctz (local.get $m))))
@@ -119,13 +122,7 @@
                         (if (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $n))
                           (then
                             (local.set $v (v128.load (local.get $i)))
-                            (local.set $m
-                              (i8x16.bitmask
-                                (v128.or
-                                  (v128.or
-                                    (i8x16.eq (local.get $v) (v128.const i8x16 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34 34))
-                                    (i8x16.eq (local.get $v) (v128.const i8x16 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92 92)))
-                                  (i8x16.lt_u (local.get $v) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))))
+                            (local.set $m (call $endsText (local.get $v)))
                             ;; The lanes that are not digits, of those before the end of the text.
                             (local.set $digits
                               (i32.and

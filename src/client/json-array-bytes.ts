@@ -114,7 +114,7 @@ export class RawJsonArraySplitter {
           this.state = 'done';
         } else {
           this.state = 'inside';
-          this.begin();
+          this.scan.begin();
           i--;
         }
       } else {
@@ -128,10 +128,6 @@ export class RawJsonArraySplitter {
   /** Call at the end of the body: a response cut short is an error, never a shorter array. */
   end(): void {
     if (this.state !== 'done') throw new SyntaxError('the response ended before the JSON array was complete');
-  }
-
-  private begin(): void {
-    this.scan.begin();
   }
 
   /** The element that ends at `end` of this chunk: one view of the chunk, or the parts it spans joined. */
