@@ -17,7 +17,7 @@ describe('the table of written point and to-do ids', () => {
     const randomId = () => Array.from({ length: random(8) }, () => letters[random(letters.length)]).join('');
     const table = new IdTable();
     let reference = new Set<string>();
-    let mark = { table: 0, reference: new Set<string>() };
+    let committed = new Set<string>();
     for (let round = 0; round < 400; round++) {
       const ids = Array.from({ length: 1 + random(300) }, randomId);
       const joined = ids.join('');
@@ -29,10 +29,12 @@ describe('the table of written point and to-do ids', () => {
         if (!known) reference.add(id);
         from += id.length;
       }
-      if (random(4) === 0) mark = { table: table.mark(), reference: new Set(reference) };
-      else if (random(5) === 0) {
-        table.rollBack(mark.table);
-        reference = new Set(mark.reference);
+      if (random(4) === 0) {
+        table.commit();
+        committed = new Set(reference);
+      } else if (random(5) === 0) {
+        table.rollBack();
+        reference = new Set(committed);
       }
       assert.equal(table.size, reference.size);
       for (let probe = 0; probe < 50; probe++) {
@@ -57,10 +59,10 @@ describe('the table of written point and to-do ids', () => {
     const table = new IdTable();
     assert.equal(table.add(first), true);
     assert.equal(table.has(second), false, `${second} is not ${first}`);
-    const mark = table.mark();
+    table.commit();
     assert.equal(table.addSlice(`x${second}y`, 1, second.length + 1), true);
     assert.equal(table.add(second), false);
-    table.rollBack(mark);
+    table.rollBack();
     assert.equal(table.has(second), false);
     assert.equal(table.has(first), true);
   });

@@ -71,9 +71,8 @@ export function firstColumn(file: string, options: CsvOptions = {}): string[] {
  */
 export class CsvWriter implements ExportWriter {
   private readonly sinks: Record<Table, FileSink>;
+  /** Committed with the files, so that a discarded window writes its points and to-dos again when it comes again. */
   private readonly seen = { points: new IdTable(), todos: new IdTable() };
-  /** Where `seen` stood at the last commit: a discarded window writes its points and to-dos again when it comes again. */
-  private committed = { points: 0, todos: 0 };
   /** Writes most documents' rows from their bytes; those it declines are parsed (`writeText`). */
   readonly fromBytes: CsvBytesTranscoder;
   /** With threads: the response's bytes go to them (see ExportWriter.response). */
@@ -101,7 +100,7 @@ export class CsvWriter implements ExportWriter {
     }
     this.sinks = sinks;
     this.fromBytes = new CsvBytesTranscoder(
-      // Which records a discarded window wrote is known from `seen`'s mark.
+      // Which records a discarded window wrote, `seen` knows since its last commit.
       { seen: this.seen, onRecord: () => {} },
       (table, bytes) => this.sinks[table].writeBytes(bytes),
       options,
@@ -109,7 +108,8 @@ export class CsvWriter implements ExportWriter {
     if (resume) {
       for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.seen.points.add(id);
       for (const id of firstColumn(this.fileOf('todos'), options)) this.seen.todos.add(id);
-      this.committed = { points: this.seen.points.mark(), todos: this.seen.todos.mark() };
+      this.seen.points.commit();
+      this.seen.todos.commit();
     }
     if (threads.threads > 0)
       this.response = new CsvThreads(threads, options, (rows) => this.merge(rows), {
@@ -177,7 +177,8 @@ export class CsvWriter implements ExportWriter {
 
   commit(): Record<string, number> {
     this.fromBytes.flush();
-    this.committed = { points: this.seen.points.mark(), todos: this.seen.todos.mark() };
+    this.seen.points.commit();
+    this.seen.todos.commit();
     return Object.fromEntries(Object.values(this.sinks).map((sink) => [sink.path, sink.commit()]));
   }
 
@@ -185,8 +186,8 @@ export class CsvWriter implements ExportWriter {
     this.response?.discard();
     this.fromBytes.discard();
     for (const sink of Object.values(this.sinks)) sink.rollback();
-    this.seen.points.rollBack(this.committed.points);
-    this.seen.todos.rollBack(this.committed.todos);
+    this.seen.points.rollBack();
+    this.seen.todos.rollBack();
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {

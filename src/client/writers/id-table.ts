@@ -4,7 +4,7 @@ const EMPTY = 0;
 
 /**
  * The ids of the points and to-dos a CSV export has written, which can be cut back to what it held
- * at a mark (the last commit), as a window fetched again needs.
+ * at its last commit, as a window fetched again needs.
  *
  * An id is kept as a stretch of a string it arrived in, not as a string of its own: a batch from
  * the CSV threads brings all its ids end to end in one string, and cutting each out to put it in a
@@ -19,6 +19,8 @@ export class IdTable implements IdSet {
   private hashes = new Int32Array(1024);
   /** Entry index + 1 per slot; a power of two, at most half full. */
   private slots = new Int32Array(2048);
+  /** How many ids were in at the last commit. */
+  private committed = 0;
 
   get size(): number {
     return this.texts.length;
@@ -48,24 +50,24 @@ export class IdTable implements IdSet {
     return true;
   }
 
-  /** What `rollBack` returns to. */
-  mark(): number {
-    return this.texts.length;
+  /** Keeps every id in: what `rollBack` returns to. */
+  commit(): void {
+    this.committed = this.texts.length;
   }
 
   /**
-   * Forgets every id added since `mark`. They go last first: each was put in a slot that was empty
-   * then, and every id added after it is gone by the time it goes, so emptying its slot leaves the
-   * table as it was before it came.
+   * Forgets every id added since the last commit. They go last first: each was put in a slot that
+   * was empty then, and every id added after it is gone by the time it goes, so emptying its slot
+   * leaves the table as it was before it came.
    */
-  rollBack(mark: number): void {
-    for (let entry = this.texts.length - 1; entry >= mark; entry--) {
+  rollBack(): void {
+    for (let entry = this.texts.length - 1; entry >= this.committed; entry--) {
       const mask = this.slots.length - 1;
       let slot = this.hashes[entry]! & mask;
       while (this.slots[slot] !== entry + 1) slot = (slot + 1) & mask;
       this.slots[slot] = EMPTY;
     }
-    this.texts.length = Math.min(mark, this.texts.length);
+    this.texts.length = this.committed;
   }
 
   /** The slot holding the id, or -(the empty slot where it would go) - 1. */
