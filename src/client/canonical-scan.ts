@@ -1,21 +1,9 @@
-import fs from 'node:fs';
+import { instantiate, WASM_PAGE, type WasmMemory } from './wasm-module.js';
 
 /** Where the chunk being scanned begins in the module's memory (canonical-json.wat says what is below it). */
 const INPUT = 65_536;
-const PAGE = 65_536;
 /** The scan reads sixteen bytes at a time and never past the chunk's end, but may load up to there. */
 const SPARE = 16;
-
-/** The little of WebAssembly used here: Node has it, but its types come only with the DOM's. */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: unknown };
-}
-const { Module, Instance } = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface ScanExports {
   memory: WasmMemory;
@@ -24,23 +12,19 @@ interface ScanExports {
   complete(): number;
 }
 
-let compiled: object | null = null;
-/** Compiled once per process (a few kilobytes; `npm run build` makes it from canonical-json.wat). */
-const scanModule = (): object => (compiled ??= new Module(fs.readFileSync(new URL('./canonical-json.wasm', import.meta.url))));
-
 /**
  * The grammar check and boundary search of one splitter, run by canonical-json.wasm on a copy of
  * each chunk: `load` a chunk, `begin` each element, `scan` from where the element goes on.
  */
 export class CanonicalScan {
-  private readonly wasm = new Instance(scanModule()).exports as ScanExports;
+  private readonly wasm = instantiate<ScanExports>(new URL('./canonical-json.wasm', import.meta.url));
   private memory = new Uint8Array(this.wasm.memory.buffer);
 
   /** The chunk the next scans read (copied in; the module's memory grows to the largest chunk). */
   load(chunk: Uint8Array): void {
     const memory = this.wasm.memory;
     const short = INPUT + chunk.byteLength + SPARE - memory.buffer.byteLength;
-    if (short > 0) memory.grow(Math.ceil(short / PAGE));
+    if (short > 0) memory.grow(Math.ceil(short / WASM_PAGE));
     // Growing the memory replaces its buffer.
     if (this.memory.buffer !== memory.buffer) this.memory = new Uint8Array(memory.buffer);
     this.memory.set(chunk, INPUT);

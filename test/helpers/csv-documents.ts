@@ -9,18 +9,22 @@ import { point, session, todo } from './fixtures.js';
 export const TEXT = new TextDecoder('utf-8', { fatal: true });
 
 /** Text that exercises CSV and JSON alike: quotes, commas, line breaks, escapes, formulas, non-ASCII. */
-function text(random: Random): string {
-  const pieces = ['a', 'Zz', ' ', ',', '"', '\\', '/', '\n', '\r', '\t', '\b', '\f', '\u0001', '\u001f', '=', '+', '-', '@', "'"];
-  const wide = ['é', '한', '😀', '\u2028', '\ud800', '\u007f', 'ÿ'];
+function someText(random: Random, unicodeEscapes: boolean): string {
+  const pieces = ['a', 'Zz', ' ', ',', '"', '\\', '/', '\n', '\r', '\t', '\b', '\f', '=', '+', '-', '@', "'"];
+  const wide = ['é', '한', '😀', '\u2028', '\u007f', 'ÿ'];
+  // What JSON.stringify writes as \u escapes.
+  if (unicodeEscapes) pieces.push('\u0001', '\u001f');
+  if (unicodeEscapes) wide.push('\ud800');
   const length = random.int(0, 12);
   let out = '';
   for (let i = 0; i < length; i++) out += random.chance(0.2) ? random.pick(wide) : random.pick(pieces);
   return out;
 }
 
-const maybe = (random: Random) => (random.chance(0.3) ? null : text(random));
-
-export function documents(random: Random, count: number): ExportSession[] {
+/** Random documents; without `unicodeEscapes`, none whose JSON holds a `\u` escape. */
+export function documents(random: Random, count: number, unicodeEscapes = true): ExportSession[] {
+  const text = (r: Random) => someText(r, unicodeEscapes);
+  const maybe = (r: Random) => (r.chance(0.3) ? null : text(r));
   const shared = point(['shared-a', 'shared-b'], { coachNotes: text(random) });
   return Array.from({ length: count }, () => {
     const s = session({ coachNotes: maybe(random), agentNotes: maybe(random), agentName: text(random) });

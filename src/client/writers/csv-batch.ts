@@ -114,6 +114,15 @@ export class BatchRowMaker {
 
   /** The batch's documents written; returns how many, or -1 when the last goes on past the end. */
   private documents(bytes: Buffer, last: boolean): number {
+    this.rows.load(bytes);
+    try {
+      return this.documentsLoaded(bytes, last);
+    } finally {
+      this.rows.load(null);
+    }
+  }
+
+  private documentsLoaded(bytes: Buffer, last: boolean): number {
     const n = bytes.length;
     let documents = 0;
     let i = space(bytes, 0);

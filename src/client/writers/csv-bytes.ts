@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { isJsonSpace } from '../json-array-bytes.js';
 import { TABLE_NAMES, TABLES, type IdSet, type TableName } from '../tables.js';
 import { csvField, type CsvOptions } from './csv-text.js';
+import { CsvRows, DECLINED, NO_ROOM, type ShapeProgram } from './csv-rows.js';
 
 /**
  * The CSV rows of one export document written straight from its JSON bytes, without `JSON.parse`,
@@ -69,6 +70,8 @@ const IDS = 5;
 
 /** An object's fields: their slots, and the order the server writes them in, learned as it goes. */
 class Shape {
+  /** Bumped whenever the order learned changes, so csv-rows.wasm is told it again. */
+  version = 0;
   readonly width: number;
   readonly bytes: Buffer[];
   readonly slotOf: Map<string, number>;
@@ -84,6 +87,20 @@ class Shape {
     this.read = fields.map(([, read]) => read);
     this.next = Int32Array.from(fields, (_, slot) => slot + 1);
   }
+
+  /** csv-rows.wasm's program for this shape: its fields in the order learned, each once (else in column order). */
+  program(columns: number, afterPrefix: boolean, idRole: ShapeProgram['idRole']): ShapeProgram {
+    const order: number[] = [];
+    for (let slot = this.first; order.length < this.width && slot < this.width && !order.includes(slot); slot = this.next[slot]!)
+      order.push(slot);
+    const slots = order.length === this.width ? order : this.read.map((_, slot) => slot);
+    const fields = slots.map((slot, f) => ({
+      key: Buffer.from(`${f > 0 ? ',' : ''}"${this.bytes[slot]!.toString()}":`),
+      kind: this.read[slot]!,
+      column: slot < columns ? slot : 0,
+    }));
+    return { fields, columns, afterPrefix, idRole };
+  }
 }
 
 const columns = (names: readonly string[]) => names.map((name) => [name, COLUMN] as const);
@@ -97,6 +114,17 @@ const POINT_COLUMNS = TABLES.coaching_points.length;
 const TODO_COLUMNS = TABLES.todos.length;
 /** `_id` is every record's first column. */
 const ID = 0;
+
+/** What csv-rows.wasm is told of the shapes, and when it was told last. */
+const shapesVersion = () => SESSION.version + LOG.version + POINT.version + TODO.version;
+const shapePrograms = (): ShapeProgram[] => [
+  SESSION.program(SESSION_COLUMNS, false, 1),
+  LOG.program(LOG.width, true, 0),
+  POINT.program(POINT_COLUMNS, false, 2),
+  TODO.program(TODO_COLUMNS, false, 2),
+];
+/** After this many documents more declined than written, csv-rows.wasm is no longer tried (a server that writes otherwise). */
+const WASM_GRACE = 32;
 
 /** A table's rows as bytes, growing while a document is written so that a document is never cut. */
 const ROWS_SIZE = 1 << 18;
@@ -120,6 +148,11 @@ class Rows {
     this.buffer = spare ? Buffer.from(spare) : Buffer.allocUnsafe(ROWS_SIZE);
     this.length = 0;
     return bytes;
+  }
+
+  append(bytes: Uint8Array): void {
+    this.room(bytes.length).set(bytes, this.length);
+    this.length += bytes.length;
   }
 
   /** Text made another way (parsed), encoded after the rows; returns the length after it. */
@@ -159,10 +192,19 @@ export class CsvBytesTranscoder {
   // The string `scanString` read last.
   private start = 0;
   private end = 0;
-  /** Documents written from their bytes, and those left to the caller: for the tests and the curious. */
+  /** Documents written from their bytes (by csv-rows.wasm, of those), and those left to the caller: for the tests and the curious. */
   fast = 0;
+  wasmWritten = 0;
   declined = 0;
   private readonly flushAt: number;
+  /** The WebAssembly path, tried first; null when turned off or once it has declined most documents. */
+  private wasm: CsvRows | null;
+  private wasmVersion = -1;
+  private wasmDeclined = 0;
+  /** The bytes `writeLeading` reads with csv-rows.wasm (`load`). */
+  private loaded: Buffer | null = null;
+  /** The bytes loaded in csv-rows.wasm, whose ids its records point at. */
+  private wasmInput: Buffer | null = null;
 
   /**
    * `flushRows` is handed a table's rows after a document once they reach `flushAt` bytes (and on
@@ -171,24 +213,45 @@ export class CsvBytesTranscoder {
   constructor(
     private readonly records: RecordsWritten,
     private readonly flushRows: (table: TableName, bytes: Buffer) => void,
-    options: CsvOptions & { flushAt?: number } = {},
+    options: CsvOptions & { flushAt?: number; wasm?: boolean } = {},
   ) {
     this.raw = options.raw === true;
     this.flushAt = options.flushAt ?? ROWS_SIZE;
+    this.wasm = options.wasm === false ? null : new CsvRows(this.raw);
+  }
+
+  /**
+   * The bytes the next `writeLeading` calls read (a batch of documents), copied once into
+   * csv-rows.wasm's memory; null once they are done with (the rows gathered from them are then
+   * moved to the tables). Without it, `writeLeading` reads in JavaScript.
+   */
+  load(bytes: Buffer | null): void {
+    this.loaded = bytes;
+    if (bytes && this.wasm) this.loadWasm(bytes);
+    else this.moveWasmRows();
+  }
+
+  private loadWasm(bytes: Buffer): void {
+    this.moveWasmRows();
+    this.wasm!.load(bytes);
+    this.wasmInput = bytes;
   }
 
   /** Every table's rows not yet handed over, taken from here; buffers for the next rows from `spares` while there are. */
   take(spares: ArrayBuffer[] = []): Record<TableName, Buffer> {
+    this.moveWasmRows();
     return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.rows[t].take(spares.pop())])) as Record<TableName, Buffer>;
   }
 
   /** Rows made another way (parsed), added after those written so far; returns the table's length after them. */
   appendText(table: TableName, text: string): number {
+    this.moveWasmRows();
     return this.rows[table].text(text);
   }
 
   /** How many bytes a table's rows not yet handed over hold. */
   rowsLength(table: TableName): number {
+    this.moveWasmRows();
     return this.rows[table].length;
   }
 
@@ -206,25 +269,102 @@ export class CsvBytesTranscoder {
   }
 
   private write(bytes: Buffer, at: number, whole: boolean): number {
-    const end = this.read(bytes, at);
+    const wasmEnd = this.wasmRead(bytes, at, whole);
+    const end = wasmEnd >= 0 ? wasmEnd : this.read(bytes, at);
     if (end < 0 || (whole && end !== bytes.length) || !isUtf8(bytes.subarray(at, end))) {
+      if (wasmEnd >= 0) this.wasm!.undo();
       this.declined++;
       return -1;
     }
-    this.writeRows();
+    if (wasmEnd < 0) {
+      this.moveWasmRows();
+      this.writeRows();
+    }
+    // Rows of bytes loaded only for this document are moved out now; a batch's, once it is done.
+    else if (whole) this.moveWasmRows();
     this.fast++;
-    for (const table of TABLE_NAMES) if (this.rows[table].length >= this.flushAt) this.flushRows(table, this.rows[table].take());
+    if (wasmEnd < 0 || whole)
+      for (const table of TABLE_NAMES) if (this.rows[table].length >= this.flushAt) this.flushRows(table, this.rows[table].take());
     return end;
   }
 
   /** Hands every row written so far to the files, before rows are written another way. */
   flush(): void {
+    this.moveWasmRows();
     for (const table of TABLE_NAMES) if (this.rows[table].length > 0) this.flushRows(table, this.rows[table].take());
   }
 
   /** Drops the rows not yet handed over. */
   discard(): void {
+    this.wasm?.clear();
     for (const table of TABLE_NAMES) this.rows[table].length = 0;
+  }
+
+  /** The end of the document whose rows csv-rows.wasm wrote, or -1 (not loaded there, or declined). */
+  private wasmRead(bytes: Buffer, at: number, whole: boolean): number {
+    const wasm = this.wasm;
+    if (wasm === null) return -1;
+    if (whole) {
+      this.loaded = null;
+      this.loadWasm(bytes);
+    } else if (bytes !== this.loaded) return -1;
+    if (this.wasmVersion !== shapesVersion()) {
+      wasm.program(shapePrograms());
+      this.wasmVersion = shapesVersion();
+    }
+    let end = wasm.document(at);
+    if (end === NO_ROOM) {
+      this.moveWasmRows();
+      end = wasm.document(at);
+      while (end === NO_ROOM && wasm.grow()) end = wasm.document(at);
+    }
+    if (end >= 0) {
+      this.wasmWritten++;
+      return end;
+    }
+    if (end === DECLINED && ++this.wasmDeclined > WASM_GRACE + this.wasmWritten) this.wasm = null;
+    return -1;
+  }
+
+  /**
+   * The rows csv-rows.wasm gathered, moved to the tables: each point and to-do as `recordRows` keeps
+   * it (runs of records not written before move together, one written before is cut out).
+   */
+  private moveWasmRows(): void {
+    const wasm = this.wasm;
+    if (wasm === null || !wasm.pending()) return;
+    const bytes = this.wasmInput!;
+    this.rows.sessions.append(wasm.output(0));
+    this.rows.activity_log.append(wasm.output(1));
+    const records = wasm.records();
+    // Per record table: where the run of rows not yet moved begins, in the module's memory.
+    const runs = { coaching_points: { row: wasm.start(2), link: wasm.start(3) }, todos: { row: wasm.start(4), link: wasm.start(5) } };
+    for (let r = 0; r < records.length; r += 8) {
+      const points = records[r] === 2;
+      const table: RecordTable = points ? 'coaching_points' : 'todos';
+      const out = this.rows[table];
+      const linkOut = this.rows[points ? 'coaching_point_sessions' : 'todo_sessions'];
+      const run = runs[table];
+      const [rowStart, rowEnd, linksStart, linksEnd] = [records[r + 4]!, records[r + 5]!, records[r + 6]!, records[r + 7]!];
+      const id = this.idText(bytes, CsvRows.inputIndex(records[r + 1]!), CsvRows.inputIndex(records[r + 2]!), records[r + 3]!);
+      const seen = points ? this.records.seen.points : this.records.seen.todos;
+      if (seen.has(id)) {
+        out.append(wasm.slice(run.row, rowStart));
+        linkOut.append(wasm.slice(run.link, linksStart));
+        run.row = rowEnd;
+        run.link = linksEnd;
+        continue;
+      }
+      seen.add(id);
+      const rowAt = out.length - run.row;
+      const linkAt = linkOut.length - run.link;
+      this.records.onRecord(table, id, rowAt + rowStart, rowAt + rowEnd, linkAt + linksStart, linkAt + linksEnd);
+    }
+    this.rows.coaching_points.append(wasm.slice(runs.coaching_points.row, wasm.cursor(2)));
+    this.rows.coaching_point_sessions.append(wasm.slice(runs.coaching_points.link, wasm.cursor(3)));
+    this.rows.todos.append(wasm.slice(runs.todos.row, wasm.cursor(4)));
+    this.rows.todo_sessions.append(wasm.slice(runs.todos.link, wasm.cursor(5)));
+    wasm.clear();
   }
 
   // Reading: the whole document into tokens and slots, checked, before any row is written.
@@ -295,6 +435,7 @@ export class CsvBytesTranscoder {
       if (slot !== expected && slot >= 0) {
         if (previous < 0) shape.first = slot;
         else shape.next[previous] = slot;
+        shape.version++;
       }
       if (this.b[this.i]! <= 0x20) this.space();
       if (this.b[this.i] !== COLON) throw NOT_FAST;
@@ -655,11 +796,12 @@ export class CsvBytesTranscoder {
   private text(t: number): string {
     const tokens = this.tokens;
     if (tokens[t * 4] === PARSED) return this.values[tokens[t * 4 + 1]!] as string;
-    const start = tokens[t * 4 + 1]!;
-    const end = tokens[t * 4 + 2]!;
-    return tokens[t * 4 + 3]! & ESCAPED
-      ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string)
-      : this.b.toString('utf8', start, end);
+    return this.idText(this.b, tokens[t * 4 + 1]!, tokens[t * 4 + 2]!, tokens[t * 4 + 3]!);
+  }
+
+  /** The text of the string whose bytes between the quotes are `start..end` of `bytes`. */
+  private idText(bytes: Buffer, start: number, end: number, flags: number): string {
+    return flags & ESCAPED ? (JSON.parse(bytes.toString('utf8', start - 1, end + 1)) as string) : bytes.toString('utf8', start, end);
   }
 
   private cell(out: Rows, t: number): void {
