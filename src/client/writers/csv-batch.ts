@@ -103,8 +103,10 @@ export class BatchRowMaker {
         this.reset();
         return { generation, seq, bytes, cut: true };
       }
+      // Taken first: rows still gathered in csv-rows.wasm report their records as they move.
+      const tables = this.rows.take(this.spares);
       const records = { coaching_points: this.records('coaching_points'), todos: this.records('todos') };
-      return { generation, seq, bytes, documents, tables: this.rows.take(this.spares), records };
+      return { generation, seq, bytes, documents, tables, records };
     } catch (error) {
       this.reset();
       const { name, message, code } = error as Error & { code?: string };
@@ -114,15 +116,6 @@ export class BatchRowMaker {
 
   /** The batch's documents written; returns how many, or -1 when the last goes on past the end. */
   private documents(bytes: Buffer, last: boolean): number {
-    this.rows.load(bytes);
-    try {
-      return this.documentsLoaded(bytes, last);
-    } finally {
-      this.rows.load(null);
-    }
-  }
-
-  private documentsLoaded(bytes: Buffer, last: boolean): number {
     const n = bytes.length;
     let documents = 0;
     let i = space(bytes, 0);

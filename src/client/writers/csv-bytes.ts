@@ -201,9 +201,7 @@ export class CsvBytesTranscoder {
   private wasm: CsvRows | null;
   private wasmVersion = -1;
   private wasmDeclined = 0;
-  /** The bytes `writeLeading` reads with csv-rows.wasm (`load`). */
-  private loaded: Buffer | null = null;
-  /** The bytes loaded in csv-rows.wasm, whose ids its records point at. */
+  /** The bytes copied into csv-rows.wasm's memory, whose ids its records point at. */
   private wasmInput: Buffer | null = null;
 
   /**
@@ -218,17 +216,6 @@ export class CsvBytesTranscoder {
     this.raw = options.raw === true;
     this.flushAt = options.flushAt ?? ROWS_SIZE;
     this.wasm = options.wasm === false ? null : new CsvRows(this.raw);
-  }
-
-  /**
-   * The bytes the next `writeLeading` calls read (a batch of documents), copied once into
-   * csv-rows.wasm's memory; null once they are done with (the rows gathered from them are then
-   * moved to the tables). Without it, `writeLeading` reads in JavaScript.
-   */
-  load(bytes: Buffer | null): void {
-    this.loaded = bytes;
-    if (bytes && this.wasm) this.loadWasm(bytes);
-    else this.moveWasmRows();
   }
 
   private loadWasm(bytes: Buffer): void {
@@ -263,6 +250,8 @@ export class CsvBytesTranscoder {
   /**
    * Writes the rows of the document that begins at `at` when it lies whole in `bytes` and returns
    * the index after it, or returns -1 having written nothing (cut short, or not on the fast path).
+   * `bytes` are copied once for csv-rows.wasm and read there until other bytes are given: they must
+   * not change meanwhile (a chunk or batch of a response, read document after document).
    */
   writeLeading(bytes: Buffer, at: number): number {
     return this.write(bytes, at, false);
@@ -280,11 +269,10 @@ export class CsvBytesTranscoder {
       this.moveWasmRows();
       this.writeRows();
     }
-    // Rows of bytes loaded only for this document are moved out now; a batch's, once it is done.
+    // A document's own bytes are not kept: its rows are moved out now; a chunk's, once other bytes come.
     else if (whole) this.moveWasmRows();
     this.fast++;
-    if (wasmEnd < 0 || whole)
-      for (const table of TABLE_NAMES) if (this.rows[table].length >= this.flushAt) this.flushRows(table, this.rows[table].take());
+    for (const table of TABLE_NAMES) if (this.rows[table].length >= this.flushAt) this.flushRows(table, this.rows[table].take());
     return end;
   }
 
@@ -304,10 +292,7 @@ export class CsvBytesTranscoder {
   private wasmRead(bytes: Buffer, at: number, whole: boolean): number {
     const wasm = this.wasm;
     if (wasm === null) return -1;
-    if (whole) {
-      this.loaded = null;
-      this.loadWasm(bytes);
-    } else if (bytes !== this.loaded) return -1;
+    if (whole || bytes !== this.wasmInput) this.loadWasm(bytes);
     if (this.wasmVersion !== shapesVersion()) {
       wasm.program(shapePrograms());
       this.wasmVersion = shapesVersion();
