@@ -307,7 +307,10 @@ export class CsvBytesTranscoder {
       this.wasmWritten++;
       return end;
     }
-    if (end === DECLINED && ++this.wasmDeclined > WASM_GRACE + this.wasmWritten) this.wasm = null;
+    if (end === DECLINED && ++this.wasmDeclined > WASM_GRACE + this.wasmWritten) {
+      this.moveWasmRows();
+      this.wasm = null;
+    }
     return -1;
   }
 
@@ -330,7 +333,10 @@ export class CsvBytesTranscoder {
       const out = this.rows[table];
       const linkOut = this.rows[points ? 'coaching_point_sessions' : 'todo_sessions'];
       const run = runs[table];
-      const [rowStart, rowEnd, linksStart, linksEnd] = [records[r + 4]!, records[r + 5]!, records[r + 6]!, records[r + 7]!];
+      const rowStart = records[r + 4]!;
+      const rowEnd = records[r + 5]!;
+      const linksStart = records[r + 6]!;
+      const linksEnd = records[r + 7]!;
       const id = this.idText(bytes, CsvRows.inputIndex(records[r + 1]!), CsvRows.inputIndex(records[r + 2]!), records[r + 3]!);
       const seen = points ? this.records.seen.points : this.records.seen.todos;
       if (seen.has(id)) {

@@ -162,7 +162,9 @@
         (if (i32.ne (local.get $c) (i32.const 92)) (then unreachable))
         (local.set $c (call $at (i32.add (local.get $k) (i32.const 1))))
         ;; " n r need quotes once unescaped; \ b f t do not; / and u are not JSON.stringify's.
-        (if (i32.or (i32.eq (local.get $c) (i32.const 34)) (i32.or (i32.eq (local.get $c) (i32.const 110)) (i32.eq (local.get $c) (i32.const 114))))
+        (if (i32.or
+              (i32.eq (local.get $c) (i32.const 34))
+              (i32.or (i32.eq (local.get $c) (i32.const 110)) (i32.eq (local.get $c) (i32.const 114))))
           (then (local.set $flags (i32.or (local.get $flags) (i32.const 3))))
           (else
             (if (i32.or
@@ -358,7 +360,9 @@
       (local.set $a (i32.add (local.get $cells) (i32.shl (local.get $c) (i32.const 4))))
       (local.set $type (i32.load (local.get $a)))
       (if (i32.eq (local.get $type) (i32.const 1))
-        (then (call $cell (local.get $t) (i32.load offset=4 (local.get $a)) (i32.load offset=8 (local.get $a)) (i32.load offset=12 (local.get $a))))
+        (then
+          (call $cell (local.get $t)
+            (i32.load offset=4 (local.get $a)) (i32.load offset=8 (local.get $a)) (i32.load offset=12 (local.get $a))))
         (else
           (if (i32.eq (local.get $type) (i32.const 2))
             (then (call $word (local.get $t) (i64.const 0x65757274) (i32.const 4)))
