@@ -218,10 +218,12 @@ export class CsvBytesTranscoder {
     this.wasm = options.wasm === false ? null : new CsvRows(this.raw);
   }
 
-  private loadWasm(bytes: Buffer): void {
+  /** Copies `bytes` into csv-rows.wasm's memory: false when they do not fit there. */
+  private loadWasm(bytes: Buffer): boolean {
     this.moveWasmRows();
-    this.wasm!.load(bytes);
-    this.wasmInput = bytes;
+    const loaded = this.wasm!.load(bytes);
+    this.wasmInput = loaded ? bytes : null;
+    return loaded;
   }
 
   /** Every table's rows not yet handed over, taken from here; buffers for the next rows from `spares` while there are. */
@@ -292,7 +294,7 @@ export class CsvBytesTranscoder {
   private wasmRead(bytes: Buffer, at: number, whole: boolean): number {
     const wasm = this.wasm;
     if (wasm === null) return -1;
-    if (whole || bytes !== this.wasmInput) this.loadWasm(bytes);
+    if ((whole || bytes !== this.wasmInput) && !this.loadWasm(bytes)) return -1;
     if (this.wasmVersion !== shapesVersion()) {
       wasm.program(shapePrograms());
       this.wasmVersion = shapesVersion();

@@ -72,12 +72,23 @@ export class CsvRows {
     });
   }
 
-  /** The bytes the next documents are read from (copied in), once the rows gathered are moved out. */
-  load(input: Uint8Array): void {
+  /**
+   * The bytes the next documents are read from (copied in), once the rows gathered are moved out;
+   * false when the module's memory cannot grow to hold them (then nothing is loaded).
+   */
+  load(input: Uint8Array): boolean {
     if (this.pending()) throw new Error('csv-rows: rows gathered from the bytes loaded before would be lost');
-    if (input.byteLength > this.inputRoom) this.layout(Math.max(input.byteLength, this.inputRoom * 2));
+    if (input.byteLength > this.inputRoom) {
+      try {
+        this.layout(Math.max(input.byteLength, this.inputRoom * 2));
+      } catch {
+        this.length = 0;
+        return false;
+      }
+    }
     this.bytes.set(input, INPUT);
     this.length = input.byteLength;
+    return true;
   }
 
   /**
@@ -115,11 +126,12 @@ export class CsvRows {
   /** Makes the regions twice as large, when they are empty; false when the memory cannot grow. */
   grow(): boolean {
     if (this.pending()) return false;
+    this.outputRoom *= 2;
     try {
-      this.outputRoom *= 2;
       this.layout(this.inputRoom);
       return true;
     } catch {
+      this.outputRoom /= 2;
       return false;
     }
   }
