@@ -388,6 +388,7 @@
     (local $kind i32)
     (local $a i32)
     (local $role i32)
+    (local $lanes i32)
     (local.set $role (i32.load offset=12 (local.get $shape)))
     (memory.fill (local.get $cells) (i32.const 0) (i32.shl (i32.load offset=4 (local.get $shape)) (i32.const 4)))
     (global.set $idsAt (i32.const 0))
@@ -398,14 +399,27 @@
       (local.set $key (i32.load (local.get $field)))
       (local.set $n (i32.load offset=4 (local.get $field)))
       (if (i32.gt_u (i32.add (local.get $p) (local.get $n)) (global.get $end)) (then unreachable))
+      ;; Sixteen bytes at a time, the lanes past the key's end left out (keys are a third of a document).
       (local.set $i (i32.const 0))
       (block $matched
-        (loop $byte
+        (loop $wide
           (br_if $matched (i32.ge_u (local.get $i) (local.get $n)))
-          (if (i32.ne (i32.load8_u (i32.add (local.get $p) (local.get $i))) (i32.load8_u (i32.add (local.get $key) (local.get $i))))
+          (local.set $lanes
+            (select
+              (i32.const 0xffff)
+              (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $n) (local.get $i))) (i32.const 1))
+              (i32.ge_u (i32.sub (local.get $n) (local.get $i)) (i32.const 16))))
+          (if (i32.ne
+                (i32.and
+                  (i8x16.bitmask
+                    (i8x16.eq
+                      (v128.load (i32.add (local.get $p) (local.get $i)))
+                      (v128.load (i32.add (local.get $key) (local.get $i)))))
+                  (local.get $lanes))
+                (local.get $lanes))
             (then unreachable))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br $byte)))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br $wide)))
       (local.set $p (i32.add (local.get $p) (local.get $n)))
       (local.set $kind (i32.load offset=8 (local.get $field)))
       (local.set $a (i32.add (local.get $cells) (i32.shl (i32.load offset=12 (local.get $field)) (i32.const 4))))
