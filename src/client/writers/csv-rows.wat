@@ -1,12 +1,14 @@
 ;; The CSV rows of one export document straight from its JSON bytes (csv-rows.ts drives it): the
 ;; fast path of csv-bytes.ts, in WebAssembly, for documents as this server writes them. Its
-;; JavaScript reads a byte at a time; here plain text is looked at and copied sixteen bytes at a time.
+;; JavaScript reads a byte at a time; here keys and plain text are compared, looked at and copied
+;; sixteen bytes at a time, and the rows of many documents gather here before the caller moves them.
 ;;
 ;; Narrower than csv-bytes.ts on purpose: keys must come in the order the shape tables give (the
 ;; order csv-bytes.ts learned from the response), with no whitespace, no numbers, no `\u` or `\/`
-;; escape. Anything else traps (`unreachable`) having changed nothing but its scratch memory, and
-;; the document is read by csv-bytes.ts, which writes it or declines it in turn. A trap with `full`
-;; set means an output region ran out of room: the caller makes them larger and calls again.
+;; escape. Anything else traps (`unreachable`); the caller puts the cursors back, so nothing of the
+;; document is kept, and csv-bytes.ts reads it, writing it or declining it in turn. A trap with
+;; `full` set means an output region ran out of room: the caller moves the rows out or makes the
+;; regions larger, and calls again.
 ;;
 ;; Memory (addresses in bytes):
 ;;   0..27     each output's cursor (where its next bytes go): the tables in TABLE_NAMES order (0 sessions, 1 activity_log,
