@@ -20,6 +20,10 @@ import { CsvRows, DECLINED, NO_ROOM, type ShapeProgram } from './csv-rows.js';
  * byte copy does not cover (numbers, nested values in a column, strings with `\u` escapes, a
  * non-canonical `descriptions`) are parsed one by one and written by `csvField`.
  * `test/csv-bytes.test.ts` holds the two ways to the same bytes.
+ *
+ * Each document is first offered to csv-rows.wasm (`csv-rows.ts`), these rules in WebAssembly for
+ * documents in the key order learned here; what it declines is read here. `test/csv-rows.test.ts`
+ * holds it to this module's rows and records.
  */
 
 /** Thrown inside the reader when a document leaves the fast path; never escapes this module. */

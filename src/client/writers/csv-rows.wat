@@ -56,15 +56,14 @@
     (i32.store (i32.const 96) (i32.const 1))
     unreachable)
 
-  ;; The byte at p, which must be c.
-  (func $expect (param $p i32) (param $c i32)
-    (if (i32.ge_u (local.get $p) (global.get $end)) (then unreachable))
-    (if (i32.ne (i32.load8_u (local.get $p)) (local.get $c)) (then unreachable)))
-
   ;; The byte at p (before the end).
   (func $at (param $p i32) (result i32)
     (if (i32.ge_u (local.get $p) (global.get $end)) (then unreachable))
     (i32.load8_u (local.get $p)))
+
+  ;; The byte at p, which must be c.
+  (func $expect (param $p i32) (param $c i32)
+    (if (i32.ne (call $at (local.get $p)) (local.get $c)) (then unreachable)))
 
   ;; Output t's cursor, with room for n bytes after it.
   (func $room (param $t i32) (param $n i32) (result i32)
