@@ -5,7 +5,7 @@ import { countsOf, type ImportPlan } from '../../importer/plan.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
-import type { RenderedDocument } from '../documents/rendered.js';
+import { documentBytes, type EncodedDocument, type RenderedDocument } from '../documents/rendered.js';
 import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { AuditRecord } from '../accounts-store.js';
@@ -34,9 +34,10 @@ export async function sqliteBulkImport(
   // SQLite spills dirty pages to the WAL mid-transaction and writes them again later.
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   if (plan.sessions.length > BIG_IMPORT) db.pragma(`cache_size = ${BIG_IMPORT_CACHE_KIB}`);
-  db.exec('begin immediate');
+  const journals = statementJournalsInMemory(db);
   const statements = new StatementCache(db);
   try {
+    db.exec('begin immediate');
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Into empty tables (a fresh database) no other document can change and no row is replaced,
     // so the scope and the "existing" reads, a dozen statements over every id, are skipped.
@@ -54,6 +55,7 @@ export async function sqliteBulkImport(
     }
     writeDocuments(statements, orgId, docs, await nextSeq(conn, orgId));
     writeStats(statements, orgId, docs);
+    journals.restore();
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
     db.exec('commit');
@@ -62,6 +64,7 @@ export async function sqliteBulkImport(
     if (db.inTransaction) db.exec('rollback');
     throw error;
   } finally {
+    journals.restore();
     db.pragma(`cache_size = ${cacheSize}`);
   }
 }
@@ -90,6 +93,7 @@ export async function sqliteBulkImportBatches(
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   const journal = withoutWal ? rollbackJournal(db) : null;
   const statements = new StatementCache(db);
+  const journals = statementJournalsInMemory(db);
   try {
     db.exec('begin immediate');
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
@@ -115,6 +119,7 @@ export async function sqliteBulkImportBatches(
       await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
       sessions += plan.sessions.length;
     }
+    journals.restore();
     for (const sql of deferred) db.exec(sql);
     db.exec('commit');
     return sessions;
@@ -122,6 +127,7 @@ export async function sqliteBulkImportBatches(
     if (db.inTransaction) db.exec('rollback');
     throw error;
   } finally {
+    journals.restore();
     db.pragma(`cache_size = ${cacheSize}`);
     journal?.restore();
   }
@@ -157,6 +163,35 @@ function rollbackJournal(db: BetterSqlite3.Database): { restore(): void } | null
     restore() {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${synchronous}`);
+    },
+  };
+}
+
+/**
+ * Statement journals in memory while an import writes its rows. Each multi-row INSERT inside the
+ * import's transaction may fail part-way (a NOT NULL or foreign key check), so SQLite first copies
+ * every page the statement changes that existed before it (the primary keys' random leaves) into a
+ * statement journal, which past 64 KiB is a temporary file: in a 100,000-session import that was an
+ * eighth of the writing thread's time, most of it `pwrite`. With `temp_store = MEMORY`, set before
+ * the transaction begins (SQLite decides where its statement journals go then), they stay in memory,
+ * each emptied when its statement ends. The setting also keeps the sorter of `CREATE INDEX` in
+ * memory, which for the deferred index builds would hold a whole index's keys (55 MB more at the
+ * peak, measured), so it is restored before them; SQLite refuses that only while the connection
+ * has temporary tables in use, which an import never opens, and then the builds sort in memory.
+ */
+function statementJournalsInMemory(db: BetterSqlite3.Database): { restore(): void } {
+  const before = Number(db.pragma('temp_store', { simple: true }));
+  db.pragma('temp_store = MEMORY');
+  let restored = false;
+  return {
+    restore() {
+      if (restored) return;
+      try {
+        db.pragma(`temp_store = ${before}`);
+        restored = true;
+      } catch {
+        // Temporary tables in use: the builds sort in memory; the finally block tries again.
+      }
     },
   };
 }
@@ -219,15 +254,20 @@ function namesAfter(statements: StatementCache, orgId: string, plan: ImportPlan)
 }
 
 /** The imported sessions' documents, moved in the change feed from `seq` on. */
-function writeDocuments(statements: StatementCache, orgId: string, docs: RenderedDocument[], firstSeq: number): void {
+function writeDocuments(
+  statements: StatementCache,
+  orgId: string,
+  docs: Array<RenderedDocument | EncodedDocument>,
+  firstSeq: number,
+): void {
   let seq = firstSeq;
   const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'] });
-  for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(d.json), { xid: 0, seq: seq++ }));
+  for (const d of docs) upsert.add(documentRow(orgId, d, documentBytes(d), { xid: 0, seq: seq++ }));
   upsert.flush();
 }
 
 /** The imported sessions' stats rows, from the facts of the documents just rendered. */
-function writeStats(statements: StatementCache, orgId: string, docs: RenderedDocument[]): void {
+function writeStats(statements: StatementCache, orgId: string, docs: Array<RenderedDocument | EncodedDocument>): void {
   const upsert = new BatchInsert(
     statements,
     `insert into session_stats (org_id, session_id, ${STATS_COLUMNS.join(', ')}) values %ROWS%
