@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { parseDateTime } from '../src/contract/dates.js';
@@ -9,7 +10,8 @@ import type { ExportSession } from '../src/contract/schemas.js';
 import { DiskLedger } from '../src/importer/disk-ledger.js';
 import { type IdLedger, MemoryLedger } from '../src/importer/id-ledger.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
-import { withDocuments } from '../src/importer/render-batch.js';
+import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
+import { renderImportedSessions } from '../src/store/documents/render-plan.js';
 import { openStore } from '../src/store/open.js';
 import { sqliteBackend, storeBackends, tempDir } from './helpers/backends.js';
 import { storedExport } from './helpers/documents.js';
@@ -251,6 +253,39 @@ async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infin
   }
   if (planner.pending > 0) yield rendered ? withDocuments(planner.take()) : planner.take();
 }
+
+describe('a batch rendered where it was planned', () => {
+  it('carries its documents as UTF-8 in one memory, transferred to the writer whole', async () => {
+    const planner = new ImportPlanner();
+    for (const [element, doc] of linkedDocuments().slice(0, 300).entries()) assert.equal(planner.add(doc, element), null);
+    const plan = planner.take();
+    const texts = renderImportedSessions(plan, {
+      user: (id) => plan.users.find((u) => u.id === id)?.name ?? '',
+      template: (id) => plan.templates.find((t) => t.id === id)?.name ?? '',
+    }).map((d) => d.json);
+    const batch = withDocuments(plan);
+    const memory = memoryOf(batch);
+    assert.equal(memory.length, 1);
+    assert.ok(batch.rendered!.every((d) => d.utf8.buffer === memory[0]));
+    assert.equal(
+      memory[0]!.byteLength,
+      texts.reduce((n, text) => n + Buffer.byteLength(text), 0),
+      'no byte more than the documents',
+    );
+    const channel = new MessageChannel();
+    const received = new Promise<ImportPlan>((resolve) => channel.port2.once('message', resolve));
+    channel.port1.postMessage(batch, memory);
+    const moved = await received;
+    channel.port1.close();
+    assert.equal(memory[0]!.byteLength, 0, 'transferred, not copied');
+    const decoder = new TextDecoder();
+    assert.deepEqual(
+      moved.rendered!.map((d) => decoder.decode(d.utf8)),
+      texts,
+    );
+    assert.equal(memoryOf(planner.take()).length, 0, 'a batch without documents transfers nothing');
+  });
+});
 
 for (const backend of backends) {
   describe(`importBatches on ${backend.name}`, () => {

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DiskLedger } from './disk-ledger.js';
 import { HeapKeeper } from './heap-keeper.js';
 import { ImportPlanner } from './plan.js';
-import { withDocuments } from './render-batch.js';
+import { memoryOf, withDocuments } from './render-batch.js';
 import { ImportFileError, readDocuments } from './read-file.js';
 import type { FromPlanner, PlanWorkerData, ToPlanner } from './file-batches.js';
 
@@ -23,12 +23,13 @@ port.on('message', (message: ToPlanner) => {
   }
 });
 
-const send = (message: FromPlanner) => port.postMessage(message);
+const send = (message: FromPlanner, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 const heap = new HeapKeeper();
 
 async function sendBatch(planner: ImportPlanner): Promise<void> {
-  send({ type: 'batch', plan: withDocuments(planner.take()) });
+  const plan = withDocuments(planner.take());
+  send({ type: 'batch', plan }, memoryOf(plan));
   unacknowledged++;
   // Idle when the writer has all the batches it may have: this thread would wait for it anyway.
   heap.between(unacknowledged >= ahead);

@@ -5,7 +5,7 @@ import { describeLimit, documentSize, exceededLimit, SESSION_LIMITS } from '../c
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
-import type { RenderedDocument } from '../store/documents/rendered.js';
+import type { EncodedDocument } from '../store/documents/rendered.js';
 import { type IdLedger, MemoryLedger } from './id-ledger.js';
 import { ExportSessionSchema, type ExportSession } from '../contract/schemas.js';
 import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRecord, UserRecord } from '../coaching/records.js';
@@ -24,7 +24,7 @@ export interface ImportPlan {
    * The documents of the plan's own sessions, already rendered where the plan was made (a streamed
    * import's reading thread, file-batches.ts); absent, the store renders them.
    */
-  rendered?: RenderedDocument[];
+  rendered?: EncodedDocument[];
   /**
    * Set when the batch belongs to a part added again after a rewind (a server's window fetched
    * again): an earlier batch of the same import may already have written its sessions, so the

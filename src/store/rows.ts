@@ -204,7 +204,12 @@ export function linkRow(orgId: string, itemId: string, sessionId: string, positi
 }
 
 /** A session's stored document, with the document column's value and feed position from the adapter. */
-export function documentRow(orgId: string, d: RenderedDocument, doc: Buffer | string, position: FeedPositionValues) {
+export function documentRow(
+  orgId: string,
+  d: Pick<RenderedDocument, 'sessionId' | 'createdAt' | 'meetingDate' | 'logArchived'>,
+  doc: Buffer | string,
+  position: FeedPositionValues,
+) {
   return {
     org_id: orgId,
     session_id: d.sessionId,

@@ -19,3 +19,23 @@ export interface RenderedDocument {
    */
   logArchived?: boolean;
 }
+
+/**
+ * A rendered document whose JSON was encoded as UTF-8 where it was rendered (a streamed import's
+ * reading thread, render-batch.ts). The documents of one batch share one `ArrayBuffer`, which crosses
+ * to the writer's thread transferred, not copied: SQLite stores the bytes as they are, so the
+ * writer neither receives a copy of each text nor encodes it again.
+ */
+export interface EncodedDocument extends Omit<RenderedDocument, 'json'> {
+  utf8: Uint8Array;
+}
+
+/** A document's JSON as bytes, without a copy when it is encoded already. */
+export function documentBytes(d: RenderedDocument | EncodedDocument): Buffer {
+  return 'utf8' in d ? Buffer.from(d.utf8.buffer, d.utf8.byteOffset, d.utf8.byteLength) : Buffer.from(d.json, 'utf8');
+}
+
+/** A document's JSON as text (PostgreSQL's COPY takes text). */
+export function documentText(d: RenderedDocument | EncodedDocument): string {
+  return 'utf8' in d ? documentBytes(d).toString('utf8') : d.json;
+}
