@@ -25,7 +25,7 @@ export const IMPORT_SEMI_SPACE_MB = 1;
  */
 export const IMPORT_MALLOC: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '131072' };
 
-const SEMI_SPACE_FLAG = '--max-semi-space-size';
+export const SEMI_SPACE_FLAG = '--max-semi-space-size';
 
 /** The command of a command line: its first argument that is not an option (the only global option, --json, takes no value). */
 function commandOf(args: readonly string[]): string | undefined {

@@ -1,4 +1,6 @@
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { SEMI_SPACE_FLAG } from '../cli/import-process.js';
 import { HeapKeeper } from './heap-keeper.js';
 import type { countsOf, ImportPlan } from './plan.js';
 import { ImportFileError } from './read-file.js';
@@ -12,14 +14,26 @@ const AHEAD = 2;
  * the thread allocates (each parsed document, its checks) is garbage before the batch is sent: with
  * 16 MB it spent a quarter of its time collecting and it was the import's slower thread; 48 MB took
  * 100,000 sessions from 24–25.4 s to 23.0–23.3 s at the same peak (195–199 MB); 96 MB, no faster.
- * Not a limit on what the thread keeps (its old generation is not capped). It holds only where the
- * import runs untuned (import-process.ts): V8 puts its `--max-semi-space-size` flag, which the tuned
- * process is started with, over a worker's limits, so there the thread has the main thread's 1 MB
- * semi-spaces too (about 7,000 scavenges for 100,000 sessions). Giving it 16 MB anyway (the flag
- * raised before the thread starts) was no faster, measured in turn three times each: 24.1–27.1 s
- * against 23.6–25.0 s, 20 MB more at the peak.
+ * Not a limit on what the thread keeps (its old generation is not capped). See `youngGenerationForThread`
+ * for the tuned import.
  */
 const WORKER_YOUNG_GENERATION_MB = 48;
+
+/**
+ * V8 puts a `--max-semi-space-size` flag over a worker's `resourceLimits`, and the tuned import is
+ * started with one for its main thread (import-process.ts, 1 MB): the thread would get 1 MB
+ * semi-spaces too (about 7,000 scavenges for 100,000 sessions). So where the process has the flag,
+ * it is raised to the thread's size (a semi-space is a third of a young generation) just before the
+ * thread starts; the main thread's heap was sized when the process started and keeps its own.
+ * Measured on 100,000 sessions, alternated: 21.9 and 24.3 s without, 19.9 and 21.1 s with, and the
+ * writer waited 3.9–4.6 s for batches instead of 6.5–7.7 s; 20–25 MB more at the peak (234–239 MB).
+ * Before the documents crossed encoded (render-batch.ts) the writer was the slower thread and this
+ * was no faster.
+ */
+function youngGenerationForThread(): void {
+  const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.startsWith(SEMI_SPACE_FLAG));
+  if (flagged) v8.setFlagsFromString(`${SEMI_SPACE_FLAG}=${WORKER_YOUNG_GENERATION_MB / 3}`);
+}
 
 type Counts = ReturnType<typeof countsOf>;
 
@@ -59,6 +73,7 @@ export function fileBatches(file: string, batchSessions = BATCH_SESSIONS): FileB
   async function* batches(): AsyncGenerator<ImportPlan> {
     const data: PlanWorkerData = { file, batchSessions, ahead: AHEAD };
     const heap = new HeapKeeper();
+    youngGenerationForThread();
     const worker = new Worker(new URL('./plan-worker.js', import.meta.url), {
       workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
