@@ -20,6 +20,8 @@ export type DatabaseConfig =
       synchronous?: 'NORMAL' | 'FULL';
       /** Worker threads that read SQLite exports (SQLITE_EXPORT_THREADS, default defaultExportThreads()); 0: on the event loop. */
       exportThreads?: number;
+      /** Whether exports read the file through a memory map (SQLITE_EXPORT_MMAP, default true; document-pages.ts). */
+      exportMmap?: boolean;
     }
   | { kind: 'postgres'; url: string };
 
@@ -128,10 +130,19 @@ export function exportThreadsFrom(raw: string | undefined): number {
   return threads;
 }
 
+/** SQLITE_EXPORT_MMAP: on unless set to 0 or false. */
+function exportMmapFrom(raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase() ?? '';
+  if (value === '' || value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`SQLITE_EXPORT_MMAP must be 1 or 0 (true or false), got "${raw}".`);
+}
+
 function databaseFrom(
   raw: string | undefined,
   synchronousRaw: string | undefined,
   threadsRaw: string | undefined,
+  mmapRaw: string | undefined,
   cwd: string,
 ): DatabaseConfig {
   if (raw !== undefined && /^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
@@ -140,7 +151,13 @@ function databaseFrom(
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${synchronousRaw}".`);
   }
   const file = raw === undefined || raw.trim() === '' ? path.join('data', 'coachport.db') : raw.replace(/^(sqlite|file):(\/\/)?/i, '');
-  return { kind: 'sqlite', file: path.resolve(cwd, file), synchronous, exportThreads: exportThreadsFrom(threadsRaw) };
+  return {
+    kind: 'sqlite',
+    file: path.resolve(cwd, file),
+    synchronous,
+    exportThreads: exportThreadsFrom(threadsRaw),
+    exportMmap: exportMmapFrom(mmapRaw),
+  };
 }
 
 function trustProxyFrom(raw: string | undefined): Config['trustProxy'] {
@@ -168,7 +185,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     port: positiveInt(env, 'PORT', 3000),
     host: env.HOST?.trim() || '127.0.0.1',
-    database: databaseFrom(env.DATABASE_URL, env.SQLITE_SYNCHRONOUS, env.SQLITE_EXPORT_THREADS, cwd),
+    database: databaseFrom(env.DATABASE_URL, env.SQLITE_SYNCHRONOUS, env.SQLITE_EXPORT_THREADS, env.SQLITE_EXPORT_MMAP, cwd),
     redisUrl: env.REDIS_URL?.trim() || null,
     limits: {
       export: {

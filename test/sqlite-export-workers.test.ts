@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import { connect } from '../src/store/sqlite/connect.js';
-import { SQLITE_PAGE_BYTES } from '../src/store/sqlite/document-pages.js';
+import { DocumentPages, SQLITE_PAGE_BYTES } from '../src/store/sqlite/document-pages.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
 import { EXPORT_PAGES_AHEAD, ExportWorkers } from '../src/store/sqlite/export-workers.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
@@ -76,6 +76,43 @@ describe('SQLite export threads', () => {
     assert.ok(alone.length > (EXPORT_PAGES_AHEAD + 2) * SQLITE_PAGE_BYTES, `${alone.length} bytes`);
     const together = await Promise.all(Array.from({ length: 12 }, () => bytesOf(threadedStoredDocuments(workers, file, orgId, WINDOW))));
     for (const bytes of together) assert.ok(bytes.equals(alone));
+  });
+
+  it('reads through a memory map given back every eight pages, and without one when told, the same bytes', async () => {
+    // What this process has of the file mapped (Linux's smaps): the RSS the export's map adds.
+    const mappedBytes = () => {
+      let total = 0;
+      let ours = false;
+      for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+        if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) ours = line.endsWith(` ${file}`);
+        else if (ours && line.startsWith('Rss:')) total += Number(/(\d+) kB/.exec(line)![1]) * 1024;
+      }
+      return total;
+    };
+    const read = (mapped: boolean) => {
+      // Pages of 64 KB: eight of them are half a megabyte, a sixteenth of the export.
+      const pages = new DocumentPages(connect(file, true), orgId, WINDOW, () => 64 * 1024, mapped);
+      const chunks: Buffer[] = [];
+      let peak = 0;
+      try {
+        for (let page = pages.read(); page !== null; page = pages.read()) {
+          chunks.push(page.docs);
+          peak = Math.max(peak, mappedBytes());
+        }
+      } finally {
+        pages.close();
+      }
+      return { bytes: Buffer.concat(chunks), peak };
+    };
+    const mapped = read(true);
+    const unmapped = read(false);
+    assert.ok(mapped.bytes.length > 6 * 1024 * 1024, `${mapped.bytes.length} bytes`);
+    assert.ok(mapped.bytes.equals(unmapped.bytes));
+    assert.ok((await bytesOf(sqliteStoredDocuments(() => connect(file, true), orgId, WINDOW, false))).equals(mapped.bytes));
+    assert.ok(mapped.peak > 0, 'read through a map');
+    assert.ok(mapped.peak < 2 * 1024 * 1024, `at most ${mapped.peak} bytes mapped at once, not the export's ${mapped.bytes.length}`);
+    assert.equal(unmapped.peak, 0, 'no map when told not to');
+    assert.equal(mappedBytes(), 0, 'the map is gone with the connection');
   });
 
   it("shares a page's worth of reads among the exports a thread is reading, and one export alone gets it all", async () => {
@@ -156,6 +193,17 @@ describe('SQLite export threads', () => {
     await assert.rejects(channel.receive(), /stopped/);
     await channel.close();
     assert.throws(() => own.open(file, orgId, WINDOW), /closed/);
+  });
+});
+
+describe('SQLITE_EXPORT_MMAP', () => {
+  it('is on unless set to 0 or false, and refuses anything else', () => {
+    const database = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'x.db', ...env }, '/tmp').database;
+    assert.equal((database({}) as { exportMmap?: boolean }).exportMmap, true);
+    for (const on of ['1', 'true', ' TRUE '])
+      assert.equal((database({ SQLITE_EXPORT_MMAP: on }) as { exportMmap?: boolean }).exportMmap, true);
+    for (const off of ['0', 'false']) assert.equal((database({ SQLITE_EXPORT_MMAP: off }) as { exportMmap?: boolean }).exportMmap, false);
+    for (const bad of ['yes', '2', 'off']) assert.throws(() => database({ SQLITE_EXPORT_MMAP: bad }), ConfigError, bad);
   });
 });
 

@@ -4,7 +4,9 @@ import { openSqliteStore } from './sqlite/open.js';
 import type { Store } from './store.js';
 
 export async function openStore(database: DatabaseConfig, options: StoreOpenOptions = {}): Promise<Store> {
-  if (database.kind === 'sqlite') return openSqliteStore(database.file, database.synchronous, options, database.exportThreads);
+  if (database.kind === 'sqlite') {
+    return openSqliteStore(database.file, database.synchronous, options, database.exportThreads, database.exportMmap);
+  }
   const { openPostgresStore } = await import('./postgres/open.js');
   return openPostgresStore(database.url, undefined, options);
 }

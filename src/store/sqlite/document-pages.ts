@@ -14,6 +14,21 @@ const MIN_PAGE_BYTES = 64 * 1024;
 /** Each of `exports` reading exports' share of one turn's reads. */
 export const pageShare = (exports: number): number => Math.max(MIN_PAGE_BYTES, SQLITE_PAGE_BYTES / Math.max(1, exports));
 
+/**
+ * An export reads the file through a memory map, given back and mapped again every eight pages
+ * (docs/performance.md, "The export's reads through a memory map"). Through `pread` each 4 KB page
+ * is a system call and a copy (a 4.9 KB document spans an overflow chain), a third of the export
+ * thread's time; mapped, SQLite reads the pages where they lie. But every mapped page an export
+ * touches counts in the process's RSS until it is unmapped: mapped for the whole export, streaming
+ * 100,000 sessions would add their ~500 MB. SQLite unmaps when `mmap_size` changes between two
+ * statements, so an export holds eight pages' worth mapped at most (8 MiB alone, about 700 KB each
+ * for twelve sharing a reader). SQLite maps at most `SQLITE_MAX_MMAP_SIZE` (2 GB on Linux) of a
+ * file and reads the rest as before. `SQLITE_EXPORT_MMAP=0` reads by `pread` (file systems where
+ * mapping is unsafe; an I/O error under a map ends the process with SIGBUS instead of failing the export).
+ */
+const MAP_BYTES = 2 ** 31;
+const PAGES_MAPPED = 8;
+
 /** A small first page gets the first bytes out at once. */
 const FIRST_PAGE = 8;
 const MAX_PAGE = 1000;
@@ -37,6 +52,9 @@ export interface DocumentPage {
 export class DocumentPages {
   private readonly first: ReturnType<DocumentPages['statements']>;
   private readonly next: ReturnType<DocumentPages['statements']>;
+  private readonly unmap: BetterSqlite3.Statement | null = null;
+  private readonly map: BetterSqlite3.Statement | null = null;
+  private sinceMapped = 0;
   private from: Key;
   private limit = FIRST_PAGE;
   private started = false;
@@ -48,10 +66,17 @@ export class DocumentPages {
     private readonly window: ExportWindow,
     /** Bytes the next page aims at, asked before each page. */
     private readonly pageBytes: () => number = () => SQLITE_PAGE_BYTES,
+    /** Through a memory map (above), unless the server was told not to (SQLITE_EXPORT_MMAP=0). */
+    mapped = true,
   ) {
     try {
       this.first = this.statements('>=');
       this.next = this.statements('>');
+      if (mapped) {
+        this.unmap = db.prepare('pragma mmap_size = 0');
+        this.map = db.prepare(`pragma mmap_size = ${MAP_BYTES}`);
+        this.map.get();
+      }
       db.exec('begin');
     } catch (error) {
       db.close();
@@ -97,6 +122,13 @@ export class DocumentPages {
     if (docs === null) {
       this.done = true;
       return null;
+    }
+    this.sinceMapped += docs.length;
+    if (this.map && this.unmap && this.sinceMapped >= PAGES_MAPPED * this.pageBytes()) {
+      // Between statements no page of the map is in use, so SQLite unmaps it (it would not mid-statement).
+      this.unmap.get();
+      this.map.get();
+      this.sinceMapped = 0;
     }
     if (n < limit) this.done = true;
     else {

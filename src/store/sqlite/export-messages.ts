@@ -6,6 +6,8 @@ export interface ExportOpen {
   file: string;
   orgId: string;
   window: ExportWindow;
+  /** Read through a memory map (document-pages.ts). */
+  mapped: boolean;
   port: MessagePort;
   /** Pages the worker may send before it is granted more. */
   credit: number;

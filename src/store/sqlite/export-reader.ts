@@ -23,11 +23,12 @@ export async function* sqliteStoredDocuments(
   open: () => BetterSqlite3.Database,
   orgId: string,
   window: ExportWindow,
+  mapped = true,
 ): AsyncGenerator<ExportChunk> {
   streaming++;
   let pages: DocumentPages | undefined;
   try {
-    pages = new DocumentPages(open(), orgId, window, () => pageShare(streaming));
+    pages = new DocumentPages(open(), orgId, window, () => pageShare(streaming), mapped);
     for (let page = pages.read(); page !== null; page = pages.read()) {
       // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
       yield { data: ownedByExport(page.docs), sessions: page.sessions };
@@ -65,8 +66,9 @@ export async function* threadedStoredDocuments(
   file: string,
   orgId: string,
   window: ExportWindow,
+  mapped = true,
 ): AsyncGenerator<ExportChunk> {
-  const channel = workers.open(file, orgId, window);
+  const channel = workers.open(file, orgId, window, mapped);
   try {
     for (;;) {
       const message = await channel.receive();

@@ -101,7 +101,7 @@ function finish(reading: Reading): void {
   pages.close();
 }
 
-parentPort!.on('message', ({ file, orgId, window, port, credit }: ExportOpen) => {
+parentPort!.on('message', ({ file, orgId, window, mapped, port, credit }: ExportOpen) => {
   const reading: Reading = { port, pages: null, credit, queued: false };
   port.on('message', (message: ToExportWorker) => {
     if (message === 'more') {
@@ -114,7 +114,7 @@ parentPort!.on('message', ({ file, orgId, window, port, credit }: ExportOpen) =>
     }
   });
   try {
-    reading.pages = new DocumentPages(connect(file, true), orgId, window, () => pageShare(exportsReading));
+    reading.pages = new DocumentPages(connect(file, true), orgId, window, () => pageShare(exportsReading), mapped);
     exportsReading++;
   } catch (error) {
     send(reading, failure(error));

@@ -91,7 +91,7 @@ export class ExportWorkers {
   constructor(private readonly size: number) {}
 
   /** Starts reading a window's documents in the least busy thread. */
-  open(file: string, orgId: string, window: ExportWindow): PageChannel {
+  open(file: string, orgId: string, window: ExportWindow, mapped = true): PageChannel {
     if (this.stopping) throw new Error('The store is closed.');
     const thread = this.leastBusy();
     const { port1, port2 } = new MessageChannel();
@@ -101,7 +101,7 @@ export class ExportWorkers {
     });
     thread.exports.add(channel);
     thread.worker.ref();
-    const open: ExportOpen = { file, orgId, window, port: port2, credit: EXPORT_PAGES_AHEAD };
+    const open: ExportOpen = { file, orgId, window, mapped, port: port2, credit: EXPORT_PAGES_AHEAD };
     thread.worker.postMessage(open, [port2]);
     return channel;
   }

@@ -23,6 +23,7 @@ export async function openSqliteStore(
   synchronous: SqliteSynchronous = 'NORMAL',
   options: StoreOpenOptions = {},
   exportThreads = 0,
+  exportMmap = true,
 ): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
@@ -39,8 +40,8 @@ export async function openSqliteStore(
     },
     exportDocuments: (orgId, window) =>
       exportWorkers
-        ? threadedStoredDocuments(exportWorkers, file, orgId, window)
-        : sqliteStoredDocuments(() => connect(file, true), orgId, window),
+        ? threadedStoredDocuments(exportWorkers, file, orgId, window, exportMmap)
+        : sqliteStoredDocuments(() => connect(file, true), orgId, window, exportMmap),
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     bulkImportBatches: (orgId, batches, now, audit) =>
