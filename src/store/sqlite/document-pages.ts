@@ -52,8 +52,7 @@ export interface DocumentPage {
 export class DocumentPages {
   private readonly first: ReturnType<DocumentPages['statements']>;
   private readonly next: ReturnType<DocumentPages['statements']>;
-  private readonly unmap: BetterSqlite3.Statement | null = null;
-  private readonly map: BetterSqlite3.Statement | null = null;
+  private readonly mapped: boolean;
   private sinceMapped = 0;
   private from: Key;
   private limit = FIRST_PAGE;
@@ -72,11 +71,8 @@ export class DocumentPages {
     try {
       this.first = this.statements('>=');
       this.next = this.statements('>');
-      if (mapped) {
-        this.unmap = db.prepare('pragma mmap_size = 0');
-        this.map = db.prepare(`pragma mmap_size = ${MAP_BYTES}`);
-        this.map.get();
-      }
+      this.mapped = mapped;
+      if (mapped) db.exec(`pragma mmap_size = ${MAP_BYTES}`);
       db.exec('begin');
     } catch (error) {
       db.close();
@@ -124,10 +120,12 @@ export class DocumentPages {
       return null;
     }
     this.sinceMapped += docs.length;
-    if (this.map && this.unmap && this.sinceMapped >= PAGES_MAPPED * this.pageBytes()) {
-      // Between statements no page of the map is in use, so SQLite unmaps it (it would not mid-statement).
-      this.unmap.get();
-      this.map.get();
+    if (this.mapped && this.sinceMapped >= PAGES_MAPPED * this.pageBytes()) {
+      // Between statements no page of the map is in use, so SQLite unmaps it (it would not
+      // mid-statement). Each time a new statement: SQLite applies this pragma when it prepares it,
+      // so a statement prepared once and run again would not.
+      this.db.exec('pragma mmap_size = 0');
+      this.db.exec(`pragma mmap_size = ${MAP_BYTES}`);
       this.sinceMapped = 0;
     }
     if (n < limit) this.done = true;
