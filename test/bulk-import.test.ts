@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { createOrganization } from '../src/accounts/organizations.js';
 import type { ImportPlan } from '../src/importer/plan.js';
 import { generateSeed } from '../src/seed/generate.js';
-import { sqliteStoreForSuite } from './helpers/backends.js';
+import { openStore } from '../src/store/open.js';
+import type { Database } from '../src/store/schema.js';
+import { sqliteBulkImport, sqliteBulkImportBatches } from '../src/store/sqlite/bulk-import.js';
+import { connect } from '../src/store/sqlite/connect.js';
+import { sqliteBackend, sqliteStoreForSuite } from './helpers/backends.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -80,5 +85,41 @@ describe('a large import into a fresh SQLite database', () => {
     assert.equal(await storedExport(store, second.orgId), await portableExport(store, second.orgId));
     assert.equal(await storedExport(store, org.orgId), stored);
     await assertStatsRows(second.orgId, SESSIONS);
+  });
+});
+
+describe('an import on SQLite leaves its connection as it found it', () => {
+  it('restores temp_store and the page cache after imports that commit and one that fails', async () => {
+    const database = await sqliteBackend.create();
+    const file = (database.config as { file: string }).file;
+    const store = await openStore(database.config);
+    const org = await createOrganization(store, { name: 'Settings', adminEmail: 'settings@example.test' }, NOW);
+    await store.close();
+    const writer = connect(file, false);
+    const conn = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+    try {
+      // Not SQLite's default, so a restore to the default would show.
+      writer.pragma('temp_store = FILE');
+      const settings = () => ({
+        tempStore: writer.pragma('temp_store', { simple: true }),
+        cacheSize: writer.pragma('cache_size', { simple: true }),
+      });
+      const before = settings();
+      const plan = generateSeed({ sessions: 50, days: 5, seed: 11, endMs: NOW, nowMs: NOW });
+      async function* batches(fail: boolean): AsyncGenerator<ImportPlan> {
+        yield plan;
+        if (fail) throw new Error('the file ended early');
+      }
+      assert.equal(await sqliteBulkImportBatches(writer, conn, org.orgId, batches(false), NOW), 50);
+      assert.deepEqual(settings(), before, 'after a streamed import into empty tables');
+      await assert.rejects(sqliteBulkImportBatches(writer, conn, org.orgId, batches(true), NOW), /ended early/);
+      assert.deepEqual(settings(), before, 'after a streamed import that failed');
+      await sqliteBulkImport(writer, conn, org.orgId, plan, NOW);
+      assert.deepEqual(settings(), before, 'after a whole plan');
+      assert.equal(writer.inTransaction, false);
+    } finally {
+      await conn.destroy();
+      await database.drop();
+    }
   });
 });
