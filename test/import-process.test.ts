@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IMPORT_SEMI_SPACE_MB, tunedImport } from '../src/cli/import-process.js';
+import { IMPORT_SEMI_SPACE_MB, semiSpaceFlagMb, tunedImport } from '../src/cli/import-process.js';
 import { tempDir } from './helpers/backends.js';
 import { BIN, runCli } from './helpers/processes.js';
 
@@ -37,6 +37,18 @@ function procOf(pid: number): { args: string[]; env: string[] } {
   const read = (name: string) => fs.readFileSync(`/proc/${pid}/${name}`, 'utf8').split('\0').filter(Boolean);
   return { args: read('cmdline'), env: read('environ') };
 }
+
+describe("the reading thread's young generation in a tuned import", () => {
+  it('reads the last semi-space flag, in either spelling, and none when there is none', () => {
+    assert.equal(semiSpaceFlagMb([]), null);
+    assert.equal(semiSpaceFlagMb(['--max-old-space-size=64', '--enable-source-maps']), null);
+    assert.equal(semiSpaceFlagMb([`--max-semi-space-size=${IMPORT_SEMI_SPACE_MB}`]), IMPORT_SEMI_SPACE_MB);
+    assert.equal(semiSpaceFlagMb(['--max_semi_space_size=64', '--max-semi-space-size=0.5']), 0.5);
+    assert.equal(semiSpaceFlagMb(['--max-semi-space-size=32', '']), 32);
+    assert.equal(semiSpaceFlagMb(['--max-semi-space-size', '8']), Number.POSITIVE_INFINITY);
+    assert.equal(tunedImport(['node', 'coachport', 'import', 'a.ndjson'], ['--max_semi_space_size=8'], {}), null);
+  });
+});
 
 describe('coachport import, a real process', { skip: process.platform === 'linux' ? false : 'needs /proc and mkfifo (Linux)' }, () => {
   let cwd: string;

@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { SEMI_SPACE_FLAG } from '../cli/import-process.js';
+import { SEMI_SPACE_FLAG, semiSpaceFlagMb } from '../cli/import-process.js';
 import { HeapKeeper } from './heap-keeper.js';
 import type { countsOf, ImportPlan } from './plan.js';
 import { ImportFileError } from './read-file.js';
@@ -22,17 +22,20 @@ const WORKER_YOUNG_GENERATION_MB = 48;
 /**
  * V8 puts a `--max-semi-space-size` flag over a worker's `resourceLimits`, and the tuned import is
  * started with one for its main thread (import-process.ts, 1 MB): the thread would get 1 MB
- * semi-spaces too (about 7,000 scavenges for 100,000 sessions). So where the process has the flag,
- * it is raised to the thread's size (a semi-space is a third of a young generation) just before the
- * thread starts; the main thread's heap was sized when the process started and keeps its own.
+ * semi-spaces too (about 7,000 scavenges for 100,000 sessions). So where the process has the flag
+ * at less than the thread's size (a semi-space is a third of a young generation), it is raised to
+ * it just before the thread starts; the main thread's heap was sized when the process started and
+ * keeps its own. A larger one, a person's own, is left as it is.
  * Measured on 100,000 sessions, alternated: 21.9 and 24.3 s without, 19.9 and 21.1 s with, and the
  * writer waited 3.9–4.6 s for batches instead of 6.5–7.7 s; 20–25 MB more at the peak (234–239 MB).
  * Before the documents crossed encoded (render-batch.ts) the writer was the slower thread and this
  * was no faster.
  */
 function youngGenerationForThread(): void {
-  const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.startsWith(SEMI_SPACE_FLAG));
-  if (flagged) v8.setFlagsFromString(`${SEMI_SPACE_FLAG}=${WORKER_YOUNG_GENERATION_MB / 3}`);
+  const threadMb = WORKER_YOUNG_GENERATION_MB / 3;
+  if ((semiSpaceFlagMb([...(process.env.NODE_OPTIONS ?? '').split(/\s+/), ...process.execArgv]) ?? threadMb) < threadMb) {
+    v8.setFlagsFromString(`${SEMI_SPACE_FLAG}=${threadMb}`);
+  }
 }
 
 type Counts = ReturnType<typeof countsOf>;
