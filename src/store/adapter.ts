@@ -64,8 +64,8 @@ export interface StoreAdapter {
   lockAdminChanges(trx: Kysely<Database>, orgId: string): Promise<void>;
   /** The read-only transaction an export reads in, seeing one snapshot throughout. */
   snapshotTransaction(begin: ControlledTransactionBuilder<Database>): ControlledTransactionBuilder<Database>;
-  /** A document's JSON as the document column stores it. */
-  documentValue(json: string): Buffer | string;
+  /** A document's JSON, as text or UTF-8 bytes, as the document column stores it. */
+  documentValue(json: string | Uint8Array): Buffer | string;
   /** Hands out the feed positions of the documents this transaction writes next, one a call. */
   feedPositions(trx: Kysely<Database>, orgId: string): Promise<() => FeedPositionValues>;
   /** The change feed's read (Store.changesAfter), with its arguments checked and defaulted. */

@@ -30,12 +30,5 @@ export interface EncodedDocument extends Omit<RenderedDocument, 'json'> {
   utf8: Uint8Array;
 }
 
-/** A document's JSON as bytes, without a copy when it is encoded already. */
-export function documentBytes(d: RenderedDocument | EncodedDocument): Buffer {
-  return 'utf8' in d ? Buffer.from(d.utf8.buffer, d.utf8.byteOffset, d.utf8.byteLength) : Buffer.from(d.json, 'utf8');
-}
-
-/** A document's JSON as text (PostgreSQL's COPY takes text). */
-export function documentText(d: RenderedDocument | EncodedDocument): string {
-  return 'utf8' in d ? documentBytes(d).toString('utf8') : d.json;
-}
+/** A document's JSON in whichever form it has; the store's adapter makes it the column's value (`documentValue`). */
+export const documentJson = (d: RenderedDocument | EncodedDocument): string | Uint8Array => ('utf8' in d ? d.utf8 : d.json);

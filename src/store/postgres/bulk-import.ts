@@ -9,7 +9,7 @@ import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
 import { refreshAfterImport, scopeBeforeImport, type ImportScope } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
-import { documentText } from '../documents/rendered.js';
+import { documentJson } from '../documents/rendered.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
 import { IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -60,7 +60,7 @@ export async function postgresBulkImportBatches(
       }
       await copyRows(client, 'import_documents', DOCUMENT_COLUMNS, (push) => {
         docs.forEach((d, position) => {
-          push([orgId, d.sessionId, d.createdAt, d.meetingDate, documentText(d), position]);
+          push([orgId, d.sessionId, d.createdAt, d.meetingDate, postgresAdapter.documentValue(documentJson(d)), position]);
         });
       });
       // Feed positions in the documents' order, as the row-by-row writer hands them out; a document

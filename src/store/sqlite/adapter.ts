@@ -17,7 +17,8 @@ export const sqliteAdapter: StoreAdapter = {
   lockAdminChanges: async () => undefined,
   snapshotTransaction: (begin) => begin,
   // A BLOB: the export reader joins a page of them into one Buffer without decoding any.
-  documentValue: (json) => Buffer.from(json, 'utf8'),
+  documentValue: (json) =>
+    typeof json === 'string' ? Buffer.from(json, 'utf8') : Buffer.from(json.buffer, json.byteOffset, json.byteLength),
   async feedPositions(trx, orgId) {
     let seq = await nextSeq(trx, orgId);
     return () => ({ xid: 0, seq: seq++ });

@@ -5,7 +5,7 @@ import { countsOf, type ImportPlan } from '../../importer/plan.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
-import { documentBytes, type EncodedDocument, type RenderedDocument } from '../documents/rendered.js';
+import { documentJson, type EncodedDocument, type RenderedDocument } from '../documents/rendered.js';
 import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { AuditRecord } from '../accounts-store.js';
@@ -262,7 +262,7 @@ function writeDocuments(
 ): void {
   let seq = firstSeq;
   const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'] });
-  for (const d of docs) upsert.add(documentRow(orgId, d, documentBytes(d), { xid: 0, seq: seq++ }));
+  for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(documentJson(d)), { xid: 0, seq: seq++ }));
   upsert.flush();
 }
 
