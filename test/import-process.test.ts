@@ -46,6 +46,12 @@ describe("the reading thread's young generation in a tuned import", () => {
     assert.equal(semiSpaceFlagMb(['--max_semi_space_size=64', '--max-semi-space-size=0.5']), 0.5);
     assert.equal(semiSpaceFlagMb(['--max-semi-space-size=32', '']), 32);
     assert.equal(semiSpaceFlagMb(['--max-semi-space-size', '8']), Number.POSITIVE_INFINITY);
+    assert.equal(
+      semiSpaceFlagMb(['--max-semi-space-size=4'], { NODE_OPTIONS: '--inspect --max-semi-space-size=8' }),
+      4,
+      'the command line after NODE_OPTIONS',
+    );
+    assert.equal(semiSpaceFlagMb([], { NODE_OPTIONS: '--max-semi-space-size=8' }), 8);
     assert.equal(tunedImport(['node', 'coachport', 'import', 'a.ndjson'], ['--max_semi_space_size=8'], {}), null);
   });
 });

@@ -28,12 +28,13 @@ export const IMPORT_MALLOC: Readonly<Record<string, string>> = { MALLOC_ARENA_MA
 export const SEMI_SPACE_FLAG = '--max-semi-space-size';
 
 /**
- * The last `--max-semi-space-size=N` (or V8's `--max_semi_space_size=N`) among `args`, in MB; null
- * when none; Infinity for the flag with its value in the next argument (set, its size not read).
+ * The process's last `--max-semi-space-size=N` (or V8's `--max_semi_space_size=N`), in `NODE_OPTIONS`
+ * or on its command line (which Node applies after), in MB; null when none; Infinity for the flag
+ * with its value in the next argument (set, its size not read).
  */
-export function semiSpaceFlagMb(args: readonly string[]): number | null {
+export function semiSpaceFlagMb(execArgv: readonly string[], env: NodeJS.ProcessEnv = {}): number | null {
   let mb: number | null = null;
-  for (const arg of args) {
+  for (const arg of [...(env.NODE_OPTIONS ?? '').split(/\s+/), ...execArgv]) {
     const match = /^--max[-_]semi[-_]space[-_]size(?:=(\d+(?:\.\d+)?))?$/.exec(arg);
     if (match) mb = match[1] === undefined ? Number.POSITIVE_INFINITY : Number(match[1]);
   }
@@ -56,7 +57,7 @@ export interface TunedProcess {
  */
 export function tunedImport(argv: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv): TunedProcess | null {
   if (commandOf(argv.slice(2)) !== 'import') return null;
-  if (semiSpaceFlagMb([...(env.NODE_OPTIONS ?? '').split(/\s+/), ...execArgv]) !== null) return null;
+  if (semiSpaceFlagMb(execArgv, env) !== null) return null;
   return {
     args: [...execArgv, `${SEMI_SPACE_FLAG}=${IMPORT_SEMI_SPACE_MB}`, ...argv.slice(1)],
     env: { ...IMPORT_MALLOC, ...env },

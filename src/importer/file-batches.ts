@@ -33,7 +33,7 @@ const WORKER_YOUNG_GENERATION_MB = 48;
  */
 function youngGenerationForThread(): void {
   const threadMb = WORKER_YOUNG_GENERATION_MB / 3;
-  if ((semiSpaceFlagMb([...(process.env.NODE_OPTIONS ?? '').split(/\s+/), ...process.execArgv]) ?? threadMb) < threadMb) {
+  if ((semiSpaceFlagMb(process.execArgv, process.env) ?? threadMb) < threadMb) {
     v8.setFlagsFromString(`${SEMI_SPACE_FLAG}=${threadMb}`);
   }
 }
