@@ -478,6 +478,34 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('counts a call from when its answer began, so a slow first arrival does not make the next one too early', async () => {
+    // Each request reaches the server 40 ms after it was sent, the first 250 ms after (a cold server):
+    // counted from sending, the second call would arrive 790 ms after the first in the server's window.
+    const clock = new VirtualClock();
+    const arrivals: number[] = [];
+    const server = await startFaultServer((_req, res, call) => {
+      clock.time += call === 1 ? 250 : 40;
+      arrivals.push(clock.now());
+      json(res, 200, []);
+    });
+    try {
+      const retries: unknown[] = [];
+      const onEvent = (event: { type: string }) => event.type === 'retry' && retries.push(event);
+      await collect(
+        new ExportClient(options(server.url, clock, { onEvent })).exportRange({
+          from: '2024-01-01',
+          to: '2024-12-31',
+          timeAxis: 'createdAt',
+        }),
+      );
+      assert.equal(arrivals.length, 5);
+      for (let i = 1; i < arrivals.length; i++) assert.ok(arrivals[i]! - arrivals[i - 1]! >= 1000, `call ${i + 1} a second after`);
+      assert.deepEqual(retries, []);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('retries 500s with growing, jittered, bounded back-off, then succeeds', async () => {
     // Five failures, then an answer; 20 runs. The delays come from the client's own retry reports, apart from pacing.
     // Caps 100, 200, 400, 800 (then bounded at 1,000): a client with no back-off, a fixed one, one that does

@@ -232,7 +232,7 @@ export class ExportClient {
         request: (attempt) => this.options.onEvent?.({ type: 'request', window, attempt }),
         retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'retry', window, attempt, delayMs, reason }),
       },
-      () => this.attempt(window, timeAxis, target),
+      (answered) => this.attempt(window, timeAxis, target, answered),
     );
   }
 
@@ -252,7 +252,7 @@ export class ExportClient {
         request: (attempt) => this.options.onEvent?.({ type: 'feed-request', attempt }),
         retry: (attempt, delayMs, reason) => this.options.onEvent?.({ type: 'feed-retry', attempt, delayMs, reason }),
       },
-      () => this.fetchChanges(url.toString()),
+      (answered) => this.fetchChanges(url.toString(), answered),
     );
   }
 
@@ -261,7 +261,7 @@ export class ExportClient {
     pacer: Pacer,
     what: string,
     report: { request(attempt: number): void; retry(attempt: number, delayMs: number, reason: string): void },
-    once: () => Promise<T>,
+    once: (answered: () => void) => Promise<T>,
   ): Promise<T> {
     let failures = 0;
     let rateLimited = 0;
@@ -269,7 +269,7 @@ export class ExportClient {
       await pacer.take(this.options.signal);
       report.request(attempt);
       try {
-        return await once();
+        return await once(() => pacer.answered());
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason;
         if (error instanceof RateLimited) {
@@ -289,10 +289,14 @@ export class ExportClient {
     }
   }
 
-  /** Calls `url` with the token, abandoning a response that sends nothing for the idle timeout. */
+  /**
+   * Calls `url` with the token, abandoning a response that sends nothing for the idle timeout;
+   * `answered` is told when the answer's head arrives, for the pacer.
+   */
   private async send<T>(
     url: string,
     init: Omit<HttpAsk, 'signal' | 'headers'> & { headers?: Record<string, string> },
+    answered: () => void,
     read: (response: HttpAnswer, touch: () => void, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const controller = new AbortController();
@@ -310,6 +314,7 @@ export class ExportClient {
         const encoding = (this.options.gzip ?? !isLoopback(url)) ? 'gzip' : 'identity';
         const headers = { apiToken: this.options.token, accept: 'application/json', 'accept-encoding': encoding, ...init.headers };
         response = await ask(url, { ...init, headers, signal: controller.signal });
+        answered();
       } catch (error) {
         throw networkError(error, url, controller.signal);
       }
@@ -323,8 +328,8 @@ export class ExportClient {
     }
   }
 
-  private async fetchChanges(url: string): Promise<ChangesPage> {
-    return this.send(url, { method: 'GET' }, async (response, touch, signal) => {
+  private async fetchChanges(url: string, answered: () => void): Promise<ChangesPage> {
+    return this.send(url, { method: 'GET' }, answered, async (response, touch, signal) => {
       let text = '';
       try {
         const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -350,12 +355,16 @@ export class ExportClient {
     });
   }
 
-  private async attempt(window: DayWindow, timeAxis: TimeAxis, target: () => WindowTarget): Promise<{ count: number; bytes: number }> {
+  private async attempt(
+    window: DayWindow,
+    timeAxis: TimeAxis,
+    target: () => WindowTarget,
+    answered: () => void,
+  ): Promise<{ count: number; bytes: number }> {
     const url = new URL('/api/v1/coaching-sessions', this.options.baseUrl).toString();
     const body = JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis });
-    return this.send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, (response, touch, signal) =>
-      this.receive(response, window, target(), touch, signal, url),
-    );
+    const init = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body };
+    return this.send(url, init, answered, (response, touch, signal) => this.receive(response, window, target(), touch, signal, url));
   }
 
   private async receive(

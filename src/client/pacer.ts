@@ -24,6 +24,9 @@ export const realClock: ClientClock = {
 /**
  * Spaces calls so that in any second at most `perSecond`, and in any minute at most `perMinute`,
  * have been sent: the server's own sliding windows, kept on this side so 429s are the exception.
+ * A call counts from when its answer began (`answered`), not from when it was sent: the server
+ * counts it on arrival, and a first call that took longer to arrive (a new connection, a server
+ * still warming up) than the next would otherwise be counted less than a second before it.
  */
 export class Pacer {
   private readonly sent: number[] = [];
@@ -52,6 +55,11 @@ export class Pacer {
   async take(signal?: AbortSignal): Promise<void> {
     for (let wait = this.delay(); wait > 0; wait = this.delay()) await this.clock.sleep(wait, signal);
     this.sent.push(this.clock.now());
+  }
+
+  /** The latest call's answer began: the server counted it at this time at the latest. */
+  answered(): void {
+    if (this.sent.length > 0) this.sent[this.sent.length - 1] = this.clock.now();
   }
 
   /** The server said wait: nothing goes out before then. */
