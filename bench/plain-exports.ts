@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
@@ -84,6 +84,37 @@ export function plainExport(
     request.on('error', reject);
     request.end(JSON.stringify(window));
   });
+}
+
+/**
+ * The same exports read by curl, which the README's first example uses: a client written in C
+ * that costs the shared machine far less CPU than a Node reader, so on two cores it shows more of
+ * the server's own speed (docs/performance.md, "Measuring the export"). One untimed export first;
+ * null, with the reason on stderr, where curl is not installed. Printed beside the figure the
+ * targets are judged on, never in its place.
+ */
+export async function curlExports(url: string, token: string, window: ExportWindowBody, runs: number): Promise<TimedExport[] | null> {
+  const once = () =>
+    new Promise<TimedExport>((resolve, reject) => {
+      const args = ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total} %{time_starttransfer}'];
+      args.push('-H', `apiToken: ${token}`, '-H', 'content-type: application/json', '-d', JSON.stringify(window));
+      execFile('curl', [...args, `${url}/api/v1/coaching-sessions`], (error, stdout) => {
+        if (error) return reject(error);
+        const [status, bytes, total, firstByte] = stdout.split(' ').map(Number) as [number, number, number, number];
+        if (status !== 200) return reject(new Error(`export read by curl answered ${status}`));
+        resolve({ seconds: total, ttfbMs: firstByte * 1000, bytes });
+      });
+    });
+  try {
+    await once();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    process.stderr.write('bench: curl is not installed, so the export read by curl is not measured\n');
+    return null;
+  }
+  const timed: TimedExport[] = [];
+  for (let i = 0; i < runs; i++) timed.push(await once());
+  return timed;
 }
 
 async function readerProcess({ url, token, window, runs }: Job): Promise<void> {

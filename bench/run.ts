@@ -28,7 +28,7 @@ import { clientBench, clientRows, type ClientBenchResult } from './client.js';
 import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
-import { plainExport, timedPlainExports } from './plain-exports.js';
+import { curlExports, plainExport, timedPlainExports } from './plain-exports.js';
 import { startServer, type Server } from './server.js';
 import { syncBench } from './sync.js';
 
@@ -126,8 +126,11 @@ function postExport(
 /** One plain export of the bench's window, timed in this process (plain-exports.ts). */
 const timedExport = (url: string, token: string, keepBody = false) => plainExport(url, token, WINDOW, keepBody);
 
-/** Exports one throughput measure asks of the server: the reader's warm-up, its timed runs, the floor's copy. */
-const EXPORTS_PER_THROUGHPUT = RUNS + 2;
+/**
+ * Exports one throughput measure asks of the server: the reader's warm-up, its timed runs, the
+ * floor's copy, and curl's warm-up and timed runs.
+ */
+const EXPORTS_PER_THROUGHPUT = 2 * RUNS + 3;
 
 async function exportThroughput(server: Server, token: string) {
   const runs = await timedPlainExports(server.url, token, WINDOW, RUNS);
@@ -141,6 +144,8 @@ async function exportThroughput(server: Server, token: string) {
   }
   const exportMBps = median(runs.map((r) => mb(r.bytes) / r.seconds));
   const floorMBps = median(floorRuns.map((r) => mb(r.bytes) / r.seconds));
+  const curlRuns = await curlExports(server.url, token, WINDOW, RUNS);
+  const curlMBps = curlRuns && median(curlRuns.map((r) => mb(r.bytes) / r.seconds));
   return {
     sessions: docs.length,
     bytes: last.bytes,
@@ -150,6 +155,7 @@ async function exportThroughput(server: Server, token: string) {
     exportMBps: Number(exportMBps.toFixed(1)),
     floorMBps: Number(floorMBps.toFixed(1)),
     exportToFloor: Number((exportMBps / floorMBps).toFixed(2)),
+    readByCurl: curlMBps && { exportMBps: Number(curlMBps.toFixed(1)), exportToFloor: Number((curlMBps / floorMBps).toFixed(2)) },
   };
 }
 
@@ -643,6 +649,8 @@ function printTable(r: Record<string, any>) {
   ]);
   rows.push(['JSON.stringify floor', `${s.floorMBps} MB/s`, '', '']);
   rows.push(['SQLite export / floor', `${s.exportToFloor}`, '≥ 3', target(s.exportToFloor >= 3)]);
+  if (s.readByCurl)
+    rows.push(['SQLite export read by curl instead', `${s.readByCurl.exportMBps} MB/s, ${s.readByCurl.exportToFloor}× the floor`, '', '']);
   const g = r.sqliteGzip;
   rows.push(['SQLite export, gzip', `${g.jsonMBps} MB/s of JSON, ${g.wireMB} MB on the wire (${g.ratio}× smaller)`, '', '']);
   const c = r.sqliteConcurrent;
