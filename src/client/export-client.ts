@@ -6,6 +6,7 @@ import { ExportApiError, isRetryable } from './errors.js';
 import { ask, type HttpAnswer, type HttpAsk } from './http-answer.js';
 import { RawJsonArraySplitter, type ElementWriter } from './json-array-bytes.js';
 import { Pacer, realClock, type ClientClock } from './pacer.js';
+import { ReadBuffers } from './read-buffers.js';
 import { planWindows, type DayWindow } from './windows.js';
 
 export interface RetryPolicy {
@@ -127,6 +128,8 @@ export interface TextSink {
 export interface ResponseReader {
   push(chunk: Uint8Array): Promise<void> | undefined;
   end(): Promise<number>;
+  /** Whether the chunk pushed last was copied, no view of it kept: its memory may then go back. */
+  copiedLast(): boolean;
 }
 
 /** A window whose sessions have all gone to the sink. */
@@ -381,6 +384,7 @@ export class ExportClient {
     let bytes = 0;
     try {
       const reader = target.reader;
+      const reads = reader && response.readsOwned ? new ReadBuffers() : null;
       for await (const chunk of response.body) {
         touch();
         bytes += chunk.byteLength;
@@ -388,6 +392,7 @@ export class ExportClient {
         if (reader) {
           const pushed = reader.push(chunk);
           if (pushed) await pushed;
+          reads?.read(chunk, reader.copiedLast());
           continue;
         }
         const texts: Uint8Array[] = [];
@@ -402,6 +407,7 @@ export class ExportClient {
         }
         if (texts.length > 0) await target.write(texts);
       }
+      reads?.release();
       if (reader) count = await reader.end();
       else splitter.end();
       await target.end();
@@ -488,6 +494,7 @@ function sinkTarget(sink: TextSink): WindowTarget {
   const reader: ResponseReader | undefined = response && {
     push: (chunk) => guarded(() => response.push(chunk)),
     end: () => guarded(() => response.end()),
+    copiedLast: () => response.copiedLast(),
   };
   return {
     parses,

@@ -10,6 +10,11 @@ export interface HttpAnswer {
   header(name: string): string | null;
   /** The body as it arrives, gzip undone. */
   body: AsyncIterable<Uint8Array>;
+  /**
+   * Each chunk of `body` is a view of a socket read that nothing else holds (a plain response), so
+   * a reader done with it may give its memory back (ReadBuffers); not so for gzip's output.
+   */
+  readsOwned: boolean;
   text(): Promise<string>;
 }
 
@@ -33,9 +38,11 @@ export function ask(url: string, init: HttpAsk): Promise<HttpAnswer> {
     const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
     const request = client.request(target, { method: init.method, headers, signal: init.signal }, (response) => {
       const encoding = response.headers['content-encoding']?.trim().toLowerCase();
-      const body: Readable = encoding === 'gzip' || encoding === 'x-gzip' ? pipeline(response, zlib.createGunzip(), () => {}) : response;
+      const gzip = encoding === 'gzip' || encoding === 'x-gzip';
+      const body: Readable = gzip ? pipeline(response, zlib.createGunzip(), () => {}) : response;
       resolve({
         status: response.statusCode ?? 0,
+        readsOwned: !gzip,
         header: (name) => {
           const value = response.headers[name.toLowerCase()];
           return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;

@@ -134,6 +134,11 @@ export class CsvThreads {
     return this.backPressure();
   }
 
+  /** Until the response is read here by the exact splitter, which keeps views, each chunk is copied into a batch. */
+  copiedLast(): boolean {
+    return this.exact === null;
+  }
+
   /** The response is complete: resolves with its number of documents once all are merged. */
   async end(): Promise<number> {
     if (this.failure) throw this.failure;
