@@ -26,6 +26,13 @@ export interface HttpAsk {
 }
 
 /**
+ * The inflated body's chunks: zlib's default of 16 KB made a 470 MB export 31,000 chunks, each a
+ * callback, a Buffer and a turn of the reader, and took 2.4 s of CPU to inflate; in 256 KB chunks
+ * 1.0 s (64 KB: 1.3 s), measured inflating the same file alone.
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
+/**
  * One request through Node's own HTTP client, not `fetch`: a response read as a Node stream costs
  * a third less CPU than one read through fetch's web streams (470 MB: ~320 ms against ~460), which
  * is much of what `coachport export` does. Like fetch it undoes gzip; unlike fetch it does not
@@ -39,7 +46,7 @@ export function ask(url: string, init: HttpAsk): Promise<HttpAnswer> {
     const request = client.request(target, { method: init.method, headers, signal: init.signal }, (response) => {
       const encoding = response.headers['content-encoding']?.trim().toLowerCase();
       const gzip = encoding === 'gzip' || encoding === 'x-gzip';
-      const body: Readable = gzip ? pipeline(response, zlib.createGunzip(), () => {}) : response;
+      const body: Readable = gzip ? pipeline(response, zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), () => {}) : response;
       resolve({
         status: response.statusCode ?? 0,
         readsOwned: !gzip,
