@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { asBuffer } from '../bytes.js';
 import { CanonicalScan } from './canonical-scan.js';
 
 /** One element of the array: its bytes, and whether they are already what `JSON.stringify` would write. */
@@ -21,10 +22,6 @@ export interface ElementWriter {
 
 /** JSON's whitespace: space, LF, CR, tab. */
 export const isJsonSpace = (c: number | undefined): boolean => c === 32 || c === 10 || c === 13 || c === 9;
-
-/** The same bytes as a Buffer, not copied. */
-export const asBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /**
  * Splits a JSON array arriving as bytes into its elements without parsing them, so a client can

@@ -1,3 +1,4 @@
+import { asBuffer } from '../bytes.js';
 import { ExportClient, type ClientEvent } from '../client/export-client.js';
 import { planWindows, type DayWindow } from '../client/windows.js';
 import { DiskLedger } from './disk-ledger.js';
@@ -59,7 +60,7 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
   let element = 0;
   const sink = {
     text: (json: Uint8Array): Promise<void> | undefined => {
-      const value: unknown = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+      const value: unknown = JSON.parse(asBuffer(json).toString('utf8'));
       const error = plan.add(value, element++);
       if (error) {
         // Aborting first: the client then gives up at once instead of retrying the window.

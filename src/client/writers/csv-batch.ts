@@ -1,5 +1,6 @@
 import type { ExportSession } from '../../contract/schemas.js';
-import { asBuffer, isJsonSpace } from '../json-array-bytes.js';
+import { asBuffer } from '../../bytes.js';
+import { isJsonSpace } from '../json-array-bytes.js';
 import { forEachRow, type IdSet, type TableName } from '../tables.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { csvRow, type CsvOptions } from './csv-text.js';

@@ -9,7 +9,7 @@ import { csvField, csvRow, type CsvOptions } from './csv-text.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { LINKS, type BatchRows } from './csv-batch.js';
 import { CsvThreads, type CsvThreadOptions } from './csv-threads.js';
-import { asBuffer } from '../json-array-bytes.js';
+import { asBuffer } from '../../bytes.js';
 
 export { csvField, TABLES };
 

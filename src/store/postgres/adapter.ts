@@ -1,4 +1,5 @@
 import { sql, type SqlBool } from 'kysely';
+import { asBuffer } from '../../bytes.js';
 import type { StoreAdapter } from '../adapter.js';
 import { changesAfter } from './feed.js';
 
@@ -28,7 +29,7 @@ export const postgresAdapter: StoreAdapter = {
     await sql`select pg_advisory_xact_lock(hashtext(${`coachport-admins:${orgId}`}))`.execute(trx);
   },
   snapshotTransaction: (begin) => begin.setIsolationLevel('repeatable read').setAccessMode('read only'),
-  documentValue: (json) => (typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8')),
+  documentValue: (json) => (typeof json === 'string' ? json : asBuffer(json).toString('utf8')),
   // The writing transaction's id (xid8) and a sequence number, which the feed reads against the
   // oldest transaction still running (postgres/feed.ts).
   feedPositions: async () => () => ({ xid: sql<string>`pg_current_xact_id()`, seq: sql<number>`nextval('session_documents_seq')` }),

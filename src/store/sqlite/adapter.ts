@@ -1,4 +1,5 @@
 import { sql, type SqlBool } from 'kysely';
+import { asBuffer } from '../../bytes.js';
 import type { StoreAdapter } from '../adapter.js';
 import { changesAfter, nextSeq } from './feed.js';
 
@@ -17,8 +18,7 @@ export const sqliteAdapter: StoreAdapter = {
   lockAdminChanges: async () => undefined,
   snapshotTransaction: (begin) => begin,
   // A BLOB: the export reader joins a page of them into one Buffer without decoding any.
-  documentValue: (json) =>
-    typeof json === 'string' ? Buffer.from(json, 'utf8') : Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+  documentValue: (json) => (typeof json === 'string' ? Buffer.from(json, 'utf8') : asBuffer(json)),
   async feedPositions(trx, orgId) {
     let seq = await nextSeq(trx, orgId);
     return () => ({ xid: 0, seq: seq++ });
