@@ -30,5 +30,8 @@ export interface EncodedDocument extends Omit<RenderedDocument, 'json'> {
   utf8: Uint8Array;
 }
 
+/** A document as a store writes it: rendered there, or encoded where the import's plan was made. */
+export type StoredDocument = RenderedDocument | EncodedDocument;
+
 /** A document's JSON in whichever form it has; the store's adapter makes it the column's value (`documentValue`). */
-export const documentJson = (d: RenderedDocument | EncodedDocument): string | Uint8Array => ('utf8' in d ? d.utf8 : d.json);
+export const documentJson = (d: StoredDocument): string | Uint8Array => ('utf8' in d ? d.utf8 : d.json);

@@ -5,7 +5,7 @@ import { countsOf, type ImportPlan } from '../../importer/plan.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
-import { documentJson, type EncodedDocument, type RenderedDocument } from '../documents/rendered.js';
+import { documentJson, type StoredDocument } from '../documents/rendered.js';
 import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { AuditRecord } from '../accounts-store.js';
@@ -254,12 +254,7 @@ function namesAfter(statements: StatementCache, orgId: string, plan: ImportPlan)
 }
 
 /** The imported sessions' documents, moved in the change feed from `seq` on. */
-function writeDocuments(
-  statements: StatementCache,
-  orgId: string,
-  docs: Array<RenderedDocument | EncodedDocument>,
-  firstSeq: number,
-): void {
+function writeDocuments(statements: StatementCache, orgId: string, docs: StoredDocument[], firstSeq: number): void {
   let seq = firstSeq;
   const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'] });
   for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(documentJson(d)), { xid: 0, seq: seq++ }));
@@ -267,7 +262,7 @@ function writeDocuments(
 }
 
 /** The imported sessions' stats rows, from the facts of the documents just rendered. */
-function writeStats(statements: StatementCache, orgId: string, docs: Array<RenderedDocument | EncodedDocument>): void {
+function writeStats(statements: StatementCache, orgId: string, docs: StoredDocument[]): void {
   const upsert = new BatchInsert(
     statements,
     `insert into session_stats (org_id, session_id, ${STATS_COLUMNS.join(', ')}) values %ROWS%
