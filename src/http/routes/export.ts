@@ -91,7 +91,8 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
       if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(bodyWrittenInto(reply.raw, json));
       reply.header('Content-Encoding', 'gzip');
-      return reply.send(gzipWrittenFrom(reply.raw, json, createGzip({ level: EXPORT_GZIP_LEVEL, chunkSize: EXPORT_GZIP_CHUNK_BYTES, flush: zlib.Z_NO_FLUSH })));
+      const gzip = createGzip({ level: EXPORT_GZIP_LEVEL, chunkSize: EXPORT_GZIP_CHUNK_BYTES, flush: zlib.Z_NO_FLUSH });
+      return reply.send(gzipWrittenFrom(reply.raw, json, gzip));
     },
   );
 }
