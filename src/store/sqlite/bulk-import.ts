@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import { countsOf, type ImportPlan } from '../../importer/plan.js';
+import { CrossBatchLinks } from '../documents/cross-batch-links.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
@@ -46,7 +47,7 @@ export async function sqliteBulkImport(
       ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
       : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
-    writeRows(statements, orgId, plan, now, empty);
+    writeRows(statements, orgId, plan, now, { first: empty, indexed: !empty });
     const docs = renderImportedSessions(plan, namesAfter(statements, orgId, plan));
     for (const d of docs) {
       // An imported session is written whole, so it is held to the limits whatever it was before.
@@ -75,7 +76,8 @@ export async function sqliteBulkImport(
  * better-sqlite3's synchronous transaction function). Into empty tables the secondary indexes are
  * built once after the last batch, and no batch can change a document outside the import (every
  * point and to-do a later batch repeats is unchanged, which the planner checks), so the scope is
- * skipped as above; points and to-dos of earlier batches are found and their links replaced.
+ * skipped as above; points and to-dos of earlier batches are found and their links replaced, and
+ * documents of earlier batches that a later one changes are rendered again (CrossBatchLinks).
  */
 export async function sqliteBulkImportBatches(
   db: BetterSqlite3.Database,
@@ -102,11 +104,13 @@ export async function sqliteBulkImportBatches(
     const deferred = empty ? dropSecondaryIndexes(db) : [];
     let seq = empty ? await nextSeq(conn, orgId) : 0;
     let sessions = 0;
+    const crossBatch = empty ? new CrossBatchLinks(sqliteAdapter, orgId) : null;
     for await (const plan of batches) {
       const scope = empty
         ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
-      writeRows(statements, orgId, plan, now, empty && sessions === 0);
+      await crossBatch?.beforeBatch(conn, plan);
+      writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty });
       const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan));
       for (const d of docs) {
         const kind = exceededLimit(d.size);
@@ -121,6 +125,7 @@ export async function sqliteBulkImportBatches(
     }
     journals.restore();
     for (const sql of deferred) db.exec(sql);
+    await crossBatch?.refresh(conn);
     db.exec('commit');
     return sessions;
   } catch (error) {
@@ -382,9 +387,18 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
  * The normalized rows; what is new has nothing to replace, so only rows that existed are cleared
  * first. Each table's rows are written after the rows they refer to (sessions before their log and
  * links, items before their links) and a replaced session's log and links are cleared before the
- * new ones go in, as row by row.
+ * new ones go in, as row by row. A new session may have links already (items stored earlier name
+ * sessions not stored yet): its own list replaces them, as on PostgreSQL, where the indexes are
+ * there to find them (`indexed`; into empty tables only this import's earlier batches wrote links,
+ * see CrossBatchLinks). `first`: the first batch into empty tables, with nothing to look up.
  */
-function writeRows(statements: StatementCache, orgId: string, plan: ImportPlan, now: number, empty: boolean): void {
+function writeRows(
+  statements: StatementCache,
+  orgId: string,
+  plan: ImportPlan,
+  now: number,
+  { first: empty, indexed }: { first: boolean; indexed: boolean },
+): void {
   const byId = { keys: ['org_id', 'id'] };
   const upsertUser = new RowBatch(statements, 'users', { keys: byId.keys, update: IMPORT_UPDATES });
   const upsertTemplate = new RowBatch(statements, 'coaching_templates', { keys: byId.keys, update: IMPORT_UPDATES });
@@ -432,8 +446,8 @@ function writeRows(statements: StatementCache, orgId: string, plan: ImportPlan, 
       );
   for (const { session } of plan.sessions) upsertSession.add(sessionRow(orgId, session));
   upsertSession.flush();
-  for (const id of oldSessions) {
-    deleteLog.run(orgId, id);
+  for (const id of oldSessions) deleteLog.run(orgId, id);
+  for (const id of indexed ? plan.sessions.map(({ session }) => session.id) : oldSessions) {
     pointLinks.bySession.run(orgId, id);
     todoLinks.bySession.run(orgId, id);
   }

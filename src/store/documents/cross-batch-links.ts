@@ -1,0 +1,135 @@
+import type { Kysely } from 'kysely';
+import type { ImportPlan } from '../../importer/plan.js';
+import type { StoreAdapter } from '../adapter.js';
+import type { Database, LinkTable } from '../schema.js';
+import { refreshSessionDocuments } from './refresh.js';
+
+const IDS_PER_QUERY = 500;
+
+interface Item {
+  id: string;
+  sessionIds: string[];
+}
+
+/**
+ * Into an organization with nothing stored, a streamed import skips the scope of other documents
+ * (import-scope.ts): none is stored but those of its own earlier batches. Those can still change
+ * when the file's documents disagree about a shared point or to-do (one names a session whose own
+ * document does not list it; a server's live data changing between two windows does it). The
+ * later document wins, as into an organization with sessions:
+ * - an item of this batch naming a session of an earlier batch links to it: that session's
+ *   document, rendered without the item, is rendered again before the commit;
+ * - a session of this batch that does not list an item of an earlier batch naming it drops that
+ *   link: the documents of the item's other sessions, which showed the link, are rendered again.
+ * Only lookups by primary key run per batch (the secondary indexes are built after the rows), and
+ * the renders wait until the end. Held in memory: the links to sessions not yet imported (shared
+ * items only), which stay for sessions the file never brings.
+ */
+export class CrossBatchLinks {
+  /** Session id → the links to it, written by an earlier batch before the session was stored. */
+  private readonly pending = new Map<string, Array<{ table: LinkTable; itemId: string }>>();
+  private readonly stale = new Set<string>();
+
+  constructor(
+    private readonly adapter: StoreAdapter,
+    private readonly orgId: string,
+  ) {}
+
+  /** Before the batch's rows are written. */
+  async beforeBatch(trx: Kysely<Database>, plan: ImportPlan): Promise<void> {
+    const sessions = new Set(plan.sessions.map(({ session }) => session.id));
+    await this.dropUnlisted(trx, sessions, { coaching_point_sessions: plan.points, todo_sessions: plan.todos });
+    const foreign = [...plan.points, ...plan.todos].flatMap((item) => item.sessionIds).filter((id) => !sessions.has(id));
+    if (foreign.length === 0) return;
+    const stored = new Set(await this.storedSessions(trx, [...new Set(foreign)]));
+    for (const [table, items] of [
+      ['coaching_point_sessions', plan.points],
+      ['todo_sessions', plan.todos],
+    ] as const) {
+      const shared = items.filter((item) => item.sessionIds.some((id) => !sessions.has(id)));
+      if (shared.length === 0) continue;
+      const linked = await this.links(
+        trx,
+        table,
+        shared.map((item) => item.id),
+      );
+      for (const item of shared) {
+        for (const sessionId of item.sessionIds) {
+          if (sessions.has(sessionId)) continue;
+          if (!stored.has(sessionId)) this.remember(sessionId, table, item.id);
+          else if (!linked.has(linkKey(item.id, sessionId))) this.stale.add(sessionId);
+        }
+      }
+    }
+  }
+
+  /** After every batch is written and the indexes are built: the documents found stale, rendered from the tables. */
+  async refresh(trx: Kysely<Database>): Promise<void> {
+    if (this.stale.size > 0) await refreshSessionDocuments(trx, this.adapter, this.orgId, [...this.stale]);
+  }
+
+  private async dropUnlisted(trx: Kysely<Database>, sessions: Set<string>, items: Record<LinkTable, Item[]>): Promise<void> {
+    const listed = {
+      coaching_point_sessions: new Set(items.coaching_point_sessions.map((item) => item.id)),
+      todo_sessions: new Set(items.todo_sessions.map((item) => item.id)),
+    };
+    for (const sessionId of sessions) {
+      const links = this.pending.get(sessionId);
+      if (!links) continue;
+      this.pending.delete(sessionId);
+      for (const { table, itemId } of links) {
+        if (listed[table].has(itemId)) continue;
+        await trx
+          .deleteFrom(table)
+          .where('org_id', '=', this.orgId)
+          .where('item_id', '=', itemId)
+          .where('session_id', '=', sessionId)
+          .execute();
+        const others = await trx
+          .selectFrom(table)
+          .select('session_id')
+          .where('org_id', '=', this.orgId)
+          .where('item_id', '=', itemId)
+          .execute();
+        for (const row of others) this.stale.add(row.session_id);
+      }
+    }
+  }
+
+  private remember(sessionId: string, table: LinkTable, itemId: string): void {
+    const links = this.pending.get(sessionId);
+    if (!links) this.pending.set(sessionId, [{ table, itemId }]);
+    else if (!links.some((link) => link.table === table && link.itemId === itemId)) links.push({ table, itemId });
+  }
+
+  private async storedSessions(trx: Kysely<Database>, ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const rows = await trx
+        .selectFrom('coaching_sessions')
+        .select('id')
+        .where('org_id', '=', this.orgId)
+        .where(this.adapter.idIn('id', ids.slice(i, i + IDS_PER_QUERY)))
+        .execute();
+      for (const row of rows) out.push(row.id);
+    }
+    return out;
+  }
+
+  /** The stored links of these items (by the primary key's leading columns), as linkKey strings. */
+  private async links(trx: Kysely<Database>, table: LinkTable, itemIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < itemIds.length; i += IDS_PER_QUERY) {
+      const rows = await trx
+        .selectFrom(table)
+        .select(['item_id', 'session_id'])
+        .where('org_id', '=', this.orgId)
+        .where(this.adapter.idIn('item_id', itemIds.slice(i, i + IDS_PER_QUERY)))
+        .execute();
+      for (const row of rows) out.add(linkKey(row.item_id, row.session_id));
+    }
+    return out;
+  }
+}
+
+const linkKey = (itemId: string, sessionId: string) => `${itemId}\u0000${sessionId}`;
