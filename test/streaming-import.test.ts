@@ -6,6 +6,7 @@ import { MessageChannel } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { parseDateTime } from '../src/contract/dates.js';
+import type { PointRecord } from '../src/coaching/records.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { DiskLedger } from '../src/importer/disk-ledger.js';
 import { type IdLedger, MemoryLedger } from '../src/importer/id-ledger.js';
@@ -14,7 +15,7 @@ import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
 import { renderImportedSessions } from '../src/store/documents/render-plan.js';
 import { openStore } from '../src/store/open.js';
 import { sqliteBackend, storeBackends, tempDir } from './helpers/backends.js';
-import { storedExport } from './helpers/documents.js';
+import { portableExport, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { runCli } from './helpers/processes.js';
 
@@ -243,6 +244,29 @@ function linkedDocuments(): ExportSession[] {
   return docs;
 }
 
+/**
+ * 1,500 sessions in three batches of 500 whose documents disagree about shared items: a point
+ * names session 0 (which lists nothing) from session 700; session 5's point names session 1,200,
+ * which lists nothing; a to-do of session 20 names session 900 (which does not list it) and 1,400
+ * (which does).
+ */
+function disagreeingDocuments(): ExportSession[] {
+  const docs = Array.from({ length: 1_500 }, (_, i) =>
+    session({ _id: `disagree-${String(i).padStart(5, '0')}`, createdAt: new Date(NOW - (i + 1) * 60_000).toISOString() }),
+  );
+  docs[700]!.coachingPoints = [point([docs[700]!._id, docs[0]!._id], { _id: 'named-later' })];
+  docs[5]!.coachingPoints = [point([docs[5]!._id, docs[1_200]!._id], { _id: 'dropped-later' })];
+  const task = todo([docs[20]!._id, docs[900]!._id, docs[1_400]!._id], { _id: 'named-again' });
+  docs[20]!.todos = [task];
+  docs[1_400]!.todos = [task];
+  return docs;
+}
+
+function pointRecordOf(p: ExportSession['coachingPoints'][number]): PointRecord {
+  const { _id, coachingFormIds, createdAt, updatedAt, ...rest } = p;
+  return { ...rest, id: _id, sessionIds: coachingFormIds, createdAt: Date.parse(createdAt), updatedAt: Date.parse(updatedAt) };
+}
+
 async function* batchesOf(docs: ExportSession[], size: number, failAfter = Infinity, rendered = false): AsyncGenerator<ImportPlan> {
   const planner = new ImportPlanner();
   for (const [element, doc] of docs.entries()) {
@@ -332,6 +356,87 @@ for (const backend of backends) {
         assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
         await store.importBatches(streamed.orgId, batchesOf(docs, 700, Infinity, true), NOW);
         assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('keeps every document equal to a full render when documents disagree about shared items across batches', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const docs = disagreeingDocuments();
+        const ids = docs.map((doc) => doc._id);
+        const fresh = await createOrganization(store, { name: 'Fresh', adminEmail: 'f@fresh.test' }, NOW);
+        const stocked = await createOrganization(store, { name: 'Stocked', adminEmail: 's@stocked.test' }, NOW);
+        // An organization with a session already imports through the scope of other documents.
+        await store.importBatches(stocked.orgId, batchesOf([session({ _id: 'already-here' })], 500), NOW);
+        for (const org of [fresh, stocked]) {
+          assert.equal(await store.importBatches(org.orgId, batchesOf(docs, 500), NOW), docs.length);
+          const exported = await storedExport(store, org.orgId);
+          assert.equal(exported, await portableExport(store, org.orgId));
+          const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
+          // The later document wins: the point named session 0, which listed nothing, in a later batch…
+          assert.deepEqual(
+            byId.get(ids[0]!)!.coachingPoints.map((p) => p._id),
+            ['named-later'],
+          );
+          // …and session 1,200, listing nothing, drops the point an earlier batch linked to it.
+          assert.deepEqual(byId.get(ids[1_200]!)!.coachingPoints, []);
+          assert.deepEqual(byId.get(ids[5]!)!.coachingPoints[0]!.coachingFormIds, [ids[5]]);
+          // A to-do dropped by session 900 and named again by a later document's copy of it.
+          assert.deepEqual(
+            byId.get(ids[900]!)!.todos.map((t) => t._id),
+            ['named-again'],
+          );
+        }
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('lets a new session’s own list replace links an earlier import wrote to it', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const org = await createOrganization(store, { name: 'Later', adminEmail: 'l@later.test' }, NOW);
+        const shared = point(['session-a', 'session-c'], { _id: 'point-9' });
+        await store.importBatches(org.orgId, batchesOf([session({ _id: 'session-a', coachingPoints: [shared] })], 500), NOW);
+        await store.importBatches(org.orgId, batchesOf([session({ _id: 'session-c' })], 500), NOW);
+        const exported = await storedExport(store, org.orgId);
+        assert.equal(exported, await portableExport(store, org.orgId));
+        const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
+        assert.deepEqual(byId.get('session-a')!.coachingPoints[0]!.coachingFormIds, ['session-a']);
+        assert.deepEqual(byId.get('session-c')!.coachingPoints, []);
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
+    it('orders items made at the same instant by code point, whatever the database’s collation', async () => {
+      // ICU's en-US sorts "a1" before "B1"; code point order, the import's render's, the other way.
+      const database = await backend.create({ icuLocale: 'en-US' });
+      const store = await openStore(database.config);
+      try {
+        const org = await createOrganization(store, { name: 'Ties', adminEmail: 't@ties.test' }, NOW);
+        const at = '2024-01-10T09:00:00.000Z';
+        const tied = session({
+          _id: 'tied',
+          coachingPoints: ['a1', 'B1'].map((_id) => point(['tied'], { _id, createdAt: at, updatedAt: at })),
+        });
+        await store.importBatches(org.orgId, batchesOf([tied], 500), NOW);
+        const order = async () =>
+          (JSON.parse(await storedExport(store, org.orgId)) as ExportSession[])[0]!.coachingPoints.map((p) => p._id);
+        assert.deepEqual(await order(), ['B1', 'a1']);
+        assert.equal(await storedExport(store, org.orgId), await portableExport(store, org.orgId));
+        // A point added at the same instant is spliced in where a whole render puts it.
+        const added = { ...pointRecordOf(point(['tied'], { _id: 'C0', createdAt: at, updatedAt: at })) };
+        await store.coaching(org.orgId, (tx) => tx.savePoint(added, true));
+        assert.deepEqual(await order(), ['B1', 'C0', 'a1']);
+        assert.equal(await storedExport(store, org.orgId), await portableExport(store, org.orgId));
       } finally {
         await store.close();
         await database.drop();

@@ -45,6 +45,12 @@ export interface StoreAdapter {
   /** `column IN (ids)` in the form this database plans fastest. */
   idIn(column: string, ids: string[]): Expression<SqlBool>;
   /**
+   * The text column in code point order, whatever the database's collation: the order every
+   * render sorts ids in (the import renders in JavaScript; PostgreSQL's default collation is often
+   * ICU's or glibc's, which sort "a1" before "B1").
+   */
+  byCodePoint(column: string): Expression<string>;
+  /**
    * The query, made to lock the rows it reads until the transaction ends where the database locks
    * rows; where writers are serialized (SQLite) there is nothing to lock and it is unchanged.
    */

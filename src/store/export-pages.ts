@@ -92,7 +92,7 @@ async function pointsBySession(db: Db, adapter: StoreAdapter, orgId: string, ses
     .where('l.org_id', '=', orgId)
     .where(adapter.idIn('l.session_id', sessionIds))
     .orderBy('p.created_at')
-    .orderBy('p.id')
+    .orderBy(adapter.byCodePoint('p.id'))
     .execute();
   const links = await linksOf(db, adapter, 'coaching_point_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
   const built = new Map<string, CoachingPoint>();
@@ -118,7 +118,7 @@ async function todosBySession(db: Db, adapter: StoreAdapter, orgId: string, sess
     .where('l.org_id', '=', orgId)
     .where(adapter.idIn('l.session_id', sessionIds))
     .orderBy('t.created_at')
-    .orderBy('t.id')
+    .orderBy(adapter.byCodePoint('t.id'))
     .execute();
   const links = await linksOf(db, adapter, 'todo_sessions', orgId, [...new Set(rows.map((row) => row.id))]);
   const built = new Map<string, Todo>();

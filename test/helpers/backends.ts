@@ -18,7 +18,8 @@ export interface Backend {
   name: 'sqlite' | 'postgres';
   /** Why this backend cannot run here, or null when it can. */
   unavailable: string | null;
-  create(): Promise<TestDatabase>;
+  /** `icuLocale`: PostgreSQL's database made with that ICU collation (SQLite has one collation for text). */
+  create(options?: { icuLocale?: string }): Promise<TestDatabase>;
 }
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -97,11 +98,12 @@ export async function postgresBackend(): Promise<Backend> {
   return {
     name: 'postgres',
     unavailable: await postgresReachable(),
-    async create() {
+    async create({ icuLocale }: { icuLocale?: string } = {}) {
       const name = `coachport_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
       const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
       await admin.connect();
-      await admin.query(`create database ${name}`);
+      const collation = icuLocale === undefined ? '' : ` template template0 locale_provider icu icu_locale '${icuLocale}'`;
+      await admin.query(`create database ${name}${collation}`);
       await admin.end();
       return {
         config: { kind: 'postgres', url: withDatabase(POSTGRES_ADMIN_URL, name) },

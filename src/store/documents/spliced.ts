@@ -116,6 +116,7 @@ class SessionEdit {
 
   constructor(
     private readonly trx: Kysely<Database>,
+    private readonly adapter: StoreAdapter,
     private readonly orgId: string,
     readonly sessionId: string,
     readonly text: DocumentText,
@@ -153,7 +154,9 @@ class SessionEdit {
     const { rows } = await sql<{ n: number | string }>`
       select count(*) as n from ${links} l join ${items} i on i.org_id = l.org_id and i.id = l.item_id
       where l.org_id = ${this.orgId} and l.session_id = ${this.sessionId} and i.id <> ${id}
-        and (i.created_at < ${createdAt} or (i.created_at = ${createdAt} and i.id < ${id}))`.execute(this.trx);
+        and (i.created_at < ${createdAt} or (i.created_at = ${createdAt} and ${this.adapter.byCodePoint('i.id')} < ${id}))`.execute(
+      this.trx,
+    );
     return Number(rows[0]?.n ?? 0);
   }
 }
@@ -220,6 +223,7 @@ type SplicedDocument = RenderedDocument & { fold: LogFold | null };
 
 async function spliceSession(
   trx: Kysely<Database>,
+  adapter: StoreAdapter,
   orgId: string,
   stored: StoredSession,
   changes: CoachingChanges,
@@ -239,7 +243,7 @@ async function spliceSession(
   if (entries.some((e) => e === null)) return null;
   text.log = appendElements(text.log, entries as string[]);
 
-  const edit = new SessionEdit(trx, orgId, id, text);
+  const edit = new SessionEdit(trx, adapter, orgId, id, text);
   const ops: Array<{ kind: 'points' | 'todos'; id: string; doc: CoachingPoint | Todo | null }> = [];
   for (const point of changes.points.values())
     ops.push({ kind: 'points', id: point.id, doc: point.sessionIds.includes(id) ? pointDocument(point) : null });
@@ -314,7 +318,7 @@ export async function refreshChangedDocuments(
     const stored = new Map((await storedSessions(trx, adapter, orgId, editable)).map((s) => [s.id, s]));
     for (const id of editable) {
       const session = stored.get(id);
-      const doc = session ? await spliceSession(trx, orgId, session, changes, foldAt) : null;
+      const doc = session ? await spliceSession(trx, adapter, orgId, session, changes, foldAt) : null;
       if (doc) spliced.push(doc);
       else whole.add(id);
     }

@@ -11,6 +11,8 @@ export const postgresAdapter: StoreAdapter = {
   name: 'postgres',
   // One array parameter (`= ANY($1)`): a plan for a list of a thousand parameters costs more than the query itself.
   idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`,
+  // The "C" collation compares UTF-8 bytes, which is code point order.
+  byCodePoint: (column) => sql<string>`${sql.ref(column)} collate "C"`,
   forUpdate: (query) => query.forUpdate(),
   skipLocked: (query) => query.forUpdate().skipLocked(),
   async lockSessionsForUpdate(trx, orgId, ids) {

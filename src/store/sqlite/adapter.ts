@@ -12,6 +12,8 @@ import { changesAfter, nextSeq } from './feed.js';
 export const sqliteAdapter: StoreAdapter = {
   name: 'sqlite',
   idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids)})`,
+  // BINARY, SQLite's default collation, compares UTF-8 bytes: code point order.
+  byCodePoint: (column) => sql.ref(column),
   forUpdate: (query) => query,
   skipLocked: (query) => query,
   lockSessionsForUpdate: async () => undefined,
