@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +12,7 @@ import type { ExportSession } from '../src/contract/schemas.js';
 import { DiskLedger } from '../src/importer/disk-ledger.js';
 import { type IdLedger, MemoryLedger } from '../src/importer/id-ledger.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
+import { MAX_FILE_DOCUMENT_BYTES } from '../src/importer/read-file.js';
 import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
 import { renderImportedSessions } from '../src/store/documents/render-plan.js';
 import { openStore } from '../src/store/open.js';
@@ -132,6 +134,72 @@ describe('coachport import names the first bad document and writes nothing', () 
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /broken\.json is not valid JSON: element 1200: /);
     assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('refuses text that is not UTF-8 instead of replacing it, in both forms', async () => {
+    const [first, second] = [...paddedLines(2)];
+    // "José" in Latin-1: the é is one byte, 0xE9, which UTF-8 never ends a text with.
+    const latin1 = Buffer.from(second!.replace(PADDING, 'Jos\u00e9'), 'latin1');
+    fs.writeFileSync(path.join(cwd, 'latin1.ndjson'), Buffer.concat([Buffer.from(`${first}\n`), latin1, Buffer.from('\n')]));
+    const lines = await runCli(['import', 'latin1.ndjson'], { cwd });
+    assert.notEqual(lines.code, 0);
+    assert.match(lines.stderr, /latin1\.ndjson line 2 is not UTF-8 text\./);
+    fs.writeFileSync(path.join(cwd, 'latin1.json'), Buffer.concat([Buffer.from(`[${first},`), latin1, Buffer.from(']')]));
+    const array = await runCli(['import', 'latin1.json'], { cwd });
+    assert.notEqual(array.code, 0);
+    assert.match(array.stderr, /latin1\.json element 1 is not UTF-8 text\./);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('refuses a document longer than any can be as it reads it, in both forms', async () => {
+    const huge = JSON.stringify(session({ _id: 'huge', coachNotes: 'x'.repeat(MAX_FILE_DOCUMENT_BYTES) }));
+    const [first] = [...paddedLines(1)];
+    fs.writeFileSync(path.join(cwd, 'huge.ndjson'), `${first}\n${huge}\n`);
+    const lines = await runCli(['import', 'huge.ndjson'], { cwd });
+    assert.notEqual(lines.code, 0);
+    assert.match(lines.stderr, /huge\.ndjson line 2 is longer than 16,777,216 bytes, more than any document can be\./);
+    fs.writeFileSync(path.join(cwd, 'huge.json'), `[${first},\n${huge}]`);
+    const array = await runCli(['import', 'huge.json'], { cwd });
+    assert.notEqual(array.code, 0);
+    assert.match(array.stderr, /huge\.json element 1 is longer than 16,777,216 bytes/);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('names the element a document too large only as stored is, its instants written out in full', async () => {
+    // Three instants without milliseconds: each 4 bytes longer as the store writes it.
+    const short = (instant: string) => instant.replace('.000Z', 'Z');
+    const doc = session({ _id: 'near-limit' });
+    const shortened = { ...doc, createdAt: short(doc.createdAt), updatedAt: short(doc.updatedAt), coachNotes: '' };
+    const pad = 2_000_000 - 6 - Buffer.byteLength(JSON.stringify(shortened));
+    const text = JSON.stringify({ ...shortened, coachNotes: 'x'.repeat(pad) });
+    assert.ok(Buffer.byteLength(text) <= 2_000_000, 'within the limit as written in the file');
+    fs.writeFileSync(path.join(cwd, 'near-limit.ndjson'), `${text}\n`);
+    const result = await runCli(['import', 'near-limit.ndjson'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Nothing was imported\. Line 1: Element 0: .*near-limit.* 2,000,00\d bytes/);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('says where after the array the file goes on', async () => {
+    fs.writeFileSync(path.join(cwd, 'trailing.json'), `[${[...paddedLines(5)].join(',')}] garbage`);
+    const result = await runCli(['import', 'trailing.json'], { cwd });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /trailing\.json is not valid JSON: unexpected data after the end of the JSON array\./);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
+  it('imports from a pipe as from a file', async () => {
+    const own = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Piped', '--admin-email', 'p@piped.test'], { cwd: own });
+    assert.equal(created.code, 0, created.stderr);
+    const fifo = path.join(own, 'sessions.pipe');
+    execFileSync('mkfifo', [fifo]);
+    const importing = runCli(['import', fifo], { cwd: own });
+    await fs.promises.writeFile(fifo, `${[...paddedLines(600)].join('\n')}\n`);
+    const result = await importing;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Imported 600 sessions/);
+    assert.equal(storedSessions(own), 600);
   });
 
   it('names the last element of a JSON array that disagrees with an earlier one', async () => {

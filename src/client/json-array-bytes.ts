@@ -50,6 +50,18 @@ export class RawJsonArraySplitter {
 
   /** Elements handed to the writer so far. */
   written = 0;
+  /** Elements completed so far, returned or written (the index of the one being read). */
+  finished = 0;
+
+  /** Whether the array's closing bracket has been read. */
+  get closed(): boolean {
+    return this.state === 'done';
+  }
+
+  /** Bytes held of an element not yet complete. */
+  get partialBytes(): number {
+    return this.parts.reduce((n, part) => n + part.byteLength, 0);
+  }
   private state: 'before' | 'first' | 'between' | 'inside' | 'after' | 'done' = 'before';
   private parts: Uint8Array[] = [];
   /** The boundaries and the grammar check (canonical-json.wat). */
@@ -80,6 +92,7 @@ export class RawJsonArraySplitter {
           const end = writer.leading(bytes!, i);
           if (end >= 0) {
             this.written++;
+            this.finished++;
             start = -1;
             this.state = 'after';
             i = end - 1;
@@ -89,6 +102,7 @@ export class RawJsonArraySplitter {
         const end = this.scan.scan(i, n);
         if (end === n) break;
         const element = this.finish(chunk, start, end);
+        this.finished++;
         if (writer) {
           writer.whole(element.bytes);
           this.written++;

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { describeLimit, documentSize, exceededLimit, SESSION_LIMITS } from '../coaching/limits.js';
+import { describeLimit, type DocumentSize, documentSize, exceededLimit, SESSION_LIMITS } from '../coaching/limits.js';
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
 import { isWebLink, WEB_LINK_RULE } from '../contract/links.js';
@@ -172,6 +172,23 @@ function fingerprintOf(text: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** "2021-12-01T10:00:00.000Z" */
+const STORED_INSTANT_BYTES = 24;
+
+/** How many instants a document may hold (null ones included). */
+const instantsOf = (doc: ExportSession) => 3 + 2 * doc.coachingPoints.length + 3 * doc.todos.length + doc.activityLog.length;
+
+/** The document's size as stored: serialized, with every instant in the store's 24 bytes (valid instants are ASCII). */
+function storedSize(doc: ExportSession): DocumentSize {
+  const growth = (instant: string | null) => (instant === null ? 0 : STORED_INSTANT_BYTES - instant.length);
+  let bytes = growth(doc.createdAt) + growth(doc.updatedAt) + growth(doc.meetingDate);
+  for (const point of doc.coachingPoints) bytes += growth(point.createdAt) + growth(point.updatedAt);
+  for (const todo of doc.todos) bytes += growth(todo.createdAt) + growth(todo.updatedAt) + growth(todo.completedAt);
+  for (const entry of doc.activityLog) bytes += growth(entry.timestamp);
+  const size = documentSize(doc, JSON.stringify(doc));
+  return { ...size, documentBytes: size.documentBytes + bytes };
+}
+
 function pointRecord(point: ExportSession['coachingPoints'][number]): PointRecord {
   return {
     id: point._id,
@@ -253,11 +270,13 @@ export class ImportPlanner {
     }
     // The given document stands for the one the import will store: what it lists is what that shows.
     // The schema allows no numbers, so the document serialized again is never longer than its text in
-    // the file: a text within the byte limit needs no second serialization to prove it.
+    // the file, but for its instants, which the store writes in 24 bytes each (a file may leave out
+    // the milliseconds): a text within the byte limit with 24 bytes more for each needs no second
+    // serialization; another is measured as the store will write it.
     const size =
-      bytes !== undefined && bytes <= SESSION_LIMITS.documentBytes
+      bytes !== undefined && bytes + STORED_INSTANT_BYTES * instantsOf(doc) <= SESSION_LIMITS.documentBytes
         ? { ...documentSize(doc, ''), documentBytes: bytes }
-        : documentSize(doc, JSON.stringify(doc));
+        : storedSize(doc);
     const over = exceededLimit(size);
     if (over) throw new ImportError(`${named}: ${describeLimit(doc._id, over, size)}`);
     this.users.check(doc.formCreatorId, { id: doc.formCreatorId, name: doc.formCreatorName, role: 'coach' }, element, 'formCreatorName');

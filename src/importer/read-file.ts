@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
-import { RawJsonArraySplitter } from '../client/json-array-bytes.js';
+import { isJsonSpace, RawJsonArraySplitter } from '../client/json-array-bytes.js';
 
 /** One document of an import file: its place in the file and its parsed value. */
 export interface FileDocument {
@@ -16,64 +17,89 @@ export interface FileDocument {
 export class ImportFileError extends Error {}
 
 /**
+ * The most bytes one document may take in a file. A stored document is at most 2,000,000 bytes
+ * (SESSION_LIMITS); a file's text of it may be longer (indented, escaped), but not eight times:
+ * a longer one is refused as it is read, before memory holds it.
+ */
+export const MAX_FILE_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+const READ_BYTES = 1 << 20;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const OPEN_ARRAY = 0x5b;
+
+/**
  * The documents of a file holding one JSON array, or NDJSON (one document a line), one at a time,
- * so memory holds one document and the read buffers, whatever the file's size. The array is split
- * at document boundaries by the byte splitter the export client uses, then each element is parsed.
+ * so memory holds one document and the read buffers, whatever the file's size. The form is told by
+ * the first byte that is not whitespace, read from the stream itself, so a pipe (`/dev/stdin`,
+ * `<(zcat sessions.ndjson.gz)`) imports as a file does. The array is split at document boundaries
+ * by the byte splitter the export client uses, then each element is parsed. Text that is not UTF-8
+ * is refused, never decoded with replacement characters.
  */
 export async function* readDocuments(file: string): AsyncGenerator<FileDocument> {
-  const handle = await fs.promises.open(file, 'r');
-  let firstChar = '';
+  const stream = fs.createReadStream(file, { highWaterMark: READ_BYTES });
+  const reads = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let first: number | undefined;
   try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
-    firstChar =
-      buffer
-        .subarray(0, bytesRead)
-        .toString('utf8')
-        .replace(/^\uFEFF/, '')
-        .trimStart()[0] ?? '';
+    while (first === undefined) {
+      const next = await reads.next();
+      if (next.done) break;
+      const chunk = head.length === 0 && next.value.subarray(0, 3).equals(BOM) ? next.value.subarray(3) : next.value;
+      head.push(chunk);
+      first = chunk.find((c) => !isJsonSpace(c));
+    }
+    const chunks = (async function* () {
+      yield* head;
+      for (let next = await reads.next(); !next.done; next = await reads.next()) yield next.value;
+    })();
+    yield* first === OPEN_ARRAY ? arrayDocuments(file, chunks) : lineDocuments(file, chunks);
   } finally {
-    await handle.close();
+    stream.destroy();
   }
-  if (firstChar === '[') {
-    yield* arrayDocuments(file);
-    return;
-  }
-  yield* lineDocuments(file);
 }
+
+const tooLarge = (what: string) =>
+  new ImportFileError(`${what} is longer than ${MAX_FILE_DOCUMENT_BYTES.toLocaleString('en-US')} bytes, more than any document can be.`);
 
 /**
  * NDJSON: lines split on their bytes (a line ends at LF; a CR before it is left out, as for CRLF
  * files), each decoded and parsed on its own. readline, which decodes the whole stream into
  * strings and splits those, cost the reading thread a second more per 100,000 sessions.
  */
-async function* lineDocuments(file: string): AsyncGenerator<FileDocument> {
+async function* lineDocuments(file: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<FileDocument> {
   let lineNumber = 0;
   let element = 0;
-  let rest: Buffer | null = null;
+  /** The start of a line a chunk cut, in parts (joined once, when its end comes). */
+  let rest: Buffer[] = [];
+  let restBytes = 0;
   const parse = (bytes: Buffer): FileDocument | null => {
     lineNumber++;
     const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
-    const start = lineNumber === 1 && bytes.subarray(0, 3).equals(BOM) ? 3 : 0;
-    const line = bytes.toString('utf8', start, end);
+    const text = bytes.subarray(0, end);
+    if (!isUtf8(text)) throw new ImportFileError(`${file} line ${lineNumber} is not UTF-8 text.`);
+    const line = text.toString('utf8');
     if (line.trim() === '') return null;
     try {
-      return { element: element++, line: lineNumber, value: JSON.parse(line), bytes: end - start };
+      return { element: element++, line: lineNumber, value: JSON.parse(line), bytes: end };
     } catch {
       throw new ImportFileError(`${file} line ${lineNumber} is not valid JSON.`);
     }
   };
-  for await (const read of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const chunk = read as Buffer;
+  for await (const chunk of chunks) {
     let start = 0;
-    if (rest) {
+    if (restBytes > 0) {
       // Only the line the last chunk cut is joined, not the whole chunk.
       const newline = chunk.indexOf(0x0a);
+      const taken = newline < 0 ? chunk.length : newline;
+      if (restBytes + taken > MAX_FILE_DOCUMENT_BYTES) throw tooLarge(`${file} line ${lineNumber + 1}`);
       if (newline < 0) {
-        rest = Buffer.concat([rest, chunk]);
+        rest.push(Buffer.from(chunk));
+        restBytes += chunk.length;
         continue;
       }
-      const document = parse(Buffer.concat([rest, chunk.subarray(0, newline)]));
-      rest = null;
+      const document = parse(Buffer.concat([...rest, chunk.subarray(0, newline)]));
+      rest = [];
+      restBytes = 0;
       start = newline + 1;
       if (document) yield document;
     }
@@ -82,33 +108,36 @@ async function* lineDocuments(file: string): AsyncGenerator<FileDocument> {
       start = newline + 1;
       if (document) yield document;
     }
-    if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) {
+      if (chunk.length - start > MAX_FILE_DOCUMENT_BYTES) throw tooLarge(`${file} line ${lineNumber + 1}`);
+      rest = [Buffer.from(chunk.subarray(start))];
+      restBytes = chunk.length - start;
+    }
   }
-  if (rest) {
-    const document = parse(rest);
+  if (restBytes > 0) {
+    const document = parse(Buffer.concat(rest));
     if (document) yield document;
   }
 }
 
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
-async function* arrayDocuments(file: string): AsyncGenerator<FileDocument> {
+async function* arrayDocuments(file: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<FileDocument> {
   // Only the boundaries: each element is parsed next, which refuses malformed JSON itself.
   const splitter = new RawJsonArraySplitter({ check: false });
   const notJson = (detail: string) => new ImportFileError(`${file} is not valid JSON: ${detail.replace('the response', 'the file')}.`);
+  /** The element the splitter was reading when it refused, or none once the array had closed. */
+  const where = (message: string) => (splitter.closed ? message : `element ${splitter.finished}: ${message}`);
   let element = 0;
-  let first = true;
-  for await (const read of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-    let chunk = read as Buffer;
-    if (first && chunk.subarray(0, 3).equals(BOM)) chunk = chunk.subarray(3);
-    first = false;
+  for await (const chunk of chunks) {
     let elements: ReturnType<RawJsonArraySplitter['push']>;
     try {
       elements = splitter.push(chunk);
     } catch (error) {
-      throw notJson(`element ${element}: ${(error as Error).message}`);
+      throw notJson(where((error as Error).message));
     }
+    if (splitter.partialBytes > MAX_FILE_DOCUMENT_BYTES) throw tooLarge(`${file} element ${splitter.finished}`);
     for (const raw of elements) {
+      if (raw.bytes.length > MAX_FILE_DOCUMENT_BYTES) throw tooLarge(`${file} element ${element}`);
+      if (!isUtf8(raw.bytes)) throw new ImportFileError(`${file} element ${element} is not UTF-8 text.`);
       let value: unknown;
       try {
         value = JSON.parse(raw.bytes.toString('utf8'));
