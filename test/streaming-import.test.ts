@@ -511,6 +511,36 @@ for (const backend of backends) {
       }
     });
 
+    it('stores a lone surrogate as the database does, in the document as in the tables, by every import path', async () => {
+      const database = await backend.create();
+      const store = await openStore(database.config);
+      try {
+        const docs = (prefix: string) => [session({ _id: `${prefix}-half`, coachNotes: '\ud800x' })];
+        const paths: Array<[string, (orgId: string) => Promise<unknown>]> = [
+          [
+            'one plan',
+            async (orgId) => {
+              const planned = planImport(docs('plan'));
+              assert.ok(planned.ok);
+              return store.applyImport(orgId, planned.plan, NOW);
+            },
+          ],
+          ['batches', (orgId) => store.importBatches(orgId, batchesOf(docs('batch'), 500), NOW)],
+          ['batches rendered where planned', (orgId) => store.importBatches(orgId, batchesOf(docs('thread'), 500, Infinity, true), NOW)],
+        ];
+        for (const [name, imported] of paths) {
+          const org = await createOrganization(store, { name, adminEmail: `${name.length}@half.test` }, NOW);
+          await imported(org.orgId);
+          const exported = await storedExport(store, org.orgId);
+          assert.equal(exported, await portableExport(store, org.orgId), name);
+          assert.equal((JSON.parse(exported) as ExportSession[])[0]!.coachNotes, '\ufffdx', name);
+        }
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+
     it('ends two streamed imports of one new organization at once in one of them, not an error', async () => {
       const database = await backend.create();
       const store = await openStore(database.config);

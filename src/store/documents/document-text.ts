@@ -49,7 +49,9 @@ export function joinDocument(parts: DocumentText): string {
  * Whether JSON text holds a lone surrogate (JSON.stringify writes one as an escape): neither
  * database stores it as given, so what is read back and rendered again differs from this text.
  */
-export const hasLoneSurrogate = (json: string): boolean => json.includes('\\ud');
+export const hasLoneSurrogate = (json: string): boolean => json.includes(LONE_SURROGATE);
+/** How JSON.stringify begins the escape of a surrogate (it escapes only lone ones). */
+export const LONE_SURROGATE = '\\ud';
 
 /** The text a session's own fields end with when it is rendered with no children. */
 export const EMPTY_CHILDREN = `${LOG_KEY}[]${POINTS_KEY}[]${TODOS_KEY}[]}`;

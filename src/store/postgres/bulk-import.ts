@@ -7,7 +7,7 @@ import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
-import { CrossBatchLinks } from '../documents/cross-batch-links.js';
+import { LateRenders } from '../documents/late-renders.js';
 import { refreshAfterImport, scopeBeforeImport, type ImportScope } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { documentJson } from '../documents/rendered.js';
@@ -45,7 +45,7 @@ export async function postgresBulkImportBatches(
     // Sessions already stored are locked by the scope; a new organization's cannot be there.
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
-    const crossBatch = new CrossBatchLinks(postgresAdapter, orgId);
+    const late = new LateRenders(postgresAdapter, orgId);
     for await (const plan of batches) {
       // A batch written again (a server's window fetched again) may repeat sessions this transaction
       // already holds: those are upserted like an organization's existing ones, never COPYed in twice.
@@ -53,7 +53,7 @@ export async function postgresBulkImportBatches(
       const scope: ImportScope = direct
         ? { sessions: new Set(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
-      if (direct) await crossBatch.beforeBatch(db, plan);
+      if (direct) await late.beforeBatch(db, plan);
       await writeRows(client, db, orgId, plan, now, direct);
       const docs = plan.rendered ?? renderImportedSessions(plan, await namesAfter(client, orgId, plan));
       for (const d of docs) {
@@ -61,6 +61,7 @@ export async function postgresBulkImportBatches(
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
+      late.afterRender(docs);
       await copyRows(client, 'import_documents', DOCUMENT_COLUMNS, (push) => {
         docs.forEach((d, position) => {
           push([orgId, d.sessionId, d.createdAt, d.meetingDate, postgresAdapter.documentValue(documentJson(d)), position]);
@@ -83,7 +84,7 @@ export async function postgresBulkImportBatches(
       await refreshAfterImport(db, postgresAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
       sessions += plan.sessions.length;
     }
-    await crossBatch.refresh(db);
+    await late.refresh(db);
     await client.query('commit');
     return sessions;
   } catch (error) {

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import { countsOf, type ImportPlan } from '../../importer/plan.js';
-import { CrossBatchLinks } from '../documents/cross-batch-links.js';
+import { LateRenders } from '../documents/late-renders.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
@@ -59,6 +59,9 @@ export async function sqliteBulkImport(
     journals.restore();
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
+    const late = new LateRenders(sqliteAdapter, orgId);
+    late.afterRender(docs);
+    await late.refresh(conn);
     db.exec('commit');
     return countsOf(plan);
   } catch (error) {
@@ -77,7 +80,7 @@ export async function sqliteBulkImport(
  * built once after the last batch, and no batch can change a document outside the import (every
  * point and to-do a later batch repeats is unchanged, which the planner checks), so the scope is
  * skipped as above; points and to-dos of earlier batches are found and their links replaced, and
- * documents of earlier batches that a later one changes are rendered again (CrossBatchLinks).
+ * documents of earlier batches that a later one changes are rendered again (LateRenders).
  */
 export async function sqliteBulkImportBatches(
   db: BetterSqlite3.Database,
@@ -104,18 +107,19 @@ export async function sqliteBulkImportBatches(
     const deferred = empty ? dropSecondaryIndexes(db) : [];
     let seq = empty ? await nextSeq(conn, orgId) : 0;
     let sessions = 0;
-    const crossBatch = empty ? new CrossBatchLinks(sqliteAdapter, orgId) : null;
+    const late = new LateRenders(sqliteAdapter, orgId);
     for await (const plan of batches) {
       const scope = empty
         ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
-      await crossBatch?.beforeBatch(conn, plan);
+      if (empty) await late.beforeBatch(conn, plan);
       writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty });
       const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan));
       for (const d of docs) {
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
+      late.afterRender(docs);
       if (!empty) seq = await nextSeq(conn, orgId);
       writeDocuments(statements, orgId, docs, seq);
       seq += docs.length;
@@ -125,7 +129,7 @@ export async function sqliteBulkImportBatches(
     }
     journals.restore();
     for (const sql of deferred) db.exec(sql);
-    await crossBatch?.refresh(conn);
+    await late.refresh(conn);
     db.exec('commit');
     return sessions;
   } catch (error) {
@@ -390,7 +394,7 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
  * new ones go in, as row by row. A new session may have links already (items stored earlier name
  * sessions not stored yet): its own list replaces them, as on PostgreSQL, where the indexes are
  * there to find them (`indexed`; into empty tables only this import's earlier batches wrote links,
- * see CrossBatchLinks). `first`: the first batch into empty tables, with nothing to look up.
+ * see LateRenders). `first`: the first batch into empty tables, with nothing to look up.
  */
 function writeRows(
   statements: StatementCache,

@@ -2,7 +2,9 @@ import type { Kysely } from 'kysely';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
+import { hasLoneSurrogate, LONE_SURROGATE } from './document-text.js';
 import { refreshSessionDocuments } from './refresh.js';
+import { documentJson, type StoredDocument } from './rendered.js';
 
 const IDS_PER_QUERY = 500;
 
@@ -12,6 +14,13 @@ interface Item {
 }
 
 /**
+ * Documents an import renders again from the tables before it commits, where what it rendered from
+ * the file would not be what the tables give.
+ *
+ * A text holding a lone surrogate (half of a UTF-16 pair, which JSON can escape but UTF-8 cannot
+ * hold): both databases store the replacement character instead, as the coaching API's writes do
+ * (coaching-tx.ts), so the document is rendered from what they stored.
+ *
  * Into an organization with nothing stored, a streamed import skips the scope of other documents
  * (import-scope.ts): none is stored but those of its own earlier batches. Those can still change
  * when the file's documents disagree about a shared point or to-do (one names a session whose own
@@ -25,7 +34,7 @@ interface Item {
  * the renders wait until the end. Held in memory: the links to sessions not yet imported (shared
  * items only), which stay for sessions the file never brings.
  */
-export class CrossBatchLinks {
+export class LateRenders {
   /** Session id → the links to it, written by an earlier batch before the session was stored. */
   private readonly pending = new Map<string, Array<{ table: LinkTable; itemId: string }>>();
   private readonly stale = new Set<string>();
@@ -35,7 +44,7 @@ export class CrossBatchLinks {
     private readonly orgId: string,
   ) {}
 
-  /** Before the batch's rows are written. */
+  /** Before the batch's rows are written, into an organization that had nothing stored (above). */
   async beforeBatch(trx: Kysely<Database>, plan: ImportPlan): Promise<void> {
     const sessions = new Set(plan.sessions.map(({ session }) => session.id));
     await this.dropUnlisted(trx, sessions, { coaching_point_sessions: plan.points, todo_sessions: plan.todos });
@@ -59,6 +68,20 @@ export class CrossBatchLinks {
           if (!stored.has(sessionId)) this.remember(sessionId, table, item.id);
           else if (!linked.has(linkKey(item.id, sessionId))) this.stale.add(sessionId);
         }
+      }
+    }
+  }
+
+  /** After the batch's documents are rendered: those holding a lone surrogate. */
+  afterRender(docs: readonly StoredDocument[]): void {
+    for (const d of docs) {
+      const json = documentJson(d);
+      if (
+        typeof json === 'string'
+          ? hasLoneSurrogate(json)
+          : Buffer.from(json.buffer, json.byteOffset, json.byteLength).includes(LONE_SURROGATE)
+      ) {
+        this.stale.add(d.sessionId);
       }
     }
   }
