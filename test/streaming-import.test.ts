@@ -226,6 +226,34 @@ function generalReading(value: string): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
+describe('the planner refuses what a store would refuse only at the database', () => {
+  it('names a document whose text holds the NUL character, in a file, from a server and by the API alike', () => {
+    const withNul = session({ _id: 'nul', coachNotes: 'a\u0000b' });
+    const text = Buffer.from(JSON.stringify(withNul));
+    assert.match(new ImportPlanner().add(withNul, 0, text.length, text) ?? '', /^Element 0: a text holds the NUL character \(\\u0000\)/);
+    const planned = planImport([session(), withNul]);
+    assert.ok(!planned.ok);
+    assert.match(planned.error, /^Element 1: a text holds the NUL character/);
+    // A backslash followed by "u0000" is text like any other.
+    const lookalike = session({ _id: 'lookalike', coachNotes: 'a\\u0000b' });
+    const lookalikeText = Buffer.from(JSON.stringify(lookalike));
+    assert.ok(lookalikeText.includes('\\\\u0000'));
+    assert.equal(new ImportPlanner().add(lookalike, 0, lookalikeText.length, lookalikeText), null);
+    assert.ok(planImport([lookalike]).ok);
+  });
+
+  it('names a point or to-do that lists one session twice', () => {
+    const doc = session({ _id: 'twice' });
+    doc.coachingPoints = [point(['twice', 'other', 'twice'])];
+    assert.match(
+      new ImportPlanner().add(doc, 4) ?? '',
+      /^Element 4: coachingPoints\[0\]\.coachingFormIds names session "twice" more than once\.$/,
+    );
+    const withTodo = session({ _id: 'todo-twice', todos: [todo(['todo-twice', 'todo-twice'])] });
+    assert.match(new ImportPlanner().add(withTodo, 0) ?? '', /todos\[0\]\.coachingFormIds names session "todo-twice" more than once/);
+  });
+});
+
 describe('a planner rewound to its mark (a window fetched again)', () => {
   const ledgers: Array<[string, () => IdLedger]> = [
     ['in memory', () => new MemoryLedger()],

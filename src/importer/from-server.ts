@@ -61,7 +61,7 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
   const sink = {
     text: (json: Uint8Array): Promise<void> | undefined => {
       const value: unknown = JSON.parse(asBuffer(json).toString('utf8'));
-      const error = plan.add(value, element++);
+      const error = plan.add(value, element++, undefined, json);
       if (error) {
         // Aborting first: the client then gives up at once instead of retrying the window.
         const refused = new RefusedDocument(error);

@@ -40,8 +40,8 @@ async function run(): Promise<void> {
   const ledger = new DiskLedger();
   try {
     const planner = new ImportPlanner(undefined, ledger);
-    for await (const { element, line, value, bytes } of readDocuments(file)) {
-      const error = planner.add(value, element, bytes);
+    for await (const { element, line, value, bytes, text } of readDocuments(file)) {
+      const error = planner.add(value, element, bytes, text);
       if (error) {
         send({ type: 'refused', message: line === null ? error : `Line ${line}: ${error}` });
         return;

@@ -172,6 +172,31 @@ function fingerprintOf(text: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/**
+ * PostgreSQL's text cannot hold the NUL character, and the coaching API refuses it: an import
+ * refuses it in any store, by element, instead of failing on PostgreSQL at the database.
+ */
+const NUL_REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does not store.';
+const NUL_ESCAPE = Buffer.from('\\u0000');
+
+/** Whether JSON text escapes a NUL character: `\u0000` after an even number of backslashes. */
+export function holdsNul(json: Uint8Array): boolean {
+  const bytes = Buffer.isBuffer(json) ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  for (let at = bytes.indexOf(NUL_ESCAPE); at >= 0; at = bytes.indexOf(NUL_ESCAPE, at + 1)) {
+    let backslashes = 0;
+    while (at - backslashes > 0 && bytes[at - backslashes - 1] === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return true;
+  }
+  return false;
+}
+
+/** A list of sessions an item is on names each once (a link is one row per item and session). */
+function namesEachOnce(sessionIds: string[], field: string): void {
+  if (sessionIds.length < 2 || new Set(sessionIds).size === sessionIds.length) return;
+  const twice = sessionIds.find((id, i) => sessionIds.indexOf(id) !== i);
+  throw new ImportError(`${field} names session ${JSON.stringify(twice)} more than once.`);
+}
+
 /** "2021-12-01T10:00:00.000Z" */
 const STORED_INSTANT_BYTES = 24;
 
@@ -300,12 +325,14 @@ export class ImportPlanner {
       if (!point.coachingFormIds.includes(doc._id)) {
         throw new ImportError(`${named}: coachingPoints[${i}].coachingFormIds does not name the session it is listed under.`);
       }
+      namesEachOnce(point.coachingFormIds, `${named}: coachingPoints[${i}].coachingFormIds`);
       this.points.check(point._id, pointRecord(point), element, `coachingPoints[${i}]`);
     });
     doc.todos.forEach((todo, i) => {
       if (!todo.coachingFormIds.includes(doc._id)) {
         throw new ImportError(`${named}: todos[${i}].coachingFormIds does not name the session it is listed under.`);
       }
+      namesEachOnce(todo.coachingFormIds, `${named}: todos[${i}].coachingFormIds`);
       if (todo.link !== null && !isWebLink(todo.link)) {
         throw new ImportError(`${named} (_id ${JSON.stringify(doc._id)}): todos[${i}].link must be ${WEB_LINK_RULE}.`);
       }
@@ -349,12 +376,13 @@ export class ImportPlanner {
    * Adds element `element` of the import; answers the error that rejects the whole import, or null.
    * `bytes`: the document's length in the file, when known (see `plan`).
    */
-  add(value: unknown, element: number, bytes?: number): string | null {
+  add(value: unknown, element: number, bytes?: number, text?: Uint8Array): string | null {
     // Check first: walking the schema for its errors costs several times more, and only a bad document needs them.
     if (!checkDocument.Check(value)) {
       const first = checkDocument.Errors(value).First();
       if (first) return `${this.label(element)}: ${describeValueError(first, 'The session')}`;
     }
+    if (text !== undefined && holdsNul(text)) return `${this.label(element)}: ${NUL_REFUSAL}`;
     return this.addChecked(value as ExportSession, element, bytes);
   }
 
@@ -430,6 +458,7 @@ export function planImport(value: unknown): PlanResult {
   if (error) return { ok: false, error };
   const planner = new ImportPlanner();
   for (const [element, doc] of (value as ExportSession[]).entries()) {
+    if (holdsNul(Buffer.from(JSON.stringify(doc)))) return { ok: false, error: `${elementLabel(element)}: ${NUL_REFUSAL}` };
     const failed = planner.addChecked(doc, element);
     if (failed) return { ok: false, error: failed };
   }

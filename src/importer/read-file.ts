@@ -11,6 +11,8 @@ export interface FileDocument {
   value: unknown;
   /** Its length in the file, in UTF-8 bytes. */
   bytes: number;
+  /** Its text in the file. */
+  text: Buffer;
 }
 
 /** A file that is not JSON where the import reached: the whole import is refused with this message. */
@@ -80,7 +82,7 @@ async function* lineDocuments(file: string, chunks: AsyncIterable<Buffer>): Asyn
     const line = text.toString('utf8');
     if (line.trim() === '') return null;
     try {
-      return { element: element++, line: lineNumber, value: JSON.parse(line), bytes: end };
+      return { element: element++, line: lineNumber, value: JSON.parse(line), bytes: end, text };
     } catch {
       throw new ImportFileError(`${file} line ${lineNumber} is not valid JSON.`);
     }
@@ -144,7 +146,7 @@ async function* arrayDocuments(file: string, chunks: AsyncIterable<Buffer>): Asy
       } catch (error) {
         throw notJson(`element ${element}: ${(error as Error).message}`);
       }
-      yield { element: element++, line: null, value, bytes: raw.bytes.length };
+      yield { element: element++, line: null, value, bytes: raw.bytes.length, text: raw.bytes };
     }
   }
   try {
