@@ -459,6 +459,25 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('keeps the path of a server behind a proxy, and asks the change feed there too', async () => {
+    const clock = new VirtualClock();
+    const server = await startFaultServer((req, res) =>
+      req.url.includes('/changes') ? json(res, 404, { error: 'none' }) : json(res, 200, [one]),
+    );
+    try {
+      for (const base of [`${server.url}/coaching`, `${server.url}/coaching/`]) {
+        const client = new ExportClient(options(base, clock));
+        assert.deepEqual(await collect(client.exportRange(window)), [one]);
+        await client.changes(null, 10).catch(() => undefined);
+      }
+      const paths = server.seen.map((r) => r.url.split('?')[0]);
+      assert.deepEqual([...new Set(paths)], ['/coaching/api/v1/coaching-sessions', '/coaching/api/v1/coaching-sessions/changes']);
+      assert.equal(paths.filter((p) => p === '/coaching/api/v1/coaching-sessions').length, 2, 'one export a base');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('spaces its calls to 1 a second and 30 a minute', async () => {
     const clock = new VirtualClock();
     const times: number[] = [];

@@ -245,7 +245,7 @@ export class ExportClient {
    * which comes back as an ExportApiError with status 404 for the caller to fall back on.
    */
   async changes(cursor: string | null, limit: number): Promise<ChangesPage> {
-    const url = new URL('/api/v1/coaching-sessions/changes', this.options.baseUrl);
+    const url = apiUrl(this.options.baseUrl, 'coaching-sessions/changes');
     if (cursor !== null) url.searchParams.set('cursor', cursor);
     url.searchParams.set('limit', String(limit));
     return this.withRetries(
@@ -364,7 +364,7 @@ export class ExportClient {
     target: () => WindowTarget,
     answered: () => void,
   ): Promise<{ count: number; bytes: number }> {
-    const url = new URL('/api/v1/coaching-sessions', this.options.baseUrl).toString();
+    const url = apiUrl(this.options.baseUrl, 'coaching-sessions').toString();
     const body = JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis });
     const init = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body };
     return this.send(url, init, answered, (response, touch, signal) => this.receive(response, window, target(), touch, signal, url));
@@ -612,4 +612,14 @@ async function* readSpoolTexts(file: string): AsyncGenerator<Buffer> {
 /** Split at line feeds only: readline would also break a line at U+2028 and U+2029, which JSON leaves raw in text. */
 async function* readSpool(file: string): AsyncGenerator<ExportSession> {
   for await (const text of readSpoolTexts(file)) yield JSON.parse(text.toString('utf8')) as ExportSession;
+}
+
+/**
+ * An API path under the server's address, kept under any path it has: a server behind a proxy at
+ * `https://host/coaching` answers at `https://host/coaching/api/v1/…` (an absolute path would drop it).
+ */
+export function apiUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL(`api/v1/${path}`, base);
 }
