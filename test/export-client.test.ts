@@ -823,6 +823,33 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('does not count the time its own sink holds the answer back as the server being silent', async () => {
+    // The second document comes 250 ms after the first, while the sink is still busy with that one, and ends at 600 ms.
+    const server = await startFaultServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`[${JSON.stringify(one)},`);
+      setTimeout(() => res.write(JSON.stringify({ ...one, _id: 'second' })), 250);
+      setTimeout(() => res.end(']'), 600);
+    });
+    try {
+      // The idle timeout is 300 ms; the sink takes 500 ms over a document, as an import's busy writer may.
+      const client = new ExportClient(options(server.url, new VirtualClock()));
+      const received: string[] = [];
+      const sink = {
+        text: async (bytes: Uint8Array) => {
+          received.push((JSON.parse(Buffer.from(bytes).toString('utf8')) as { _id: string })._id);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        },
+        discard: () => received.splice(0),
+      };
+      for await (const _ of client.exportWindowsInto(window, sink));
+      assert.deepEqual(received, [one._id, 'second']);
+      assert.equal(server.seen.length, 1, 'asked once: no window abandoned and fetched again');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reports malformed JSON clearly', async () => {
     const clock = new VirtualClock();
     const server = await startFaultServer((_req, res) => {

@@ -300,7 +300,7 @@ export class ExportClient {
     url: string,
     init: Omit<HttpAsk, 'signal' | 'headers'> & { headers?: Record<string, string> },
     answered: () => void,
-    read: (response: HttpAnswer, touch: () => void, signal: AbortSignal) => Promise<T>,
+    read: (response: HttpAnswer, idle: IdleWatch, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const controller = new AbortController();
     const abort = () => controller.abort(this.options.signal?.reason);
@@ -310,6 +310,18 @@ export class ExportClient {
     const touch = () => {
       clearTimeout(idle);
       idle = setTimeout(() => controller.abort(new IdleTimeout(idleMs)), idleMs);
+    };
+    const watch: IdleWatch = {
+      touch,
+      async during(work) {
+        // The server is not idle while this side holds its answer back (an import's writer busy).
+        clearTimeout(idle);
+        try {
+          await work;
+        } finally {
+          touch();
+        }
+      },
     };
     try {
       let response: HttpAnswer;
@@ -322,7 +334,7 @@ export class ExportClient {
         throw networkError(error, url, controller.signal);
       }
       if (response.status !== 200) throw await statusError(response, url);
-      return await read(response, touch, controller.signal);
+      return await read(response, watch, controller.signal);
     } finally {
       clearTimeout(idle);
       this.options.signal?.removeEventListener('abort', abort);
@@ -332,7 +344,7 @@ export class ExportClient {
   }
 
   private async fetchChanges(url: string, answered: () => void): Promise<ChangesPage> {
-    return this.send(url, { method: 'GET' }, answered, async (response, touch, signal) => {
+    return this.send(url, { method: 'GET' }, answered, async (response, { touch }, signal) => {
       let text = '';
       try {
         const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -367,17 +379,10 @@ export class ExportClient {
     const url = apiUrl(this.options.baseUrl, 'coaching-sessions').toString();
     const body = JSON.stringify({ startDate: window.startDate, endDate: window.endDate, timeAxis });
     const init = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body };
-    return this.send(url, init, answered, (response, touch, signal) => this.receive(response, window, target(), touch, signal, url));
+    return this.send(url, init, answered, (response, idle, signal) => this.receive(response, window, target(), idle, signal, url));
   }
 
-  private async receive(
-    response: HttpAnswer,
-    window: DayWindow,
-    target: WindowTarget,
-    touch: () => void,
-    signal: AbortSignal,
-    url: string,
-  ) {
+  private async receive(response: HttpAnswer, window: DayWindow, target: WindowTarget, idle: IdleWatch, signal: AbortSignal, url: string) {
     const splitter = new RawJsonArraySplitter({ check: !target.parses, writer: target.writer });
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let count = 0;
@@ -386,12 +391,12 @@ export class ExportClient {
       const reader = target.reader;
       const reads = reader && response.readsOwned ? new ReadBuffers() : null;
       for await (const chunk of response.body) {
-        touch();
+        idle.touch();
         bytes += chunk.byteLength;
         this.options.onEvent?.({ type: 'bytes', window, bytes: chunk.byteLength });
         if (reader) {
           const pushed = reader.push(chunk);
-          if (pushed) await pushed;
+          if (pushed) await idle.during(pushed);
           reads?.read(chunk, reader.copiedLast());
           continue;
         }
@@ -405,7 +410,7 @@ export class ExportClient {
           texts.push(asSent ? element.bytes : Buffer.from(JSON.stringify(JSON.parse(decoder.decode(element.bytes)))));
           count++;
         }
-        if (texts.length > 0) await target.write(texts);
+        if (texts.length > 0) await idle.during(target.write(texts));
       }
       reads?.release();
       if (reader) count = await reader.end();
@@ -422,6 +427,12 @@ export class ExportClient {
       throw networkError(error, url, signal);
     }
   }
+}
+
+/** The idle timeout of one response: re-armed by each chunk, stopped while this side's own work holds the reading back. */
+interface IdleWatch {
+  touch(): void;
+  during(work: Promise<unknown>): Promise<void>;
 }
 
 class WriteFailure extends Error {}
