@@ -17,7 +17,8 @@ export interface ImportScope {
 
 const IDS_PER_QUERY = 500;
 
-async function eachChunk<T>(ids: string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+/** `read` over the ids a few hundred at a time (a query's parameters stay few), its rows together. */
+export async function eachChunk<T>(ids: string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
   const out: T[] = [];
   for (let i = 0; i < ids.length; i += IDS_PER_QUERY) out.push(...(await read(ids.slice(i, i + IDS_PER_QUERY))));
   return out;

@@ -3,10 +3,9 @@ import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
 import { hasLoneSurrogate, LONE_SURROGATE } from './document-text.js';
+import { eachChunk } from './import-scope.js';
 import { refreshSessionDocuments } from './refresh.js';
 import { documentJson, type StoredDocument } from './rendered.js';
-
-const IDS_PER_QUERY = 500;
 
 interface Item {
   id: string;
@@ -126,32 +125,23 @@ export class LateRenders {
   }
 
   private async storedSessions(trx: Kysely<Database>, ids: string[]): Promise<string[]> {
-    const out: string[] = [];
-    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-      const rows = await trx
-        .selectFrom('coaching_sessions')
-        .select('id')
-        .where('org_id', '=', this.orgId)
-        .where(this.adapter.idIn('id', ids.slice(i, i + IDS_PER_QUERY)))
-        .execute();
-      for (const row of rows) out.push(row.id);
-    }
-    return out;
+    const rows = await eachChunk(ids, (chunk) =>
+      trx.selectFrom('coaching_sessions').select('id').where('org_id', '=', this.orgId).where(this.adapter.idIn('id', chunk)).execute(),
+    );
+    return rows.map((row) => row.id);
   }
 
   /** The stored links of these items (by the primary key's leading columns), as linkKey strings. */
   private async links(trx: Kysely<Database>, table: LinkTable, itemIds: string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let i = 0; i < itemIds.length; i += IDS_PER_QUERY) {
-      const rows = await trx
+    const rows = await eachChunk(itemIds, (chunk) =>
+      trx
         .selectFrom(table)
         .select(['item_id', 'session_id'])
         .where('org_id', '=', this.orgId)
-        .where(this.adapter.idIn('item_id', itemIds.slice(i, i + IDS_PER_QUERY)))
-        .execute();
-      for (const row of rows) out.add(linkKey(row.item_id, row.session_id));
-    }
-    return out;
+        .where(this.adapter.idIn('item_id', chunk))
+        .execute(),
+    );
+    return new Set(rows.map((row) => linkKey(row.item_id, row.session_id)));
   }
 }
 
