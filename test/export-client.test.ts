@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { ExportApiError } from '../src/client/errors.js';
-import { ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
+import { apiUrl, ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
 import type { ClientClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
@@ -457,6 +457,18 @@ describe('the export client against a server that misbehaves', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('reads a server address with or without a path, or with the API’s own root', () => {
+    const cases: Array<[string, string]> = [
+      ['http://h:3000', 'http://h:3000/api/v1/coaching-sessions'],
+      ['http://h:3000/', 'http://h:3000/api/v1/coaching-sessions'],
+      ['https://h/coaching', 'https://h/coaching/api/v1/coaching-sessions'],
+      ['https://h/coaching/', 'https://h/coaching/api/v1/coaching-sessions'],
+      ['https://h/api/v1', 'https://h/api/v1/coaching-sessions'],
+      ['https://h/coaching/api/v1/', 'https://h/coaching/api/v1/coaching-sessions'],
+    ];
+    for (const [base, url] of cases) assert.equal(apiUrl(base, 'coaching-sessions').toString(), url, base);
   });
 
   it('keeps the path of a server behind a proxy, and asks the change feed there too', async () => {

@@ -341,21 +341,29 @@ function linkedDocuments(): ExportSession[] {
 }
 
 /**
- * 1,500 sessions in three batches of 500 whose documents disagree about shared items: a point
- * names session 0 (which lists nothing) from session 700; session 5's point names session 1,200,
- * which lists nothing; a to-do of session 20 names session 900 (which does not list it) and 1,400
- * (which does).
+ * 1,500 sessions in three batches of 500 whose documents disagree about shared items: a point of
+ * session 700 names session 0 (which lists nothing); session 5's point names session 1,200, which
+ * lists nothing; a to-do of sessions 20 and 1,400 names session 900, which does not list it.
  */
 function disagreeingDocuments(): ExportSession[] {
   const docs = Array.from({ length: 1_500 }, (_, i) =>
     session({ _id: `disagree-${String(i).padStart(5, '0')}`, createdAt: new Date(NOW - (i + 1) * 60_000).toISOString() }),
   );
   docs[700]!.coachingPoints = [point([docs[700]!._id, docs[0]!._id], { _id: 'named-later' })];
-  docs[5]!.coachingPoints = [point([docs[5]!._id, docs[1_200]!._id], { _id: 'dropped-later' })];
-  const task = todo([docs[20]!._id, docs[900]!._id, docs[1_400]!._id], { _id: 'named-again' });
+  docs[5]!.coachingPoints = [point([docs[5]!._id, docs[1_200]!._id], { _id: 'named-earlier' })];
+  const task = todo([docs[20]!._id, docs[900]!._id, docs[1_400]!._id], { _id: 'named-twice' });
   docs[20]!.todos = [task];
   docs[1_400]!.todos = [task];
   return docs;
+}
+
+/** Batches of their own planners (a window fetched again may change items), `rewritten` as given. */
+async function* planned(batches: ExportSession[][], rewritten: boolean[]): AsyncGenerator<ImportPlan> {
+  for (const [i, docs] of batches.entries()) {
+    const result = planImport(docs);
+    assert.ok(result.ok);
+    yield rewritten[i] ? { ...result.plan, rewritten: true } : result.plan;
+  }
 }
 
 function pointRecordOf(p: ExportSession['coachingPoints'][number]): PointRecord {
@@ -458,38 +466,101 @@ for (const backend of backends) {
       }
     });
 
-    it('keeps every document equal to a full render when documents disagree about shared items across batches', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
-        const docs = disagreeingDocuments();
-        const ids = docs.map((doc) => doc._id);
-        const fresh = await createOrganization(store, { name: 'Fresh', adminEmail: 'f@fresh.test' }, NOW);
-        const stocked = await createOrganization(store, { name: 'Stocked', adminEmail: 's@stocked.test' }, NOW);
-        // An organization with a session already imports through the scope of other documents.
-        await store.importBatches(stocked.orgId, batchesOf([session({ _id: 'already-here' })], 500), NOW);
-        for (const org of [fresh, stocked]) {
-          assert.equal(await store.importBatches(org.orgId, batchesOf(docs, 500), NOW), docs.length);
-          const exported = await storedExport(store, org.orgId);
-          assert.equal(exported, await portableExport(store, org.orgId));
+    it('lets an item’s coachingFormIds decide where documents disagree, whatever the batches', async () => {
+      const docs = disagreeingDocuments();
+      const ids = docs.map((doc) => doc._id);
+      // Into empty tables (SQLite builds its indexes after the rows), and into a database with a session already.
+      for (const stocked of [false, true]) {
+        const database = await backend.create();
+        const store = await openStore(database.config);
+        try {
+          if (stocked) {
+            const other = await createOrganization(store, { name: 'Other', adminEmail: 'o@other.test' }, NOW);
+            await store.importBatches(other.orgId, batchesOf([session({ _id: 'already-here' })], 500), NOW);
+          }
+          const streamed = await createOrganization(store, { name: 'Streamed', adminEmail: 's@streamed.test' }, NOW);
+          assert.equal(await store.importBatches(streamed.orgId, batchesOf(docs, 500), NOW), docs.length);
+          const exported = await storedExport(store, streamed.orgId);
+          assert.equal(exported, await portableExport(store, streamed.orgId));
+          // The same as one batch: where batches begin changes nothing.
+          const whole = await createOrganization(store, { name: 'Whole', adminEmail: 'w@whole.test' }, NOW);
+          const planned = planImport(docs);
+          assert.ok(planned.ok);
+          await store.applyImport(whole.orgId, planned.plan, NOW);
+          assert.equal(exported, await storedExport(store, whole.orgId));
           const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
-          // The later document wins: the point named session 0, which listed nothing, in a later batch…
+          // A point of a later batch names session 0, which listed nothing…
           assert.deepEqual(
             byId.get(ids[0]!)!.coachingPoints.map((p) => p._id),
             ['named-later'],
           );
-          // …and session 1,200, listing nothing, drops the point an earlier batch linked to it.
-          assert.deepEqual(byId.get(ids[1_200]!)!.coachingPoints, []);
-          assert.deepEqual(byId.get(ids[5]!)!.coachingPoints[0]!.coachingFormIds, [ids[5]]);
-          // A to-do dropped by session 900 and named again by a later document's copy of it.
+          // …a point of an earlier batch names session 1,200, which lists nothing…
+          assert.deepEqual(
+            byId.get(ids[1_200]!)!.coachingPoints.map((p) => p._id),
+            ['named-earlier'],
+          );
+          assert.deepEqual(byId.get(ids[5]!)!.coachingPoints[0]!.coachingFormIds, [ids[5], ids[1_200]]);
+          // …and a to-do names session 900, which does not list it, from two batches.
           assert.deepEqual(
             byId.get(ids[900]!)!.todos.map((t) => t._id),
-            ['named-again'],
+            ['named-twice'],
           );
+        } finally {
+          await store.close();
+          await database.drop();
         }
-      } finally {
-        await store.close();
-        await database.drop();
+      }
+    });
+
+    it('keeps documents equal to a full render when a window fetched again changes what earlier batches wrote', async () => {
+      const at = (i: number) => new Date(NOW - (i + 1) * 60_000).toISOString();
+      const shared = (sessionIds: string[]) => point(sessionIds, { _id: 'shared-point' });
+      const cases: Array<{ name: string; batches: ExportSession[][]; rewritten: boolean[]; session: string; points: string[] }> = [
+        {
+          // A window fetched again first (its first attempt cut short), then one whose session does not list the point.
+          name: 'fetched again first',
+          batches: [
+            [session({ _id: 'a-1', createdAt: at(1), coachingPoints: [shared(['a-1', 'a-2'])] })],
+            [session({ _id: 'a-2', createdAt: at(2) })],
+          ],
+          rewritten: [true, false],
+          session: 'a-2',
+          points: ['shared-point'],
+        },
+        {
+          // A window fetched again in which the point no longer names a session of an earlier window.
+          name: 'an item changed',
+          batches: [
+            [
+              session({ _id: 'b-1', createdAt: at(1), coachingPoints: [shared(['b-1', 'b-2'])] }),
+              session({ _id: 'b-2', createdAt: at(2), coachingPoints: [shared(['b-1', 'b-2'])] }),
+            ],
+            [session({ _id: 'b-1', createdAt: at(1), coachingPoints: [shared(['b-1'])] })],
+          ],
+          rewritten: [false, true],
+          session: 'b-2',
+          points: [],
+        },
+      ];
+      for (const { name, batches, rewritten, session: id, points } of cases) {
+        // Each into a database of its own: into empty tables, as a first import.
+        const database = await backend.create();
+        const store = await openStore(database.config);
+        try {
+          const org = await createOrganization(store, { name, adminEmail: 'a@again.test' }, NOW);
+          await store.importBatches(org.orgId, planned(batches, rewritten), NOW);
+          const exported = await storedExport(store, org.orgId);
+          assert.equal(exported, await portableExport(store, org.orgId), name);
+          const doc = (JSON.parse(exported) as ExportSession[]).find((d) => d._id === id)!;
+          assert.deepEqual(
+            doc.coachingPoints.map((p) => p._id),
+            points,
+            name,
+          );
+        } finally {
+          await store.close();
+          await database.drop();
+        }
       }
     });
 
@@ -648,6 +719,35 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
 });
 
 describe('the documents of an NDJSON file, read by their bytes', () => {
+  it('finds the byte-order mark and the form of a pipe that sends its first bytes one by one', async () => {
+    const { readDocuments } = await import('../src/importer/read-file.js');
+    const dir = tempDir();
+    try {
+      for (const [form, body, ids] of [
+        ['array', '[{"_id":"a"},{"_id":"b"}]', ['a', 'b']],
+        ['lines', '{"_id":"c"}\n{"_id":"d"}\n', ['c', 'd']],
+      ] as const) {
+        const fifo = path.join(dir, `${form}.pipe`);
+        execFileSync('mkfifo', [fifo]);
+        const sending = (async () => {
+          const out = await fs.promises.open(fifo, 'w');
+          for (const byte of [0xef, 0xbb, 0xbf, 0x20]) {
+            await out.write(Buffer.from([byte]));
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          await out.write(body);
+          await out.close();
+        })();
+        const read = [];
+        for await (const doc of readDocuments(fifo)) read.push((doc.value as { _id: string })._id);
+        await sending;
+        assert.deepEqual(read, ids, form);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('numbers lines and elements as a reader of lines would, whatever the line endings, blank lines and chunks', async () => {
     const { readDocuments } = await import('../src/importer/read-file.js');
     const dir = tempDir();

@@ -627,10 +627,12 @@ async function* readSpool(file: string): AsyncGenerator<ExportSession> {
 
 /**
  * An API path under the server's address, kept under any path it has: a server behind a proxy at
- * `https://host/coaching` answers at `https://host/coaching/api/v1/…` (an absolute path would drop it).
+ * `https://host/coaching` answers at `https://host/coaching/api/v1/…` (an absolute path would drop
+ * it). An address given with the API's own root (`…/api/v1`) means the same server.
  */
 export function apiUrl(baseUrl: string, path: string): URL {
   const base = new URL(baseUrl);
+  base.pathname = base.pathname.replace(/\/api\/v1\/?$/, '/');
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   return new URL(`api/v1/${path}`, base);
 }

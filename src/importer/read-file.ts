@@ -46,7 +46,17 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
     while (first === undefined) {
       const next = await reads.next();
       if (next.done) break;
-      const chunk = head.length === 0 && next.value.subarray(0, 3).equals(BOM) ? next.value.subarray(3) : next.value;
+      let chunk = next.value;
+      const read = head.reduce((n, c) => n + c.length, 0);
+      if (read < BOM.length) {
+        // The byte-order mark may come split over the first reads of a pipe.
+        chunk = Buffer.concat([...head.splice(0), chunk]);
+        if (chunk.length < BOM.length) {
+          head.push(chunk);
+          continue;
+        }
+        if (chunk.subarray(0, BOM.length).equals(BOM)) chunk = chunk.subarray(BOM.length);
+      }
       head.push(chunk);
       first = chunk.find((c) => !isJsonSpace(c));
     }

@@ -12,30 +12,36 @@ interface Item {
   sessionIds: string[];
 }
 
+/** A link an item of the import made to a session outside its own batch. */
+interface ForeignLink {
+  table: LinkTable;
+  itemId: string;
+  position: number;
+}
+
 /**
  * Documents an import renders again from the tables before it commits, where what it rendered from
- * the file would not be what the tables give.
+ * the file would not be what the tables give, and the links a streamed import keeps across batches.
  *
  * A text holding a lone surrogate (half of a UTF-16 pair, which JSON can escape but UTF-8 cannot
  * hold): both databases store the replacement character instead, as the coaching API's writes do
  * (coaching-tx.ts), so the document is rendered from what they stored.
  *
- * Into an organization with nothing stored, a streamed import skips the scope of other documents
- * (import-scope.ts): none is stored but those of its own earlier batches. Those can still change
- * when the file's documents disagree about a shared point or to-do (one names a session whose own
- * document does not list it; a server's live data changing between two windows does it). The
- * later document wins, as into an organization with sessions:
- * - an item of this batch naming a session of an earlier batch links to it: that session's
- *   document, rendered without the item, is rendered again before the commit;
- * - a session of this batch that does not list an item of an earlier batch naming it drops that
- *   link: the documents of the item's other sessions, which showed the link, are rendered again.
- * Only lookups by primary key run per batch (the secondary indexes are built after the rows), and
- * the renders wait until the end. Held in memory: the links to sessions not yet imported (shared
- * items only), which stay for sessions the file never brings.
+ * Where the file's documents disagree about a shared point or to-do (one names a session whose own
+ * document does not list it; a server's data changing between two windows of `--from-server` does
+ * it), the item's coachingFormIds decide, as in one batch, so the result does not depend on where
+ * batches begin or on the order of the documents:
+ * - an item naming a session of an earlier batch links to it, and that session's document, written
+ *   without the item, is rendered again;
+ * - an item naming a session of a later batch keeps that link when the session comes without
+ *   listing the item (its batch clears the session's links first), and the document is rendered again.
+ * Only lookups by primary key run per batch (the secondary indexes of empty tables are built after
+ * the rows), and the renders wait until the end. Held in memory for the whole import: every link
+ * to a session outside its item's batch (shared items only).
  */
 export class LateRenders {
-  /** Session id → the links to it, written by an earlier batch before the session was stored. */
-  private readonly pending = new Map<string, Array<{ table: LinkTable; itemId: string }>>();
+  /** Session id → the links items of other batches made to it. */
+  private readonly foreign = new Map<string, ForeignLink[]>();
   private readonly stale = new Set<string>();
 
   constructor(
@@ -43,17 +49,16 @@ export class LateRenders {
     private readonly orgId: string,
   ) {}
 
-  /** Before the batch's rows are written, into an organization that had nothing stored (above). */
+  /** Before the batch's rows are written. */
   async beforeBatch(trx: Kysely<Database>, plan: ImportPlan): Promise<void> {
-    const sessions = new Set(plan.sessions.map(({ session }) => session.id));
-    await this.dropUnlisted(trx, sessions, { coaching_point_sessions: plan.points, todo_sessions: plan.todos });
-    const foreign = [...plan.points, ...plan.todos].flatMap((item) => item.sessionIds).filter((id) => !sessions.has(id));
-    if (foreign.length === 0) return;
-    const stored = new Set(await this.storedSessions(trx, [...new Set(foreign)]));
-    for (const [table, items] of [
-      ['coaching_point_sessions', plan.points],
-      ['todo_sessions', plan.todos],
-    ] as const) {
+    const tables = itemsByTable(plan);
+    // A window fetched again may bring its items changed: their links are noted afresh below.
+    if (plan.rewritten) this.forget(tables);
+    const sessions = sessionsOf(plan);
+    const named = [...plan.points, ...plan.todos].flatMap((item) => item.sessionIds).filter((id) => !sessions.has(id));
+    if (named.length === 0) return;
+    const stored = new Set(await this.storedSessions(trx, [...new Set(named)]));
+    for (const [table, items] of tables) {
       const shared = items.filter((item) => item.sessionIds.some((id) => !sessions.has(id)));
       if (shared.length === 0) continue;
       const linked = await this.links(
@@ -62,12 +67,29 @@ export class LateRenders {
         shared.map((item) => item.id),
       );
       for (const item of shared) {
-        for (const sessionId of item.sessionIds) {
-          if (sessions.has(sessionId)) continue;
-          if (!stored.has(sessionId)) this.remember(sessionId, table, item.id);
-          else if (!linked.has(linkKey(item.id, sessionId))) this.stale.add(sessionId);
-        }
+        item.sessionIds.forEach((sessionId, position) => {
+          if (sessions.has(sessionId)) return;
+          this.note(sessionId, { table, itemId: item.id, position });
+          if (stored.has(sessionId) && !linked.has(linkKey(item.id, sessionId))) this.stale.add(sessionId);
+        });
       }
+    }
+  }
+
+  /** After the batch's rows are written: links its sessions lost that items of other batches made. */
+  async afterRows(trx: Kysely<Database>, plan: ImportPlan): Promise<void> {
+    const inBatch = new Map(itemsByTable(plan).map(([table, items]) => [table, new Set(items.map((item) => item.id))]));
+    for (const sessionId of sessionsOf(plan)) {
+      const links = this.foreign.get(sessionId)?.filter((link) => !inBatch.get(link.table)!.has(link.itemId));
+      if (!links || links.length === 0) continue;
+      for (const { table, itemId, position } of links) {
+        await trx
+          .insertInto(table)
+          .values({ org_id: this.orgId, item_id: itemId, session_id: sessionId, position })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      this.stale.add(sessionId);
     }
   }
 
@@ -90,38 +112,19 @@ export class LateRenders {
     if (this.stale.size > 0) await refreshSessionDocuments(trx, this.adapter, this.orgId, [...this.stale]);
   }
 
-  private async dropUnlisted(trx: Kysely<Database>, sessions: Set<string>, items: Record<LinkTable, Item[]>): Promise<void> {
-    const listed = {
-      coaching_point_sessions: new Set(items.coaching_point_sessions.map((item) => item.id)),
-      todo_sessions: new Set(items.todo_sessions.map((item) => item.id)),
-    };
-    for (const sessionId of sessions) {
-      const links = this.pending.get(sessionId);
-      if (!links) continue;
-      this.pending.delete(sessionId);
-      for (const { table, itemId } of links) {
-        if (listed[table].has(itemId)) continue;
-        await trx
-          .deleteFrom(table)
-          .where('org_id', '=', this.orgId)
-          .where('item_id', '=', itemId)
-          .where('session_id', '=', sessionId)
-          .execute();
-        const others = await trx
-          .selectFrom(table)
-          .select('session_id')
-          .where('org_id', '=', this.orgId)
-          .where('item_id', '=', itemId)
-          .execute();
-        for (const row of others) this.stale.add(row.session_id);
-      }
-    }
+  private note(sessionId: string, link: ForeignLink): void {
+    const links = this.foreign.get(sessionId);
+    if (!links) this.foreign.set(sessionId, [link]);
+    else if (!links.some((l) => l.table === link.table && l.itemId === link.itemId)) links.push(link);
   }
 
-  private remember(sessionId: string, table: LinkTable, itemId: string): void {
-    const links = this.pending.get(sessionId);
-    if (!links) this.pending.set(sessionId, [{ table, itemId }]);
-    else if (!links.some((link) => link.table === table && link.itemId === itemId)) links.push({ table, itemId });
+  private forget(tables: ReadonlyArray<[LinkTable, Item[]]>): void {
+    const again = new Set(tables.flatMap(([table, items]) => items.map((item) => linkKey(table, item.id))));
+    for (const [sessionId, links] of this.foreign) {
+      const kept = links.filter((link) => !again.has(linkKey(link.table, link.itemId)));
+      if (kept.length === 0) this.foreign.delete(sessionId);
+      else if (kept.length < links.length) this.foreign.set(sessionId, kept);
+    }
   }
 
   private async storedSessions(trx: Kysely<Database>, ids: string[]): Promise<string[]> {
@@ -145,4 +148,9 @@ export class LateRenders {
   }
 }
 
-const linkKey = (itemId: string, sessionId: string) => `${itemId}\u0000${sessionId}`;
+const linkKey = (a: string, b: string) => `${a}\u0000${b}`;
+const sessionsOf = (plan: ImportPlan) => new Set(plan.sessions.map(({ session }) => session.id));
+const itemsByTable = (plan: ImportPlan): Array<[LinkTable, Item[]]> => [
+  ['coaching_point_sessions', plan.points],
+  ['todo_sessions', plan.todos],
+];

@@ -53,8 +53,9 @@ export async function postgresBulkImportBatches(
       const scope: ImportScope = direct
         ? { sessions: new Set(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
-      if (direct) await late.beforeBatch(db, plan);
+      await late.beforeBatch(db, plan);
       await writeRows(client, db, orgId, plan, now, direct);
+      await late.afterRows(db, plan);
       const docs = plan.rendered ?? renderImportedSessions(plan, await namesAfter(client, orgId, plan));
       for (const d of docs) {
         // An imported session is written whole, so it is held to the limits whatever it was before.

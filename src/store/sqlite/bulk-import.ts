@@ -78,9 +78,10 @@ export async function sqliteBulkImport(
  * opened by an explicit BEGIN on the writer connection (an async iterable cannot be awaited inside
  * better-sqlite3's synchronous transaction function). Into empty tables the secondary indexes are
  * built once after the last batch, and no batch can change a document outside the import (every
- * point and to-do a later batch repeats is unchanged, which the planner checks), so the scope is
- * skipped as above; points and to-dos of earlier batches are found and their links replaced, and
- * documents of earlier batches that a later one changes are rendered again (LateRenders).
+ * point and to-do a later batch repeats is unchanged, which the planner checks, unless a window is
+ * fetched again), so the scope is skipped as above; points and to-dos of earlier batches are found
+ * and their links replaced, and documents of earlier batches that a later one changes are rendered
+ * again (LateRenders).
  */
 export async function sqliteBulkImportBatches(
   db: BetterSqlite3.Database,
@@ -109,11 +110,15 @@ export async function sqliteBulkImportBatches(
     let sessions = 0;
     const late = new LateRenders(sqliteAdapter, orgId);
     for await (const plan of batches) {
-      const scope = empty
-        ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
-        : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
-      if (empty) await late.beforeBatch(conn, plan);
+      // A window fetched again may change items earlier batches wrote, and so other documents: found
+      // as into tables with rows (its reads by session scan the tables while their indexes wait).
+      const scope =
+        empty && plan.rewritten !== true
+          ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
+          : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
+      await late.beforeBatch(conn, plan);
       writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty });
+      await late.afterRows(conn, plan);
       const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan));
       for (const d of docs) {
         const kind = exceededLimit(d.size);
@@ -392,9 +397,10 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
  * first. Each table's rows are written after the rows they refer to (sessions before their log and
  * links, items before their links) and a replaced session's log and links are cleared before the
  * new ones go in, as row by row. A new session may have links already (items stored earlier name
- * sessions not stored yet): its own list replaces them, as on PostgreSQL, where the indexes are
- * there to find them (`indexed`; into empty tables only this import's earlier batches wrote links,
- * see LateRenders). `first`: the first batch into empty tables, with nothing to look up.
+ * sessions not stored yet): they are cleared as a replaced session's are, as on PostgreSQL, where
+ * the indexes are there to find them (`indexed`; into empty tables only this import's earlier
+ * batches wrote links), and LateRenders puts back those the import's own items made. `first`: the
+ * first batch into empty tables, with nothing to look up.
  */
 function writeRows(
   statements: StatementCache,
