@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -18,7 +19,7 @@ import { startFaultServer, json } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { pollUntil } from './helpers/deadline.js';
 import { closedPort } from './helpers/ports.js';
-import { runCli } from './helpers/processes.js';
+import { BIN, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /** Virtual time: sleeping advances it at once, and every sleep is recorded. */
@@ -1005,3 +1006,46 @@ function parseCsv(text: string): Array<Record<string, string | null>> {
   const [header, ...records] = rows;
   return records.map((r) => Object.fromEntries(header!.map((h, k) => [h!, r[k] ?? null])));
 }
+
+describe('coachport export of a seeded server, run as a person runs it', () => {
+  it('writes CSV of 8,000 sessions to the end while its writer threads hold the response back', async () => {
+    const cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Seeded', '--admin-email', 'a@seeded.test'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+    const token = /cp_[A-Za-z0-9_-]+/.exec(created.stdout + created.stderr)![0];
+    const seeded = await runCli(['seed', '--sessions', '8000', '--days', '89', '--end', '2025-03-31'], { cwd });
+    assert.equal(seeded.code, 0, seeded.stderr);
+    const serve = await startServe({ cwd });
+    try {
+      // Enough for the CSV threads to hold the response back: with nothing keeping the process
+      // alive meanwhile, it once ended mid-export with exit code 13 (an unsettled top-level await).
+      // No pipes to it, as from a terminal sent to files: an open pipe would keep it alive.
+      const args = [
+        'export',
+        '--url',
+        serve.url,
+        '--token',
+        token,
+        '--from',
+        '2025-01-01',
+        '--to',
+        '2025-03-31',
+        '--format',
+        'csv',
+        '--out',
+        'tables',
+      ];
+      const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: 'ignore' });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0);
+      const rows = fs
+        .readFileSync(path.join(cwd, 'tables', 'sessions.csv'), 'utf8')
+        .trimEnd()
+        .split('\r\n');
+      assert.equal(rows.length, 8_001, 'a header and every session');
+    } finally {
+      await serve.stop();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});

@@ -316,9 +316,13 @@ export class ExportClient {
       async during(work) {
         // The server is not idle while this side holds its answer back (an import's writer busy).
         clearTimeout(idle);
+        // A paused socket keeps no process alive, and the work may wait on what does not either (a
+        // worker thread's answer): without a timer the process would end mid-export.
+        const alive = setInterval(() => undefined, idleMs);
         try {
           await work;
         } finally {
+          clearInterval(alive);
           touch();
         }
       },
