@@ -197,6 +197,14 @@ function namesEachOnce(sessionIds: string[], field: string): void {
   throw new ImportError(`${field} names session ${JSON.stringify(twice)} more than once.`);
 }
 
+/** Whether a parsed value holds the NUL character in any of its texts (a body already parsed: no JSON text to scan). */
+function textHoldsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(textHoldsNul);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(textHoldsNul);
+  return false;
+}
+
 /** "2021-12-01T10:00:00.000Z" */
 const STORED_INSTANT_BYTES = 24;
 
@@ -458,7 +466,7 @@ export function planImport(value: unknown): PlanResult {
   if (error) return { ok: false, error };
   const planner = new ImportPlanner();
   for (const [element, doc] of (value as ExportSession[]).entries()) {
-    if (holdsNul(Buffer.from(JSON.stringify(doc)))) return { ok: false, error: `${elementLabel(element)}: ${NUL_REFUSAL}` };
+    if (textHoldsNul(doc)) return { ok: false, error: `${elementLabel(element)}: ${NUL_REFUSAL}` };
     const failed = planner.addChecked(doc, element);
     if (failed) return { ok: false, error: failed };
   }
