@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { asBuffer } from '../bytes.js';
 import { describeLimit, type DocumentSize, documentSize, exceededLimit, SESSION_LIMITS } from '../coaching/limits.js';
 import { parseDateTime } from '../contract/dates.js';
 import { describeValueError } from '../contract/describe-error.js';
@@ -181,7 +182,7 @@ const NUL_ESCAPE = Buffer.from('\\u0000');
 
 /** Whether JSON text escapes a NUL character: `\u0000` after an even number of backslashes. */
 export function holdsNul(json: Uint8Array): boolean {
-  const bytes = Buffer.isBuffer(json) ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const bytes = asBuffer(json);
   for (let at = bytes.indexOf(NUL_ESCAPE); at >= 0; at = bytes.indexOf(NUL_ESCAPE, at + 1)) {
     let backslashes = 0;
     while (at - backslashes > 0 && bytes[at - backslashes - 1] === 0x5c) backslashes++;

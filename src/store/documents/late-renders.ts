@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { asBuffer } from '../../bytes.js';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
@@ -97,13 +98,7 @@ export class LateRenders {
   afterRender(docs: readonly StoredDocument[]): void {
     for (const d of docs) {
       const json = documentJson(d);
-      if (
-        typeof json === 'string'
-          ? hasLoneSurrogate(json)
-          : Buffer.from(json.buffer, json.byteOffset, json.byteLength).includes(LONE_SURROGATE)
-      ) {
-        this.stale.add(d.sessionId);
-      }
+      if (typeof json === 'string' ? hasLoneSurrogate(json) : asBuffer(json).includes(LONE_SURROGATE)) this.stale.add(d.sessionId);
     }
   }
 
