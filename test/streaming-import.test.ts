@@ -16,8 +16,8 @@ import { MAX_FILE_DOCUMENT_BYTES } from '../src/importer/read-file.js';
 import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
 import { renderImportedSessions } from '../src/store/documents/render-plan.js';
 import { openStore } from '../src/store/open.js';
-import { sqliteBackend, storeBackends, tempDir } from './helpers/backends.js';
-import { portableExport, storedExport } from './helpers/documents.js';
+import { sqliteBackend, storeBackends, tempDir, withFreshStore } from './helpers/backends.js';
+import { renderedExport, sessionsById, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { runCli } from './helpers/processes.js';
 
@@ -418,9 +418,7 @@ describe('a batch rendered where it was planned', () => {
 for (const backend of backends) {
   describe(`importBatches on ${backend.name}`, () => {
     it('stores what one whole plan stores, with points and to-dos shared across batches', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
+      await withFreshStore(backend, async (store) => {
         const docs = linkedDocuments();
         const whole = await createOrganization(store, { name: 'Whole', adminEmail: 'w@whole.test' }, NOW);
         const planned = planImport(docs);
@@ -430,22 +428,17 @@ for (const backend of backends) {
         assert.equal(await store.importBatches(streamed.orgId, batchesOf(docs, 1_000), NOW), 2_500);
         const exported = await storedExport(store, streamed.orgId);
         assert.equal(exported, await storedExport(store, whole.orgId));
-        const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
+        const byId = sessionsById(exported);
         assert.deepEqual(byId.get('linked-02400')!.coachingPoints, docs[10]!.coachingPoints);
         assert.deepEqual(byId.get('linked-00003')!.todos, docs[1_500]!.todos);
         // Imported again into a database that has them: still the same.
         await store.importBatches(streamed.orgId, batchesOf(docs, 700), NOW);
         assert.equal(await storedExport(store, streamed.orgId), exported);
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      });
     });
 
     it('stores the same from batches rendered where they were planned (the import’s reading thread)', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
+      await withFreshStore(backend, async (store) => {
         const docs = linkedDocuments();
         const planned = planImport(docs);
         assert.ok(planned.ok);
@@ -460,10 +453,7 @@ for (const backend of backends) {
         assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
         await store.importBatches(streamed.orgId, batchesOf(docs, 700, Infinity, true), NOW);
         assert.equal(await storedExport(store, streamed.orgId), await storedExport(store, whole.orgId));
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      });
     });
 
     it('lets an item’s coachingFormIds decide where documents disagree, whatever the batches', async () => {
@@ -471,24 +461,21 @@ for (const backend of backends) {
       const ids = docs.map((doc) => doc._id);
       // Into empty tables (SQLite builds its indexes after the rows), and into a database with a session already.
       for (const stocked of [false, true]) {
-        const database = await backend.create();
-        const store = await openStore(database.config);
-        try {
+        await withFreshStore(backend, async (store) => {
           if (stocked) {
             const other = await createOrganization(store, { name: 'Other', adminEmail: 'o@other.test' }, NOW);
             await store.importBatches(other.orgId, batchesOf([session({ _id: 'already-here' })], 500), NOW);
           }
           const streamed = await createOrganization(store, { name: 'Streamed', adminEmail: 's@streamed.test' }, NOW);
           assert.equal(await store.importBatches(streamed.orgId, batchesOf(docs, 500), NOW), docs.length);
-          const exported = await storedExport(store, streamed.orgId);
-          assert.equal(exported, await portableExport(store, streamed.orgId));
+          const exported = await renderedExport(store, streamed.orgId);
           // The same as one batch: where batches begin changes nothing.
           const whole = await createOrganization(store, { name: 'Whole', adminEmail: 'w@whole.test' }, NOW);
           const planned = planImport(docs);
           assert.ok(planned.ok);
           await store.applyImport(whole.orgId, planned.plan, NOW);
           assert.equal(exported, await storedExport(store, whole.orgId));
-          const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
+          const byId = sessionsById(exported);
           // A point of a later batch names session 0, which listed nothing…
           assert.deepEqual(
             byId.get(ids[0]!)!.coachingPoints.map((p) => p._id),
@@ -505,10 +492,7 @@ for (const backend of backends) {
             byId.get(ids[900]!)!.todos.map((t) => t._id),
             ['named-twice'],
           );
-        } finally {
-          await store.close();
-          await database.drop();
-        }
+        });
       }
     });
 
@@ -544,76 +528,58 @@ for (const backend of backends) {
       ];
       for (const { name, batches, rewritten, session: id, points } of cases) {
         // Each into a database of its own: into empty tables, as a first import.
-        const database = await backend.create();
-        const store = await openStore(database.config);
-        try {
+        await withFreshStore(backend, async (store) => {
           const org = await createOrganization(store, { name, adminEmail: 'a@again.test' }, NOW);
           await store.importBatches(org.orgId, planned(batches, rewritten), NOW);
-          const exported = await storedExport(store, org.orgId);
-          assert.equal(exported, await portableExport(store, org.orgId), name);
-          const doc = (JSON.parse(exported) as ExportSession[]).find((d) => d._id === id)!;
+          const doc = sessionsById(await renderedExport(store, org.orgId, name)).get(id)!;
           assert.deepEqual(
             doc.coachingPoints.map((p) => p._id),
             points,
             name,
           );
-        } finally {
-          await store.close();
-          await database.drop();
-        }
+        });
       }
     });
 
     it('lets a new session’s own list replace links an earlier import wrote to it', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
+      await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Later', adminEmail: 'l@later.test' }, NOW);
         const shared = point(['session-a', 'session-c'], { _id: 'point-9' });
         await store.importBatches(org.orgId, batchesOf([session({ _id: 'session-a', coachingPoints: [shared] })], 500), NOW);
         await store.importBatches(org.orgId, batchesOf([session({ _id: 'session-c' })], 500), NOW);
-        const exported = await storedExport(store, org.orgId);
-        assert.equal(exported, await portableExport(store, org.orgId));
-        const byId = new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
+        const byId = sessionsById(await renderedExport(store, org.orgId));
         assert.deepEqual(byId.get('session-a')!.coachingPoints[0]!.coachingFormIds, ['session-a']);
         assert.deepEqual(byId.get('session-c')!.coachingPoints, []);
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      });
     });
 
     it('orders items made at the same instant by code point, whatever the database’s collation', async () => {
       // ICU's en-US sorts "a1" before "B1"; code point order, the import's render's, the other way.
-      const database = await backend.create({ icuLocale: 'en-US' });
-      const store = await openStore(database.config);
-      try {
-        const org = await createOrganization(store, { name: 'Ties', adminEmail: 't@ties.test' }, NOW);
-        const at = '2024-01-10T09:00:00.000Z';
-        const tied = session({
-          _id: 'tied',
-          coachingPoints: ['a1', 'B1'].map((_id) => point(['tied'], { _id, createdAt: at, updatedAt: at })),
-        });
-        await store.importBatches(org.orgId, batchesOf([tied], 500), NOW);
-        const order = async () =>
-          (JSON.parse(await storedExport(store, org.orgId)) as ExportSession[])[0]!.coachingPoints.map((p) => p._id);
-        assert.deepEqual(await order(), ['B1', 'a1']);
-        assert.equal(await storedExport(store, org.orgId), await portableExport(store, org.orgId));
-        // A point added at the same instant is spliced in where a whole render puts it.
-        const added = { ...pointRecordOf(point(['tied'], { _id: 'C0', createdAt: at, updatedAt: at })) };
-        await store.coaching(org.orgId, (tx) => tx.savePoint(added, true));
-        assert.deepEqual(await order(), ['B1', 'C0', 'a1']);
-        assert.equal(await storedExport(store, org.orgId), await portableExport(store, org.orgId));
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      await withFreshStore(
+        backend,
+        async (store) => {
+          const org = await createOrganization(store, { name: 'Ties', adminEmail: 't@ties.test' }, NOW);
+          const at = '2024-01-10T09:00:00.000Z';
+          const tied = session({
+            _id: 'tied',
+            coachingPoints: ['a1', 'B1'].map((_id) => point(['tied'], { _id, createdAt: at, updatedAt: at })),
+          });
+          await store.importBatches(org.orgId, batchesOf([tied], 500), NOW);
+          // Each time also byte for byte what a whole render of the tables gives.
+          const order = async () =>
+            (JSON.parse(await renderedExport(store, org.orgId)) as ExportSession[])[0]!.coachingPoints.map((p) => p._id);
+          assert.deepEqual(await order(), ['B1', 'a1']);
+          // A point added at the same instant is spliced in where a whole render puts it.
+          const added = pointRecordOf(point(['tied'], { _id: 'C0', createdAt: at, updatedAt: at }));
+          await store.coaching(org.orgId, (tx) => tx.savePoint(added, true));
+          assert.deepEqual(await order(), ['B1', 'C0', 'a1']);
+        },
+        { icuLocale: 'en-US' },
+      );
     });
 
     it('stores a lone surrogate as the database does, in the document as in the tables, by every import path', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
+      await withFreshStore(backend, async (store) => {
         const docs = (prefix: string) => [session({ _id: `${prefix}-half`, coachNotes: '\ud800x' })];
         const paths: Array<[string, (orgId: string) => Promise<unknown>]> = [
           [
@@ -630,20 +596,14 @@ for (const backend of backends) {
         for (const [name, imported] of paths) {
           const org = await createOrganization(store, { name, adminEmail: `${name.length}@half.test` }, NOW);
           await imported(org.orgId);
-          const exported = await storedExport(store, org.orgId);
-          assert.equal(exported, await portableExport(store, org.orgId), name);
+          const exported = await renderedExport(store, org.orgId, name);
           assert.equal((JSON.parse(exported) as ExportSession[])[0]!.coachNotes, '\ufffdx', name);
         }
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      });
     });
 
     it('ends two streamed imports of one new organization at once in one of them, not an error', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
+      await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Twice', adminEmail: 't@twice.test' }, NOW);
         const docs = linkedDocuments();
         const renamed = docs.map((doc) => ({ ...doc, coachNotes: 'second' }));
@@ -657,23 +617,15 @@ for (const backend of backends) {
         );
         const notes = new Set((JSON.parse(await storedExport(store, org.orgId)) as ExportSession[]).map((d) => d.coachNotes));
         assert.equal(notes.size, 1);
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      });
     });
 
     it('leaves nothing when the last batch fails', async () => {
-      const database = await backend.create();
-      const store = await openStore(database.config);
-      try {
+      await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Failing', adminEmail: 'f@failing.test' }, NOW);
         await assert.rejects(store.importBatches(org.orgId, batchesOf(linkedDocuments(), 1_000, 2_499), NOW), /ended early/);
         assert.equal(await storedExport(store, org.orgId), '[]');
-      } finally {
-        await store.close();
-        await database.drop();
-      }
+      });
     });
   });
 }

@@ -93,6 +93,22 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
+/** `work` on a store over a database made for it, closed and thrown away afterwards whatever `work` did. */
+export async function withFreshStore(
+  backend: Backend,
+  work: (store: Store) => Promise<void>,
+  options?: { icuLocale?: string },
+): Promise<void> {
+  const database = await backend.create(options);
+  const store = await openStore(database.config);
+  try {
+    await work(store);
+  } finally {
+    await store.close();
+    await database.drop();
+  }
+}
+
 /** A fresh database per call, dropped afterwards, so runs never see each other's rows. */
 export async function postgresBackend(): Promise<Backend> {
   return {

@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import type { ExportSession } from '../../src/contract/schemas.js';
 import type { ExportWindow } from '../../src/export/window.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -19,3 +21,14 @@ export async function portableExport(store: Store, orgId: string, window: Export
   for await (const page of store.exportPages(orgId, window)) docs.push(...page);
   return JSON.stringify(docs);
 }
+
+/** The stored export, once checked to be byte for byte what a whole render of the tables gives. */
+export async function renderedExport(store: Store, orgId: string, message?: string): Promise<string> {
+  const stored = await storedExport(store, orgId);
+  assert.equal(stored, await portableExport(store, orgId), message);
+  return stored;
+}
+
+/** An export's sessions by id. */
+export const sessionsById = (exported: string): Map<string, ExportSession> =>
+  new Map((JSON.parse(exported) as ExportSession[]).map((doc) => [doc._id, doc]));
