@@ -108,4 +108,14 @@ describe('an unsupported Node', () => {
       assert.ok(lines[0]!.includes(`${BIN} serve`), `says how to run the same command on it: ${lines[0]}`);
     });
   }
+
+  it('repeats the command without its API token or a password in a URL', { skip: old ? false : reason }, async () => {
+    const args = ['export', '--token', 'cp_SECRET_ONE', '--token=cp_SECRET_TWO', '--url', 'http://admin:hunter2@127.0.0.1:9'];
+    args.push('--out', 'my file');
+    const { code, stderr } = await run(old!.path, [BIN, ...args]);
+    assert.equal(code, 1, stderr);
+    for (const secret of ['cp_SECRET_ONE', 'cp_SECRET_TWO', 'hunter2']) assert.ok(!stderr.includes(secret), `${secret} shown: ${stderr}`);
+    const shown = `${BIN} export --token <token> --token=<token> --url 'http://admin:***@127.0.0.1:9/' --out 'my file'`;
+    assert.ok(stderr.includes(shown), stderr);
+  });
 });

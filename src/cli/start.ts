@@ -17,10 +17,38 @@ function isSupportedNode(version: string): boolean {
   return major > 22 || (major === 22 && minor >= 12);
 }
 
+/**
+ * The command's arguments as the message repeats them: an API token (`--token T`, `--token=T`)
+ * and a password in a URL never reach the terminal or a log that collects stderr, and an argument
+ * the shell would split is quoted, so the line can be copied once the token is put back.
+ */
+function shownArgs(args: string[]): string[] {
+  return args.map((arg, i) => {
+    if (args[i - 1] === '--token') return '<token>';
+    if (arg.startsWith('--token=')) return '--token=<token>';
+    const equals = arg.startsWith('--') ? arg.indexOf('=') + 1 : 0;
+    const shown = arg.slice(0, equals) + withoutPassword(arg.slice(equals));
+    return /^[\w@%+=:,./-]+$/.test(shown) ? shown : `'${shown.replaceAll("'", "'\\''")}'`;
+  });
+}
+
+// new URL, not URL.canParse: this runs on the old Node being turned away, which may predate it.
+function withoutPassword(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return value;
+  }
+  if (url.password === '') return value;
+  url.password = '***';
+  return url.href;
+}
+
 /** The one line an unsupported Node gets: what was found and how to run the bundled Node instead. */
 function unsupportedNodeMessage(version: string, execPath: string, args: string[], root: string = ROOT): string {
   const bundled = path.join(root, 'node_modules', '.bin', 'node');
-  const command = [bundled, path.join(root, 'bin', 'coachport.js'), ...args].join(' ');
+  const command = [bundled, path.join(root, 'bin', 'coachport.js'), ...shownArgs(args)].join(' ');
   const remedy = fs.existsSync(bundled)
     ? `run it with the bundled Node: ${command} (npm start and npx coachport use it too)`
     : 'install Node 22.12 or newer, 24 or 26, or run npm install to bring the bundled Node 26';
