@@ -48,10 +48,18 @@ export function joinDocument(parts: DocumentText): string {
 /**
  * Whether JSON text holds a lone surrogate (JSON.stringify writes one as an escape): neither
  * database stores it as given, so what is read back and rendered again differs from this text.
+ * Text that merely holds a backslash before `ud` (`C:\udata`) is written `C:\\udata`: not one.
  */
-export const hasLoneSurrogate = (json: string): boolean => json.includes(LONE_SURROGATE);
-/** How JSON.stringify begins the escape of a surrogate (it escapes only lone ones). */
-export const LONE_SURROGATE = '\\ud';
+export const hasLoneSurrogate = (json: string): boolean => json.includes(LONE_SURROGATE) && SURROGATE_ESCAPE.test(json);
+
+/** The same for a document's UTF-8 bytes: the escape is ASCII, so the bytes are searched first. */
+export const bytesHoldLoneSurrogate = (utf8: Buffer): boolean =>
+  utf8.includes(LONE_SURROGATE) && SURROGATE_ESCAPE.test(utf8.toString('utf8'));
+
+/** How JSON.stringify begins the escape of a surrogate (it escapes only lone ones, as \ud800–\udfff). */
+const LONE_SURROGATE = '\\ud';
+/** That escape where its backslash is not itself escaped: after an even run of backslashes. */
+const SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f]/;
 
 /** The text a session's own fields end with when it is rendered with no children. */
 export const EMPTY_CHILDREN = `${LOG_KEY}[]${POINTS_KEY}[]${TODOS_KEY}[]}`;

@@ -3,7 +3,7 @@ import { asBuffer } from '../../bytes.js';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
-import { hasLoneSurrogate, LONE_SURROGATE } from './document-text.js';
+import { bytesHoldLoneSurrogate, hasLoneSurrogate } from './document-text.js';
 import { eachChunk } from './import-scope.js';
 import { refreshSessionDocuments } from './refresh.js';
 import { documentJson, type StoredDocument } from './rendered.js';
@@ -98,7 +98,7 @@ export class LateRenders {
   afterRender(docs: readonly StoredDocument[]): void {
     for (const d of docs) {
       const json = documentJson(d);
-      if (typeof json === 'string' ? hasLoneSurrogate(json) : asBuffer(json).includes(LONE_SURROGATE)) this.stale.add(d.sessionId);
+      if (typeof json === 'string' ? hasLoneSurrogate(json) : bytesHoldLoneSurrogate(asBuffer(json))) this.stale.add(d.sessionId);
     }
   }
 
