@@ -727,4 +727,24 @@ describe('the documents of an NDJSON file, read by their bytes', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('tells an array from NDJSON in a file shorter than the byte-order mark', async () => {
+    const { readDocuments } = await import('../src/importer/read-file.js');
+    const dir = tempDir();
+    try {
+      const documents = async (text: string) => {
+        const file = path.join(dir, 'short.json');
+        fs.writeFileSync(file, text);
+        const read = [];
+        for await (const doc of readDocuments(file)) read.push(doc.value);
+        return read;
+      };
+      assert.deepEqual(await documents('[]'), [], 'an empty array');
+      assert.deepEqual(await documents('{}'), [{}], 'one NDJSON line');
+      assert.deepEqual(await documents(' '), []);
+      assert.deepEqual(await documents(''), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

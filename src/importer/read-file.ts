@@ -60,6 +60,8 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
       head.push(chunk);
       first = chunk.find((c) => !isJsonSpace(c));
     }
+    // A file shorter than the mark (`[]`) ends the reads above while still held back.
+    first ??= head[0]?.find((c) => !isJsonSpace(c));
     const chunks = (async function* () {
       yield* head;
       for (let next = await reads.next(); !next.done; next = await reads.next()) yield next.value;
