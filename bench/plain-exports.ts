@@ -20,6 +20,8 @@ export interface TimedExport {
   seconds: number;
   ttfbMs: number;
   bytes: number;
+  /** The reader's own CPU for this export (user and system, ms), where the reader is this module's Node process. */
+  readerCpuMs?: number;
 }
 
 interface Job {
@@ -121,8 +123,11 @@ async function readerProcess({ url, token, window, runs }: Job): Promise<void> {
   await plainExport(url, token, window);
   const timed: TimedExport[] = [];
   for (let i = 0; i < runs; i++) {
+    // On a 2-core machine what the reader spends is taken from the server it measures.
+    const before = process.cpuUsage();
     const { seconds, ttfbMs, bytes } = await plainExport(url, token, window);
-    timed.push({ seconds, ttfbMs, bytes });
+    const { user, system } = process.cpuUsage(before);
+    timed.push({ seconds, ttfbMs, bytes, readerCpuMs: Math.round((user + system) / 1000) });
   }
   process.stdout.write(JSON.stringify(timed));
 }

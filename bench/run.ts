@@ -152,6 +152,7 @@ async function exportThroughput(server: Server, token: string) {
     megabytes: Number(mb(last.bytes).toFixed(1)),
     wallSeconds: Number(median(runs.map((r) => r.seconds)).toFixed(3)),
     ttfbMs: Number(median(runs.map((r) => r.ttfbMs)).toFixed(1)),
+    readerCpuMs: median(runs.map((r) => r.readerCpuMs ?? 0)),
     exportMBps: Number(exportMBps.toFixed(1)),
     floorMBps: Number(floorMBps.toFixed(1)),
     exportToFloor: Number((exportMBps / floorMBps).toFixed(2)),
@@ -643,7 +644,9 @@ function printTable(r: Record<string, any>) {
   const s = r.sqliteExport;
   rows.push([
     `SQLite export, ${s.sessions} sessions`,
-    `${s.exportMBps} MB/s (${s.megabytes} MB in ${s.wallSeconds} s, TTFB ${s.ttfbMs} ms)`,
+    `${s.exportMBps} MB/s (${s.megabytes} MB in ${s.wallSeconds} s, TTFB ${s.ttfbMs} ms${
+      s.readerCpuMs === undefined ? '' : `; the reader's CPU ${s.readerCpuMs} ms an export`
+    })`,
     '',
     '',
   ]);
