@@ -421,7 +421,7 @@ describe('the export client against a real Coachport server', () => {
   it("shows the server's 400 message and names an unreachable server", async () => {
     const bad = await runCli(['export', '--url', server.url, '--from', '2024-02-30', '--to', '2024-03-01', '--token', token], { cwd });
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /from must be a calendar day/);
+    assert.match(bad.stderr, /--from must be a calendar day/);
     const port = await closedPort();
     const nowhere = await runCli(
       ['export', '--url', `http://127.0.0.1:${port}`, '--from', '2024-01-01', '--to', '2024-01-01', '--token', token, '--out', 'n.json'],
@@ -429,6 +429,32 @@ describe('the export client against a real Coachport server', () => {
     );
     assert.equal(nowhere.code, 4);
     assert.match(nowhere.stderr, new RegExp(`Cannot reach http://127\\.0\\.0\\.1:${port}/`));
+  });
+
+  it('refuses a --url with credentials, an address that is not one and an --out it cannot write, before asking anything', async () => {
+    const port = await closedPort();
+    const days = ['--from', '2024-01-01', '--to', '2024-01-01', '--token', token];
+    fs.mkdirSync(path.join(cwd, 'a-folder'), { recursive: true });
+    fs.writeFileSync(path.join(cwd, 'a-file'), '');
+    const cases: Array<[string[], RegExp]> = [
+      [['--url', `http://admin:cp_IN_URL@127.0.0.1:${port}`, '--out', 'c.json'], /--url must not hold a user name or password/],
+      [['--url', `127.0.0.1:${port}`], /--url must be the http:\/\/ or https:\/\/ address of a server/],
+      [['--url', server.url, '--out', 'a-folder'], /--out a-folder is a folder: --format json writes one file/],
+      [['--url', server.url, '--format', 'csv', '--out', 'a-file'], /--out a-file is a file: --format csv writes a folder/],
+      [['--url', server.url, '--out', 'a-file/x.json'], /Cannot write to --out a-file\/x\.json: (ENOTDIR|EEXIST)/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(['export', ...days, ...args], { cwd });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.ok(!result.stderr.includes('cp_IN_URL') && !result.stderr.includes(token), result.stderr);
+    }
+    const reversed = await runCli(['export', '--url', server.url, '--from', '2024-02-01', '--to', '2024-01-01', '--token', token], { cwd });
+    assert.match(reversed.stderr, /--to \(2024-01-01\) is before --from \(2024-02-01\)/);
+    // A file's missing folders are made, as a CSV folder is.
+    const nested = await runCli(['export', '--url', server.url, ...days, '--out', 'new/deeper/all.json'], { cwd });
+    assert.equal(nested.code, 0, nested.stderr);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'new', 'deeper', 'all.json'), 'utf8')), []);
   });
 });
 

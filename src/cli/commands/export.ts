@@ -11,6 +11,7 @@ import type { ExportWriter } from '../../client/writers/writer.js';
 import { TIME_AXES, type TimeAxis } from '../../contract/time-axes.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
+import { checkDays, serverAddress } from '../server-options.js';
 
 export const EXIT_AUTH = 3;
 export const EXIT_SERVER = 4;
@@ -138,12 +139,30 @@ function validate(options: Options): { format: Format; timeAxis: TimeAxis; token
   ]) {
     if (!/^[1-9]\d*$/.test(value!)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
   }
-  try {
-    planWindows(options.from, options.to);
-  } catch (error) {
-    throw new CliError((error as Error).message, EXIT_USAGE);
-  }
+  serverAddress('--url', options.url);
+  checkDays(options.from, options.to);
+  if (options.out !== undefined) checkOut(options.format as Format, options.out);
   return { format: options.format as Format, timeAxis: options.timeAxis as TimeAxis, token };
+}
+
+/**
+ * Where the export goes, checked before anything is asked of the server: JSON and NDJSON a file,
+ * CSV a folder; the folders above it are made as needed, as the CSV folder itself is.
+ */
+function checkOut(format: Format, out: string): void {
+  const kind = fs.statSync(out, { throwIfNoEntry: false });
+  if (format === 'csv' && kind && !kind.isDirectory())
+    throw new CliError(`--out ${out} is a file: --format csv writes a folder of tables.`, EXIT_USAGE);
+  if (format !== 'csv' && kind?.isDirectory())
+    throw new CliError(
+      `--out ${out} is a folder: --format ${format} writes one file (name it, such as ${path.join(out, `sessions.${format}`)}).`,
+      EXIT_USAGE,
+    );
+  try {
+    fs.mkdirSync(format === 'csv' ? out : path.dirname(path.resolve(out)), { recursive: true });
+  } catch (error) {
+    throw new CliError(`Cannot write to --out ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, EXIT_USAGE);
+  }
 }
 
 export function exportCommand(program: Command): void {

@@ -3,13 +3,13 @@ import { auditEntry } from '../../audit/audit.js';
 import { ExportApiError } from '../../client/errors.js';
 import { planWindows } from '../../client/windows.js';
 import { DomainError } from '../../coaching/errors.js';
-import { daysBetween, isCalendarDay } from '../../contract/dates.js';
 import { BATCH_SESSIONS, fileBatches, RefusedImport } from '../../importer/file-batches.js';
 import { RefusedDocument, serverBatches } from '../../importer/from-server.js';
 import type { ImportPlan } from '../../importer/plan.js';
 import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
 import { Progress } from '../progress.js';
+import { checkDays, serverAddress, shownServer } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
 /** Progress goes to stderr every this many sessions. */
@@ -105,33 +105,8 @@ async function importFile(context: CliContext, file: string, org: string | undef
   });
 }
 
-/** The server's address as it may be shown and stored: no query or fragment (a user name or password is refused earlier). */
-function shownServer(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
-}
-
-function serverUrl(value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new CliError(
-      '--from-server must be the http:// or https:// address of a server, such as https://coaching.example.com.',
-      EXIT_USAGE,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError(`--from-server must be an http:// or https:// address, not ${url.protocol}//…`, EXIT_USAGE);
-  }
-  // Never echoed: what is there may be a secret.
-  if (url.username !== '' || url.password !== '') {
-    throw new CliError('--from-server must not hold a user name or password: the API token goes in --token.', EXIT_USAGE);
-  }
-  return url;
-}
-
 function validateServerOptions(options: Options): { url: URL; token: string; from: string; to: string; windows: number } {
-  const url = serverUrl(options.fromServer!);
+  const url = serverAddress('--from-server', options.fromServer!);
   const token = options.token ?? process.env.COACHPORT_TOKEN;
   if (!token) throw new CliError('--from-server needs an API token of that server: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
   if (options.from === undefined || options.to === undefined) {
@@ -143,15 +118,7 @@ function validateServerOptions(options: Options): { url: URL; token: string; fro
   ] as const) {
     if (!/^[1-9]\d*$/.test(value)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
   }
-  for (const [flag, value] of [
-    ['--from', options.from],
-    ['--to', options.to],
-  ] as const) {
-    if (!isCalendarDay(value)) throw new CliError(`${flag} must be a calendar day in YYYY-MM-DD form, not "${value}".`, EXIT_USAGE);
-  }
-  if (daysBetween(options.from, options.to) < 0) {
-    throw new CliError(`--to (${options.to}) is before --from (${options.from}).`, EXIT_USAGE);
-  }
+  checkDays(options.from, options.to);
   const windows = planWindows(options.from, options.to).length;
   return { url, token, from: options.from, to: options.to, windows };
 }

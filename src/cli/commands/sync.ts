@@ -6,6 +6,7 @@ import type { Mirror } from '../../sync/mirror.js';
 import type { SyncEvent, SyncSummary } from '../../sync/sync.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
+import { serverAddress } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
 interface Options {
@@ -54,6 +55,7 @@ export function syncCommand(program: Command): void {
       const json = program.opts<{ json?: boolean }>().json === true;
       const token = options.token ?? process.env.COACHPORT_TOKEN;
       if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
+      serverAddress('--url', options.url);
       if (options.from !== undefined && !isCalendarDay(options.from))
         throw new CliError(`--from must be a calendar day in YYYY-MM-DD form, not "${options.from}".`, EXIT_USAGE);
       const watchSeconds = options.watch === undefined ? null : whole(options.watch, '--watch');
