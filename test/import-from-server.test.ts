@@ -358,10 +358,13 @@ describe('coachport import --from-server', async () => {
           let stderr = '';
           child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
           await pollUntil(() => hanging !== null && /window 1\/4/.test(stderr), 'the second window to be under way', 60_000);
+          // Another command on the same database meanwhile: an import from a server, as long as its
+          // windows take, keeps the WAL, so others can open the file and read.
+          const beside = await runCli(['token', 'list'], { cwd: fresh.cwd, env: fresh.env });
           const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
           child.kill(signal);
           const code = await exited;
-          return { code, stderr, state: await localState(fresh) };
+          return { code, stderr, beside, state: await localState(fresh) };
         } finally {
           await slow.close();
           await fresh.drop();
@@ -374,8 +377,9 @@ describe('coachport import --from-server', async () => {
         assert.equal(state.audit.length, 0);
       });
 
-      it('interrupted (SIGINT) while a window arrives: exit 130, nothing imported', async () => {
-        const { code, stderr, state } = await interruptedMidWindow('SIGINT');
+      it('interrupted (SIGINT) while a window arrives: exit 130, nothing imported; another command could open the database meanwhile', async () => {
+        const { code, stderr, beside, state } = await interruptedMidWindow('SIGINT');
+        assert.equal(beside.code, 0, beside.stderr);
         assert.equal(code, 130);
         assert.match(stderr, /Interrupted: nothing was imported\./);
         assert.equal(state.sessions, 0);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageChannel } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
@@ -19,7 +20,8 @@ import { openStore } from '../src/store/open.js';
 import { sqliteBackend, storeBackends, tempDir, withFreshStore } from './helpers/backends.js';
 import { renderedExport, sessionsById, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
-import { runCli } from './helpers/processes.js';
+import { BIN, runCli } from './helpers/processes.js';
+import { pollUntil } from './helpers/deadline.js';
 
 /**
  * `coachport import` streams its file (SPEC §13): a file larger than the import child's whole heap
@@ -96,6 +98,52 @@ describe('coachport import streams its file (SQLite, real processes)', () => {
     assert.equal(storedSessions(cwd), SESSIONS);
     fs.rmSync(file);
   });
+});
+
+describe('coachport import of a file, interrupted or beside another process', {
+  skip: process.platform === 'linux' ? false : 'needs mkfifo',
+}, () => {
+  let cwd: string;
+  before(async () => {
+    cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', 'Held', '--admin-email', 'h@held.test', '--json'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`rolls back and says so on ${signal}, also while it waits for more of a pipe; another process meanwhile is told why it cannot open the file`, async () => {
+      // A named pipe that the test holds open: the import has written its first batches and waits for more.
+      const fifo = path.join(cwd, `held-${signal}.ndjson`);
+      execFileSync('mkfifo', [fifo]);
+      const child = spawn(process.execPath, [BIN, 'import', path.basename(fifo)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const pipe = await fs.promises.open(fifo, 'w');
+      try {
+        await pipe.write(`${[...paddedLines(1_200)].join('\n')}\n`);
+        // Written without the WAL (the file is the import's alone): its rollback journal is there from the first batch.
+        await pollUntil(() => fs.existsSync(path.join(cwd, 'data', 'coachport.db-journal')), 'the first batches written', 30_000);
+        const beside = await runCli(['token', 'list'], { cwd });
+        assert.equal(beside.code, 1, beside.stderr);
+        assert.match(
+          beside.stderr,
+          /is being written by a coachport import, which has it to itself until it commits; try again once it has finished/,
+        );
+        child.kill(signal);
+        // An interrupt that waited on the pipe would hang: bounded here, so it fails instead.
+        assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 130, stderr);
+      } finally {
+        await pipe.close();
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      assert.match(stderr, /Interrupted: nothing was imported\./);
+      assert.equal(storedSessions(cwd), 0);
+      const after = await runCli(['token', 'list'], { cwd });
+      assert.equal(after.code, 0, after.stderr);
+    });
+  }
 });
 
 describe('coachport import names the first bad document and writes nothing', () => {

@@ -37,7 +37,7 @@ export function cliContext(json: boolean): CliContext {
 export async function withStore<T>(
   context: CliContext,
   run: (store: Store) => Promise<T>,
-  options: Pick<StoreOpenOptions, 'backgroundCheckpoints'> = {},
+  options: Pick<StoreOpenOptions, 'backgroundCheckpoints' | 'withoutWal'> = {},
 ): Promise<T> {
   // Loaded here, so commands that never open the store (export, sync) start without its drivers.
   const { openStore } = await import('../store/open.js');

@@ -68,10 +68,11 @@ export interface FileBatches {
  * An import file read, parsed and checked on a worker thread (plan-worker.ts) while this thread
  * writes the batches before: on two cores the import takes the longer of the two instead of their
  * sum. The batches arrive in file order; the first bad document ends them with a RefusedImport,
- * a file that is not JSON with an ImportFileError, an unreadable one with its errno error. A writer
- * that stops early (its own error) ends the worker.
+ * a file that is not JSON with an ImportFileError, an unreadable one with its errno error, and
+ * `signal`'s abort with its reason, also while waiting for a batch (a pipe that sends nothing). A
+ * writer that stops early (its own error) ends the worker.
  */
-export function fileBatches(file: string, batchSessions = BATCH_SESSIONS): FileBatches {
+export function fileBatches(file: string, batchSessions = BATCH_SESSIONS, signal?: AbortSignal): FileBatches {
   let counts: Counts | null = null;
   async function* batches(): AsyncGenerator<ImportPlan> {
     const data: PlanWorkerData = { file, batchSessions, ahead: AHEAD };
@@ -101,8 +102,10 @@ export function fileBatches(file: string, batchSessions = BATCH_SESSIONS): FileB
       exited = true;
       notify();
     });
+    signal?.addEventListener('abort', notify, { once: true });
     try {
       for (;;) {
+        signal?.throwIfAborted();
         const message = queue.shift();
         if (!message) {
           if (failure) throw failure;
@@ -130,6 +133,7 @@ export function fileBatches(file: string, batchSessions = BATCH_SESSIONS): FileB
         }
       }
     } finally {
+      signal?.removeEventListener('abort', notify);
       if (!exited) await worker.terminate();
     }
   }

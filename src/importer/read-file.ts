@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
+import net from 'node:net';
 import { isJsonSpace, RawJsonArraySplitter } from '../client/json-array-bytes.js';
 
 /** One document of an import file: its place in the file and its parsed value. */
@@ -38,7 +39,7 @@ const OPEN_ARRAY = 0x5b;
  * is refused, never decoded with replacement characters.
  */
 export async function* readDocuments(file: string): AsyncGenerator<FileDocument> {
-  const stream = fs.createReadStream(file, { highWaterMark: READ_BYTES });
+  const stream = await readable(file);
   const reads = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let first: number | undefined;
@@ -70,6 +71,21 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * The file's bytes as a stream. A pipe (`<(zcat …)`, `/dev/stdin` from a pipe) is read as a socket
+ * once a writer has it open: libuv reads a socket when it has bytes, while a file stream's read of a
+ * pipe that sends nothing blocks a thread of the pool, which an interrupted import, and the process
+ * with it, would wait on until the pipe sent more or closed.
+ */
+async function readable(file: string): Promise<NodeJS.ReadableStream & { destroy(): void }> {
+  if (!(await fs.promises.stat(file)).isFIFO()) return fs.createReadStream(file, { highWaterMark: READ_BYTES });
+  // A raw descriptor, which the socket owns (a FileHandle would close it again when collected).
+  const fd = await new Promise<number>((resolve, reject) =>
+    fs.open(file, 'r', (error, opened) => (error ? reject(error) : resolve(opened))),
+  );
+  return new net.Socket({ fd, readable: true, writable: false });
 }
 
 const tooLarge = (what: string) =>

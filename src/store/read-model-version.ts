@@ -23,6 +23,13 @@ export interface StoreOpenOptions {
    * WAL themselves, and its connection stays the file's only one (see bulk-import.ts).
    */
   backgroundCheckpoints?: boolean;
+  /**
+   * SQLite: the one long transaction written with a rollback journal instead of the WAL when the
+   * connection is the file's only one (bulk-import.ts): faster, but until it commits no other
+   * process can open the file for writing. For a file's `coachport import` (minutes), not for
+   * `--from-server`, which waits on another server's pace for as long as its windows take.
+   */
+  withoutWal?: boolean;
 }
 
 /** Migration 007's one-row table, outside today's schema types so that they need not know it. */

@@ -80,29 +80,46 @@ export function importCommand(program: Command): void {
 
 /** An import is one transaction: its store needs no checkpoints beside it (see StoreOpenOptions). */
 const ONE_TRANSACTION = { backgroundCheckpoints: false };
+/** A file's import, minutes long, may also keep the file to itself while it writes (see StoreOpenOptions). */
+const ONE_FILE_TRANSACTION = { ...ONE_TRANSACTION, withoutWal: true };
 
 async function importFile(context: CliContext, file: string, org: string | undefined): Promise<void> {
-  const planned = fileBatches(file);
-  await withStore(
-    context,
-    async (store) => {
-      const orgId = await resolveOrg(store, org);
-      return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
-        if (error instanceof RefusedImport || error instanceof ImportFileError) {
-          throw new CliError(error instanceof RefusedImport ? `Nothing was imported. ${error.message}` : error.message);
-        }
-        if (isFileError(error)) throw new CliError(`Cannot read ${file}: ${error.code}.`);
-        // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
-        if (error instanceof DomainError) throw new CliError(`Nothing was imported. ${error.message}`);
-        throw error;
-      });
-    },
-    ONE_TRANSACTION,
-  );
+  // Ctrl-C or SIGTERM ends the batches: the transaction rolls back and the command says so (a second
+  // signal ends the process at once; the rollback journal left then is undone at the next open).
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new Interrupted());
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const planned = fileBatches(file, BATCH_SESSIONS, controller.signal);
+  try {
+    await withStore(
+      context,
+      async (store) => {
+        const orgId = await resolveOrg(store, org);
+        return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
+          throw fileImportError(error, file);
+        });
+      },
+      ONE_FILE_TRANSACTION,
+    );
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+  }
   const counts = planned.counts();
   context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
     imported: counts,
   });
+}
+
+function fileImportError(error: unknown, file: string): unknown {
+  if (error instanceof Interrupted) return new CliError('Interrupted: nothing was imported.', EXIT_INTERRUPTED);
+  if (error instanceof RefusedImport) return new CliError(`Nothing was imported. ${error.message}`);
+  if (error instanceof ImportFileError) return new CliError(error.message);
+  if (isFileError(error)) return new CliError(`Cannot read ${file}: ${error.code}.`);
+  // A limit only the stored result shows (points of other sessions linking this one): said like any refusal.
+  if (error instanceof DomainError) return new CliError(`Nothing was imported. ${error.message}`);
+  return error;
 }
 
 function validateServerOptions(options: Options): { url: URL; token: string; from: string; to: string; windows: number } {

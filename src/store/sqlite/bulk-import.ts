@@ -153,11 +153,11 @@ export async function sqliteBulkImportBatches(
  * on closing, into the database. With a rollback journal the pages go straight into the file and
  * only the pages that existed before are copied into the journal (none of a file that only grows),
  * which measured 27–28 s against 28–34 s for 100,000 sessions, with 4 s less system time. Only
- * for a store opened for one transaction (`backgroundCheckpoints: false`, `coachport import`), and
- * only when its connection is the file's only one, which leaving WAL mode needs: when another
- * process (a server) has the file open, the attempt fails at once and the import runs in WAL mode,
- * where that server's readers go on reading beside it (with a rollback journal they would wait for
- * the commit). Until the journal mode is restored, commits sync fully: with a rollback journal,
+ * for a store opened for it (`withoutWal`, a file's `coachport import`), and only when its
+ * connection is the file's only one, which leaving WAL mode needs: when another process (a server)
+ * has the file open, the attempt fails at once and the import runs in WAL mode, where that server's
+ * readers go on reading beside it. A process that opens the file while the import writes without
+ * the WAL cannot set WAL mode again and is told why (connect.ts). Until the journal mode is restored, commits sync fully: with a rollback journal,
  * NORMAL could corrupt the file on a power cut. A killed import leaves a hot journal, which SQLite
  * rolls back when the file is next opened.
  */

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
@@ -17,7 +18,7 @@ export function connect(file: string, readonly: boolean, synchronous: SqliteSync
     // 64 MiB of page cache for the writer: index inserts of a large import stay in memory instead
     // of re-reading the WAL.
     db.pragma('cache_size = -65536');
-    db.pragma('journal_mode = WAL');
+    walMode(db, file);
     // Checkpoints run in a worker thread (checkpointer.ts); the writer checkpoints in its
     // own commits only if the WAL reaches 10,000 pages (about 40 MB) because that thread fell behind.
     db.pragma('wal_autocheckpoint = 10000');
@@ -27,4 +28,26 @@ export function connect(file: string, readonly: boolean, synchronous: SqliteSync
     db.pragma(`synchronous = ${synchronous}`);
   }
   return db;
+}
+
+/**
+ * WAL mode, which a file keeps once set. Setting it needs the file to itself for a moment, and
+ * SQLite does not wait for that: it refuses at once while another process writes with a rollback
+ * journal, which only a file's `coachport import` does (bulk-import.ts) until it commits.
+ */
+function walMode(db: BetterSqlite3.Database, file: string): void {
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (error) {
+    db.close();
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY' && fs.existsSync(`${file}-journal`)) {
+      throw Object.assign(
+        new Error(
+          `${file} is being written by a coachport import, which has it to itself until it commits; try again once it has finished.`,
+        ),
+        { code: 'SQLITE_BUSY' },
+      );
+    }
+    throw error;
+  }
 }

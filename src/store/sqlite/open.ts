@@ -27,8 +27,8 @@ export async function openSqliteStore(
 ): Promise<KyselyStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
-  // A store for one long transaction (an import) may write it without the WAL: see bulk-import.ts.
-  const oneTransaction = options.backgroundCheckpoints === false;
+  // A store for one long transaction (a file's import) may write it without the WAL: see bulk-import.ts.
+  const withoutWal = options.withoutWal === true;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const exportWorkers = exportThreads > 0 ? new ExportWorkers(exportThreads) : null;
   const driver: Driver = {
@@ -45,7 +45,7 @@ export async function openSqliteStore(
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     bulkImportBatches: (orgId, batches, now, audit) =>
-      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, audit, oneTransaction)),
+      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, audit, withoutWal)),
     isUniqueViolation: (error) =>
       error instanceof Error &&
       'code' in error &&
