@@ -668,6 +668,29 @@ for (const backend of backends) {
       });
     });
 
+    it('moves no session in the change feed when the same documents are imported again, by either path', async () => {
+      await withFreshStore(backend, async (store) => {
+        const org = await createOrganization(store, { name: 'Again', adminEmail: 'a@again.test' }, NOW);
+        const docs = linkedDocuments();
+        await store.importBatches(org.orgId, batchesOf(docs, 1_000), NOW);
+        const feed = await store.changesAfter(org.orgId, null, 5_000);
+        assert.equal(feed.length, docs.length);
+        const last = feed.at(-1)!.position;
+        await store.importBatches(org.orgId, batchesOf(docs, 700, Infinity, true), NOW + 1);
+        const planned = planImport(docs);
+        assert.ok(planned.ok);
+        await store.applyImport(org.orgId, planned.plan, NOW + 2);
+        assert.deepEqual(await store.changesAfter(org.orgId, last, 5_000), [], 'nothing changed, nothing in the feed');
+        const changed = docs.map((doc, i) => (i === 7 ? { ...doc, coachNotes: 'changed' } : doc));
+        await store.importBatches(org.orgId, batchesOf(changed, 1_000), NOW + 3);
+        assert.deepEqual(
+          (await store.changesAfter(org.orgId, last, 5_000)).map((c) => (JSON.parse(c.doc) as ExportSession)._id),
+          [docs[7]!._id],
+          'only the session whose document changed',
+        );
+      });
+    });
+
     it('leaves nothing when the last batch fails', async () => {
       await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Failing', adminEmail: 'f@failing.test' }, NOW);

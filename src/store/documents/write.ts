@@ -1,9 +1,18 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { StoreAdapter } from '../adapter.js';
 import { Prepared } from '../prepared.js';
 import { documentRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { RenderedDocument } from './rendered.js';
+
+/**
+ * Where an upsert of a document row replaces the stored one: a document written again as it is
+ * stored (an import run twice, a session rendered again with nothing changed) keeps its row and its
+ * place in the change feed, which carries each session whose export document changed (SPEC §7), so
+ * a mirror (`coachport sync`) is not sent it again. A row with its older log archived holds only the
+ * rest of the document, so it never equals a whole one and is replaced, archive and all.
+ */
+export const DOCUMENT_CHANGED = 'session_documents.doc is distinct from excluded.doc';
 
 /** Rows per multi-row statement: eight parameters each, well under both databases' limits. */
 const ROWS_PER_STATEMENT = 400;
@@ -29,7 +38,8 @@ export async function writeDocuments(trx: Kysely<Database>, adapter: StoreAdapte
           seq: eb.ref('excluded.seq'),
           // A document written whole: its archived log entries (if any) go, by migration 010's trigger.
           log_archived: eb.ref('excluded.log_archived'),
-        })),
+        }))
+        .where(sql.raw<boolean>(DOCUMENT_CHANGED)),
       )
       .execute();
   }

@@ -11,6 +11,7 @@ import { LateRenders } from '../documents/late-renders.js';
 import { refreshAfterImport, scopeBeforeImport, type ImportScope } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { documentJson } from '../documents/rendered.js';
+import { DOCUMENT_CHANGED } from '../documents/write.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
 import { IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -75,7 +76,8 @@ export async function postgresBulkImportBatches(
          select org_id, session_id, created_at, meeting_date, doc, pg_current_xact_id(), nextval('session_documents_seq')
          from import_documents order by position
          on conflict (org_id, session_id) do update set created_at = excluded.created_at, meeting_date = excluded.meeting_date,
-           doc = excluded.doc, xid = excluded.xid, seq = excluded.seq, log_archived = 0`,
+           doc = excluded.doc, xid = excluded.xid, seq = excluded.seq, log_archived = 0
+         where ${DOCUMENT_CHANGED}`,
       );
       await copyRows(client, direct ? 'session_stats' : 'import_stats', ['org_id', 'session_id', ...STATS_COLUMNS], (push) => {
         for (const d of docs) push(statsValues(orgId, d.facts));

@@ -7,6 +7,7 @@ import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
 import { documentJson, type StoredDocument } from '../documents/rendered.js';
+import { DOCUMENT_CHANGED } from '../documents/write.js';
 import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { AuditRecord } from '../accounts-store.js';
@@ -267,10 +268,13 @@ function namesAfter(statements: StatementCache, orgId: string, plan: ImportPlan)
   };
 }
 
-/** The imported sessions' documents, moved in the change feed from `seq` on. */
+/**
+ * The imported sessions' documents, moved in the change feed from `seq` on; a document imported as
+ * it is stored keeps its row and its place in the feed (UNCHANGED_DOCUMENT).
+ */
 function writeDocuments(statements: StatementCache, orgId: string, docs: StoredDocument[], firstSeq: number): void {
   let seq = firstSeq;
-  const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'] });
+  const upsert = new RowBatch(statements, 'session_documents', { keys: ['org_id', 'session_id'], where: DOCUMENT_CHANGED });
   for (const d of docs) upsert.add(documentRow(orgId, d, sqliteAdapter.documentValue(documentJson(d)), { xid: 0, seq: seq++ }));
   upsert.flush();
 }
@@ -356,6 +360,8 @@ const ROWS_PER_STATEMENT = 64;
 interface Upsert {
   keys: readonly string[];
   update?: readonly string[];
+  /** Only where this holds (`excluded` is the new row): the rest of the conflicting rows stay as they are. */
+  where?: string;
 }
 
 /**
@@ -389,7 +395,8 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
   const insert = `insert into ${table} (${columns.join(', ')}) values %ROWS%`;
   if (!upsert) return insert;
   const update = upsert.update ?? columns.filter((c) => !upsert.keys.includes(c));
-  return `${insert} on conflict (${upsert.keys.join(', ')}) do update set ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  const set = update.map((c) => `${c} = excluded.${c}`).join(', ');
+  return `${insert} on conflict (${upsert.keys.join(', ')}) do update set ${set}${upsert.where ? ` where ${upsert.where}` : ''}`;
 }
 
 /**
