@@ -688,7 +688,10 @@ describe('the export client against a server that misbehaves', () => {
         collect(new ExportClient(options(server.url, new VirtualClock())).exportRange(window)),
         (error: ExportApiError) => {
           assert.equal(error.kind, 'bad_request');
-          assert.match(error.message, /answered 308, sending the request to https:\/\/export\.example\.test: give that address as --url/);
+          assert.match(
+            error.message,
+            /answered 308, sending the request to https:\/\/export\.example\.test: give that address as the server's \(--url/,
+          );
           return true;
         },
       );

@@ -589,7 +589,8 @@ async function statusError(response: HttpAnswer, url: string): Promise<Error> {
     // Not followed: the token would go with the request to wherever the answer points.
     return new ExportApiError(
       'bad_request',
-      `${url} answered ${status}, sending the request to ${target}: give that address as --url.`,
+      `${url} answered ${status}, sending the request to ${target}: ` +
+        "give that address as the server's (--url, or --from-server for an import).",
       status,
     );
   }
