@@ -377,7 +377,7 @@ describe('coachport import --from-server', async () => {
         assert.equal(state.audit.length, 0);
       });
 
-      it('interrupted (SIGINT) while a window arrives: exit 130, nothing imported; another command could open the database meanwhile', async () => {
+      it('interrupted (SIGINT) while a window arrives: exit 130, nothing imported; others could open the database meanwhile', async () => {
         const { code, stderr, beside, state } = await interruptedMidWindow('SIGINT');
         assert.equal(beside.code, 0, beside.stderr);
         assert.equal(code, 130);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageChannel } from 'node:worker_threads';
+import { gzipSync } from 'node:zlib';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { parseDateTime } from '../src/contract/dates.js';
@@ -112,7 +113,7 @@ describe('coachport import of a file, interrupted or beside another process', {
   after(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`rolls back and says so on ${signal}, also while it waits for more of a pipe; another process meanwhile is told why it cannot open the file`, async () => {
+    it(`rolls back and says so on ${signal}, also while a pipe sends nothing; others are told why they cannot open the file`, async () => {
       // A named pipe that the test holds open: the import has written its first batches and waits for more.
       const fifo = path.join(cwd, `held-${signal}.ndjson`);
       execFileSync('mkfifo', [fifo]);
@@ -144,6 +145,33 @@ describe('coachport import of a file, interrupted or beside another process', {
       assert.equal(after.code, 0, after.stderr);
     });
   }
+
+  it('imports texts holding half of a surrogate pair with U+FFFD in its place, and says so, the first by its element', async () => {
+    const [a, b, c] = [...paddedLines(3)].map((line) => JSON.parse(line) as ExportSession);
+    const lines = [
+      JSON.stringify({ ...a!, _id: 'half-0', coachNotes: 'a pair \ud83d\ude00 is fine' }),
+      JSON.stringify({ ...b!, _id: 'half-1', coachNotes: 'cut \ud83d' }),
+      // Escaped by another writer, upper case: still half a pair.
+      JSON.stringify({ ...c!, _id: 'half-2' }).replace('"coachNotes":"', '"coachNotes":"\\uDE00 '),
+    ];
+    fs.writeFileSync(path.join(cwd, 'halves.ndjson'), `${lines.join('\n')}\n`);
+    const result = await runCli(['import', 'halves.ndjson'], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /2 sessions held half of a UTF-16 surrogate pair in a text \(the first: Element 1\), which UTF-8 cannot hold; U\+FFFD/,
+    );
+    const db = new BetterSqlite3(path.join(cwd, 'data', 'coachport.db'), { readonly: true });
+    try {
+      const note = (id: string) =>
+        db.prepare<[string], { notes: string }>('select coach_notes as notes from coaching_sessions where id = ?').get(id)!.notes;
+      assert.equal(note('half-0'), 'a pair \ud83d\ude00 is fine');
+      assert.equal(note('half-1'), 'cut \ufffd');
+      assert.ok(note('half-2').startsWith('\ufffd '), note('half-2'));
+    } finally {
+      db.close();
+    }
+  });
 });
 
 describe('coachport import names the first bad document and writes nothing', () => {
@@ -714,7 +742,7 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
   it('writes through a rollback journal when alone on the file, and through the WAL beside another connection', async () => {
     const database = await sqliteBackend.create();
     const file = (database.config as { file: string }).file;
-    const store = await openStore(database.config, { backgroundCheckpoints: false });
+    const store = await openStore(database.config, { backgroundCheckpoints: false, withoutWal: true });
     try {
       const alone = await createOrganization(store, { name: 'Alone', adminEmail: 'a@alone.test' }, NOW);
       const journal: boolean[] = [];
@@ -799,7 +827,7 @@ describe('the documents of an NDJSON file, read by their bytes', () => {
     }
   });
 
-  it('tells an array from NDJSON in a file shorter than the byte-order mark', async () => {
+  it('tells an array from NDJSON in a file shorter than the byte-order mark, and a gzip file from either', async () => {
     const { readDocuments } = await import('../src/importer/read-file.js');
     const dir = tempDir();
     try {
@@ -814,6 +842,11 @@ describe('the documents of an NDJSON file, read by their bytes', () => {
       assert.deepEqual(await documents('{}'), [{}], 'one NDJSON line');
       assert.deepEqual(await documents(' '), []);
       assert.deepEqual(await documents(''), []);
+      const gzipped = path.join(dir, 'sessions.ndjson.gz');
+      fs.writeFileSync(gzipped, gzipSync('{"_id":"a"}\n'));
+      await assert.rejects(async () => {
+        for await (const _ of readDocuments(gzipped));
+      }, /sessions\.ndjson\.gz is gzip-compressed: import what it holds, such as coachport import <\(zcat .*sessions\.ndjson\.gz\)/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

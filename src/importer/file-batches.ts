@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { SEMI_SPACE_FLAG, semiSpaceFlagMb } from '../cli/import-process.js';
 import { HeapKeeper } from './heap-keeper.js';
-import type { countsOf, ImportPlan } from './plan.js';
+import type { countsOf, HalfPairs, ImportPlan } from './plan.js';
 import { ImportFileError } from './read-file.js';
 
 /** Sessions a batch carries into the store: large enough that a batch's statements pay, small enough to keep memory flat. */
@@ -48,7 +48,7 @@ export interface PlanWorkerData {
 
 export type FromPlanner =
   | { type: 'batch'; plan: ImportPlan }
-  | { type: 'done'; counts: Counts }
+  | { type: 'done'; counts: Counts; halfPairs: HalfPairs }
   | { type: 'refused'; message: string }
   | { type: 'not-json'; message: string }
   | { type: 'failed'; message: string; code?: string; syscall?: string };
@@ -62,6 +62,8 @@ export class RefusedImport extends Error {}
 export interface FileBatches {
   batches: AsyncIterable<ImportPlan>;
   counts(): Counts;
+  /** Documents stored with U+FFFD for half of a surrogate pair (ImportPlanner.halfPairs). */
+  halfPairs(): HalfPairs;
 }
 
 /**
@@ -74,6 +76,7 @@ export interface FileBatches {
  */
 export function fileBatches(file: string, batchSessions = BATCH_SESSIONS, signal?: AbortSignal): FileBatches {
   let counts: Counts | null = null;
+  let halfPairs: HalfPairs = { documents: 0, first: null };
   async function* batches(): AsyncGenerator<ImportPlan> {
     const data: PlanWorkerData = { file, batchSessions, ahead: AHEAD };
     const heap = new HeapKeeper();
@@ -123,6 +126,7 @@ export function fileBatches(file: string, batchSessions = BATCH_SESSIONS, signal
             break;
           case 'done':
             counts = message.counts;
+            halfPairs = message.halfPairs;
             return;
           case 'refused':
             throw new RefusedImport(message.message);
@@ -139,6 +143,7 @@ export function fileBatches(file: string, batchSessions = BATCH_SESSIONS, signal
   }
   return {
     batches: batches(),
+    halfPairs: () => halfPairs,
     counts() {
       if (!counts) throw new Error('The import has not finished.');
       return counts;

@@ -49,7 +49,7 @@ async function run(): Promise<void> {
       if (planner.pending === batchSessions) await sendBatch(planner);
     }
     if (planner.pending > 0) await sendBatch(planner);
-    send({ type: 'done', counts: planner.counts() });
+    send({ type: 'done', counts: planner.counts(), halfPairs: planner.halfPairs() });
   } finally {
     ledger.close();
   }

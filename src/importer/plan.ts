@@ -34,6 +34,12 @@ export interface ImportPlan {
   rewritten?: boolean;
 }
 
+/** How many documents held half of a surrogate pair, and the first of them (see ImportPlanner.halfPairs). */
+export interface HalfPairs {
+  documents: number;
+  first: string | null;
+}
+
 export function countsOf(plan: ImportPlan) {
   return {
     sessions: plan.sessions.length,
@@ -198,6 +204,23 @@ function namesEachOnce(sessionIds: string[], field: string): void {
   throw new ImportError(`${field} names session ${JSON.stringify(twice)} more than once.`);
 }
 
+/**
+ * Whether JSON text may escape a surrogate (`\\ud800`–`\\udfff`, either case): most documents are
+ * ruled out by their bytes alone, before their texts are walked (textHoldsHalfPair).
+ */
+function mayEscapeSurrogate(json: Uint8Array): boolean {
+  const bytes = asBuffer(json);
+  return bytes.includes('\\ud') || bytes.includes('\\uD');
+}
+
+/** Whether a parsed value holds half of a UTF-16 surrogate pair in any of its texts. */
+function textHoldsHalfPair(value: unknown): boolean {
+  if (typeof value === 'string') return !value.isWellFormed();
+  if (Array.isArray(value)) return value.some(textHoldsHalfPair);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(textHoldsHalfPair);
+  return false;
+}
+
 /** Whether a parsed value holds the NUL character in any of its texts (a body already parsed: no JSON text to scan). */
 function textHoldsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
@@ -280,6 +303,9 @@ export class ImportPlanner {
   private sessions: ImportPlan['sessions'] = [];
   /** Whether the part since the last mark was rewound: its batches may write sessions again. */
   private rewound = false;
+  private halfPairNote: HalfPairs = { documents: 0, first: null };
+  /** The note as it was at the last mark: a part fetched again is not counted twice. */
+  private halfPairsAtMark: HalfPairs = { documents: 0, first: null };
 
   /**
    * `label`: how a refusal names a document. `ledger`: where the ids of sessions, points and to-dos
@@ -392,6 +418,10 @@ export class ImportPlanner {
       if (first) return `${this.label(element)}: ${describeValueError(first, 'The session')}`;
     }
     if (text !== undefined && holdsNul(text)) return `${this.label(element)}: ${NUL_REFUSAL}`;
+    if (text !== undefined && mayEscapeSurrogate(text) && textHoldsHalfPair(value)) {
+      this.halfPairNote.documents++;
+      this.halfPairNote.first ??= this.label(element);
+    }
     return this.addChecked(value as ExportSession, element, bytes);
   }
 
@@ -418,6 +448,7 @@ export class ImportPlanner {
     if (this.sessions.length > 0) throw new Error('mark() with sessions pending: take() them first.');
     for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.mark();
     this.rewound = false;
+    this.halfPairsAtMark = { ...this.halfPairNote };
   }
 
   /**
@@ -428,6 +459,7 @@ export class ImportPlanner {
   rewind(): void {
     for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.rewind();
     this.rewound = true;
+    this.halfPairNote = { ...this.halfPairsAtMark };
     this.sessions = [];
     for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.drop();
   }
@@ -447,6 +479,16 @@ export class ImportPlanner {
   }
 
   /** What the whole import wrote, each user, template, point and to-do once. */
+  /**
+   * Documents of a file or a server whose texts held half of a UTF-16 surrogate pair (a legacy
+   * service that cut a text between the two halves of an emoji): UTF-8 cannot hold one, so both
+   * databases store U+FFFD in its place, as the coaching API's writes do. Said after the import
+   * (the first by its element), not refused: one such text would otherwise stop a whole migration.
+   */
+  halfPairs(): HalfPairs {
+    return { ...this.halfPairNote };
+  }
+
   counts(): ReturnType<typeof countsOf> {
     return {
       sessions: this.ledger.count(SESSIONS),

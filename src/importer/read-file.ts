@@ -29,6 +29,8 @@ export const MAX_FILE_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const READ_BYTES = 1 << 20;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const OPEN_ARRAY = 0x5b;
+/** The first bytes of a gzip stream (RFC 1952), which no JSON text begins with. */
+const GZIP = Buffer.from([0x1f, 0x8b]);
 
 /**
  * The documents of a file holding one JSON array, or NDJSON (one document a line), one at a time,
@@ -63,6 +65,9 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
     }
     // A file shorter than the mark (`[]`) ends the reads above while still held back.
     first ??= head[0]?.find((c) => !isJsonSpace(c));
+    if (head[0]?.subarray(0, GZIP.length).equals(GZIP)) {
+      throw new ImportFileError(`${file} is gzip-compressed: import what it holds, such as coachport import <(zcat ${file}).`);
+    }
     const chunks = (async function* () {
       yield* head;
       for (let next = await reads.next(); !next.done; next = await reads.next()) yield next.value;

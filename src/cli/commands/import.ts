@@ -5,7 +5,7 @@ import { planWindows } from '../../client/windows.js';
 import { DomainError } from '../../coaching/errors.js';
 import { BATCH_SESSIONS, fileBatches, RefusedImport } from '../../importer/file-batches.js';
 import { RefusedDocument, serverBatches } from '../../importer/from-server.js';
-import type { ImportPlan } from '../../importer/plan.js';
+import type { HalfPairs, ImportPlan } from '../../importer/plan.js';
 import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
 import { Progress } from '../progress.js';
@@ -110,6 +110,16 @@ async function importFile(context: CliContext, file: string, org: string | undef
   context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
     imported: counts,
   });
+  sayHalfPairs(planned.halfPairs());
+}
+
+/** After an import: the texts stored with U+FFFD for half of a surrogate pair, on stderr (see ImportPlanner.halfPairs). */
+function sayHalfPairs({ documents, first }: HalfPairs): void {
+  if (documents === 0) return;
+  process.stderr.write(
+    `coachport: ${documents === 1 ? '1 session' : `${documents} sessions`} held half of a UTF-16 surrogate pair in a text ` +
+      `(the first: ${first}), which UTF-8 cannot hold; U+FFFD (\uFFFD) is stored in its place.\n`,
+  );
 }
 
 function fileImportError(error: unknown, file: string): unknown {
@@ -185,6 +195,7 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     `Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos from ${source}.`,
     { imported: counts, source, from, to },
   );
+  sayHalfPairs(planner.halfPairs());
 }
 
 class Interrupted extends Error {

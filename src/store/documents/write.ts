@@ -30,16 +30,18 @@ export async function writeDocuments(trx: Kysely<Database>, adapter: StoreAdapte
       .insertInto('session_documents')
       .values(rows)
       .onConflict((oc) =>
-        oc.columns(['org_id', 'session_id']).doUpdateSet((eb) => ({
-          created_at: eb.ref('excluded.created_at'),
-          meeting_date: eb.ref('excluded.meeting_date'),
-          doc: eb.ref('excluded.doc'),
-          xid: eb.ref('excluded.xid'),
-          seq: eb.ref('excluded.seq'),
-          // A document written whole: its archived log entries (if any) go, by migration 010's trigger.
-          log_archived: eb.ref('excluded.log_archived'),
-        }))
-        .where(sql.raw<boolean>(DOCUMENT_CHANGED)),
+        oc
+          .columns(['org_id', 'session_id'])
+          .doUpdateSet((eb) => ({
+            created_at: eb.ref('excluded.created_at'),
+            meeting_date: eb.ref('excluded.meeting_date'),
+            doc: eb.ref('excluded.doc'),
+            xid: eb.ref('excluded.xid'),
+            seq: eb.ref('excluded.seq'),
+            // A document written whole: its archived log entries (if any) go, by migration 010's trigger.
+            log_archived: eb.ref('excluded.log_archived'),
+          }))
+          .where(sql.raw<boolean>(DOCUMENT_CHANGED)),
       )
       .execute();
   }

@@ -158,9 +158,9 @@ export async function sqliteBulkImportBatches(
  * connection is the file's only one, which leaving WAL mode needs: when another process (a server)
  * has the file open, the attempt fails at once and the import runs in WAL mode, where that server's
  * readers go on reading beside it. A process that opens the file while the import writes without
- * the WAL cannot set WAL mode again and is told why (connect.ts). Until the journal mode is restored, commits sync fully: with a rollback journal,
- * NORMAL could corrupt the file on a power cut. A killed import leaves a hot journal, which SQLite
- * rolls back when the file is next opened.
+ * the WAL cannot set WAL mode again and is told why (connect.ts). Until the journal mode is
+ * restored, commits sync fully: with a rollback journal, NORMAL could corrupt the file on a power
+ * cut. A killed import leaves a hot journal, which SQLite rolls back when the file is next opened.
  */
 function rollbackJournal(db: BetterSqlite3.Database): { restore(): void } | null {
   const busyTimeout = Number(db.pragma('busy_timeout', { simple: true }));
