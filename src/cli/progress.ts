@@ -4,6 +4,8 @@ import type { ClientEvent } from '../client/export-client.js';
 export class Progress {
   private sessions = 0;
   private bytes = 0;
+  /** Bytes of the window or page under way: a retry fetches it again from its start, so they no longer count. */
+  private attemptBytes = 0;
   private windowsDone = 0;
   private readonly started = Date.now();
   private lastDraw = 0;
@@ -16,12 +18,14 @@ export class Progress {
 
   addBytes(bytes: number): void {
     this.bytes += bytes;
+    this.attemptBytes += bytes;
     if (this.tty && Date.now() - this.lastDraw > 100) this.draw();
   }
 
   windowDone(window: { startDate: string; endDate: string }, sessions: number, alreadyDone: number): void {
     this.windowsDone = Math.max(this.windowsDone, alreadyDone) + 1;
     this.sessions += sessions;
+    this.attemptBytes = 0;
     if (this.tty) this.draw();
     else
       this.stream.write(
@@ -33,6 +37,7 @@ export class Progress {
   pageDone(label: string, sessions: number): void {
     this.windowsDone++;
     this.sessions += sessions;
+    this.attemptBytes = 0;
     if (this.tty) this.draw();
     else this.stream.write(`${label}: ${sessions} sessions (${this.summary()})\n`);
   }
@@ -41,6 +46,8 @@ export class Progress {
   clientEvent(event: ClientEvent): void {
     if (event.type === 'bytes') this.addBytes(event.bytes);
     if (event.type === 'retry') {
+      this.bytes -= this.attemptBytes;
+      this.attemptBytes = 0;
       const { window, delayMs, reason } = event;
       this.note(`retrying ${window.startDate}..${window.endDate} in ${Math.ceil(delayMs / 1000)} s: ${reason}`);
     }
