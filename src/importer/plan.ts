@@ -205,13 +205,18 @@ function namesEachOnce(sessionIds: string[], field: string): void {
 }
 
 /**
- * Whether JSON text may escape a surrogate (`\\ud800`–`\\udfff`, either case): most documents are
+ * Whether JSON text may escape a surrogate (`\ud800`–`\udfff`, either case): most documents are
  * ruled out by their bytes alone, before their texts are walked (textHoldsHalfPair).
  */
 function mayEscapeSurrogate(json: Uint8Array): boolean {
   const bytes = asBuffer(json);
-  return bytes.includes('\\ud') || bytes.includes('\\uD');
+  // One scan: most documents hold no `\u` escape at all (JSON.stringify writes other characters as they are).
+  for (let at = bytes.indexOf(UNICODE_ESCAPE); at >= 0; at = bytes.indexOf(UNICODE_ESCAPE, at + 2)) {
+    if ((bytes[at + 2]! | 0x20) === 0x64) return true;
+  }
+  return false;
 }
+const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /** Whether a parsed value holds half of a UTF-16 surrogate pair in any of its texts. */
 function textHoldsHalfPair(value: unknown): boolean {
