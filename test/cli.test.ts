@@ -68,6 +68,15 @@ describe('the coachport command line beside a running server', () => {
     assert.deepEqual(added, [a._id, b._id, c._id]);
   });
 
+  it('says why a command failed in one line, or with --json as one JSON object', async () => {
+    const plain = await runCli(['import', 'missing.ndjson', '--org', admin.orgId], { cwd });
+    assert.equal(plain.code, 1);
+    assert.equal(plain.stderr, 'coachport: Cannot read missing.ndjson: ENOENT.\n');
+    const json = await runCli(['--json', 'import', 'missing.ndjson', '--org', admin.orgId], { cwd });
+    assert.equal(json.code, 1);
+    assert.deepEqual(JSON.parse(json.stderr), { error: 'Cannot read missing.ndjson: ENOENT.' });
+  });
+
   it('import of a malformed file fails, says where, and writes nothing', async () => {
     const bad = { ...session({ createdAt: '2024-01-08T00:00:00.000Z' }), meetingFormat: 7 };
     const before = await exportWith(server.url, admin.token);

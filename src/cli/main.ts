@@ -34,10 +34,16 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
   } else if (error instanceof CliError || error instanceof ConfigError) {
-    process.stderr.write(`coachport: ${error.message}\n`);
+    failed(error.message);
     process.exitCode = error instanceof CliError ? error.exitCode : EXIT_USAGE;
   } else {
-    process.stderr.write(`coachport: ${error instanceof Error ? error.message : String(error)}\n`);
+    failed(error instanceof Error ? error.message : String(error));
     process.exitCode = 1;
   }
+}
+
+/** A command's failure on stderr: one line for a person, or with --json one JSON object as the API answers it. */
+function failed(message: string): void {
+  const json = program.opts<{ json?: boolean }>().json === true;
+  process.stderr.write(json ? `${JSON.stringify({ error: message })}\n` : `coachport: ${message}\n`);
 }
