@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { IMPORT_SEMI_SPACE_MB, semiSpaceFlagMb, tunedImport } from '../src/cli/import-process.js';
-import { tempDir } from './helpers/backends.js';
-import { BIN, runCli } from './helpers/processes.js';
+import { BIN, withOrganizationFolder } from './helpers/processes.js';
 
 /**
  * `coachport import` replaces its process with one tuned for memory (src/cli/import-process.ts):
@@ -58,12 +57,7 @@ describe("the reading thread's young generation in a tuned import", () => {
 
 describe('coachport import, a real process', { skip: process.platform === 'linux' ? false : 'needs /proc and mkfifo (Linux)' }, () => {
   let cwd: string;
-  before(async () => {
-    cwd = tempDir();
-    const created = await runCli(['org', 'create', '--name', 'Tuned', '--admin-email', 't@tuned.test', '--json'], { cwd });
-    assert.equal(created.code, 0, created.stderr);
-  });
-  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  withOrganizationFolder('Tuned', (dir) => (cwd = dir));
 
   it('runs as the same process with the tuned flag and malloc settings', async () => {
     // A named pipe holds the import at its first read: its process can be looked at while it runs.

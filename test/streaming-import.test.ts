@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageChannel } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
@@ -21,7 +21,7 @@ import { openStore } from '../src/store/open.js';
 import { sqliteBackend, storeBackends, tempDir, withFreshStore } from './helpers/backends.js';
 import { renderedExport, sessionsById, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
-import { BIN, runCli } from './helpers/processes.js';
+import { BIN, runCli, withOrganizationFolder } from './helpers/processes.js';
 import { pollUntil } from './helpers/deadline.js';
 
 /**
@@ -70,12 +70,7 @@ function storedSessions(cwd: string): number {
 describe('coachport import streams its file (SQLite, real processes)', () => {
   let cwd: string;
   const small = { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` };
-  before(async () => {
-    cwd = tempDir();
-    const created = await runCli(['org', 'create', '--name', 'Stream', '--admin-email', 's@stream.test', '--json'], { cwd });
-    assert.equal(created.code, 0, created.stderr);
-  });
-  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  withOrganizationFolder('Stream', (dir) => (cwd = dir));
 
   it('imports NDJSON larger than the import child’s heap, with progress on stderr', async () => {
     const file = path.join(cwd, 'big.ndjson');
@@ -105,12 +100,7 @@ describe('coachport import of a file, interrupted or beside another process', {
   skip: process.platform === 'linux' ? false : 'needs mkfifo',
 }, () => {
   let cwd: string;
-  before(async () => {
-    cwd = tempDir();
-    const created = await runCli(['org', 'create', '--name', 'Held', '--admin-email', 'h@held.test', '--json'], { cwd });
-    assert.equal(created.code, 0, created.stderr);
-  });
-  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  withOrganizationFolder('Held', (dir) => (cwd = dir));
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`rolls back and says so on ${signal}, also while a pipe sends nothing; others are told why they cannot open the file`, async () => {
@@ -176,12 +166,7 @@ describe('coachport import of a file, interrupted or beside another process', {
 
 describe('coachport import names the first bad document and writes nothing', () => {
   let cwd: string;
-  before(async () => {
-    cwd = tempDir();
-    const created = await runCli(['org', 'create', '--name', 'Bad', '--admin-email', 'b@bad.test', '--json'], { cwd });
-    assert.equal(created.code, 0, created.stderr);
-  });
-  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  withOrganizationFolder('Bad', (dir) => (cwd = dir));
 
   it('names the element and the line of an NDJSON document that breaks a rule, after batches were written', async () => {
     const lines = [...paddedLines(2_600)];

@@ -1,7 +1,11 @@
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './backends.js';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/coachport.js');
 
@@ -30,6 +34,21 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * For the tests of the describe block it is called in: a folder of their own (handed to `use`)
+ * holding the embedded store with one organization made by `coachport org create`, removed after them.
+ */
+export function withOrganizationFolder(name: string, use: (cwd: string) => void): void {
+  let cwd = '';
+  before(async () => {
+    cwd = tempDir();
+    const created = await runCli(['org', 'create', '--name', name, '--admin-email', `admin@${name.toLowerCase()}.test`, '--json'], { cwd });
+    assert.equal(created.code, 0, created.stderr);
+    use(cwd);
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
 }
 
 export interface ServeProcess {
