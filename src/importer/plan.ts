@@ -184,18 +184,28 @@ function fingerprintOf(text: string): number {
  * refuses it in any store, by element, instead of failing on PostgreSQL at the database.
  */
 const NUL_REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does not store.';
-const NUL_ESCAPE = Buffer.from('\\u0000');
 
-/** Whether JSON text escapes a NUL character: `\u0000` after an even number of backslashes. */
-export function holdsNul(json: Uint8Array): boolean {
+/**
+ * The `\u` escapes of JSON text that its texts are checked for, in one scan (most documents hold
+ * none: JSON.stringify writes other characters as they are): a NUL character (`\u0000` after an
+ * even number of backslashes), and maybe a surrogate (`\ud800`–`\udfff`, either case; the texts
+ * are then walked, since a pair written as two escapes is whole).
+ */
+function escapesOf(json: Uint8Array): { nul: boolean; surrogate: boolean } {
   const bytes = asBuffer(json);
-  for (let at = bytes.indexOf(NUL_ESCAPE); at >= 0; at = bytes.indexOf(NUL_ESCAPE, at + 1)) {
-    let backslashes = 0;
-    while (at - backslashes > 0 && bytes[at - backslashes - 1] === 0x5c) backslashes++;
-    if (backslashes % 2 === 0) return true;
+  let surrogate = false;
+  for (let at = bytes.indexOf(UNICODE_ESCAPE); at >= 0; at = bytes.indexOf(UNICODE_ESCAPE, at + 2)) {
+    if ((bytes[at + 2]! | 0x20) === 0x64) surrogate = true;
+    else if (bytes.subarray(at + 2, at + 6).equals(NUL_DIGITS)) {
+      let backslashes = 0;
+      while (at - backslashes > 0 && bytes[at - backslashes - 1] === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) return { nul: true, surrogate };
+    }
   }
-  return false;
+  return { nul: false, surrogate };
 }
+const UNICODE_ESCAPE = Buffer.from('\\u');
+const NUL_DIGITS = Buffer.from('0000');
 
 /** A list of sessions an item is on names each once (a link is one row per item and session). */
 function namesEachOnce(sessionIds: string[], field: string): void {
@@ -204,35 +214,16 @@ function namesEachOnce(sessionIds: string[], field: string): void {
   throw new ImportError(`${field} names session ${JSON.stringify(twice)} more than once.`);
 }
 
-/**
- * Whether JSON text may escape a surrogate (`\ud800`–`\udfff`, either case): most documents are
- * ruled out by their bytes alone, before their texts are walked (textHoldsHalfPair).
- */
-function mayEscapeSurrogate(json: Uint8Array): boolean {
-  const bytes = asBuffer(json);
-  // One scan: most documents hold no `\u` escape at all (JSON.stringify writes other characters as they are).
-  for (let at = bytes.indexOf(UNICODE_ESCAPE); at >= 0; at = bytes.indexOf(UNICODE_ESCAPE, at + 2)) {
-    if ((bytes[at + 2]! | 0x20) === 0x64) return true;
-  }
-  return false;
-}
-const UNICODE_ESCAPE = Buffer.from('\\u');
-
-/** Whether a parsed value holds half of a UTF-16 surrogate pair in any of its texts. */
-function textHoldsHalfPair(value: unknown): boolean {
-  if (typeof value === 'string') return !value.isWellFormed();
-  if (Array.isArray(value)) return value.some(textHoldsHalfPair);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(textHoldsHalfPair);
+/** Whether any text of a parsed value passes `test` (a body already parsed: no JSON text to scan). */
+function anyText(value: unknown, test: (text: string) => boolean): boolean {
+  if (typeof value === 'string') return test(value);
+  if (Array.isArray(value)) return value.some((item) => anyText(item, test));
+  if (value !== null && typeof value === 'object') return Object.values(value).some((item) => anyText(item, test));
   return false;
 }
 
-/** Whether a parsed value holds the NUL character in any of its texts (a body already parsed: no JSON text to scan). */
-function textHoldsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(textHoldsNul);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(textHoldsNul);
-  return false;
-}
+const holdsNul = (text: string) => text.includes('\u0000');
+const holdsHalfPair = (text: string) => !text.isWellFormed();
 
 /** "2021-12-01T10:00:00.000Z" */
 const STORED_INSTANT_BYTES = 24;
@@ -422,8 +413,9 @@ export class ImportPlanner {
       const first = checkDocument.Errors(value).First();
       if (first) return `${this.label(element)}: ${describeValueError(first, 'The session')}`;
     }
-    if (text !== undefined && holdsNul(text)) return `${this.label(element)}: ${NUL_REFUSAL}`;
-    if (text !== undefined && mayEscapeSurrogate(text) && textHoldsHalfPair(value)) {
+    const escapes = text === undefined ? null : escapesOf(text);
+    if (escapes?.nul) return `${this.label(element)}: ${NUL_REFUSAL}`;
+    if (escapes?.surrogate && anyText(value, holdsHalfPair)) {
       this.halfPairNote.documents++;
       this.halfPairNote.first ??= this.label(element);
     }
@@ -483,7 +475,6 @@ export class ImportPlanner {
     return plan;
   }
 
-  /** What the whole import wrote, each user, template, point and to-do once. */
   /**
    * Documents of a file or a server whose texts held half of a UTF-16 surrogate pair (a legacy
    * service that cut a text between the two halves of an emoji): UTF-8 cannot hold one, so both
@@ -494,6 +485,7 @@ export class ImportPlanner {
     return { ...this.halfPairNote };
   }
 
+  /** What the whole import wrote, each user, template, point and to-do once. */
   counts(): ReturnType<typeof countsOf> {
     return {
       sessions: this.ledger.count(SESSIONS),
@@ -514,7 +506,7 @@ export function planImport(value: unknown): PlanResult {
   if (error) return { ok: false, error };
   const planner = new ImportPlanner();
   for (const [element, doc] of (value as ExportSession[]).entries()) {
-    if (textHoldsNul(doc)) return { ok: false, error: `${elementLabel(element)}: ${NUL_REFUSAL}` };
+    if (anyText(doc, holdsNul)) return { ok: false, error: `${elementLabel(element)}: ${NUL_REFUSAL}` };
     const failed = planner.addChecked(doc, element);
     if (failed) return { ok: false, error: failed };
   }
