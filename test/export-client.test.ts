@@ -356,9 +356,12 @@ describe('the export client against a real Coachport server', () => {
     assert.match(result.stderr, /window 9\/9/);
   });
 
-  it('coachport export --format ndjson writes one session a line', async () => {
-    const result = await cli('ndjson', 'all.ndjson');
+  it('coachport export --format ndjson writes one session a line, and with --json says what it wrote', async () => {
+    const result = await cli('ndjson', 'all.ndjson', ['--json']);
     assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), {
+      exported: { sessions: all.length, windows: 9, resumedAfter: 0, format: 'ndjson', out: 'all.ndjson' },
+    });
     const lines = fs.readFileSync(path.join(cwd, 'all.ndjson'), 'utf8').trim().split('\n');
     assert.deepEqual(
       lines.map((l) => JSON.parse(l)),

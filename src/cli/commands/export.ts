@@ -210,16 +210,23 @@ export function exportCommand(program: Command): void {
         onEvent: (event) => progress.clientEvent(event),
       });
       let windowsDone = previous?.windowsDone ?? 0;
+      let sessions = 0;
       try {
         for await (const completed of windowsOf(client, range, writer, windowsDone)) {
           const offsets = writer.commit();
           windowsDone = completed.index + 1;
+          sessions += completed.count;
           if (stateAt) writeState(stateAt, { url: options.url, ...range, format, csvRaw, windowsDone, offsets });
           progress.windowDone(completed.window, completed.count, completed.index);
         }
         writer.finish({ interrupted: false });
         if (stateAt) fs.rmSync(stateAt, { force: true });
         progress.end();
+        // What other commands print under --json; where stdout is the export itself, nothing is added to it.
+        if (options.out && program.opts<{ json?: boolean }>().json === true)
+          process.stdout.write(
+            `${JSON.stringify({ exported: { sessions, windows: total, resumedAfter: previous?.windowsDone ?? 0, format, out: options.out } })}\n`,
+          );
       } catch (error) {
         writer.finish({ interrupted: true });
         progress.end();
