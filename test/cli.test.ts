@@ -68,6 +68,14 @@ describe('the coachport command line beside a running server', () => {
     assert.deepEqual(added, [a._id, b._id, c._id]);
   });
 
+  it('imports an empty file as nothing, and says so', async () => {
+    fs.writeFileSync(path.join(cwd, 'empty.ndjson'), '');
+    const result = await runCli(['import', 'empty.ndjson', '--org', admin.orgId], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Imported 0 sessions/);
+    assert.equal(result.stderr, 'coachport: empty.ndjson holds no sessions: nothing was imported.\n');
+  });
+
   it('says why a command failed in one line, or with --json as one JSON object', async () => {
     const plain = await runCli(['import', 'missing.ndjson', '--org', admin.orgId], { cwd });
     assert.equal(plain.code, 1);

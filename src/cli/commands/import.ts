@@ -110,6 +110,8 @@ async function importFile(context: CliContext, file: string, org: string | undef
   context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
     imported: counts,
   });
+  // A valid empty file (0 bytes, `[]`) is often a failed `> file` upstream: said, though not an error.
+  if (counts.sessions === 0) process.stderr.write(`coachport: ${file} holds no sessions: nothing was imported.\n`);
   sayHalfPairs(planned.halfPairs());
 }
 
