@@ -223,10 +223,10 @@ export function exportCommand(program: Command): void {
         if (stateAt) fs.rmSync(stateAt, { force: true });
         progress.end();
         // What other commands print under --json; where stdout is the export itself, nothing is added to it.
-        if (options.out && program.opts<{ json?: boolean }>().json === true)
-          process.stdout.write(
-            `${JSON.stringify({ exported: { sessions, windows: total, resumedAfter: previous?.windowsDone ?? 0, format, out: options.out } })}\n`,
-          );
+        if (options.out && program.opts<{ json?: boolean }>().json === true) {
+          const exported = { sessions, windows: total, resumedAfter: previous?.windowsDone ?? 0, format, out: options.out };
+          process.stdout.write(`${JSON.stringify({ exported })}\n`);
+        }
       } catch (error) {
         writer.finish({ interrupted: true });
         progress.end();
