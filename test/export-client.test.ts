@@ -412,13 +412,67 @@ describe('the export client against a real Coachport server', () => {
     assert.ok(!fs.existsSync(path.join(cwd, 'tables', '.coachport-export.json')), 'no resume state is left after success');
   });
 
-  it('says the token is wrong, with its own exit code', async () => {
-    const result = await runCli(
-      ['export', '--url', server.url, '--from', '2024-01-01', '--to', '2024-01-02', '--token', 'cp_wrong', '--out', 'x.json'],
-      { cwd },
+  it('says the token is wrong, with its own exit code, and leaves --out and standard output as they were', async () => {
+    const args = ['export', '--url', server.url, '--from', '2024-01-01', '--to', '2024-01-02', '--token', 'cp_wrong'];
+    fs.writeFileSync(path.join(cwd, 'x.json'), '{"precious":1}');
+    for (const format of ['json', 'ndjson']) {
+      const result = await runCli([...args, '--format', format, '--out', 'x.json'], { cwd });
+      assert.equal(result.code, 3);
+      assert.match(result.stderr, /API token was refused \(401\)/);
+      assert.equal(fs.readFileSync(path.join(cwd, 'x.json'), 'utf8'), '{"precious":1}', format);
+    }
+    const toStdout = await runCli(args, { cwd });
+    assert.deepEqual([toStdout.code, toStdout.stdout], [3, '']);
+  });
+
+  it('leaves standard output an unclosed array when the export fails after a window, and no spool folder behind', async () => {
+    const first = session({ createdAt: '2024-01-01T08:00:00.000Z' });
+    const fault = await startFaultServer((_req, res, call) =>
+      call === 1 ? json(res, 200, [first]) : json(res, 403, { error: 'This token may not export.' }),
     );
-    assert.equal(result.code, 3);
-    assert.match(result.stderr, /API token was refused \(401\)/);
+    const tmp = tempDir();
+    try {
+      const args = ['export', '--url', fault.url, '--from', '2024-01-01', '--to', '2024-04-30', '--token', token, '--per-second', '1000'];
+      const result = await runCli(args, { cwd, env: { TMPDIR: tmp } });
+      assert.equal(result.code, 3, result.stderr);
+      assert.equal(result.stdout, `[\n${JSON.stringify(first)}`, 'the first window, and no closing bracket');
+      assert.throws(() => JSON.parse(result.stdout));
+      assert.deepEqual(fs.readdirSync(tmp), []);
+    } finally {
+      await fault.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('removes its spool folder when the reader of standard output goes away (exit 141)', async () => {
+    const docs = Array.from({ length: 2000 }, (_, i) => session({ createdAt: '2024-01-01T08:00:00.000Z', coachNotes: `n${i}`.repeat(50) }));
+    const fault = await startFaultServer((_req, res) => json(res, 200, docs));
+    const tmp = tempDir();
+    try {
+      const args = [
+        BIN,
+        'export',
+        '--url',
+        fault.url,
+        '--from',
+        '2024-01-01',
+        '--to',
+        '2024-01-01',
+        '--token',
+        token,
+        '--format',
+        'ndjson',
+      ];
+      const child = spawn(process.execPath, args, { cwd, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'ignore'] });
+      // The reader takes the first bytes of a 2 MB export and goes away, like `| head -c 100`.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 141);
+      assert.deepEqual(fs.readdirSync(tmp), [], 'no spool folder is left');
+    } finally {
+      await fault.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("shows the server's 400 message and names an unreachable server", async () => {
@@ -930,13 +984,14 @@ describe('coachport export --resume', () => {
   it('continues an interrupted export from the last completed window without repeating rows', async () => {
     const server = await startTestServer();
     const cwd = tempDir();
+    let stall: Awaited<ReturnType<typeof startFaultServer>> | undefined;
     try {
       const { token } = await server.createOrg();
       const docs = planWindows('2020-01-01', '2020-12-31').map((w) => session({ createdAt: `${w.startDate}T08:00:00.000Z` }));
       assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs })).status, 200);
       // The third window never answers; the export is interrupted while it waits.
       let stalling = true;
-      const stall = await startFaultServer(async (req, res) => {
+      stall = await startFaultServer(async (req, res) => {
         if (stalling && req.body.startDate >= '2020-05-30') return;
         const upstream = await fetch(`${server.url}/api/v1/coaching-sessions`, {
           method: 'POST',
@@ -968,7 +1023,7 @@ describe('coachport export --resume', () => {
       const child = spawn(process.execPath, [BIN, ...args, '--url', stall.url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await pollUntil(() => stall.seen.length >= 3, 'the third window request').catch((error) => {
+      await pollUntil(() => stall!.seen.length >= 3, 'the third window request').catch((error) => {
         child.kill('SIGKILL');
         throw new Error(`${(error as Error).message}; the export said: ${stderr}`);
       });
@@ -988,8 +1043,23 @@ describe('coachport export --resume', () => {
       assert.equal(elsewhere.code, 2, 'a resume against another server is refused');
       assert.match(elsewhere.stderr, /had --url/);
       stalling = false;
+      // A table cut shorter (or gone) since cannot be continued: refused, nothing written.
+      const table = path.join(cwd, 'out', 'sessions.csv');
+      const kept = fs.readFileSync(table);
+      fs.truncateSync(table, 10);
+      const cut = await runCli([...args, '--url', stall.url, '--resume'], { cwd });
+      assert.equal(cut.code, 2, cut.stderr);
+      assert.match(
+        cut.stderr,
+        /sessions\.csv holds 10 bytes, fewer than the \d+ the interrupted export wrote, so the export cannot be continued/,
+      );
+      fs.rmSync(table);
+      const gone = await runCli([...args, '--url', stall.url, '--resume'], { cwd });
+      assert.equal(gone.code, 2, gone.stderr);
+      assert.match(gone.stderr, /sessions\.csv is gone/);
+      assert.ok(!fs.existsSync(table), 'the refused resume wrote nothing');
+      fs.writeFileSync(table, kept);
       const resumed = await runCli([...args, '--url', stall.url, '--resume'], { cwd });
-      await stall.close();
       assert.equal(resumed.code, 0, resumed.stderr);
       const full = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
       assert.deepEqual(
@@ -997,6 +1067,7 @@ describe('coachport export --resume', () => {
         docs.map((d) => d._id),
       );
     } finally {
+      await stall?.close();
       await server.close();
       fs.rmSync(cwd, { recursive: true, force: true });
     }

@@ -70,6 +70,19 @@ function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'of
   return state;
 }
 
+/**
+ * A file that is gone or cut shorter than the state says cannot be continued: writing at the saved
+ * offset would leave a hole of NUL bytes before the rest.
+ */
+function checkResumable(offsets: Record<string, number>): void {
+  for (const [file, offset] of Object.entries(offsets)) {
+    const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+    if (size !== undefined && size >= offset) continue;
+    const what = size === undefined ? 'is gone' : `holds ${size} bytes, fewer than the ${offset} the interrupted export wrote`;
+    throw new CliError(`--resume: ${file} ${what}, so the export cannot be continued; run it again without --resume.`, EXIT_USAGE);
+  }
+}
+
 function writeState(file: string, state: ResumeState): void {
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
   fs.renameSync(`${file}.tmp`, file);
@@ -193,6 +206,7 @@ export function exportCommand(program: Command): void {
       const stateAt = options.out ? stateFile(format, options.out) : null;
       const previous = options.resume && stateAt ? readState(stateAt, { url: options.url, ...range, format, csvRaw }) : null;
       if (options.resume && !previous) throw new CliError(`--resume: no interrupted export found for ${options.out}.`, EXIT_USAGE);
+      if (previous) checkResumable(previous.offsets);
       const writer = openWriter(format, options.out, previous?.offsets ?? null, csvRaw);
       const progress = new Progress(total);
       const controller = new AbortController();
@@ -200,7 +214,14 @@ export function exportCommand(program: Command): void {
       process.once('SIGINT', interrupt);
       process.once('SIGTERM', interrupt);
 
+      // Standard output takes each window from a spool file once it is complete. The folder is this
+      // command's, removed at any exit: a reader that goes away (`| head`) ends the process at once.
+      const spoolDir = options.out ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-export-'));
+      const dropSpool = () => spoolDir && fs.rmSync(spoolDir, { recursive: true, force: true });
+      process.once('exit', dropSpool);
+
       const client = new ExportClient({
+        spoolDir,
         baseUrl: options.url,
         token,
         perSecond: Number(options.perSecond),
@@ -233,7 +254,7 @@ export function exportCommand(program: Command): void {
         if (controller.signal.aborted) {
           throw new CliError(
             `Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.` +
-              (stateAt ? ' Run the same command with --resume to continue.' : ''),
+              (stateAt && fs.existsSync(stateAt) ? ' Run the same command with --resume to continue.' : ''),
             EXIT_INTERRUPTED,
           );
         }
@@ -246,6 +267,8 @@ export function exportCommand(program: Command): void {
       } finally {
         process.removeListener('SIGINT', interrupt);
         process.removeListener('SIGTERM', interrupt);
+        process.removeListener('exit', dropSpool);
+        dropSpool();
       }
     });
 }
