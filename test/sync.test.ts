@@ -177,6 +177,37 @@ for (const kind of await mirrorTargets()) {
       assert.ok(exported.sessions.some((row) => row.includes(',"Sync review, renamed",')));
     });
 
+    it('drops a point and a to-do that an import leaves listed by no session', async () => {
+      server.clock.advance(60_000);
+      const coachAs = { token: coach.token };
+      const made = await server.request('POST', '/api/v1/coaching/sessions', {
+        ...coachAs,
+        body: { coachingFormName: 'Trim', agentId: agent.id },
+      });
+      const id = made.json._id as string;
+      const point = await server.request('POST', '/api/v1/coaching/points', {
+        ...coachAs,
+        body: { coachingFormIds: [id], type: 'strength', classification: 'qa' },
+      });
+      const todo = await server.request('POST', '/api/v1/coaching/todos', {
+        ...coachAs,
+        body: { coachingFormIds: [id], title: 'Trim me' },
+      });
+      assert.equal((await syncOnce(mirror, options)).written, 1);
+      const before = await assertMirrorEqualsExport();
+      assert.ok(before.todos.some((r) => r.startsWith(`${todo.json._id},`)));
+
+      server.clock.advance(60_000);
+      const current = await server.request('GET', `/api/v1/coaching/sessions/${id}`, { token: admin.token });
+      const trimmed = { ...current.json, coachingPoints: [], todos: [] };
+      const imported = await server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: [trimmed] });
+      assert.equal(imported.status, 200, imported.text);
+      assert.equal((await syncOnce(mirror, options)).written, 1);
+      const after = await assertMirrorEqualsExport();
+      assert.ok(!after.todos.some((r) => r.startsWith(`${todo.json._id},`)), 'the to-do is in no export, nor in the mirror');
+      assert.ok(!after.coaching_points.some((r) => r.startsWith(`${point.json._id},`)), 'the point likewise');
+    });
+
     it('writes nothing when nothing changed', async () => {
       const before = await target.fingerprint();
       const summary = await syncOnce(mirror, options);

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder, type Tran
 import pg from 'pg';
 import { TABLE_DEFINITIONS, TABLE_NAMES, tableRows, type Cell, type ColumnType, type TableName } from '../client/tables.js';
 import type { ExportSession } from '../contract/schemas.js';
+import { ITEM_LINKS, type ItemLinks } from './item-links.js';
 import { createStagingTables, writeSessionsPostgres } from './postgres-batch.js';
 import { SyncError } from './sync-error.js';
 
@@ -310,18 +311,47 @@ export class Mirror {
     const sessions = [...latest.values()];
     const ids = sessions.map((s) => s._id);
     const rows = tableRows(sessions);
-    const pointIds = rows.coaching_points.map((r) => r[0] as string);
-    const todoIds = rows.todos.map((r) => r[0] as string);
     // A session's children are replaced by its current ones: its log, and its links (a point no
-    // longer linked to it loses that link; the point's own row stays, flagged as the server says).
+    // longer linked to it loses that link; the point's own row stays, flagged as the server says,
+    // unless no session lists it any more: see ITEM_LINKS).
+    const unlinked: string[][] = [];
+    for (const item of ITEM_LINKS) unlinked.push(await this.linkedTo(trx, item, ids));
     await this.deleteWhereIn(trx, 'activity_log', 'sessionId', ids);
-    await this.deleteWhereIn(trx, 'coaching_point_sessions', 'sessionId', ids);
-    await this.deleteWhereIn(trx, 'coaching_point_sessions', 'coachingPointId', pointIds);
-    await this.deleteWhereIn(trx, 'todo_sessions', 'sessionId', ids);
-    await this.deleteWhereIn(trx, 'todo_sessions', 'todoId', todoIds);
+    for (const item of ITEM_LINKS) {
+      await this.deleteWhereIn(trx, item.links, 'sessionId', ids);
+      await this.deleteWhereIn(
+        trx,
+        item.links,
+        item.column,
+        rows[item.table].map((r) => r[0] as string),
+      );
+    }
     for (const table of TABLE_NAMES) await this.upsert(trx, table, rows[table]);
+    for (const [i, item] of ITEM_LINKS.entries()) await this.dropUnlisted(trx, item, unlinked[i]!);
     await this.upsertDigests(trx, [...digests]);
     return sessions.length;
+  }
+
+  /** Of these points or to-dos, those no session lists any more. */
+  private async dropUnlisted(trx: Transaction<unknown>, item: ItemLinks, itemIds: string[]): Promise<void> {
+    const [table, links] = [sql.id(item.table), sql.id(item.links)];
+    for (let i = 0; i < itemIds.length; i += MAX_PARAMETERS) {
+      const chunk = itemIds.slice(i, i + MAX_PARAMETERS);
+      await sql`delete from ${table} where ${sql.id('_id')} in (${sql.join(chunk)})
+        and not exists (select 1 from ${links} where ${links}.${sql.id(item.column)} = ${table}.${sql.id('_id')})`.execute(trx);
+    }
+  }
+
+  /** The points or to-dos linked to these sessions before their links are replaced. */
+  private async linkedTo(trx: Transaction<unknown>, item: ItemLinks, sessionIds: string[]): Promise<string[]> {
+    const found = new Set<string>();
+    for (let i = 0; i < sessionIds.length; i += MAX_PARAMETERS) {
+      const chunk = sessionIds.slice(i, i + MAX_PARAMETERS);
+      const { rows } = await sql<{ id: string }>`select ${sql.id(item.column)} as id from ${sql.id(item.links)}
+        where ${sql.id('sessionId')} in (${sql.join(chunk)})`.execute(trx);
+      for (const row of rows) found.add(row.id);
+    }
+    return [...found];
   }
 
   private async deleteWhereIn(trx: Transaction<unknown>, table: TableName, column: string, values: string[]): Promise<void> {

@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { TABLE_DEFINITIONS, tableRows, type Cell, type TableName } from '../client/tables.js';
 import type { ExportSession } from '../contract/schemas.js';
 import { copyText } from './copy-text.js';
+import { ITEM_LINKS } from './item-links.js';
 
 const id = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -51,16 +52,19 @@ export async function createStagingTables(client: pg.PoolClient): Promise<void> 
 export async function writeSessionsPostgres(client: pg.PoolClient, sessions: ExportSession[]): Promise<void> {
   const rows = tableRows(sessions);
   const ids = sessions.map((s) => s._id);
-  const pointIds = rows.coaching_points.map((r) => r[0] as string);
-  const todoIds = rows.todos.map((r) => r[0] as string);
   // A session's children are replaced by its current ones: its log, and its links (a point no
-  // longer linked to it loses that link; the point's own row stays, flagged as the server says).
+  // longer linked to it loses that link; the point's own row stays, flagged as the server says,
+  // unless no session lists it any more: see ITEM_LINKS).
   await client.query(`delete from "activity_log" where "sessionId" = any($1::text[])`, [ids]);
-  await client.query(`delete from "coaching_point_sessions" where "sessionId" = any($1::text[]) or "coachingPointId" = any($2::text[])`, [
-    ids,
-    pointIds,
-  ]);
-  await client.query(`delete from "todo_sessions" where "sessionId" = any($1::text[]) or "todoId" = any($2::text[])`, [ids, todoIds]);
+  const unlinked: string[][] = [];
+  for (const item of ITEM_LINKS) {
+    const itemIds = rows[item.table].map((r) => r[0] as string);
+    const { rows: gone } = await client.query<{ id: string }>(
+      `delete from ${id(item.links)} where "sessionId" = any($1::text[]) or ${id(item.column)} = any($2::text[]) returning ${id(item.column)} as id`,
+      [ids, itemIds],
+    );
+    unlinked.push([...new Set(gone.map((r) => r.id))]);
+  }
   for (const table of REPLACED) await copyInto(client, table, columnList(table), rows[table]);
   for (const table of UPSERTED) {
     if (rows[table].length === 0) continue;
@@ -73,5 +77,13 @@ export async function writeSessionsPostgres(client: pg.PoolClient, sessions: Exp
         `on conflict (${key.map(id).join(', ')}) do update set ${updates.join(', ')}`,
     );
     await client.query(`truncate ${id(stageOf(table))}`);
+  }
+  for (const [i, item] of ITEM_LINKS.entries()) {
+    if (unlinked[i]!.length === 0) continue;
+    await client.query(
+      `delete from ${id(item.table)} where "_id" = any($1::text[]) ` +
+        `and not exists (select 1 from ${id(item.links)} where ${id(item.links)}.${id(item.column)} = ${id(item.table)}."_id")`,
+      [unlinked[i]],
+    );
   }
 }
