@@ -5,12 +5,16 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import addFormats from 'ajv-formats';
 import type { ExportSession } from '../src/contract/schemas.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { encodeCursor } from '../src/feed/cursor.js';
+import { fileBatches } from '../src/importer/file-batches.js';
+import { planImport } from '../src/importer/plan.js';
 import { resolveFeedCursorSecret } from '../src/feed/cursor-secret.js';
 import { refreshSessionDocuments } from '../src/store/documents/refresh.js';
 import { postgresAdapter } from '../src/store/postgres/adapter.js';
 import type { Database } from '../src/store/schema.js';
-import { storeBackends } from './helpers/backends.js';
+import { storeBackends, tempDir } from './helpers/backends.js';
 import { session as fixtureSession } from './helpers/fixtures.js';
 import { GENEROUS, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -208,6 +212,24 @@ for (const backend of await storeBackends()) {
         assert.ok(holds(next.sessions.find((s) => s._id === id)!), `after "${what}" the document is current`);
         cursor = next.cursor;
       }
+    });
+
+    it('leaves a session holding half a surrogate pair in its place when it is imported again unchanged', async () => {
+      const doc = fixtureSession({ createdAt: '2024-02-11T10:00:00.000Z', agentNotes: 'lone \ud83d half' });
+      const file = path.join(tempDir(), 'half.ndjson');
+      fs.writeFileSync(file, `${JSON.stringify(doc)}\n`);
+      const planned = planImport([doc]);
+      assert.ok(planned.ok);
+      await server.store.applyImport(admin.orgId, planned.plan, server.clock.now());
+      const first = await followUntil(cursor, [doc._id]);
+      assert.equal(first.sessions.find((s) => s._id === doc._id)!.agentNotes, 'lone \ufffd half', 'stored as the databases keep it');
+      // Again as one plan, and streamed from a file (documents encoded on the reading thread).
+      await server.store.applyImport(admin.orgId, planned.plan, server.clock.now());
+      await server.store.importBatches(admin.orgId, fileBatches(file).batches, server.clock.now());
+      const again = await follow(first.cursor, 500);
+      assert.deepEqual(again.sessions, [], 'nothing changed, so nothing moves');
+      cursor = again.cursor;
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
     });
 
     it('refuses cursors it did not issue or of another organization, limits outside 1..1000, and non-admins', async () => {

@@ -24,10 +24,6 @@ interface ForeignLink {
  * Documents an import renders again from the tables before it commits, where what it rendered from
  * the file would not be what the tables give, and the links a streamed import keeps across batches.
  *
- * A text holding a lone surrogate (half of a UTF-16 pair, which JSON can escape but UTF-8 cannot
- * hold): both databases store the replacement character instead, as the coaching API's writes do
- * (coaching-tx.ts), so the document is rendered from what they stored.
- *
  * Where the file's documents disagree about a shared point or to-do (one names a session whose own
  * document does not list it; a server's data changing between two windows of `--from-server` does
  * it), the item's coachingFormIds decide, as in one batch, so the result does not depend on where
@@ -40,6 +36,23 @@ interface ForeignLink {
  * the rows), and the renders wait until the end. Held in memory for the whole import: every link
  * to a session outside its item's batch (shared items only).
  */
+/**
+ * A rendered document as the tables will render it. A text holding a lone surrogate (half of a
+ * UTF-16 pair, which JSON can escape but UTF-8 cannot hold) is stored by both databases with the
+ * replacement character instead, as the coaching API's writes are (coaching-tx.ts): the document
+ * is written so from the start. Written as rendered and rendered again before the commit, it took a
+ * new place in the change feed at every import, however unchanged.
+ */
+export function asStored(d: StoredDocument): StoredDocument {
+  const json = documentJson(d);
+  const text = typeof json === 'string' ? json : bytesHoldLoneSurrogate(asBuffer(json)) ? asBuffer(json).toString('utf8') : null;
+  if (text === null || !hasLoneSurrogate(text)) return d;
+  const { utf8: _, ...rest } = d as StoredDocument & { utf8?: Uint8Array };
+  // The renderer's own JSON.stringify output, parsed and written again, is the same text but for the strings made well formed.
+  const stored = JSON.stringify(JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value)));
+  return { ...rest, json: stored };
+}
+
 export class LateRenders {
   /** Session id → the links items of other batches made to it. */
   private readonly foreign = new Map<string, ForeignLink[]>();
@@ -91,14 +104,6 @@ export class LateRenders {
           .execute();
       }
       this.stale.add(sessionId);
-    }
-  }
-
-  /** After the batch's documents are rendered: those holding a lone surrogate. */
-  afterRender(docs: readonly StoredDocument[]): void {
-    for (const d of docs) {
-      const json = documentJson(d);
-      if (typeof json === 'string' ? hasLoneSurrogate(json) : bytesHoldLoneSurrogate(asBuffer(json))) this.stale.add(d.sessionId);
     }
   }
 

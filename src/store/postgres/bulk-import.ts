@@ -7,7 +7,7 @@ import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
-import { LateRenders } from '../documents/late-renders.js';
+import { asStored, LateRenders } from '../documents/late-renders.js';
 import { refreshAfterImport, scopeBeforeImport, type ImportScope } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { documentJson } from '../documents/rendered.js';
@@ -57,13 +57,12 @@ export async function postgresBulkImportBatches(
       await late.beforeBatch(db, plan);
       await writeRows(client, db, orgId, plan, now, direct);
       await late.afterRows(db, plan);
-      const docs = plan.rendered ?? renderImportedSessions(plan, await namesAfter(client, orgId, plan));
+      const docs = (plan.rendered ?? renderImportedSessions(plan, await namesAfter(client, orgId, plan))).map(asStored);
       for (const d of docs) {
         // An imported session is written whole, so it is held to the limits whatever it was before.
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
-      late.afterRender(docs);
       await copyRows(client, 'import_documents', DOCUMENT_COLUMNS, (push) => {
         docs.forEach((d, position) => {
           push([orgId, d.sessionId, d.createdAt, d.meetingDate, postgresAdapter.documentValue(documentJson(d)), position]);

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import { countsOf, type ImportPlan } from '../../importer/plan.js';
-import { LateRenders } from '../documents/late-renders.js';
+import { asStored, LateRenders } from '../documents/late-renders.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
@@ -49,7 +49,7 @@ export async function sqliteBulkImport(
       : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
     writeRows(statements, orgId, plan, now, { first: empty, indexed: !empty });
-    const docs = renderImportedSessions(plan, namesAfter(statements, orgId, plan));
+    const docs = renderImportedSessions(plan, namesAfter(statements, orgId, plan)).map(asStored);
     for (const d of docs) {
       // An imported session is written whole, so it is held to the limits whatever it was before.
       const kind = exceededLimit(d.size);
@@ -60,9 +60,6 @@ export async function sqliteBulkImport(
     journals.restore();
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
-    const late = new LateRenders(sqliteAdapter, orgId);
-    late.afterRender(docs);
-    await late.refresh(conn);
     db.exec('commit');
     return countsOf(plan);
   } catch (error) {
@@ -120,12 +117,11 @@ export async function sqliteBulkImportBatches(
       await late.beforeBatch(conn, plan);
       writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty });
       await late.afterRows(conn, plan);
-      const docs = plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan));
+      const docs = (plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan))).map(asStored);
       for (const d of docs) {
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
-      late.afterRender(docs);
       if (!empty) seq = await nextSeq(conn, orgId);
       writeDocuments(statements, orgId, docs, seq);
       seq += docs.length;
