@@ -60,7 +60,8 @@ export async function writeSessionsPostgres(client: pg.PoolClient, sessions: Exp
   for (const item of ITEM_LINKS) {
     const itemIds = rows[item.table].map((r) => r[0] as string);
     const { rows: gone } = await client.query<{ id: string }>(
-      `delete from ${id(item.links)} where "sessionId" = any($1::text[]) or ${id(item.column)} = any($2::text[]) returning ${id(item.column)} as id`,
+      `delete from ${id(item.links)} where "sessionId" = any($1::text[]) or ${id(item.column)} = any($2::text[]) ` +
+        `returning ${id(item.column)} as id`,
       [ids, itemIds],
     );
     unlinked.push([...new Set(gone.map((r) => r.id))]);
