@@ -423,6 +423,12 @@ describe('the export client against a real Coachport server', () => {
     }
     const toStdout = await runCli(args, { cwd });
     assert.deepEqual([toStdout.code, toStdout.stdout], [3, '']);
+    fs.mkdirSync(path.join(cwd, 'kept-tables'), { recursive: true });
+    fs.writeFileSync(path.join(cwd, 'kept-tables', 'sessions.csv'), 'precious\r\n');
+    const csv = await runCli([...args, '--format', 'csv', '--out', 'kept-tables'], { cwd });
+    assert.equal(csv.code, 3);
+    assert.deepEqual(fs.readdirSync(path.join(cwd, 'kept-tables')), ['sessions.csv']);
+    assert.equal(fs.readFileSync(path.join(cwd, 'kept-tables', 'sessions.csv'), 'utf8'), 'precious\r\n');
   });
 
   it('leaves standard output an unclosed array when the export fails after a window, and no spool folder behind', async () => {

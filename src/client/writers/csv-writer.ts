@@ -70,7 +70,7 @@ export function firstColumn(file: string, options: CsvOptions = {}): string[] {
  * the threads leave to this one, every row is made on this thread.
  */
 export class CsvWriter implements ExportWriter {
-  private readonly sinks: Record<Table, FileSink>;
+  private opened: Record<Table, FileSink> | null = null;
   /** Committed with the files, so that a discarded window writes its points and to-dos again when it comes again. */
   private readonly seen = { points: new IdTable(), todos: new IdTable() };
   /** Writes most documents' rows from their bytes; those it declines are parsed (`writeText`). */
@@ -87,18 +87,8 @@ export class CsvWriter implements ExportWriter {
     threads: CsvThreadOptions = { threads: 0 },
   ) {
     fs.mkdirSync(dir, { recursive: true });
-    const sinks = {} as Record<Table, FileSink>;
-    for (const table of TABLE_NAMES) {
-      const columns = TABLES[table];
-      const file = this.fileOf(table);
-      const at = resume ? (resume[file] ?? null) : null;
-      sinks[table] = new FileSink(file, at);
-      if (at === null) {
-        sinks[table].write(csvRow([...columns], options));
-        sinks[table].commit();
-      }
-    }
-    this.sinks = sinks;
+    // Resuming, the tables are this export's own already.
+    if (resume) this.opened = this.open(resume);
     this.fromBytes = new CsvBytesTranscoder(
       // Which records a discarded window wrote, `seen` knows since its last commit.
       { seen: this.seen, onRecord: () => {} },
@@ -116,6 +106,29 @@ export class CsvWriter implements ExportWriter {
         leading: (bytes, at) => this.writeLeading(bytes, at),
         whole: (bytes) => this.writeText(bytes),
       });
+  }
+
+  /**
+   * The tables, begun (or emptied) only once the export brings something to write, as JsonWriter's
+   * file: an export refused at its first request leaves the folder's tables as they were.
+   */
+  private get sinks(): Record<Table, FileSink> {
+    this.opened ??= this.open(null);
+    return this.opened;
+  }
+
+  private open(resume: Record<string, number> | null): Record<Table, FileSink> {
+    const sinks = {} as Record<Table, FileSink>;
+    for (const table of TABLE_NAMES) {
+      const file = this.fileOf(table);
+      const at = resume ? (resume[file] ?? null) : null;
+      sinks[table] = new FileSink(file, at);
+      if (at === null) {
+        sinks[table].write(csvRow([...TABLES[table]], this.options));
+        sinks[table].commit();
+      }
+    }
+    return sinks;
   }
 
   fileOf(table: Table): string {
@@ -185,7 +198,7 @@ export class CsvWriter implements ExportWriter {
   discard(): void {
     this.response?.discard();
     this.fromBytes.discard();
-    for (const sink of Object.values(this.sinks)) sink.rollback();
+    for (const sink of Object.values(this.opened ?? {})) sink.rollback();
     this.seen.points.rollBack();
     this.seen.todos.rollBack();
   }
@@ -194,7 +207,7 @@ export class CsvWriter implements ExportWriter {
     this.response?.close();
     if (interrupted) this.fromBytes.discard();
     else this.fromBytes.flush();
-    for (const sink of Object.values(this.sinks)) {
+    for (const sink of Object.values(this.opened ?? {})) {
       if (interrupted) sink.rollback();
       sink.close();
     }
