@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { answerClientError, installErrorShape, installShutdownAnswer } from './http/errors.js';
+import { answerClientError, answerFrameworkError, HttpError, installErrorShape, installShutdownAnswer } from './http/errors.js';
+import { refusingNul, URL_NUL_REFUSAL, urlHoldsNul } from './http/nul-text.js';
 import { installGuard } from './http/guard.js';
 import { resolveFeedCursorSecret } from './feed/cursor-secret.js';
 import { AppMetrics, installMetrics } from './http/metrics.js';
@@ -60,15 +61,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects never reach a route; answer them in the same shape.
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    // Ids are up to 200 characters (contract/schemas.ts), percent-encoded in a path up to nine
+    // bytes each; the schemas, not the router, hold them to their length (the router's default is 100).
+    routerOptions: { maxParamLength: 2000 },
     genReqId: requestIdGenerator(deps.config.trustProxy),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(typeboxValidatorCompiler);
   // Clients send `content-type: application/json` on bodiless POSTs (share, confirm); an empty
   // body is then "no body", left to each route's schema, instead of a parse error.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const parseJson = refusingNul(app.getDefaultJsonParser('error', 'error'));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined);
     else parseJson(request, body as string, done);
+  });
+  // Fastify would hand a text/plain body to routes as a string, to be refused as the wrong shape:
+  // without its parser, such a body is told what Content-Type to send (415; the export, 400).
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request) => {
+    if (urlHoldsNul(request.url)) throw new HttpError(400, URL_NUL_REFUSAL);
   });
   installRequestIdHeader(app);
   installMetrics(app, deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats() }), {

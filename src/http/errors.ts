@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../coaching/errors.js';
 import { ConflictError, StoreUnavailableError } from '../store/store.js';
 
@@ -23,6 +23,8 @@ const BY_CODE: Record<string, (error: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => 'The Content-Length header does not match the body.',
   FST_ERR_CTP_INVALID_CHARSET: () => 'The request body must be UTF-8.',
   FST_ERR_VALIDATION: (error) => error.message,
+  FST_ERR_BAD_URL: () => 'The URL is not valid: a % must begin an escape of UTF-8 bytes, such as %20.',
+  FST_ERR_MAX_PARAM_LENGTH: () => 'The URL is too long.',
 };
 
 const DOMAIN_STATUS: Record<DomainError['kind'], number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409 };
@@ -70,6 +72,15 @@ export function describeError(error: unknown): { statusCode: number; message: st
     return { statusCode: status, message: BY_STATUS[status] ?? 'The request could not be processed.', headers: {} };
   }
   return { statusCode: 500, message: 'Internal server error.', headers: {} };
+}
+
+/**
+ * The errors Fastify's router answers before any route (Fastify's `frameworkErrors`: a URL that
+ * does not decode, a path parameter over the router's limit), in the same shape.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { statusCode, message } = describeError(error);
+  void reply.code(statusCode).type('application/json; charset=utf-8').send({ error: message });
 }
 
 /** Every error of every route leaves as {"error": "..."}; the framework's own shape never does. */

@@ -27,6 +27,7 @@ import { AuthFailureLimiter } from '../../ratelimit/auth-failures.js';
 import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter } from '../../ratelimit/limiter.js';
 import { describeError, HttpError } from '../errors.js';
 import { bucketKey } from '../guard.js';
+import { refusingNul } from '../nul-text.js';
 
 export const SCIM_PREFIX = '/scim/v2';
 const SCIM_JSON = 'application/scim+json; charset=utf-8';
@@ -76,8 +77,10 @@ export async function scimRoutes(
         route.config = { ...(route.config ?? {}), public: true };
         route.schema = { ...(route.schema ?? {}), hide: true };
       });
-      const parseJson = scope.getDefaultJsonParser('error', 'error');
+      const parseJson = refusingNul(scope.getDefaultJsonParser('error', 'error'));
       scope.addContentTypeParser('application/scim+json', { parseAs: 'string' }, parseJson);
+      // The app answers text/plain with 415; a SCIM client's text is read, and refused as invalidSyntax.
+      scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
       scope.setErrorHandler((error, request, reply) => {
         const { status, detail, scimType } = toScimError(error);
         if (status >= 500) request.log.error({ err: error }, 'SCIM request failed');

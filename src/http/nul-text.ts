@@ -1,0 +1,49 @@
+import type { FastifyBodyParser, FastifyRequest } from 'fastify';
+import { HttpError } from './errors.js';
+
+const REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does not store.';
+
+/**
+ * A JSON body whose text holds the NUL character, refused before any route sees it: PostgreSQL
+ * stores no NUL in text (the write failed there), and SQLite would keep one that an export then
+ * carries into files the import refuses (importer/plan.ts, whose words this answer shares). Named
+ * by the field, or for an array by its element, as the import names them. JSON can hold a NUL only
+ * as the escape `\u0000`, so a body without that text is not walked.
+ */
+export function nulTextError(raw: string, value: unknown): HttpError | null {
+  if (!raw.includes('\\u0000')) return null;
+  const at = Array.isArray(value) ? value.findIndex((element) => nulPath(element, '') !== null) : -1;
+  if (at >= 0) return new HttpError(400, `Element ${at}: ${REFUSAL}`);
+  const path = nulPath(value, '');
+  return path === null ? null : new HttpError(400, `${path || 'The body'}: ${REFUSAL}`);
+}
+
+/** The first place in a parsed value where a key or a string holds NUL ('' for the value itself), or null. */
+function nulPath(value: unknown, at: string): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? at : null;
+  if (value === null || typeof value !== 'object') return null;
+  const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value);
+  for (const [key, child] of entries) {
+    const here = key.startsWith('[') ? `${at}${key}` : at ? `${at}.${key}` : key;
+    if (key.includes('\0')) return here;
+    const found = nulPath(child, here);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** A URL that holds `%00` (every `%` begins an escape, so this is always NUL): refused as the body's text is. */
+export const urlHoldsNul = (url: string): boolean => url.includes('%00');
+
+export const URL_NUL_REFUSAL = 'The URL holds the NUL character (%00), which Coachport does not store.';
+
+/** Fastify's JSON parser (`getDefaultJsonParser`), refusing what `nulTextError` refuses. */
+export function refusingNul(parseJson: FastifyBodyParser<string>): FastifyBodyParser<string> {
+  return (request: FastifyRequest, body: string, done) => {
+    parseJson(request, body, (error, value) => {
+      const refused = error ? null : nulTextError(body, value);
+      if (error || refused) done(error ?? refused);
+      else done(null, value);
+    });
+  };
+}
