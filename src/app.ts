@@ -3,8 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { answerClientError, answerFrameworkError, HttpError, installErrorShape, installShutdownAnswer } from './http/errors.js';
-import { refusingNul, URL_NUL_REFUSAL, urlHoldsNul } from './http/nul-text.js';
+import { answerClientError, answerFrameworkError, installErrorShape, installShutdownAnswer } from './http/errors.js';
+import { refuseNulInUrl, refusingNul } from './http/nul-text.js';
 import { installGuard } from './http/guard.js';
 import { resolveFeedCursorSecret } from './feed/cursor-secret.js';
 import { AppMetrics, installMetrics } from './http/metrics.js';
@@ -78,9 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Fastify would hand a text/plain body to routes as a string, to be refused as the wrong shape:
   // without its parser, such a body is told what Content-Type to send (415; the export, 400).
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', async (request) => {
-    if (urlHoldsNul(request.url)) throw new HttpError(400, URL_NUL_REFUSAL);
-  });
+  app.addHook('onRequest', refuseNulInUrl);
   installRequestIdHeader(app);
   installMetrics(app, deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats() }), {
     token: deps.config.metricsToken,

@@ -1,7 +1,6 @@
 import type { FastifyBodyParser, FastifyRequest } from 'fastify';
+import { NUL_REFUSAL } from '../importer/plan.js';
 import { HttpError } from './errors.js';
-
-const REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does not store.';
 
 /**
  * A JSON body whose text holds the NUL character, refused before any route sees it: PostgreSQL
@@ -10,12 +9,12 @@ const REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does 
  * by the field, or for an array by its element, as the import names them. JSON can hold a NUL only
  * as the escape `\u0000`, so a body without that text is not walked.
  */
-export function nulTextError(raw: string, value: unknown): HttpError | null {
+function nulTextError(raw: string, value: unknown): HttpError | null {
   if (!raw.includes('\\u0000')) return null;
   const at = Array.isArray(value) ? value.findIndex((element) => nulPath(element, '') !== null) : -1;
-  if (at >= 0) return new HttpError(400, `Element ${at}: ${REFUSAL}`);
+  if (at >= 0) return new HttpError(400, `Element ${at}: ${NUL_REFUSAL}`);
   const path = nulPath(value, '');
-  return path === null ? null : new HttpError(400, `${path || 'The body'}: ${REFUSAL}`);
+  return path === null ? null : new HttpError(400, `${path || 'The body'}: ${NUL_REFUSAL}`);
 }
 
 /** The first place in a parsed value where a key or a string holds NUL ('' for the value itself), or null. */
@@ -32,10 +31,10 @@ function nulPath(value: unknown, at: string): string | null {
   return null;
 }
 
-/** A URL that holds `%00` (every `%` begins an escape, so this is always NUL): refused as the body's text is. */
-export const urlHoldsNul = (url: string): boolean => url.includes('%00');
-
-export const URL_NUL_REFUSAL = 'The URL holds the NUL character (%00), which Coachport does not store.';
+/** An `onRequest` hook: `%00` in a URL (every `%` begins an escape, so this is always NUL) is refused as the body's text is. */
+export async function refuseNulInUrl(request: FastifyRequest): Promise<void> {
+  if (request.url.includes('%00')) throw new HttpError(400, 'The URL holds the NUL character (%00), which Coachport does not store.');
+}
 
 /** Fastify's JSON parser (`getDefaultJsonParser`), refusing what `nulTextError` refuses. */
 export function refusingNul(parseJson: FastifyBodyParser<string>): FastifyBodyParser<string> {

@@ -183,7 +183,7 @@ function fingerprintOf(text: string): number {
  * PostgreSQL's text cannot hold the NUL character, and the coaching API refuses it: an import
  * refuses it in any store, by element, instead of failing on PostgreSQL at the database.
  */
-const NUL_REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does not store.';
+export const NUL_REFUSAL = 'a text holds the NUL character (\\u0000), which Coachport does not store.';
 
 /**
  * The `\u` escapes of JSON text that its texts are checked for, in one scan (most documents hold
