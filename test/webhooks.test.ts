@@ -222,15 +222,20 @@ for (const backend of await storeBackends()) {
       await server.request('DELETE', `/api/v1/webhooks/${hook.id}`, { token: admin.token });
     });
 
-    it("honours a 429's Retry-After", async () => {
-      receiver.answer = ({ path }) => (path === '/busy' ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 });
+    it("honours a 429's Retry-After, counted from the answer", async () => {
+      receiver.answer = ({ path }) => {
+        if (path !== '/busy') return { status: 200 };
+        // The receiver takes 10 s (on the server's clock) to answer.
+        server.clock.advance(10_000);
+        return { status: 429, headers: { 'retry-after': '2' } };
+      };
       const hook = await endpoint('/busy', ['session.created']);
       await newSession();
       await pollUntil(() => at('/busy').length >= 1, 'the attempt');
       const log = await attemptsOf(hook.id);
       const d = log.deliveries[0];
       assert.equal(d.statusCode, 429);
-      assert.equal(Date.parse(d.nextAttemptAt) - Date.parse(d.at), 2000, 'Retry-After, not the 1 s schedule');
+      assert.equal(Date.parse(d.nextAttemptAt) - Date.parse(d.at), 12_000, 'Retry-After after the 10 s answer, not the 1 s schedule');
       receiver.answer = () => ({ status: 200 });
       await server.request('DELETE', `/api/v1/webhooks/${hook.id}`, { token: admin.token });
     });

@@ -186,8 +186,10 @@ export class DeliveryWorker {
       return { ...base, state: 'failed', nextAttemptAt: null, disableEndpoint: 'The receiver answered 410 Gone.' };
     }
     this.deps.metrics.webhookAttempted(response.refused ? 'refused' : 'failure');
-    const honoured = response.statusCode === 429 || response.statusCode === 503 ? retryAfterMs(response.retryAfter, at) : null;
-    return { ...base, ...this.retry(d.attempts, at, honoured) };
+    // The wait is counted from the failure (an answer, or a timeout up to WEBHOOK_TIMEOUT_MS after `at`), not from the attempt's start.
+    const failedAt = this.deps.clock.now();
+    const honoured = response.statusCode === 429 || response.statusCode === 503 ? retryAfterMs(response.retryAfter, failedAt) : null;
+    return { ...base, ...this.retry(d.attempts, failedAt, honoured) };
   }
 
   private async sendMail(d: ClaimedMail): Promise<AttemptResult> {
@@ -229,7 +231,7 @@ export class DeliveryWorker {
       this.deps.metrics.emailAttempted('failure');
       const base = { attempted: true, statusCode: null, durationMs: performance.now() - started, error: toError(error).message, at };
       if (error instanceof MailRefused) return { ...base, state: 'failed', nextAttemptAt: null };
-      return { ...base, ...this.retry(d.attempts, at) };
+      return { ...base, ...this.retry(d.attempts, this.deps.clock.now()) };
     }
   }
 }
