@@ -31,6 +31,11 @@ describe('what a webhook may reach', () => {
       '::ffff:7f00:1',
       '::ffff:10.0.0.1',
       '2001:db8::1',
+      '::7f00:1',
+      '::a00:1',
+      '::ffff:0:7f00:1',
+      '3fff::1',
+      '5f00::1',
       'ff02::1',
       'not an address',
     ];

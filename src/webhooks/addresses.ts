@@ -28,14 +28,20 @@ for (const [network, prefix] of [
   NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  // The unspecified and loopback addresses with the rest of the IPv4-compatible block (::7f00:1),
+  // and IPv4-translated ones (::ffff:0:7f00:1), which the embedded-IPv4 check below does not read.
+  // Not all of the reserved ::/8: a BlockList checks an IPv4 address as IPv4-mapped, inside it.
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
   ['2001::', 23],
   ['2001:db8::', 32],
   ['2002::', 16],
+  // Documentation (RFC 9637) and segment-routing identifiers (RFC 9602), never a receiver.
+  ['3fff::', 20],
+  ['5f00::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
