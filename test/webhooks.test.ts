@@ -222,6 +222,19 @@ for (const backend of await storeBackends()) {
       await server.request('DELETE', `/api/v1/webhooks/${hook.id}`, { token: admin.token });
     });
 
+    it('logs an attempt that was under way when its endpoint was turned off', async () => {
+      receiver.answer = ({ path }) => (path === '/turned-off' ? { status: 200, delayMs: 600 } : { status: 200 });
+      const hook = await endpoint('/turned-off', ['session.created']);
+      await newSession();
+      await pollUntil(() => at('/turned-off').length >= 1, 'the attempt');
+      const off = await server.request('PATCH', `/api/v1/webhooks/${hook.id}`, { token: admin.token, body: { active: false } });
+      assert.equal(off.status, 200, off.text);
+      const log = await attemptsOf(hook.id);
+      assert.deepEqual([log.deliveries.length, log.deliveries[0].statusCode, log.deliveries[0].nextAttemptAt], [1, 200, null]);
+      receiver.answer = () => ({ status: 200 });
+      await server.request('DELETE', `/api/v1/webhooks/${hook.id}`, { token: admin.token });
+    });
+
     it("honours a 429's Retry-After, counted from the answer", async () => {
       receiver.answer = ({ path }) => {
         if (path !== '/busy') return { status: 200 };
@@ -360,14 +373,18 @@ for (const backend of await storeBackends()) {
       const audit = await server.request('GET', '/api/v1/audit-log?limit=500', { token: admin.token });
       const actions = new Set((audit.json.entries as Array<{ action: string }>).map((e) => e.action));
       for (const action of ['webhook_created', 'webhook_deleted', 'webhook_secret_rotated']) assert.ok(actions.has(action), action);
-      const patched = await server.request('PATCH', `/api/v1/webhooks/${(await endpoint('/audited')).id}`, {
+      const audited = await endpoint('/audited');
+      const patched = await server.request('PATCH', `/api/v1/webhooks/${audited.id}`, {
         token: admin.token,
         body: { description: 'CRM' },
       });
       assert.equal(patched.json.description, 'CRM');
       const updated = await server.request('GET', '/api/v1/audit-log?action=webhook_updated', { token: admin.token });
-      assert.equal(updated.json.entries.length, 1);
-      assert.deepEqual(updated.json.entries[0].details, { fields: ['description'] });
+      const mine = (updated.json.entries as Array<{ target: string; details: unknown }>).filter((e) => e.target.includes(audited.id));
+      assert.deepEqual(
+        mine.map((e) => e.details),
+        [{ fields: ['description'] }],
+      );
       assert.doesNotMatch(audit.text, /whsec_/, 'no secret in the audit log');
       const metrics = await server.request('GET', '/metrics');
       assert.match(metrics.text, /coachport_webhook_deliveries_total\{outcome="success"\} [1-9]/);

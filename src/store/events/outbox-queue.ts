@@ -163,7 +163,8 @@ function olderThan<T>(rows: T[], before: number, at: (row: T) => number | string
 /**
  * One attempt and what becomes of its delivery, in the caller's transaction: tried again later, or
  * done with and deleted (an invite's link, a secret, goes with it). False when the claim was lost
- * or the delivery cancelled (deleted) meanwhile.
+ * or the delivery cancelled (deleted) meanwhile; the attempt is logged all the same, since the
+ * receiver may well have had it (the log shows every attempt, SPEC §11), with no next one.
  */
 async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<boolean> {
   const d = o.delivery;
@@ -184,7 +185,6 @@ async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<
           .where('lease_until', '=', o.leaseUntil)
           .executeTakeFirst()
           .then((r) => Number(r.numDeletedRows));
-  if (changed === 0) return false;
   if (o.attempted) {
     await trx
       .insertInto('delivery_attempts')
@@ -199,10 +199,11 @@ async function recordOutcome(trx: Kysely<Database>, o: AttemptOutcome): Promise<
         duration_ms: Math.round(o.durationMs),
         error: o.error,
         at: o.at,
-        next_attempt_at: o.nextAttemptAt,
+        next_attempt_at: changed === 0 ? null : o.nextAttemptAt,
       })
       .execute();
   }
+  if (changed === 0) return false;
   if (o.disableEndpoint && d.channel === 'webhook' && d.endpoint) {
     await trx
       .updateTable('webhook_endpoints')
