@@ -1,12 +1,9 @@
 import type { Kysely } from 'kysely';
-import { asBuffer } from '../../bytes.js';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
-import { bytesHoldLoneSurrogate, hasLoneSurrogate } from './document-text.js';
 import { eachChunk } from './import-scope.js';
 import { refreshSessionDocuments } from './refresh.js';
-import { documentJson, type StoredDocument } from './rendered.js';
 
 interface Item {
   id: string;
@@ -36,23 +33,6 @@ interface ForeignLink {
  * the rows), and the renders wait until the end. Held in memory for the whole import: every link
  * to a session outside its item's batch (shared items only).
  */
-/**
- * A rendered document as the tables will render it. A text holding a lone surrogate (half of a
- * UTF-16 pair, which JSON can escape but UTF-8 cannot hold) is stored by both databases with the
- * replacement character instead, as the coaching API's writes are (coaching-tx.ts): the document
- * is written so from the start. Written as rendered and rendered again before the commit, it took a
- * new place in the change feed at every import, however unchanged.
- */
-export function asStored(d: StoredDocument): StoredDocument {
-  const json = documentJson(d);
-  const text = typeof json === 'string' ? json : bytesHoldLoneSurrogate(asBuffer(json)) ? asBuffer(json).toString('utf8') : null;
-  if (text === null || !hasLoneSurrogate(text)) return d;
-  const { utf8: _, ...rest } = d as StoredDocument & { utf8?: Uint8Array };
-  // The renderer's own JSON.stringify output, parsed and written again, is the same text but for the strings made well formed.
-  const stored = JSON.stringify(JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value)));
-  return { ...rest, json: stored };
-}
-
 export class LateRenders {
   /** Session id → the links items of other batches made to it. */
   private readonly foreign = new Map<string, ForeignLink[]>();

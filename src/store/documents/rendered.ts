@@ -1,5 +1,7 @@
 import type { SessionFacts } from '../../analytics/session-facts.js';
 import type { DocumentSize } from '../../coaching/limits.js';
+import { asBuffer } from '../../bytes.js';
+import { bytesHoldLoneSurrogate, hasLoneSurrogate } from './document-text.js';
 
 /**
  * A session's document as the renderer made it, with the two time axes the export reads it by,
@@ -35,3 +37,20 @@ export type StoredDocument = RenderedDocument | EncodedDocument;
 
 /** A document's JSON in whichever form it has; the store's adapter makes it the column's value (`documentValue`). */
 export const documentJson = (d: StoredDocument): string | Uint8Array => ('utf8' in d ? d.utf8 : d.json);
+
+/**
+ * A rendered document as the tables will render it. A text holding a lone surrogate (half of a
+ * UTF-16 pair, which JSON can escape but UTF-8 cannot hold) is stored by both databases with the
+ * replacement character instead, as the coaching API's writes are (coaching-tx.ts): an import
+ * writes the document so from the start. Written as rendered and rendered again before the commit,
+ * it took a new place in the change feed at every import, however unchanged.
+ */
+export function asStored(d: StoredDocument): StoredDocument {
+  const json = documentJson(d);
+  if (typeof json === 'string' ? !hasLoneSurrogate(json) : !bytesHoldLoneSurrogate(asBuffer(json))) return d;
+  const text = typeof json === 'string' ? json : asBuffer(json).toString('utf8');
+  const { utf8: _, ...rest } = d as StoredDocument & { utf8?: Uint8Array };
+  // The renderer's own JSON.stringify output, parsed and written again, is the same text but for the strings made well formed.
+  const stored = JSON.stringify(JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? value.toWellFormed() : value)));
+  return { ...rest, json: stored };
+}

@@ -2,11 +2,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import { countsOf, type ImportPlan } from '../../importer/plan.js';
-import { asStored, LateRenders } from '../documents/late-renders.js';
+import { LateRenders } from '../documents/late-renders.js';
 import { refreshAfterImport, scopeBeforeImport } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
-import { documentJson, type StoredDocument } from '../documents/rendered.js';
+import { asStored, documentJson, type StoredDocument } from '../documents/rendered.js';
 import { DOCUMENT_CHANGED } from '../documents/write.js';
 import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
@@ -266,7 +266,7 @@ function namesAfter(statements: StatementCache, orgId: string, plan: ImportPlan)
 
 /**
  * The imported sessions' documents, moved in the change feed from `seq` on; a document imported as
- * it is stored keeps its row and its place in the feed (UNCHANGED_DOCUMENT).
+ * it is stored keeps its row and its place in the feed (DOCUMENT_CHANGED).
  */
 function writeDocuments(statements: StatementCache, orgId: string, docs: StoredDocument[], firstSeq: number): void {
   let seq = firstSeq;
