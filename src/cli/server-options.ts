@@ -27,13 +27,14 @@ export function shownServer(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
+/** A flag's value as a calendar day. */
+export function checkDay(flag: string, value: string): void {
+  if (!isCalendarDay(value)) throw new CliError(`${flag} must be a calendar day in YYYY-MM-DD form, not "${value}".`, EXIT_USAGE);
+}
+
 /** `--from` and `--to` as calendar days, in order. */
 export function checkDays(from: string, to: string): void {
-  for (const [flag, value] of [
-    ['--from', from],
-    ['--to', to],
-  ] as const) {
-    if (!isCalendarDay(value)) throw new CliError(`${flag} must be a calendar day in YYYY-MM-DD form, not "${value}".`, EXIT_USAGE);
-  }
+  checkDay('--from', from);
+  checkDay('--to', to);
   if (daysBetween(from, to) < 0) throw new CliError(`--to (${to}) is before --from (${from}).`, EXIT_USAGE);
 }

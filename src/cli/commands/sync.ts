@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { ExportApiError } from '../../client/errors.js';
 import { realClock } from '../../client/pacer.js';
-import { isCalendarDay } from '../../contract/dates.js';
 import type { Mirror } from '../../sync/mirror.js';
 import type { SyncEvent, SyncSummary } from '../../sync/sync.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
-import { serverAddress } from '../server-options.js';
+import { checkDay, serverAddress } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
 interface Options {
@@ -56,8 +55,7 @@ export function syncCommand(program: Command): void {
       const token = options.token ?? process.env.COACHPORT_TOKEN;
       if (!token) throw new CliError('No API token: pass --token or set COACHPORT_TOKEN.', EXIT_USAGE);
       serverAddress('--url', options.url);
-      if (options.from !== undefined && !isCalendarDay(options.from))
-        throw new CliError(`--from must be a calendar day in YYYY-MM-DD form, not "${options.from}".`, EXIT_USAGE);
+      if (options.from !== undefined) checkDay('--from', options.from);
       const watchSeconds = options.watch === undefined ? null : whole(options.watch, '--watch');
       const lookbackDays = whole(options.lookbackDays, '--lookback-days');
       const pageSize = whole(options.pageSize, '--page-size', 1, 1000);
