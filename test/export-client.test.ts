@@ -504,6 +504,7 @@ describe('the export client against a real Coachport server', () => {
       [['--url', `127.0.0.1:${port}`], /--url must be the http:\/\/ or https:\/\/ address of a server/],
       [['--url', server.url, '--out', 'a-folder'], /--out a-folder is a folder: --format json writes one file/],
       [['--url', server.url, '--format', 'csv', '--out', 'a-file'], /--out a-file is a file: --format csv writes a folder/],
+      [['--url', server.url, '--per-second', '0'], /--per-second must be a positive whole number/],
       [['--url', server.url, '--out', 'a-file/x.json'], /Cannot write to --out a-file\/x\.json: (ENOTDIR|EEXIST)/],
     ];
     for (const [args, message] of cases) {

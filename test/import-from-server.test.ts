@@ -445,6 +445,11 @@ describe('coachport import --from-server', async () => {
       ],
       ['no days', ['import', '--from-server', 'http://127.0.0.1:9', '--token', 't'], /needs the days to import: --from DAY and --to DAY/],
       [
+        'a pace that is not one',
+        ['import', '--from-server', 'http://127.0.0.1:9', '--token', 't', '--from', FROM, '--to', TO, '--per-minute', '1.5'],
+        /--per-minute must be a positive whole number/,
+      ],
+      [
         'not an address',
         ['import', '--from-server', 'coaching.example.com', '--token', 't', '--from', FROM, '--to', TO],
         /--from-server must be the http:\/\/ or https:\/\/ address of a server/,

@@ -38,3 +38,13 @@ export function checkDays(from: string, to: string): void {
   checkDay('--to', to);
   if (daysBetween(from, to) < 0) throw new CliError(`--to (${to}) is before --from (${from}).`, EXIT_USAGE);
 }
+
+/** `--per-second` and `--per-minute`, the server's export limits the client paces itself to: positive whole numbers. */
+export function checkPace(perSecond: string, perMinute: string): void {
+  for (const [flag, value] of [
+    ['--per-second', perSecond],
+    ['--per-minute', perMinute],
+  ] as const) {
+    if (!/^[1-9]\d*$/.test(value)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
+  }
+}

@@ -11,7 +11,7 @@ import type { ExportWriter } from '../../client/writers/writer.js';
 import { TIME_AXES, type TimeAxis } from '../../contract/time-axes.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
-import { checkDays, serverAddress } from '../server-options.js';
+import { checkDays, checkPace, serverAddress } from '../server-options.js';
 
 export const EXIT_AUTH = 3;
 export const EXIT_SERVER = 4;
@@ -146,12 +146,7 @@ function validate(options: Options): { format: Format; timeAxis: TimeAxis; token
     throw new CliError('--format csv writes a folder of tables: name it with --out.', EXIT_USAGE);
   if (options.csvRaw && options.format !== 'csv') throw new CliError('--csv-raw is for --format csv.', EXIT_USAGE);
   if (options.resume && !options.out) throw new CliError('--resume needs the --out of the interrupted export.', EXIT_USAGE);
-  for (const [flag, value] of [
-    ['--per-second', options.perSecond],
-    ['--per-minute', options.perMinute],
-  ]) {
-    if (!/^[1-9]\d*$/.test(value!)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
-  }
+  checkPace(options.perSecond, options.perMinute);
   serverAddress('--url', options.url);
   checkDays(options.from, options.to);
   if (options.out !== undefined) checkOut(options.format as Format, options.out);

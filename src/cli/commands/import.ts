@@ -9,7 +9,7 @@ import type { HalfPairs, ImportPlan } from '../../importer/plan.js';
 import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
 import { Progress } from '../progress.js';
-import { checkDays, serverAddress, shownServer } from '../server-options.js';
+import { checkDays, checkPace, serverAddress, shownServer } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
 /** Progress goes to stderr every this many sessions. */
@@ -141,12 +141,7 @@ function validateServerOptions(options: Options): { url: URL; token: string; fro
   if (options.from === undefined || options.to === undefined) {
     throw new CliError('--from-server needs the days to import: --from DAY and --to DAY (YYYY-MM-DD).', EXIT_USAGE);
   }
-  for (const [flag, value] of [
-    ['--per-second', options.perSecond],
-    ['--per-minute', options.perMinute],
-  ] as const) {
-    if (!/^[1-9]\d*$/.test(value)) throw new CliError(`${flag} must be a positive whole number.`, EXIT_USAGE);
-  }
+  checkPace(options.perSecond, options.perMinute);
   checkDays(options.from, options.to);
   const windows = planWindows(options.from, options.to).length;
   return { url, token, from: options.from, to: options.to, windows };
