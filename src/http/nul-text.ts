@@ -11,8 +11,10 @@ import { HttpError } from './errors.js';
  */
 function nulTextError(raw: string, value: unknown): HttpError | null {
   if (!raw.includes('\\u0000')) return null;
-  const at = Array.isArray(value) ? value.findIndex((element) => nulPath(element, '') !== null) : -1;
-  if (at >= 0) return new HttpError(400, `Element ${at}: ${NUL_REFUSAL}`);
+  if (Array.isArray(value)) {
+    const at = value.findIndex((element) => nulPath(element, '') !== null);
+    return at < 0 ? null : new HttpError(400, `Element ${at}: ${NUL_REFUSAL}`);
+  }
   const path = nulPath(value, '');
   return path === null ? null : new HttpError(400, `${path || 'The body'}: ${NUL_REFUSAL}`);
 }
