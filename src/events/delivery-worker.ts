@@ -6,7 +6,7 @@ import type { ExportSession } from '../contract/schemas.js';
 import type { AppMetrics } from '../http/metrics.js';
 import { MailRefused, type Mailer } from '../mail/mailer.js';
 import { composeMail } from '../mail/messages.js';
-import type { AttemptOutcome, ClaimedMail, ClaimedWebhook } from '../store/events/outbox.js';
+import type { AttemptOutcome, ClaimedDelivery, ClaimedMail, ClaimedWebhook } from '../store/events/outbox.js';
 import type { Store } from '../store/store.js';
 import { toError } from '../to-error.js';
 import { resolveWithDns, type ResolveHost } from '../webhooks/addresses.js';
@@ -26,15 +26,33 @@ export interface DeliveryWorkerDeps {
   random?: () => number;
 }
 
-/** Deliveries one claim takes, sent at once. */
-const BATCH = 32;
+/**
+ * Deliveries one destination (a webhook endpoint, or the SMTP server for all mail) has in flight
+ * at most in a process, and so what one claim takes at most. A destination holding its share is
+ * passed over by claims until one of its attempts ends, so a receiver that hangs holds up its own
+ * queue, for its timeout, and never another organization's.
+ */
+const SHARE = 32;
+/** Deliveries a process holds at most, across destinations. */
+const IN_HAND = 128;
 /**
  * A claim is this process's for twice the attempt timeout and 5 s more: well past any attempt it
  * makes (each is cut at the timeout), and soon enough that a process that died gives its work back.
  */
 const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
 
+/** What a claimed delivery is sent to: its webhook endpoint, or the one SMTP server (a key no endpoint id takes). */
+const MAIL = 'smtp:';
+const destinationOf = (d: ClaimedDelivery) => (d.channel === 'webhook' ? (d.endpoint?.id ?? null) : MAIL);
+
 type AttemptResult = Omit<AttemptOutcome, 'delivery' | 'leaseUntil'>;
+
+/** A claimed delivery waiting for a slot of its destination. */
+interface Waiting {
+  delivery: ClaimedDelivery;
+  leaseUntil: number;
+  start(): void;
+}
 
 /** How often each process forgets what is past the retention (several processes doing it is harmless). */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -55,6 +73,14 @@ export class DeliveryWorker {
   private readonly resolve: ResolveHost;
   private readonly random: () => number;
   private nextPruneAt = 0;
+  /** Claimed deliveries per destination: those being sent, and those waiting for one of its slots. */
+  private readonly destinations = new Map<string, { sending: number; waiting: Waiting[] }>();
+  private inHand = 0;
+  private readonly sends = new Set<Promise<void>>();
+  /** Attempts that have ended and are not yet recorded. */
+  private ended: AttemptOutcome[] = [];
+  /** Whether a destination or a slot came free since the loop last claimed. */
+  private freed = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.resolve = deps.resolve ?? resolveWithDns;
@@ -67,54 +93,159 @@ export class DeliveryWorker {
     this.loop = this.run();
   }
 
-  /** Finishes the deliveries in hand, then stops. */
+  /** Finishes the deliveries in hand and records them, then stops. */
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
   }
 
+  /**
+   * Records what has ended, claims what is due for the destinations and slots that are free, and
+   * sleeps when there is nothing to claim until a destination frees up or the poll interval passes.
+   */
   private async run(): Promise<void> {
     while (this.running) {
-      let handled = 0;
+      this.freed = false;
+      await this.record();
+      let more = false;
       try {
-        handled = await this.runOnce();
+        more = await this.claimAndSend();
       } catch (error) {
         this.deps.logger.error({ err: toError(error) }, 'delivery worker: claiming failed; trying again');
       }
       if (this.running && this.deps.clock.now() >= this.nextPruneAt) await this.pruneOld();
-      if (handled === 0 && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.deps.config.pollMs);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+      if (!more && this.running && !this.freed) await this.sleep();
+    }
+    this.handBackWaiting();
+    await this.record();
+    await Promise.all(this.sends);
+    await this.record();
+  }
+
+  /**
+   * On stopping, the deliveries still waiting for a slot go back to the queue unsent, due as they
+   * were, for the next process to claim at once instead of when their claim would have run out.
+   */
+  private handBackWaiting(): void {
+    const at = this.deps.clock.now();
+    for (const destination of this.destinations.values()) {
+      for (const { delivery, leaseUntil } of destination.waiting.splice(0)) {
+        this.inHand--;
+        this.ended.push({
+          delivery,
+          leaseUntil,
+          state: 'pending',
+          attempted: false,
+          statusCode: null,
+          durationMs: 0,
+          error: null,
+          at,
+          nextAttemptAt: delivery.dueAt,
         });
-        this.wakeUp = null;
       }
     }
   }
 
-  /** One claim and its sends; the number of deliveries handled. */
-  async runOnce(): Promise<number> {
+  private async sleep(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.deps.config.pollMs);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeUp = null;
+  }
+
+  /** Destinations holding their share: claims pass them over. */
+  private full(): string[] {
+    return [...this.destinations].flatMap(([key, d]) => (d.sending + d.waiting.length >= SHARE ? [key] : []));
+  }
+
+  /**
+   * One claim for the free slots, passing over full destinations; its sends start, not awaited.
+   * Whether to claim again at once: not when it took less than it asked for (that was all there
+   * was), nor when every destination it brought is full now (the next claim would pass over their
+   * queues to find the rest, which the next wake or poll finds as well).
+   */
+  private async claimAndSend(): Promise<boolean> {
+    const limit = Math.min(SHARE, IN_HAND - this.inHand);
+    if (limit <= 0) return false;
     const now = this.deps.clock.now();
     const leaseUntil = now + leaseMs(this.deps.config.webhookTimeoutMs) + Math.floor(this.random() * 1000);
-    const channels = this.deps.mailer ? (['webhook', 'email'] as const) : (['webhook'] as const);
-    const claimed = await this.deps.store.outbox.claimDue(now, leaseUntil, BATCH, [...channels]);
-    const outcomes = await Promise.all(
-      claimed.map(async (delivery) => {
-        const outcome = delivery.channel === 'webhook' ? await this.sendWebhook(delivery) : await this.sendMail(delivery);
-        return { ...outcome, delivery, leaseUntil };
-      }),
+    const full = this.full();
+    const channels = this.deps.mailer && !full.includes(MAIL) ? (['webhook', 'email'] as const) : (['webhook'] as const);
+    const claimed = await this.deps.store.outbox.claimDue(
+      now,
+      leaseUntil,
+      limit,
+      [...channels],
+      full.filter((key) => key !== MAIL),
     );
+    for (const delivery of claimed) this.take(delivery, leaseUntil);
+    const nowFull = new Set(this.full());
+    return claimed.length === limit && claimed.some((d) => !nowFull.has(destinationOf(d) ?? ''));
+  }
+
+  /**
+   * Sends a claimed delivery now, or once one of its destination's slots frees up: a claim may bring
+   * a destination more than its free slots. Then it waits behind attempts that started before the
+   * claim, so it starts within one timeout of the claim and ends within two, inside its lease.
+   */
+  private take(delivery: ClaimedDelivery, leaseUntil: number): void {
+    this.inHand++;
+    const key = destinationOf(delivery);
+    const destination = key === null ? null : (this.destinations.get(key) ?? { sending: 0, waiting: [] });
+    if (key !== null && destination) this.destinations.set(key, destination);
+    const start = () => {
+      if (destination) destination.sending++;
+      this.send(delivery, leaseUntil).finally(() => {
+        // Woken when half the destination's share is free: one claim then brings a batch for it, not one each.
+        const wasFull =
+          this.inHand === IN_HAND || (destination !== null && destination.sending + destination.waiting.length === SHARE / 2 + 1);
+        this.inHand--;
+        if (destination) {
+          destination.sending--;
+          const next = destination.waiting.shift();
+          if (next) next.start();
+          else if (destination.sending === 0) this.destinations.delete(key!);
+        }
+        if (wasFull) {
+          this.freed = true;
+          this.wakeUp?.();
+        }
+      });
+    };
+    if (destination && destination.sending >= SHARE) destination.waiting.push({ delivery, leaseUntil, start });
+    else start();
+  }
+
+  /** One attempt, its outcome kept for the next record; settles once it has ended, whatever happened. */
+  private send(delivery: ClaimedDelivery, leaseUntil: number): Promise<void> {
+    const attempt = delivery.channel === 'webhook' ? this.sendWebhook(delivery) : this.sendMail(delivery);
+    const sent = attempt
+      .then(
+        (outcome) => void this.ended.push({ ...outcome, delivery, leaseUntil }),
+        // Not recorded: its claim runs out and it is sent again, as after a crash.
+        (error: unknown) => this.deps.logger.error({ err: toError(error), delivery: delivery.id }, 'delivery worker: sending failed'),
+      )
+      .finally(() => this.sends.delete(sent));
+    this.sends.add(sent);
+    return sent;
+  }
+
+  /** The attempts that have ended, with their deliveries' next states, in one transaction. */
+  private async record(): Promise<void> {
+    const outcomes = this.ended;
+    if (outcomes.length === 0) return;
+    this.ended = [];
     try {
       await this.deps.store.outbox.finish(outcomes);
     } catch (error) {
       // The claims run out and the deliveries are tried again: nothing is lost.
-      this.deps.logger.error({ err: toError(error), deliveries: claimed.length }, 'delivery worker: recording attempts failed');
+      this.deps.logger.error({ err: toError(error), deliveries: outcomes.length }, 'delivery worker: recording attempts failed');
     }
-    return claimed.length;
   }
 
   /**

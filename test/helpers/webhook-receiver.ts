@@ -15,7 +15,13 @@ export interface ReceivedWebhook {
   answered: number;
 }
 
-export type Answer = (request: { count: number; path: string }) => { status: number; headers?: Record<string, string>; delayMs?: number };
+/** How to answer one request: now, after `delayMs`, or (`held`) only when the test calls `release`. */
+export type Answer = (request: { count: number; path: string }) => {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  held?: boolean;
+};
 
 /** A real HTTP receiver on a loopback port, answering as each test needs and counting what came. */
 export class WebhookReceiver {
@@ -23,7 +29,18 @@ export class WebhookReceiver {
   secrets: string[] = [];
   answer: Answer = () => ({ status: 200 });
   private readonly server = http.createServer((req, res) => this.handle(req, res));
+  private readonly held: Array<() => void> = [];
   url = '';
+
+  /** Requests answered `held` that have not been answered yet. */
+  get holding(): number {
+    return this.held.length;
+  }
+
+  /** Answers every held request now. */
+  release(): void {
+    for (const send of this.held.splice(0)) send();
+  }
 
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -70,7 +87,8 @@ export class WebhookReceiver {
       const send = () => {
         if (!res.destroyed) res.writeHead(reply.status, reply.headers ?? {}).end('ok');
       };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      if (reply.held) this.held.push(send);
+      else if (reply.delayMs) setTimeout(send, reply.delayMs);
       else send();
     });
   }

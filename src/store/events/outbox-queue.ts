@@ -7,14 +7,18 @@ import type { Database, DeliveryChannel } from '../schema.js';
 import type { AttemptOutcome, ClaimedDelivery, Outbox, PruneResult } from './outbox.js';
 import { cancelDeliveriesTo } from './outbox-write.js';
 
-/** Keys of deliveries on these channels whose time has come and that no live claim holds, read in key order. */
-function dueDeliveries(db: Kysely<Database>, now: number, channels: DeliveryChannel[]) {
+/**
+ * Keys of deliveries on these channels whose time has come and that no live claim holds, read in
+ * key order, passing over those to the endpoints in `skipEndpoints`.
+ */
+function dueDeliveries(db: Kysely<Database>, now: number, channels: DeliveryChannel[], skipEndpoints: string[]) {
   return db
     .selectFrom('deliveries')
     .select(['next_attempt_at', 'id'])
     .where('channel', 'in', channels)
     .where('next_attempt_at', '<=', now)
-    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]));
+    .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+    .$if(skipEndpoints.length > 0, (q) => q.where((w) => w.or([w('endpoint_id', 'is', null), w('endpoint_id', 'not in', skipEndpoints)])));
 }
 
 /** Events by id, each with the body as signed and sent. */
@@ -40,13 +44,15 @@ export class OutboxQueue implements Outbox {
     private readonly adapter: StoreAdapter,
   ) {}
 
-  /**
-   * Takes up to `limit` due deliveries for this process until `leaseUntil`: after that, if this
-   * process died, another takes them over (at-least-once). Several processes claim different rows.
-   */
-  async claimDue(now: number, leaseUntil: number, limit: number, channels: DeliveryChannel[]): Promise<ClaimedDelivery[]> {
+  async claimDue(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    channels: DeliveryChannel[],
+    skipEndpoints: string[] = [],
+  ): Promise<ClaimedDelivery[]> {
     // A plain read first: an idle worker never takes SQLite's write lock just to find nothing.
-    const due = await dueDeliveries(this.db, now, channels).limit(1).executeTakeFirst();
+    const due = await dueDeliveries(this.db, now, channels, skipEndpoints).limit(1).executeTakeFirst();
     if (!due) return [];
     const claimed = await this.db.transaction().execute((trx) =>
       trx
@@ -56,7 +62,7 @@ export class OutboxQueue implements Outbox {
           eb(
             refTuple('next_attempt_at', 'id'),
             'in',
-            dueDeliveries(trx, now, channels)
+            dueDeliveries(trx, now, channels, skipEndpoints)
               .orderBy('next_attempt_at')
               .orderBy('id')
               .limit(limit)

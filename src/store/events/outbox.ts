@@ -63,8 +63,15 @@ export interface Outbox {
   /**
    * Takes up to `limit` due deliveries for this process until `leaseUntil`: after that, if this
    * process died, another takes them over (at-least-once). Several processes claim different rows.
+   * Deliveries to the endpoints in `skipEndpoints` (those this process is still sending to) stay queued.
    */
-  claimDue(now: number, leaseUntil: number, limit: number, channels: DeliveryChannel[]): Promise<ClaimedDelivery[]>;
+  claimDue(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    channels: DeliveryChannel[],
+    skipEndpoints?: string[],
+  ): Promise<ClaimedDelivery[]>;
   /**
    * Records each attempt with its delivery's next state, all in one transaction (one commit for a
    * claim's sends, not one each); an attempt whose claim another process had taken over, or whose
