@@ -18,7 +18,7 @@ for (const backend of await storeBackends()) {
     let admin: { orgId: string; token: string };
     let sessionId: string;
     before(async () => {
-      server = await startTestServer({ backend });
+      server = await startTestServer({ backend, configure: (c) => ({ ...c, events: { ...c.events, allowPrivate: true } }) });
       admin = await server.createOrg();
       const agent = await server.addUser(admin.orgId, 'agent', 'Aldo Agent');
       const made = await server.request('POST', '/api/v1/coaching/sessions', {
@@ -82,6 +82,32 @@ for (const backend of await storeBackends()) {
         headers: { 'content-type': 'text/plain' },
       });
       assertError(reply, 415, /send the body as application\/json/);
+    });
+
+    it('refuses a body sent to an action that takes none, and takes an empty object as none', async () => {
+      const { token } = admin;
+      const hook = await server.request('POST', '/api/v1/webhooks', {
+        token,
+        body: { url: 'http://127.0.0.1:9/in', events: ['*'] },
+      });
+      assert.equal(hook.status, 201, hook.text);
+      const rotate = `/api/v1/webhooks/${hook.json.id}/rotate-secret`;
+      const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+      assertError(
+        await server.request('POST', rotate, { token, body: { secret } }),
+        400,
+        /^This request takes no body: secret is not a known field\.$/,
+      );
+      assertError(await server.request('POST', rotate, { token, body: ['x'] }), 400, /^This request takes no body\.$/);
+      const share = `/api/v1/coaching/sessions/${sessionId}/share`;
+      assertError(await server.request('POST', share, { token, body: { agentId: 'someone' } }), 400, /agentId is not a known field/);
+      const unshared = await server.request('GET', `/api/v1/coaching/sessions/${sessionId}`, { token });
+      assert.equal(unshared.json.sharedWithAgent, false, 'the refused share changed nothing');
+      const rotated = await server.request('POST', rotate, { token, body: {} });
+      assert.equal(rotated.status, 200, rotated.text);
+      assert.notEqual(rotated.json.secret, secret);
+      const shared = await server.request('POST', share, { token });
+      assert.equal(shared.status, 200, shared.text);
     });
   });
 }

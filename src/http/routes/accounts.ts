@@ -22,6 +22,7 @@ import { ErrorSchema } from '../../contract/schemas.js';
 import type { Store } from '../../store/store.js';
 import { auditEntry, target } from '../../audit/audit.js';
 import { actorOf } from '../actor.js';
+import { refuseBody } from '../no-body.js';
 
 const errors = { '4xx': ErrorSchema };
 
@@ -70,6 +71,7 @@ export function accountRoutes(app: FastifyInstance, deps: { store: Store; clock:
   app.post<{ Params: IdParams }>(
     '/api/v1/users/:id/invite',
     {
+      preValidation: refuseBody,
       schema: {
         summary: 'A new invite link for a user (also the password reset)',
         description: 'Older unused links of the user stop working.',

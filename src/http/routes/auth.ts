@@ -13,6 +13,7 @@ import type { Store } from '../../store/store.js';
 import { assertOwnOrigin } from '../csrf.js';
 import { HttpError } from '../errors.js';
 import { principalOf, publicOrigin } from '../guard.js';
+import { refuseBody } from '../no-body.js';
 
 const errors = { '4xx': ErrorSchema };
 const tags = ['Signing in'];
@@ -109,6 +110,7 @@ export function authRoutes(app: FastifyInstance, deps: { store: Store; clock: Cl
   app.post(
     '/api/v1/auth/sign-out',
     {
+      preValidation: refuseBody,
       schema: {
         summary: 'Sign out: ends this browser session and clears its cookie',
         tags,

@@ -14,6 +14,7 @@ import {
 import { CoachingPointSchema, ErrorSchema, ExportSessionSchema, TodoSchema } from '../../contract/schemas.js';
 import type { Store } from '../../store/store.js';
 import { actorOf } from '../actor.js';
+import { refuseBody } from '../no-body.js';
 
 const errors = { '4xx': ErrorSchema };
 const READ_AS_AGENT =
@@ -84,12 +85,16 @@ export function coachingRoutes(app: FastifyInstance, deps: { store: Store; clock
   );
   app.post<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id/share',
-    { schema: { summary: 'Share a session with its agent', tags: sessionTag, params: IdParams, response: session } },
+    {
+      preValidation: refuseBody,
+      schema: { summary: 'Share a session with its agent', tags: sessionTag, params: IdParams, response: session },
+    },
     async (request) => shareSession(store, actorOf(request), request.params.id, clock.now()),
   );
   app.post<{ Params: IdParams }>(
     '/api/v1/coaching/sessions/:id/confirm',
     {
+      preValidation: refuseBody,
       schema: {
         summary: 'Confirm a session as its coach or its agent (whoever calls)',
         description: ANSWERED_AS_READ,

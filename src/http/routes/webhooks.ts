@@ -32,6 +32,7 @@ import {
 } from '../../webhooks/endpoints.js';
 import { actorOf } from '../actor.js';
 import { decodeCursor, pageLimit, pageOf } from '../paging.js';
+import { refuseBody } from '../no-body.js';
 
 const errors = { '4xx': ErrorSchema };
 const tags = ['Webhooks'];
@@ -127,6 +128,7 @@ export function webhookRoutes(
   app.post<{ Params: IdParams }>(
     '/api/v1/webhooks/:id/rotate-secret',
     {
+      preValidation: refuseBody,
       schema: {
         summary: 'A new signing secret',
         description: 'For 24 hours both secrets sign every delivery (two signatures in webhook-signature), then only the new one.',
@@ -141,6 +143,7 @@ export function webhookRoutes(
   app.post<{ Params: IdParams }>(
     '/api/v1/webhooks/:id/test',
     {
+      preValidation: refuseBody,
       schema: {
         summary: 'Send a webhook.test event to this endpoint',
         tags,
@@ -154,6 +157,7 @@ export function webhookRoutes(
   app.post<{ Params: RedeliverParams }>(
     '/api/v1/webhooks/:id/events/:eventId/redeliver',
     {
+      preValidation: refuseBody,
       schema: {
         summary: 'Send an event to this endpoint again',
         description: 'A fresh delivery with its own retries; the webhook-id stays the event id, so receivers that saw it can tell.',
