@@ -5,6 +5,7 @@ import { dumpDatabase, storeBackends } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
 import { eventually, pollUntil } from './helpers/deadline.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { smtpMailer } from '../src/mail/mailer.js';
 import { SmtpSink } from './helpers/smtp-sink.js';
 
 /** The message as a person reads it, printed so the texts can be read in the test output. */
@@ -87,8 +88,11 @@ for (const backend of await storeBackends()) {
       const again = await server.request('POST', `/api/v1/users/${created.json.id}/invite`, { token: admin.token });
       assert.equal(again.status, 200);
       await smtp.start();
-      server.clock.advance(5000);
-      await pollUntil(() => smtp.to('twice@example.test').length >= 1, 'the newer invite');
+      // A second each look: whichever attempt failed last while the server was down, its retry falls due.
+      await pollUntil(() => {
+        server.clock.advance(1000);
+        return smtp.to('twice@example.test').length >= 1;
+      }, 'the newer invite');
       await new Promise((resolve) => setTimeout(resolve, 300));
       server.clock.advance(5000);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -170,8 +174,11 @@ for (const backend of await storeBackends()) {
         'a failed attempt',
       );
       await smtp.start();
-      server.clock.advance(2000);
-      await pollUntil(() => smtp.to(agent.email).length > before, 'the delayed mail');
+      // A second each look: whichever attempt failed last while the server was down, its retry falls due.
+      await pollUntil(() => {
+        server.clock.advance(1000);
+        return smtp.to(agent.email).length > before;
+      }, 'the delayed mail');
       assert.equal(smtp.to(agent.email).at(-1)!.subject, 'Mailroom Admin shared a coaching session with you');
       const metrics = await server.request('GET', '/metrics');
       assert.match(metrics.text, /coachport_emails_total\{outcome="sent"\} [1-9]/);
@@ -195,5 +202,21 @@ describe('without SMTP_URL', () => {
     assert.equal(created.status, 201);
     const dump = await dumpDatabase(server.config.database);
     assert.ok(!dump.includes(new URL(created.json.inviteUrl).pathname.split('/').pop()!), 'the link is nowhere but in the answer');
+  });
+});
+
+describe('the mailer', () => {
+  it('cuts a message whose SMTP steps each answer within the timeout but which takes longer in all', async () => {
+    const slow = await new SmtpSink(undefined, 500).start();
+    const mailer = smtpMailer(slow.url, 'Coachport <noreply@coachport.example>', 1000);
+    try {
+      await assert.rejects(
+        mailer.send({ to: 'slow@example.test', subject: 'Slow', text: 'Three steps of 500 ms.' }),
+        /^Error: The SMTP server did not take the message within 1000 ms\.$/,
+      );
+    } finally {
+      mailer.close();
+      await slow.stop();
+    }
   });
 });

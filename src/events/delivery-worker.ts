@@ -27,14 +27,14 @@ export interface DeliveryWorkerDeps {
 }
 
 /**
- * Deliveries one destination (a webhook endpoint, or the SMTP server for all mail) has in flight
- * at most in a process, and so what one claim takes at most. A destination holding its share is
- * passed over by claims until one of its attempts ends, so a receiver that hangs holds up its own
- * queue, for its timeout, and never another organization's.
+ * Deliveries one claim takes at most, and so one destination's (a webhook endpoint's, or the SMTP
+ * server's for all mail) in flight at once: a destination with deliveries in flight is passed over
+ * by claims until all of them have ended, so a receiver that hangs holds up its own queue, for its
+ * timeout, and never another endpoint's or organization's. Every claimed delivery is sent at once.
  */
-const SHARE = 32;
-/** Deliveries a process holds at most, across destinations. */
-const IN_HAND = 128;
+const CLAIM = 32;
+/** Deliveries a process has in flight at most, across destinations: eight hanging receivers' worth. */
+const IN_FLIGHT = 256;
 /**
  * A claim is this process's for twice the attempt timeout and 5 s more: well past any attempt it
  * makes (each is cut at the timeout), and soon enough that a process that died gives its work back.
@@ -46,13 +46,6 @@ const MAIL = 'smtp:';
 const destinationOf = (d: ClaimedDelivery) => (d.channel === 'webhook' ? (d.endpoint?.id ?? null) : MAIL);
 
 type AttemptResult = Omit<AttemptOutcome, 'delivery' | 'leaseUntil'>;
-
-/** A claimed delivery waiting for a slot of its destination. */
-interface Waiting {
-  delivery: ClaimedDelivery;
-  leaseUntil: number;
-  start(): void;
-}
 
 /** How often each process forgets what is past the retention (several processes doing it is harmless). */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -73,13 +66,13 @@ export class DeliveryWorker {
   private readonly resolve: ResolveHost;
   private readonly random: () => number;
   private nextPruneAt = 0;
-  /** Claimed deliveries per destination: those being sent, and those waiting for one of its slots. */
-  private readonly destinations = new Map<string, { sending: number; waiting: Waiting[] }>();
-  private inHand = 0;
+  /** Deliveries in flight per destination. */
+  private readonly sending = new Map<string, number>();
+  private inFlight = 0;
   private readonly sends = new Set<Promise<void>>();
   /** Attempts that have ended and are not yet recorded. */
   private ended: AttemptOutcome[] = [];
-  /** Whether a destination or a slot came free since the loop last claimed. */
+  /** Whether a destination came free since the loop last claimed. */
   private freed = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
@@ -101,13 +94,14 @@ export class DeliveryWorker {
   }
 
   /**
-   * Records what has ended, claims what is due for the destinations and slots that are free, and
-   * sleeps when there is nothing to claim until a destination frees up or the poll interval passes.
+   * Records what has ended, claims what is due for the destinations that are free, and sleeps when
+   * there is nothing more to claim until a destination frees up or the poll interval passes.
    */
   private async run(): Promise<void> {
     while (this.running) {
       this.freed = false;
       await this.record();
+      if (!this.running) break;
       let more = false;
       try {
         more = await this.claimAndSend();
@@ -117,34 +111,8 @@ export class DeliveryWorker {
       if (this.running && this.deps.clock.now() >= this.nextPruneAt) await this.pruneOld();
       if (!more && this.running && !this.freed) await this.sleep();
     }
-    this.handBackWaiting();
-    await this.record();
     await Promise.all(this.sends);
     await this.record();
-  }
-
-  /**
-   * On stopping, the deliveries still waiting for a slot go back to the queue unsent, due as they
-   * were, for the next process to claim at once instead of when their claim would have run out.
-   */
-  private handBackWaiting(): void {
-    const at = this.deps.clock.now();
-    for (const destination of this.destinations.values()) {
-      for (const { delivery, leaseUntil } of destination.waiting.splice(0)) {
-        this.inHand--;
-        this.ended.push({
-          delivery,
-          leaseUntil,
-          state: 'pending',
-          attempted: false,
-          statusCode: null,
-          durationMs: 0,
-          error: null,
-          at,
-          nextAttemptAt: delivery.dueAt,
-        });
-      }
-    }
   }
 
   private async sleep(): Promise<void> {
@@ -158,81 +126,59 @@ export class DeliveryWorker {
     this.wakeUp = null;
   }
 
-  /** Destinations holding their share: claims pass them over. */
-  private full(): string[] {
-    return [...this.destinations].flatMap(([key, d]) => (d.sending + d.waiting.length >= SHARE ? [key] : []));
-  }
-
   /**
-   * One claim for the free slots, passing over full destinations; its sends start, not awaited.
-   * Whether to claim again at once: not when it took less than it asked for (that was all there
-   * was), nor when every destination it brought is full now (the next claim would pass over their
-   * queues to find the rest, which the next wake or poll finds as well).
+   * One claim for the free slots, passing over the destinations with deliveries in flight; its
+   * sends start at once, not awaited. Whether to claim again at once: a claim that took all it
+   * asked for may have left more due elsewhere.
    */
   private async claimAndSend(): Promise<boolean> {
-    const limit = Math.min(SHARE, IN_HAND - this.inHand);
+    const limit = Math.min(CLAIM, IN_FLIGHT - this.inFlight);
     if (limit <= 0) return false;
     const now = this.deps.clock.now();
     const leaseUntil = now + leaseMs(this.deps.config.webhookTimeoutMs) + Math.floor(this.random() * 1000);
-    const full = this.full();
-    const channels = this.deps.mailer && !full.includes(MAIL) ? (['webhook', 'email'] as const) : (['webhook'] as const);
+    const busy = [...this.sending.keys()];
+    const channels = this.deps.mailer && !this.sending.has(MAIL) ? (['webhook', 'email'] as const) : (['webhook'] as const);
     const claimed = await this.deps.store.outbox.claimDue(
       now,
       leaseUntil,
       limit,
       [...channels],
-      full.filter((key) => key !== MAIL),
+      busy.filter((key) => key !== MAIL),
     );
-    for (const delivery of claimed) this.take(delivery, leaseUntil);
-    const nowFull = new Set(this.full());
-    return claimed.length === limit && claimed.some((d) => !nowFull.has(destinationOf(d) ?? ''));
+    for (const delivery of claimed) this.send(delivery, leaseUntil);
+    return claimed.length === limit;
   }
 
-  /**
-   * Sends a claimed delivery now, or once one of its destination's slots frees up: a claim may bring
-   * a destination more than its free slots. Then it waits behind attempts that started before the
-   * claim, so it starts within one timeout of the claim and ends within two, inside its lease.
-   */
-  private take(delivery: ClaimedDelivery, leaseUntil: number): void {
-    this.inHand++;
-    const key = destinationOf(delivery);
-    const destination = key === null ? null : (this.destinations.get(key) ?? { sending: 0, waiting: [] });
-    if (key !== null && destination) this.destinations.set(key, destination);
-    const start = () => {
-      if (destination) destination.sending++;
-      this.send(delivery, leaseUntil).finally(() => {
-        // Woken when half the destination's share is free: one claim then brings a batch for it, not one each.
-        const wasFull =
-          this.inHand === IN_HAND || (destination !== null && destination.sending + destination.waiting.length === SHARE / 2 + 1);
-        this.inHand--;
-        if (destination) {
-          destination.sending--;
-          const next = destination.waiting.shift();
-          if (next) next.start();
-          else if (destination.sending === 0) this.destinations.delete(key!);
-        }
-        if (wasFull) {
-          this.freed = true;
-          this.wakeUp?.();
-        }
-      });
-    };
-    if (destination && destination.sending >= SHARE) destination.waiting.push({ delivery, leaseUntil, start });
-    else start();
-  }
-
-  /** One attempt, its outcome kept for the next record; settles once it has ended, whatever happened. */
-  private send(delivery: ClaimedDelivery, leaseUntil: number): Promise<void> {
+  /** One attempt, its outcome kept for the next record; the loop is woken once its destination has nothing in flight. */
+  private send(delivery: ClaimedDelivery, leaseUntil: number): void {
+    const destination = destinationOf(delivery);
+    if (destination !== null) this.sending.set(destination, (this.sending.get(destination) ?? 0) + 1);
+    this.inFlight++;
     const attempt = delivery.channel === 'webhook' ? this.sendWebhook(delivery) : this.sendMail(delivery);
     const sent = attempt
       .then(
         (outcome) => void this.ended.push({ ...outcome, delivery, leaseUntil }),
-        // Not recorded: its claim runs out and it is sent again, as after a crash.
-        (error: unknown) => this.deps.logger.error({ err: toError(error), delivery: delivery.id }, 'delivery worker: sending failed'),
+        (error: unknown) => {
+          // A fault of ours, not the receiver's: a failed attempt all the same, so the schedule bounds its retries.
+          this.deps.logger.error({ err: toError(error), delivery: delivery.id }, 'delivery worker: sending failed');
+          const at = this.deps.clock.now();
+          const failed = { attempted: true, statusCode: null, durationMs: 0, error: toError(error).message, at };
+          this.ended.push({ ...failed, ...this.retry(delivery.attempts, at), delivery, leaseUntil });
+        },
       )
-      .finally(() => this.sends.delete(sent));
+      .finally(() => {
+        this.sends.delete(sent);
+        const wasFull = this.inFlight === IN_FLIGHT;
+        this.inFlight--;
+        const left = destination === null ? 0 : this.sending.get(destination)! - 1;
+        if (destination !== null && left > 0) this.sending.set(destination, left);
+        else if (destination !== null) this.sending.delete(destination);
+        if (left === 0 || wasFull) {
+          this.freed = true;
+          this.wakeUp?.();
+        }
+      });
     this.sends.add(sent);
-    return sent;
   }
 
   /** The attempts that have ended, with their deliveries' next states, in one transaction. */

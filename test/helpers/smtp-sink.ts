@@ -8,7 +8,11 @@ export class SmtpSink {
   private server: SMTPServer | null = null;
   port = 0;
 
-  constructor(private readonly credentials = { user: 'coachport', pass: 'mail-secret' }) {}
+  constructor(
+    private readonly credentials = { user: 'coachport', pass: 'mail-secret' },
+    /** How long the server takes to answer MAIL FROM, RCPT TO and the message each (a slow server). */
+    private readonly stepDelayMs = 0,
+  ) {}
 
   get url(): string {
     return `smtp://${this.credentials.user}:${this.credentials.pass}@127.0.0.1:${this.port}`;
@@ -23,11 +27,13 @@ export class SmtpSink {
         if (auth.username === this.credentials.user && auth.password === this.credentials.pass) callback(null, { user: auth.username });
         else callback(new Error('Invalid username or password'));
       },
+      onMailFrom: (_address, _session, callback) => void setTimeout(callback, this.stepDelayMs),
+      onRcptTo: (_address, _session, callback) => void setTimeout(callback, this.stepDelayMs),
       onData: (stream, _session, callback) => {
         simpleParser(stream).then(
           (mail) => {
             this.messages.push(mail);
-            callback();
+            setTimeout(callback, this.stepDelayMs);
           },
           (error: Error) => callback(error),
         );
