@@ -214,6 +214,10 @@ describe('the mailer', () => {
         mailer.send({ to: 'slow@example.test', subject: 'Slow', text: 'Three steps of 500 ms.' }),
         /^Error: The SMTP server did not take the message within 1000 ms\.$/,
       );
+      // The connection it could not abandon goes on: busy until the server has answered.
+      assert.equal(mailer.busy(), true);
+      await pollUntil(() => !mailer.busy(), 'the cut send to settle');
+      assert.equal(slow.to('slow@example.test').length, 1, 'the slow server took it in the end: one more reason for at least once');
     } finally {
       mailer.close();
       await slow.stop();

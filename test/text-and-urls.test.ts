@@ -108,6 +108,7 @@ for (const backend of await storeBackends()) {
       assert.notEqual(rotated.json.secret, secret);
       const shared = await server.request('POST', share, { token });
       assert.equal(shared.status, 200, shared.text);
+      assert.equal((await server.request('DELETE', `/api/v1/webhooks/${hook.json.id}`, { token })).status, 204);
     });
   });
 }

@@ -137,7 +137,8 @@ export class DeliveryWorker {
     const now = this.deps.clock.now();
     const leaseUntil = now + leaseMs(this.deps.config.webhookTimeoutMs) + Math.floor(this.random() * 1000);
     const busy = [...this.sending.keys()];
-    const channels = this.deps.mailer && !this.sending.has(MAIL) ? (['webhook', 'email'] as const) : (['webhook'] as const);
+    const mailFree = this.deps.mailer && !this.sending.has(MAIL) && !this.deps.mailer.busy();
+    const channels = mailFree ? (['webhook', 'email'] as const) : (['webhook'] as const);
     const claimed = await this.deps.store.outbox.claimDue(
       now,
       leaseUntil,
@@ -159,10 +160,19 @@ export class DeliveryWorker {
       .then(
         (outcome) => void this.ended.push({ ...outcome, delivery, leaseUntil }),
         (error: unknown) => {
-          // A fault of ours, not the receiver's: a failed attempt all the same, so the schedule bounds its retries.
+          // A fault of ours, not the receiver's: a failed attempt all the same, so the schedule
+          // bounds its retries; the admins' log says so, the server's log has the error.
           this.deps.logger.error({ err: toError(error), delivery: delivery.id }, 'delivery worker: sending failed');
+          if (delivery.channel === 'webhook') this.deps.metrics.webhookAttempted('failure');
+          else this.deps.metrics.emailAttempted('failure');
           const at = this.deps.clock.now();
-          const failed = { attempted: true, statusCode: null, durationMs: 0, error: toError(error).message, at };
+          const failed = {
+            attempted: true,
+            statusCode: null,
+            durationMs: 0,
+            error: 'Coachport could not send it (see the server log).',
+            at,
+          };
           this.ended.push({ ...failed, ...this.retry(delivery.attempts, at), delivery, leaseUntil });
         },
       )
@@ -188,9 +198,16 @@ export class DeliveryWorker {
     this.ended = [];
     try {
       await this.deps.store.outbox.finish(outcomes);
-    } catch (error) {
-      // The claims run out and the deliveries are tried again: nothing is lost.
-      this.deps.logger.error({ err: toError(error), deliveries: outcomes.length }, 'delivery worker: recording attempts failed');
+    } catch {
+      // One at a time, so that one that cannot be recorded (a deadlock with another process, say)
+      // does not take the others with it; those that fail run out their claims and are sent again.
+      for (const outcome of outcomes) {
+        try {
+          await this.deps.store.outbox.finish([outcome]);
+        } catch (error) {
+          this.deps.logger.error({ err: toError(error), delivery: outcome.delivery.id }, 'delivery worker: recording an attempt failed');
+        }
+      }
     }
   }
 
@@ -205,7 +222,9 @@ export class DeliveryWorker {
     const before = now - this.deps.config.retentionDays * DAY_MS;
     const forgotten = { events: 0, attempts: 0 };
     try {
-      for (let round = 0; round < PRUNE_ROUNDS; round++) {
+      for (let round = 0; round < PRUNE_ROUNDS && this.running; round++) {
+        // Sends go on meanwhile: what they come to is recorded between rounds, well inside their claims.
+        await this.record();
         const pruned = await this.deps.store.outbox.prune(before, PRUNE_BATCH);
         forgotten.events += pruned.events;
         forgotten.attempts += pruned.attempts;
