@@ -30,7 +30,8 @@ export interface DeliveryWorkerDeps {
  * Deliveries one claim takes at most, and so one destination's (a webhook endpoint's, or the SMTP
  * server's for all mail) in flight at once: a destination with deliveries in flight is passed over
  * by claims until all of them have ended, so a receiver that hangs holds up its own queue, for its
- * timeout, and never another endpoint's or organization's. Every claimed delivery is sent at once.
+ * timeout, and not another endpoint's or organization's (while fewer than IN_FLIGHT / CLAIM hang at
+ * once: docs/events.md). Every claimed delivery is sent at once.
  */
 const CLAIM = 32;
 /** Deliveries a process has in flight at most, across destinations: eight hanging receivers' worth. */
