@@ -429,6 +429,14 @@ describe('the export client against a real Coachport server', () => {
     assert.equal(csv.code, 3);
     assert.deepEqual(fs.readdirSync(path.join(cwd, 'kept-tables')), ['sessions.csv']);
     assert.equal(fs.readFileSync(path.join(cwd, 'kept-tables', 'sessions.csv'), 'utf8'), 'precious\r\n');
+    // No folder is made for an export that never wrote.
+    for (const [format, out] of [
+      ['csv', 'new-tables'],
+      ['json', 'new-folder/x.json'],
+    ]) {
+      assert.equal((await runCli([...args, '--format', format!, '--out', out!], { cwd })).code, 3);
+      assert.ok(!fs.existsSync(path.join(cwd, out!.split('/')[0]!)), `${out} made`);
+    }
   });
 
   it('leaves standard output an unclosed array when the export fails after a window, and no spool folder behind', async () => {

@@ -155,7 +155,9 @@ function validate(options: Options): { format: Format; timeAxis: TimeAxis; token
 
 /**
  * Where the export goes, checked before anything is asked of the server: JSON and NDJSON a file,
- * CSV a folder; the folders above it are made as needed, as the CSV folder itself is.
+ * CSV a folder, somewhere this process may write. Nothing is made here: the folders (the CSV
+ * folder itself too) are made with the first file the export writes, so a refused export leaves
+ * no empty folder behind.
  */
 function checkOut(format: Format, out: string): void {
   const kind = fs.statSync(out, { throwIfNoEntry: false });
@@ -166,10 +168,21 @@ function checkOut(format: Format, out: string): void {
       `--out ${out} is a folder: --format ${format} writes one file (name it, such as ${path.join(out, `sessions.${format}`)}).`,
       EXIT_USAGE,
     );
+  const folder = format === 'csv' ? path.resolve(out) : path.dirname(path.resolve(out));
   try {
-    fs.mkdirSync(format === 'csv' ? out : path.dirname(path.resolve(out)), { recursive: true });
+    fs.accessSync(nearestExisting(folder), fs.constants.W_OK);
   } catch (error) {
     throw new CliError(`Cannot write to --out ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, EXIT_USAGE);
+  }
+}
+
+/** The folder itself if it exists, else the nearest one above it that does; a file on the way is ENOTDIR. */
+function nearestExisting(folder: string): string {
+  for (let at = folder; ; at = path.dirname(at)) {
+    const kind = fs.statSync(at, { throwIfNoEntry: false });
+    if (kind?.isDirectory()) return at;
+    if (kind) throw Object.assign(new Error(`${at} is not a folder`), { code: 'ENOTDIR' });
+    if (path.dirname(at) === at) return at;
   }
 }
 

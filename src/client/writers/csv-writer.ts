@@ -86,7 +86,6 @@ export class CsvWriter implements ExportWriter {
     private readonly options: CsvOptions = {},
     threads: CsvThreadOptions = { threads: 0 },
   ) {
-    fs.mkdirSync(dir, { recursive: true });
     // Resuming, the tables are this export's own already.
     if (resume) this.opened = this.open(resume);
     this.fromBytes = new CsvBytesTranscoder(

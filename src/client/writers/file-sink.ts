@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { dirname } from 'node:path';
 
 const FLUSH_AT = 1 << 20;
 /** How much is written between asking the kernel, in the background, to put it on disk. */
@@ -35,7 +36,10 @@ export class FileSink {
     readonly path: string,
     resumeAt: number | null,
   ) {
-    if (resumeAt === null) fs.writeFileSync(path, '');
+    if (resumeAt === null) {
+      fs.mkdirSync(dirname(path), { recursive: true });
+      fs.writeFileSync(path, '');
+    }
     // Append mode: after the file is cut back, the next write lands at the new end, not in a hole.
     this.fd = fs.openSync(path, 'a');
     this.committed = resumeAt ?? 0;
