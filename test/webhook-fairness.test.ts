@@ -45,6 +45,14 @@ for (const backend of await storeBackends()) {
       return { admin, hookId: hook.json.id as string, newSession };
     }
 
+    /** The endpoint's delivery log once it holds `count` attempts. */
+    const attempts = (org: { admin: { token: string }; hookId: string }, count: number) =>
+      eventually(
+        async () => (await server.request('GET', `/api/v1/webhooks/${org.hookId}/deliveries`, { token: org.admin.token })).json,
+        (l) => l.deliveries.length === count,
+        `${count} attempts logged`,
+      );
+
     it("sends another organization's event while a receiver holds one claim's worth of its own, and no more", async () => {
       receiver.answer = ({ path }) => (path === '/hanging' ? { status: 200, held: true } : { status: 204 });
       const hanging = await hookedOrg('Hanging', '/hanging');
@@ -63,15 +71,18 @@ for (const backend of await storeBackends()) {
       assert.equal(receiver.holding, CLAIM);
       assert.equal(receiver.received.filter((r) => r.path === '/hanging').length, CLAIM, 'no more sent to it meanwhile');
 
-      // Once it answers, the rest of its queue follows.
+      // Some answered, the rest still open: it gets nothing more until all of them have ended.
+      receiver.release(10);
+      await attempts(hanging, 10);
+      await quick.newSession(server.clock.now());
+      await pollUntil(() => receiver.received.filter((r) => r.path === '/quick').length === 2, "the other organization's next event");
+      assert.equal(receiver.received.filter((r) => r.path === '/hanging').length, CLAIM, 'nothing more while some are in flight');
+
+      // Once it has answered all, the rest of its queue follows.
       receiver.answer = () => ({ status: 200 });
       receiver.release();
       await pollUntil(() => receiver.received.filter((r) => r.path === '/hanging').length === queued, 'the whole queue');
-      const log = await eventually(
-        async () => (await server.request('GET', `/api/v1/webhooks/${hanging.hookId}/deliveries`, { token: hanging.admin.token })).json,
-        (l) => l.deliveries.length === queued,
-        'every attempt logged',
-      );
+      const log = await attempts(hanging, queued);
       assert.ok(log.deliveries.every((d: { statusCode: number }) => d.statusCode === 200));
       assert.equal(new Set(receiver.received.filter((r) => r.path === '/hanging').map((r) => r.id)).size, queued, 'each event once');
     });
