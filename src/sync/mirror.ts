@@ -314,11 +314,10 @@ export class Mirror {
     // A session's children are replaced by its current ones: its log, and its links (a point no
     // longer linked to it loses that link; the point's own row stays, flagged as the server says,
     // unless no session lists it any more: see ITEM_LINKS).
-    const unlinked: string[][] = [];
-    for (const item of ITEM_LINKS) unlinked.push(await this.linkedTo(trx, item, ids));
     await this.deleteWhereIn(trx, 'activity_log', 'sessionId', ids);
+    const unlinked: string[][] = [];
     for (const item of ITEM_LINKS) {
-      await this.deleteWhereIn(trx, item.links, 'sessionId', ids);
+      unlinked.push([...new Set(await this.deleteWhereIn(trx, item.links, 'sessionId', ids, item.column))]);
       await this.deleteWhereIn(
         trx,
         item.links,
@@ -342,24 +341,24 @@ export class Mirror {
     }
   }
 
-  /** The points or to-dos linked to these sessions before their links are replaced. */
-  private async linkedTo(trx: Transaction<unknown>, item: ItemLinks, sessionIds: string[]): Promise<string[]> {
-    const found = new Set<string>();
-    for (let i = 0; i < sessionIds.length; i += MAX_PARAMETERS) {
-      const chunk = sessionIds.slice(i, i + MAX_PARAMETERS);
-      const { rows } = await sql<{ id: string }>`select ${sql.id(item.column)} as id from ${sql.id(item.links)}
-        where ${sql.id('sessionId')} in (${sql.join(chunk)})`.execute(trx);
-      for (const row of rows) found.add(row.id);
-    }
-    return [...found];
-  }
-
-  private async deleteWhereIn(trx: Transaction<unknown>, table: TableName, column: string, values: string[]): Promise<void> {
-    if (values.length === 0) return;
+  /** Deletes the rows whose `column` is one of `values`; answers the deleted rows' `returning` column, if named. */
+  private async deleteWhereIn(
+    trx: Transaction<unknown>,
+    table: TableName,
+    column: string,
+    values: string[],
+    returning?: string,
+  ): Promise<string[]> {
+    const gone: string[] = [];
     for (let i = 0; i < values.length; i += MAX_PARAMETERS) {
       const chunk = values.slice(i, i + MAX_PARAMETERS);
-      await sql`delete from ${sql.id(table)} where ${sql.id(column)} in (${sql.join(chunk)})`.execute(trx);
+      const answer = returning ? sql`returning ${sql.id(returning)} as v` : sql``;
+      const { rows } = await sql<{
+        v: string;
+      }>`delete from ${sql.id(table)} where ${sql.id(column)} in (${sql.join(chunk)}) ${answer}`.execute(trx);
+      for (const row of rows) gone.push(row.v);
     }
+    return gone;
   }
 
   private cell(value: Cell, type: ColumnType): unknown {
