@@ -69,7 +69,7 @@ export class DeliveryWorker {
   private nextPruneAt = 0;
   /** Deliveries in flight per destination. */
   private readonly sending = new Map<string, number>();
-  private inFlight = 0;
+  /** The attempts in flight, each until it has ended and its outcome is kept. */
   private readonly sends = new Set<Promise<void>>();
   /** Attempts that have ended and are not yet recorded. */
   private ended: AttemptOutcome[] = [];
@@ -133,7 +133,7 @@ export class DeliveryWorker {
    * asked for may have left more due elsewhere.
    */
   private async claimAndSend(): Promise<boolean> {
-    const limit = Math.min(CLAIM, IN_FLIGHT - this.inFlight);
+    const limit = Math.min(CLAIM, IN_FLIGHT - this.sends.size);
     if (limit <= 0) return false;
     const now = this.deps.clock.now();
     const leaseUntil = now + leaseMs(this.deps.config.webhookTimeoutMs) + Math.floor(this.random() * 1000);
@@ -155,7 +155,6 @@ export class DeliveryWorker {
   private send(delivery: ClaimedDelivery, leaseUntil: number): void {
     const destination = destinationOf(delivery);
     if (destination !== null) this.sending.set(destination, (this.sending.get(destination) ?? 0) + 1);
-    this.inFlight++;
     const attempt = delivery.channel === 'webhook' ? this.sendWebhook(delivery) : this.sendMail(delivery);
     const sent = attempt
       .then(
@@ -178,9 +177,8 @@ export class DeliveryWorker {
         },
       )
       .finally(() => {
+        const wasFull = this.sends.size === IN_FLIGHT;
         this.sends.delete(sent);
-        const wasFull = this.inFlight === IN_FLIGHT;
-        this.inFlight--;
         const left = destination === null ? 0 : this.sending.get(destination)! - 1;
         if (destination !== null && left > 0) this.sending.set(destination, left);
         else if (destination !== null) this.sending.delete(destination);
