@@ -29,14 +29,22 @@ interface Job {
   token: string;
   window: ExportWindowBody;
   runs: number;
+  warmUp: boolean;
 }
 
 /**
  * `runs` plain exports of `window`, one after another, after one export that is not timed (the
- * server's first export of a window runs its code cold); the body is counted and dropped.
+ * server's first export of a window runs its code cold) unless `warmUp` is false; the body is
+ * counted and dropped.
  */
-export function timedPlainExports(url: string, token: string, window: ExportWindowBody, runs: number): Promise<TimedExport[]> {
-  const job: Job = { url, token, window, runs };
+export function timedPlainExports(
+  url: string,
+  token: string,
+  window: ExportWindowBody,
+  runs: number,
+  warmUp = true,
+): Promise<TimedExport[]> {
+  const job: Job = { url, token, window, runs, warmUp };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -119,8 +127,8 @@ export async function curlExports(url: string, token: string, window: ExportWind
   return timed;
 }
 
-async function readerProcess({ url, token, window, runs }: Job): Promise<void> {
-  await plainExport(url, token, window);
+async function readerProcess({ url, token, window, runs, warmUp }: Job): Promise<void> {
+  if (warmUp) await plainExport(url, token, window);
   const timed: TimedExport[] = [];
   for (let i = 0; i < runs; i++) {
     // On a 2-core machine what the reader spends is taken from the server it measures.

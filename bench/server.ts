@@ -14,6 +14,11 @@ export interface Server {
   rssKb(): number;
   /** CPU time the server has used so far, in milliseconds: its main thread, and all its other threads together. */
   cpuMs(): { main: number; others: number };
+  /**
+   * Waits until the server has kept joined the days of the exports it served (SQLite,
+   * day-page-builder.ts; its /metrics gauge), so a measure after it reads the steady state.
+   */
+  dayPagesBuilt(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +55,14 @@ export async function startServer(database: DatabaseConfig, env: Record<string, 
     child,
     rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
     cpuMs: () => threadCpuMs(child.pid!),
+    dayPagesBuilt: async () => {
+      for (;;) {
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        const queued = /^coachport_export_day_pages_queued (\d+)$/m.exec(metrics)?.[1];
+        if (queued === undefined || queued === '0') return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());

@@ -80,10 +80,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', refuseNulInUrl);
   installRequestIdHeader(app);
-  installMetrics(app, deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats() }), {
-    token: deps.config.metricsToken,
-    authFailures: AuthFailureLimiter.configured(deps.limiter, deps.config.limits),
-  });
+  installMetrics(
+    app,
+    deps.metrics ?? new AppMetrics({ poolStats: () => deps.store.poolStats(), exportPagesQueued: () => deps.store.exportPagesQueued() }),
+    {
+      token: deps.config.metricsToken,
+      authFailures: AuthFailureLimiter.configured(deps.limiter, deps.config.limits),
+    },
+  );
   installErrorShape(app);
   installSecurityHeaders(app, deps.config);
   installShutdownAnswer(app);

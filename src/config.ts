@@ -22,6 +22,8 @@ export type DatabaseConfig =
       exportThreads?: number;
       /** Whether exports read the file through a memory map (SQLITE_EXPORT_MMAP, default true; document-pages.ts). */
       exportMmap?: boolean;
+      /** Whether the days exported are kept joined for the next export (SQLITE_EXPORT_DAY_PAGES, default true; day-page-builder.ts). */
+      exportDayPages?: boolean;
     }
   | { kind: 'postgres'; url: string };
 
@@ -130,21 +132,17 @@ export function exportThreadsFrom(raw: string | undefined): number {
   return threads;
 }
 
-/** SQLITE_EXPORT_MMAP: on unless set to 0 or false. */
-function exportMmapFrom(raw: string | undefined): boolean {
+/** A switch that is on unless set to 0 or false (SQLITE_EXPORT_MMAP, SQLITE_EXPORT_DAY_PAGES). */
+function onUnlessOff(env: Env, name: string): boolean {
+  const raw = env[name];
   const value = raw?.trim().toLowerCase() ?? '';
   if (value === '' || value === '1' || value === 'true') return true;
   if (value === '0' || value === 'false') return false;
-  throw new ConfigError(`SQLITE_EXPORT_MMAP must be 1 or 0 (true or false), got "${raw}".`);
+  throw new ConfigError(`${name} must be 1 or 0 (true or false), got "${raw}".`);
 }
 
-function databaseFrom(
-  raw: string | undefined,
-  synchronousRaw: string | undefined,
-  threadsRaw: string | undefined,
-  mmapRaw: string | undefined,
-  cwd: string,
-): DatabaseConfig {
+function databaseFrom(env: Env, cwd: string): DatabaseConfig {
+  const { DATABASE_URL: raw, SQLITE_SYNCHRONOUS: synchronousRaw } = env;
   if (raw !== undefined && /^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
   const synchronous = (synchronousRaw?.trim().toUpperCase() || 'NORMAL') as 'NORMAL' | 'FULL';
   if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
@@ -155,8 +153,9 @@ function databaseFrom(
     kind: 'sqlite',
     file: path.resolve(cwd, file),
     synchronous,
-    exportThreads: exportThreadsFrom(threadsRaw),
-    exportMmap: exportMmapFrom(mmapRaw),
+    exportThreads: exportThreadsFrom(env.SQLITE_EXPORT_THREADS),
+    exportMmap: onUnlessOff(env, 'SQLITE_EXPORT_MMAP'),
+    exportDayPages: onUnlessOff(env, 'SQLITE_EXPORT_DAY_PAGES'),
   };
 }
 
@@ -185,7 +184,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     port: positiveInt(env, 'PORT', 3000),
     host: env.HOST?.trim() || '127.0.0.1',
-    database: databaseFrom(env.DATABASE_URL, env.SQLITE_SYNCHRONOUS, env.SQLITE_EXPORT_THREADS, env.SQLITE_EXPORT_MMAP, cwd),
+    database: databaseFrom(env, cwd),
     redisUrl: env.REDIS_URL?.trim() || null,
     limits: {
       export: {

@@ -41,7 +41,8 @@ describe('SQLite export threads', () => {
 
   before(async () => {
     database = await sqliteBackend.create();
-    store = await openStore({ ...(database.config as { kind: 'sqlite'; file: string }), exportThreads: 1 });
+    // Without day pages (export-day-pages.test.ts): the pages here are the ones read document by document.
+    store = await openStore({ ...(database.config as { kind: 'sqlite'; file: string }), exportThreads: 1, exportDayPages: false });
     const org = await createOrganization(store, { name: 'Threads', adminEmail: 'threads@example.test' }, NOW);
     // About 8 MB of documents: the first small page, then pages near 1 MB (SQLITE_PAGE_BYTES), more
     // of them than EXPORT_PAGES_AHEAD, so an export's thread cannot have read it all ahead.

@@ -27,7 +27,7 @@ export class AppMetrics {
   private readonly webhookDeliveries: Counter<'outcome'>;
   private readonly emails: Counter<'outcome'>;
 
-  constructor(options: { poolStats?: () => PoolStats | null } = {}) {
+  constructor(options: { poolStats?: () => PoolStats | null; exportPagesQueued?: () => number | null } = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requestDuration = new Histogram({
@@ -89,6 +89,17 @@ export class AppMetrics {
       pool('coachport_store_pool_connections', 'Store connections open (idle or in use).', (s) => s.total);
       pool('coachport_store_pool_idle_connections', 'Store connections open and idle.', (s) => s.idle);
       pool('coachport_store_pool_waiting_requests', 'Queries waiting for a free store connection.', (s) => s.waiting);
+    }
+    const exportPagesQueued = options.exportPagesQueued;
+    if (exportPagesQueued && exportPagesQueued() !== null) {
+      new Gauge({
+        name: 'coachport_export_day_pages_queued',
+        help: 'Exports whose days wait to be kept joined for the next export (SQLite).',
+        registers,
+        collect() {
+          this.set(exportPagesQueued() ?? 0);
+        },
+      });
     }
   }
 

@@ -29,6 +29,8 @@ export interface Driver {
   bulkImportBatches?(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
+  /** Exports whose days wait to be kept joined (SQLite, day-page-builder.ts). */
+  exportPagesQueued?(): number;
   /** The connection pool's figures, where the driver has a pool. */
   poolStats?(): PoolStats;
   close(): Promise<void>;

@@ -454,6 +454,10 @@ export class KyselyStore implements Store {
     return this.driver.poolStats?.() ?? null;
   }
 
+  exportPagesQueued(): number | null {
+    return this.driver.exportPagesQueued?.() ?? null;
+  }
+
   async close(): Promise<void> {
     await this.driver.close();
   }

@@ -5,7 +5,12 @@ import type { Store } from './store.js';
 
 export async function openStore(database: DatabaseConfig, options: StoreOpenOptions = {}): Promise<Store> {
   if (database.kind === 'sqlite') {
-    return openSqliteStore(database.file, database.synchronous, options, database.exportThreads, database.exportMmap);
+    const { exportThreads = 0, exportMmap = true, exportDayPages = true } = database;
+    return openSqliteStore(database.file, database.synchronous, options, {
+      threads: exportThreads,
+      mmap: exportMmap,
+      dayPages: exportDayPages,
+    });
   }
   const { openPostgresStore } = await import('./postgres/open.js');
   return openPostgresStore(database.url, undefined, options);

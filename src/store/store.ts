@@ -194,5 +194,7 @@ export interface Store extends AccountsStore, IdentityStore {
   ping(): Promise<void>;
   /** Connection-pool figures where the driver keeps a pool (PostgreSQL); null otherwise. */
   poolStats(): PoolStats | null;
+  /** Exports whose days wait to be kept joined for the next export (SQLite); null where a store keeps none. */
+  exportPagesQueued(): number | null;
   close(): Promise<void>;
 }

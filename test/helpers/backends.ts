@@ -52,12 +52,15 @@ export const sqliteBackend: Backend = {
 };
 
 /** A store on a fresh SQLite file for the suite it is called in: opened before its tests, closed and removed after. */
-export function sqliteStoreForSuite(): { readonly store: Store; readonly config: DatabaseConfig } {
+export function sqliteStoreForSuite(settings: { exportDayPages?: boolean } = {}): {
+  readonly store: Store;
+  readonly config: DatabaseConfig;
+} {
   let instance: TestDatabase;
   let store: Store;
   before(async () => {
     instance = await sqliteBackend.create();
-    store = await openStore(instance.config);
+    store = await openStore({ ...(instance.config as Extract<DatabaseConfig, { kind: 'sqlite' }>), ...settings });
   });
   after(async () => {
     await store.close();

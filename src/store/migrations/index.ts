@@ -10,6 +10,7 @@ import * as readModelVersion from './007-read-model-version.js';
 import * as identity from './008-identity.js';
 import * as events from './009-events.js';
 import * as logArchive from './010-log-archive.js';
+import * as exportDayPages from './011-export-day-pages.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
@@ -25,6 +26,7 @@ const migrations: Record<string, DialectMigration> = {
   '008-identity': identity,
   '009-events': events,
   '010-log-archive': logArchive,
+  '011-export-day-pages': exportDayPages,
 };
 
 export function migrationProvider(dialect: MigrationEngine): MigrationProvider {

@@ -35,6 +35,8 @@ const MAX_PAGE = 1000;
 
 type Key = [axis: number, sessionId: string];
 
+const DAY_MS = 86_400_000;
+
 /** One page: its documents joined by commas (every page but the first starts with its comma). */
 export interface DocumentPage {
   docs: Buffer;
@@ -42,19 +44,29 @@ export interface DocumentPage {
 }
 
 /**
- * The stored documents of a window, in (org, axis, id) index order, a keyset page at a time inside
- * one read transaction on a connection of the export's own (one snapshot for the whole export).
- * SQLite joins each page into one BLOB, so a page is one Buffer: no per-document allocation, and no
- * byte decoded or re-encoded on the way to the socket. The page size follows the documents' size so
- * a page stays near its aim however large sessions are. Synchronous: read on the event loop
- * (export-reader.ts) or in an export thread (export-workers.ts). `close` ends the transaction by closing the connection.
+ * The stored documents of a window, in (org, axis, id) index order, inside one read transaction on
+ * a connection of the export's own (one snapshot for the whole export). A day whose documents are
+ * kept ready joined (export_day_pages, migration 011; the triggers there make them exactly this
+ * snapshot's) is read as its parts, a few BLOBs of about a megabyte. Other days are read a keyset
+ * page of documents at a time, which SQLite joins into one BLOB, so a page is one Buffer: no
+ * per-document allocation, and no byte decoded or re-encoded on the way to the socket. The page
+ * size follows the documents' size so a page stays near its aim however large sessions are.
+ * Synchronous: read on the event loop (export-reader.ts) or in an export thread
+ * (export-workers.ts). `close` ends the transaction by closing the connection.
  */
 export class DocumentPages {
-  private readonly first: ReturnType<DocumentPages['statements']>;
-  private readonly next: ReturnType<DocumentPages['statements']>;
+  private readonly rows: ReturnType<DocumentPages['statements']>;
+  /** A paged day's part (migration 011): its documents, each after a comma. */
+  private readonly dayPart: BetterSqlite3.Statement<[string, number, number, number], DocumentPage>;
   private readonly mapped: boolean;
+  /** The window's days that are paged in this snapshot, in order. */
+  private readonly pagedDays: number[];
+  private readonly paged: Set<number>;
   private sinceMapped = 0;
+  /** Where the rows read next start: (first day's first millisecond, '') reads all of that day. */
   private from: Key;
+  /** The next part of a paged day being read, or -1 while reading rows. */
+  private part = -1;
   private limit = FIRST_PAGE;
   private started = false;
   private done = false;
@@ -69,36 +81,50 @@ export class DocumentPages {
     mapped = true,
   ) {
     try {
-      this.first = this.statements('>=');
-      this.next = this.statements('>');
+      this.rows = this.statements();
+      const axis = axisNumber(window);
+      this.dayPart = db.prepare(`select docs, sessions from export_day_pages where org_id = ? and axis = ? and day = ? and part = ?`);
       this.mapped = mapped;
       if (mapped) db.exec(`pragma mmap_size = ${MAP_BYTES}`);
       db.exec('begin');
+      // Read inside the transaction: the same snapshot as every page after. Only days wholly in
+      // the window (an export's are whole days; a window that ends within a day reads it as rows).
+      this.pagedDays = db
+        .prepare<[string, number, number, number], number>(
+          `select day from export_day_pages where org_id = ? and axis = ? and day between ? and ? and part = 0 order by day`,
+        )
+        .pluck()
+        .all(orgId, axis, window.fromMs, window.toMs - DAY_MS + 1);
+      this.paged = new Set(this.pagedDays);
     } catch (error) {
       db.close();
       throw error;
     }
-    // The first page starts at (from, ''): no text sorts before the empty string.
+    // No text sorts before the empty string: (day, '') comes before every session of the day.
     this.from = [window.fromMs, ''];
   }
 
   /**
    * The lower bound is the row value alone, so the index search starts at the page (a separate
-   * `axis >= from` would make every page scan from the window's start).
+   * `axis >= from` would make every page scan from the window's start). The upper bound is the
+   * end of the days read as rows before the next paged day.
    */
-  private statements(lower: '>=' | '>') {
+  private statements() {
     const axis = this.window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
-    const where = `org_id = ? and (${axis}, session_id) ${lower} (?, ?) and ${axis} <= ?`;
-    return {
-      // Every page but the very first starts with its comma, so the chunks simply concatenate;
-      // joined in SQLite, not by Buffer.concat, which would make a second 256 KB Buffer per page.
-      // Without GROUP BY the aggregate takes the subquery's rows in its ORDER BY order (the
-      // subquery has a LIMIT, so it is never flattened); an ORDER BY inside group_concat would sort
-      // the page again in a temporary b-tree at half the speed. The parity tests hold the bytes.
-      page: this.db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(
-        `select cast(${lower === '>' ? "',' || " : ''}group_concat(doc, ',') as blob) as docs, count(*) as n
+    const where = `org_id = ? and (${axis}, session_id) > (?, ?) and ${axis} <= ?`;
+    // Every page but the very first starts with its comma, so the chunks simply concatenate;
+    // joined in SQLite, not by Buffer.concat, which would make a second 256 KB Buffer per page.
+    // Without GROUP BY the aggregate takes the subquery's rows in its ORDER BY order (the
+    // subquery has a LIMIT, so it is never flattened); an ORDER BY inside group_concat would sort
+    // the page again in a temporary b-tree at half the speed. The parity tests hold the bytes.
+    const page = (comma: boolean) =>
+      this.db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(
+        `select cast(${comma ? "',' || " : ''}group_concat(doc, ',') as blob) as docs, count(*) as n
          from (select doc from session_documents_full where ${where} order by ${axis}, session_id limit ?)`,
-      ),
+      );
+    return {
+      first: page(false),
+      next: page(true),
       // The page's last key, read from the index alone, is where the next page starts.
       lastKey: this.db
         .prepare<[string, number, string, number, number], Key>(
@@ -110,30 +136,70 @@ export class DocumentPages {
 
   /** The next page, or null once the window is read. */
   read(): DocumentPage | null {
-    if (this.done) return null;
-    const statement = this.started ? this.next : this.first;
-    this.started = true;
-    const { from, limit, orgId, window } = this;
-    const { docs, n } = statement.page.get(orgId, from[0], from[1], window.toMs, limit)!;
-    if (docs === null) {
-      this.done = true;
+    while (!this.done) {
+      const page = this.paged.has(this.from[0]) ? this.readPart() : this.readRows();
+      if (page === null) continue;
+      this.started = true;
+      this.sinceMapped += page.docs.length;
+      if (this.mapped && this.sinceMapped >= PAGES_MAPPED * this.pageBytes()) {
+        // Between statements no page of the map is in use, so SQLite unmaps it (it would not
+        // mid-statement). Each time a new statement: SQLite applies this pragma when it prepares it,
+        // so a statement prepared once and run again would not.
+        this.db.exec('pragma mmap_size = 0');
+        this.db.exec(`pragma mmap_size = ${MAP_BYTES}`);
+        this.sinceMapped = 0;
+      }
+      return page;
+    }
+    return null;
+  }
+
+  /** The next part of the paged day at `from`, or null at the day's end (then `from` is the next day). */
+  private readPart(): DocumentPage | null {
+    const day = this.from[0];
+    // Part 0 is the day's marker; its documents are in parts 1, 2, …
+    this.part = Math.max(1, this.part);
+    const part = this.dayPart.get(this.orgId, axisNumber(this.window), day, this.part);
+    if (part === undefined) {
+      this.part = -1;
+      this.moveTo(day + DAY_MS);
       return null;
     }
-    this.sinceMapped += docs.length;
-    if (this.mapped && this.sinceMapped >= PAGES_MAPPED * this.pageBytes()) {
-      // Between statements no page of the map is in use, so SQLite unmaps it (it would not
-      // mid-statement). Each time a new statement: SQLite applies this pragma when it prepares it,
-      // so a statement prepared once and run again would not.
-      this.db.exec('pragma mmap_size = 0');
-      this.db.exec(`pragma mmap_size = ${MAP_BYTES}`);
-      this.sinceMapped = 0;
-    }
-    if (n < limit) this.done = true;
+    this.part++;
+    // Every part starts with its comma: the export's first page goes without it.
+    return { docs: this.started ? part.docs : part.docs.subarray(1), sessions: part.sessions };
+  }
+
+  /** The next page of rows up to the next paged day, or null where they end (then `from` is that day). */
+  private readRows(): DocumentPage | null {
+    const { from, limit, orgId } = this;
+    const until = this.rowsUntil(from[0]);
+    const statement = this.started ? this.rows.next : this.rows.first;
+    const { docs, n } = statement.get(orgId, from[0], from[1], until, limit)!;
+    if (docs === null || n < limit) this.moveTo(until + 1);
     else {
-      this.from = statement.lastKey.get(orgId, from[0], from[1], window.toMs, limit - 1)!;
+      this.from = this.rows.lastKey.get(orgId, from[0], from[1], until, limit - 1)!;
       this.limit = Math.min(MAX_PAGE, Math.max(1, Math.round((this.pageBytes() * n) / docs.length)));
     }
-    return { docs, sessions: n };
+    return docs === null ? null : { docs, sessions: n };
+  }
+
+  /** The last millisecond before the first paged day after `ms`, or the window's end. */
+  private rowsUntil(ms: number): number {
+    const days = this.pagedDays;
+    let [low, high] = [0, days.length];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (days[mid]! <= ms) low = mid + 1;
+      else high = mid;
+    }
+    return low < days.length ? days[low]! - 1 : this.window.toMs;
+  }
+
+  /** Reads on from the start of the day at `ms`, or ends past the window. */
+  private moveTo(ms: number): void {
+    if (ms > this.window.toMs) this.done = true;
+    else this.from = [ms, ''];
   }
 
   close(): void {
@@ -141,3 +207,9 @@ export class DocumentPages {
     if (this.db.open) this.db.close();
   }
 }
+
+/** The axis as export_day_pages numbers it. */
+export const axisNumber = (window: ExportWindow): number => (window.axis === 'meetingDate' ? 1 : 0);
+
+/** The first millisecond of the UTC day of `ms`. */
+export const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
+import type { ExportWindow } from '../../export/window.js';
 import type { Driver } from '../driver.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
@@ -9,9 +10,25 @@ import { connect, type SqliteSynchronous } from './connect.js';
 import { sqliteBulkImport, sqliteBulkImportBatches } from './bulk-import.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from './export-reader.js';
+import { DayPageBuilder } from './day-page-builder.js';
 import { ExportWorkers } from './export-workers.js';
 import { withStatementCache } from './statement-cache.js';
 import type { StoreOpenOptions } from '../read-model-version.js';
+import type { ExportChunk } from '../store.js';
+
+/** How SQLite exports read (config.ts: SQLITE_EXPORT_THREADS, SQLITE_EXPORT_MMAP, SQLITE_EXPORT_DAY_PAGES). */
+export interface SqliteExportOptions {
+  threads: number;
+  mmap: boolean;
+  /** Whether days exported are kept joined (day-page-builder.ts); off, none are built and those kept are dropped. */
+  dayPages: boolean;
+}
+
+/** The chunks, then `done` once all were read (not when the reader stopped early). */
+async function* thenDone(chunks: AsyncGenerator<ExportChunk>, done: () => void): AsyncGenerator<ExportChunk> {
+  yield* chunks;
+  done();
+}
 
 /**
  * SQLite through better-sqlite3. Writes share one connection; each export reads through a
@@ -22,15 +39,27 @@ export async function openSqliteStore(
   file: string,
   synchronous: SqliteSynchronous = 'NORMAL',
   options: StoreOpenOptions = {},
-  exportThreads = 0,
-  exportMmap = true,
+  exportOptions: SqliteExportOptions = { threads: 0, mmap: true, dayPages: true },
 ): Promise<KyselyStore> {
+  const { threads: exportThreads, mmap: exportMmap } = exportOptions;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const writer = connect(file, false, synchronous);
   // A store for one long transaction (a file's import) may write it without the WAL: see bulk-import.ts.
   const withoutWal = options.withoutWal === true;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const exportWorkers = exportThreads > 0 ? new ExportWorkers(exportThreads) : null;
+  const dayPages = exportOptions.dayPages
+    ? new DayPageBuilder(
+        file,
+        // Holding Kysely's connection keeps any Kysely transaction from being open beside the builder's.
+        (work) => db.connection().execute(async () => work()),
+        (error) => process.emitWarning(`An export's day pages were not built: ${error.message}`, 'CoachportExportWarning'),
+      )
+    : null;
+  const readDocuments = (orgId: string, window: ExportWindow) =>
+    exportWorkers
+      ? threadedStoredDocuments(exportWorkers, file, orgId, window, exportMmap)
+      : sqliteStoredDocuments(() => connect(file, true), orgId, window, exportMmap);
   const driver: Driver = {
     adapter: sqliteAdapter,
     db,
@@ -39,9 +68,8 @@ export async function openSqliteStore(
       return { db: reader, close: () => reader.destroy() };
     },
     exportDocuments: (orgId, window) =>
-      exportWorkers
-        ? threadedStoredDocuments(exportWorkers, file, orgId, window, exportMmap)
-        : sqliteStoredDocuments(() => connect(file, true), orgId, window, exportMmap),
+      dayPages ? thenDone(readDocuments(orgId, window), () => dayPages.exported(orgId, window)) : readDocuments(orgId, window),
+    exportPagesQueued: () => dayPages?.queued() ?? 0,
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
     bulkImportBatches: (orgId, batches, now, audit) =>
@@ -53,6 +81,7 @@ export async function openSqliteStore(
     // One writer connection per process, and SQLite serializes writers across processes.
     withMigrationLock: (run) => run(db),
     close: async () => {
+      await dayPages?.stop();
       await checkpointer?.stop();
       await exportWorkers?.close();
       await db.destroy();
@@ -61,6 +90,7 @@ export async function openSqliteStore(
   let checkpointer: Checkpointer | undefined;
   const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
+  if (!exportOptions.dayPages) writer.exec('delete from export_day_pages');
   if (options.backgroundCheckpoints !== false)
     checkpointer = startCheckpointer(file, (error) =>
       process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),

@@ -1,0 +1,367 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import fc from 'fast-check';
+import { createOrganization } from '../src/accounts/organizations.js';
+import type { Actor } from '../src/coaching/actor.js';
+import { DomainError } from '../src/coaching/errors.js';
+import { createPoint, deletePoint } from '../src/coaching/items.js';
+import { createSession, deleteSession, updateSession } from '../src/coaching/sessions.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import type { ExportWindow } from '../src/export/window.js';
+import { generateSeed } from '../src/seed/generate.js';
+import { openStore } from '../src/store/open.js';
+import { connect } from '../src/store/sqlite/connect.js';
+import { DayPageBuilder } from '../src/store/sqlite/day-page-builder.js';
+import { DocumentPages } from '../src/store/sqlite/document-pages.js';
+import type { ExportChunk, Store } from '../src/store/store.js';
+import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
+import { pollUntil } from './helpers/deadline.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2025-04-01T12:00:00.000Z');
+const FIRST_DAY = Date.parse('2025-03-20T00:00:00.000Z');
+/** The seeded days and the meetings around them. */
+const WIDE: ExportWindow = { axis: 'createdAt', fromMs: FIRST_DAY - 5 * DAY, toMs: NOW + 20 * DAY };
+
+const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk.data));
+  return Buffer.concat(parts);
+};
+
+/** The window's documents joined as the export joins them, read straight from the documents. */
+function reference(file: string, orgId: string, window: ExportWindow): Buffer {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
+    const docs = db
+      .prepare<[string, number, number], Buffer>(
+        `select doc from session_documents_full where org_id = ? and ${axis} between ? and ? order by ${axis}, session_id`,
+      )
+      .pluck()
+      .all(orgId, window.fromMs, window.toMs);
+    return Buffer.from(docs.map((doc) => doc.toString('utf8')).join(','));
+  } finally {
+    db.close();
+  }
+}
+
+/** The paged days of an organization on an axis (0 createdAt, 1 meetingDate), with their sessions (their markers, part 0). */
+function pagedDays(file: string, orgId: string, axis: number): Map<number, number> {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const rows = db
+      .prepare<[string, number], { day: number; sessions: number }>(
+        'select day, sessions from export_day_pages where org_id = ? and axis = ? and part = 0',
+      )
+      .all(orgId, axis);
+    return new Map(rows.map((r) => [r.day, r.sessions]));
+  } finally {
+    db.close();
+  }
+}
+
+/** The documents' parts kept for an organization, markers aside. */
+function partsOf(file: string, orgId: string): number {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return db.prepare<[string], number>('select count(*) from export_day_pages where org_id = ? and part > 0').pluck().get(orgId)!;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * SQLite keeps the days an export read joined (export_day_pages, migration 011; day-page-builder.ts),
+ * so the next export of them reads a few large BLOBs. Whatever is written, an export is byte for
+ * byte the documents of its snapshot: the writes' triggers delete the pages of the days they touch
+ * in their own transaction.
+ */
+for (const threads of [0, 1]) {
+  describe(`export day pages (${threads === 0 ? 'read on the event loop' : 'read in a thread'})`, () => {
+    let database: TestDatabase;
+    let store: Store;
+    let file: string;
+    let orgId: string;
+    let actor: Actor;
+    let sessionIds: string[];
+
+    const settled = () => pollUntil(() => store.exportPagesQueued() === 0, 'the day pages to be built');
+    const exported = (window: ExportWindow) => bytesOf(store.exportDocuments(orgId, window));
+
+    before(async () => {
+      database = await sqliteBackend.create();
+      file = (database.config as { file: string }).file;
+      // Log entries archived past three: some writes below fold a log into session_log_archive.
+      store = await openStore({ kind: 'sqlite', file, exportThreads: threads }, { logFoldAt: 3 });
+      const org = await createOrganization(store, { name: 'Pages', adminEmail: 'pages@example.test' }, NOW);
+      orgId = org.orgId;
+      actor = { orgId, user: { id: org.userId, email: 'pages@example.test', name: 'Admin', role: 'admin' }, ipAddress: null };
+      // About 6 MB over four days: days of two parts and more (SQLITE_PAGE_BYTES each).
+      await store.applyImport(orgId, generateSeed({ sessions: 1200, days: 4, seed: 7, endMs: NOW, nowMs: NOW }), NOW);
+      const db = new BetterSqlite3(file, { readonly: true });
+      sessionIds = db
+        .prepare<[string], string>('select session_id from session_documents where org_id = ? order by session_id')
+        .pluck()
+        .all(orgId);
+      db.close();
+    });
+    after(async () => {
+      await store.close();
+      await database.drop();
+    });
+
+    it('keeps the days of an export joined after it, and the next export reads them, byte for byte', async () => {
+      const first = await exported(WIDE);
+      assert.ok(first.equals(reference(file, orgId, WIDE)), 'the first export reads the documents');
+      await settled();
+      const days = pagedDays(file, orgId, 0);
+      assert.equal(days.size, 4, 'every seeded day is paged');
+      assert.equal(
+        [...days.values()].reduce((a, b) => a + b, 0),
+        1200,
+        'with every session once',
+      );
+      assert.ok(partsOf(file, orgId) > 4, 'in parts of about a megabyte');
+      assert.ok((await exported(WIDE)).equals(first), 'the next export, from the pages, is the same bytes');
+      // A page changed behind the store's back shows in the export: it is read from the pages.
+      const db = connect(file, false);
+      try {
+        const day = Math.min(...days.keys());
+        const part = db.prepare('select docs from export_day_pages where org_id = ? and axis = 0 and day = ? and part = 1').pluck();
+        const docs = part.get(orgId, day) as Buffer;
+        db.prepare('update export_day_pages set docs = ? where org_id = ? and axis = 0 and day = ? and part = 1').run(
+          Buffer.from(docs.toString('utf8').replace(/"_id":"/, '"_id":"PAGED-')),
+          orgId,
+          day,
+        );
+        assert.match((await exported(WIDE)).toString('utf8'), /"_id":"PAGED-/);
+        db.prepare('delete from export_day_pages where org_id = ? and axis = 0 and day = ?').run(orgId, day);
+      } finally {
+        db.close();
+      }
+      assert.ok((await exported(WIDE)).equals(first), 'a day without pages is read from the documents again');
+    });
+
+    it('reads the days a window holds only in part from the documents', async () => {
+      await exported(WIDE);
+      await settled();
+      const days = [...pagedDays(file, orgId, 0).keys()].sort((a, b) => a - b);
+      assert.ok(days.length >= 3);
+      // From the middle of the first paged day to the middle of the third: the second read from its pages.
+      const window: ExportWindow = { axis: 'createdAt', fromMs: days[0]! + 5 * 3_600_000, toMs: days[2]! + 7 * 3_600_000 };
+      const bytes = await exported(window);
+      assert.ok(bytes.equals(reference(file, orgId, window)));
+      assert.ok(bytes.length < reference(file, orgId, WIDE).length);
+    });
+
+    it('replaces the parts an unfinished build left, and pages the day only once all of its own are written', async () => {
+      const day = Date.parse('2025-03-30T00:00:00.000Z');
+      const db = connect(file, false);
+      try {
+        db.prepare('delete from export_day_pages where org_id = ? and axis = 0 and day = ?').run(orgId, day);
+        // A build stopped after two of its parts, its second with bytes that are no document.
+        const stray = db.prepare(
+          'insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs) values (?, 0, ?, ?, 1, 0, 1, ?)',
+        );
+        stray.run(orgId, day, 1, Buffer.from(',{"stray":1}'));
+        stray.run(orgId, day, 2, Buffer.from(',{"stray":2}'));
+      } finally {
+        db.close();
+      }
+      assert.ok(!pagedDays(file, orgId, 0).has(day), 'parts without their marker are no page');
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)), 'and are never read');
+      await settled();
+      assert.ok(pagedDays(file, orgId, 0).has(day), 'the next build pages the day');
+      const exportedAfter = await exported(WIDE);
+      assert.ok(exportedAfter.equals(reference(file, orgId, WIDE)));
+      assert.doesNotMatch(exportedAfter.toString('utf8'), /stray/);
+    });
+
+    it('drops the pages of the days a write touches, in its own transaction, and only those', async () => {
+      const meeting: ExportWindow = { ...WIDE, axis: 'meetingDate' };
+      await exported(WIDE);
+      await exported(meeting);
+      await settled();
+      const [created, meetings] = [pagedDays(file, orgId, 0), pagedDays(file, orgId, 1)];
+      assert.ok(meetings.size >= 3, `${meetings.size} meeting days paged`);
+      const id = sessionIds[3]!;
+      const docs = JSON.parse(`[${reference(file, orgId, WIDE)}]`) as Array<{ _id: string; createdAt: string; meetingDate: string | null }>;
+      const doc = docs.find((d) => d._id === id)!;
+      const createdDay = Math.floor(Date.parse(doc.createdAt) / DAY) * DAY;
+      const oldMeeting = Math.floor(Date.parse(doc.meetingDate!) / DAY) * DAY;
+      const newMeeting = [...meetings.keys()].find((d) => d !== oldMeeting)!;
+      await updateSession(store, actor, id, { meetingDate: new Date(newMeeting + 3_600_000).toISOString() }, NOW);
+      const [createdAfter, meetingsAfter] = [pagedDays(file, orgId, 0), pagedDays(file, orgId, 1)];
+      assert.deepEqual(
+        [...createdAfter.keys()].sort(),
+        [...created.keys()].filter((d) => d !== createdDay).sort(),
+        'its creation day only',
+      );
+      assert.deepEqual(
+        [...meetingsAfter.keys()].sort(),
+        [...meetings.keys()].filter((d) => d !== oldMeeting && d !== newMeeting).sort(),
+        'the meeting days it left and joined only',
+      );
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
+      assert.ok((await exported(meeting)).equals(reference(file, orgId, meeting)));
+    });
+
+    it('reads one snapshot throughout an export while writes drop and rebuild its pages', async () => {
+      await exported(WIDE);
+      await settled();
+      const expected = reference(file, orgId, WIDE);
+      const pages = new DocumentPages(connect(file, true), orgId, WIDE, () => 64 * 1024);
+      const parts: Buffer[] = [];
+      try {
+        parts.push(pages.read()!.docs);
+        // Sessions the seed deleted are refused (DomainError) and stay as they are.
+        const refused = (error: unknown) => assert.ok(error instanceof DomainError, String(error));
+        for (const id of sessionIds.slice(0, 40))
+          await updateSession(store, actor, id, { coachNotes: `changed ${id}` }, NOW).catch(refused);
+        await deleteSession(store, actor, sessionIds.at(-1)!, NOW).catch(refused);
+        await exported(WIDE);
+        await settled();
+        for (let page = pages.read(); page !== null; page = pages.read()) parts.push(page.docs);
+      } finally {
+        pages.close();
+      }
+      assert.ok(Buffer.concat(parts).equals(expected), 'the export that began before the writes');
+      assert.ok(!reference(file, orgId, WIDE).equals(expected), 'the writes changed the documents');
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)), 'and the next export has them');
+    });
+
+    it('drops the days no export has read for 30 days, and keeps those read since', async () => {
+      await exported(WIDE);
+      await exported({ ...WIDE, axis: 'meetingDate' });
+      await settled();
+      const day = Math.max(...pagedDays(file, orgId, 0).keys());
+      let now = Date.now();
+      const builder = new DayPageBuilder(
+        file,
+        async (work) => work(),
+        (error) => assert.fail(error),
+        () => now,
+      );
+      const built = () => pollUntil(() => builder.queued() === 0, 'the builder');
+      try {
+        now += 20 * DAY;
+        builder.exported(orgId, { axis: 'createdAt', fromMs: day, toMs: day + DAY - 1 });
+        await built();
+        now += 11 * DAY;
+        // A window without documents: the builder looks for unused days, and builds nothing.
+        builder.exported(orgId, { axis: 'createdAt', fromMs: NOW + 400 * DAY, toMs: NOW + 401 * DAY });
+        await built();
+      } finally {
+        await builder.stop();
+      }
+      assert.deepEqual([...pagedDays(file, orgId, 0).keys()], [day], 'the day exported 11 days ago stays');
+      assert.equal(pagedDays(file, orgId, 1).size, 0, 'the meeting days, exported 31 days ago, are gone');
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        const days = db.prepare<[string], number>('select distinct day from export_day_pages where org_id = ?').pluck().all(orgId);
+        assert.deepEqual(days, [day], 'with their parts');
+      } finally {
+        db.close();
+      }
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
+    });
+
+    it('after any sequence of writes and exports, every export is the documents of its snapshot', async () => {
+      const window = fc.record({
+        axis: fc.constantFrom('createdAt' as const, 'meetingDate' as const),
+        from: fc.integer({ min: -6, max: 12 }),
+        days: fc.integer({ min: 0, max: 25 }),
+      });
+      const write = fc.oneof(
+        fc.record({ kind: fc.constant('notes' as const), session: fc.nat(1199), text: fc.string({ maxLength: 40 }) }),
+        fc.record({ kind: fc.constant('meeting' as const), session: fc.nat(1199), day: fc.integer({ min: -6, max: 25 }) }),
+        fc.record({ kind: fc.constant('point' as const), sessions: fc.uniqueArray(fc.nat(1199), { minLength: 1, maxLength: 3 }) }),
+        fc.record({ kind: fc.constant('unpoint' as const) }),
+        fc.record({ kind: fc.constant('create' as const) }),
+        fc.record({ kind: fc.constant('delete' as const), session: fc.nat(1199) }),
+      );
+      const points: string[] = [];
+      const direct = new BetterSqlite3(file, { readonly: true });
+      const people = direct
+        .prepare<[string], { id: string; role: string }>("select id, role from users where org_id = ? and role in ('coach', 'agent')")
+        .all(orgId);
+      direct.close();
+      const coach = people.find((p) => p.role === 'coach')!.id;
+      const agent = people.find((p) => p.role === 'agent')!.id;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(write, window, fc.boolean()), { minLength: 3, maxLength: 12 }), async (steps) => {
+          for (const [w, win, settle] of steps) {
+            const id = 'session' in w ? sessionIds[w.session % sessionIds.length]! : '';
+            try {
+              if (w.kind === 'notes') await updateSession(store, actor, id, { coachNotes: w.text }, NOW);
+              else if (w.kind === 'meeting')
+                await updateSession(store, actor, id, { meetingDate: new Date(FIRST_DAY + w.day * DAY + 3_600_000).toISOString() }, NOW);
+              else if (w.kind === 'point') {
+                const ids = w.sessions.map((i) => sessionIds[i % sessionIds.length]!);
+                points.push(
+                  (await createPoint(store, actor, { coachingFormIds: ids, type: 'strength', classification: 'qa' } as never, NOW))._id,
+                );
+              } else if (w.kind === 'unpoint' && points.length > 0) await deletePoint(store, actor, points.pop()!, NOW);
+              else if (w.kind === 'create')
+                sessionIds.push((await createSession(store, actor, { coachingFormName: 'New', agentId: agent, coachId: coach }, NOW))._id);
+              else if (w.kind === 'delete') await deleteSession(store, actor, id, NOW);
+            } catch (error) {
+              // A session deleted by an earlier step: refused, nothing written.
+              if (!(error instanceof DomainError)) throw error;
+            }
+            const exportWindow: ExportWindow = {
+              axis: win.axis,
+              fromMs: FIRST_DAY + win.from * DAY,
+              toMs: FIRST_DAY + (win.from + win.days + 1) * DAY - 1,
+            };
+            const bytes = await exported(exportWindow);
+            assert.ok(bytes.equals(reference(file, orgId, exportWindow)), `after ${JSON.stringify(w)}, ${JSON.stringify(win)}`);
+            if (settle) await settled();
+          }
+        }),
+        { numRuns: Number(process.env.DAY_PAGE_RUNS ?? 25) },
+      );
+    });
+  });
+}
+
+describe('SQLITE_EXPORT_DAY_PAGES', () => {
+  it('is on unless set to 0 or false, and refuses anything else', () => {
+    const config = (value: string | undefined) => loadConfig({ SQLITE_EXPORT_DAY_PAGES: value }).database;
+    assert.equal((config(undefined) as { exportDayPages: boolean }).exportDayPages, true);
+    assert.equal((config('0') as { exportDayPages: boolean }).exportDayPages, false);
+    assert.equal((config('false') as { exportDayPages: boolean }).exportDayPages, false);
+    assert.throws(
+      () => config('sometimes'),
+      (error: unknown) => error instanceof ConfigError && /SQLITE_EXPORT_DAY_PAGES must be 1 or 0/.test(error.message),
+    );
+  });
+
+  it('off, builds no pages, and drops those kept when the store opens', async () => {
+    const database = await sqliteBackend.create();
+    const file = (database.config as { file: string }).file;
+    try {
+      let store = await openStore({ kind: 'sqlite', file });
+      const { orgId } = await createOrganization(store, { name: 'Off', adminEmail: 'off@example.test' }, NOW);
+      await store.applyImport(orgId, generateSeed({ sessions: 60, days: 3, seed: 2, endMs: NOW, nowMs: NOW }), NOW);
+      await bytesOf(store.exportDocuments(orgId, WIDE));
+      await pollUntil(() => store.exportPagesQueued() === 0, 'the day pages to be built');
+      assert.equal(pagedDays(file, orgId, 0).size, 3);
+      await store.close();
+      store = await openStore({ kind: 'sqlite', file, exportDayPages: false });
+      try {
+        assert.equal(pagedDays(file, orgId, 0).size, 0, 'the pages kept are dropped');
+        const bytes = await bytesOf(store.exportDocuments(orgId, WIDE));
+        assert.ok(bytes.equals(reference(file, orgId, WIDE)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(pagedDays(file, orgId, 0).size, 0, 'and none are built');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
