@@ -57,7 +57,9 @@ export async function startServer(database: DatabaseConfig, env: Record<string, 
     cpuMs: () => threadCpuMs(child.pid!),
     dayPagesBuilt: async () => {
       for (;;) {
-        const metrics = await (await fetch(`${url}/metrics`)).text();
+        const response = await fetch(`${url}/metrics`);
+        if (!response.ok) throw new Error(`/metrics answered ${response.status}: the day pages cannot be waited for`);
+        const metrics = await response.text();
         const queued = /^coachport_export_day_pages_queued (\d+)$/m.exec(metrics)?.[1];
         if (queued === undefined || queued === '0') return;
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -12,7 +12,7 @@ import type { ExportWindow } from '../src/export/window.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import { connect } from '../src/store/sqlite/connect.js';
-import { DayPageBuilder } from '../src/store/sqlite/day-page-builder.js';
+import { DayPageBuilder, EVICT_ROWS } from '../src/store/sqlite/day-page-builder.js';
 import { DocumentPages } from '../src/store/sqlite/document-pages.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
@@ -70,6 +70,47 @@ function partsOf(file: string, orgId: string): number {
   } finally {
     db.close();
   }
+}
+
+/** The window read at once through DocumentPages, as an export reads it, in one snapshot of the file. */
+function readNow(file: string, orgId: string, window: ExportWindow): Buffer {
+  const pages = new DocumentPages(connect(file, true), orgId, window);
+  const parts: Buffer[] = [];
+  try {
+    for (let page = pages.read(); page !== null; page = pages.read()) parts.push(page.docs);
+  } finally {
+    pages.close();
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * A builder whose every step on the writer is followed by `between` (a write of the test's own)
+ * and then by exports of both axes, each checked against the documents: whatever state a step
+ * leaves, an export is right.
+ */
+function checkedBuilder(
+  file: string,
+  orgId: string,
+  window: ExportWindow,
+  clock: () => number,
+  between: (step: number) => void = () => {},
+) {
+  let steps = 0;
+  return new DayPageBuilder(
+    file,
+    async (work) => {
+      const result = work();
+      between(++steps);
+      for (const axis of ['createdAt', 'meetingDate'] as const) {
+        const w = { ...window, axis };
+        assert.ok(readNow(file, orgId, w).equals(reference(file, orgId, w)), `an export after step ${steps} (${axis})`);
+      }
+      return result;
+    },
+    (error) => assert.fail(error),
+    clock,
+  );
 }
 
 /**
@@ -156,12 +197,91 @@ for (const threads of [0, 1]) {
       assert.ok(bytes.length < reference(file, orgId, WIDE).length);
     });
 
+    it('leaves a day unpaged when a write lands between two of its parts, and every export meanwhile is right', async () => {
+      await settled();
+      const direct = connect(file, false);
+      try {
+        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+        let touched: number | null = null;
+        const builder = checkedBuilder(file, orgId, WIDE, Date.now, () => {
+          // The first day with parts and no marker yet: a build under way. A write to one of its sessions.
+          const building = direct
+            .prepare<[string], number>(
+              `select p.day from export_day_pages p where p.org_id = ? and p.axis = 0 and p.part = 1 and not exists (
+                 select 1 from export_day_pages m where m.org_id = p.org_id and m.axis = 0 and m.day = p.day and m.part = 0)`,
+            )
+            .pluck()
+            .get(orgId);
+          if (touched !== null || building === undefined) return;
+          touched = building;
+          direct
+            .prepare(
+              `update session_documents set seq = seq where rowid = (
+                 select min(rowid) from session_documents where org_id = ? and created_at between ? and ?)`,
+            )
+            .run(orgId, building, building + DAY - 1);
+        });
+        try {
+          builder.exported(orgId, WIDE);
+          await pollUntil(() => builder.queued() === 0, 'the builder');
+        } finally {
+          await builder.stop();
+        }
+        assert.ok(touched !== null, 'a day was written while it was being built');
+        const days = pagedDays(file, orgId, 0);
+        assert.ok(!days.has(touched!), 'that day is left unpaged');
+        assert.equal(days.size, 3, 'the other three are paged');
+        const left = direct
+          .prepare<[string, number], number>('select count(*) from export_day_pages where org_id = ? and day = ?')
+          .pluck()
+          .get(orgId, touched!);
+        assert.equal(left, 0, 'and its parts dropped');
+      } finally {
+        direct.close();
+      }
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
+    });
+
+    it('reads a day whose parts are not whole from the documents', async () => {
+      await exported(WIDE);
+      await settled();
+      const [first, second] = [...pagedDays(file, orgId, 0).keys()].sort((a, b) => a - b);
+      const direct = connect(file, false);
+      try {
+        // A part gone from one day, a part of another build in the other: neither is read.
+        direct.prepare('delete from export_day_pages where org_id = ? and axis = 0 and day = ? and part = 1').run(orgId, first);
+        direct
+          .prepare('update export_day_pages set build = build + 1 where org_id = ? and axis = 0 and day = ? and part = 2')
+          .run(orgId, second);
+      } finally {
+        direct.close();
+      }
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
+      assert.ok(readNow(file, orgId, WIDE).equals(reference(file, orgId, WIDE)));
+    });
+
+    it('builds a day once when two builders build it at the same time, and every export meanwhile is right', async () => {
+      await settled();
+      const direct = connect(file, false);
+      direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+      direct.close();
+      const builders = [checkedBuilder(file, orgId, WIDE, Date.now), checkedBuilder(file, orgId, WIDE, Date.now)];
+      try {
+        for (const builder of builders) builder.exported(orgId, WIDE);
+        await pollUntil(() => builders.every((b) => b.queued() === 0), 'the builders');
+      } finally {
+        await Promise.all(builders.map((b) => b.stop()));
+      }
+      assert.equal(pagedDays(file, orgId, 0).size, 4, 'each day paged by one of them, whose parts the other left alone');
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
+    });
+
     it('replaces the parts an unfinished build left, and pages the day only once all of its own are written', async () => {
       const day = Date.parse('2025-03-30T00:00:00.000Z');
       const db = connect(file, false);
       try {
         db.prepare('delete from export_day_pages where org_id = ? and axis = 0 and day = ?').run(orgId, day);
-        // A build stopped after two of its parts, its second with bytes that are no document.
+        // A build stopped (long ago) after two of its parts, its second with bytes that are no document.
         const stray = db.prepare(
           'insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs) values (?, 0, ?, ?, 1, 0, 1, ?)',
         );
@@ -232,27 +352,30 @@ for (const threads of [0, 1]) {
       assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)), 'and the next export has them');
     });
 
-    it('drops the days no export has read for 30 days, and keeps those read since', async () => {
+    it('drops the days no export has read for 30 days, a few rows at a time, and keeps those read since', async () => {
       await exported(WIDE);
       await exported({ ...WIDE, axis: 'meetingDate' });
       await settled();
+      const rows = () => {
+        const db = new BetterSqlite3(file, { readonly: true });
+        try {
+          return db.prepare<[string], number>('select count(*) from export_day_pages where org_id = ?').pluck().get(orgId)!;
+        } finally {
+          db.close();
+        }
+      };
+      assert.ok(rows() > 3 * EVICT_ROWS, `${rows()} rows: dropped over several transactions`);
       const day = Math.max(...pagedDays(file, orgId, 0).keys());
       let now = Date.now();
-      const builder = new DayPageBuilder(
-        file,
-        async (work) => work(),
-        (error) => assert.fail(error),
-        () => now,
-      );
-      const built = () => pollUntil(() => builder.queued() === 0, 'the builder');
+      const builder = checkedBuilder(file, orgId, WIDE, () => now);
       try {
         now += 20 * DAY;
         builder.exported(orgId, { axis: 'createdAt', fromMs: day, toMs: day + DAY - 1 });
-        await built();
+        await pollUntil(() => builder.queued() === 0, 'the builder');
         now += 11 * DAY;
         // A window without documents: the builder looks for unused days, and builds nothing.
         builder.exported(orgId, { axis: 'createdAt', fromMs: NOW + 400 * DAY, toMs: NOW + 401 * DAY });
-        await built();
+        await pollUntil(() => builder.queued() === 0, 'the builder');
       } finally {
         await builder.stop();
       }

@@ -10,10 +10,12 @@ import type { MigrationEngine } from './engine.js';
  * A day is paged when its marker, part 0 (no documents; `sessions` the day's count), exists: it is
  * written last, once all the parts are (day-page-builder.ts). A day without documents never is.
  * `used_at`: when a part was written, or a marker's day last exported (unused days are dropped).
- * The pages can never be stale: any write to a session's document or to its archived log deletes
- * the pages of the days it was and is on, by trigger, in the writing transaction itself, whichever
- * writer wrote it. So an export's read transaction sees a day's pages only if they hold exactly
- * what its documents are in that snapshot. Pages are built only after exports (day-page-builder.ts).
+ * Any write to a session's document or to its archived log deletes the pages of the days it was
+ * and is on, by trigger, in the writing transaction itself, whichever writer wrote it; the builder
+ * writes a marker only over whole parts of its own build, in the transaction of the last, and the
+ * reader takes a day as paged only when its parts are whole and of its marker's build
+ * (document-pages.ts). So an export's read transaction reads a day's pages only when they hold
+ * exactly that snapshot's documents. Pages are built only after exports (day-page-builder.ts).
  * PostgreSQL exports by `COPY` and has no such table.
  * Frozen: its own SQL only. Never edit once shipped.
  */

@@ -6,17 +6,19 @@ import { connect } from './connect.js';
 import { axisNumber, dayOf, SQLITE_PAGE_BYTES } from './document-pages.js';
 
 const DAY_MS = 86_400_000;
-/** The first part's documents; the next parts' count aims at SQLITE_PAGE_BYTES from the bytes of the one before. */
-const FIRST_PART_SESSIONS = 128;
+/** Documents a part holds at most; within that, as many as bring it to SQLITE_PAGE_BYTES. */
+const PART_SESSIONS_MAX = 1000;
 /**
  * A paged day no export has read for this long is dropped, so the bytes kept twice are those of
  * the days people export now (a nightly export of the last 90 days keeps 90 days), not of every
  * day ever exported.
  */
 export const DAY_PAGES_UNUSED_MS = 30 * DAY_MS;
-/** How often the unused pages are looked for, and how many rows a transaction drops. */
+/** How often the unused pages are looked for, and how many rows (parts of about a megabyte) a transaction drops. */
 const EVICT_EVERY_MS = 3_600_000;
-const EVICT_ROWS = 64;
+export const EVICT_ROWS = 8;
+/** Parts of a day written this recently belong to a build under way, in this process or another. */
+const BUILD_UNDER_WAY_MS = 60_000;
 
 type Key = [axis: number, sessionId: string];
 type Statements = ReturnType<typeof prepare>;
@@ -26,18 +28,23 @@ type Statements = ReturnType<typeof prepare>;
  * of those days reads a few large BLOBs instead of a document at a time (docs/performance.md, "Day
  * pages"). Built after an export, not at write time, so only days somebody exports cost the extra
  * bytes, and a day written again (whose pages its write's trigger deleted) is rebuilt only when it
- * is exported again.
+ * is exported again. Only days before the current UTC day are built: today's are still being
+ * written, and each write would throw the build away.
  *
- * A day is built a part (about SQLITE_PAGE_BYTES) per write transaction, so requests never wait
- * behind more than one part's work, and it becomes paged only when its marker (part 0) is written.
- * That happens in the transaction that writes its last part, and only if every part of the day
- * is still there and of this build: any write to the day since the first part deleted them all
- * (the triggers), so the parts are then exactly the day's documents as they are. A build that
- * finds otherwise leaves the day unpaged. Each export marks the paged days it read as used (the
- * markers' `used_at`); days unused for DAY_PAGES_UNUSED_MS are dropped, at most hourly, a few rows
- * per transaction. The builder has a connection of its own with a small
- * page cache (the writer's 64 MiB would fill with the pages' bytes), used only while the writer's
- * connection is held, so no Kysely transaction is open beside it.
+ * A day is built a part (about SQLITE_PAGE_BYTES) per write transaction, and becomes paged only
+ * when its marker (part 0) is written, in the transaction of its last part. Every part's
+ * transaction first checks that the day has no marker and that every part written so far is still
+ * there and of this build: a write to the day deleted them all (the triggers), and another
+ * process's build has parts of its own; either way this build stops and drops what it wrote. So a
+ * marker stands only over parts that are exactly the day's documents.
+ *
+ * Each export marks the paged days it read as used (the markers' `used_at`, at most daily); days
+ * unused for DAY_PAGES_UNUSED_MS are dropped when a later export's build runs, at most hourly:
+ * their markers first (which unpages a day at once), then the parts left without one, a few rows
+ * per transaction. The builder has a connection of its own with a small page cache (the writer's
+ * 64 MiB would fill with the pages' bytes), used only while the writer's connection is held, so
+ * no Kysely transaction is open beside it. It never waits for the write lock: when another process
+ * holds it, the build stops and the next export asks again.
  */
 export class DayPageBuilder {
   private readonly queue = new Map<string, { orgId: string; window: ExportWindow }>();
@@ -58,7 +65,15 @@ export class DayPageBuilder {
   exported(orgId: string, window: ExportWindow): void {
     if (this.stopped) return;
     this.queue.set(`${orgId}\u0000${window.axis}\u0000${window.fromMs}\u0000${window.toMs}`, { orgId, window });
-    this.running ??= this.run().finally(() => (this.running = null));
+    this.start();
+  }
+
+  private start(): void {
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+      // Asked for between the run's last look at the queue and now.
+      if (this.queue.size > 0 && !this.stopped) this.start();
+    });
   }
 
   /** Waits for the part being built, and builds no more. */
@@ -85,13 +100,17 @@ export class DayPageBuilder {
           if (db === null) {
             db = connect(this.file, false);
             db.pragma('cache_size = -2048');
+            // Never wait for another process's write lock on the event loop (SQLITE_BUSY at once),
+            // and leave checkpoints to the checkpointer's thread.
+            db.pragma('busy_timeout = 0');
+            db.pragma('wal_autocheckpoint = 0');
             statements = prepare(db);
           }
-          await this.evictUnused(statements!);
           await this.buildWindow(db, statements!, orgId, window);
+          await this.evictUnused(statements!);
         } catch (error) {
           // The pages only make exports faster: a day left unpaged is read document by document.
-          this.onError(error instanceof Error ? error : new Error(String(error)));
+          if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') this.onError(error instanceof Error ? error : new Error(String(error)));
         } finally {
           this.building = false;
         }
@@ -106,20 +125,24 @@ export class DayPageBuilder {
     const now = this.clock();
     if (now - this.evictedAt < EVICT_EVERY_MS) return;
     this.evictedAt = now;
-    while (!this.stopped) {
-      const { changes } = await this.onWriter(() => statements.evict.run(now - DAY_PAGES_UNUSED_MS, EVICT_ROWS));
-      if (changes < EVICT_ROWS) return;
-      await nextTurn();
+    for (const evict of [statements.evictMarkers, statements.evictParts]) {
+      while (!this.stopped) {
+        const { changes } = await this.onWriter(() => evict.run(now - DAY_PAGES_UNUSED_MS, EVICT_ROWS));
+        if (changes < EVICT_ROWS) break;
+        await nextTurn();
+      }
     }
   }
 
-  /** Marks the window's paged days used, then builds each of its days that has documents and is not paged. */
+  /** Marks the window's paged days used, then builds each of its past days that has documents and is not paged. */
   private async buildWindow(db: BetterSqlite3.Database, statements: Statements, orgId: string, window: ExportWindow): Promise<void> {
     const axis = axisNumber(window);
     const { firstAt, paged } = statements.axes[axis]!;
-    await this.onWriter(() => statements.use.run(this.clock(), orgId, axis, dayOf(window.fromMs), window.toMs));
+    const now = this.clock();
+    await this.onWriter(() => statements.use.run(now, orgId, axis, dayOf(window.fromMs), window.toMs, now - DAY_MS));
+    const last = Math.min(window.toMs, dayOf(now) - 1);
     for (let from = dayOf(window.fromMs); !this.stopped; ) {
-      const first = firstAt.get(orgId, from, window.toMs);
+      const first = firstAt.get(orgId, from, last);
       if (first === undefined) return;
       const day = dayOf(first);
       if (paged.get(orgId, axis, day) === undefined) await this.buildDay(db, statements, orgId, axis, day);
@@ -128,41 +151,48 @@ export class DayPageBuilder {
   }
 
   private async buildDay(db: BetterSqlite3.Database, statements: Statements, orgId: string, axis: number, day: number): Promise<void> {
-    const { insertPart, lastKey, paged } = statements.axes[axis]!;
-    const { dropDay, insertMarker, partOf, parts: partsOf } = statements;
+    const { partSessions, insertPart, lastKey } = statements.axes[axis]!;
+    const { dropDay, insertMarker, partOf, parts } = statements;
     // Tells this build's parts from those of a build elsewhere (another process) of the same day.
     const build = randomInt(1, 2 ** 47);
     const dayEnd = day + DAY_MS - 1;
     let after: Key = [day, ''];
-    let limit = FIRST_PART_SESSIONS;
     let sessions = 0;
     for (let part = 1; !this.stopped; part++) {
       const done = await this.onWriter(() => {
         db.exec('begin immediate');
         try {
-          if (part === 1) {
-            if (paged.get(orgId, axis, day) !== undefined) {
+          const written = parts.get(build, orgId, axis, day)!;
+          const foreign = part > 1 && written.total !== written.mine;
+          if (written.marker > 0 || written.mine !== part - 1 || foreign) {
+            // Paged meanwhile, or this build's parts were dropped by a write or mixed with another's.
+            if (written.marker === 0 && part > 1) dropDay.run(orgId, axis, day);
+            db.exec('commit');
+            return true;
+          }
+          if (part === 1 && written.total > 0) {
+            // Parts written within the minute: another process is building the day; let it.
+            if (written.newest > this.clock() - BUILD_UNDER_WAY_MS) {
               db.exec('commit');
               return true;
             }
             // Parts of an earlier build that never finished (the process stopped) go first.
             dropDay.run(orgId, axis, day);
           }
+          const count = partSessions.get(orgId, after[0], after[1], dayEnd, PART_SESSIONS_MAX, SQLITE_PAGE_BYTES) ?? 0;
           // Joined inside SQLite, as an export's pages are: no document crosses into JavaScript.
           const at = this.clock();
-          const { changes, lastInsertRowid } = insertPart.run(orgId, axis, day, part, build, at, orgId, after[0], after[1], dayEnd, limit);
-          const written = changes === 0 ? { sessions: 0, bytes: 0 } : partOf.get(lastInsertRowid)!;
-          sessions += written.sessions;
-          const complete = written.sessions < limit;
-          if (complete) {
-            const { total, mine } = partsOf.get(build, orgId, axis, day)!;
-            const whole = total === mine && mine === (written.sessions > 0 ? part : part - 1) && sessions > 0;
-            if (whole) insertMarker.run(orgId, axis, day, build, sessions, this.clock());
-            else dropDay.run(orgId, axis, day);
-          } else {
-            after = lastKey.get(orgId, after[0], after[1], dayEnd, limit - 1)!;
-            limit = Math.max(1, Math.round((SQLITE_PAGE_BYTES * written.sessions) / written.bytes));
+          const { lastInsertRowid } =
+            count > 0
+              ? insertPart.run(orgId, axis, day, part, build, at, orgId, after[0], after[1], dayEnd, count)
+              : { lastInsertRowid: 0 };
+          const complete = count === 0 || lastKey.get(orgId, after[0], after[1], dayEnd, count) === undefined;
+          if (count > 0) {
+            sessions += partOf.get(lastInsertRowid)!;
+            if (!complete) after = lastKey.get(orgId, after[0], after[1], dayEnd, count - 1)!;
           }
+          // The last part: the day's marker, over parts that are all of this build.
+          if (complete && sessions > 0) insertMarker.run(orgId, axis, day, build, sessions, at);
           db.exec('commit');
           return complete;
         } catch (error) {
@@ -192,13 +222,26 @@ function prepare(db: BetterSqlite3.Database) {
         paged: db.prepare<[string, number, number], 1>(
           'select 1 from export_day_pages where org_id = ? and axis = ? and day = ? and part = 0',
         ),
+        // How many of the next documents make a part: those that start before its bytes reach
+        // the aim (at least one), from the stored lengths, without reading a document.
+        partSessions: db
+          .prepare<[string, number, string, number, number, number], number>(
+            `select count(*) from (
+               select sum(size) over (order by ${axis}, session_id rows between unbounded preceding and 1 preceding) as before
+               from (select d.${axis}, d.session_id, length(d.doc) + coalesce((select a.bytes + 1 from session_log_archive a
+                       where a.org_id = d.org_id and a.session_id = d.session_id and d.log_archived = 1), 0) + 1 as size
+                     from session_documents d where ${after} order by ${axis}, session_id limit ?))
+             where before is null or before < ?`,
+          )
+          .pluck(),
         // Each document after a comma, as the export's pages after its first (document-pages.ts).
         insertPart: db.prepare<[string, number, number, number, number, number, string, number, string, number, number], void>(
           `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
            select ?, ?, ?, ?, ?, ?, count(*), cast(',' || group_concat(doc, ',') as blob)
-           from (select doc from session_documents_full where ${after} order by ${axis}, session_id limit ?)
-           having count(*) > 0`,
+           from (select doc from session_documents_full where ${after} order by ${axis}, session_id limit ?)`,
         ),
+        // The key of the document `offset` places after the start: the last of a part, or (one
+        // further) whether any is left.
         lastKey: db
           .prepare<[string, number, string, number, number], Key>(
             `select ${axis}, session_id from session_documents where ${after} order by ${axis}, session_id limit 1 offset ?`,
@@ -206,25 +249,30 @@ function prepare(db: BetterSqlite3.Database) {
           .raw(),
       };
     }),
-    partOf: db.prepare<[number | bigint], { sessions: number; bytes: number }>(
-      'select sessions, length(docs) as bytes from export_day_pages where rowid = ?',
-    ),
-    parts: db.prepare<[number, string, number, number], { total: number; mine: number }>(
-      'select count(*) as total, coalesce(sum(build = ?), 0) as mine from export_day_pages where org_id = ? and axis = ? and day = ?',
+    partOf: db.prepare<[number | bigint], number>('select sessions from export_day_pages where rowid = ?').pluck(),
+    parts: db.prepare<[number, string, number, number], { total: number; mine: number; marker: number; newest: number }>(
+      `select count(*) as total, coalesce(sum(build = ?), 0) as mine, coalesce(sum(part = 0), 0) as marker,
+         coalesce(max(used_at), 0) as newest
+       from export_day_pages where org_id = ? and axis = ? and day = ?`,
     ),
     dropDay: db.prepare<[string, number, number], void>('delete from export_day_pages where org_id = ? and axis = ? and day = ?'),
     insertMarker: db.prepare<[string, number, number, number, number, number], void>(
       "insert into export_day_pages (org_id, axis, day, part, build, sessions, used_at, docs) values (?, ?, ?, 0, ?, ?, ?, x'')",
     ),
-    use: db.prepare<[number, string, number, number, number], void>(
-      'update export_day_pages set used_at = ? where org_id = ? and axis = ? and day between ? and ? and part = 0',
+    // Days read within the last day are not marked again: an export costs no write for them.
+    use: db.prepare<[number, string, number, number, number, number], void>(
+      'update export_day_pages set used_at = ? where org_id = ? and axis = ? and day between ? and ? and part = 0 and used_at < ?',
     ),
-    // A part goes with its day's marker; parts without one (a build that stopped) once they are as old.
-    evict: db.prepare<[number, number], void>(
+    // Markers first: dropping one unpages its day at once, whatever becomes of its parts.
+    evictMarkers: db.prepare<[number, number], void>(
+      'delete from export_day_pages where rowid in (select rowid from export_day_pages where part = 0 and used_at < ? limit ?)',
+    ),
+    // Then parts without a marker, written before the cut-off (a build under way writes them now).
+    evictParts: db.prepare<[number, number], void>(
       `delete from export_day_pages where rowid in (
-         select p.rowid from export_day_pages p
-         left join export_day_pages m on m.org_id = p.org_id and m.axis = p.axis and m.day = p.day and m.part = 0
-         where coalesce(m.used_at, p.used_at) < ? limit ?)`,
+         select p.rowid from export_day_pages p where p.part > 0 and p.used_at < ? and not exists (
+           select 1 from export_day_pages m where m.org_id = p.org_id and m.axis = p.axis and m.day = p.day and m.part = 0)
+         limit ?)`,
     ),
   };
 }

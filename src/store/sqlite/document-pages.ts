@@ -89,12 +89,18 @@ export class DocumentPages {
       db.exec('begin');
       // Read inside the transaction: the same snapshot as every page after. Only days wholly in
       // the window (an export's are whole days; a window that ends within a day reads it as rows).
+      // A day counts as paged only if its parts are whole and of its marker's build (the builder
+      // sees to it; a day that is not is read as rows, never wrongly).
       this.pagedDays = db
-        .prepare<[string, number, number, number], number>(
-          `select day from export_day_pages where org_id = ? and axis = ? and day between ? and ? and part = 0 order by day`,
+        .prepare<{ org: string; axis: number; from: number; to: number }, number>(
+          `select m.day from export_day_pages m join (
+             select day, count(*) as n, max(part) as last, sum(sessions) as sessions, min(build) as build, max(build) as other
+             from export_day_pages where org_id = @org and axis = @axis and day between @from and @to and part > 0 group by day) p
+           on p.day = m.day and p.n = p.last and p.sessions = m.sessions and p.build = m.build and p.other = m.build
+           where m.org_id = @org and m.axis = @axis and m.day between @from and @to and m.part = 0 order by m.day`,
         )
         .pluck()
-        .all(orgId, axis, window.fromMs, window.toMs - DAY_MS + 1);
+        .all({ org: orgId, axis, from: window.fromMs, to: window.toMs - DAY_MS + 1 });
       this.paged = new Set(this.pagedDays);
     } catch (error) {
       db.close();
