@@ -633,6 +633,9 @@ async function eventsOnly() {
 /** `BENCH_ONLY=client`: `coachport export` to NDJSON and CSV against the server's raw speed, on the 100,000 sessions; writes no results. */
 async function clientOnly() {
   await sqliteOnly(true, async (server, sqlite) => {
+    // The window exported once and its days paged, as in the full bench after its memory measure.
+    await timedExport(server.url, sqlite.large!.token);
+    await server.dayPagesBuilt();
     const result = await clientBench(server.url, sqlite.large!.token, WINDOW);
     printRows(clientRows(result));
     return result;

@@ -242,6 +242,95 @@ for (const threads of [0, 1]) {
       assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
     });
 
+    it('gives a build up, dropping only its own parts, when another build writes parts of the same day', async () => {
+      await settled();
+      const direct = connect(file, false);
+      try {
+        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+        let intruded: number | null = null;
+        const builder = checkedBuilder(file, orgId, WIDE, Date.now, () => {
+          const building = direct
+            .prepare<[string], number>('select day from export_day_pages where org_id = ? and axis = 0 and part = 1')
+            .pluck()
+            .get(orgId);
+          if (intruded !== null || building === undefined) return;
+          intruded = building;
+          direct
+            .prepare(
+              `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
+               values (?, 0, ?, 99, 7, ?, 1, x'2c7b7d')`,
+            )
+            .run(orgId, building, Date.now());
+        });
+        try {
+          builder.exported(orgId, { ...WIDE, toMs: Date.parse('2025-03-29T23:59:59.999Z') });
+          await pollUntil(() => builder.queued() === 0, 'the builder');
+        } finally {
+          await builder.stop();
+        }
+        assert.ok(intruded !== null);
+        const left = direct
+          .prepare<[string, number], { part: number; build: number }>(
+            'select part, build from export_day_pages where org_id = ? and day = ?',
+          )
+          .all(orgId, intruded!);
+        assert.deepEqual(left, [{ part: 99, build: 7 }], "the other build's part stays, this build's are gone, no marker");
+        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+      } finally {
+        direct.close();
+      }
+    });
+
+    it('builds nothing while another process holds the write lock, says nothing of it, and builds once it is free', async () => {
+      await settled();
+      const direct = connect(file, false);
+      try {
+        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+        const builder = checkedBuilder(file, orgId, WIDE, Date.now);
+        try {
+          direct.exec('begin immediate');
+          builder.exported(orgId, WIDE);
+          await pollUntil(() => builder.queued() === 0, 'the builder');
+          direct.exec('commit');
+          assert.equal(pagedDays(file, orgId, 0).size, 0, 'nothing built, and no error reported (checkedBuilder fails on one)');
+          builder.exported(orgId, WIDE);
+          await pollUntil(() => builder.queued() === 0, 'the builder');
+          assert.equal(pagedDays(file, orgId, 0).size, 4);
+        } finally {
+          if (direct.inTransaction) direct.exec('rollback');
+          await builder.stop();
+        }
+      } finally {
+        direct.close();
+      }
+    });
+
+    it('does not build the current UTC day or later ones, which are still being written', async () => {
+      await settled();
+      const direct = connect(file, false);
+      const days = direct
+        .prepare<[string], number>(
+          'select distinct created_at - created_at % 86400000 as day from session_documents where org_id = ? order by day',
+        )
+        .pluck()
+        .all(orgId);
+      direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+      direct.close();
+      assert.ok(days.length >= 4);
+      // The builder's clock in the middle of the third seeded day.
+      const builder = checkedBuilder(file, orgId, WIDE, () => days[2]! + 12 * 3_600_000);
+      try {
+        builder.exported(orgId, WIDE);
+        await pollUntil(() => builder.queued() === 0, 'the builder');
+      } finally {
+        await builder.stop();
+      }
+      assert.deepEqual(
+        [...pagedDays(file, orgId, 0).keys()].sort((a, b) => a - b),
+        days.slice(0, 2),
+      );
+    });
+
     it('reads a day whose parts are not whole from the documents', async () => {
       await exported(WIDE);
       await settled();

@@ -8,6 +8,7 @@ import { axisNumber, dayOf, SQLITE_PAGE_BYTES } from './document-pages.js';
 const DAY_MS = 86_400_000;
 /** Documents a part holds at most; within that, as many as bring it to SQLITE_PAGE_BYTES. */
 const PART_SESSIONS_MAX = 1000;
+const FIRST_LOOK_AHEAD = 64;
 /**
  * A paged day no export has read for this long is dropped, so the bytes kept twice are those of
  * the days people export now (a nightly export of the last 90 days keeps 90 days), not of every
@@ -36,7 +37,9 @@ type Statements = ReturnType<typeof prepare>;
  * transaction first checks that the day has no marker and that every part written so far is still
  * there and of this build: a write to the day deleted them all (the triggers), and another
  * process's build has parts of its own; either way this build stops and drops what it wrote. So a
- * marker stands only over parts that are exactly the day's documents.
+ * marker stands only over parts that are exactly the day's documents (and the reader checks that
+ * too). Parts another builder wrote within the minute are a build under way, left alone; older
+ * ones, and this builder's own from a build cut short, are dropped by the next build of the day.
  *
  * Each export marks the paged days it read as used (the markers' `used_at`, at most daily); days
  * unused for DAY_PAGES_UNUSED_MS are dropped when a later export's build runs, at most hourly:
@@ -52,6 +55,9 @@ export class DayPageBuilder {
   private stopped = false;
   private building = false;
   private evictedAt = Number.NEGATIVE_INFINITY;
+  /** This builder's, in the high bits of its builds' numbers. */
+  private readonly token = randomInt(1, 2 ** 26);
+  private builds = 0;
 
   constructor(
     private readonly file: string,
@@ -100,24 +106,36 @@ export class DayPageBuilder {
           if (db === null) {
             db = connect(this.file, false);
             db.pragma('cache_size = -2048');
-            // Never wait for another process's write lock on the event loop (SQLITE_BUSY at once),
-            // and leave checkpoints to the checkpointer's thread.
+            // Never wait for another process's write lock on the event loop: SQLITE_BUSY at once.
             db.pragma('busy_timeout = 0');
-            db.pragma('wal_autocheckpoint = 0');
             statements = prepare(db);
           }
-          await this.buildWindow(db, statements!, orgId, window);
-          await this.evictUnused(statements!);
-        } catch (error) {
-          // The pages only make exports faster: a day left unpaged is read document by document.
-          if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') this.onError(error instanceof Error ? error : new Error(String(error)));
+          await this.reporting(() => this.buildWindow(db!, statements!, orgId, window));
+          await this.reporting(() => this.evictUnused(statements!));
         } finally {
           this.building = false;
         }
       }
+    } catch (error) {
+      this.report(error);
     } finally {
       db?.close();
     }
+  }
+
+  /** The pages only make exports faster: what fails leaves days read document by document, and is reported. */
+  private async reporting(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  private report(error: unknown): void {
+    // Another process holds the write lock (SQLITE_BUSY, _SNAPSHOT, _RECOVERY): the next export asks again.
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return;
+    this.onError(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** Drops the days no export has read for DAY_PAGES_UNUSED_MS, unless that was looked at within the hour. */
@@ -126,9 +144,11 @@ export class DayPageBuilder {
     if (now - this.evictedAt < EVICT_EVERY_MS) return;
     this.evictedAt = now;
     for (const evict of [statements.evictMarkers, statements.evictParts]) {
-      while (!this.stopped) {
-        const { changes } = await this.onWriter(() => evict.run(now - DAY_PAGES_UNUSED_MS, EVICT_ROWS));
-        if (changes < EVICT_ROWS) break;
+      // From where the last batch ended, so each batch reads on instead of scanning from the start.
+      for (let after = 0; !this.stopped; ) {
+        const rowids = await this.onWriter(() => evict.all(now - DAY_PAGES_UNUSED_MS, after, EVICT_ROWS));
+        if (rowids.length < EVICT_ROWS) break;
+        after = Math.max(...rowids);
         await nextTurn();
       }
     }
@@ -137,7 +157,7 @@ export class DayPageBuilder {
   /** Marks the window's paged days used, then builds each of its past days that has documents and is not paged. */
   private async buildWindow(db: BetterSqlite3.Database, statements: Statements, orgId: string, window: ExportWindow): Promise<void> {
     const axis = axisNumber(window);
-    const { firstAt, paged } = statements.axes[axis]!;
+    const { firstAt } = statements.axes[axis]!;
     const now = this.clock();
     await this.onWriter(() => statements.use.run(now, orgId, axis, dayOf(window.fromMs), window.toMs, now - DAY_MS));
     const last = Math.min(window.toMs, dayOf(now) - 1);
@@ -145,56 +165,25 @@ export class DayPageBuilder {
       const first = firstAt.get(orgId, from, last);
       if (first === undefined) return;
       const day = dayOf(first);
-      if (paged.get(orgId, axis, day) === undefined) await this.buildDay(db, statements, orgId, axis, day);
+      // A marker over parts the reader would not take (it reads that day as rows) is built again.
+      const state = statements.dayState.get({ org: orgId, axis, day });
+      if (state !== undefined && state.whole !== 1) await this.onWriter(() => statements.dropDay.run(orgId, axis, day));
+      if (state === undefined || state.whole !== 1) await this.buildDay(db, statements, orgId, axis, day);
       from = day + DAY_MS;
     }
   }
 
   private async buildDay(db: BetterSqlite3.Database, statements: Statements, orgId: string, axis: number, day: number): Promise<void> {
-    const { partSessions, insertPart, lastKey } = statements.axes[axis]!;
-    const { dropDay, insertMarker, partOf, parts } = statements;
-    // Tells this build's parts from those of a build elsewhere (another process) of the same day.
-    const build = randomInt(1, 2 ** 47);
-    const dayEnd = day + DAY_MS - 1;
-    let after: Key = [day, ''];
-    let sessions = 0;
-    for (let part = 1; !this.stopped; part++) {
+    // The build's number: this builder's token in its high bits, so parts it left behind are known as its own.
+    const build = this.token * 2 ** 20 + (this.builds++ % 2 ** 20);
+    const progress: PartProgress = { build, part: 1, after: [day, ''], sessions: 0, lookAhead: FIRST_LOOK_AHEAD };
+    while (!this.stopped) {
       const done = await this.onWriter(() => {
         db.exec('begin immediate');
         try {
-          const written = parts.get(build, orgId, axis, day)!;
-          const foreign = part > 1 && written.total !== written.mine;
-          if (written.marker > 0 || written.mine !== part - 1 || foreign) {
-            // Paged meanwhile, or this build's parts were dropped by a write or mixed with another's.
-            if (written.marker === 0 && part > 1) dropDay.run(orgId, axis, day);
-            db.exec('commit');
-            return true;
-          }
-          if (part === 1 && written.total > 0) {
-            // Parts written within the minute: another process is building the day; let it.
-            if (written.newest > this.clock() - BUILD_UNDER_WAY_MS) {
-              db.exec('commit');
-              return true;
-            }
-            // Parts of an earlier build that never finished (the process stopped) go first.
-            dropDay.run(orgId, axis, day);
-          }
-          const count = partSessions.get(orgId, after[0], after[1], dayEnd, PART_SESSIONS_MAX, SQLITE_PAGE_BYTES) ?? 0;
-          // Joined inside SQLite, as an export's pages are: no document crosses into JavaScript.
-          const at = this.clock();
-          const { lastInsertRowid } =
-            count > 0
-              ? insertPart.run(orgId, axis, day, part, build, at, orgId, after[0], after[1], dayEnd, count)
-              : { lastInsertRowid: 0 };
-          const complete = count === 0 || lastKey.get(orgId, after[0], after[1], dayEnd, count) === undefined;
-          if (count > 0) {
-            sessions += partOf.get(lastInsertRowid)!;
-            if (!complete) after = lastKey.get(orgId, after[0], after[1], dayEnd, count - 1)!;
-          }
-          // The last part: the day's marker, over parts that are all of this build.
-          if (complete && sessions > 0) insertMarker.run(orgId, axis, day, build, sessions, at);
+          const result = this.writePart(statements, orgId, axis, day, progress);
           db.exec('commit');
-          return complete;
+          return result;
         } catch (error) {
           if (db.inTransaction) db.exec('rollback');
           // The same part written by a build elsewhere: that one pages the day, or neither does.
@@ -203,9 +192,57 @@ export class DayPageBuilder {
         }
       });
       if (done) return;
+      progress.part++;
       await nextTurn();
     }
   }
+
+  /**
+   * One part of the day, inside its write transaction; true once the build is over (the day
+   * paged, or the build given up). First, that the build is still whole: no marker, and every
+   * part written so far there and of this build.
+   */
+  private writePart(statements: Statements, orgId: string, axis: number, day: number, progress: PartProgress): boolean {
+    const { partSessions, insertPart, lastKey } = statements.axes[axis]!;
+    const { dropDay, dropBuild, insertMarker, partOf, parts } = statements;
+    const { build, part, after } = progress;
+    const written = parts.get(build, this.token, orgId, axis, day)!;
+    if (written.marker > 0 || written.mine !== part - 1 || (part > 1 && written.total !== written.mine)) {
+      // Paged meanwhile, or a write dropped this build's parts, or another build wrote its own: only this build's go.
+      dropBuild.run(orgId, axis, day, build);
+      return true;
+    }
+    if (part === 1 && written.total > 0) {
+      // Parts written within the minute by another builder: a build under way (another process); let it.
+      if (written.ours < written.total && written.newest > this.clock() - BUILD_UNDER_WAY_MS) return true;
+      // Parts of a build that never finished (stopped, or cut short by a busy lock) go first.
+      dropDay.run(orgId, axis, day);
+    }
+    const dayEnd = day + DAY_MS - 1;
+    const count = partSessions.get(orgId, after[0], after[1], dayEnd, progress.lookAhead, SQLITE_PAGE_BYTES) ?? 0;
+    const at = this.clock();
+    const complete = count === 0 || lastKey.get(orgId, after[0], after[1], dayEnd, count) === undefined;
+    if (count > 0) {
+      // Joined inside SQLite, as an export's pages are: no document crosses into JavaScript.
+      const { lastInsertRowid } = insertPart.run(orgId, axis, day, part, build, at, orgId, after[0], after[1], dayEnd, count);
+      progress.sessions += partOf.get(lastInsertRowid)!;
+      if (!complete) progress.after = lastKey.get(orgId, after[0], after[1], dayEnd, count - 1)!;
+      progress.lookAhead = Math.min(PART_SESSIONS_MAX, 2 * count + 16);
+    }
+    // The last part: the day's marker, over parts that are all of this build.
+    if (complete && progress.sessions > 0) insertMarker.run(orgId, axis, day, build, progress.sessions, at);
+    return complete;
+  }
+}
+
+/** Where a day's build is: its number, the part it writes next and the key that part starts after. */
+interface PartProgress {
+  build: number;
+  part: number;
+  after: Key;
+  sessions: number;
+  /** Documents looked at to cut the next part: twice the last part's and some, up to PART_SESSIONS_MAX. */
+  lookAhead: number;
 }
 
 /** The builder's statements, on its own connection; per axis, numbered as export_day_pages numbers them. */
@@ -219,9 +256,6 @@ function prepare(db: BetterSqlite3.Database) {
             `select ${axis} from session_documents where org_id = ? and ${axis} between ? and ? order by ${axis} limit 1`,
           )
           .pluck(),
-        paged: db.prepare<[string, number, number], 1>(
-          'select 1 from export_day_pages where org_id = ? and axis = ? and day = ? and part = 0',
-        ),
         // How many of the next documents make a part: those that start before its bytes reach
         // the aim (at least one), from the stored lengths, without reading a document.
         partSessions: db
@@ -250,12 +284,26 @@ function prepare(db: BetterSqlite3.Database) {
       };
     }),
     partOf: db.prepare<[number | bigint], number>('select sessions from export_day_pages where rowid = ?').pluck(),
-    parts: db.prepare<[number, string, number, number], { total: number; mine: number; marker: number; newest: number }>(
-      `select count(*) as total, coalesce(sum(build = ?), 0) as mine, coalesce(sum(part = 0), 0) as marker,
-         coalesce(max(used_at), 0) as newest
+    parts: db.prepare<
+      [number, number, string, number, number],
+      { total: number; mine: number; ours: number; marker: number; newest: number }
+    >(
+      `select count(*) as total, coalesce(sum(build = ?), 0) as mine, coalesce(sum((build >> 20) = ?), 0) as ours,
+         coalesce(sum(part = 0), 0) as marker, coalesce(max(used_at), 0) as newest
        from export_day_pages where org_id = ? and axis = ? and day = ?`,
     ),
+    // Whether a day has a marker, and whether its parts are whole and of its build, as the reader asks (document-pages.ts).
+    dayState: db.prepare<{ org: string; axis: number; day: number }, { whole: number | null }>(
+      `select m.build = p.build and p.other = m.build and p.n = p.last and p.sessions = m.sessions as whole
+       from export_day_pages m, (
+         select count(*) as n, max(part) as last, sum(sessions) as sessions, min(build) as build, max(build) as other
+         from export_day_pages where org_id = @org and axis = @axis and day = @day and part > 0) p
+       where m.org_id = @org and m.axis = @axis and m.day = @day and m.part = 0`,
+    ),
     dropDay: db.prepare<[string, number, number], void>('delete from export_day_pages where org_id = ? and axis = ? and day = ?'),
+    dropBuild: db.prepare<[string, number, number, number], void>(
+      'delete from export_day_pages where org_id = ? and axis = ? and day = ? and build = ?',
+    ),
     insertMarker: db.prepare<[string, number, number, number, number, number], void>(
       "insert into export_day_pages (org_id, axis, day, part, build, sessions, used_at, docs) values (?, ?, ?, 0, ?, ?, ?, x'')",
     ),
@@ -264,15 +312,20 @@ function prepare(db: BetterSqlite3.Database) {
       'update export_day_pages set used_at = ? where org_id = ? and axis = ? and day between ? and ? and part = 0 and used_at < ?',
     ),
     // Markers first: dropping one unpages its day at once, whatever becomes of its parts.
-    evictMarkers: db.prepare<[number, number], void>(
-      'delete from export_day_pages where rowid in (select rowid from export_day_pages where part = 0 and used_at < ? limit ?)',
-    ),
+    evictMarkers: db
+      .prepare<[number, number, number], number>(
+        `delete from export_day_pages where rowid in (
+           select rowid from export_day_pages where part = 0 and used_at < ? and rowid > ? order by rowid limit ?) returning rowid`,
+      )
+      .pluck(),
     // Then parts without a marker, written before the cut-off (a build under way writes them now).
-    evictParts: db.prepare<[number, number], void>(
-      `delete from export_day_pages where rowid in (
-         select p.rowid from export_day_pages p where p.part > 0 and p.used_at < ? and not exists (
-           select 1 from export_day_pages m where m.org_id = p.org_id and m.axis = p.axis and m.day = p.day and m.part = 0)
-         limit ?)`,
-    ),
+    evictParts: db
+      .prepare<[number, number, number], number>(
+        `delete from export_day_pages where rowid in (
+           select p.rowid from export_day_pages p where p.part > 0 and p.used_at < ? and p.rowid > ? and not exists (
+             select 1 from export_day_pages m where m.org_id = p.org_id and m.axis = p.axis and m.day = p.day and m.part = 0)
+           order by p.rowid limit ?) returning rowid`,
+      )
+      .pluck(),
   };
 }
