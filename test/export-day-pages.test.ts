@@ -84,6 +84,22 @@ function readNow(file: string, orgId: string, window: ExportWindow): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Asks `builder` for the window's days and waits until it has built them (or given up). */
+async function built(builder: DayPageBuilder, orgId: string, window: ExportWindow): Promise<void> {
+  builder.exported(orgId, window);
+  await pollUntil(() => builder.queued() === 0, 'the builder');
+}
+
+/** Drops every page of the organization, straight in the file. */
+function dropPages(file: string, orgId: string): void {
+  const db = connect(file, false);
+  try {
+    db.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * A builder whose every step on the writer is followed by `between` (a write of the test's own)
  * and then by exports of both axes, each checked against the documents: whatever state a step
@@ -201,7 +217,7 @@ for (const threads of [0, 1]) {
       await settled();
       const direct = connect(file, false);
       try {
-        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+        dropPages(file, orgId);
         let touched: number | null = null;
         const builder = checkedBuilder(file, orgId, WIDE, Date.now, () => {
           // The first day with parts and no marker yet: a build under way. A write to one of its sessions.
@@ -222,8 +238,7 @@ for (const threads of [0, 1]) {
             .run(orgId, building, building + DAY - 1);
         });
         try {
-          builder.exported(orgId, WIDE);
-          await pollUntil(() => builder.queued() === 0, 'the builder');
+          await built(builder, orgId, WIDE);
         } finally {
           await builder.stop();
         }
@@ -246,7 +261,7 @@ for (const threads of [0, 1]) {
       await settled();
       const direct = connect(file, false);
       try {
-        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+        dropPages(file, orgId);
         let intruded: number | null = null;
         const builder = checkedBuilder(file, orgId, WIDE, Date.now, () => {
           const building = direct
@@ -263,8 +278,7 @@ for (const threads of [0, 1]) {
             .run(orgId, building, Date.now());
         });
         try {
-          builder.exported(orgId, { ...WIDE, toMs: Date.parse('2025-03-29T23:59:59.999Z') });
-          await pollUntil(() => builder.queued() === 0, 'the builder');
+          await built(builder, orgId, { ...WIDE, toMs: Date.parse('2025-03-29T23:59:59.999Z') });
         } finally {
           await builder.stop();
         }
@@ -275,7 +289,7 @@ for (const threads of [0, 1]) {
           )
           .all(orgId, intruded!);
         assert.deepEqual(left, [{ part: 99, build: 7 }], "the other build's part stays, this build's are gone, no marker");
-        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
+        dropPages(file, orgId);
       } finally {
         direct.close();
       }
@@ -283,18 +297,16 @@ for (const threads of [0, 1]) {
 
     it('builds nothing while another process holds the write lock, says nothing of it, and builds once it is free', async () => {
       await settled();
+      dropPages(file, orgId);
       const direct = connect(file, false);
       try {
-        direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
         const builder = checkedBuilder(file, orgId, WIDE, Date.now);
         try {
           direct.exec('begin immediate');
-          builder.exported(orgId, WIDE);
-          await pollUntil(() => builder.queued() === 0, 'the builder');
+          await built(builder, orgId, WIDE);
           direct.exec('commit');
           assert.equal(pagedDays(file, orgId, 0).size, 0, 'nothing built, and no error reported (checkedBuilder fails on one)');
-          builder.exported(orgId, WIDE);
-          await pollUntil(() => builder.queued() === 0, 'the builder');
+          await built(builder, orgId, WIDE);
           assert.equal(pagedDays(file, orgId, 0).size, 4);
         } finally {
           if (direct.inTransaction) direct.exec('rollback');
@@ -314,14 +326,13 @@ for (const threads of [0, 1]) {
         )
         .pluck()
         .all(orgId);
-      direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
       direct.close();
+      dropPages(file, orgId);
       assert.ok(days.length >= 4);
       // The builder's clock in the middle of the third seeded day.
       const builder = checkedBuilder(file, orgId, WIDE, () => days[2]! + 12 * 3_600_000);
       try {
-        builder.exported(orgId, WIDE);
-        await pollUntil(() => builder.queued() === 0, 'the builder');
+        await built(builder, orgId, WIDE);
       } finally {
         await builder.stop();
       }
@@ -351,9 +362,7 @@ for (const threads of [0, 1]) {
 
     it('builds a day once when two builders build it at the same time, and every export meanwhile is right', async () => {
       await settled();
-      const direct = connect(file, false);
-      direct.prepare('delete from export_day_pages where org_id = ?').run(orgId);
-      direct.close();
+      dropPages(file, orgId);
       const builders = [checkedBuilder(file, orgId, WIDE, Date.now), checkedBuilder(file, orgId, WIDE, Date.now)];
       try {
         for (const builder of builders) builder.exported(orgId, WIDE);
@@ -459,12 +468,10 @@ for (const threads of [0, 1]) {
       const builder = checkedBuilder(file, orgId, WIDE, () => now);
       try {
         now += 20 * DAY;
-        builder.exported(orgId, { axis: 'createdAt', fromMs: day, toMs: day + DAY - 1 });
-        await pollUntil(() => builder.queued() === 0, 'the builder');
+        await built(builder, orgId, { axis: 'createdAt', fromMs: day, toMs: day + DAY - 1 });
         now += 11 * DAY;
         // A window without documents: the builder looks for unused days, and builds nothing.
-        builder.exported(orgId, { axis: 'createdAt', fromMs: NOW + 400 * DAY, toMs: NOW + 401 * DAY });
-        await pollUntil(() => builder.queued() === 0, 'the builder');
+        await built(builder, orgId, { axis: 'createdAt', fromMs: NOW + 400 * DAY, toMs: NOW + 401 * DAY });
       } finally {
         await builder.stop();
       }
