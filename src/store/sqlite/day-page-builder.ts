@@ -18,7 +18,7 @@ export const DAY_PAGES_UNUSED_MS = 30 * DAY_MS;
 /** How often the unused pages are looked for, and how many rows (parts of about a megabyte) a transaction drops. */
 const EVICT_EVERY_MS = 3_600_000;
 export const EVICT_ROWS = 8;
-/** Parts of a day written this recently belong to a build under way, in this process or another. */
+/** Parts of a day another builder wrote this recently belong to its build under way (another process). */
 const BUILD_UNDER_WAY_MS = 60_000;
 
 type Key = [axis: number, sessionId: string];
@@ -55,7 +55,7 @@ export class DayPageBuilder {
   private stopped = false;
   private building = false;
   private evictedAt = Number.NEGATIVE_INFINITY;
-  /** This builder's, in the high bits of its builds' numbers. */
+  /** This builder's mark, in the high bits of its builds' numbers: its own parts left behind are known as such. */
   private readonly token = randomInt(1, 2 ** 26);
   private builds = 0;
 
