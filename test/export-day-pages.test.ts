@@ -101,6 +101,29 @@ function dropPages(file: string, orgId: string): void {
 }
 
 /**
+ * A `between` hook for checkedBuilder that, the first time a build of one of the organization's
+ * createdAt days is under way (its part 1 written, no marker yet), does `act` to that day, on `db`.
+ */
+function duringABuild(db: BetterSqlite3.Database, orgId: string, act: (day: number) => void) {
+  let day: number | null = null;
+  const building = db
+    .prepare<[string], number>(
+      `select p.day from export_day_pages p where p.org_id = ? and p.axis = 0 and p.part = 1 and not exists (
+         select 1 from export_day_pages m where m.org_id = p.org_id and m.axis = 0 and m.day = p.day and m.part = 0)`,
+    )
+    .pluck();
+  return {
+    between: () => {
+      if (day !== null) return;
+      day = building.get(orgId) ?? null;
+      if (day !== null) act(day);
+    },
+    /** The day acted on, once it was. */
+    day: () => day,
+  };
+}
+
+/**
  * A builder whose every step on the writer is followed by `between` (a write of the test's own)
  * and then by exports of both axes, each checked against the documents: whatever state a step
  * leaves, an export is right.
@@ -218,38 +241,27 @@ for (const threads of [0, 1]) {
       const direct = connect(file, false);
       try {
         dropPages(file, orgId);
-        let touched: number | null = null;
-        const builder = checkedBuilder(file, orgId, WIDE, Date.now, () => {
-          // The first day with parts and no marker yet: a build under way. A write to one of its sessions.
-          const building = direct
-            .prepare<[string], number>(
-              `select p.day from export_day_pages p where p.org_id = ? and p.axis = 0 and p.part = 1 and not exists (
-                 select 1 from export_day_pages m where m.org_id = p.org_id and m.axis = 0 and m.day = p.day and m.part = 0)`,
-            )
-            .pluck()
-            .get(orgId);
-          if (touched !== null || building === undefined) return;
-          touched = building;
-          direct
-            .prepare(
-              `update session_documents set seq = seq where rowid = (
-                 select min(rowid) from session_documents where org_id = ? and created_at between ? and ?)`,
-            )
-            .run(orgId, building, building + DAY - 1);
-        });
+        // A write to one of the sessions of a day being built.
+        const touch = direct.prepare(
+          `update session_documents set seq = seq where rowid = (
+             select min(rowid) from session_documents where org_id = ? and created_at between ? and ?)`,
+        );
+        const build = duringABuild(direct, orgId, (day) => touch.run(orgId, day, day + DAY - 1));
+        const builder = checkedBuilder(file, orgId, WIDE, Date.now, build.between);
         try {
           await built(builder, orgId, WIDE);
         } finally {
           await builder.stop();
         }
+        const touched = build.day();
         assert.ok(touched !== null, 'a day was written while it was being built');
         const days = pagedDays(file, orgId, 0);
-        assert.ok(!days.has(touched!), 'that day is left unpaged');
+        assert.ok(!days.has(touched), 'that day is left unpaged');
         assert.equal(days.size, 3, 'the other three are paged');
         const left = direct
           .prepare<[string, number], number>('select count(*) from export_day_pages where org_id = ? and day = ?')
           .pluck()
-          .get(orgId, touched!);
+          .get(orgId, touched);
         assert.equal(left, 0, 'and its parts dropped');
       } finally {
         direct.close();
@@ -262,32 +274,25 @@ for (const threads of [0, 1]) {
       const direct = connect(file, false);
       try {
         dropPages(file, orgId);
-        let intruded: number | null = null;
-        const builder = checkedBuilder(file, orgId, WIDE, Date.now, () => {
-          const building = direct
-            .prepare<[string], number>('select day from export_day_pages where org_id = ? and axis = 0 and part = 1')
-            .pluck()
-            .get(orgId);
-          if (intruded !== null || building === undefined) return;
-          intruded = building;
-          direct
-            .prepare(
-              `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
-               values (?, 0, ?, 99, 7, ?, 1, x'2c7b7d')`,
-            )
-            .run(orgId, building, Date.now());
-        });
+        // A part of another build of the same day (7), written while this one is under way.
+        const intrude = direct.prepare(
+          `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
+           values (?, 0, ?, 99, 7, ?, 1, x'2c7b7d')`,
+        );
+        const build = duringABuild(direct, orgId, (day) => intrude.run(orgId, day, Date.now()));
+        const builder = checkedBuilder(file, orgId, WIDE, Date.now, build.between);
         try {
           await built(builder, orgId, { ...WIDE, toMs: Date.parse('2025-03-29T23:59:59.999Z') });
         } finally {
           await builder.stop();
         }
+        const intruded = build.day();
         assert.ok(intruded !== null);
         const left = direct
           .prepare<[string, number], { part: number; build: number }>(
             'select part, build from export_day_pages where org_id = ? and day = ?',
           )
-          .all(orgId, intruded!);
+          .all(orgId, intruded);
         assert.deepEqual(left, [{ part: 99, build: 7 }], "the other build's part stays, this build's are gone, no marker");
         dropPages(file, orgId);
       } finally {

@@ -1,11 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
+import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
 import { connect } from './connect.js';
-import { axisNumber, dayOf, SQLITE_PAGE_BYTES } from './document-pages.js';
-
-const DAY_MS = 86_400_000;
+import {
+  type AxisColumn,
+  axisNumber,
+  dayOf,
+  type Key,
+  keysetSql,
+  PAGED_DAYS_SQL,
+  type PagedDaysParams,
+  SQLITE_PAGE_BYTES,
+} from './document-pages.js';
 /** Documents a part holds at most; within that, as many as bring it to SQLITE_PAGE_BYTES. */
 const PART_SESSIONS_MAX = 1000;
 const FIRST_LOOK_AHEAD = 64;
@@ -21,8 +29,9 @@ export const EVICT_ROWS = 8;
 /** Parts of a day another builder wrote this recently belong to its build under way (another process). */
 const BUILD_UNDER_WAY_MS = 60_000;
 
-type Key = [axis: number, sessionId: string];
 type Statements = ReturnType<typeof prepare>;
+/** The builder's connection, opened at its first build: the table is made by the store's migrations. */
+type Connection = { db: BetterSqlite3.Database; statements: Statements };
 
 /**
  * Builds the pages of the days an export read (export_day_pages, migration 011), so the next export
@@ -95,23 +104,16 @@ export class DayPageBuilder {
   }
 
   private async run(): Promise<void> {
-    let db: BetterSqlite3.Database | null = null;
-    let statements: Statements | null = null;
+    let connection: Connection | null = null;
     try {
       for (const [key, { orgId, window }] of this.queue) {
         this.queue.delete(key);
         this.building = true;
         try {
-          // Opened here, not with the store: the table is made by the store's migrations.
-          if (db === null) {
-            db = connect(this.file, false);
-            db.pragma('cache_size = -2048');
-            // Never wait for another process's write lock on the event loop: SQLITE_BUSY at once.
-            db.pragma('busy_timeout = 0');
-            statements = prepare(db);
-          }
-          await this.reporting(() => this.buildWindow(db!, statements!, orgId, window));
-          await this.reporting(() => this.evictUnused(statements!));
+          connection ??= openConnection(this.file);
+          const { db, statements } = connection;
+          await this.reporting(() => this.buildWindow(db, statements, orgId, window));
+          await this.reporting(() => this.evictUnused(statements));
         } finally {
           this.building = false;
         }
@@ -119,7 +121,7 @@ export class DayPageBuilder {
     } catch (error) {
       this.report(error);
     } finally {
-      db?.close();
+      connection?.db.close();
     }
   }
 
@@ -158,6 +160,7 @@ export class DayPageBuilder {
   private async buildWindow(db: BetterSqlite3.Database, statements: Statements, orgId: string, window: ExportWindow): Promise<void> {
     const axis = axisNumber(window);
     const { firstAt } = statements.axes[axis]!;
+    const { marked, pagedDays, dropDay } = statements;
     const now = this.clock();
     await this.onWriter(() => statements.use.run(now, orgId, axis, dayOf(window.fromMs), window.toMs, now - DAY_MS));
     const last = Math.min(window.toMs, dayOf(now) - 1);
@@ -165,10 +168,11 @@ export class DayPageBuilder {
       const first = firstAt.get(orgId, from, last);
       if (first === undefined) return;
       const day = dayOf(first);
-      // A marker over parts the reader would not take (it reads that day as rows) is built again.
-      const state = statements.dayState.get({ org: orgId, axis, day });
-      if (state !== undefined && state.whole !== 1) await this.onWriter(() => statements.dropDay.run(orgId, axis, day));
-      if (state === undefined || state.whole !== 1) await this.buildDay(db, statements, orgId, axis, day);
+      if (pagedDays.get({ org: orgId, axis, from: day, to: day }) === undefined) {
+        // A marker over parts the reader would not take (it reads that day as rows) goes first.
+        if (marked.get(orgId, axis, day) !== undefined) await this.onWriter(() => dropDay.run(orgId, axis, day));
+        await this.buildDay(db, statements, orgId, axis, day);
+      }
       from = day + DAY_MS;
     }
   }
@@ -203,7 +207,7 @@ export class DayPageBuilder {
    * part written so far there and of this build.
    */
   private writePart(statements: Statements, orgId: string, axis: number, day: number, progress: PartProgress): boolean {
-    const { partSessions, insertPart, lastKey } = statements.axes[axis]!;
+    const { partSessions, insertPart, keyAt } = statements.axes[axis]!;
     const { dropDay, dropBuild, insertMarker, partOf, parts } = statements;
     const { build, part, after } = progress;
     const written = parts.get(build, this.token, orgId, axis, day)!;
@@ -221,12 +225,12 @@ export class DayPageBuilder {
     const dayEnd = day + DAY_MS - 1;
     const count = partSessions.get(orgId, after[0], after[1], dayEnd, progress.lookAhead, SQLITE_PAGE_BYTES) ?? 0;
     const at = this.clock();
-    const complete = count === 0 || lastKey.get(orgId, after[0], after[1], dayEnd, count) === undefined;
+    const complete = count === 0 || keyAt.get(orgId, after[0], after[1], dayEnd, count) === undefined;
     if (count > 0) {
       // Joined inside SQLite, as an export's pages are: no document crosses into JavaScript.
       const { lastInsertRowid } = insertPart.run(orgId, axis, day, part, build, at, orgId, after[0], after[1], dayEnd, count);
       progress.sessions += partOf.get(lastInsertRowid)!;
-      if (!complete) progress.after = lastKey.get(orgId, after[0], after[1], dayEnd, count - 1)!;
+      if (!complete) progress.after = keyAt.get(orgId, after[0], after[1], dayEnd, count - 1)!;
       progress.lookAhead = Math.min(PART_SESSIONS_MAX, 2 * count + 16);
     }
     // The last part: the day's marker, over parts that are all of this build.
@@ -245,11 +249,20 @@ interface PartProgress {
   lookAhead: number;
 }
 
+/** The builder's own connection: a small page cache, and never waiting for another process's write lock. */
+function openConnection(file: string): Connection {
+  const db = connect(file, false);
+  db.pragma('cache_size = -2048');
+  db.pragma('busy_timeout = 0');
+  return { db, statements: prepare(db) };
+}
+
 /** The builder's statements, on its own connection; per axis, numbered as export_day_pages numbers them. */
 function prepare(db: BetterSqlite3.Database) {
+  const axes: AxisColumn[] = ['created_at', 'meeting_date'];
   return {
-    axes: ['created_at', 'meeting_date'].map((axis) => {
-      const after = `org_id = ? and (${axis}, session_id) > (?, ?) and ${axis} <= ?`;
+    axes: axes.map((axis) => {
+      const sql = keysetSql(axis);
       return {
         firstAt: db
           .prepare<[string, number, number], number>(
@@ -264,25 +277,24 @@ function prepare(db: BetterSqlite3.Database) {
                select sum(size) over (order by ${axis}, session_id rows between unbounded preceding and 1 preceding) as before
                from (select d.${axis}, d.session_id, length(d.doc) + coalesce((select a.bytes + 1 from session_log_archive a
                        where a.org_id = d.org_id and a.session_id = d.session_id and d.log_archived = 1), 0) + 1 as size
-                     from session_documents d where ${after} order by ${axis}, session_id limit ?))
+                     from session_documents d where ${sql.after} order by ${axis}, session_id limit ?))
              where before is null or before < ?`,
           )
           .pluck(),
-        // Each document after a comma, as the export's pages after its first (document-pages.ts).
+        // Each document after a comma, as the export's pages after its first.
         insertPart: db.prepare<[string, number, number, number, number, number, string, number, string, number, number], void>(
           `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
-           select ?, ?, ?, ?, ?, ?, count(*), cast(',' || group_concat(doc, ',') as blob)
-           from (select doc from session_documents_full where ${after} order by ${axis}, session_id limit ?)`,
+           select ?, ?, ?, ?, ?, ?, n, docs from (${sql.joined(true)})`,
         ),
         // The key of the document `offset` places after the start: the last of a part, or (one
         // further) whether any is left.
-        lastKey: db
-          .prepare<[string, number, string, number, number], Key>(
-            `select ${axis}, session_id from session_documents where ${after} order by ${axis}, session_id limit 1 offset ?`,
-          )
-          .raw(),
+        keyAt: db.prepare<[string, number, string, number, number], Key>(sql.keyAt).raw(),
       };
     }),
+    marked: db.prepare<[string, number, number], 1>(
+      'select 1 from export_day_pages where org_id = ? and axis = ? and day = ? and part = 0',
+    ),
+    pagedDays: db.prepare<PagedDaysParams, number>(PAGED_DAYS_SQL).pluck(),
     partOf: db.prepare<[number | bigint], number>('select sessions from export_day_pages where rowid = ?').pluck(),
     parts: db.prepare<
       [number, number, string, number, number],
@@ -291,14 +303,6 @@ function prepare(db: BetterSqlite3.Database) {
       `select count(*) as total, coalesce(sum(build = ?), 0) as mine, coalesce(sum((build >> 20) = ?), 0) as ours,
          coalesce(sum(part = 0), 0) as marker, coalesce(max(used_at), 0) as newest
        from export_day_pages where org_id = ? and axis = ? and day = ?`,
-    ),
-    // Whether a day has a marker, and whether its parts are whole and of its build, as the reader asks (document-pages.ts).
-    dayState: db.prepare<{ org: string; axis: number; day: number }, { whole: number | null }>(
-      `select m.build = p.build and p.other = m.build and p.n = p.last and p.sessions = m.sessions as whole
-       from export_day_pages m, (
-         select count(*) as n, max(part) as last, sum(sessions) as sessions, min(build) as build, max(build) as other
-         from export_day_pages where org_id = @org and axis = @axis and day = @day and part > 0) p
-       where m.org_id = @org and m.axis = @axis and m.day = @day and m.part = 0`,
     ),
     dropDay: db.prepare<[string, number, number], void>('delete from export_day_pages where org_id = ? and axis = ? and day = ?'),
     dropBuild: db.prepare<[string, number, number, number], void>(

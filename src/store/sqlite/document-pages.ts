@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
 
 /**
@@ -33,9 +34,48 @@ const PAGES_MAPPED = 8;
 const FIRST_PAGE = 8;
 const MAX_PAGE = 1000;
 
-type Key = [axis: number, sessionId: string];
+export type Key = [axis: number, sessionId: string];
 
-const DAY_MS = 86_400_000;
+/** The column of an export window's axis. */
+export type AxisColumn = 'created_at' | 'meeting_date';
+export const axisColumn = (window: ExportWindow): AxisColumn => (window.axis === 'meetingDate' ? 'meeting_date' : 'created_at');
+
+/**
+ * The keyset reads of one axis, on any connection: documents after a key (`org_id, axis, session_id,
+ * axis's end`), joined in SQLite, and the key `offset` rows on. The lower bound is the row value
+ * alone, so the index search starts at the page (a separate `axis >= from` would make every page
+ * scan from the window's start). Shared by the export's reads and the day pages' builds
+ * (day-page-builder.ts), which store parts in the form of the pages after the first.
+ */
+export function keysetSql(axis: AxisColumn) {
+  const after = `org_id = ? and (${axis}, session_id) > (?, ?) and ${axis} <= ?`;
+  return {
+    after,
+    // Every page but the very first starts with its comma, so the chunks simply concatenate;
+    // joined in SQLite, not by Buffer.concat, which would make a second 256 KB Buffer per page.
+    // Without GROUP BY the aggregate takes the subquery's rows in its ORDER BY order (the
+    // subquery has a LIMIT, so it is never flattened); an ORDER BY inside group_concat would sort
+    // the page again in a temporary b-tree at half the speed. The parity tests hold the bytes.
+    joined: (comma: boolean) =>
+      `select cast(${comma ? "',' || " : ''}group_concat(doc, ',') as blob) as docs, count(*) as n
+       from (select doc from session_documents_full where ${after} order by ${axis}, session_id limit ?)`,
+    // Read from the index alone.
+    keyAt: `select ${axis}, session_id from session_documents where ${after} order by ${axis}, session_id limit 1 offset ?`,
+  };
+}
+
+/**
+ * The paged days from @from to @to of @org's @axis (export_day_pages, migration 011): a marker over
+ * parts numbered 1 to n, all of its build, whose sessions add up to its count. The builder sees to
+ * that; a day that is not so is read as rows, never wrongly, and built again.
+ */
+export const PAGED_DAYS_SQL = `select m.day from export_day_pages m join (
+    select day, count(*) as n, max(part) as last, sum(sessions) as sessions, min(build) as build, max(build) as other
+    from export_day_pages where org_id = @org and axis = @axis and day between @from and @to and part > 0 group by day) p
+  on p.day = m.day and p.n = p.last and p.sessions = m.sessions and p.build = m.build and p.other = m.build
+  where m.org_id = @org and m.axis = @axis and m.day between @from and @to and m.part = 0 order by m.day`;
+
+export type PagedDaysParams = { org: string; axis: number; from: number; to: number };
 
 /** One page: its documents joined by commas (every page but the first starts with its comma). */
 export interface DocumentPage {
@@ -89,16 +129,8 @@ export class DocumentPages {
       db.exec('begin');
       // Read inside the transaction: the same snapshot as every page after. Only days wholly in
       // the window (an export's are whole days; a window that ends within a day reads it as rows).
-      // A day counts as paged only if its parts are whole and of its marker's build (the builder
-      // sees to it; a day that is not is read as rows, never wrongly).
       this.pagedDays = db
-        .prepare<{ org: string; axis: number; from: number; to: number }, number>(
-          `select m.day from export_day_pages m join (
-             select day, count(*) as n, max(part) as last, sum(sessions) as sessions, min(build) as build, max(build) as other
-             from export_day_pages where org_id = @org and axis = @axis and day between @from and @to and part > 0 group by day) p
-           on p.day = m.day and p.n = p.last and p.sessions = m.sessions and p.build = m.build and p.other = m.build
-           where m.org_id = @org and m.axis = @axis and m.day between @from and @to and m.part = 0 order by m.day`,
-        )
+        .prepare<PagedDaysParams, number>(PAGED_DAYS_SQL)
         .pluck()
         .all({ org: orgId, axis, from: window.fromMs, to: window.toMs - DAY_MS + 1 });
       this.paged = new Set(this.pagedDays);
@@ -110,33 +142,16 @@ export class DocumentPages {
     this.from = [window.fromMs, ''];
   }
 
-  /**
-   * The lower bound is the row value alone, so the index search starts at the page (a separate
-   * `axis >= from` would make every page scan from the window's start). The upper bound is the
-   * end of the days read as rows before the next paged day.
-   */
+  /** The upper bound of a row read is the end of the days read as rows before the next paged day. */
   private statements() {
-    const axis = this.window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
-    const where = `org_id = ? and (${axis}, session_id) > (?, ?) and ${axis} <= ?`;
-    // Every page but the very first starts with its comma, so the chunks simply concatenate;
-    // joined in SQLite, not by Buffer.concat, which would make a second 256 KB Buffer per page.
-    // Without GROUP BY the aggregate takes the subquery's rows in its ORDER BY order (the
-    // subquery has a LIMIT, so it is never flattened); an ORDER BY inside group_concat would sort
-    // the page again in a temporary b-tree at half the speed. The parity tests hold the bytes.
+    const sql = keysetSql(axisColumn(this.window));
     const page = (comma: boolean) =>
-      this.db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(
-        `select cast(${comma ? "',' || " : ''}group_concat(doc, ',') as blob) as docs, count(*) as n
-         from (select doc from session_documents_full where ${where} order by ${axis}, session_id limit ?)`,
-      );
+      this.db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(sql.joined(comma));
     return {
       first: page(false),
       next: page(true),
-      // The page's last key, read from the index alone, is where the next page starts.
-      lastKey: this.db
-        .prepare<[string, number, string, number, number], Key>(
-          `select ${axis}, session_id from session_documents where ${where} order by ${axis}, session_id limit 1 offset ?`,
-        )
-        .raw(),
+      // The page's last key is where the next page starts.
+      lastKey: this.db.prepare<[string, number, string, number, number], Key>(sql.keyAt).raw(),
     };
   }
 
