@@ -124,6 +124,25 @@ describe('splitting a streamed JSON array at document boundaries, unparsed', () 
   });
 });
 
+describe('splitting a streamed JSON array, chunks not kept', () => {
+  it('keeps no view of a chunk once it has been pushed, so its reader may reuse or give back its memory', () => {
+    const text = Buffer.from(JSON.stringify([{ a: 'x'.repeat(50) }, { b: 'é'.repeat(40), c: [1, { d: null }] }, 'last']));
+    for (let cut = 1; cut < text.length; cut++) {
+      const splitter = new RawJsonArraySplitter();
+      const first = Buffer.from(text.subarray(0, cut));
+      const elements = splitter.push(first).map((element) => Buffer.from(element.bytes).toString());
+      first.fill(0x7b);
+      for (const element of splitter.push(Buffer.from(text.subarray(cut)))) elements.push(element.bytes.toString());
+      splitter.end();
+      assert.deepEqual(
+        elements.map((element) => JSON.parse(element) as unknown),
+        JSON.parse(text.toString()),
+        `cut at ${cut}`,
+      );
+    }
+  });
+});
+
 describe('the splitter against JSON.parse, over random texts', () => {
   // Pieces of JSON, right and wrong: escapes of every kind, keys that are integers, control
   // characters, numbers, literals cut short, whitespace, unbalanced quotes and brackets.
@@ -934,6 +953,61 @@ describe('the export client against a server that misbehaves', () => {
     } finally {
       await server.close();
       fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("gives a plain response's memory back chunk by chunk to a sink that copies, and writes the same NDJSON", async () => {
+    // 600 documents (a few MB) in writes of uneven sizes, so the socket's reads cut documents anywhere.
+    const docs = Array.from({ length: 600 }, (_, i) => ({ ...one, _id: `doc-${i}`, coachNotes: 'é'.repeat((i * 37) % 9_000) }));
+    const body = Buffer.from(`[${docs.map((doc) => JSON.stringify(doc)).join(',')}]`);
+    const server = await startFaultServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let at = 0;
+      let size = 1;
+      const next = () => {
+        while (at < body.length) {
+          const piece = body.subarray(at, at + size);
+          at += piece.length;
+          size = (size * 7 + 13) % 200_000;
+          if (!res.write(piece)) return void res.once('drain', next);
+        }
+        res.end();
+      };
+      next();
+    });
+    const given = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'transfer')!;
+    const dir = tempDir('coachport-copies-');
+    try {
+      const exportInto = async (file: string, copies: boolean) => {
+        let givenBack = 0;
+        Object.defineProperty(ArrayBuffer.prototype, 'transfer', {
+          ...given,
+          value(this: ArrayBuffer, length?: number) {
+            if (length === 0) givenBack += this.byteLength;
+            return (given.value as (length?: number) => ArrayBuffer).call(this, length);
+          },
+        });
+        try {
+          const writer = new JsonWriter(file, true, null);
+          const client = new ExportClient(options(server.url, new VirtualClock(), { gzip: false }));
+          const sink = { text: writer.writeText.bind(writer), discard: writer.discard.bind(writer), copies };
+          for await (const _ of client.exportWindowsInto(window, sink)) writer.commit();
+          writer.finish({ interrupted: false });
+        } finally {
+          Object.defineProperty(ArrayBuffer.prototype, 'transfer', given);
+        }
+        return givenBack;
+      };
+      const expected = docs.map((doc) => `${JSON.stringify(doc)}\n`).join('');
+      const copied = await exportInto(path.join(dir, 'copied.ndjson'), true);
+      assert.equal(fs.readFileSync(path.join(dir, 'copied.ndjson'), 'utf8'), expected);
+      // All but the memory of reads shared with the response's head, and the last read, handed over with the end.
+      assert.ok(copied > body.length / 2, `${copied} of ${body.length} bytes' memory given back`);
+      assert.equal(await exportInto(path.join(dir, 'kept.ndjson'), false), 0, 'a sink that may keep views keeps the memory too');
+      assert.equal(fs.readFileSync(path.join(dir, 'kept.ndjson'), 'utf8'), expected);
+    } finally {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

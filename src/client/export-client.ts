@@ -107,6 +107,11 @@ export interface TextSink {
    */
   parses?: boolean;
   /**
+   * `text` copies what it is given and keeps no view of it: a plain response's memory then goes
+   * back as soon as each chunk is read (ReadBuffers) rather than to the garbage collector.
+   */
+  copies?: boolean;
+  /**
    * For a sink that parses and writes at once (`text` returns nothing): writes the document that
    * begins at `at` straight from the response's bytes when it lies whole in them (returns the index
    * after it), or returns -1 having written nothing, and the document comes to `text` once split.
@@ -144,6 +149,8 @@ interface WindowTarget {
   /** Takes the response's bytes, in place of the splitter and `write`. */
   reader?: ResponseReader;
   write(texts: Uint8Array[]): Promise<void>;
+  /** `write` keeps no view of the texts (see TextSink.copies). */
+  copies?: boolean;
   end(): Promise<void>;
   abandon(): void;
 }
@@ -393,7 +400,7 @@ export class ExportClient {
     let bytes = 0;
     try {
       const reader = target.reader;
-      const reads = reader && response.readsOwned ? new ReadBuffers() : null;
+      const reads = (reader || target.copies) && response.readsOwned ? new ReadBuffers() : null;
       for await (const chunk of response.body) {
         idle.touch();
         bytes += chunk.byteLength;
@@ -415,6 +422,8 @@ export class ExportClient {
           count++;
         }
         if (texts.length > 0) await idle.during(target.write(texts));
+        // The splitter keeps no view of a chunk once it has been pushed, nor does a sink that copies.
+        reads?.read(chunk, true);
       }
       reads?.release();
       if (reader) count = await reader.end();
@@ -451,6 +460,8 @@ function spoolTarget(file: string): WindowTarget {
   const failed = (error: Error) => new WriteFailure(`Cannot write the spool file ${file}: ${error.message}.`);
   return {
     parses: false,
+    // Each write's texts are joined into a buffer of their own.
+    copies: true,
     async write(texts) {
       if (failure.error) throw failed(failure.error);
       const lines: Uint8Array[] = [];
@@ -525,6 +536,7 @@ function sinkTarget(sink: TextSink): WindowTarget {
         throw failed(error);
       }
     },
+    copies: sink.copies === true && !parses,
     end: async () => {},
     abandon: () => sink.discard(),
   };

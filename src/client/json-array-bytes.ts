@@ -132,7 +132,9 @@ export class RawJsonArraySplitter {
         throw new SyntaxError('unexpected data after the end of the JSON array');
       }
     }
-    if (this.state === 'inside' && start >= 0) this.parts.push(chunk.subarray(start));
+    // Copied, not kept as a view: once `push` returns, the splitter holds nothing of the chunk, whose
+    // memory its reader may then give back (ReadBuffers).
+    if (this.state === 'inside' && start >= 0) this.parts.push(Buffer.from(chunk.subarray(start)));
     return out;
   }
 

@@ -123,6 +123,7 @@ async function* windowsOf(
       discard: discard.bind(writer),
       parses: writer.parsesText === true,
       writeLeading: writer.writeLeading?.bind(writer),
+      copies: writer.copiesText === true,
       response: writer.response,
     };
     yield* client.exportWindowsInto(range, sink, firstIndex);

@@ -22,6 +22,8 @@ export interface ExportWriter {
   writeLeading?(bytes: Buffer, at: number): number;
   /** Takes whole responses' bytes instead of their documents: see TextSink.response. */
   readonly response?: ResponseReader;
+  /** `writeText` keeps no view of the bytes it is given: see TextSink.copies. */
+  readonly copiesText?: boolean;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
   discard?(): void;
   /** Returns each file's size, to resume from. */
