@@ -87,4 +87,62 @@ for (const backend of await storeBackends()) {
       assert.equal(new Set(receiver.received.filter((r) => r.path === '/hanging').map((r) => r.id)).size, queued, 'each event once');
     });
   });
+
+  describe(`webhook delivery, a receiver that lets its attempts time out (${backend.name})`, () => {
+    let server: TestServer;
+    let receiver: WebhookReceiver;
+    /** Short, so that the test sees a claim's worth of attempts run out. */
+    const timeoutMs = 800;
+
+    before(async () => {
+      receiver = await new WebhookReceiver().start();
+      server = await startTestServer({
+        backend,
+        clock: new ManualClock(Date.now()),
+        configure: (c) => ({ ...c, events: { ...c.events, allowPrivate: true, pollMs: 25, webhookTimeoutMs: timeoutMs } }),
+      });
+    });
+    after(async () => {
+      receiver?.release();
+      await server?.close();
+      await receiver?.close();
+    });
+
+    it('is sent one delivery at a time once an attempt has gone unanswered, and all again once it answers', async () => {
+      let hangs = true;
+      receiver.answer = () => (hangs ? { status: 200, held: true } : { status: 204 });
+      const admin = await server.createOrg('Timing out');
+      const agentId = (await server.addUser(admin.orgId, 'agent')).userId;
+      const hook = await server.request('POST', '/api/v1/webhooks', {
+        token: admin.token,
+        body: { url: `${receiver.url}/slow`, events: ['session.created'] },
+      });
+      assert.equal(hook.status, 201, hook.text);
+      const actor = { orgId: admin.orgId, user: (await server.store.getUser(admin.orgId, admin.userId))!, ipAddress: null };
+      const queued = CLAIM + 8;
+      // Due together, so that the first claim takes a claim's worth; the clock stands still after,
+      // so those 32, once timed out, are not due again during the test.
+      const later = server.clock.now() + 60_000;
+      for (let i = 0; i < queued; i++) await createSession(server.store, actor, { coachingFormName: 'Review', agentId }, later);
+      server.clock.set(later);
+      const sent = () => receiver.received.length;
+      await pollUntil(() => sent() === CLAIM, `${CLAIM} sent at once`);
+
+      // They time out; of the 8 left, one is sent, the rest go back to the queue unattempted.
+      await pollUntil(() => sent() === CLAIM + 1, 'the next one, after the timeouts');
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs / 2));
+      assert.equal(sent(), CLAIM + 1, 'one at a time while it hangs');
+      // Each one after the one before has timed out.
+      await pollUntil(() => sent() === CLAIM + 2, 'the one after, once that one timed out');
+      const log = await server.request('GET', `/api/v1/webhooks/${hook.json.id}/deliveries`, { token: admin.token });
+      assert.equal(log.json.deliveries.length, CLAIM + 1, 'the given-back deliveries logged no attempt');
+
+      // It answers again: the rest go out together.
+      hangs = false;
+      receiver.release();
+      // Those that timed out are due again only later (the clock stands still): each event once.
+      await pollUntil(() => sent() === queued, 'the rest of its queue');
+      assert.equal(new Set(receiver.received.map((r) => r.id)).size, queued);
+    });
+  });
 }

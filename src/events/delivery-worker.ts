@@ -30,11 +30,11 @@ export interface DeliveryWorkerDeps {
  * Deliveries one claim takes at most, and so one destination's (a webhook endpoint's, or the SMTP
  * server's for all mail) in flight at once: a destination with deliveries in flight is passed over
  * by claims until all of them have ended, so a receiver that hangs holds up its own queue, for its
- * timeout, and not another endpoint's or organization's (while fewer than IN_FLIGHT / CLAIM hang at
- * once: docs/events.md). Every claimed delivery is sent at once.
+ * timeout, and not another endpoint's or organization's (docs/events.md). Every claimed delivery
+ * is sent at once, except to an endpoint whose last attempt went unanswered (see `hanging`).
  */
 const CLAIM = 32;
-/** Deliveries a process has in flight at most, across destinations: eight hanging receivers' worth. */
+/** Deliveries a process has in flight at most, across destinations. */
 const IN_FLIGHT = 256;
 /**
  * A claim is this process's for twice the attempt timeout and 5 s more: well past any attempt it
@@ -75,6 +75,13 @@ export class DeliveryWorker {
   private ended: AttemptOutcome[] = [];
   /** Whether a destination came free since the loop last claimed. */
   private freed = false;
+  /**
+   * Endpoints whose last attempt got no answer within the timeout: each is sent one delivery at a
+   * time until it answers again, the others claimed with it given back to the queue unattempted.
+   * Otherwise eight receivers that hang with a backlog would hold a claim's worth each, all of
+   * IN_FLIGHT, and every other endpoint would wait for their timeouts.
+   */
+  private readonly hanging = new Set<string>();
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.resolve = deps.resolve ?? resolveWithDns;
@@ -147,8 +154,18 @@ export class DeliveryWorker {
       [...channels],
       busy.filter((key) => key !== MAIL),
     );
-    for (const delivery of claimed) this.send(delivery, leaseUntil);
+    for (const delivery of claimed) {
+      const destination = destinationOf(delivery);
+      if (destination !== null && this.hanging.has(destination) && this.sending.has(destination)) this.giveBack(delivery, leaseUntil, now);
+      else this.send(delivery, leaseUntil);
+    }
     return claimed.length === limit;
+  }
+
+  /** A claimed delivery back in the queue as it was, due when it was, no attempt made or logged. */
+  private giveBack(delivery: ClaimedDelivery, leaseUntil: number, at: number): void {
+    const untouched = { state: 'pending', attempted: false, statusCode: null, durationMs: 0, error: null } as const;
+    this.ended.push({ ...untouched, at, nextAttemptAt: delivery.dueAt, delivery, leaseUntil });
   }
 
   /** One attempt, its outcome kept for the next record; the loop is woken once its destination has nothing in flight. */
@@ -271,6 +288,8 @@ export class DeliveryWorker {
       allowPrivate: this.deps.config.allowPrivate,
       resolve: this.resolve,
     });
+    if (response.timedOut) this.hanging.add(d.endpoint.id);
+    else this.hanging.delete(d.endpoint.id);
     const base = { attempted: true, statusCode: response.statusCode, durationMs: response.durationMs, error: response.error, at };
     if (response.error === null) {
       this.deps.metrics.webhookAttempted('success');

@@ -20,7 +20,12 @@ export interface WebhookResponse {
   retryAfter: string | undefined;
   /** The address was refused before any connection was made. */
   refused: boolean;
+  /** Nothing was answered within the timeout: the receiver is hanging, or very slow. */
+  timedOut: boolean;
 }
+
+/** The attempt cut at its timeout. */
+class NoAnswer extends Error {}
 
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
@@ -53,6 +58,7 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookRespo
     error: null,
     retryAfter: undefined,
     refused: false,
+    timedOut: false,
     ...part,
     durationMs: performance.now() - started,
   });
@@ -86,11 +92,12 @@ export async function postWebhook(request: WebhookRequest): Promise<WebhookRespo
         resolve(done({ statusCode: status, error, retryAfter: res.headers['retry-after'] }));
       },
     );
-    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${request.timeoutMs} ms`)), request.timeoutMs);
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${request.timeoutMs} ms`)));
+    const noAnswer = () => req.destroy(new NoAnswer(`no answer within ${request.timeoutMs} ms`));
+    const deadline = setTimeout(noAnswer, request.timeoutMs);
+    req.on('timeout', noAnswer);
     req.on('error', (error) => {
       clearTimeout(deadline);
-      resolve(done({ error: error.message, refused: error instanceof AddressRefused }));
+      resolve(done({ error: error.message, refused: error instanceof AddressRefused, timedOut: error instanceof NoAnswer }));
     });
     req.end(request.body);
   });
