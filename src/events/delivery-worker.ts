@@ -48,6 +48,9 @@ const destinationOf = (d: ClaimedDelivery) => (d.channel === 'webhook' ? (d.endp
 
 type AttemptResult = Omit<AttemptOutcome, 'delivery' | 'leaseUntil'>;
 
+/** An outcome with no attempt made, so nothing in the delivery log. */
+const unattempted = (error: string | null) => ({ attempted: false, statusCode: null, durationMs: 0, error });
+
 /** How often each process forgets what is past the retention (several processes doing it is harmless). */
 const PRUNE_EVERY_MS = 3_600_000;
 /** Rows of each table one prune transaction deletes: short write locks, between the deliveries. */
@@ -162,10 +165,13 @@ export class DeliveryWorker {
     return claimed.length === limit;
   }
 
-  /** A claimed delivery back in the queue as it was, due when it was, no attempt made or logged. */
+  /**
+   * A claimed delivery back in the queue as it was, due when it was, no attempt made or logged; at
+   * the loop's next turn, not after its sleep, so that another process may take it meanwhile.
+   */
   private giveBack(delivery: ClaimedDelivery, leaseUntil: number, at: number): void {
-    const untouched = { state: 'pending', attempted: false, statusCode: null, durationMs: 0, error: null } as const;
-    this.ended.push({ ...untouched, at, nextAttemptAt: delivery.dueAt, delivery, leaseUntil });
+    this.ended.push({ ...unattempted(null), state: 'pending', at, nextAttemptAt: delivery.dueAt, delivery, leaseUntil });
+    this.freed = true;
   }
 
   /** One attempt, its outcome kept for the next record; the loop is woken once its destination has nothing in flight. */
@@ -178,7 +184,9 @@ export class DeliveryWorker {
         (outcome) => void this.ended.push({ ...outcome, delivery, leaseUntil }),
         (error: unknown) => {
           // A fault of ours, not the receiver's: a failed attempt all the same, so the schedule
-          // bounds its retries; the admins' log says so, the server's log has the error.
+          // bounds its retries; the admins' log says so, the server's log has the error. Not a
+          // sign of hanging either: one at a time, such attempts would end at once, turn after turn.
+          if (destination !== null) this.hanging.delete(destination);
           this.deps.logger.error({ err: toError(error), delivery: delivery.id }, 'delivery worker: sending failed');
           if (delivery.channel === 'webhook') this.deps.metrics.webhookAttempted('failure');
           else this.deps.metrics.emailAttempted('failure');
@@ -235,6 +243,9 @@ export class DeliveryWorker {
   private async pruneOld(): Promise<void> {
     const now = this.deps.clock.now();
     this.nextPruneAt = now + PRUNE_EVERY_MS;
+    // Forgotten hourly, so that endpoints deleted while hanging do not stay in it: one that still
+    // hangs shows it again within a claim's worth of attempts.
+    this.hanging.clear();
     const before = now - this.deps.config.retentionDays * DAY_MS;
     const forgotten = { events: 0, attempts: 0 };
     try {
@@ -264,17 +275,7 @@ export class DeliveryWorker {
 
   private async sendWebhook(d: ClaimedWebhook): Promise<AttemptResult> {
     const at = this.deps.clock.now();
-    if (!d.endpoint) {
-      return {
-        state: 'cancelled',
-        attempted: false,
-        statusCode: null,
-        durationMs: 0,
-        error: 'endpoint deleted or off',
-        at,
-        nextAttemptAt: null,
-      };
-    }
+    if (!d.endpoint) return { ...unattempted('endpoint deleted or off'), state: 'cancelled', at, nextAttemptAt: null };
     const timestamp = Math.floor(at / 1000);
     const response = await postWebhook({
       url: d.endpoint.url,
@@ -309,17 +310,7 @@ export class DeliveryWorker {
   private async sendMail(d: ClaimedMail): Promise<AttemptResult> {
     const at = this.deps.clock.now();
     const mailer = this.deps.mailer;
-    if (!d.recipient || !mailer) {
-      return {
-        state: 'cancelled',
-        attempted: false,
-        statusCode: null,
-        durationMs: 0,
-        error: 'recipient takes no mail',
-        at,
-        nextAttemptAt: null,
-      };
-    }
+    if (!d.recipient || !mailer) return { ...unattempted('recipient takes no mail'), state: 'cancelled', at, nextAttemptAt: null };
     const session = d.eventBody ? (JSON.parse(d.eventBody) as { data: { session: ExportSession } }).data.session : null;
     const language = d.recipient.language ?? (d.mail.kind === 'invite' ? d.mail.inviterLanguage : null);
     const message = composeMail(d.mail, d.recipient.email, language, {

@@ -134,7 +134,7 @@ export class CsvThreads {
     return this.backPressure();
   }
 
-  /** Until the response is read here by the exact splitter, which keeps views, each chunk is copied into a batch. */
+  /** Until the response is read here, each chunk is copied into a batch; read here, its documents go to the writer as views of it. */
   copiedLast(): boolean {
     return this.exact === null;
   }

@@ -52,7 +52,7 @@ export interface AttemptOutcome {
   error: string | null;
   at: number;
   nextAttemptAt: number | null;
-  /** Whether the attempt was made (false: cancelled before sending; nothing goes into the log). */
+  /** Whether the attempt was made (false: cancelled, or given back to the queue, before sending; nothing goes into the log). */
   attempted: boolean;
   /** Turns the endpoint off, with the reason shown to admins (a 410 Gone). */
   disableEndpoint?: string;
