@@ -21,6 +21,7 @@ import { pollUntil } from './helpers/deadline.js';
 import { closedPort } from './helpers/ports.js';
 import { BIN, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { writeUnevenly } from './helpers/uneven-writes.js';
 
 /** Virtual time: sleeping advances it at once, and every sleep is recorded. */
 class VirtualClock implements ClientClock {
@@ -962,18 +963,7 @@ describe('the export client against a server that misbehaves', () => {
     const body = Buffer.from(`[${docs.map((doc) => JSON.stringify(doc)).join(',')}]`);
     const server = await startFaultServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      let at = 0;
-      let size = 1;
-      const next = () => {
-        while (at < body.length) {
-          const piece = body.subarray(at, at + size);
-          at += piece.length;
-          size = (size * 7 + 13) % 200_000;
-          if (!res.write(piece)) return void res.once('drain', next);
-        }
-        res.end();
-      };
-      next();
+      writeUnevenly(res, body, 200_000);
     });
     const given = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'transfer')!;
     const dir = tempDir('coachport-copies-');

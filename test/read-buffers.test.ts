@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { ask } from '../src/client/http-answer.js';
 import { ReadBuffers } from '../src/client/read-buffers.js';
+import { writeUnevenly } from './helpers/uneven-writes.js';
 
 /** 6 MB sent in writes of uneven sizes, so the socket's reads and the body's chunks fall anywhere. */
 const PLAIN = randomBytes(6 * 1024 * 1024);
@@ -20,19 +21,7 @@ async function serve(gzip: boolean): Promise<{ url: string; close: () => Promise
     // The compressed body in one write: the socket's reads, not the writes, make the inflater's input.
     if (gzip) return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(GZIPPED);
     res.writeHead(200);
-    const [body, out] = [PLAIN, res];
-    let at = 0;
-    let size = 1;
-    const next = () => {
-      while (at < body.length) {
-        const piece = body.subarray(at, at + size);
-        at += piece.length;
-        size = (size * 7 + 13) % 300_000;
-        if (!out.write(piece)) return void out.once('drain', next);
-      }
-      out.end();
-    };
-    next();
+    writeUnevenly(res, PLAIN, 300_000);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
