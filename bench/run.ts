@@ -303,21 +303,21 @@ async function concurrentExports(server: Server, token: string, encoding: 'ident
   await server.dayPagesBuilt();
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = server.rssKb();
-  let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, server.rssKb())), 10);
-  const prober = healthProber(`${server.url}/healthz`);
-  const started = performance.now();
-  const digests = await Promise.all(Array.from({ length: CONCURRENT_EXPORTS }, () => hashedExport(server.url, token, encoding)));
-  const seconds = (performance.now() - started) / 1000;
-  const sorted = (await prober.stop()).sort((a, b) => a - b);
-  clearInterval(sampler);
+  const { result, peakMB } = await peakRss(server, async () => {
+    const prober = healthProber(`${server.url}/healthz`);
+    const started = performance.now();
+    const digests = await Promise.all(Array.from({ length: CONCURRENT_EXPORTS }, () => hashedExport(server.url, token, encoding)));
+    const seconds = (performance.now() - started) / 1000;
+    return { digests, seconds, sorted: (await prober.stop()).sort((a, b) => a - b) };
+  });
+  const { digests, seconds, sorted } = result;
   return {
     exports: CONCURRENT_EXPORTS,
     encoding,
     seconds: Number(seconds.toFixed(2)),
     identical: new Set(digests).size === 1,
     rssBeforeMB: Math.round(before / 1024),
-    rssPeakMB: Math.round(peak / 1024),
+    rssPeakMB: peakMB,
     healthzP99Ms: Number((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0).toFixed(1)),
     healthzProbes: sorted.length,
   };
