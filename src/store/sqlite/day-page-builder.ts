@@ -7,7 +7,7 @@ import { connect } from './connect.js';
 import {
   type AxisColumn,
   axisNumber,
-  dayOf,
+  utcDayStart,
   type Key,
   keysetSql,
   PAGED_DAYS_SQL,
@@ -162,12 +162,12 @@ export class DayPageBuilder {
     const { firstAt } = statements.axes[axis]!;
     const { marked, pagedDays, dropDay } = statements;
     const now = this.clock();
-    await this.onWriter(() => statements.use.run(now, orgId, axis, dayOf(window.fromMs), window.toMs, now - DAY_MS));
-    const last = Math.min(window.toMs, dayOf(now) - 1);
-    for (let from = dayOf(window.fromMs); !this.stopped; ) {
+    await this.onWriter(() => statements.use.run(now, orgId, axis, utcDayStart(window.fromMs), window.toMs, now - DAY_MS));
+    const last = Math.min(window.toMs, utcDayStart(now) - 1);
+    for (let from = utcDayStart(window.fromMs); !this.stopped; ) {
       const first = firstAt.get(orgId, from, last);
       if (first === undefined) return;
-      const day = dayOf(first);
+      const day = utcDayStart(first);
       if (pagedDays.get({ org: orgId, axis, from: day, to: day }) === undefined) {
         // A marker over parts the reader would not take (it reads that day as rows) goes first.
         if (marked.get(orgId, axis, day) !== undefined) await this.onWriter(() => dropDay.run(orgId, axis, day));

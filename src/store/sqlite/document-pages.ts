@@ -233,4 +233,4 @@ export class DocumentPages {
 export const axisNumber = (window: ExportWindow): number => (window.axis === 'meetingDate' ? 1 : 0);
 
 /** The first millisecond of the UTC day of `ms`. */
-export const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+export const utcDayStart = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
