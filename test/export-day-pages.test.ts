@@ -169,6 +169,19 @@ for (const threads of [0, 1]) {
 
     const settled = () => pollUntil(() => store.exportPagesQueued() === 0, 'the day pages to be built');
     const exported = (window: ExportWindow) => bytesOf(store.exportDocuments(orgId, window));
+    /** Builds `window` with a checked builder that does `act` on `db` to the first day caught mid-build; returns that day. */
+    const buildActingOnADay = async (db: BetterSqlite3.Database, act: (day: number) => void, window: ExportWindow) => {
+      const build = duringABuild(db, orgId, act);
+      const builder = checkedBuilder(file, orgId, WIDE, Date.now, build.between);
+      try {
+        await built(builder, orgId, window);
+      } finally {
+        await builder.stop();
+      }
+      const day = build.day();
+      assert.ok(day !== null, 'a day was acted on while it was being built');
+      return day;
+    };
 
     before(async () => {
       database = await sqliteBackend.create();
@@ -246,15 +259,7 @@ for (const threads of [0, 1]) {
           `update session_documents set seq = seq where rowid = (
              select min(rowid) from session_documents where org_id = ? and created_at between ? and ?)`,
         );
-        const build = duringABuild(direct, orgId, (day) => touch.run(orgId, day, day + DAY - 1));
-        const builder = checkedBuilder(file, orgId, WIDE, Date.now, build.between);
-        try {
-          await built(builder, orgId, WIDE);
-        } finally {
-          await builder.stop();
-        }
-        const touched = build.day();
-        assert.ok(touched !== null, 'a day was written while it was being built');
+        const touched = await buildActingOnADay(direct, (day) => touch.run(orgId, day, day + DAY - 1), WIDE);
         const days = pagedDays(file, orgId, 0);
         assert.ok(!days.has(touched), 'that day is left unpaged');
         assert.equal(days.size, 3, 'the other three are paged');
@@ -279,15 +284,10 @@ for (const threads of [0, 1]) {
           `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
            values (?, 0, ?, 99, 7, ?, 1, x'2c7b7d')`,
         );
-        const build = duringABuild(direct, orgId, (day) => intrude.run(orgId, day, Date.now()));
-        const builder = checkedBuilder(file, orgId, WIDE, Date.now, build.between);
-        try {
-          await built(builder, orgId, { ...WIDE, toMs: Date.parse('2025-03-29T23:59:59.999Z') });
-        } finally {
-          await builder.stop();
-        }
-        const intruded = build.day();
-        assert.ok(intruded !== null);
+        const intruded = await buildActingOnADay(direct, (day) => intrude.run(orgId, day, Date.now()), {
+          ...WIDE,
+          toMs: Date.parse('2025-03-29T23:59:59.999Z'),
+        });
         const left = direct
           .prepare<[string, number], { part: number; build: number }>(
             'select part, build from export_day_pages where org_id = ? and day = ?',
