@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { ownedByExport } from '../src/export/owned-chunks.js';
@@ -44,6 +45,31 @@ describe('writing an export', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('lets the event loop turn between a few megabytes written, however many exports have pages ready', async () => {
+    const chunk = Buffer.alloc(1 << 20, 'x');
+    // Three exports with every page ready at once, into sinks that take each write there and then.
+    const exports = 3;
+    const pagesEach = 8;
+    let written = 0;
+    const sink = () =>
+      new Writable({
+        highWaterMark: 64 << 20,
+        write(_bytes, _encoding, callback) {
+          written++;
+          callback();
+        },
+      });
+    async function* pages() {
+      for (let i = 0; i < pagesEach; i++) yield chunk;
+    }
+    const writing = Array.from({ length: exports }, () => writeChunks(pages(), sink(), new AbortController().signal));
+    // A request arriving now is answered in the loop's next turn: by then only the first few megabytes are out.
+    const atNextTurn = await new Promise<number>((resolve) => setImmediate(() => resolve(written)));
+    await Promise.all(writing);
+    assert.equal(written, exports * pagesEach, 'every page is written in the end');
+    assert.ok(atNextTurn > 0 && atNextTurn <= 5, `${atNextTurn} MB written before the loop turned`);
   });
 
   describe('the SQLite store, whose pages are freed as they are sent', () => {

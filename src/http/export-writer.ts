@@ -23,6 +23,31 @@ function release(chunk: Buffer | string): void {
 }
 
 /**
+ * What all exports together write in one turn of the event loop before they wait for the next: a
+ * socket write copies its bytes there and then, and twelve exports' first pages arriving together
+ * held the loop, and every other request, for 70 ms in a profile of the bench's concurrent exports.
+ */
+const TURN_BYTES = 4 << 20;
+let writtenThisTurn = 0;
+let turnEnd: Promise<void> | null = null;
+
+function countWritten(bytes: number): void {
+  if (writtenThisTurn === 0) setImmediate(() => (writtenThisTurn = 0));
+  writtenThisTurn += bytes;
+}
+
+/** Resolves in the next turn's check phase, once the loop has polled for other requests. */
+function nextTurn(): Promise<void> {
+  turnEnd ??= new Promise((resolve) =>
+    setImmediate(() => {
+      turnEnd = null;
+      resolve();
+    }),
+  );
+  return turnEnd;
+}
+
+/**
  * Writes an export's chunks into `target` (the response, or the gzip stream before it) one
  * `write` with a callback each, waiting for 'drain' when told to, and releases each chunk's memory
  * in that callback, when `target` is done with its bytes. Piped, the 256 KB pages waited for the
@@ -33,7 +58,9 @@ function release(chunk: Buffer | string): void {
  */
 export async function writeChunks(chunks: AsyncIterable<Buffer | string>, target: Writable, stopped: AbortSignal): Promise<void> {
   for await (const chunk of chunks) {
+    if (writtenThisTurn >= TURN_BYTES) await nextTurn();
     if (stopped.aborted) return;
+    countWritten(chunk.length);
     const more = target.write(chunk, (error) => {
       if (!error) release(chunk);
     });
