@@ -263,21 +263,35 @@ function hashedExport(url: string, token: string, encoding: 'identity' | 'gzip')
 
 /**
  * /healthz probed every 20 ms from a thread of its own: this process also reads and hashes twelve
- * exports, and a probe waiting on this event loop would time the bench, not the server.
+ * exports, and a probe waiting on this event loop would time the bench, not the server. Probed
+ * through `node:http` on one kept-alive connection, as the exports are read: through `fetch`, the
+ * probe's own client added up to 50 ms to a probe the server answered in under a millisecond, on
+ * the two cores the twelve readers keep busy (docs/performance.md, "Twelve exports and /healthz").
  */
 function healthProber(url: string): { stop(): Promise<number[]> } {
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
+    const http = require('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const latencies = [];
     let probing = true;
     parentPort.once('message', () => (probing = false));
+    const probe = () =>
+      new Promise((resolve, reject) => {
+        const started = performance.now();
+        http
+          .get(workerData, { agent }, (response) => {
+            response.resume();
+            response.on('end', () => resolve(performance.now() - started));
+          })
+          .on('error', reject);
+      });
     (async () => {
       while (probing) {
-        const started = performance.now();
-        await (await fetch(workerData)).text();
-        latencies.push(performance.now() - started);
+        latencies.push(await probe());
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      agent.destroy();
       parentPort.postMessage(latencies);
     })();`,
     { eval: true, workerData: url },
