@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
+import type { ExportSession } from '../src/contract/schemas.js';
 import { createOrganization } from '../src/accounts/organizations.js';
 import type { Actor } from '../src/coaching/actor.js';
 import { DomainError } from '../src/coaching/errors.js';
@@ -196,6 +197,22 @@ for (const backend of await storeBackends()) {
         );
       }
       assert.deepEqual(await storedStatsRows(direct, orgId), expectedStatsRows(JSON.parse(portable)), `stats rows after ${what}`);
+      // The columns an export's window is read by (an edit leaves out of its UPDATE those it keeps).
+      const axes = await direct
+        .selectFrom('session_documents')
+        .select(['session_id', 'created_at', 'meeting_date'])
+        .where('org_id', '=', orgId)
+        .execute();
+      const expectedAxes = new Map(
+        (JSON.parse(portable) as ExportSession[]).map((d) => [
+          d._id,
+          { createdAt: Date.parse(d.createdAt), meetingDate: d.meetingDate === null ? null : Date.parse(d.meetingDate) },
+        ]),
+      );
+      for (const row of axes) {
+        const stored = { createdAt: Number(row.created_at), meetingDate: row.meeting_date === null ? null : Number(row.meeting_date) };
+        assert.deepEqual(stored, expectedAxes.get(row.session_id), `the time axes of ${row.session_id}'s document row after ${what}`);
+      }
     }
 
     it('stores after every step exactly what a full rendering stores', async () => {

@@ -6,9 +6,9 @@ import type { StoreAdapter } from '../adapter.js';
 import { readSessionsById } from '../export-pages.js';
 import type { Database } from '../schema.js';
 import { spliceName } from './splice.js';
-import { writeSessionStats } from './stats-rows.js';
+import { rewriteSessionStats, writeSessionStats } from './stats-rows.js';
 import type { RenderedDocument } from './rendered.js';
-import { rewriteDocuments, writeDocuments } from './write.js';
+import { meetingDateKept, rewriteDocuments, writeDocuments } from './write.js';
 
 /**
  * Keeps the read model current: every helper here runs inside the caller's transaction (any Kysely
@@ -89,7 +89,14 @@ export async function storeRendered(
 ): Promise<void> {
   if (targets.limits) await enforceLimits(trx, adapter, orgId, docs);
   if (targets.documents) await (targets.existing ? rewriteDocuments : writeDocuments)(trx, adapter, orgId, docs);
-  if (targets.stats)
+  if (targets.stats && targets.existing)
+    await rewriteSessionStats(
+      trx,
+      adapter.name,
+      orgId,
+      docs.map((d) => ({ facts: d.facts, meetingDateKept: meetingDateKept(d) })),
+    );
+  else if (targets.stats)
     await writeSessionStats(
       trx,
       adapter.name,

@@ -20,6 +20,11 @@ export interface RenderedDocument {
    * document row holds, without them. Absent: `json` is the whole document.
    */
   logArchived?: boolean;
+  /**
+   * The meeting date the session's stored rows hold, when the writer read it (an edit in place):
+   * equal to `meetingDate`, the rows are updated without it, and its indexes' pages stay as they are.
+   */
+  storedMeetingDate?: number | null;
 }
 
 /**

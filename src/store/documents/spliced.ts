@@ -49,6 +49,8 @@ interface StoredSession {
   json: string;
   /** The archived log entries' count and bytes (log-archive.ts), or null; undefined: flagged, but no archive row. */
   archived: ArchivedLog | null | undefined;
+  /** The meeting date the document row holds. */
+  meetingDate: number | null;
   /** What the stored stats row holds beyond the session's own fields (those are rendered again). */
   stats: (Counts & Pick<SessionFacts, 'acknowledgementMs'>) | null;
 }
@@ -71,7 +73,7 @@ function storedJson(value: object): string | null {
 
 // Three lookups by key: SQLite ran them joined at twice their cost apart (measured: 91 µs against 41).
 const documentRows = rowsByIds('session_id', (trx, orgId) =>
-  trx.selectFrom('session_documents').select(['session_id', 'doc', 'log_archived']).where('org_id', '=', orgId),
+  trx.selectFrom('session_documents').select(['session_id', 'doc', 'log_archived', 'meeting_date']).where('org_id', '=', orgId),
 );
 const statsRows = rowsByIds('session_id', (trx, orgId) => trx.selectFrom('session_stats').selectAll().where('org_id', '=', orgId));
 const archiveRows = rowsByIds('session_id', (trx, orgId) =>
@@ -89,6 +91,7 @@ async function storedSessions(trx: Kysely<Database>, adapter: StoreAdapter, orgI
     return {
       id: d.session_id,
       json: typeof d.doc === 'string' ? d.doc : d.doc.toString('utf8'),
+      meetingDate: d.meeting_date === null ? null : Number(d.meeting_date),
       archived:
         Number(d.log_archived) !== 1 ? null : archive ? { entries: Number(archive.entries), bytes: Number(archive.bytes) } : undefined,
       stats: !row
@@ -294,7 +297,8 @@ async function spliceSession(
     json = joinDocument(text);
   }
   const logArchived = archived !== null || fold !== null;
-  return { sessionId: id, createdAt: facts.createdAt, meetingDate: facts.meetingDate, json, facts, size, logArchived, fold };
+  const { createdAt, meetingDate } = facts;
+  return { sessionId: id, createdAt, meetingDate, storedMeetingDate: stored.meetingDate, json, facts, size, logArchived, fold };
 }
 
 /**

@@ -95,3 +95,32 @@ export async function writeSessionStats(trx: Kysely<Database>, engine: string, o
     ).execute();
   }
 }
+
+/** Every column but the two dates, for an edit in place (a session's creation time never changes). */
+const EDITED_COLUMNS = STATS_COLUMNS.filter((c) => c !== 'created_at' && c !== 'meeting_date');
+
+const rewriteStats = (withMeetingDate: boolean) =>
+  new Prepared((trx, row: Insertable<SessionStatsTable>) =>
+    trx
+      .updateTable('session_stats')
+      .set(Object.fromEntries([...EDITED_COLUMNS, ...(withMeetingDate ? ['meeting_date' as const] : [])].map((c) => [c, row[c]])))
+      .where('org_id', '=', row.org_id)
+      .where('session_id', '=', row.session_id),
+  );
+const rewriteStatsAndMeetingDate = rewriteStats(true);
+const rewriteStatsOnly = rewriteStats(false);
+
+/**
+ * The stats rows of sessions edited in place, which exist: an UPDATE of the columns that may change,
+ * so that the indexes over the dates (session_stats_created, _meeting) are not rewritten with the
+ * same entries, as the upsert's SET rewrites them.
+ */
+export async function rewriteSessionStats(
+  trx: Kysely<Database>,
+  engine: string,
+  orgId: string,
+  rows: Array<{ facts: SessionFacts; meetingDateKept: boolean }>,
+): Promise<void> {
+  for (const { facts, meetingDateKept } of rows)
+    await (meetingDateKept ? rewriteStatsOnly : rewriteStatsAndMeetingDate).execute(engine, trx, statsRow(orgId, facts));
+}

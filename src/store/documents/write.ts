@@ -60,12 +60,23 @@ export async function rewriteDocuments(
 ): Promise<void> {
   if (docs.length === 0) return;
   const nextPosition = await adapter.feedPositions(trx, orgId);
-  for (const d of docs)
-    await rewriteDocument.execute(adapter.name, trx, documentRow(orgId, d, adapter.documentValue(d.json), nextPosition()));
+  for (const d of docs) {
+    const row = documentRow(orgId, d, adapter.documentValue(d.json), nextPosition());
+    if (meetingDateKept(d)) await rewriteDocumentOnly.execute(adapter.name, trx, row);
+    else await rewriteDocument.execute(adapter.name, trx, row);
+  }
 }
 
+/** Whether an edit in place left the session's meeting date as its stored rows hold it. */
+export const meetingDateKept = (d: RenderedDocument): boolean => d.storedMeetingDate !== undefined && d.storedMeetingDate === d.meetingDate;
+
 // created_at is left out: a session's creation time never changes in an edit, and a column in the SET
-// makes SQLite rewrite the index entries of every index that holds it.
-const rewriteDocument = new Prepared((trx, { org_id, session_id, created_at: _, ...row }: ReturnType<typeof documentRow>) =>
+// makes SQLite rewrite the index entries of every index that holds it. So is meeting_date when it is
+// the stored one, as it is in nearly every edit.
+type DocumentRow = ReturnType<typeof documentRow>;
+const rewriteDocument = new Prepared((trx, { org_id, session_id, created_at: _, ...row }: DocumentRow) =>
+  trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
+);
+const rewriteDocumentOnly = new Prepared((trx, { org_id, session_id, created_at: _, meeting_date: __, ...row }: DocumentRow) =>
   trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
 );
