@@ -379,6 +379,53 @@ for (const threads of [0, 1]) {
       assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
     });
 
+    it('leaves alone a day another builder paged while this build was on earlier days', async () => {
+      await settled();
+      dropPages(file, orgId);
+      const read = new BetterSqlite3(file, { readonly: true });
+      const lastCreated = read
+        .prepare<[string], number>('select max(created_at) from session_documents where org_id = ?')
+        .pluck()
+        .get(orgId)!;
+      const lastDay = lastCreated - (lastCreated % DAY);
+      const partsOfLastDay = read.prepare<[string, number], { rowid: number; build: number }>(
+        'select rowid, build from export_day_pages where org_id = ? and axis = 0 and day = ? order by part',
+      );
+      // While this builder writes its first part (of the window's first day), another pages the last day.
+      let steps = 0;
+      let pagedByTheOther: Array<{ rowid: number; build: number }> = [];
+      const other = checkedBuilder(file, orgId, WIDE, Date.now);
+      const builder = new DayPageBuilder(
+        file,
+        async (work) => {
+          const result = work();
+          if (++steps === 2) {
+            await built(other, orgId, { axis: 'createdAt', fromMs: lastDay, toMs: lastDay + DAY - 1 });
+            pagedByTheOther = partsOfLastDay.all(orgId, lastDay);
+          }
+          return result;
+        },
+        (error) => assert.fail(error),
+      );
+      try {
+        await built(builder, orgId, WIDE);
+      } finally {
+        await Promise.all([builder.stop(), other.stop()]);
+      }
+      try {
+        assert.ok(pagedByTheOther.length > 1, 'the other builder paged the last day');
+        assert.ok(steps > 2, 'this builder went on after it');
+        assert.equal(pagedDays(file, orgId, 0).size, 4, 'every day paged');
+        assert.deepEqual(
+          partsOfLastDay.all(orgId, lastDay),
+          pagedByTheOther,
+          "the other builder's parts of the last day, as it wrote them",
+        );
+      } finally {
+        read.close();
+      }
+    });
+
     it('replaces the parts an unfinished build left, and pages the day only once all of its own are written', async () => {
       const day = Date.parse('2025-03-30T00:00:00.000Z');
       const db = connect(file, false);

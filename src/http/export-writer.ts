@@ -58,7 +58,8 @@ function nextTurn(): Promise<void> {
  */
 export async function writeChunks(chunks: AsyncIterable<Buffer | string>, target: Writable, stopped: AbortSignal): Promise<void> {
   for await (const chunk of chunks) {
-    if (writtenThisTurn >= TURN_BYTES) await nextTurn();
+    // Again after each wait: the exports that waited resume together, and each takes its turn's share.
+    while (writtenThisTurn >= TURN_BYTES) await nextTurn();
     if (stopped.aborted) return;
     countWritten(chunk.length);
     const more = target.write(chunk, (error) => {

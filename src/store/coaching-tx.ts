@@ -28,7 +28,8 @@ const updateItem = preparedBy(
  * An update of only some of a session's columns, prepared once per set of columns. Each column
  * set costs its indexes: SQLite rewrites the entry of every index over a column an UPDATE sets,
  * changed or not, and a session has nine; adding a point, which changes only `updated_at`, wrote
- * nine index pages more to the WAL than it needed.
+ * nine index pages more to the WAL than it needed. The sets are those the coaching writes make (a
+ * few hundred at most: the fields a PATCH may carry, with the flags they reset), so the cache stays small.
  */
 const updateSessionColumns = preparedBy(
   (_columns: string) =>

@@ -164,15 +164,16 @@ export class DayPageBuilder {
     const now = this.clock();
     await this.onWriter(() => statements.use.run(now, orgId, axis, utcDayStart(window.fromMs), window.toMs, now - DAY_MS));
     const last = Math.min(window.toMs, utcDayStart(now) - 1);
-    // One query for the window, not one a day: twelve exports ending together ask for the same
-    // window twelve times, and a query a day held the event loop for tens of milliseconds. A day
-    // unpaged meanwhile is built at the next export; one paged meanwhile, writePart sees.
+    // The window's paged days in one query, not one a day: twelve exports ending together ask for
+    // the same window twelve times, and a query a day held the event loop for tens of milliseconds.
+    // A day unpaged meanwhile is built at the next export; one not paged then is asked again below,
+    // as another process may have paged it while this build was on earlier days.
     const paged = new Set(pagedDays.all({ org: orgId, axis, from: utcDayStart(window.fromMs), to: last }));
     for (let from = utcDayStart(window.fromMs); !this.stopped; ) {
       const first = firstAt.get(orgId, from, last);
       if (first === undefined) return;
       const day = utcDayStart(first);
-      if (paged.has(day)) await nextTurn();
+      if (paged.has(day) || pagedDays.get({ org: orgId, axis, from: day, to: day }) !== undefined) await nextTurn();
       else {
         // A marker over parts the reader would not take (it reads that day as rows) goes first.
         if (marked.get(orgId, axis, day) !== undefined) await this.onWriter(() => dropDay.run(orgId, axis, day));
