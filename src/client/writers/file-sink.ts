@@ -2,8 +2,13 @@ import fs from 'node:fs';
 import { dirname } from 'node:path';
 
 const FLUSH_AT = 1 << 20;
-/** How much is written between asking the kernel, in the background, to put it on disk. */
-const SYNC_EVERY = 32 << 20;
+/**
+ * How much is written to a file between asking the kernel, in the background, to put it on disk.
+ * The commit's `fsync` waits for what is left: with 32 MiB, the six tables (304 MB) of a CSV export
+ * of 100,000 seeded sessions left 31–43 ms of it, and the export took 1.40–1.73 s; with 8 MiB,
+ * 14–21 ms and 1.29–1.63 s, faster in 7 of 8 alternated runs (NDJSON, one file, as fast either way).
+ */
+const SYNC_EVERY = 8 << 20;
 
 /**
  * An append-only file that can be cut back to its last commit: what an interrupted or retried export
