@@ -13,7 +13,7 @@ import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import { connect } from '../src/store/sqlite/connect.js';
 import { DayPageBuilder, EVICT_ROWS } from '../src/store/sqlite/day-page-builder.js';
-import { DocumentPages } from '../src/store/sqlite/document-pages.js';
+import { DocumentPages, utcDayStart } from '../src/store/sqlite/document-pages.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
 import { pollUntil } from './helpers/deadline.js';
@@ -387,7 +387,7 @@ for (const threads of [0, 1]) {
         .prepare<[string], number>('select max(created_at) from session_documents where org_id = ?')
         .pluck()
         .get(orgId)!;
-      const lastDay = lastCreated - (lastCreated % DAY);
+      const lastDay = utcDayStart(lastCreated);
       const partsOfLastDay = read.prepare<[string, number], { rowid: number; build: number }>(
         'select rowid, build from export_day_pages where org_id = ? and axis = 0 and day = ? order by part',
       );

@@ -196,7 +196,8 @@ for (const backend of await storeBackends()) {
           `after ${what}, the stored documents differ at ${i}:\n${stored.slice(i - 100, i + 100)}\n${portable.slice(i - 100, i + 100)}`,
         );
       }
-      assert.deepEqual(await storedStatsRows(direct, orgId), expectedStatsRows(JSON.parse(portable)), `stats rows after ${what}`);
+      const documents = JSON.parse(portable) as ExportSession[];
+      assert.deepEqual(await storedStatsRows(direct, orgId), expectedStatsRows(documents), `stats rows after ${what}`);
       // The columns an export's window is read by (an edit leaves out of its UPDATE those it keeps).
       const axes = await direct
         .selectFrom('session_documents')
@@ -204,7 +205,7 @@ for (const backend of await storeBackends()) {
         .where('org_id', '=', orgId)
         .execute();
       const expectedAxes = new Map(
-        (JSON.parse(portable) as ExportSession[]).map((d) => [
+        documents.map((d) => [
           d._id,
           { createdAt: Date.parse(d.createdAt), meetingDate: d.meetingDate === null ? null : Date.parse(d.meetingDate) },
         ]),

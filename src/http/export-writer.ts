@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Gzip } from 'node:zlib';
 import { isOwnedByExport } from '../export/owned-chunks.js';
 import { toError } from '../to-error.js';
@@ -29,22 +30,11 @@ function release(chunk: Buffer | string): void {
  */
 const TURN_BYTES = 4 << 20;
 let writtenThisTurn = 0;
-let turnEnd: Promise<void> | null = null;
 
+/** Counted until the next turn's check phase, which starts the count again before any export waiting for it resumes. */
 function countWritten(bytes: number): void {
   if (writtenThisTurn === 0) setImmediate(() => (writtenThisTurn = 0));
   writtenThisTurn += bytes;
-}
-
-/** Resolves in the next turn's check phase, once the loop has polled for other requests. */
-function nextTurn(): Promise<void> {
-  turnEnd ??= new Promise((resolve) =>
-    setImmediate(() => {
-      turnEnd = null;
-      resolve();
-    }),
-  );
-  return turnEnd;
 }
 
 /**
@@ -59,6 +49,7 @@ function nextTurn(): Promise<void> {
 export async function writeChunks(chunks: AsyncIterable<Buffer | string>, target: Writable, stopped: AbortSignal): Promise<void> {
   for await (const chunk of chunks) {
     // Again after each wait: the exports that waited resume together, and each takes its turn's share.
+    // The next turn's check phase comes once the loop has polled for other requests.
     while (writtenThisTurn >= TURN_BYTES) await nextTurn();
     if (stopped.aborted) return;
     countWritten(chunk.length);

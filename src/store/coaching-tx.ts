@@ -18,25 +18,20 @@ type Row = Record<string, unknown>;
 
 // The fixed-shape queries every coaching change makes, prepared once (prepared.ts): one per table.
 const insertItem = preparedBy((table: ItemTable) => new Prepared((db, row: Row) => untyped(db).insertInto(table).values(row)));
-const updateItem = preparedBy(
-  (table: ItemTable) =>
-    new Prepared((db, { org_id, id, ...changes }: Row) =>
-      untyped(db).updateTable(table).set(changes).where('org_id', '=', org_id).where('id', '=', id),
-    ),
-);
 /**
- * An update of only some of a session's columns, prepared once per set of columns. Each column
- * set costs its indexes: SQLite rewrites the entry of every index over a column an UPDATE sets,
- * changed or not, and a session has nine; adding a point, which changes only `updated_at`, wrote
- * nine index pages more to the WAL than it needed. The sets are those the coaching writes make (a
- * few hundred at most: the fields a PATCH may carry, with the flags they reset), so the cache stays small.
+ * An update of some of a row's columns, prepared once per table and set of columns (`table:a,b`).
+ * A column set costs its indexes: SQLite rewrites the entry of every index over a column an UPDATE
+ * sets, changed or not, and a session has nine; adding a point, which changes only `updated_at`,
+ * wrote nine index pages more to the WAL when a save set every column. The sets are those the
+ * coaching writes make (a few hundred at most: the fields a PATCH may carry, with the flags they
+ * reset), so the cache stays small.
  */
-const updateSessionColumns = preparedBy(
-  (_columns: string) =>
-    new Prepared((db, { org_id, id, ...changes }: Row) =>
-      untyped(db).updateTable('coaching_sessions').set(changes).where('org_id', '=', org_id).where('id', '=', id),
-    ),
-);
+const updateColumns = preparedBy((shape: string) => {
+  const table = shape.slice(0, shape.indexOf(':')) as ItemTable;
+  return new Prepared((db, { org_id, id, ...changes }: Row) =>
+    untyped(db).updateTable(table).set(changes).where('org_id', '=', org_id).where('id', '=', id),
+  );
+});
 /** Sessions locked and read (getSessions), in id order, with each database's lock. */
 const lockedSessions = rowsByIds('id', (db, orgId, adapter) =>
   db
@@ -110,7 +105,13 @@ export class KyselyCoachingTx implements CoachingTx {
   }
 
   private async write<T extends ItemTable>(table: T, row: Insertable<Database[T]>, isNew: boolean): Promise<void> {
-    await (isNew ? insertItem : updateItem)(table).execute(this.adapter.name, this.trx, row as Row);
+    if (isNew) await insertItem(table).execute(this.adapter.name, this.trx, row as Row);
+    else await this.update(table, row as Row);
+  }
+
+  /** `values`: the row's key (org_id, id) and the columns to set. */
+  private async update(table: ItemTable, values: Row): Promise<void> {
+    await updateColumns(`${table}:${Object.keys(values).join()}`).execute(this.adapter.name, this.trx, values);
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -144,14 +145,14 @@ export class KyselyCoachingTx implements CoachingTx {
     this.changes.session(session, isNew);
     const full = sessionRow(this.orgId, session);
     const row: Row = full;
-    const before: Row | undefined = isNew ? undefined : this.sessionRows.get(session.id);
+    const before = isNew ? undefined : this.sessionRows.get(session.id);
     this.sessionRows.set(session.id, row);
     if (!before) return this.write('coaching_sessions', full, isNew);
     const changed = Object.keys(row).filter((column) => row[column] !== before[column]);
     if (changed.length === 0) return;
     const values: Row = { org_id: row.org_id, id: row.id };
     for (const column of changed) values[column] = row[column];
-    await updateSessionColumns(changed.join()).execute(this.adapter.name, this.trx, values);
+    await this.update('coaching_sessions', values);
   }
 
   async getPoint(id: string): Promise<PointRecord | null> {

@@ -108,7 +108,7 @@ const rewriteStats = (withMeetingDate: boolean) =>
       .where('session_id', '=', row.session_id),
   );
 const rewriteStatsAndMeetingDate = rewriteStats(true);
-const rewriteStatsOnly = rewriteStats(false);
+const rewriteStatsKeepingMeetingDate = rewriteStats(false);
 
 /**
  * The stats rows of sessions edited in place, which exist: an UPDATE of the columns that may change,
@@ -122,5 +122,5 @@ export async function rewriteSessionStats(
   rows: Array<{ facts: SessionFacts; meetingDateKept: boolean }>,
 ): Promise<void> {
   for (const { facts, meetingDateKept } of rows)
-    await (meetingDateKept ? rewriteStatsOnly : rewriteStatsAndMeetingDate).execute(engine, trx, statsRow(orgId, facts));
+    await (meetingDateKept ? rewriteStatsKeepingMeetingDate : rewriteStatsAndMeetingDate).execute(engine, trx, statsRow(orgId, facts));
 }

@@ -62,7 +62,7 @@ export async function rewriteDocuments(
   const nextPosition = await adapter.feedPositions(trx, orgId);
   for (const d of docs) {
     const row = documentRow(orgId, d, adapter.documentValue(d.json), nextPosition());
-    if (meetingDateKept(d)) await rewriteDocumentOnly.execute(adapter.name, trx, row);
+    if (meetingDateKept(d)) await rewriteDocumentKeepingMeetingDate.execute(adapter.name, trx, row);
     else await rewriteDocument.execute(adapter.name, trx, row);
   }
 }
@@ -77,6 +77,7 @@ type DocumentRow = ReturnType<typeof documentRow>;
 const rewriteDocument = new Prepared((trx, { org_id, session_id, created_at: _, ...row }: DocumentRow) =>
   trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
 );
-const rewriteDocumentOnly = new Prepared((trx, { org_id, session_id, created_at: _, meeting_date: __, ...row }: DocumentRow) =>
-  trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
+const rewriteDocumentKeepingMeetingDate = new Prepared(
+  (trx, { org_id, session_id, created_at: _, meeting_date: __, ...row }: DocumentRow) =>
+    trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
 );
