@@ -12,7 +12,7 @@ import { backupSqlite } from '../src/store/sqlite/backup.js';
 import type { Store } from '../src/store/store.js';
 import { storedExport } from './helpers/documents.js';
 import { tempDir } from './helpers/backends.js';
-import { runCli, startServe, type ServeProcess } from './helpers/processes.js';
+import { jsonLines, runCli, startServe, type ServeProcess } from './helpers/processes.js';
 
 /** The issue asks for 100,000; BACKUP_TEST_SESSIONS makes it smaller while developing. */
 const SEEDED = Number(process.env.BACKUP_TEST_SESSIONS ?? 100_000);
@@ -111,7 +111,11 @@ describe('coachport backup', () => {
     assert.equal(backup.code, 0, backup.stderr);
     const report = JSON.parse(backup.stdout) as { backup: { file: string; bytes: number; restarts: number; seconds: number } };
     assert.equal(report.backup.file, copy);
-    assert.match(backup.stderr, /backup: 100% \([\d,]+ of [\d,]+ pages\)/, 'a progress line on stderr');
+    // Under --json every line of stderr is one JSON object: here the progress, ending at 100%.
+    const progress = jsonLines<{ progress: { percent: number; pages: number; totalPages: number } }>(backup.stderr);
+    const last = progress.at(-1)!.progress;
+    assert.equal(last.percent, 100);
+    assert.ok(last.pages === last.totalPages && last.totalPages > 0, JSON.stringify(last));
     assert.ok(!fs.existsSync(`${copy}-wal`), 'the copy is one self-contained file');
     process.stdout.write(
       `# backup: ${(report.backup.bytes / 1_048_576).toFixed(0)} MB in ${report.backup.seconds} s, ` +

@@ -19,7 +19,7 @@ import { startFaultServer, json } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { pollUntil } from './helpers/deadline.js';
 import { closedPort } from './helpers/ports.js';
-import { BIN, runCli, startServe } from './helpers/processes.js';
+import { BIN, jsonLines, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { writeUnevenly } from './helpers/uneven-writes.js';
 
@@ -382,6 +382,13 @@ describe('the export client against a real Coachport server', () => {
     assert.deepEqual(JSON.parse(result.stdout), {
       exported: { sessions: all.length, windows: 9, resumedAfter: 0, format: 'ndjson', out: 'all.ndjson' },
     });
+    // And its progress as one JSON object a line on stderr.
+    const progress = jsonLines<{ progress: { window: number; totalSessions: number } }>(result.stderr);
+    assert.deepEqual(
+      progress.map((p) => p.progress.window),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    assert.equal(progress.at(-1)!.progress.totalSessions, all.length);
     const lines = fs.readFileSync(path.join(cwd, 'all.ndjson'), 'utf8').trim().split('\n');
     assert.deepEqual(
       lines.map((l) => JSON.parse(l)),

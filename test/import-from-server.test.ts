@@ -13,7 +13,7 @@ import { storeBackends, tempDir, type Backend, type TestDatabase } from './helpe
 import { pollUntil } from './helpers/deadline.js';
 import { startFaultServer, type SeenRequest } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
-import { BIN, runCli, startServe, type CliResult } from './helpers/processes.js';
+import { BIN, jsonLines, runCli, startServe, type CliResult } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -179,7 +179,12 @@ describe('coachport import --from-server', async () => {
         assert.equal(printed.imported.sessions, FIRST_WINDOW_SESSIONS + 5);
         assert.equal(printed.imported.coachingPoints, 1);
         assert.equal(printed.imported.todos, 1);
-        for (let i = 1; i <= WINDOWS.length; i++) assert.match(result.stderr, new RegExp(`window ${i}/${WINDOWS.length} `));
+        // Under --json, each window's progress is one JSON object on a line of stderr.
+        const progress = jsonLines<{ progress: { window: number; windows: number; startDate: string } }>(result.stderr);
+        assert.deepEqual(
+          progress.map((p) => [p.progress.window, p.progress.windows, p.progress.startDate]),
+          WINDOWS.map((w, i) => [i + 1, WINDOWS.length, w.startDate]),
+        );
 
         const served = await startServe({ cwd: local.cwd, env: { ...local.env, ...SERVE_LIMITS } });
         try {
@@ -215,7 +220,11 @@ describe('coachport import --from-server', async () => {
         try {
           const result = await runCli(importArgs(cutOnce.url, remoteToken, ['--json']), { cwd: again.cwd, env: again.env });
           assert.equal(result.code, 0, result.stderr);
-          assert.match(result.stderr, /retrying 2024-01-01\.\.2024-03-30/);
+          const retried = jsonLines<{ retry?: { startDate: string; endDate: string } }>(result.stderr).filter((line) => line.retry);
+          assert.deepEqual(
+            retried.map((line) => [line.retry!.startDate, line.retry!.endDate]),
+            [['2024-01-01', '2024-03-30']],
+          );
           assert.equal(cutOnce.seen.length, WINDOWS.length + 1);
           assert.equal(JSON.parse(result.stdout).imported.sessions, FIRST_WINDOW_SESSIONS + 5);
           const served = await startServe({ cwd: again.cwd, env: { ...again.env, ...SERVE_LIMITS } });

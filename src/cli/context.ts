@@ -19,7 +19,18 @@ export interface CliContext {
   config: Config;
   clock: Clock;
   json: boolean;
+  /** The command's result on stdout: the human line, or with --json the data as one JSON object. */
   print(human: string, data: unknown): void;
+  /** Progress or a warning on stderr, likewise (see `stderrLine`). */
+  tell(human: string, data: Record<string, unknown>): void;
+}
+
+/**
+ * A line on stderr: for the person at the terminal, or with --json the same as one JSON object, so
+ * that under --json every line of stderr parses (progress, warnings, and errors, see main.ts).
+ */
+export function stderrLine(json: boolean, human: string, data: Record<string, unknown>): void {
+  process.stderr.write(json ? `${JSON.stringify(data)}\n` : `${human}\n`);
 }
 
 export function cliContext(json: boolean): CliContext {
@@ -30,6 +41,7 @@ export function cliContext(json: boolean): CliContext {
     print(human, data) {
       process.stdout.write(json ? `${JSON.stringify(data)}\n` : `${human}\n`);
     },
+    tell: (human, data) => stderrLine(json, human, data),
   };
 }
 

@@ -1,6 +1,10 @@
 import type { ClientEvent } from '../client/export-client.js';
 
-/** Progress on stderr: a redrawn bar on a terminal, one plain line per window otherwise. */
+/**
+ * Progress on stderr: a redrawn bar on a terminal, one plain line per window otherwise; with
+ * `json` (the command's `--json`), one JSON object per line and never a bar, so that a program
+ * reading stderr parses every line of it (see `stderrLine`).
+ */
 export class Progress {
   private sessions = 0;
   private bytes = 0;
@@ -10,11 +14,16 @@ export class Progress {
   private readonly started = Date.now();
   private lastDraw = 0;
 
+  private readonly tty: boolean;
+
   constructor(
     private readonly total: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly tty: boolean = Boolean(process.stderr.isTTY),
-  ) {}
+    tty: boolean = Boolean(process.stderr.isTTY),
+    private readonly json = false,
+  ) {
+    this.tty = tty && !json;
+  }
 
   addBytes(bytes: number): void {
     this.bytes += bytes;
@@ -27,7 +36,10 @@ export class Progress {
     this.sessions += sessions;
     this.attemptBytes = 0;
     if (this.tty) this.draw();
-    else
+    else if (this.json) {
+      const { startDate, endDate } = window;
+      this.writeJson({ progress: { window: this.windowsDone, windows: this.total, startDate, endDate, sessions, ...this.figures() } });
+    } else
       this.stream.write(
         `window ${this.windowsDone}/${this.total} ${window.startDate}..${window.endDate}: ${sessions} sessions (${this.summary()})\n`,
       );
@@ -39,6 +51,7 @@ export class Progress {
     this.sessions += sessions;
     this.attemptBytes = 0;
     if (this.tty) this.draw();
+    else if (this.json) this.writeJson({ progress: { page: this.windowsDone, step: label, sessions, ...this.figures() } });
     else this.stream.write(`${label}: ${sessions} sessions (${this.summary()})\n`);
   }
 
@@ -48,12 +61,18 @@ export class Progress {
     if (event.type === 'retry') {
       this.bytes -= this.attemptBytes;
       this.attemptBytes = 0;
-      const { window, delayMs, reason } = event;
-      this.note(`retrying ${window.startDate}..${window.endDate} in ${Math.ceil(delayMs / 1000)} s: ${reason}`);
+      const { window, attempt, delayMs, reason } = event;
+      const inSeconds = Math.ceil(delayMs / 1000);
+      if (this.json) this.writeJson({ retry: { startDate: window.startDate, endDate: window.endDate, attempt, inSeconds, reason } });
+      else this.note(`retrying ${window.startDate}..${window.endDate} in ${inSeconds} s: ${reason}`);
     }
   }
 
   note(message: string): void {
+    if (this.json) {
+      this.writeJson({ note: message });
+      return;
+    }
     if (this.tty) this.stream.write('\r\x1b[K');
     this.stream.write(`${message}\n`);
     if (this.tty) this.draw();
@@ -66,14 +85,22 @@ export class Progress {
     }
   }
 
-  private summary(): string {
+  /** What the lines say of the whole so far; `etaSeconds` null where the total is not known (pages of the change feed). */
+  private figures(): { totalSessions: number; bytes: number; bytesPerSecond: number; etaSeconds: number | null } {
     const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
-    const rate = this.bytes / seconds;
     const left = this.total - this.windowsDone;
-    const eta = this.windowsDone > 0 && this.total > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
-    const counts = `${this.sessions.toLocaleString('en')} sessions, ${megabytes(this.bytes)}, ${megabytes(rate)}/s`;
-    // Pages of the change feed have no known total, so no ETA.
-    return this.total > 0 ? `${counts}, ETA ${eta === null ? '?' : clock(eta)}` : counts;
+    const etaSeconds = this.windowsDone > 0 && this.total > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
+    return { totalSessions: this.sessions, bytes: this.bytes, bytesPerSecond: Math.round(this.bytes / seconds), etaSeconds };
+  }
+
+  private summary(): string {
+    const { totalSessions, bytes, bytesPerSecond, etaSeconds } = this.figures();
+    const counts = `${totalSessions.toLocaleString('en')} sessions, ${megabytes(bytes)}, ${megabytes(bytesPerSecond)}/s`;
+    return this.total > 0 ? `${counts}, ETA ${etaSeconds === null ? '?' : clock(etaSeconds)}` : counts;
+  }
+
+  private writeJson(line: Record<string, unknown>): void {
+    this.stream.write(`${JSON.stringify(line)}\n`);
   }
 
   private draw(): void {

@@ -26,6 +26,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Each line of a command's stderr under `--json`, parsed: it fails the test on a line that is not JSON. */
+export function jsonLines<T = Record<string, unknown>>(stderr: string): T[] {
+  return stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as T);
+}
+
 /** Runs `coachport …` as a user would, in `cwd`, with extra environment variables. */
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
   return new Promise((resolve) => {

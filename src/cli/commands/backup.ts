@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
 import type { BackupProgress, BackupResult } from '../../store/sqlite/backup.js';
-import { CliError, EXIT_USAGE, cliContext } from '../context.js';
+import { CliError, EXIT_USAGE, cliContext, type CliContext } from '../context.js';
 
-/** One progress line on stderr: redrawn on a terminal, every tenth otherwise. */
-function progressLine(tty: boolean): (progress: BackupProgress) => void {
+/** One progress line on stderr: redrawn on a terminal, every tenth otherwise (and with --json, one JSON object). */
+function progressLine(context: CliContext, tty: boolean): (progress: BackupProgress) => void {
   let lastTenth = -1;
   return ({ totalPages, remainingPages }) => {
     const percent = totalPages === 0 ? 100 : Math.floor(((totalPages - remainingPages) / totalPages) * 100);
-    const line = `backup: ${percent}% (${(totalPages - remainingPages).toLocaleString('en')} of ${totalPages.toLocaleString('en')} pages)`;
-    if (tty) process.stderr.write(`\r\x1b[K${line}${remainingPages === 0 ? '\n' : ''}`);
+    const copied = totalPages - remainingPages;
+    const line = `backup: ${percent}% (${copied.toLocaleString('en')} of ${totalPages.toLocaleString('en')} pages)`;
+    if (tty && !context.json) process.stderr.write(`\r\x1b[K${line}${remainingPages === 0 ? '\n' : ''}`);
     else if (Math.floor(percent / 10) !== lastTenth) {
       lastTenth = Math.floor(percent / 10);
-      process.stderr.write(`${line}\n`);
+      context.tell(line, { progress: { percent, pages: copied, totalPages } });
     }
   };
 }
@@ -36,7 +37,7 @@ export function backupCommand(program: Command): void {
       try {
         // The SQLite driver loads only for this command (see serve).
         const { backupSqlite } = await import('../../store/sqlite/backup.js');
-        result = await backupSqlite(database.file, file, progressLine(Boolean(process.stderr.isTTY)));
+        result = await backupSqlite(database.file, file, progressLine(context, Boolean(process.stderr.isTTY)));
       } catch (error) {
         throw new CliError(`The backup failed: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -217,7 +217,8 @@ export function exportCommand(program: Command): void {
       if (options.resume && !previous) throw new CliError(`--resume: no interrupted export found for ${options.out}.`, EXIT_USAGE);
       if (previous) checkResumable(previous.offsets);
       const writer = openWriter(format, options.out, previous?.offsets ?? null, csvRaw);
-      const progress = new Progress(total);
+      const json = program.opts<{ json?: boolean }>().json === true;
+      const progress = new Progress(total, process.stderr, Boolean(process.stderr.isTTY), json);
       const controller = new AbortController();
       const interrupt = () => controller.abort(new Error('interrupted'));
       process.once('SIGINT', interrupt);
@@ -253,7 +254,7 @@ export function exportCommand(program: Command): void {
         if (stateAt) fs.rmSync(stateAt, { force: true });
         progress.end();
         // What other commands print under --json; where stdout is the export itself, nothing is added to it.
-        if (options.out && program.opts<{ json?: boolean }>().json === true) {
+        if (options.out && json) {
           const exported = { sessions, windows: total, resumedAfter: previous?.windowsDone ?? 0, format, out: options.out };
           process.stdout.write(`${JSON.stringify({ exported })}\n`);
         }

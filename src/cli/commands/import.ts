@@ -15,14 +15,14 @@ import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 /** Progress goes to stderr every this many sessions. */
 const PROGRESS_EVERY = 10_000;
 
-async function* withProgress(batches: AsyncIterable<ImportPlan>): AsyncGenerator<ImportPlan> {
+async function* withProgress(context: CliContext, batches: AsyncIterable<ImportPlan>): AsyncGenerator<ImportPlan> {
   let sessions = 0;
   for await (const batch of batches) {
     yield batch;
     const before = sessions;
     sessions += batch.sessions.length;
     if (Math.floor(sessions / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) {
-      process.stderr.write(`${sessions} sessions imported so far (not committed yet)\n`);
+      context.tell(`${sessions} sessions imported so far (not committed yet)`, { progress: { sessions, committed: false } });
     }
   }
 }
@@ -96,7 +96,7 @@ async function importFile(context: CliContext, file: string, org: string | undef
       context,
       async (store) => {
         const orgId = await resolveOrg(store, org);
-        return store.importBatches(orgId, withProgress(planned.batches), context.clock.now()).catch((error: unknown) => {
+        return store.importBatches(orgId, withProgress(context, planned.batches), context.clock.now()).catch((error: unknown) => {
           throw fileImportError(error, file);
         });
       },
@@ -111,17 +111,20 @@ async function importFile(context: CliContext, file: string, org: string | undef
     imported: counts,
   });
   // A valid empty file (0 bytes, `[]`) is often a failed `> file` upstream: said, though not an error.
-  if (counts.sessions === 0) process.stderr.write(`coachport: ${file} holds no sessions: nothing was imported.\n`);
-  sayHalfPairs(planned.halfPairs());
+  if (counts.sessions === 0) {
+    const warning = `${file} holds no sessions: nothing was imported.`;
+    context.tell(`coachport: ${warning}`, { warning });
+  }
+  sayHalfPairs(context, planned.halfPairs());
 }
 
 /** After an import: the texts stored with U+FFFD for half of a surrogate pair, on stderr (see ImportPlanner.halfPairs). */
-function sayHalfPairs({ documents, first }: HalfPairs): void {
+function sayHalfPairs(context: CliContext, { documents, first }: HalfPairs): void {
   if (documents === 0) return;
-  process.stderr.write(
-    `coachport: ${documents === 1 ? '1 session' : `${documents} sessions`} held half of a UTF-16 surrogate pair in a text ` +
-      `(the first: ${first}), which UTF-8 cannot hold; U+FFFD (\uFFFD) is stored in its place.\n`,
-  );
+  const warning =
+    `${documents === 1 ? '1 session' : `${documents} sessions`} held half of a UTF-16 surrogate pair in a text ` +
+    `(the first: ${first}), which UTF-8 cannot hold; U+FFFD (\uFFFD) is stored in its place.`;
+  context.tell(`coachport: ${warning}`, { warning, halfSurrogatePairs: { sessions: documents, first } });
 }
 
 function fileImportError(error: unknown, file: string): unknown {
@@ -150,7 +153,7 @@ function validateServerOptions(options: Options): { url: URL; token: string; fro
 async function importFromServer(context: CliContext, options: Options): Promise<void> {
   const { url, token, from, to, windows } = validateServerOptions(options);
   const source = shownServer(url);
-  const progress = new Progress(windows);
+  const progress = new Progress(windows, process.stderr, Boolean(process.stderr.isTTY), context.json);
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Interrupted());
   process.once('SIGINT', interrupt);
@@ -192,7 +195,7 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     `Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos from ${source}.`,
     { imported: counts, source, from, to },
   );
-  sayHalfPairs(planner.halfPairs());
+  sayHalfPairs(context, planner.halfPairs());
 }
 
 class Interrupted extends Error {

@@ -83,7 +83,7 @@ export function syncCommand(program: Command): void {
       }
       try {
         for (let run = 1; ; run++) {
-          const progress = new Progress(0);
+          const progress = new Progress(0, process.stderr, Boolean(process.stderr.isTTY), json);
           let summary: SyncSummary;
           try {
             summary = await syncOnce(mirror, {
