@@ -170,6 +170,17 @@ describe('coachport backup', () => {
     );
   });
 
+  it('says its progress on stderr in lines for a person, every tenth of the pages', async () => {
+    const source = path.join(dir, 'small.db');
+    const store = await openStore({ kind: 'sqlite', file: source });
+    await createOrganization(store, { name: 'Small Org', adminEmail: 'admin@small.test' }, Date.now());
+    await store.close();
+    const result = await runCli(['backup', path.join(dir, 'small-copy.db')], { cwd: dir, env: { DATABASE_URL: source } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Backed up /);
+    assert.match(result.stderr, /^(backup: \d+% \([\d,]+ of [\d,]+ pages\)\n)*backup: 100% \(([\d,]+) of \2 pages\)\n$/);
+  });
+
   it('refuses on PostgreSQL and names pg_dump, writing nothing', async () => {
     const target = path.join(dir, 'never.db');
     const result = await runCli(['backup', target], { cwd: dir, env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/coachport' } });

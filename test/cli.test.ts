@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/backends.js';
 import { session } from './helpers/fixtures.js';
-import { BIN, runCli, startServe, type ServeProcess } from './helpers/processes.js';
+import { BIN, jsonLines, runCli, startServe, type ServeProcess } from './helpers/processes.js';
 
 const WINDOW = { startDate: '2024-01-01', endDate: '2024-03-01', timeAxis: 'createdAt' };
 
@@ -74,6 +74,9 @@ describe('the coachport command line beside a running server', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Imported 0 sessions/);
     assert.equal(result.stderr, 'coachport: empty.ndjson holds no sessions: nothing was imported.\n');
+    const json = await runCli(['--json', 'import', 'empty.ndjson', '--org', admin.orgId], { cwd });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(jsonLines(json.stderr), [{ warning: 'empty.ndjson holds no sessions: nothing was imported.' }]);
   });
 
   it('says why a command failed in one line, or with --json as one JSON object', async () => {
@@ -83,6 +86,13 @@ describe('the coachport command line beside a running server', () => {
     const json = await runCli(['--json', 'import', 'missing.ndjson', '--org', admin.orgId], { cwd });
     assert.equal(json.code, 1);
     assert.deepEqual(JSON.parse(json.stderr), { error: 'Cannot read missing.ndjson: ENOENT.' });
+    // A usage error that the option parser finds itself: with --json, one JSON line and no help text after it.
+    const usage = await runCli(['export', '--from', '2024-01-01', '--json'], { cwd });
+    assert.equal(usage.code, 2);
+    assert.deepEqual(jsonLines(usage.stderr), [{ error: "required option '--to <day>' not specified" }]);
+    const usagePlain = await runCli(['export', '--from', '2024-01-01'], { cwd });
+    assert.equal(usagePlain.code, 2);
+    assert.match(usagePlain.stderr, /^error: required option '--to <day>' not specified\n\nUsage: coachport export/);
   });
 
   it('import of a malformed file fails, says where, and writes nothing', async () => {

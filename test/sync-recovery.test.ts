@@ -10,7 +10,7 @@ import { fallbackRanges, syncOnce, type SyncOptions } from '../src/sync/sync.js'
 import { json, startFaultServer } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { csvTablesOf, exportedTables, mirrorTargets, mirroredTables, sqliteTarget, type Target } from './helpers/mirror.js';
-import { BIN, runCli } from './helpers/processes.js';
+import { BIN, jsonLines, runCli } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
@@ -301,6 +301,9 @@ describe('coachport sync --watch', () => {
       );
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
+      // Under --json each page's progress is one JSON object on stderr, as from the change feed.
+      const pages = jsonLines<{ progress?: { mode: string } }>(stderr).filter((line) => line.progress);
+      assert.ok(pages.length >= 1 && pages.every((line) => line.progress!.mode === 'feed'), stderr);
       const mirror = await Mirror.open(target.url);
       try {
         assert.ok((await mirror.rows('sessions')).some((row) => row._id === created.json._id));

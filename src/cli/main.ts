@@ -1,12 +1,24 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { CliError, EXIT_USAGE } from './context.js';
+import { CliError, EXIT_USAGE, stderrLine } from './context.js';
 
+/**
+ * `--json`, before or after the command (commander takes the program's options anywhere), known
+ * before the line is parsed: under it every line on stderr is one JSON object, commander's own
+ * usage errors (a missing or unknown option) and Node's warnings too, and no help follows an error.
+ */
+const json = process.argv.slice(2).includes('--json');
 const program = new Command('coachport')
   .description('Coachport: coaching sessions and the Coaching Export API')
   .option('--json', 'print machine-readable JSON')
-  .showHelpAfterError()
+  .showHelpAfterError(!json)
   .exitOverride();
+if (json) {
+  // Set before the commands are added: each takes its output settings from the program then.
+  program.configureOutput({ outputError: (text) => stderrLine(true, text, { error: text.replace(/^error: /, '').trim() }) });
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => stderrLine(true, '', { warning: warning.message, name: warning.name }));
+}
 
 type Register = (program: Command) => void;
 /** Each command's module, in the order help lists them. */
@@ -44,6 +56,5 @@ try {
 
 /** A command's failure on stderr: one line for a person, or with --json one JSON object as the API answers it. */
 function failed(message: string): void {
-  const json = program.opts<{ json?: boolean }>().json === true;
-  process.stderr.write(json ? `${JSON.stringify({ error: message })}\n` : `coachport: ${message}\n`);
+  stderrLine(json, `coachport: ${message}`, { error: message });
 }

@@ -1,5 +1,23 @@
 import type { ClientEvent } from '../client/export-client.js';
 
+export interface ProgressOptions {
+  stream?: NodeJS.WriteStream;
+  /** Redraw one bar (the default where stderr is a terminal), unless `json`. */
+  tty?: boolean;
+  /** The command's `--json`: one JSON object a line. */
+  json?: boolean;
+  /** For the tests: the clock the rate and the ETA are timed by. */
+  now?: () => number;
+}
+
+/** A retry as the lines say it: in how long, why, and of which window where there is one. */
+export interface RetryLine {
+  inSeconds: number;
+  reason: string;
+  window?: { startDate: string; endDate: string };
+  attempt?: number;
+}
+
 /**
  * Progress on stderr: a redrawn bar on a terminal, one plain line per window otherwise; with
  * `json` (the command's `--json`), one JSON object per line and never a bar, so that a program
@@ -11,27 +29,34 @@ export class Progress {
   /** Bytes of the window or page under way: a retry fetches it again from its start, so they no longer count. */
   private attemptBytes = 0;
   private windowsDone = 0;
-  private readonly started = Date.now();
+  /** Windows done before this run (an export resumed): not counted in the rate of windows the ETA is made of. */
+  private doneBefore: number | null = null;
   private lastDraw = 0;
-
+  private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
+  private readonly json: boolean;
+  private readonly now: () => number;
+  private readonly started: number;
 
   constructor(
     private readonly total: number,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-    tty: boolean = Boolean(process.stderr.isTTY),
-    private readonly json = false,
+    options: ProgressOptions = {},
   ) {
-    this.tty = tty && !json;
+    this.stream = options.stream ?? process.stderr;
+    this.json = options.json === true;
+    this.tty = (options.tty ?? Boolean(process.stderr.isTTY)) && !this.json;
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
   }
 
   addBytes(bytes: number): void {
     this.bytes += bytes;
     this.attemptBytes += bytes;
-    if (this.tty && Date.now() - this.lastDraw > 100) this.draw();
+    if (this.tty && this.now() - this.lastDraw > 100) this.draw();
   }
 
   windowDone(window: { startDate: string; endDate: string }, sessions: number, alreadyDone: number): void {
+    this.doneBefore ??= alreadyDone;
     this.windowsDone = Math.max(this.windowsDone, alreadyDone) + 1;
     this.sessions += sessions;
     this.attemptBytes = 0;
@@ -45,13 +70,13 @@ export class Progress {
       );
   }
 
-  /** A step whose count is not known ahead (a page of the change feed). */
-  pageDone(label: string, sessions: number): void {
+  /** A step whose count is not known ahead (a page of the change feed); `details` go in its JSON line. */
+  pageDone(label: string, sessions: number, details: Record<string, unknown> = {}): void {
     this.windowsDone++;
     this.sessions += sessions;
     this.attemptBytes = 0;
     if (this.tty) this.draw();
-    else if (this.json) this.writeJson({ progress: { page: this.windowsDone, step: label, sessions, ...this.figures() } });
+    else if (this.json) this.writeJson({ progress: { page: this.windowsDone, ...details, sessions, ...this.figures() } });
     else this.stream.write(`${label}: ${sessions} sessions (${this.summary()})\n`);
   }
 
@@ -62,10 +87,16 @@ export class Progress {
       this.bytes -= this.attemptBytes;
       this.attemptBytes = 0;
       const { window, attempt, delayMs, reason } = event;
-      const inSeconds = Math.ceil(delayMs / 1000);
-      if (this.json) this.writeJson({ retry: { startDate: window.startDate, endDate: window.endDate, attempt, inSeconds, reason } });
-      else this.note(`retrying ${window.startDate}..${window.endDate} in ${inSeconds} s: ${reason}`);
+      this.retry({ inSeconds: Math.ceil(delayMs / 1000), reason, window, attempt });
     }
+  }
+
+  retry({ inSeconds, reason, window, attempt }: RetryLine): void {
+    if (this.json) {
+      this.writeJson({ retry: { ...(window && { startDate: window.startDate, endDate: window.endDate }), attempt, inSeconds, reason } });
+      return;
+    }
+    this.note(`retrying ${window ? `${window.startDate}..${window.endDate} ` : ''}in ${inSeconds} s: ${reason}`);
   }
 
   note(message: string): void {
@@ -87,9 +118,10 @@ export class Progress {
 
   /** What the lines say of the whole so far; `etaSeconds` null where the total is not known (pages of the change feed). */
   private figures(): { totalSessions: number; bytes: number; bytesPerSecond: number; etaSeconds: number | null } {
-    const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
+    const seconds = Math.max(0.001, (this.now() - this.started) / 1000);
     const left = this.total - this.windowsDone;
-    const etaSeconds = this.windowsDone > 0 && this.total > 0 ? Math.round((seconds / this.windowsDone) * left) : null;
+    const doneNow = this.windowsDone - (this.doneBefore ?? 0);
+    const etaSeconds = doneNow > 0 && this.total > 0 ? Math.round((seconds / doneNow) * left) : null;
     return { totalSessions: this.sessions, bytes: this.bytes, bytesPerSecond: Math.round(this.bytes / seconds), etaSeconds };
   }
 
@@ -104,7 +136,7 @@ export class Progress {
   }
 
   private draw(): void {
-    this.lastDraw = Date.now();
+    this.lastDraw = this.now();
     const width = 24;
     if (this.total <= 0) {
       this.stream.write(`\r\x1b[K${this.windowsDone} pages, ${this.summary()}`);

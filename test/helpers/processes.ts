@@ -26,12 +26,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Each line of a command's stderr under `--json`, parsed: it fails the test on a line that is not JSON. */
+/** Each line of a command's stderr under `--json`, parsed: it fails the test on a line that is not one JSON object. */
 export function jsonLines<T = Record<string, unknown>>(stderr: string): T[] {
+  assert.ok(stderr.endsWith('\n'), `stderr ends with a line break: ${JSON.stringify(stderr.slice(-200))}`);
   return stderr
-    .trim()
+    .slice(0, -1)
     .split('\n')
-    .map((line) => JSON.parse(line) as T);
+    .map((line) => {
+      const parsed: unknown = JSON.parse(line);
+      assert.ok(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed), `one JSON object: ${line}`);
+      return parsed as T;
+    });
 }
 
 /** Runs `coachport …` as a user would, in `cwd`, with extra environment variables. */

@@ -218,7 +218,7 @@ export function exportCommand(program: Command): void {
       if (previous) checkResumable(previous.offsets);
       const writer = openWriter(format, options.out, previous?.offsets ?? null, csvRaw);
       const json = program.opts<{ json?: boolean }>().json === true;
-      const progress = new Progress(total, process.stderr, Boolean(process.stderr.isTTY), json);
+      const progress = new Progress(total, { json });
       const controller = new AbortController();
       const interrupt = () => controller.abort(new Error('interrupted'));
       process.once('SIGINT', interrupt);

@@ -153,7 +153,7 @@ function validateServerOptions(options: Options): { url: URL; token: string; fro
 async function importFromServer(context: CliContext, options: Options): Promise<void> {
   const { url, token, from, to, windows } = validateServerOptions(options);
   const source = shownServer(url);
-  const progress = new Progress(windows, process.stderr, Boolean(process.stderr.isTTY), context.json);
+  const progress = new Progress(windows, { json: context.json });
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Interrupted());
   process.once('SIGINT', interrupt);

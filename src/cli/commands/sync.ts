@@ -28,11 +28,16 @@ function whole(value: string, flag: string, min = 1, max = Number.MAX_SAFE_INTEG
   return n;
 }
 
-function describe(event: Exclude<SyncEvent, { type: 'bytes' }>): string {
+function describe(event: Extract<SyncEvent, { type: 'page' | 'fallback' }>): string {
   if (event.type === 'fallback') return `no change feed: ${event.reason}`;
-  if (event.type === 'retry') return `retrying in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}`;
   if (event.mode === 'feed') return `page`;
   return `${event.timeAxis} ${event.window.startDate}..${event.window.endDate}`;
+}
+
+/** A page's JSON progress line: from the change feed, or a window of the fallback's exports. */
+function pageDetails(event: Extract<SyncEvent, { type: 'page' }>): Record<string, unknown> {
+  if (event.mode === 'feed') return { mode: 'feed' };
+  return { mode: 'fallback', timeAxis: event.timeAxis, startDate: event.window.startDate, endDate: event.window.endDate };
 }
 
 export function syncCommand(program: Command): void {
@@ -83,7 +88,7 @@ export function syncCommand(program: Command): void {
       }
       try {
         for (let run = 1; ; run++) {
-          const progress = new Progress(0, process.stderr, Boolean(process.stderr.isTTY), json);
+          const progress = new Progress(0, { json });
           let summary: SyncSummary;
           try {
             summary = await syncOnce(mirror, {
@@ -94,8 +99,9 @@ export function syncCommand(program: Command): void {
               pageSize,
               client: { ...limits, signal: controller.signal },
               onEvent: (event) => {
-                if (event.type === 'page') progress.pageDone(describe(event), event.sessions);
+                if (event.type === 'page') progress.pageDone(describe(event), event.sessions, pageDetails(event));
                 else if (event.type === 'bytes') progress.addBytes(event.bytes);
+                else if (event.type === 'retry') progress.retry({ inSeconds: Math.ceil(event.delayMs / 1000), reason: event.reason });
                 else progress.note(describe(event));
               },
             });
