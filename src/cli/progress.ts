@@ -1,4 +1,5 @@
 import type { ClientEvent } from '../client/export-client.js';
+import { groupedDigits } from '../digits.js';
 
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
@@ -127,7 +128,7 @@ export class Progress {
 
   private summary(): string {
     const { totalSessions, bytes, bytesPerSecond, etaSeconds } = this.figures();
-    const counts = `${totalSessions.toLocaleString('en')} sessions, ${megabytes(bytes)}, ${megabytes(bytesPerSecond)}/s`;
+    const counts = `${groupedDigits(totalSessions)} sessions, ${megabytes(bytes)}, ${megabytes(bytesPerSecond)}/s`;
     return this.total > 0 ? `${counts}, ETA ${etaSeconds === null ? '?' : clock(etaSeconds)}` : counts;
   }
 

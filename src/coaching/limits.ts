@@ -1,5 +1,6 @@
 import type { ExportSession } from '../contract/schemas.js';
 import { DomainError } from './errors.js';
+import { groupedDigits } from '../digits.js';
 
 /**
  * How large one session may grow (SPEC §12, "Sizes"). Deleted points and to-dos count: they stay
@@ -50,7 +51,7 @@ export function grownPastLimit(after: DocumentSize, before: DocumentSize | null)
   return KINDS.find((kind) => after[kind] > SESSION_LIMITS[kind] && (before === null || after[kind] > before[kind])) ?? null;
 }
 
-const number = (n: number) => n.toLocaleString('en-US');
+const number = groupedDigits;
 
 /** The sentence for a session over a limit, naming the session and the limit. */
 export function describeLimit(sessionId: string, kind: SizeKind, size: DocumentSize): string {

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import net from 'node:net';
 import { isJsonSpace, RawJsonArraySplitter } from '../client/json-array-bytes.js';
+import { groupedDigits } from '../digits.js';
 
 /** One document of an import file: its place in the file and its parsed value. */
 export interface FileDocument {
@@ -94,7 +95,7 @@ async function readable(file: string): Promise<NodeJS.ReadableStream & { destroy
 }
 
 const tooLarge = (what: string) =>
-  new ImportFileError(`${what} is longer than ${MAX_FILE_DOCUMENT_BYTES.toLocaleString('en-US')} bytes, more than any document can be.`);
+  new ImportFileError(`${what} is longer than ${groupedDigits(MAX_FILE_DOCUMENT_BYTES)} bytes, more than any document can be.`);
 
 /**
  * NDJSON: lines split on their bytes (a line ends at LF; a CR before it is left out, as for CRLF

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { BackupProgress, BackupResult } from '../../store/sqlite/backup.js';
 import { CliError, EXIT_USAGE, cliContext, type CliContext } from '../context.js';
+import { groupedDigits } from '../../digits.js';
 
 /** One progress line on stderr: redrawn on a terminal, every tenth otherwise (and with --json, one JSON object). */
 function progressLine(context: CliContext, tty: boolean): (progress: BackupProgress) => void {
@@ -8,7 +9,7 @@ function progressLine(context: CliContext, tty: boolean): (progress: BackupProgr
   return ({ totalPages, remainingPages }) => {
     const percent = totalPages === 0 ? 100 : Math.floor(((totalPages - remainingPages) / totalPages) * 100);
     const copied = totalPages - remainingPages;
-    const line = `backup: ${percent}% (${copied.toLocaleString('en')} of ${totalPages.toLocaleString('en')} pages)`;
+    const line = `backup: ${percent}% (${groupedDigits(copied)} of ${groupedDigits(totalPages)} pages)`;
     if (tty && !context.json) process.stderr.write(`\r\x1b[K${line}${remainingPages === 0 ? '\n' : ''}`);
     else if (Math.floor(percent / 10) !== lastTenth) {
       lastTenth = Math.floor(percent / 10);
