@@ -15,7 +15,7 @@ const program = new Command('coachport')
   .exitOverride();
 if (json) {
   // Set before the commands are added: each takes its output settings from the program then.
-  program.configureOutput({ outputError: (text) => stderrLine(true, text, { error: text.replace(/^error: /, '').trim() }) });
+  program.configureOutput({ outputError: (text) => stderrLine(true, '', { error: text.replace(/^error: /, '').trim() }) });
   process.removeAllListeners('warning');
   process.on('warning', (warning) => stderrLine(true, '', { warning: warning.message, name: warning.name }));
 }

@@ -143,16 +143,12 @@ export class KyselyCoachingTx implements CoachingTx {
   async saveSession(session: SessionRecord, isNew: boolean): Promise<void> {
     this.touch(session.id);
     this.changes.session(session, isNew);
-    const full = sessionRow(this.orgId, session);
-    const row: Row = full;
+    const row = sessionRow(this.orgId, session);
     const before = isNew ? undefined : this.sessionRows.get(session.id);
     this.sessionRows.set(session.id, row);
-    if (!before) return this.write('coaching_sessions', full, isNew);
-    const changed = Object.keys(row).filter((column) => row[column] !== before[column]);
-    if (changed.length === 0) return;
-    const values: Row = { org_id: row.org_id, id: row.id };
-    for (const column of changed) values[column] = row[column];
-    await this.update('coaching_sessions', values);
+    if (!before) return this.write('coaching_sessions', row, isNew);
+    const changed = Object.entries(row).filter(([column, value]) => value !== before[column]);
+    if (changed.length > 0) await this.update('coaching_sessions', { org_id: row.org_id, id: row.id, ...Object.fromEntries(changed) });
   }
 
   async getPoint(id: string): Promise<PointRecord | null> {

@@ -73,11 +73,13 @@ export const meetingDateKept = (d: RenderedDocument): boolean => d.storedMeeting
 // created_at is left out: a session's creation time never changes in an edit, and a column in the SET
 // makes SQLite rewrite the index entries of every index that holds it. So is meeting_date when it is
 // the stored one, as it is in nearly every edit.
-type DocumentRow = ReturnType<typeof documentRow>;
-const rewriteDocument = new Prepared((trx, { org_id, session_id, created_at: _, ...row }: DocumentRow) =>
-  trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
-);
-const rewriteDocumentKeepingMeetingDate = new Prepared(
-  (trx, { org_id, session_id, created_at: _, meeting_date: __, ...row }: DocumentRow) =>
-    trx.updateTable('session_documents').set(row).where('org_id', '=', org_id).where('session_id', '=', session_id),
-);
+const rewriteDocumentRow = (withMeetingDate: boolean) =>
+  new Prepared((trx, { org_id, session_id, created_at: _, meeting_date, ...row }: ReturnType<typeof documentRow>) =>
+    trx
+      .updateTable('session_documents')
+      .set(withMeetingDate ? { ...row, meeting_date } : row)
+      .where('org_id', '=', org_id)
+      .where('session_id', '=', session_id),
+  );
+const rewriteDocument = rewriteDocumentRow(true);
+const rewriteDocumentKeepingMeetingDate = rewriteDocumentRow(false);
