@@ -8,6 +8,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import BetterSqlite3 from 'better-sqlite3';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { auditEntry } from '../src/audit/audit.js';
+import { isFileError } from '../src/cli/commands/import.js';
 import { parseDateTime } from '../src/contract/dates.js';
 import type { PointRecord } from '../src/coaching/records.js';
 import type { ExportSession } from '../src/contract/schemas.js';
@@ -17,6 +19,7 @@ import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan
 import { MAX_FILE_DOCUMENT_BYTES } from '../src/importer/read-file.js';
 import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
 import { renderImportedSessions } from '../src/store/documents/render-plan.js';
+import { beforeCommit } from '../src/store/before-commit.js';
 import { openStore } from '../src/store/open.js';
 import { sqliteBackend, storeBackends, tempDir, withFreshStore } from './helpers/backends.js';
 import { renderedExport, sessionsById, storedExport } from './helpers/documents.js';
@@ -67,6 +70,17 @@ function storedSessions(cwd: string): number {
   }
 }
 
+/** The details of the audit log's import entries, oldest first. */
+function importAudits(cwd: string): unknown[] {
+  const db = new BetterSqlite3(path.join(cwd, 'data', 'coachport.db'), { readonly: true });
+  try {
+    const rows = db.prepare<[], { details: string }>(`select details from audit_log where action = 'import' order by seq`).all();
+    return rows.map((row) => JSON.parse(row.details));
+  } finally {
+    db.close();
+  }
+}
+
 describe('coachport import streams its file (SQLite, real processes)', () => {
   let cwd: string;
   const small = { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` };
@@ -85,6 +99,7 @@ describe('coachport import streams its file (SQLite, real processes)', () => {
       [10_000, 20_000].map((sessions) => ({ progress: { sessions, committed: false } })),
     );
     assert.equal(storedSessions(cwd), SESSIONS);
+    assert.deepEqual(importAudits(cwd), [{ source: 'big.ndjson' }], 'the file named in the audit log, with its sessions');
     fs.rmSync(file);
   });
 
@@ -136,6 +151,7 @@ describe('coachport import of a file, interrupted or beside another process', {
       }
       assert.match(stderr, /Interrupted: nothing was imported\./);
       assert.equal(storedSessions(cwd), 0);
+      assert.deepEqual(importAudits(cwd), [], 'no audit entry without the sessions');
       const after = await runCli(['token', 'list'], { cwd });
       assert.equal(after.code, 0, after.stderr);
     });
@@ -709,6 +725,25 @@ for (const backend of backends) {
       });
     });
 
+    it('rolls back when stopped after its last batch was read, before its commit, its audit entry too', async () => {
+      await withFreshStore(backend, async (store) => {
+        const org = await createOrganization(store, { name: 'Stopped', adminEmail: 's@stopped.test' }, NOW);
+        const controller = new AbortController();
+        // The last batch read, then Ctrl-C while the import builds its indexes and commits.
+        async function* thenStopped() {
+          yield* batchesOf(linkedDocuments(), 1_000);
+          controller.abort(new Error('stopped after the last batch'));
+        }
+        const audit = auditEntry(null, 'import', null, { source: 'stopped.ndjson' }, NOW);
+        await assert.rejects(
+          store.importBatches(org.orgId, thenStopped(), NOW, { audit, signal: controller.signal }),
+          /stopped after the last batch/,
+        );
+        assert.equal(await storedExport(store, org.orgId), '[]');
+        assert.deepEqual(await store.readAudit(org.orgId, { fromMs: null, toMs: null, action: 'import', after: null, limit: 10 }), []);
+      });
+    });
+
     it('leaves nothing when the last batch fails', async () => {
       await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Failing', adminEmail: 'f@failing.test' }, NOW);
@@ -718,6 +753,41 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('what coachport import calls an error of reading its file', () => {
+  it('is one the file system raised, not a database error crossing from the reading thread with a code and no call', () => {
+    const missing = (() => {
+      try {
+        fs.readFileSync(path.join(tempDir(), 'missing.ndjson'));
+      } catch (error) {
+        return error;
+      }
+    })();
+    assert.equal(isFileError(missing), true);
+    // As the reading thread's failure is rebuilt (file-batches.ts): every key there, `syscall` undefined.
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL', syscall: undefined });
+    assert.equal(isFileError(full), false);
+  });
+});
+
+describe('the last look at a streamed import’s signal before it commits', () => {
+  it('sees a signal that came while the event loop was held (as by the index builds after the last batch)', async () => {
+    const controller = new AbortController();
+    process.once('SIGUSR2', () => controller.abort(new Error('signalled while held')));
+    process.kill(process.pid, 'SIGUSR2');
+    const until = Date.now() + 50;
+    while (Date.now() < until) {
+      // Held: no turn of the event loop, so the signal's handler has not run yet.
+    }
+    assert.equal(controller.signal.aborted, false);
+    await assert.rejects(beforeCommit(controller.signal), /signalled while held/);
+  });
+
+  it('lets an import without a signal, or with one not aborted, commit', async () => {
+    await beforeCommit(undefined);
+    await beforeCommit(new AbortController().signal);
+  });
+});
 
 describe('importBatches on SQLite opened for one transaction (coachport import)', () => {
   /** The batches, noting before each after the first whether the file had a rollback journal, and reading on `beside`. */

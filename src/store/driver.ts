@@ -4,7 +4,7 @@ import type { ImportPlan } from '../importer/plan.js';
 import type { StoreAdapter } from './adapter.js';
 import type { AuditRecord } from './accounts-store.js';
 import type { Database } from './schema.js';
-import type { ExportChunk, ImportCounts, PoolStats } from './store.js';
+import type { ExportChunk, ImportCounts, PoolStats, StreamedImportOptions } from './store.js';
 
 /** A connection that sees one snapshot for as long as an export reads from it. */
 export interface Reader {
@@ -26,7 +26,7 @@ export interface Driver {
   /** The bulk writer: a faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
   /** The bulk writer for a streamed import (Store.importBatches), where the database has one. */
-  bulkImportBatches?(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number>;
+  bulkImportBatches?(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options?: StreamedImportOptions): Promise<number>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;
   /** Exports whose days wait to be kept joined (SQLite, day-page-builder.ts). */

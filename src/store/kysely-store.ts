@@ -8,6 +8,7 @@ import type { StoreAdapter } from './adapter.js';
 import type { Driver } from './driver.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
+import { beforeCommit } from './before-commit.js';
 import { identityTx, loginStates, type IdentityTx, type LoginState } from './identity-store.js';
 import type {
   AccountsTx,
@@ -65,6 +66,7 @@ import {
   type PoolStats,
   type Store,
   type TemplateListing,
+  type StreamedImportOptions,
 } from './store.js';
 
 /** Rows per multi-row statement: well under both databases' bound-parameter limits. */
@@ -420,15 +422,21 @@ export class KyselyStore implements Store {
     });
   }
 
-  async importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number> {
-    if (this.driver.bulkImportBatches) return this.driver.bulkImportBatches(orgId, batches, now, audit);
+  async importBatches(
+    orgId: string,
+    batches: AsyncIterable<ImportPlan>,
+    now: number,
+    options: StreamedImportOptions = {},
+  ): Promise<number> {
+    if (this.driver.bulkImportBatches) return this.driver.bulkImportBatches(orgId, batches, now, options);
     return this.db.transaction().execute(async (trx) => {
-      if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
+      if (options.audit) await trx.insertInto('audit_log').values(auditRow(orgId, options.audit)).execute();
       let sessions = 0;
       for await (const plan of batches) {
         await applyPlan(trx, this.adapter, orgId, plan, now);
         sessions += plan.sessions.length;
       }
+      await beforeCommit(options.signal);
       return sessions;
     });
   }

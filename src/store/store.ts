@@ -10,6 +10,17 @@ import type { LogEntryRecord, PointRecord, SessionRecord, TemplateRecord, TodoRe
 import type { ReadScope } from '../coaching/permissions.js';
 import type { StatsGroupBy, StatsMetrics } from '../contract/stats-schemas.js';
 
+/** A streamed import's audit entry, written with its sessions, and what stops it. */
+export interface StreamedImportOptions {
+  audit?: AuditRecord;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): the import rolls back, also once the last batch is read, until the
+   * moment it commits (the work after the last batch, indexes built and documents rendered again,
+   * can take a while); it then throws the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
 export interface ImportCounts {
   sessions: number;
   coachingPoints: number;
@@ -172,7 +183,7 @@ export interface Store extends AccountsStore, IdentityStore {
    * last and rolled back whole if any batch, or the iterable itself, fails. A point or to-do may
    * come again in later batches (whole and unchanged); it is written again. Answers the sessions written.
    */
-  importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, audit?: AuditRecord): Promise<number>;
+  importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options?: StreamedImportOptions): Promise<number>;
 
   /** A page of session summaries for the console's list, newest first, within the query's scope. */
   listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]>;

@@ -96,7 +96,11 @@ async function importFile(context: CliContext, file: string, org: string | undef
       context,
       async (store) => {
         const orgId = await resolveOrg(store, org);
-        return store.importBatches(orgId, withProgress(context, planned.batches), context.clock.now()).catch((error: unknown) => {
+        const now = context.clock.now();
+        // The file as it was named, written with its sessions or not at all, as a server's address is (below).
+        const audit = auditEntry(null, 'import', null, { source: file }, now);
+        const batches = withProgress(context, planned.batches);
+        return store.importBatches(orgId, batches, now, { audit, signal: controller.signal }).catch((error: unknown) => {
           throw fileImportError(error, file);
         });
       },
@@ -179,7 +183,7 @@ async function importFromServer(context: CliContext, options: Options): Promise<
         const now = context.clock.now();
         // Where the sessions came from, never the token: the entry is written with them, or not at all.
         const audit = auditEntry(null, 'import', null, { source, from, to, timeAxis: 'createdAt' }, now);
-        await store.importBatches(orgId, batches, now, audit);
+        await store.importBatches(orgId, batches, now, { audit, signal: controller.signal });
       },
       ONE_TRANSACTION,
     );
@@ -215,6 +219,8 @@ function serverImportError(error: unknown, source: string): unknown {
   return error;
 }
 
-function isFileError(error: unknown): error is NodeJS.ErrnoException & { code: string } {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && 'syscall' in error;
+/** An error of reading the file (ENOENT, EISDIR, …), not of the database (SQLITE_FULL) or anything else with a code. */
+export function isFileError(error: unknown): error is NodeJS.ErrnoException & { code: string } {
+  const { code, syscall } = error instanceof Error ? (error as NodeJS.ErrnoException) : {};
+  return typeof code === 'string' && typeof syscall === 'string';
 }

@@ -5,9 +5,10 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { exceededLimit, sessionLimitError } from '../../coaching/limits.js';
 import type { ImportPlan } from '../../importer/plan.js';
-import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
+import { beforeCommit } from '../before-commit.js';
 import { LateRenders } from '../documents/late-renders.js';
+import type { StreamedImportOptions } from '../store.js';
 import { refreshAfterImport, scopeBeforeImport, type ImportScope } from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { asStored, documentJson } from '../documents/rendered.js';
@@ -32,7 +33,7 @@ export async function postgresBulkImportBatches(
   orgId: string,
   batches: AsyncIterable<ImportPlan>,
   now: number,
-  audit?: AuditRecord,
+  { audit, signal }: StreamedImportOptions = {},
 ): Promise<number> {
   const client = await pool.connect();
   const db = onConnection(client);
@@ -87,6 +88,7 @@ export async function postgresBulkImportBatches(
       sessions += plan.sessions.length;
     }
     await late.refresh(db);
+    await beforeCommit(signal);
     await client.query('commit');
     return sessions;
   } catch (error) {

@@ -38,7 +38,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
       return { db, close: async () => undefined };
     },
     exportDocuments: (orgId, window) => postgresStoredDocuments(pool, orgId, window),
-    bulkImportBatches: (orgId, batches, now, audit) => postgresBulkImportBatches(pool, orgId, batches, now, audit),
+    bulkImportBatches: (orgId, batches, now, options) => postgresBulkImportBatches(pool, orgId, batches, now, options),
     isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     withMigrationLock: (run) =>

@@ -12,7 +12,8 @@ import { documentRow, IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow
 import type { Database } from '../schema.js';
 import type { AuditRecord } from '../accounts-store.js';
 import { auditRow } from '../accounts-tx.js';
-import type { ImportCounts } from '../store.js';
+import { beforeCommit } from '../before-commit.js';
+import type { ImportCounts, StreamedImportOptions } from '../store.js';
 import { sqliteAdapter } from './adapter.js';
 import { nextSeq } from './feed.js';
 import { StatementCache } from './statement-cache.js';
@@ -87,7 +88,7 @@ export async function sqliteBulkImportBatches(
   orgId: string,
   batches: AsyncIterable<ImportPlan>,
   now: number,
-  audit?: AuditRecord,
+  { audit, signal }: StreamedImportOptions = {},
   withoutWal = false,
 ): Promise<number> {
   // Never the one-plan import's 256 MiB: a streamed import's size is unknown when it starts and its
@@ -132,6 +133,7 @@ export async function sqliteBulkImportBatches(
     journals.restore();
     for (const sql of deferred) db.exec(sql);
     await late.refresh(conn);
+    await beforeCommit(signal);
     db.exec('commit');
     return sessions;
   } catch (error) {

@@ -72,8 +72,8 @@ export async function openSqliteStore(
     exportPagesQueued: () => dayPages?.queued() ?? 0,
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
-    bulkImportBatches: (orgId, batches, now, audit) =>
-      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, audit, withoutWal)),
+    bulkImportBatches: (orgId, batches, now, options) =>
+      db.connection().execute((conn) => sqliteBulkImportBatches(writer, conn, orgId, batches, now, options, withoutWal)),
     isUniqueViolation: (error) =>
       error instanceof Error &&
       'code' in error &&
