@@ -16,7 +16,7 @@ import type { ExportSession } from '../src/contract/schemas.js';
 import { DiskLedger } from '../src/importer/disk-ledger.js';
 import { type IdLedger, MemoryLedger } from '../src/importer/id-ledger.js';
 import { ImportPlanner, planImport, type ImportPlan } from '../src/importer/plan.js';
-import { MAX_FILE_DOCUMENT_BYTES } from '../src/importer/read-file.js';
+import { inheritedDescriptor, MAX_FILE_DOCUMENT_BYTES } from '../src/importer/read-file.js';
 import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
 import { renderImportedSessions } from '../src/store/documents/render-plan.js';
 import { beforeCommit } from '../src/store/before-commit.js';
@@ -156,6 +156,23 @@ describe('coachport import of a file, interrupted or beside another process', {
       assert.equal(after.code, 0, after.stderr);
     });
   }
+
+  it('imports /dev/stdin when it is a socket, as a parent process’s spawn with a pipe makes it', async () => {
+    // Node's `stdio: 'pipe'` is a socket pair on Linux: opening /dev/stdin again by its name fails (ENXIO).
+    const child = spawn(process.execPath, [BIN, 'import', '/dev/stdin'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let [stdout, stderr] = ['', ''];
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stdin!.end(`${[...paddedLines(3)].join('\n')}\n`);
+    assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 0, stderr);
+    assert.match(stdout, /^Imported 3 sessions/);
+    assert.equal(storedSessions(cwd), 3);
+    assert.equal(inheritedDescriptor('/dev/stdin'), 0);
+    assert.equal(inheritedDescriptor('/proc/self/fd/3'), 3);
+    assert.equal(inheritedDescriptor('/dev/fd/12'), 12);
+    assert.equal(inheritedDescriptor('/tmp/dev/fd/1'), null);
+  });
 
   it('imports texts holding half of a surrogate pair with U+FFFD in its place, and says so, the first by its element', async () => {
     const [a, b, c] = [...paddedLines(3)].map((line) => JSON.parse(line) as ExportSession);

@@ -86,12 +86,24 @@ export async function* readDocuments(file: string): AsyncGenerator<FileDocument>
  * with it, would wait on until the pipe sent more or closed.
  */
 async function readable(file: string): Promise<NodeJS.ReadableStream & { destroy(): void }> {
-  if (!(await fs.promises.stat(file)).isFIFO()) return fs.createReadStream(file, { highWaterMark: READ_BYTES });
+  const stats = await fs.promises.stat(file);
+  // Standard input that is a socket (a parent process's `spawn` with a pipe, some ssh and systemd
+  // setups): Linux refuses to open it again by its name (ENXIO), so its descriptor is read as it is.
+  const inherited = inheritedDescriptor(file);
+  if (stats.isSocket() && inherited !== null) return new net.Socket({ fd: inherited, readable: true, writable: false });
+  if (!stats.isFIFO()) return fs.createReadStream(file, { highWaterMark: READ_BYTES });
   // A raw descriptor, which the socket owns (a FileHandle would close it again when collected).
   const fd = await new Promise<number>((resolve, reject) =>
     fs.open(file, 'r', (error, opened) => (error ? reject(error) : resolve(opened))),
   );
   return new net.Socket({ fd, readable: true, writable: false });
+}
+
+/** The descriptor a name such as `/dev/stdin` or `/dev/fd/3` stands for, or null for any other file. */
+export function inheritedDescriptor(file: string): number | null {
+  if (file === '/dev/stdin') return 0;
+  const match = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(file);
+  return match ? Number(match[1]) : null;
 }
 
 const tooLarge = (what: string) =>
