@@ -287,6 +287,22 @@ describe('coachport import names the first bad document and writes nothing', () 
     assert.equal(storedSessions(cwd), 0);
   });
 
+  it('names a bad document before a break of the array read in the same bytes, not the break', async () => {
+    const lines = [...paddedLines(3)];
+    lines[1] = JSON.stringify({ ...(JSON.parse(lines[1]!) as ExportSession), createdAt: 'yesterday' });
+    fs.writeFileSync(path.join(cwd, 'bad-then-broken.json'), `[${lines.join(',')}] garbage`);
+    const broken = await runCli(['import', 'bad-then-broken.json'], { cwd });
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /Nothing was imported\. Element 1: createdAt/);
+    // The same with a document too long for any after it.
+    const huge = JSON.stringify(session({ _id: 'huge', coachNotes: 'x'.repeat(MAX_FILE_DOCUMENT_BYTES) }));
+    fs.writeFileSync(path.join(cwd, 'bad-then-huge.json'), `[${lines.join(',')},${huge}]`);
+    const long = await runCli(['import', 'bad-then-huge.json'], { cwd });
+    assert.notEqual(long.code, 0);
+    assert.match(long.stderr, /Nothing was imported\. Element 1: createdAt/);
+    assert.equal(storedSessions(cwd), 0);
+  });
+
   it('imports from a pipe as from a file', async () => {
     const own = tempDir();
     const created = await runCli(['org', 'create', '--name', 'Piped', '--admin-email', 'p@piped.test'], { cwd: own });

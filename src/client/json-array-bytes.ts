@@ -14,6 +14,12 @@ const CLOSE_ARRAY = 93;
 /** The most the scan copies in at once. */
 const SCAN_SLICE_BYTES = 1 << 20;
 
+/** The elements a `push` completed before the array turned out broken, carried by its error. */
+export function completedBefore(error: unknown): RawElement[] {
+  const completed = (error as { completedBefore?: unknown } | null)?.completedBefore;
+  return Array.isArray(completed) ? (completed as RawElement[]) : [];
+}
+
 /** Takes a response's elements as they are split (see RawJsonArraySplitter). */
 export interface ElementWriter {
   leading(bytes: Buffer, at: number): number;
@@ -67,18 +73,25 @@ export class RawJsonArraySplitter {
   /** The boundaries and the grammar check (canonical-json.wat). */
   private readonly scan = new CanonicalScan();
 
-  /** Feeds bytes; returns the elements it completed. */
+  /**
+   * Feeds bytes; returns the elements it completed. Where the array is broken, the error thrown
+   * carries the elements completed before it in these bytes (`completedBefore`), so that a reader
+   * can look at them first: an earlier element may be what is wrong.
+   */
   push(chunk: Uint8Array): RawElement[] {
-    if (chunk.byteLength > SCAN_SLICE_BYTES) {
-      // In slices, so that the scan's copy of what it reads stays small whatever it is fed.
-      const out: RawElement[] = [];
-      for (let at = 0; at < chunk.byteLength; at += SCAN_SLICE_BYTES) {
-        for (const element of this.push(chunk.subarray(at, at + SCAN_SLICE_BYTES))) out.push(element);
-      }
-      return out;
-    }
-    this.scan.load(chunk);
     const out: RawElement[] = [];
+    try {
+      // In slices, so that the scan's copy of what it reads stays small whatever it is fed.
+      for (let at = 0; at < chunk.byteLength; at += SCAN_SLICE_BYTES) this.pushSlice(chunk.subarray(at, at + SCAN_SLICE_BYTES), out);
+    } catch (error) {
+      if (error instanceof Error) Object.assign(error, { completedBefore: out });
+      throw error;
+    }
+    return out;
+  }
+
+  private pushSlice(chunk: Uint8Array, out: RawElement[]): void {
+    this.scan.load(chunk);
     const writer = this.options.writer;
     const bytes = writer ? asBuffer(chunk) : null;
     let start = -1;
@@ -135,7 +148,6 @@ export class RawJsonArraySplitter {
     // Copied, not kept as a view: once `push` returns, the splitter holds nothing of the chunk, whose
     // memory its reader may then give back (ReadBuffers).
     if (this.state === 'inside' && start >= 0) this.parts.push(Buffer.from(chunk.subarray(start)));
-    return out;
   }
 
   /** Call at the end of the body: a response cut short is an error, never a shorter array. */

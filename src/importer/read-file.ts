@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import net from 'node:net';
-import { isJsonSpace, RawJsonArraySplitter } from '../client/json-array-bytes.js';
+import { completedBefore, isJsonSpace, RawJsonArraySplitter } from '../client/json-array-bytes.js';
 import { groupedDigits } from '../digits.js';
 
 /** One document of an import file: its place in the file and its parsed value. */
@@ -177,12 +177,15 @@ async function* arrayDocuments(file: string, chunks: AsyncIterable<Buffer>): Asy
   let element = 0;
   for await (const chunk of chunks) {
     let elements: ReturnType<RawJsonArraySplitter['push']>;
+    let broken: ImportFileError | null = null;
     try {
       elements = splitter.push(chunk);
     } catch (error) {
-      throw notJson(where((error as Error).message));
+      // The elements before the break go first: the first bad document may be one of them.
+      broken = notJson(where((error as Error).message));
+      elements = completedBefore(error);
     }
-    if (splitter.partialBytes > MAX_FILE_DOCUMENT_BYTES) throw tooLarge(`${file} element ${splitter.finished}`);
+    if (broken === null && splitter.partialBytes > MAX_FILE_DOCUMENT_BYTES) broken = tooLarge(`${file} element ${splitter.finished}`);
     for (const raw of elements) {
       if (raw.bytes.length > MAX_FILE_DOCUMENT_BYTES) throw tooLarge(`${file} element ${element}`);
       if (!isUtf8(raw.bytes)) throw new ImportFileError(`${file} element ${element} is not UTF-8 text.`);
@@ -194,6 +197,7 @@ async function* arrayDocuments(file: string, chunks: AsyncIterable<Buffer>): Asy
       }
       yield { element: element++, line: null, value, bytes: raw.bytes.length, text: raw.bytes };
     }
+    if (broken) throw broken;
   }
   try {
     splitter.end();
