@@ -479,6 +479,8 @@ describe('coachport import --from-server', async () => {
         /Give a file or --from-server, not both/,
       ],
       ['server options without it', ['import', 'x.ndjson', '--token', 't'], /--token is for --from-server/],
+      ['a pace without it', ['import', 'x.ndjson', '--per-second', '5'], /--per-second is for --from-server/],
+      ['gzip without it', ['import', 'x.ndjson', '--no-gzip'], /--gzip \(or --no-gzip\) is for --from-server/],
       ['neither', ['import'], /Name a file to import, or a server with --from-server/],
     ];
     for (const [name, args, message] of cases) {

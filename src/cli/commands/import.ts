@@ -49,6 +49,16 @@ its export limits and retried as coachport export does, into this store in ONE t
 document, a server that fails after the retries, or an interruption leaves nothing imported. The token
 (--token or $COACHPORT_TOKEN) is an admin's token on that server; it is never printed or stored.`;
 
+/** The options only an import from a server uses, as a person types them. */
+const SERVER_OPTIONS: Record<string, string> = {
+  token: '--token',
+  from: '--from',
+  to: '--to',
+  perSecond: '--per-second',
+  perMinute: '--per-minute',
+  gzip: '--gzip (or --no-gzip)',
+};
+
 export function importCommand(program: Command): void {
   program
     .command('import')
@@ -64,7 +74,7 @@ export function importCommand(program: Command): void {
     .option('--gzip', '--from-server: ask for the export gzipped (the default, except from a server on this machine)')
     .option('--no-gzip', '--from-server: ask for the export plain')
     .addHelpText('after', HELP_AFTER)
-    .action(async (file: string | undefined, options: Options) => {
+    .action(async (file: string | undefined, options: Options, command: Command) => {
       const context = cliContext(program.opts<{ json?: boolean }>().json === true);
       if (options.fromServer !== undefined) {
         if (file !== undefined) throw new CliError('Give a file or --from-server, not both.', EXIT_USAGE);
@@ -72,8 +82,10 @@ export function importCommand(program: Command): void {
         return;
       }
       if (file === undefined) throw new CliError('Name a file to import, or a server with --from-server.', EXIT_USAGE);
-      const serverOnly = (['token', 'from', 'to'] as const).find((key) => options[key] !== undefined);
-      if (serverOnly) throw new CliError(`--${serverOnly} is for --from-server.`, EXIT_USAGE);
+      // Given on the command line, not defaults: a file's import has no use for them, and a person who
+      // gave one expected something of it.
+      const serverOnly = Object.entries(SERVER_OPTIONS).find(([key]) => command.getOptionValueSource(key) === 'cli');
+      if (serverOnly) throw new CliError(`${serverOnly[1]} is for --from-server.`, EXIT_USAGE);
       await importFile(context, file, options.org);
     });
 }
