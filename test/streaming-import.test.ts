@@ -640,6 +640,18 @@ for (const backend of backends) {
           session: 'b-2',
           points: [],
         },
+        {
+          // Fetched again before the session it no longer names has come: the link first noted is forgotten.
+          name: 'an item changed before its session came',
+          batches: [
+            [session({ _id: 'c-1', createdAt: at(1), coachingPoints: [shared(['c-1', 'c-3'])] })],
+            [session({ _id: 'c-1', createdAt: at(1), coachingPoints: [shared(['c-1'])] })],
+            [session({ _id: 'c-3', createdAt: at(3) })],
+          ],
+          rewritten: [false, true, false],
+          session: 'c-3',
+          points: [],
+        },
       ];
       for (const { name, batches, rewritten, session: id, points } of cases) {
         // Each into a database of its own: into empty tables, as a first import.

@@ -2,19 +2,13 @@ import type { Kysely } from 'kysely';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
+import { ForeignLinks } from './foreign-links.js';
 import { eachChunk } from './import-scope.js';
 import { refreshSessionDocuments } from './refresh.js';
 
 interface Item {
   id: string;
   sessionIds: string[];
-}
-
-/** A link an item of the import made to a session outside its own batch. */
-interface ForeignLink {
-  table: LinkTable;
-  itemId: string;
-  position: number;
 }
 
 /**
@@ -30,12 +24,13 @@ interface ForeignLink {
  * - an item naming a session of a later batch keeps that link when the session comes without
  *   listing the item (its batch clears the session's links first), and the document is rendered again.
  * Only lookups by primary key run per batch (the secondary indexes of empty tables are built after
- * the rows), and the renders wait until the end. Held in memory for the whole import: every link
- * to a session outside its item's batch (shared items only).
+ * the rows), and the renders wait until the end. Kept for the whole import: every link to a session
+ * outside its item's batch (shared items only), on disk (ForeignLinks, begun at the first); and in
+ * memory the ids of the sessions to render again. `close` when the import ends, whichever way.
  */
 export class LateRenders {
-  /** Session id → the links items of other batches made to it. */
-  private readonly foreign = new Map<string, ForeignLink[]>();
+  /** The links items of other batches made to sessions, by session. */
+  private foreign: ForeignLinks | null = null;
   private readonly stale = new Set<string>();
 
   constructor(
@@ -60,10 +55,11 @@ export class LateRenders {
         table,
         shared.map((item) => item.id),
       );
+      this.foreign ??= new ForeignLinks();
       for (const item of shared) {
         item.sessionIds.forEach((sessionId, position) => {
           if (sessions.has(sessionId)) return;
-          this.note(sessionId, { table, itemId: item.id, position });
+          this.foreign!.note(sessionId, { table, itemId: item.id, position });
           if (stored.has(sessionId) && !linked.has(linkKey(item.id, sessionId))) this.stale.add(sessionId);
         });
       }
@@ -73,9 +69,10 @@ export class LateRenders {
   /** After the batch's rows are written: links its sessions lost that items of other batches made. */
   async afterRows(trx: Kysely<Database>, plan: ImportPlan): Promise<void> {
     const inBatch = new Map(itemsByTable(plan).map(([table, items]) => [table, new Set(items.map((item) => item.id))]));
+    if (this.foreign === null) return;
     for (const sessionId of sessionsOf(plan)) {
-      const links = this.foreign.get(sessionId)?.filter((link) => !inBatch.get(link.table)!.has(link.itemId));
-      if (!links || links.length === 0) continue;
+      const links = this.foreign.of(sessionId).filter((link) => !inBatch.get(link.table)!.has(link.itemId));
+      if (links.length === 0) continue;
       for (const { table, itemId, position } of links) {
         await trx
           .insertInto(table)
@@ -92,19 +89,17 @@ export class LateRenders {
     if (this.stale.size > 0) await refreshSessionDocuments(trx, this.adapter, this.orgId, [...this.stale]);
   }
 
-  private note(sessionId: string, link: ForeignLink): void {
-    const links = this.foreign.get(sessionId);
-    if (!links) this.foreign.set(sessionId, [link]);
-    else if (!links.some((l) => l.table === link.table && l.itemId === link.itemId)) links.push(link);
+  /** The import has ended (committed or not): the links' temporary database goes. */
+  close(): void {
+    this.foreign?.close();
   }
 
   private forget(tables: ReadonlyArray<[LinkTable, Item[]]>): void {
-    const again = new Set(tables.flatMap(([table, items]) => items.map((item) => linkKey(table, item.id))));
-    for (const [sessionId, links] of this.foreign) {
-      const kept = links.filter((link) => !again.has(linkKey(link.table, link.itemId)));
-      if (kept.length === 0) this.foreign.delete(sessionId);
-      else if (kept.length < links.length) this.foreign.set(sessionId, kept);
-    }
+    for (const [table, items] of tables)
+      this.foreign?.forget(
+        table,
+        items.map((item) => item.id),
+      );
   }
 
   private async storedSessions(trx: Kysely<Database>, ids: string[]): Promise<string[]> {

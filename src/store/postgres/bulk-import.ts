@@ -37,6 +37,7 @@ export async function postgresBulkImportBatches(
 ): Promise<number> {
   const client = await pool.connect();
   const db = onConnection(client);
+  const late = new LateRenders(postgresAdapter, orgId);
   let sessions = 0;
   try {
     await client.query('begin');
@@ -47,7 +48,6 @@ export async function postgresBulkImportBatches(
     // Sessions already stored are locked by the scope; a new organization's cannot be there.
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
-    const late = new LateRenders(postgresAdapter, orgId);
     for await (const plan of batches) {
       // A batch written again (a server's window fetched again) may repeat sessions this transaction
       // already holds: those are upserted like an organization's existing ones, never COPYed in twice.
@@ -95,6 +95,7 @@ export async function postgresBulkImportBatches(
     await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
+    late.close();
     client.release();
     await db.destroy();
   }

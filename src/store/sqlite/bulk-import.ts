@@ -99,6 +99,7 @@ export async function sqliteBulkImportBatches(
   const journal = withoutWal ? rollbackJournal(db) : null;
   const statements = new StatementCache(db);
   const journals = statementJournalsInMemory(db);
+  const late = new LateRenders(sqliteAdapter, orgId);
   try {
     db.exec('begin immediate');
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
@@ -107,7 +108,6 @@ export async function sqliteBulkImportBatches(
     const deferred = empty ? dropSecondaryIndexes(db) : [];
     let seq = empty ? await nextSeq(conn, orgId) : 0;
     let sessions = 0;
-    const late = new LateRenders(sqliteAdapter, orgId);
     for await (const plan of batches) {
       // A window fetched again may change items earlier batches wrote, and so other documents: found
       // as into tables with rows (its reads by session scan the tables while their indexes wait).
@@ -140,6 +140,7 @@ export async function sqliteBulkImportBatches(
     if (db.inTransaction) db.exec('rollback');
     throw error;
   } finally {
+    late.close();
     journals.restore();
     db.pragma(`cache_size = ${cacheSize}`);
     journal?.restore();
