@@ -844,6 +844,39 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
     }
   }
 
+  it('leaves every index there when it builds those it put off at a window fetched again', async () => {
+    const database = await sqliteBackend.create();
+    const file = (database.config as { file: string }).file;
+    const store = await openStore(database.config, { backgroundCheckpoints: false, withoutWal: true });
+    const indexes = () => {
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        return db.prepare<[], string>(`select name from sqlite_master where type = 'index' order by name`).pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      const before = indexes();
+      const org = await createOrganization(store, { name: 'Again', adminEmail: 'a@again.test' }, NOW);
+      const at = (n: number) => `2024-05-0${n}T10:00:00.000Z`;
+      const batches = [
+        [session({ _id: 'i-1', createdAt: at(1) }), session({ _id: 'i-2', createdAt: at(2) })],
+        [session({ _id: 'i-2', createdAt: at(2), coachNotes: 'fetched again' })],
+        [session({ _id: 'i-3', createdAt: at(3) })],
+      ];
+      // Into empty tables (indexes put off), the second batch a window fetched again (indexes built then).
+      assert.equal(await store.importBatches(org.orgId, planned(batches, [false, true, false]), NOW), 4);
+      assert.deepEqual(indexes(), before);
+      const stored = sessionsById(await storedExport(store, org.orgId));
+      assert.deepEqual([...stored.keys()].sort(), ['i-1', 'i-2', 'i-3']);
+      assert.equal(stored.get('i-2')!.coachNotes, 'fetched again');
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+
   it('writes through a rollback journal when alone on the file, and through the WAL beside another connection', async () => {
     const database = await sqliteBackend.create();
     const file = (database.config as { file: string }).file;

@@ -98,7 +98,7 @@ export async function sqliteBulkImportBatches(
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   const journal = withoutWal ? rollbackJournal(db) : null;
   const statements = new StatementCache(db);
-  const journals = statementJournalsInMemory(db);
+  let journals = statementJournalsInMemory(db);
   const late = new LateRenders(sqliteAdapter, orgId);
   try {
     db.exec('begin immediate');
@@ -106,17 +106,25 @@ export async function sqliteBulkImportBatches(
     const empty = bulkTablesEmpty(db);
     if (empty) db.pragma(`cache_size = ${STREAMED_INTO_EMPTY_CACHE_KIB}`);
     const deferred = empty ? dropSecondaryIndexes(db) : [];
+    let indexesBuilt = false;
     let seq = empty ? await nextSeq(conn, orgId) : 0;
     let sessions = 0;
     for await (const plan of batches) {
-      // A window fetched again may change items earlier batches wrote, and so other documents: found
-      // as into tables with rows (its reads by session scan the tables while their indexes wait).
+      // A window fetched again finds by session what earlier batches wrote (their logs and links, the
+      // items' other documents): without the secondary indexes each look would scan a table, so they
+      // are built now (sorting on disk, as at the end), and the import goes on as into tables with rows.
+      if (plan.rewritten === true && deferred.length > 0) {
+        journals.restore();
+        for (const sql of deferred.splice(0)) db.exec(sql);
+        journals = statementJournalsInMemory(db);
+        indexesBuilt = true;
+      }
       const scope =
         empty && plan.rewritten !== true
           ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
           : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
       await late.beforeBatch(conn, plan);
-      writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty });
+      writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty || indexesBuilt });
       await late.afterRows(conn, plan);
       const docs = (plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan))).map(asStored);
       for (const d of docs) {
