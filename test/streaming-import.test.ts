@@ -707,7 +707,16 @@ for (const backend of backends) {
 
     it('stores a lone surrogate as the database does, in the document as in the tables, by every import path', async () => {
       await withFreshStore(backend, async (store) => {
-        const docs = (prefix: string) => [session({ _id: `${prefix}-half`, coachNotes: '\ud800x' })];
+        // In a text column and in a log entry's descriptions, which the tables keep as JSON text.
+        const entry = {
+          userId: null,
+          userEmail: null,
+          actionType: 'updated',
+          descriptions: ['notes \ud800x'],
+          timestamp: '2024-05-01T10:00:00.000Z',
+          ipAddress: null,
+        };
+        const docs = (prefix: string) => [session({ _id: `${prefix}-half`, coachNotes: '\ud800x', activityLog: [entry] })];
         const paths: Array<[string, (orgId: string) => Promise<unknown>]> = [
           [
             'one plan',
@@ -724,7 +733,9 @@ for (const backend of backends) {
           const org = await createOrganization(store, { name, adminEmail: `${name.length}@half.test` }, NOW);
           await imported(org.orgId);
           const exported = await renderedExport(store, org.orgId, name);
-          assert.equal((JSON.parse(exported) as ExportSession[])[0]!.coachNotes, '\ufffdx', name);
+          const [doc] = JSON.parse(exported) as ExportSession[];
+          assert.equal(doc!.coachNotes, '\ufffdx', name);
+          assert.deepEqual(doc!.activityLog[0]!.descriptions, ['notes \ufffdx'], name);
         }
       });
     });

@@ -184,7 +184,12 @@ export function templateRow(orgId: string, t: TemplateRecord, now: number): Inse
 /** What an import changes of a person or template that exists: a person keeps role and email. */
 export const IMPORT_UPDATES = ['name', 'updated_at'] as const;
 
-/** A log entry; its seq (append order) is the database's. */
+/**
+ * A log entry; its seq (append order) is the database's. Its descriptions are JSON text, which would
+ * keep half of a UTF-16 surrogate pair as an escape, while every text column (and the stored
+ * document, `asStored`) holds U+FFFD in its place: made well formed here too, so a render from the
+ * tables gives what the stored document holds.
+ */
 export function logRow(orgId: string, sessionId: string, e: LogEntryRecord): Insertable<ActivityLogTable> {
   return {
     org_id: orgId,
@@ -192,7 +197,7 @@ export function logRow(orgId: string, sessionId: string, e: LogEntryRecord): Ins
     user_id: e.userId,
     user_email: e.userEmail,
     action_type: e.actionType,
-    descriptions: JSON.stringify(e.descriptions),
+    descriptions: JSON.stringify(e.descriptions.map((text) => text.toWellFormed())),
     timestamp: e.timestamp,
     ip_address: e.ipAddress,
   };
