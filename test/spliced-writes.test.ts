@@ -59,7 +59,8 @@ type Op =
   | { kind: 'todo'; by: number; sessions: number[]; title: string; status: 'complete' | 'incomplete' }
   | { kind: 'updateTodo'; by: number; item: number; patch: Record<string, unknown> }
   | { kind: 'deleteTodo'; by: number; item: number }
-  | { kind: 'renameTemplate'; template: number; name: string };
+  | { kind: 'renameTemplate'; template: number; name: string }
+  | { kind: 'renameUser'; user: number; name: string };
 
 /** Mostly the admin, who may do everything; the others are refused some steps, which must change nothing. */
 const who = fc.oneof({ arbitrary: fc.constant(0), weight: 4 }, { arbitrary: fc.nat(4), weight: 1 });
@@ -142,6 +143,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('deleteTodo' as const), by: who, item: pick }),
   fc.record({ kind: fc.constant('renameTemplate' as const), template: fc.nat(1), name: nasty.map((s) => `Template ${s}`) }),
+  // Anyone a document shows: the form's creator, a coach, an agent, a to-do's creator.
+  fc.record({ kind: fc.constant('renameUser' as const), user: fc.nat(4), name: nasty.map((s) => `Person ${s}`) }),
 );
 
 /** Each step at a time of its own: often the same millisecond as another, sometimes before earlier steps. */
@@ -232,7 +235,7 @@ for (const backend of await storeBackends()) {
           const ids = (picked: number[]) => [...new Set(picked.map((i) => at(sessions, i)!))];
           for (const [o, seconds] of sequence) {
             const now = BASE + seconds * 1000;
-            const actor = actors[o.kind === 'renameTemplate' ? 0 : o.by]!;
+            const actor = actors[o.kind === 'renameTemplate' || o.kind === 'renameUser' ? 0 : o.by]!;
             try {
               switch (o.kind) {
                 case 'session': {
@@ -307,6 +310,9 @@ for (const backend of await storeBackends()) {
                 case 'renameTemplate':
                   await store.renameTemplate(orgId, templates[o.template]!, o.name, now);
                   break;
+                case 'renameUser':
+                  await store.accounts(orgId, (tx) => tx.updateUser(people[o.user]!.id, { name: o.name }, now));
+                  break;
               }
             } catch (error) {
               // A refused step (no permission, deleted, not found) changes nothing; the documents are checked all the same.
@@ -349,6 +355,26 @@ for (const backend of await storeBackends()) {
       if (archive) assert.equal(Number(archive.entries), (JSON.parse(`[${archive.log}]`) as unknown[]).length, 'and its entries');
       return { inRow, flagged: Number(row.log_archived) === 1, archived: archive ? Number(archive.entries) : null };
     }
+
+    it('sets right, at the session’s next write, a name that a rename beside its last write missed', async () => {
+      const { orgId, actors, people, templates } = await organization();
+      const admin = actors[0]!;
+      const input = { coachingFormName: 'Raced', agentId: people[3]!.id, coachId: people[1]!.id, coachingTemplateId: templates[0]! };
+      const session = (await createSession(store, admin, input, BASE))._id;
+      // What a rename leaves on PostgreSQL when it commits while the write that stored this document
+      // has not: the names changed in the tables, the document still showing the old ones.
+      for (const [table, id] of [
+        ['users', people[1]!.id],
+        ['users', people[3]!.id],
+        ['users', admin.user.id],
+        ['coaching_templates', templates[0]!],
+      ] as const) {
+        await direct.updateTable(table).set({ name: `Renamed beside ${id}` }).where('org_id', '=', orgId).where('id', '=', id).execute();
+      }
+      assert.notEqual(await storedExport(store, orgId), await portableExport(store, orgId));
+      await createPoint(store, admin, { coachingFormIds: [session], type: 'strength', classification: 'qa' }, BASE + 1_000);
+      await assertCurrent(orgId, 'a point added after the missed renames');
+    });
 
     it('keeps the older entries of a long log apart, and a document written whole takes them back', async () => {
       const { orgId, actors, people } = await organization();

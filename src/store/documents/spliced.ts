@@ -4,7 +4,7 @@ import { logDocument, pointDocument, type SessionNames, sessionDocument, todoDoc
 import type { LogEntryRecord, SessionRecord } from '../../coaching/records.js';
 import type { CoachingPoint, ExportSession, Todo } from '../../contract/schemas.js';
 import type { StoreAdapter } from '../adapter.js';
-import { rowsByIds } from '../prepared.js';
+import { Prepared, rowsByIds } from '../prepared.js';
 import type { Database } from '../schema.js';
 import type { CoachingChanges } from './changes.js';
 import {
@@ -170,29 +170,47 @@ async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_template
   return row?.name ?? null;
 }
 
-async function namesOf(
-  trx: Kysely<Database>,
-  orgId: string,
-  session: SessionRecord,
-  before: ExportSession,
-): Promise<Spliced<SessionNames>> {
-  const person = async (id: string, beforeId: string, beforeName: string) =>
-    id === beforeId ? beforeName : nameOf(trx, 'users', orgId, id);
-  const formCreatorName = await person(session.formCreatorId, before.formCreatorId, before.formCreatorName);
-  const coachName = await person(session.coachId, before.coachId, before.coachName);
-  const agentName = await person(session.agentId, before.agentId, before.agentName);
+/** The people and the template a session's document names, by id, in one query (`template` 1 for the template). */
+const sessionNames = new Prepared(
+  (db, v: { orgId: string; formCreatorId: string; coachId: string; agentId: string; templateId: string | null }) =>
+    db
+      .selectFrom('users')
+      .select(['id', 'name', sql<number>`0`.as('template')])
+      .where('org_id', '=', v.orgId)
+      .where('id', 'in', [v.formCreatorId, v.coachId, v.agentId])
+      .unionAll(
+        db
+          .selectFrom('coaching_templates')
+          .select(['id', 'name', sql<number>`1`.as('template')])
+          .where('org_id', '=', v.orgId)
+          .where('id', '=', v.templateId),
+      ),
+);
+
+/**
+ * The names the session's document shows, read afresh at each write rather than kept from the stored
+ * text: on PostgreSQL a rename finds the sessions to rewrite among committed rows, so a session that
+ * a transaction beside it was writing keeps the old name; the session's next write sets it right, as
+ * a whole render would.
+ */
+async function namesOf(trx: Kysely<Database>, engine: string, orgId: string, session: SessionRecord): Promise<Spliced<SessionNames>> {
+  const { formCreatorId, coachId, agentId, templateId } = session;
+  const { rows } = await sessionNames.execute(engine, trx, { orgId, formCreatorId, coachId, agentId, templateId });
+  const people = new Map<string, string>();
+  let templateName: string | null = null;
+  for (const row of rows) {
+    if (Number(row.template) === 1) templateName = row.name;
+    else people.set(row.id, row.name);
+  }
+  const [formCreatorName, coachName, agentName] = [formCreatorId, coachId, agentId].map((id) => people.get(id));
   // The render's join is an inner join on people (no person, no document) and an outer one on the template.
-  if (formCreatorName === null || coachName === null || agentName === null) return null;
-  let templateName = before.coachingTemplateName;
-  if (session.templateId !== before.coachingTemplateId)
-    templateName = session.templateId === null ? null : await nameOf(trx, 'coaching_templates', orgId, session.templateId);
+  if (formCreatorName === undefined || coachName === undefined || agentName === undefined) return null;
   return { formCreatorName, coachName, agentName, templateName };
 }
 
 /** The session's own fields, rendered again from the saved record, as text without the closing brace. */
-async function header(trx: Kysely<Database>, orgId: string, text: DocumentText, session: SessionRecord): Promise<Spliced<string>> {
-  const before = JSON.parse(`${text.header}${EMPTY_CHILDREN}`) as ExportSession;
-  const names = await namesOf(trx, orgId, session, before);
+async function header(trx: Kysely<Database>, engine: string, orgId: string, session: SessionRecord): Promise<Spliced<string>> {
+  const names = await namesOf(trx, engine, orgId, session);
   if (names === null) return null;
   const fields = sessionDocument(session, names, { activityLog: [], coachingPoints: [], todos: [] });
   const json = storedJson(fields);
@@ -238,7 +256,7 @@ async function spliceSession(
   const id = stored.id;
   const saved = changes.sessions.get(id);
   if (saved) {
-    const fields = await header(trx, orgId, text, saved);
+    const fields = await header(trx, adapter.name, orgId, saved);
     if (fields === null) return null;
     text.header = fields;
   }
