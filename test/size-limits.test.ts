@@ -12,7 +12,7 @@ import type { StoreAdapter } from '../src/store/adapter.js';
 import { openStore } from '../src/store/open.js';
 import type { Database } from '../src/store/schema.js';
 import { storeBackends, tempDir } from './helpers/backends.js';
-import { storedExport } from './helpers/documents.js';
+import { portableExport, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { openKysely } from './helpers/kysely.js';
 import { runCli } from './helpers/processes.js';
@@ -209,6 +209,22 @@ for (const backend of await storeBackends()) {
       // A change that stays under the limit goes through.
       const small = await patch(admin.token, `/api/v1/coaching/sessions/${big._id}`, { coachNotes: 'A short note' });
       assert.equal(small.status, 200, small.text);
+    });
+
+    it('renames a person shown by a session near 2 MB, as coach and as a to-do’s creator, past the limit: a name is not the session’s write', async () => {
+      const admin = await newOrg();
+      // coach-1 is the session's coach and its to-do's creator; the longer name takes the document past 2 MB.
+      const todos = [todo(['near-limit'], { creatorId: 'coach-1', creatorName: 'Cora Coach' })];
+      const near = sessionOfBytes(SESSION_LIMITS.documentBytes - 100, { _id: 'near-limit', coachId: 'coach-1', todos });
+      await importDirect(admin.orgId, [near]);
+      const renamed = await patch(admin.token, '/api/v1/users/coach-1', { name: 'C'.repeat(200) });
+      assert.equal(renamed.status, 200, renamed.text);
+      const stored = await storedExport(server.store, admin.orgId);
+      assert.equal(stored, await portableExport(server.store, admin.orgId));
+      const doc = (JSON.parse(stored) as ExportSession[])[0]!;
+      assert.equal(doc.coachName, 'C'.repeat(200));
+      assert.equal(doc.todos[0]!.creatorName, 'C'.repeat(200));
+      assert.ok(Buffer.byteLength(JSON.stringify(doc)) > SESSION_LIMITS.documentBytes, 'past the limit');
     });
 
     it('counts the archived entries of a long log, and their bytes, against the limits', async () => {

@@ -369,7 +369,12 @@ for (const backend of await storeBackends()) {
         ['users', admin.user.id],
         ['coaching_templates', templates[0]!],
       ] as const) {
-        await direct.updateTable(table).set({ name: `Renamed beside ${id}` }).where('org_id', '=', orgId).where('id', '=', id).execute();
+        await direct
+          .updateTable(table)
+          .set({ name: `Renamed beside ${id}` })
+          .where('org_id', '=', orgId)
+          .where('id', '=', id)
+          .execute();
       }
       assert.notEqual(await storedExport(store, orgId), await portableExport(store, orgId));
       await createPoint(store, admin, { coachingFormIds: [session], type: 'strength', classification: 'qa' }, BASE + 1_000);

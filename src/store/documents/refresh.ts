@@ -159,7 +159,10 @@ async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_template
 /**
  * After a person's name changed in `trx` (the only thing a document shows of a person besides the
  * id). Where the name stands at the top of a document (form creator, coach, agent) it is spliced in
- * set-based; sessions with a to-do the person created are rendered again whole.
+ * set-based; sessions with a to-do the person created are rendered again whole. Neither way holds
+ * the documents to SPEC §12's size limits: a rename is not a write to the sessions (it may come from
+ * single sign-on or provisioning, which must not fail over some session near 2 MB), and a name grows
+ * a document by a few hundred bytes for each place it stands.
  */
 export async function refreshDocumentsShowingUser(
   trx: Kysely<Database>,
@@ -187,6 +190,7 @@ export async function refreshDocumentsShowingUser(
     adapter,
     orgId,
     todoSessions.map((row) => row.session_id),
+    { ...BOTH, limits: false },
   );
 }
 
