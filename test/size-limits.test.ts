@@ -211,7 +211,7 @@ for (const backend of await storeBackends()) {
       assert.equal(small.status, 200, small.text);
     });
 
-    it('renames a person shown by a session near 2 MB, as coach and as a to-do’s creator, past the limit: a name is not the session’s write', async () => {
+    it('renames the coach and to-do creator of a session near 2 MB past the limit: a name is not its write', async () => {
       const admin = await newOrg();
       // coach-1 is the session's coach and its to-do's creator; the longer name takes the document past 2 MB.
       const todos = [todo(['near-limit'], { creatorId: 'coach-1', creatorName: 'Cora Coach' })];
