@@ -43,8 +43,11 @@ const nasty = fc.oneof(
     '"coachName":',
     'é 😀 中',
     '\ud800',
+    '\u2028\u2029\u0001\u007f',
   ),
   fc.string({ maxLength: 12 }),
+  // Any code point, lone surrogates among them; not NUL, which the API refuses before a write.
+  fc.string({ unit: 'binary', maxLength: 8 }).map((s) => s.replaceAll('\0', '')),
 );
 const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
 
@@ -115,7 +118,19 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     by: who,
     item: pick,
     patch: fc.record(
-      { subject: nullable(nasty), type: pointType, classification, agentNotes: nullable(nasty), coachingFormIds: sessionsPicked },
+      {
+        subject: nullable(nasty),
+        type: pointType,
+        classification,
+        ticketId: nullable(nasty),
+        rubricName: nullable(nasty),
+        criteriaName: nullable(nasty),
+        kpiName: nullable(nasty),
+        score: nullable(fc.constantFrom('4', '0', '-0', '1e3', '99.50', 'n/a')),
+        coachNotes: nullable(nasty),
+        agentNotes: nullable(nasty),
+        coachingFormIds: sessionsPicked,
+      },
       { requiredKeys: [] },
     ),
   }),
@@ -136,6 +151,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
         title: nasty.map((s) => `T ${s}`),
         status: fc.constantFrom('complete', 'incomplete'),
         description: nullable(nasty),
+        actionString: nullable(nasty),
+        type: nullable(nasty),
+        link: nullable(fc.constantFrom('https://example.test/a?b="c"&d=\u00e9', 'http://example.test/')),
         coachingFormIds: sessionsPicked,
       },
       { requiredKeys: [] },
