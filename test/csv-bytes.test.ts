@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
 import { TABLE_NAMES, type TableName } from '../src/client/tables.js';
-import type { CsvOptions } from '../src/client/writers/csv-text.js';
-import { CsvWriter } from '../src/client/writers/csv-writer.js';
+import { csvRow, type CsvOptions } from '../src/client/writers/csv-text.js';
+import { CsvWriter, firstColumn } from '../src/client/writers/csv-writer.js';
 import { Random } from '../src/seed/random.js';
 import { tempDir } from './helpers/backends.js';
 import { documents, expected, otherForm, TEXT } from './helpers/csv-documents.js';
@@ -140,6 +140,24 @@ describe('CSV written from the bytes', () => {
       assert.ok(refused > 100, `most damage is refused (${refused} of 300)`);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the ids a CSV table holds, read back for --resume', () => {
+  it('are its first column in any chunking, through quotes, line breaks and characters of any width', () => {
+    const file = path.join(tempDir(), 'coaching_points.csv');
+    const ids = ['plain', 'with,comma', 'with "quotes"', '=formula', '-1', 'é😀中', '', 'line\r\nbreak', '"'];
+    const table = (raw: boolean) =>
+      ids.reduce(
+        (text, id, i) => text + csvRow([id, i % 2 === 0 ? 'x' : 'a "quoted", \r\n subject', null], { raw }),
+        csvRow(['_id', 'subject', 'score'], { raw }),
+      );
+    for (const raw of [false, true]) {
+      fs.writeFileSync(file, table(raw));
+      for (const chunk of [1, 2, 3, 5, 7, 64, 4 << 20]) {
+        assert.deepEqual(firstColumn(file, { raw }, chunk), ids, `raw ${raw}, chunks of ${chunk} bytes`);
+      }
     }
   });
 });

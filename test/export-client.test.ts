@@ -585,6 +585,23 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('waits out a 503 with Retry-After (a busy server) as told, beyond the attempts a failure has', async () => {
+    const clock = new VirtualClock();
+    const busy = { error: 'Too many exports are running; try again shortly.' };
+    const server = await startFaultServer((_req, res, call) =>
+      call <= 5 ? json(res, 503, busy, { 'retry-after': '3' }) : json(res, 200, [one]),
+    );
+    try {
+      // Four attempts for failures (options above); five busy answers are waited out all the same.
+      const got = await collect(new ExportClient(options(server.url, clock)).exportRange(window));
+      assert.deepEqual(got, [one]);
+      assert.equal(server.seen.length, 6);
+      assert.equal(clock.sleeps.filter((ms) => ms === 3_000).length, 5, 'waited the 3 s it was told, each time');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reads a server address with or without a path, or with the API’s own root', () => {
     const cases: Array<[string, string]> = [
       ['http://h:3000', 'http://h:3000/api/v1/coaching-sessions'],
@@ -1055,11 +1072,48 @@ describe('the export client against a server that misbehaves', () => {
     }
   });
 
+  it('asks for no further window once stopped between two, while nothing was waiting', async () => {
+    const server = await startFaultServer((_req, res) => json(res, 200, [one]));
+    try {
+      const controller = new AbortController();
+      const client = new ExportClient(
+        options(server.url, new VirtualClock(), { perSecond: 1_000, perMinute: 100_000, signal: controller.signal }),
+      );
+      const windows = client.exportWindows({ from: '2024-01-01', to: '2024-12-31', timeAxis: 'createdAt' });
+      assert.equal((await windows.next()).done, false);
+      // Ctrl-C while the first window is being written out, before the next is asked for.
+      controller.abort(new Error('stopped between windows'));
+      await assert.rejects(windows.next(), /stopped between windows/);
+      assert.equal(server.seen.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('does not retry a refused token', async () => {
     const server = await startFaultServer((_req, res) => json(res, 401, { error: 'The API token is not valid.' }));
     try {
       await assert.rejects(collect(new ExportClient(options(server.url, new VirtualClock())).exportRange(window)), /API token was refused/);
       assert.equal(server.seen.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('coachport export whose output cannot be written', () => {
+  it('says so with exit 1 and asks the server once: a full disk is not the server failing', async () => {
+    const docs = [session({ createdAt: '2020-01-02T08:00:00.000Z' })];
+    const server = await startFaultServer((_req, res) => json(res, 200, docs));
+    try {
+      // /dev/full refuses every write (ENOSPC), and the file's preparation (EINVAL) before it.
+      const args = ['export', '--url', server.url, '--token', 't', '--from', '2020-01-01', '--to', '2020-01-31'];
+      for (const format of ['ndjson', 'json']) {
+        const result = await runCli([...args, '--format', format, '--out', '/dev/full'], { cwd: tempDir() });
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stderr, /Cannot write the export: E[A-Z]+/);
+      }
+      assert.equal(server.seen.length, 2, 'one request for each, none retried');
     } finally {
       await server.close();
     }
@@ -1145,7 +1199,9 @@ describe('coachport export --resume', () => {
       assert.match(gone.stderr, /sessions\.csv is gone/);
       assert.ok(!fs.existsSync(table), 'the refused resume wrote nothing');
       fs.writeFileSync(table, kept);
-      const resumed = await runCli([...args, '--url', stall.url, '--resume'], { cwd });
+      // --out spelt otherwise (its full path): the same folder, continued, not begun again.
+      const spelt = args.map((arg) => (arg === 'out' ? path.join(cwd, 'out') : arg));
+      const resumed = await runCli([...spelt, '--url', stall.url, '--resume'], { cwd });
       assert.equal(resumed.code, 0, resumed.stderr);
       const full = parseCsv(fs.readFileSync(path.join(cwd, 'out', 'sessions.csv'), 'utf8'));
       assert.deepEqual(

@@ -11,6 +11,15 @@ export class ExportApiError extends Error {
   }
 }
 
+/**
+ * The export's own output could not be written (a full disk, a folder gone): no fault of the server,
+ * so never retried, which would only ask the server for the same window again.
+ */
+export class OutputError extends Error {}
+
+/** An error the operating system raised (ENOSPC, EIO, EACCES, …), which has the failed call's name. */
+export const isSystemError = (error: unknown): boolean => typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
+
 /** Failures worth another try: the server or the network, never the request itself. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof ExportApiError ? error.kind === 'server' || error.kind === 'network' || error.kind === 'protocol' : false;

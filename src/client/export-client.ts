@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExportSession, TimeAxis } from '../contract/schemas.js';
-import { ExportApiError, isRetryable } from './errors.js';
+import { ExportApiError, isRetryable, isSystemError, OutputError } from './errors.js';
 import { ask, type HttpAnswer, type HttpAsk } from './http-answer.js';
 import { RawJsonArraySplitter, type ElementWriter } from './json-array-bytes.js';
 import { Pacer, realClock, type ClientClock } from './pacer.js';
@@ -284,7 +284,7 @@ export class ExportClient {
         if (this.options.signal?.aborted) throw this.options.signal.reason;
         if (error instanceof RateLimited) {
           if (++rateLimited > this.retry.maxRateLimited) {
-            throw new ExportApiError('server', `The server kept answering 429 for ${what}; giving up.`, 429);
+            throw new ExportApiError('server', `The server kept answering ${error.status} for ${what}; giving up.`, error.status);
           }
           const delayMs = error.retryAfterMs ?? this.backoff(rateLimited);
           report.retry(attempt, delayMs, error.message);
@@ -309,6 +309,8 @@ export class ExportClient {
     answered: () => void,
     read: (response: HttpAnswer, idle: IdleWatch, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
+    // A listener added to a signal already aborted is never called: stopped before the call, none goes.
+    this.options.signal?.throwIfAborted();
     const controller = new AbortController();
     const abort = () => controller.abort(this.options.signal?.reason);
     this.options.signal?.addEventListener('abort', abort, { once: true });
@@ -438,7 +440,7 @@ export class ExportClient {
       return { count, bytes };
     } catch (error) {
       target.abandon();
-      if (error instanceof ExportApiError) throw error;
+      if (error instanceof ExportApiError || error instanceof OutputError) throw error;
       if (error instanceof WriteFailure) throw new ExportApiError('protocol', error.message);
       if (error instanceof SyntaxError || isInvalidText(error)) {
         if (!signal.aborted) throw new ExportApiError('protocol', `${url} sent a malformed response: ${(error as Error).message}.`);
@@ -463,7 +465,7 @@ function spoolTarget(file: string): WindowTarget {
   const out = fs.createWriteStream(file);
   const failure: { error: Error | null } = { error: null };
   out.on('error', (error) => (failure.error = error));
-  const failed = (error: Error) => new WriteFailure(`Cannot write the spool file ${file}: ${error.message}.`);
+  const failed = (error: Error) => new OutputError(`Cannot write the spool file ${file}: ${error.message}.`);
   return {
     parses: false,
     // Each write's texts are joined into a buffer of their own.
@@ -500,7 +502,9 @@ function sinkTarget(sink: TextSink): WindowTarget {
   const failed = (error: unknown) => {
     // A sink that parses meets malformed text first: that is the response's fault, not the sink's.
     if (parses && (error instanceof SyntaxError || isInvalidText(error))) return error;
-    return new WriteFailure(`Cannot write the export: ${(error as Error).message}.`);
+    const message = `Cannot write the export: ${(error as Error).message}.`;
+    // The file system's refusal is the output's; anything else a sink throws, a document it could not take.
+    return isSystemError(error) ? new OutputError(message) : new WriteFailure(message);
   };
   /** `run` with its error, thrown or a promise's rejection, as `failed` says. */
   const guarded = <T>(run: () => T): T => {
@@ -557,6 +561,7 @@ class RateLimited extends Error {
   constructor(
     message: string,
     readonly retryAfterMs: number | null,
+    readonly status: number,
   ) {
     super(message);
   }
@@ -598,7 +603,11 @@ async function statusError(response: HttpAnswer, url: string): Promise<Error> {
     // not the error shape; keep the raw text
   }
   const status = response.status;
-  if (status === 429) return new RateLimited(message || 'Too many requests.', retryAfterMs(response.header('retry-after')));
+  const retryAfter = retryAfterMs(response.header('retry-after'));
+  // A 503 with Retry-After is the server saying when to come back (this one's answer to more exports
+  // at once than EXPORT_CONCURRENCY): waited out as a 429 is, not counted as a failure.
+  if (status === 429 || (status === 503 && retryAfter !== null))
+    return new RateLimited(message || 'Too many requests.', retryAfter, status);
   if (status === 401) return new ExportApiError('auth', `The API token was refused (401): ${message}`, status);
   if (status === 403) return new ExportApiError('auth', `The API token may not export (403): ${message}`, status);
   if (status >= 500) return new ExportApiError('server', `${url} failed with ${status}: ${message}`, status);

@@ -2,7 +2,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ExportApiError } from '../../client/errors.js';
+import { ExportApiError, OutputError } from '../../client/errors.js';
 import { ExportClient, type DeliveredWindow, type ExportRange } from '../../client/export-client.js';
 import { planWindows } from '../../client/windows.js';
 import { CsvWriter } from '../../client/writers/csv-writer.js';
@@ -11,8 +11,10 @@ import type { ExportWriter } from '../../client/writers/writer.js';
 import { TIME_AXES, type TimeAxis } from '../../contract/time-axes.js';
 import { CliError, EXIT_USAGE } from '../context.js';
 import { Progress } from '../progress.js';
-import { checkDays, checkPace, serverAddress } from '../server-options.js';
+import { checkDays, checkPace, serverAddress, shownServer } from '../server-options.js';
 
+/** The export's own files could not be written (a full disk): the server is not at fault. */
+const EXIT_OUTPUT = 1;
 export const EXIT_AUTH = 3;
 export const EXIT_SERVER = 4;
 export const EXIT_INTERRUPTED = 130;
@@ -55,6 +57,10 @@ function stateFile(format: Format, out: string): string {
 function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'offsets'>): ResumeState | null {
   if (!fs.existsSync(file)) return null;
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as ResumeState;
+  // The server as it is kept (states written before kept the address as typed, its query too).
+  state.url = keptServer(state.url);
+  // Files by their full path: `./a.ndjson` and `a.ndjson` are one file (states written before kept them as typed).
+  state.offsets = Object.fromEntries(Object.entries(state.offsets).map(([name, offset]) => [path.resolve(name), offset]));
   if ((state.csvRaw ?? false) !== (expected.csvRaw ?? false)) {
     const was = state.csvRaw ? 'with' : 'without';
     throw new CliError(`--resume: the interrupted export was written ${was} --csv-raw; run it the same way.`, EXIT_USAGE);
@@ -72,15 +78,25 @@ function readState(file: string, expected: Omit<ResumeState, 'windowsDone' | 'of
 
 /**
  * A file that is gone or cut shorter than the state says cannot be continued: writing at the saved
- * offset would leave a hole of NUL bytes before the rest.
+ * offset would leave a hole of NUL bytes before the rest. A file the export writes that the state
+ * does not name cannot either: begun again, it would lose the windows written before.
  */
-function checkResumable(offsets: Record<string, number>): void {
+function checkResumable(offsets: Record<string, number>, files: string[]): void {
+  const unnamed = files.find((file) => offsets[file] === undefined);
+  if (unnamed !== undefined) {
+    throw new CliError(`--resume: the interrupted export did not write ${unnamed}; run it again without --resume.`, EXIT_USAGE);
+  }
   for (const [file, offset] of Object.entries(offsets)) {
     const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
     if (size !== undefined && size >= offset) continue;
     const what = size === undefined ? 'is gone' : `holds ${size} bytes, fewer than the ${offset} the interrupted export wrote`;
     throw new CliError(`--resume: ${file} ${what}, so the export cannot be continued; run it again without --resume.`, EXIT_USAGE);
   }
+}
+
+/** A server's address as the state keeps and compares it: without a query, which no request uses. */
+function keptServer(url: string): string {
+  return URL.canParse(url) ? shownServer(new URL(url)) : url;
 }
 
 function writeState(file: string, state: ResumeState): void {
@@ -212,11 +228,14 @@ export function exportCommand(program: Command): void {
       const range = { from: options.from, to: options.to, timeAxis };
       const csvRaw = options.csvRaw === true;
       const total = planWindows(range.from, range.to).length;
-      const stateAt = options.out ? stateFile(format, options.out) : null;
-      const previous = options.resume && stateAt ? readState(stateAt, { url: options.url, ...range, format, csvRaw }) : null;
+      // Its full path: the files' offsets are kept by it, however --out is spelt the next time.
+      const out = options.out === undefined ? undefined : path.resolve(options.out);
+      const stateAt = out ? stateFile(format, out) : null;
+      const server = keptServer(options.url);
+      const previous = options.resume && stateAt ? readState(stateAt, { url: server, ...range, format, csvRaw }) : null;
       if (options.resume && !previous) throw new CliError(`--resume: no interrupted export found for ${options.out}.`, EXIT_USAGE);
-      if (previous) checkResumable(previous.offsets);
-      const writer = openWriter(format, options.out, previous?.offsets ?? null, csvRaw);
+      if (previous) checkResumable(previous.offsets, format === 'csv' ? CsvWriter.files(out!) : [out!]);
+      const writer = openWriter(format, out, previous?.offsets ?? null, csvRaw);
       const json = program.opts<{ json?: boolean }>().json === true;
       const progress = new Progress(total, { json });
       const controller = new AbortController();
@@ -247,7 +266,7 @@ export function exportCommand(program: Command): void {
           const offsets = writer.commit();
           windowsDone = completed.index + 1;
           sessions += completed.count;
-          if (stateAt) writeState(stateAt, { url: options.url, ...range, format, csvRaw, windowsDone, offsets });
+          if (stateAt) writeState(stateAt, { url: server, ...range, format, csvRaw, windowsDone, offsets });
           progress.windowDone(completed.window, completed.count, completed.index);
         }
         writer.finish({ interrupted: false });
@@ -264,15 +283,19 @@ export function exportCommand(program: Command): void {
         if (controller.signal.aborted) {
           throw new CliError(
             `Interrupted after ${windowsDone} of ${total} windows; the files hold those windows completely.` +
-              (stateAt && fs.existsSync(stateAt) ? ' Run the same command with --resume to continue.' : ''),
+              // Only a state this export wrote or continued: another export's, left in the same --out, is not its to offer.
+              (stateAt && (previous !== null || windowsDone > 0) && fs.existsSync(stateAt)
+                ? ' Run the same command with --resume to continue.'
+                : ''),
             EXIT_INTERRUPTED,
           );
         }
+        const resume = stateAt && windowsDone > 0 ? ` ${windowsDone} of ${total} windows were saved; --resume continues.` : '';
         if (error instanceof ExportApiError) {
           const code = error.kind === 'auth' ? EXIT_AUTH : error.kind === 'bad_request' ? EXIT_USAGE : EXIT_SERVER;
-          const resume = stateAt && windowsDone > 0 ? ` ${windowsDone} of ${total} windows were saved; --resume continues.` : '';
           throw new CliError(`${error.message}${resume}`, code);
         }
+        if (error instanceof OutputError) throw new CliError(`${error.message}${resume}`, EXIT_OUTPUT);
         throw error;
       } finally {
         process.removeListener('SIGINT', interrupt);

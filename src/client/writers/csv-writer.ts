@@ -23,42 +23,82 @@ function unneutralised(text: string): string {
   return /^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text;
 }
 
-/** The first field of every record after the header, for rebuilding which ids were written. */
-export function firstColumn(file: string, options: CsvOptions = {}): string[] {
-  const text = fs.readFileSync(file, 'utf8');
+/**
+ * The first field of every record after the header, for rebuilding which ids were written. Read in
+ * chunks of `chunkBytes`, not as one string: a table of a large export passes V8's longest string.
+ * A record ends at CRLF outside quotes (a quoted field may hold line breaks).
+ */
+export function firstColumn(file: string, options: CsvOptions = {}, chunkBytes = 4 << 20): string[] {
   const ids: string[] = [];
-  let i = text.indexOf('\r\n') + 2;
-  while (i > 1 && i < text.length) {
-    let id = '';
-    if (text[i] === '"') {
-      i++;
-      for (;;) {
-        const quote = text.indexOf('"', i);
-        id += text.slice(i, quote);
-        i = quote + 1;
-        if (text[i] === '"') {
-          id += '"';
-          i++;
-        } else break;
-      }
-    } else {
-      const end = text.slice(i).search(/[,\r]/);
-      id = text.slice(i, i + end);
-      i += end;
-    }
+  const fd = fs.openSync(file, 'r');
+  const chunk = Buffer.allocUnsafe(chunkBytes);
+  /** The first field's bytes so far (a field may span chunks, a character too). */
+  let field: Buffer[] = [];
+  let state = 'header' as FieldState;
+  let quotedInRest = false;
+  let previous = 0;
+  const keep = () => {
+    const id = Buffer.concat(field).toString('utf8');
     ids.push(options.raw ? id : unneutralised(id));
-    // Skip the rest of the record, minding quoted fields that hold line breaks.
-    let quoted = false;
-    for (; i < text.length; i++) {
-      if (text[i] === '"') quoted = !quoted;
-      else if (!quoted && text[i] === '\r' && text[i + 1] === '\n') {
-        i += 2;
-        break;
+    field = [];
+  };
+  try {
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) {
+      // Where the first field's bytes begin in this chunk: at its start when the field began before it.
+      let from = inField(state) ? 0 : -1;
+      for (let i = 0; i < n; i++) {
+        const c = chunk[i]!;
+        if (state === 'start') {
+          if (c === QUOTE) state = 'quoted';
+          else {
+            state = 'plain';
+            from = i;
+          }
+          if (state === 'quoted') from = i + 1;
+          else if (c === COMMA || c === CR) {
+            keep();
+            state = 'rest';
+          }
+        } else if (state === 'plain') {
+          if (c === COMMA || c === CR) {
+            field.push(Buffer.from(chunk.subarray(from, i)));
+            keep();
+            state = 'rest';
+          }
+        } else if (state === 'quoted') {
+          if (c === QUOTE) {
+            field.push(Buffer.from(chunk.subarray(from, i)));
+            state = 'quote';
+          }
+        } else if (state === 'quote') {
+          // A doubled quote is one quote of the text; anything else ends the field.
+          if (c === QUOTE) {
+            from = i;
+            state = 'quoted';
+          } else {
+            keep();
+            state = 'rest';
+          }
+        }
+        if (state === 'rest' || state === 'header') {
+          if (c === QUOTE) quotedInRest = !quotedInRest;
+          else if (c === LF && previous === CR && !quotedInRest) state = 'start';
+        }
+        previous = c;
       }
+      // The part of a field this chunk ends inside, copied: the chunk is read into again.
+      if (inField(state) && from >= 0) field.push(Buffer.from(chunk.subarray(from, n)));
     }
+  } finally {
+    fs.closeSync(fd);
   }
   return ids;
 }
+
+const [QUOTE, COMMA, CR, LF] = [0x22, 0x2c, 0x0d, 0x0a];
+type FieldState = 'header' | 'start' | 'plain' | 'quoted' | 'quote' | 'rest';
+/** Reading the first field's bytes, unquoted or between its quotes. */
+const inField = (state: FieldState) => state === 'plain' || state === 'quoted';
 
 /**
  * A folder of tables, one row per record keyed by `_id`; a point or to-do linked to several
@@ -132,6 +172,11 @@ export class CsvWriter implements ExportWriter {
 
   fileOf(table: Table): string {
     return path.join(this.dir, `${table}.csv`);
+  }
+
+  /** The tables' files in the folder `dir`. */
+  static files(dir: string): string[] {
+    return TABLE_NAMES.map((table) => path.join(dir, `${table}.csv`));
   }
 
   write(s: ExportSession): void {
