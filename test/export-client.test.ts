@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -7,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ExportApiError } from '../src/client/errors.js';
 import { apiUrl, ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
-import type { ClientClock } from '../src/client/pacer.js';
+import { type ClientClock, realClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
 import { TABLE_NAMES, TABLES, tableRows } from '../src/client/tables.js';
 import { CsvWriter } from '../src/client/writers/csv-writer.js';
@@ -1070,6 +1071,15 @@ describe('the export client against a server that misbehaves', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('leaves no abort listener behind a wait that ran out (sync --watch waits thousands of times on one signal)', async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 20; i++) await realClock.sleep(1, controller.signal);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    const stopped = realClock.sleep(60_000, controller.signal);
+    controller.abort(new Error('stopped'));
+    await assert.rejects(stopped, /stopped/);
   });
 
   it('asks for no further window once stopped between two, while nothing was waiting', async () => {

@@ -855,6 +855,42 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
     }
   }
 
+  it('gives every document a feed position of its own when a window fetched again rewrites others', async () => {
+    const database = await sqliteBackend.create();
+    const file = (database.config as { file: string }).file;
+    const store = await openStore(database.config, { backgroundCheckpoints: false, withoutWal: true });
+    try {
+      const org = await createOrganization(store, { name: 'Positions', adminEmail: 'p@positions.test' }, NOW);
+      const at = (n: number) => `2024-05-0${n}T10:00:00.000Z`;
+      const shared = (sessionIds: string[]) => point(sessionIds, { _id: 'shared-point' });
+      const batches = [
+        [
+          session({ _id: 'p-1', createdAt: at(1), coachingPoints: [shared(['p-1', 'p-2'])] }),
+          session({ _id: 'p-2', createdAt: at(2), coachingPoints: [shared(['p-1', 'p-2'])] }),
+        ],
+        // Fetched again, the point no longer names p-2: p-2's document is written again beside the batch's.
+        [session({ _id: 'p-1', createdAt: at(1), coachingPoints: [shared(['p-1'])] })],
+        [session({ _id: 'p-3', createdAt: at(3) })],
+        [session({ _id: 'p-4', createdAt: at(4) })],
+      ];
+      await store.importBatches(org.orgId, planned(batches, [false, true, false, false]), NOW);
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        const shared = db
+          .prepare<[], { seq: number; n: number }>('select seq, count(*) as n from session_documents group by seq having n > 1')
+          .all();
+        assert.deepEqual(shared, [], 'no two documents at one position, which a page cut between them would skip');
+      } finally {
+        db.close();
+      }
+      const exported = sessionsById(await renderedExport(store, org.orgId));
+      assert.deepEqual(exported.get('p-2')!.coachingPoints, []);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+
   it('leaves every index there when it builds those it put off at a window fetched again', async () => {
     const database = await sqliteBackend.create();
     const file = (database.config as { file: string }).file;

@@ -315,4 +315,53 @@ describe('coachport sync --watch', () => {
       await target.drop();
     }
   });
+
+  it('outlasts a server that fails for longer than the retries of one run: the next run goes on', async () => {
+    const server = await startTestServer();
+    const target = await sqliteTarget();
+    // The first six requests (every attempt of the first run) fail; then the real server answers.
+    const flaky = await startFaultServer(async (request, res, call) => {
+      if (call <= 6) return json(res, 500, { error: 'Restarting.' });
+      const upstream = await fetch(`${server.url}${request.url}`, { headers: { apiToken: String(request.headers.apitoken) } });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' });
+      res.end(await upstream.text());
+    });
+    try {
+      const admin = await server.createOrg();
+      const agent = await server.addUser(admin.orgId, 'agent');
+      const made = await server.request('POST', '/api/v1/coaching/sessions', {
+        token: admin.token,
+        body: { coachingFormName: 'Outlasted', agentId: agent.userId },
+      });
+      assert.equal(made.status, 201, made.text);
+      const args = ['--json', 'sync', '--watch', '1', '--url', flaky.url, '--to', target.url, '--from', '2024-01-01'];
+      const child = spawn(process.execPath, [BIN, ...args, '--per-second', '1000', '--per-minute', '100000'], {
+        env: { ...process.env, COACHPORT_TOKEN: admin.token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let [stdout, stderr] = ['', ''];
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await within(
+        (async () => {
+          while (!stdout.includes('"written":1')) {
+            if (child.exitCode !== null) assert.fail(`sync exited ${child.exitCode}: ${stderr}`);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        })(),
+        'a run after the failed one that writes the session',
+        60_000,
+      );
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      const warnings = jsonLines<{ warning?: string }>(stderr).filter((line) => line.warning);
+      assert.equal(warnings.length, 1, stderr);
+      assert.match(warnings[0]!.warning!, /^sync 1 failed: .*500.* Trying again in 1 s\.$/);
+    } finally {
+      await flaky.close();
+      await server.close();
+      await target.drop();
+    }
+  });
 });

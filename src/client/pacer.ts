@@ -9,15 +9,16 @@ export const realClock: ClientClock = {
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
+      const aborted = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      // The listener goes with the sleep: a command's one signal outlives thousands of them (sync --watch).
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', aborted, { once: true });
     }),
 };
 

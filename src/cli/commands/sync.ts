@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { ExportApiError } from '../../client/errors.js';
+import { ExportApiError, isRetryable } from '../../client/errors.js';
 import { realClock } from '../../client/pacer.js';
 import type { Mirror } from '../../sync/mirror.js';
 import type { SyncEvent, SyncSummary } from '../../sync/sync.js';
-import { CliError, EXIT_USAGE } from '../context.js';
+import { CliError, EXIT_USAGE, stderrLine } from '../context.js';
 import { Progress } from '../progress.js';
 import { checkDay, serverAddress } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
@@ -86,6 +86,15 @@ export function syncCommand(program: Command): void {
       } catch (error) {
         throw new CliError(`Cannot open the mirror ${options.to.replace(/\/\/[^@/]*@/, '//…@')}: ${(error as Error).message}`, EXIT_USAGE);
       }
+      /** The wait between two runs of --watch; false once interrupted. */
+      const pause = async (): Promise<boolean> => {
+        try {
+          await realClock.sleep(watchSeconds! * 1000, controller.signal);
+          return true;
+        } catch {
+          return false;
+        }
+      };
       try {
         for (let run = 1; ; run++) {
           const progress = new Progress(0, { json });
@@ -117,6 +126,14 @@ export function syncCommand(program: Command): void {
               );
             }
             if (error instanceof SyncError) throw new CliError(error.message, EXIT_USAGE);
+            // Watching, a server restarting or a network gone longer than the retries last does not
+            // end the mirror: the next run tries again (a refused token or request still ends it).
+            if (watchSeconds !== null && isRetryable(error)) {
+              const warning = `sync ${run} failed: ${(error as Error).message} Trying again in ${watchSeconds} s.`;
+              stderrLine(json, `coachport: ${warning}`, { warning });
+              if (await pause()) continue;
+              return;
+            }
             if (error instanceof ExportApiError) {
               throw new CliError(
                 error.message,
@@ -131,12 +148,7 @@ export function syncCommand(program: Command): void {
             process.stderr.write(
               `sync ${run}: ${summary.sessions} sessions in ${summary.pages} pages, ${summary.written} written (${summary.mode})\n`,
             );
-          if (watchSeconds === null) return;
-          try {
-            await realClock.sleep(watchSeconds * 1000, controller.signal);
-          } catch {
-            return;
-          }
+          if (watchSeconds === null || !(await pause())) return;
         }
       } finally {
         process.removeListener('SIGINT', interrupt);

@@ -131,7 +131,9 @@ export async function sqliteBulkImportBatches(
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
-      if (!empty) seq = await nextSeq(conn, orgId);
+      // Read again where another write may have taken positions since: into tables with rows, or once
+      // a window fetched again rewrote other sessions' documents (their indexes built then, so cheap).
+      if (!empty || indexesBuilt) seq = await nextSeq(conn, orgId);
       writeDocuments(statements, orgId, docs, seq);
       seq += docs.length;
       writeStats(statements, orgId, docs);
