@@ -17,7 +17,7 @@ export interface RunningServer {
 export async function startServer(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const store = await openStore(config.database, { mail: config.events.smtpUrl !== null });
+  const store = await openStore(config.database, { mail: config.events.smtpUrl !== null, exportConnections: config.exportConcurrency });
   const { limiter, readinessChecks } = await openRateLimiter(config, clock, logger);
   const app = await buildApp({ config, store, limiter, clock, logger, readinessChecks });
   const address = await app.listen({ port: config.port, host: config.host });

@@ -30,6 +30,12 @@ export interface StoreOpenOptions {
    * `--from-server`, which waits on another server's pace for as long as its windows take.
    */
   withoutWal?: boolean;
+  /**
+   * PostgreSQL: the connections exports may hold at once, in a pool of their own (EXPORT_CONCURRENCY
+   * for a server). An export holds its connection for as long as its client takes to read; from the
+   * requests' pool, ten slow readers would leave every other request waiting for a connection.
+   */
+  exportConnections?: number;
 }
 
 /** Migration 007's one-row table, outside today's schema types so that they need not know it. */

@@ -89,7 +89,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   });
   const logger = createLogger('info', sink);
-  const store = await openStore(config.database, { mail: config.events.smtpUrl !== null });
+  const store = await openStore(config.database, { mail: config.events.smtpUrl !== null, exportConnections: config.exportConcurrency });
   const limiter = options.limiter ?? new MemoryRateLimiter(clock);
   const app = await buildApp({ config, store, limiter, clock, logger, resolveHost: options.resolveHost });
   const url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });

@@ -18,18 +18,9 @@ const MIGRATION_LOCK_KEY = 7_262_031;
  * connection, so a long export sees one snapshot.
  */
 export async function openPostgresStore(url: string, poolSize = 10, options: StoreOpenOptions = {}): Promise<KyselyStore> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: poolSize,
-    types: {
-      getTypeParser: ((oid: number, format?: string) =>
-        oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-    },
-  });
-  // A connection dropping (a database restart) must not crash the process: idle clients report it
-  // to the pool, checked-out ones to themselves, and the query in progress fails either way.
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  const pool = openPool(url, poolSize);
+  // Exports apart (StoreOpenOptions.exportConnections): opened only as exports need them.
+  const exportPool = openPool(url, options.exportConnections ?? poolSize);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const driver: Driver = {
     adapter: postgresAdapter,
@@ -37,7 +28,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
     async openReader() {
       return { db, close: async () => undefined };
     },
-    exportDocuments: (orgId, window) => postgresStoredDocuments(pool, orgId, window),
+    exportDocuments: (orgId, window) => postgresStoredDocuments(exportPool, orgId, window),
     bulkImportBatches: (orgId, batches, now, options) => postgresBulkImportBatches(pool, orgId, batches, now, options),
     isUniqueViolation: (error) => error instanceof Error && 'code' in error && error.code === '23505',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
@@ -50,9 +41,28 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
           await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
         }
       }),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      await exportPool.end();
+    },
   };
   const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
   return store;
+}
+
+function openPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // A connection dropping (a database restart) must not crash the process: idle clients report it
+  // to the pool, checked-out ones to themselves, and the query in progress fails either way.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }
