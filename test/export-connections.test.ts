@@ -16,7 +16,7 @@ const EXPORTS = 11;
 
 for (const backend of (await storeBackends()).filter((b) => b.name === 'postgres')) {
   describe('exports on PostgreSQL beside the rest of the API', () => {
-    it(`answers other requests while ${EXPORTS} exports, more than the requests' pool holds, wait on readers that read nothing`, async () => {
+    it(`answers other requests while ${EXPORTS} exports, more than the requests' pool, wait on readers that read nothing`, async () => {
       const server = await startTestServer({ backend, configure: (c) => ({ ...c, exportConcurrency: EXPORTS + 1 }) });
       const held: http.ClientRequest[] = [];
       try {
