@@ -76,6 +76,8 @@ export interface StoreAdapter {
   feedPositions(trx: Kysely<Database>, orgId: string): Promise<() => FeedPositionValues>;
   /** The change feed's read (Store.changesAfter), with its arguments checked and defaulted. */
   changesAfter(db: Kysely<Database>, orgId: string, from: FeedPosition, limit: number, maxBytes: number): Promise<FeedChange[]>;
+  /** Whether a position lies beyond any this database can have handed out (Store.feedPositionAhead). */
+  feedPositionAhead(db: Kysely<Database>, orgId: string, position: FeedPosition): Promise<boolean>;
   /** One set-based UPDATE of the stored documents, moving each in the change feed. */
   spliceName(trx: Kysely<Database>, orgId: string, splice: NameSplice): Promise<void>;
   /**

@@ -413,6 +413,10 @@ export class KyselyStore implements Store {
     return changesAfter(this.db, this.adapter, orgId, after, limit, maxBytes);
   }
 
+  feedPositionAhead(orgId: string, position: FeedPosition): Promise<boolean> {
+    return this.adapter.feedPositionAhead(this.db, orgId, position);
+  }
+
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     return this.db.transaction().execute(async (trx) => {

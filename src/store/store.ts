@@ -175,6 +175,14 @@ export interface Store extends AccountsStore, IdentityStore {
    */
   changesAfter(orgId: string, after: FeedPosition | null, limit: number, maxBytes?: number): Promise<FeedChange[]>;
 
+  /**
+   * Whether a feed position lies beyond any this database can have handed out: the database was
+   * restored from a backup older than the cursor (or the cursor is another server's with the same
+   * FEED_CURSOR_SECRET). Read from there, the changes made since the restore up to that position
+   * would be skipped for good, so such a cursor is refused.
+   */
+  feedPositionAhead(orgId: string, position: FeedPosition): Promise<boolean>;
+
   /** Writes a validated import in one transaction: all of it or none of it (and its audit entry). */
   applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
 

@@ -108,7 +108,8 @@ export async function syncOnce(mirror: Mirror, options: SyncOptions): Promise<Sy
       }
       if (error instanceof ExportApiError && error.status === 400 && summary.cursor !== null) {
         throw new SyncError(
-          `${error.message} The mirror's cursor was refused (another organization's token, or the server's FEED_CURSOR_SECRET changed); ` +
+          `${error.message} The mirror's cursor was refused (another organization's token, the server's FEED_CURSOR_SECRET changed, ` +
+            'or its database was restored from a backup older than the mirror); ' +
             "to start over, delete the row 'cursor' from coachport_sync_state: unchanged documents are not written again.",
         );
       }

@@ -80,6 +80,13 @@ export function changesRoutes(app: FastifyInstance, deps: { store: Store; clock:
         const reading = decodeCursor(deps.feedCursorSecret, orgId, request.query.cursor);
         if (!reading.ok) throw new HttpError(400, reading.error);
         after = reading.position;
+        if (await deps.store.feedPositionAhead(orgId, after)) {
+          throw new HttpError(
+            400,
+            "The cursor is ahead of this server's change feed: its database was restored from an older backup, " +
+              'or the cursor is another server’s. Start again without a cursor.',
+          );
+        }
       }
       // One more than asked tells whether more wait, without a second query; large documents end a page early.
       const answered = await deps.store.changesAfter(orgId, after, limit + 1, FEED_PAGE_BYTES);

@@ -1,7 +1,7 @@
 import { sql, type SqlBool } from 'kysely';
 import { asBuffer } from '../../bytes.js';
 import type { StoreAdapter } from '../adapter.js';
-import { changesAfter } from './feed.js';
+import { changesAfter, feedPositionAhead } from './feed.js';
 
 /**
  * PostgreSQL's answers to the store's SQL questions. Writers run at once here, so a change locks
@@ -36,6 +36,7 @@ export const postgresAdapter: StoreAdapter = {
   // oldest transaction still running (postgres/feed.ts).
   feedPositions: async () => () => ({ xid: sql<string>`pg_current_xact_id()`, seq: sql<number>`nextval('session_documents_seq')` }),
   changesAfter,
+  feedPositionAhead,
   async spliceName(trx, orgId, { key, next, value, column, id }) {
     const spliced = sql<string>`
       substr(d.doc, 1, strpos(d.doc, ${key}) + ${key.length - 1}) || ${value} || substr(d.doc, strpos(d.doc, ${next}))`;

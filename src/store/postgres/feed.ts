@@ -16,6 +16,34 @@ import type { FeedChange, FeedPosition } from '../store.js';
  * that cannot be placed (it just ended, or its session is not visible to this role) counts as ours,
  * so the bound is never above the oldest transaction that could still write a document here.
  */
+/**
+ * A position's transaction id at or past the next one to be handed out: never the case for a
+ * position of this cluster's (a row's xid is of a transaction that began), so the cluster is another
+ * (a database restored into a new one) or the cursor another server's.
+ */
+export async function feedPositionAhead(db: Kysely<Database>, _orgId: string, position: FeedPosition): Promise<boolean> {
+  const { rows } = await sql<{ ahead: boolean }>`
+    select ${position.xid}::xid8 >= pg_snapshot_xmax(pg_current_snapshot()) as ahead`.execute(db);
+  return rows[0]?.ahead === true;
+}
+
+/**
+ * After a database is restored into another PostgreSQL cluster (pg_dump, then pg_restore), its rows
+ * keep the old cluster's transaction ids, which may lie beyond the new one's: the feed would hold
+ * them back until the new cluster's ids caught up. Such rows are moved to xid 0, ahead of every
+ * change made since, their order kept by seq. Found per organization through the end of its
+ * (org_id, xid, seq) index, so a store that needs nothing pays a few index reads at start.
+ */
+export async function repairRestoredPositions(db: Kysely<Database>): Promise<void> {
+  await sql`
+    update session_documents d set xid = '0'::xid8
+    where d.org_id in (
+        select o.id from organizations o
+        where (select x.xid from session_documents x where x.org_id = o.id order by x.xid desc limit 1)
+          >= pg_snapshot_xmax(pg_current_snapshot()))
+      and d.xid >= pg_snapshot_xmax(pg_current_snapshot())`.execute(db);
+}
+
 export async function changesAfter(
   db: Kysely<Database>,
   orgId: string,

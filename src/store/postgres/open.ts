@@ -6,6 +6,7 @@ import type { Database } from '../schema.js';
 import { postgresAdapter } from './adapter.js';
 import { postgresBulkImportBatches } from './bulk-import.js';
 import { postgresStoredDocuments } from './export-reader.js';
+import { repairRestoredPositions } from './feed.js';
 import type { StoreOpenOptions } from '../read-model-version.js';
 
 const INT8 = 20;
@@ -48,6 +49,7 @@ export async function openPostgresStore(url: string, poolSize = 10, options: Sto
   };
   const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
+  await repairRestoredPositions(db);
   return store;
 }
 

@@ -1,7 +1,7 @@
 import { sql, type SqlBool } from 'kysely';
 import { asBuffer } from '../../bytes.js';
 import type { StoreAdapter } from '../adapter.js';
-import { changesAfter, nextSeq } from './feed.js';
+import { changesAfter, feedPositionAhead, nextSeq } from './feed.js';
 
 /**
  * SQLite's answers to the store's SQL questions. SQLite serializes writers (one writer connection
@@ -26,6 +26,7 @@ export const sqliteAdapter: StoreAdapter = {
     return () => ({ xid: 0, seq: seq++ });
   },
   changesAfter,
+  feedPositionAhead,
   async spliceName(trx, orgId, { key, next, value, column, id }) {
     // instr counts bytes only when both sides are BLOBs, as substr does on a BLOB; || yields text,
     // cast back to the stored BLOB.

@@ -23,6 +23,11 @@ const lastSeq = new Prepared((trx, { orgId }: { orgId: string }) =>
   trx.selectFrom('session_documents').select('seq').where('org_id', '=', orgId).where('xid', '=', 0).orderBy('seq', 'desc').limit(1),
 );
 
+/** SQLite hands out xid 0 and numbers up to the organization's largest stored one. */
+export async function feedPositionAhead(db: Kysely<Database>, orgId: string, position: FeedPosition): Promise<boolean> {
+  return position.xid !== '0' || Number(position.seq) >= (await nextSeq(db, orgId));
+}
+
 export async function changesAfter(
   db: Kysely<Database>,
   orgId: string,
