@@ -222,3 +222,29 @@ describe('an export whose client stops reading', () => {
     assert.equal((JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[]).length, sessions);
   });
 });
+
+describe('an export whose database cannot be read', () => {
+  it('is an error answer with its {"error"}, not a 200 cut after its opening bracket', async () => {
+    const server = await startTestServer();
+    try {
+      const { token } = await server.createOrg();
+      const imported = await server.request('POST', '/api/v1/coaching-sessions/import', {
+        token,
+        body: [session({ createdAt: '2030-01-02T08:00:00.000Z' })],
+      });
+      assert.equal(imported.status, 200, imported.text);
+      // What the export reads gone from under it, as a database that fails at the first query.
+      const file = (server.config.database as { file: string }).file;
+      const db = new BetterSqlite3(file);
+      db.exec('drop view session_documents_full');
+      db.close();
+      const response = await post(server.url, token);
+      const body = (await bodyOf(response)).toString();
+      assert.ok(response.statusCode! >= 500, `status ${response.statusCode}: ${body}`);
+      assert.equal(typeof (JSON.parse(body) as { error?: unknown }).error, 'string', body);
+      assert.doesNotMatch(body, /session_documents_full|SQLITE/, 'no internals in the answer');
+    } finally {
+      await server.close();
+    }
+  });
+});

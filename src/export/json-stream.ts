@@ -1,13 +1,31 @@
 import type { ExportChunk } from '../store/store.js';
 
 /**
- * The export as JSON text: the opening bracket leaves before the first query so the first byte
- * goes out at once, then the store's chunks of finished documents (already separated by commas),
- * then the closing bracket. When the consumer stops early, returning from this generator closes
- * the store's read (and its snapshot).
+ * The export as JSON text: the opening bracket, the store's chunks of finished documents (already
+ * separated by commas), then the closing bracket. When the consumer stops early, returning from this
+ * generator closes the store's read (and its snapshot).
  */
 export async function* exportJson(body: AsyncIterable<ExportChunk>): AsyncGenerator<ExportChunk> {
   yield { data: '[', sessions: 0 };
   yield* body;
   yield { data: ']', sessions: 0 };
+}
+
+/**
+ * The store's read begun, its first chunk in hand, before the answer's status goes out: a database
+ * that cannot be read (gone, its connections taken) is then a `503 {"error"}` a client can retry,
+ * not a `200` cut after its `[`. The first chunk is small (a few documents), so the first byte still
+ * leaves within milliseconds.
+ */
+export async function begun(body: AsyncIterable<ExportChunk>): Promise<AsyncGenerator<ExportChunk>> {
+  const reading = body[Symbol.asyncIterator]();
+  const first = await reading.next();
+  return (async function* () {
+    try {
+      for (let next = first; !next.done; next = await reading.next()) yield next.value;
+    } finally {
+      // Stopped early, the read is closed (its snapshot ended) all the same.
+      await reading.return?.(undefined);
+    }
+  })();
 }

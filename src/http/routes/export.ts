@@ -4,7 +4,7 @@ import { ErrorSchema, ExportRequestSchema, ExportResponseSchema, type ExportRequ
 import { auditedExport, exportAuditEntry } from '../../audit/export-audit.js';
 import { writeAuditOrReport } from '../../audit/unwritten.js';
 import type { Clock } from '../../clock.js';
-import { exportJson } from '../../export/json-stream.js';
+import { begun, exportJson } from '../../export/json-stream.js';
 import { exportWindow } from '../../export/window.js';
 import type { Store } from '../../store/store.js';
 import { acceptsGzip } from '../accept-encoding.js';
@@ -82,7 +82,8 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       cutWhenReaderStalls(reply.raw, deps.exportStallTimeoutMs);
       const actor = actorOf(request);
       const metrics = request.server.metrics;
-      const body = auditedExport(exportJson(deps.store.exportDocuments(actor.orgId, result.window)), async (tally) => {
+      const documents = await begun(deps.store.exportDocuments(actor.orgId, result.window));
+      const body = auditedExport(exportJson(documents), async (tally) => {
         metrics.exportSessionsSent(tally.sessions);
         const entry = exportAuditEntry(actor, result.window, tally, deps.clock.now());
         await writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics });
