@@ -52,6 +52,13 @@ describe('export requests: body rules', () => {
     });
   }
 
+  it('answers the days of the years 0000 to 0099 as any others (Date.UTC would read them as 19xx)', async () => {
+    const reply = await server.exportSessions(token, { startDate: '0050-01-01', endDate: '0050-01-02', timeAxis: 'createdAt' });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.json, []);
+    assertError(await server.exportSessions(token, { ...VALID, startDate: '0050-02-29', endDate: '0050-03-01' }), 400, /real calendar day/);
+  });
+
   it('rejects a body that is not JSON', async () => {
     const reply = await server.request('POST', '/api/v1/coaching-sessions', {
       token,

@@ -13,9 +13,10 @@ export function dayStartMs(value: string): number | null {
   const match = DAY_FORM.exec(value);
   if (!match) return null;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const ms = Date.UTC(year, month - 1, day);
-  const date = new Date(ms);
-  // Date.UTC rolls 2021-02-30 over to March; a real day survives the round trip unchanged.
+  // setUTCFullYear, not Date.UTC, which reads the years 0 to 99 as 1900 to 1999.
+  const date = new Date(0);
+  const ms = date.setUTCFullYear(year, month - 1, day);
+  // 2021-02-30 rolls over to March; a real day survives the round trip unchanged.
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
     return null;
   }
