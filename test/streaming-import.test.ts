@@ -334,7 +334,9 @@ function generalReading(value: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
   if (!m) return null;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
+  // setUTCFullYear: Date.UTC would read the years 0 to 99 as 1900 to 1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
   if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return null;
   const ms = Date.parse(value.toUpperCase().replace(/(\.\d{3})\d+/, '$1'));
@@ -432,9 +434,10 @@ describe('instants in the contract’s own form, as the import reads most of the
       const changed = `${text.slice(0, at)}${'019:.TZx-'[i % 9]}${text.slice(at + 1)}`;
       assert.equal(parseDateTime(changed), generalReading(changed), changed);
     }
-    for (const bad of ['2025-02-29T00:00:00.000Z', '2025-01-01T24:00:00.000Z', '2025-01-01T00:60:00.000Z', '0099-01-01T00:00:00.000Z']) {
+    for (const bad of ['2025-02-29T00:00:00.000Z', '2025-01-01T24:00:00.000Z', '2025-01-01T00:60:00.000Z', '0099-02-29T00:00:00.000Z']) {
       assert.equal(parseDateTime(bad), null, bad);
     }
+    assert.equal(parseDateTime('0099-01-01T00:00:00.000Z'), Date.parse('0099-01-01T00:00:00.000Z'), 'a day of the year 99 is real');
     assert.equal(parseDateTime('2024-02-29T23:59:59.999Z'), Date.UTC(2024, 1, 29, 23, 59, 59, 999));
   });
 });
