@@ -21,6 +21,7 @@ import { memoryOf, withDocuments } from '../src/importer/render-batch.js';
 import { renderImportedSessions } from '../src/store/documents/render-plan.js';
 import { beforeCommit } from '../src/store/before-commit.js';
 import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/store.js';
 import { sqliteBackend, storeBackends, tempDir, withFreshStore } from './helpers/backends.js';
 import { renderedExport, sessionsById, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
@@ -858,13 +859,31 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
     }
   }
 
-  it('gives every document a feed position of its own when a window fetched again rewrites others', async () => {
+  /** A fresh SQLite file opened as `coachport import` opens it, and a read-only query of the file beside it. */
+  async function withImportStore(work: (store: Store, read: <R>(query: string) => R[]) => Promise<void>): Promise<void> {
     const database = await sqliteBackend.create();
     const file = (database.config as { file: string }).file;
     const store = await openStore(database.config, { backgroundCheckpoints: false, withoutWal: true });
+    const read = <R>(query: string): R[] => {
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        return db.prepare(query).all() as R[];
+      } finally {
+        db.close();
+      }
+    };
     try {
+      await work(store, read);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  }
+  const at = (n: number) => `2024-05-0${n}T10:00:00.000Z`;
+
+  it('gives every document a feed position of its own when a window fetched again rewrites others', async () => {
+    await withImportStore(async (store, read) => {
       const org = await createOrganization(store, { name: 'Positions', adminEmail: 'p@positions.test' }, NOW);
-      const at = (n: number) => `2024-05-0${n}T10:00:00.000Z`;
       const shared = (sessionIds: string[]) => point(sessionIds, { _id: 'shared-point' });
       const batches = [
         [
@@ -877,39 +896,18 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
         [session({ _id: 'p-4', createdAt: at(4) })],
       ];
       await store.importBatches(org.orgId, planned(batches, [false, true, false, false]), NOW);
-      const db = new BetterSqlite3(file, { readonly: true });
-      try {
-        const shared = db
-          .prepare<[], { seq: number; n: number }>('select seq, count(*) as n from session_documents group by seq having n > 1')
-          .all();
-        assert.deepEqual(shared, [], 'no two documents at one position, which a page cut between them would skip');
-      } finally {
-        db.close();
-      }
+      const twice = read('select seq, count(*) as n from session_documents group by seq having n > 1');
+      assert.deepEqual(twice, [], 'no two documents at one position, which a page cut between them would skip');
       const exported = sessionsById(await renderedExport(store, org.orgId));
       assert.deepEqual(exported.get('p-2')!.coachingPoints, []);
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    });
   });
 
   it('leaves every index there when it builds those it put off at a window fetched again', async () => {
-    const database = await sqliteBackend.create();
-    const file = (database.config as { file: string }).file;
-    const store = await openStore(database.config, { backgroundCheckpoints: false, withoutWal: true });
-    const indexes = () => {
-      const db = new BetterSqlite3(file, { readonly: true });
-      try {
-        return db.prepare<[], string>(`select name from sqlite_master where type = 'index' order by name`).pluck().all();
-      } finally {
-        db.close();
-      }
-    };
-    try {
+    await withImportStore(async (store, read) => {
+      const indexes = () => read<{ name: string }>(`select name from sqlite_master where type = 'index' order by name`);
       const before = indexes();
       const org = await createOrganization(store, { name: 'Again', adminEmail: 'a@again.test' }, NOW);
-      const at = (n: number) => `2024-05-0${n}T10:00:00.000Z`;
       const batches = [
         [session({ _id: 'i-1', createdAt: at(1) }), session({ _id: 'i-2', createdAt: at(2) })],
         [session({ _id: 'i-2', createdAt: at(2), coachNotes: 'fetched again' })],
@@ -921,10 +919,7 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
       const stored = sessionsById(await storedExport(store, org.orgId));
       assert.deepEqual([...stored.keys()].sort(), ['i-1', 'i-2', 'i-3']);
       assert.equal(stored.get('i-2')!.coachNotes, 'fetched again');
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    });
   });
 
   it('writes through a rollback journal when alone on the file, and through the WAL beside another connection', async () => {
