@@ -54,8 +54,6 @@ export class Pacer {
   }
 
   async take(signal?: AbortSignal): Promise<void> {
-    // Stopped while nothing listened (between two calls, a window copied to standard output): no call goes.
-    signal?.throwIfAborted();
     for (let wait = this.delay(); wait > 0; wait = this.delay()) await this.clock.sleep(wait, signal);
     this.sent.push(this.clock.now());
   }

@@ -49,15 +49,16 @@ export function firstColumn(file: string, options: CsvOptions = {}, chunkBytes =
       for (let i = 0; i < n; i++) {
         const c = chunk[i]!;
         if (state === 'start') {
-          if (c === QUOTE) state = 'quoted';
-          else {
-            state = 'plain';
-            from = i;
-          }
-          if (state === 'quoted') from = i + 1;
-          else if (c === COMMA || c === CR) {
+          if (c === QUOTE) {
+            state = 'quoted';
+            from = i + 1;
+          } else if (c === COMMA || c === CR) {
+            // An empty first field.
             keep();
             state = 'rest';
+          } else {
+            state = 'plain';
+            from = i;
           }
         } else if (state === 'plain') {
           if (c === COMMA || c === CR) {
@@ -171,12 +172,12 @@ export class CsvWriter implements ExportWriter {
   }
 
   fileOf(table: Table): string {
-    return path.join(this.dir, `${table}.csv`);
+    return tableFile(this.dir, table);
   }
 
   /** The tables' files in the folder `dir`. */
   static files(dir: string): string[] {
-    return TABLE_NAMES.map((table) => path.join(dir, `${table}.csv`));
+    return TABLE_NAMES.map((table) => tableFile(dir, table));
   }
 
   write(s: ExportSession): void {
@@ -257,3 +258,5 @@ export class CsvWriter implements ExportWriter {
     }
   }
 }
+
+const tableFile = (dir: string, table: Table): string => path.join(dir, `${table}.csv`);
