@@ -23,7 +23,7 @@ import { beforeCommit } from '../src/store/before-commit.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { sqliteBackend, storeBackends, tempDir, withFreshStore } from './helpers/backends.js';
-import { renderedExport, sessionsById, storedExport } from './helpers/documents.js';
+import { ALL_TIME, renderedExport, sessionsById, storedExport } from './helpers/documents.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { BIN, jsonLines, runCli, withOrganizationFolder } from './helpers/processes.js';
 import { pollUntil } from './helpers/deadline.js';
@@ -704,6 +704,37 @@ for (const backend of backends) {
           const added = pointRecordOf(point(['tied'], { _id: 'C0', createdAt: at, updatedAt: at }));
           await store.coaching(org.orgId, (tx) => tx.savePoint(added, true));
           assert.deepEqual(await order(), ['B1', 'C0', 'a1']);
+        },
+        { icuLocale: 'en-US' },
+      );
+    });
+
+    it('exports sessions of one instant in code point order of their ids, whatever the database’s collation', async () => {
+      await withFreshStore(
+        backend,
+        async (store) => {
+          const org = await createOrganization(store, { name: 'Tied sessions', adminEmail: 't@tied.test' }, NOW);
+          const at = '2024-01-10T09:00:00.000Z';
+          const ids = ['a1', 'B1', 'b0', 'A2'];
+          await store.importBatches(
+            org.orgId,
+            batchesOf(
+              ids.map((_id) => session({ _id, createdAt: at })),
+              500,
+            ),
+            NOW,
+          );
+          const codePointOrder = [...ids].sort();
+          assert.deepEqual(codePointOrder, ['A2', 'B1', 'a1', 'b0']);
+          const exported = JSON.parse(await renderedExport(store, org.orgId)) as ExportSession[];
+          assert.deepEqual(
+            exported.map((doc) => doc._id),
+            codePointOrder,
+          );
+          // The reference render pages by the same order: a page of one session at a time.
+          const paged: string[] = [];
+          for await (const page of store.exportPages(org.orgId, ALL_TIME, 1)) paged.push(...page.map((doc) => doc._id));
+          assert.deepEqual(paged, codePointOrder);
         },
         { icuLocale: 'en-US' },
       );

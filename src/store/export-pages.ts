@@ -28,13 +28,15 @@ function sessionsWithNames(db: Db, orgId: string) {
     .where('s.org_id', '=', orgId);
 }
 
-async function sessionPage(db: Db, orgId: string, window: ExportWindow, after: Cursor | null, limit: number) {
+/** Ties of one instant in `_id`'s code point order (SPEC §1), whatever the database's collation. */
+async function sessionPage(db: Db, adapter: StoreAdapter, orgId: string, window: ExportWindow, after: Cursor | null, limit: number) {
   const axis = window.axis === 'meetingDate' ? 's.meeting_date' : 's.created_at';
+  const id = adapter.byCodePoint('s.id');
   let query = sessionsWithNames(db, orgId).where(axis, '>=', window.fromMs).where(axis, '<=', window.toMs);
   if (after) {
-    query = query.where((eb) => eb(eb.refTuple(axis, 's.id'), '>', eb.tuple(after.axisValue, after.id)));
+    query = query.where((eb) => eb.or([eb(axis, '>', after.axisValue), eb.and([eb(axis, '=', after.axisValue), eb(id, '>', after.id)])]));
   }
-  return query.orderBy(axis).orderBy('s.id').limit(limit).execute();
+  return query.orderBy(axis).orderBy(id).limit(limit).execute();
 }
 
 async function logsBySession(db: Db, adapter: StoreAdapter, orgId: string, sessionIds: string[]) {
@@ -159,7 +161,7 @@ export async function* readExportPages(
 ): AsyncGenerator<ExportSession[]> {
   let after: Cursor | null = null;
   for (;;) {
-    const rows = await sessionPage(db, orgId, window, after, pageSize);
+    const rows = await sessionPage(db, adapter, orgId, window, after, pageSize);
     if (rows.length === 0) return;
     yield await assemble(db, adapter, orgId, rows);
     if (rows.length < pageSize) return;

@@ -11,6 +11,7 @@ import * as identity from './008-identity.js';
 import * as events from './009-events.js';
 import * as logArchive from './010-log-archive.js';
 import * as exportDayPages from './011-export-day-pages.js';
+import * as exportOrderByCodePoint from './012-export-order-by-code-point.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
@@ -27,6 +28,7 @@ const migrations: Record<string, DialectMigration> = {
   '009-events': events,
   '010-log-archive': logArchive,
   '011-export-day-pages': exportDayPages,
+  '012-export-order-by-code-point': exportOrderByCodePoint,
 };
 
 export function migrationProvider(dialect: MigrationEngine): MigrationProvider {

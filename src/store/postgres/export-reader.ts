@@ -19,7 +19,7 @@ function copyStatement(orgId: string, window: ExportWindow): string {
   const axis = window.axis === 'meetingDate' ? 'meeting_date' : 'created_at';
   return (
     `copy (select doc from session_documents_full where org_id = ${pg.escapeLiteral(orgId)}` +
-    ` and ${axis} >= ${window.fromMs} and ${axis} <= ${window.toMs} order by ${axis}, session_id)` +
+    ` and ${axis} >= ${window.fromMs} and ${axis} <= ${window.toMs} order by ${axis}, session_id collate "C")` +
     ' to stdout (format binary)'
   );
 }
