@@ -28,11 +28,15 @@ function transcoded(docs: string[], wasm: boolean, mode: Mode, options: { raw?: 
   const records: Written['records'] = { coaching_points: [], todos: [] };
   const seen = { points: new Set<string>(), todos: new Set<string>() };
   const onRecord = (table: RecordTable, id: string, ...at: number[]) => records[table].push(`${id} ${at.join(' ')}`);
-  const transcoder = new CsvBytesTranscoder({ seen, onRecord }, () => assert.fail('rows wait for take'), {
-    ...options,
-    wasm,
-    flushAt: Number.POSITIVE_INFINITY,
-  });
+  const transcoder = new CsvBytesTranscoder(
+    { seen, onRecord, onLean: () => assert.fail('not lean') },
+    () => assert.fail('rows wait for take'),
+    {
+      ...options,
+      wasm,
+      flushAt: Number.POSITIVE_INFINITY,
+    },
+  );
   if (mode === 'whole') for (const doc of docs) assert.ok(transcoder.writeDocument(Buffer.from(doc)), doc.slice(0, 200));
   else {
     const body = Buffer.from(docs.join(','));
@@ -137,6 +141,7 @@ describe('CSV rows in WebAssembly', () => {
       bytes: Buffer.from(JSON.stringify(docs).slice(1, -1)),
       last: true,
       spare: [],
+      lean: false,
     });
     assert.ok('tables' in made, 'the batch is made');
     // A batch writes every point and to-do; the writer drops those written before. Headers aside, the rows are parsing's.

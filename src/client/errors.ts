@@ -17,6 +17,13 @@ export class ExportApiError extends Error {
  */
 export class OutputError extends Error {}
 
+/**
+ * The sink asks for the window it was given once more, at once: it wrote the window in a way that
+ * holds only for a response shaped as it expected, found otherwise, and now writes it another way.
+ * Not a failure: the window is fetched again without a wait or a count against the retries.
+ */
+export class FetchAgain extends Error {}
+
 /** An error the operating system raised (ENOSPC, EIO, EACCES, …), which has the failed call's name. */
 export const isSystemError = (error: unknown): boolean => typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
 

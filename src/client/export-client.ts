@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExportSession, TimeAxis } from '../contract/schemas.js';
-import { ExportApiError, isRetryable, isSystemError, OutputError } from './errors.js';
+import { ExportApiError, FetchAgain, isRetryable, isSystemError, OutputError } from './errors.js';
 import { ask, type HttpAnswer, type HttpAsk } from './http-answer.js';
 import { RawJsonArraySplitter, type ElementWriter } from './json-array-bytes.js';
 import { Pacer, realClock, type ClientClock } from './pacer.js';
@@ -123,6 +123,11 @@ export interface TextSink {
    * sink that works on other threads), in place of `text`. See ResponseReader.
    */
   response?: ResponseReader;
+  /**
+   * Called once a response is read whole and written, before its window counts as delivered: may
+   * throw `FetchAgain` (after which the window is discarded and fetched again).
+   */
+  end?(): void;
 }
 
 /**
@@ -282,6 +287,10 @@ export class ExportClient {
         return await once(() => pacer.answered());
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason;
+        if (error instanceof FetchAgain) {
+          report.retry(attempt, 0, error.message);
+          continue;
+        }
         if (error instanceof RateLimited) {
           if (++rateLimited > this.retry.maxRateLimited) {
             throw new ExportApiError('server', `The server kept answering ${error.status} for ${what}; giving up.`, error.status);
@@ -440,7 +449,7 @@ export class ExportClient {
       return { count, bytes };
     } catch (error) {
       target.abandon();
-      if (error instanceof ExportApiError || error instanceof OutputError) throw error;
+      if (error instanceof ExportApiError || error instanceof OutputError || error instanceof FetchAgain) throw error;
       if (error instanceof WriteFailure) throw new ExportApiError('protocol', error.message);
       if (error instanceof SyntaxError || isInvalidText(error)) {
         if (!signal.aborted) throw new ExportApiError('protocol', `${url} sent a malformed response: ${(error as Error).message}.`);
@@ -547,7 +556,7 @@ function sinkTarget(sink: TextSink): WindowTarget {
       }
     },
     copies: sink.copies === true && !parses,
-    end: async () => {},
+    end: async () => sink.end?.(),
     abandon: () => sink.discard(),
   };
 }

@@ -115,7 +115,8 @@ function csvThreads(): number {
 }
 
 function openWriter(format: Format, out: string | undefined, offsets: Record<string, number> | null, csvRaw: boolean): ExportWriter {
-  if (format === 'csv') return new CsvWriter(out!, offsets, { raw: csvRaw }, { threads: csvThreads() });
+  // Lean: `windowsOf` gives a writer with `endResponse` every response's end.
+  if (format === 'csv') return new CsvWriter(out!, offsets, { raw: csvRaw }, { threads: csvThreads() }, true);
   if (!out) return new StdoutJsonWriter(format === 'ndjson');
   return new JsonWriter(out, format === 'ndjson', offsets ? (offsets[out] ?? null) : null);
 }
@@ -141,6 +142,7 @@ async function* windowsOf(
       writeLeading: writer.writeLeading?.bind(writer),
       copies: writer.copiesText === true,
       response: writer.response,
+      end: writer.endResponse?.bind(writer),
     };
     yield* client.exportWindowsInto(range, sink, firstIndex);
     return;

@@ -4,6 +4,7 @@ import { isJsonSpace } from '../json-array-bytes.js';
 import { forEachRow, type IdSet, type TableName } from '../tables.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { csvRow, type CsvOptions } from './csv-text.js';
+import { idHash } from './record-hashes.js';
 
 /**
  * The CSV rows of a batch of documents, made on a worker thread (`csv-worker.ts`) for
@@ -23,6 +24,8 @@ export interface BatchRequest {
   last: boolean;
   /** Buffers of earlier rows, written and given back, for the next rows (memory used again, not collected). */
   spare: ArrayBuffer[];
+  /** Records listed under their document's session alone come back by their hashes only (CsvBytesTranscoder.leanRecords). */
+  lean: boolean;
 }
 
 export interface BatchRecords {
@@ -34,6 +37,8 @@ export interface BatchRecords {
   idEnds: Int32Array;
   /** Four numbers a record: its row's start and end in its table, its link rows' start and end in theirs. */
   ranges: Int32Array;
+  /** Asked `lean`: each record's two hashes (record-hashes.ts), for the writer to keep with those it writes. */
+  hashes: Int32Array | null;
 }
 
 export interface BatchRows {
@@ -44,6 +49,8 @@ export interface BatchRows {
   documents: number;
   tables: Record<TableName, Uint8Array>;
   records: Record<RecordTable, BatchRecords>;
+  /** Asked `lean`: the hashes of the records written without a look-up, two numbers each. */
+  leanHashes: Int32Array | null;
 }
 
 /**
@@ -78,6 +85,8 @@ export class BatchRowMaker {
   private readonly rows: CsvBytesTranscoder;
   /** Row buffers given back by the writer, used for the next batches' rows. */
   private readonly spares: ArrayBuffer[] = [];
+  private lean = false;
+  private leanHashes: number[] = [];
 
   constructor(private readonly options: CsvOptions) {
     this.rows = new CsvBytesTranscoder(
@@ -87,6 +96,7 @@ export class BatchRowMaker {
           this.ids[table].push(id);
           this.ranges[table].push(rowStart, rowEnd, linksStart, linksEnd);
         },
+        onLean: (first, second) => this.leanHashes.push(first, second),
       },
       () => {
         throw new Error('a batch keeps its rows until taken');
@@ -98,6 +108,8 @@ export class BatchRowMaker {
   make(request: BatchRequest): BatchRows | BatchFailure {
     const { generation, seq, bytes } = request;
     this.spares.push(...request.spare);
+    this.lean = this.rows.leanRecords = request.lean;
+    this.leanHashes = [];
     try {
       const documents = this.documents(asBuffer(request.bytes), request.last);
       if (documents < 0) {
@@ -107,7 +119,8 @@ export class BatchRowMaker {
       // Taken first: rows still gathered in csv-rows.wasm report their records as they move.
       const tables = this.rows.take(this.spares);
       const records = { coaching_points: this.records('coaching_points'), todos: this.records('todos') };
-      return { generation, seq, bytes, documents, tables, records };
+      const leanHashes = this.lean ? Int32Array.from(this.leanHashes) : null;
+      return { generation, seq, bytes, documents, tables, records, leanHashes };
     } catch (error) {
       this.reset();
       const { name, message, code } = error as Error & { code?: string };
@@ -149,7 +162,12 @@ export class BatchRowMaker {
     const idEnds = new Int32Array(ids.length);
     let end = 0;
     for (let r = 0; r < ids.length; r++) idEnds[r] = end += ids[r]!.length;
-    const records = { ids: ids.join(''), idEnds, ranges: Int32Array.from(this.ranges[table]) };
+    let hashes: Int32Array | null = null;
+    if (this.lean) {
+      hashes = new Int32Array(ids.length * 2);
+      for (let r = 0; r < ids.length; r++) idHash(ids[r]!, hashes, r * 2);
+    }
+    const records = { ids: ids.join(''), idEnds, ranges: Int32Array.from(this.ranges[table]), hashes };
     this.ids[table] = [];
     this.ranges[table] = [];
     return records;

@@ -3,6 +3,7 @@ import { isJsonSpace } from '../json-array-bytes.js';
 import { TABLE_NAMES, TABLES, type IdSet, type TableName } from '../tables.js';
 import { csvField, type CsvOptions } from './csv-text.js';
 import { CsvRows, DECLINED, NO_ROOM, type ShapeProgram } from './csv-rows.js';
+import { idHash } from './record-hashes.js';
 
 /**
  * The CSV rows of one export document written straight from its JSON bytes, without `JSON.parse`,
@@ -40,6 +41,8 @@ const ID_LIST = 7; // a list of strings: the first token's index and their count
 
 // A string's flags.
 const ESCAPED = 1;
+/** A record's flag from csv-rows.wasm: its list of sessions is its document's session alone. */
+const OWN_ONLY = 4;
 /** Holds `"`, `,`, CR or LF once unescaped: RFC 4180 quotes it. */
 const NEEDS_QUOTES = 2;
 /** Holds an escape JSON.stringify would not write (`\/`, `\u`). */
@@ -174,6 +177,8 @@ export interface RecordsWritten {
    * not yet handed over (`take`): a writer on another thread leaves the choice of which to keep.
    */
   onRecord(table: RecordTable, id: string, rowStart: number, rowEnd: number, linksStart: number, linksEnd: number): void;
+  /** With `leanRecords`: a record written without a look-up, by its id's hashes (record-hashes.ts). */
+  onLean(first: number, second: number): void;
 }
 
 export type RecordTable = 'coaching_points' | 'todos';
@@ -201,6 +206,15 @@ export class CsvBytesTranscoder {
   wasmWritten = 0;
   declined = 0;
   private readonly flushAt: number;
+  /**
+   * A record csv-rows.wasm finds listed under its document's session alone is written without a
+   * look-up in `seen` and handed to `onLean` by its hashes. In an export whose every record comes
+   * only under sessions its list names, and whose every session comes once, such a record comes
+   * once; nearly every point and to-do is one, and the look-ups were most of the work the writer
+   * did on them. CsvWriter checks the hashes for a record written twice.
+   */
+  leanRecords = false;
+  private readonly hashes = new Int32Array(2);
   /** The WebAssembly path, tried first; null when turned off or once it has declined most documents. */
   private wasm: CsvRows | null;
   private wasmVersion = -1;
@@ -333,7 +347,7 @@ export class CsvBytesTranscoder {
     const records = wasm.records();
     // Per record table: where the run of rows not yet moved begins, in the module's memory.
     const runs = { coaching_points: { row: wasm.start(2), link: wasm.start(3) }, todos: { row: wasm.start(4), link: wasm.start(5) } };
-    for (let r = 0; r < records.length; r += 8) {
+    for (let r = 0; r < records.length; r += CsvRows.RECORD_INTS) {
       const points = records[r] === 2;
       const table: RecordTable = points ? 'coaching_points' : 'todos';
       const out = this.rows[table];
@@ -343,6 +357,15 @@ export class CsvBytesTranscoder {
       const rowEnd = records[r + 5]!;
       const linksStart = records[r + 6]!;
       const linksEnd = records[r + 7]!;
+      const flags = records[r + 3]!;
+      if (flags & OWN_ONLY && this.leanRecords) {
+        // The module hashed the id's bytes, which are its text's unless it holds an escape.
+        if (flags & ESCAPED)
+          idHash(this.idText(bytes, CsvRows.inputIndex(records[r + 1]!), CsvRows.inputIndex(records[r + 2]!), flags), this.hashes, 0);
+        else this.hashes.set(records.subarray(r + 8, r + 10));
+        this.records.onLean(this.hashes[0]!, this.hashes[1]!);
+        continue;
+      }
       const id = this.idText(bytes, CsvRows.inputIndex(records[r + 1]!), CsvRows.inputIndex(records[r + 2]!), records[r + 3]!);
       const seen = points ? this.records.seen.points : this.records.seen.todos;
       if (seen.has(id)) {

@@ -158,10 +158,13 @@ export class CsvRows {
     return this.bytes.subarray(start, end);
   }
 
-  /** The points and to-dos gathered, eight numbers each (csv-rows.wat), ids' positions in the input's. */
+  /** The points and to-dos gathered, `RECORD_INTS` numbers each, ids' positions in the input's. */
   records(): Int32Array {
     return this.ints.subarray(this.start(RECORDS) / 4, this.cursor(RECORDS) / 4);
   }
+
+  /** Numbers a record (csv-rows.wat): its table, id's start, end and flags, rows' and link rows' start and end, two hashes. */
+  static readonly RECORD_INTS = 10;
 
   /** Where a record's id lies in the input the documents were loaded from. */
   static inputIndex(address: number): number {

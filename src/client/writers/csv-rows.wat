@@ -27,9 +27,10 @@
 ;;   4096      the keys' bytes
 ;;   65536     the input, 16 bytes spare after it, then the output regions (placed by csv-rows.ts)
 ;;
-;; A record (32 bytes): its table (2 or 4), its id's start, end and flags, its row's start and
-;; end, its link rows' start and end.
+;; A record (40 bytes): its table (2 or 4), its id's start, end and flags, its row's start and
+;; end, its link rows' start and end, and two 32-bit hashes of its id's bytes (`$hash`).
 ;; A text's flags: 1 it holds an escape, 2 it needs quotes (a quote, comma, CR or LF once unescaped).
+;; A record's id's flags also hold 4 when its list of sessions is the document's session alone.
 (module
   (memory (export "memory") 2)
 
@@ -48,6 +49,8 @@
   (global $recordFlags (mut i32) (i32.const 0))
   ;; Where the record's list of sessions begins (its `[`), or 0.
   (global $idsAt (mut i32) (i32.const 0))
+  ;; 4 when the record's list of sessions is the document's session alone, else 0 (see `$links`).
+  (global $ownOnly (mut i32) (i32.const 0))
 
   ;; How fields are read.
   ;; 0 a column, 1 the log, 2 the points, 3 the to-dos, 4 descriptions (JSON text), 5 a record's sessions
@@ -332,12 +335,19 @@
     (local.get $p))
 
   ;; A record's link rows, one per string of its checked list at p.
+  ;; Sets `$ownOnly`: 4 when the list is one string, the document's session's id byte for byte (on
+  ;; this path, with no `\u` or `\/` escape, equal texts have equal bytes).
   (func $links (param $t i32) (param $p i32)
     (local $position i32)
+    (global.set $ownOnly (i32.const 0))
     (local.set $p (i32.add (local.get $p) (i32.const 1)))
     (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 93)) (then (return)))
     (loop $next
       (local.set $p (call $string (local.get $p)))
+      (if (i32.and (i32.eqz (local.get $position)) (global.get $sessionKnown))
+        (then
+          (if (call $sameBytes (global.get $textStart) (global.get $textEnd) (global.get $sessionStart) (global.get $sessionEnd))
+            (then (global.set $ownOnly (i32.const 4))))))
       (call $cell (local.get $t) (global.get $recordStart) (global.get $recordEnd) (global.get $recordFlags))
       (call $byte (local.get $t) (i32.const 44))
       (call $cell (local.get $t) (global.get $textStart) (global.get $textEnd) (global.get $textFlags))
@@ -346,7 +356,50 @@
       (call $lineEnd (local.get $t))
       (local.set $position (i32.add (local.get $position) (i32.const 1)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br_if $next (i32.eq (i32.load8_u (i32.sub (local.get $p) (i32.const 1))) (i32.const 44)))))
+      (br_if $next (i32.eq (i32.load8_u (i32.sub (local.get $p) (i32.const 1))) (i32.const 44))))
+    (if (i32.gt_u (local.get $position) (i32.const 1)) (then (global.set $ownOnly (i32.const 0)))))
+
+  ;; 1 when the bytes at a..aEnd and b..bEnd are the same, else 0.
+  (func $sameBytes (param $a i32) (param $aEnd i32) (param $b i32) (param $bEnd i32) (result i32)
+    (local $i i32)
+    (if (i32.ne (i32.sub (local.get $aEnd) (local.get $a)) (i32.sub (local.get $bEnd) (local.get $b)))
+      (then (return (i32.const 0))))
+    (block $same
+      (loop $next
+        (br_if $same (i32.ge_u (i32.add (local.get $a) (local.get $i)) (local.get $aEnd)))
+        (if (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $i))) (i32.load8_u (i32.add (local.get $b) (local.get $i))))
+          (then (return (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.const 1))
+
+  ;; Two 32-bit hashes of the bytes at s..e into the record at r: record-hashes.ts makes the same of
+  ;; an id's text (its UTF-8 bytes, which are these when the id holds no escape).
+  (func $hash (param $s i32) (param $e i32) (param $r i32)
+    (local $a i32)
+    (local $b i32)
+    (local $c i32)
+    (local.set $a (i32.const 0x811c9dc5))
+    (local.set $b (i32.const 0x2545f491))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $s) (local.get $e)))
+        (local.set $c (i32.load8_u (local.get $s)))
+        (local.set $a (i32.mul (i32.xor (local.get $a) (local.get $c)) (i32.const 0x01000193)))
+        (local.set $b (i32.mul (i32.xor (local.get $b) (local.get $c)) (i32.const 0x5bd1e995)))
+        (local.set $b (i32.xor (local.get $b) (i32.shr_u (local.get $b) (i32.const 13))))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $next)))
+    (i32.store offset=32 (local.get $r) (call $mix (local.get $a)))
+    (i32.store offset=36 (local.get $r) (call $mix (local.get $b))))
+
+  ;; MurmurHash3's finish: every bit of h moves the low bits the caller looks at.
+  (func $mix (param $h i32) (result i32)
+    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+    (local.set $h (i32.mul (local.get $h) (i32.const 0x85ebca6b)))
+    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
+    (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
+    (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
 
   ;; The row of the object whose cells are at `cells`, its columns in order.
   (func $row (param $t i32) (param $shape i32) (param $cells i32)
@@ -506,16 +559,17 @@
       (local.set $rowStart (i32.load (i32.shl (local.get $t) (i32.const 2))))
       (local.set $linksStart (i32.load offset=4 (i32.shl (local.get $t) (i32.const 2))))
       (local.set $p (call $object (local.get $shape) (local.get $p) (local.get $t) (i32.const 3584)))
-      (local.set $r (call $room (i32.const 6) (i32.const 32)))
+      (local.set $r (call $room (i32.const 6) (i32.const 40)))
       (i32.store (local.get $r) (local.get $t))
       (i32.store offset=4 (local.get $r) (global.get $recordStart))
       (i32.store offset=8 (local.get $r) (global.get $recordEnd))
-      (i32.store offset=12 (local.get $r) (global.get $recordFlags))
+      (i32.store offset=12 (local.get $r) (i32.or (global.get $recordFlags) (global.get $ownOnly)))
       (i32.store offset=16 (local.get $r) (local.get $rowStart))
       (i32.store offset=20 (local.get $r) (i32.load (i32.shl (local.get $t) (i32.const 2))))
       (i32.store offset=24 (local.get $r) (local.get $linksStart))
       (i32.store offset=28 (local.get $r) (i32.load offset=4 (i32.shl (local.get $t) (i32.const 2))))
-      (call $moveTo (i32.const 6) (i32.add (local.get $r) (i32.const 32)))
+      (call $hash (global.get $recordStart) (global.get $recordEnd) (local.get $r))
+      (call $moveTo (i32.const 6) (i32.add (local.get $r) (i32.const 40)))
       (local.set $c (call $at (local.get $p)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br_if $next (i32.eq (local.get $c) (i32.const 44)))

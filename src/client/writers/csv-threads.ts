@@ -58,6 +58,8 @@ export class CsvThreads {
   /** Bumped by `discard`: batches of an earlier generation are dropped when they come back. */
   private generation = 0;
   private readonly arrived = new Map<number, BatchRows | BatchFailure>();
+  /** Asks the threads for no record listed under its document's session alone (CsvBytesTranscoder.leanRecords). */
+  lean = false;
   /** The batch sent last, without the array's closing bracket, when it is. */
   private lastSeq: number | null = null;
   /** The batch found cut wrong: merging stops there, and once all are back it is read here. */
@@ -224,7 +226,7 @@ export class CsvThreads {
     if (last) this.lastSeq = seq;
     const spare = this.spareRows;
     this.spareRows = [];
-    const request: BatchRequest = { generation: this.generation, seq, bytes, last, spare };
+    const request: BatchRequest = { generation: this.generation, seq, bytes, last, spare, lean: this.lean };
     this.workers[seq % this.workers.length]!.postMessage(request, [bytes.buffer as ArrayBuffer, ...spare]);
     this.inFlight++;
   }

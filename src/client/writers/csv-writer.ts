@@ -4,7 +4,9 @@ import type { ExportSession } from '../../contract/schemas.js';
 import { FileSink } from './file-sink.js';
 import { IdTable } from './id-table.js';
 import type { ExportWriter } from './writer.js';
-import { forEachRow, TABLE_NAMES, TABLES, type Cell, type TableName } from '../tables.js';
+import { forEachRow, TABLE_NAMES, TABLES, type Cell, type IdSet, type TableName } from '../tables.js';
+import { FetchAgain } from '../errors.js';
+import { RecordHashes } from './record-hashes.js';
 import { csvField, csvRow, type CsvOptions } from './csv-text.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { LINKS, type BatchRows } from './csv-batch.js';
@@ -118,6 +120,25 @@ export class CsvWriter implements ExportWriter {
   readonly fromBytes: CsvBytesTranscoder;
   /** With threads: the response's bytes go to them (see ExportWriter.response). */
   readonly response?: CsvThreads;
+  /**
+   * Lean: points and to-dos listed under their document's session alone, nearly all of them, are
+   * written without a look-up in `seen` (CsvBytesTranscoder.leanRecords), and every record written
+   * is kept by its hashes. Once a response is read whole, `endResponse` looks for a record written
+   * twice (a session that came twice, a record shown under a session its list does not name, one
+   * moved between two windows); then the writer stops being lean, reads the ids already committed
+   * back from the files and has the window fetched again, looking every record up from then on.
+   * Only for a caller that calls `endResponse`; resuming, the ids of the earlier run come from the
+   * files and every record is looked up.
+   */
+  private lean = false;
+  private readonly hashes = new RecordHashes();
+  /** Once no longer lean: the committed files' ids go into `seen` at the next discard. */
+  private idsFromFiles = false;
+  /** `seen`, keeping the hashes of the records written. */
+  private readonly hashedSeen = {
+    points: this.hashing(this.seen.points),
+    todos: this.hashing(this.seen.todos),
+  };
   /** Each row goes to its file as soon as it is made: no table of rows is gathered in between. */
   private readonly writeRow = (table: Table, row: Cell[]) => this.sinks[table].write(csvRow(row, this.options));
 
@@ -126,26 +147,51 @@ export class CsvWriter implements ExportWriter {
     resume: Record<string, number> | null,
     private readonly options: CsvOptions = {},
     threads: CsvThreadOptions = { threads: 0 },
+    lean = false,
   ) {
     // Resuming, the tables are this export's own already.
     if (resume) this.opened = this.open(resume);
     this.fromBytes = new CsvBytesTranscoder(
       // Which records a discarded window wrote, `seen` knows since its last commit.
-      { seen: this.seen, onRecord: () => {} },
+      {
+        seen: this.seen,
+        onRecord: (_table, id) => this.lean && this.hashes.addId(id),
+        onLean: (first, second) => this.hashes.add(first, second),
+      },
       (table, bytes) => this.sinks[table].writeBytes(bytes),
       options,
     );
-    if (resume) {
-      for (const id of firstColumn(this.fileOf('coaching_points'), options)) this.seen.points.add(id);
-      for (const id of firstColumn(this.fileOf('todos'), options)) this.seen.todos.add(id);
-      this.seen.points.commit();
-      this.seen.todos.commit();
-    }
+    if (resume) this.readIds();
     if (threads.threads > 0)
       this.response = new CsvThreads(threads, options, (rows) => this.merge(rows), {
         leading: (bytes, at) => this.writeLeading(bytes, at),
         whole: (bytes) => this.writeText(bytes),
       });
+    this.leanRecords(lean && resume === null);
+  }
+
+  private leanRecords(lean: boolean): void {
+    this.lean = lean;
+    this.fromBytes.leanRecords = lean;
+    if (this.response) this.response.lean = lean;
+  }
+
+  private hashing(ids: IdTable): IdSet {
+    return {
+      has: (id) => ids.has(id),
+      add: (id) => {
+        ids.add(id);
+        this.hashes.addId(id);
+      },
+    };
+  }
+
+  /** The ids of the points and to-dos in the tables' committed files, into `seen`. */
+  private readIds(): void {
+    for (const id of firstColumn(this.fileOf('coaching_points'), this.options)) this.seen.points.add(id);
+    for (const id of firstColumn(this.fileOf('todos'), this.options)) this.seen.todos.add(id);
+    this.seen.points.commit();
+    this.seen.todos.commit();
   }
 
   /**
@@ -182,7 +228,7 @@ export class CsvWriter implements ExportWriter {
 
   write(s: ExportSession): void {
     this.fromBytes.flush();
-    forEachRow(s, this.seen, this.writeRow);
+    forEachRow(s, this.lean ? this.hashedSeen : this.seen, this.writeRow);
   }
 
   readonly parsesText = true;
@@ -207,10 +253,12 @@ export class CsvWriter implements ExportWriter {
       if (rows.tables[table].byteLength > 0) this.sinks[table].writeCopy(rows.tables[table]);
     this.mergeRecords('coaching_points', rows, this.seen.points);
     this.mergeRecords('todos', rows, this.seen.todos);
+    if (rows.leanHashes && this.lean) this.hashes.addAll(rows.leanHashes);
   }
 
   private mergeRecords(table: RecordTable, rows: BatchRows, written: IdTable): void {
-    const { ids, idEnds, ranges } = rows.records[table];
+    const { ids, idEnds, ranges, hashes } = rows.records[table];
+    const hashed = this.lean ? hashes : null;
     const recordRows = rows.tables[table];
     const linkRows = rows.tables[LINKS[table]];
     // Runs of records not written before go out together; a record written before is cut out.
@@ -225,7 +273,10 @@ export class CsvWriter implements ExportWriter {
       const idTo = idEnds[r]!;
       const added = written.addSlice(ids, idFrom, idTo);
       idFrom = idTo;
-      if (added) continue;
+      if (added) {
+        if (hashed) this.hashes.add(hashed[r * 2]!, hashed[r * 2 + 1]!);
+        continue;
+      }
       out(ranges[r * 4]!, ranges[r * 4 + 2]!);
       rowFrom = ranges[r * 4 + 1]!;
       linkFrom = ranges[r * 4 + 3]!;
@@ -233,10 +284,20 @@ export class CsvWriter implements ExportWriter {
     out(recordRows.byteLength, linkRows.byteLength);
   }
 
+  /** A response read whole: a record written twice has the window fetched again, no longer lean. */
+  endResponse(): void {
+    this.fromBytes.flush();
+    if (!this.lean || !this.hashes.repeats()) return;
+    this.leanRecords(false);
+    this.idsFromFiles = true;
+    throw new FetchAgain('a point or to-do came twice; fetching the window again to write each once');
+  }
+
   commit(): Record<string, number> {
     this.fromBytes.flush();
     this.seen.points.commit();
     this.seen.todos.commit();
+    this.hashes.commit();
     return Object.fromEntries(Object.values(this.sinks).map((sink) => [sink.path, sink.commit()]));
   }
 
@@ -246,6 +307,12 @@ export class CsvWriter implements ExportWriter {
     for (const sink of Object.values(this.opened ?? {})) sink.rollback();
     this.seen.points.rollBack();
     this.seen.todos.rollBack();
+    this.hashes.rollBack();
+    if (this.idsFromFiles) {
+      // Back at the last commit, the files hold exactly the records written before this window.
+      this.idsFromFiles = false;
+      if (this.opened) this.readIds();
+    }
   }
 
   finish({ interrupted }: { interrupted: boolean }): void {

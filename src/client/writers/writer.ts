@@ -24,6 +24,8 @@ export interface ExportWriter {
   readonly response?: ResponseReader;
   /** `writeText` keeps no view of the bytes it is given: see TextSink.copies. */
   readonly copiesText?: boolean;
+  /** A response read whole: see TextSink.end. */
+  endResponse?(): void;
   /** Drops what was written since the last commit and goes on from there (a window fetched again). */
   discard?(): void;
   /** Returns each file's size, to resume from. */
