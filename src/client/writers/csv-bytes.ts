@@ -41,12 +41,12 @@ const ID_LIST = 7; // a list of strings: the first token's index and their count
 
 // A string's flags.
 const ESCAPED = 1;
-/** A record's flag from csv-rows.wasm: its list of sessions is its document's session alone. */
-const OWN_ONLY = 4;
 /** Holds `"`, `,`, CR or LF once unescaped: RFC 4180 quotes it. */
 const NEEDS_QUOTES = 2;
 /** Holds an escape JSON.stringify would not write (`\/`, `\u`). */
 const UNUSUAL_ESCAPE = 4;
+/** A record's id's flag from csv-rows.wasm: the record's list of sessions is its document's session alone. */
+const OWN_ONLY = 16;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

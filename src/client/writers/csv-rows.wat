@@ -30,7 +30,7 @@
 ;; A record (40 bytes): its table (2 or 4), its id's start, end and flags, its row's start and
 ;; end, its link rows' start and end, and two 32-bit hashes of its id's bytes (`$hash`).
 ;; A text's flags: 1 it holds an escape, 2 it needs quotes (a quote, comma, CR or LF once unescaped).
-;; A record's id's flags also hold 4 when its list of sessions is the document's session alone.
+;; A record's id's flags also hold 16 when its list of sessions is the document's session alone.
 (module
   (memory (export "memory") 2)
 
@@ -49,7 +49,7 @@
   (global $recordFlags (mut i32) (i32.const 0))
   ;; Where the record's list of sessions begins (its `[`), or 0.
   (global $idsAt (mut i32) (i32.const 0))
-  ;; 4 when the record's list of sessions is the document's session alone, else 0 (see `$links`).
+  ;; 16 when the record's list of sessions is the document's session alone, else 0 (see `$links`).
   (global $ownOnly (mut i32) (i32.const 0))
 
   ;; How fields are read.
@@ -335,7 +335,7 @@
     (local.get $p))
 
   ;; A record's link rows, one per string of its checked list at p.
-  ;; Sets `$ownOnly`: 4 when the list is one string, the document's session's id byte for byte (on
+  ;; Sets `$ownOnly`: 16 when the list is one string, the document's session's id byte for byte (on
   ;; this path, with no `\u` or `\/` escape, equal texts have equal bytes).
   (func $links (param $t i32) (param $p i32)
     (local $position i32)
@@ -347,7 +347,7 @@
       (if (i32.and (i32.eqz (local.get $position)) (global.get $sessionKnown))
         (then
           (if (call $sameBytes (global.get $textStart) (global.get $textEnd) (global.get $sessionStart) (global.get $sessionEnd))
-            (then (global.set $ownOnly (i32.const 4))))))
+            (then (global.set $ownOnly (i32.const 16))))))
       (call $cell (local.get $t) (global.get $recordStart) (global.get $recordEnd) (global.get $recordFlags))
       (call $byte (local.get $t) (i32.const 44))
       (call $cell (local.get $t) (global.get $textStart) (global.get $textEnd) (global.get $textFlags))
