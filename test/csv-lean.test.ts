@@ -13,6 +13,7 @@ import { Random } from '../src/seed/random.js';
 import { tempDir } from './helpers/backends.js';
 import { documents, expected } from './helpers/csv-documents.js';
 import { json, startFaultServer } from './helpers/fault-server.js';
+import { runCli } from './helpers/processes.js';
 import { point, session, todo } from './helpers/fixtures.js';
 
 /**
@@ -138,9 +139,23 @@ describe('CSV records written without a look-up', () => {
           return [sessionOn('2024-02-28'), owner, other];
         },
       ],
+      [
+        'ids a file for people reads back as others',
+        () => {
+          // `'=y` is written as it is and `=y` as `'=y`: the files alone cannot tell them apart.
+          const first = sessionOn('2024-01-08');
+          first.coachingPoints.push(point([first._id], { _id: '=x' }));
+          first.todos.push(todo([first._id], { _id: "'=y" }));
+          const again = sessionOn('2024-04-08');
+          const other = sessionOn('2024-04-09');
+          other.todos.push(todo([other._id], { _id: '=y' }), { ...first.todos[1]!, coachingFormIds: [other._id] });
+          other.coachingPoints.push({ ...first.coachingPoints[1]!, coachingFormIds: [other._id] });
+          return [sessionOn('2024-01-07'), first, again, again, other];
+        },
+      ],
     ];
-    // Each after another session: a response's first document teaches the writer the server's key
-    // order and is looked up like any record written the parsing way.
+    // Each after another session: the first document a process (or row thread) reads teaches it
+    // the server's key order and is looked up like any record written the parsing way.
     for (const [what, make] of twice) {
       it(`writes each record once after ${what}, fetching that window again (${on})`, async () => {
         const docs = make();
@@ -150,6 +165,35 @@ describe('CSV records written without a look-up', () => {
       });
     }
   }
+
+  it('coachport export --format csv fetches a window again, saying so, when a record came twice', async () => {
+    const s = sessionOn('2024-02-10');
+    const docs = [sessionOn('2024-02-09'), s, s];
+    const server = await startFaultServer((request, res) => {
+      const { startDate, endDate } = request.body;
+      json(
+        res,
+        200,
+        docs.filter((doc) => day(doc.createdAt) >= startDate && day(doc.createdAt) <= endDate),
+      );
+    });
+    const cwd = tempDir('coachport-csv-lean-cli-');
+    try {
+      const range = ['--from', RANGE.from, '--to', RANGE.to, '--per-second', '1000', '--per-minute', '100000'];
+      const result = await runCli(['export', '--url', server.url, ...range, '--format', 'csv', '--out', 'tables'], {
+        cwd,
+        env: { COACHPORT_TOKEN: 'cp_test' },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /retrying 2024-01-01\.\.2024-03-30 in 0 s: a point or to-do came twice; fetching the window again/);
+      assert.equal(server.seen.length, 4);
+      const files = Object.fromEntries(TABLE_NAMES.map((t) => [t, fs.readFileSync(path.join(cwd, 'tables', `${t}.csv`), 'utf8')]));
+      assert.deepEqual(files, expected(docs, {}));
+    } finally {
+      await server.close();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 
   it('hashes each record the module wrote without a look-up as record-hashes.ts hashes its id’s text', () => {
     const random = new Random(7);
@@ -200,5 +244,25 @@ describe('record hashes', () => {
     assert.equal(hashes.repeats(), false);
     hashes.addId('point-1');
     assert.equal(hashes.repeats(), true);
+  });
+
+  it('remembers every commit, each sorted in when a later response needs it', () => {
+    const hashes = new RecordHashes();
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `record-${from + i}`);
+    for (const [from, to] of [
+      [0, 30_000],
+      [30_000, 40_000],
+      [40_000, 70_000],
+    ] as const) {
+      for (const id of ids(from, to)) hashes.addId(id);
+      assert.equal(hashes.repeats(), false, `records ${from} to ${to}`);
+      hashes.commit();
+    }
+    for (const id of ['record-5', 'record-35000', 'record-69999']) {
+      hashes.addId('record-new');
+      hashes.addId(id);
+      assert.equal(hashes.repeats(), true, id);
+      hashes.rollBack();
+    }
   });
 });

@@ -20,7 +20,8 @@ export class OutputError extends Error {}
 /**
  * The sink asks for the window it was given once more, at once: it wrote the window in a way that
  * holds only for a response shaped as it expected, found otherwise, and now writes it another way.
- * Not a failure: the window is fetched again without a wait or a count against the retries.
+ * Not a failure: the window is fetched again without a back-off (the pace still applies) or a count
+ * against the retries.
  */
 export class FetchAgain extends Error {}
 

@@ -509,6 +509,7 @@ function spoolTarget(file: string): WindowTarget {
 function sinkTarget(sink: TextSink): WindowTarget {
   const parses = sink.parses === true;
   const failed = (error: unknown) => {
+    if (error instanceof FetchAgain || error instanceof OutputError) return error;
     // A sink that parses meets malformed text first: that is the response's fault, not the sink's.
     if (parses && (error instanceof SyntaxError || isInvalidText(error))) return error;
     const message = `Cannot write the export: ${(error as Error).message}.`;
@@ -556,7 +557,7 @@ function sinkTarget(sink: TextSink): WindowTarget {
       }
     },
     copies: sink.copies === true && !parses,
-    end: async () => sink.end?.(),
+    end: async () => guarded(() => sink.end?.()),
     abandon: () => sink.discard(),
   };
 }

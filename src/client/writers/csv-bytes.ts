@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isJsonSpace } from '../json-array-bytes.js';
 import { TABLE_NAMES, TABLES, type IdSet, type TableName } from '../tables.js';
-import { csvField, type CsvOptions } from './csv-text.js';
+import { csvField, readsBackAmbiguously, type CsvOptions } from './csv-text.js';
 import { CsvRows, DECLINED, NO_ROOM, type ShapeProgram } from './csv-rows.js';
 import { idHash } from './record-hashes.js';
 
@@ -208,10 +208,10 @@ export class CsvBytesTranscoder {
   private readonly flushAt: number;
   /**
    * A record csv-rows.wasm finds listed under its document's session alone is written without a
-   * look-up in `seen` and handed to `onLean` by its hashes. In an export whose every record comes
-   * only under sessions its list names, and whose every session comes once, such a record comes
-   * once; nearly every point and to-do is one, and the look-ups were most of the work the writer
-   * did on them. CsvWriter checks the hashes for a record written twice.
+   * look-up in `seen` and handed to `onLean` by its hashes. Nearly every point and to-do is one, and
+   * the look-ups were most of the work the writer did on them; in a consistent export such a record
+   * comes once, but a server may send it again (its session twice, the record moved to another
+   * session between two windows), so CsvWriter checks the hashes for a record written twice.
    */
   leanRecords = false;
   private readonly hashes = new Int32Array(2);
@@ -359,12 +359,16 @@ export class CsvBytesTranscoder {
       const linksEnd = records[r + 7]!;
       const flags = records[r + 3]!;
       if (flags & OWN_ONLY && this.leanRecords) {
+        const start = CsvRows.inputIndex(records[r + 1]!);
         // The module hashed the id's bytes, which are its text's unless it holds an escape.
-        if (flags & ESCAPED)
-          idHash(this.idText(bytes, CsvRows.inputIndex(records[r + 1]!), CsvRows.inputIndex(records[r + 2]!), flags), this.hashes, 0);
-        else this.hashes.set(records.subarray(r + 8, r + 10));
-        this.records.onLean(this.hashes[0]!, this.hashes[1]!);
-        continue;
+        const escaped = flags & ESCAPED ? this.idText(bytes, start, CsvRows.inputIndex(records[r + 2]!), flags) : null;
+        // An id that may read back from the files as another is looked up (CsvWriter reads them back).
+        if (!readsBackAmbiguously(escaped === null ? bytes[start]! : escaped.charCodeAt(0))) {
+          if (escaped === null) this.hashes.set(records.subarray(r + 8, r + 10));
+          else idHash(escaped, this.hashes, 0);
+          this.records.onLean(this.hashes[0]!, this.hashes[1]!);
+          continue;
+        }
       }
       const id = this.idText(bytes, CsvRows.inputIndex(records[r + 1]!), CsvRows.inputIndex(records[r + 2]!), records[r + 3]!);
       const seen = points ? this.records.seen.points : this.records.seen.todos;

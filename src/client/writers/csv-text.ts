@@ -18,6 +18,14 @@ export function forPeople(value: Cell): Cell {
   return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
 }
 
+/**
+ * Whether a text beginning with the character `first` may read back from a file written for people
+ * as another text: one beginning with a formula's character is written after a `'`, so `'=x` in a
+ * file is `=x` as often as `'=x` itself (see csv-writer.ts's `firstColumn`).
+ */
+export const readsBackAmbiguously = (first: number): boolean =>
+  first === 0x27 || first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13;
+
 /** How cells are written: for people (formula-safe, the default) or raw, exactly, for loading into a database. */
 export interface CsvOptions {
   raw?: boolean;

@@ -5,9 +5,9 @@ import { FileSink } from './file-sink.js';
 import { IdTable } from './id-table.js';
 import type { ExportWriter } from './writer.js';
 import { forEachRow, TABLE_NAMES, TABLES, type Cell, type IdSet, type TableName } from '../tables.js';
-import { FetchAgain } from '../errors.js';
+import { FetchAgain, OutputError } from '../errors.js';
 import { RecordHashes } from './record-hashes.js';
-import { csvField, csvRow, type CsvOptions } from './csv-text.js';
+import { csvField, csvRow, readsBackAmbiguously, type CsvOptions } from './csv-text.js';
 import { CsvBytesTranscoder, type RecordTable } from './csv-bytes.js';
 import { LINKS, type BatchRows } from './csv-batch.js';
 import { CsvThreads, type CsvThreadOptions } from './csv-threads.js';
@@ -124,8 +124,8 @@ export class CsvWriter implements ExportWriter {
    * Lean: points and to-dos listed under their document's session alone, nearly all of them, are
    * written without a look-up in `seen` (CsvBytesTranscoder.leanRecords), and every record written
    * is kept by its hashes. Once a response is read whole, `endResponse` looks for a record written
-   * twice (a session that came twice, a record shown under a session its list does not name, one
-   * moved between two windows); then the writer stops being lean, reads the ids already committed
+   * twice (a session that came twice, a record listed twice in it, shown under a session its list
+   * does not name, or moved between two windows); then the writer stops being lean, reads the ids committed
    * back from the files and has the window fetched again, looking every record up from then on.
    * Only for a caller that calls `endResponse`; resuming, the ids of the earlier run come from the
    * files and every record is looked up.
@@ -152,7 +152,7 @@ export class CsvWriter implements ExportWriter {
     // Resuming, the tables are this export's own already.
     if (resume) this.opened = this.open(resume);
     this.fromBytes = new CsvBytesTranscoder(
-      // Which records a discarded window wrote, `seen` knows since its last commit.
+      // Which records a discarded window wrote, `seen` knows since its last commit (lean, those looked up).
       {
         seen: this.seen,
         onRecord: (_table, id) => this.lean && this.hashes.addId(id),
@@ -186,12 +186,22 @@ export class CsvWriter implements ExportWriter {
     };
   }
 
-  /** The ids of the points and to-dos in the tables' committed files, into `seen`. */
-  private readIds(): void {
-    for (const id of firstColumn(this.fileOf('coaching_points'), this.options)) this.seen.points.add(id);
-    for (const id of firstColumn(this.fileOf('todos'), this.options)) this.seen.todos.add(id);
-    this.seen.points.commit();
-    this.seen.todos.commit();
+  /**
+   * The ids of the points and to-dos in the tables' committed files, into `seen`. `lean`: only those
+   * a lean writer may have written without a look-up (`seen` holds the others exactly), which leaves
+   * out the ids a file for people holds ambiguously (`readsBackAmbiguously`).
+   */
+  private readIds(lean = false): void {
+    for (const [table, ids] of [['coaching_points', this.seen.points] as const, ['todos', this.seen.todos] as const]) {
+      let read: string[];
+      try {
+        read = firstColumn(this.fileOf(table), this.options);
+      } catch (error) {
+        throw new OutputError(`Cannot read back ${this.fileOf(table)}: ${(error as Error).message}.`);
+      }
+      for (const id of read) if (!lean || !readsBackAmbiguously(id.charCodeAt(0))) ids.add(id);
+      ids.commit();
+    }
   }
 
   /**
@@ -311,7 +321,7 @@ export class CsvWriter implements ExportWriter {
     if (this.idsFromFiles) {
       // Back at the last commit, the files hold exactly the records written before this window.
       this.idsFromFiles = false;
-      if (this.opened) this.readIds();
+      if (this.opened) this.readIds(true);
     }
   }
 

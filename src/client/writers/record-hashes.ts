@@ -33,74 +33,85 @@ function mix(hash: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Two numbers a record: the hashes of the records written since the last commit, and of those before. */
+/**
+ * The hashes of the records written since the last commit (two numbers each), and the keys of
+ * those before it (`key`): sorted up to `sorted`, the later commits appended after, and sorted in
+ * only when a later response has hashes that may be alike. An export of one window never sorts.
+ */
 export class RecordHashes {
-  private committed: Int32Array = new Int32Array(1 << 16);
-  private committedLength = 0;
-  private pending: Int32Array = new Int32Array(1 << 16);
+  private pending: Int32Array = new Int32Array(0);
   private pendingLength = 0;
-  /** A bit per first hash's low 24 bits, set for every committed record. */
-  private readonly committedBits = new Uint8Array(BITS / 8);
+  private committed: Float64Array = new Float64Array(0);
+  private committedLength = 0;
+  private sorted = 0;
+  /** A bit per low 24 bits of the first hash, set for every committed record; made at the first commit. */
+  private committedBits: Uint8Array | null = null;
 
   add(first: number, second: number): void {
-    if (this.pendingLength + 2 > this.pending.length) this.pending = grown(this.pending, this.pendingLength + 2);
+    this.room(2);
     this.pending[this.pendingLength++] = first;
     this.pending[this.pendingLength++] = second;
   }
 
   /** Adds every pair of `pairs`. */
   addAll(pairs: Int32Array): void {
-    if (this.pendingLength + pairs.length > this.pending.length) this.pending = grown(this.pending, this.pendingLength + pairs.length);
+    this.room(pairs.length);
     this.pending.set(pairs, this.pendingLength);
     this.pendingLength += pairs.length;
   }
 
   addId(id: string): void {
-    if (this.pendingLength + 2 > this.pending.length) this.pending = grown(this.pending, this.pendingLength + 2);
+    this.room(2);
     idHash(id, this.pending, this.pendingLength);
     this.pendingLength += 2;
   }
 
   /**
    * Whether a record added since the last commit has the hashes of another, added since or before.
-   * A first pass over a bit map by the low bits finds the few hashes that may be alike; only those
-   * are compared whole.
+   * A first pass over a bit map by the low bits finds the hashes that may be alike (a few thousand
+   * of half a million); only those are compared whole.
    */
   repeats(): boolean {
     const seen = new Uint8Array(BITS / 8);
     const alike = new Uint8Array(BITS / 8);
-    let any = false;
+    const before = this.committedBits;
     const pending = this.pending;
+    let any = false;
     for (let i = 0; i < this.pendingLength; i += 2) {
       const bit = pending[i]! & MASK;
       const byte = bit >>> 3;
       const mask = 1 << (bit & 7);
-      if ((this.committedBits[byte]! | seen[byte]!) & mask) {
+      if (((before?.[byte] ?? 0) | seen[byte]!) & mask) {
         alike[byte]! |= mask;
         any = true;
       } else seen[byte]! |= mask;
     }
     if (!any) return false;
-    const isAlike = (first: number) => {
-      const bit = first & MASK;
-      return (alike[bit >>> 3]! & (1 << (bit & 7))) !== 0;
-    };
-    const before = new Set<number>();
-    for (let i = 0; i < this.committedLength; i += 2) if (isAlike(this.committed[i]!)) before.add(key(this.committed, i));
-    const since: number[] = [];
-    for (let i = 0; i < this.pendingLength; i += 2) if (isAlike(pending[i]!)) since.push(key(pending, i));
-    since.sort((x, y) => x - y);
-    return since.some((k, i) => before.has(k) || (i > 0 && since[i - 1] === k));
+    const candidates: number[] = [];
+    for (let i = 0; i < this.pendingLength; i += 2) {
+      const bit = pending[i]! & MASK;
+      if (alike[bit >>> 3]! & (1 << (bit & 7))) candidates.push(key(pending, i));
+    }
+    const since = Float64Array.from(candidates).sort();
+    for (let i = 1; i < since.length; i++) if (since[i] === since[i - 1]) return true;
+    if (this.committedLength === 0) return false;
+    const committed = this.sortedCommitted();
+    return since.some((k) => has(committed, k));
   }
 
   commit(): void {
-    if (this.committedLength + this.pendingLength > this.committed.length)
-      this.committed = grown(this.committed, this.committedLength + this.pendingLength);
-    this.committed.set(this.pending.subarray(0, this.pendingLength), this.committedLength);
-    this.committedLength += this.pendingLength;
+    if (this.pendingLength === 0) return;
+    const count = this.pendingLength / 2;
+    if (this.committedLength + count > this.committed.length) {
+      const grownTo = new Float64Array(Math.max(this.committedLength + count, this.committed.length * 2));
+      grownTo.set(this.committed.subarray(0, this.committedLength));
+      this.committed = grownTo;
+    }
+    this.committedBits ??= new Uint8Array(BITS / 8);
     for (let i = 0; i < this.pendingLength; i += 2) {
       const bit = this.pending[i]! & MASK;
       this.committedBits[bit >>> 3]! |= 1 << (bit & 7);
+      this.committed[this.committedLength++] = key(this.pending, i);
     }
     this.pendingLength = 0;
   }
@@ -108,15 +119,46 @@ export class RecordHashes {
   rollBack(): void {
     this.pendingLength = 0;
   }
+
+  private room(more: number): void {
+    if (this.pendingLength + more <= this.pending.length) return;
+    const grownTo = new Int32Array(Math.max(1 << 16, this.pendingLength + more, this.pending.length * 2));
+    grownTo.set(this.pending.subarray(0, this.pendingLength));
+    this.pending = grownTo;
+  }
+
+  /** The committed keys, the later commits sorted in. */
+  private sortedCommitted(): Float64Array {
+    if (this.sorted < this.committedLength) {
+      const head = this.committed.subarray(0, this.sorted);
+      const tail = this.committed.slice(this.sorted, this.committedLength).sort();
+      const merged = new Float64Array(this.committed.length);
+      let h = 0;
+      let t = 0;
+      let m = 0;
+      while (h < head.length && t < tail.length) merged[m++] = head[h]! <= tail[t]! ? head[h++]! : tail[t++]!;
+      while (h < head.length) merged[m++] = head[h++]!;
+      while (t < tail.length) merged[m++] = tail[t++]!;
+      this.committed = merged;
+      this.sorted = this.committedLength;
+    }
+    return this.committed.subarray(0, this.committedLength);
+  }
+}
+
+/** Whether the sorted `keys` hold `k`. */
+function has(keys: Float64Array, k: number): boolean {
+  let low = 0;
+  let high = keys.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const at = keys[mid]!;
+    if (at === k) return true;
+    if (at < k) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
 }
 
 /** Both hashes as one number: 52 of their 64 bits, exact in a double (alike more often, never apart). */
 const key = (pairs: Int32Array, i: number) => (pairs[i + 1]! & 0xfffff) * 0x1_0000_0000 + (pairs[i]! >>> 0);
-
-function grown(from: Int32Array, least: number): Int32Array {
-  let length = from.length * 2;
-  while (length < least) length *= 2;
-  const to = new Int32Array(length);
-  to.set(from);
-  return to;
-}
