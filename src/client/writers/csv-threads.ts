@@ -58,7 +58,7 @@ export class CsvThreads {
   /** Bumped by `discard`: batches of an earlier generation are dropped when they come back. */
   private generation = 0;
   private readonly arrived = new Map<number, BatchRows | BatchFailure>();
-  /** Asks the threads for the hashes, not the ids, of records listed under their document's session alone (CsvBytesTranscoder.leanRecords). */
+  /** Asks for the hashes, not the ids, of records listed under their document's session alone (CsvBytesTranscoder.leanRecords). */
   lean = false;
   /** The batch sent last, without the array's closing bracket, when it is. */
   private lastSeq: number | null = null;
