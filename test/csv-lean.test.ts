@@ -216,7 +216,7 @@ describe('CSV records written without a look-up', () => {
     );
     assert.ok(own.length > 30);
     const hashes = new Int32Array(own.length * 2);
-    own.forEach((record, i) => idHash(record._id, hashes, i * 2));
+    for (const [i, record] of own.entries()) idHash(record._id, hashes, i * 2);
     assert.deepEqual(lean, [...hashes]);
   });
 });
