@@ -43,12 +43,9 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 const RANGE = { from: '2024-01-01', to: '2024-06-30', timeAxis: 'createdAt' as const };
 const day = (iso: string) => iso.slice(0, 10);
 
-/**
- * `docs` exported through a server that answers each window with the documents created in it, as
- * `coachport export` writes them (lean, on `threads` threads with small batches, or on this one).
- */
-async function exportCsv(name: string, docs: ExportSession[], threads: number) {
-  const server = await startFaultServer((request, res) => {
+/** A server that answers each window with the documents of `docs` created in it. */
+function serving(docs: ExportSession[]) {
+  return startFaultServer((request, res) => {
     const { startDate, endDate } = request.body;
     json(
       res,
@@ -56,6 +53,14 @@ async function exportCsv(name: string, docs: ExportSession[], threads: number) {
       docs.filter((doc) => day(doc.createdAt) >= startDate && day(doc.createdAt) <= endDate),
     );
   });
+}
+
+/**
+ * `docs` exported through a server that answers each window with the documents created in it, as
+ * `coachport export` writes them (lean, on `threads` threads with small batches, or on this one).
+ */
+async function exportCsv(name: string, docs: ExportSession[], threads: number) {
+  const server = await serving(docs);
   const writer = new CsvWriter(path.join(root, name), null, {}, { threads, batchBytes: 700 }, true);
   const client = new ExportClient({ baseUrl: server.url, token: 'cp_test', clock: new VirtualClock(), retry: { maxAttempts: 1 } });
   const sink = {
@@ -169,14 +174,7 @@ describe('CSV records written without a look-up', () => {
   it('coachport export --format csv fetches a window again, saying so, when a record came twice', async () => {
     const s = sessionOn('2024-02-10');
     const docs = [sessionOn('2024-02-09'), s, s];
-    const server = await startFaultServer((request, res) => {
-      const { startDate, endDate } = request.body;
-      json(
-        res,
-        200,
-        docs.filter((doc) => day(doc.createdAt) >= startDate && day(doc.createdAt) <= endDate),
-      );
-    });
+    const server = await serving(docs);
     const cwd = tempDir('coachport-csv-lean-cli-');
     try {
       const range = ['--from', RANGE.from, '--to', RANGE.to, '--per-second', '1000', '--per-minute', '100000'];
