@@ -95,6 +95,47 @@ describe('the export on the wire', () => {
   });
 });
 
+describe('an export turned away for the server’s capacity', () => {
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    server = await startTestServer({
+      configure: (c) => ({ ...c, exportConcurrency: 1, limits: { ...c.limits, export: { perSecond: 1, perMinute: 30 } } }),
+    });
+    ({ token } = await server.createOrg());
+    const notes = 'z'.repeat(4000);
+    const docs = Array.from({ length: 3000 }, (_, i) =>
+      session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
+    );
+    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
+    assert.equal(reply.status, 200, reply.text);
+  });
+  after(() => server.close());
+
+  it('uses up none of the organization’s quota (SPEC §2: rejected requests do not)', async () => {
+    server.clock.advance(120_000);
+    const first = await post(server.url, token);
+    assert.equal(first.statusCode, 200);
+    first.pause();
+    server.clock.advance(1_000);
+    const refused = await post(server.url, token);
+    assert.equal(refused.statusCode, 503);
+    await bodyOf(refused);
+    first.destroy();
+    // The same second as the 503: its place was given back, so only the capacity can refuse this one.
+    let again: http.IncomingMessage;
+    for (;;) {
+      again = await post(server.url, token);
+      if (again.statusCode !== 503) break;
+      await bodyOf(again);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const text = (await bodyOf(again)).toString('utf8');
+    assert.equal(again.statusCode, 200, text.slice(0, 200));
+  });
+});
+
 /** The most loopback can hold in flight on one connection: the kernel's largest receive and send buffers. */
 function socketBufferBytes(): number {
   const largest = (file: string, fallback: number) => {

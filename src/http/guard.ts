@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { Role } from '../accounts/roles.js';
 import type { Store } from '../store/store.js';
 import { AuthFailureLimiter } from '../ratelimit/auth-failures.js';
-import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Rule } from '../ratelimit/limiter.js';
+import { rulesFor, tooManyRequestsMessage, type Decision, type RateLimiter, type Reservation, type Rule } from '../ratelimit/limiter.js';
 import { assertCsrf } from './csrf.js';
 import { HttpError } from './errors.js';
 import type { AppMetrics, LimitBucket } from './metrics.js';
@@ -27,8 +27,19 @@ export interface RouteGuard {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The request's place in its bucket, which a route may give back (`giveBackPlace`). */
+    place: Reservation | null;
   }
   interface FastifyContextConfig extends RouteGuard {}
+}
+
+/**
+ * Gives the request's place in its bucket back: for a request the server turns away for its own
+ * capacity (503), which SPEC §2's "rejected requests do not use up quota" covers. A malformed
+ * request (400) keeps its place, so that the limit is checked before the body is read.
+ */
+export async function giveBackPlace(request: FastifyRequest): Promise<void> {
+  await request.place?.release();
 }
 
 export function principalOf(request: FastifyRequest): Principal {
@@ -102,6 +113,7 @@ export function installGuard(
   const origin = publicOrigin(deps.config);
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('place', null);
   app.addHook('onRequest', async (request, reply) => {
     const guard = request.routeOptions.config;
     if (guard.public || request.is404 || request.routeOptions.url?.startsWith(DOCS_PREFIX)) return;
@@ -131,7 +143,8 @@ export function installGuard(
 
     const bucket = guard.bucket ?? 'api';
     const rules = buckets[bucket];
-    const decision = await deps.limiter.consume(bucketKey(bucket, result.principal), rules);
+    request.place = await deps.limiter.reserve(bucketKey(bucket, result.principal), rules);
+    const decision = request.place.decision;
     setRateHeaders(reply, decision, rules);
     if (!decision.allowed) throw rejected(bucket, decision);
   });
