@@ -27,19 +27,10 @@ export interface RouteGuard {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
-    /** The request's place in its bucket, which a route may give back (`giveBackPlace`). */
+    /** The request's place in its bucket, given back when the answer is a 503 (installGuard). */
     place: Reservation | null;
   }
   interface FastifyContextConfig extends RouteGuard {}
-}
-
-/**
- * Gives the request's place in its bucket back: for a request the server turns away for its own
- * capacity (503), which SPEC §2's "rejected requests do not use up quota" covers. A malformed
- * request (400) keeps its place, so that the limit is checked before the body is read.
- */
-export async function giveBackPlace(request: FastifyRequest): Promise<void> {
-  await request.place?.release();
 }
 
 export function principalOf(request: FastifyRequest): Principal {
@@ -114,6 +105,16 @@ export function installGuard(
 
   app.decorateRequest('principal', null);
   app.decorateRequest('place', null);
+  // A request the server answers 503 (its exports' capacity, its database unreachable) gives its
+  // place back: SPEC §2's "rejected requests do not use up quota". A malformed request (400) keeps
+  // its place, so that the limit is checked before the body is read.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode !== 503 || !request.place) return done(null, payload);
+    request.place.release().then(
+      () => done(null, payload),
+      () => done(null, payload),
+    );
+  });
   app.addHook('onRequest', async (request, reply) => {
     const guard = request.routeOptions.config;
     if (guard.public || request.is404 || request.routeOptions.url?.startsWith(DOCS_PREFIX)) return;

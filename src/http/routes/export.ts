@@ -10,7 +10,6 @@ import type { Store } from '../../store/store.js';
 import { acceptsGzip } from '../accept-encoding.js';
 import { HttpError } from '../errors.js';
 import { actorOf } from '../actor.js';
-import { giveBackPlace } from '../guard.js';
 import { cutWhenReaderStalls } from '../stalled-reader.js';
 import { bodyWrittenInto, gzipWrittenFrom } from '../export-writer.js';
 
@@ -70,7 +69,6 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       if (!result.ok) throw new HttpError(400, result.error);
       // Not a 429: those two sentences belong to the rate limits, and this is the server's own capacity.
       if (running >= deps.exportConcurrency) {
-        await giveBackPlace(request);
         throw new HttpError(503, 'This server is already streaming as many exports as it allows; try again in a moment.', {
           'Retry-After': '1',
         });
