@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExportClient } from '../src/client/export-client.js';
-import type { ClientClock } from '../src/client/pacer.js';
 import { TABLE_NAMES, type TableName } from '../src/client/tables.js';
 import { CsvBytesTranscoder } from '../src/client/writers/csv-bytes.js';
 import { CsvWriter } from '../src/client/writers/csv-writer.js';
@@ -11,6 +10,7 @@ import { idHash, RecordHashes } from '../src/client/writers/record-hashes.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { Random } from '../src/seed/random.js';
 import { tempDir } from './helpers/backends.js';
+import { VirtualClock } from './helpers/clock.js';
 import { documents, expected } from './helpers/csv-documents.js';
 import { json, startFaultServer } from './helpers/fault-server.js';
 import { runCli } from './helpers/processes.js';
@@ -22,16 +22,6 @@ import { point, session, todo } from './helpers/fixtures.js';
  * fetches a window again, the exact way, once a record came twice. Whatever the server sends, the
  * files must be those of writing every record once, at its first appearance.
  */
-
-class VirtualClock implements ClientClock {
-  time = Date.parse('2030-01-01T00:00:00.000Z');
-  now() {
-    return this.time;
-  }
-  async sleep(ms: number) {
-    this.time += ms;
-  }
-}
 
 let root: string;
 before(() => {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ExportApiError } from '../src/client/errors.js';
 import { apiUrl, ExportClient, type ExportClientOptions } from '../src/client/export-client.js';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
-import { type ClientClock, realClock } from '../src/client/pacer.js';
+import { realClock } from '../src/client/pacer.js';
 import { planWindows } from '../src/client/windows.js';
 import { TABLE_NAMES, TABLES, tableRows } from '../src/client/tables.js';
 import { CsvWriter } from '../src/client/writers/csv-writer.js';
@@ -16,6 +16,7 @@ import { csvRow } from '../src/client/writers/csv-text.js';
 import { JsonWriter } from '../src/client/writers/json-writer.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { tempDir } from './helpers/backends.js';
+import { VirtualClock } from './helpers/clock.js';
 import { startFaultServer, json } from './helpers/fault-server.js';
 import { point, session, todo } from './helpers/fixtures.js';
 import { pollUntil } from './helpers/deadline.js';
@@ -23,19 +24,6 @@ import { closedPort } from './helpers/ports.js';
 import { BIN, jsonLines, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { writeUnevenly } from './helpers/uneven-writes.js';
-
-/** Virtual time: sleeping advances it at once, and every sleep is recorded. */
-class VirtualClock implements ClientClock {
-  time = Date.parse('2030-01-01T00:00:00.000Z');
-  sleeps: number[] = [];
-  now() {
-    return this.time;
-  }
-  async sleep(ms: number) {
-    this.sleeps.push(ms);
-    this.time += ms;
-  }
-}
 
 async function collect(iterable: AsyncIterable<ExportSession>): Promise<ExportSession[]> {
   const out: ExportSession[] = [];

@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { acceptsGzip } from '../src/http/accept-encoding.js';
 import { pollUntil } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { startTestServer, type TestServer, type TestServerOptions } from './helpers/server.js';
 
 const WINDOW = { startDate: '2030-01-01', endDate: '2030-03-31', timeAxis: 'createdAt' };
 
@@ -43,19 +43,25 @@ describe('Accept-Encoding', () => {
   });
 });
 
+/** A server configured by `configure`, with an organization of 3,000 sessions of about 4 KB each (12 MB to export). */
+async function serverExporting3000(configure: TestServerOptions['configure']): Promise<{ server: TestServer; token: string }> {
+  const server = await startTestServer({ configure });
+  const { token } = await server.createOrg();
+  const notes = 'y'.repeat(4000);
+  const docs = Array.from({ length: 3000 }, (_, i) =>
+    session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
+  );
+  const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
+  assert.equal(reply.status, 200, reply.text);
+  return { server, token };
+}
+
 describe('the export on the wire', () => {
   let server: TestServer;
   let token: string;
 
   before(async () => {
-    server = await startTestServer({ configure: (c) => ({ ...c, exportConcurrency: 1 }) });
-    ({ token } = await server.createOrg());
-    const notes = 'y'.repeat(4000);
-    const docs = Array.from({ length: 3000 }, (_, i) =>
-      session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
-    );
-    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
-    assert.equal(reply.status, 200, reply.text);
+    ({ server, token } = await serverExporting3000((c) => ({ ...c, exportConcurrency: 1 })));
   });
   after(() => server.close());
 
@@ -100,16 +106,11 @@ describe('an export turned away for the server’s capacity', () => {
   let token: string;
 
   before(async () => {
-    server = await startTestServer({
-      configure: (c) => ({ ...c, exportConcurrency: 1, limits: { ...c.limits, export: { perSecond: 1, perMinute: 30 } } }),
-    });
-    ({ token } = await server.createOrg());
-    const notes = 'z'.repeat(4000);
-    const docs = Array.from({ length: 3000 }, (_, i) =>
-      session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
-    );
-    const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
-    assert.equal(reply.status, 200, reply.text);
+    ({ server, token } = await serverExporting3000((c) => ({
+      ...c,
+      exportConcurrency: 1,
+      limits: { ...c.limits, export: { perSecond: 1, perMinute: 30 } },
+    })));
   });
   after(() => server.close());
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import type { ClientClock } from '../src/client/pacer.js';
 import { TABLE_NAMES } from '../src/client/tables.js';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { generateSeed } from '../src/seed/generate.js';
@@ -13,19 +12,8 @@ import { csvTablesOf, exportedTables, mirrorTargets, mirroredTables, sqliteTarge
 import { BIN, jsonLines, runCli } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/backends.js';
-import { ManualClock } from './helpers/clock.js';
+import { ManualClock, VirtualClock } from './helpers/clock.js';
 import { within } from './helpers/deadline.js';
-
-/** Virtual time: sleeping advances it at once. */
-class VirtualClock implements ClientClock {
-  time = Date.parse('2024-03-10T08:00:00.000Z');
-  now() {
-    return this.time;
-  }
-  async sleep(ms: number) {
-    this.time += ms;
-  }
-}
 
 /** What a §1 server answers for a window: sessions whose axis date is in it, in contract order. */
 function inWindow(docs: ExportSession[], body: { startDate: string; endDate: string; timeAxis: string }): ExportSession[] {
@@ -91,7 +79,7 @@ describe('coachport sync against a server that only speaks the export contract',
     });
     const target = await sqliteTarget();
     const mirror = await Mirror.open(target.url);
-    const clock = new VirtualClock();
+    const clock = new VirtualClock(Date.parse('2024-03-10T08:00:00.000Z'));
     const options: SyncOptions = {
       url: server.url,
       token: 'cp_fault',
