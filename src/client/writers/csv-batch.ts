@@ -85,7 +85,6 @@ export class BatchRowMaker {
   private readonly rows: CsvBytesTranscoder;
   /** Row buffers given back by the writer, used for the next batches' rows. */
   private readonly spares: ArrayBuffer[] = [];
-  private lean = false;
   private leanHashes: number[] = [];
 
   constructor(private readonly options: CsvOptions) {
@@ -108,7 +107,7 @@ export class BatchRowMaker {
   make(request: BatchRequest): BatchRows | BatchFailure {
     const { generation, seq, bytes } = request;
     this.spares.push(...request.spare);
-    this.lean = this.rows.leanRecords = request.lean;
+    this.rows.leanRecords = request.lean;
     this.leanHashes = [];
     try {
       const documents = this.documents(asBuffer(request.bytes), request.last);
@@ -119,7 +118,7 @@ export class BatchRowMaker {
       // Taken first: rows still gathered in csv-rows.wasm report their records as they move.
       const tables = this.rows.take(this.spares);
       const records = { coaching_points: this.records('coaching_points'), todos: this.records('todos') };
-      const leanHashes = this.lean ? Int32Array.from(this.leanHashes) : null;
+      const leanHashes = this.rows.leanRecords ? Int32Array.from(this.leanHashes) : null;
       return { generation, seq, bytes, documents, tables, records, leanHashes };
     } catch (error) {
       this.reset();
@@ -163,7 +162,7 @@ export class BatchRowMaker {
     let end = 0;
     for (let r = 0; r < ids.length; r++) idEnds[r] = end += ids[r]!.length;
     let hashes: Int32Array | null = null;
-    if (this.lean) {
+    if (this.rows.leanRecords) {
       hashes = new Int32Array(ids.length * 2);
       for (let r = 0; r < ids.length; r++) idHash(ids[r]!, hashes, r * 2);
     }

@@ -23,8 +23,11 @@ export function forPeople(value: Cell): Cell {
  * as another text: one beginning with a formula's character is written after a `'`, so `'=x` in a
  * file is `=x` as often as `'=x` itself (see csv-writer.ts's `firstColumn`).
  */
-export const readsBackAmbiguously = (first: number): boolean =>
-  first === 0x27 || first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13;
+export const readsBackAmbiguously = (first: number): boolean => first === 0x27 || startsFormula(first);
+
+/** = + - @ tab CR: FORMULA_START as char codes, for the first character of a text. */
+const startsFormula = (first: number): boolean =>
+  first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13;
 
 /** How cells are written: for people (formula-safe, the default) or raw, exactly, for loading into a database. */
 export interface CsvOptions {
@@ -51,8 +54,7 @@ export function csvField(value: Cell, options: CsvOptions = {}): string {
 function textField(value: string, raw: boolean): string {
   if (value.length === 0) return '""';
   const first = value.charCodeAt(0);
-  // = + - @ tab CR: FORMULA_START as char codes.
-  const formula = !raw && (first === 61 || first === 43 || first === 45 || first === 64 || first === 9 || first === 13);
+  const formula = !raw && startsFormula(first);
   const text = formula ? `'${value}` : value;
   return NEEDS_QUOTES.test(value) ? `"${text.replaceAll('"', '""')}"` : text;
 }

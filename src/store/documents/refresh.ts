@@ -151,7 +151,13 @@ export async function sessionsOfTemplate(trx: Kysely<Database>, orgId: string, t
   return rows.map((row) => row.id);
 }
 
-async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_templates', orgId: string, id: string): Promise<string | null> {
+/** A person's or template's name by id, as the render joins it; null when there is none. */
+export async function nameOf(
+  trx: Kysely<Database>,
+  table: 'users' | 'coaching_templates',
+  orgId: string,
+  id: string,
+): Promise<string | null> {
   const row = await trx.selectFrom(table).select('name').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   return row?.name ?? null;
 }

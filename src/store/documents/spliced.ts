@@ -23,7 +23,7 @@ import {
   replaceItem,
 } from './document-text.js';
 import { type ArchivedLog, archivedText, archiveEntries, LOG_FOLD_AT, type LogFold, splitLog } from './log-archive.js';
-import { BOTH, refreshSessionDocuments, storeRendered } from './refresh.js';
+import { BOTH, nameOf, refreshSessionDocuments, storeRendered } from './refresh.js';
 import type { RenderedDocument } from './rendered.js';
 
 /**
@@ -162,12 +162,6 @@ class SessionEdit {
     );
     return Number(rows[0]?.n ?? 0);
   }
-}
-
-/** Names by id as the render joins them, asked only when a session now shows someone else. */
-async function nameOf(trx: Kysely<Database>, table: 'users' | 'coaching_templates', orgId: string, id: string): Promise<string | null> {
-  const row = await trx.selectFrom(table).select('name').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
-  return row?.name ?? null;
 }
 
 /** The people and the template a session's document names, by id, in one query (`template` 1 for the template). */

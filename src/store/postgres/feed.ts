@@ -3,20 +3,6 @@ import type { Database } from '../schema.js';
 import type { FeedChange, FeedPosition } from '../store.js';
 
 /**
- * The change feed on PostgreSQL. Commit order is not start order. A transaction that took its
- * position (xid, seq) first can commit last, after a reader already moved past later positions,
- * so positions of transactions that may still be running are never handed out: only rows whose xid
- * is below the oldest xid still running (pg_snapshot_xmin of the current snapshot) are returned.
- * Every later transaction gets a larger xid, so once a reader has passed (xid, seq) nothing can
- * appear behind it.
- *
- * That xmin is the whole cluster's, so a long transaction in another database would hold the feed
- * back. The bound used is therefore the oldest running xid of the snapshot that is not positively
- * known (pg_stat_activity) to belong to another database, which cannot write this table; an xid
- * that cannot be placed (it just ended, or its session is not visible to this role) counts as ours,
- * so the bound is never above the oldest transaction that could still write a document here.
- */
-/**
  * A position's transaction id at or past the next one to be handed out: never the case for a
  * position of this cluster's (a row's xid is of a transaction that began), so the cluster is another
  * (a database restored into a new one) or the cursor another server's.
@@ -44,6 +30,20 @@ export async function repairRestoredPositions(db: Kysely<Database>): Promise<voi
       and d.xid >= pg_snapshot_xmax(pg_current_snapshot())`.execute(db);
 }
 
+/**
+ * The change feed on PostgreSQL. Commit order is not start order. A transaction that took its
+ * position (xid, seq) first can commit last, after a reader already moved past later positions,
+ * so positions of transactions that may still be running are never handed out: only rows whose xid
+ * is below the oldest xid still running (pg_snapshot_xmin of the current snapshot) are returned.
+ * Every later transaction gets a larger xid, so once a reader has passed (xid, seq) nothing can
+ * appear behind it.
+ *
+ * That xmin is the whole cluster's, so a long transaction in another database would hold the feed
+ * back. The bound used is therefore the oldest running xid of the snapshot that is not positively
+ * known (pg_stat_activity) to belong to another database, which cannot write this table; an xid
+ * that cannot be placed (it just ended, or its session is not visible to this role) counts as ours,
+ * so the bound is never above the oldest transaction that could still write a document here.
+ */
 export async function changesAfter(
   db: Kysely<Database>,
   orgId: string,
