@@ -53,6 +53,23 @@ describe('a large import into a fresh SQLite database', () => {
     }
   };
 
+  it('refuses a row that refers to nothing, whether the plan comes whole or in batches', async () => {
+    // Into empty tables the foreign keys are checked once before the commit, not at every row.
+    const { store } = suite;
+    const org = await createOrganization(store, { name: 'Dangling', adminEmail: 'dangling@example.test' }, NOW);
+    const plan = generateSeed({ sessions: SESSIONS, days: 30, seed: 6, endMs: NOW, nowMs: NOW });
+    const orphan = { ...plan.todos[plan.todos.length - 1]!, creatorId: 'nobody-at-all' };
+    const dangling: ImportPlan = { ...plan, todos: [...plan.todos.slice(0, -1), orphan] };
+    const refusal = /The import would leave a row of todos referring to no row of users \(1 in all\)/;
+    await assert.rejects(store.applyImport(org.orgId, dangling, NOW), refusal);
+    async function* batches(): AsyncGenerator<ImportPlan> {
+      yield dangling;
+    }
+    await assert.rejects(store.importBatches(org.orgId, batches(), NOW), refusal);
+    assert.equal(await storedExport(store, org.orgId), '[]');
+    await assertStatsRows(org.orgId, 0);
+  });
+
   it('leaves nothing, indexes included, when it fails after its first rows', async () => {
     const { store } = suite;
     const schema = indexes();
@@ -89,7 +106,7 @@ describe('a large import into a fresh SQLite database', () => {
 });
 
 describe('an import on SQLite leaves its connection as it found it', () => {
-  it('restores temp_store and the page cache after imports that commit and one that fails', async () => {
+  it('restores temp_store, the page cache and foreign keys after imports that commit and one that fails', async () => {
     const database = await sqliteBackend.create();
     const file = (database.config as { file: string }).file;
     const store = await openStore(database.config);
@@ -103,6 +120,7 @@ describe('an import on SQLite leaves its connection as it found it', () => {
       const settings = () => ({
         tempStore: writer.pragma('temp_store', { simple: true }),
         cacheSize: writer.pragma('cache_size', { simple: true }),
+        foreignKeys: writer.pragma('foreign_keys', { simple: true }),
       });
       const before = settings();
       const plan = generateSeed({ sessions: 50, days: 5, seed: 11, endMs: NOW, nowMs: NOW });
@@ -110,10 +128,11 @@ describe('an import on SQLite leaves its connection as it found it', () => {
         yield plan;
         if (fail) throw new Error('the file ended early');
       }
+      assert.equal(before.foreignKeys, 1);
+      await assert.rejects(sqliteBulkImportBatches(writer, conn, org.orgId, batches(true), NOW), /ended early/);
+      assert.deepEqual(settings(), before, 'after a streamed import into empty tables that failed');
       assert.equal(await sqliteBulkImportBatches(writer, conn, org.orgId, batches(false), NOW), 50);
       assert.deepEqual(settings(), before, 'after a streamed import into empty tables');
-      await assert.rejects(sqliteBulkImportBatches(writer, conn, org.orgId, batches(true), NOW), /ended early/);
-      assert.deepEqual(settings(), before, 'after a streamed import that failed');
       await sqliteBulkImport(writer, conn, org.orgId, plan, NOW);
       assert.deepEqual(settings(), before, 'after a whole plan');
       assert.equal(writer.inTransaction, false);

@@ -38,6 +38,7 @@ export async function sqliteBulkImport(
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   if (plan.sessions.length > BIG_IMPORT) db.pragma(`cache_size = ${BIG_IMPORT_CACHE_KIB}`);
   const journals = statementJournalsInMemory(db);
+  const references = bulkTablesEmpty(db) ? referencesCheckedOnce(db) : null;
   const statements = new StatementCache(db);
   try {
     db.exec('begin immediate');
@@ -61,6 +62,7 @@ export async function sqliteBulkImport(
     journals.restore();
     for (const sql of deferred) db.exec(sql);
     await refreshAfterImport(conn, sqliteAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
+    references?.check();
     db.exec('commit');
     return countsOf(plan);
   } catch (error) {
@@ -68,6 +70,7 @@ export async function sqliteBulkImport(
     throw error;
   } finally {
     journals.restore();
+    references?.restore();
     db.pragma(`cache_size = ${cacheSize}`);
   }
 }
@@ -99,6 +102,7 @@ export async function sqliteBulkImportBatches(
   const journal = withoutWal ? rollbackJournal(db) : null;
   const statements = new StatementCache(db);
   let journals = statementJournalsInMemory(db);
+  const references = bulkTablesEmpty(db) ? referencesCheckedOnce(db) : null;
   const late = new LateRenders(sqliteAdapter, orgId);
   try {
     db.exec('begin immediate');
@@ -143,6 +147,7 @@ export async function sqliteBulkImportBatches(
     journals.restore();
     for (const sql of deferred) db.exec(sql);
     await late.refresh(conn);
+    references?.check();
     await beforeCommit(signal);
     db.exec('commit');
     return sessions;
@@ -152,6 +157,7 @@ export async function sqliteBulkImportBatches(
   } finally {
     late.close();
     journals.restore();
+    references?.restore();
     db.pragma(`cache_size = ${cacheSize}`);
     journal?.restore();
   }
@@ -187,6 +193,36 @@ function rollbackJournal(db: BetterSqlite3.Database): { restore(): void } | null
     restore() {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${synchronous}`);
+    },
+  };
+}
+
+/**
+ * Foreign keys checked once, before the commit, instead of at every row: into empty tables (a fresh
+ * database) SQLite's look-up of each row's parent was a sixth of the rows' insert time (1.8–3.1 s
+ * of 15–16 s for 100,000 sessions, alternated), and `PRAGMA foreign_key_check` of the whole file
+ * finds the same broken references in about 1.3 s; the whole import took 0.1–2.5 s less (four runs
+ * alternated, 3–8% less CPU). A broken reference fails the import, which then rolls
+ * back, as a row's own check would have. SQLite changes the setting only outside a transaction, so
+ * it is set before BEGIN on what the tables held then; should another write fill them in between,
+ * the check still covers every row of every table. No foreign key of the schema has an action
+ * (ON DELETE), so nothing else depends on the setting.
+ */
+function referencesCheckedOnce(db: BetterSqlite3.Database): { check(): void; restore(): void } {
+  const before = Number(db.pragma('foreign_keys', { simple: true }));
+  db.pragma('foreign_keys = OFF');
+  return {
+    check() {
+      const broken = db.pragma('foreign_key_check') as Array<{ table: string; parent: string }>;
+      if (broken.length > 0) {
+        const { table, parent } = broken[0]!;
+        throw new Error(
+          `The import would leave a row of ${table} referring to no row of ${parent} (${broken.length} in all); nothing was imported.`,
+        );
+      }
+    },
+    restore() {
+      db.pragma(`foreign_keys = ${before}`);
     },
   };
 }
