@@ -32,6 +32,12 @@ export interface ImportPlan {
    * store upserts them and replaces their log and links rather than taking them as new.
    */
   rewritten?: boolean;
+  /**
+   * The points and to-dos of this batch that an earlier batch of the same import carried too (an
+   * item listed under sessions of both), as the planner's ledger found them: into tables that were
+   * empty, the only items of the batch that can be stored already. Absent, any may be.
+   */
+  repeated?: { points: string[]; todos: string[] };
 }
 
 /** How many documents held half of a surrogate pair, and the first of them (see ImportPlanner.halfPairs). */
@@ -94,6 +100,8 @@ function schemaError(value: unknown): string | null {
  */
 class Agreement<T> {
   private batch = new Map<string, { value: T; print: number }>();
+  /** Ids of the batch that an earlier batch named first. */
+  private fromEarlier: string[] = [];
 
   constructor(
     private readonly what: string,
@@ -114,12 +122,21 @@ class Agreement<T> {
       const where = `${this.names.name(earlier.key)} of ${lowerFirst(this.label(earlier.element))}`;
       throw new ImportError(`${this.label(element)}: ${key} disagrees with ${where} about ${this.what} ${JSON.stringify(id)}.`);
     }
-    if (inBatch === undefined) this.batch.set(id, { value, print });
+    if (inBatch === undefined) {
+      this.batch.set(id, { value, print });
+      if (earlier) this.fromEarlier.push(id);
+    }
   }
 
   /** Drops the batch's values: a rewind (the ledger forgets the ids themselves). */
   drop(): void {
     this.batch = new Map();
+    this.fromEarlier = [];
+  }
+
+  /** The ids of the batch since the last take that an earlier batch named too; read before `take`. */
+  get repeated(): string[] {
+    return this.fromEarlier;
   }
 
   get count(): number {
@@ -130,6 +147,7 @@ class Agreement<T> {
   take(): T[] {
     const values = Array.from(this.batch.values(), (entry) => entry.value);
     this.batch = new Map();
+    this.fromEarlier = [];
     return values;
   }
 }
@@ -464,12 +482,14 @@ export class ImportPlanner {
   take(): ImportPlan {
     const sessions = this.sessions;
     this.sessions = [];
+    const repeated = { points: this.points.repeated, todos: this.todos.repeated };
     const plan: ImportPlan = {
       users: this.users.take(),
       templates: this.templates.take(),
       sessions,
       points: this.points.take(),
       todos: this.todos.take(),
+      repeated,
     };
     if (this.rewound) plan.rewritten = true;
     return plan;

@@ -50,7 +50,7 @@ export async function sqliteBulkImport(
       ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
       : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
     const deferred = empty && plan.sessions.length > BIG_IMPORT ? dropSecondaryIndexes(db) : [];
-    writeRows(statements, orgId, plan, now, { first: empty, indexed: !empty });
+    writeRows(statements, orgId, plan, now, { mayBeStored: empty ? NOTHING_STORED : idsOf(plan), indexed: !empty });
     const docs = renderImportedSessions(plan, namesAfter(statements, orgId, plan)).map(asStored);
     for (const d of docs) {
       // An imported session is written whole, so it is held to the limits whatever it was before.
@@ -128,7 +128,7 @@ export async function sqliteBulkImportBatches(
           ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
           : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
       await late.beforeBatch(conn, plan);
-      writeRows(statements, orgId, plan, now, { first: empty && sessions === 0, indexed: !empty || indexesBuilt });
+      writeRows(statements, orgId, plan, now, { mayBeStored: mayBeStored(plan, empty, sessions === 0), indexed: !empty || indexesBuilt });
       await late.afterRows(conn, plan);
       const docs = (plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan))).map(asStored);
       for (const d of docs) {
@@ -444,6 +444,38 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
   return `${insert} on conflict (${upsert.keys.join(', ')}) do update set ${set}${upsert.where ? ` where ${upsert.where}` : ''}`;
 }
 
+/** Ids of a batch, by table, that may be stored already: their rows are replaced, not taken as new. */
+interface MayBeStored {
+  sessions: string[];
+  points: string[];
+  todos: string[];
+}
+
+const NOTHING_STORED: MayBeStored = { sessions: [], points: [], todos: [] };
+
+function idsOf(plan: ImportPlan): MayBeStored {
+  return {
+    sessions: plan.sessions.map(({ session }) => session.id),
+    points: plan.points.map((p) => p.id),
+    todos: plan.todos.map((t) => t.id),
+  };
+}
+
+/**
+ * Into tables that were empty when the import began, only this import's earlier batches have
+ * stored anything: nothing before its first batch, and after it no session (the planner refuses an
+ * id used twice) and only the items the planner found in an earlier batch (`repeated`, about 5,000
+ * of 500,000 in the bench's 100,000 sessions), so three look-ups of every id of every batch (a
+ * second of the writer's thread for 100,000 sessions) are not needed. A batch written again
+ * (`rewritten`) or made without the planner's note may find any of its ids stored.
+ */
+function mayBeStored(plan: ImportPlan, intoEmpty: boolean, firstBatch: boolean): MayBeStored {
+  if (!intoEmpty) return idsOf(plan);
+  if (firstBatch) return NOTHING_STORED;
+  if (plan.rewritten === true || plan.repeated === undefined) return idsOf(plan);
+  return { sessions: [], ...plan.repeated };
+}
+
 /**
  * The normalized rows; what is new has nothing to replace, so only rows that existed are cleared
  * first. Each table's rows are written after the rows they refer to (sessions before their log and
@@ -451,15 +483,15 @@ function insertSql(table: string, columns: string[], upsert?: Upsert): string {
  * new ones go in, as row by row. A new session may have links already (items stored earlier name
  * sessions not stored yet): they are cleared as a replaced session's are, as on PostgreSQL, where
  * the indexes are there to find them (`indexed`; into empty tables only this import's earlier
- * batches wrote links), and LateRenders puts back those the import's own items made. `first`: the
- * first batch into empty tables, with nothing to look up.
+ * batches wrote links), and LateRenders puts back those the import's own items made. Only the ids
+ * of `mayBeStored` are looked up.
  */
 function writeRows(
   statements: StatementCache,
   orgId: string,
   plan: ImportPlan,
   now: number,
-  { first: empty, indexed }: { first: boolean; indexed: boolean },
+  { mayBeStored, indexed }: { mayBeStored: MayBeStored; indexed: boolean },
 ): void {
   const byId = { keys: ['org_id', 'id'] };
   const upsertUser = new RowBatch(statements, 'users', { keys: byId.keys, update: IMPORT_UPDATES });
@@ -481,31 +513,10 @@ function writeRows(
   upsertUser.flush();
   for (const t of plan.templates) upsertTemplate.add(templateRow(orgId, t, now));
   upsertTemplate.flush();
-  const none = new Set<string>();
-  const oldSessions = empty
-    ? none
-    : existing(
-        statements,
-        'coaching_sessions',
-        orgId,
-        plan.sessions.map(({ session }) => session.id),
-      );
-  const oldPoints = empty
-    ? none
-    : existing(
-        statements,
-        'coaching_points',
-        orgId,
-        plan.points.map((p) => p.id),
-      );
-  const oldTodos = empty
-    ? none
-    : existing(
-        statements,
-        'todos',
-        orgId,
-        plan.todos.map((t) => t.id),
-      );
+  const stored = (table: string, ids: string[]) => (ids.length === 0 ? new Set<string>() : existing(statements, table, orgId, ids));
+  const oldSessions = stored('coaching_sessions', mayBeStored.sessions);
+  const oldPoints = stored('coaching_points', mayBeStored.points);
+  const oldTodos = stored('todos', mayBeStored.todos);
   for (const { session } of plan.sessions) upsertSession.add(sessionRow(orgId, session));
   upsertSession.flush();
   for (const id of oldSessions) deleteLog.run(orgId, id);
