@@ -17,7 +17,7 @@ import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
 /**
  * A large import into a fresh SQLite database builds the bulk tables' indexes after its rows
  * (src/store/sqlite/bulk-import.ts). These hold that path to the same results as every other: the same
- * documents and stats rows as the portable rendering, every index back as the migrations made it, and nothing
+ * documents and stats rows as the portable rendering, every index and trigger back as the migrations made them, and nothing
  * left, indexes included, when the import fails.
  */
 const NOW = Date.parse('2025-04-01T00:00:00.000Z');
@@ -27,12 +27,13 @@ const SESSIONS = 2_100;
 describe('a large import into a fresh SQLite database', () => {
   const suite = sqliteStoreForSuite();
   const file = () => (suite.config.kind === 'sqlite' ? suite.config.file : '');
+  /** The indexes and triggers, which the path drops and makes again. */
   const indexes = () => {
     const db = new BetterSqlite3(file(), { readonly: true });
     try {
       return db
         .prepare<[], { name: string; sql: string }>(
-          "select name, sql from sqlite_master where type = 'index' and sql is not null order by name",
+          "select name, sql from sqlite_master where type in ('index', 'trigger') and sql is not null order by name",
         )
         .all();
     } finally {
@@ -85,7 +86,7 @@ describe('a large import into a fresh SQLite database', () => {
     await assertStatsRows(org.orgId, 0);
   });
 
-  it('stores the same documents and stats rows as the portable rendering and every index as before', async () => {
+  it('stores the same documents and stats rows as the portable rendering, and every index and trigger as before', async () => {
     const { store } = suite;
     const schema = indexes();
     const org = await createOrganization(store, { name: 'Large', adminEmail: 'large@example.test' }, NOW);
