@@ -672,6 +672,48 @@ for (const backend of backends) {
       }
     });
 
+    it('takes whole plans one after another into empty tables, an item shared between them', async () => {
+      // Each plan from a planner of its own: none can say which items another stored.
+      const shared = point(['w-1', 'w-2'], { _id: 'between-plans' });
+      const batches = [[session({ _id: 'w-1', coachingPoints: [shared] })], [session({ _id: 'w-2', coachingPoints: [shared] })]];
+      await withFreshStore(backend, async (store) => {
+        const org = await createOrganization(store, { name: 'Plans', adminEmail: 'p@plans.test' }, NOW);
+        assert.equal(await store.importBatches(org.orgId, planned(batches, [false, false]), NOW), 2);
+        const byId = sessionsById(await renderedExport(store, org.orgId, 'plans'));
+        for (const id of ['w-1', 'w-2']) assert.deepEqual(byId.get(id)!.coachingPoints, [shared], id);
+      });
+    });
+
+    it('replaces what a given-up attempt wrote of an item that comes again in a later window', async () => {
+      // One planner, as --from-server: the attempt it gave up wrote the item and its link to c-1,
+      // then forgot them; a later window brings the item again, as new to the planner.
+      const item = (sessionIds: string[]) => point(sessionIds, { _id: 'given-up' });
+      async function* windows(): AsyncGenerator<ImportPlan> {
+        const planner = new ImportPlanner();
+        const add = (...docs: ExportSession[]) => {
+          for (const [element, doc] of docs.entries()) assert.equal(planner.add(doc, element), null);
+        };
+        planner.mark();
+        add(session({ _id: 'a-1', coachingPoints: [item(['a-1', 'c-1'])] }));
+        yield planner.take();
+        planner.rewind();
+        add(session({ _id: 'a-1' }));
+        yield planner.take();
+        planner.mark();
+        add(session({ _id: 'b-2', coachingPoints: [item(['b-2', 'c-1'])] }));
+        yield planner.take();
+        add(session({ _id: 'c-1', coachingPoints: [item(['b-2', 'c-1'])] }));
+        yield planner.take();
+      }
+      await withFreshStore(backend, async (store) => {
+        const org = await createOrganization(store, { name: 'Given up', adminEmail: 'g@given.test' }, NOW);
+        assert.equal(await store.importBatches(org.orgId, windows(), NOW), 4);
+        const byId = sessionsById(await renderedExport(store, org.orgId, 'given up'));
+        assert.deepEqual(byId.get('a-1')!.coachingPoints, []);
+        for (const id of ['b-2', 'c-1']) assert.deepEqual(byId.get(id)!.coachingPoints, [item(['b-2', 'c-1'])], id);
+      });
+    });
+
     it('lets a new session’s own list replace links an earlier import wrote to it', async () => {
       await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Later', adminEmail: 'l@later.test' }, NOW);

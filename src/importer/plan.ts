@@ -33,9 +33,9 @@ export interface ImportPlan {
    */
   rewritten?: boolean;
   /**
-   * The points and to-dos of this batch that an earlier batch of the same import carried too (an
-   * item listed under sessions of both), as the planner's ledger found them: into tables that were
-   * empty, the only items of the batch that can be stored already. Absent, any may be.
+   * The points and to-dos of this batch that an earlier batch of the same planner carried too (an
+   * item listed under sessions of both), as its ledger found them: into tables that were empty, the
+   * only items of the batch that can be stored already. Absent (a whole plan, `planImport`), any may be.
    */
   repeated?: { points: string[]; todos: string[] };
 }
@@ -530,5 +530,7 @@ export function planImport(value: unknown): PlanResult {
     const failed = planner.addChecked(doc, element);
     if (failed) return { ok: false, error: failed };
   }
-  return { ok: true, plan: planner.take() };
+  // A whole plan stands alone: it cannot know what another plan stored (ImportPlan.repeated).
+  const { repeated: _alone, ...plan } = planner.take();
+  return { ok: true, plan };
 }

@@ -131,7 +131,10 @@ export async function sqliteBulkImportBatches(
           ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
           : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
       await late.beforeBatch(conn, plan);
-      writeRows(statements, orgId, plan, now, { mayBeStored: mayBeStored(plan, empty, sessions === 0), indexed: !empty || indexesBuilt });
+      writeRows(statements, orgId, plan, now, {
+        mayBeStored: mayBeStored(plan, empty && !indexesBuilt, sessions === 0),
+        indexed: !empty || indexesBuilt,
+      });
       await late.afterRows(conn, plan);
       const docs = (plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan))).map(asStored);
       for (const d of docs) {
@@ -495,7 +498,9 @@ function idsOf(plan: ImportPlan): MayBeStored {
  * id used twice) and only the items the planner found in an earlier batch (`repeated`, about 5,000
  * of 500,000 in the bench's 100,000 sessions), so three look-ups of every id of every batch (a
  * second of the writer's thread for 100,000 sessions) are not needed. A batch written again
- * (`rewritten`) or made without the planner's note may find any of its ids stored.
+ * (`rewritten`) or made without the planner's note may find any of its ids stored, and so may every
+ * batch after a window fetched again (`intoEmpty` false then): the planner forgot the ids of the
+ * attempt it gave up, whose rows stay until written again.
  */
 function mayBeStored(plan: ImportPlan, intoEmpty: boolean, firstBatch: boolean): MayBeStored {
   if (!intoEmpty) return idsOf(plan);
