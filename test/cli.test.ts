@@ -168,6 +168,14 @@ describe('the coachport command line beside a running server', () => {
     assert.match(unknown.stderr, /There is no user with the email nobody@second\.test in organization/);
   });
 
+  it('refuses a seed larger than its heap holds, before making any of it, and says how to add more', async () => {
+    const result = await runCli(['seed', '--org', admin.orgId, '--sessions', '1000000'], { cwd });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--sessions 1,000,000 is more than one seed makes in this process's memory \(at most [\d,]+,/);
+    assert.match(result.stderr, /Seed again with another --seed/);
+    assert.doesNotMatch(result.stderr, /FATAL|heap out of memory/);
+  });
+
   it('says what is wrong on a usage error, with a distinct exit code', async () => {
     const result = await runCli(['token', 'create', '--org', admin.orgId], { cwd });
     assert.equal(result.code, 2);
