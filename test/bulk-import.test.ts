@@ -122,6 +122,8 @@ describe('an import on SQLite leaves its connection as it found it', () => {
         tempStore: writer.pragma('temp_store', { simple: true }),
         cacheSize: writer.pragma('cache_size', { simple: true }),
         foreignKeys: writer.pragma('foreign_keys', { simple: true }),
+        // What an import into empty tables drops for its rows and makes again.
+        schema: writer.prepare("select name, sql from sqlite_master where type in ('index', 'trigger') order by name").all(),
       });
       const before = settings();
       const plan = generateSeed({ sessions: 50, days: 5, seed: 11, endMs: NOW, nowMs: NOW });
@@ -132,6 +134,10 @@ describe('an import on SQLite leaves its connection as it found it', () => {
       assert.equal(before.foreignKeys, 1);
       await assert.rejects(sqliteBulkImportBatches(writer, conn, org.orgId, batches(true), NOW), /ended early/);
       assert.deepEqual(settings(), before, 'after a streamed import into empty tables that failed');
+      const orphan = { ...plan.todos[0]!, creatorId: 'nobody-at-all' };
+      const dangling: ImportPlan = { ...plan, todos: [orphan, ...plan.todos.slice(1)] };
+      await assert.rejects(sqliteBulkImport(writer, conn, org.orgId, dangling, NOW), /referring to no row of users/);
+      assert.deepEqual(settings(), before, 'after a whole plan into empty tables that failed');
       assert.equal(await sqliteBulkImportBatches(writer, conn, org.orgId, batches(false), NOW), 50);
       assert.deepEqual(settings(), before, 'after a streamed import into empty tables');
       await sqliteBulkImport(writer, conn, org.orgId, plan, NOW);

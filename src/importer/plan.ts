@@ -35,7 +35,8 @@ export interface ImportPlan {
   /**
    * The points and to-dos of this batch that an earlier batch of the same planner carried too (an
    * item listed under sessions of both), as its ledger found them: into tables that were empty, the
-   * only items of the batch that can be stored already. Absent (a whole plan, `planImport`), any may be.
+   * only items of the batch that can be stored already. Absent (a whole plan, `planImport`, or any
+   * batch after its planner gave up an attempt), any may be.
    */
   repeated?: { points: string[]; todos: string[] };
 }
@@ -317,6 +318,11 @@ export class ImportPlanner {
   private sessions: ImportPlan['sessions'] = [];
   /** Whether the part since the last mark was rewound: its batches may write sessions again. */
   private rewound = false;
+  /**
+   * Whether any part was ever rewound: the ledger then forgot ids whose rows the given-up attempt
+   * may have written, so no later batch can say which of its items are stored (`repeated`).
+   */
+  private everRewound = false;
   private halfPairNote: HalfPairs = { documents: 0, first: null };
   /** The note as it was at the last mark: a part fetched again is not counted twice. */
   private halfPairsAtMark: HalfPairs = { documents: 0, first: null };
@@ -474,6 +480,7 @@ export class ImportPlanner {
   rewind(): void {
     for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.rewind();
     this.rewound = true;
+    this.everRewound = true;
     this.halfPairNote = { ...this.halfPairsAtMark };
     this.sessions = [];
     for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.drop();
@@ -489,8 +496,8 @@ export class ImportPlanner {
       sessions,
       points: this.points.take(),
       todos: this.todos.take(),
-      repeated,
     };
+    if (!this.everRewound) plan.repeated = repeated;
     if (this.rewound) plan.rewritten = true;
     return plan;
   }

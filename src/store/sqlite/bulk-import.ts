@@ -498,9 +498,9 @@ function idsOf(plan: ImportPlan): MayBeStored {
  * id used twice) and only the items the planner found in an earlier batch (`repeated`, about 5,000
  * of 500,000 in the bench's 100,000 sessions), so three look-ups of every id of every batch (a
  * second of the writer's thread for 100,000 sessions) are not needed. A batch written again
- * (`rewritten`) or made without the planner's note may find any of its ids stored, and so may every
- * batch after a window fetched again (`intoEmpty` false then): the planner forgot the ids of the
- * attempt it gave up, whose rows stay until written again.
+ * (`rewritten`) or made without the planner's note may find any of its ids stored: the planner
+ * gives none once it has given up an attempt (it forgot the ids whose rows that attempt wrote), and
+ * once a window fetched again has come (`intoEmpty` false then) every id is looked up regardless.
  */
 function mayBeStored(plan: ImportPlan, intoEmpty: boolean, firstBatch: boolean): MayBeStored {
   if (!intoEmpty) return idsOf(plan);
