@@ -3,8 +3,7 @@ import http from 'node:http';
 import { describe, it } from 'node:test';
 import { storeBackends } from './helpers/backends.js';
 import { within } from './helpers/deadline.js';
-import { session } from './helpers/fixtures.js';
-import { startTestServer } from './helpers/server.js';
+import { importBulkySessions, startTestServer } from './helpers/server.js';
 
 /**
  * On PostgreSQL an export holds a connection for as long as its client takes to read (one COPY).
@@ -22,12 +21,7 @@ for (const backend of (await storeBackends()).filter((b) => b.name === 'postgres
       try {
         const { token } = await server.createOrg();
         // About 20 MB a window: far more than a socket that nobody reads lets through.
-        const notes = 'z'.repeat(5_000);
-        const docs = Array.from({ length: 4_000 }, (_, i) =>
-          session({ createdAt: new Date(Date.UTC(2031, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
-        );
-        const imported = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
-        assert.equal(imported.status, 200, imported.text);
+        await importBulkySessions(server, token, 4_000, 5_000, Date.UTC(2031, 0, 1));
         const started = Array.from(
           { length: EXPORTS },
           () =>

@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { acceptsGzip } from '../src/http/accept-encoding.js';
 import { pollUntil } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
-import { startTestServer, type TestServer, type TestServerOptions } from './helpers/server.js';
+import { importBulkySessions, startTestServer, type TestServer, type TestServerOptions } from './helpers/server.js';
 
 const WINDOW = { startDate: '2030-01-01', endDate: '2030-03-31', timeAxis: 'createdAt' };
 
@@ -47,12 +47,7 @@ describe('Accept-Encoding', () => {
 async function serverExporting3000(configure: TestServerOptions['configure']): Promise<{ server: TestServer; token: string }> {
   const server = await startTestServer({ configure });
   const { token } = await server.createOrg();
-  const notes = 'y'.repeat(4000);
-  const docs = Array.from({ length: 3000 }, (_, i) =>
-    session({ createdAt: new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
-  );
-  const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
-  assert.equal(reply.status, 200, reply.text);
+  await importBulkySessions(server, token, 3000, 4000, Date.UTC(2030, 0, 1));
   return { server, token };
 }
 

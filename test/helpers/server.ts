@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createOrganization } from '../../src/accounts/organizations.js';
@@ -14,6 +15,7 @@ import type { Store } from '../../src/store/store.js';
 import type { ResolveHost } from '../../src/webhooks/addresses.js';
 import { sqliteBackend, type Backend, type TestDatabase } from './backends.js';
 import { ManualClock } from './clock.js';
+import { session } from './fixtures.js';
 
 export interface Reply {
   status: number;
@@ -147,4 +149,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     request,
     exportSessions: (token, body) => request('POST', '/api/v1/coaching-sessions', { token, body }),
   };
+}
+
+/**
+ * Imports `count` sessions a minute apart from `firstMs`, each with coach notes of about
+ * `noteBytes`: an export of them that is large for its number of sessions.
+ */
+export async function importBulkySessions(
+  server: TestServer,
+  token: string,
+  count: number,
+  noteBytes: number,
+  firstMs: number,
+): Promise<void> {
+  const notes = 'y'.repeat(noteBytes);
+  const docs = Array.from({ length: count }, (_, i) =>
+    session({ createdAt: new Date(firstMs + i * 60_000).toISOString(), coachNotes: `${i} ${notes}` }),
+  );
+  const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: docs });
+  assert.equal(reply.status, 200, reply.text);
 }
