@@ -132,7 +132,7 @@ export async function sqliteBulkImportBatches(
           : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
       await late.beforeBatch(conn, plan);
       writeRows(statements, orgId, plan, now, {
-        mayBeStored: mayBeStored(plan, empty && !indexesBuilt, sessions === 0),
+        mayBeStored: mayBeStored(plan, empty, sessions === 0),
         indexed: !empty || indexesBuilt,
       });
       await late.afterRows(conn, plan);
@@ -497,16 +497,15 @@ function idsOf(plan: ImportPlan): MayBeStored {
  * stored anything: nothing before its first batch, and after it no session (the planner refuses an
  * id used twice) and only the items the planner found in an earlier batch (`repeated`, about 5,000
  * of 500,000 in the bench's 100,000 sessions), so three look-ups of every id of every batch (a
- * second of the writer's thread for 100,000 sessions) are not needed. A batch written again
- * (`rewritten`) or made without the planner's note may find any of its ids stored: the planner
- * gives none once it has given up an attempt (it forgot the ids whose rows that attempt wrote), and
- * once a window fetched again has come (`intoEmpty` false then) every id is looked up regardless.
+ * second of the writer's thread for 100,000 sessions) are not needed. A batch without the
+ * planner's note may find any of its ids stored: a whole plan's, and every batch once the planner
+ * has given up an attempt (it forgot the ids whose rows that attempt wrote; a batch written again,
+ * `rewritten`, is always such a batch).
  */
 function mayBeStored(plan: ImportPlan, intoEmpty: boolean, firstBatch: boolean): MayBeStored {
   if (!intoEmpty) return idsOf(plan);
   if (firstBatch) return NOTHING_STORED;
-  if (plan.rewritten === true || plan.repeated === undefined) return idsOf(plan);
-  return { sessions: [], ...plan.repeated };
+  return plan.repeated === undefined ? idsOf(plan) : { sessions: [], ...plan.repeated };
 }
 
 /**
