@@ -66,5 +66,5 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   process.exit(141);
 });
-(await import('./import-process.js')).execTunedImport();
+(await import('./tuned-process.js')).execTunedProcess();
 await import('./main.js');

@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { SEMI_SPACE_FLAG, semiSpaceFlagMb } from '../cli/import-process.js';
+import { SEMI_SPACE_FLAG, semiSpaceFlagMb } from '../cli/tuned-process.js';
 import { HeapKeeper } from './heap-keeper.js';
 import type { countsOf, HalfPairs, ImportPlan } from './plan.js';
 import { ImportFileError } from './read-file.js';
@@ -27,7 +27,7 @@ const WORKER_YOUNG_GENERATION_MB = 48;
 
 /**
  * V8 puts a `--max-semi-space-size` flag over a worker's `resourceLimits`, and the tuned import is
- * started with one for its main thread (import-process.ts, 1 MB): the thread would get 1 MB
+ * started with one for its main thread (tuned-process.ts, 1 MB): the thread would get 1 MB
  * semi-spaces too (about 7,000 scavenges for 100,000 sessions). So where the process has the flag
  * at less than the thread's size (a semi-space is a third of a young generation), it is raised to
  * it just before the thread starts; the main thread's heap was sized when the process started and

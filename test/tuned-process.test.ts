@@ -3,31 +3,49 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { IMPORT_SEMI_SPACE_MB, semiSpaceFlagMb, tunedImport } from '../src/cli/import-process.js';
-import { BIN, withOrganizationFolder } from './helpers/processes.js';
+import { IMPORT_SEMI_SPACE_MB, SERVE_MALLOC, semiSpaceFlagMb, tunedProcess } from '../src/cli/tuned-process.js';
+import { BIN, startServe, withOrganizationFolder } from './helpers/processes.js';
 
 /**
- * `coachport import` replaces its process with one tuned for memory (src/cli/import-process.ts):
- * the same PID and streams, a small young generation and glibc malloc settings, unless the person set
- * a young generation of their own.
+ * `coachport import` and `coachport serve` replace their process with one tuned for them
+ * (src/cli/tuned-process.ts): the same PID and streams; for an import a small young generation and
+ * glibc malloc settings, unless the person set a young generation of their own; for a server fixed
+ * malloc thresholds, unless the person set malloc settings of their own.
  */
 const FLAG = `--max-semi-space-size=${IMPORT_SEMI_SPACE_MB}`;
 const ARGV = ['/usr/bin/node', '/app/bin/coachport.js'];
 
 describe('which processes the import tunes', () => {
   it('tunes an import, keeping the Node flags and the arguments, and sets the malloc settings', () => {
-    const tuned = tunedImport([...ARGV, '--json', 'import', 'a.ndjson'], ['--max-old-space-size=64'], { HOME: '/root' });
+    const tuned = tunedProcess([...ARGV, '--json', 'import', 'a.ndjson'], ['--max-old-space-size=64'], { HOME: '/root' });
     assert.deepEqual(tuned?.args, ['--max-old-space-size=64', FLAG, '/app/bin/coachport.js', '--json', 'import', 'a.ndjson']);
     assert.equal(tuned?.env.MALLOC_ARENA_MAX, '4');
     assert.equal(tuned?.env.MALLOC_MMAP_THRESHOLD_, '131072');
     assert.equal(tuned?.env.HOME, '/root');
   });
 
+  it('fixes the malloc thresholds of a server, keeping the Node flags, the arguments and the environment', () => {
+    const tuned = tunedProcess([...ARGV, 'serve'], ['--max-old-space-size=512'], { HOME: '/root', PORT: '8080' });
+    assert.deepEqual(tuned?.args, ['--max-old-space-size=512', '/app/bin/coachport.js', 'serve']);
+    assert.equal(tuned?.env.MALLOC_MMAP_THRESHOLD_, '2097152');
+    assert.equal(tuned?.env.MALLOC_TRIM_THRESHOLD_, '16777216');
+    assert.deepEqual([tuned?.env.HOME, tuned?.env.PORT], ['/root', '8080']);
+    assert.equal(tuned?.env.MALLOC_ARENA_MAX, undefined, 'the import’s arenas are not the server’s');
+  });
+
+  it('leaves a tuned server and a server with malloc settings of its own alone', () => {
+    assert.equal(tunedProcess([...ARGV, 'serve'], [], { ...SERVE_MALLOC }), null);
+    assert.equal(tunedProcess([...ARGV, 'serve'], [], { MALLOC_TRIM_THRESHOLD_: '0' }), null);
+    assert.equal(tunedProcess([...ARGV, 'serve'], [], { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' }), null);
+    assert.ok(tunedProcess([...ARGV, 'serve'], [], { GLIBC_TUNABLES: 'glibc.rtld.optional_static_tls=2048' }), 'other tunables');
+  });
+
   it('leaves other commands, tuned imports and the person’s own settings alone', () => {
-    assert.equal(tunedImport([...ARGV, 'export', '--from', '2025-01-01'], [], {}), null);
-    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [FLAG], {}), null);
-    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { NODE_OPTIONS: '--max-semi-space-size=8' }), null);
-    assert.equal(tunedImport([...ARGV, 'import', 'a.ndjson'], [], { MALLOC_ARENA_MAX: '3' })?.env.MALLOC_ARENA_MAX, '3');
+    assert.equal(tunedProcess([...ARGV, 'export', '--from', '2025-01-01'], [], {}), null);
+    assert.equal(tunedProcess([...ARGV, 'sync'], [], {}), null);
+    assert.equal(tunedProcess([...ARGV, 'import', 'a.ndjson'], [FLAG], {}), null);
+    assert.equal(tunedProcess([...ARGV, 'import', 'a.ndjson'], [], { NODE_OPTIONS: '--max-semi-space-size=8' }), null);
+    assert.equal(tunedProcess([...ARGV, 'import', 'a.ndjson'], [], { MALLOC_ARENA_MAX: '3' })?.env.MALLOC_ARENA_MAX, '3');
   });
 });
 
@@ -51,7 +69,7 @@ describe("the reading thread's young generation in a tuned import", () => {
       'the command line after NODE_OPTIONS',
     );
     assert.equal(semiSpaceFlagMb([], { NODE_OPTIONS: '--max-semi-space-size=8' }), 8);
-    assert.equal(tunedImport(['node', 'coachport', 'import', 'a.ndjson'], ['--max_semi_space_size=8'], {}), null);
+    assert.equal(tunedProcess(['node', 'coachport', 'import', 'a.ndjson'], ['--max_semi_space_size=8'], {}), null);
   });
 });
 
@@ -79,6 +97,29 @@ describe('coachport import, a real process', { skip: process.platform === 'linux
     } finally {
       child.kill('SIGKILL');
       await exited;
+    }
+  });
+});
+
+describe('coachport serve, a real process', { skip: process.platform === 'linux' ? false : 'needs /proc (Linux)' }, () => {
+  let cwd: string;
+  withOrganizationFolder('TunedServe', (dir) => (cwd = dir));
+
+  it('serves as the same process with the malloc thresholds fixed', async () => {
+    // The server starts with this process's environment, which sets none of them itself.
+    assert.deepEqual(
+      tunedProcess(['node', BIN, 'serve'], [], process.env)?.env.MALLOC_MMAP_THRESHOLD_,
+      SERVE_MALLOC.MALLOC_MMAP_THRESHOLD_,
+    );
+    const server = await startServe({ cwd });
+    try {
+      const seen = procOf(server.child.pid!);
+      assert.deepEqual(seen.args.slice(-2), [BIN, 'serve']);
+      for (const [name, value] of Object.entries(SERVE_MALLOC))
+        assert.ok(seen.env.includes(`${name}=${value}`), `${name} in ${seen.env.join(' ')}`);
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    } finally {
+      await server.stop();
     }
   });
 });
