@@ -20,7 +20,7 @@ export type DatabaseConfig =
       synchronous?: 'NORMAL' | 'FULL';
       /** Worker threads that read SQLite exports (SQLITE_EXPORT_THREADS, default defaultExportThreads()); 0: on the event loop. */
       exportThreads?: number;
-      /** Whether exports read the file through a memory map (SQLITE_EXPORT_MMAP, default true; document-pages.ts). */
+      /** Whether exports read the file through a memory map (SQLITE_EXPORT_MMAP, default false; document-pages.ts). */
       exportMmap?: boolean;
       /** Whether the days exported are kept joined for the next export (SQLITE_EXPORT_DAY_PAGES, default true; day-page-builder.ts). */
       exportDayPages?: boolean;
@@ -132,11 +132,12 @@ export function exportThreadsFrom(raw: string | undefined): number {
   return threads;
 }
 
-/** A switch that is on unless set to 0 or false (SQLITE_EXPORT_MMAP, SQLITE_EXPORT_DAY_PAGES). */
-function onUnlessOff(env: Env, name: string): boolean {
+/** A switch set by 1 or true and 0 or false, `unset` when it is not (SQLITE_EXPORT_MMAP, SQLITE_EXPORT_DAY_PAGES). */
+function switchFrom(env: Env, name: string, unset: boolean): boolean {
   const raw = env[name];
   const value = raw?.trim().toLowerCase() ?? '';
-  if (value === '' || value === '1' || value === 'true') return true;
+  if (value === '') return unset;
+  if (value === '1' || value === 'true') return true;
   if (value === '0' || value === 'false') return false;
   throw new ConfigError(`${name} must be 1 or 0 (true or false), got "${raw}".`);
 }
@@ -154,8 +155,8 @@ function databaseFrom(env: Env, cwd: string): DatabaseConfig {
     file: path.resolve(cwd, file),
     synchronous,
     exportThreads: exportThreadsFrom(env.SQLITE_EXPORT_THREADS),
-    exportMmap: onUnlessOff(env, 'SQLITE_EXPORT_MMAP'),
-    exportDayPages: onUnlessOff(env, 'SQLITE_EXPORT_DAY_PAGES'),
+    exportMmap: switchFrom(env, 'SQLITE_EXPORT_MMAP', false),
+    exportDayPages: switchFrom(env, 'SQLITE_EXPORT_DAY_PAGES', true),
   };
 }
 

@@ -207,9 +207,9 @@ describe('SQLite export threads', () => {
 });
 
 describe('SQLITE_EXPORT_MMAP', () => {
-  it('is on unless set to 0 or false, and refuses anything else', () => {
+  it('is off unless set to 1 or true, and refuses anything else', () => {
     const database = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'x.db', ...env }, '/tmp').database;
-    assert.equal((database({}) as { exportMmap?: boolean }).exportMmap, true);
+    assert.equal((database({}) as { exportMmap?: boolean }).exportMmap, false);
     for (const on of ['1', 'true', ' TRUE '])
       assert.equal((database({ SQLITE_EXPORT_MMAP: on }) as { exportMmap?: boolean }).exportMmap, true);
     for (const off of ['0', 'false']) assert.equal((database({ SQLITE_EXPORT_MMAP: off }) as { exportMmap?: boolean }).exportMmap, false);

@@ -5,7 +5,7 @@ import type { Store } from './store.js';
 
 export async function openStore(database: DatabaseConfig, options: StoreOpenOptions = {}): Promise<Store> {
   if (database.kind === 'sqlite') {
-    const { exportThreads = 0, exportMmap = true, exportDayPages = true } = database;
+    const { exportThreads = 0, exportMmap = false, exportDayPages = true } = database;
     return openSqliteStore(database.file, database.synchronous, options, {
       threads: exportThreads,
       mmap: exportMmap,

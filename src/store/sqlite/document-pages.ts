@@ -16,16 +16,17 @@ const MIN_PAGE_BYTES = 64 * 1024;
 export const pageShare = (exports: number): number => Math.max(MIN_PAGE_BYTES, SQLITE_PAGE_BYTES / Math.max(1, exports));
 
 /**
- * An export reads the file through a memory map, given back and mapped again every eight pages
- * (docs/performance.md, "The export's reads through a memory map"). Through `pread` each 4 KB page
- * is a system call and a copy (a 4.9 KB document spans an overflow chain), a third of the export
- * thread's time; mapped, SQLite reads the pages where they lie. But every mapped page an export
- * touches counts in the process's RSS until it is unmapped: mapped for the whole export, streaming
- * 100,000 sessions would add their ~500 MB. SQLite unmaps when `mmap_size` changes between two
+ * An export reads the file by `pread`, through SQLite's page cache, unless the server was told to map
+ * it (`SQLITE_EXPORT_MMAP=1`; docs/performance.md, "The export's reads"). Mapped, SQLite reads the
+ * pages where they lie, given back and mapped again every eight pages: every mapped page an export
+ * touches counts in the process's RSS until it is unmapped (mapped for the whole export, streaming
+ * 100,000 sessions would add their ~500 MB), and SQLite unmaps when `mmap_size` changes between two
  * statements, so an export holds eight pages' worth mapped at most (8 MiB alone, about 700 KB each
  * for twelve sharing a reader). SQLite maps at most `SQLITE_MAX_MMAP_SIZE` (2 GB on Linux) of a
- * file and reads the rest as before. `SQLITE_EXPORT_MMAP=0` reads by `pread` (file systems where
- * mapping is unsafe; an I/O error under a map ends the process with SIGBUS instead of failing the export).
+ * file and reads the rest as before. The map was the default before the days were kept joined and
+ * the server's malloc was tuned (cli/tuned-process.ts); since, faulting the mapped pages in and
+ * unmapping them cost the export thread more than `pread` does, and under a map an I/O error on the
+ * file ends the process with SIGBUS instead of failing the export.
  */
 const MAP_BYTES = 2 ** 31;
 const PAGES_MAPPED = 8;
@@ -117,8 +118,8 @@ export class DocumentPages {
     private readonly window: ExportWindow,
     /** Bytes the next page aims at, asked before each page. */
     private readonly pageBytes: () => number = () => SQLITE_PAGE_BYTES,
-    /** Through a memory map (above), unless the server was told not to (SQLITE_EXPORT_MMAP=0). */
-    mapped = true,
+    /** Through a memory map (above), when the server was told to (SQLITE_EXPORT_MMAP=1). */
+    mapped = false,
   ) {
     try {
       this.rows = this.statements();

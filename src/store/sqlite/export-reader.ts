@@ -23,7 +23,7 @@ export async function* sqliteStoredDocuments(
   open: () => BetterSqlite3.Database,
   orgId: string,
   window: ExportWindow,
-  mapped = true,
+  mapped = false,
 ): AsyncGenerator<ExportChunk> {
   streaming++;
   let pages: DocumentPages | undefined;
@@ -66,7 +66,7 @@ export async function* threadedStoredDocuments(
   file: string,
   orgId: string,
   window: ExportWindow,
-  mapped = true,
+  mapped = false,
 ): AsyncGenerator<ExportChunk> {
   const channel = workers.open(file, orgId, window, mapped);
   try {

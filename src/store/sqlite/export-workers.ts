@@ -91,7 +91,7 @@ export class ExportWorkers {
   constructor(private readonly size: number) {}
 
   /** Starts reading a window's documents in the least busy thread. */
-  open(file: string, orgId: string, window: ExportWindow, mapped = true): PageChannel {
+  open(file: string, orgId: string, window: ExportWindow, mapped = false): PageChannel {
     if (this.stopping) throw new Error('The store is closed.');
     const thread = this.leastBusy();
     const { port1, port2 } = new MessageChannel();

@@ -39,7 +39,7 @@ export async function openSqliteStore(
   file: string,
   synchronous: SqliteSynchronous = 'NORMAL',
   options: StoreOpenOptions = {},
-  exportOptions: SqliteExportOptions = { threads: 0, mmap: true, dayPages: true },
+  exportOptions: SqliteExportOptions = { threads: 0, mmap: false, dayPages: true },
 ): Promise<KyselyStore> {
   const { threads: exportThreads, mmap: exportMmap } = exportOptions;
   fs.mkdirSync(path.dirname(file), { recursive: true });
