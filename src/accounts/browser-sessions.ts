@@ -45,6 +45,7 @@ export async function resolveBrowserSession(store: Store, sessionId: string, now
     await store.deleteBrowserSession(idHash);
     return { ok: false, error: user.active ? 'The browser session has ended; sign in again.' : 'This account has been deactivated.' };
   }
-  if (now - session.lastSeenAt >= TOUCH_RESOLUTION_MS) await store.touchBrowserSession(idHash, now);
+  // As a token's last use (tokens.ts): no request waits for it or fails with it.
+  if (now - session.lastSeenAt >= TOUCH_RESOLUTION_MS) void store.touchBrowserSession(idHash, now).catch(() => undefined);
   return { ok: true, orgId: session.orgId, user, idHash, csrfToken: csrfTokenFor(sessionId) };
 }

@@ -78,7 +78,8 @@ export async function authenticate(store: Store, secret: string | undefined, now
     return { ok: false, error: 'The API token has expired.' };
   }
   if (token.lastUsedAt === null || now - token.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
-    await store.markTokenUsed(token.id, now);
+    // A hint: no request waits for it or fails with it (an import can hold SQLite's write lock for hours).
+    void store.markTokenUsed(token.id, now).catch(() => undefined);
   }
   return { ok: true, principal: { orgId: token.orgId, tokenId: token.id, browserSession: null, user } };
 }

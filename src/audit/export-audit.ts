@@ -12,9 +12,11 @@ export interface ExportTally {
 }
 
 /**
- * Counts what an export sends and writes its audit entry when the stream ends, whether it ran
- * to the end or was cut (the client went away, the store failed): `completed` tells which.
- * The entry is written after the response, so it never delays or breaks the stream.
+ * Counts what an export sends and has its audit entry written when the stream ends, whether it ran
+ * to the end or was cut (the client went away, the store failed): `completed` tells which. The
+ * stream ends without waiting for the entry, so the response's last bytes (under gzip, its closing
+ * bracket) are never held back by the write, which on SQLite may wait seconds for another process's
+ * write lock; `onEnd` reports its own failures and is awaited by whoever must (the server's close).
  */
 export async function* auditedExport(
   chunks: AsyncIterable<ExportChunk>,
@@ -30,7 +32,7 @@ export async function* auditedExport(
     tally.completed = true;
   } finally {
     // onEnd reports its own failures (audit/unwritten.ts); nothing it does may break the stream's end.
-    await onEnd(tally).catch(() => undefined);
+    void onEnd(tally).catch(() => undefined);
   }
 }
 

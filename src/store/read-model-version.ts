@@ -36,6 +36,8 @@ export interface StoreOpenOptions {
    * requests' pool, ten slow readers would leave every other request waiting for a connection.
    */
   exportConnections?: number;
+  /** SQLite: how long a write waits for another process's write lock (writer-dialect.ts); shorter only in tests. */
+  writeLockWaitMs?: number;
 }
 
 /** Migration 007's one-row table, outside today's schema types so that they need not know it. */

@@ -49,6 +49,11 @@ export async function exportRoutes(root: FastifyInstance, deps: ExportDeps): Pro
 
 function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
   let running = 0;
+  // Audit entries still being written after their export ended: the server closes its store after them.
+  const auditing = new Set<Promise<void>>();
+  app.addHook('onClose', async () => {
+    await Promise.all(auditing);
+  });
   app.post<{ Body: ExportRequest }>(
     '/api/v1/coaching-sessions',
     {
@@ -83,10 +88,14 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       const actor = actorOf(request);
       const metrics = request.server.metrics;
       const documents = await begun(deps.store.exportDocuments(actor.orgId, result.window));
-      const body = auditedExport(exportJson(documents), async (tally) => {
+      const body = auditedExport(exportJson(documents), (tally) => {
         metrics.exportSessionsSent(tally.sessions);
         const entry = exportAuditEntry(actor, result.window, tally, deps.clock.now());
-        await writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics });
+        const written: Promise<void> = writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics }).finally(() =>
+          auditing.delete(written),
+        );
+        auditing.add(written);
+        return written;
       });
       const json = metrics.meterExport(body);
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');

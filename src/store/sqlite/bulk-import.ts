@@ -17,6 +17,7 @@ import type { ImportCounts, StreamedImportOptions } from '../store.js';
 import { sqliteAdapter } from './adapter.js';
 import { nextSeq } from './feed.js';
 import { StatementCache } from './statement-cache.js';
+import { beginImmediate } from './writer-dialect.js';
 
 /**
  * An import on SQLite in one transaction of the writer connection: the rows, built by rows.ts as
@@ -41,7 +42,7 @@ export async function sqliteBulkImport(
   const references = bulkTablesEmpty(db) ? referencesCheckedOnce(db) : null;
   const statements = new StatementCache(db);
   try {
-    db.exec('begin immediate');
+    await beginImmediate(db);
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Into empty tables (a fresh database) no other document can change and no row is replaced,
     // so the scope and the "existing" reads, a dozen statements over every id, are skipped.
@@ -107,7 +108,7 @@ export async function sqliteBulkImportBatches(
   const references = bulkTablesEmpty(db) ? referencesCheckedOnce(db) : null;
   const late = new LateRenders(sqliteAdapter, orgId);
   try {
-    db.exec('begin immediate');
+    await beginImmediate(db);
     if (audit) await conn.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     const empty = bulkTablesEmpty(db);
     if (empty) db.pragma(`cache_size = ${STREAMED_INTO_EMPTY_CACHE_KIB}`);

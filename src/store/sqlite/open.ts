@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { ExportWindow } from '../../export/window.js';
 import type { Driver } from '../driver.js';
 import { KyselyStore } from '../kysely-store.js';
@@ -12,7 +12,7 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from './export-reader.js';
 import { DayPageBuilder } from './day-page-builder.js';
 import { ExportWorkers } from './export-workers.js';
-import { withStatementCache } from './statement-cache.js';
+import { WriterDialect } from './writer-dialect.js';
 import type { StoreOpenOptions } from '../read-model-version.js';
 import type { ExportChunk } from '../store.js';
 
@@ -46,7 +46,7 @@ export async function openSqliteStore(
   const writer = connect(file, false, synchronous);
   // A store for one long transaction (a file's import) may write it without the WAL: see bulk-import.ts.
   const withoutWal = options.withoutWal === true;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
+  const db = new Kysely<Database>({ dialect: new WriterDialect(writer, options.writeLockWaitMs) });
   const exportWorkers = exportThreads > 0 ? new ExportWorkers(exportThreads) : null;
   const dayPages = exportOptions.dayPages
     ? new DayPageBuilder(
@@ -90,7 +90,7 @@ export async function openSqliteStore(
   let checkpointer: Checkpointer | undefined;
   const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
-  if (!exportOptions.dayPages) writer.exec('delete from export_day_pages');
+  if (!exportOptions.dayPages) await sql`delete from export_day_pages`.execute(db);
   if (options.backgroundCheckpoints !== false)
     checkpointer = startCheckpointer(file, (error) =>
       process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { openSqliteStore } from '../src/store/sqlite/open.js';
+import type { Store } from '../src/store/store.js';
+import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
+import { session } from './helpers/fixtures.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+/**
+ * Another process holding SQLite's write lock (the command line's `coachport import` holds it until
+ * it commits) makes the server's writes wait, never its reads, and never its event loop
+ * (src/store/sqlite/writer-dialect.ts). The lock is held here by a connection of the test's own.
+ */
+function holdWriteLock(file: string): { release(): void } {
+  const holder = new BetterSqlite3(file);
+  holder.pragma('busy_timeout = 0');
+  holder.exec('begin immediate');
+  return {
+    release() {
+      holder.exec('commit');
+      holder.close();
+    },
+  };
+}
+
+const MINUTE = 60_000;
+const WINDOW = { startDate: '2024-05-01', endDate: '2024-05-01', timeAxis: 'createdAt' };
+
+describe('a server whose SQLite file another process is writing', () => {
+  let server: TestServer;
+  let admin: { orgId: string; userId: string; token: string };
+  let file: string;
+
+  before(async () => {
+    server = await startTestServer();
+    if (server.config.database.kind !== 'sqlite') throw new Error('this test needs SQLite');
+    file = server.config.database.file;
+    admin = await server.createOrg('Locked');
+    const docs = [session({ createdAt: '2024-05-01T08:00:00.000Z' }), session({ createdAt: '2024-05-01T09:00:00.000Z' })];
+    assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);
+  });
+  after(() => server.close());
+
+  it('serves reads and exports while a write waits for the lock, and the write goes through once it is free', async () => {
+    // The token's last use is older than a minute: the request marks it again, a write of its own.
+    server.clock.advance(2 * MINUTE);
+    const lock = holdWriteLock(file);
+    let released = false;
+    try {
+      const write = server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: { name: 'Written after the lock' } });
+      const settled = { write: false };
+      void write.then(() => (settled.write = true));
+      const exported = await server.exportSessions(admin.token, WINDOW);
+      assert.equal(exported.status, 200, exported.text);
+      assert.equal(exported.json.length, 2);
+      const listed = await server.request('GET', '/api/v1/coaching-templates', { token: admin.token });
+      assert.equal(listed.status, 200, 'a read on the writer connection is not held up by the write waiting');
+      assert.equal(settled.write, false, 'the write still waits for the lock');
+      lock.release();
+      released = true;
+      const written = await write;
+      assert.equal(written.status, 201, written.text);
+    } finally {
+      if (!released) lock.release();
+    }
+    // The export's audit entry waited for the lock too, without holding the response back.
+    let entries: unknown[] = [];
+    for (let i = 0; i < 250 && entries.length === 0; i++) {
+      entries = await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 10 });
+      if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(entries.length, 1, 'the export was audited once the lock was free');
+  });
+});
+
+describe('a write that waits longer than it may for the lock', () => {
+  let database: TestDatabase;
+  let store: Store;
+
+  before(async () => {
+    database = await sqliteBackend.create();
+    if (database.config.kind !== 'sqlite') throw new Error('this test needs SQLite');
+    store = await openSqliteStore(database.config.file, 'NORMAL', { writeLockWaitMs: 300, backgroundCheckpoints: false });
+  });
+  after(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('fails with SQLITE_BUSY after the wait, while timers keep running, and nothing of it is written', async () => {
+    if (database.config.kind !== 'sqlite') return;
+    const lock = holdWriteLock(database.config.file);
+    let ticks = 0;
+    const ticking = setInterval(() => ticks++, 10);
+    try {
+      await assert.rejects(store.settingOrCreate('locked-out', 'x', Date.now()), (error: Error & { code?: string }) => {
+        assert.match(String(error.code), /^SQLITE_BUSY/);
+        return true;
+      });
+    } finally {
+      clearInterval(ticking);
+      lock.release();
+    }
+    assert.ok(ticks >= 10, `the event loop ran while the write waited (${ticks} ticks of 10 ms in 300 ms)`);
+    assert.equal(await store.settingOrCreate('locked-out', 'y', Date.now()), 'y', 'the refused write left nothing');
+  });
+});
