@@ -235,9 +235,9 @@ for (const backend of await storeBackends()) {
       const reply = await asBrowser(server, session)('GET', '/api/v1/auth/me');
       if (reply.status !== 200) return reply;
       const idHash = hashToken(session.cookie.slice('coachport_session='.length));
-      for (let i = 0; i < 250 && (await server.store.findBrowserSession(idHash))?.session.lastSeenAt !== server.clock.now(); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const lastSeen = async () => (await server.store.findBrowserSession(idHash))?.session.lastSeenAt;
+      for (let i = 0; i < 250 && (await lastSeen()) !== server.clock.now(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await lastSeen(), server.clock.now(), 'the request marked the session seen');
       return reply;
     }
 

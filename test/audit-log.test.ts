@@ -117,6 +117,10 @@ for (const backend of await storeBackends()) {
       });
       assert.equal(exported.status, 200);
       assert.equal(exported.json.length, 3);
+      // An export's entry is written once its response has ended (export-audit.ts), not before it.
+      const exportEntries = () =>
+        server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 1 });
+      for (let i = 0; i < 250 && (await exportEntries()).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     });
     after(() => server.close());
 

@@ -66,7 +66,7 @@ export const PASSWORD_SIGN_IN_OFF = 'Your organization signs in with its company
 /** Whether the organization lets this person use a password (SPEC §10: with passwordSignIn false, admins only). */
 async function passwordAllowed(store: Store, orgId: string, user: UserAccount): Promise<boolean> {
   if (user.role === 'admin') return true;
-  const oidc = await store.identity(orgId, (tx) => tx.getOidc());
+  const oidc = await store.identity(orgId, (tx) => tx.getOidc(), 'readOnly');
   return oidc === null || oidc.passwordSignIn;
 }
 

@@ -32,7 +32,9 @@ export async function* auditedExport(
     tally.completed = true;
   } finally {
     // onEnd reports its own failures (audit/unwritten.ts); nothing it does may break the stream's end.
-    void onEnd(tally).catch(() => undefined);
+    void Promise.resolve(tally)
+      .then(onEnd)
+      .catch(() => undefined);
   }
 }
 

@@ -46,10 +46,11 @@ const BY_STATUS: Record<number, string> = {
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds.
+  // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds. So is
+  // SQLite's busy lock in each of its forms (SQLITE_BUSY, _SNAPSHOT, _RECOVERY, _TIMEOUT).
   return (
     typeof code === 'string' &&
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001', 'SQLITE_BUSY'].includes(code)
+    (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001'].includes(code) || code.startsWith('SQLITE_BUSY'))
   );
 }
 

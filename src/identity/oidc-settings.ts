@@ -56,7 +56,7 @@ export async function saveOidc(
   deps: { clock: Clock; allowHttp: boolean },
 ): Promise<OidcSettings> {
   const issuer = issuerUrl(input.issuer, deps.allowHttp);
-  const previous = await store.identity(orgId, (tx) => tx.getOidc());
+  const previous = await store.identity(orgId, (tx) => tx.getOidc(), 'readOnly');
   const clientSecret = input.clientSecret ?? previous?.clientSecret;
   if (clientSecret === undefined) throw invalid('clientSecret is required the first time the provider is saved.');
   let discovered: oidc.Configuration;

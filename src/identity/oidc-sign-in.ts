@@ -48,7 +48,7 @@ function scopesFor(settings: OidcSettings): string {
  * the state's hash, for LOGIN_STATE_TTL_MS and for one use.
  */
 export async function startOidcSignIn(deps: OidcDeps, orgId: string): Promise<{ location: string; state: string }> {
-  const settings = await deps.store.identity(orgId, (tx) => tx.getOidc());
+  const settings = await deps.store.identity(orgId, (tx) => tx.getOidc(), 'readOnly');
   if (!settings) throw new OidcSignInFailure('not_configured', 'This organization has not set up sign-in with a company account.');
   const config = clientConfiguration(settings, deps.clock, deps.allowHttp);
   const codeVerifier = oidc.randomPKCECodeVerifier();
@@ -97,7 +97,7 @@ export async function finishOidcSignIn(
   const { orgId } = pending;
   const fail = (reason: string, message: string) => new OidcSignInFailure(reason, message, orgId);
   if (pending.expiresAt <= deps.clock.now()) throw fail('expired_state', 'The sign-in took too long. Start again.');
-  const settings = await deps.store.identity(orgId, (tx) => tx.getOidc());
+  const settings = await deps.store.identity(orgId, (tx) => tx.getOidc(), 'readOnly');
   if (!settings) throw fail('not_configured', 'This organization no longer signs in with a company account.');
 
   let claims: oidc.IDToken;

@@ -42,5 +42,5 @@ export async function saveRoleMapping(
 }
 
 export function readRoleMapping(store: Store, orgId: string): Promise<RoleMapping> {
-  return store.identity(orgId, (tx) => tx.getRoleMapping());
+  return store.identity(orgId, (tx) => tx.getRoleMapping(), 'readOnly');
 }

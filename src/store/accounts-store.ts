@@ -1,6 +1,9 @@
 import type { UserRecord } from '../coaching/records.js';
 
 /** A person's account: the user as the coaching model knows them, and whether they may sign in. */
+/** Whether a store transaction only reads ('readOnly') or may write too. */
+export type Access = 'readOnly' | 'readWrite';
+
 export interface UserAccount extends UserRecord {
   active: boolean;
 }
@@ -153,7 +156,8 @@ export interface AccountsTx {
 
 /** What the accounts, sign-in and audit features ask of the store (a part of `Store`). */
 export interface AccountsStore {
-  accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>): Promise<T>;
+  /** `work` in one transaction; `readOnly` when it only reads (on SQLite it then never waits for another process's write lock). */
+  accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>, access?: Access): Promise<T>;
   /** Active or not, in every organization: an email is unique within one organization only. */
   signInCandidates(email: string): Promise<SignInCandidate[]>;
   findInvite(tokenHash: string): Promise<(InviteRecord & { user: UserAccount }) | null>;

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { AccountsTx, UserAccount } from './accounts-store.js';
+import type { Access, AccountsTx, UserAccount } from './accounts-store.js';
 import { ROLES, type Role } from '../accounts/roles.js';
 
 export type DefaultRole = 'agent' | 'coach' | null;
@@ -72,7 +72,8 @@ export interface IdentityTx {
 
 /** What the identity features ask of the store (a part of `Store`). */
 export interface IdentityStore {
-  identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>): Promise<T>;
+  /** As AccountsStore.accounts: `readOnly` when `work` only reads. */
+  identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>, access?: Access): Promise<T>;
   insertLoginState(stateHash: string, state: LoginState): Promise<void>;
   /** The pending sign-in under this hash, removed as it is read, so a state is used once; null when unknown. */
   takeLoginState(stateHash: string): Promise<LoginState | null>;

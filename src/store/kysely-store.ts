@@ -12,6 +12,7 @@ import { beforeCommit } from './before-commit.js';
 import { identityTx, loginStates, type IdentityTx, type LoginState } from './identity-store.js';
 import type {
   AccountsTx,
+  Access,
   AuditQuery,
   AuditRecord,
   BrowserSessionOwner,
@@ -165,18 +166,24 @@ export class KyselyStore implements Store {
     });
   }
 
-  async accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>): Promise<T> {
+  async accounts<T>(orgId: string, work: (tx: AccountsTx) => Promise<T>, access: Access = 'readWrite'): Promise<T> {
     return this.unique('A user with that email already exists in this organization.', () =>
-      this.db.transaction().execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
+      this.transaction(access).execute((trx) => work(new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
     );
   }
 
-  async identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>): Promise<T> {
+  async identity<T>(orgId: string, work: (tx: IdentityTx) => Promise<T>, access: Access = 'readWrite'): Promise<T> {
     return this.unique('That name or email is already taken in this organization.', () =>
-      this.db
-        .transaction()
-        .execute((trx) => work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions)))),
+      this.transaction(access).execute((trx) =>
+        work(identityTx(trx, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
+      ),
     );
+  }
+
+  /** A read-only transaction begins as one (PostgreSQL refuses a write in it; SQLite takes no write lock for it). */
+  private transaction(access: Access) {
+    const transaction = this.db.transaction();
+    return access === 'readOnly' ? transaction.setAccessMode('read only') : transaction;
   }
 
   insertLoginState(stateHash: string, state: LoginState): Promise<void> {
@@ -450,12 +457,10 @@ export class KyselyStore implements Store {
     return readStats(this.db, this.adapter.statsSql, orgId, selection, scope);
   }
 
-  async webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>): Promise<T> {
-    return this.db
-      .transaction()
-      .execute((trx) =>
-        work(webhooksTx(trx, this.adapter.name, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
-      );
+  async webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>, access: Access = 'readWrite'): Promise<T> {
+    return this.transaction(access).execute((trx) =>
+      work(webhooksTx(trx, this.adapter.name, orgId, new KyselyAccountsTx(trx, orgId, this.adapter, this.outboxOptions))),
+    );
   }
 
   async ping(): Promise<void> {

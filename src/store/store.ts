@@ -1,7 +1,7 @@
 import type { ExportSession } from '../contract/schemas.js';
 import type { ExportWindow } from '../export/window.js';
 import type { ImportPlan } from '../importer/plan.js';
-import type { AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
+import type { Access, AccountsStore, AuditRecord, NewInvite, NewToken, TokenOwner, TokenRecord } from './accounts-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { Outbox } from './events/outbox.js';
 import type { WebhooksTx } from './events/webhooks.js';
@@ -205,8 +205,8 @@ export interface Store extends AccountsStore, IdentityStore {
    */
   settingOrCreate(name: string, proposed: string, now: number): Promise<string>;
 
-  /** Runs work on the organization's webhook endpoints in one transaction, with its audit entries. */
-  webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>): Promise<T>;
+  /** Runs work on the organization's webhook endpoints in one transaction, with its audit entries; `readOnly` when it only reads. */
+  webhooks<T>(orgId: string, work: (tx: WebhooksTx) => Promise<T>, access?: Access): Promise<T>;
   /** The outbox as the delivery worker sees it: due deliveries of every organization. */
   readonly outbox: Outbox;
 

@@ -70,7 +70,7 @@ export function identityRoutes(app: FastifyInstance, deps: Deps): void {
     },
     async (request) => {
       const { orgId } = actorOf(request);
-      return describeOidc(await store.identity(orgId, (tx) => tx.getOidc()), config.publicUrl, orgId);
+      return describeOidc(await store.identity(orgId, (tx) => tx.getOidc(), 'readOnly'), config.publicUrl, orgId);
     },
   );
   app.put<{ Body: OidcBody }>(

@@ -11,7 +11,7 @@ const tags = ['Me'];
 /** The caller's own settings, for every role: the notification mails and their language (SPEC §11). */
 export function meRoutes(app: FastifyInstance, deps: { store: Store }): void {
   const read = async (orgId: string, userId: string) => {
-    const found = await deps.store.accounts(orgId, (tx) => tx.getPreferences(userId));
+    const found = await deps.store.accounts(orgId, (tx) => tx.getPreferences(userId), 'readOnly');
     if (!found) throw notFound('user', userId);
     return found;
   };

@@ -150,15 +150,18 @@ export async function scimRoutes(
       scope.get<{ Querystring: ListQuery }>('/Users', async (request, reply) => {
         const { filter, startIndex, count } = request.query;
         const where = filter ? parseEqualityFilter(filter, ['userName', 'externalId']) : null;
-        const users = await store.identity(callerOf(request).orgId, (tx) =>
-          tx.listScimUsers(
-            where
-              ? {
-                  attribute: where.attribute === 'userName' ? 'email' : 'externalId',
-                  value: where.attribute === 'userName' ? where.value.trim().toLowerCase() : where.value,
-                }
-              : null,
-          ),
+        const users = await store.identity(
+          callerOf(request).orgId,
+          (tx) =>
+            tx.listScimUsers(
+              where
+                ? {
+                    attribute: where.attribute === 'userName' ? 'email' : 'externalId',
+                    value: where.attribute === 'userName' ? where.value.trim().toLowerCase() : where.value,
+                  }
+                : null,
+            ),
+          'readOnly',
         );
         const page = listResponse(
           users,
@@ -198,10 +201,14 @@ export async function scimRoutes(
         const where = filter ? parseEqualityFilter(filter, ['displayName']) : null;
         const orgId = callerOf(request).orgId;
         const withoutMembers = /(^|,)\s*members\s*(,|$)/i.test(excludedAttributes ?? '');
-        const listed = await store.identity(orgId, async (tx) => {
-          const groups = await tx.listGroups(where?.value ?? null);
-          return Promise.all(groups.map(async (g) => ({ group: g, members: withoutMembers ? [] : await tx.membersOf(g.id) })));
-        });
+        const listed = await store.identity(
+          orgId,
+          async (tx) => {
+            const groups = await tx.listGroups(where?.value ?? null);
+            return Promise.all(groups.map(async (g) => ({ group: g, members: withoutMembers ? [] : await tx.membersOf(g.id) })));
+          },
+          'readOnly',
+        );
         const page = listResponse(
           listed,
           positiveInt(startIndex, 'startIndex', 1, 1),

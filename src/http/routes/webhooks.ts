@@ -88,13 +88,13 @@ export function webhookRoutes(
       schema: { summary: "The organization's webhook endpoints", tags, response: { 200: Type.Array(WebhookSchema), ...errors } },
       config: admin,
     },
-    async (request) => (await store.webhooks(actorOf(request).orgId, (tx) => tx.listEndpoints())).map(describeEndpoint),
+    async (request) => (await store.webhooks(actorOf(request).orgId, (tx) => tx.listEndpoints(), 'readOnly')).map(describeEndpoint),
   );
   app.get<{ Params: IdParams }>(
     '/api/v1/webhooks/:id',
     { schema: { summary: 'One webhook endpoint', tags, params: IdParams, response: { 200: WebhookSchema, ...errors } }, config: admin },
     async (request) => {
-      const found = await store.webhooks(actorOf(request).orgId, (tx) => tx.getEndpoint(request.params.id));
+      const found = await store.webhooks(actorOf(request).orgId, (tx) => tx.getEndpoint(request.params.id), 'readOnly');
       if (!found) throw notFound('webhook', request.params.id);
       return describeEndpoint(found);
     },
@@ -185,10 +185,14 @@ export function webhookRoutes(
     async (request) => {
       const limit = pageLimit(request.query.limit, 50, 200);
       const before = request.query.cursor === undefined ? null : String(decodeCursor<[number]>(request.query.cursor, ['number'])[0]);
-      const attempts = await store.webhooks(actorOf(request).orgId, async (tx) => {
-        if (!(await tx.getEndpoint(request.params.id))) throw notFound('webhook', request.params.id);
-        return tx.listAttempts(request.params.id, before, limit + 1);
-      });
+      const attempts = await store.webhooks(
+        actorOf(request).orgId,
+        async (tx) => {
+          if (!(await tx.getEndpoint(request.params.id))) throw notFound('webhook', request.params.id);
+          return tx.listAttempts(request.params.id, before, limit + 1);
+        },
+        'readOnly',
+      );
       const page = pageOf(attempts, limit, (last) => [Number(last.seq)]);
       return { deliveries: page.items.map(describeAttempt), cursor: page.cursor, hasMore: page.hasMore };
     },

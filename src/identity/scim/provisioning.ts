@@ -60,7 +60,7 @@ export async function updateScimUser(store: Store, caller: ScimCaller, userId: s
 }
 
 export async function readScimUser(store: Store, orgId: string, userId: string): Promise<ScimUser> {
-  const user = await store.identity(orgId, (tx) => tx.getScimUser(userId));
+  const user = await store.identity(orgId, (tx) => tx.getScimUser(userId), 'readOnly');
   if (!user) throw missingUser(userId);
   return user;
 }

@@ -17,7 +17,7 @@ import type { ImportCounts, StreamedImportOptions } from '../store.js';
 import { sqliteAdapter } from './adapter.js';
 import { nextSeq } from './feed.js';
 import { StatementCache } from './statement-cache.js';
-import { beginImmediate } from './writer-dialect.js';
+import { beginImmediate, WRITE_LOCK_WAIT_MS } from './writer-dialect.js';
 
 /**
  * An import on SQLite in one transaction of the writer connection: the rows, built by rows.ts as
@@ -197,10 +197,15 @@ function rollbackJournal(db: BetterSqlite3.Database): { restore(): void } | null
     db.pragma(`busy_timeout = ${busyTimeout}`);
   }
   db.pragma('synchronous = FULL');
+  // Its commit and the return to WAL mode need the file to themselves: a process that opened it a
+  // moment ago is waited for, on this thread, as the writer does not otherwise (writer-dialect.ts).
+  // Only a file's import runs so, in a process of its own with no requests to hold up.
+  db.pragma(`busy_timeout = ${WRITE_LOCK_WAIT_MS}`);
   return {
     restore() {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${synchronous}`);
+      db.pragma(`busy_timeout = ${busyTimeout}`);
     },
   };
 }

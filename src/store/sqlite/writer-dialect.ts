@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, type QueryResult, SqliteDialect, SqliteDriver } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type QueryResult, SqliteDialect, SqliteDriver, type TransactionSettings } from 'kysely';
 import { StatementCache, withStatementCache } from './statement-cache.js';
 
 /** How long a statement waits for another process's write lock before it fails with SQLITE_BUSY (a 503). */
@@ -48,7 +48,8 @@ export function beginImmediate(db: BetterSqlite3.Database, waitMs = WRITE_LOCK_W
  * With SQLite's own `busy_timeout`, better-sqlite3 waited inside the statement, on the event loop:
  * every write tried during an import stopped the whole server for 5 s, `/healthz` and the exports
  * with it. Here the connection's `busy_timeout` is 0, a transaction begins `immediate` (it takes the
- * write lock at once, so a busy lock is found before it has read or written anything), and a
+ * write lock at once, so a busy lock is found before it has read or written anything) unless it
+ * was begun read-only (then deferred: in WAL mode it reads without the lock), and a
  * statement outside a transaction that finds the lock busy is tried again after a pause, for up to
  * WRITE_LOCK_WAIT_MS. While it pauses it gives the connection back, so this process's other
  * statements, its reads among them, go on meanwhile.
@@ -92,8 +93,9 @@ class WriterDriver extends SqliteDriver {
     this.turn.give();
   }
 
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  /** A read-only transaction begins deferred: in WAL mode it then never needs the write lock. */
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(settings?.accessMode === 'read only' ? 'begin' : 'begin immediate'));
   }
 
   override async destroy(): Promise<void> {
