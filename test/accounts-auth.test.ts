@@ -241,6 +241,20 @@ for (const backend of await storeBackends()) {
       return reply;
     }
 
+    it("never moves a token's or a browser session's last use back, as marks landing out of order would", async () => {
+      const { email } = await userWithPassword(server, admin.token, 'agent');
+      const session = sessionOf(await signIn(server, email, PASSWORD));
+      const idHash = hashToken(session.cookie.slice('coachport_session='.length));
+      const token = (await server.store.findToken(hashToken(admin.token)))!.token;
+      const later = server.clock.now() + 10 * HOUR;
+      await server.store.markTokenUsed(token.id, later);
+      await server.store.markTokenUsed(token.id, later - HOUR);
+      assert.equal((await server.store.findToken(hashToken(admin.token)))!.token.lastUsedAt, later);
+      await server.store.touchBrowserSession(idHash, later);
+      await server.store.touchBrowserSession(idHash, later - HOUR);
+      assert.equal((await server.store.findBrowserSession(idHash))!.session.lastSeenAt, later);
+    });
+
     it('ends a session after 12 idle hours, and after 7 days however busy', async () => {
       const { email } = await userWithPassword(server, admin.token, 'agent');
       const idle = sessionOf(await signIn(server, email, PASSWORD));

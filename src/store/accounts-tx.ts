@@ -315,7 +315,13 @@ export class AccountQueries {
   }
 
   async touchBrowserSession(idHash: string, now: number): Promise<void> {
-    await this.db.updateTable('browser_sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+    // As a token's mark (KyselyStore.markTokenUsed): never a step back.
+    await this.db
+      .updateTable('browser_sessions')
+      .set({ last_seen_at: now })
+      .where('id_hash', '=', idHash)
+      .where('last_seen_at', '<', now)
+      .execute();
   }
 
   async deleteBrowserSession(idHash: string): Promise<void> {

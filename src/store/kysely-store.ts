@@ -295,7 +295,13 @@ export class KyselyStore implements Store {
   }
 
   async markTokenUsed(tokenId: string, now: number): Promise<void> {
-    await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', tokenId).execute();
+    // Marks are not waited for (tokens.ts), so one may land after a later one: never a step back.
+    await this.db
+      .updateTable('api_tokens')
+      .set({ last_used_at: now })
+      .where('id', '=', tokenId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', now)]))
+      .execute();
   }
 
   async listTokens(orgId: string, userId?: string): Promise<TokenRecord[]> {
