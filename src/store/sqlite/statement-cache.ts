@@ -1,5 +1,4 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 /** Distinct statements kept prepared; statements with long IN lists come and go at the far end. */
 const CAPACITY = 256;
@@ -31,13 +30,4 @@ export class StatementCache {
     this.cache.set(sql, statement);
     return statement as BetterSqlite3.Statement<P, R>;
   }
-}
-
-/** The writer connection as Kysely sees it, with its prepared statements kept. */
-export function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
-  const statements = new StatementCache(db);
-  return {
-    close: () => db.close(),
-    prepare: (sql: string) => statements.prepare(sql) as unknown as SqliteStatement,
-  };
 }

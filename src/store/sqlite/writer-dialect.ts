@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type DatabaseConnection, type QueryResult, SqliteDialect, SqliteDriver, type TransactionSettings } from 'kysely';
-import { StatementCache, withStatementCache } from './statement-cache.js';
+import { StatementCache } from './statement-cache.js';
 
 /** How long a statement waits for another process's write lock before it fails with SQLITE_BUSY (a 503). */
 export const WRITE_LOCK_WAIT_MS = 5000;
@@ -59,7 +59,8 @@ export class WriterDialect extends SqliteDialect {
     private readonly writer: BetterSqlite3.Database,
     private readonly waitMs = WRITE_LOCK_WAIT_MS,
   ) {
-    super({ database: withStatementCache(writer) });
+    // The configuration Kysely's own driver would use; WriterDriver keeps its own connection.
+    super({ database: writer });
   }
 
   override createDriver(): SqliteDriver {
@@ -76,7 +77,7 @@ class WriterDriver extends SqliteDriver {
     private readonly writer: BetterSqlite3.Database,
     waitMs: number,
   ) {
-    super({ database: withStatementCache(writer) });
+    super({ database: writer });
     this.connection = new WriterConnection(writer, this.turn, waitMs);
   }
 
