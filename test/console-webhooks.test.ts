@@ -165,9 +165,20 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     assert.match(rotated, /^whsec_/);
     assert.notEqual(rotated, secret);
 
+    const logged = (count: number, what: string) =>
+      eventually(
+        async () => (await server.request('GET', `/api/v1/webhooks/${hookId}/deliveries?limit=200`, { token: org.token })).json,
+        (l: { deliveries: Array<{ attempt: number }> }) => l.deliveries.length >= count,
+        what,
+      );
     // A failure: its status, its error and the time of the next attempt, which comes when that time does.
     receiver.answer = ({ path, count }) => (path === '/console' && count === 3 ? { status: 500 } : { status: 200 });
     await card.getByRole('button', { name: 'Send test event' }).click();
+    // The page looks again 1.5 and 5 s after an action; with the suite's files in parallel the
+    // worker may record the attempt later than that, so the test waits for the server's log and
+    // refreshes, as a person would.
+    await logged(3, 'the failed test event logged');
+    await card.getByRole('button', { name: 'Refresh' }).click();
     const failed = log.getByRole('row').filter({ has: page.getByText('500', { exact: true }) });
     await failed.waitFor();
     const failedCells = await failed.getByRole('cell').allTextContents();
@@ -187,12 +198,6 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     await waitForPreferences(page, (p) => p.language === 'en', 'English again');
 
     server.clock.advance(2_000);
-    const logged = (count: number, what: string) =>
-      eventually(
-        async () => (await server.request('GET', `/api/v1/webhooks/${hookId}/deliveries?limit=200`, { token: org.token })).json,
-        (l: { deliveries: Array<{ attempt: number }> }) => l.deliveries.length >= count,
-        what,
-      );
     // The log the page reads once the server has recorded the retry (the receiver sees it first).
     await logged(4, 'the retry logged');
     await card.getByRole('button', { name: 'Refresh' }).click();
