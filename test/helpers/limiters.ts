@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger.js';
 import type { RateLimiter } from '../../src/ratelimit/limiter.js';
 import { MemoryRateLimiter } from '../../src/ratelimit/memory.js';
@@ -23,16 +24,31 @@ export async function testLimiters(): Promise<TestLimiter[]> {
       name: 'Redis',
       skip: skipRedis,
       async make(clock) {
-        // A prefix of this run's own: other test runs share the Redis server.
-        const limiter = new RedisRateLimiter(
-          REDIS_TEST_URL,
-          new MemoryRateLimiter(clock),
-          createLogger('silent'),
-          `coachport-test:${randomBytes(6).toString('hex')}:`,
-        );
+        // A prefix of this run's own: other test runs share the Redis server. Closed, the limiter
+        // deletes what it wrote under it, rather than leaving it to the keys' expiry (up to a week).
+        const prefix = `coachport-test:${randomBytes(6).toString('hex')}:`;
+        const limiter = new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('silent'), prefix);
         await limiter.connect();
+        const close = limiter.close.bind(limiter);
+        limiter.close = async () => {
+          await deleteKeys(prefix);
+          await close();
+        };
         return limiter;
       },
     },
   ];
+}
+
+/** Deletes every key under `prefix` from the test Redis. */
+async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_TEST_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
