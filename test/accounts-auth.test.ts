@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hashToken } from '../src/accounts/tokens.js';
 import { dumpDatabase, storeBackends } from './helpers/backends.js';
+import { eventually } from './helpers/deadline.js';
 import {
   asBrowser,
   type BrowserSession,
@@ -236,8 +237,8 @@ for (const backend of await storeBackends()) {
       if (reply.status !== 200) return reply;
       const idHash = hashToken(session.cookie.slice('coachport_session='.length));
       const lastSeen = async () => (await server.store.findBrowserSession(idHash))?.session.lastSeenAt;
-      for (let i = 0; i < 250 && (await lastSeen()) !== server.clock.now(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.equal(await lastSeen(), server.clock.now(), 'the request marked the session seen');
+      const now = server.clock.now();
+      assert.equal(await eventually(lastSeen, (at) => at === now, 'the request to mark the session seen'), now);
       return reply;
     }
 

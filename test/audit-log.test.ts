@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AUDIT_ACTIONS } from '../src/audit/actions.js';
 import { auditEntry } from '../src/audit/audit.js';
 import { storeBackends } from './helpers/backends.js';
+import { eventually } from './helpers/deadline.js';
 import { asBrowser, inviteSecret, PASSWORD, sessionOf, signIn } from './helpers/browser.js';
 import { session } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -120,7 +121,7 @@ for (const backend of await storeBackends()) {
       // An export's entry is written once its response has ended (export-audit.ts), not before it.
       const exportEntries = () =>
         server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 1 });
-      for (let i = 0; i < 250 && (await exportEntries()).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(exportEntries, (entries) => entries.length > 0, "the export's audit entry");
     });
     after(() => server.close());
 

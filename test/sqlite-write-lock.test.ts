@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteStore } from '../src/store/sqlite/open.js';
 import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
+import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -72,11 +73,11 @@ describe('a server whose SQLite file another process is writing', () => {
       if (!released) lock.release();
     }
     // The export's audit entry waited for the lock too, without holding the response back.
-    let entries: unknown[] = [];
-    for (let i = 0; i < 250 && entries.length === 0; i++) {
-      entries = await server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 10 });
-      if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const entries = await eventually(
+      () => server.store.readAudit(admin.orgId, { fromMs: null, toMs: null, action: 'export', after: null, limit: 10 }),
+      (found) => found.length > 0,
+      "the export's audit entry",
+    );
     assert.equal(entries.length, 1, 'the export was audited once the lock was free');
   });
 });

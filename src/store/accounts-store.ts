@@ -1,9 +1,9 @@
 import type { UserRecord } from '../coaching/records.js';
 
-/** A person's account: the user as the coaching model knows them, and whether they may sign in. */
 /** Whether a store transaction only reads ('readOnly') or may write too. */
 export type Access = 'readOnly' | 'readWrite';
 
+/** A person's account: the user as the coaching model knows them, and whether they may sign in. */
 export interface UserAccount extends UserRecord {
   active: boolean;
 }

@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
 import { connect } from './connect.js';
+import { isBusy } from './writer-dialect.js';
 import {
   type AxisColumn,
   axisNumber,
@@ -136,7 +137,7 @@ export class DayPageBuilder {
 
   private report(error: unknown): void {
     // Another process holds the write lock (SQLITE_BUSY, _SNAPSHOT, _RECOVERY): the next export asks again.
-    if (String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return;
+    if (isBusy(error)) return;
     this.onError(error instanceof Error ? error : new Error(String(error)));
   }
 
