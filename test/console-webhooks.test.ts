@@ -130,6 +130,9 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     const again = receiver.received.filter((r) => r.path === '/console')[1]!;
     assert.equal(again.id, first.id, 'a redelivery keeps the webhook-id');
     await testRows.nth(1).waitFor();
+    // Two attempts logged, two requests received: a duplicate would shift the receiver's count below.
+    const atConsole = receiver.received.filter((r) => r.path === '/console');
+    assert.equal(atConsole.length, 2, `requests at /console: ${JSON.stringify(atConsole.map((r) => r.id))}`);
 
     // Off and on again, as the server records it.
     await card.getByRole('button', { name: 'Turn off' }).click();
