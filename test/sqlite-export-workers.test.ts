@@ -13,6 +13,7 @@ import { connect } from '../src/store/sqlite/connect.js';
 import { DocumentPages, SQLITE_PAGE_BYTES } from '../src/store/sqlite/document-pages.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
 import { EXPORT_PAGES_AHEAD, ExportWorkers } from '../src/store/sqlite/export-workers.js';
+import { ReadConnections } from '../src/store/sqlite/read-connections.js';
 import type { ExportChunk, Store } from '../src/store/store.js';
 import { sqliteBackend, tempDir, type TestDatabase } from './helpers/backends.js';
 import { pollUntil } from './helpers/deadline.js';
@@ -38,6 +39,7 @@ describe('SQLite export threads', () => {
   let orgId: string;
   let file: string;
   let workers: ExportWorkers;
+  let reads: ReadConnections;
 
   before(async () => {
     database = await sqliteBackend.create();
@@ -50,8 +52,10 @@ describe('SQLite export threads', () => {
     orgId = org.orgId;
     file = (database.config as { file: string }).file;
     workers = new ExportWorkers(1);
+    reads = new ReadConnections(file);
   });
   after(async () => {
+    reads.close();
     await workers.close();
     await store.close();
     await database.drop();
@@ -72,7 +76,7 @@ describe('SQLite export threads', () => {
   });
 
   it('sends the bytes the event loop reads, with twelve exports at once taking turns in one thread', async () => {
-    const alone = await bytesOf(sqliteStoredDocuments(() => connect(file, true), orgId, WINDOW));
+    const alone = await bytesOf(sqliteStoredDocuments(reads, orgId, WINDOW));
     assert.ok((await bytesOf(store.exportDocuments(orgId, WINDOW))).equals(alone), 'the store with SQLITE_EXPORT_THREADS=1');
     assert.ok(alone.length > (EXPORT_PAGES_AHEAD + 2) * SQLITE_PAGE_BYTES, `${alone.length} bytes`);
     const together = await Promise.all(Array.from({ length: 12 }, () => bytesOf(threadedStoredDocuments(workers, file, orgId, WINDOW))));
@@ -116,7 +120,7 @@ describe('SQLite export threads', () => {
     const unmapped = read(false);
     assert.ok(mapped.bytes.length > 6 * 1024 * 1024, `${mapped.bytes.length} bytes`);
     assert.ok(mapped.bytes.equals(unmapped.bytes));
-    assert.ok((await bytesOf(sqliteStoredDocuments(() => connect(file, true), orgId, WINDOW, false))).equals(mapped.bytes));
+    assert.ok((await bytesOf(sqliteStoredDocuments(reads, orgId, WINDOW, false))).equals(mapped.bytes));
     assert.ok(mapped.peak > 0, 'read through a map');
     // Eight pages of 64 KB and the b-tree pages around them, in the kernel's 64 KB blocks: about
     // 0.9 MB at most; 1.7 MB when the first remap did nothing, the whole file when none does.

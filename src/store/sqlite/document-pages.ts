@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
+import { preparedOn } from './read-connections.js';
 
 /**
  * Bytes a page of SQLite's export aims at when one export reads alone. Measured reading the 93.5 MB
@@ -93,7 +94,8 @@ export interface DocumentPage {
  * per-document allocation, and no byte decoded or re-encoded on the way to the socket. The page
  * size follows the documents' size so a page stays near its aim however large sessions are.
  * Synchronous: read on the event loop (export-reader.ts) or in an export thread
- * (export-workers.ts). `close` ends the transaction by closing the connection.
+ * (export-workers.ts). `close` ends the transaction and hands the connection to `release`, which
+ * may keep it for the next export (read-connections.ts); its statements stay prepared on it.
  */
 export class DocumentPages {
   private readonly rows: ReturnType<DocumentPages['statements']>;
@@ -111,6 +113,7 @@ export class DocumentPages {
   private limit = FIRST_PAGE;
   private started = false;
   private done = false;
+  private released = false;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -120,18 +123,19 @@ export class DocumentPages {
     private readonly pageBytes: () => number = () => SQLITE_PAGE_BYTES,
     /** Through a memory map (above), when the server was told to (SQLITE_EXPORT_MMAP=1). */
     mapped = false,
+    /** Takes the connection once the export is done with it, its transaction ended. */
+    private readonly release: (db: BetterSqlite3.Database) => void = (db) => db.close(),
   ) {
     try {
       this.rows = this.statements();
       const axis = axisNumber(window);
-      this.dayPart = db.prepare(`select docs, sessions from export_day_pages where org_id = ? and axis = ? and day = ? and part = ?`);
+      this.dayPart = preparedOn(db, `select docs, sessions from export_day_pages where org_id = ? and axis = ? and day = ? and part = ?`);
       this.mapped = mapped;
       if (mapped) db.exec(`pragma mmap_size = ${MAP_BYTES}`);
       db.exec('begin');
       // Read inside the transaction: the same snapshot as every page after. Only days wholly in
       // the window (an export's are whole days; a window that ends within a day reads it as rows).
-      this.pagedDays = db
-        .prepare<PagedDaysParams, number>(PAGED_DAYS_SQL)
+      this.pagedDays = preparedOn<PagedDaysParams, number>(db, PAGED_DAYS_SQL)
         .pluck()
         .all({ org: orgId, axis, from: window.fromMs, to: window.toMs - DAY_MS + 1 });
       this.paged = new Set(this.pagedDays);
@@ -147,12 +151,12 @@ export class DocumentPages {
   private statements() {
     const sql = keysetSql(axisColumn(this.window));
     const page = (comma: boolean) =>
-      this.db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(sql.joined(comma));
+      preparedOn<[string, number, string, number, number], { docs: Buffer | null; n: number }>(this.db, sql.joined(comma));
     return {
       first: page(false),
       next: page(true),
       // The page's last key is where the next page starts.
-      lastKey: this.db.prepare<[string, number, string, number, number], Key>(sql.keyAt).raw(),
+      lastKey: preparedOn<[string, number, string, number, number], Key>(this.db, sql.keyAt).raw(),
     };
   }
 
@@ -225,8 +229,19 @@ export class DocumentPages {
   }
 
   close(): void {
+    const db = this.db;
+    if (this.released || !db.open) return;
+    this.released = true;
     this.done = true;
-    if (this.db.open) this.db.close();
+    try {
+      if (db.inTransaction) db.exec('rollback');
+      if (this.mapped) db.exec('pragma mmap_size = 0');
+    } catch {
+      // A connection that cannot end cleanly is not kept.
+      db.close();
+      return;
+    }
+    this.release(db);
   }
 }
 

@@ -1,10 +1,10 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type BetterSqlite3 from 'better-sqlite3';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
 import { DocumentPages, pageShare } from './document-pages.js';
 import type { ExportWorkers } from './export-workers.js';
+import type { ReadConnections } from './read-connections.js';
 
 /**
  * SQLite exports streaming on this event loop. Their page reads are synchronous, so together they
@@ -15,12 +15,12 @@ let streaming = 0;
 
 /**
  * The stored documents of a window read on the event loop (the default): a page at a time
- * (document-pages.ts) inside one read transaction on a read-only connection of the export's own.
- * Between pages the event loop turns, so other requests are served while exports run. Stopping
- * early closes the connection, which ends the transaction.
+ * (document-pages.ts) inside one read transaction on a read-only connection of the export's own,
+ * taken from `connections` and given back. Between pages the event loop turns, so other requests
+ * are served while exports run. Stopping early ends the transaction.
  */
 export async function* sqliteStoredDocuments(
-  open: () => BetterSqlite3.Database,
+  connections: ReadConnections,
   orgId: string,
   window: ExportWindow,
   mapped = false,
@@ -28,7 +28,14 @@ export async function* sqliteStoredDocuments(
   streaming++;
   let pages: DocumentPages | undefined;
   try {
-    pages = new DocumentPages(open(), orgId, window, () => pageShare(streaming), mapped);
+    pages = new DocumentPages(
+      connections.take(),
+      orgId,
+      window,
+      () => pageShare(streaming),
+      mapped,
+      (db) => connections.give(db),
+    );
     for (let page = pages.read(); page !== null; page = pages.read()) {
       // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
       yield { data: ownedByExport(page.docs), sessions: page.sessions };

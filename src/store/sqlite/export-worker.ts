@@ -1,14 +1,15 @@
 import os from 'node:os';
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { connect } from './connect.js';
 import { DocumentPages, pageShare } from './document-pages.js';
 import type { ExportOpen, FromExportWorker, ToExportWorker } from './export-messages.js';
+import { ReadConnections } from './read-connections.js';
 
 /**
  * The thread behind `ExportWorkers`: reads the pages of the exports it is given, each on a read-only
- * connection of its own inside one read transaction, and transfers each page's memory to the main
- * thread. An export is read only while it has credit (pages the main thread has not yet taken), so
- * a slow client holds back its own reads and no more. Exports with credit take turns, one page
+ * connection of its own (kept open between exports: read-connections.ts) inside one read
+ * transaction, and transfers each page's memory to the main thread. An export is read only while
+ * it has credit (pages the main thread has not yet taken), so a slow client holds back its own
+ * reads and no more. Exports with credit take turns, one page
  * each per turn of this thread's event loop, so a large export does not hold up a small one.
  */
 interface Reading {
@@ -39,6 +40,8 @@ const ready: Reading[] = [];
 let scheduled = false;
 /** Exports this thread is reading: they share one turn's reads as on the event loop, so many at once hold little memory ahead. */
 let exportsReading = 0;
+/** By database file: a thread serves one store, but nothing here assumes it. */
+const connections = new Map<string, ReadConnections>();
 
 const send = (reading: Reading, message: FromExportWorker, transfer: ArrayBuffer[] = []) => reading.port.postMessage(message, transfer);
 
@@ -92,7 +95,7 @@ function failure(error: unknown): FromExportWorker {
   return { kind: 'error', message, code: typeof code === 'string' ? code : undefined };
 }
 
-/** Ends the read transaction and closes the connection, as soon as the export needs no more pages. */
+/** Ends the read transaction and gives the connection back, as soon as the export needs no more pages. */
 function finish(reading: Reading): void {
   const pages = reading.pages;
   if (pages === null) return;
@@ -114,7 +117,16 @@ parentPort!.on('message', ({ file, orgId, window, mapped, port, credit }: Export
     }
   });
   try {
-    reading.pages = new DocumentPages(connect(file, true), orgId, window, () => pageShare(exportsReading), mapped);
+    const kept = connections.get(file) ?? new ReadConnections(file);
+    connections.set(file, kept);
+    reading.pages = new DocumentPages(
+      kept.take(),
+      orgId,
+      window,
+      () => pageShare(exportsReading),
+      mapped,
+      (db) => kept.give(db),
+    );
     exportsReading++;
   } catch (error) {
     send(reading, failure(error));

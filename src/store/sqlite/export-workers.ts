@@ -52,7 +52,7 @@ export class PageChannel {
   }
 
   /**
-   * Ends the export: answers once the worker has closed its connection (so its snapshot is no
+   * Ends the export: answers once the worker has ended its read transaction (so its snapshot is no
    * longer held), or once the worker is gone.
    */
   close(): Promise<void> {

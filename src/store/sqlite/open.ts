@@ -12,6 +12,7 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from './export-reader.js';
 import { DayPageBuilder } from './day-page-builder.js';
 import { ExportWorkers } from './export-workers.js';
+import { ReadConnections } from './read-connections.js';
 import { WriterDialect } from './writer-dialect.js';
 import type { StoreOpenOptions } from '../read-model-version.js';
 import type { ExportChunk } from '../store.js';
@@ -48,6 +49,7 @@ export async function openSqliteStore(
   const withoutWal = options.withoutWal === true;
   const db = new Kysely<Database>({ dialect: new WriterDialect(writer, options.writeLockWaitMs) });
   const exportWorkers = exportThreads > 0 ? new ExportWorkers(exportThreads) : null;
+  const readConnections = new ReadConnections(file);
   const dayPages = exportOptions.dayPages
     ? new DayPageBuilder(
         file,
@@ -59,7 +61,7 @@ export async function openSqliteStore(
   const readDocuments = (orgId: string, window: ExportWindow) =>
     exportWorkers
       ? threadedStoredDocuments(exportWorkers, file, orgId, window, exportMmap)
-      : sqliteStoredDocuments(() => connect(file, true), orgId, window, exportMmap);
+      : sqliteStoredDocuments(readConnections, orgId, window, exportMmap);
   const driver: Driver = {
     adapter: sqliteAdapter,
     db,
@@ -84,6 +86,7 @@ export async function openSqliteStore(
       await dayPages?.stop();
       await checkpointer?.stop();
       await exportWorkers?.close();
+      readConnections.close();
       await db.destroy();
     },
   };
