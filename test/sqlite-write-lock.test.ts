@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { createOrganization } from '../src/accounts/organizations.js';
+import { authenticate, hashToken } from '../src/accounts/tokens.js';
 import { openSqliteStore } from '../src/store/sqlite/open.js';
 import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
@@ -113,5 +115,54 @@ describe('a write that waits longer than it may for the lock', () => {
     // Waiting on the event loop, as before, the timer could not tick at all; a loaded machine may run it late.
     assert.ok(ticks >= 3, `the event loop ran while the write waited (${ticks} ticks of 10 ms in 300 ms)`);
     assert.equal(await store.settingOrCreate('locked-out', 'y', Date.now()), 'y', 'the refused write left nothing');
+  });
+
+  it("starts one write of a token's last use however many requests show the token while the lock is held, and warns once", async () => {
+    if (database.config.kind !== 'sqlite') return;
+    const start = Date.now();
+    const { token } = await createOrganization(store, { name: 'Marks', adminEmail: 'marks@example.test' }, start);
+    let marks = 0;
+    const counting = new Proxy(store, {
+      get(target, property) {
+        if (property === 'markTokenUsed') {
+          return (tokenId: string, now: number) => {
+            marks++;
+            return target.markTokenUsed(tokenId, now);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const lock = holdWriteLock(database.config.file);
+    try {
+      const later = start + 2 * MINUTE;
+      for (let i = 0; i < 20; i++) assert.equal((await authenticate(counting, token, later + i)).ok, true);
+      assert.equal(marks, 1, 'one mark waits for the lock, not one per request');
+      await eventually(
+        async () => warnings.length,
+        (n) => n > 0,
+        'the warning that the mark was not recorded',
+      );
+      assert.match(warnings[0]!, /^CoachportUsageWarning: A token's last use was not recorded: /);
+      // Once the first has given up, the next request tries again; its failure within the minute is not said again.
+      assert.equal((await authenticate(counting, token, later + 100)).ok, true);
+      assert.equal(marks, 2);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+    } finally {
+      lock.release();
+      process.off('warning', onWarning);
+    }
+    const marked = start + 3 * MINUTE;
+    assert.equal((await authenticate(counting, token, marked)).ok, true);
+    await eventually(
+      async () => (await store.findToken(hashToken(token)))?.token.lastUsedAt,
+      (lastUsedAt) => lastUsedAt === marked,
+      'the mark once the lock is free',
+    );
   });
 });

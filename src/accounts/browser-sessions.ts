@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BrowserSessionRecord, UserAccount } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
 import { hashToken } from './tokens.js';
+import { markInBackground } from './usage-marks.js';
 
 export const SESSION_COOKIE = 'coachport_session';
 /** Signed out after 12 hours without a request, and after 7 days whatever happens. */
@@ -46,6 +47,8 @@ export async function resolveBrowserSession(store: Store, sessionId: string, now
     return { ok: false, error: user.active ? 'The browser session has ended; sign in again.' : 'This account has been deactivated.' };
   }
   // As a token's last use (tokens.ts): no request waits for it or fails with it.
-  if (now - session.lastSeenAt >= TOUCH_RESOLUTION_MS) void store.touchBrowserSession(idHash, now).catch(() => undefined);
+  if (now - session.lastSeenAt >= TOUCH_RESOLUTION_MS) {
+    markInBackground(`browser session ${idHash}`, "A browser session's last sight", () => store.touchBrowserSession(idHash, now));
+  }
   return { ok: true, orgId: session.orgId, user, idHash, csrfToken: csrfTokenFor(sessionId) };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DAY_MS, isoOrNull as iso } from '../contract/dates.js';
 import { newId } from '../ids.js';
+import { markInBackground } from './usage-marks.js';
 import type { NewToken, TokenOwner, TokenRecord } from '../store/accounts-store.js';
 import type { Store } from '../store/store.js';
 import type { UserRecord } from '../coaching/records.js';
@@ -79,7 +80,7 @@ export async function authenticate(store: Store, secret: string | undefined, now
   }
   if (token.lastUsedAt === null || now - token.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     // A hint: no request waits for it or fails with it (an import can hold SQLite's write lock for hours).
-    void store.markTokenUsed(token.id, now).catch(() => undefined);
+    markInBackground(`token ${token.id}`, "A token's last use", () => store.markTokenUsed(token.id, now));
   }
   return { ok: true, principal: { orgId: token.orgId, tokenId: token.id, browserSession: null, user } };
 }
