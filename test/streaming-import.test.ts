@@ -203,6 +203,41 @@ describe('coachport import of a file, interrupted or beside another process', {
   });
 });
 
+describe('coachport import of a file beside a reader', { skip: process.platform === 'linux' ? false : 'needs mkfifo' }, () => {
+  let cwd: string;
+  withOrganizationFolder('Read beside', (dir) => (cwd = dir));
+
+  it('commits once a reader that opened the file during the import has finished, waiting for it instead of rolling back', async () => {
+    const fifo = path.join(cwd, 'read-beside.ndjson');
+    execFileSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [BIN, 'import', path.basename(fifo)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const pipe = await fs.promises.open(fifo, 'w');
+    const reader = { db: null as BetterSqlite3.Database | null };
+    try {
+      await pipe.write(`${[...paddedLines(1_200)].join('\n')}\n`);
+      await pollUntil(() => fs.existsSync(path.join(cwd, 'data', 'coachport.db-journal')), 'the first batches written', 30_000);
+      // A reader's snapshot (SQLite's shared lock), taken while the import writes: the commit must wait for it.
+      reader.db = new BetterSqlite3(path.join(cwd, 'data', 'coachport.db'), { readonly: true });
+      reader.db.exec('begin');
+      assert.equal(reader.db.prepare<[], { n: number }>('select count(*) as n from coaching_sessions').get()!.n, 0);
+      await pipe.close();
+      const early = await Promise.race([exited, sleep(1_000).then(() => 'waiting')]);
+      assert.equal(early, 'waiting', `the import ended while the reader held its snapshot: ${stderr}`);
+      reader.db.exec('commit');
+      reader.db.close();
+      assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 0, stderr);
+    } finally {
+      await pipe.close().catch(() => undefined);
+      if (reader.db?.open) reader.db.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    assert.equal(storedSessions(cwd), 1_200);
+  });
+});
+
 describe('coachport import names the first bad document and writes nothing', () => {
   let cwd: string;
   withOrganizationFolder('Bad', (dir) => (cwd = dir));
