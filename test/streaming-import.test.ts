@@ -224,7 +224,8 @@ describe('coachport import of a file beside a reader', { skip: process.platform 
       reader.db.exec('begin');
       assert.equal(reader.db.prepare<[], { n: number }>('select count(*) as n from coaching_sessions').get()!.n, 0);
       await pipe.close();
-      const early = await Promise.race([exited, sleep(1_000).then(() => 'waiting')]);
+      // Long enough for the import to reach its commit on a loaded machine, within its 5 s wait.
+      const early = await Promise.race([exited, sleep(3_000).then(() => 'waiting')]);
       assert.equal(early, 'waiting', `the import ended while the reader held its snapshot: ${stderr}`);
       reader.db.exec('commit');
       reader.db.close();

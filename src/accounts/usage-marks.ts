@@ -14,7 +14,9 @@ let lastWarnedAt = Number.NEGATIVE_INFINITY;
 export function markInBackground(key: string, what: string, write: () => Promise<void>): void {
   if (writing.has(key)) return;
   writing.add(key);
-  write()
+  // Started in a promise: a write that threw at once must neither reach the request nor keep its key.
+  Promise.resolve()
+    .then(write)
     .catch((error: unknown) => {
       const now = Date.now();
       if (now - lastWarnedAt < WARN_EVERY_MS) return;

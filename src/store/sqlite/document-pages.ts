@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
-import { preparedOn } from './read-connections.js';
+import { preparedOn, type ReadConnections } from './read-connections.js';
 
 /**
  * Bytes a page of SQLite's export aims at when one export reads alone. Measured reading the 93.5 MB
@@ -114,6 +114,8 @@ export class DocumentPages {
   private started = false;
   private done = false;
   private released = false;
+  /** A read failed (an I/O error, a corrupt page): the connection is closed, not given back. */
+  private failed = false;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -162,6 +164,15 @@ export class DocumentPages {
 
   /** The next page, or null once the window is read. */
   read(): DocumentPage | null {
+    try {
+      return this.next();
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    }
+  }
+
+  private next(): DocumentPage | null {
     while (!this.done) {
       const page = this.paged.has(this.from[0]) ? this.readPart() : this.readRows();
       if (page === null) continue;
@@ -233,6 +244,10 @@ export class DocumentPages {
     if (this.released || !db.open) return;
     this.released = true;
     this.done = true;
+    if (this.failed) {
+      db.close();
+      return;
+    }
     try {
       if (db.inTransaction) db.exec('rollback');
       if (this.mapped) db.exec('pragma mmap_size = 0');
@@ -243,6 +258,17 @@ export class DocumentPages {
     }
     this.release(db);
   }
+}
+
+/** An export's pages on a connection taken from `connections`, given back to them when closed. */
+export function pagesFrom(
+  connections: ReadConnections,
+  orgId: string,
+  window: ExportWindow,
+  pageBytes: () => number,
+  mapped: boolean,
+): DocumentPages {
+  return new DocumentPages(connections.take(), orgId, window, pageBytes, mapped, (db) => connections.give(db));
 }
 
 /** The axis as export_day_pages numbers it. */

@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
-import { DocumentPages, pageShare } from './document-pages.js';
+import { type DocumentPages, pageShare, pagesFrom } from './document-pages.js';
 import type { ExportWorkers } from './export-workers.js';
 import type { ReadConnections } from './read-connections.js';
 
@@ -28,14 +28,7 @@ export async function* sqliteStoredDocuments(
   streaming++;
   let pages: DocumentPages | undefined;
   try {
-    pages = new DocumentPages(
-      connections.take(),
-      orgId,
-      window,
-      () => pageShare(streaming),
-      mapped,
-      (db) => connections.give(db),
-    );
+    pages = pagesFrom(connections, orgId, window, () => pageShare(streaming), mapped);
     for (let page = pages.read(); page !== null; page = pages.read()) {
       // The writer may free the Buffer's memory once it is sent: nothing reads it after the yield.
       yield { data: ownedByExport(page.docs), sessions: page.sessions };
@@ -65,8 +58,7 @@ class ExportReadError extends Error {
  * instead of taking turns on the event loop. Each page's memory is transferred, not copied, and
  * the writer may free it once it is sent: nothing here reads it after the yield. The thread reads
  * at most EXPORT_PAGES_AHEAD pages ahead of what has been taken from here. Stopping early (the
- * client went away) answers once the thread has closed the export's connection, which ends its
- * transaction.
+ * client went away) answers once the thread has ended the export's transaction.
  */
 export async function* threadedStoredDocuments(
   workers: ExportWorkers,

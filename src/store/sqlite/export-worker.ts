@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { DocumentPages, pageShare } from './document-pages.js';
+import { type DocumentPages, pageShare, pagesFrom } from './document-pages.js';
 import type { ExportOpen, FromExportWorker, ToExportWorker } from './export-messages.js';
 import { ReadConnections } from './read-connections.js';
 
@@ -119,14 +119,7 @@ parentPort!.on('message', ({ file, orgId, window, mapped, port, credit }: Export
   try {
     const kept = connections.get(file) ?? new ReadConnections(file);
     connections.set(file, kept);
-    reading.pages = new DocumentPages(
-      kept.take(),
-      orgId,
-      window,
-      () => pageShare(exportsReading),
-      mapped,
-      (db) => kept.give(db),
-    );
+    reading.pages = pagesFrom(kept, orgId, window, () => pageShare(exportsReading), mapped);
     exportsReading++;
   } catch (error) {
     send(reading, failure(error));

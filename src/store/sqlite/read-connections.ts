@@ -4,9 +4,9 @@ import { StatementCache } from './statement-cache.js';
 
 /**
  * Read-only connections kept open between exports. Opening one and preparing an export's statements
- * on it (which first parses the whole schema) took about 1.9 ms, more than half of an export's time
- * to first byte (docs/performance.md, "Time to the first byte"); a connection kept, with its statements
- * prepared, begins the next export's snapshot in about 0.05 ms. A kept connection holds no snapshot
+ * on it (which first parses the whole schema) took about 1.9 ms, about two fifths of a one-day
+ * export's time to first byte as curl saw it (docs/performance.md, "Time to the first byte"); a
+ * connection kept, with its statements prepared, begins the next export's snapshot in about 0.05 ms. A kept connection holds no snapshot
  * (its transaction ended) and at most its 1 MiB page cache.
  */
 const KEPT = 4;
@@ -36,7 +36,11 @@ export class ReadConnections {
 
 const statements = new WeakMap<BetterSqlite3.Database, StatementCache>();
 
-/** `sql` prepared on `db` once, for as long as the connection lives. */
+/**
+ * `sql` prepared on `db` once, for as long as the connection lives. One statement object serves
+ * every use of the text, so its mode (`pluck`, `raw`) is the last one set: a text must always be
+ * used in the same mode.
+ */
 export function preparedOn<P extends unknown[] | object = unknown[], R = unknown>(db: BetterSqlite3.Database, sql: string) {
   const cache = statements.get(db) ?? new StatementCache(db);
   statements.set(db, cache);
