@@ -12,30 +12,19 @@ export interface ExportTally {
 }
 
 /**
- * Counts what an export sends and has its audit entry written when the stream ends, whether it ran
- * to the end or was cut (the client went away, the store failed): `completed` tells which. The
- * stream ends without waiting for the entry, so the response's last bytes (under gzip, its closing
- * bracket) are never held back by the write, which on SQLite may wait seconds for another process's
- * write lock; `onEnd` reports its own failures and is awaited by whoever must (the server's close).
+ * Counts into `tally` what an export sends, and whether it ran to the end (`completed`) or was cut
+ * (the client went away, the store failed, the server shut down). The audit entry is written from
+ * the tally when the response closes (routes/export.ts), not when this stream ends: a cut stream
+ * ends only after its reader has let go of the store, which can be after the server's close has
+ * stopped waiting for entries; and the response's last bytes are never held back by the write.
  */
-export async function* auditedExport(
-  chunks: AsyncIterable<ExportChunk>,
-  onEnd: (tally: ExportTally) => Promise<void>,
-): AsyncGenerator<Buffer | string> {
-  const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
-  try {
-    for await (const chunk of chunks) {
-      tally.sessions += chunk.sessions;
-      tally.bytes += Buffer.byteLength(chunk.data);
-      yield chunk.data;
-    }
-    tally.completed = true;
-  } finally {
-    // onEnd reports its own failures (audit/unwritten.ts); nothing it does may break the stream's end.
-    void Promise.resolve(tally)
-      .then(onEnd)
-      .catch(() => undefined);
+export async function* countedExport(chunks: AsyncIterable<ExportChunk>, tally: ExportTally): AsyncGenerator<Buffer | string> {
+  for await (const chunk of chunks) {
+    tally.sessions += chunk.sessions;
+    tally.bytes += Buffer.byteLength(chunk.data);
+    yield chunk.data;
   }
+  tally.completed = true;
 }
 
 /** The export's audit entry: who, which window on which axis, how much was sent, and whether all of it. */

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createGzip, constants as zlib } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { ErrorSchema, ExportRequestSchema, ExportResponseSchema, type ExportRequest } from '../../contract/schemas.js';
-import { auditedExport, exportAuditEntry } from '../../audit/export-audit.js';
+import { countedExport, exportAuditEntry, type ExportTally } from '../../audit/export-audit.js';
 import { writeAuditOrReport } from '../../audit/unwritten.js';
 import type { Clock } from '../../clock.js';
 import { begun, exportJson } from '../../export/json-stream.js';
@@ -34,26 +35,61 @@ export interface ExportDeps {
   exportStallTimeoutMs: number;
 }
 
+/** How long the server's close waits for the responses of exports it cut to close. */
+const CUT_RESPONSES_CLOSE_WITHIN_MS = 2_000;
+
+/**
+ * Exports whose responses are still open, and the audit entries of those that closed while they are
+ * written. The server's close waits for both before its store closes: when Node's server reports
+ * itself closed, the sockets it destroyed at its timeout have yet to emit `close` on their responses.
+ */
+class ExportAudits {
+  private open = 0;
+  private readonly writing = new Set<Promise<void>>();
+  private allClosed: (() => void) | null = null;
+
+  /** An export's response is open; the function answered writes its entry, once, when it closes. */
+  opened(write: () => Promise<void>): () => void {
+    this.open++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.open--;
+      const written: Promise<void> = write().finally(() => this.writing.delete(written));
+      this.writing.add(written);
+      if (this.open === 0) this.allClosed?.();
+    };
+  }
+
+  async settled(): Promise<void> {
+    if (this.open > 0) {
+      const closed = new Promise<void>((resolve) => (this.allClosed = resolve));
+      await Promise.race([closed, sleep(CUT_RESPONSES_CLOSE_WITHIN_MS, undefined, { ref: false })]);
+    }
+    await Promise.all(this.writing);
+  }
+}
+
 /**
  * The contract makes any body that is not JSON a 400, so this route, unlike the rest of the API
  * (415), refuses other content types as a bad request.
  */
 export async function exportRoutes(root: FastifyInstance, deps: ExportDeps): Promise<void> {
+  // Awaited in a hook of the root instance, which Fastify runs once its server has closed; a hook of
+  // the plugin below would run before, while exports the shutdown lets finish still stream.
+  const audits = new ExportAudits();
+  root.addHook('onClose', () => audits.settled());
   await root.register(async (app) => {
     app.addContentTypeParser('*', (_request, _payload, done) => {
       done(new HttpError(400, 'The request body must be JSON, sent with Content-Type: application/json.'), undefined);
     });
-    exportRoute(app, deps);
+    exportRoute(app, deps, audits);
   });
 }
 
-function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
+function exportRoute(app: FastifyInstance, deps: ExportDeps, audits: ExportAudits): void {
   let running = 0;
-  // Audit entries still being written after their export ended: the server closes its store after them.
-  const auditing = new Set<Promise<void>>();
-  app.addHook('onClose', async () => {
-    await Promise.all(auditing);
-  });
   app.post<{ Body: ExportRequest }>(
     '/api/v1/coaching-sessions',
     {
@@ -88,16 +124,18 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       const actor = actorOf(request);
       const metrics = request.server.metrics;
       const documents = await begun(deps.store.exportDocuments(actor.orgId, result.window));
-      const body = auditedExport(exportJson(documents), (tally) => {
+      const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
+      // When the response closes, sent or cut: by then the server's close, which waits for every
+      // connection to close first, finds the entry among those it awaits.
+      const audit = audits.opened(() => {
         metrics.exportSessionsSent(tally.sessions);
         const entry = exportAuditEntry(actor, result.window, tally, deps.clock.now());
-        const written: Promise<void> = writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics }).finally(() =>
-          auditing.delete(written),
-        );
-        auditing.add(written);
-        return written;
+        // Reports its own failures (audit/unwritten.ts).
+        return writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics });
       });
-      const json = metrics.meterExport(body);
+      if (reply.raw.closed) audit();
+      else reply.raw.once('close', audit);
+      const json = metrics.meterExport(countedExport(exportJson(documents), tally));
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
       if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(bodyWrittenInto(reply.raw, json));
       reply.header('Content-Encoding', 'gzip');
