@@ -14,21 +14,16 @@ import { openStore } from '../src/store/open.js';
 import { connect } from '../src/store/sqlite/connect.js';
 import { DayPageBuilder, EVICT_ROWS } from '../src/store/sqlite/day-page-builder.js';
 import { DocumentPages, utcDayStart } from '../src/store/sqlite/document-pages.js';
-import type { ExportChunk, Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
 import { pollUntil } from './helpers/deadline.js';
+import { bytesOf } from './helpers/documents.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2025-04-01T12:00:00.000Z');
 const FIRST_DAY = Date.parse('2025-03-20T00:00:00.000Z');
 /** The seeded days and the meetings around them. */
 const WIDE: ExportWindow = { axis: 'createdAt', fromMs: FIRST_DAY - 5 * DAY, toMs: NOW + 20 * DAY };
-
-const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(Buffer.from(chunk.data));
-  return Buffer.concat(parts);
-};
 
 /** The window's documents joined as the export joins them, read straight from the documents. */
 function reference(file: string, orgId: string, window: ExportWindow): Buffer {

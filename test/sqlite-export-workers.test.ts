@@ -14,18 +14,13 @@ import { DocumentPages, SQLITE_PAGE_BYTES } from '../src/store/sqlite/document-p
 import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
 import { EXPORT_PAGES_AHEAD, ExportWorkers } from '../src/store/sqlite/export-workers.js';
 import { ReadConnections } from '../src/store/sqlite/read-connections.js';
-import type { ExportChunk, Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { sqliteBackend, tempDir, type TestDatabase } from './helpers/backends.js';
 import { pollUntil } from './helpers/deadline.js';
+import { bytesOf } from './helpers/documents.js';
 
 const NOW = Date.parse('2025-04-01T00:00:00.000Z');
 const WINDOW = { axis: 'createdAt' as const, fromMs: NOW - 60 * 86_400_000, toMs: NOW + 86_400_000 };
-
-const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(Buffer.from(chunk.data));
-  return Buffer.concat(parts);
-};
 
 /**
  * SQLite exports are read in worker threads (src/store/sqlite/export-workers.ts): each export's

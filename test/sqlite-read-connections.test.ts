@@ -7,17 +7,12 @@ import { connect } from '../src/store/sqlite/connect.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from '../src/store/sqlite/export-reader.js';
 import { ExportWorkers } from '../src/store/sqlite/export-workers.js';
 import { ReadConnections } from '../src/store/sqlite/read-connections.js';
-import type { ExportChunk, Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
+import { bytesOf } from './helpers/documents.js';
 
 const NOW = Date.parse('2025-04-01T00:00:00.000Z');
 const WINDOW = { axis: 'createdAt' as const, fromMs: NOW - 30 * 86_400_000, toMs: NOW + 86_400_000 };
-
-const bytesOf = async (chunks: AsyncIterable<ExportChunk>) => {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(Buffer.from(chunk.data));
-  return Buffer.concat(parts);
-};
 
 /**
  * Exports on SQLite read through connections kept open between them (read-connections.ts), so an

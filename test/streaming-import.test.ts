@@ -82,6 +82,20 @@ function importAudits(cwd: string): unknown[] {
   }
 }
 
+/**
+ * `coachport import` of a named pipe that the test writes into and holds open: the import writes
+ * what it was sent and waits for more until the pipe is closed.
+ */
+async function importThroughPipe(cwd: string, name: string) {
+  execFileSync('mkfifo', [path.join(cwd, name)]);
+  const child = spawn(process.execPath, [BIN, 'import', name], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const output = { stderr: '' };
+  child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const pipe = await fs.promises.open(path.join(cwd, name), 'w');
+  return { child, output, exited, pipe };
+}
+
 describe('coachport import streams its file (SQLite, real processes)', () => {
   let cwd: string;
   const small = { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` };
@@ -125,14 +139,8 @@ describe('coachport import of a file, interrupted or beside another process', {
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`rolls back and says so on ${signal}, also while a pipe sends nothing; others are told why they cannot open the file`, async () => {
-      // A named pipe that the test holds open: the import has written its first batches and waits for more.
-      const fifo = path.join(cwd, `held-${signal}.ndjson`);
-      execFileSync('mkfifo', [fifo]);
-      const child = spawn(process.execPath, [BIN, 'import', path.basename(fifo)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      const pipe = await fs.promises.open(fifo, 'w');
+      // The import has written its first batches and waits for more.
+      const { child, output, exited, pipe } = await importThroughPipe(cwd, `held-${signal}.ndjson`);
       try {
         await pipe.write(`${[...paddedLines(1_200)].join('\n')}\n`);
         // Written without the WAL (the file is the import's alone): its rollback journal is there from the first batch.
@@ -145,12 +153,12 @@ describe('coachport import of a file, interrupted or beside another process', {
         );
         child.kill(signal);
         // An interrupt that waited on the pipe would hang: bounded here, so it fails instead.
-        assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 130, stderr);
+        assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 130, output.stderr);
       } finally {
         await pipe.close();
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
-      assert.match(stderr, /Interrupted: nothing was imported\./);
+      assert.match(output.stderr, /Interrupted: nothing was imported\./);
       assert.equal(storedSessions(cwd), 0);
       assert.deepEqual(importAudits(cwd), [], 'no audit entry without the sessions');
       const after = await runCli(['token', 'list'], { cwd });
@@ -208,13 +216,7 @@ describe('coachport import of a file beside a reader', { skip: process.platform 
   withOrganizationFolder('Read beside', (dir) => (cwd = dir));
 
   it('commits once a reader that opened the file during the import has finished, waiting for it instead of rolling back', async () => {
-    const fifo = path.join(cwd, 'read-beside.ndjson');
-    execFileSync('mkfifo', [fifo]);
-    const child = spawn(process.execPath, [BIN, 'import', path.basename(fifo)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const pipe = await fs.promises.open(fifo, 'w');
+    const { child, output, exited, pipe } = await importThroughPipe(cwd, 'read-beside.ndjson');
     const reader = { db: null as BetterSqlite3.Database | null };
     try {
       await pipe.write(`${[...paddedLines(1_200)].join('\n')}\n`);
@@ -226,10 +228,10 @@ describe('coachport import of a file beside a reader', { skip: process.platform 
       await pipe.close();
       // Long enough for the import to reach its commit on a loaded machine, within its 5 s wait.
       const early = await Promise.race([exited, sleep(3_000).then(() => 'waiting')]);
-      assert.equal(early, 'waiting', `the import ended while the reader held its snapshot: ${stderr}`);
+      assert.equal(early, 'waiting', `the import ended while the reader held its snapshot: ${output.stderr}`);
       reader.db.exec('commit');
       reader.db.close();
-      assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 0, stderr);
+      assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'still running')]), 0, output.stderr);
     } finally {
       await pipe.close().catch(() => undefined);
       if (reader.db?.open) reader.db.close();

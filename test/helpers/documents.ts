@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import type { ExportSession } from '../../src/contract/schemas.js';
 import type { ExportWindow } from '../../src/export/window.js';
-import type { Store } from '../../src/store/store.js';
+import type { ExportChunk, Store } from '../../src/store/store.js';
 
 /** Every session of an organization, whatever its dates: the createdAt axis over all time. */
 export const ALL_TIME: ExportWindow = { axis: 'createdAt', fromMs: 0, toMs: 8.64e15 };
+
+/** An export's chunks joined: the bytes a client would get between the brackets. */
+export async function bytesOf(chunks: AsyncIterable<ExportChunk>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk.data));
+  return Buffer.concat(parts);
+}
 
 /** The export body as the read model serves it: the stored documents, exactly as streamed. */
 export async function storedExport(store: Store, orgId: string, window: ExportWindow = ALL_TIME): Promise<string> {
