@@ -38,28 +38,40 @@ export interface ExportDeps {
 /** How long the server's close waits for the responses of exports it cut to close. */
 const CUT_RESPONSES_CLOSE_WITHIN_MS = 2_000;
 
+/** One export's audit entry to come: written when its response closes, or dropped if it never began. */
+interface PendingAudit {
+  write(entry: () => Promise<void>): void;
+  cancel(): void;
+}
+
 /**
- * Exports whose responses are still open, and the audit entries of those that closed while they are
- * written. The server's close waits for both before its store closes: when Node's server reports
- * itself closed, the sockets it destroyed at its timeout have yet to emit `close` on their responses.
+ * Exports begun whose responses are still open, and the audit entries being written of those that
+ * closed. The server's close waits for both before its store closes: Fastify runs its close hooks
+ * once Node's server reports itself closed, when the sockets destroyed at the shutdown's timeout
+ * have yet to emit `close` on their responses.
  */
 class ExportAudits {
   private open = 0;
   private readonly writing = new Set<Promise<void>>();
   private allClosed: (() => void) | null = null;
 
-  /** An export's response is open; the function answered writes its entry, once, when it closes. */
-  opened(write: () => Promise<void>): () => void {
+  begin(): PendingAudit {
     this.open++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
+    let settled = false;
+    const settle = (entry: (() => Promise<void>) | null) => {
+      if (settled) return;
+      settled = true;
+      if (entry) {
+        // The entry's own failures are logged and counted where it is written (audit/unwritten.ts).
+        const written: Promise<void> = entry()
+          .catch(() => undefined)
+          .finally(() => this.writing.delete(written));
+        this.writing.add(written);
+      }
       this.open--;
-      const written: Promise<void> = write().finally(() => this.writing.delete(written));
-      this.writing.add(written);
       if (this.open === 0) this.allClosed?.();
     };
+    return { write: (entry) => settle(entry), cancel: () => settle(null) };
   }
 
   async settled(): Promise<void> {
@@ -76,20 +88,18 @@ class ExportAudits {
  * (415), refuses other content types as a bad request.
  */
 export async function exportRoutes(root: FastifyInstance, deps: ExportDeps): Promise<void> {
-  // Awaited in a hook of the root instance, which Fastify runs once its server has closed; a hook of
-  // the plugin below would run before, while exports the shutdown lets finish still stream.
-  const audits = new ExportAudits();
-  root.addHook('onClose', () => audits.settled());
   await root.register(async (app) => {
     app.addContentTypeParser('*', (_request, _payload, done) => {
       done(new HttpError(400, 'The request body must be JSON, sent with Content-Type: application/json.'), undefined);
     });
-    exportRoute(app, deps, audits);
+    exportRoute(app, deps);
   });
 }
 
-function exportRoute(app: FastifyInstance, deps: ExportDeps, audits: ExportAudits): void {
+function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
   let running = 0;
+  const audits = new ExportAudits();
+  app.addHook('onClose', () => audits.settled());
   app.post<{ Body: ExportRequest }>(
     '/api/v1/coaching-sessions',
     {
@@ -123,16 +133,28 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps, audits: ExportAudit
       cutWhenReaderStalls(reply.raw, deps.exportStallTimeoutMs);
       const actor = actorOf(request);
       const metrics = request.server.metrics;
-      const documents = await begun(deps.store.exportDocuments(actor.orgId, result.window));
+      // Counted from here, so that a close coming while the store's first page is read waits for it.
+      const pending = audits.begin();
+      let documents: Awaited<ReturnType<typeof begun>>;
+      try {
+        documents = await begun(deps.store.exportDocuments(actor.orgId, result.window));
+      } catch (error) {
+        pending.cancel();
+        throw error;
+      }
       const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
-      // When the response closes, sent or cut: by then the server's close, which waits for every
-      // connection to close first, finds the entry among those it awaits.
-      const audit = audits.opened(() => {
-        metrics.exportSessionsSent(tally.sessions);
-        const entry = exportAuditEntry(actor, result.window, tally, deps.clock.now());
-        // Reports its own failures (audit/unwritten.ts).
-        return writeAuditOrReport(deps.store, actor.orgId, entry, { log: request.log, metrics });
-      });
+      // The entry is written when the response closes, sent or cut.
+      const audit = () =>
+        pending.write(async () => {
+          metrics.exportSessionsSent(tally.sessions);
+          // Complete only if the whole response left: the stream may have ended with its last bytes
+          // still queued when the socket was cut (a stalled reader, the shutdown's timeout).
+          const sent = { ...tally, completed: tally.completed && reply.raw.writableFinished };
+          await writeAuditOrReport(deps.store, actor.orgId, exportAuditEntry(actor, result.window, sent, deps.clock.now()), {
+            log: request.log,
+            metrics,
+          });
+        });
       if (reply.raw.closed) audit();
       else reply.raw.once('close', audit);
       const json = metrics.meterExport(countedExport(exportJson(documents), tally));
