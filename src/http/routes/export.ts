@@ -124,9 +124,11 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
           'Retry-After': '1',
         });
       }
+      // Once the response has closed; at once if the client is gone already ('close' came before).
+      const whenClosed = (then: () => void) => (reply.raw.closed ? then() : reply.raw.once('close', then));
       running++;
       let released = false;
-      reply.raw.once('close', () => {
+      whenClosed(() => {
         if (!released) running--;
         released = true;
       });
@@ -142,6 +144,8 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
         pending.cancel();
         throw error;
       }
+      // Sent, cut, or never read (the client gone before the first byte): the store's read ends.
+      whenClosed(() => void documents.end().catch(() => undefined));
       const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
       // The entry is written when the response closes, sent or cut.
       const audit = () =>
@@ -155,9 +159,8 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
             metrics,
           });
         });
-      if (reply.raw.closed) audit();
-      else reply.raw.once('close', audit);
-      const json = metrics.meterExport(countedExport(exportJson(documents), tally));
+      whenClosed(audit);
+      const json = metrics.meterExport(countedExport(exportJson(documents.chunks), tally));
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
       if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(bodyWrittenInto(reply.raw, json));
       reply.header('Content-Encoding', 'gzip');
