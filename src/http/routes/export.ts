@@ -38,7 +38,7 @@ export interface ExportDeps {
 /** How long the server's close waits for the responses of exports it cut to close. */
 const CUT_RESPONSES_CLOSE_WITHIN_MS = 2_000;
 
-/** One export's audit entry to come: written when its response closes, or dropped if it never began. */
+/** One export's audit entry to come: written when its response closes, or dropped if it never began; one or the other, once. */
 interface PendingAudit {
   write(entry: () => Promise<void>): void;
   cancel(): void;
@@ -57,10 +57,7 @@ class ExportAudits {
 
   begin(): PendingAudit {
     this.open++;
-    let settled = false;
     const settle = (entry: (() => Promise<void>) | null) => {
-      if (settled) return;
-      settled = true;
       if (entry) {
         // The entry's own failures are logged and counted where it is written (audit/unwritten.ts).
         const written: Promise<void> = entry()
@@ -127,11 +124,7 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
       // Once the response has closed; at once if the client is gone already ('close' came before).
       const whenClosed = (then: () => void) => (reply.raw.closed ? then() : reply.raw.once('close', then));
       running++;
-      let released = false;
-      whenClosed(() => {
-        if (!released) running--;
-        released = true;
-      });
+      whenClosed(() => running--);
       cutWhenReaderStalls(reply.raw, deps.exportStallTimeoutMs);
       const actor = actorOf(request);
       const metrics = request.server.metrics;
@@ -144,11 +137,11 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
         pending.cancel();
         throw error;
       }
-      // Sent, cut, or never read (the client gone before the first byte): the store's read ends.
-      whenClosed(() => void documents.end().catch(() => undefined));
       const tally: ExportTally = { sessions: 0, bytes: 0, completed: false };
-      // The entry is written when the response closes, sent or cut.
-      const audit = () =>
+      // Sent, cut, or never read (the client gone before the first byte): the store's read ends, and
+      // the entry is written.
+      whenClosed(() => {
+        void documents.end().catch(() => undefined);
         pending.write(async () => {
           metrics.exportSessionsSent(tally.sessions);
           // Complete only if the whole response left: the stream may have ended with its last bytes
@@ -159,7 +152,7 @@ function exportRoute(app: FastifyInstance, deps: ExportDeps): void {
             metrics,
           });
         });
-      whenClosed(audit);
+      });
       const json = metrics.meterExport(countedExport(exportJson(documents.chunks), tally));
       reply.type('application/json; charset=utf-8').header('Vary', 'Accept-Encoding');
       if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(bodyWrittenInto(reply.raw, json));
