@@ -84,23 +84,33 @@ describe('a server whose SQLite file another process is writing', () => {
   });
 });
 
-describe('a write that waits longer than it may for the lock', () => {
+/**
+ * A store on a fresh SQLite file whose writes wait `waitMs` for another process's lock: opened before
+ * the suite's tests, closed and dropped after them.
+ */
+function storeWaitingForLock(waitMs: number): { file: () => string; store: () => Store } {
   let database: TestDatabase;
+  let file: string;
   let store: Store;
-
   before(async () => {
     database = await sqliteBackend.create();
     if (database.config.kind !== 'sqlite') throw new Error('this test needs SQLite');
-    store = await openSqliteStore(database.config.file, 'NORMAL', { writeLockWaitMs: 300, backgroundCheckpoints: false });
+    file = database.config.file;
+    store = await openSqliteStore(file, 'NORMAL', { writeLockWaitMs: waitMs, backgroundCheckpoints: false });
   });
   after(async () => {
     await store.close();
     await database.drop();
   });
+  return { file: () => file, store: () => store };
+}
+
+describe('a write that waits longer than it may for the lock', () => {
+  const locked = storeWaitingForLock(300);
 
   it('fails with SQLITE_BUSY after the wait, while timers keep running, and nothing of it is written', async () => {
-    if (database.config.kind !== 'sqlite') return;
-    const lock = holdWriteLock(database.config.file);
+    const store = locked.store();
+    const lock = holdWriteLock(locked.file());
     let ticks = 0;
     const ticking = setInterval(() => ticks++, 10);
     try {
@@ -119,22 +129,11 @@ describe('a write that waits longer than it may for the lock', () => {
 });
 
 describe('last-use marks while another process holds the lock', () => {
-  let database: TestDatabase;
-  let store: Store;
-
-  before(async () => {
-    database = await sqliteBackend.create();
-    if (database.config.kind !== 'sqlite') throw new Error('this test needs SQLite');
-    // Long enough that the requests below all come while the first mark still waits, on a loaded machine too.
-    store = await openSqliteStore(database.config.file, 'NORMAL', { writeLockWaitMs: 1_500, backgroundCheckpoints: false });
-  });
-  after(async () => {
-    await store.close();
-    await database.drop();
-  });
+  // Long enough that the requests below all come while the first mark still waits, on a loaded machine too.
+  const locked = storeWaitingForLock(1_500);
 
   it("starts one write of a token's last use however many requests show the token while the lock is held, and warns once", async () => {
-    if (database.config.kind !== 'sqlite') return;
+    const store = locked.store();
     const start = Date.now();
     const { token } = await createOrganization(store, { name: 'Marks', adminEmail: 'marks@example.test' }, start);
     const marks: Array<Promise<void>> = [];
@@ -159,7 +158,7 @@ describe('last-use marks while another process holds the lock', () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on('warning', onWarning);
-    const lock = holdWriteLock(database.config.file);
+    const lock = holdWriteLock(locked.file());
     try {
       const later = start + 2 * MINUTE;
       for (let i = 0; i < 20; i++) assert.equal((await authenticate(counting, token, later + i)).ok, true);
