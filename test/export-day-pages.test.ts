@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
@@ -12,7 +14,8 @@ import type { ExportWindow } from '../src/export/window.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import { connect } from '../src/store/sqlite/connect.js';
-import { DayPageBuilder, EVICT_ROWS } from '../src/store/sqlite/day-page-builder.js';
+import { DayPageBuilder, EVICT_ROWS, PART_FILE_KEPT_MS } from '../src/store/sqlite/day-page-builder.js';
+import { pagesDirOf, partFileName } from '../src/store/sqlite/day-page-files.js';
 import { DocumentPages, utcDayStart } from '../src/store/sqlite/document-pages.js';
 import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
@@ -62,6 +65,23 @@ function partsOf(file: string, orgId: string): number {
   const db = new BetterSqlite3(file, { readonly: true });
   try {
     return db.prepare<[string], number>('select count(*) from export_day_pages where org_id = ? and part > 0').pluck().get(orgId)!;
+  } finally {
+    db.close();
+  }
+}
+
+/** The file names of an organization's parts of a createdAt day, in order; their BLOBs are empty (day-page-files.ts). */
+function partFiles(file: string, orgId: string, day: number): string[] {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const parts = db
+      .prepare<[string, number], { build: number; part: number; bytes: number }>(
+        `select build, part, length(docs) as bytes from export_day_pages
+         where org_id = ? and axis = 0 and day = ? and part > 0 order by part`,
+      )
+      .all(orgId, day);
+    assert.ok(parts.length > 0 && parts.every((p) => p.bytes === 0), 'the parts hold their bytes in files');
+    return parts.map((p) => partFileName(orgId, 0, day, p.build, p.part));
   } finally {
     db.close();
   }
@@ -213,17 +233,13 @@ for (const threads of [0, 1]) {
       );
       assert.ok(partsOf(file, orgId) > 4, 'in parts of about a megabyte');
       assert.ok((await exported(WIDE)).equals(first), 'the next export, from the pages, is the same bytes');
-      // A page changed behind the store's back shows in the export: it is read from the pages.
+      // A part changed behind the store's back shows in the export: it is read from the part's file.
       const db = connect(file, false);
       try {
         const day = Math.min(...days.keys());
-        const part = db.prepare('select docs from export_day_pages where org_id = ? and axis = 0 and day = ? and part = 1').pluck();
-        const docs = part.get(orgId, day) as Buffer;
-        db.prepare('update export_day_pages set docs = ? where org_id = ? and axis = 0 and day = ? and part = 1').run(
-          Buffer.from(docs.toString('utf8').replace(/"_id":"/, '"_id":"PAGED-')),
-          orgId,
-          day,
-        );
+        const [name] = partFiles(file, orgId, day);
+        const docs = fs.readFileSync(path.join(pagesDirOf(file), name!), 'utf8');
+        fs.writeFileSync(path.join(pagesDirOf(file), name!), docs.replace(/"_id":"/, '"_id":"PAGED-'));
         assert.match((await exported(WIDE)).toString('utf8'), /"_id":"PAGED-/);
         db.prepare('delete from export_day_pages where org_id = ? and axis = 0 and day = ?').run(orgId, day);
       } finally {
@@ -242,6 +258,48 @@ for (const threads of [0, 1]) {
       const bytes = await exported(window);
       assert.ok(bytes.equals(reference(file, orgId, window)));
       assert.ok(bytes.length < reference(file, orgId, WIDE).length);
+    });
+
+    it("reads on from the documents where a part's file is gone, and the next build pages that day again", async () => {
+      await exported(WIDE);
+      await settled();
+      const days = [...pagedDays(file, orgId, 0).keys()].sort((a, b) => a - b);
+      const [first, second] = [partFiles(file, orgId, days[0]!), partFiles(file, orgId, days[1]!)];
+      assert.ok(first.length >= 2, 'a day of two parts and more');
+      // The second part of one day (read after the first, from the documents after the first's
+      // sessions) and the first of another (the whole day from the documents).
+      for (const name of [first[1]!, second[0]!]) fs.unlinkSync(path.join(pagesDirOf(file), name));
+      const expected = reference(file, orgId, WIDE);
+      assert.ok(readNow(file, orgId, WIDE).equals(expected), 'read at once');
+      assert.ok((await exported(WIDE)).equals(expected), 'exported');
+      await settled();
+      assert.equal(pagedDays(file, orgId, 0).size, days.length, 'the two days are paged again');
+      for (const day of days.slice(0, 2))
+        for (const name of partFiles(file, orgId, day)) assert.ok(fs.existsSync(path.join(pagesDirOf(file), name)), name);
+      assert.ok((await exported(WIDE)).equals(expected), 'from their new parts');
+    });
+
+    it('deletes the files of parts whose rows are gone once they are an hour old, and keeps the rest', async () => {
+      await exported(WIDE);
+      await settled();
+      const files = () => new Set(fs.readdirSync(pagesDirOf(file)));
+      const dropped = files();
+      dropPages(file, orgId);
+      let now = Date.now();
+      const builder = checkedBuilder(file, orgId, WIDE, () => now);
+      try {
+        await built(builder, orgId, WIDE);
+        const rebuilt = [...files()].filter((name) => !dropped.has(name));
+        assert.ok(rebuilt.length > 0, 'the days built again, in files of their own');
+        assert.equal(files().size, dropped.size + rebuilt.length, 'the files of the rows dropped are not an hour old: kept');
+        // An hour on (the sweep runs at most hourly, with the unused days' eviction).
+        now += PART_FILE_KEPT_MS + 60_000;
+        await built(builder, orgId, { axis: 'createdAt', fromMs: NOW + 400 * DAY, toMs: NOW + 401 * DAY });
+        assert.deepEqual([...files()].sort(), rebuilt.sort(), 'only the files of rows left');
+      } finally {
+        await builder.stop();
+      }
+      assert.ok((await exported(WIDE)).equals(reference(file, orgId, WIDE)));
     });
 
     it('leaves a day unpaged when a write lands between two of its parts, and every export meanwhile is right', async () => {
@@ -616,9 +674,11 @@ describe('SQLITE_EXPORT_DAY_PAGES', () => {
       await pollUntil(() => store.exportPagesQueued() === 0, 'the day pages to be built');
       assert.equal(pagedDays(file, orgId, 0).size, 3);
       await store.close();
+      assert.ok(fs.readdirSync(pagesDirOf(file)).length >= 3, 'their parts in files');
       store = await openStore({ kind: 'sqlite', file, exportDayPages: false });
       try {
         assert.equal(pagedDays(file, orgId, 0).size, 0, 'the pages kept are dropped');
+        assert.ok(!fs.existsSync(pagesDirOf(file)), 'with their files');
         const bytes = await bytesOf(store.exportDocuments(orgId, WIDE));
         assert.ok(bytes.equals(reference(file, orgId, WIDE)));
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -5,6 +5,7 @@ import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
 import { connect } from './connect.js';
 import { isBusy } from './writer-dialect.js';
+import { pagesDirOf, partFileName, partFilesExist, sweepPartFiles, syncPartFiles, writePartFile } from './day-page-files.js';
 import {
   type AxisColumn,
   axisNumber,
@@ -29,6 +30,12 @@ const EVICT_EVERY_MS = 3_600_000;
 export const EVICT_ROWS = 8;
 /** Parts of a day another builder wrote this recently belong to its build under way (another process). */
 const BUILD_UNDER_WAY_MS = 60_000;
+/**
+ * A part's file without its row is deleted once it is this old: an export that began before the row
+ * went may be reading it (one that finds it gone reads on from the documents), and another
+ * process's build writes its file just before its row.
+ */
+export const PART_FILE_KEPT_MS = 3_600_000;
 
 type Statements = ReturnType<typeof prepare>;
 /** The builder's connection, opened at its first build: the table is made by the store's migrations. */
@@ -36,20 +43,22 @@ type Connection = { db: BetterSqlite3.Database; statements: Statements };
 
 /**
  * Builds the pages of the days an export read (export_day_pages, migration 011), so the next export
- * of those days reads a few large BLOBs instead of a document at a time (docs/performance.md, "Day
- * pages"). Built after an export, not at write time, so only days somebody exports cost the extra
- * bytes, and a day written again (whose pages its write's trigger deleted) is rebuilt only when it
- * is exported again. Only days before the current UTC day are built: today's are still being
- * written, and each write would throw the build away.
+ * of those days reads a few files of about a megabyte instead of a document at a time
+ * (docs/performance.md, "Day pages"; the files: day-page-files.ts). Built after an export, not at
+ * write time, so only days somebody exports cost the extra bytes, and a day written again (whose
+ * pages its write's trigger deleted) is rebuilt only when it is exported again. Only days before
+ * the current UTC day are built: today's are still being written, and each write would throw the
+ * build away.
  *
  * A day is built a part (about SQLITE_PAGE_BYTES) per write transaction, and becomes paged only
- * when its marker (part 0) is written, in the transaction of its last part. Every part's
- * transaction first checks that the day has no marker and that every part written so far is still
- * there and of this build: a write to the day deleted them all (the triggers), and another
- * process's build has parts of its own; either way this build stops and drops what it wrote. So a
- * marker stands only over parts that are exactly the day's documents (and the reader checks that
- * too). Parts another builder wrote within the minute are a build under way, left alone; older
- * ones, and this builder's own from a build cut short, are dropped by the next build of the day.
+ * when its marker (part 0) is written, in a transaction of its own once every part's file is on
+ * disk. Every part's and the marker's transaction first checks that the day has no marker and
+ * that every part written so far is still there and of this build: a write to the day deleted them
+ * all (the triggers), and another process's build has parts of its own; either way this build stops
+ * and drops what it wrote. So a marker stands only over parts that are exactly the day's documents
+ * (and the reader checks that too). Parts another builder wrote within the minute are a build under
+ * way, left alone; older ones, and this builder's own from a build cut short, are dropped by the
+ * next build of the day; their files go with the hourly sweep (day-page-files.ts).
  *
  * Each export marks the paged days it read as used (the markers' `used_at`, at most daily); days
  * unused for DAY_PAGES_UNUSED_MS are dropped when a later export's build runs, at most hourly:
@@ -68,6 +77,8 @@ export class DayPageBuilder {
   /** This builder's mark, in the high bits of its builds' numbers: its own parts left behind are known as such. */
   private readonly token = randomInt(1, 2 ** 26);
   private builds = 0;
+  /** Where the parts' bytes go (day-page-files.ts). */
+  private readonly dir: string;
 
   constructor(
     private readonly file: string,
@@ -75,7 +86,9 @@ export class DayPageBuilder {
     private readonly onWriter: <T>(work: () => T) => Promise<T>,
     private readonly onError: (error: Error) => void,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.dir = pagesDirOf(file);
+  }
 
   /** The days of `window` that are not paged yet are built, after any asked for before. */
   exported(orgId: string, window: ExportWindow): void {
@@ -155,6 +168,9 @@ export class DayPageBuilder {
         await nextTurn();
       }
     }
+    if (this.stopped) return;
+    const kept = new Set(statements.partFiles.all().map((r) => partFileName(r.org_id, r.axis, r.day, r.build, r.part)));
+    await sweepPartFiles(this.dir, kept, now - PART_FILE_KEPT_MS);
   }
 
   /** Marks the window's paged days used, then builds each of its past days that has documents and is not paged. */
@@ -169,14 +185,16 @@ export class DayPageBuilder {
     // the same window twelve times, and a query a day held the event loop for tens of milliseconds.
     // A day unpaged meanwhile is built at the next export; one not paged then is asked again below,
     // as another process may have paged it while this build was on earlier days.
-    const paged = new Set(pagedDays.all({ org: orgId, axis, from: utcDayStart(window.fromMs), to: last }));
+    const gone = this.daysWithFilesGone(statements, orgId, axis, utcDayStart(window.fromMs), last);
+    const paged = new Set(pagedDays.all({ org: orgId, axis, from: utcDayStart(window.fromMs), to: last }).filter((d) => !gone.has(d)));
     for (let from = utcDayStart(window.fromMs); !this.stopped; ) {
       const first = firstAt.get(orgId, from, last);
       if (first === undefined) return;
       const day = utcDayStart(first);
-      if (paged.has(day) || pagedDays.get({ org: orgId, axis, from: day, to: day }) !== undefined) await nextTurn();
+      if (paged.has(day) || (!gone.has(day) && pagedDays.get({ org: orgId, axis, from: day, to: day }) !== undefined)) await nextTurn();
       else {
-        // A marker over parts the reader would not take (it reads that day as rows) goes first.
+        // A marker over parts the reader would not take (it reads that day as rows), or whose files
+        // are gone (a database restored without its pages' directory), goes first.
         if (marked.get(orgId, axis, day) !== undefined) await this.onWriter(() => dropDay.run(orgId, axis, day));
         await this.buildDay(db, statements, orgId, axis, day);
       }
@@ -184,10 +202,21 @@ export class DayPageBuilder {
     }
   }
 
+  /** The paged days from `from` to `to` some of whose parts' files are gone: the reader reads them as rows. */
+  private daysWithFilesGone(statements: Statements, orgId: string, axis: number, from: number, to: number): Set<number> {
+    const files = new Map<number, string[]>();
+    for (const { day, build, part } of statements.dayFiles.all(orgId, axis, from, to)) {
+      const names = files.get(day) ?? [];
+      names.push(partFileName(orgId, axis, day, build, part));
+      files.set(day, names);
+    }
+    return new Set([...files].filter(([, names]) => !partFilesExist(this.dir, names)).map(([day]) => day));
+  }
+
   private async buildDay(db: BetterSqlite3.Database, statements: Statements, orgId: string, axis: number, day: number): Promise<void> {
     // The build's number: this builder's token in its high bits, so parts it left behind are known as its own.
     const build = this.token * 2 ** 20 + (this.builds++ % 2 ** 20);
-    const progress: PartProgress = { build, part: 1, after: [day, ''], sessions: 0, lookAhead: FIRST_LOOK_AHEAD };
+    const progress: PartProgress = { build, part: 1, after: [day, ''], sessions: 0, lookAhead: FIRST_LOOK_AHEAD, written: false };
     while (!this.stopped) {
       const done = await this.onWriter(() => {
         db.exec('begin immediate');
@@ -203,19 +232,23 @@ export class DayPageBuilder {
         }
       });
       if (done) return;
+      if (progress.written) {
+        const names = Array.from({ length: progress.part }, (_, i) => partFileName(orgId, axis, day, build, i + 1));
+        await syncPartFiles(this.dir, names);
+      }
       progress.part++;
       await nextTurn();
     }
   }
 
   /**
-   * One part of the day, inside its write transaction; true once the build is over (the day
-   * paged, or the build given up). First, that the build is still whole: no marker, and every
-   * part written so far there and of this build.
+   * One part of the day, inside its write transaction, or its marker once every part is written and
+   * on disk; true once the build is over (the day paged, or the build given up). First, that the
+   * build is still whole: no marker, and every part written so far there and of this build.
    */
   private writePart(statements: Statements, orgId: string, axis: number, day: number, progress: PartProgress): boolean {
-    const { partSessions, insertPart, keyAt } = statements.axes[axis]!;
-    const { dropDay, dropBuild, insertMarker, partOf, parts } = statements;
+    const { partSessions, joinedPart, keyAt } = statements.axes[axis]!;
+    const { dropDay, dropBuild, insertMarker, insertPart, parts } = statements;
     const { build, part, after } = progress;
     const written = parts.get(build, this.token, orgId, axis, day)!;
     if (written.marker > 0 || written.mine !== part - 1 || (part > 1 && written.total !== written.mine)) {
@@ -229,20 +262,28 @@ export class DayPageBuilder {
       // Parts of a build that never finished (stopped, or cut short by a busy lock) go first.
       dropDay.run(orgId, axis, day);
     }
+    const at = this.clock();
+    // The last part's transaction is over and its files are on disk: the day is paged.
+    if (progress.written) {
+      insertMarker.run(orgId, axis, day, build, progress.sessions, at);
+      return true;
+    }
     const dayEnd = day + DAY_MS - 1;
     const count = partSessions.get(orgId, after[0], after[1], dayEnd, progress.lookAhead, SQLITE_PAGE_BYTES) ?? 0;
-    const at = this.clock();
     const complete = count === 0 || keyAt.get(orgId, after[0], after[1], dayEnd, count) === undefined;
     if (count > 0) {
-      // Joined inside SQLite, as an export's pages are: no document crosses into JavaScript.
-      const { lastInsertRowid } = insertPart.run(orgId, axis, day, part, build, at, orgId, after[0], after[1], dayEnd, count);
-      progress.sessions += partOf.get(lastInsertRowid)!;
+      // Joined inside SQLite into one Buffer, as an export's pages are.
+      const { docs, n } = joinedPart.get(orgId, after[0], after[1], dayEnd, count)!;
+      // The file before its row: a row's file is there from the moment the row can be read.
+      writePartFile(this.dir, partFileName(orgId, axis, day, build, part), docs!);
+      insertPart.run(orgId, axis, day, part, build, at, n);
+      progress.sessions += n;
       if (!complete) progress.after = keyAt.get(orgId, after[0], after[1], dayEnd, count - 1)!;
       progress.lookAhead = Math.min(PART_SESSIONS_MAX, 2 * count + 16);
     }
-    // The last part: the day's marker, over parts that are all of this build.
-    if (complete && progress.sessions > 0) insertMarker.run(orgId, axis, day, build, progress.sessions, at);
-    return complete;
+    // After the last part, its marker, over parts that are all of this build, once their files are synced.
+    progress.written = complete && progress.sessions > 0;
+    return complete && !progress.written;
   }
 }
 
@@ -254,6 +295,8 @@ interface PartProgress {
   sessions: number;
   /** Documents looked at to cut the next part: twice the last part's and some, up to PART_SESSIONS_MAX. */
   lookAhead: number;
+  /** Every part is written: next, once their files are synced, the marker. */
+  written: boolean;
 }
 
 /** The builder's own connection: a small page cache, and never waiting for another process's write lock. */
@@ -289,10 +332,7 @@ function prepare(db: BetterSqlite3.Database) {
           )
           .pluck(),
         // Each document after a comma, as the export's pages after its first.
-        insertPart: db.prepare<[string, number, number, number, number, number, string, number, string, number, number], void>(
-          `insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs)
-           select ?, ?, ?, ?, ?, ?, n, docs from (${sql.joined(true)})`,
-        ),
+        joinedPart: db.prepare<[string, number, string, number, number], { docs: Buffer | null; n: number }>(sql.joined(true)),
         // The key of the document `offset` places after the start: the last of a part, or (one
         // further) whether any is left.
         keyAt: db.prepare<[string, number, string, number, number], Key>(sql.keyAt).raw(),
@@ -302,7 +342,17 @@ function prepare(db: BetterSqlite3.Database) {
       'select 1 from export_day_pages where org_id = ? and axis = ? and day = ? and part = 0',
     ),
     pagedDays: db.prepare<PagedDaysParams, number>(PAGED_DAYS_SQL).pluck(),
-    partOf: db.prepare<[number | bigint], number>('select sessions from export_day_pages where rowid = ?').pluck(),
+    // A part's bytes are in its file (day-page-files.ts); its BLOB is empty.
+    insertPart: db.prepare<[string, number, number, number, number, number, number], void>(
+      "insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs) values (?, ?, ?, ?, ?, ?, ?, x'')",
+    ),
+    dayFiles: db.prepare<[string, number, number, number], { day: number; build: number; part: number }>(
+      `select day, build, part from export_day_pages
+       where org_id = ? and axis = ? and day between ? and ? and part > 0 and length(docs) = 0`,
+    ),
+    partFiles: db.prepare<[], { org_id: string; axis: number; day: number; build: number; part: number }>(
+      'select org_id, axis, day, build, part from export_day_pages where part > 0 and length(docs) = 0',
+    ),
     parts: db.prepare<
       [number, number, string, number, number],
       { total: number; mine: number; ours: number; marker: number; newest: number }

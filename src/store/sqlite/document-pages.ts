@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
+import { pagesDirOf, partFileName, readPartFile } from './day-page-files.js';
 import { preparedOn, type ReadConnections } from './read-connections.js';
 
 /**
@@ -89,7 +90,10 @@ export interface DocumentPage {
  * The stored documents of a window, in (org, axis, id) index order, inside one read transaction on
  * a connection of the export's own (one snapshot for the whole export). A day whose documents are
  * kept ready joined (export_day_pages, migration 011; the triggers there make them exactly this
- * snapshot's) is read as its parts, a few BLOBs of about a megabyte. Other days are read a keyset
+ * snapshot's) is read as its parts, a few files of about a megabyte (day-page-files.ts; parts built
+ * before those files hold their bytes in their BLOB). A part whose file is gone (its row was
+ * dropped after this snapshot began, and the file swept) ends the day's parts: the rest of the day
+ * is read from the documents, after the sessions the parts held. Other days are read a keyset
  * page of documents at a time, which SQLite joins into one BLOB, so a page is one Buffer: no
  * per-document allocation, and no byte decoded or re-encoded on the way to the socket. The page
  * size follows the documents' size so a page stays near its aim however large sessions are.
@@ -99,8 +103,9 @@ export interface DocumentPage {
  */
 export class DocumentPages {
   private readonly rows: ReturnType<DocumentPages['statements']>;
-  /** A paged day's part (migration 011): its documents, each after a comma. */
-  private readonly dayPart: BetterSqlite3.Statement<[string, number, number, number], DocumentPage>;
+  /** A paged day's part (migration 011): its documents, each after a comma, or an empty BLOB and its file's build. */
+  private readonly dayPart: BetterSqlite3.Statement<[string, number, number, number], DocumentPage & { build: number }>;
+  private readonly pagesDir: string;
   private readonly mapped: boolean;
   /** The window's days that are paged in this snapshot, in order. */
   private readonly pagedDays: number[];
@@ -110,6 +115,8 @@ export class DocumentPages {
   private from: Key;
   /** The next part of a paged day being read, or -1 while reading rows. */
   private part = -1;
+  /** Sessions of the paged day being read that its parts so far held. */
+  private daySessions = 0;
   private limit = FIRST_PAGE;
   private started = false;
   private done = false;
@@ -131,7 +138,11 @@ export class DocumentPages {
     try {
       this.rows = this.statements();
       const axis = axisNumber(window);
-      this.dayPart = preparedOn(db, `select docs, sessions from export_day_pages where org_id = ? and axis = ? and day = ? and part = ?`);
+      this.dayPart = preparedOn(
+        db,
+        'select docs, sessions, build from export_day_pages where org_id = ? and axis = ? and day = ? and part = ?',
+      );
+      this.pagesDir = pagesDirOf(db.name);
       this.mapped = mapped;
       if (mapped) db.exec(`pragma mmap_size = ${MAP_BYTES}`);
       db.exec('begin');
@@ -195,16 +206,31 @@ export class DocumentPages {
   private readPart(): DocumentPage | null {
     const day = this.from[0];
     // Part 0 is the day's marker; its documents are in parts 1, 2, …
-    this.part = Math.max(1, this.part);
-    const part = this.dayPart.get(this.orgId, axisNumber(this.window), day, this.part);
+    if (this.part < 1) [this.part, this.daySessions] = [1, 0];
+    const axis = axisNumber(this.window);
+    const part = this.dayPart.get(this.orgId, axis, day, this.part);
     if (part === undefined) {
       this.part = -1;
       this.moveTo(day + DAY_MS);
       return null;
     }
+    const docs = part.docs.length > 0 ? part.docs : readPartFile(this.pagesDir, partFileName(this.orgId, axis, day, part.build, this.part));
+    if (docs === null) {
+      this.readRestOfDayAsRows(day);
+      return null;
+    }
     this.part++;
+    this.daySessions += part.sessions;
     // Every part starts with its comma: the export's first page goes without it.
-    return { docs: this.started ? part.docs : part.docs.subarray(1), sessions: part.sessions };
+    return { docs: this.started ? docs : docs.subarray(1), sessions: part.sessions };
+  }
+
+  /** The day at `day` is read on from the documents, after the sessions its parts held so far (in this snapshot, its first ones). */
+  private readRestOfDayAsRows(day: number): void {
+    this.paged.delete(day);
+    this.pagedDays.splice(this.pagedDays.indexOf(day), 1);
+    this.part = -1;
+    this.from = this.daySessions === 0 ? [day, ''] : this.rows.lastKey.get(this.orgId, day, '', day + DAY_MS - 1, this.daySessions - 1)!;
   }
 
   /** The next page of rows up to the next paged day, or null where they end (then `from` is that day). */

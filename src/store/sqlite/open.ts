@@ -11,6 +11,7 @@ import { sqliteBulkImport, sqliteBulkImportBatches } from './bulk-import.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from './export-reader.js';
 import { DayPageBuilder } from './day-page-builder.js';
+import { pagesDirOf, removePartFiles } from './day-page-files.js';
 import { ExportWorkers } from './export-workers.js';
 import { ReadConnections } from './read-connections.js';
 import { WriterDialect } from './writer-dialect.js';
@@ -93,7 +94,10 @@ export async function openSqliteStore(
   let checkpointer: Checkpointer | undefined;
   const store = new KyselyStore(driver, { mail: options.mail ?? false }, options.logFoldAt);
   await store.migrate(options.readModelVersion);
-  if (!exportOptions.dayPages) await sql`delete from export_day_pages`.execute(db);
+  if (!exportOptions.dayPages) {
+    await sql`delete from export_day_pages`.execute(db);
+    removePartFiles(pagesDirOf(file));
+  }
   if (options.backgroundCheckpoints !== false)
     checkpointer = startCheckpointer(file, (error) =>
       process.emitWarning(`SQLite checkpoints moved back onto the writer: ${error.message}`, 'CoachportCheckpointWarning'),

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The bytes of the day pages' parts, each in a file of its own beside the database (day-page-builder.ts
+ * writes them, document-pages.ts reads them). A part's row in export_day_pages (migration 011) keeps
+ * an empty BLOB and says which file: its organization, axis, day, build and part name it, and a file
+ * is written once, before its row is committed, and never changed. So a row's file is that row's
+ * bytes for as long as it exists, and the rows keep every guarantee of the table (triggers, markers,
+ * one snapshot per export).
+ *
+ * Why files: read as a BLOB, a 1 MB part is 256 `pread`s of 4 KB pages through SQLite's overflow
+ * chain and a copy into a Buffer; from a file it is one read. Served from the same seeded database
+ * and read by the bench's reader, the export went from 928–998 to 1,185–1,268 MB/s
+ * (docs/performance.md, "Day pages in files").
+ *
+ * A file whose row is gone (a write dropped its day, a build stopped, an unused day was evicted) is
+ * deleted by the builder's hourly sweep once it is an hour old: an export that began before its row
+ * went may still be reading it, and one that finds it gone reads the rest of that day from the
+ * documents instead (document-pages.ts).
+ */
+
+/** Beside the database file, as SQLite's own `-wal` and `-shm`. */
+export const pagesDirOf = (databaseFile: string): string => `${databaseFile}-pages`;
+
+/** A part's file name: every field that tells its row from another's (organization ids are any text, so in hex). */
+export function partFileName(orgId: string, axis: number, day: number, build: number, part: number): string {
+  return `${Buffer.from(orgId, 'utf8').toString('hex')}.${axis}.${day}.${build}.${part}`;
+}
+
+/** Writes a new part's bytes; a file of that name already there is an error, never overwritten. */
+export function writePartFile(dir: string, name: string, bytes: Uint8Array): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, name), bytes, { flag: 'wx' });
+}
+
+/**
+ * Puts a build's files on disk before its marker is committed, so that a day is paged only over
+ * bytes that survive an OS crash as the marker does.
+ */
+export async function syncPartFiles(dir: string, names: string[]): Promise<void> {
+  for (const target of [...names.map((name) => path.join(dir, name)), dir]) {
+    const handle = await fs.promises.open(target, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Every part starts with the comma that joins it to what came before. */
+const COMMA = 0x2c;
+
+/** A part's bytes, or null when its file is gone or is not a part (then the day is read from the documents). */
+export function readPartFile(dir: string, name: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dir, name), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    // Its own memory, whole, so an export thread can hand it to the event loop without a copy.
+    const bytes = Buffer.allocUnsafeSlow(size);
+    let read = 0;
+    while (read < size) {
+      const n = fs.readSync(fd, bytes, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return read === size && size > 1 && bytes[0] === COMMA ? bytes : null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether the part files of `names` are all there. */
+export const partFilesExist = (dir: string, names: string[]): boolean => names.every((name) => fs.existsSync(path.join(dir, name)));
+
+/**
+ * Deletes the files of `dir` that are no part of `kept` (file names of the rows there are) and were
+ * written before `writtenBefore` (a build under way in another process writes its file just before
+ * its row). Answers how many went.
+ */
+export async function sweepPartFiles(dir: string, kept: Set<string>, writtenBefore: number): Promise<number> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  let deleted = 0;
+  for (const name of names) {
+    if (kept.has(name)) continue;
+    const file = path.join(dir, name);
+    try {
+      if ((await fs.promises.stat(file)).mtimeMs >= writtenBefore) continue;
+      await fs.promises.unlink(file);
+      deleted++;
+    } catch (error) {
+      // Deleted meanwhile by another process's sweep.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return deleted;
+}
+
+/** Every part file, for a store that keeps no day pages (SQLITE_EXPORT_DAY_PAGES=0). */
+export function removePartFiles(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
