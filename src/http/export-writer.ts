@@ -2,25 +2,13 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Gzip } from 'node:zlib';
+import { freeNow } from '../bytes.js';
 import { isOwnedByExport } from '../export/owned-chunks.js';
 import { toError } from '../to-error.js';
 
-/**
- * Gives a sent chunk's memory back to the allocator at once. ArrayBuffer.prototype.transfer(0)
- * detaches the buffer, and the memory, which nothing else holds, is freed there and then instead
- * of at the garbage collector's next pass. Only Buffers the store marked as the export's own
- * (src/export/owned-chunks.ts) and that are their memory's whole view; everything else is left alone.
- */
+/** Gives a sent chunk's memory back at once, if the store marked it as the export's own (src/export/owned-chunks.ts). */
 function release(chunk: Buffer | string): void {
-  if (!isOwnedByExport(chunk)) return;
-  const memory = chunk.buffer;
-  if (!(memory instanceof ArrayBuffer) || chunk.byteLength === 0 || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength)
-    return;
-  try {
-    memory.transfer(0);
-  } catch {
-    // Not detachable: the garbage collector frees it as before.
-  }
+  if (isOwnedByExport(chunk)) freeNow(chunk);
 }
 
 /**

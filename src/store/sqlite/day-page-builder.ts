@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
+import { freeNow } from '../../bytes.js';
 import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
 import { connect } from './connect.js';
 import { isBusy } from './writer-dialect.js';
-import { pagesDirOf, partFileName, partFilesExist, sweepPartFiles, syncPartFiles, writePartFile } from './day-page-files.js';
+import { pagesDirOf, partFileName, sweepPartFiles, syncPartFiles, writePartFile } from './day-page-files.js';
 import {
   type AxisColumn,
   axisNumber,
@@ -69,7 +70,7 @@ type Connection = { db: BetterSqlite3.Database; statements: Statements };
  * holds it, the build stops and the next export asks again.
  */
 export class DayPageBuilder {
-  private readonly queue = new Map<string, { orgId: string; window: ExportWindow }>();
+  private readonly queue = new Map<string, { orgId: string; window: ExportWindow; filesGone: Set<number> }>();
   private running: Promise<void> | null = null;
   private stopped = false;
   private building = false;
@@ -90,10 +91,17 @@ export class DayPageBuilder {
     this.dir = pagesDirOf(file);
   }
 
-  /** The days of `window` that are not paged yet are built, after any asked for before. */
-  exported(orgId: string, window: ExportWindow): void {
+  /**
+   * The days of `window` that are not paged yet are built, after any asked for before, and those the
+   * export found some of whose parts' files gone (a database restored without its pages' directory)
+   * are built again.
+   */
+  exported(orgId: string, window: ExportWindow, filesGone: number[] = []): void {
     if (this.stopped) return;
-    this.queue.set(`${orgId}\u0000${window.axis}\u0000${window.fromMs}\u0000${window.toMs}`, { orgId, window });
+    const key = `${orgId}\u0000${window.axis}\u0000${window.fromMs}\u0000${window.toMs}`;
+    const asked = this.queue.get(key) ?? { orgId, window, filesGone: new Set() };
+    for (const day of filesGone) asked.filesGone.add(day);
+    this.queue.set(key, asked);
     this.start();
   }
 
@@ -120,13 +128,13 @@ export class DayPageBuilder {
   private async run(): Promise<void> {
     let connection: Connection | null = null;
     try {
-      for (const [key, { orgId, window }] of this.queue) {
+      for (const [key, { orgId, window, filesGone }] of this.queue) {
         this.queue.delete(key);
         this.building = true;
         try {
           connection ??= openConnection(this.file);
           const { db, statements } = connection;
-          await this.reporting(() => this.buildWindow(db, statements, orgId, window));
+          await this.reporting(() => this.buildWindow(db, statements, orgId, window, filesGone));
           await this.reporting(() => this.evictUnused(statements));
         } finally {
           this.building = false;
@@ -174,7 +182,13 @@ export class DayPageBuilder {
   }
 
   /** Marks the window's paged days used, then builds each of its past days that has documents and is not paged. */
-  private async buildWindow(db: BetterSqlite3.Database, statements: Statements, orgId: string, window: ExportWindow): Promise<void> {
+  private async buildWindow(
+    db: BetterSqlite3.Database,
+    statements: Statements,
+    orgId: string,
+    window: ExportWindow,
+    gone: Set<number>,
+  ): Promise<void> {
     const axis = axisNumber(window);
     const { firstAt } = statements.axes[axis]!;
     const { marked, pagedDays, dropDay } = statements;
@@ -185,7 +199,6 @@ export class DayPageBuilder {
     // the same window twelve times, and a query a day held the event loop for tens of milliseconds.
     // A day unpaged meanwhile is built at the next export; one not paged then is asked again below,
     // as another process may have paged it while this build was on earlier days.
-    const gone = this.daysWithFilesGone(statements, orgId, axis, utcDayStart(window.fromMs), last);
     const paged = new Set(pagedDays.all({ org: orgId, axis, from: utcDayStart(window.fromMs), to: last }).filter((d) => !gone.has(d)));
     for (let from = utcDayStart(window.fromMs); !this.stopped; ) {
       const first = firstAt.get(orgId, from, last);
@@ -200,17 +213,6 @@ export class DayPageBuilder {
       }
       from = day + DAY_MS;
     }
-  }
-
-  /** The paged days from `from` to `to` some of whose parts' files are gone: the reader reads them as rows. */
-  private daysWithFilesGone(statements: Statements, orgId: string, axis: number, from: number, to: number): Set<number> {
-    const files = new Map<number, string[]>();
-    for (const { day, build, part } of statements.dayFiles.all(orgId, axis, from, to)) {
-      const names = files.get(day) ?? [];
-      names.push(partFileName(orgId, axis, day, build, part));
-      files.set(day, names);
-    }
-    return new Set([...files].filter(([, names]) => !partFilesExist(this.dir, names)).map(([day]) => day));
   }
 
   private async buildDay(db: BetterSqlite3.Database, statements: Statements, orgId: string, axis: number, day: number): Promise<void> {
@@ -276,6 +278,8 @@ export class DayPageBuilder {
       const { docs, n } = joinedPart.get(orgId, after[0], after[1], dayEnd, count)!;
       // The file before its row: a row's file is there from the moment the row can be read.
       writePartFile(this.dir, partFileName(orgId, axis, day, build, part), docs!);
+      // Not left for the collector: a build's parts would pile up in the allocator (RSS).
+      freeNow(docs!);
       insertPart.run(orgId, axis, day, part, build, at, n);
       progress.sessions += n;
       if (!complete) progress.after = keyAt.get(orgId, after[0], after[1], dayEnd, count - 1)!;
@@ -345,10 +349,6 @@ function prepare(db: BetterSqlite3.Database) {
     // A part's bytes are in its file (day-page-files.ts); its BLOB is empty.
     insertPart: db.prepare<[string, number, number, number, number, number, number], void>(
       "insert into export_day_pages (org_id, axis, day, part, build, used_at, sessions, docs) values (?, ?, ?, ?, ?, ?, ?, x'')",
-    ),
-    dayFiles: db.prepare<[string, number, number, number], { day: number; build: number; part: number }>(
-      `select day, build, part from export_day_pages
-       where org_id = ? and axis = ? and day between ? and ? and part > 0 and length(docs) = 0`,
     ),
     partFiles: db.prepare<[], { org_id: string; axis: number; day: number; build: number; part: number }>(
       'select org_id, axis, day, build, part from export_day_pages where part > 0 and length(docs) = 0',

@@ -77,9 +77,6 @@ export function readPartFile(dir: string, name: string): Buffer | null {
   }
 }
 
-/** Whether the part files of `names` are all there. */
-export const partFilesExist = (dir: string, names: string[]): boolean => names.every((name) => fs.existsSync(path.join(dir, name)));
-
 /**
  * Deletes the files of `dir` that are no part of `kept` (file names of the rows there are) and were
  * written before `writtenBefore` (a build under way in another process writes its file just before

@@ -123,6 +123,8 @@ export class DocumentPages {
   private released = false;
   /** A read failed (an I/O error, a corrupt page): the connection is closed, not given back. */
   private failed = false;
+  /** Paged days some of whose parts' files were gone, read from the documents: their builder builds them again. */
+  readonly filesGone: number[] = [];
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -227,6 +229,7 @@ export class DocumentPages {
 
   /** The day at `day` is read on from the documents, after the sessions its parts held so far (in this snapshot, its first ones). */
   private readRestOfDayAsRows(day: number): void {
+    this.filesGone.push(day);
     this.paged.delete(day);
     this.pagedDays.splice(this.pagedDays.indexOf(day), 1);
     this.part = -1;

@@ -19,6 +19,6 @@ export type ToExportWorker = 'more' | 'close';
 /** From the worker on an export's port. `data` is transferred, never copied. */
 export type FromExportWorker =
   | { kind: 'page'; data: ArrayBuffer; sessions: number }
-  | { kind: 'end' }
+  | { kind: 'end'; filesGone: number[] }
   | { kind: 'error'; message: string; code: string | undefined }
   | { kind: 'closed' };

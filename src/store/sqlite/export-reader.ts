@@ -17,14 +17,15 @@ let streaming = 0;
  * The stored documents of a window read on the event loop (the default): a page at a time
  * (document-pages.ts) inside one read transaction on a read-only connection of the export's own,
  * taken from `connections` and given back. Between pages the event loop turns, so other requests
- * are served while exports run. Stopping early ends the transaction.
+ * are served while exports run. Stopping early ends the transaction. Answers, once all are read,
+ * the paged days whose parts' files were gone (DocumentPages.filesGone).
  */
 export async function* sqliteStoredDocuments(
   connections: ReadConnections,
   orgId: string,
   window: ExportWindow,
   mapped = false,
-): AsyncGenerator<ExportChunk> {
+): AsyncGenerator<ExportChunk, number[]> {
   streaming++;
   let pages: DocumentPages | undefined;
   try {
@@ -34,6 +35,7 @@ export async function* sqliteStoredDocuments(
       yield { data: ownedByExport(page.docs), sessions: page.sessions };
       await nextTurn();
     }
+    return pages.filesGone;
   } finally {
     streaming--;
     pages?.close();
@@ -58,7 +60,8 @@ class ExportReadError extends Error {
  * instead of taking turns on the event loop. Each page's memory is transferred, not copied, and
  * the writer may free it once it is sent: nothing here reads it after the yield. The thread reads
  * at most EXPORT_PAGES_AHEAD pages ahead of what has been taken from here. Stopping early (the
- * client went away) answers once the thread has ended the export's transaction.
+ * client went away) answers once the thread has ended the export's transaction. Answers, once all
+ * are read, the paged days whose parts' files were gone.
  */
 export async function* threadedStoredDocuments(
   workers: ExportWorkers,
@@ -66,12 +69,12 @@ export async function* threadedStoredDocuments(
   orgId: string,
   window: ExportWindow,
   mapped = false,
-): AsyncGenerator<ExportChunk> {
+): AsyncGenerator<ExportChunk, number[]> {
   const channel = workers.open(file, orgId, window, mapped);
   try {
     for (;;) {
       const message = await channel.receive();
-      if (message.kind === 'end') return;
+      if (message.kind === 'end') return message.filesGone;
       if (message.kind === 'error') throw new ExportReadError(message.message, message.code);
       if (message.kind === 'page') {
         yield { data: ownedByExport(Buffer.from(message.data)), sessions: message.sessions };

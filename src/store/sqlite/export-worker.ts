@@ -75,8 +75,9 @@ function step(reading: Reading): void {
   try {
     const page = reading.pages.read();
     if (page === null) {
+      const { filesGone } = reading.pages;
       finish(reading);
-      send(reading, { kind: 'end' });
+      send(reading, { kind: 'end', filesGone });
       return;
     }
     const data = memoryOf(page.docs);

@@ -26,10 +26,9 @@ export interface SqliteExportOptions {
   dayPages: boolean;
 }
 
-/** The chunks, then `done` once all were read (not when the reader stopped early). */
-async function* thenDone(chunks: AsyncGenerator<ExportChunk>, done: () => void): AsyncGenerator<ExportChunk> {
-  yield* chunks;
-  done();
+/** The chunks, then `done` with the days whose pages' files were gone, once all were read (not when the reader stopped early). */
+async function* thenDone(chunks: AsyncGenerator<ExportChunk, number[]>, done: (filesGone: number[]) => void): AsyncGenerator<ExportChunk> {
+  done(yield* chunks);
 }
 
 /**
@@ -71,7 +70,9 @@ export async function openSqliteStore(
       return { db: reader, close: () => reader.destroy() };
     },
     exportDocuments: (orgId, window) =>
-      dayPages ? thenDone(readDocuments(orgId, window), () => dayPages.exported(orgId, window)) : readDocuments(orgId, window),
+      dayPages
+        ? thenDone(readDocuments(orgId, window), (filesGone) => dayPages.exported(orgId, window, filesGone))
+        : readDocuments(orgId, window),
     exportPagesQueued: () => dayPages?.queued() ?? 0,
     // Holding Kysely's connection keeps any Kysely transaction from being open around the bulk one.
     bulkImport: (orgId, plan, now, audit) => db.connection().execute((conn) => sqliteBulkImport(writer, conn, orgId, plan, now, audit)),
