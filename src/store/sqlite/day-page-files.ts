@@ -39,7 +39,9 @@ export function writePartFile(dir: string, name: string, bytes: Uint8Array): voi
  * bytes that survive an OS crash as the marker does.
  */
 export async function syncPartFiles(dir: string, names: string[]): Promise<void> {
-  for (const target of [...names.map((name) => path.join(dir, name)), dir]) {
+  // Windows cannot open a directory to sync it (NTFS journals the entries of its directories).
+  const entries = process.platform === 'win32' ? [] : [dir];
+  for (const target of [...names.map((name) => path.join(dir, name)), ...entries]) {
     const handle = await fs.promises.open(target, 'r');
     try {
       await handle.sync();
