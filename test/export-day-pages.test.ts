@@ -260,42 +260,97 @@ for (const threads of [0, 1]) {
       assert.ok(bytes.length < reference(file, orgId, WIDE).length);
     });
 
-    it("reads on from the documents where a part's file is gone, and the next build pages that day again", async () => {
+    it("reads on from the documents where a part's file is gone or is no part, and the next build pages that day again", async () => {
       await exported(WIDE);
       await settled();
+      const dir = pagesDirOf(file);
       const days = [...pagedDays(file, orgId, 0).keys()].sort((a, b) => a - b);
-      const [first, second] = [partFiles(file, orgId, days[0]!), partFiles(file, orgId, days[1]!)];
-      assert.ok(first.length >= 2, 'a day of two parts and more');
-      // The second part of one day (read after the first, from the documents after the first's
-      // sessions) and the first of another (the whole day from the documents).
-      for (const name of [first[1]!, second[0]!]) fs.unlinkSync(path.join(pagesDirOf(file), name));
+      assert.equal(days.length, 4);
+      const names = days.map((day) => partFiles(file, orgId, day));
+      assert.ok(names[0]!.length >= 2, 'a day of two parts and more');
+      // The second part of a day: read after the first, from the documents after the first's sessions.
+      fs.unlinkSync(path.join(dir, names[0]![1]!));
+      // The first part of another: the whole day from its documents.
+      fs.unlinkSync(path.join(dir, names[1]![0]!));
+      // Parts that are no parts: a comma alone, and a part without its leading comma.
+      fs.writeFileSync(path.join(dir, names[2]![0]!), ',');
+      fs.writeFileSync(path.join(dir, names[3]![0]!), fs.readFileSync(path.join(dir, names[3]![0]!)).subarray(1));
       const expected = reference(file, orgId, WIDE);
       assert.ok(readNow(file, orgId, WIDE).equals(expected), 'read at once');
+      const fromThird: ExportWindow = { axis: 'createdAt', fromMs: days[2]!, toMs: WIDE.toMs };
+      assert.ok(readNow(file, orgId, fromThird).equals(reference(file, orgId, fromThird)), 'a first page whose part is no part');
       assert.ok((await exported(WIDE)).equals(expected), 'exported');
       await settled();
-      assert.equal(pagedDays(file, orgId, 0).size, days.length, 'the two days are paged again');
-      for (const day of days.slice(0, 2))
-        for (const name of partFiles(file, orgId, day)) assert.ok(fs.existsSync(path.join(pagesDirOf(file), name)), name);
+      days.forEach((day, i) => {
+        const rebuilt = partFiles(file, orgId, day);
+        assert.ok(!rebuilt.some((name) => names[i]!.includes(name)), `day ${i} built again`);
+        for (const name of rebuilt) assert.ok(fs.existsSync(path.join(dir, name)), name);
+      });
       assert.ok((await exported(WIDE)).equals(expected), 'from their new parts');
+      // A report of a build since replaced drops nothing.
+      const standing = partFiles(file, orgId, days[0]!);
+      const builder = checkedBuilder(file, orgId, WIDE, Date.now);
+      try {
+        builder.exported(orgId, WIDE, [{ day: days[0]!, build: -1 }]);
+        await pollUntil(() => builder.queued() === 0, 'the builder');
+      } finally {
+        await builder.stop();
+      }
+      assert.deepEqual(partFiles(file, orgId, days[0]!), standing);
     });
 
-    it('deletes the files of parts whose rows are gone once they are an hour old, and keeps the rest', async () => {
+    it('reads parts that keep their bytes in their BLOB, as parts built before the files did', async () => {
       await exported(WIDE);
       await settled();
-      const files = () => new Set(fs.readdirSync(pagesDirOf(file)));
+      const dir = pagesDirOf(file);
+      const day = Math.min(...pagedDays(file, orgId, 0).keys());
+      const names = partFiles(file, orgId, day);
+      const db = connect(file, false);
+      try {
+        const setBlob = db.prepare('update export_day_pages set docs = ? where org_id = ? and axis = 0 and day = ? and part = ?');
+        names.forEach((name, i) => setBlob.run(fs.readFileSync(path.join(dir, name)), orgId, day, i + 1));
+        for (const name of names) fs.unlinkSync(path.join(dir, name));
+        assert.ok(readNow(file, orgId, WIDE).equals(reference(file, orgId, WIDE)));
+        // Changed behind the store's back, the BLOB shows in the export: it is read.
+        const first = db.prepare('select docs from export_day_pages where org_id = ? and axis = 0 and day = ? and part = 1').pluck();
+        setBlob.run(Buffer.from((first.get(orgId, day) as Buffer).toString('utf8').replace(/"_id":"/, '"_id":"BLOB-')), orgId, day, 1);
+        assert.match((await exported(WIDE)).toString('utf8'), /"_id":"BLOB-/);
+        db.prepare('delete from export_day_pages where org_id = ? and axis = 0 and day = ?').run(orgId, day);
+      } finally {
+        db.close();
+      }
+    });
+
+    it('deletes a part file without its row once the sweep has seen it so for an hour and it was written an hour ago', async () => {
+      await exported(WIDE);
+      await settled();
+      const dir = pagesDirOf(file);
+      const files = () => [...fs.readdirSync(dir)].sort();
+      const writtenAt = (name: string, ms: number) => fs.utimesSync(path.join(dir, name), ms / 1000, ms / 1000);
       const dropped = files();
       dropPages(file, orgId);
       let now = Date.now();
       const builder = checkedBuilder(file, orgId, WIDE, () => now);
-      try {
-        await built(builder, orgId, WIDE);
-        const rebuilt = [...files()].filter((name) => !dropped.has(name));
-        assert.ok(rebuilt.length > 0, 'the days built again, in files of their own');
-        assert.equal(files().size, dropped.size + rebuilt.length, 'the files of the rows dropped are not an hour old: kept');
-        // An hour on (the sweep runs at most hourly, with the unused days' eviction).
+      // The sweep runs at most hourly, with the unused days' eviction, after a build: here, of a window without documents.
+      const sweepAnHourOn = async () => {
         now += PART_FILE_KEPT_MS + 60_000;
         await built(builder, orgId, { axis: 'createdAt', fromMs: NOW + 400 * DAY, toMs: NOW + 401 * DAY });
-        assert.deepEqual([...files()].sort(), rebuilt.sort(), 'only the files of rows left');
+      };
+      try {
+        // Builds the days again, in files of their own, then sweeps a first time.
+        await built(builder, orgId, WIDE);
+        const rebuilt = files().filter((name) => !dropped.includes(name));
+        assert.ok(rebuilt.length > 0);
+        assert.deepEqual(files(), [...dropped, ...rebuilt].sort(), 'files seen without their row for the first time stay');
+        fs.writeFileSync(path.join(dir, 'late'), ',{}');
+        writtenAt('late', now - 3 * PART_FILE_KEPT_MS);
+        await sweepAnHourOn();
+        assert.deepEqual(files(), [...rebuilt, 'late'].sort(), "the dropped rows' files go; one seen for the first time stays");
+        writtenAt('late', now + PART_FILE_KEPT_MS + 60_000);
+        await sweepAnHourOn();
+        assert.deepEqual(files(), [...rebuilt, 'late'].sort(), 'seen for an hour, but written within it: stays');
+        await sweepAnHourOn();
+        assert.deepEqual(files(), rebuilt, 'then goes; the files of rows stay, however old');
       } finally {
         await builder.stop();
       }

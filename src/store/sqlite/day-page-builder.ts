@@ -6,7 +6,7 @@ import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
 import { connect } from './connect.js';
 import { isBusy } from './writer-dialect.js';
-import { pagesDirOf, partFileName, sweepPartFiles, syncPartFiles, writePartFile } from './day-page-files.js';
+import { type DayFilesGone, pagesDirOf, partFileName, sweepPartFiles, syncPartFiles, writePartFile } from './day-page-files.js';
 import {
   type AxisColumn,
   axisNumber,
@@ -32,9 +32,10 @@ export const EVICT_ROWS = 8;
 /** Parts of a day another builder wrote this recently belong to its build under way (another process). */
 const BUILD_UNDER_WAY_MS = 60_000;
 /**
- * A part's file without its row is deleted once it is this old: an export that began before the row
- * went may be reading it (one that finds it gone reads on from the documents), and another
- * process's build writes its file just before its row.
+ * A part's file without its row is deleted once the sweep has seen it so for this long, and it was
+ * written this long ago: an export that began before the row went may be reading it (one that finds
+ * it gone reads on from the documents), and another process's build writes its file just before
+ * its row.
  */
 export const PART_FILE_KEPT_MS = 3_600_000;
 
@@ -70,7 +71,7 @@ type Connection = { db: BetterSqlite3.Database; statements: Statements };
  * holds it, the build stops and the next export asks again.
  */
 export class DayPageBuilder {
-  private readonly queue = new Map<string, { orgId: string; window: ExportWindow; filesGone: Set<number> }>();
+  private readonly queue = new Map<string, { orgId: string; window: ExportWindow; filesGone: DayFilesGone[] }>();
   private running: Promise<void> | null = null;
   private stopped = false;
   private building = false;
@@ -80,6 +81,8 @@ export class DayPageBuilder {
   private builds = 0;
   /** Where the parts' bytes go (day-page-files.ts). */
   private readonly dir: string;
+  /** Files the last sweep found without a row, and since when. */
+  private orphans = new Map<string, number>();
 
   constructor(
     private readonly file: string,
@@ -96,11 +99,11 @@ export class DayPageBuilder {
    * export found some of whose parts' files gone (a database restored without its pages' directory)
    * are built again.
    */
-  exported(orgId: string, window: ExportWindow, filesGone: number[] = []): void {
+  exported(orgId: string, window: ExportWindow, filesGone: DayFilesGone[] = []): void {
     if (this.stopped) return;
     const key = `${orgId}\u0000${window.axis}\u0000${window.fromMs}\u0000${window.toMs}`;
-    const asked = this.queue.get(key) ?? { orgId, window, filesGone: new Set() };
-    for (const day of filesGone) asked.filesGone.add(day);
+    const asked = this.queue.get(key) ?? { orgId, window, filesGone: [] };
+    asked.filesGone.push(...filesGone);
     this.queue.set(key, asked);
     this.start();
   }
@@ -178,7 +181,11 @@ export class DayPageBuilder {
     }
     if (this.stopped) return;
     const kept = new Set(statements.partFiles.all().map((r) => partFileName(r.org_id, r.axis, r.day, r.build, r.part)));
-    await sweepPartFiles(this.dir, kept, now - PART_FILE_KEPT_MS);
+    const seen = this.orphans;
+    const due = (name: string, writtenAt: number) =>
+      writtenAt <= now - PART_FILE_KEPT_MS && (seen.get(name) ?? now) <= now - PART_FILE_KEPT_MS;
+    const left = await sweepPartFiles(this.dir, kept, due);
+    this.orphans = new Map(left.map((name) => [name, seen.get(name) ?? now]));
   }
 
   /** Marks the window's paged days used, then builds each of its past days that has documents and is not paged. */
@@ -187,11 +194,11 @@ export class DayPageBuilder {
     statements: Statements,
     orgId: string,
     window: ExportWindow,
-    gone: Set<number>,
+    filesGone: DayFilesGone[],
   ): Promise<void> {
     const axis = axisNumber(window);
     const { firstAt } = statements.axes[axis]!;
-    const { marked, pagedDays, dropDay } = statements;
+    const { markerBuild, pagedDays, dropDay } = statements;
     const now = this.clock();
     await this.onWriter(() => statements.use.run(now, orgId, axis, utcDayStart(window.fromMs), window.toMs, now - DAY_MS));
     const last = Math.min(window.toMs, utcDayStart(now) - 1);
@@ -199,6 +206,8 @@ export class DayPageBuilder {
     // the same window twelve times, and a query a day held the event loop for tens of milliseconds.
     // A day unpaged meanwhile is built at the next export; one not paged then is asked again below,
     // as another process may have paged it while this build was on earlier days.
+    // Only where the export read the build that stands now: one built since is not dropped.
+    const gone = new Set(filesGone.filter(({ day, build }) => markerBuild.get(orgId, axis, day) === build).map(({ day }) => day));
     const paged = new Set(pagedDays.all({ org: orgId, axis, from: utcDayStart(window.fromMs), to: last }).filter((d) => !gone.has(d)));
     for (let from = utcDayStart(window.fromMs); !this.stopped; ) {
       const first = firstAt.get(orgId, from, last);
@@ -208,7 +217,7 @@ export class DayPageBuilder {
       else {
         // A marker over parts the reader would not take (it reads that day as rows), or whose files
         // are gone (a database restored without its pages' directory), goes first.
-        if (marked.get(orgId, axis, day) !== undefined) await this.onWriter(() => dropDay.run(orgId, axis, day));
+        if (markerBuild.get(orgId, axis, day) !== undefined) await this.onWriter(() => dropDay.run(orgId, axis, day));
         await this.buildDay(db, statements, orgId, axis, day);
       }
       from = day + DAY_MS;
@@ -342,9 +351,11 @@ function prepare(db: BetterSqlite3.Database) {
         keyAt: db.prepare<[string, number, string, number, number], Key>(sql.keyAt).raw(),
       };
     }),
-    marked: db.prepare<[string, number, number], 1>(
-      'select 1 from export_day_pages where org_id = ? and axis = ? and day = ? and part = 0',
-    ),
+    markerBuild: db
+      .prepare<[string, number, number], number>(
+        'select build from export_day_pages where org_id = ? and axis = ? and day = ? and part = 0',
+      )
+      .pluck(),
     pagedDays: db.prepare<PagedDaysParams, number>(PAGED_DAYS_SQL).pluck(),
     // A part's bytes are in its file (day-page-files.ts); its BLOB is empty.
     insertPart: db.prepare<[string, number, number, number, number, number, number], void>(

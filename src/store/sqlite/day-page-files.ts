@@ -15,13 +15,23 @@ import path from 'node:path';
  * (docs/performance.md, "Day pages in files").
  *
  * A file whose row is gone (a write dropped its day, a build stopped, an unused day was evicted) is
- * deleted by the builder's hourly sweep once it is an hour old: an export that began before its row
- * went may still be reading it, and one that finds it gone reads the rest of that day from the
- * documents instead (document-pages.ts).
+ * deleted by the builder's sweep once it has been seen without its row for an hour
+ * (day-page-builder.ts): an export that began before its row went may still be reading it. An
+ * export that finds a part's file gone, or cannot read it, reads the rest of that day from the
+ * documents instead (document-pages.ts): the files are a cache of them.
  */
 
-/** Beside the database file, as SQLite's own `-wal` and `-shm`. */
-export const pagesDirOf = (databaseFile: string): string => `${databaseFile}-pages`;
+/**
+ * Beside the database file, as SQLite's own `-wal` and `-shm`, and like them beside the file a
+ * symbolic link leads to, so two processes opening one database by different paths share it.
+ */
+export function pagesDirOf(databaseFile: string): string {
+  try {
+    return `${fs.realpathSync(databaseFile)}-pages`;
+  } catch {
+    return `${databaseFile}-pages`;
+  }
+}
 
 /** A part's file name: every field that tells its row from another's (organization ids are any text, so in hex). */
 export function partFileName(orgId: string, axis: number, day: number, build: number, part: number): string {
@@ -51,17 +61,25 @@ export async function syncPartFiles(dir: string, names: string[]): Promise<void>
   }
 }
 
+/** A paged day an export read from its documents because a part's file was gone, and the build it read. */
+export interface DayFilesGone {
+  day: number;
+  build: number;
+}
+
 /** Every part starts with the comma that joins it to what came before. */
 const COMMA = 0x2c;
 
-/** A part's bytes, or null when its file is gone or is not a part (then the day is read from the documents). */
+/**
+ * A part's bytes, or null when its file is gone, cannot be read (its permissions, no file
+ * descriptor left, an I/O error) or is not a part: then the day is read from the documents.
+ */
 export function readPartFile(dir: string, name: string): Buffer | null {
   let fd: number;
   try {
     fd = fs.openSync(path.join(dir, name), 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+  } catch {
+    return null;
   }
   try {
     const size = fs.fstatSync(fd).size;
@@ -74,41 +92,50 @@ export function readPartFile(dir: string, name: string): Buffer | null {
       read += n;
     }
     return read === size && size > 1 && bytes[0] === COMMA ? bytes : null;
+  } catch {
+    return null;
   } finally {
     fs.closeSync(fd);
   }
 }
 
 /**
- * Deletes the files of `dir` that are no part of `kept` (file names of the rows there are) and were
- * written before `writtenBefore` (a build under way in another process writes its file just before
- * its row). Answers how many went.
+ * Deletes the files of `dir` that are no part of `kept` (file names of the rows there are) and that
+ * `due` says may go, given their name and when they were written (a build under way in another
+ * process writes its file just before its row). Answers the names of the files without a row that
+ * are left.
  */
-export async function sweepPartFiles(dir: string, kept: Set<string>, writtenBefore: number): Promise<number> {
+export async function sweepPartFiles(dir: string, kept: Set<string>, due: (name: string, writtenAt: number) => boolean): Promise<string[]> {
   let names: string[];
   try {
     names = await fs.promises.readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  let deleted = 0;
+  const left: string[] = [];
   for (const name of names) {
     if (kept.has(name)) continue;
     const file = path.join(dir, name);
     try {
-      if ((await fs.promises.stat(file)).mtimeMs >= writtenBefore) continue;
-      await fs.promises.unlink(file);
-      deleted++;
+      if (due(name, (await fs.promises.stat(file)).mtimeMs)) await fs.promises.unlink(file);
+      else left.push(name);
     } catch (error) {
       // Deleted meanwhile by another process's sweep.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  return deleted;
+  return left;
 }
 
-/** Every part file, for a store that keeps no day pages (SQLITE_EXPORT_DAY_PAGES=0). */
+/**
+ * Every part file, for a store that keeps no day pages (SQLITE_EXPORT_DAY_PAGES=0). At best: a server
+ * on the same database that keeps them may be writing one meanwhile, and its sweep takes what is left.
+ */
 export function removePartFiles(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Left to that server's sweep.
+  }
 }

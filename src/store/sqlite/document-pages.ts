@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DAY_MS } from '../../contract/dates.js';
 import type { ExportWindow } from '../../export/window.js';
-import { pagesDirOf, partFileName, readPartFile } from './day-page-files.js';
+import { type DayFilesGone, pagesDirOf, partFileName, readPartFile } from './day-page-files.js';
 import { preparedOn, type ReadConnections } from './read-connections.js';
 
 /**
@@ -124,7 +124,7 @@ export class DocumentPages {
   /** A read failed (an I/O error, a corrupt page): the connection is closed, not given back. */
   private failed = false;
   /** Paged days some of whose parts' files were gone, read from the documents: their builder builds them again. */
-  readonly filesGone: number[] = [];
+  readonly filesGone: DayFilesGone[] = [];
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -218,7 +218,7 @@ export class DocumentPages {
     }
     const docs = part.docs.length > 0 ? part.docs : readPartFile(this.pagesDir, partFileName(this.orgId, axis, day, part.build, this.part));
     if (docs === null) {
-      this.readRestOfDayAsRows(day);
+      this.readRestOfDayAsRows(day, part.build);
       return null;
     }
     this.part++;
@@ -228,8 +228,8 @@ export class DocumentPages {
   }
 
   /** The day at `day` is read on from the documents, after the sessions its parts held so far (in this snapshot, its first ones). */
-  private readRestOfDayAsRows(day: number): void {
-    this.filesGone.push(day);
+  private readRestOfDayAsRows(day: number, build: number): void {
+    this.filesGone.push({ day, build });
     this.paged.delete(day);
     this.pagedDays.splice(this.pagedDays.indexOf(day), 1);
     this.part = -1;

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ExportWindow } from '../../export/window.js';
+import type { DayFilesGone } from './day-page-files.js';
 
 /** Asks an export worker to read a window's documents, answering on `port`. */
 export interface ExportOpen {
@@ -19,6 +20,6 @@ export type ToExportWorker = 'more' | 'close';
 /** From the worker on an export's port. `data` is transferred, never copied. */
 export type FromExportWorker =
   | { kind: 'page'; data: ArrayBuffer; sessions: number }
-  | { kind: 'end'; filesGone: number[] }
+  | { kind: 'end'; filesGone: DayFilesGone[] }
   | { kind: 'error'; message: string; code: string | undefined }
   | { kind: 'closed' };

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ExportWindow } from '../../export/window.js';
 import type { ExportChunk } from '../store.js';
 import { ownedByExport } from '../../export/owned-chunks.js';
+import type { DayFilesGone } from './day-page-files.js';
 import { type DocumentPages, pageShare, pagesFrom } from './document-pages.js';
 import type { ExportWorkers } from './export-workers.js';
 import type { ReadConnections } from './read-connections.js';
@@ -25,7 +26,7 @@ export async function* sqliteStoredDocuments(
   orgId: string,
   window: ExportWindow,
   mapped = false,
-): AsyncGenerator<ExportChunk, number[]> {
+): AsyncGenerator<ExportChunk, DayFilesGone[]> {
   streaming++;
   let pages: DocumentPages | undefined;
   try {
@@ -69,7 +70,7 @@ export async function* threadedStoredDocuments(
   orgId: string,
   window: ExportWindow,
   mapped = false,
-): AsyncGenerator<ExportChunk, number[]> {
+): AsyncGenerator<ExportChunk, DayFilesGone[]> {
   const channel = workers.open(file, orgId, window, mapped);
   try {
     for (;;) {

@@ -11,7 +11,7 @@ import { sqliteBulkImport, sqliteBulkImportBatches } from './bulk-import.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteStoredDocuments, threadedStoredDocuments } from './export-reader.js';
 import { DayPageBuilder } from './day-page-builder.js';
-import { pagesDirOf, removePartFiles } from './day-page-files.js';
+import { type DayFilesGone, pagesDirOf, removePartFiles } from './day-page-files.js';
 import { ExportWorkers } from './export-workers.js';
 import { ReadConnections } from './read-connections.js';
 import { WriterDialect } from './writer-dialect.js';
@@ -27,7 +27,10 @@ export interface SqliteExportOptions {
 }
 
 /** The chunks, then `done` with the days whose pages' files were gone, once all were read (not when the reader stopped early). */
-async function* thenDone(chunks: AsyncGenerator<ExportChunk, number[]>, done: (filesGone: number[]) => void): AsyncGenerator<ExportChunk> {
+async function* thenDone(
+  chunks: AsyncGenerator<ExportChunk, DayFilesGone[]>,
+  done: (filesGone: DayFilesGone[]) => void,
+): AsyncGenerator<ExportChunk> {
   done(yield* chunks);
 }
 
