@@ -308,7 +308,7 @@ for (const threads of [0, 1]) {
       const db = connect(file, false);
       try {
         const setBlob = db.prepare('update export_day_pages set docs = ? where org_id = ? and axis = 0 and day = ? and part = ?');
-        names.forEach((name, i) => setBlob.run(fs.readFileSync(path.join(dir, name)), orgId, day, i + 1));
+        for (const [i, name] of names.entries()) setBlob.run(fs.readFileSync(path.join(dir, name)), orgId, day, i + 1);
         for (const name of names) fs.unlinkSync(path.join(dir, name));
         assert.ok(readNow(file, orgId, WIDE).equals(reference(file, orgId, WIDE)));
         // Changed behind the store's back, the BLOB shows in the export: it is read.
