@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,8 @@ import { createOrganization } from '../src/accounts/organizations.js';
 import { RawJsonArraySplitter } from '../src/client/json-array-bytes.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
-import { postgresBackend } from '../test/helpers/backends.js';
+import pg from 'pg';
+import { POSTGRES_ADMIN_URL, postgresBackend } from '../test/helpers/backends.js';
 
 /**
  * `coachport import FILE` as a person runs it (its own process, the default heap), on the seeded
@@ -140,12 +141,32 @@ async function importOnce(file: string, sessions: number, databaseUrl?: string):
   }
 }
 
+/**
+ * What the bench's earlier parts left to the machine, done before an import is timed: PostgreSQL's
+ * checkpoint of their writes (the sync's 100,000 sessions), which it would otherwise spread over
+ * the next minutes, and the kernel's writeback of every file written.
+ */
+async function settleMachine(): Promise<void> {
+  const postgres = await postgresBackend();
+  if (!postgres.unavailable) {
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query('checkpoint');
+    } finally {
+      await client.end();
+    }
+  }
+  spawnSync('sync', { stdio: 'ignore' });
+}
+
 export async function importBench(): Promise<ImportBenchResult> {
   const sessions = sessionsToBench();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coachport-import-bench-'));
   try {
     log(`import: seeding and exporting ${sessions} sessions`);
     const files = await writeExportFiles(dir, sessions);
+    await settleMachine();
     log('import: NDJSON into SQLite');
     const ndjson = await importOnce(files.ndjson, sessions);
     log('import: JSON array into SQLite');
