@@ -11,7 +11,7 @@ import path from 'node:path';
  *
  * Why files: read as a BLOB, a 1 MB part is 256 `pread`s of 4 KB pages through SQLite's overflow
  * chain and a copy into a Buffer; from a file it is one read. Served from the same seeded database
- * and read by the bench's reader, the export went from 928–998 to 1,185–1,268 MB/s
+ * and read by the bench's reader, the export went from 994–1,026 to 1,106–1,247 MB/s
  * (docs/performance.md, "Day pages in files").
  *
  * A file whose row is gone (a write dropped its day, a build stopped, an unused day was evicted) is
