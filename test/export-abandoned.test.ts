@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sqliteFileOf, startTestServer, type TestServer } from './helpers/server.js';
 
 const WINDOW = { startDate: '2024-04-01', endDate: '2024-04-01', timeAxis: 'createdAt' };
 
@@ -21,8 +21,7 @@ describe('an export whose client left before its first byte', () => {
 
   before(async () => {
     server = await startTestServer();
-    if (server.config.database.kind !== 'sqlite') throw new Error('this test needs SQLite');
-    file = server.config.database.file;
+    file = sqliteFileOf(server);
     admin = await server.createOrg('Gone');
     const docs = Array.from({ length: 200 }, (_, i) =>
       session({ createdAt: new Date(Date.UTC(2024, 3, 1) + i * 60_000).toISOString(), coachNotes: 'x'.repeat(2000) }),

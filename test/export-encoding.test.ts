@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { acceptsGzip } from '../src/http/accept-encoding.js';
 import { pollUntil } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
-import { importBulkySessions, startTestServer, type TestServer, type TestServerOptions } from './helpers/server.js';
+import { importBulkySessions, sqliteFileOf, startTestServer, type TestServer, type TestServerOptions } from './helpers/server.js';
 
 const WINDOW = { startDate: '2030-01-01', endDate: '2030-03-31', timeAxis: 'createdAt' };
 
@@ -218,9 +218,7 @@ describe('an export whose client stops reading', () => {
 
   it('is cut once it has taken no byte for EXPORT_STALL_TIMEOUT_MS: its slot and its read snapshot are free again', async () => {
     await stallUntilCut({});
-    assert.equal(server.config.database.kind, 'sqlite');
-    const file = (server.config.database as { file: string }).file;
-    const connection = new BetterSqlite3(file);
+    const connection = new BetterSqlite3(sqliteFileOf(server));
     try {
       // TRUNCATE waits (up to the busy timeout) for every reader to be on the newest snapshot, but
       // answers busy at once while the server's background checkpointer holds the checkpoint lock:
@@ -271,8 +269,7 @@ describe('an export whose database cannot be read', () => {
       });
       assert.equal(imported.status, 200, imported.text);
       // What the export reads gone from under it, as a database that fails at the first query.
-      const file = (server.config.database as { file: string }).file;
-      const db = new BetterSqlite3(file);
+      const db = new BetterSqlite3(sqliteFileOf(server));
       db.exec('drop view session_documents_full');
       db.close();
       const response = await post(server.url, token);

@@ -8,7 +8,7 @@ import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sqliteFileOf, startTestServer, type TestServer } from './helpers/server.js';
 
 /**
  * Another process holding SQLite's write lock (the command line's `coachport import` holds it until
@@ -37,8 +37,7 @@ describe('a server whose SQLite file another process is writing', () => {
 
   before(async () => {
     server = await startTestServer();
-    if (server.config.database.kind !== 'sqlite') throw new Error('this test needs SQLite');
-    file = server.config.database.file;
+    file = sqliteFileOf(server);
     admin = await server.createOrg('Locked');
     const docs = [session({ createdAt: '2024-05-01T08:00:00.000Z' }), session({ createdAt: '2024-05-01T09:00:00.000Z' })];
     assert.equal((await server.request('POST', '/api/v1/coaching-sessions/import', { token: admin.token, body: docs })).status, 200);

@@ -42,6 +42,13 @@ export interface TestServer {
   exportSessions(token: string, body: unknown): Promise<Reply>;
 }
 
+/** The SQLite file of a test server, for the tests that open it beside the server; a test server on PostgreSQL is refused. */
+export function sqliteFileOf(server: TestServer): string {
+  const { database } = server.config;
+  if (database.kind !== 'sqlite') throw new Error('this test needs SQLite');
+  return database.file;
+}
+
 /** High enough that only the rate-limit tests, which set their own, ever meet a limit. */
 export const GENEROUS = { perSecond: 100_000, perMinute: 1_000_000 };
 
