@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { timedPlainExports, type ExportWindowBody } from './plain-exports.js';
+import { settleDisk } from './settle.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/coachport.js');
 /**
@@ -18,15 +19,6 @@ export const CLIENT_TARGET = 1 / 3;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round2 = (value: number) => Number(value.toFixed(2));
 const mb = (bytes: number) => bytes / 1_048_576;
-
-/**
- * Writes every dirty page of the machine to disk before a timed command. The command commits its
- * file with `fsync`, which otherwise waits behind whatever the bench wrote just before (the seeded
- * database, the window's day pages, the last round's files): up to a gigabyte of other writes.
- */
-function settleDisk(): void {
-  spawnSync('sync', { stdio: 'ignore' });
-}
 
 /** `coachport export` in its own process, as a person runs it, timed from start to exit. */
 function cliExport(url: string, token: string, window: ExportWindowBody, format: 'ndjson' | 'csv', out: string): Promise<number> {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import pg from 'pg';
 import { POSTGRES_ADMIN_URL, postgresBackend } from '../test/helpers/backends.js';
+import { settleDisk } from './settle.js';
 
 /**
  * `coachport import FILE` as a person runs it (its own process, the default heap), on the seeded
@@ -157,7 +158,7 @@ async function settleMachine(): Promise<void> {
       await client.end();
     }
   }
-  spawnSync('sync', { stdio: 'ignore' });
+  settleDisk();
 }
 
 export async function importBench(): Promise<ImportBenchResult> {

@@ -29,6 +29,7 @@ import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { curlExports, plainExport, timedPlainExports } from './plain-exports.js';
+import { settleDisk } from './settle.js';
 import { startServer, type Server } from './server.js';
 import { syncBench } from './sync.js';
 
@@ -103,23 +104,8 @@ async function seedDataset(database: DatabaseConfig, withLarge: boolean, withRen
     };
   } finally {
     await store.close();
-    if (database.kind === 'sqlite') onDisk(database.file);
-  }
-}
-
-/**
- * A seeded SQLite file put on disk before anything is timed: else the kernel writes its 1.4 GB back
- * (30 s after it was written) while the exports are measured, on the same two cores.
- */
-function onDisk(file: string): void {
-  for (const path of [file, `${file}-wal`]) {
-    if (!fs.existsSync(path)) continue;
-    const fd = fs.openSync(path, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    // A seeded SQLite file on disk before anything is timed: else its 1.4 GB is written back while the exports are measured.
+    if (database.kind === 'sqlite') settleDisk();
   }
 }
 
