@@ -155,6 +155,53 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
     }
     assert.equal((await server.exportSessions(token, { ...WINDOW, endDate: '2029-01-01' })).status, 200);
   });
+
+  // A pooler may answer a cancel request at once and forward it later: the abandoned export cannot
+  // know when its cancel lands, so a connection whose COPY ended before it did is not used again.
+  it('never hands on the connection of an abandoned export whose cancel has not landed', async () => {
+    const held = proxy.holdCancels();
+    const url = new URL(server.config.database.kind === 'postgres' ? server.config.database.url : '');
+    url.searchParams.set('application_name', 'late-cancel');
+    const late = await startTestServer({
+      backend: {
+        name: 'postgres',
+        unavailable: null,
+        create: async () => ({ config: { kind: 'postgres', url: url.toString() }, drop: async () => undefined }),
+      },
+      configure: (config) => ({ ...config, exportConcurrency: 1 }),
+    });
+    const admin = new pg.Client({ connectionString: (database.config as { url: string }).url });
+    await admin.connect();
+    const copying = async () =>
+      (
+        await admin.query<{ pid: number }>(
+          `select pid from pg_stat_activity where application_name = 'late-cancel' and query like 'copy (select doc%'`,
+        )
+      ).rows.map((row) => row.pid);
+    try {
+      const abandoned = await openExport(late.url, token);
+      await abandoned.read();
+      const [first] = await copying();
+      await abandoned.cancel();
+      await pollUntil(() => held() === 1, 'the abandoned export sends its cancel');
+      const next = await openExport(late.url, token);
+      const firstChunk = (await next.read()).value!;
+      let pids = await copying();
+      for (let i = 0; i < 50 && pids.length !== 1; i++) {
+        await sleep(100);
+        pids = await copying();
+      }
+      assert.equal(pids.length, 1, 'one export connection is left');
+      assert.notEqual(pids[0], first, 'the next export runs on another connection');
+      await proxy.releaseCancels();
+      const sessions = JSON.parse(await readAll(next, [firstChunk])) as ExportSession[];
+      assert.equal(sessions.length, 3000, 'the late cancel did not cut the next export');
+    } finally {
+      await proxy.releaseCancels();
+      await admin.end();
+      await late.close();
+    }
+  });
 });
 
 for (const backend of await storeBackends()) {

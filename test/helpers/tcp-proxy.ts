@@ -1,11 +1,16 @@
 import net from 'node:net';
 
+/** The code a PostgreSQL CancelRequest carries where a startup message has its protocol version. */
+const CANCEL_REQUEST_CODE = 80877102;
+
 /** A loopback TCP proxy a test can cut and restore, to take a real service away and bring it back. */
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   /** Bytes from the service still to pass before a cut armed by `cutAfter`, and its resolver. */
   private budget: { bytes: number; done: () => void } | null = null;
+  /** Cancel requests answered but not yet sent on, while `holdCancels` is on. */
+  private heldCancels: Buffer[] | null = null;
   port = 0;
 
   constructor(
@@ -14,17 +19,16 @@ export class TcpProxy {
   ) {}
 
   async start(port = 0): Promise<number> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.targetPort, this.targetHost);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      upstream.on('data', (data: Buffer) => this.spend(data.length));
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+    // Half-closes pass through as on a direct path: a client that ends its side still gets what
+    // the service sends after, and sees the end only once the service closed. PostgreSQL's cancel
+    // request relies on it: its sender learns the cancel was acted on when the server closes, and
+    // a proxy closing at once let a late cancel hit the connection's next query.
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => {
+      this.track(client);
+      if (!this.heldCancels) return this.relay(client);
+      client.once('data', (first: Buffer) =>
+        first.length === 16 && first.readInt32BE(4) === CANCEL_REQUEST_CODE ? this.holdCancel(client, first) : this.relay(client, first),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -32,6 +36,53 @@ export class TcpProxy {
     });
     this.port = (this.server.address() as net.AddressInfo).port;
     return this.port;
+  }
+
+  private track(socket: net.Socket): net.Socket {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    return socket;
+  }
+
+  private relay(client: net.Socket, first?: Buffer) {
+    const upstream = this.track(net.connect({ port: this.targetPort, host: this.targetHost, allowHalfOpen: true }));
+    if (first) upstream.write(first);
+    client.pipe(upstream).pipe(client);
+    upstream.on('data', (data: Buffer) => this.spend(data.length));
+    // A reset on one side resets the other; a clean end travels through the pipes.
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  }
+
+  /**
+   * From now on answers PostgreSQL cancel requests at once and keeps them, as a pooler may that
+   * forwards them later, until `releaseCancels` sends them on. Answers how many are held.
+   */
+  holdCancels(): () => number {
+    this.heldCancels = [];
+    return () => this.heldCancels?.length ?? 0;
+  }
+
+  /** Sends the held cancel requests to the service, and resolves once it has closed each. */
+  async releaseCancels(): Promise<void> {
+    const held = this.heldCancels ?? [];
+    this.heldCancels = null;
+    await Promise.all(
+      held.map(
+        (packet) =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect(this.targetPort, this.targetHost, () => socket.end(packet));
+            socket.on('error', () => undefined);
+            socket.on('close', () => resolve());
+          }),
+      ),
+    );
+  }
+
+  private holdCancel(client: net.Socket, packet: Buffer) {
+    this.heldCancels?.push(packet);
+    client.destroy();
   }
 
   /** Drops every connection and stops listening: to its clients the service is gone. */

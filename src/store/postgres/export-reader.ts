@@ -33,7 +33,7 @@ function copyStatement(orgId: string, window: ExportWindow): string {
  * so a slow client makes PostgreSQL wait instead of memory grow. A failure (the database gone, a
  * broken copy) throws, so the response is cut, and closes the connection. Stopping early cancels
  * the COPY, drops what was already in flight and returns the connection to the pool ready for the
- * next query (closing it instead if that does not happen in time).
+ * next query once the cancel is seen to land (closing it instead if it is not, in time).
  */
 export async function* postgresStoredDocuments(pool: pg.Pool, orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk> {
   const statement = copyStatement(orgId, window);
@@ -79,24 +79,24 @@ const restoreTimeout = (client: pg.PoolClient): Promise<Error | undefined> =>
 
 /**
  * Stops a COPY its reader walked away from: asks PostgreSQL to cancel it, and reads and drops
- * what is in flight until the copy ends (it may have finished meanwhile) or fails with the
- * cancel. Answers an error when the connection must be closed rather than reused.
+ * what is in flight until the copy fails with the cancel. Answers an error when the connection
+ * must be closed rather than reused: a copy that ended before the cancel reached it leaves that
+ * cancel on its way, and a cancel request says nothing of when it lands (a proxy or pooler on the
+ * path may answer it at once), so it could stop the connection's next query.
  */
 async function stopCopy(client: pg.PoolClient, copy: CopyToStreamQuery): Promise<Error | undefined> {
   const stopped = finished(copy).then(
-    () => undefined,
+    () => new Error('the abandoned COPY ended before its cancel reached it'),
     (error: unknown) => (isQueryCanceled(error) ? undefined : toError(error)),
   );
   copy.resume();
-  const cancelled = cancelRequest(client);
+  cancelRequest(client);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Error>((resolve) => {
     timer = setTimeout(() => resolve(new Error('the abandoned COPY did not stop in time')), STOP_TIMEOUT_MS);
   });
   try {
-    const outcome = await Promise.race([stopped, timeout]);
-    // Only once the cancel request is done can it no longer hit the connection's next query.
-    return outcome ?? (await Promise.race([cancelled.then(() => undefined), timeout]));
+    return await Promise.race([stopped, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -114,19 +114,16 @@ interface BackendKey {
 
 /**
  * PostgreSQL's CancelRequest, sent on a connection of its own as the protocol wants: no login,
- * the server acts on it and closes. Resolves when that connection is closed, whatever happened.
+ * the server acts on it and closes.
  */
-function cancelRequest(client: pg.PoolClient): Promise<void> {
+function cancelRequest(client: pg.PoolClient): void {
   const { host, port, processID, secretKey } = client as unknown as BackendKey;
   const packet = Buffer.alloc(16);
   packet.writeInt32BE(16, 0);
   packet.writeInt32BE(80877102, 4); // the cancel request code: 1234 << 16 | 5678
   packet.writeInt32BE(processID, 8);
   packet.writeInt32BE(secretKey, 12);
-  return new Promise((resolve) => {
-    const socket = host.startsWith('/') ? net.connect(`${host}/.s.PGSQL.${port}`) : net.connect(port, host);
-    socket.on('connect', () => socket.end(packet));
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve());
-  });
+  const socket = host.startsWith('/') ? net.connect(`${host}/.s.PGSQL.${port}`) : net.connect(port, host);
+  socket.on('connect', () => socket.end(packet));
+  socket.on('error', () => undefined);
 }
