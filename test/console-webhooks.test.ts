@@ -128,6 +128,7 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
       .getByRole('button', { name: /^Redeliver/ })
       .click();
     await card.getByText('Queued to be sent again.').waitFor();
+    assert.equal(await card.getByText('Test event queued', { exact: false }).count(), 0, 'one message, the latest');
     await pollUntil(() => receiver.received.filter((r) => r.path === '/console').length >= 2, 'the redelivery at the receiver');
     const again = receiver.received.filter((r) => r.path === '/console')[1]!;
     assert.equal(again.id, first.id, 'a redelivery keeps the webhook-id');
@@ -139,6 +140,7 @@ describe('console: webhooks and my settings', { skip: skip ?? false }, () => {
     // Off and on again, as the server records it.
     await card.getByRole('button', { name: 'Turn off' }).click();
     await card.getByText('Off', { exact: true }).waitFor();
+    assert.equal(await card.getByText('Queued to be sent again.').count(), 0, 'the redelivery’s message gives way');
     assert.equal((await server.request('GET', `/api/v1/webhooks/${hookId}`, { token: org.token })).json.active, false);
     await card.getByRole('button', { name: 'Turn on' }).click();
     await card.getByText('On', { exact: true }).waitFor();

@@ -260,8 +260,10 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
   const headingId = `webhook-${hook.id}`;
   const [editing, setEditing] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
-  // A key, not the text: the message follows a later change of language.
-  const [done, setDone] = useState<MessageKey | null>(null);
+  // A key, not the text: the message follows a later change of language. One message an endpoint,
+  // the latest, shown beside what was done: under the buttons, or above the log for a redelivery.
+  const [done, setDone] = useState<{ key: MessageKey; inLog: boolean } | null>(null);
+  const say = (key: MessageKey | null, inLog = false) => setDone(key && { key, inLog });
   const [logTick, setLogTick] = useState(0);
   const lookAgain = useLookAgain(() => setLogTick((n) => n + 1));
   const toggle = useAction();
@@ -310,7 +312,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
           onClick={() =>
             void toggle.run(async () => {
               await api.patch(hookPath(hook.id), { active: !hook.active });
-              setDone(hook.active ? 'webhooks.turnedOffDone' : 'webhooks.turnedOnDone');
+              say(hook.active ? 'webhooks.turnedOffDone' : 'webhooks.turnedOnDone');
               reload();
             })
           }
@@ -327,7 +329,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
           onClick={() =>
             void test.run(async () => {
               await api.post<QueuedEvent>(`${hookPath(hook.id)}/test`);
-              setDone('webhooks.testSent');
+              say('webhooks.testSent');
               lookAgain.soon();
             })
           }
@@ -342,7 +344,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
           onYes={() =>
             rotate.run(async () => {
               const answer = await api.post<WebhookSecret>(`${hookPath(hook.id)}/rotate-secret`);
-              setDone(null);
+              say(null);
               setSecret(answer.secret);
             })
           }
@@ -362,7 +364,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
         />
       </div>
       <p class="ok" role="status">
-        {done ? t(done) : null}
+        {done && !done.inLog ? t(done.key) : null}
       </p>
       <ErrorText error={error} />
       {secret ? <SecretShownOnce secret={secret} /> : null}
@@ -373,7 +375,7 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
           onDone={(saved) => {
             setEditing(false);
             if (saved) {
-              setDone('common.saved');
+              say('common.saved');
               reload();
             }
           }}
@@ -382,7 +384,11 @@ function Endpoint({ hook, types, reload }: { hook: Webhook; types: string[]; rel
       <DeliveryLog
         hook={hook}
         tick={logTick}
-        onRedelivered={lookAgain.soon}
+        message={done?.inLog ? done.key : null}
+        onRedelivered={() => {
+          say('webhooks.redelivered', true);
+          lookAgain.soon();
+        }}
         onOlder={lookAgain.stop}
         refresh={() => setLogTick((n) => n + 1)}
       />
@@ -430,12 +436,15 @@ function EditEndpoint({ hook, types, onDone }: { hook: Webhook; types: string[];
 function DeliveryLog({
   hook,
   tick,
+  message,
   onRedelivered,
   onOlder,
   refresh,
 }: {
   hook: Webhook;
   tick: number;
+  /** The endpoint's latest message when it is about the log (a redelivery). */
+  message: MessageKey | null;
   onRedelivered: () => void;
   /** Older rows were asked for: a look again would put the first page back in their place. */
   onOlder: () => void;
@@ -448,8 +457,6 @@ function DeliveryLog({
   const [older, setOlder] = useState<DeliveriesPage | null>(null);
   useEffect(() => setOlder(null), [first.data]);
   const more = useAction();
-  // A key, not the text: the message follows a later change of language.
-  const [done, setDone] = useState<MessageKey | null>(null);
   const last = older ?? first.data;
   const title = t('webhooks.log');
   return (
@@ -462,7 +469,7 @@ function DeliveryLog({
         </button>
       </div>
       <p class="ok" role="status">
-        {done ? t(done) : null}
+        {message ? t(message) : null}
       </p>
       <LoadState loaded={first}>
         {() => {
@@ -491,10 +498,7 @@ function DeliveryLog({
                         key={`${row.eventId}-${row.attempt}-${row.at}-${i}`}
                         hook={hook}
                         row={row}
-                        onRedelivered={() => {
-                          setDone('webhooks.redelivered');
-                          onRedelivered();
-                        }}
+                        onRedelivered={onRedelivered}
                       />
                     ))}
                   </tbody>
