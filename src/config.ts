@@ -32,6 +32,8 @@ export interface Config {
   host: string;
   database: DatabaseConfig;
   redisUrl: string | null;
+  /** Put before every Redis key, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   limits: {
     export: BucketLimits;
     api: BucketLimits;
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: env.HOST?.trim() || '127.0.0.1',
     database: databaseFrom(env, cwd),
     redisUrl: env.REDIS_URL?.trim() || null,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX?.trim() || 'coachport:rl:',
     limits: {
       export: {
         perSecond: positiveInt(env, 'RATE_LIMIT_EXPORT_PER_SECOND', 1),

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { postgresBackend, REDIS_TEST_URL, tempDir, type TestDatabase } from './helpers/backends.js';
 import { point, session } from './helpers/fixtures.js';
 import { runCli, startServe, type ServeProcess } from './helpers/processes.js';
+import { deleteKeys, keysUnder, testRedisPrefix } from './helpers/limiters.js';
 import { redisUnavailable } from './helpers/redis.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -21,6 +22,7 @@ describe('three coachport processes on one PostgreSQL and one Redis', { skip: sk
   let cwd: string;
   let servers: ServeProcess[] = [];
   let token: string;
+  const redisPrefix = testRedisPrefix();
 
   let env: Record<string, string>;
 
@@ -39,7 +41,12 @@ describe('three coachport processes on one PostgreSQL and one Redis', { skip: sk
     proxy = new TcpProxy(redis.hostname, Number(redis.port || 6379));
     await proxy.start();
     cwd = tempDir();
-    env = { DATABASE_URL: (database.config as { url: string }).url, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, LOG_LEVEL: 'warn' };
+    env = {
+      DATABASE_URL: (database.config as { url: string }).url,
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      REDIS_KEY_PREFIX: redisPrefix,
+      LOG_LEVEL: 'warn',
+    };
     // Started together: their migrations race, and the advisory lock must make that safe.
     servers = await Promise.all([0, 1, 2].map(() => startServe({ cwd, env })));
     const created = await runCli(['org', 'create', '--name', 'Scale', '--admin-email', 'ops@scale.test', '--json'], { cwd, env });
@@ -51,6 +58,7 @@ describe('three coachport processes on one PostgreSQL and one Redis', { skip: sk
     await Promise.all(servers.map((s) => s.stop()));
     await proxy.cut();
     await database.drop();
+    await deleteKeys(redisPrefix);
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
@@ -84,6 +92,7 @@ describe('three coachport processes on one PostgreSQL and one Redis', { skip: sk
         assert.deepEqual(JSON.parse(refused.text), { error: 'Too many requests in the past second.' });
       }
     }
+    assert.ok((await keysUnder(redisPrefix)).length > 0, 'the shared limits are kept under REDIS_KEY_PREFIX');
   });
 
   it('admits 30 exports a minute in total, then names the minute', async () => {

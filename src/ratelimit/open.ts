@@ -11,7 +11,7 @@ export async function openRateLimiter(
 ): Promise<{ limiter: RateLimiter; readinessChecks: Array<() => Promise<void>> }> {
   if (!config.redisUrl) return { limiter: new MemoryRateLimiter(clock), readinessChecks: [] };
   const { RedisRateLimiter } = await import('./redis.js');
-  const limiter = new RedisRateLimiter(config.redisUrl, new MemoryRateLimiter(clock), logger);
+  const limiter = new RedisRateLimiter(config.redisUrl, new MemoryRateLimiter(clock), logger, config.redisKeyPrefix);
   await limiter.connect();
   return { limiter, readinessChecks: [() => limiter.ping()] };
 }

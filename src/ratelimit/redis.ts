@@ -70,7 +70,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private degraded = false;
 
-  /** `prefix` namespaces every key, so several deployments (or test runs) can share one Redis. */
+  /** `prefix` namespaces every key (REDIS_KEY_PREFIX). */
   constructor(
     url: string,
     private readonly fallback: RateLimiter,

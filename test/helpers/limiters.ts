@@ -26,7 +26,7 @@ export async function testLimiters(): Promise<TestLimiter[]> {
       async make(clock) {
         // A prefix of this run's own: other test runs share the Redis server. Closed, the limiter
         // deletes what it wrote under it, rather than leaving it to the keys' expiry (up to a week).
-        const prefix = `coachport-test:${randomBytes(6).toString('hex')}:`;
+        const prefix = testRedisPrefix();
         const limiter = new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('silent'), prefix);
         await limiter.connect();
         const close = limiter.close.bind(limiter);
@@ -40,14 +40,29 @@ export async function testLimiters(): Promise<TestLimiter[]> {
   ];
 }
 
+/** A Redis key prefix of a test run's own: other test runs share the Redis server. */
+export const testRedisPrefix = () => `coachport-test:${randomBytes(6).toString('hex')}:`;
+
+/** The keys under `prefix` in the test Redis. */
+export async function keysUnder(prefix: string): Promise<string[]> {
+  return withTestRedis(async (redis) => {
+    const found: string[] = [];
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) found.push(...keys);
+    return found;
+  });
+}
+
 /** Deletes every key under `prefix` from the test Redis. */
-async function deleteKeys(prefix: string): Promise<void> {
+export async function deleteKeys(prefix: string): Promise<void> {
+  const keys = await keysUnder(prefix);
+  if (keys.length > 0) await withTestRedis((redis) => redis.del(...keys));
+}
+
+async function withTestRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(REDIS_TEST_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
+    return await use(redis);
   } finally {
     redis.disconnect();
   }
