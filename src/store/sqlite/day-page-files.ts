@@ -40,8 +40,21 @@ export function partFileName(orgId: string, axis: number, day: number, build: nu
 
 /** Writes a new part's bytes; a file of that name already there is an error, never overwritten. */
 export function writePartFile(dir: string, name: string, bytes: Uint8Array): void {
-  fs.mkdirSync(dir, { recursive: true });
+  // The directory's own entry, made once, is synced as its files' are (syncPartFiles), so that a
+  // marker committed after them never stands over a directory an OS crash took away.
+  if (fs.mkdirSync(dir, { recursive: true }) !== undefined) syncDirectory(path.dirname(dir));
   fs.writeFileSync(path.join(dir, name), bytes, { flag: 'wx' });
+}
+
+function syncDirectory(dir: string): void {
+  // Windows cannot open a directory to sync it (NTFS journals the entries of its directories).
+  if (process.platform === 'win32') return;
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
