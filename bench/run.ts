@@ -29,6 +29,7 @@ import { importBench, importRows, type ImportBenchResult } from './import.js';
 import { drizzlePeerExport } from './drizzle-peer.js';
 import { printStatsTable, statsBench, type StatsBenchResult } from './stats.js';
 import { curlExports, plainExport, timedPlainExports } from './plain-exports.js';
+import { readerCeilingMBps } from './reader-ceiling.js';
 import { settleDisk } from './settle.js';
 import { startServer, type Server } from './server.js';
 import { syncBench } from './sync.js';
@@ -158,6 +159,7 @@ async function exportThroughput(server: Server, token: string) {
   const curlRuns = await curlExports(server.url, token, WINDOW, RUNS);
   const curlMBps = curlRuns && median(curlRuns.map((r) => mb(r.bytes) / r.seconds));
   const cpuAfter = server.cpuMs();
+  const ceilingMBps = await readerCeilingMBps(last.bytes, RUNS);
   return {
     sessions: docs.length,
     bytes: last.bytes,
@@ -171,6 +173,8 @@ async function exportThroughput(server: Server, token: string) {
     floorMBps: Number(floorMBps.toFixed(1)),
     exportToFloor: Number((exportMBps / floorMBps).toFixed(2)),
     readByCurl: curlMBps && { exportMBps: Number(curlMBps.toFixed(1)), exportToFloor: Number((curlMBps / floorMBps).toFixed(2)) },
+    /** The same reader against a server sending as many bytes from memory (reader-ceiling.ts): the most it can show here. */
+    readerCeiling: { MBps: Number(ceilingMBps.toFixed(1)), toFloor: Number((ceilingMBps / floorMBps).toFixed(2)) },
     // Where the server's time goes, per export: less sensitive to a loaded machine than MB/s.
     serverCpuMsPerExport: {
       mainThread: Math.round((cpuAfter.main - cpuBefore.main) / EXPORTS_PER_THROUGHPUT),
@@ -720,6 +724,10 @@ function printTable(r: Record<string, any>) {
     rows.push(['SQLite export, first of its window (days not yet paged)', `${s.firstExportMBps} MB/s`, '', '']);
   rows.push(['JSON.stringify floor', `${s.floorMBps} MB/s`, '', '']);
   rows.push(['SQLite export / floor', `${s.exportToFloor}`, '≥ 3', target(s.exportToFloor >= 3)]);
+  if (s.readerCeiling) {
+    const { MBps, toFloor } = s.readerCeiling;
+    rows.push(["  the reader's ceiling (a server sending the bytes from memory)", `${MBps} MB/s, ${toFloor}× the floor`, '', '']);
+  }
   if (s.readByCurl)
     rows.push(['SQLite export read by curl instead', `${s.readByCurl.exportMBps} MB/s, ${s.readByCurl.exportToFloor}× the floor`, '', '']);
   const g = r.sqliteGzip;
