@@ -7,6 +7,7 @@ import { RedisRateLimiter } from '../src/ratelimit/redis.js';
 import { REDIS_TEST_URL, storeBackends } from './helpers/backends.js';
 import { inviteSecret, PASSWORD, signIn, userWithPassword } from './helpers/browser.js';
 import { ManualClock } from './helpers/clock.js';
+import { deleteKeys, testRedisPrefix } from './helpers/limiters.js';
 import { redisUnavailable } from './helpers/redis.js';
 import { startTestServer } from './helpers/server.js';
 
@@ -68,10 +69,11 @@ for (const kind of ['memory', 'redis'] as const) {
     it('checks exactly the limit of 20 parallel wrong passwords from 20 addresses, and refuses the rest before checking', async () => {
       const clock = new ManualClock(Date.now());
       const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+      const prefix = testRedisPrefix();
       const limiter =
         kind === 'memory'
           ? new MemoryRateLimiter(clock)
-          : new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('warn', sink));
+          : new RedisRateLimiter(REDIS_TEST_URL, new MemoryRateLimiter(clock), createLogger('warn', sink), prefix);
       if (limiter instanceof RedisRateLimiter) await limiter.connect();
       const server = await startTestServer({
         clock,
@@ -102,6 +104,7 @@ for (const kind of ['memory', 'redis'] as const) {
         );
       } finally {
         await server.close();
+        if (kind === 'redis') await deleteKeys(prefix);
       }
     });
   });

@@ -8,6 +8,7 @@ import { MemoryRateLimiter } from '../src/ratelimit/memory.js';
 import { RedisRateLimiter } from '../src/ratelimit/redis.js';
 import { REDIS_TEST_URL } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
+import { deleteKeys, testRedisPrefix } from './helpers/limiters.js';
 import { redisUnavailable } from './helpers/redis.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -28,14 +29,16 @@ function capturedLogger() {
 
 describe("Redis rate limiter (real Redis, the server's clock)", { skip: skip ?? false }, () => {
   const limiters: RedisRateLimiter[] = [];
+  const prefix = testRedisPrefix();
   const limiter = async (url = REDIS_TEST_URL, clock = new ManualClock()) => {
-    const made = new RedisRateLimiter(url, new MemoryRateLimiter(clock), capturedLogger().logger);
+    const made = new RedisRateLimiter(url, new MemoryRateLimiter(clock), capturedLogger().logger, prefix);
     limiters.push(made);
     await made.connect();
     return made;
   };
   after(async () => {
     for (const l of limiters) await l.close();
+    await deleteKeys(prefix);
   });
 
   it('admits one a second and refuses the next, naming the second, without counting the refusal', async () => {
@@ -75,7 +78,7 @@ describe("Redis rate limiter (real Redis, the server's clock)", { skip: skip ?? 
     const port = await proxy.start();
     const { logger, lines } = capturedLogger();
     const clock = new ManualClock();
-    const rl = new RedisRateLimiter(`redis://127.0.0.1:${port}`, new MemoryRateLimiter(clock), logger);
+    const rl = new RedisRateLimiter(`redis://127.0.0.1:${port}`, new MemoryRateLimiter(clock), logger, prefix);
     limiters.push(rl);
     await rl.connect();
     try {
