@@ -20,9 +20,8 @@ export class TcpProxy {
 
   async start(port = 0): Promise<number> {
     // Half-closes pass through as on a direct path: a client that ends its side still gets what
-    // the service sends after, and sees the end only once the service closed. PostgreSQL's cancel
-    // request relies on it: its sender learns the cancel was acted on when the server closes, and
-    // a proxy closing at once let a late cancel hit the connection's next query.
+    // the service sends after, and sees the end only once the service closed. (Closing at once made
+    // a PostgreSQL cancel request look done before PostgreSQL had even read it.)
     this.server = net.createServer({ allowHalfOpen: true }, (client) => {
       this.track(client);
       if (!this.heldCancels) return this.relay(client);
@@ -81,7 +80,8 @@ export class TcpProxy {
   }
 
   private holdCancel(client: net.Socket, packet: Buffer) {
-    this.heldCancels?.push(packet);
+    if (!this.heldCancels) return this.relay(client, packet);
+    this.heldCancels.push(packet);
     client.destroy();
   }
 

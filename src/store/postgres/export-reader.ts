@@ -126,4 +126,7 @@ function cancelRequest(client: pg.PoolClient): void {
   const socket = host.startsWith('/') ? net.connect(`${host}/.s.PGSQL.${port}`) : net.connect(port, host);
   socket.on('connect', () => socket.end(packet));
   socket.on('error', () => undefined);
+  // Nothing waits for it: a host that drops packets must not keep it, or the process, for minutes.
+  socket.setTimeout(STOP_TIMEOUT_MS, () => socket.destroy());
+  socket.unref();
 }
