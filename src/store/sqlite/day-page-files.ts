@@ -40,30 +40,23 @@ export function partFileName(orgId: string, axis: number, day: number, build: nu
 
 /** Writes a new part's bytes; a file of that name already there is an error, never overwritten. */
 export function writePartFile(dir: string, name: string, bytes: Uint8Array): void {
-  // The directory's own entry, made once, is synced as its files' are (syncPartFiles), so that a
-  // marker committed after them never stands over a directory an OS crash took away.
-  if (fs.mkdirSync(dir, { recursive: true }) !== undefined) syncDirectory(path.dirname(dir));
+  fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, name), bytes, { flag: 'wx' });
 }
 
-function syncDirectory(dir: string): void {
-  // Windows cannot open a directory to sync it (NTFS journals the entries of its directories).
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+/** Directories whose own entry (in the directory above) this process has synced. */
+const entriesSynced = new Set<string>();
 
 /**
  * Puts a build's files on disk before its marker is committed, so that a day is paged only over
  * bytes that survive an OS crash as the marker does.
  */
 export async function syncPartFiles(dir: string, names: string[]): Promise<void> {
-  // Windows cannot open a directory to sync it (NTFS journals the entries of its directories).
-  const entries = process.platform === 'win32' ? [] : [dir];
+  // Windows cannot open a directory to sync it (NTFS journals the entries of its directories). The
+  // pages directory's own entry is synced once a process, so no marker stands over a directory an
+  // OS crash took away.
+  const parent = entriesSynced.has(dir) ? [] : [path.dirname(dir)];
+  const entries = process.platform === 'win32' ? [] : [dir, ...parent];
   for (const target of [...names.map((name) => path.join(dir, name)), ...entries]) {
     const handle = await fs.promises.open(target, 'r');
     try {
@@ -72,6 +65,7 @@ export async function syncPartFiles(dir: string, names: string[]): Promise<void>
       await handle.close();
     }
   }
+  entriesSynced.add(dir);
 }
 
 /** A paged day an export read from its documents because a part's file was gone, and the build it read. */
