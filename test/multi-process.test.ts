@@ -55,11 +55,14 @@ describe('three coachport processes on one PostgreSQL and one Redis', { skip: sk
   });
 
   after(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    await proxy.cut();
-    await database.drop();
-    await deleteKeys(redisPrefix);
-    fs.rmSync(cwd, { recursive: true, force: true });
+    try {
+      await Promise.all(servers.map((s) => s.stop()));
+      await proxy.cut();
+      await database.drop();
+      fs.rmSync(cwd, { recursive: true, force: true });
+    } finally {
+      await deleteKeys(redisPrefix);
+    }
   });
 
   it('exports what one process wrote identically from the other two', async () => {

@@ -37,8 +37,11 @@ describe("Redis rate limiter (real Redis, the server's clock)", { skip: skip ?? 
     return made;
   };
   after(async () => {
-    for (const l of limiters) await l.close();
-    await deleteKeys(prefix);
+    try {
+      for (const l of limiters) await l.close();
+    } finally {
+      await deleteKeys(prefix);
+    }
   });
 
   it('admits one a second and refuses the next, naming the second, without counting the refusal', async () => {
