@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { ExportSession } from '../src/contract/schemas.js';
-import { postgresBackend, storeBackends, tempDir, type TestDatabase } from './helpers/backends.js';
+import { postgresBackend, storeBackends, tempDir, type Backend, type TestDatabase } from './helpers/backends.js';
 import { session } from './helpers/fixtures.js';
 import { BIN, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { pollUntil } from './helpers/deadline.js';
+import { eventually, pollUntil } from './helpers/deadline.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -69,6 +69,11 @@ async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>, first: U
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A test server's backend that is an existing database (reached at `url`), which it does not drop. */
+function existingDatabase(url: string): Backend {
+  return { name: 'postgres', unavailable: null, create: async () => ({ config: { kind: 'postgres', url }, drop: async () => undefined }) };
+}
+
 describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
@@ -81,13 +86,7 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
     proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
     await proxy.start();
     direct.host = `127.0.0.1:${proxy.port}`;
-    server = await startTestServer({
-      backend: {
-        name: 'postgres',
-        unavailable: null,
-        create: async () => ({ config: { kind: 'postgres', url: direct.toString() }, drop: async () => undefined }),
-      },
-    });
+    server = await startTestServer({ backend: existingDatabase(direct.toString()) });
     ({ token } = await server.createOrg());
     const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: bulky(3000) });
     assert.equal(reply.status, 200, reply.text);
@@ -132,6 +131,34 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
     assert.equal(status, 200);
   });
 
+  // SPEC §2: rejected requests do not use up quota; a 503 is the server's failure, not the client's.
+  // Today the token's check fails first, before a place is taken; were tokens ever checked without
+  // the database, the 503's give-back (guard.ts) is what would keep this true.
+  it('uses up none of a client’s export quota with a 503 while PostgreSQL is unreachable', async () => {
+    const url = server.config.database.kind === 'postgres' ? server.config.database.url : '';
+    const once = await startTestServer({
+      backend: existingDatabase(url),
+      configure: (config) => ({ ...config, limits: { ...config.limits, export: { perSecond: 1, perMinute: 1 } } }),
+    });
+    try {
+      await proxy.cut();
+      const down = await once.exportSessions(token, WINDOW);
+      assert.equal(down.status, 503, down.text);
+      await proxy.restore();
+      await eventually(
+        () => once.request('GET', '/readyz'),
+        (reply) => reply.status === 200,
+        'the database back',
+      );
+      // The clock stands still: the minute's one export is still there to take, and only once.
+      const back = await once.exportSessions(token, { ...WINDOW, endDate: '2029-01-01' });
+      assert.equal(back.status, 200, back.text);
+      assert.equal((await once.exportSessions(token, { ...WINDOW, endDate: '2029-01-01' })).status, 429);
+    } finally {
+      await once.close();
+    }
+  });
+
   it('releases its connection and snapshot when 100 clients walk away mid-export', async () => {
     for (let i = 0; i < 100; i++) {
       const reader = await openExport(server.url, token);
@@ -163,11 +190,7 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
     const url = new URL(server.config.database.kind === 'postgres' ? server.config.database.url : '');
     url.searchParams.set('application_name', 'late-cancel');
     const late = await startTestServer({
-      backend: {
-        name: 'postgres',
-        unavailable: null,
-        create: async () => ({ config: { kind: 'postgres', url: url.toString() }, drop: async () => undefined }),
-      },
+      backend: existingDatabase(url.toString()),
       configure: (config) => ({ ...config, exportConcurrency: 1 }),
     });
     const admin = new pg.Client({ connectionString: (database.config as { url: string }).url });
