@@ -79,14 +79,16 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
   let proxy: TcpProxy;
   let server: TestServer;
   let token: string;
+  /** The database through the proxy, as the suite's servers reach it. */
+  let proxied: URL;
 
   before(async () => {
     database = await postgres.create();
-    const direct = new URL((database.config as { url: string }).url);
-    proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
+    proxied = new URL((database.config as { url: string }).url);
+    proxy = new TcpProxy(proxied.hostname, Number(proxied.port || 5432));
     await proxy.start();
-    direct.host = `127.0.0.1:${proxy.port}`;
-    server = await startTestServer({ backend: existingDatabase(direct.toString()) });
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    server = await startTestServer({ backend: existingDatabase(proxied.toString()) });
     ({ token } = await server.createOrg());
     const reply = await server.request('POST', '/api/v1/coaching-sessions/import', { token, body: bulky(3000) });
     assert.equal(reply.status, 200, reply.text);
@@ -135,9 +137,8 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
   // Today the token's check fails first, before a place is taken; were tokens ever checked without
   // the database, the 503's give-back (guard.ts) is what would keep this true.
   it('uses up none of a client’s export quota with a 503 while PostgreSQL is unreachable', async () => {
-    const url = server.config.database.kind === 'postgres' ? server.config.database.url : '';
     const once = await startTestServer({
-      backend: existingDatabase(url),
+      backend: existingDatabase(proxied.toString()),
       configure: (config) => ({ ...config, limits: { ...config.limits, export: { perSecond: 1, perMinute: 1 } } }),
     });
     try {
@@ -187,7 +188,7 @@ describe('PostgreSQL faults', { skip: postgres.unavailable ?? false }, () => {
   // know when its cancel lands, so a connection whose COPY ended before it did is not used again.
   it('never hands on the connection of an abandoned export whose cancel has not landed', async () => {
     const held = proxy.holdCancels();
-    const url = new URL(server.config.database.kind === 'postgres' ? server.config.database.url : '');
+    const url = new URL(proxied);
     url.searchParams.set('application_name', 'late-cancel');
     const late = await startTestServer({
       backend: existingDatabase(url.toString()),
