@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { timedPlainExports, type ExportWindowBody } from './plain-exports.js';
 import { settleDisk } from './settle.js';
+import { median } from './median.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/coachport.js');
 /**
@@ -16,7 +17,6 @@ const ROUNDS = 5;
 /** SPEC §13: `coachport export` writes NDJSON and CSV at least at a third of the server's export speed. */
 export const CLIENT_TARGET = 1 / 3;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round2 = (value: number) => Number(value.toFixed(2));
 /** A ratio as printed, to three places (judged unrounded: at two places 0.3349 was judged as 0.33). */
 const round3 = (value: number) => Number(value.toFixed(3));

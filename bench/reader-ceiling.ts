@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { median } from './median.js';
 import { timedPlainExports } from './plain-exports.js';
 
 /**
@@ -21,8 +22,7 @@ export async function readerCeilingMBps(bytes: number, runs: number): Promise<nu
     });
     const window = { startDate: '', endDate: '', timeAxis: '' };
     const timed = await timedPlainExports(`http://127.0.0.1:${port}`, '', window, runs);
-    const rates = timed.map((r) => r.bytes / 1_048_576 / r.seconds).sort((a, b) => a - b);
-    return rates[Math.floor(rates.length / 2)]!;
+    return median(timed.map((r) => r.bytes / 1_048_576 / r.seconds));
   } finally {
     child.kill();
   }

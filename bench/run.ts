@@ -33,6 +33,7 @@ import { readerCeilingMBps } from './reader-ceiling.js';
 import { settleDisk } from './settle.js';
 import { startServer, type Server } from './server.js';
 import { syncBench } from './sync.js';
+import { median } from './median.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.resolve(HERE, '../../bench/results.json');
@@ -48,7 +49,6 @@ const LARGE = Math.round(100_000 * SCALE);
 const RENAMED = Math.round(10_000 * SCALE);
 const CONCURRENT_EXPORTS = 12;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mb = (bytes: number) => bytes / 1_048_576;
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 

@@ -3,6 +3,7 @@ import { createOrganization } from '../src/accounts/organizations.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { signIn } from '../src/accounts/sign-in.js';
 import { openStore } from '../src/store/open.js';
+import { median } from './median.js';
 
 export interface SignInTimingResult {
   rounds: number;
@@ -11,8 +12,6 @@ export interface SignInTimingResult {
   /** Unknown email ÷ wrong password: near 1 when timing does not tell whether an email exists. */
   ratio: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * A refused sign-in for a known email and for an unknown one, at the production scrypt cost: the two must cost

@@ -21,6 +21,7 @@ import { MemoryRateLimiter } from '../src/ratelimit/memory.js';
 import { generateSeed } from '../src/seed/generate.js';
 import { openStore } from '../src/store/open.js';
 import { postgresBackend } from '../test/helpers/backends.js';
+import { median } from './median.js';
 
 const END = Date.parse('2025-03-31T12:00:00.000Z');
 const SEED_DAYS = 365;
@@ -34,7 +35,6 @@ const TARGET_SESSIONS = 100_000;
 const UNLIMITED = { perSecond: 1_000_000, perMinute: 100_000_000 };
 
 const log = (message: string) => process.stderr.write(`bench stats: ${message}\n`);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export interface StatsTiming {
   window: (typeof WINDOWS)[number]['name'];
