@@ -242,6 +242,52 @@ describe('coachport import --from-server', async () => {
         }
       });
 
+      it('a window cut short and sent again without a session it had: the session is not imported', async () => {
+        // The source deleted a session between the two answers: the import holds what the answer
+        // that came whole held, whatever the attempt given up had sent (a batch of it and more).
+        let gone = '';
+        let cut: Buffer = Buffer.alloc(0);
+        const cutThenLess = await startFaultServer(async (request, res, call) => {
+          const bytes = await remoteAnswer(remote, request);
+          if (call === 1) {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            cut = bytes.subarray(0, Math.floor(bytes.length * 0.9));
+            res.write(cut);
+            setTimeout(() => res.socket?.destroy(), 100);
+            return;
+          }
+          if (call > 2) return sendBytes(res, bytes);
+          const docs = JSON.parse(bytes.toString('utf8')) as ExportSession[];
+          const at = docs.findIndex((doc, i) => i >= 10 && doc.coachingPoints.length === 0 && doc.todos.length === 0);
+          gone = docs.splice(at, 1)[0]!._id;
+          sendBytes(res, Buffer.from(JSON.stringify(docs)));
+        });
+        const again = await localSide(backend);
+        try {
+          const result = await runCli(importArgs(cutThenLess.url, remoteToken, ['--json']), { cwd: again.cwd, env: again.env });
+          assert.equal(result.code, 0, result.stderr);
+          assert.ok(cut.includes(`"_id":"${gone}"`), 'the attempt given up sent the session');
+          assert.equal(JSON.parse(result.stdout).imported.sessions, FIRST_WINDOW_SESSIONS + 5 - 1);
+          const served = await startServe({ cwd: again.cwd, env: { ...again.env, ...SERVE_LIMITS } });
+          try {
+            const [first, ...rest] = WINDOWS;
+            const theirs = (JSON.parse((await exportBody(remote.url, remoteToken, first!)).toString()) as ExportSession[]).filter(
+              (doc) => doc._id !== gone,
+            );
+            assert.deepEqual(JSON.parse((await exportBody(served.url, again.token, first!)).toString()), theirs);
+            for (const window of rest) {
+              const ours = await exportBody(served.url, again.token, window);
+              assert.ok(ours.equals(await exportBody(remote.url, remoteToken, window)), `${window.startDate} differs`);
+            }
+          } finally {
+            await served.stop();
+          }
+        } finally {
+          await cutThenLess.close();
+          await again.drop();
+        }
+      });
+
       it('a server that writes JSON its own way and answers 429 first (as the legacy service may): the same documents', async () => {
         let escaped = 0;
         const legacy = await startFaultServer(async (request, res, call) => {

@@ -438,7 +438,6 @@ for (const backend of await storeBackends()) {
         sessions: [{ session: replaced, log, pointIds: [], todoIds: [] }],
         points: [],
         todos: [],
-        rewritten: true,
       };
       await store.applyImport(orgId, plan, BASE + 50_000);
       parts = await logParts(orgId, id);

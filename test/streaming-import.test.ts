@@ -441,16 +441,17 @@ function rewindAndRepeat(planner: ImportPlanner): void {
   planner.rewind();
   const rewound = planner.counts();
   assert.deepEqual([rewound.sessions, rewound.coachingPoints, rewound.todos], [before.length, 1, 1]);
-  // The part again: accepted, and its batch says it may write sessions again.
+  // The part again: accepted, and none of its items is taken for one an earlier batch carried
+  // (the store never saw the attempt given up: from-server.ts holds a window until it is whole).
   for (const [i, doc] of part.entries()) assert.equal(planner.add(doc, before.length + i), null);
-  assert.equal(planner.take().rewritten, true);
+  assert.deepEqual(planner.take().repeated, { points: [], todos: [] });
   assert.equal(planner.counts().sessions, before.length + part.length);
   // What came before the mark is still known.
   assert.match(planner.add(before[7]!, 9_999) ?? '', /Element 9999: _id "linked-00007" is already used by element 7\./);
   planner.mark();
   const next = session({ _id: 'after-the-part' });
   assert.equal(planner.add(next, 10_000), null);
-  assert.equal(planner.take().rewritten, undefined);
+  planner.take();
   // A point of an earlier batch, known now only by the ledger's fingerprint, told differently.
   const known = part[5]!.coachingPoints[0]!;
   const retold = session({
@@ -514,12 +515,12 @@ function disagreeingDocuments(): ExportSession[] {
   return docs;
 }
 
-/** Batches of their own planners (a window fetched again may change items), `rewritten` as given. */
-async function* planned(batches: ExportSession[][], rewritten: boolean[]): AsyncGenerator<ImportPlan> {
-  for (const [i, docs] of batches.entries()) {
+/** Batches of their own planners, so none can say which items another stored. */
+async function* planned(batches: ExportSession[][]): AsyncGenerator<ImportPlan> {
+  for (const docs of batches) {
     const result = planImport(docs);
     assert.ok(result.ok);
-    yield rewritten[i] ? { ...result.plan, rewritten: true } : result.plan;
+    yield result.plan;
   }
 }
 
@@ -653,109 +654,16 @@ for (const backend of backends) {
       }
     });
 
-    it('keeps documents equal to a full render when a window fetched again changes what earlier batches wrote', async () => {
-      const at = (i: number) => new Date(NOW - (i + 1) * 60_000).toISOString();
-      const shared = (sessionIds: string[]) => point(sessionIds, { _id: 'shared-point' });
-      const cases: Array<{ name: string; batches: ExportSession[][]; rewritten: boolean[]; session: string; points: string[] }> = [
-        {
-          // A window fetched again first (its first attempt cut short), then one whose session does not list the point.
-          name: 'fetched again first',
-          batches: [
-            [session({ _id: 'a-1', createdAt: at(1), coachingPoints: [shared(['a-1', 'a-2'])] })],
-            [session({ _id: 'a-2', createdAt: at(2) })],
-          ],
-          rewritten: [true, false],
-          session: 'a-2',
-          points: ['shared-point'],
-        },
-        {
-          // A window fetched again in which the point no longer names a session of an earlier window.
-          name: 'an item changed',
-          batches: [
-            [
-              session({ _id: 'b-1', createdAt: at(1), coachingPoints: [shared(['b-1', 'b-2'])] }),
-              session({ _id: 'b-2', createdAt: at(2), coachingPoints: [shared(['b-1', 'b-2'])] }),
-            ],
-            [session({ _id: 'b-1', createdAt: at(1), coachingPoints: [shared(['b-1'])] })],
-          ],
-          rewritten: [false, true],
-          session: 'b-2',
-          points: [],
-        },
-        {
-          // Fetched again before the session it no longer names has come: the link first noted is forgotten.
-          name: 'an item changed before its session came',
-          batches: [
-            [session({ _id: 'c-1', createdAt: at(1), coachingPoints: [shared(['c-1', 'c-3'])] })],
-            [session({ _id: 'c-1', createdAt: at(1), coachingPoints: [shared(['c-1'])] })],
-            [session({ _id: 'c-3', createdAt: at(3) })],
-          ],
-          rewritten: [false, true, false],
-          session: 'c-3',
-          points: [],
-        },
-      ];
-      for (const { name, batches, rewritten, session: id, points } of cases) {
-        // Each into a database of its own: into empty tables, as a first import.
-        await withFreshStore(backend, async (store) => {
-          const org = await createOrganization(store, { name, adminEmail: 'a@again.test' }, NOW);
-          await store.importBatches(org.orgId, planned(batches, rewritten), NOW);
-          const doc = sessionsById(await renderedExport(store, org.orgId, name)).get(id)!;
-          assert.deepEqual(
-            doc.coachingPoints.map((p) => p._id),
-            points,
-            name,
-          );
-        });
-      }
-    });
-
     it('takes whole plans one after another into empty tables, an item shared between them', async () => {
       // Each plan from a planner of its own: none can say which items another stored.
       const shared = point(['w-1', 'w-2'], { _id: 'between-plans' });
       const batches = [[session({ _id: 'w-1', coachingPoints: [shared] })], [session({ _id: 'w-2', coachingPoints: [shared] })]];
       await withFreshStore(backend, async (store) => {
         const org = await createOrganization(store, { name: 'Plans', adminEmail: 'p@plans.test' }, NOW);
-        assert.equal(await store.importBatches(org.orgId, planned(batches, [false, false]), NOW), 2);
+        assert.equal(await store.importBatches(org.orgId, planned(batches), NOW), 2);
         const byId = sessionsById(await renderedExport(store, org.orgId, 'plans'));
         for (const id of ['w-1', 'w-2']) assert.deepEqual(byId.get(id)!.coachingPoints, [shared], id);
       });
-    });
-
-    it('replaces what a given-up attempt wrote of an item that comes again in a later window', async () => {
-      // One planner, as --from-server: the attempt it gave up wrote the item and its link to c-1,
-      // then forgot them; a later window brings the item again, as new to the planner.
-      // Fetched again, the window brings a-1 without the item, or nothing at all (no batch says so).
-      const item = (sessionIds: string[]) => point(sessionIds, { _id: 'given-up' });
-      async function* windows(refetched: ExportSession[]): AsyncGenerator<ImportPlan> {
-        const planner = new ImportPlanner();
-        const add = (...docs: ExportSession[]) => {
-          for (const [element, doc] of docs.entries()) assert.equal(planner.add(doc, element), null);
-        };
-        planner.mark();
-        add(session({ _id: 'a-1', coachingPoints: [item(['a-1', 'c-1'])] }));
-        yield planner.take();
-        planner.rewind();
-        add(...refetched);
-        if (planner.pending > 0) yield planner.take();
-        planner.mark();
-        add(session({ _id: 'b-2', coachingPoints: [item(['b-2', 'c-1'])] }));
-        yield planner.take();
-        add(session({ _id: 'c-1', coachingPoints: [item(['b-2', 'c-1'])] }));
-        yield planner.take();
-      }
-      for (const refetched of [[session({ _id: 'a-1' })], []]) {
-        await withFreshStore(backend, async (store) => {
-          const org = await createOrganization(store, { name: 'Given up', adminEmail: 'g@given.test' }, NOW);
-          assert.equal(await store.importBatches(org.orgId, windows(refetched), NOW), 3 + refetched.length);
-          // Came back empty, the window leaves a-1 as the given-up attempt wrote it, its document
-          // still showing the item's old list (a known gap, on both stores): only b-2 and c-1 are held.
-          const exported = refetched.length > 0 ? await renderedExport(store, org.orgId, 'given up') : await storedExport(store, org.orgId);
-          const byId = sessionsById(exported);
-          if (refetched.length > 0) assert.deepEqual(byId.get('a-1')!.coachingPoints, []);
-          for (const id of ['b-2', 'c-1']) assert.deepEqual(byId.get(id)!.coachingPoints, [item(['b-2', 'c-1'])], id);
-        });
-      }
     });
 
     it('lets a new session’s own list replace links an earlier import wrote to it', async () => {
@@ -998,44 +906,21 @@ describe('importBatches on SQLite opened for one transaction (coachport import)'
   }
   const at = (n: number) => `2024-05-0${n}T10:00:00.000Z`;
 
-  it('gives every document a feed position of its own when a window fetched again rewrites others', async () => {
+  it('gives every document a feed position of its own when a later batch renders an earlier one again', async () => {
     await withImportStore(async (store, read) => {
       const org = await createOrganization(store, { name: 'Positions', adminEmail: 'p@positions.test' }, NOW);
-      const shared = (sessionIds: string[]) => point(sessionIds, { _id: 'shared-point' });
+      const shared = point(['p-2', 'p-3'], { _id: 'shared-point' });
       const batches = [
-        [
-          session({ _id: 'p-1', createdAt: at(1), coachingPoints: [shared(['p-1', 'p-2'])] }),
-          session({ _id: 'p-2', createdAt: at(2), coachingPoints: [shared(['p-1', 'p-2'])] }),
-        ],
-        // Fetched again, the point no longer names p-2: p-2's document is written again beside the batch's.
-        [session({ _id: 'p-1', createdAt: at(1), coachingPoints: [shared(['p-1'])] })],
-        [session({ _id: 'p-3', createdAt: at(3) })],
+        [session({ _id: 'p-1', createdAt: at(1) }), session({ _id: 'p-2', createdAt: at(2) })],
+        // The point names p-2, which did not list it: p-2's document is written again after the batches.
+        [session({ _id: 'p-3', createdAt: at(3), coachingPoints: [shared] })],
         [session({ _id: 'p-4', createdAt: at(4) })],
       ];
-      await store.importBatches(org.orgId, planned(batches, [false, true, false, false]), NOW);
+      await store.importBatches(org.orgId, planned(batches), NOW);
       const twice = read('select seq, count(*) as n from session_documents group by seq having n > 1');
       assert.deepEqual(twice, [], 'no two documents at one position, which a page cut between them would skip');
       const exported = sessionsById(await renderedExport(store, org.orgId));
-      assert.deepEqual(exported.get('p-2')!.coachingPoints, []);
-    });
-  });
-
-  it('leaves every index there when it builds those it put off at a window fetched again', async () => {
-    await withImportStore(async (store, read) => {
-      const indexes = () => read<{ name: string }>(`select name from sqlite_master where type = 'index' order by name`);
-      const before = indexes();
-      const org = await createOrganization(store, { name: 'Again', adminEmail: 'a@again.test' }, NOW);
-      const batches = [
-        [session({ _id: 'i-1', createdAt: at(1) }), session({ _id: 'i-2', createdAt: at(2) })],
-        [session({ _id: 'i-2', createdAt: at(2), coachNotes: 'fetched again' })],
-        [session({ _id: 'i-3', createdAt: at(3) })],
-      ];
-      // Into empty tables (indexes put off), the second batch a window fetched again (indexes built then).
-      assert.equal(await store.importBatches(org.orgId, planned(batches, [false, true, false]), NOW), 4);
-      assert.deepEqual(indexes(), before);
-      const stored = sessionsById(await storedExport(store, org.orgId));
-      assert.deepEqual([...stored.keys()].sort(), ['i-1', 'i-2', 'i-3']);
-      assert.equal(stored.get('i-2')!.coachNotes, 'fetched again');
+      assert.deepEqual(exported.get('p-2')!.coachingPoints, [shared]);
     });
   });
 

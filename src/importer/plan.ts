@@ -27,16 +27,9 @@ export interface ImportPlan {
    */
   rendered?: EncodedDocument[];
   /**
-   * Set when the batch belongs to a part added again after a rewind (a server's window fetched
-   * again): an earlier batch of the same import may already have written its sessions, so the
-   * store upserts them and replaces their log and links rather than taking them as new.
-   */
-  rewritten?: boolean;
-  /**
    * The points and to-dos of this batch that an earlier batch of the same planner carried too (an
    * item listed under sessions of both), as its ledger found them: into tables that were empty, the
-   * only items of the batch that can be stored already. Absent (a whole plan, `planImport`, or any
-   * batch after its planner gave up an attempt), any may be.
+   * only items of the batch that can be stored already. Absent (a whole plan, `planImport`), any may be.
    */
   repeated?: { points: string[]; todos: string[] };
 }
@@ -316,13 +309,6 @@ export class ImportPlanner {
   private readonly points: Agreement<PointRecord>;
   private readonly todos: Agreement<TodoRecord>;
   private sessions: ImportPlan['sessions'] = [];
-  /** Whether the part since the last mark was rewound: its batches may write sessions again. */
-  private rewound = false;
-  /**
-   * Whether any part was ever rewound: the ledger then forgot ids whose rows the given-up attempt
-   * may have written, so no later batch can say which of its items are stored (`repeated`).
-   */
-  private everRewound = false;
   private halfPairNote: HalfPairs = { documents: 0, first: null };
   /** The note as it was at the last mark: a part fetched again is not counted twice. */
   private halfPairsAtMark: HalfPairs = { documents: 0, first: null };
@@ -468,19 +454,16 @@ export class ImportPlanner {
   mark(): void {
     if (this.sessions.length > 0) throw new Error('mark() with sessions pending: take() them first.');
     for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.mark();
-    this.rewound = false;
     this.halfPairsAtMark = { ...this.halfPairNote };
   }
 
   /**
    * Forgets everything added since the mark, so the part can be added again: its pending sessions
-   * are dropped, and the ids it named may come again (what batches of it were already taken is
-   * written again by the batches of the new attempt, an upsert of the same rows).
+   * are dropped, and the ids it named may come again. The batches of it already taken must never
+   * reach the store (from-server.ts holds a part's batches until it is whole).
    */
   rewind(): void {
     for (const ledger of [this.ledger, this.userLedger, this.templateLedger]) ledger.rewind();
-    this.rewound = true;
-    this.everRewound = true;
     this.halfPairNote = { ...this.halfPairsAtMark };
     this.sessions = [];
     for (const agreement of [this.users, this.templates, this.points, this.todos]) agreement.drop();
@@ -490,16 +473,14 @@ export class ImportPlanner {
     const sessions = this.sessions;
     this.sessions = [];
     const repeated = { points: this.points.repeated, todos: this.todos.repeated };
-    const plan: ImportPlan = {
+    return {
       users: this.users.take(),
       templates: this.templates.take(),
       sessions,
       points: this.points.take(),
       todos: this.todos.take(),
+      repeated,
     };
-    if (!this.everRewound) plan.repeated = repeated;
-    if (this.rewound) plan.rewritten = true;
-    return plan;
   }
 
   /**

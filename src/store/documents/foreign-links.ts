@@ -21,7 +21,6 @@ export class ForeignLinks {
   private readonly db = new BetterSqlite3('');
   private readonly insert;
   private readonly select;
-  private readonly remove;
 
   constructor() {
     this.db.pragma('journal_mode = OFF');
@@ -35,7 +34,6 @@ export class ForeignLinks {
         position integer not null,
         primary key (session_id, link_table, item_id)
       ) without rowid;
-      create index links_by_item on links (link_table, item_id);
       begin;
     `);
     // The first link of an item to a session is kept, as the file named it first.
@@ -45,7 +43,6 @@ export class ForeignLinks {
     this.select = this.db
       .prepare<[string], [number, string, number]>('select link_table, item_id, position from links where session_id = ?')
       .raw();
-    this.remove = this.db.prepare<[number, string]>('delete from links where link_table = ? and item_id = ?');
   }
 
   note(sessionId: string, { table, itemId, position }: ForeignLink): void {
@@ -54,11 +51,6 @@ export class ForeignLinks {
 
   of(sessionId: string): ForeignLink[] {
     return this.select.all(sessionId).map(([table, itemId, position]) => ({ table: TABLES[table]!, itemId, position }));
-  }
-
-  /** Every link these items made: a window fetched again brings them afresh. */
-  forget(table: LinkTable, itemIds: Iterable<string>): void {
-    for (const itemId of itemIds) this.remove.run(TABLES.indexOf(table), itemId);
   }
 
   close(): void {

@@ -41,8 +41,6 @@ export class LateRenders {
   /** Before the batch's rows are written. */
   async beforeBatch(trx: Kysely<Database>, plan: ImportPlan): Promise<void> {
     const tables = itemsByTable(plan);
-    // A window fetched again may bring its items changed: their links are noted afresh below.
-    if (plan.rewritten) this.forget(tables);
     const sessions = sessionsOf(plan);
     const named = [...plan.points, ...plan.todos].flatMap((item) => item.sessionIds).filter((id) => !sessions.has(id));
     if (named.length === 0) return;
@@ -92,14 +90,6 @@ export class LateRenders {
   /** The import has ended (committed or not): the links' temporary database goes. */
   close(): void {
     this.foreign?.close();
-  }
-
-  private forget(tables: ReadonlyArray<[LinkTable, Item[]]>): void {
-    for (const [table, items] of tables)
-      this.foreign?.forget(
-        table,
-        items.map((item) => item.id),
-      );
   }
 
   private async storedSessions(trx: Kysely<Database>, ids: string[]): Promise<string[]> {

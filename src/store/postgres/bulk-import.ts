@@ -49,14 +49,11 @@ export async function postgresBulkImportBatches(
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
     for await (const plan of batches) {
-      // A batch written again (a server's window fetched again) may repeat sessions this transaction
-      // already holds: those are upserted like an organization's existing ones, never COPYed in twice.
-      const direct = fresh && plan.rewritten !== true;
-      const scope: ImportScope = direct
+      const scope: ImportScope = fresh
         ? { sessions: new Set(), renamedUsers: [], renamedTemplates: [] }
         : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
       await late.beforeBatch(db, plan);
-      await writeRows(client, db, orgId, plan, now, direct);
+      await writeRows(client, db, orgId, plan, now, fresh);
       await late.afterRows(db, plan);
       const docs = (plan.rendered ?? renderImportedSessions(plan, await namesAfter(client, orgId, plan))).map(asStored);
       for (const d of docs) {
@@ -79,10 +76,10 @@ export async function postgresBulkImportBatches(
            doc = excluded.doc, xid = excluded.xid, seq = excluded.seq, log_archived = 0
          where ${DOCUMENT_CHANGED}`,
       );
-      await copyRows(client, direct ? 'session_stats' : 'import_stats', ['org_id', 'session_id', ...STATS_COLUMNS], (push) => {
+      await copyRows(client, fresh ? 'session_stats' : 'import_stats', ['org_id', 'session_id', ...STATS_COLUMNS], (push) => {
         for (const d of docs) push(statsValues(orgId, d.facts));
       });
-      if (!direct) await upsertFrom(client, 'import_stats', 'session_stats', ['org_id', 'session_id'], STATS_COLUMNS);
+      if (!fresh) await upsertFrom(client, 'import_stats', 'session_stats', ['org_id', 'session_id'], STATS_COLUMNS);
       await client.query('truncate import_documents, import_stats');
       await refreshAfterImport(db, postgresAdapter, orgId, scope, new Set(plan.sessions.map(({ session }) => session.id)));
       sessions += plan.sessions.length;
@@ -198,9 +195,8 @@ async function upsertRows(client: pg.PoolClient, staging: string, target: string
 
 /**
  * The normalized rows of one batch. Sessions are unique in an import, so into an organization that
- * had none they are COPYed straight in (`direct`: not for a batch written again, see
- * ImportPlan.rewritten); points and to-dos may come again in a later batch (listed under sessions
- * of both), so they are always upserted. A replaced session's log and links are
+ * had none they are COPYed straight in (`direct`); points and to-dos may come again in a later
+ * batch (listed under sessions of both), so they are always upserted. A replaced session's log and links are
  * cleared before the new ones go in, and so are the links of every item the batch writes.
  */
 async function writeRows(client: pg.PoolClient, db: Kysely<Database>, orgId: string, plan: ImportPlan, now: number, direct: boolean) {

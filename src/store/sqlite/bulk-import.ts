@@ -83,10 +83,9 @@ export async function sqliteBulkImport(
  * opened by an explicit BEGIN on the writer connection (an async iterable cannot be awaited inside
  * better-sqlite3's synchronous transaction function). Into empty tables the secondary indexes are
  * built once after the last batch, and no batch can change a document outside the import (every
- * point and to-do a later batch repeats is unchanged, which the planner checks, unless a window is
- * fetched again), so the scope is skipped as above; points and to-dos of earlier batches are found
- * and their links replaced, and documents of earlier batches that a later one changes are rendered
- * again (LateRenders).
+ * point and to-do a later batch repeats is unchanged, which the planner checks), so the scope is
+ * skipped as above; points and to-dos of earlier batches are found and their links replaced, and
+ * documents of earlier batches that a later one changes are rendered again (LateRenders).
  */
 export async function sqliteBulkImportBatches(
   db: BetterSqlite3.Database,
@@ -104,7 +103,7 @@ export async function sqliteBulkImportBatches(
   const cacheSize = Number(db.pragma('cache_size', { simple: true }));
   const journal = withoutWal ? rollbackJournal(db) : null;
   const statements = new StatementCache(db);
-  let journals = statementJournalsInMemory(db);
+  const journals = statementJournalsInMemory(db);
   const references = bulkTablesEmpty(db) ? referencesCheckedOnce(db) : null;
   const late = new LateRenders(sqliteAdapter, orgId);
   try {
@@ -114,37 +113,22 @@ export async function sqliteBulkImportBatches(
     if (empty) db.pragma(`cache_size = ${STREAMED_INTO_EMPTY_CACHE_KIB}`);
     const deferred = empty ? dropSecondaryIndexes(db) : [];
     const dayPages = empty ? dayPageTriggersDropped(db, orgId) : null;
-    let indexesBuilt = false;
     let seq = empty ? await nextSeq(conn, orgId) : 0;
     let sessions = 0;
     for await (const plan of batches) {
-      // A window fetched again finds by session what earlier batches wrote (their logs and links, the
-      // items' other documents): without the secondary indexes each look would scan a table, so they
-      // are built now (sorting on disk, as at the end), and the import goes on as into tables with rows.
-      if (plan.rewritten === true && deferred.length > 0) {
-        journals.restore();
-        for (const sql of deferred.splice(0)) db.exec(sql);
-        journals = statementJournalsInMemory(db);
-        indexesBuilt = true;
-      }
-      const scope =
-        empty && plan.rewritten !== true
-          ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
-          : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
+      const scope = empty
+        ? { sessions: new Set<string>(), renamedUsers: [], renamedTemplates: [] }
+        : await scopeBeforeImport(conn, sqliteAdapter, orgId, plan);
       await late.beforeBatch(conn, plan);
-      writeRows(statements, orgId, plan, now, {
-        mayBeStored: mayBeStored(plan, empty, sessions === 0),
-        indexed: !empty || indexesBuilt,
-      });
+      writeRows(statements, orgId, plan, now, { mayBeStored: mayBeStored(plan, empty, sessions === 0), indexed: !empty });
       await late.afterRows(conn, plan);
       const docs = (plan.rendered ?? renderImportedSessions(plan, namesAfter(statements, orgId, plan))).map(asStored);
       for (const d of docs) {
         const kind = exceededLimit(d.size);
         if (kind) throw sessionLimitError(d.sessionId, kind, d.size);
       }
-      // Read again where another write may have taken positions since: into tables with rows, or once
-      // a window fetched again rewrote other sessions' documents (their indexes built then, so cheap).
-      if (!empty || indexesBuilt) seq = await nextSeq(conn, orgId);
+      // Read again where another write may have taken positions since: into tables with rows.
+      if (!empty) seq = await nextSeq(conn, orgId);
       writeDocuments(statements, orgId, docs, seq);
       seq += docs.length;
       writeStats(statements, orgId, docs);
@@ -504,9 +488,7 @@ function idsOf(plan: ImportPlan): MayBeStored {
  * id used twice) and only the items the planner found in an earlier batch (`repeated`, about 5,000
  * of 500,000 in the bench's 100,000 sessions), so three look-ups of every id of every batch (a
  * second of the writer's thread for 100,000 sessions) are not needed. A batch without the
- * planner's note may find any of its ids stored: a whole plan's, and every batch once the planner
- * has given up an attempt (it forgot the ids whose rows that attempt wrote; a batch written again,
- * `rewritten`, is always such a batch).
+ * planner's note (a whole plan's) may find any of its ids stored.
  */
 function mayBeStored(plan: ImportPlan, intoEmpty: boolean, firstBatch: boolean): MayBeStored {
   if (!intoEmpty) return idsOf(plan);
