@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../coaching/errors.js';
+import { isBusy } from '../store/sqlite/writer-dialect.js';
 import { ConflictError, StoreUnavailableError } from '../store/store.js';
 
 /** An error whose message is meant for the client, with the status and headers to send it with. */
@@ -45,13 +46,11 @@ const BY_STATUS: Record<number, string> = {
 
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
+  // SQLite's busy lock in each of its forms (SQLITE_BUSY, _SNAPSHOT, _RECOVERY, _TIMEOUT) passes.
+  if (isBusy(error)) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds. So is
-  // SQLite's busy lock in each of its forms (SQLITE_BUSY, _SNAPSHOT, _RECOVERY, _TIMEOUT).
-  return (
-    typeof code === 'string' &&
-    (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001'].includes(code) || code.startsWith('SQLITE_BUSY'))
-  );
+  // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds.
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001'].includes(code);
 }
 
 /** The status and one-sentence message for any error, never revealing internals. */
