@@ -8,7 +8,7 @@ import type { Store } from '../src/store/store.js';
 import { sqliteBackend, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
-import { sqliteFileOf, startTestServer, type TestServer } from './helpers/server.js';
+import { type Reply, sqliteFileOf, startTestServer, type TestServer } from './helpers/server.js';
 
 /**
  * Another process holding SQLite's write lock (the command line's `coachport import` holds it until
@@ -181,5 +181,40 @@ describe('last-use marks while another process holds the lock', () => {
       (lastUsedAt) => lastUsedAt === marked,
       'the mark once the lock is free',
     );
+  });
+});
+
+describe('a server whose write waits longer than it may for the lock', () => {
+  let server: TestServer;
+  let admin: { orgId: string; userId: string; token: string };
+
+  before(async () => {
+    server = await startTestServer({ store: { writeLockWaitMs: 300 } });
+    admin = await server.createOrg('Locked out');
+  });
+  after(() => server.close());
+
+  it('answers 503 with Retry-After and a clear error, writes nothing, and takes the same write once the lock is free', async () => {
+    const template = { name: 'Tried while locked' };
+    const listed = async () =>
+      ((await server.request('GET', '/api/v1/coaching-templates', { token: admin.token })).json as Array<{ name: string }>).map(
+        (t) => t.name,
+      );
+    // The token's first use is marked now, not while the lock is held (a mark that fails warns).
+    assert.deepEqual(await listed(), []);
+    const lock = holdWriteLock(sqliteFileOf(server));
+    let refused: Reply;
+    try {
+      refused = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: template });
+    } finally {
+      lock.release();
+    }
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.deepEqual(refused.json, { error: 'The service is temporarily unavailable; try again shortly.' });
+    assert.ok(!(await listed()).includes(template.name), 'the refused write left nothing');
+    const taken = await server.request('POST', '/api/v1/coaching-templates', { token: admin.token, body: template });
+    assert.ok(taken.status < 300, taken.text);
+    assert.ok((await listed()).includes(template.name));
   });
 });

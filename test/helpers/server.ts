@@ -11,6 +11,7 @@ import { MemoryRateLimiter } from '../../src/ratelimit/memory.js';
 import type { RateLimiter } from '../../src/ratelimit/limiter.js';
 import type { Role } from '../../src/accounts/roles.js';
 import { openStore } from '../../src/store/open.js';
+import type { StoreOpenOptions } from '../../src/store/read-model-version.js';
 import type { Store } from '../../src/store/store.js';
 import type { ResolveHost } from '../../src/webhooks/addresses.js';
 import { sqliteBackend, type Backend, type TestDatabase } from './backends.js';
@@ -67,6 +68,8 @@ export interface TestServerOptions {
   port?: number;
   /** How webhook hosts resolve (DNS when absent). */
   resolveHost?: ResolveHost;
+  /** More of the store's options (a shorter wait for SQLite's write lock). */
+  store?: StoreOpenOptions;
 }
 
 /** A real server on a loopback port over a real, freshly made database. */
@@ -98,7 +101,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   });
   const logger = createLogger('info', sink);
-  const store = await openStore(config.database, { mail: config.events.smtpUrl !== null, exportConnections: config.exportConcurrency });
+  const store = await openStore(config.database, {
+    mail: config.events.smtpUrl !== null,
+    exportConnections: config.exportConcurrency,
+    ...options.store,
+  });
   const limiter = options.limiter ?? new MemoryRateLimiter(clock);
   const app = await buildApp({ config, store, limiter, clock, logger, resolveHost: options.resolveHost });
   const url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
