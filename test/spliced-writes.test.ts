@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { updateUser } from '../src/accounts/users.js';
 import type { Actor } from '../src/coaching/actor.js';
 import { DomainError } from '../src/coaching/errors.js';
 import { createPoint, createTodo, deletePoint, deleteTodo, updatePoint, updateTodo } from '../src/coaching/items.js';
@@ -398,6 +399,57 @@ for (const backend of await storeBackends()) {
       await createPoint(store, admin, { coachingFormIds: [session], type: 'strength', classification: 'qa' }, BASE + 1_000);
       await assertCurrent(orgId, 'a point added after the missed renames');
     });
+
+    if (backend.name === 'postgres') {
+      it('shows a rename made while a write that moves a session to the renamed person or template had read the old name', async () => {
+        const { orgId, actors, people, templates } = await organization();
+        const admin = actors[0]!;
+        const renames = [
+          {
+            what: 'person',
+            move: { coachId: people[2]!.id },
+            rename: () => updateUser(store, admin, people[2]!.id, { name: 'Renamed while moved' }, BASE + 2_000),
+          },
+          {
+            what: 'template',
+            move: { coachingTemplateId: templates[1]! },
+            rename: () => store.renameTemplate(orgId, templates[1]!, 'Renamed while moved', BASE + 2_000),
+          },
+        ];
+        for (const { what, move, rename } of renames) {
+          const input = { coachingFormName: 'Moved', agentId: people[3]!.id, coachId: people[1]!.id, coachingTemplateId: templates[0]! };
+          const session = (await createSession(store, admin, input, BASE))._id;
+          // The write is held where it stores the document, after it has read the names it shows: a
+          // connection of the test's own holds the document's row.
+          let open = () => {};
+          const gate = new Promise<void>((resolve) => (open = resolve));
+          let locked = () => {};
+          const held = new Promise<void>((resolve) => (locked = resolve));
+          const holder = direct.transaction().execute(async (trx) => {
+            await trx
+              .selectFrom('session_documents')
+              .select('session_id')
+              .where('org_id', '=', orgId)
+              .where('session_id', '=', session)
+              .forUpdate()
+              .execute();
+            locked();
+            await gate;
+          });
+          await held;
+          const steps: string[] = [];
+          const moved = updateSession(store, admin, session, move, BASE + 1_000).then(() => steps.push('moved'));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const renamed = rename().then(() => steps.push('renamed'));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          open();
+          await Promise.all([holder, moved, renamed]);
+          // The rename waited for the write that had read the name it changes.
+          assert.deepEqual(steps, ['moved', 'renamed'], what);
+          await assertCurrent(orgId, `a rename beside a write that moved a session to the renamed ${what}`);
+        }
+      });
+    }
 
     it('keeps the older entries of a long log apart, and a document written whole takes them back', async () => {
       const { orgId, actors, people } = await organization();

@@ -72,7 +72,8 @@ export async function applyUserUpdate(
   now: number,
   via?: 'scim' | 'oidc',
 ): Promise<UserAccount> {
-  // Taken first, before any row lock, so admin-removing changes queue instead of deadlocking.
+  // Taken first, before any row lock, so admin-removing changes and renames queue instead of deadlocking.
+  if (input.name !== undefined) await tx.lockNameChanges();
   if (input.role !== undefined || input.active === false) await tx.lockAdminChanges();
   const user = await tx.getUserForUpdate(userId);
   if (!user) throw notFound('user', userId);

@@ -121,6 +121,8 @@ export interface AccountsTx {
    * demoting each other at once cannot both pass the last-admin check.
    */
   lockAdminChanges(): Promise<void>;
+  /** Makes a rename of a person wait for the coaching writes under way, and later ones for it (StoreAdapter.lockNames). */
+  lockNameChanges(): Promise<void>;
   /** Active admins other than `exceptUserId`. */
   countOtherActiveAdmins(exceptUserId: string): Promise<number>;
   setPassword(userId: string, passwordHash: string, now: number): Promise<void>;

@@ -68,6 +68,15 @@ export interface StoreAdapter {
   lockSessionsForUpdate(trx: Kysely<Database>, orgId: string, ids: () => Promise<string[]>): Promise<void>;
   /** Makes changes to an organization's admins run one after another until the transaction ends. */
   lockAdminChanges(trx: Kysely<Database>, orgId: string): Promise<void>;
+  /**
+   * Until the transaction ends: a rename of a person or template (`'rename'`) waits for the
+   * organization's coaching writes under way, and they (`'write'`, shared among them) for it. A
+   * rename rewrites the documents that show the name among committed rows; a write beside it that
+   * had read the old name for a session the rename could not see yet (one it was moving to that
+   * person) would otherwise store that name after the rename, until the session's next write.
+   * Taken before any row lock.
+   */
+  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename'): Promise<void>;
   /** The read-only transaction an export reads in, seeing one snapshot throughout. */
   snapshotTransaction(begin: ControlledTransactionBuilder<Database>): ControlledTransactionBuilder<Database>;
   /** A document's JSON, as text or UTF-8 bytes, as the document column stores it. */

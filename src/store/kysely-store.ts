@@ -346,6 +346,7 @@ export class KyselyStore implements Store {
 
   async coaching<T>(orgId: string, work: (tx: CoachingTx) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
+      await this.adapter.lockNames(trx, orgId, 'write');
       const tx = new KyselyCoachingTx(trx, orgId, this.adapter);
       const result = await work(tx);
       const rendered = [...tx.rendered.values()].map(renderedDocument);
@@ -384,6 +385,7 @@ export class KyselyStore implements Store {
 
   async renameTemplate(orgId: string, templateId: string, name: string, now: number, audit?: AuditRecord): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      await this.adapter.lockNames(trx, orgId, 'rename');
       const result = await trx
         .updateTable('coaching_templates')
         .set({ name, updated_at: now })

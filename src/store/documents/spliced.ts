@@ -183,9 +183,10 @@ const sessionNames = new Prepared(
 
 /**
  * The names the session's document shows, read afresh at each write rather than kept from the stored
- * text: on PostgreSQL a rename finds the sessions to rewrite among committed rows, so a session that
- * a transaction beside it was writing keeps the old name; the session's next write sets it right, as
- * a whole render would.
+ * text. On PostgreSQL a rename finds the sessions to rewrite among committed rows, so renames and
+ * coaching writes take turns (StoreAdapter.lockNames); a name a rename beside a write missed all the
+ * same (written to the tables by hand, say) is set right at the session's next write, as a whole
+ * render would.
  */
 async function namesOf(trx: Kysely<Database>, engine: string, orgId: string, session: SessionRecord): Promise<Spliced<SessionNames>> {
   const { formCreatorId, coachId, agentId, templateId } = session;

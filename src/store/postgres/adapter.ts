@@ -30,6 +30,11 @@ export const postgresAdapter: StoreAdapter = {
   async lockAdminChanges(trx, orgId) {
     await sql`select pg_advisory_xact_lock(hashtext(${`coachport-admins:${orgId}`}))`.execute(trx);
   },
+  async lockNames(trx, orgId, as) {
+    const key = `coachport-names:${orgId}`;
+    if (as === 'write') await sql`select pg_advisory_xact_lock_shared(hashtext(${key}))`.execute(trx);
+    else await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+  },
   snapshotTransaction: (begin) => begin.setIsolationLevel('repeatable read').setAccessMode('read only'),
   documentValue: (json) => (typeof json === 'string' ? json : asBuffer(json).toString('utf8')),
   // The writing transaction's id (xid8) and a sequence number, which the feed reads against the

@@ -18,6 +18,8 @@ export const sqliteAdapter: StoreAdapter = {
   skipLocked: (query) => query,
   lockSessionsForUpdate: async () => undefined,
   lockAdminChanges: async () => undefined,
+  // One writer at a time: a rename and a write never overlap.
+  lockNames: async () => undefined,
   snapshotTransaction: (begin) => begin,
   // A BLOB: the export reader joins a page of them into one Buffer without decoding any.
   documentValue: (json) => (typeof json === 'string' ? Buffer.from(json, 'utf8') : asBuffer(json)),
