@@ -25,7 +25,7 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 const FROM = '2024-01-01';
 const TO = '2024-10-31';
 const WINDOWS = planWindows(FROM, TO);
-/** The first window holds more sessions than a batch (1,000), so a window spans batches. */
+/** The first window holds more sessions than a batch (500), so a window spans batches. */
 const FIRST_WINDOW_SESSIONS = 1_400;
 const FAST = ['--per-second', '1000', '--per-minute', '100000'];
 /** The local `coachport serve`'s export limits, so the comparison's calls are never paced. */
@@ -204,10 +204,10 @@ describe('coachport import --from-server', async () => {
         assert.ok(!JSON.stringify(audit).includes(remoteToken), 'the audit entry holds the token');
       });
 
-      it('a window cut short is fetched again and its sessions are written once, whatever a batch already wrote', async () => {
+      it('a window cut short is fetched again and its sessions are written once, whatever batches it had already given', async () => {
         const cutOnce = await startFaultServer(async (request, res, call) => {
           const bytes = await remoteAnswer(remote, request);
-          // The first window's first answer stops after more than a batch (1,000 sessions) went through.
+          // The first window's first answer stops after more than two batches (500 sessions each) went through.
           if (call === 1) {
             res.writeHead(200, { 'content-type': 'application/json' });
             res.write(bytes.subarray(0, Math.floor(bytes.length * 0.9)));

@@ -7,6 +7,7 @@ import { createOrganization } from '../src/accounts/organizations.js';
 import { updateUser } from '../src/accounts/users.js';
 import type { Actor } from '../src/coaching/actor.js';
 import { DomainError } from '../src/coaching/errors.js';
+import { describeError } from '../src/http/errors.js';
 import { createPoint, createTodo, deletePoint, deleteTodo, updatePoint, updateTodo } from '../src/coaching/items.js';
 import type { UserRecord } from '../src/coaching/records.js';
 import { confirmSession, createSession, deleteSession, shareSession, updateSession } from '../src/coaching/sessions.js';
@@ -401,24 +402,37 @@ for (const backend of await storeBackends()) {
     });
 
     if (backend.name === 'postgres') {
-      it('shows a rename made while a write that moves a session to the renamed person or template had read the old name', async () => {
+      it('shows a rename made while a write that links a session to the renamed person or template had read the old name', async () => {
         const { orgId, actors, people, templates } = await organization();
-        const admin = actors[0]!;
-        const renames = [
+        const [admin, coach] = [actors[0]!, actors[1]!];
+        const input = (coachId: string) => ({
+          coachingFormName: 'Linked',
+          agentId: people[3]!.id,
+          coachId,
+          coachingTemplateId: templates[0]!,
+        });
+        const cases = [
           {
+            // A to-do of another session, made by the coach, linked to this one: this document then shows its creator.
             what: 'person',
-            move: { coachId: people[2]!.id },
-            rename: () => updateUser(store, admin, people[2]!.id, { name: 'Renamed while moved' }, BASE + 2_000),
+            link: async (session: string) => {
+              const theirs = (await createSession(store, admin, input(coach.user.id), BASE))._id;
+              const task = (await createTodo(store, coach, { coachingFormIds: [theirs], title: 'Shared', status: 'incomplete' }, BASE))._id;
+              return () => updateTodo(store, admin, task, { coachingFormIds: [theirs, session] }, BASE + 1_000);
+            },
+            rename: () => updateUser(store, admin, coach.user.id, { name: 'Renamed while linked' }, BASE + 2_000),
           },
           {
             what: 'template',
-            move: { coachingTemplateId: templates[1]! },
-            rename: () => store.renameTemplate(orgId, templates[1]!, 'Renamed while moved', BASE + 2_000),
+            link: async (session: string) => () =>
+              updateSession(store, admin, session, { coachingTemplateId: templates[1]! }, BASE + 1_000),
+            rename: () => store.renameTemplate(orgId, templates[1]!, 'Renamed while linked', BASE + 2_000),
           },
         ];
-        for (const { what, move, rename } of renames) {
-          const input = { coachingFormName: 'Moved', agentId: people[3]!.id, coachId: people[1]!.id, coachingTemplateId: templates[0]! };
-          const session = (await createSession(store, admin, input, BASE))._id;
+        for (const { what, link, rename } of cases) {
+          // Shows neither the coach nor the second template until the write.
+          const session = (await createSession(store, admin, input(people[2]!.id), BASE))._id;
+          const write = await link(session);
           // The write is held where it stores the document, after it has read the names it shows: a
           // connection of the test's own holds the document's row.
           let open = () => {};
@@ -438,16 +452,64 @@ for (const backend of await storeBackends()) {
           });
           await held;
           const steps: string[] = [];
-          const moved = updateSession(store, admin, session, move, BASE + 1_000).then(() => steps.push('moved'));
+          const linked = write().then(() => steps.push('linked'));
           await new Promise((resolve) => setTimeout(resolve, 300));
           const renamed = rename().then(() => steps.push('renamed'));
           await new Promise((resolve) => setTimeout(resolve, 300));
           open();
-          await Promise.all([holder, moved, renamed]);
+          await Promise.all([holder, linked, renamed]);
           // The rename waited for the write that had read the name it changes.
-          assert.deepEqual(steps, ['moved', 'renamed'], what);
-          await assertCurrent(orgId, `a rename beside a write that moved a session to the renamed ${what}`);
+          assert.deepEqual(steps, ['linked', 'renamed'], what);
+          await assertCurrent(orgId, `a rename beside a write that linked a session to the renamed ${what}`);
         }
+      });
+
+      it('gives up a rename stuck behind a long transaction with a 503, and the writes queued behind it then go on', async () => {
+        const { orgId, actors, people, templates } = await organization();
+        const admin = actors[0]!;
+        const input = { coachingFormName: 'Queued', agentId: people[3]!.id, coachId: people[1]!.id, coachingTemplateId: templates[0]! };
+        const session = (await createSession(store, admin, input, BASE))._id;
+        // The template's row held as an import holds the rows it upserts until it commits.
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        let locked = () => {};
+        const held = new Promise<void>((resolve) => (locked = resolve));
+        const holder = direct.transaction().execute(async (trx) => {
+          await trx
+            .selectFrom('coaching_templates')
+            .select('id')
+            .where('org_id', '=', orgId)
+            .where('id', '=', templates[0]!)
+            .forUpdate()
+            .execute();
+          locked();
+          await gate;
+        });
+        try {
+          await held;
+          const renaming = store.renameTemplate(orgId, templates[0]!, 'Never shown', BASE + 1_000).then(
+            () => null,
+            (error: unknown) => error,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          // Queued behind the rename's lock while the rename waits for the row.
+          const written = updateSession(store, admin, session, { coachNotes: 'After the rename gave up' }, BASE + 2_000);
+          const failure = await renaming;
+          assert.equal((failure as { code?: string } | null)?.code, '55P03', String(failure));
+          assert.deepEqual(describeError(failure), {
+            statusCode: 503,
+            message: 'The service is temporarily unavailable; try again shortly.',
+            headers: { 'Retry-After': '1' },
+          });
+          // Before the long transaction ends.
+          await written;
+        } finally {
+          open();
+          await holder;
+        }
+        await assertCurrent(orgId, 'a rename given up');
+        const names = await direct.selectFrom('coaching_templates').select('name').where('org_id', '=', orgId).execute();
+        assert.ok(!names.some((t) => t.name === 'Never shown'));
       });
     }
 

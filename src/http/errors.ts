@@ -49,8 +49,11 @@ function isConnectionFailure(error: unknown): boolean {
   // SQLite's busy lock in each of its forms (SQLITE_BUSY, _SNAPSHOT, _RECOVERY, _TIMEOUT) passes.
   if (isBusy(error)) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  // Deadlocks and serialization failures (40P01, 40001) are transient too: a retry succeeds.
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001'].includes(code);
+  // Deadlocks, serialization failures and a rename's lock wait run out (40P01, 40001, 55P03) are
+  // transient too: a retry succeeds.
+  return (
+    typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '40P01', '40001', '55P03'].includes(code)
+  );
 }
 
 /** The status and one-sentence message for any error, never revealing internals. */

@@ -73,7 +73,14 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
         stop.abort(refused);
         throw refused;
       }
-      if (plan.pending >= options.batchSessions) spool.put(plan.take());
+      if (plan.pending < options.batchSessions) return;
+      try {
+        spool.put(plan.take());
+      } catch (error) {
+        // This machine's failure (its disk full), not the server's: given up at once, not fetched again.
+        stop.abort(error);
+        throw error;
+      }
     },
     discard: () => {
       spool.clear();

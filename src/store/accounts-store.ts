@@ -114,6 +114,7 @@ export interface AccountsTx {
   /** Locks the user's row until the transaction ends (PostgreSQL), so concurrent edits queue. */
   getUserForUpdate(userId: string): Promise<UserAccount | null>;
   insertUser(user: UserRecord, now: number): Promise<void>;
+  /** A change of name re-renders the documents showing it: take lockNameChanges first, before any row lock. */
   updateUser(userId: string, changes: UserChanges, now: number): Promise<void>;
   /**
    * Serializes the changes that could remove an admin within the organization until the

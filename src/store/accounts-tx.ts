@@ -71,8 +71,6 @@ export class KyselyAccountsTx implements AccountsTx {
   }
 
   async updateUser(userId: string, changes: UserChanges, now: number): Promise<void> {
-    // Taken again here for a caller that did not take it first (applyUserUpdate does, before any row lock).
-    if (changes.name !== undefined) await this.lockNameChanges();
     const set: Partial<Insertable<UsersTable>> = { updated_at: now };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.email !== undefined) set.email = changes.email;

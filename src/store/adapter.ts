@@ -33,6 +33,9 @@ export interface StatsSql {
   median(column: RawBuilder<unknown>): RawBuilder<number | null>;
 }
 
+/** The longest a rename waits for any lock on PostgreSQL (StoreAdapter.lockNames), as SQLite's writes wait for its lock. */
+export const RENAME_LOCK_WAIT_MS = 5000;
+
 /**
  * What differs between the databases in the SQL the shared store code runs, and nothing else: one
  * stateless object per database (sqlite/adapter.ts, postgres/adapter.ts), as Kysely's own
@@ -69,12 +72,15 @@ export interface StoreAdapter {
   /** Makes changes to an organization's admins run one after another until the transaction ends. */
   lockAdminChanges(trx: Kysely<Database>, orgId: string): Promise<void>;
   /**
-   * Until the transaction ends: a rename of a person or template (`'rename'`) waits for the
-   * organization's coaching writes under way, and they (`'write'`, shared among them) for it. A
-   * rename rewrites the documents that show the name among committed rows; a write beside it that
-   * had read the old name for a session the rename could not see yet (one it was moving to that
-   * person) would otherwise store that name after the rename, until the session's next write.
-   * Taken before any row lock.
+   * Until the transaction ends: a rename of a person or template through the API, the console or
+   * provisioning (`'rename'`) waits for the organization's coaching writes under way, and they
+   * (`'write'`, shared among them) for it. A rename rewrites the documents that show the name among
+   * committed rows; a write beside it that had read the old name for a session the rename could not
+   * see yet (one it was moving to that template, or linking to a to-do that person created) would
+   * otherwise store that name after the rename, until the session's next write. Taken before any
+   * row lock. A rename waits for no lock longer than RENAME_LOCK_WAIT_MS (then a 503), since the
+   * organization's writes queue behind it meanwhile. An import's renames (its upserts of people and
+   * templates) do not take it: an import holds its locks until it commits, which may take hours.
    */
   lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename'): Promise<void>;
   /** The read-only transaction an export reads in, seeing one snapshot throughout. */

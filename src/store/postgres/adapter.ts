@@ -1,6 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import { asBuffer } from '../../bytes.js';
-import type { StoreAdapter } from '../adapter.js';
+import { RENAME_LOCK_WAIT_MS, type StoreAdapter } from '../adapter.js';
 import { changesAfter, feedPositionAhead } from './feed.js';
 
 /**
@@ -32,8 +32,11 @@ export const postgresAdapter: StoreAdapter = {
   },
   async lockNames(trx, orgId, as) {
     const key = `coachport-names:${orgId}`;
-    if (as === 'write') await sql`select pg_advisory_xact_lock_shared(hashtext(${key}))`.execute(trx);
-    else await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+    if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(hashtext(${key}))`.execute(trx));
+    // Every lock the rename waits for from here on: behind a long transaction (an import holding the
+    // rows it renames) it fails with lock_not_available, a 503, instead of holding the writes up.
+    await sql`select set_config('lock_timeout', ${`${RENAME_LOCK_WAIT_MS}ms`}, true)`.execute(trx);
+    await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
   },
   snapshotTransaction: (begin) => begin.setIsolationLevel('repeatable read').setAccessMode('read only'),
   documentValue: (json) => (typeof json === 'string' ? json : asBuffer(json).toString('utf8')),
