@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { updateUser } from '../src/accounts/users.js';
@@ -18,6 +18,7 @@ import { sessionFromRow } from '../src/store/rows.js';
 import type { Database } from '../src/store/schema.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
+import { eventually } from './helpers/deadline.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -207,6 +208,35 @@ for (const backend of await storeBackends()) {
       for (const id of templates) await store.createTemplate(org.orgId, { id, name: `Template ${id}` }, BASE);
       const actors: Actor[] = people.map((p) => ({ orgId: org.orgId, user: p, ipAddress: p.role === 'agent' ? null : '203.0.113.7' }));
       return { orgId: org.orgId, actors, people, templates };
+    }
+
+    /** A transaction of the test's own that holds the rows `lock` locks until released. */
+    async function holding(lock: (trx: Kysely<Database>) => { execute(): Promise<unknown> }): Promise<{ release(): Promise<void> }> {
+      let open = () => {};
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let locked = () => {};
+      const held = new Promise<void>((resolve) => (locked = resolve));
+      const done = direct.transaction().execute(async (trx) => {
+        await lock(trx).execute();
+        locked();
+        await gate;
+      });
+      await Promise.race([held, done]);
+      return {
+        release: () => {
+          open();
+          return done;
+        },
+      };
+    }
+
+    /** Until at least `count` connections of this database wait for a lock. */
+    async function waitingForLocks(count: number): Promise<void> {
+      const waiting = () =>
+        sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
+          .execute(direct)
+          .then((result) => result.rows[0]!.n);
+      await eventually(waiting, (n) => n >= count, `${count} connections waiting for a lock`);
     }
 
     async function assertCurrent(orgId: string, what: string): Promise<void> {
@@ -435,29 +465,23 @@ for (const backend of await storeBackends()) {
           const write = await link(session);
           // The write is held where it stores the document, after it has read the names it shows: a
           // connection of the test's own holds the document's row.
-          let open = () => {};
-          const gate = new Promise<void>((resolve) => (open = resolve));
-          let locked = () => {};
-          const held = new Promise<void>((resolve) => (locked = resolve));
-          const holder = direct.transaction().execute(async (trx) => {
-            await trx
+          const holder = await holding((trx) =>
+            trx
               .selectFrom('session_documents')
               .select('session_id')
               .where('org_id', '=', orgId)
               .where('session_id', '=', session)
-              .forUpdate()
-              .execute();
-            locked();
-            await gate;
-          });
-          await held;
+              .forUpdate(),
+          );
           const steps: string[] = [];
           const linked = write().then(() => steps.push('linked'));
-          await new Promise((resolve) => setTimeout(resolve, 300));
+          await waitingForLocks(1);
           const renamed = rename().then(() => steps.push('renamed'));
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          open();
-          await Promise.all([holder, linked, renamed]);
+          // The rename waits too, for the write whose turn it is (or, were it not, waits for nothing).
+          const bothWaiting = waitingForLocks(2);
+          bothWaiting.catch(() => undefined);
+          await Promise.race([renamed, bothWaiting]);
+          await Promise.all([holder.release(), linked, renamed]);
           // The rename waited for the write that had read the name it changes.
           assert.deepEqual(steps, ['linked', 'renamed'], what);
           await assertCurrent(orgId, `a rename beside a write that linked a session to the renamed ${what}`);
@@ -470,28 +494,15 @@ for (const backend of await storeBackends()) {
         const input = { coachingFormName: 'Queued', agentId: people[3]!.id, coachId: people[1]!.id, coachingTemplateId: templates[0]! };
         const session = (await createSession(store, admin, input, BASE))._id;
         // The template's row held as an import holds the rows it upserts until it commits.
-        let open = () => {};
-        const gate = new Promise<void>((resolve) => (open = resolve));
-        let locked = () => {};
-        const held = new Promise<void>((resolve) => (locked = resolve));
-        const holder = direct.transaction().execute(async (trx) => {
-          await trx
-            .selectFrom('coaching_templates')
-            .select('id')
-            .where('org_id', '=', orgId)
-            .where('id', '=', templates[0]!)
-            .forUpdate()
-            .execute();
-          locked();
-          await gate;
-        });
+        const holder = await holding((trx) =>
+          trx.selectFrom('coaching_templates').select('id').where('org_id', '=', orgId).where('id', '=', templates[0]!).forUpdate(),
+        );
         try {
-          await held;
           const renaming = store.renameTemplate(orgId, templates[0]!, 'Never shown', BASE + 1_000).then(
             () => null,
             (error: unknown) => error,
           );
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await waitingForLocks(1);
           // Queued behind the rename's lock while the rename waits for the row.
           const written = updateSession(store, admin, session, { coachNotes: 'After the rename gave up' }, BASE + 2_000);
           const failure = await renaming;
@@ -504,8 +515,7 @@ for (const backend of await storeBackends()) {
           // Before the long transaction ends.
           await written;
         } finally {
-          open();
-          await holder;
+          await holder.release();
         }
         await assertCurrent(orgId, 'a rename given up');
         const names = await direct.selectFrom('coaching_templates').select('name').where('org_id', '=', orgId).execute();
