@@ -125,6 +125,16 @@ async function localState(local: LocalSide) {
   }
 }
 
+/** The local side served by `coachport serve` while `work` runs. */
+async function whileServed(local: LocalSide, work: (url: string) => Promise<void>): Promise<void> {
+  const served = await startServe({ cwd: local.cwd, env: { ...local.env, ...SERVE_LIMITS } });
+  try {
+    await work(served.url);
+  } finally {
+    await served.stop();
+  }
+}
+
 function importArgs(url: string, token: string, extra: string[] = []): string[] {
   return ['import', '--from-server', url, '--token', token, '--from', FROM, '--to', TO, ...FAST, ...extra];
 }
@@ -160,6 +170,14 @@ describe('coachport import --from-server', async () => {
   after(async () => {
     await remote.close();
   });
+
+  /** Each of `windows` as the local server at `url` exports it: byte for byte the remote's export. */
+  async function assertWindowsAsRemote(url: string, token: string, windows: typeof WINDOWS): Promise<void> {
+    for (const window of windows) {
+      const ours = await exportBody(url, token, window);
+      assert.ok(ours.equals(await exportBody(remote.url, remoteToken, window)), `${window.startDate} differs`);
+    }
+  }
 
   for (const backend of backends) {
     describe(`into ${backend.name}`, () => {
@@ -227,15 +245,7 @@ describe('coachport import --from-server', async () => {
           );
           assert.equal(cutOnce.seen.length, WINDOWS.length + 1);
           assert.equal(JSON.parse(result.stdout).imported.sessions, FIRST_WINDOW_SESSIONS + 5);
-          const served = await startServe({ cwd: again.cwd, env: { ...again.env, ...SERVE_LIMITS } });
-          try {
-            for (const window of WINDOWS) {
-              const ours = await exportBody(served.url, again.token, window);
-              assert.ok(ours.equals(await exportBody(remote.url, remoteToken, window)), `${window.startDate} differs`);
-            }
-          } finally {
-            await served.stop();
-          }
+          await whileServed(again, (url) => assertWindowsAsRemote(url, again.token, WINDOWS));
         } finally {
           await cutOnce.close();
           await again.drop();
@@ -268,20 +278,14 @@ describe('coachport import --from-server', async () => {
           assert.equal(result.code, 0, result.stderr);
           assert.ok(cut.includes(`"_id":"${gone}"`), 'the attempt given up sent the session');
           assert.equal(JSON.parse(result.stdout).imported.sessions, FIRST_WINDOW_SESSIONS + 5 - 1);
-          const served = await startServe({ cwd: again.cwd, env: { ...again.env, ...SERVE_LIMITS } });
-          try {
+          await whileServed(again, async (url) => {
             const [first, ...rest] = WINDOWS;
             const theirs = (JSON.parse((await exportBody(remote.url, remoteToken, first!)).toString()) as ExportSession[]).filter(
               (doc) => doc._id !== gone,
             );
-            assert.deepEqual(JSON.parse((await exportBody(served.url, again.token, first!)).toString()), theirs);
-            for (const window of rest) {
-              const ours = await exportBody(served.url, again.token, window);
-              assert.ok(ours.equals(await exportBody(remote.url, remoteToken, window)), `${window.startDate} differs`);
-            }
-          } finally {
-            await served.stop();
-          }
+            assert.deepEqual(JSON.parse((await exportBody(url, again.token, first!)).toString()), theirs);
+            await assertWindowsAsRemote(url, again.token, rest);
+          });
         } finally {
           await cutThenLess.close();
           await again.drop();
