@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import BetterSqlite3 from 'better-sqlite3';
@@ -280,5 +281,48 @@ describe('an export whose database cannot be read', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('exports pipelined on one connection that dies', () => {
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    ({ server, token } = await serverExporting3000((c) => ({ ...c, exportConcurrency: 2 })));
+  });
+  after(() => server.close());
+
+  it('give back both places, the one still queued behind the other too', async () => {
+    // Two requests written at once: the second's answer waits behind the first's, which is cut.
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    const body = JSON.stringify(WINDOW);
+    const request = `POST /api/v1/coaching-sessions HTTP/1.1\r\nHost: x\r\napiToken: ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    socket.write(request + request);
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.destroy();
+    // Each ended, as cut, the one whose answer never reached the socket too: each has its audit entry.
+    const cut = () => {
+      const db = new BetterSqlite3(sqliteFileOf(server), { readonly: true });
+      try {
+        const rows = db.prepare("select details from audit_log where action = 'export'").pluck().all() as string[];
+        return rows.filter((details) => (JSON.parse(details) as { completed: boolean }).completed === false).length;
+      } finally {
+        db.close();
+      }
+    };
+    await pollUntil(() => cut() === 2, 'both exports cut');
+    // Both places free: one export held open takes one, and another still finds its own.
+    let statuses: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const held = await post(server.url, token);
+      const other = await post(server.url, token);
+      statuses = [held.statusCode ?? 0, other.statusCode ?? 0];
+      held.destroy();
+      await bodyOf(other).catch(() => undefined);
+      if (statuses.every((status) => status === 200)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(statuses, [200, 200]);
   });
 });
