@@ -341,7 +341,7 @@ export class ExportClient {
         lastActivity = Date.now();
       },
       async during(work) {
-        // The server is not idle while this side holds its answer back (an import's writer busy).
+        // The server is not idle while this side holds its answer back (a sink that writes slowly).
         holding++;
         try {
           await work;
