@@ -297,7 +297,8 @@ describe('exports pipelined on one connection that dies', () => {
     // Two requests written at once: the second's answer waits behind the first's, which is cut.
     const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
     const body = JSON.stringify(WINDOW);
-    const request = `POST /api/v1/coaching-sessions HTTP/1.1\r\nHost: x\r\napiToken: ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const head = ['POST /api/v1/coaching-sessions HTTP/1.1', 'Host: x', `apiToken: ${token}`, 'content-type: application/json'];
+    const request = `${[...head, `content-length: ${Buffer.byteLength(body)}`].join('\r\n')}\r\n\r\n${body}`;
     socket.write(request + request);
     await new Promise<void>((resolve) => socket.once('data', () => resolve()));
     socket.destroy();
