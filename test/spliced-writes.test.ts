@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type Kysely, sql } from 'kysely';
 import type { ExportSession } from '../src/contract/schemas.js';
+import { type ImportPlan, planImport } from '../src/importer/plan.js';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { updateUser } from '../src/accounts/users.js';
 import type { Actor } from '../src/coaching/actor.js';
@@ -19,6 +20,7 @@ import type { Database } from '../src/store/schema.js';
 import type { Store } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
+import { session } from './helpers/fixtures.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -520,6 +522,37 @@ for (const backend of await storeBackends()) {
         await assertCurrent(orgId, 'a rename given up');
         const names = await direct.selectFrom('coaching_templates').select('name').where('org_id', '=', orgId).execute();
         assert.ok(!names.some((t) => t.name === 'Never shown'));
+      });
+
+      it('refuses a rename while an import writes, with a 503, and takes it once the import has committed', async () => {
+        const { orgId, templates } = await organization();
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        let written = () => {};
+        const firstWritten = new Promise<void>((resolve) => (written = resolve));
+        async function* batches(): AsyncGenerator<ImportPlan> {
+          const planned = planImport([session({ coachingFormName: 'Imported beside a rename' })]);
+          assert.ok(planned.ok);
+          yield planned.plan;
+          // The store has written the batch and asks for the next: the import's transaction is open.
+          written();
+          await gate;
+        }
+        const importing = store.importBatches(orgId, batches(), BASE);
+        try {
+          await firstWritten;
+          const failure = await store.renameTemplate(orgId, templates[0]!, 'Renamed during the import', BASE + 1_000).then(
+            () => null,
+            (error: unknown) => error,
+          );
+          assert.equal((failure as { code?: string } | null)?.code, '55P03', String(failure));
+          assert.equal(describeError(failure).statusCode, 503);
+        } finally {
+          open();
+          await importing;
+        }
+        assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed after the import', BASE + 2_000), true);
+        await assertCurrent(orgId, 'a rename after an import');
       });
     }
 

@@ -435,6 +435,7 @@ export class KyselyStore implements Store {
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     return this.db.transaction().execute(async (trx) => {
+      await this.adapter.lockNames(trx, orgId, 'write');
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       await applyPlan(trx, this.adapter, orgId, plan, now);
       return countsOf(plan);
@@ -449,6 +450,7 @@ export class KyselyStore implements Store {
   ): Promise<number> {
     if (this.driver.bulkImportBatches) return this.driver.bulkImportBatches(orgId, batches, now, options);
     return this.db.transaction().execute(async (trx) => {
+      await this.adapter.lockNames(trx, orgId, 'write');
       if (options.audit) await trx.insertInto('audit_log').values(auditRow(orgId, options.audit)).execute();
       let sessions = 0;
       for await (const plan of batches) {

@@ -41,6 +41,8 @@ export async function postgresBulkImportBatches(
   let sessions = 0;
   try {
     await client.query('begin');
+    // Renames wait for the import, as for any write that shows names (StoreAdapter.lockNames).
+    await postgresAdapter.lockNames(db, orgId, 'write');
     if (audit) await db.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Streamed imports of one organization take turns: two into an empty one would both COPY their
     // sessions straight in, and the second would fail on the first's instead of upserting them.
