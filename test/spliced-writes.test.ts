@@ -17,7 +17,7 @@ import { openStore } from '../src/store/open.js';
 import type { StoreAdapter } from '../src/store/adapter.js';
 import { sessionFromRow } from '../src/store/rows.js';
 import type { Database } from '../src/store/schema.js';
-import type { Store } from '../src/store/store.js';
+import { type Store, StoreBusyError } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
@@ -475,17 +475,19 @@ for (const backend of await storeBackends()) {
               .where('session_id', '=', session)
               .forUpdate(),
           );
-          const steps: string[] = [];
-          const linked = write().then(() => steps.push('linked'));
-          await waitingForLocks(1);
-          const renamed = rename().then(() => steps.push('renamed'));
-          // The rename waits too, for the write whose turn it is (or, were it not, waits for nothing).
-          const bothWaiting = waitingForLocks(2);
-          bothWaiting.catch(() => undefined);
-          await Promise.race([renamed, bothWaiting]);
-          await Promise.all([holder.release(), linked, renamed]);
-          // The rename waited for the write that had read the name it changes.
-          assert.deepEqual(steps, ['linked', 'renamed'], what);
+          const linked = write();
+          let renamed: Promise<unknown> = Promise.resolve();
+          let waited = false;
+          try {
+            await waitingForLocks(1);
+            renamed = rename();
+            // The rename waits too, for the write whose turn it is (were it not, it would end first).
+            waited = await Promise.race([renamed.then(() => false), waitingForLocks(2).then(() => true)]);
+          } finally {
+            await holder.release();
+          }
+          await Promise.all([linked, renamed]);
+          assert.ok(waited, `the rename of the ${what} waited for the write that had read the name it changes`);
           await assertCurrent(orgId, `a rename beside a write that linked a session to the renamed ${what}`);
         }
       });
@@ -495,7 +497,7 @@ for (const backend of await storeBackends()) {
         const admin = actors[0]!;
         const input = { coachingFormName: 'Queued', agentId: people[3]!.id, coachId: people[1]!.id, coachingTemplateId: templates[0]! };
         const session = (await createSession(store, admin, input, BASE))._id;
-        // The template's row held as an import holds the rows it upserts until it commits.
+        // The template's row held by a long transaction of another's.
         const holder = await holding((trx) =>
           trx.selectFrom('coaching_templates').select('id').where('org_id', '=', orgId).where('id', '=', templates[0]!).forUpdate(),
         );
@@ -507,6 +509,8 @@ for (const backend of await storeBackends()) {
           await waitingForLocks(1);
           // Queued behind the rename's lock while the rename waits for the row.
           const written = updateSession(store, admin, session, { coachNotes: 'After the rename gave up' }, BASE + 2_000);
+          const queued = await Promise.race([waitingForLocks(2).then(() => true), renaming.then(() => false)]);
+          assert.ok(queued, 'the write waits behind the rename');
           const failure = await renaming;
           assert.equal((failure as { code?: string } | null)?.code, '55P03', String(failure));
           assert.deepEqual(describeError(failure), {
@@ -539,18 +543,24 @@ for (const backend of await storeBackends()) {
           await gate;
         }
         const importing = store.importBatches(orgId, batches(), BASE);
+        let failure: unknown;
         try {
-          await firstWritten;
-          const failure = await store.renameTemplate(orgId, templates[0]!, 'Renamed during the import', BASE + 1_000).then(
+          await Promise.race([firstWritten, importing]);
+          failure = await store.renameTemplate(orgId, templates[0]!, 'Renamed during the import', BASE + 1_000).then(
             () => null,
             (error: unknown) => error,
           );
-          assert.equal((failure as { code?: string } | null)?.code, '55P03', String(failure));
-          assert.equal(describeError(failure).statusCode, 503);
         } finally {
           open();
-          await importing;
         }
+        await importing;
+        // At once, not after the wait for locks: the organization's writes would queue behind it meanwhile.
+        assert.ok(failure instanceof StoreBusyError, String(failure));
+        assert.deepEqual(describeError(failure), {
+          statusCode: 503,
+          message: 'An import is writing to this organization; renames wait until it has committed. Try again later.',
+          headers: { 'Retry-After': '60' },
+        });
         assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed after the import', BASE + 2_000), true);
         await assertCurrent(orgId, 'a rename after an import');
       });

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../coaching/errors.js';
 import { isBusy } from '../store/sqlite/writer-dialect.js';
-import { ConflictError, StoreUnavailableError } from '../store/store.js';
+import { ConflictError, StoreBusyError, StoreUnavailableError } from '../store/store.js';
 
 /** An error whose message is meant for the client, with the status and headers to send it with. */
 export class HttpError extends Error {
@@ -61,6 +61,9 @@ export function describeError(error: unknown): { statusCode: number; message: st
   if (error instanceof HttpError) return { statusCode: error.statusCode, message: error.message, headers: error.headers };
   if (error instanceof DomainError) return { statusCode: DOMAIN_STATUS[error.kind], message: error.message, headers: {} };
   if (error instanceof ConflictError) return { statusCode: 409, message: error.message, headers: {} };
+  if (error instanceof StoreBusyError) {
+    return { statusCode: 503, message: error.message, headers: { 'Retry-After': String(error.retryAfterSeconds) } };
+  }
   if (isConnectionFailure(error)) {
     return { statusCode: 503, message: 'The service is temporarily unavailable; try again shortly.', headers: { 'Retry-After': '1' } };
   }

@@ -79,10 +79,11 @@ export interface StoreAdapter {
    * see yet (one it was moving to that template, or linking to a to-do that person created) would
    * otherwise store that name after the rename, until the session's next write. Taken before any
    * row lock. A rename waits for no lock longer than RENAME_LOCK_WAIT_MS (then a 503), since the
-   * organization's writes queue behind it meanwhile. An import takes it as a write, so renames
-   * answer 503 until it commits, as every write does on SQLite while `coachport import` holds the
-   * file; its own renames (its upserts of people and templates) do not take it as a rename: the
-   * organization's writes would wait for hours.
+   * organization's writes queue behind it meanwhile, and while a streamed import writes (its own
+   * lock held until it commits) it is refused at once (StoreBusyError, a 503), as every write waits
+   * on SQLite while `coachport import` holds the file. An import's own renames
+   * (its upserts of people and templates) do not take it as a rename: the organization's writes
+   * would wait for hours.
    */
   lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename'): Promise<void>;
   /** The read-only transaction an export reads in, seeing one snapshot throughout. */

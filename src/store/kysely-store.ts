@@ -450,7 +450,6 @@ export class KyselyStore implements Store {
   ): Promise<number> {
     if (this.driver.bulkImportBatches) return this.driver.bulkImportBatches(orgId, batches, now, options);
     return this.db.transaction().execute(async (trx) => {
-      await this.adapter.lockNames(trx, orgId, 'write');
       if (options.audit) await trx.insertInto('audit_log').values(auditRow(orgId, options.audit)).execute();
       let sessions = 0;
       for await (const plan of batches) {

@@ -121,6 +121,16 @@ export class ConflictError extends Error {}
 /** The store is unreachable; the request may succeed later. */
 export class StoreUnavailableError extends Error {}
 
+/** A change the store refuses for now (a rename while an import writes), with when to try again. */
+export class StoreBusyError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The only door to persisted data. Every method that touches organization data takes the
  * organization's id, so no caller can forget to scope a query.

@@ -1,7 +1,16 @@
 import { sql, type SqlBool } from 'kysely';
 import { asBuffer } from '../../bytes.js';
 import { RENAME_LOCK_WAIT_MS, type StoreAdapter } from '../adapter.js';
+import { StoreBusyError } from '../store.js';
 import { changesAfter, feedPositionAhead } from './feed.js';
+
+/** The names lock's class in the two-key advisory space (StoreAdapter.lockNames); the second key is the organization's hash. */
+const NAMES_LOCK = 0x6e616d65;
+const RENAME_DURING_IMPORT = 'An import is writing to this organization; renames wait until it has committed. Try again later.';
+const IMPORT_RETRY_AFTER_S = 60;
+
+/** The key streamed imports of one organization take turns by (bulk-import.ts). */
+export const importLockKey = (orgId: string): string => `coachport-import:${orgId}`;
 
 /**
  * PostgreSQL's answers to the store's SQL questions. Writers run at once here, so a change locks
@@ -31,12 +40,18 @@ export const postgresAdapter: StoreAdapter = {
     await sql`select pg_advisory_xact_lock(hashtext(${`coachport-admins:${orgId}`}))`.execute(trx);
   },
   async lockNames(trx, orgId, as) {
-    const key = `coachport-names:${orgId}`;
-    if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(hashtext(${key}))`.execute(trx));
-    // Every lock the rename waits for from here on: behind a long transaction (an import holding the
-    // rows it renames) it fails with lock_not_available, a 503, instead of holding the writes up.
+    // In the two-key space, apart from the one-key locks of imports and admins.
+    if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx));
+    // An import holds the lock as a write until it commits, hours maybe: the rename is refused at
+    // once rather than queued, since the organization's writes would queue behind it meanwhile.
+    const { rows } = await sql<{
+      free: boolean;
+    }>`select pg_try_advisory_xact_lock_shared(hashtext(${importLockKey(orgId)})) as free`.execute(trx);
+    if (!rows[0]!.free) throw new StoreBusyError(RENAME_DURING_IMPORT, IMPORT_RETRY_AFTER_S);
+    // Every lock the rename waits for from here on: behind another long transaction it fails with
+    // lock_not_available, a 503, instead of holding the writes up.
     await sql`select set_config('lock_timeout', ${`${RENAME_LOCK_WAIT_MS}ms`}, true)`.execute(trx);
-    await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+    await sql`select pg_advisory_xact_lock(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx);
   },
   snapshotTransaction: (begin) => begin.setIsolationLevel('repeatable read').setAccessMode('read only'),
   documentValue: (json) => (typeof json === 'string' ? json : asBuffer(json).toString('utf8')),

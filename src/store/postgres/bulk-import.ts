@@ -16,7 +16,7 @@ import { DOCUMENT_CHANGED } from '../documents/write.js';
 import { STATS_COLUMNS, statsValues } from '../documents/stats-rows.js';
 import { IMPORT_UPDATES, importedUserRow, linkRow, logRow, pointRow, sessionRow, templateRow, todoRow } from '../rows.js';
 import type { Database } from '../schema.js';
-import { postgresAdapter } from './adapter.js';
+import { importLockKey, postgresAdapter } from './adapter.js';
 
 /**
  * A streamed import on PostgreSQL in one transaction of one pooled connection, its rows through
@@ -41,12 +41,11 @@ export async function postgresBulkImportBatches(
   let sessions = 0;
   try {
     await client.query('begin');
-    // Renames wait for the import, as for any write that shows names (StoreAdapter.lockNames).
-    await postgresAdapter.lockNames(db, orgId, 'write');
     if (audit) await db.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Streamed imports of one organization take turns: two into an empty one would both COPY their
     // sessions straight in, and the second would fail on the first's instead of upserting them.
-    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`coachport-import:${orgId}`]);
+    // A rename is refused while this lock is held (StoreAdapter.lockNames).
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [importLockKey(orgId)]);
     // Sessions already stored are locked by the scope; a new organization's cannot be there.
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
