@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { type ImportPlan, planImport } from '../src/importer/plan.js';
 import { storeBackends } from './helpers/backends.js';
+import { session } from './helpers/fixtures.js';
 import { inviteSecret, sessionOf } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -15,7 +17,7 @@ type Scim = (
   path: string,
   body?: unknown,
   headers?: Record<string, string>,
-) => Promise<{ status: number; json: any; text: string; type: string }>;
+) => Promise<{ status: number; json: any; text: string; type: string; retryAfter: string | null }>;
 
 function scimClient(server: TestServer, token: string): Scim {
   return async (method, path, body, headers = {}) => {
@@ -25,7 +27,14 @@ function scimClient(server: TestServer, token: string): Scim {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, text, json: text ? JSON.parse(text) : undefined, type: response.headers.get('content-type') ?? '' };
+    const type = response.headers.get('content-type') ?? '';
+    return {
+      status: response.status,
+      text,
+      json: text ? JSON.parse(text) : undefined,
+      type,
+      retryAfter: response.headers.get('retry-after'),
+    };
   };
 }
 
@@ -312,6 +321,42 @@ for (const backend of await storeBackends()) {
       assertScimError(await scim('GET', '/Nowhere'), 404);
       assert.equal((await scim('GET', '/Users')).json.totalResults, before + 1, 'only the coach added here');
     });
+
+    if (backend.name === 'postgres') {
+      it('answers a rename while an import writes with a 503 in the SCIM shape and Retry-After, and takes it after', async () => {
+        const email = 'renamed.later@corp.example';
+        const created = await scim('POST', '/Users', { schemas: [USER], userName: email, displayName: 'Before', active: true });
+        assert.equal(created.status, 201, created.text);
+        const rename = (displayName: string) =>
+          scim('PUT', `/Users/${created.json.id}`, { schemas: [USER], userName: email, displayName, active: true });
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        let written = () => {};
+        const firstWritten = new Promise<void>((resolve) => (written = resolve));
+        async function* batches(): AsyncGenerator<ImportPlan> {
+          const planned = planImport([session({ coachingFormName: 'Imported beside a provisioning' })]);
+          assert.ok(planned.ok);
+          yield planned.plan;
+          written();
+          await gate;
+        }
+        const importing = server.store.importBatches(admin.orgId, batches(), Date.now());
+        try {
+          await Promise.race([firstWritten, importing]);
+          const refused = await rename('During the import');
+          assertScimError(refused, 503);
+          assert.equal(refused.retryAfter, '60');
+          // The same name again is no rename: taken while the import writes.
+          assert.equal((await rename('Before')).status, 200);
+        } finally {
+          open();
+        }
+        await importing;
+        const taken = await rename('After the import');
+        assert.equal(taken.status, 200, taken.text);
+        assert.equal(taken.json.displayName, 'After the import');
+      });
+    }
 
     it('pages a list with startIndex and count', async () => {
       const all = await scim('GET', '/Users');

@@ -36,16 +36,16 @@ const MAX_COUNT = 200;
 type Params = { id: string };
 type ListQuery = { filter?: string; startIndex?: string; count?: string };
 
-function toScimError(error: unknown): { status: number; detail: string; scimType?: ScimType } {
+function toScimError(error: unknown): { status: number; detail: string; scimType?: ScimType; headers?: Record<string, string> } {
   if (error instanceof ScimError) return { status: error.status, detail: error.detail, scimType: error.scimType };
   if (error instanceof ConflictError) return { status: 409, detail: error.message, scimType: 'uniqueness' };
   if (error instanceof DomainError) {
     const status = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409 }[error.kind];
     return { status, detail: error.message, ...(error.kind === 'invalid' ? { scimType: 'invalidValue' as const } : {}) };
   }
-  const { statusCode, message } = describeError(error);
+  const { statusCode, message, headers } = describeError(error);
   const syntax = statusCode === 400 && !(error instanceof HttpError);
-  return { status: statusCode, detail: message, ...(syntax ? { scimType: 'invalidSyntax' as const } : {}) };
+  return { status: statusCode, detail: message, headers, ...(syntax ? { scimType: 'invalidSyntax' as const } : {}) };
 }
 
 function positiveInt(raw: string | undefined, name: string, fallback: number, min: number): number {
@@ -82,10 +82,13 @@ export async function scimRoutes(
       // The app answers text/plain with 415; a SCIM client's text is read, and refused as invalidSyntax.
       scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
       scope.setErrorHandler((error, request, reply) => {
-        const { status, detail, scimType } = toScimError(error);
-        if (status >= 500) request.log.error({ err: error }, 'SCIM request failed');
+        const { status, detail, scimType, headers = {} } = toScimError(error);
+        // A 503 is the store's "not now" (a lock, an import under way), with when to try again.
+        if (status === 503) request.log.warn({ err: error }, 'SCIM request refused for now');
+        else if (status >= 500) request.log.error({ err: error }, 'SCIM request failed');
         reply
           .code(status)
+          .headers(headers)
           .type(SCIM_JSON)
           .send(scimErrorBody(status, detail, scimType));
       });
