@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ImportPlan, planImport } from '../src/importer/plan.js';
 import { storeBackends } from './helpers/backends.js';
-import { session } from './helpers/fixtures.js';
+import { importHeldOpen } from './helpers/held-import.js';
 import { inviteSecret, sessionOf } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -329,29 +328,16 @@ for (const backend of await storeBackends()) {
         assert.equal(created.status, 201, created.text);
         const rename = (displayName: string) =>
           scim('PUT', `/Users/${created.json.id}`, { schemas: [USER], userName: email, displayName, active: true });
-        let open = () => {};
-        const gate = new Promise<void>((resolve) => (open = resolve));
-        let written = () => {};
-        const firstWritten = new Promise<void>((resolve) => (written = resolve));
-        async function* batches(): AsyncGenerator<ImportPlan> {
-          const planned = planImport([session({ coachingFormName: 'Imported beside a provisioning' })]);
-          assert.ok(planned.ok);
-          yield planned.plan;
-          written();
-          await gate;
-        }
-        const importing = server.store.importBatches(admin.orgId, batches(), Date.now());
+        const held = await importHeldOpen(server.store, admin.orgId, Date.now());
         try {
-          await Promise.race([firstWritten, importing]);
           const refused = await rename('During the import');
           assertScimError(refused, 503);
           assert.equal(refused.retryAfter, '60');
           // The same name again is no rename: taken while the import writes.
           assert.equal((await rename('Before')).status, 200);
         } finally {
-          open();
+          await held.finish();
         }
-        await importing;
         const taken = await rename('After the import');
         assert.equal(taken.status, 200, taken.text);
         assert.equal(taken.json.displayName, 'After the import');

@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type Kysely, sql } from 'kysely';
 import type { ExportSession } from '../src/contract/schemas.js';
-import { type ImportPlan, planImport } from '../src/importer/plan.js';
 import { createOrganization } from '../src/accounts/organizations.js';
 import { updateUser } from '../src/accounts/users.js';
 import type { Actor } from '../src/coaching/actor.js';
@@ -20,7 +19,7 @@ import type { Database } from '../src/store/schema.js';
 import { type Store, StoreBusyError } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
-import { session } from './helpers/fixtures.js';
+import { importHeldOpen } from './helpers/held-import.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -530,30 +529,16 @@ for (const backend of await storeBackends()) {
 
       it('refuses a rename while an import writes, with a 503, and takes it once the import has committed', async () => {
         const { orgId, templates } = await organization();
-        let open = () => {};
-        const gate = new Promise<void>((resolve) => (open = resolve));
-        let written = () => {};
-        const firstWritten = new Promise<void>((resolve) => (written = resolve));
-        async function* batches(): AsyncGenerator<ImportPlan> {
-          const planned = planImport([session({ coachingFormName: 'Imported beside a rename' })]);
-          assert.ok(planned.ok);
-          yield planned.plan;
-          // The store has written the batch and asks for the next: the import's transaction is open.
-          written();
-          await gate;
-        }
-        const importing = store.importBatches(orgId, batches(), BASE);
+        const held = await importHeldOpen(store, orgId, BASE);
         let failure: unknown;
         try {
-          await Promise.race([firstWritten, importing]);
           failure = await store.renameTemplate(orgId, templates[0]!, 'Renamed during the import', BASE + 1_000).then(
             () => null,
             (error: unknown) => error,
           );
         } finally {
-          open();
+          await held.finish();
         }
-        await importing;
         // At once, not after the wait for locks: the organization's writes would queue behind it meanwhile.
         assert.ok(failure instanceof StoreBusyError, String(failure));
         assert.deepEqual(describeError(failure), {

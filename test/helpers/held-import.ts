@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { type ImportPlan, planImport } from '../../src/importer/plan.js';
+import type { Store } from '../../src/store/store.js';
+import { session } from './fixtures.js';
+
+/**
+ * A streamed import into `orgId` that has written its first batch and holds its transaction open
+ * until `finish`, as a long `coachport import` does; `finish` lets it commit.
+ */
+export async function importHeldOpen(store: Store, orgId: string, now: number): Promise<{ finish(): Promise<void> }> {
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let written = () => {};
+  const firstWritten = new Promise<void>((resolve) => (written = resolve));
+  async function* batches(): AsyncGenerator<ImportPlan> {
+    const planned = planImport([session({ coachingFormName: 'Imported while held open' })]);
+    assert.ok(planned.ok);
+    yield planned.plan;
+    // The store has written the batch and asks for the next: the import's transaction is open.
+    written();
+    await gate;
+  }
+  const importing = store.importBatches(orgId, batches(), now);
+  try {
+    await Promise.race([firstWritten, importing]);
+  } catch (error) {
+    open();
+    throw error;
+  }
+  return {
+    async finish() {
+      open();
+      await importing;
+    },
+  };
+}
