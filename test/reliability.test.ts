@@ -391,7 +391,9 @@ describe('process faults (SQLite, real processes)', () => {
         session({ _id: `all-or-none-${round}-${i}`, createdAt: new Date(Date.parse(`${day}T00:00:00.000Z`) + i * 1000).toISOString() }),
       );
       fs.writeFileSync(path.join(cwd, 'big.ndjson'), docs.map((s) => JSON.stringify(s)).join('\n'));
-      const child = spawn(process.execPath, [BIN, 'import', 'big.ndjson'], { cwd, stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, 'import', 'big.ndjson'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       // The import holds SQLite's write lock from its first write to its commit: killing it then lands mid-transaction.
       await pollUntil(
@@ -405,6 +407,8 @@ describe('process faults (SQLite, real processes)', () => {
       await exited;
       const killed = child.signalCode === 'SIGKILL';
       if (killed) killedMidImport++;
+      // Not killed, it finished: an import that failed on its own is this test's failure, said with its reason.
+      else assert.equal(child.exitCode, 0, `round ${round}: the import exited ${child.exitCode} before the kill: ${stderr}`);
       const server = await startServe({ cwd, env: { RATE_LIMIT_EXPORT_PER_SECOND: '1000' } });
       try {
         const body = JSON.stringify({ startDate: day, endDate: day, timeAxis: 'createdAt' });
