@@ -72,13 +72,18 @@ export async function applyUserUpdate(
   now: number,
   via?: 'scim' | 'oidc',
 ): Promise<UserAccount> {
-  // Taken first, before any row lock, so admin-removing changes and renames queue instead of deadlocking.
-  if (input.name !== undefined) await tx.lockNameChanges();
+  // Taken first, before any row lock, so admin-removing changes and renames queue instead of
+  // deadlocking. A name sent unchanged (clients and providers resend it) is no rename: no turn taken.
+  const renaming = input.name !== undefined && input.name !== (await tx.getUser(userId))?.name;
+  if (renaming) await tx.lockNameChanges();
   if (input.role !== undefined || input.active === false) await tx.lockAdminChanges();
   const user = await tx.getUserForUpdate(userId);
   if (!user) throw notFound('user', userId);
   const changes: UserChanges = {};
   if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
+  // Renamed by another between the two reads: the turn is taken after the row lock, where a deadlock
+  // with a write is possible (PostgreSQL ends one of them, a 503) but this is rare.
+  if (changes.name !== undefined && !renaming) await tx.lockNameChanges();
   if (input.email !== undefined && normalizeEmail(input.email) !== user.email) changes.email = normalizeEmail(input.email);
   if (input.role !== undefined && input.role !== user.role) changes.role = input.role;
   if (input.active !== undefined && input.active !== user.active) changes.active = input.active;

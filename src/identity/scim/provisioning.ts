@@ -47,8 +47,7 @@ export async function updateScimUser(store: Store, caller: ScimCaller, userId: s
     if (!current) throw missingUser(userId);
     const change: UpdateUserBody = {};
     const name = nameOf(fields);
-    // Providers send the name with every PUT: only a changed one is a rename (StoreAdapter.lockNames).
-    if (name !== undefined && name !== current.name) change.name = name;
+    if (name !== undefined) change.name = name;
     if (fields.email !== undefined) change.email = normalizeEmail(fields.email);
     if (fields.active !== undefined) change.active = fields.active;
     if (change.email !== undefined && change.email !== current.email && (await tx.findUserByEmail(change.email))) {
