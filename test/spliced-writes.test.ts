@@ -213,19 +213,17 @@ for (const backend of await storeBackends()) {
 
     /** A transaction of the test's own that holds the rows `lock` locks until released. */
     async function holding(lock: (trx: Kysely<Database>) => { execute(): Promise<unknown> }): Promise<{ release(): Promise<void> }> {
-      let open = () => {};
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      let locked = () => {};
-      const held = new Promise<void>((resolve) => (locked = resolve));
+      const gate = Promise.withResolvers<void>();
+      const held = Promise.withResolvers<void>();
       const done = direct.transaction().execute(async (trx) => {
         await lock(trx).execute();
-        locked();
-        await gate;
+        held.resolve();
+        await gate.promise;
       });
-      await Promise.race([held, done]);
+      await Promise.race([held.promise, done]);
       return {
         release: () => {
-          open();
+          gate.resolve();
           return done;
         },
       };

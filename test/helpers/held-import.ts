@@ -8,28 +8,26 @@ import { session } from './fixtures.js';
  * until `finish`, as a long `coachport import` does; `finish` lets it commit.
  */
 export async function importHeldOpen(store: Store, orgId: string, now: number): Promise<{ finish(): Promise<void> }> {
-  let open = () => {};
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  let written = () => {};
-  const firstWritten = new Promise<void>((resolve) => (written = resolve));
+  const gate = Promise.withResolvers<void>();
+  const firstWritten = Promise.withResolvers<void>();
   async function* batches(): AsyncGenerator<ImportPlan> {
     const planned = planImport([session({ coachingFormName: 'Imported while held open' })]);
     assert.ok(planned.ok);
     yield planned.plan;
     // The store has written the batch and asks for the next: the import's transaction is open.
-    written();
-    await gate;
+    firstWritten.resolve();
+    await gate.promise;
   }
   const importing = store.importBatches(orgId, batches(), now);
   try {
-    await Promise.race([firstWritten, importing]);
+    await Promise.race([firstWritten.promise, importing]);
   } catch (error) {
-    open();
+    gate.resolve();
     throw error;
   }
   return {
     async finish() {
-      open();
+      gate.resolve();
       await importing;
     },
   };

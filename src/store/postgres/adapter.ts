@@ -42,7 +42,7 @@ export const postgresAdapter: StoreAdapter = {
   async lockNames(trx, orgId, as) {
     // In the two-key space, apart from the one-key locks of imports and admins.
     if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx));
-    // An import holds the lock as a write until it commits, hours maybe: the rename is refused at
+    // A streamed import holds its own lock until it commits, hours maybe: the rename is refused at
     // once rather than queued, since the organization's writes would queue behind it meanwhile.
     const { rows } = await sql<{
       free: boolean;

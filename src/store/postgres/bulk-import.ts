@@ -197,8 +197,8 @@ async function upsertRows(client: pg.PoolClient, staging: string, target: string
 /**
  * The normalized rows of one batch. Sessions are unique in an import, so into an organization that
  * had none they are COPYed straight in (`direct`); points and to-dos may come again in a later
- * batch (listed under sessions of both), so they are always upserted. A replaced session's log and links are
- * cleared before the new ones go in, and so are the links of every item the batch writes.
+ * batch (listed under sessions of both), so they are always upserted. A replaced session's log and
+ * links are cleared before the new ones go in, and so are the links of every item the batch writes.
  */
 async function writeRows(client: pg.PoolClient, db: Kysely<Database>, orgId: string, plan: ImportPlan, now: number, direct: boolean) {
   // A few hundred people and templates at most a batch: upserted through Kysely, names only.
