@@ -8,7 +8,6 @@ import type { StoreAdapter } from './adapter.js';
 import type { Driver } from './driver.js';
 import { KyselyCoachingTx } from './coaching-tx.js';
 import { AccountQueries, auditRow, KyselyAccountsTx } from './accounts-tx.js';
-import { beforeCommit } from './before-commit.js';
 import { identityTx, loginStates, type IdentityTx, type LoginState } from './identity-store.js';
 import type {
   AccountsTx,
@@ -442,23 +441,8 @@ export class KyselyStore implements Store {
     });
   }
 
-  async importBatches(
-    orgId: string,
-    batches: AsyncIterable<ImportPlan>,
-    now: number,
-    options: StreamedImportOptions = {},
-  ): Promise<number> {
-    if (this.driver.bulkImportBatches) return this.driver.bulkImportBatches(orgId, batches, now, options);
-    return this.db.transaction().execute(async (trx) => {
-      if (options.audit) await trx.insertInto('audit_log').values(auditRow(orgId, options.audit)).execute();
-      let sessions = 0;
-      for await (const plan of batches) {
-        await applyPlan(trx, this.adapter, orgId, plan, now);
-        sessions += plan.sessions.length;
-      }
-      await beforeCommit(options.signal);
-      return sessions;
-    });
+  importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options: StreamedImportOptions = {}): Promise<number> {
+    return this.driver.bulkImportBatches(orgId, batches, now, options);
   }
 
   async coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {
