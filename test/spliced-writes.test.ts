@@ -19,6 +19,7 @@ import type { Database } from '../src/store/schema.js';
 import { type Store, StoreBusyError } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
+import { session } from './helpers/fixtures.js';
 import { importHeldOpen } from './helpers/held-import.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
@@ -549,6 +550,36 @@ for (const backend of await storeBackends()) {
         });
         assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed after the import', BASE + 2_000), true);
         await assertCurrent(orgId, 'a rename after an import');
+      });
+
+      it("shows an import's renames in the documents written beside it, once it has committed", async () => {
+        for (const before of ['an empty organization', 'an organization with sessions']) {
+          const { orgId, actors, people, templates } = await organization();
+          const [admin, coach, agent] = [actors[0]!, people[1]!, people[3]!];
+          const input = { coachingFormName: 'Beside the import', agentId: agent.id, coachId: coach.id, coachingTemplateId: templates[0]! };
+          if (before !== 'an empty organization') await createSession(store, admin, { ...input, coachingFormName: 'Before' }, BASE);
+          // The import names the coach and the template anew, as another service may.
+          const imported = session({
+            ...{ coachId: coach.id, coachName: 'Coach as imported', formCreatorId: coach.id, formCreatorName: 'Coach as imported' },
+            ...{
+              agentId: agent.id,
+              agentName: agent.name,
+              coachingTemplateId: templates[0]!,
+              coachingTemplateName: 'Template as imported',
+            },
+          });
+          const held = await importHeldOpen(store, orgId, BASE, [imported]);
+          let beside: string;
+          try {
+            // Reads the names as committed: the import's are not yet.
+            beside = (await createSession(store, admin, input, BASE + 1_000))._id;
+          } finally {
+            await held.finish();
+          }
+          await assertCurrent(orgId, `an import's renames beside a write, into ${before}`);
+          const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
+          assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported'], before);
+        }
       });
     }
 

@@ -81,11 +81,13 @@ export interface StoreAdapter {
    * row lock. A rename waits for no lock longer than RENAME_LOCK_WAIT_MS (then a 503), since the
    * organization's writes queue behind it meanwhile, and while a streamed import writes (its own
    * lock held until it commits) it is refused at once (StoreBusyError, a 503), as every write waits
-   * on SQLite while `coachport import` holds the file. An import's own renames
-   * (its upserts of people and templates) do not take it as a rename: the organization's writes
-   * would wait for hours.
+   * on SQLite while `coachport import` holds the file. An import's own renames (its upserts of
+   * people and templates) cannot take it while the import writes: the organization's writes would
+   * wait for hours, and one waiting for a session the import holds would deadlock with it. Once the
+   * import has committed, its names are spliced again in a transaction of their own that takes it
+   * (`'import'`: as a rename, but never refused for another import; see `refreshImportedNames`).
    */
-  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename'): Promise<void>;
+  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename' | 'import'): Promise<void>;
   /** The read-only transaction an export reads in, seeing one snapshot throughout. */
   snapshotTransaction(begin: ControlledTransactionBuilder<Database>): ControlledTransactionBuilder<Database>;
   /** A document's JSON, as text or UTF-8 bytes, as the document column stores it. */

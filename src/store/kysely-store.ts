@@ -35,7 +35,7 @@ import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js
 import { OutboxQueue } from './events/outbox-queue.js';
 import { webhooksTx } from './events/webhooks-tx.js';
 import type { WebhooksTx } from './events/webhooks.js';
-import { refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
+import { ImportRenames, type ImportScope, refreshAfterImport, refreshImportedNames, scopeBeforeImport } from './documents/import-scope.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
@@ -433,12 +433,14 @@ export class KyselyStore implements Store {
 
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
-    return this.db.transaction().execute(async (trx) => {
+    const renames = new ImportRenames();
+    await this.db.transaction().execute(async (trx) => {
       await this.adapter.lockNames(trx, orgId, 'write');
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
-      await applyPlan(trx, this.adapter, orgId, plan, now);
-      return countsOf(plan);
+      renames.add(await applyPlan(trx, this.adapter, orgId, plan, now));
     });
+    await refreshImportedNames(this.db, this.adapter, orgId, renames);
+    return countsOf(plan);
   }
 
   importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options: StreamedImportOptions = {}): Promise<number> {
@@ -473,8 +475,14 @@ export class KyselyStore implements Store {
   }
 }
 
-/** One plan's rows and documents, inside the caller's transaction (portable path). */
-async function applyPlan(trx: Transaction<Database>, adapter: StoreAdapter, orgId: string, plan: ImportPlan, now: number): Promise<void> {
+/** One plan's rows and documents, inside the caller's transaction (portable path); returns its scope. */
+async function applyPlan(
+  trx: Transaction<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  plan: ImportPlan,
+  now: number,
+): Promise<ImportScope> {
   const scope = await scopeBeforeImport(trx, adapter, orgId, plan);
   await upsert(
     trx,
@@ -526,6 +534,7 @@ async function applyPlan(trx: Transaction<Database>, adapter: StoreAdapter, orgI
     for (const table of IMPORTED_TABLES) await adapter.analyze(trx, table);
   }
   await refreshAfterImport(trx, adapter, orgId, scope);
+  return scope;
 }
 
 /** Imports this large refresh the planner's statistics of what they wrote before rendering it. */

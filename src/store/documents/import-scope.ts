@@ -2,7 +2,13 @@ import type { Kysely } from 'kysely';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
-import { refreshSessionDocuments, sessionsOfTemplate, sessionsShowingUser } from './refresh.js';
+import {
+  refreshDocumentsOfTemplate,
+  refreshDocumentsShowingUser,
+  refreshSessionDocuments,
+  sessionsOfTemplate,
+  sessionsShowingUser,
+} from './refresh.js';
 
 /**
  * Which documents an import changes, found before it writes: its own sessions; every session its
@@ -84,8 +90,17 @@ export async function scopeBeforeImport(
     )),
   ];
   for (const id of before) sessions.add(id);
+  return { sessions, ...(await renamesOf(trx, adapter, orgId, plan)) };
+}
+
+/** The people and templates of `plan` stored under another name. */
+export async function renamesOf(
+  trx: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  plan: ImportPlan,
+): Promise<Pick<ImportScope, 'renamedUsers' | 'renamedTemplates'>> {
   return {
-    sessions,
     renamedUsers: await renamed(trx, adapter, 'users', orgId, plan.users),
     renamedTemplates: await renamed(trx, adapter, 'coaching_templates', orgId, plan.templates),
   };
@@ -111,4 +126,63 @@ export async function refreshAfterImport(
     orgId,
     [...ids].filter((id) => !rendered.has(id)),
   );
+}
+
+/** The people and templates an import renamed, gathered from the scopes of its batches. */
+export class ImportRenames {
+  readonly users = new Set<string>();
+  readonly templates = new Set<string>();
+
+  add(scope: Pick<ImportScope, 'renamedUsers' | 'renamedTemplates'>): void {
+    for (const id of scope.renamedUsers) this.users.add(id);
+    for (const id of scope.renamedTemplates) this.templates.add(id);
+  }
+}
+
+/** A splice of an import's names that waited too long for a lock is tried again, this many times in all. */
+const NAME_SPLICE_TRIES = 3;
+
+/**
+ * Once an import that renamed people or templates has committed (PostgreSQL, where writes run beside
+ * it): their names spliced again into every document that shows them, in a transaction that takes
+ * the names lock as a rename does (StoreAdapter.lockNames, `'import'`). The import rendered the
+ * documents it could see with the new names, but a write beside it read the names as committed
+ * before it, and stored the old one in a session the import did not see (a session created for that
+ * coach, a to-do of that person linked to another session). Writes wait meanwhile: about a second
+ * for 10,000 sessions showing a name, as a rename through the API. Behind a long transaction (another
+ * import holding those sessions) it gives up as a rename does, and is tried again.
+ */
+export async function refreshImportedNames(
+  db: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  renames: ImportRenames,
+): Promise<void> {
+  const count = renames.users.size + renames.templates.size;
+  if (count === 0) return;
+  for (let tried = 1; ; tried++) {
+    try {
+      await db.transaction().execute(async (trx) => {
+        await adapter.lockNames(trx, orgId, 'import');
+        for (const id of renames.users) await refreshDocumentsShowingUser(trx, adapter, orgId, id);
+        for (const id of renames.templates) await refreshDocumentsOfTemplate(trx, adapter, orgId, id);
+      });
+      return;
+    } catch (error) {
+      if (tried < NAME_SPLICE_TRIES && waitedTooLong(error)) continue;
+      const names = count === 1 ? 'the name it changed' : `the ${count} names it changed`;
+      throw new Error(
+        `The import has committed, but the documents showing ${names} could not be brought up to date ` +
+          `(${error instanceof Error ? error.message : String(error)}): a session written beside the import may show an earlier name ` +
+          'until it is written again.',
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** PostgreSQL's lock_not_available (lock_timeout) and deadlock_detected. */
+function waitedTooLong(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '55P03' || code === '40P01';
 }

@@ -42,14 +42,16 @@ export const postgresAdapter: StoreAdapter = {
   async lockNames(trx, orgId, as) {
     // In the two-key space, apart from the one-key locks of imports and admins.
     if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx));
-    // A streamed import holds its own lock until it commits, hours maybe: the rename is refused at
-    // once rather than queued, since the organization's writes would queue behind it meanwhile.
-    const { rows } = await sql<{
-      free: boolean;
-    }>`select pg_try_advisory_xact_lock_shared(hashtext(${importLockKey(orgId)})) as free`.execute(trx);
-    if (!rows[0]!.free) throw new StoreBusyError(RENAME_DURING_IMPORT, IMPORT_RETRY_AFTER_S);
+    if (as === 'rename') {
+      // A streamed import holds its own lock until it commits, hours maybe: the rename is refused at
+      // once rather than queued, since the organization's writes would queue behind it meanwhile.
+      const { rows } = await sql<{
+        free: boolean;
+      }>`select pg_try_advisory_xact_lock_shared(hashtext(${importLockKey(orgId)})) as free`.execute(trx);
+      if (!rows[0]!.free) throw new StoreBusyError(RENAME_DURING_IMPORT, IMPORT_RETRY_AFTER_S);
+    }
     // Every lock the rename waits for from here on: behind another long transaction it fails with
-    // lock_not_available, a 503, instead of holding the writes up.
+    // lock_not_available (a 503; an import's names try again) instead of holding the writes up.
     await sql`select set_config('lock_timeout', ${`${RENAME_LOCK_WAIT_MS}ms`}, true)`.execute(trx);
     await sql`select pg_advisory_xact_lock(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx);
   },

@@ -9,7 +9,14 @@ import { auditRow } from '../accounts-tx.js';
 import { beforeCommit } from '../before-commit.js';
 import { LateRenders } from '../documents/late-renders.js';
 import type { StreamedImportOptions } from '../store.js';
-import { refreshAfterImport, scopeBeforeImport, type ImportScope } from '../documents/import-scope.js';
+import {
+  ImportRenames,
+  type ImportScope,
+  refreshAfterImport,
+  refreshImportedNames,
+  renamesOf,
+  scopeBeforeImport,
+} from '../documents/import-scope.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { asStored, documentJson } from '../documents/rendered.js';
 import { DOCUMENT_CHANGED } from '../documents/write.js';
@@ -38,7 +45,9 @@ export async function postgresBulkImportBatches(
   const client = await pool.connect();
   const db = onConnection(client);
   const late = new LateRenders(postgresAdapter, orgId);
+  const renames = new ImportRenames();
   let sessions = 0;
+  let committed = false;
   try {
     await client.query('begin');
     if (audit) await db.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
@@ -50,9 +59,10 @@ export async function postgresBulkImportBatches(
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
     for await (const plan of batches) {
-      const scope: ImportScope = fresh
-        ? { sessions: new Set(), renamedUsers: [], renamedTemplates: [] }
-        : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
+      // A new organization's documents are the import's own, rendered with the names it writes; its
+      // people and templates may be there already, though, renamed while writes beside it show them.
+      const scope: ImportScope = fresh ? NOTHING_STORED : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
+      renames.add(fresh ? await renamesOf(db, postgresAdapter, orgId, plan) : scope);
       await late.beforeBatch(db, plan);
       await writeRows(client, db, orgId, plan, now, fresh);
       await late.afterRows(db, plan);
@@ -88,9 +98,11 @@ export async function postgresBulkImportBatches(
     await late.refresh(db);
     await beforeCommit(signal);
     await client.query('commit');
+    committed = true;
+    await refreshImportedNames(db, postgresAdapter, orgId, renames);
     return sessions;
   } catch (error) {
-    await client.query('rollback').catch(() => undefined);
+    if (!committed) await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
     late.close();
@@ -98,6 +110,8 @@ export async function postgresBulkImportBatches(
     await db.destroy();
   }
 }
+
+const NOTHING_STORED: ImportScope = { sessions: new Set(), renamedUsers: [], renamedTemplates: [] };
 
 const DOCUMENT_COLUMNS = ['org_id', 'session_id', 'created_at', 'meeting_date', 'doc', 'position'];
 
