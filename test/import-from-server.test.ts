@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
@@ -133,6 +133,17 @@ async function whileServed(local: LocalSide, work: (url: string) => Promise<void
   } finally {
     await served.stop();
   }
+}
+
+/** `coachport` as runCli runs it, each file it writes held to `limitBytes` (a write past it fails with EFBIG; Node ignores SIGXFSZ). */
+function runLimited(args: string[], limitBytes: number, options: { cwd: string; env: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    // POSIX sh counts `ulimit -f` in 512-byte blocks.
+    const shell = ['-c', `ulimit -f ${limitBytes / 512} && exec "$0" "$@"`, process.execPath, BIN, ...args];
+    execFile('/bin/sh', shell, { cwd: options.cwd, env: { ...process.env, ...options.env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 function importArgs(url: string, token: string, extra: string[] = []): string[] {
@@ -472,6 +483,39 @@ describe('coachport import --from-server', async () => {
         assert.ok(sent > heapMb * 1024 * 1024, `the export is ${sent} bytes`);
         assert.equal(JSON.parse(result.stdout).imported.sessions, count);
         assert.equal((await localState(fresh)).sessions, count);
+      } finally {
+        await big.close();
+        await fresh.drop();
+      }
+    });
+  });
+
+  describe("this machine's temporary files (SQLite)", () => {
+    it('a window the temporary files cannot hold: nothing imported, said so, the window not fetched again', async () => {
+      // Every file the import writes is held to 4 MiB (RLIMIT_FSIZE): the local database stays under
+      // it, and the window's batches pass it once they outgrow the spool's 8 MiB kept in memory.
+      const limitBytes = 4 * 1024 * 1024;
+      const count = 6_000;
+      const template = JSON.stringify(session({ _id: '@ID@', createdAt: '2024-02-01T10:00:00.000Z', coachNotes: 'x'.repeat(3_000) }));
+      const big = await startFaultServer(async (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < count && !res.destroyed; i++) {
+          const text = `${i === 0 ? '[' : ','}${template.replace('@ID@', `big-${String(i).padStart(6, '0')}`)}`;
+          if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve));
+        }
+        res.end(']');
+      });
+      const fresh = await localSide(backends[0]!);
+      try {
+        const args = ['import', '--from-server', big.url, '--token', 'any', '--from', '2024-02-01', '--to', '2024-02-01', ...FAST];
+        const result = await runLimited(args, limitBytes, { cwd: fresh.cwd, env: fresh.env });
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(
+          result.stderr,
+          /^coachport: Nothing was imported: the import's temporary files could not be written in \S+ \(.+\)\. Make room there, or set SQLITE_TMPDIR to a folder with more\.\n$/,
+        );
+        assert.equal(big.seen.length, 1, 'the window was fetched again');
+        assert.equal((await localState(fresh)).sessions, 0);
       } finally {
         await big.close();
         await fresh.drop();

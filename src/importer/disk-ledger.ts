@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { FirstMention, IdLedger } from './id-ledger.js';
+import { asScratchError, onScratch } from './scratch-file.js';
 
 /**
  * Pages of the ledger SQLite keeps in memory (KiB, as its negative cache_size); the rest is in its
@@ -47,12 +48,17 @@ export class DiskLedger implements IdLedger {
   }
 
   firstOrEarlier(kind: number, id: string, mention: FirstMention): FirstMention | null {
-    if (this.insert.run(kind, id, mention.print, mention.element, mention.key, this.used).changes === 1) {
-      this.used++;
-      this.counts.set(kind, this.count(kind) + 1);
-      return null;
+    // Inline, not through onScratch: called for every id of the import.
+    try {
+      if (this.insert.run(kind, id, mention.print, mention.element, mention.key, this.used).changes === 1) {
+        this.used++;
+        this.counts.set(kind, this.count(kind) + 1);
+        return null;
+      }
+      return this.find.get(kind, id)!;
+    } catch (error) {
+      throw asScratchError(error);
     }
-    return this.find.get(kind, id)!;
   }
 
   count(kind: number): number {
@@ -66,11 +72,13 @@ export class DiskLedger implements IdLedger {
   rewind(): void {
     // Rare (a server's window fetched again), so a scan of the table is paid then rather than an
     // index on `n` kept for every insert.
-    const forgotten = this.db
-      .prepare<[number], { kind: number; ids: number }>('select kind, count(*) as ids from ids where n >= ? group by kind')
-      .all(this.marked);
+    const forgotten = onScratch(() =>
+      this.db
+        .prepare<[number], { kind: number; ids: number }>('select kind, count(*) as ids from ids where n >= ? group by kind')
+        .all(this.marked),
+    );
     for (const { kind, ids } of forgotten) this.counts.set(kind, this.count(kind) - ids);
-    this.db.prepare('delete from ids where n >= ?').run(this.marked);
+    onScratch(() => this.db.prepare('delete from ids where n >= ?').run(this.marked));
     this.used = this.marked;
   }
 

@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import BetterSqlite3 from 'better-sqlite3';
+import { onScratch } from './scratch-file.js';
 
 /** Pages kept in memory (KiB, as SQLite's negative cache_size): a batch or two; the rest is in the file. */
 const CACHE_KIB = 8192;
@@ -34,18 +35,20 @@ export class WindowSpool<T> {
 
   /** Holds a batch of the window being read. */
   put(batch: T): void {
-    this.insert.run(this.written++, serialize(batch));
+    const bytes = serialize(batch);
+    onScratch(() => this.insert.run(this.written, bytes));
+    this.written++;
   }
 
   /** Every batch held, in the order put, one at a time; then the spool is empty. */
   *drain(): Generator<T> {
-    for (let n = 0; n < this.written; n++) yield deserialize(this.next.get(n)!) as T;
+    for (let n = 0; n < this.written; n++) yield deserialize(onScratch(() => this.next.get(n)!)) as T;
     this.clear();
   }
 
   /** Forgets every batch held: the window's attempt was given up. */
   clear(): void {
-    this.db.exec('delete from batches');
+    onScratch(() => this.db.exec('delete from batches'));
     this.written = 0;
   }
 
