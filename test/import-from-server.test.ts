@@ -506,20 +506,25 @@ describe('coachport import --from-server', async () => {
         res.end(']');
       });
       const fresh = await localSide(backends[0]!);
+      const scratch = tempDir();
       try {
         const args = ['import', '--from-server', big.url, '--token', 'any', '--from', '2024-02-01', '--to', '2024-02-01', ...FAST];
-        const result = await runLimited(args, limitBytes, { cwd: fresh.cwd, env: fresh.env });
+        const result = await runLimited(args, limitBytes, { cwd: fresh.cwd, env: { ...fresh.env, SQLITE_TMPDIR: scratch } });
         assert.equal(result.code, 1, result.stderr);
         const said = /^coachport: Nothing was imported: the import's temporary files could not be written in (\S+) \((.+)\)\. (.*)\n$/.exec(
           result.stderr,
         );
         assert.ok(said, result.stderr);
+        assert.equal(said[1], scratch);
         assert.equal(said[3], 'Make room there, or set SQLITE_TMPDIR to a folder with more.');
+        // SQLite deletes its temporary files however the command ends.
+        assert.deepEqual(fs.readdirSync(scratch), []);
         assert.equal(big.seen.length, 1, 'the window was fetched again');
         assert.equal((await localState(fresh)).sessions, 0);
       } finally {
         await big.close();
         await fresh.drop();
+        fs.rmSync(scratch, { recursive: true, force: true });
       }
     });
   });

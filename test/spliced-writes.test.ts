@@ -579,6 +579,16 @@ for (const backend of await storeBackends()) {
           await assertCurrent(orgId, `an import's renames beside a write, into ${before}`);
           const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
           assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported'], before);
+          // Spliced again after the commit, in a transaction of its own; the import's own document,
+          // which showed the names already, keeps the import's transaction and its place in the feed.
+          const written = await direct
+            .selectFrom('session_documents')
+            .select(['session_id', sql<string>`xid::text`.as('xid')])
+            .where('org_id', '=', orgId)
+            .where('session_id', 'in', [beside, imported._id])
+            .execute();
+          const xid = new Map(written.map((row) => [row.session_id, row.xid]));
+          assert.notEqual(xid.get(imported._id), xid.get(beside), before);
         }
       });
     }

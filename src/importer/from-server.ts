@@ -66,20 +66,20 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
   const sink = {
     text: (json: Uint8Array): void => {
       const value: unknown = JSON.parse(asBuffer(json).toString('utf8'));
-      const error = plan.add(value, element++, undefined, json);
-      if (error) {
-        // Aborting first: the client then gives up at once instead of retrying the window.
-        const refused = new RefusedDocument(error);
-        stop.abort(refused);
-        throw refused;
-      }
-      if (plan.pending < options.batchSessions) return;
+      // Aborting first, the client gives up at once instead of fetching the window again: for a
+      // refused document, and for this machine's failure (the ledger's or the spool's disk full).
+      let refusal: string | null;
       try {
-        spool.put(plan.take());
+        refusal = plan.add(value, element++, undefined, json);
+        if (refusal === null && plan.pending >= options.batchSessions) spool.put(plan.take());
       } catch (error) {
-        // This machine's failure (its disk full), not the server's: given up at once, not fetched again.
         stop.abort(error);
         throw error;
+      }
+      if (refusal) {
+        const refused = new RefusedDocument(refusal);
+        stop.abort(refused);
+        throw refused;
       }
     },
     discard: () => {

@@ -26,8 +26,12 @@ export function onScratch<T>(work: () => T): T {
   }
 }
 
+/** SQLite's failures of the files themselves (full, unwritable, unreadable), as ScratchFileError; any other as it is. */
 export function asScratchError(error: unknown): unknown {
-  return error instanceof BetterSqlite3.SqliteError ? new ScratchFileError(error) : error;
+  if (!(error instanceof BetterSqlite3.SqliteError)) return error;
+  const code = error.code;
+  const ofTheFiles = code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY';
+  return ofTheFiles ? new ScratchFileError(error) : error;
 }
 
 /** Where SQLite puts a temporary database on Unix: the first of these that is a folder it may write in. */

@@ -25,7 +25,7 @@ export interface Driver {
   exportDocuments(orgId: string, window: ExportWindow): AsyncGenerator<ExportChunk>;
   /** The bulk writer: a faster way to apply an import, where the database has one; same effect as the portable path. */
   bulkImport?(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
-  /** The streamed import (Store.importBatches): each database's own bulk writer (COPY on PostgreSQL), in one transaction. */
+  /** The streamed import (Store.importBatches): each database's own bulk writer (COPY on PostgreSQL), its data in one transaction. */
   bulkImportBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options?: StreamedImportOptions): Promise<number>;
   /** Runs `run` (the migrations) so that several processes starting at once do not race. */
   withMigrationLock(run: (db: Kysely<Database>) => Promise<void>): Promise<void>;

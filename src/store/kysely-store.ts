@@ -61,6 +61,7 @@ import {
   type FeedPosition,
   type ExportChunk,
   type ImportCounts,
+  ImportCommittedWithStaleNames,
   type StatsAggregate,
   type StatsSelection,
   type PoolStats,
@@ -439,7 +440,8 @@ export class KyselyStore implements Store {
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       renames.add(await applyPlan(trx, this.adapter, orgId, plan, now));
     });
-    await refreshImportedNames(this.db, this.adapter, orgId, renames);
+    const stale = await refreshImportedNames(this.db, this.adapter, orgId, renames);
+    if (stale) throw new ImportCommittedWithStaleNames(stale, countsOf(plan));
     return countsOf(plan);
   }
 

@@ -121,6 +121,21 @@ export class ConflictError extends Error {}
 /** The store is unreachable; the request may succeed later. */
 export class StoreUnavailableError extends Error {}
 
+/**
+ * An import that has committed whole, after which the names it changed could not be spliced into
+ * the documents written beside it (PostgreSQL; refreshImportedNames): not a failure of the import,
+ * but said, since those documents may show an earlier name until they are written again. `result`
+ * is what the import answers otherwise.
+ */
+export class ImportCommittedWithStaleNames<T> extends Error {
+  constructor(
+    message: string,
+    readonly result: T,
+  ) {
+    super(message);
+  }
+}
+
 /** A change the store refuses for now (a rename while an import writes), with when to try again. */
 export class StoreBusyError extends Error {
   constructor(
@@ -193,13 +208,17 @@ export interface Store extends AccountsStore, IdentityStore {
    */
   feedPositionAhead(orgId: string, position: FeedPosition): Promise<boolean>;
 
-  /** Writes a validated import in one transaction: all of it or none of it (and its audit entry). */
+  /**
+   * Writes a validated import in one transaction: all of it or none of it (and its audit entry).
+   * ImportCommittedWithStaleNames when it has committed but its renames reached not every document.
+   */
   applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts>;
 
   /**
    * A streamed import: every batch applied in order inside ONE transaction, committed after the
    * last and rolled back whole if any batch, or the iterable itself, fails. A point or to-do may
-   * come again in later batches (whole and unchanged); it is written again. Answers the sessions written.
+   * come again in later batches (whole and unchanged); it is written again. Answers the sessions
+   * written; ImportCommittedWithStaleNames as applyImport.
    */
   importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options?: StreamedImportOptions): Promise<number>;
 

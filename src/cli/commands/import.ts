@@ -8,6 +8,7 @@ import { RefusedDocument, serverBatches } from '../../importer/from-server.js';
 import type { HalfPairs, ImportPlan } from '../../importer/plan.js';
 import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
+import { ImportCommittedWithStaleNames } from '../../store/store.js';
 import { Progress } from '../progress.js';
 import { checkDays, checkPace, serverAddress, shownServer } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
@@ -103,6 +104,7 @@ async function importFile(context: CliContext, file: string, org: string | undef
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   const planned = fileBatches(file, BATCH_SESSIONS, controller.signal);
+  let stale: string | null = null;
   try {
     await withStore(
       context,
@@ -112,8 +114,9 @@ async function importFile(context: CliContext, file: string, org: string | undef
         // The file as it was named, written with its sessions or not at all, as a server's address is (below).
         const audit = auditEntry(null, 'import', null, { source: file }, now);
         const batches = withProgress(context, planned.batches);
-        return store.importBatches(orgId, batches, now, { audit, signal: controller.signal }).catch((error: unknown) => {
-          throw fileImportError(error, file);
+        await store.importBatches(orgId, batches, now, { audit, signal: controller.signal }).catch((error: unknown) => {
+          if (!(error instanceof ImportCommittedWithStaleNames)) throw fileImportError(error, file);
+          stale = error.message;
         });
       },
       ONE_FILE_TRANSACTION,
@@ -126,6 +129,7 @@ async function importFile(context: CliContext, file: string, org: string | undef
   context.print(`Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos.`, {
     imported: counts,
   });
+  sayStaleNames(context, stale);
   // A valid empty file (0 bytes, `[]`) is often a failed `> file` upstream: said, though not an error.
   if (counts.sessions === 0) {
     const warning = `${file} holds no sessions: nothing was imported.`;
@@ -187,6 +191,7 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     onEvent: (event) => progress.clientEvent(event),
     onWindow: (window, index, sessions) => progress.windowDone(window, sessions, index),
   });
+  let stale: string | null = null;
   try {
     await withStore(
       context,
@@ -195,7 +200,10 @@ async function importFromServer(context: CliContext, options: Options): Promise<
         const now = context.clock.now();
         // Where the sessions came from, never the token: the entry is written with them, or not at all.
         const audit = auditEntry(null, 'import', null, { source, from, to, timeAxis: 'createdAt' }, now);
-        await store.importBatches(orgId, batches, now, { audit, signal: controller.signal });
+        await store.importBatches(orgId, batches, now, { audit, signal: controller.signal }).catch((error: unknown) => {
+          if (!(error instanceof ImportCommittedWithStaleNames)) throw error;
+          stale = error.message;
+        });
       },
       ONE_TRANSACTION,
     );
@@ -212,6 +220,12 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     { imported: counts, source, from, to },
   );
   sayHalfPairs(context, planner.halfPairs());
+  sayStaleNames(context, stale);
+}
+
+/** The import has committed; documents written beside it may show a name it changed as it was (Store.importBatches). */
+function sayStaleNames(context: CliContext, stale: string | null): void {
+  if (stale) context.tell(`coachport: ${stale}`, { warning: stale });
 }
 
 class Interrupted extends Error {

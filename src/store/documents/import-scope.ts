@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
@@ -139,44 +140,64 @@ export class ImportRenames {
   }
 }
 
-/** A splice of an import's names that waited too long for a lock is tried again, this many times in all. */
+/** A splice of one of an import's names that waited too long for a lock is tried again, this many times in all. */
 const NAME_SPLICE_TRIES = 3;
+/** Before the second try, then twice as long before the third. */
+const NAME_SPLICE_PAUSE_MS = 1_000;
 
 /**
  * Once an import that renamed people or templates has committed (PostgreSQL, where writes run beside
- * it): their names spliced again into every document that shows them, in a transaction that takes
- * the names lock as a rename does (StoreAdapter.lockNames, `'import'`). The import rendered the
- * documents it could see with the new names, but a write beside it read the names as committed
- * before it, and stored the old one in a session the import did not see (a session created for that
- * coach, a to-do of that person linked to another session). Writes wait meanwhile: about a second
- * for 10,000 sessions showing a name, as a rename through the API. Behind a long transaction (another
- * import holding those sessions) it gives up as a rename does, and is tried again.
+ * it): their names spliced again into every document that shows them otherwise, a transaction each
+ * that takes the names lock as a rename does (StoreAdapter.lockNames, `'import'`). The import
+ * rendered the documents it could see with the new names, but a write beside it read the names as
+ * committed before it, and stored the old one in a session the import did not see (a session
+ * created for that coach, a to-do of that person linked to another session). Writes wait meanwhile,
+ * as for a rename through the API (about a second for 10,000 sessions showing a name; behind a long
+ * transaction it gives up after 5 s, and is tried again). Answers null, or what was left undone.
  */
 export async function refreshImportedNames(
   db: Kysely<Database>,
   adapter: StoreAdapter,
   orgId: string,
   renames: ImportRenames,
+): Promise<string | null> {
+  const splices = [
+    ...[...renames.users].map((id) => (trx: Kysely<Database>) => refreshDocumentsShowingUser(trx, adapter, orgId, id)),
+    ...[...renames.templates].map((id) => (trx: Kysely<Database>) => refreshDocumentsOfTemplate(trx, adapter, orgId, id)),
+  ];
+  let failed = 0;
+  let cause = '';
+  for (const splice of splices) {
+    try {
+      await spliceAgain(db, adapter, orgId, splice);
+    } catch (error) {
+      failed++;
+      cause = error instanceof Error ? error.message : String(error);
+    }
+  }
+  if (failed === 0) return null;
+  const names = failed === 1 ? 'a name it changed' : `${failed} names it changed`;
+  return (
+    `The import has committed, but ${names} could not be spliced into the documents written beside it (${cause}): ` +
+    'a session written while it ran may show an earlier name until it is written again.'
+  );
+}
+
+async function spliceAgain(
+  db: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  splice: (trx: Kysely<Database>) => Promise<void>,
 ): Promise<void> {
-  const count = renames.users.size + renames.templates.size;
-  if (count === 0) return;
   for (let tried = 1; ; tried++) {
     try {
-      await db.transaction().execute(async (trx) => {
+      return await db.transaction().execute(async (trx) => {
         await adapter.lockNames(trx, orgId, 'import');
-        for (const id of renames.users) await refreshDocumentsShowingUser(trx, adapter, orgId, id);
-        for (const id of renames.templates) await refreshDocumentsOfTemplate(trx, adapter, orgId, id);
+        await splice(trx);
       });
-      return;
     } catch (error) {
-      if (tried < NAME_SPLICE_TRIES && waitedTooLong(error)) continue;
-      const names = count === 1 ? 'the name it changed' : `the ${count} names it changed`;
-      throw new Error(
-        `The import has committed, but the documents showing ${names} could not be brought up to date ` +
-          `(${error instanceof Error ? error.message : String(error)}): a session written beside the import may show an earlier name ` +
-          'until it is written again.',
-        { cause: error },
-      );
+      if (tried === NAME_SPLICE_TRIES || !waitedTooLong(error)) throw error;
+      await sleep(NAME_SPLICE_PAUSE_MS * tried);
     }
   }
 }

@@ -12,6 +12,8 @@ import type { Database } from '../schema.js';
  * Why the first match is the field: the key text (`"coachName":`) cannot occur inside a string
  * value, where every quote is escaped, nor end one, since a value is never followed by a colon;
  * and these top-level fields come before every nested object, so nothing earlier has the key.
+ * A document that shows the name already (an import's own, spliced again once it has committed)
+ * is left as it is, in its place in the change feed.
  */
 export type SplicedField = 'coachingTemplateName' | 'formCreatorName' | 'coachName' | 'agentName';
 

@@ -69,7 +69,8 @@ export const postgresAdapter: StoreAdapter = {
       update session_documents d
       set doc = ${spliced}, xid = pg_current_xact_id(), seq = nextval('session_documents_seq')
       from coaching_sessions s
-      where s.org_id = ${orgId} and ${column} = ${id} and d.org_id = s.org_id and d.session_id = s.id`.execute(trx);
+      where s.org_id = ${orgId} and ${column} = ${id} and d.org_id = s.org_id and d.session_id = s.id
+        and strpos(d.doc, ${key + value + next}) = 0`.execute(trx);
   },
   async beginWrite(db) {
     await sql`begin`.execute(db);

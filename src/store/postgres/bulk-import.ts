@@ -8,7 +8,8 @@ import type { ImportPlan } from '../../importer/plan.js';
 import { auditRow } from '../accounts-tx.js';
 import { beforeCommit } from '../before-commit.js';
 import { LateRenders } from '../documents/late-renders.js';
-import type { StreamedImportOptions } from '../store.js';
+import { ImportCommittedWithStaleNames, type StreamedImportOptions } from '../store.js';
+import { toError } from '../../to-error.js';
 import {
   ImportRenames,
   type ImportScope,
@@ -47,14 +48,17 @@ export async function postgresBulkImportBatches(
   const late = new LateRenders(postgresAdapter, orgId);
   const renames = new ImportRenames();
   let sessions = 0;
+  let locked = false;
   let committed = false;
   try {
     await client.query('begin');
     if (audit) await db.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
     // Streamed imports of one organization take turns: two into an empty one would both COPY their
     // sessions straight in, and the second would fail on the first's instead of upserting them.
-    // A rename is refused while this lock is held (StoreAdapter.lockNames).
-    await client.query('select pg_advisory_xact_lock(hashtext($1))', [importLockKey(orgId)]);
+    // A rename is refused while this lock is held (StoreAdapter.lockNames). The session's, not the
+    // transaction's: held on past the commit while the import's names are spliced again.
+    await client.query('select pg_advisory_lock(hashtext($1))', [importLockKey(orgId)]);
+    locked = true;
     // Sessions already stored are locked by the scope; a new organization's cannot be there.
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
@@ -99,14 +103,19 @@ export async function postgresBulkImportBatches(
     await beforeCommit(signal);
     await client.query('commit');
     committed = true;
-    await refreshImportedNames(db, postgresAdapter, orgId, renames);
+    const stale = await refreshImportedNames(db, postgresAdapter, orgId, renames);
+    if (stale) throw new ImportCommittedWithStaleNames(stale, sessions);
     return sessions;
   } catch (error) {
     if (!committed) await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
     late.close();
-    client.release();
+    // A connection that could not give the lock back goes with it, rather than hold it in the pool.
+    const unlocked = locked
+      ? await client.query('select pg_advisory_unlock(hashtext($1))', [importLockKey(orgId)]).then(() => undefined, toError)
+      : undefined;
+    client.release(unlocked);
     await db.destroy();
   }
 }

@@ -45,7 +45,7 @@ export const sqliteAdapter: StoreAdapter = {
       update session_documents as d
       set doc = ${spliced}, seq = ${base} + targets.n
       from targets
-      where d.org_id = ${orgId} and d.session_id = targets.id`.execute(trx);
+      where d.org_id = ${orgId} and d.session_id = targets.id and instr(d.doc, cast(${key + value + next} as blob)) = 0`.execute(trx);
   },
   async beginWrite(db) {
     await sql`begin immediate`.execute(db);
