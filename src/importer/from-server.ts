@@ -76,7 +76,7 @@ export function serverBatches(options: ServerImportOptions): { batches: AsyncIte
         stop.abort(error);
         throw error;
       }
-      if (refusal) {
+      if (refusal !== null) {
         const refused = new RefusedDocument(refusal);
         stop.abort(refused);
         throw refused;

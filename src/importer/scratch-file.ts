@@ -26,11 +26,14 @@ export function onScratch<T>(work: () => T): T {
   }
 }
 
+const FILE_FAILURES = ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY'];
+
 /** SQLite's failures of the files themselves (full, unwritable, unreadable), as ScratchFileError; any other as it is. */
 export function asScratchError(error: unknown): unknown {
   if (!(error instanceof BetterSqlite3.SqliteError)) return error;
   const code = error.code;
-  const ofTheFiles = code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY';
+  // Extended codes too (SQLITE_IOERR_WRITE, SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY_DIRECTORY).
+  const ofTheFiles = FILE_FAILURES.some((prefix) => code.startsWith(prefix));
   return ofTheFiles ? new ScratchFileError(error) : error;
 }
 

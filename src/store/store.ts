@@ -125,12 +125,12 @@ export class StoreUnavailableError extends Error {}
  * An import that has committed whole, after which the names it changed could not be spliced into
  * the documents written beside it (PostgreSQL; refreshImportedNames): not a failure of the import,
  * but said, since those documents may show an earlier name until they are written again. `result`
- * is what the import answers otherwise.
+ * is what the import answers otherwise: applyImport's counts, importBatches' sessions.
  */
-export class ImportCommittedWithStaleNames<T> extends Error {
+export class ImportCommittedWithStaleNames extends Error {
   constructor(
     message: string,
-    readonly result: T,
+    readonly result: ImportCounts | number,
   ) {
     super(message);
   }

@@ -10,6 +10,7 @@ import { ImportFileError } from '../../importer/read-file.js';
 import { CliError, cliContext, EXIT_USAGE, resolveOrg, withStore, type CliContext } from '../context.js';
 import { ImportCommittedWithStaleNames } from '../../store/store.js';
 import { Progress } from '../progress.js';
+import { sayStaleNames } from '../stale-names.js';
 import { checkDays, checkPace, serverAddress, shownServer } from '../server-options.js';
 import { EXIT_AUTH, EXIT_INTERRUPTED, EXIT_SERVER } from './export.js';
 
@@ -219,13 +220,8 @@ async function importFromServer(context: CliContext, options: Options): Promise<
     `Imported ${counts.sessions} sessions, ${counts.coachingPoints} coaching points and ${counts.todos} to-dos from ${source}.`,
     { imported: counts, source, from, to },
   );
-  sayHalfPairs(context, planner.halfPairs());
   sayStaleNames(context, stale);
-}
-
-/** The import has committed; documents written beside it may show a name it changed as it was (Store.importBatches). */
-function sayStaleNames(context: CliContext, stale: string | null): void {
-  if (stale) context.tell(`coachport: ${stale}`, { warning: stale });
+  sayHalfPairs(context, planner.halfPairs());
 }
 
 class Interrupted extends Error {

@@ -2,7 +2,9 @@ import v8 from 'node:v8';
 import type { Command } from 'commander';
 import { groupedDigits } from '../../digits.js';
 import { generateSeed } from '../../seed/generate.js';
+import { ImportCommittedWithStaleNames } from '../../store/store.js';
 import { CliError, EXIT_USAGE, cliContext, resolveOrg, withStore } from '../context.js';
+import { sayStaleNames } from '../stale-names.js';
 
 /**
  * The heap one seeded session takes, with room to spare: the seed makes its whole plan (about 6 KB
@@ -55,12 +57,21 @@ export function seedCommand(program: Command): void {
         );
       }
       const plan = generateSeed({ sessions, days: positive(options.days, '--days'), seed: Number(options.seed) || 0, endMs, nowMs });
-      const counts = await withStore(context, async (store) => store.applyImport(await resolveOrg(store, options.org), plan, nowMs));
+      let stale: string | null = null;
+      const counts = await withStore(context, async (store) =>
+        store.applyImport(await resolveOrg(store, options.org), plan, nowMs).catch((error: unknown) => {
+          // Seeded whole: the people it renamed may show as they were in sessions written meanwhile.
+          if (!(error instanceof ImportCommittedWithStaleNames) || typeof error.result === 'number') throw error;
+          stale = error.message;
+          return error.result;
+        }),
+      );
       const seconds = (Date.now() - started) / 1000;
       context.print(
         `Seeded ${counts.sessions} sessions, ${counts.coachingPoints} coaching points, ${counts.todos} to-dos ` +
           `and ${counts.users} people in ${seconds.toFixed(1)} s (${Math.round(counts.sessions / seconds)} sessions/s).`,
         { seeded: counts, seconds },
       );
+      sayStaleNames(context, stale);
     });
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { auditEntry } from '../../audit/audit.js';
 import { countsOf, planImport } from '../../importer/plan.js';
-import { type ImportCounts, ImportCommittedWithStaleNames, type Store } from '../../store/store.js';
+import { ImportCommittedWithStaleNames, type Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { actorOf } from '../actor.js';
 
@@ -30,7 +30,8 @@ export function importRoutes(app: FastifyInstance, deps: { store: Store; clock: 
         return { imported: await deps.store.applyImport(actor.orgId, planned.plan, now, audit) };
       } catch (error) {
         // Committed whole: a 200, with what the documents written beside it may still show.
-        if (error instanceof ImportCommittedWithStaleNames) return { imported: error.result as ImportCounts, warning: error.message };
+        if (error instanceof ImportCommittedWithStaleNames && typeof error.result === 'object')
+          return { imported: error.result, warning: error.message };
         throw error;
       }
     },

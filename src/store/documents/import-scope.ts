@@ -168,11 +168,17 @@ export async function refreshImportedNames(
   let failed = 0;
   let cause = '';
   for (const splice of splices) {
+    // Behind a transaction that outlasted one name's tries, the next names would wait as long,
+    // the organization's writes queued behind each: they are left too.
+    if (failed > 0 && cause === LOCK_WAIT) {
+      failed++;
+      continue;
+    }
     try {
       await spliceAgain(db, adapter, orgId, splice);
     } catch (error) {
       failed++;
-      cause = error instanceof Error ? error.message : String(error);
+      cause = waitedTooLong(error) ? LOCK_WAIT : error instanceof Error ? error.message : String(error);
     }
   }
   if (failed === 0) return null;
@@ -201,6 +207,8 @@ async function spliceAgain(
     }
   }
 }
+
+const LOCK_WAIT = 'a transaction kept the sessions showing it for longer than a rename waits';
 
 /** PostgreSQL's lock_not_available (lock_timeout) and deadlock_detected. */
 function waitedTooLong(error: unknown): boolean {

@@ -57,8 +57,9 @@ export async function postgresBulkImportBatches(
     // sessions straight in, and the second would fail on the first's instead of upserting them.
     // A rename is refused while this lock is held (StoreAdapter.lockNames). The session's, not the
     // transaction's: held on past the commit while the import's names are spliced again.
-    await client.query('select pg_advisory_lock(hashtext($1))', [importLockKey(orgId)]);
+    // Set first: a wait cut short on this side (a query_timeout) may have been granted on the server's.
     locked = true;
+    await client.query('select pg_advisory_lock(hashtext($1))', [importLockKey(orgId)]);
     // Sessions already stored are locked by the scope; a new organization's cannot be there.
     const fresh = await organizationEmpty(client, orgId);
     await createStaging(client);
