@@ -16,7 +16,7 @@ import { openStore } from '../src/store/open.js';
 import type { StoreAdapter } from '../src/store/adapter.js';
 import { sessionFromRow } from '../src/store/rows.js';
 import type { Database } from '../src/store/schema.js';
-import { type Store, StoreBusyError } from '../src/store/store.js';
+import { ImportCommittedWithStaleNames, type Store, StoreBusyError } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
@@ -590,6 +590,52 @@ for (const backend of await storeBackends()) {
           const xid = new Map(written.map((row) => [row.session_id, row.xid]));
           assert.notEqual(xid.get(imported._id), xid.get(beside), before);
         }
+      });
+
+      it("an import's renames that a long transaction keeps from a document: the import stays committed, and says so", async () => {
+        const { orgId, actors, people, templates } = await organization();
+        const [admin, coach, agent] = [actors[0]!, people[1]!, people[3]!];
+        const imported = session({
+          ...{ coachId: coach.id, coachName: 'Coach as imported', formCreatorId: coach.id, formCreatorName: 'Coach as imported' },
+          ...{ agentId: agent.id, agentName: agent.name, coachingTemplateId: templates[0]!, coachingTemplateName: 'Template as imported' },
+        });
+        const held = await importHeldOpen(store, orgId, BASE, [imported]);
+        let beside: string;
+        try {
+          const input = { coachingFormName: 'Beside the import', agentId: agent.id, coachId: coach.id, coachingTemplateId: templates[0]! };
+          beside = (await createSession(store, admin, input, BASE + 1_000))._id;
+        } catch (error) {
+          await held.finish();
+          throw error;
+        }
+        // Held past the splice's three tries of 5 s: the coach's splice gives up, the template's is not tried.
+        const holder = await holding((trx) =>
+          trx.selectFrom('coaching_sessions').select('id').where('org_id', '=', orgId).where('id', '=', beside).forUpdate(),
+        );
+        let outcome: unknown;
+        try {
+          outcome = await held.finish().then(
+            () => 'finished',
+            (error: unknown) => error,
+          );
+        } finally {
+          await holder.release();
+        }
+        assert.ok(outcome instanceof ImportCommittedWithStaleNames, String(outcome));
+        assert.equal(outcome.result, 1);
+        assert.equal(
+          outcome.message,
+          'The import has committed, but 2 names it changed could not be spliced into the documents written beside it ' +
+            '(another transaction held sessions that show them for longer than a rename waits): a session written while it ran ' +
+            'may show an earlier name until it is written again.',
+        );
+        const shown = JSON.parse(await storedExport(store, orgId)) as ExportSession[];
+        assert.deepEqual(shown.find((d) => d._id === imported._id)?.coachName, 'Coach as imported');
+        assert.equal(shown.find((d) => d._id === beside)?.coachName, coach.name);
+        // A rename once the transaction has gone shows it everywhere.
+        assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed afterwards', BASE + 5_000), true);
+        await updateUser(store, admin, coach.id, { name: 'Coach renamed afterwards' }, BASE + 6_000);
+        await assertCurrent(orgId, 'renames after an import that left names');
       });
     }
 

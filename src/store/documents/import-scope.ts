@@ -208,7 +208,7 @@ async function spliceAgain(
   }
 }
 
-const LOCK_WAIT = 'a transaction kept the sessions showing it for longer than a rename waits';
+const LOCK_WAIT = 'another transaction held sessions that show them for longer than a rename waits';
 
 /** PostgreSQL's lock_not_available (lock_timeout) and deadlock_detected. */
 function waitedTooLong(error: unknown): boolean {
