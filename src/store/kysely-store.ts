@@ -440,9 +440,10 @@ export class KyselyStore implements Store {
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       renames.add(await applyPlan(trx, this.adapter, orgId, plan, now));
     });
+    const counts = countsOf(plan);
     const stale = await refreshImportedNames(this.db, this.adapter, orgId, renames);
-    if (stale) throw new ImportCommittedWithStaleNames(stale, countsOf(plan));
-    return countsOf(plan);
+    if (stale) throw new ImportCommittedWithStaleNames(stale, counts);
+    return counts;
   }
 
   importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options: StreamedImportOptions = {}): Promise<number> {

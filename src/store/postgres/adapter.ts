@@ -43,8 +43,9 @@ export const postgresAdapter: StoreAdapter = {
     // In the two-key space, apart from the one-key locks of imports and admins.
     if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx));
     if (as === 'rename') {
-      // A streamed import holds its own lock until it commits, hours maybe: the rename is refused at
-      // once rather than queued, since the organization's writes would queue behind it meanwhile.
+      // A streamed import holds its own lock until it has committed (and spliced its own renames),
+      // hours maybe: the rename is refused at once rather than queued, since the organization's
+      // writes would queue behind it meanwhile.
       const { rows } = await sql<{
         free: boolean;
       }>`select pg_try_advisory_xact_lock_shared(hashtext(${importLockKey(orgId)})) as free`.execute(trx);
