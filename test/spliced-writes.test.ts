@@ -19,6 +19,7 @@ import type { Database } from '../src/store/schema.js';
 import { ImportCommittedWithStaleNames, type Store, StoreBusyError } from '../src/store/store.js';
 import { storeBackends, type TestDatabase } from './helpers/backends.js';
 import { eventually } from './helpers/deadline.js';
+import { planImport } from '../src/importer/plan.js';
 import { session } from './helpers/fixtures.js';
 import { importHeldOpen } from './helpers/held-import.js';
 import { portableExport, storedExport } from './helpers/documents.js';
@@ -550,6 +551,32 @@ for (const backend of await storeBackends()) {
         });
         assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed after the import', BASE + 2_000), true);
         await assertCurrent(orgId, 'a rename after an import');
+      });
+
+      // Bounded: an import that waited for the streamed one (the fault tested) would wait here for good.
+      const bounded = { timeout: 30_000 };
+      it('refuses an import sent to the server while a streamed import writes, with a 503, then takes it', bounded, async () => {
+        const { orgId } = await organization();
+        const planned = planImport([session({ coachingFormName: 'Sent to the server' })]);
+        assert.ok(planned.ok);
+        const held = await importHeldOpen(store, orgId, BASE);
+        let failure: unknown;
+        try {
+          failure = await store.applyImport(orgId, planned.plan, BASE + 1_000).then(
+            () => null,
+            (error: unknown) => error,
+          );
+        } finally {
+          await held.finish();
+        }
+        assert.ok(failure instanceof StoreBusyError, String(failure));
+        assert.deepEqual(describeError(failure), {
+          statusCode: 503,
+          message: 'An import is writing to this organization; another waits until it has committed. Try again later.',
+          headers: { 'Retry-After': '60' },
+        });
+        assert.equal((await store.applyImport(orgId, planned.plan, BASE + 2_000)).sessions, 1);
+        await assertCurrent(orgId, 'an import after a streamed one');
       });
 
       it("shows an import's renames in the documents written beside it, once it has committed", async () => {

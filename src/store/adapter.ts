@@ -88,6 +88,14 @@ export interface StoreAdapter {
    * (`'import'`: as a rename, but never refused for another import; see `refreshImportedNames`).
    */
   lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename' | 'import'): Promise<void>;
+  /**
+   * Refuses at once (StoreBusyError: a 503 with Retry-After) while a streamed import writes to the
+   * organization, which holds its own lock until it has committed: a rename (through `lockNames`), or
+   * an import sent to the server, would otherwise wait as long as it runs, and the organization's
+   * writes queue behind a rename meanwhile. Shared until the transaction ends, so a streamed import
+   * that starts meanwhile waits for it instead.
+   */
+  refuseDuringImport(trx: Kysely<Database>, orgId: string, what: 'rename' | 'import'): Promise<void>;
   /** The read-only transaction an export reads in, seeing one snapshot throughout. */
   snapshotTransaction(begin: ControlledTransactionBuilder<Database>): ControlledTransactionBuilder<Database>;
   /** A document's JSON, as text or UTF-8 bytes, as the document column stores it. */

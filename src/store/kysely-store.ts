@@ -436,6 +436,7 @@ export class KyselyStore implements Store {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
     const renames = new ImportRenames();
     await this.db.transaction().execute(async (trx) => {
+      await this.adapter.refuseDuringImport(trx, orgId, 'import');
       await this.adapter.lockNames(trx, orgId, 'write');
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
       renames.add(await applyPlan(trx, this.adapter, orgId, plan, now));

@@ -7,6 +7,7 @@ import { changesAfter, feedPositionAhead } from './feed.js';
 /** The names lock's class in the two-key advisory space (StoreAdapter.lockNames); the second key is the organization's hash. */
 const NAMES_LOCK = 0x6e616d65;
 const RENAME_DURING_IMPORT = 'An import is writing to this organization; renames wait until it has committed. Try again later.';
+const IMPORT_DURING_IMPORT = 'An import is writing to this organization; another waits until it has committed. Try again later.';
 const IMPORT_RETRY_AFTER_S = 60;
 
 /** The key streamed imports of one organization take turns by (bulk-import.ts). */
@@ -42,19 +43,20 @@ export const postgresAdapter: StoreAdapter = {
   async lockNames(trx, orgId, as) {
     // In the two-key space, apart from the one-key locks of imports and admins.
     if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx));
-    if (as === 'rename') {
-      // A streamed import holds its own lock until it has committed (and spliced its own renames),
-      // hours maybe: the rename is refused at once rather than queued, since the organization's
-      // writes would queue behind it meanwhile.
-      const { rows } = await sql<{
-        free: boolean;
-      }>`select pg_try_advisory_xact_lock_shared(hashtext(${importLockKey(orgId)})) as free`.execute(trx);
-      if (!rows[0]!.free) throw new StoreBusyError(RENAME_DURING_IMPORT, IMPORT_RETRY_AFTER_S);
-    }
+    if (as === 'rename') await postgresAdapter.refuseDuringImport(trx, orgId, 'rename');
     // Every lock the rename waits for from here on: behind another long transaction it fails with
     // lock_not_available (a 503; an import's names try again) instead of holding the writes up.
     await sql`select set_config('lock_timeout', ${`${RENAME_LOCK_WAIT_MS}ms`}, true)`.execute(trx);
     await sql`select pg_advisory_xact_lock(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx);
+  },
+  async refuseDuringImport(trx, orgId, what) {
+    // A streamed import holds its own lock until it has committed (and spliced its own renames),
+    // hours maybe: refused at once rather than queued, since the organization's writes would queue
+    // behind it meanwhile.
+    const { rows } = await sql<{
+      free: boolean;
+    }>`select pg_try_advisory_xact_lock_shared(hashtext(${importLockKey(orgId)})) as free`.execute(trx);
+    if (!rows[0]!.free) throw new StoreBusyError(what === 'rename' ? RENAME_DURING_IMPORT : IMPORT_DURING_IMPORT, IMPORT_RETRY_AFTER_S);
   },
   snapshotTransaction: (begin) => begin.setIsolationLevel('repeatable read').setAccessMode('read only'),
   documentValue: (json) => (typeof json === 'string' ? json : asBuffer(json).toString('utf8')),

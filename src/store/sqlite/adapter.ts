@@ -20,6 +20,8 @@ export const sqliteAdapter: StoreAdapter = {
   lockAdminChanges: async () => undefined,
   // One writer at a time: a rename and a write never overlap.
   lockNames: async () => undefined,
+  // An import holds the database's write lock: nothing else writes meanwhile.
+  refuseDuringImport: async () => undefined,
   snapshotTransaction: (begin) => begin,
   // A BLOB: the export reader joins a page of them into one Buffer without decoding any.
   documentValue: (json) => (typeof json === 'string' ? Buffer.from(json, 'utf8') : asBuffer(json)),
