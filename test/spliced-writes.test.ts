@@ -240,6 +240,26 @@ for (const backend of await storeBackends()) {
       await eventually(waiting, (n) => n >= count, `${count} connections waiting for a lock`);
     }
 
+    /** A rename or import refused at once while a streamed import writes: a 503 with when to try again. */
+    function assertRefusedForTheImport(failure: unknown, message: string): void {
+      assert.ok(failure instanceof StoreBusyError, String(failure));
+      assert.deepEqual(describeError(failure), { statusCode: 503, message, headers: { 'Retry-After': '60' } });
+    }
+
+    /**
+     * A session that names the first coach and the first template anew, as another service may, and
+     * the input of a session of the same coach, agent and template written beside its import.
+     */
+    function renamingImport(people: UserRecord[], templates: string[]) {
+      const [coach, agent] = [people[1]!, people[3]!];
+      const imported = session({
+        ...{ coachId: coach.id, coachName: 'Coach as imported', formCreatorId: coach.id, formCreatorName: 'Coach as imported' },
+        ...{ agentId: agent.id, agentName: agent.name, coachingTemplateId: templates[0]!, coachingTemplateName: 'Template as imported' },
+      });
+      const input = { coachingFormName: 'Beside the import', agentId: agent.id, coachId: coach.id, coachingTemplateId: templates[0]! };
+      return { imported, input };
+    }
+
     async function assertCurrent(orgId: string, what: string): Promise<void> {
       const stored = await storedExport(store, orgId);
       const portable = await portableExport(store, orgId);
@@ -543,12 +563,10 @@ for (const backend of await storeBackends()) {
           await held.finish();
         }
         // At once, not after the wait for locks: the organization's writes would queue behind it meanwhile.
-        assert.ok(failure instanceof StoreBusyError, String(failure));
-        assert.deepEqual(describeError(failure), {
-          statusCode: 503,
-          message: 'An import is writing to this organization; renames wait until it has committed. Try again later.',
-          headers: { 'Retry-After': '60' },
-        });
+        assertRefusedForTheImport(
+          failure,
+          'An import is writing to this organization; renames wait until it has committed. Try again later.',
+        );
         assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed after the import', BASE + 2_000), true);
         await assertCurrent(orgId, 'a rename after an import');
       });
@@ -569,12 +587,10 @@ for (const backend of await storeBackends()) {
         } finally {
           await held.finish();
         }
-        assert.ok(failure instanceof StoreBusyError, String(failure));
-        assert.deepEqual(describeError(failure), {
-          statusCode: 503,
-          message: 'An import is writing to this organization; another waits until it has committed. Try again later.',
-          headers: { 'Retry-After': '60' },
-        });
+        assertRefusedForTheImport(
+          failure,
+          'An import is writing to this organization; another waits until it has committed. Try again later.',
+        );
         assert.equal((await store.applyImport(orgId, planned.plan, BASE + 2_000)).sessions, 1);
         await assertCurrent(orgId, 'an import after a streamed one');
       });
@@ -582,19 +598,9 @@ for (const backend of await storeBackends()) {
       it("shows an import's renames in the documents written beside it, once it has committed", async () => {
         for (const before of ['an empty organization', 'an organization with sessions']) {
           const { orgId, actors, people, templates } = await organization();
-          const [admin, coach, agent] = [actors[0]!, people[1]!, people[3]!];
-          const input = { coachingFormName: 'Beside the import', agentId: agent.id, coachId: coach.id, coachingTemplateId: templates[0]! };
+          const admin = actors[0]!;
+          const { imported, input } = renamingImport(people, templates);
           if (before !== 'an empty organization') await createSession(store, admin, { ...input, coachingFormName: 'Before' }, BASE);
-          // The import names the coach and the template anew, as another service may.
-          const imported = session({
-            ...{ coachId: coach.id, coachName: 'Coach as imported', formCreatorId: coach.id, formCreatorName: 'Coach as imported' },
-            ...{
-              agentId: agent.id,
-              agentName: agent.name,
-              coachingTemplateId: templates[0]!,
-              coachingTemplateName: 'Template as imported',
-            },
-          });
           const held = await importHeldOpen(store, orgId, BASE, [imported]);
           let beside: string;
           try {
@@ -621,15 +627,11 @@ for (const backend of await storeBackends()) {
 
       it("an import's renames that a long transaction keeps from a document: the import stays committed, and says so", async () => {
         const { orgId, actors, people, templates } = await organization();
-        const [admin, coach, agent] = [actors[0]!, people[1]!, people[3]!];
-        const imported = session({
-          ...{ coachId: coach.id, coachName: 'Coach as imported', formCreatorId: coach.id, formCreatorName: 'Coach as imported' },
-          ...{ agentId: agent.id, agentName: agent.name, coachingTemplateId: templates[0]!, coachingTemplateName: 'Template as imported' },
-        });
+        const [admin, coach] = [actors[0]!, people[1]!];
+        const { imported, input } = renamingImport(people, templates);
         const held = await importHeldOpen(store, orgId, BASE, [imported]);
         let beside: string;
         try {
-          const input = { coachingFormName: 'Beside the import', agentId: agent.id, coachId: coach.id, coachingTemplateId: templates[0]! };
           beside = (await createSession(store, admin, input, BASE + 1_000))._id;
         } catch (error) {
           await held.finish();

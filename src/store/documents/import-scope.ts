@@ -167,10 +167,11 @@ export async function refreshImportedNames(
   ];
   let failed = 0;
   let cause = '';
+  let lockedOut = false;
   for (const splice of splices) {
     // Behind a transaction that outlasted one name's tries, the next names would wait as long,
     // the organization's writes queued behind each: they are left too.
-    if (failed > 0 && cause === LOCK_WAIT) {
+    if (lockedOut) {
       failed++;
       continue;
     }
@@ -178,7 +179,8 @@ export async function refreshImportedNames(
       await spliceAgain(db, adapter, orgId, splice);
     } catch (error) {
       failed++;
-      cause = waitedTooLong(error) ? LOCK_WAIT : error instanceof Error ? error.message : String(error);
+      lockedOut = waitedTooLong(error);
+      cause = lockedOut ? LOCK_WAIT : error instanceof Error ? error.message : String(error);
     }
   }
   if (failed === 0) return null;
