@@ -14,6 +14,8 @@ interface ImportCounts {
 export function ImportPage() {
   const [file, setFile] = useState<File | null>(null);
   const [counts, setCounts] = useState<ImportCounts | null>(null);
+  // The server's note when the import committed but a name it changed reached not every document.
+  const [warning, setWarning] = useState<string | null>(null);
   const action = useAction();
   return (
     <section>
@@ -24,12 +26,14 @@ export function ImportPage() {
         onSubmit={(e) => {
           e.preventDefault();
           setCounts(null);
+          setWarning(null);
           void action.run(async () => {
             if (!file) throw new Error(t('import.pickFile'));
-            const answer = await call<{ imported: ImportCounts }>('POST', '/api/v1/coaching-sessions/import', {
+            const answer = await call<{ imported: ImportCounts; warning?: string }>('POST', '/api/v1/coaching-sessions/import', {
               rawJson: await file.text(),
             });
             setCounts(answer.imported);
+            setWarning(answer.warning ?? null);
           });
         }}
       >
@@ -60,6 +64,7 @@ export function ImportPage() {
             <dt>{t('import.templates')}</dt>
             <dd>{counts.templates}</dd>
           </dl>
+          {warning ? <p class="notice">{warning}</p> : null}
         </section>
       ) : null}
     </section>
