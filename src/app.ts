@@ -28,6 +28,7 @@ import { installSecurityHeaders } from './http/security-headers.js';
 import { typeboxValidatorCompiler } from './http/validation.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Store } from './store/store.js';
+import { NamesLeftSweep } from './coaching/names-left-sweep.js';
 import { DeliveryWorker } from './events/delivery-worker.js';
 import { meRoutes } from './http/routes/me.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
@@ -128,11 +129,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     mailer,
     resolve: resolveHost,
   });
+  const namesLeft = new NamesLeftSweep(deps.store, deps.logger);
   app.addHook('onClose', async () => {
-    await worker.stop();
+    await Promise.all([worker.stop(), namesLeft.stop()]);
     mailer?.close();
   });
   await app.ready();
   worker.start();
+  namesLeft.start();
   return app;
 }

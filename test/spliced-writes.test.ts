@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { type Kysely, sql } from 'kysely';
 import type { ExportSession } from '../src/contract/schemas.js';
 import { createOrganization } from '../src/accounts/organizations.js';
+import { NamesLeftSweep } from '../src/coaching/names-left-sweep.js';
 import { updateUser } from '../src/accounts/users.js';
 import type { Actor } from '../src/coaching/actor.js';
 import { DomainError } from '../src/coaching/errors.js';
@@ -22,6 +24,7 @@ import { eventually } from './helpers/deadline.js';
 import { planImport } from '../src/importer/plan.js';
 import { session } from './helpers/fixtures.js';
 import { importHeldOpen } from './helpers/held-import.js';
+import { heldTransaction } from './helpers/held-transaction.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -214,22 +217,8 @@ for (const backend of await storeBackends()) {
     }
 
     /** A transaction of the test's own that holds the rows `lock` locks until released. */
-    async function holding(lock: (trx: Kysely<Database>) => { execute(): Promise<unknown> }): Promise<{ release(): Promise<void> }> {
-      const gate = Promise.withResolvers<void>();
-      const held = Promise.withResolvers<void>();
-      const done = direct.transaction().execute(async (trx) => {
-        await lock(trx).execute();
-        held.resolve();
-        await gate.promise;
-      });
-      await Promise.race([held.promise, done]);
-      return {
-        release: () => {
-          gate.resolve();
-          return done;
-        },
-      };
-    }
+    const holding = (lock: (trx: Kysely<Database>) => { execute(): Promise<unknown> }) =>
+      heldTransaction(direct, (trx) => lock(trx).execute());
 
     /** Until at least `count` connections of this database wait for a lock. */
     async function waitingForLocks(count: number): Promise<void> {
@@ -258,6 +247,12 @@ for (const backend of await storeBackends()) {
       });
       const input = { coachingFormName: 'Beside the import', agentId: agent.id, coachId: coach.id, coachingTemplateId: templates[0]! };
       return { imported, input };
+    }
+
+    /** The names recorded to be spliced into the organization's documents (migration 013), as `kind id`. */
+    async function namesToSplice(orgId: string): Promise<string[]> {
+      const rows = await direct.selectFrom('names_to_splice').select(['kind', 'item_id']).where('org_id', '=', orgId).execute();
+      return rows.map((row) => `${row.kind} ${row.item_id}`).sort();
     }
 
     async function assertCurrent(orgId: string, what: string): Promise<void> {
@@ -654,17 +649,45 @@ for (const backend of await storeBackends()) {
         assert.equal(outcome.result, 1);
         assert.equal(
           outcome.message,
-          'The import has committed, but 2 names it changed could not be spliced into the documents written beside it ' +
+          'The import has committed, but 2 names an import changed could not be spliced into the documents written beside it ' +
             '(another transaction held sessions that show them for longer than a rename waits): a session written while it ran ' +
-            'may show an earlier name until it is written again.',
+            'may show an earlier name until coachport serve splices it, which it tries every minute.',
         );
         const shown = JSON.parse(await storedExport(store, orgId)) as ExportSession[];
         assert.deepEqual(shown.find((d) => d._id === imported._id)?.coachName, 'Coach as imported');
         assert.equal(shown.find((d) => d._id === beside)?.coachName, coach.name);
-        // A rename once the transaction has gone shows it everywhere.
-        assert.equal(await store.renameTemplate(orgId, templates[0]!, 'Renamed afterwards', BASE + 5_000), true);
-        await updateUser(store, admin, coach.id, { name: 'Coach renamed afterwards' }, BASE + 6_000);
-        await assertCurrent(orgId, 'renames after an import that left names');
+        // Both names are still recorded, the one whose splice gave up and the one not tried, as they
+        // would be had the import's process died after its commit; a server's sweep splices them.
+        assert.deepEqual(await namesToSplice(orgId), [`template ${templates[0]!}`, `user ${coach.id}`]);
+        const logged: string[] = [];
+        const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(line) });
+        await new NamesLeftSweep(store, logger).once();
+        const swept = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
+        assert.deepEqual([swept.coachName, swept.coachingTemplateName], ['Coach as imported', 'Template as imported']);
+        assert.deepEqual(await namesToSplice(orgId), []);
+        assert.match(logged.join(''), /"spliced":2,"left":0,"msg":"spliced names an import had left"/);
+        await assertCurrent(orgId, 'names an import left, spliced by the sweep');
+      });
+
+      it('passes over, in its sweep, an organization a streamed import writes to, whose names that import then splices', async () => {
+        const { orgId, actors, people, templates } = await organization();
+        const { imported, input } = renamingImport(people, templates);
+        const held = await importHeldOpen(store, orgId, BASE, [imported]);
+        let beside: string;
+        try {
+          beside = (await createSession(store, actors[0]!, input, BASE + 1_000))._id;
+          // Recorded in the import's transaction: not there for the sweep until it commits, and then the import's own.
+          assert.deepEqual(await store.spliceNamesLeft(), { spliced: 0, left: 0 });
+          await direct.insertInto('names_to_splice').values({ org_id: orgId, kind: 'user', item_id: people[2]!.id }).execute();
+          assert.deepEqual(await store.spliceNamesLeft(), { spliced: 0, left: 1 }, 'passed over while the import writes');
+        } finally {
+          await held.finish();
+        }
+        // The import spliced its own names and the one left before it.
+        assert.deepEqual(await namesToSplice(orgId), []);
+        const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
+        assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported']);
+        await assertCurrent(orgId, 'an import after a name left');
       });
     }
 

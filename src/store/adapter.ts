@@ -85,7 +85,7 @@ export interface StoreAdapter {
    * people and templates) cannot take it while the import writes: the organization's writes would
    * wait for hours, and one waiting for a session the import holds would deadlock with it. Once the
    * import has committed, its names are spliced again in a transaction of their own that takes it
-   * (`'import'`: as a rename, but never refused for another import; see `refreshImportedNames`).
+   * (`'import'`: as a rename, but never refused for another import; see documents/names-to-splice.ts).
    */
   lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename' | 'import'): Promise<void>;
   /**

@@ -35,7 +35,8 @@ import { writeSessionEvents, type OutboxOptions } from './events/outbox-write.js
 import { OutboxQueue } from './events/outbox-queue.js';
 import { webhooksTx } from './events/webhooks-tx.js';
 import type { WebhooksTx } from './events/webhooks.js';
-import { ImportRenames, type ImportScope, refreshAfterImport, refreshImportedNames, scopeBeforeImport } from './documents/import-scope.js';
+import { type ImportScope, refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
+import { recordNamesToSplice, spliceImportedNames, spliceNamesLeft } from './documents/names-to-splice.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
@@ -434,21 +435,24 @@ export class KyselyStore implements Store {
 
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
-    const renames = new ImportRenames();
     await this.db.transaction().execute(async (trx) => {
       await this.adapter.refuseDuringImport(trx, orgId, 'import');
       await this.adapter.lockNames(trx, orgId, 'write');
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
-      renames.add(await applyPlan(trx, this.adapter, orgId, plan, now));
+      await recordNamesToSplice(trx, orgId, await applyPlan(trx, this.adapter, orgId, plan, now));
     });
     const counts = countsOf(plan);
-    const stale = await refreshImportedNames(this.db, this.adapter, orgId, renames);
+    const stale = await spliceImportedNames(this.db, this.adapter, orgId);
     if (stale) throw new ImportCommittedWithStaleNames(stale, counts);
     return counts;
   }
 
   importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options: StreamedImportOptions = {}): Promise<number> {
     return this.driver.bulkImportBatches(orgId, batches, now, options);
+  }
+
+  spliceNamesLeft(): Promise<{ spliced: number; left: number }> {
+    return spliceNamesLeft(this.db, this.adapter);
   }
 
   async coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {

@@ -293,6 +293,13 @@ export interface DeliveryAttemptsTable {
   next_attempt_at: number | null;
 }
 
+/** An import's changed name not yet spliced into the documents written beside it (migration 013). */
+export interface NamesToSpliceTable {
+  org_id: string;
+  kind: 'user' | 'template';
+  item_id: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -316,6 +323,7 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  names_to_splice: NamesToSpliceTable;
 }
 
 export type LinkTable = 'coaching_point_sessions' | 'todo_sessions';

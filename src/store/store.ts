@@ -123,9 +123,10 @@ export class StoreUnavailableError extends Error {}
 
 /**
  * An import that has committed whole, after which the names it changed could not be spliced into
- * the documents written beside it (PostgreSQL; refreshImportedNames): not a failure of the import,
- * but said, since those documents may show an earlier name until they are written again. `result`
- * is what the import answers otherwise: applyImport's counts, importBatches' sessions.
+ * the documents written beside it (PostgreSQL; spliceImportedNames): not a failure of the import,
+ * but said, since those documents may show an earlier name until `coachport serve` splices them
+ * (spliceNamesLeft). `result` is what the import answers otherwise: applyImport's counts,
+ * importBatches' sessions.
  */
 export class ImportCommittedWithStaleNames extends Error {
   constructor(
@@ -221,6 +222,14 @@ export interface Store extends AccountsStore, IdentityStore {
    * written; ImportCommittedWithStaleNames as applyImport.
    */
   importBatches(orgId: string, batches: AsyncIterable<ImportPlan>, now: number, options?: StreamedImportOptions): Promise<number>;
+
+  /**
+   * Splices again the names imports changed that documents written beside them may not show yet
+   * (ImportCommittedWithStaleNames, or an import's process gone after its commit), each once, as a
+   * rename; an organization a streamed import writes to is left to it. Answers the names spliced
+   * and those still left.
+   */
+  spliceNamesLeft(): Promise<{ spliced: number; left: number }>;
 
   /** A page of session summaries for the console's list, newest first, within the query's scope. */
   listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]>;

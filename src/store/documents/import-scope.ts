@@ -1,15 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { ImportPlan } from '../../importer/plan.js';
 import type { StoreAdapter } from '../adapter.js';
 import type { Database, LinkTable } from '../schema.js';
-import {
-  refreshDocumentsOfTemplate,
-  refreshDocumentsShowingUser,
-  refreshSessionDocuments,
-  sessionsOfTemplate,
-  sessionsShowingUser,
-} from './refresh.js';
+import { refreshSessionDocuments, sessionsOfTemplate, sessionsShowingUser } from './refresh.js';
 
 /**
  * Which documents an import changes, found before it writes: its own sessions; every session its
@@ -127,93 +120,4 @@ export async function refreshAfterImport(
     orgId,
     [...ids].filter((id) => !rendered.has(id)),
   );
-}
-
-/** The people and templates an import renamed, gathered from the scopes of its batches. */
-export class ImportRenames {
-  readonly users = new Set<string>();
-  readonly templates = new Set<string>();
-
-  add(scope: Pick<ImportScope, 'renamedUsers' | 'renamedTemplates'>): void {
-    for (const id of scope.renamedUsers) this.users.add(id);
-    for (const id of scope.renamedTemplates) this.templates.add(id);
-  }
-}
-
-/** A splice of one of an import's names that waited too long for a lock is tried again, this many times in all. */
-const NAME_SPLICE_TRIES = 3;
-/** Before the second try, then twice as long before the third. */
-const NAME_SPLICE_PAUSE_MS = 1_000;
-
-/**
- * Once an import that renamed people or templates has committed (PostgreSQL, where writes run beside
- * it): their names spliced again into every document that shows them otherwise, a transaction each
- * that takes the names lock as a rename does (StoreAdapter.lockNames, `'import'`). The import
- * rendered the documents it could see with the new names, but a write beside it read the names as
- * committed before it, and stored the old one in a session the import did not see (a session
- * created for that coach, a to-do of that person linked to another session). Writes wait meanwhile,
- * as for a rename through the API (about a second for 10,000 sessions showing a name; behind a long
- * transaction it gives up after 5 s, and is tried again). Answers null, or what was left undone.
- */
-export async function refreshImportedNames(
-  db: Kysely<Database>,
-  adapter: StoreAdapter,
-  orgId: string,
-  renames: ImportRenames,
-): Promise<string | null> {
-  const splices = [
-    ...[...renames.users].map((id) => (trx: Kysely<Database>) => refreshDocumentsShowingUser(trx, adapter, orgId, id)),
-    ...[...renames.templates].map((id) => (trx: Kysely<Database>) => refreshDocumentsOfTemplate(trx, adapter, orgId, id)),
-  ];
-  let failed = 0;
-  let cause = '';
-  let lockedOut = false;
-  for (const splice of splices) {
-    // Behind a transaction that outlasted one name's tries, the next names would wait as long,
-    // the organization's writes queued behind each: they are left too.
-    if (lockedOut) {
-      failed++;
-      continue;
-    }
-    try {
-      await spliceAgain(db, adapter, orgId, splice);
-    } catch (error) {
-      failed++;
-      lockedOut = waitedTooLong(error);
-      cause = lockedOut ? LOCK_WAIT : error instanceof Error ? error.message : String(error);
-    }
-  }
-  if (failed === 0) return null;
-  const names = failed === 1 ? 'a name it changed' : `${failed} names it changed`;
-  return (
-    `The import has committed, but ${names} could not be spliced into the documents written beside it (${cause}): ` +
-    'a session written while it ran may show an earlier name until it is written again.'
-  );
-}
-
-async function spliceAgain(
-  db: Kysely<Database>,
-  adapter: StoreAdapter,
-  orgId: string,
-  splice: (trx: Kysely<Database>) => Promise<void>,
-): Promise<void> {
-  for (let tried = 1; ; tried++) {
-    try {
-      return await db.transaction().execute(async (trx) => {
-        await adapter.lockNames(trx, orgId, 'import');
-        await splice(trx);
-      });
-    } catch (error) {
-      if (tried === NAME_SPLICE_TRIES || !waitedTooLong(error)) throw error;
-      await sleep(NAME_SPLICE_PAUSE_MS * tried);
-    }
-  }
-}
-
-const LOCK_WAIT = 'another transaction held sessions that show them for longer than a rename waits';
-
-/** PostgreSQL's lock_not_available (lock_timeout) and deadlock_detected. */
-function waitedTooLong(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '55P03' || code === '40P01';
 }

@@ -12,6 +12,7 @@ import * as events from './009-events.js';
 import * as logArchive from './010-log-archive.js';
 import * as exportDayPages from './011-export-day-pages.js';
 import * as exportOrderByCodePoint from './012-export-order-by-code-point.js';
+import * as namesToSplice from './013-names-to-splice.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: MigrationEngine): Promise<void> };
 
@@ -29,6 +30,7 @@ const migrations: Record<string, DialectMigration> = {
   '010-log-archive': logArchive,
   '011-export-day-pages': exportDayPages,
   '012-export-order-by-code-point': exportOrderByCodePoint,
+  '013-names-to-splice': namesToSplice,
 };
 
 export function migrationProvider(dialect: MigrationEngine): MigrationProvider {
