@@ -427,6 +427,41 @@ describe('a planner rewound to its mark (a window fetched again)', () => {
   }
 });
 
+describe('an id ledger whose temporary file cannot be written', () => {
+  it('says so, naming the folder and what to do, instead of SQLite’s "disk I/O error"', () => {
+    const folder = tempDir();
+    // In a process of its own, each file it writes held to 1 MiB; the ledger keeps 8 MiB in memory before its file grows.
+    const script = `
+      const { DiskLedger } = await import(${JSON.stringify(new URL('../src/importer/disk-ledger.js', import.meta.url).href)});
+      const ledger = new DiskLedger();
+      let recorded = 0;
+      try {
+        for (; recorded < 2_000_000; recorded++) ledger.firstOrEarlier(0, 'session-' + recorded, { print: recorded, element: recorded, key: 0 });
+        console.log(JSON.stringify({ recorded }));
+      } catch (error) {
+        console.log(JSON.stringify({ recorded, name: error.constructor.name, message: error.message }));
+      } finally {
+        ledger.close();
+      }`;
+    const shell = ['-c', `ulimit -f ${(1 << 20) / 512} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', script];
+    const outcome = JSON.parse(execFileSync('/bin/sh', shell, { env: { ...process.env, SQLITE_TMPDIR: folder } }).toString()) as {
+      recorded: number;
+      name?: string;
+      message?: string;
+    };
+    assert.equal(outcome.name, 'ScratchFileError', JSON.stringify(outcome));
+    assert.ok(outcome.recorded > 10_000, `the ledger failed only once its file grew (after ${outcome.recorded} ids)`);
+    assert.match(
+      outcome.message!,
+      new RegExp(
+        `^Nothing was imported: the import's temporary files could not be written in ${folder} \\(.+\\)\\. ` +
+          'Make room there, or set SQLITE_TMPDIR to a folder with more\\.$',
+      ),
+    );
+    assert.deepEqual(fs.readdirSync(folder), [], 'no temporary file is left');
+  });
+});
+
 function rewindAndRepeat(planner: ImportPlanner): void {
   const before = linkedDocuments();
   for (const [element, doc] of before.entries()) assert.equal(planner.add(doc, element), null);
