@@ -436,7 +436,9 @@ describe('an id ledger whose temporary file cannot be written', () => {
       const ledger = new DiskLedger();
       let recorded = 0;
       try {
-        for (; recorded < 2_000_000; recorded++) ledger.firstOrEarlier(0, 'session-' + recorded, { print: recorded, element: recorded, key: 0 });
+        for (; recorded < 2_000_000; recorded++) {
+          ledger.firstOrEarlier(0, 'session-' + recorded, { print: recorded, element: recorded, key: 0 });
+        }
         console.log(JSON.stringify({ recorded }));
       } catch (error) {
         console.log(JSON.stringify({ recorded, name: error.constructor.name, message: error.message }));
