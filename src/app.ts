@@ -47,6 +47,8 @@ export interface AppDeps {
   metrics?: AppMetrics;
   /** How webhook hosts are resolved, at save and at send; DNS when absent. */
   resolveHost?: ResolveHost;
+  /** How often the names imports left are spliced (NamesLeftSweep); every minute when absent. */
+  namesLeftEveryMs?: number;
 }
 
 /** The composition root: every part is handed in, nothing is global. */
@@ -129,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     mailer,
     resolve: resolveHost,
   });
-  const namesLeft = new NamesLeftSweep(deps.store, deps.logger);
+  const namesLeft = new NamesLeftSweep(deps.store, deps.logger, deps.namesLeftEveryMs);
   app.addHook('onClose', async () => {
     await Promise.all([worker.stop(), namesLeft.stop()]);
     mailer?.close();

@@ -25,6 +25,7 @@ import { planImport } from '../src/importer/plan.js';
 import { session } from './helpers/fixtures.js';
 import { importHeldOpen } from './helpers/held-import.js';
 import { heldTransaction } from './helpers/held-transaction.js';
+import { postgresAdapter } from '../src/store/postgres/adapter.js';
 import { portableExport, storedExport } from './helpers/documents.js';
 import { openKysely } from './helpers/kysely.js';
 import { expectedStatsRows, storedStatsRows } from './helpers/stats-rows.js';
@@ -649,9 +650,9 @@ for (const backend of await storeBackends()) {
         assert.equal(outcome.result, 1);
         assert.equal(
           outcome.message,
-          'The import has committed, but 2 names an import changed could not be spliced into the documents written beside it ' +
-            '(another transaction held sessions that show them for longer than a rename waits): a session written while it ran ' +
-            'may show an earlier name until coachport serve splices it, which it tries every minute.',
+          'The import has committed, but 2 names it changed could not be spliced into the documents written beside it ' +
+            '(another transaction held a lock they need for longer than a rename waits): a session written while it ran ' +
+            'may show an earlier name until a running coachport serve splices it (it tries every minute).',
         );
         const shown = JSON.parse(await storedExport(store, orgId)) as ExportSession[];
         assert.deepEqual(shown.find((d) => d._id === imported._id)?.coachName, 'Coach as imported');
@@ -669,25 +670,75 @@ for (const backend of await storeBackends()) {
         await assertCurrent(orgId, 'names an import left, spliced by the sweep');
       });
 
-      it('passes over, in its sweep, an organization a streamed import writes to, whose names that import then splices', async () => {
+      it("leaves an import's names to a streamed import that began writing before it could splice them", async () => {
+        const { orgId, people, templates } = await organization();
+        const coach = people[1]!;
+        const { imported } = renamingImport(people, templates);
+        const planned = planImport([imported]);
+        assert.ok(planned.ok);
+        // A coaching write under way keeps the names lock: the server's import commits, and its splice waits.
+        const write = await heldTransaction(direct, (trx) => postgresAdapter.lockNames(trx, orgId, 'write'));
+        let streamed: Awaited<ReturnType<typeof importHeldOpen>> | null = null;
+        try {
+          let outcome: unknown;
+          try {
+            const sent = store.applyImport(orgId, planned.plan, BASE).then(
+              () => 'answered',
+              (error: unknown) => error,
+            );
+            await waitingForLocks(1);
+            // Begins once the splice's first try has given up, and renames the coach again.
+            const again = session({
+              ...imported,
+              _id: 'streamed-after',
+              coachName: 'Coach imported again',
+              formCreatorName: 'Coach imported again',
+            });
+            streamed = await importHeldOpen(store, orgId, BASE + 1_000, [again]);
+            await write.release();
+            outcome = await sent;
+          } finally {
+            await write.release();
+          }
+          assert.ok(outcome instanceof ImportCommittedWithStaleNames, String(outcome));
+          assert.match(
+            outcome.message,
+            /^The import has committed, but 2 names it changed .* \(another import is writing to this organization\)/,
+          );
+          // Still recorded for the streamed import, which renamed the coach again and splices it once it has committed.
+          assert.deepEqual(await namesToSplice(orgId), [`template ${templates[0]!}`, `user ${coach.id}`]);
+        } finally {
+          await streamed?.finish();
+        }
+        assert.deepEqual(await namesToSplice(orgId), [`template ${templates[0]!}`]);
+        await store.spliceNamesLeft();
+        assert.deepEqual(await namesToSplice(orgId), []);
+        await assertCurrent(orgId, 'a streamed import after the server’s');
+      });
+
+      it('passes over, in its sweep, an organization a streamed import writes to; that import splices the names it recorded', async () => {
         const { orgId, actors, people, templates } = await organization();
         const { imported, input } = renamingImport(people, templates);
+        const left = `user ${people[2]!.id}`;
         const held = await importHeldOpen(store, orgId, BASE, [imported]);
         let beside: string;
         try {
           beside = (await createSession(store, actors[0]!, input, BASE + 1_000))._id;
-          // Recorded in the import's transaction: not there for the sweep until it commits, and then the import's own.
-          assert.deepEqual(await store.spliceNamesLeft(), { spliced: 0, left: 0 });
+          // Recorded in the import's transaction: not there for anyone else until it commits.
+          assert.deepEqual(await namesToSplice(orgId), []);
           await direct.insertInto('names_to_splice').values({ org_id: orgId, kind: 'user', item_id: people[2]!.id }).execute();
-          assert.deepEqual(await store.spliceNamesLeft(), { spliced: 0, left: 1 }, 'passed over while the import writes');
+          await store.spliceNamesLeft();
+          assert.deepEqual(await namesToSplice(orgId), [left], 'passed over while the import writes');
         } finally {
           await held.finish();
         }
-        // The import spliced its own names and the one left before it.
-        assert.deepEqual(await namesToSplice(orgId), []);
+        // The import spliced the names it recorded; one an earlier import left is the sweep's.
+        assert.deepEqual(await namesToSplice(orgId), [left]);
         const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
         assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported']);
-        await assertCurrent(orgId, 'an import after a name left');
+        await store.spliceNamesLeft();
+        assert.deepEqual(await namesToSplice(orgId), []);
+        await assertCurrent(orgId, 'an import beside a name left');
       });
     }
 

@@ -1,50 +1,60 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 
-/** How often a server splices the names imports left: soon enough that a session shows a rename within about a minute. */
+/** How often a server splices the names imports left: a session shows a rename within about a minute. */
 const SWEEP_EVERY_MS = 60_000;
+/** The longest wait between passes while names stay held: each pass holds the organization's writes up to 5 s a name. */
+const LONGEST_WAIT_MS = 16 * SWEEP_EVERY_MS;
 
 /**
  * In every `coachport serve`: at start, then every minute, splices the names that imports left to
- * splice (Store.spliceNamesLeft; PostgreSQL, where writes run beside an import). Several servers
- * doing it at once is harmless: each name's splice takes the names lock, and the second finds the
- * documents showing it already.
+ * splice (Store.spliceNamesLeft; PostgreSQL, where writes run beside an import). While a pass
+ * leaves names (a long transaction holds them), the next waits twice as long, up to 16 minutes:
+ * each try queues the organization's writes behind it for up to 5 s, and several servers each try.
+ * Two servers splicing at once take turns by the names lock; a name one has spliced the other
+ * finds gone from the record and passes over.
  */
 export class NamesLeftSweep {
-  private running = false;
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> = Promise.resolve();
+  private waitMs: number;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly store: Store,
     private readonly logger: Logger,
     private readonly everyMs = SWEEP_EVERY_MS,
-  ) {}
+  ) {
+    this.waitMs = everyMs;
+  }
 
   start(): void {
-    this.running = true;
     this.pass = this.sweep();
   }
 
   private async sweep(): Promise<void> {
-    await this.once();
-    if (this.running) this.timer = setTimeout(() => (this.pass = this.sweep()), this.everyMs).unref();
+    const left = await this.once();
+    this.waitMs = left > 0 ? Math.min(this.waitMs * 2, Math.max(LONGEST_WAIT_MS, this.everyMs)) : this.everyMs;
+    if (!this.stopping.signal.aborted) this.timer = setTimeout(() => (this.pass = this.sweep()), this.waitMs).unref();
   }
 
-  /** One pass, its outcome logged; never throws. */
-  async once(): Promise<void> {
+  /** One pass, its outcome logged; never throws. Answers the names left. */
+  async once(): Promise<number> {
     try {
-      const { spliced, left } = await this.store.spliceNamesLeft();
+      const { spliced, left, failures } = await this.store.spliceNamesLeft(this.stopping.signal);
       if (spliced > 0) this.logger.info({ spliced, left }, 'spliced names an import had left');
-      if (left > 0) this.logger.warn({ left }, 'names an import changed are still to be spliced; trying again in a minute');
+      if (failures.length > 0) this.logger.warn({ failures }, 'could not splice names an import had left');
+      else if (left > 0) this.logger.warn({ left }, 'names an import changed are still to be spliced; trying again later');
+      return left;
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not splice the names imports left; trying again in a minute');
+      this.logger.warn({ err: error }, 'could not splice the names imports left; trying again later');
+      return 1;
     }
   }
 
-  /** Stops, after the pass under way. */
+  /** Stops: the pass under way ends after the name it is splicing. */
   async stop(): Promise<void> {
-    this.running = false;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     await this.pass;
   }

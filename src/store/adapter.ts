@@ -84,10 +84,10 @@ export interface StoreAdapter {
    * on SQLite while `coachport import` holds the file. An import's own renames (its upserts of
    * people and templates) cannot take it while the import writes: the organization's writes would
    * wait for hours, and one waiting for a session the import holds would deadlock with it. Once the
-   * import has committed, its names are spliced again in a transaction of their own that takes it
-   * (`'import'`: as a rename, but never refused for another import; see documents/names-to-splice.ts).
+   * import has committed, its names are spliced again in a transaction each that takes it as a
+   * rename (documents/names-to-splice.ts), which the import's own connection is not refused.
    */
-  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename' | 'import'): Promise<void>;
+  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename'): Promise<void>;
   /**
    * Refuses at once (StoreBusyError: a 503 with Retry-After) while a streamed import writes to the
    * organization, which holds its own lock until it has committed: a rename (through `lockNames`), or

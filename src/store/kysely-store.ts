@@ -36,7 +36,7 @@ import { OutboxQueue } from './events/outbox-queue.js';
 import { webhooksTx } from './events/webhooks-tx.js';
 import type { WebhooksTx } from './events/webhooks.js';
 import { type ImportScope, refreshAfterImport, scopeBeforeImport } from './documents/import-scope.js';
-import { recordNamesToSplice, spliceImportedNames, spliceNamesLeft } from './documents/names-to-splice.js';
+import { ImportedNames, recordNamesToSplice, spliceImportedNames, spliceNamesLeft } from './documents/names-to-splice.js';
 import { readExportPages, readSessionsById } from './export-pages.js';
 import { readStats } from './stats-sql.js';
 import { migrationProvider } from './migrations/index.js';
@@ -435,14 +435,15 @@ export class KyselyStore implements Store {
 
   async applyImport(orgId: string, plan: ImportPlan, now: number, audit?: AuditRecord): Promise<ImportCounts> {
     if (this.driver.bulkImport) return this.driver.bulkImport(orgId, plan, now, audit);
+    const names = new ImportedNames();
     await this.db.transaction().execute(async (trx) => {
       await this.adapter.refuseDuringImport(trx, orgId, 'import');
       await this.adapter.lockNames(trx, orgId, 'write');
       if (audit) await trx.insertInto('audit_log').values(auditRow(orgId, audit)).execute();
-      await recordNamesToSplice(trx, orgId, await applyPlan(trx, this.adapter, orgId, plan, now));
+      await recordNamesToSplice(trx, orgId, await applyPlan(trx, this.adapter, orgId, plan, now), names);
     });
     const counts = countsOf(plan);
-    const stale = await spliceImportedNames(this.db, this.adapter, orgId);
+    const stale = await spliceImportedNames(this.db, this.adapter, orgId, names);
     if (stale) throw new ImportCommittedWithStaleNames(stale, counts);
     return counts;
   }
@@ -451,8 +452,8 @@ export class KyselyStore implements Store {
     return this.driver.bulkImportBatches(orgId, batches, now, options);
   }
 
-  spliceNamesLeft(): Promise<{ spliced: number; left: number }> {
-    return spliceNamesLeft(this.db, this.adapter);
+  spliceNamesLeft(signal?: AbortSignal): Promise<{ spliced: number; left: number; failures: string[] }> {
+    return spliceNamesLeft(this.db, this.adapter, signal);
   }
 
   async coachingStats(orgId: string, selection: StatsSelection, scope: ReadScope): Promise<StatsAggregate> {

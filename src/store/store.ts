@@ -226,10 +226,11 @@ export interface Store extends AccountsStore, IdentityStore {
   /**
    * Splices again the names imports changed that documents written beside them may not show yet
    * (ImportCommittedWithStaleNames, or an import's process gone after its commit), each once, as a
-   * rename; an organization a streamed import writes to is left to it. Answers the names spliced
-   * and those still left.
+   * rename; an organization a streamed import writes to is passed over. Stops between names once
+   * `signal` is aborted. Answers the names spliced, those still left, and the failures other than
+   * a lock held too long or an import under way (each organization's, which left its names).
    */
-  spliceNamesLeft(): Promise<{ spliced: number; left: number }>;
+  spliceNamesLeft(signal?: AbortSignal): Promise<{ spliced: number; left: number; failures: string[] }>;
 
   /** A page of session summaries for the console's list, newest first, within the query's scope. */
   listSessions(orgId: string, query: SessionListQuery): Promise<SessionSummaryRecord[]>;

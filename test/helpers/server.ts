@@ -68,6 +68,8 @@ export interface TestServerOptions {
   port?: number;
   /** How webhook hosts resolve (DNS when absent). */
   resolveHost?: ResolveHost;
+  /** How often the server splices the names imports left (every minute when absent). */
+  namesLeftEveryMs?: number;
   /** More of the store's options (a shorter wait for SQLite's write lock). */
   store?: StoreOpenOptions;
 }
@@ -107,7 +109,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options.store,
   });
   const limiter = options.limiter ?? new MemoryRateLimiter(clock);
-  const app = await buildApp({ config, store, limiter, clock, logger, resolveHost: options.resolveHost });
+  const app = await buildApp({
+    config,
+    store,
+    limiter,
+    clock,
+    logger,
+    resolveHost: options.resolveHost,
+    namesLeftEveryMs: options.namesLeftEveryMs,
+  });
   const url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
 
   async function request(

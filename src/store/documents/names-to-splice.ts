@@ -11,13 +11,29 @@ import { refreshDocumentsOfTemplate, refreshDocumentsShowingUser } from './refre
  * The import rendered the documents it could see with the names it writes, but a write beside it
  * read the names as committed before it, and stored the old one in a session the import did not
  * see (a session created for that coach, a to-do of that person linked to another session). Each
- * name it changes is recorded in its own transaction (migration 013) and spliced after the commit
- * in a transaction of its own that takes the names lock as a rename does (StoreAdapter.lockNames)
- * and deletes the record: so a name a long transaction kept out, or one whose import died after
- * its commit, stays recorded, and `coachport serve` splices it again (NamesLeftSweep).
+ * name it changes is recorded in the import's transaction (migration 013), and spliced after the
+ * commit in a transaction of its own that takes the names lock as a rename does
+ * (StoreAdapter.lockNames) and deletes the record: so a name a long transaction kept out, or one
+ * whose import died after its commit, stays recorded, and `coachport serve` splices it
+ * (spliceNamesLeft, NamesLeftSweep).
  */
 
 type NameToSplice = Pick<NamesToSpliceTable, 'kind' | 'item_id'>;
+
+/** The names one import has recorded, to splice its own after its commit (those of earlier imports are the sweep's). */
+export class ImportedNames {
+  readonly names: NameToSplice[] = [];
+  private readonly seen = new Set<string>();
+
+  add(kind: NameToSplice['kind'], ids: string[]): void {
+    for (const item_id of ids) {
+      const key = `${kind} ${item_id}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.names.push({ kind, item_id });
+    }
+  }
+}
 
 const ROWS_PER_INSERT = 500;
 
@@ -26,7 +42,10 @@ export async function recordNamesToSplice(
   trx: Kysely<Database>,
   orgId: string,
   scope: Pick<ImportScope, 'renamedUsers' | 'renamedTemplates'>,
+  into: ImportedNames,
 ): Promise<void> {
+  into.add('user', scope.renamedUsers);
+  into.add('template', scope.renamedTemplates);
   const rows = [
     ...scope.renamedUsers.map((item_id) => ({ org_id: orgId, kind: 'user' as const, item_id })),
     ...scope.renamedTemplates.map((item_id) => ({ org_id: orgId, kind: 'template' as const, item_id })),
@@ -45,93 +64,121 @@ const TRIES_AFTER_IMPORT = 3;
 /** Before the second try, then twice as long before the third. */
 const PAUSE_MS = 1_000;
 
-const LOCK_WAIT = 'another transaction held sessions that show them for longer than a rename waits';
-
 /**
- * Once an import has committed: the organization's recorded names (its own, and any an earlier
- * import left) spliced into every document that shows them otherwise. Writes wait meanwhile, as for
- * a rename through the API (about a second for 10,000 sessions showing a name; behind a long
- * transaction it gives up after 5 s, and is tried again). Answers null, or what was left undone.
+ * Once an import has committed: the names it recorded spliced into every document that shows them
+ * otherwise. Writes wait meanwhile, as for a rename through the API (about a second for 10,000
+ * sessions showing a name; behind a long transaction it gives up after 5 s, and is tried again).
+ * Never throws (the import has committed): answers null, or what was left undone.
  */
-export async function spliceImportedNames(db: Kysely<Database>, adapter: StoreAdapter, orgId: string): Promise<string | null> {
-  const { left, cause } = await spliceNamesOf(db, adapter, orgId, 'import');
+export async function spliceImportedNames(
+  db: Kysely<Database>,
+  adapter: StoreAdapter,
+  orgId: string,
+  imported: ImportedNames,
+): Promise<string | null> {
+  const { left, cause } = await spliceNames(db, adapter, orgId, imported.names, TRIES_AFTER_IMPORT);
   if (left === 0) return null;
-  const names = left === 1 ? 'a name an import changed' : `${left} names an import changed`;
+  const names = left === 1 ? 'a name it changed' : `${left} names it changed`;
   return (
     `The import has committed, but ${names} could not be spliced into the documents written beside it (${cause}): ` +
-    'a session written while it ran may show an earlier name until coachport serve splices it, which it tries every minute.'
+    'a session written while it ran may show an earlier name until a running coachport serve splices it (it tries every minute).'
   );
 }
 
 /**
- * Every name an import left to splice, in every organization, each tried once, as a rename is
- * (StoreAdapter.lockNames, `'rename'`): an organization a streamed import writes to is passed over,
- * to be spliced by that import. Answers how many names were spliced and how many are left.
+ * Every name an import left to splice, in every organization, each tried once, as a rename is: an
+ * organization a streamed import writes to is passed over (that import splices what it recorded,
+ * and the next sweep the rest). Stops between names once `signal` is aborted. Answers the names
+ * spliced, those left, and why an organization's were left other than for a lock or an import.
  */
-export async function spliceNamesLeft(db: Kysely<Database>, adapter: StoreAdapter): Promise<{ spliced: number; left: number }> {
+export async function spliceNamesLeft(
+  db: Kysely<Database>,
+  adapter: StoreAdapter,
+  signal?: AbortSignal,
+): Promise<{ spliced: number; left: number; failures: string[] }> {
   const orgs = await db.selectFrom('names_to_splice').select('org_id').distinct().execute();
-  const total = { spliced: 0, left: 0 };
+  const total = { spliced: 0, left: 0, failures: [] as string[] };
   for (const { org_id } of orgs) {
-    const { spliced, left } = await spliceNamesOf(db, adapter, org_id, 'rename');
-    total.spliced += spliced;
-    total.left += left;
+    try {
+      const names = await db
+        .selectFrom('names_to_splice')
+        .select(['kind', 'item_id'])
+        .where('org_id', '=', org_id)
+        .orderBy('item_id')
+        .execute();
+      const { spliced, left, failure } = await spliceNames(db, adapter, org_id, names, 1, signal);
+      total.spliced += spliced;
+      total.left += left;
+      if (failure) total.failures.push(failure);
+    } catch (error) {
+      total.failures.push(messageOf(error));
+    }
   }
   return total;
 }
 
-async function spliceNamesOf(
+async function spliceNames(
   db: Kysely<Database>,
   adapter: StoreAdapter,
   orgId: string,
-  as: 'import' | 'rename',
-): Promise<{ spliced: number; left: number; cause: string }> {
-  const names = await db.selectFrom('names_to_splice').select(['kind', 'item_id']).where('org_id', '=', orgId).orderBy('item_id').execute();
+  names: NameToSplice[],
+  tries: number,
+  signal?: AbortSignal,
+): Promise<{ spliced: number; left: number; cause: string; failure: string | null }> {
   let spliced = 0;
   let left = 0;
   let cause = '';
+  let failure: string | null = null;
+  let held = false;
   for (const name of names) {
-    // Behind a transaction that outlasted one name's tries, or an import, the next names would wait
+    // Behind a transaction that outlasted a name's tries, or an import, the next names would wait
     // as long, the organization's writes queued behind each: they are left too.
-    if (cause) {
+    if (held || signal?.aborted) {
       left++;
       continue;
     }
     try {
-      await spliceOnce(db, adapter, orgId, as, name);
-      spliced++;
+      if (await spliceOnce(db, adapter, orgId, name, tries)) spliced++;
     } catch (error) {
-      // Any other failure stops the sweep, to be logged; after an import, the import's warning says it.
-      if (as === 'rename' && !waitedTooLong(error) && !(error instanceof StoreBusyError)) throw error;
       left++;
-      cause = waitedTooLong(error) ? LOCK_WAIT : error instanceof Error ? error.message : String(error);
+      held = waitedTooLong(error) || error instanceof StoreBusyError;
+      cause = waitedTooLong(error) ? LOCK_WAIT : error instanceof StoreBusyError ? IMPORT_WRITING : messageOf(error);
+      if (!held) failure = cause;
     }
   }
-  return { spliced, left, cause };
+  return { spliced, left, cause, failure };
 }
 
+const LOCK_WAIT = 'another transaction held a lock they need for longer than a rename waits';
+const IMPORT_WRITING = 'another import is writing to this organization';
+
+/** Splices one name and deletes its record, in one transaction; false when its record had gone (spliced by another). */
 async function spliceOnce(
   db: Kysely<Database>,
   adapter: StoreAdapter,
   orgId: string,
-  as: 'import' | 'rename',
   { kind, item_id }: NameToSplice,
-): Promise<void> {
+  tries: number,
+): Promise<boolean> {
   for (let tried = 1; ; tried++) {
     try {
       return await db.transaction().execute(async (trx) => {
-        await adapter.lockNames(trx, orgId, as);
-        if (kind === 'user') await refreshDocumentsShowingUser(trx, adapter, orgId, item_id);
-        else await refreshDocumentsOfTemplate(trx, adapter, orgId, item_id);
-        await trx
+        // Refused while a streamed import writes to the organization, unless it is this one (its
+        // connection holds that lock): it splices the names it recorded once it has committed.
+        await adapter.lockNames(trx, orgId, 'rename');
+        const { numDeletedRows } = await trx
           .deleteFrom('names_to_splice')
           .where('org_id', '=', orgId)
           .where('kind', '=', kind)
           .where('item_id', '=', item_id)
-          .execute();
+          .executeTakeFirst();
+        if (numDeletedRows === 0n) return false;
+        if (kind === 'user') await refreshDocumentsShowingUser(trx, adapter, orgId, item_id);
+        else await refreshDocumentsOfTemplate(trx, adapter, orgId, item_id);
+        return true;
       });
     } catch (error) {
-      // Right after an import, tried again; the sweep tries again at its next pass.
-      if (as === 'rename' || tried === TRIES_AFTER_IMPORT || !waitedTooLong(error)) throw error;
+      if (tried >= tries || !waitedTooLong(error)) throw error;
       await sleep(PAUSE_MS * tried);
     }
   }
@@ -142,3 +189,5 @@ function waitedTooLong(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '55P03' || code === '40P01';
 }
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -11,7 +11,7 @@ import { LateRenders } from '../documents/late-renders.js';
 import { ImportCommittedWithStaleNames, type StreamedImportOptions } from '../store.js';
 import { toError } from '../../to-error.js';
 import { type ImportScope, refreshAfterImport, renamesOf, scopeBeforeImport } from '../documents/import-scope.js';
-import { recordNamesToSplice, spliceImportedNames } from '../documents/names-to-splice.js';
+import { ImportedNames, recordNamesToSplice, spliceImportedNames } from '../documents/names-to-splice.js';
 import { renderImportedSessions } from '../documents/render-plan.js';
 import { asStored, documentJson } from '../documents/rendered.js';
 import { DOCUMENT_CHANGED } from '../documents/write.js';
@@ -40,6 +40,7 @@ export async function postgresBulkImportBatches(
   const client = await pool.connect();
   const db = onConnection(client);
   const late = new LateRenders(postgresAdapter, orgId);
+  const names = new ImportedNames();
   let sessions = 0;
   let locked = false;
   let committed = false;
@@ -60,7 +61,7 @@ export async function postgresBulkImportBatches(
       // A new organization's documents are the import's own, rendered with the names it writes; its
       // people and templates may be there already, though, renamed while writes beside it show them.
       const scope: ImportScope = fresh ? NOTHING_STORED : await scopeBeforeImport(db, postgresAdapter, orgId, plan);
-      await recordNamesToSplice(db, orgId, fresh ? await renamesOf(db, postgresAdapter, orgId, plan) : scope);
+      await recordNamesToSplice(db, orgId, fresh ? await renamesOf(db, postgresAdapter, orgId, plan) : scope, names);
       await late.beforeBatch(db, plan);
       await writeRows(client, db, orgId, plan, now, fresh);
       await late.afterRows(db, plan);
@@ -97,7 +98,7 @@ export async function postgresBulkImportBatches(
     await beforeCommit(signal);
     await client.query('commit');
     committed = true;
-    const stale = await spliceImportedNames(db, postgresAdapter, orgId);
+    const stale = await spliceImportedNames(db, postgresAdapter, orgId, names);
     if (stale) throw new ImportCommittedWithStaleNames(stale, sessions);
     return sessions;
   } catch (error) {
