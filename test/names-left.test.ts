@@ -26,7 +26,7 @@ if (postgres.unavailable && process.env.CI) throw new Error(`CI requires Postgre
 const WARNING =
   'The import has committed, but a name it changed could not be spliced into the documents written beside it ' +
   '(another transaction held a lock they need for longer than a rename waits): a session written while it ran ' +
-  'may show an earlier name until a running coachport serve splices it (it tries every minute).';
+  'may show an earlier name until a running coachport serve splices it (it tries every minute, less often while they stay held).';
 
 describe('names an import leaves to splice (postgres)', { skip: postgres.unavailable ?? false }, () => {
   let server: TestServer;
@@ -58,10 +58,11 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
     fs.writeFileSync(file, JSON.stringify([await renaming(viaCommand.orgId)]));
     const body = [await renaming(viaServer.orgId)];
 
-    const writes = [await writeUnderWay(viaServer.orgId), await writeUnderWay(viaCommand.orgId)];
+    const writes: Array<{ release(): Promise<void> }> = [];
     let answered: Awaited<ReturnType<TestServer['request']>>;
     let command: Awaited<ReturnType<typeof runCli>>;
     try {
+      for (const org of [viaServer, viaCommand]) writes.push(await writeUnderWay(org.orgId));
       // Each splice waits 5 s for the lock, three times over: both imports at once.
       [answered, command] = await Promise.all([
         server.request('POST', '/api/v1/coaching-sessions/import', { token: viaServer.token, body }),

@@ -652,7 +652,7 @@ for (const backend of await storeBackends()) {
           outcome.message,
           'The import has committed, but 2 names it changed could not be spliced into the documents written beside it ' +
             '(another transaction held a lock they need for longer than a rename waits): a session written while it ran ' +
-            'may show an earlier name until a running coachport serve splices it (it tries every minute).',
+            'may show an earlier name until a running coachport serve splices it (it tries every minute, less often while they stay held).',
         );
         const shown = JSON.parse(await storedExport(store, orgId)) as ExportSession[];
         assert.deepEqual(shown.find((d) => d._id === imported._id)?.coachName, 'Coach as imported');
@@ -666,11 +666,41 @@ for (const backend of await storeBackends()) {
         const swept = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
         assert.deepEqual([swept.coachName, swept.coachingTemplateName], ['Coach as imported', 'Template as imported']);
         assert.deepEqual(await namesToSplice(orgId), []);
-        assert.match(logged.join(''), /"spliced":2,"left":0,"msg":"spliced names an import had left"/);
+        assert.match(logged.join(''), /"spliced":\d+,"left":0,"msg":"spliced names an import had left"/);
         await assertCurrent(orgId, 'names an import left, spliced by the sweep');
       });
 
-      it("leaves an import's names to a streamed import that began writing before it could splice them", async () => {
+      it("splices a streamed import's names while a second import of the organization waits for its turn", bounded, async () => {
+        const { orgId, actors, people, templates } = await organization();
+        const { imported, input } = renamingImport(people, templates);
+        const planned = planImport([session({ coachingFormName: 'The second import' })]);
+        assert.ok(planned.ok);
+        const first = await importHeldOpen(store, orgId, BASE, [imported]);
+        let beside: string;
+        let second: Promise<number> | null = null;
+        try {
+          beside = (await createSession(store, actors[0]!, input, BASE + 1_000))._id;
+          second = store.importBatches(
+            orgId,
+            (async function* () {
+              yield planned.plan;
+            })(),
+            BASE + 2_000,
+          );
+          // Queued for the organization's import lock, which the first holds.
+          await waitingForLocks(1);
+        } finally {
+          // Committed, and its names spliced: not refused for the import waiting behind it.
+          await first.finish();
+        }
+        assert.equal(await second, 1);
+        assert.deepEqual(await namesToSplice(orgId), []);
+        const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
+        assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported']);
+        await assertCurrent(orgId, 'two streamed imports in turn');
+      });
+
+      it("leaves an import's names to a streamed import that began writing before it could splice them", bounded, async () => {
         const { orgId, people, templates } = await organization();
         const coach = people[1]!;
         const { imported } = renamingImport(people, templates);
@@ -687,7 +717,8 @@ for (const backend of await storeBackends()) {
               (error: unknown) => error,
             );
             await waitingForLocks(1);
-            // Begins once the splice's first try has given up, and renames the coach again.
+            // Waits for the import lock while the splice's first try waits, takes it when that try gives
+            // up, and renames the coach again.
             const again = session({
               ...imported,
               _id: 'streamed-after',
@@ -716,30 +747,34 @@ for (const backend of await storeBackends()) {
         await assertCurrent(orgId, 'a streamed import after the server’s');
       });
 
-      it('passes over, in its sweep, an organization a streamed import writes to; that import splices the names it recorded', async () => {
-        const { orgId, actors, people, templates } = await organization();
-        const { imported, input } = renamingImport(people, templates);
-        const left = `user ${people[2]!.id}`;
-        const held = await importHeldOpen(store, orgId, BASE, [imported]);
-        let beside: string;
-        try {
-          beside = (await createSession(store, actors[0]!, input, BASE + 1_000))._id;
-          // Recorded in the import's transaction: not there for anyone else until it commits.
-          assert.deepEqual(await namesToSplice(orgId), []);
-          await direct.insertInto('names_to_splice').values({ org_id: orgId, kind: 'user', item_id: people[2]!.id }).execute();
+      it(
+        'passes over, in its sweep, an organization a streamed import writes to; that import splices the names it recorded',
+        bounded,
+        async () => {
+          const { orgId, actors, people, templates } = await organization();
+          const { imported, input } = renamingImport(people, templates);
+          const left = `user ${people[2]!.id}`;
+          const held = await importHeldOpen(store, orgId, BASE, [imported]);
+          let beside: string;
+          try {
+            beside = (await createSession(store, actors[0]!, input, BASE + 1_000))._id;
+            // Recorded in the import's transaction: not there for anyone else until it commits.
+            assert.deepEqual(await namesToSplice(orgId), []);
+            await direct.insertInto('names_to_splice').values({ org_id: orgId, kind: 'user', item_id: people[2]!.id }).execute();
+            await store.spliceNamesLeft();
+            assert.deepEqual(await namesToSplice(orgId), [left], 'passed over while the import writes');
+          } finally {
+            await held.finish();
+          }
+          // The import spliced the names it recorded; one an earlier import left is the sweep's.
+          assert.deepEqual(await namesToSplice(orgId), [left]);
+          const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
+          assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported']);
           await store.spliceNamesLeft();
-          assert.deepEqual(await namesToSplice(orgId), [left], 'passed over while the import writes');
-        } finally {
-          await held.finish();
-        }
-        // The import spliced the names it recorded; one an earlier import left is the sweep's.
-        assert.deepEqual(await namesToSplice(orgId), [left]);
-        const shown = (JSON.parse(await storedExport(store, orgId)) as ExportSession[]).find((d) => d._id === beside)!;
-        assert.deepEqual([shown.coachName, shown.coachingTemplateName], ['Coach as imported', 'Template as imported']);
-        await store.spliceNamesLeft();
-        assert.deepEqual(await namesToSplice(orgId), []);
-        await assertCurrent(orgId, 'an import beside a name left');
-      });
+          assert.deepEqual(await namesToSplice(orgId), []);
+          await assertCurrent(orgId, 'an import beside a name left');
+        },
+      );
     }
 
     it('keeps the older entries of a long log apart, and a document written whole takes them back', async () => {

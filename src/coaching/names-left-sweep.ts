@@ -3,8 +3,8 @@ import type { Store } from '../store/store.js';
 
 /** How often a server splices the names imports left: a session shows a rename within about a minute. */
 const SWEEP_EVERY_MS = 60_000;
-/** The longest wait between passes while names stay held: each pass holds the organization's writes up to 5 s a name. */
-const LONGEST_WAIT_MS = 16 * SWEEP_EVERY_MS;
+/** The longest wait between passes while names stay held, in passes: each holds the organization's writes up to 5 s a name. */
+const LONGEST_WAITS = 16;
 
 /**
  * In every `coachport serve`: at start, then every minute, splices the names that imports left to
@@ -33,22 +33,26 @@ export class NamesLeftSweep {
   }
 
   private async sweep(): Promise<void> {
-    const left = await this.once();
-    this.waitMs = left > 0 ? Math.min(this.waitMs * 2, Math.max(LONGEST_WAIT_MS, this.everyMs)) : this.everyMs;
+    const held = await this.once();
+    this.waitMs = held ? Math.min(this.waitMs * 2, LONGEST_WAITS * this.everyMs) : this.everyMs;
     if (!this.stopping.signal.aborted) this.timer = setTimeout(() => (this.pass = this.sweep()), this.waitMs).unref();
   }
 
-  /** One pass, its outcome logged; never throws. Answers the names left. */
-  async once(): Promise<number> {
+  /**
+   * One pass, its outcome logged; never throws. Answers whether names were left only because they
+   * are held (a long transaction, an import under way): then the next pass waits longer. A failure
+   * of another kind is logged at every pass.
+   */
+  async once(): Promise<boolean> {
     try {
       const { spliced, left, failures } = await this.store.spliceNamesLeft(this.stopping.signal);
       if (spliced > 0) this.logger.info({ spliced, left }, 'spliced names an import had left');
       if (failures.length > 0) this.logger.warn({ failures }, 'could not splice names an import had left');
       else if (left > 0) this.logger.warn({ left }, 'names an import changed are still to be spliced; trying again later');
-      return left;
+      return left > 0 && failures.length === 0;
     } catch (error) {
       this.logger.warn({ err: error }, 'could not splice the names imports left; trying again later');
-      return 1;
+      return false;
     }
   }
 

@@ -85,9 +85,12 @@ export interface StoreAdapter {
    * people and templates) cannot take it while the import writes: the organization's writes would
    * wait for hours, and one waiting for a session the import holds would deadlock with it. Once the
    * import has committed, its names are spliced again in a transaction each that takes it as a
-   * rename (documents/names-to-splice.ts), which the import's own connection is not refused.
+   * rename (documents/names-to-splice.ts): `'import'` on the streamed import's own connection, which
+   * holds the import lock and so is not refused for it (nor could it ask: a second import queued for
+   * that lock makes the holder's own try fail on PostgreSQL, whose lock manager puts a request behind
+   * those already waiting).
    */
-  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename'): Promise<void>;
+  lockNames(trx: Kysely<Database>, orgId: string, as: 'write' | 'rename' | 'import'): Promise<void>;
   /**
    * Refuses at once (StoreBusyError: a 503 with Retry-After) while a streamed import writes to the
    * organization, which holds its own lock until it has committed: a rename (through `lockNames`), or

@@ -443,7 +443,7 @@ export class KyselyStore implements Store {
       await recordNamesToSplice(trx, orgId, await applyPlan(trx, this.adapter, orgId, plan, now), names);
     });
     const counts = countsOf(plan);
-    const stale = await spliceImportedNames(this.db, this.adapter, orgId, names);
+    const stale = await spliceImportedNames(this.db, this.adapter, orgId, names, 'rename');
     if (stale) throw new ImportCommittedWithStaleNames(stale, counts);
     return counts;
   }

@@ -20,6 +20,13 @@ import { refreshDocumentsOfTemplate, refreshDocumentsShowingUser } from './refre
 
 type NameToSplice = Pick<NamesToSpliceTable, 'kind' | 'item_id'>;
 
+/**
+ * How a splice takes the names lock (StoreAdapter.lockNames): `'import'` on the connection of the
+ * streamed import whose names they are, which holds the import lock; `'rename'` anywhere else,
+ * refused while a streamed import writes to the organization.
+ */
+export type SpliceAs = 'rename' | 'import';
+
 /** The names one import has recorded, to splice its own after its commit (those of earlier imports are the sweep's). */
 export class ImportedNames {
   readonly names: NameToSplice[] = [];
@@ -75,13 +82,15 @@ export async function spliceImportedNames(
   adapter: StoreAdapter,
   orgId: string,
   imported: ImportedNames,
+  as: SpliceAs,
 ): Promise<string | null> {
-  const { left, cause } = await spliceNames(db, adapter, orgId, imported.names, TRIES_AFTER_IMPORT);
+  const { left, cause } = await spliceNames(db, adapter, orgId, imported.names, as, TRIES_AFTER_IMPORT);
   if (left === 0) return null;
   const names = left === 1 ? 'a name it changed' : `${left} names it changed`;
   return (
     `The import has committed, but ${names} could not be spliced into the documents written beside it (${cause}): ` +
-    'a session written while it ran may show an earlier name until a running coachport serve splices it (it tries every minute).'
+    'a session written while it ran may show an earlier name until a running coachport serve splices it ' +
+    '(it tries every minute, less often while they stay held).'
   );
 }
 
@@ -99,6 +108,7 @@ export async function spliceNamesLeft(
   const orgs = await db.selectFrom('names_to_splice').select('org_id').distinct().execute();
   const total = { spliced: 0, left: 0, failures: [] as string[] };
   for (const { org_id } of orgs) {
+    if (signal?.aborted) break;
     try {
       const names = await db
         .selectFrom('names_to_splice')
@@ -106,7 +116,7 @@ export async function spliceNamesLeft(
         .where('org_id', '=', org_id)
         .orderBy('item_id')
         .execute();
-      const { spliced, left, failure } = await spliceNames(db, adapter, org_id, names, 1, signal);
+      const { spliced, left, failure } = await spliceNames(db, adapter, org_id, names, 'rename', 1, signal);
       total.spliced += spliced;
       total.left += left;
       if (failure) total.failures.push(failure);
@@ -122,6 +132,7 @@ async function spliceNames(
   adapter: StoreAdapter,
   orgId: string,
   names: NameToSplice[],
+  as: SpliceAs,
   tries: number,
   signal?: AbortSignal,
 ): Promise<{ spliced: number; left: number; cause: string; failure: string | null }> {
@@ -138,7 +149,7 @@ async function spliceNames(
       continue;
     }
     try {
-      if (await spliceOnce(db, adapter, orgId, name, tries)) spliced++;
+      if (await spliceOnce(db, adapter, orgId, name, as, tries)) spliced++;
     } catch (error) {
       left++;
       held = waitedTooLong(error) || error instanceof StoreBusyError;
@@ -158,14 +169,15 @@ async function spliceOnce(
   adapter: StoreAdapter,
   orgId: string,
   { kind, item_id }: NameToSplice,
+  as: SpliceAs,
   tries: number,
 ): Promise<boolean> {
   for (let tried = 1; ; tried++) {
     try {
       return await db.transaction().execute(async (trx) => {
-        // Refused while a streamed import writes to the organization, unless it is this one (its
-        // connection holds that lock): it splices the names it recorded once it has committed.
-        await adapter.lockNames(trx, orgId, 'rename');
+        // As a rename, refused while a streamed import writes to the organization (which splices
+        // the names it recorded once it has committed), unless this is that import's connection.
+        await adapter.lockNames(trx, orgId, as);
         const { numDeletedRows } = await trx
           .deleteFrom('names_to_splice')
           .where('org_id', '=', orgId)

@@ -43,9 +43,8 @@ export const postgresAdapter: StoreAdapter = {
   async lockNames(trx, orgId, as) {
     // In the two-key space, apart from the one-key locks of imports and admins.
     if (as === 'write') return void (await sql`select pg_advisory_xact_lock_shared(${NAMES_LOCK}, hashtext(${orgId}))`.execute(trx));
-    // Not refused on a streamed import's own connection (one session's locks never conflict), whose
-    // name splices take this lock once it has committed.
-    await postgresAdapter.refuseDuringImport(trx, orgId, 'rename');
+    // A streamed import's own splices (`'import'`) hold the import lock already.
+    if (as === 'rename') await postgresAdapter.refuseDuringImport(trx, orgId, 'rename');
     // Every lock the rename waits for from here on: behind another long transaction it fails with
     // lock_not_available (a 503; an import's names try again) instead of holding the writes up.
     await sql`select set_config('lock_timeout', ${`${RENAME_LOCK_WAIT_MS}ms`}, true)`.execute(trx);

@@ -98,7 +98,7 @@ export async function postgresBulkImportBatches(
     await beforeCommit(signal);
     await client.query('commit');
     committed = true;
-    const stale = await spliceImportedNames(db, postgresAdapter, orgId, names);
+    const stale = await spliceImportedNames(db, postgresAdapter, orgId, names, 'import');
     if (stale) throw new ImportCommittedWithStaleNames(stale, sessions);
     return sessions;
   } catch (error) {
