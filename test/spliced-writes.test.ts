@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { type Kysely, sql } from 'kysely';
@@ -745,6 +746,44 @@ for (const backend of await storeBackends()) {
         await store.spliceNamesLeft();
         assert.deepEqual(await namesToSplice(orgId), []);
         await assertCurrent(orgId, 'a streamed import after the server’s');
+      });
+
+      it('waits twice as long after each sweep that finds the names held, and splices them once they are free', bounded, async () => {
+        const { orgId, people } = await organization();
+        const left = `user ${people[2]!.id}`;
+        await direct.insertInto('names_to_splice').values({ org_id: orgId, kind: 'user', item_id: people[2]!.id }).execute();
+        const held = await importHeldOpen(store, orgId, BASE);
+        const passes: Array<{ at: number; line: string }> = [];
+        const logger = pino({ level: 'info' }, { write: (line: string) => void passes.push({ at: performance.now(), line }) });
+        const sweep = new NamesLeftSweep(store, logger, 50);
+        try {
+          sweep.start();
+          await eventually(
+            async () => passes.length,
+            (n) => n >= 5,
+            'five sweeps of a held name',
+          );
+        } finally {
+          await held.finish();
+        }
+        const heldPasses = passes.slice(0, 5);
+        assert.ok(
+          heldPasses.every((p) => p.line.includes('names an import changed are still to be spliced')),
+          heldPasses[0]!.line,
+        );
+        // Timers only ever fire late: each wait at least twice the one before, up to 16 passes' worth.
+        const waits = heldPasses.slice(1).map((p, i) => p.at - heldPasses[i]!.at);
+        for (const [i, wait] of waits.entries()) assert.ok(wait >= 50 * 2 ** (i + 1) - 5, `wait ${i + 1}: ${waits.join(', ')} ms`);
+        await eventually(
+          () => namesToSplice(orgId),
+          (names) => !names.includes(left),
+          'the name spliced once the import has gone',
+        );
+        await sweep.stop();
+        const after = passes.length;
+        await sleep(200);
+        assert.equal(passes.length, after, 'no sweep after stop');
+        await assertCurrent(orgId, 'a name spliced by the sweep');
       });
 
       it(
