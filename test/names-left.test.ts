@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -10,7 +11,7 @@ import { eventually } from './helpers/deadline.js';
 import { session } from './helpers/fixtures.js';
 import { heldTransaction } from './helpers/held-transaction.js';
 import { openKysely } from './helpers/kysely.js';
-import { runCli, startServe } from './helpers/processes.js';
+import { BIN, runCli, startServe } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -39,12 +40,14 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
   /** A transaction of the test's own holding the organization's names lock as a coaching write under way does, until released. */
   const writeUnderWay = (orgId: string) => heldTransaction(direct, (trx) => postgresAdapter.lockNames(trx, orgId, 'write'));
 
-  it('answers the import with a warning, through the server and the command, and a server that starts splices the names', async () => {
+  it('warns through the server and the command; a server that starts splices the names, also an import killed after commit', async () => {
     // Its own sweep only at its start: the names are left for the server started below.
     server = await startTestServer({ backend: postgres, namesLeftEveryMs: 3_600_000 });
     const { url } = server.config.database as { url: string };
     direct = openKysely(server.config.database).db;
-    const [viaServer, viaCommand] = [await server.createOrg('Through the server'), await server.createOrg('By the command')];
+    const viaServer = await server.createOrg('Through the server');
+    const viaCommand = await server.createOrg('By the command');
+    const killed = await server.createOrg('By a command killed after its commit');
     const renaming = async (orgId: string) => {
       const coach = await server.addUser(orgId, 'coach', 'Coach before');
       return session({
@@ -56,17 +59,41 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
     };
     const file = path.join(tempDir(), 'sessions.json');
     fs.writeFileSync(file, JSON.stringify([await renaming(viaCommand.orgId)]));
+    const killedFile = path.join(tempDir(), 'sessions.json');
+    fs.writeFileSync(killedFile, JSON.stringify([await renaming(killed.orgId)]));
     const body = [await renaming(viaServer.orgId)];
+    const recordedOf = (orgId: string) => direct.selectFrom('names_to_splice').select('kind').where('org_id', '=', orgId).execute();
+
+    /** `coachport import` killed (SIGKILL) once it has committed, while its name's splice waits. */
+    async function importKilledAfterCommit(): Promise<NodeJS.Signals | null> {
+      const child = spawn(process.execPath, [BIN, 'import', killedFile, '--org', killed.orgId], {
+        env: { ...process.env, DATABASE_URL: url },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      try {
+        await eventually(
+          () => recordedOf(killed.orgId),
+          (rows) => rows.length === 1,
+          'the killed import committed',
+        );
+      } finally {
+        child.kill('SIGKILL');
+      }
+      return exited;
+    }
 
     const writes: Array<{ release(): Promise<void> }> = [];
     let answered: Awaited<ReturnType<TestServer['request']>>;
     let command: Awaited<ReturnType<typeof runCli>>;
+    let killedBy: NodeJS.Signals | null;
     try {
-      for (const org of [viaServer, viaCommand]) writes.push(await writeUnderWay(org.orgId));
-      // Each splice waits 5 s for the lock, three times over: both imports at once.
-      [answered, command] = await Promise.all([
+      for (const org of [viaServer, viaCommand, killed]) writes.push(await writeUnderWay(org.orgId));
+      // Each splice waits 5 s for the lock, three times over: the imports at once.
+      [answered, command, killedBy] = await Promise.all([
         server.request('POST', '/api/v1/coaching-sessions/import', { token: viaServer.token, body }),
         runCli(['import', file, '--org', viaCommand.orgId], { cwd: tempDir(), env: { DATABASE_URL: url } }),
+        importKilledAfterCommit(),
       ]);
     } finally {
       await Promise.all(writes.map((write) => write.release()));
@@ -76,8 +103,12 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
     assert.equal(command.code, 0, command.stderr);
     assert.equal(command.stdout, 'Imported 1 sessions, 0 coaching points and 0 to-dos.\n');
     assert.ok(command.stderr.endsWith(`coachport: ${WARNING}\n`), command.stderr);
+    assert.equal(killedBy, 'SIGKILL');
+    const killedSessions = await direct.selectFrom('coaching_sessions').select('id').where('org_id', '=', killed.orgId).execute();
+    assert.equal(killedSessions.length, 1, 'the killed import had committed');
+    // Recorded in the import's transaction: its name outlives the process that was to splice it.
     const recorded = () => direct.selectFrom('names_to_splice').select(['org_id', 'kind']).orderBy('org_id').execute();
-    const orgs = [viaServer.orgId, viaCommand.orgId].sort();
+    const orgs = [viaServer.orgId, viaCommand.orgId, killed.orgId].sort();
     assert.deepEqual(
       await recorded(),
       orgs.map((org_id) => ({ org_id, kind: 'user' })),
@@ -88,7 +119,7 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
       await eventually(recorded, (rows) => rows.length === 0, 'the names spliced by a server that started');
       await eventually(
         async () => serve.output(),
-        (output) => output.includes('"spliced":2,"left":0,"msg":"spliced names an import had left"'),
+        (output) => output.includes('"spliced":3,"left":0,"msg":"spliced names an import had left"'),
         'the server saying so',
       );
     } finally {
