@@ -131,7 +131,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     mailer,
     resolve: resolveHost,
   });
-  const namesLeft = new NamesLeftSweep(deps.store, deps.logger, deps.namesLeftEveryMs);
+  const namesLeft = new NamesLeftSweep(deps.store, deps.logger, {
+    everyMs: deps.namesLeftEveryMs,
+    onPass: (left) => app.metrics.namesLeftAfterSweep(left),
+  });
   app.addHook('onClose', async () => {
     await Promise.all([worker.stop(), namesLeft.stop()]);
     mailer?.close();

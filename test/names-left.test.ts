@@ -122,6 +122,8 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
         (output) => output.includes('"spliced":3,"left":0,"msg":"spliced names an import had left"'),
         'the server saying so',
       );
+      const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+      assert.match(metrics, /^coachport_import_names_left 0$/m, 'its metric, after the pass that spliced them');
     } finally {
       await serve.stop();
     }

@@ -755,7 +755,8 @@ for (const backend of await storeBackends()) {
         const held = await importHeldOpen(store, orgId, BASE);
         const passes: Array<{ at: number; line: string }> = [];
         const logger = pino({ level: 'info' }, { write: (line: string) => void passes.push({ at: performance.now(), line }) });
-        const sweep = new NamesLeftSweep(store, logger, 50);
+        const reported: number[] = [];
+        const sweep = new NamesLeftSweep(store, logger, { everyMs: 50, onPass: (left) => reported.push(left) });
         try {
           sweep.start();
           await eventually(
@@ -780,6 +781,9 @@ for (const backend of await storeBackends()) {
           'the name spliced once the import has gone',
         );
         await sweep.stop();
+        // What the server's metric shows: the name left at each pass while held, none once spliced.
+        assert.deepEqual(reported.slice(0, 5), [1, 1, 1, 1, 1]);
+        assert.equal(reported.at(-1), 0);
         const after = passes.length;
         await sleep(200);
         assert.equal(passes.length, after, 'no sweep after stop');

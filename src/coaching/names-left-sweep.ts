@@ -20,12 +20,18 @@ export class NamesLeftSweep {
   private waitMs: number;
   private readonly stopping = new AbortController();
 
+  private readonly everyMs: number;
+  private readonly onPass: (left: number) => void;
+
+  /** `everyMs`: between passes (a minute); `onPass`: told the names left after each pass (a metric). */
   constructor(
     private readonly store: Store,
     private readonly logger: Logger,
-    private readonly everyMs = SWEEP_EVERY_MS,
+    options: { everyMs?: number; onPass?: (left: number) => void } = {},
   ) {
-    this.waitMs = everyMs;
+    this.everyMs = options.everyMs ?? SWEEP_EVERY_MS;
+    this.onPass = options.onPass ?? (() => undefined);
+    this.waitMs = this.everyMs;
   }
 
   start(): void {
@@ -46,6 +52,7 @@ export class NamesLeftSweep {
   async once(): Promise<boolean> {
     try {
       const { spliced, left, failures } = await this.store.spliceNamesLeft(this.stopping.signal);
+      this.onPass(left);
       if (spliced > 0) this.logger.info({ spliced, left }, 'spliced names an import had left');
       if (failures.length > 0) this.logger.warn({ failures }, 'could not splice names an import had left');
       else if (left > 0) this.logger.warn({ left }, 'names an import changed are still to be spliced; trying again later');

@@ -26,6 +26,7 @@ export class AppMetrics {
   private readonly auditWriteFailures: Counter<'action'>;
   private readonly webhookDeliveries: Counter<'outcome'>;
   private readonly emails: Counter<'outcome'>;
+  private readonly importNamesLeft: Gauge;
 
   constructor(options: { poolStats?: () => PoolStats | null; exportPagesQueued?: () => number | null } = {}) {
     const registers = [this.registry];
@@ -49,6 +50,11 @@ export class AppMetrics {
       registers,
     });
     this.exportsInFlight = new Gauge({ name: 'coachport_exports_in_flight', help: 'Exports being streamed right now.', registers });
+    this.importNamesLeft = new Gauge({
+      name: 'coachport_import_names_left',
+      help: "Names imports changed that this server's last sweep left to splice into the documents written beside them.",
+      registers,
+    });
     this.rateLimitRejections = new Counter({
       name: 'coachport_rate_limit_rejections_total',
       help: 'Requests refused with 429, by rate-limit bucket.',
@@ -105,6 +111,11 @@ export class AppMetrics {
 
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
     this.requestDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  /** What the last sweep of the names imports left found still left (NamesLeftSweep). */
+  namesLeftAfterSweep(count: number): void {
+    this.importNamesLeft.set(count);
   }
 
   rateLimitRejected(bucket: LimitBucket): void {
