@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Kysely } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Kysely, sql } from 'kysely';
 import { postgresAdapter } from '../src/store/postgres/adapter.js';
 import type { Database } from '../src/store/schema.js';
 import { postgresBackend, tempDir } from './helpers/backends.js';
@@ -68,15 +69,19 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
     async function importKilledAfterCommit(): Promise<NodeJS.Signals | null> {
       const child = spawn(process.execPath, [BIN, 'import', killedFile, '--org', killed.orgId], {
         env: { ...process.env, DATABASE_URL: url },
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
       });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       try {
-        await eventually(
-          () => recordedOf(killed.orgId),
-          (rows) => rows.length === 1,
-          'the killed import committed',
-        );
+        // A deadline, not a speed check: the import starts a Node process on a loaded machine.
+        const deadline = Date.now() + 60_000;
+        while ((await recordedOf(killed.orgId)).length === 0) {
+          if (child.exitCode !== null || child.signalCode !== null) assert.fail(`the import ended before it was killed: ${stderr}`);
+          if (Date.now() > deadline) assert.fail(`the import did not commit within 60 s: ${stderr}`);
+          await sleep(50);
+        }
       } finally {
         child.kill('SIGKILL');
       }
@@ -114,6 +119,14 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
       orgs.map((org_id) => ({ org_id, kind: 'user' })),
     );
 
+    // The killed import's connection gives its import lock back once its lock wait ends and it finds
+    // its client gone: until then a sweep would pass the organization over.
+    const advisoryLocks = () =>
+      sql<{ n: number }>`select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database
+        where l.locktype = 'advisory' and d.datname = current_database()`
+        .execute(direct)
+        .then((result) => result.rows[0]!.n);
+    await eventually(advisoryLocks, (n) => n === 0, 'no advisory lock left', 30_000);
     const serve = await startServe({ cwd: tempDir(), env: { DATABASE_URL: url } });
     try {
       await eventually(recorded, (rows) => rows.length === 0, 'the names spliced by a server that started');
@@ -122,7 +135,9 @@ describe('names an import leaves to splice (postgres)', { skip: postgres.unavail
         (output) => output.includes('"spliced":3,"left":0,"msg":"spliced names an import had left"'),
         'the server saying so',
       );
-      const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+      const scraped = await fetch(`${serve.url}/metrics`);
+      assert.equal(scraped.status, 200);
+      const metrics = await scraped.text();
       assert.match(metrics, /^coachport_import_names_left 0$/m, 'its metric, after the pass that spliced them');
     } finally {
       await serve.stop();

@@ -751,6 +751,9 @@ for (const backend of await storeBackends()) {
       it('waits twice as long after each sweep that finds the names held, and splices them once they are free', bounded, async () => {
         const { orgId, people } = await organization();
         const left = `user ${people[2]!.id}`;
+        // The sweep reads every organization's names: none but this one's, or its counts are another test's too.
+        const earlier = await direct.selectFrom('names_to_splice').select('org_id').execute();
+        assert.deepEqual(earlier, [], 'names an earlier test left');
         await direct.insertInto('names_to_splice').values({ org_id: orgId, kind: 'user', item_id: people[2]!.id }).execute();
         const held = await importHeldOpen(store, orgId, BASE);
         const passes: Array<{ at: number; line: string }> = [];
@@ -758,35 +761,38 @@ for (const backend of await storeBackends()) {
         const reported: number[] = [];
         const sweep = new NamesLeftSweep(store, logger, { everyMs: 50, onPass: (left) => reported.push(left) });
         try {
-          sweep.start();
+          try {
+            sweep.start();
+            await eventually(
+              async () => passes.length,
+              (n) => n >= 5,
+              'five sweeps of a held name',
+            );
+          } finally {
+            await held.finish();
+          }
+          const heldPasses = passes.slice(0, 5);
+          assert.ok(
+            heldPasses.every((p) => p.line.includes('names an import changed are still to be spliced')),
+            heldPasses[0]!.line,
+          );
+          // Timers only ever fire late: each wait at least twice the one before.
+          const waits = heldPasses.slice(1).map((p, i) => p.at - heldPasses[i]!.at);
+          for (const [i, wait] of waits.entries()) assert.ok(wait >= 50 * 2 ** (i + 1) - 5, `wait ${i + 1}: ${waits.join(', ')} ms`);
           await eventually(
-            async () => passes.length,
-            (n) => n >= 5,
-            'five sweeps of a held name',
+            () => namesToSplice(orgId),
+            (names) => !names.includes(left),
+            'the name spliced once the import has gone',
           );
         } finally {
-          await held.finish();
+          await sweep.stop();
         }
-        const heldPasses = passes.slice(0, 5);
-        assert.ok(
-          heldPasses.every((p) => p.line.includes('names an import changed are still to be spliced')),
-          heldPasses[0]!.line,
-        );
-        // Timers only ever fire late: each wait at least twice the one before, up to 16 passes' worth.
-        const waits = heldPasses.slice(1).map((p, i) => p.at - heldPasses[i]!.at);
-        for (const [i, wait] of waits.entries()) assert.ok(wait >= 50 * 2 ** (i + 1) - 5, `wait ${i + 1}: ${waits.join(', ')} ms`);
-        await eventually(
-          () => namesToSplice(orgId),
-          (names) => !names.includes(left),
-          'the name spliced once the import has gone',
-        );
-        await sweep.stop();
         // What the server's metric shows: the name left at each pass while held, none once spliced.
         assert.deepEqual(reported.slice(0, 5), [1, 1, 1, 1, 1]);
         assert.equal(reported.at(-1), 0);
-        const after = passes.length;
+        const passesAtStop = reported.length;
         await sleep(200);
-        assert.equal(passes.length, after, 'no sweep after stop');
+        assert.equal(reported.length, passesAtStop, 'no pass after stop');
         await assertCurrent(orgId, 'a name spliced by the sweep');
       });
 

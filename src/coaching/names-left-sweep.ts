@@ -23,7 +23,7 @@ export class NamesLeftSweep {
   private readonly everyMs: number;
   private readonly onPass: (left: number) => void;
 
-  /** `everyMs`: between passes (a minute); `onPass`: told the names left after each pass (a metric). */
+  /** `everyMs`: between passes (a minute); `onPass`: told the names left after each pass (a metric; NaN: unknown). */
   constructor(
     private readonly store: Store,
     private readonly logger: Logger,
@@ -47,20 +47,23 @@ export class NamesLeftSweep {
   /**
    * One pass, its outcome logged; never throws. Answers whether names were left only because they
    * are held (a long transaction, an import under way): then the next pass waits longer. A failure
-   * of another kind is logged at every pass.
+   * of another kind is logged at every pass, and reported as names left of unknown number (NaN).
    */
   async once(): Promise<boolean> {
+    let outcome: Awaited<ReturnType<Store['spliceNamesLeft']>>;
     try {
-      const { spliced, left, failures } = await this.store.spliceNamesLeft(this.stopping.signal);
-      this.onPass(left);
-      if (spliced > 0) this.logger.info({ spliced, left }, 'spliced names an import had left');
-      if (failures.length > 0) this.logger.warn({ failures }, 'could not splice names an import had left');
-      else if (left > 0) this.logger.warn({ left }, 'names an import changed are still to be spliced; trying again later');
-      return left > 0 && failures.length === 0;
+      outcome = await this.store.spliceNamesLeft(this.stopping.signal);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not splice the names imports left; trying again later');
+      this.onPass(Number.NaN);
       return false;
     }
+    const { spliced, left, failures } = outcome;
+    this.onPass(failures.length > 0 ? Number.NaN : left);
+    if (spliced > 0) this.logger.info({ spliced, left }, 'spliced names an import had left');
+    if (failures.length > 0) this.logger.warn({ failures }, 'could not splice names an import had left');
+    else if (left > 0) this.logger.warn({ left }, 'names an import changed are still to be spliced; trying again later');
+    return left > 0 && failures.length === 0;
   }
 
   /** Stops: the pass under way ends after the name it is splicing. */

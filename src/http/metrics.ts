@@ -52,9 +52,13 @@ export class AppMetrics {
     this.exportsInFlight = new Gauge({ name: 'coachport_exports_in_flight', help: 'Exports being streamed right now.', registers });
     this.importNamesLeft = new Gauge({
       name: 'coachport_import_names_left',
-      help: "Names imports changed that this server's last sweep left to splice into the documents written beside them.",
+      help:
+        "Names imports changed that this server's last sweep left to splice into the documents written beside them " +
+        '(NaN: no sweep yet, or it failed).',
       registers,
     });
+    // Not 0 before the first sweep: nothing is known yet.
+    this.importNamesLeft.set(Number.NaN);
     this.rateLimitRejections = new Counter({
       name: 'coachport_rate_limit_rejections_total',
       help: 'Requests refused with 429, by rate-limit bucket.',
