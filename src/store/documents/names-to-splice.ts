@@ -105,24 +105,15 @@ export async function spliceNamesLeft(
   adapter: StoreAdapter,
   signal?: AbortSignal,
 ): Promise<{ spliced: number; left: number; failures: string[] }> {
-  const orgs = await db.selectFrom('names_to_splice').select('org_id').distinct().execute();
+  const rows = await db.selectFrom('names_to_splice').select(['org_id', 'kind', 'item_id']).orderBy('item_id').execute();
+  const byOrg = Map.groupBy(rows, (row) => row.org_id);
   const total = { spliced: 0, left: 0, failures: [] as string[] };
-  for (const { org_id } of orgs) {
+  for (const [orgId, names] of byOrg) {
     if (signal?.aborted) break;
-    try {
-      const names = await db
-        .selectFrom('names_to_splice')
-        .select(['kind', 'item_id'])
-        .where('org_id', '=', org_id)
-        .orderBy('item_id')
-        .execute();
-      const { spliced, left, failure } = await spliceNames(db, adapter, org_id, names, 'rename', 1, signal);
-      total.spliced += spliced;
-      total.left += left;
-      if (failure) total.failures.push(failure);
-    } catch (error) {
-      total.failures.push(messageOf(error));
-    }
+    const { spliced, left, failure } = await spliceNames(db, adapter, orgId, names, 'rename', 1, signal);
+    total.spliced += spliced;
+    total.left += left;
+    if (failure) total.failures.push(failure);
   }
   return total;
 }
@@ -152,8 +143,10 @@ async function spliceNames(
       if (await spliceOnce(db, adapter, orgId, name, as, tries)) spliced++;
     } catch (error) {
       left++;
-      held = waitedTooLong(error) || error instanceof StoreBusyError;
-      cause = waitedTooLong(error) ? LOCK_WAIT : error instanceof StoreBusyError ? IMPORT_WRITING : messageOf(error);
+      const busy = error instanceof StoreBusyError;
+      const lockWait = waitedTooLong(error);
+      held = lockWait || busy;
+      cause = lockWait ? LOCK_WAIT : busy ? IMPORT_WRITING : messageOf(error);
       if (!held) failure = cause;
     }
   }
